@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmdtab: one command table per daemon, served by its control socket (ctl) and
+ * its HTTP API (http), and called by dsectl through either.
+ *
+ * A request is a command name plus a JSON object of arguments.  A reply is an
+ * envelope, the same on every transport:
+ *
+ *     {"ok": true,  "result": <any JSON>}
+ *     {"ok": false, "error": "one line", "code": "usage"|"notfound"|"exists"|
+ *                   "failed"|"unknown-command"|"bad-request"}
+ *
+ * Handlers return 0 and set '*result' (a new reference; NULL means JSON null),
+ * or a negative errno and set '*err' (malloc'd one-line message).  The errno is
+ * mapped to "code": -EINVAL -> "usage", -ENOENT -> "notfound", -EEXIST -> "exists",
+ * anything else -> "failed".  The built-in command "help" lists every command with
+ * its usage.
+ *
+ * Thread-safety: a cmdtab is immutable after creation; dispatch runs the handler
+ * in the caller's thread, so handlers see whatever locking their daemon chose.
+ */
+#ifndef DSE_CMDTAB_H
+#define DSE_CMDTAB_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct cmd_ctx {
+    void *aux;        /* the 'aux' given to cmdtab_create() */
+    const char *peer; /* "unix" or "ADDR:PORT cn=NAME" */
+};
+
+typedef int (*cmd_fn)(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err);
+
+struct cmd_def {
+    const char *name;  /* "port.list" */
+    const char *usage; /* "[--port NAME]": shown by help and dsectl */
+    cmd_fn fn;
+};
+
+struct cmdtab;
+
+/* Copies nothing: 'defs' must outlive the table.  Returns NULL on ENOMEM. */
+struct cmdtab *cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *aux);
+void cmdtab_destroy(struct cmdtab *);
+
+/* Runs command 'name' with 'args' (borrowed; NULL means {}).  Returns the reply
+ * envelope (caller owns the reference).  Never returns NULL. */
+json_t *cmdtab_dispatch(struct cmdtab *, const char *name, json_t *args, const char *peer);
+
+/* Parses 'text' as a request {"cmd": NAME, "args": {...}} and dispatches it.
+ * Malformed requests get an envelope with code "bad-request".  Never NULL. */
+json_t *cmdtab_dispatch_text(struct cmdtab *, const char *text, size_t len,
+                             const char *peer);
+
+/* Builds an error envelope; 'code' as above.  Never returns NULL. */
+json_t *cmdtab_error(const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Maps a negative errno to the envelope's "code" string.  Can't fail. */
+const char *cmdtab_code_for_errno(int err);
+
+/* Argument helpers for handlers.  Each returns 0, or -EINVAL and sets '*err'
+ * ("missing argument 'name'", "argument 'vlan' must be an integer in 1..4094").
+ * Optional variants leave '*out' untouched when the key is absent. */
+int cmd_arg_str(json_t *args, const char *key, const char **out, char **err);
+int cmd_arg_str_opt(json_t *args, const char *key, const char **out, char **err);
+int cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, char **err);
+int cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out,
+                    char **err);
+
+/* Sets '*err' to a malloc'd formatted message and returns 'rc'. */
+int cmd_fail(char **err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

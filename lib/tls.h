@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tls: OpenSSL contexts for mutual TLS between dse agents.
+ *
+ * Every agent has a certificate and key issued by its lab (or cluster) CA.  A
+ * server context demands a client certificate that chains to the CA
+ * (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT); a client context verifies
+ * the server's chain.  TLS 1.2 is the floor.  Verification failures and refused
+ * handshakes are logged with the peer's address and the reason, rate-limited.
+ *
+ * Thread-safety: an SSL_CTX may be shared by threads once created.
+ */
+#ifndef DSE_TLS_H
+#define DSE_TLS_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct tls_paths {
+    const char *cert; /* PEM certificate of this agent */
+    const char *key;  /* PEM private key */
+    const char *ca;   /* PEM CA certificate(s) that peers must chain to */
+};
+
+/* Return a new context or NULL and set '*err' (malloc'd one line). */
+SSL_CTX *tls_server_ctx(const struct tls_paths *paths, char **err);
+SSL_CTX *tls_client_ctx(const struct tls_paths *paths, char **err);
+
+/* Copies the peer certificate's subject CN into 'buf'.  Returns false when the
+ * peer presented no certificate or it has no CN. */
+bool tls_peer_cn(SSL *ssl, char *buf, size_t len);
+
+/* Formats the pending OpenSSL error queue into one line (and clears it). */
+void tls_error_string(char *buf, size_t len);
+
+#endif

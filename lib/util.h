@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util: small helpers with no dse policy: time, MAC addresses, strings, files.
+ *
+ * Thread-safety: every function here is reentrant.
+ */
+#ifndef DSE_UTIL_H
+#define DSE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Monotonic clock in milliseconds / nanoseconds.  These functions can't fail. */
+uint64_t now_ms(void);
+uint64_t now_ns(void);
+
+/* Allocators that abort on exhaustion: daemon and CLI glue only (STYLE). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "02:00:00:00:00:01" <-> 6 bytes.  mac_parse() returns false on bad input. */
+#define MAC_STRLEN 18
+bool mac_parse(const char *s, uint8_t mac[static 6]);
+void mac_format(const uint8_t mac[static 6], char buf[static MAC_STRLEN]);
+
+/* Parses a decimal integer in [min, max] with nothing after it. */
+bool parse_long(const char *s, long min, long max, long *out);
+
+/* True if 's' is a name we accept for objects (portgroups, VMs, ports):
+ * 1..max_len characters of [A-Za-z0-9_.-], starting with a letter or digit. */
+bool name_is_valid(const char *s, size_t max_len);
+
+/* Reads a whole file (at most 'max_len' bytes) and NUL-terminates it.
+ * Returns the buffer (caller frees) or NULL with errno set. */
+char *fs_read_file(const char *path, size_t max_len, size_t *len);
+
+/* Writes 'len' bytes to 'path' atomically: temporary file, fsync, rename, fsync
+ * of the directory.  Returns 0 or -errno; on failure 'path' is unchanged. */
+int fs_write_atomic(const char *path, const void *data, size_t len);
+
+/* mkdir -p with 'mode'.  Returns 0 or -errno. */
+int fs_mkdir_p(const char *path, unsigned mode);
+
+#endif
