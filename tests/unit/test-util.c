@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "check.h"
+#include "util.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+static void
+mac_parse_accepts_colon_form(void)
+{
+    uint8_t mac[6];
+    char s[MAC_STRLEN];
+    ASSERT_TRUE(mac_parse("02:D5:00:01:0a:ff", mac));
+    mac_format(mac, s);
+    ASSERT_STREQ(s, "02:d5:00:01:0a:ff");
+}
+
+static void
+mac_parse_refuses_garbage(void)
+{
+    uint8_t mac[6];
+    ASSERT_FALSE(mac_parse("", mac));
+    ASSERT_FALSE(mac_parse("02:00:00:00:00", mac));
+    ASSERT_FALSE(mac_parse("02:00:00:00:00:001", mac));
+    ASSERT_FALSE(mac_parse("02-00-00-00-00-01", mac));
+    ASSERT_FALSE(mac_parse("0g:00:00:00:00:01", mac));
+}
+
+static void
+parse_long_checks_range_and_trailing(void)
+{
+    long v;
+    ASSERT_TRUE(parse_long("4094", 1, 4094, &v));
+    ASSERT_EQ(v, 4094);
+    ASSERT_FALSE(parse_long("4095", 1, 4094, &v));
+    ASSERT_FALSE(parse_long("10x", 1, 4094, &v));
+    ASSERT_FALSE(parse_long("", 1, 4094, &v));
+}
+
+static void
+name_is_valid_refuses_odd_characters(void)
+{
+    ASSERT_TRUE(name_is_valid("pg-web.1", 15));
+    ASSERT_FALSE(name_is_valid("-pg", 15));
+    ASSERT_FALSE(name_is_valid("pg web", 15));
+    ASSERT_FALSE(name_is_valid("a/b", 15));
+    ASSERT_FALSE(name_is_valid("0123456789abcdef", 15));
+}
+
+static void
+fs_write_atomic_replaces_whole_file(void)
+{
+    char dir[] = "/tmp/dse-test-util-XXXXXX";
+    ASSERT_NOT_NULL(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    ASSERT_EQ(fs_write_atomic(path, "first", 5), 0);
+    ASSERT_EQ(fs_write_atomic(path, "second", 6), 0);
+    size_t len;
+    char *s = fs_read_file(path, 1024, &len);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(len, 6);
+    ASSERT_STREQ(s, "second");
+    free(s);
+    ASSERT_EQ(fs_read_file(path, 3, &len) == NULL && errno == EFBIG, 1);
+    unlink(path);
+    rmdir(dir);
+}
+
+TEST_MAIN(TEST(mac_parse_accepts_colon_form), TEST(mac_parse_refuses_garbage),
+          TEST(parse_long_checks_range_and_trailing),
+          TEST(name_is_valid_refuses_odd_characters),
+          TEST(fs_write_atomic_replaces_whole_file))
