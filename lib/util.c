@@ -143,10 +143,18 @@ fs_read_file(const char *path, size_t max_len, size_t *len)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
-    size_t cap = 4096, n = 0;
+    size_t cap = MIN((size_t)4096, max_len), n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
         if (n == cap) {
+            char extra;
+            ssize_t r1 = cap >= max_len ? read(fd, &extra, 1) : 1;
+            if (r1 == 0) {
+                buf[n] = '\0';
+                if (len)
+                    *len = n;
+                break;
+            }
             if (cap >= max_len) {
                 free(buf);
                 buf = NULL;
