@@ -7,6 +7,7 @@
 #ifndef DSE_CHECK_H
 #define DSE_CHECK_H
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* port-mem: a port backend made of two in-memory frame queues, for tests. */
+#include "port.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MEM_QLEN 64
+
+struct mem_frame {
+    unsigned len;
+    uint8_t data[PKT_DATA_MAX];
+};
+
+struct mem_queue {
+    unsigned head, n;
+    struct mem_frame f[MEM_QLEN];
+};
+
+struct mem_port {
+    struct mem_queue rx, tx;
+};
+
+static bool
+queue_put(struct mem_queue *q, const void *data, unsigned len)
+{
+    if (q->n == MEM_QLEN || len > PKT_DATA_MAX)
+        return false;
+    struct mem_frame *f = &q->f[(q->head + q->n) % MEM_QLEN];
+    memcpy(f->data, data, len);
+    f->len = len;
+    q->n++;
+    return true;
+}
+
+static struct mem_frame *
+queue_get(struct mem_queue *q)
+{
+    if (!q->n)
+        return NULL;
+    struct mem_frame *f = &q->f[q->head];
+    q->head = (q->head + 1) % MEM_QLEN;
+    q->n--;
+    return f;
+}
+
+static int
+mem_open(struct port *port)
+{
+    port->priv = calloc(1, sizeof(struct mem_port));
+    return port->priv ? 0 : -ENOMEM;
+}
+
+static void
+mem_close(struct port *port)
+{
+    free(port->priv);
+}
+
+static unsigned
+mem_rx_burst(struct port *port, struct pkt **pkts, unsigned n)
+{
+    struct mem_port *m = port->priv;
+    unsigned i;
+    for (i = 0; i < n; i++) {
+        struct mem_frame *f = queue_get(&m->rx);
+        if (!f)
+            break;
+        pkt_reset(pkts[i]);
+        memcpy(pkts[i]->data, f->data, f->len);
+        pkts[i]->len = f->len;
+    }
+    return i;
+}
+
+static unsigned
+mem_tx_burst(struct port *port, struct pkt **pkts, unsigned n)
+{
+    struct mem_port *m = port->priv;
+    unsigned i;
+    for (i = 0; i < n; i++)
+        if (!queue_put(&m->tx, pkts[i]->data, pkts[i]->len))
+            break;
+    return i;
+}
+
+static int
+mem_fd(const struct port *port)
+{
+    return -1;
+}
+
+const struct port_ops port_mem_ops = {
+    .name = "mem",
+    .open = mem_open,
+    .close = mem_close,
+    .rx_burst = mem_rx_burst,
+    .tx_burst = mem_tx_burst,
+    .fd = mem_fd,
+};
+
+bool
+port_mem_inject(struct port *port, const void *frame, unsigned len)
+{
+    return queue_put(&((struct mem_port *)port->priv)->rx, frame, len);
+}
+
+int
+port_mem_take(struct port *port, void *buf, unsigned buf_len)
+{
+    struct mem_frame *f = queue_get(&((struct mem_port *)port->priv)->tx);
+    if (!f)
+        return -1;
+    unsigned n = f->len < buf_len ? f->len : buf_len;
+    memcpy(buf, f->data, n);
+    return (int)f->len;
+}
+
+unsigned
+port_mem_n_tx(const struct port *port)
+{
+    return ((const struct mem_port *)port->priv)->tx.n;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * port: the port backend interface.  A backend moves bursts of frames between
+ * a network interface (or a shared-memory ring, or a test queue) and the
+ * switch; the switch never knows which one it talks to.
+ *
+ *     rx_burst(port, pkts, n)  fills up to n caller-owned buffers; returns count
+ *     tx_burst(port, pkts, n)  sends up to n frames; returns how many were sent;
+ *                              the caller keeps ownership of every buffer
+ *     fd(port)                 a descriptor that becomes readable when rx_burst
+ *                              has work, for event loops; -1 if none
+ *
+ * Backends: "afpacket" (AF_PACKET TPACKET_V3 mmap ring; works on any Linux
+ * interface) and "mem" (in-memory queues for unit tests and fuzzing).  Later:
+ * "afxdp" and "vhost-user".  port_open() with backend NULL picks the best one
+ * that opens, so the choice is automatic and shown by `dsectl port list`.
+ *
+ * Thread-safety: one thread polls a port at a time.
+ */
+#ifndef DSE_PORT_H
+#define DSE_PORT_H
+
+#include <net/if.h>
+#include <stdbool.h>
+
+#include "packet.h"
+
+struct port;
+
+struct port_ops {
+    const char *name;
+    int (*open)(struct port *port);
+    void (*close)(struct port *port);
+    unsigned (*rx_burst)(struct port *port, struct pkt **pkts, unsigned n);
+    unsigned (*tx_burst)(struct port *port, struct pkt **pkts, unsigned n);
+    int (*fd)(const struct port *port);
+};
+
+struct port {
+    const struct port_ops *ops;
+    char ifname[IF_NAMESIZE];
+    int ifindex; /* 0 when the backend has no kernel interface */
+    void *priv;  /* backend state */
+};
+
+extern const struct port_ops port_afpacket_ops;
+extern const struct port_ops port_mem_ops;
+
+/* Opens a port on interface 'ifname' with backend 'backend' ("afpacket", "mem"),
+ * or the best available one when 'backend' is NULL.  Returns a new port or NULL
+ * with errno set (ENODEV: no such interface, ENOENT: no such backend). */
+struct port *port_open(const char *ifname, const char *backend);
+
+/* Closes the backend and frees the port.  Accepts NULL. */
+void port_close(struct port *port);
+
+static inline const char *
+port_backend_name(const struct port *port)
+{
+    return port->ops->name;
+}
+
+/* The "mem" backend's test hooks.  port_mem_inject() queues one frame for the
+ * next rx_burst (returns false when the queue is full); port_mem_take() pops the
+ * oldest transmitted frame into 'buf' (returns its length, or -1 when none was
+ * sent); port_mem_n_tx() says how many wait. */
+bool port_mem_inject(struct port *port, const void *frame, unsigned len);
+int port_mem_take(struct port *port, void *buf, unsigned buf_len);
+unsigned port_mem_n_tx(const struct port *port);
+
+#endif

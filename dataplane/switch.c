@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* switch: portgroups, ports, uplink team and the L2 pipeline (see switch.h). */
+#include "switch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "parse.h"
+#include "util.h"
+#include "vlan.h"
+
+LOG_MODULE(switch);
+
+struct sw {
+    struct sw_params params;
+    struct sw_portgroup pgs[SW_MAX_PORTGROUPS];
+    struct sw_port ports[SW_MAX_PORTS];
+    uint16_t uplinks[SW_MAX_UPLINKS]; /* in order of preference */
+    unsigned n_uplinks;
+    int active; /* port id of the active uplink, -1 if none */
+    uint64_t n_failovers;
+    struct fdb *fdb;
+    struct log_ratelimit move_rl;
+    struct pkt *burst[SW_BURST]; /* receive buffers, allocated once */
+    struct pkt *scratch;         /* for frames we originate (announcements) */
+};
+
+struct sw *
+sw_create(const struct sw_params *params)
+{
+    struct sw *sw = calloc(1, sizeof *sw);
+    if (!sw)
+        return NULL;
+    sw->params = *params;
+    sw->active = -1;
+    sw->move_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 5000);
+    sw->fdb = fdb_create(params->fdb_capacity, params->fdb_age_ms);
+    sw->scratch = malloc(sizeof *sw->scratch);
+    if (!sw->fdb || !sw->scratch)
+        goto fail;
+    for (unsigned i = 0; i < SW_BURST; i++)
+        if (!(sw->burst[i] = malloc(sizeof *sw->burst[i])))
+            goto fail;
+    return sw;
+fail:
+    sw_destroy(sw);
+    return NULL;
+}
+
+void
+sw_destroy(struct sw *sw)
+{
+    if (!sw)
+        return;
+    for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+        if (sw->ports[i].in_use)
+            port_close(sw->ports[i].io);
+    for (unsigned i = 0; i < SW_BURST; i++)
+        free(sw->burst[i]);
+    free(sw->scratch);
+    fdb_destroy(sw->fdb);
+    free(sw);
+}
+
+struct fdb *
+sw_fdb(struct sw *sw)
+{
+    return sw->fdb;
+}
+
+/* ---- portgroups ---- */
+
+int
+sw_portgroup_find(const struct sw *sw, const char *name)
+{
+    for (unsigned i = 0; i < SW_MAX_PORTGROUPS; i++)
+        if (sw->pgs[i].in_use && !strcmp(sw->pgs[i].name, name))
+            return (int)i;
+    return -ENOENT;
+}
+
+const struct sw_portgroup *
+sw_portgroup_at(const struct sw *sw, unsigned idx)
+{
+    return idx < SW_MAX_PORTGROUPS && sw->pgs[idx].in_use ? &sw->pgs[idx] : NULL;
+}
+
+static const struct sw_portgroup *
+pg_by_vid(const struct sw *sw, uint16_t vid)
+{
+    for (unsigned i = 0; i < SW_MAX_PORTGROUPS; i++)
+        if (sw->pgs[i].in_use && sw->pgs[i].vid == vid)
+            return &sw->pgs[i];
+    return NULL;
+}
+
+int
+sw_portgroup_set(struct sw *sw, const char *name, uint16_t vid, uint16_t mtu)
+{
+    if (!name_is_valid(name, SW_NAME_MAX) || vid > 4094 || mtu < SW_MTU_MIN ||
+        mtu > SW_MTU_MAX)
+        return -EINVAL;
+    const struct sw_portgroup *other = pg_by_vid(sw, vid);
+    if (other && strcmp(other->name, name))
+        return -EEXIST;
+    int idx = sw_portgroup_find(sw, name);
+    if (idx < 0) {
+        for (idx = 0; idx < SW_MAX_PORTGROUPS && sw->pgs[idx].in_use; idx++)
+            ;
+        if (idx == SW_MAX_PORTGROUPS)
+            return -ENOSPC;
+    }
+    struct sw_portgroup *pg = &sw->pgs[idx];
+    if (pg->in_use && pg->vid != vid) {
+        /* The segment changed: what was learned in the old VLAN is stale. */
+        fdb_flush(sw->fdb, FDB_ALL_PORTS);
+    }
+    pg->in_use = true;
+    snprintf(pg->name, sizeof pg->name, "%s", name);
+    pg->vid = vid;
+    pg->mtu = mtu;
+    return idx;
+}
+
+int
+sw_portgroup_del(struct sw *sw, const char *name)
+{
+    int idx = sw_portgroup_find(sw, name);
+    if (idx < 0)
+        return idx;
+    for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+        if (sw->ports[i].in_use && sw->ports[i].pg == idx)
+            return -EBUSY;
+    memset(&sw->pgs[idx], 0, sizeof sw->pgs[idx]);
+    return 0;
+}
+
+/* ---- ports and team ---- */
+
+int
+sw_port_find(const struct sw *sw, const char *name)
+{
+    for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+        if (sw->ports[i].in_use && !strcmp(sw->ports[i].name, name))
+            return (int)i;
+    return -ENOENT;
+}
+
+const struct sw_port *
+sw_port_at(const struct sw *sw, unsigned id)
+{
+    return id < SW_MAX_PORTS && sw->ports[id].in_use ? &sw->ports[id] : NULL;
+}
+
+const char *
+sw_lport_name(const struct sw *sw, uint16_t lport)
+{
+    if (lport == SW_TEAM)
+        return "uplinks";
+    const struct sw_port *p = sw_port_at(sw, lport);
+    return p ? p->name : "?";
+}
+
+int
+sw_team_active(const struct sw *sw)
+{
+    return sw->active;
+}
+
+uint64_t
+sw_team_failovers(const struct sw *sw)
+{
+    return sw->n_failovers;
+}
+
+/* Sends a RARP from every MAC learned on a vNIC out of the active uplink, in
+ * its VLAN, so that the fabric learns the new path at once (as vSphere's
+ * "notify switches" does). */
+static void
+sw_announce(struct sw *sw, uint64_t now_ms);
+
+/* Picks the active uplink: with failback, the first in order with carrier;
+ * without, the current one while it has carrier.  Returns true on change. */
+static bool
+team_elect(struct sw *sw, uint64_t now_ms)
+{
+    int want = -1;
+    if (!sw->params.failback && sw->active >= 0 && sw->ports[sw->active].carrier)
+        want = sw->active;
+    for (unsigned i = 0; want < 0 && i < sw->n_uplinks; i++)
+        if (sw->ports[sw->uplinks[i]].carrier)
+            want = sw->uplinks[i];
+    if (want == sw->active)
+        return false;
+    log_info("team: active uplink %s -> %s", sw->active >= 0 ? sw->ports[sw->active].name
+                                                              : "none",
+             want >= 0 ? sw->ports[want].name : "none");
+    bool was_up = sw->active >= 0;
+    sw->active = want;
+    if (want >= 0) {
+        if (was_up)
+            sw->n_failovers++;
+        sw_announce(sw, now_ms);
+    }
+    return true;
+}
+
+bool
+sw_port_set_carrier(struct sw *sw, uint16_t id, bool up, uint64_t now_ms)
+{
+    if (!sw_port_at(sw, id))
+        return false;
+    struct sw_port *p = &sw->ports[id];
+    if (p->carrier == up)
+        return false;
+    p->carrier = up;
+    if (p->kind != SW_PORT_UPLINK) {
+        if (!up)
+            fdb_flush(sw->fdb, id);
+        return false;
+    }
+    return team_elect(sw, now_ms);
+}
+
+int
+sw_port_add(struct sw *sw, const char *name, enum sw_port_kind kind, const char *pg,
+            struct port *io)
+{
+    int rc, pg_idx = -1;
+    if (!name_is_valid(name, SW_NAME_MAX) || !io || (kind == SW_PORT_VNIC) != !!pg) {
+        rc = -EINVAL;
+        goto fail;
+    }
+    if (sw_port_find(sw, name) >= 0) {
+        rc = -EEXIST;
+        goto fail;
+    }
+    if (pg && (pg_idx = sw_portgroup_find(sw, pg)) < 0) {
+        rc = -ENOENT;
+        goto fail;
+    }
+    if (kind == SW_PORT_UPLINK && sw->n_uplinks == SW_MAX_UPLINKS) {
+        rc = -ENOSPC;
+        goto fail;
+    }
+    unsigned id;
+    for (id = 0; id < SW_MAX_PORTS && sw->ports[id].in_use; id++)
+        ;
+    if (id == SW_MAX_PORTS) {
+        rc = -ENOSPC;
+        goto fail;
+    }
+    struct sw_port *p = &sw->ports[id];
+    memset(p, 0, sizeof *p);
+    p->in_use = true;
+    p->id = (uint16_t)id;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->kind = kind;
+    p->pg = pg_idx;
+    p->io = io;
+    if (kind == SW_PORT_UPLINK)
+        sw->uplinks[sw->n_uplinks++] = (uint16_t)id;
+    return (int)id;
+fail:
+    port_close(io);
+    return rc;
+}
+
+int
+sw_port_set_portgroup(struct sw *sw, uint16_t id, const char *pg)
+{
+    if (!sw_port_at(sw, id) || sw->ports[id].kind != SW_PORT_VNIC)
+        return -EINVAL;
+    int idx = sw_portgroup_find(sw, pg);
+    if (idx < 0)
+        return idx;
+    if (sw->ports[id].pg != idx) {
+        sw->ports[id].pg = idx;
+        fdb_flush(sw->fdb, id);
+    }
+    return 0;
+}
+
+int
+sw_port_del(struct sw *sw, const char *name)
+{
+    int id = sw_port_find(sw, name);
+    if (id < 0)
+        return id;
+    struct sw_port *p = &sw->ports[id];
+    if (p->kind == SW_PORT_UPLINK) {
+        unsigned j = 0;
+        for (unsigned i = 0; i < sw->n_uplinks; i++)
+            if (sw->uplinks[i] != id)
+                sw->uplinks[j++] = sw->uplinks[i];
+        sw->n_uplinks = j;
+        p->carrier = false;
+        if (sw->active == id)
+            team_elect(sw, now_ms());
+    } else {
+        fdb_flush(sw->fdb, (uint16_t)id);
+    }
+    port_close(p->io);
+    memset(p, 0, sizeof *p);
+    return 0;
+}
+
+/* ---- the pipeline ---- */
+
+static inline void
+count_drop(struct sw_port *p, enum drop_reason r)
+{
+    p->stats.drops[r]++;
+}
+
+static void
+port_output(struct sw_port *out, struct pkt *pkt, struct sw_port *in)
+{
+    struct pkt *one[1] = {pkt};
+    if (out->io->ops->tx_burst(out->io, one, 1) == 1) {
+        out->stats.tx_packets++;
+        out->stats.tx_bytes += pkt->len;
+    } else {
+        count_drop(out, DROP_TX_ERROR);
+    }
+}
+
+/* Sends an untagged frame to logical port 'lport' in portgroup 'pg'. */
+static void
+lport_output(struct sw *sw, uint16_t lport, const struct sw_portgroup *pg, struct pkt *pkt,
+             struct sw_port *in)
+{
+    if (lport != SW_TEAM) {
+        port_output(&sw->ports[lport], pkt, in);
+        return;
+    }
+    if (sw->active < 0) {
+        count_drop(in, DROP_NO_UPLINK);
+        return;
+    }
+    if (pg->vid && !vlan_push(pkt, pg->vid, pkt->meta.pcp)) {
+        count_drop(in, DROP_OVERSIZE);
+        return;
+    }
+    port_output(&sw->ports[sw->active], pkt, in);
+    if (pg->vid)
+        vlan_pop(pkt);
+}
+
+static void
+flood(struct sw *sw, uint16_t in_lport, const struct sw_portgroup *pg, struct pkt *pkt,
+      struct sw_port *in)
+{
+    int pg_idx = (int)(pg - sw->pgs);
+    in->stats.rx_flood++;
+    for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
+        struct sw_port *p = &sw->ports[i];
+        if (p->in_use && p->kind == SW_PORT_VNIC && p->pg == pg_idx && i != in_lport)
+            port_output(p, pkt, in);
+    }
+    if (in_lport != SW_TEAM)
+        lport_output(sw, SW_TEAM, pg, pkt, in);
+}
+
+static void
+learn(struct sw *sw, const struct sw_portgroup *pg, const uint8_t *src, uint16_t lport,
+      uint64_t now_ms)
+{
+    uint16_t old;
+    if (fdb_learn(sw->fdb, pg->vid, src, lport, now_ms, &old) != FDB_MOVED)
+        return;
+    if (lport != SW_TEAM)
+        sw->ports[lport].stats.mac_moves++;
+    char mac[MAC_STRLEN];
+    mac_format(src, mac);
+    log_warn_rl(&sw->move_rl, "port=%s vlan=%u: mac %s moved from %s",
+                sw_lport_name(sw, lport), pg->vid, mac, sw_lport_name(sw, old));
+}
+
+static void
+switch_one(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint64_t now_ms)
+{
+    struct pkt_meta *m = &pkt->meta;
+    const struct sw_portgroup *pg;
+    uint16_t lport;
+
+    in->stats.rx_packets++;
+    in->stats.rx_bytes += pkt->len;
+    enum drop_reason r = pkt_parse(pkt->data, pkt->len, m);
+    if (r != DROP_NONE) {
+        count_drop(in, r);
+        return;
+    }
+    if (in->kind == SW_PORT_UPLINK) {
+        if (sw->active != in->id) {
+            count_drop(in, DROP_STANDBY_UPLINK);
+            return;
+        }
+        lport = SW_TEAM;
+        if (!(pg = pg_by_vid(sw, m->vid))) {
+            count_drop(in, DROP_VLAN_UNKNOWN);
+            return;
+        }
+    } else {
+        if (m->has_vlan) {
+            count_drop(in, DROP_TAGGED_ON_ACCESS);
+            return;
+        }
+        if (in->pg < 0) {
+            count_drop(in, DROP_NO_PORTGROUP);
+            return;
+        }
+        pg = &sw->pgs[in->pg];
+        lport = in->id;
+    }
+    if (pkt->len - m->l3_ofs > pg->mtu) {
+        count_drop(in, DROP_OVERSIZE);
+        return;
+    }
+    if (m->l3_ofs > ETH_HDR_LEN)
+        vlan_pop(pkt); /* work on the untagged frame from here on */
+
+    const struct eth_hdr *eth = (const struct eth_hdr *)pkt->data;
+    learn(sw, pg, eth->src, lport, now_ms);
+
+    uint16_t out;
+    if (eth_addr_is_multicast(eth->dst) || !fdb_lookup(sw->fdb, pg->vid, eth->dst, now_ms, &out)) {
+        flood(sw, lport, pg, pkt, in);
+        return;
+    }
+    if (out == lport) {
+        count_drop(in, DROP_SAME_PORT);
+        return;
+    }
+    if (out != SW_TEAM && (!sw->ports[out].in_use || sw->ports[out].pg != (int)(pg - sw->pgs))) {
+        /* Stale entry of a port that left the segment: forget it and flood. */
+        fdb_del(sw->fdb, pg->vid, eth->dst);
+        flood(sw, lport, pg, pkt, in);
+        return;
+    }
+    lport_output(sw, out, pg, pkt, in);
+}
+
+void
+sw_input(struct sw *sw, uint16_t in, struct pkt **pkts, unsigned n, uint64_t now_ms)
+{
+    struct sw_port *p = &sw->ports[in];
+    for (unsigned i = 0; i < n; i++) {
+        pkts[i]->in_port = in;
+        switch_one(sw, p, pkts[i], now_ms);
+    }
+}
+
+unsigned
+sw_poll(struct sw *sw, uint16_t id, uint64_t now_ms)
+{
+    struct sw_port *p = &sw->ports[id];
+    if (!p->in_use)
+        return 0;
+    unsigned n = p->io->ops->rx_burst(p->io, sw->burst, SW_BURST);
+    sw_input(sw, id, sw->burst, n, now_ms);
+    return n;
+}
+
+void
+sw_tick(struct sw *sw, uint64_t now_ms)
+{
+    fdb_age(sw->fdb, now_ms);
+}
+
+
+static void
+announce_one(const struct fdb_entry_info *e, void *aux)
+{
+    struct sw *sw = aux;
+    if (e->port == SW_TEAM || sw->active < 0)
+        return;
+    const struct sw_portgroup *pg = pg_by_vid(sw, e->vid);
+    if (!pg)
+        return;
+    /* RARP request (RFC 903), as hypervisors send after a move. */
+    static const uint8_t rarp_body[] = {0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x03};
+    struct pkt *p = sw->scratch;
+    pkt_reset(p);
+    memset(p->data, 0xff, ETH_ADDR_LEN);
+    memcpy(p->data + 6, e->mac, ETH_ADDR_LEN);
+    p->data[12] = ETH_TYPE_RARP >> 8;
+    p->data[13] = ETH_TYPE_RARP & 0xff;
+    uint8_t *b = p->data + ETH_HDR_LEN;
+    memcpy(b, rarp_body, sizeof rarp_body);
+    memcpy(b + 8, e->mac, 6);      /* sender hardware address */
+    memset(b + 14, 0, 4);          /* sender protocol address */
+    memcpy(b + 18, e->mac, 6);     /* target hardware address */
+    memset(b + 24, 0, 4);          /* target protocol address */
+    p->len = 60;                   /* minimum Ethernet frame, without FCS */
+    memset(b + 28, 0, p->len - ETH_HDR_LEN - 28);
+    p->meta.pcp = 0;
+    struct sw_port *active = &sw->ports[sw->active];
+    lport_output(sw, SW_TEAM, pg, p, active);
+}
+
+static void
+sw_announce(struct sw *sw, uint64_t now_ms)
+{
+    fdb_foreach(sw->fdb, now_ms, announce_one, sw);
+}

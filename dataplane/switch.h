@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * switch: the L2 pipeline of one DPU's share of the distributed switch.
+ *
+ * Ports are vNICs (access ports: untagged, in one portgroup) or uplinks (802.1Q
+ * trunks to the fabric, teamed active/standby).  A portgroup is a segment: a
+ * name, a VLAN id (0 = untagged on the uplinks) and an MTU.
+ *
+ *     rx burst -> parse -> classify (port -> portgroup/VLAN; drop on standby
+ *     uplink, tag on access port, unknown VLAN, oversize) -> pop tag -> learn
+ *     (vid, src) -> lookup (vid, dst) -> unicast | flood -> per egress port:
+ *     vNIC untagged, uplink team: push tag, active uplink only
+ *
+ * Flooding (broadcast, multicast, unknown unicast) reaches only the ingress
+ * portgroup's vNICs and, unless the frame came from the fabric, the active
+ * uplink; never the ingress port.  Frames from the fabric are never sent back
+ * to it (split horizon), and frames on a standby uplink are dropped, so the
+ * fabric's own flooding to both uplinks never duplicates a frame.
+ *
+ * All uplinks form one logical port for learning (SW_TEAM), so a failover does
+ * not invalidate what was learned.  On failover the new active uplink announces
+ * every local MAC with a RARP frame so that the fabric relearns at once.
+ *
+ * Thread-safety: none; the thread that owns the switch calls everything.  The
+ * packet path does not allocate.
+ */
+#ifndef DSE_SWITCH_H
+#define DSE_SWITCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drops.h"
+#include "fdb.h"
+#include "port.h"
+
+#define SW_MAX_PORTS 256
+#define SW_MAX_PORTGROUPS 256
+#define SW_MAX_UPLINKS 4
+#define SW_BURST 32
+#define SW_NAME_MAX 31
+#define SW_TEAM 0xfffe /* the logical port all uplinks share in the fdb */
+#define SW_MTU_MIN 68
+#define SW_MTU_MAX 9000
+
+enum sw_port_kind { SW_PORT_VNIC, SW_PORT_UPLINK };
+
+struct sw_port_stats {
+    uint64_t rx_packets, rx_bytes;
+    uint64_t tx_packets, tx_bytes;
+    uint64_t rx_flood;  /* received frames that were flooded */
+    uint64_t mac_moves; /* MACs that moved to this port */
+    uint64_t drops[DROP__N];
+};
+
+struct sw_portgroup {
+    bool in_use;
+    char name[SW_NAME_MAX + 1];
+    uint16_t vid; /* 0 = untagged on uplinks */
+    uint16_t mtu;
+};
+
+struct sw_port {
+    bool in_use;
+    uint16_t id;
+    char name[SW_NAME_MAX + 1];
+    enum sw_port_kind kind;
+    int pg; /* portgroup index for vNICs, -1 for uplinks */
+    bool carrier;
+    struct port *io;
+    struct sw_port_stats stats;
+};
+
+struct sw_params {
+    unsigned fdb_capacity;
+    uint64_t fdb_age_ms;
+    bool failback; /* return to the first uplink when its carrier returns */
+};
+#define SW_PARAMS_DEFAULT {.fdb_capacity = 16384, .fdb_age_ms = 300000, .failback = true}
+
+struct sw;
+
+struct sw *sw_create(const struct sw_params *params); /* NULL on ENOMEM */
+void sw_destroy(struct sw *);                          /* accepts NULL */
+
+/* Adds or updates portgroup 'name'.  Returns its index, or -EINVAL (bad name,
+ * VLAN or MTU), -EEXIST (VLAN used by another portgroup), -ENOSPC. */
+int sw_portgroup_set(struct sw *, const char *name, uint16_t vid, uint16_t mtu);
+/* Returns 0, -ENOENT, or -EBUSY when ports still use it. */
+int sw_portgroup_del(struct sw *, const char *name);
+int sw_portgroup_find(const struct sw *, const char *name); /* index or -ENOENT */
+const struct sw_portgroup *sw_portgroup_at(const struct sw *, unsigned idx);
+
+/* Adds a port backed by 'io' (ownership passes to the switch, also on error).
+ * 'pg' names the portgroup of a vNIC and must be NULL for an uplink.  Returns
+ * the port id, or -EINVAL, -EEXIST (name taken), -ENOENT (no such portgroup),
+ * -ENOSPC (too many ports or uplinks). */
+int sw_port_add(struct sw *, const char *name, enum sw_port_kind kind, const char *pg,
+                struct port *io);
+/* Moves a vNIC to portgroup 'pg'; its learned MACs are forgotten. */
+int sw_port_set_portgroup(struct sw *, uint16_t id, const char *pg);
+int sw_port_del(struct sw *, const char *name); /* 0 or -ENOENT */
+int sw_port_find(const struct sw *, const char *name); /* id or -ENOENT */
+const struct sw_port *sw_port_at(const struct sw *, unsigned id); /* NULL if unused */
+
+/* Carrier change of port 'id'.  For uplinks this may change the active uplink
+ * (then the new one announces local MACs).  Returns true if the active uplink
+ * changed. */
+bool sw_port_set_carrier(struct sw *, uint16_t id, bool up, uint64_t now_ms);
+
+/* Active uplink's port id, or -1 when no uplink has carrier. */
+int sw_team_active(const struct sw *);
+uint64_t sw_team_failovers(const struct sw *);
+
+/* Runs the pipeline on 'n' frames received on port 'in'.  The buffers stay the
+ * caller's. */
+void sw_input(struct sw *, uint16_t in, struct pkt **pkts, unsigned n, uint64_t now_ms);
+
+/* Receives one burst from port 'id''s backend and runs it.  Returns the number
+ * of frames received. */
+unsigned sw_poll(struct sw *, uint16_t id, uint64_t now_ms);
+
+/* Periodic work (ageing).  Call about once a second. */
+void sw_tick(struct sw *, uint64_t now_ms);
+
+struct fdb *sw_fdb(struct sw *);
+
+/* Human name of a logical port: a port's name, or "uplinks" for SW_TEAM. */
+const char *sw_lport_name(const struct sw *, uint16_t lport);
+
+#endif

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Switch pipeline tests on in-memory ports:
+ *
+ *     vm1, vm2: pg-a (VLAN 10)     vm3: pg-b (VLAN 20)
+ *     u0 (active), u1 (standby): 802.1Q trunk uplinks
+ */
+#include "check.h"
+#include "frames.h"
+#include "parse.h"
+#include "switch.h"
+
+static const uint8_t *M1 = MAC(0x02, 0, 0, 0, 0, 1);
+static const uint8_t *M2 = MAC(0x02, 0, 0, 0, 0, 2);
+static const uint8_t *MR = MAC(0x02, 0, 0, 0, 0, 0x99); /* behind the fabric */
+
+struct lab {
+    struct sw *sw;
+    int vm1, vm2, vm3, u0, u1;
+    uint64_t now;
+};
+
+static int
+add(struct sw *sw, const char *name, enum sw_port_kind kind, const char *pg)
+{
+    return sw_port_add(sw, name, kind, pg, port_open(name, "mem"));
+}
+
+static void
+lab_init(struct lab *l)
+{
+    struct sw_params params = SW_PARAMS_DEFAULT;
+    params.fdb_age_ms = 1000;
+    l->sw = sw_create(&params);
+    l->now = 0;
+    sw_portgroup_set(l->sw, "pg-a", 10, 1500);
+    sw_portgroup_set(l->sw, "pg-b", 20, 1500);
+    l->vm1 = add(l->sw, "vm1", SW_PORT_VNIC, "pg-a");
+    l->vm2 = add(l->sw, "vm2", SW_PORT_VNIC, "pg-a");
+    l->vm3 = add(l->sw, "vm3", SW_PORT_VNIC, "pg-b");
+    l->u0 = add(l->sw, "u0", SW_PORT_UPLINK, NULL);
+    l->u1 = add(l->sw, "u1", SW_PORT_UPLINK, NULL);
+    sw_port_set_carrier(l->sw, l->u0, true, 0);
+    sw_port_set_carrier(l->sw, l->u1, true, 0);
+    for (int id = 0; id < 5; id++)
+        sw_port_set_carrier(l->sw, id, true, 0);
+}
+
+static struct port *
+io(struct lab *l, int id)
+{
+    return sw_port_at(l->sw, id)->io;
+}
+
+static const struct sw_port_stats *
+st(struct lab *l, int id)
+{
+    return &sw_port_at(l->sw, id)->stats;
+}
+
+/* Injects a frame on port 'id' and runs one poll. */
+static void
+send_frame(struct lab *l, int id, const uint8_t *dst, const uint8_t *src, int vid,
+           unsigned len)
+{
+    uint8_t f[PKT_DATA_MAX];
+    frame_build(f, dst, src, vid, len);
+    port_mem_inject(io(l, id), f, len);
+    sw_poll(l->sw, id, l->now);
+}
+
+/* Pops the frame sent on 'id'; returns its length (or -1) and parsed meta. */
+static int
+take(struct lab *l, int id, struct pkt_meta *m)
+{
+    static uint8_t buf[PKT_DATA_MAX];
+    int n = port_mem_take(io(l, id), buf, sizeof buf);
+    if (n >= 0 && m)
+        pkt_parse(buf, (uint32_t)n, m);
+    return n;
+}
+
+static void
+drain(struct lab *l)
+{
+    for (int id = 0; id < 5; id++)
+        while (take(l, id, NULL) >= 0)
+            ;
+}
+
+static void
+switch_floods_broadcast_within_vlan_only(void)
+{
+    struct lab l;
+    lab_init(&l);
+    struct pkt_meta m;
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60);
+    ASSERT_EQ(take(&l, l.vm2, &m), 60);          /* same portgroup */
+    ASSERT_FALSE(m.has_vlan);                    /* untagged to a vNIC */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm3)), 0);  /* other portgroup */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)), 0);  /* never back to ingress */
+    ASSERT_EQ(take(&l, l.u0, &m), 64);           /* tagged to the fabric */
+    ASSERT_TRUE(m.has_vlan);
+    ASSERT_EQ(m.vid, 10);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u1)), 0);   /* not the standby */
+    sw_destroy(l.sw);
+}
+
+static void
+switch_floods_unknown_unicast_once_then_learns(void)
+{
+    struct lab l;
+    lab_init(&l);
+    send_frame(&l, l.vm1, M2, M1, -1, 60); /* M2 unknown: flood */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 1);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 1);
+    drain(&l);
+    send_frame(&l, l.vm2, M1, M2, -1, 60); /* M1 known: unicast */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)), 1);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 0);
+    drain(&l);
+    send_frame(&l, l.vm1, M2, M1, -1, 60); /* now M2 is known too */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 1);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 0);
+    ASSERT_EQ(st(&l, l.vm1)->rx_flood, 1);
+    sw_destroy(l.sw);
+}
+
+static void
+switch_pops_tag_from_fabric_and_learns_remote(void)
+{
+    struct lab l;
+    lab_init(&l);
+    struct pkt_meta m;
+    send_frame(&l, l.u0, mac_bcast, MR, 10, 64);
+    ASSERT_EQ(take(&l, l.vm1, &m), 60);
+    ASSERT_FALSE(m.has_vlan);
+    ASSERT_EQ(take(&l, l.vm2, &m), 60);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm3)), 0);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u1)), 0); /* split horizon */
+    send_frame(&l, l.vm1, MR, M1, -1, 60);      /* reply goes to the uplink only */
+    ASSERT_EQ(take(&l, l.u0, &m), 64);
+    ASSERT_EQ(m.vid, 10);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 0);
+    sw_destroy(l.sw);
+}
+
+static void
+switch_drops_on_standby_uplink(void)
+{
+    struct lab l;
+    lab_init(&l);
+    send_frame(&l, l.u1, mac_bcast, MR, 10, 64);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)), 0);
+    ASSERT_EQ(st(&l, l.u1)->drops[DROP_STANDBY_UPLINK], 1);
+    sw_destroy(l.sw);
+}
+
+static void
+switch_fails_over_to_standby_and_announces(void)
+{
+    struct lab l;
+    lab_init(&l);
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60); /* learn M1 locally */
+    drain(&l);
+    ASSERT_EQ(sw_team_active(l.sw), l.u0);
+    ASSERT_TRUE(sw_port_set_carrier(l.sw, l.u0, false, l.now));
+    ASSERT_EQ(sw_team_active(l.sw), l.u1);
+    struct pkt_meta m;
+    ASSERT_EQ(take(&l, l.u1, &m), 64); /* RARP for M1, tagged */
+    ASSERT_EQ(m.eth_type, ETH_TYPE_RARP);
+    ASSERT_EQ(m.vid, 10);
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u1)), 1);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 0);
+    drain(&l);
+    /* Failback when the first uplink returns (the default). */
+    ASSERT_TRUE(sw_port_set_carrier(l.sw, l.u0, true, l.now));
+    ASSERT_EQ(sw_team_active(l.sw), l.u0);
+    ASSERT_EQ(sw_team_failovers(l.sw), 2);
+    drain(&l);
+    /* No uplink at all: frames to the fabric are dropped and counted. */
+    sw_port_set_carrier(l.sw, l.u0, false, l.now);
+    sw_port_set_carrier(l.sw, l.u1, false, l.now);
+    ASSERT_EQ(sw_team_active(l.sw), -1);
+    send_frame(&l, l.vm1, MR, M1, -1, 60);
+    ASSERT_EQ(st(&l, l.vm1)->drops[DROP_NO_UPLINK], 1);
+    sw_destroy(l.sw);
+}
+
+static void
+switch_handles_mac_move(void)
+{
+    struct lab l;
+    lab_init(&l);
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60);
+    drain(&l);
+    /* M1 shows up behind vm2 (the VM moved). */
+    send_frame(&l, l.vm2, mac_bcast, M1, -1, 60);
+    drain(&l);
+    ASSERT_EQ(st(&l, l.vm2)->mac_moves, 1);
+    send_frame(&l, l.u0, M1, MR, 10, 64);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 1);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)), 0);
+    sw_destroy(l.sw);
+}
+
+static void
+switch_ages_out_and_floods_again(void)
+{
+    struct lab l;
+    lab_init(&l);
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60);
+    drain(&l);
+    l.now = 500;
+    send_frame(&l, l.vm2, M1, M2, -1, 60);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 0); /* known: unicast */
+    drain(&l);
+    l.now = 1200;
+    sw_tick(l.sw, l.now);
+    send_frame(&l, l.vm2, M1, M2, -1, 60);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 1); /* aged: flooded */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)), 1);
+    sw_destroy(l.sw);
+}
+
+static void
+switch_counts_malformed_and_keeps_going(void)
+{
+    struct lab l;
+    lab_init(&l);
+    send_frame(&l, l.vm1, M2, M1, -1, 10);      /* runt */
+    send_frame(&l, l.vm1, M2, M1, 10, 64);      /* tagged on access port */
+    send_frame(&l, l.vm1, M2, M1, -1, 1515);    /* payload 1501 > MTU */
+    send_frame(&l, l.u0, M1, MR, 30, 64);       /* VLAN nobody carries */
+    send_frame(&l, l.vm1, M2, mac_bcast, -1, 60);
+    uint8_t f[64];
+    frame_build(f, M2, M1, 10, 64);
+    port_mem_inject(io(&l, l.u0), f, 16);       /* truncated tag */
+    sw_poll(l.sw, l.u0, 0);
+    const struct sw_port_stats *s = st(&l, l.vm1);
+    ASSERT_EQ(s->drops[DROP_RUNT], 1);
+    ASSERT_EQ(s->drops[DROP_TAGGED_ON_ACCESS], 1);
+    ASSERT_EQ(s->drops[DROP_OVERSIZE], 1);
+    ASSERT_EQ(s->drops[DROP_BAD_SRC_MAC], 1);
+    ASSERT_EQ(st(&l, l.u0)->drops[DROP_VLAN_UNKNOWN], 1);
+    ASSERT_EQ(st(&l, l.u0)->drops[DROP_TRUNC_VLAN], 1);
+    for (int id = 0; id < 5; id++)
+        ASSERT_EQ(port_mem_n_tx(io(&l, id)), 0);
+    send_frame(&l, l.vm1, M2, M1, -1, 1514); /* exactly the MTU still passes */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 1);
+    sw_destroy(l.sw);
+}
+
+static void
+switch_config_validation(void)
+{
+    struct sw_params params = SW_PARAMS_DEFAULT;
+    struct sw *sw = sw_create(&params);
+    ASSERT_GE(sw_portgroup_set(sw, "pg-a", 10, 1500), 0);
+    ASSERT_EQ(sw_portgroup_set(sw, "pg-b", 10, 1500), -EEXIST); /* VLAN taken */
+    ASSERT_EQ(sw_portgroup_set(sw, "pg-c", 4095, 1500), -EINVAL);
+    ASSERT_EQ(sw_portgroup_set(sw, "pg-c", 30, 67), -EINVAL);
+    ASSERT_EQ(sw_portgroup_set(sw, "pg-c", 30, 9001), -EINVAL);
+    ASSERT_EQ(sw_portgroup_set(sw, "bad name", 30, 1500), -EINVAL);
+    ASSERT_GE(sw_portgroup_set(sw, "pg-a", 10, 9000), 0); /* update in place */
+    ASSERT_EQ(sw_port_add(sw, "p1", SW_PORT_VNIC, "nope", port_open("p1", "mem")), -ENOENT);
+    ASSERT_EQ(sw_port_add(sw, "p1", SW_PORT_UPLINK, "pg-a", port_open("p1", "mem")), -EINVAL);
+    int id = sw_port_add(sw, "p1", SW_PORT_VNIC, "pg-a", port_open("p1", "mem"));
+    ASSERT_GE(id, 0);
+    ASSERT_EQ(sw_port_add(sw, "p1", SW_PORT_VNIC, "pg-a", port_open("p1", "mem")), -EEXIST);
+    ASSERT_EQ(sw_portgroup_del(sw, "pg-a"), -EBUSY);
+    ASSERT_EQ(sw_port_del(sw, "p1"), 0);
+    ASSERT_EQ(sw_portgroup_del(sw, "pg-a"), 0);
+    ASSERT_EQ(sw_portgroup_del(sw, "pg-a"), -ENOENT);
+    for (int i = 0; i < SW_MAX_UPLINKS; i++) {
+        char n[8];
+        snprintf(n, sizeof n, "u%d", i);
+        ASSERT_GE(sw_port_add(sw, n, SW_PORT_UPLINK, NULL, port_open(n, "mem")), 0);
+    }
+    ASSERT_EQ(sw_port_add(sw, "u9", SW_PORT_UPLINK, NULL, port_open("u9", "mem")), -ENOSPC);
+    sw_destroy(sw);
+}
+
+TEST_MAIN(TEST(switch_floods_broadcast_within_vlan_only),
+          TEST(switch_floods_unknown_unicast_once_then_learns),
+          TEST(switch_pops_tag_from_fabric_and_learns_remote),
+          TEST(switch_drops_on_standby_uplink), TEST(switch_fails_over_to_standby_and_announces),
+          TEST(switch_handles_mac_move), TEST(switch_ages_out_and_floods_again),
+          TEST(switch_counts_malformed_and_keeps_going), TEST(switch_config_validation))
