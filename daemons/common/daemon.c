@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* daemon: shared option handling and server start-up for dse daemons. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+LOG_MODULE(daemon);
+
+struct daemon_servers {
+    struct ctl_server *ctl;
+    struct http_server *http;
+    struct event *sigint, *sigterm;
+    SSL_CTX *ssl;
+};
+
+int
+daemon_common_option(struct daemon_common *c, const char *opt, const char *val)
+{
+    static const struct {
+        const char *opt;
+        size_t ofs;
+    } strs[] = {
+        {"--name", offsetof(struct daemon_common, name)},
+        {"--dir", offsetof(struct daemon_common, dir)},
+        {"--ctl", offsetof(struct daemon_common, ctl_path)},
+        {"--listen", offsetof(struct daemon_common, listen)},
+        {"--log", offsetof(struct daemon_common, log_path)},
+        {"--log-level", offsetof(struct daemon_common, log_level)},
+        {"--cert", offsetof(struct daemon_common, tls.cert)},
+        {"--key", offsetof(struct daemon_common, tls.key)},
+        {"--ca", offsetof(struct daemon_common, tls.ca)},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+        if (!strcmp(opt, strs[i].opt)) {
+            *(const char **)((char *)c + strs[i].ofs) = val;
+            return 1;
+        }
+    }
+    if (!strcmp(opt, "--allow-cn")) {
+        if (c->n_allow_cn + 1 >= ARRAY_SIZE(c->allow_cn)) {
+            fprintf(stderr, "too many --allow-cn\n");
+            return -1;
+        }
+        c->allow_cn[c->n_allow_cn++] = val;
+        return 1;
+    }
+    return 0;
+}
+
+int
+daemon_common_check(const struct daemon_common *c, const char *prog)
+{
+    const char *missing = !c->name       ? "--name"
+                          : !c->ctl_path ? "--ctl"
+                          : !c->dir      ? "--dir"
+                                         : NULL;
+    if (!missing && c->listen && (!c->tls.cert || !c->tls.key || !c->tls.ca))
+        missing = "--cert, --key and --ca (needed by --listen)";
+    if (missing) {
+        fprintf(stderr, "%s: missing %s (try --help)\n", prog, missing);
+        return -1;
+    }
+    return 0;
+}
+
+int
+parse_hostport(const char *s, char *addr, size_t addr_len, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return -EINVAL;
+    const char *a = s;
+    size_t n = (size_t)(colon - s);
+    if (*a == '[' && colon[-1] == ']') {
+        a++;
+        n -= 2;
+    }
+    long p;
+    if (n == 0 || n >= addr_len || !parse_long(colon + 1, 1, 65535, &p))
+        return -EINVAL;
+    memcpy(addr, a, n);
+    addr[n] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    log_info("signal %d: shutting down", (int)sig);
+    event_base_loopbreak(arg);
+}
+
+struct daemon_servers *
+daemon_start(struct event_base *base, const struct daemon_common *c, struct cmdtab *tab)
+{
+    enum log_level level = LL_INFO;
+    if (c->log_level && !log_level_parse(c->log_level, &level)) {
+        fprintf(stderr, "bad --log-level '%s' (err, warn, info, debug)\n", c->log_level);
+        return NULL;
+    }
+    int rc = log_init(c->name, c->log_path, level);
+    if (rc < 0) {
+        fprintf(stderr, "cannot open log %s: %s\n", c->log_path, strerror(-rc));
+        return NULL;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    struct daemon_servers *s = xcalloc(1, sizeof *s);
+    s->ctl = ctl_server_create(base, c->ctl_path, tab);
+    if (!s->ctl) {
+        log_err("control socket %s: %s", c->ctl_path, strerror(errno));
+        goto fail;
+    }
+    if (c->listen) {
+        char addr[64], *err = NULL;
+        uint16_t port;
+        if (parse_hostport(c->listen, addr, sizeof addr, &port) < 0) {
+            log_err("bad --listen '%s' (want ADDR:PORT)", c->listen);
+            goto fail;
+        }
+        s->ssl = tls_server_ctx(&c->tls, &err);
+        if (!s->ssl) {
+            log_err("tls: %s", err);
+            free(err);
+            goto fail;
+        }
+        s->http = http_server_create(base, addr, port, s->ssl, tab,
+                                     c->n_allow_cn ? c->allow_cn : NULL, &err);
+        if (!s->http) {
+            log_err("api %s: %s", c->listen, err);
+            free(err);
+            goto fail;
+        }
+    }
+    s->sigint = evsignal_new(base, SIGINT, on_signal, base);
+    s->sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    event_add(s->sigint, NULL);
+    event_add(s->sigterm, NULL);
+    log_info("started: ctl=%s api=%s", c->ctl_path, c->listen ? c->listen : "off");
+    return s;
+fail:
+    daemon_stop(s);
+    return NULL;
+}
+
+void
+daemon_stop(struct daemon_servers *s)
+{
+    if (!s)
+        return;
+    if (s->sigint)
+        event_free(s->sigint);
+    if (s->sigterm)
+        event_free(s->sigterm);
+    http_server_destroy(s->http);
+    ctl_server_destroy(s->ctl);
+    if (s->ssl)
+        SSL_CTX_free(s->ssl);
+    free(s);
+}

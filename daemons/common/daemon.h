@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * daemon: what every dse daemon's main() shares: the TLS identity options,
+ * signal handling on the event loop, and starting the control socket and the
+ * mTLS HTTP API on one command table.
+ */
+#ifndef DSE_DAEMON_H
+#define DSE_DAEMON_H
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <stdint.h>
+
+#include "cmdtab.h"
+#include "tls.h"
+
+struct daemon_common {
+    const char *name;      /* device name, e.g. "dse-h1-dpu1" */
+    const char *dir;       /* device directory */
+    const char *ctl_path;  /* Unix control socket */
+    const char *listen;    /* "ADDR:PORT" of the HTTP API, or NULL */
+    const char *log_path;  /* NULL: stderr */
+    const char *log_level; /* "info" by default */
+    struct tls_paths tls;
+    const char *allow_cn[16]; /* NULL-terminated */
+    unsigned n_allow_cn;
+};
+
+/* Handles one of the common options (--name, --dir, --ctl, --listen, --log,
+ * --log-level, --cert, --key, --ca, --allow-cn).  Returns 1 if 'opt' was one of
+ * them, 0 if not, -1 if its value is bad (message printed). */
+int daemon_common_option(struct daemon_common *c, const char *opt, const char *val);
+
+/* Checks that the mandatory options are present; prints what is missing. */
+int daemon_common_check(const struct daemon_common *c, const char *prog);
+
+struct daemon_servers;
+
+/* Starts logging, the control socket and (when 'c->listen' is set) the HTTP API
+ * serving 'tab', and makes SIGINT/SIGTERM end the loop of 'base'.  Returns NULL
+ * after printing the reason. */
+struct daemon_servers *daemon_start(struct event_base *base, const struct daemon_common *c,
+                                    struct cmdtab *tab);
+void daemon_stop(struct daemon_servers *);
+
+/* Splits "ADDR:PORT" (IPv6 in brackets) into 'addr' and '*port'. */
+int parse_hostport(const char *s, char *addr, size_t addr_len, uint16_t *port);
+
+#endif

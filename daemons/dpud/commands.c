@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dpud commands: the one table served on the control socket and the API. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "dpud.h"
+#include "log.h"
+#include "util.h"
+
+LOG_MODULE(dpud);
+
+static int
+cmd_dpu_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct dpud *d = ctx->aux;
+    json_t *r = json_deep_copy(d->platform);
+    json_object_set_new(r, "name", json_string(d->name));
+    json_object_set_new(r, "version", json_string(DSE_VERSION));
+    json_object_set_new(r, "state", json_string("ready"));
+    json_object_set_new(r, "uptime_s", json_integer((json_int_t)((now_ms() - d->started_ms) / 1000)));
+    json_object_set_new(r, "config_generation", json_integer(d->generation));
+    int active = sw_team_active(d->sw);
+    json_object_set_new(r, "active_uplink",
+                        active >= 0 ? json_string(sw_port_at(d->sw, (unsigned)active)->name)
+                                    : json_null());
+    *result = r;
+    return 0;
+}
+
+/* Validates a desired config completely before anything changes. */
+static int
+config_check(json_t *cfg, char **err)
+{
+    json_t *pgs = json_object_get(cfg, "portgroups");
+    json_t *ports = json_object_get(cfg, "ports");
+    if (!json_is_array(pgs) || !json_is_array(ports))
+        return cmd_fail(err, -EINVAL, "config needs arrays 'portgroups' and 'ports'");
+    size_t i, j;
+    json_t *pg, *port, *other;
+    json_array_foreach(pgs, i, pg) {
+        const char *name;
+        long vlan, mtu;
+        if (cmd_arg_str(pg, "name", &name, err) < 0 ||
+            cmd_arg_int(pg, "vlan", 0, 4094, &vlan, err) < 0 ||
+            cmd_arg_int(pg, "mtu", SW_MTU_MIN, SW_MTU_MAX, &mtu, err) < 0)
+            return -EINVAL;
+        if (!name_is_valid(name, SW_NAME_MAX))
+            return cmd_fail(err, -EINVAL, "bad portgroup name '%s'", name);
+        json_array_foreach(pgs, j, other) {
+            if (j >= i)
+                break;
+            if (json_integer_value(json_object_get(other, "vlan")) == vlan)
+                return cmd_fail(err, -EINVAL, "portgroups %s and %s share VLAN %ld",
+                                json_string_value(json_object_get(other, "name")), name, vlan);
+        }
+    }
+    json_array_foreach(ports, i, port) {
+        const char *name, *pgname;
+        if (cmd_arg_str(port, "name", &name, err) < 0 ||
+            cmd_arg_str(port, "portgroup", &pgname, err) < 0)
+            return -EINVAL;
+        bool found = false;
+        json_array_foreach(pgs, j, pg)
+            found |= !strcmp(json_string_value(json_object_get(pg, "name")), pgname);
+        if (!found)
+            return cmd_fail(err, -EINVAL, "port %s: no portgroup '%s'", name, pgname);
+    }
+    return 0;
+}
+
+static json_t *
+find_by_name(json_t *array, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(array, i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "name")), name))
+            return e;
+    return NULL;
+}
+
+int
+dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
+{
+    int rc = config_check(cfg, err);
+    if (rc < 0)
+        return rc;
+    json_t *pgs = json_object_get(cfg, "portgroups");
+    json_t *ports = json_object_get(cfg, "ports");
+    json_t *errors = json_array();
+    long age_s;
+    if (cmd_arg_int_opt(cfg, "mac_age_s", 1, 86400, &age_s, err) < 0)
+        return -EINVAL;
+    if (json_object_get(cfg, "mac_age_s"))
+        fdb_set_age(sw_fdb(d->sw), (uint64_t)age_s * 1000);
+
+    /* vNICs that are gone, then portgroups, then new or moved vNICs, then
+     * portgroups that are gone: each step leaves a consistent switch. */
+    for (unsigned id = 0; id < SW_MAX_PORTS; id++) {
+        const struct sw_port *p = sw_port_at(d->sw, id);
+        if (p && p->kind == SW_PORT_VNIC && !find_by_name(ports, p->name)) {
+            char name[SW_NAME_MAX + 1];
+            snprintf(name, sizeof name, "%s", p->name);
+            dpud_port_del(d, name);
+        }
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(pgs, i, e) {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        int r = sw_portgroup_set(d->sw, name,
+                                 (uint16_t)json_integer_value(json_object_get(e, "vlan")),
+                                 (uint16_t)json_integer_value(json_object_get(e, "mtu")));
+        if (r < 0)
+            json_array_append_new(errors, json_sprintf("portgroup %s: %s", name, strerror(-r)));
+    }
+    json_array_foreach(ports, i, e) {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *pg = json_string_value(json_object_get(e, "portgroup"));
+        int id = sw_port_find(d->sw, name);
+        char *perr = NULL;
+        if (id >= 0)
+            id = sw_port_set_portgroup(d->sw, (uint16_t)id, pg) < 0 ? -1 : id;
+        else
+            id = dpud_port_add(d, name, SW_PORT_VNIC, pg, &perr);
+        if (id < 0) {
+            json_array_append_new(errors, json_string(perr ? perr : name));
+            free(perr);
+        }
+    }
+    for (unsigned k = 0; k < SW_MAX_PORTGROUPS; k++) {
+        const struct sw_portgroup *pg = sw_portgroup_at(d->sw, k);
+        if (pg && !find_by_name(pgs, pg->name)) {
+            char name[SW_NAME_MAX + 1];
+            snprintf(name, sizeof name, "%s", pg->name);
+            sw_portgroup_del(d->sw, name);
+        }
+    }
+    json_int_t gen = json_integer_value(json_object_get(cfg, "generation"));
+    d->generation = gen;
+    log_info("config generation %lld applied (%zu portgroups, %zu ports, %zu errors)",
+             (long long)gen, json_array_size(pgs), json_array_size(ports),
+             json_array_size(errors));
+    json_object_set_new(cfg, "errors", errors);
+    return 0;
+}
+
+static int
+cmd_config_apply(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    long gen;
+    if (cmd_arg_int(args, "generation", 0, INT64_MAX, &gen, err) < 0)
+        return -EINVAL;
+    json_t *cfg = json_deep_copy(args);
+    int rc = dpud_config_apply(ctx->aux, cfg, err);
+    if (rc == 0)
+        *result = json_pack("{s:I,s:O}", "generation", (json_int_t)gen, "errors",
+                            json_object_get(cfg, "errors"));
+    json_decref(cfg);
+    return rc;
+}
+
+static json_t *
+portgroup_json(const struct sw_portgroup *pg)
+{
+    return json_pack("{s:s,s:i,s:i}", "name", pg->name, "vlan", pg->vid, "mtu", pg->mtu);
+}
+
+static json_t *
+port_json(struct dpud *d, const struct sw_port *p)
+{
+    const struct sw_port_stats *s = &p->stats;
+    json_t *drops = json_object();
+    uint64_t total = 0;
+    for (int r = 1; r < DROP__N; r++) {
+        json_object_set_new(drops, drop_reason_name(r), json_integer((json_int_t)s->drops[r]));
+        total += s->drops[r];
+    }
+    const struct sw_portgroup *pg = p->pg >= 0 ? sw_portgroup_at(d->sw, (unsigned)p->pg) : NULL;
+    const char *role = "vnic";
+    if (p->kind == SW_PORT_UPLINK)
+        role = sw_team_active(d->sw) == p->id ? "active" : "standby";
+    return json_pack("{s:s,s:s,s:s,s:o,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+                     "name", p->name, "kind", p->kind == SW_PORT_UPLINK ? "uplink" : "vnic",
+                     "role", role, "portgroup", pg ? json_string(pg->name) : json_null(),
+                     "backend", port_backend_name(p->io), "carrier", p->carrier,
+                     "rx_packets", (json_int_t)s->rx_packets, "rx_bytes", (json_int_t)s->rx_bytes,
+                     "tx_packets", (json_int_t)s->tx_packets, "tx_bytes", (json_int_t)s->tx_bytes,
+                     "rx_flood", (json_int_t)s->rx_flood, "mac_moves", (json_int_t)s->mac_moves,
+                     "drops_total", (json_int_t)total, "drops", drops);
+}
+
+static int
+cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct dpud *d = ctx->aux;
+    const char *only = NULL;
+    if (cmd_arg_str_opt(args, "name", &only, err) < 0)
+        return -EINVAL;
+    json_t *a = json_array();
+    for (unsigned id = 0; id < SW_MAX_PORTS; id++) {
+        const struct sw_port *p = sw_port_at(d->sw, id);
+        if (p && (!only || !strcmp(only, p->name)))
+            json_array_append_new(a, port_json(d, p));
+    }
+    if (only && !json_array_size(a)) {
+        json_decref(a);
+        return cmd_fail(err, -ENOENT, "no port '%s'", only);
+    }
+    *result = a;
+    return 0;
+}
+
+static int
+cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct dpud *d = ctx->aux;
+    json_t *pgs = json_array(), *uplinks = json_array();
+    for (unsigned k = 0; k < SW_MAX_PORTGROUPS; k++)
+        if (sw_portgroup_at(d->sw, k))
+            json_array_append_new(pgs, portgroup_json(sw_portgroup_at(d->sw, k)));
+    for (unsigned id = 0; id < SW_MAX_PORTS; id++) {
+        const struct sw_port *p = sw_port_at(d->sw, id);
+        if (p && p->kind == SW_PORT_UPLINK)
+            json_array_append_new(uplinks, json_pack("{s:s,s:b}", "name", p->name,
+                                                     "carrier", p->carrier));
+    }
+    struct fdb_stats fs;
+    fdb_get_stats(sw_fdb(d->sw), &fs);
+    int active = sw_team_active(d->sw);
+    *result = json_pack(
+        "{s:s,s:I,s:o,s:{s:s,s:o,s:I,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I}}", "dpu", d->name,
+        "config_generation", (json_int_t)d->generation, "portgroups", pgs, "team", "policy",
+        "active-standby", "active",
+        active >= 0 ? json_string(sw_port_at(d->sw, (unsigned)active)->name) : json_null(),
+        "failovers", (json_int_t)sw_team_failovers(d->sw), "uplinks", uplinks, "mac_table",
+        "entries", (json_int_t)fs.n_entries, "learned", (json_int_t)fs.n_learned, "moved",
+        (json_int_t)fs.n_moved, "aged", (json_int_t)fs.n_aged, "full", (json_int_t)fs.n_full,
+        "age_s", (json_int_t)(fdb_get_age(sw_fdb(d->sw)) / 1000));
+    return 0;
+}
+
+struct mac_list_ctx {
+    struct dpud *d;
+    json_t *a;
+};
+
+static void
+mac_one(const struct fdb_entry_info *e, void *aux)
+{
+    struct mac_list_ctx *m = aux;
+    char mac[MAC_STRLEN];
+    mac_format(e->mac, mac);
+    json_array_append_new(m->a, json_pack("{s:i,s:s,s:s,s:b,s:f}", "vlan", e->vid, "mac", mac,
+                                          "port", sw_lport_name(m->d->sw, e->port), "static",
+                                          e->is_static, "age_s", e->age_ms / 1000.0));
+}
+
+static int
+cmd_mac_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct mac_list_ctx m = {.d = ctx->aux, .a = json_array()};
+    fdb_foreach(sw_fdb(m.d->sw), now_ms(), mac_one, &m);
+    *result = m.a;
+    return 0;
+}
+
+const struct cmd_def dpud_commands[] = {
+    {"dpu.info", "", cmd_dpu_info},
+    {"config.apply", "{generation, mac_age_s, portgroups: [...], ports: [...]}",
+     cmd_config_apply},
+    {"switch.show", "", cmd_switch_show},
+    {"port.list", "[name]", cmd_port_list},
+    {"mac.list", "", cmd_mac_list},
+};
+const size_t dpud_n_commands = sizeof dpud_commands / sizeof dpud_commands[0];

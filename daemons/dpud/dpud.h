@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dpud: the DPU agent.  Owns the DPU's switch (dataplane/switch.h), runs it on
+ * the event loop, and serves its command table to hostd (mTLS over the
+ * internal network) and to local dsectl (control socket).
+ *
+ * Thread-safety: single-threaded (libevent); the data plane polls on the same
+ * loop.  Poll-mode workers are a later stage.
+ */
+#ifndef DSE_DPUD_H
+#define DSE_DPUD_H
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "cmdtab.h"
+#include "switch.h"
+
+#define DPUD_MAX_UPLINKS SW_MAX_UPLINKS
+
+struct dpud_port_cb {
+    struct dpud *d;
+    uint16_t id;
+};
+
+struct dpud {
+    const char *name;
+    struct event_base *base;
+    struct sw *sw;
+    struct event *port_ev[SW_MAX_PORTS];
+    struct dpud_port_cb port_cb[SW_MAX_PORTS];
+    const char *uplinks[DPUD_MAX_UPLINKS];
+    unsigned n_uplinks;
+    const char *backend; /* forced port backend, or NULL for automatic */
+    json_t *platform;    /* vendor, model, hw_version, firmware, serial */
+    int64_t generation;  /* of the config hostd last applied; -1: none */
+    uint64_t started_ms;
+};
+
+/* The command table (commands.c). */
+extern const struct cmd_def dpud_commands[];
+extern const size_t dpud_n_commands;
+
+/* Adds a port to the switch and to the event loop.  Returns the port id or
+ * -errno with '*err' set. */
+int dpud_port_add(struct dpud *, const char *name, enum sw_port_kind kind, const char *pg,
+                  char **err);
+int dpud_port_del(struct dpud *, const char *name);
+
+/* Applies a whole desired configuration (see config.apply in commands.c). */
+int dpud_config_apply(struct dpud *, json_t *config, char **err);
+
+#endif

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dse-dpud: the DPU agent's main(): options, wiring, event loop. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "dpud.h"
+#include "linkwatch.h"
+#include "log.h"
+#include "util.h"
+
+LOG_MODULE(dpud);
+
+static const char usage[] =
+    "usage: dse-dpud --name NAME --dir DIR --ctl SOCKET [--listen ADDR:PORT\n"
+    "                --cert PEM --key PEM --ca PEM [--allow-cn CN]...]\n"
+    "                [--uplink IF]... [--platform FILE] [--backend afpacket]\n"
+    "                [--log FILE] [--log-level err|warn|info|debug]\n"
+    "The DPU agent: runs this DPU's switch and serves hostd over mutual TLS.\n";
+
+static void
+on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct dpud_port_cb *pc = arg;
+    uint64_t now = now_ms();
+    /* Drain a bounded number of bursts so one busy port cannot starve the rest. */
+    for (int i = 0; i < 16; i++)
+        if (sw_poll(pc->d->sw, pc->id, now) < SW_BURST)
+            break;
+}
+
+int
+dpud_port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg,
+              char **err)
+{
+    struct port *io = port_open(name, d->backend);
+    if (!io)
+        return cmd_fail(err, -errno, "port %s: %s", name,
+                        errno == ENODEV ? "no such interface" : strerror(errno));
+    int id = sw_port_add(d->sw, name, kind, pg, io);
+    if (id < 0)
+        return cmd_fail(err, id, "port %s: %s", name,
+                        id == -ENOENT ? "no such portgroup" : strerror(-id));
+    const struct sw_port *p = sw_port_at(d->sw, (unsigned)id);
+    d->port_cb[id] = (struct dpud_port_cb){.d = d, .id = (uint16_t)id};
+    int fd = p->io->ops->fd(p->io);
+    if (fd >= 0) {
+        d->port_ev[id] = event_new(d->base, fd, EV_READ | EV_PERSIST, on_readable,
+                                  &d->port_cb[id]);
+        event_add(d->port_ev[id], NULL);
+    }
+    sw_port_set_carrier(d->sw, (uint16_t)id, link_has_carrier(name), now_ms());
+    log_info("port=%s: added (%s, backend %s%s%s)", name,
+             kind == SW_PORT_UPLINK ? "uplink" : "vnic", port_backend_name(p->io),
+             pg ? ", portgroup " : "", pg ? pg : "");
+    return id;
+}
+
+int
+dpud_port_del(struct dpud *d, const char *name)
+{
+    int id = sw_port_find(d->sw, name);
+    if (id < 0)
+        return id;
+    if (d->port_ev[id]) {
+        event_free(d->port_ev[id]);
+        d->port_ev[id] = NULL;
+    }
+    log_info("port=%s: removed", name);
+    return sw_port_del(d->sw, name);
+}
+
+static void
+on_link(int ifindex, const char *ifname, bool carrier, bool gone, void *aux)
+{
+    struct dpud *d = aux;
+    int id = sw_port_find(d->sw, ifname);
+    if (id < 0)
+        return;
+    const struct sw_port *p = sw_port_at(d->sw, (unsigned)id);
+    if (p->carrier != carrier)
+        log_info("port=%s: carrier %s", ifname, carrier ? "up" : "down");
+    sw_port_set_carrier(d->sw, (uint16_t)id, carrier, now_ms());
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct dpud *d = arg;
+    sw_tick(d->sw, now_ms());
+}
+
+static json_t *
+load_platform(const char *path)
+{
+    json_t *defaults = json_pack("{s:s,s:s,s:s,s:s,s:s}", "vendor", "unknown", "model",
+                                 "unknown", "hw_version", "unknown", "firmware", "unknown",
+                                 "serial", "unknown");
+    if (!path)
+        return defaults;
+    json_error_t jerr;
+    json_t *j = json_load_file(path, 0, &jerr);
+    if (!json_is_object(j)) {
+        log_warn("platform file %s: %s", path, j ? "not an object" : jerr.text);
+        json_decref(j);
+        return defaults;
+    }
+    json_object_update_missing(j, defaults);
+    json_decref(defaults);
+    return j;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct daemon_common c = {0};
+    struct dpud d = {.generation = -1};
+    const char *platform_path = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (!strcmp(opt, "--version")) {
+            printf("dse-dpud %s\n", DSE_VERSION);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "dse-dpud: %s needs a value\n%s", opt, usage);
+            return 2;
+        }
+        const char *val = argv[++i];
+        int r = daemon_common_option(&c, opt, val);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
+        if (!strcmp(opt, "--uplink")) {
+            if (d.n_uplinks == DPUD_MAX_UPLINKS) {
+                fprintf(stderr, "dse-dpud: at most %d uplinks\n", DPUD_MAX_UPLINKS);
+                return 2;
+            }
+            d.uplinks[d.n_uplinks++] = val;
+        } else if (!strcmp(opt, "--platform")) {
+            platform_path = val;
+        } else if (!strcmp(opt, "--backend")) {
+            d.backend = val;
+        } else {
+            fprintf(stderr, "dse-dpud: unknown option %s\n%s", opt, usage);
+            return 2;
+        }
+    }
+    if (daemon_common_check(&c, "dse-dpud") < 0)
+        return 2;
+
+    d.name = c.name;
+    d.started_ms = now_ms();
+    d.base = event_base_new();
+    struct sw_params params = SW_PARAMS_DEFAULT;
+    d.sw = sw_create(&params);
+    struct cmdtab *tab = cmdtab_create(dpud_commands, dpud_n_commands, &d);
+    if (!d.base || !d.sw || !tab) {
+        fprintf(stderr, "dse-dpud: out of memory\n");
+        return 1;
+    }
+    struct daemon_servers *servers = daemon_start(d.base, &c, tab);
+    if (!servers)
+        return 1;
+    d.platform = load_platform(platform_path);
+
+    struct linkwatch *lw = linkwatch_create(d.base, on_link, &d);
+    if (!lw)
+        log_warn("linkwatch: %s (carrier changes will be missed)", strerror(errno));
+    for (unsigned i = 0; i < d.n_uplinks; i++) {
+        char *err = NULL;
+        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, &err) < 0) {
+            log_err("%s", err);
+            free(err);
+        }
+    }
+    struct event *tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
+    event_add(tick, &(struct timeval){.tv_sec = 1});
+
+    event_base_dispatch(d.base);
+
+    event_free(tick);
+    linkwatch_destroy(lw);
+    for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+        if (d.port_ev[i])
+            event_free(d.port_ev[i]);
+    daemon_stop(servers);
+    cmdtab_destroy(tab);
+    sw_destroy(d.sw);
+    json_decref(d.platform);
+    event_base_free(d.base);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hostd commands: the one table served on the control socket and the API. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "hostd.h"
+#include "log.h"
+#include "util.h"
+
+LOG_MODULE(hostd);
+
+#define VM_NAME_MAX 11 /* "rep-" + name must fit an interface name */
+
+static const char *const dpu_state_names[] = {
+    [DPU_UNKNOWN] = "unknown", [DPU_READY] = "ready", [DPU_UNREACHABLE] = "unreachable"};
+
+/* Saves the desired state and pushes it to the DPUs at once (the heartbeat
+ * would catch up within a second anyway). */
+static int
+commit(struct hostd *h, char **err)
+{
+    int rc = hostd_config_commit(h, err);
+    if (rc == 0)
+        hostd_dpus_push(h);
+    return rc;
+}
+
+static int
+cmd_host_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    *result = json_pack("{s:s,s:s,s:O,s:i,s:s?}", "name", h->name, "version", DSE_VERSION,
+                        "config_generation", json_object_get(h->config, "generation"),
+                        "dpus", h->n_dpus, "lab", h->lab_prefix);
+    return 0;
+}
+
+static int
+cmd_dpu_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    hostd_dpus_sync(h); /* fresh state, not the last heartbeat's */
+    json_t *a = json_array();
+    for (unsigned i = 0; i < h->n_dpus; i++) {
+        struct hostd_dpu *d = &h->dpus[i];
+        json_t *info = d->info ? d->info : json_object();
+        json_t *e = json_pack(
+            "{s:s,s:s,s:O?,s:O?,s:O?,s:O?,s:O?,s:s,s:s,s:O?,s:I}", "name", d->name, "id", d->cn,
+            "vendor", json_object_get(info, "vendor"), "model", json_object_get(info, "model"),
+            "hw_version", json_object_get(info, "hw_version"), "firmware",
+            json_object_get(info, "firmware"), "version", json_object_get(info, "version"),
+            "state", dpu_state_names[d->state], "address", d->addr, "active_uplink",
+            json_object_get(info, "active_uplink"),
+            "last_seen_ms_ago", d->last_seen_ms ? (json_int_t)(now_ms() - d->last_seen_ms) : -1);
+        if (d->state == DPU_UNREACHABLE)
+            json_object_set_new(e, "error", json_string(d->last_error));
+        json_array_append_new(a, e);
+        if (!d->info)
+            json_decref(info);
+    }
+    *result = a;
+    return 0;
+}
+
+/* Calls 'cmd' on every DPU; returns {"dpu1": result, ...} with failures as
+ * {"error": "..."} so that one unreachable DPU does not hide the others. */
+static json_t *
+call_all(struct hostd *h, const char *cmd, json_t *args)
+{
+    json_t *r = json_object();
+    for (unsigned i = 0; i < h->n_dpus; i++) {
+        json_t *res = NULL;
+        char *err = NULL;
+        if (hostd_dpu_call(h, &h->dpus[i], cmd, args, &res, &err) < 0) {
+            res = json_pack("{s:s}", "error", err);
+            free(err);
+        }
+        json_object_set_new(r, h->dpus[i].name, res);
+    }
+    return r;
+}
+
+static int
+cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    *result = json_pack("{s:s,s:O,s:O,s:O,s:o}", "host", h->name, "config_generation",
+                        json_object_get(h->config, "generation"), "mac_age_s",
+                        json_object_get(h->config, "mac_age_s"), "portgroups",
+                        json_object_get(h->config, "portgroups"), "dpus",
+                        call_all(h, "switch.show", NULL));
+    return 0;
+}
+
+static int
+cmd_switch_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    long age = -1;
+    if (cmd_arg_int_opt(args, "mac_age_s", 1, 86400, &age, err) < 0)
+        return -EINVAL;
+    if (age < 0)
+        return cmd_fail(err, -EINVAL, "nothing to set (mac_age_s)");
+    json_object_set_new(h->config, "mac_age_s", json_integer(age));
+    return commit(h, err);
+}
+
+static int
+cmd_portgroup_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    const char *name;
+    long vlan, mtu = 1500;
+    if (cmd_arg_str(args, "name", &name, err) < 0 ||
+        cmd_arg_int(args, "vlan", 0, 4094, &vlan, err) < 0 ||
+        cmd_arg_int_opt(args, "mtu", 68, 9000, &mtu, err) < 0)
+        return -EINVAL;
+    if (!name_is_valid(name, 31))
+        return cmd_fail(err, -EINVAL,
+                        "bad portgroup name '%s' (1-31 of A-Z a-z 0-9 . _ -)", name);
+    json_t *pgs = json_object_get(h->config, "portgroups");
+    if (hostd_config_find(pgs, name))
+        return cmd_fail(err, -EEXIST, "portgroup %s exists", name);
+    size_t i;
+    json_t *pg;
+    json_array_foreach(pgs, i, pg)
+        if (json_integer_value(json_object_get(pg, "vlan")) == vlan)
+            return cmd_fail(err, -EEXIST, "VLAN %ld is used by portgroup %s", vlan,
+                            json_string_value(json_object_get(pg, "name")));
+    json_array_append_new(pgs, json_pack("{s:s,s:i,s:i}", "name", name, "vlan", (int)vlan,
+                                         "mtu", (int)mtu));
+    return commit(h, err);
+}
+
+static int
+cmd_portgroup_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    json_t *a = json_array();
+    size_t i, j;
+    json_t *pg, *vm;
+    json_array_foreach(json_object_get(h->config, "portgroups"), i, pg) {
+        json_t *e = json_deep_copy(pg);
+        json_t *vms = json_array();
+        json_array_foreach(json_object_get(h->config, "vms"), j, vm)
+            if (json_equal(json_object_get(vm, "portgroup"), json_object_get(pg, "name")))
+                json_array_append(vms, json_object_get(vm, "name"));
+        json_object_set_new(e, "vms", vms);
+        json_array_append_new(a, e);
+    }
+    *result = a;
+    return 0;
+}
+
+static int
+cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    const char *name;
+    if (cmd_arg_str(args, "name", &name, err) < 0)
+        return -EINVAL;
+    json_t *pgs = json_object_get(h->config, "portgroups");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(h->config, "vms"), i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "portgroup")), name))
+            return cmd_fail(err, -EBUSY, "portgroup %s is used by VM %s", name,
+                            json_string_value(json_object_get(e, "name")));
+    json_array_foreach(pgs, i, e) {
+        if (!strcmp(json_string_value(json_object_get(e, "name")), name)) {
+            json_array_remove(pgs, i);
+            return commit(h, err);
+        }
+    }
+    return cmd_fail(err, -ENOENT, "no portgroup %s", name);
+}
+
+/* Adds "dpu" (and "vm" for representors) to each port of each DPU's list. */
+static int
+cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    json_t *per_dpu = call_all(h, "port.list", NULL), *a = json_array();
+    const char *dpu_name;
+    json_t *ports;
+    json_object_foreach(per_dpu, dpu_name, ports) {
+        if (!json_is_array(ports)) {
+            json_array_append_new(a, json_pack("{s:s,s:O}", "dpu", dpu_name, "error",
+                                               json_object_get(ports, "error")));
+            continue;
+        }
+        size_t i;
+        json_t *p;
+        json_array_foreach(ports, i, p) {
+            json_t *e = json_pack("{s:s}", "dpu", dpu_name);
+            json_object_update(e, p);
+            const char *pname = json_string_value(json_object_get(p, "name"));
+            if (pname && !strncmp(pname, "rep-", 4))
+                json_object_set_new(e, "vm", json_string(pname + 4));
+            json_array_append_new(a, e);
+        }
+    }
+    json_decref(per_dpu);
+    *result = a;
+    return 0;
+}
+
+static int
+cmd_mac_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    json_t *per_dpu = call_all(h, "mac.list", NULL), *a = json_array();
+    const char *dpu_name;
+    json_t *macs;
+    json_object_foreach(per_dpu, dpu_name, macs) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(macs, i, m) {
+            json_t *e = json_pack("{s:s}", "dpu", dpu_name);
+            json_object_update(e, m);
+            json_array_append_new(a, e);
+        }
+    }
+    json_decref(per_dpu);
+    *result = a;
+    return 0;
+}
+
+/* Lab VM segments must stay inside the special-purpose ranges (DESIGN §4). */
+static bool
+vm_ip_allowed(const char *cidr, char **err)
+{
+    char addr[64];
+    const char *slash = strchr(cidr, '/');
+    long len;
+    if (!slash || (size_t)(slash - cidr) >= sizeof addr)
+        goto bad;
+    memcpy(addr, cidr, (size_t)(slash - cidr));
+    addr[slash - cidr] = '\0';
+    uint8_t a[16];
+    if (inet_pton(AF_INET, addr, a) == 1) {
+        if (!parse_long(slash + 1, 8, 32, &len))
+            goto bad;
+        if (a[0] == 198 && a[1] == 18)
+            return true;
+        cmd_fail(err, -EINVAL, "VM address %s is outside 198.18.0.0/16", cidr);
+        return false;
+    }
+    if (inet_pton(AF_INET6, addr, a) == 1) {
+        if (!parse_long(slash + 1, 32, 128, &len))
+            goto bad;
+        if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
+            return true;
+        cmd_fail(err, -EINVAL, "VM address %s is outside 2001:db8::/32", cidr);
+        return false;
+    }
+bad:
+    cmd_fail(err, -EINVAL, "bad address '%s' (want ADDR/LEN)", cidr);
+    return false;
+}
+
+static int
+host_number(const struct hostd *h)
+{
+    const char *p = strrchr(h->name, 'h');
+    long n;
+    return p && parse_long(p + 1, 0, 255, &n) ? (int)n : 0;
+}
+
+static int
+cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    const char *name, *pg, *ip = NULL, *mac = NULL, *dpu = NULL;
+    if (cmd_arg_str(args, "name", &name, err) < 0 ||
+        cmd_arg_str(args, "portgroup", &pg, err) < 0 ||
+        cmd_arg_str_opt(args, "ip", &ip, err) < 0 ||
+        cmd_arg_str_opt(args, "mac", &mac, err) < 0 ||
+        cmd_arg_str_opt(args, "dpu", &dpu, err) < 0)
+        return -EINVAL;
+    if (!name_is_valid(name, VM_NAME_MAX))
+        return cmd_fail(err, -EINVAL, "bad VM name '%s' (1-%d of A-Z a-z 0-9 . _ -)", name,
+                        VM_NAME_MAX);
+    json_t *vms = json_object_get(h->config, "vms");
+    if (hostd_config_find(vms, name))
+        return cmd_fail(err, -EEXIST, "VM %s exists", name);
+    if (!hostd_config_find(json_object_get(h->config, "portgroups"), pg))
+        return cmd_fail(err, -ENOENT, "no portgroup %s", pg);
+    if (ip && !vm_ip_allowed(ip, err))
+        return -EINVAL;
+    if (!dpu)
+        dpu = h->n_dpus ? h->dpus[0].name : "dpu1";
+    if (!hostd_dpu_find(h, dpu))
+        return cmd_fail(err, -ENOENT, "no DPU %s on this host", dpu);
+    uint8_t m[6];
+    char macbuf[MAC_STRLEN];
+    json_int_t seq = json_integer_value(json_object_get(h->config, "next_vm"));
+    if (mac) {
+        if (!mac_parse(mac, m) || (m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+            return cmd_fail(err, -EINVAL, "bad MAC '%s' (want a unicast xx:xx:xx:xx:xx:xx)",
+                            mac);
+    } else {
+        /* Locally administered, unique per host and VM: 02:d5:00:HOST:SEQ. */
+        uint8_t gen[6] = {0x02, 0xd5, 0x00, (uint8_t)host_number(h), (uint8_t)(seq >> 8),
+                          (uint8_t)seq};
+        memcpy(m, gen, 6);
+    }
+    mac_format(m, macbuf);
+    json_t *vm = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "name", name, "portgroup", pg, "mac",
+                           macbuf, "dpu", dpu, "ip", ip);
+    int rc = hostd_platform_vm_create(h, vm, err);
+    if (rc < 0) {
+        json_decref(vm);
+        return rc;
+    }
+    json_array_append(vms, vm);
+    json_object_set_new(h->config, "next_vm", json_integer(seq + 1));
+    rc = commit(h, err);
+    if (rc < 0) {
+        char *ignored = NULL;
+        json_array_remove(vms, json_array_size(vms) - 1);
+        hostd_platform_vm_destroy(h, vm, &ignored);
+        free(ignored);
+        json_decref(vm);
+        return rc;
+    }
+    log_info("vm=%s: added (portgroup %s, mac %s, %s)", name, pg, macbuf, dpu);
+    *result = vm;
+    return 0;
+}
+
+static int
+cmd_vm_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    json_t *a = json_deep_copy(json_object_get(h->config, "vms"));
+    size_t i;
+    json_t *vm;
+    json_array_foreach(a, i, vm) {
+        char rep[32];
+        hostd_vm_rep_name(json_string_value(json_object_get(vm, "name")), rep, sizeof rep);
+        json_object_set_new(vm, "port", json_string(rep));
+    }
+    *result = a;
+    return 0;
+}
+
+static int
+cmd_vm_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    const char *name;
+    if (cmd_arg_str(args, "name", &name, err) < 0)
+        return -EINVAL;
+    json_t *vms = json_object_get(h->config, "vms");
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm) {
+        if (strcmp(json_string_value(json_object_get(vm, "name")), name))
+            continue;
+        json_incref(vm);
+        json_array_remove(vms, i);
+        int rc = commit(h, err); /* the DPU lets go of the port first */
+        if (rc == 0)
+            rc = hostd_platform_vm_destroy(h, vm, err);
+        if (rc == 0)
+            log_info("vm=%s: deleted", name);
+        json_decref(vm);
+        return rc;
+    }
+    return cmd_fail(err, -ENOENT, "no VM %s", name);
+}
+
+const struct cmd_def hostd_commands[] = {
+    {"host.info", "", cmd_host_info},
+    {"dpu.list", "", cmd_dpu_list},
+    {"switch.show", "", cmd_switch_show},
+    {"switch.set", "{mac_age_s}", cmd_switch_set},
+    {"portgroup.add", "{name, vlan, [mtu]}", cmd_portgroup_add},
+    {"portgroup.list", "", cmd_portgroup_list},
+    {"portgroup.del", "{name}", cmd_portgroup_del},
+    {"port.list", "", cmd_port_list},
+    {"mac.list", "", cmd_mac_list},
+    {"vm.add", "{name, portgroup, [ip], [mac], [dpu]}", cmd_vm_add},
+    {"vm.list", "", cmd_vm_list},
+    {"vm.del", "{name}", cmd_vm_del},
+};
+const size_t hostd_n_commands = sizeof hostd_commands / sizeof hostd_commands[0];

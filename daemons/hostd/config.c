@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hostd config: the host's desired state, on disk as one JSON file. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hostd.h"
+#include "log.h"
+#include "util.h"
+
+LOG_MODULE(hostd);
+
+json_t *
+hostd_config_find(json_t *array, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(array, i, e) {
+        const char *n = json_string_value(json_object_get(e, "name"));
+        if (n && !strcmp(n, name))
+            return e;
+    }
+    return NULL;
+}
+
+int
+hostd_config_load(struct hostd *h, char **err)
+{
+    snprintf(h->config_path, sizeof h->config_path, "%s/hostd.json", h->dir);
+    json_error_t jerr;
+    json_t *c = json_load_file(h->config_path, 0, &jerr);
+    if (!c) {
+        if (access(h->config_path, F_OK) == 0)
+            return cmd_fail(err, -EINVAL, "%s: %s (line %d)", h->config_path, jerr.text,
+                            jerr.line);
+        c = json_object();
+    }
+    if (!json_is_object(c)) {
+        json_decref(c);
+        return cmd_fail(err, -EINVAL, "%s: not a JSON object", h->config_path);
+    }
+    static const char *const arrays[] = {"portgroups", "vms"};
+    for (size_t i = 0; i < ARRAY_SIZE(arrays); i++) {
+        json_t *a = json_object_get(c, arrays[i]);
+        if (a && !json_is_array(a)) {
+            json_decref(c);
+            return cmd_fail(err, -EINVAL, "%s: '%s' must be an array", h->config_path,
+                            arrays[i]);
+        }
+        if (!a)
+            json_object_set_new(c, arrays[i], json_array());
+    }
+    if (!json_is_integer(json_object_get(c, "generation")))
+        json_object_set_new(c, "generation", json_integer(1));
+    if (!json_is_integer(json_object_get(c, "mac_age_s")))
+        json_object_set_new(c, "mac_age_s", json_integer(300));
+    if (!json_is_integer(json_object_get(c, "next_vm")))
+        json_object_set_new(c, "next_vm", json_integer(1));
+    json_decref(h->config);
+    h->config = c;
+    return 0;
+}
+
+int
+hostd_config_commit(struct hostd *h, char **err)
+{
+    json_int_t gen = json_integer_value(json_object_get(h->config, "generation")) + 1;
+    json_object_set_new(h->config, "generation", json_integer(gen));
+    char *text = json_dumps(h->config, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!text)
+        return cmd_fail(err, -ENOMEM, "cannot serialise config");
+    int rc = fs_write_atomic(h->config_path, text, strlen(text));
+    free(text);
+    if (rc < 0)
+        return cmd_fail(err, rc, "cannot write %s: %s", h->config_path, strerror(-rc));
+    log_info("config generation %lld saved", (long long)gen);
+    return 0;
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hostd dpu: reaching each DPU over the internal network, heartbeat and push. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "http.h"
+#include "hostd.h"
+#include "log.h"
+#include "util.h"
+
+LOG_MODULE(hostd);
+
+/* "dpu1=169.254.1.2:7443,cn=dse-h1-dpu1" */
+int
+hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char **err)
+{
+    memset(dpu, 0, sizeof *dpu);
+    const char *eq = strchr(spec, '=');
+    const char *comma = eq ? strchr(eq, ',') : NULL;
+    if (!eq || !comma || strncmp(comma, ",cn=", 4) || (size_t)(eq - spec) >= sizeof dpu->name)
+        return cmd_fail(err, -EINVAL, "bad --dpu '%s' (want NAME=ADDR:PORT,cn=CN)", spec);
+    memcpy(dpu->name, spec, (size_t)(eq - spec));
+    char hp[128];
+    size_t n = (size_t)(comma - eq - 1);
+    if (n >= sizeof hp)
+        return cmd_fail(err, -EINVAL, "bad --dpu '%s'", spec);
+    memcpy(hp, eq + 1, n);
+    hp[n] = '\0';
+    if (parse_hostport(hp, dpu->addr, sizeof dpu->addr, &dpu->port) < 0 ||
+        snprintf(dpu->cn, sizeof dpu->cn, "%s", comma + 4) >= (int)sizeof dpu->cn ||
+        !dpu->cn[0] || !name_is_valid(dpu->name, 15))
+        return cmd_fail(err, -EINVAL, "bad --dpu '%s' (want NAME=ADDR:PORT,cn=CN)", spec);
+    return 0;
+}
+
+struct hostd_dpu *
+hostd_dpu_find(struct hostd *h, const char *name)
+{
+    for (unsigned i = 0; i < h->n_dpus; i++)
+        if (!strcmp(h->dpus[i].name, name))
+            return &h->dpus[i];
+    return NULL;
+}
+
+static void
+dpu_set_state(struct hostd_dpu *dpu, enum dpu_state st, const char *why)
+{
+    if (dpu->state != st) {
+        if (st == DPU_READY)
+            log_info("dpu=%s: reachable", dpu->name);
+        else
+            log_warn("dpu=%s: unreachable: %s", dpu->name, why);
+    }
+    dpu->state = st;
+    snprintf(dpu->last_error, sizeof dpu->last_error, "%s", why ? why : "");
+}
+
+int
+hostd_dpu_call(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *args,
+               json_t **result, char **err)
+{
+    struct httpc peer = {
+        .ctx = h->client_ssl,
+        .host = dpu->addr,
+        .port = dpu->port,
+        .expect_cn = dpu->cn,
+        .timeout_ms = HOSTD_DPU_TIMEOUT_MS,
+    };
+    json_t *reply = NULL;
+    char *cerr = NULL;
+    int rc = httpc_call(&peer, cmd, args, &reply, &cerr);
+    if (rc < 0) {
+        dpu_set_state(dpu, DPU_UNREACHABLE, cerr);
+        rc = cmd_fail(err, rc, "%s: %s", dpu->name, cerr ? cerr : strerror(-rc));
+        free(cerr);
+        return rc;
+    }
+    dpu->last_seen_ms = now_ms();
+    dpu_set_state(dpu, DPU_READY, NULL);
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        const char *msg = json_string_value(json_object_get(reply, "error"));
+        const char *code = json_string_value(json_object_get(reply, "code"));
+        rc = code && !strcmp(code, "usage") ? -EINVAL
+             : code && !strcmp(code, "notfound") ? -ENOENT
+                                                 : -EIO;
+        rc = cmd_fail(err, rc, "%s: %s", dpu->name, msg ? msg : "failed");
+        json_decref(reply);
+        return rc;
+    }
+    *result = json_incref(json_object_get(reply, "result"));
+    json_decref(reply);
+    return 0;
+}
+
+/* The part of the desired state that DPU 'dpu' runs. */
+static json_t *
+dpu_config(struct hostd *h, struct hostd_dpu *dpu)
+{
+    json_t *c = h->config, *ports = json_array();
+    size_t i;
+    json_t *vm;
+    json_array_foreach(json_object_get(c, "vms"), i, vm) {
+        if (strcmp(json_string_value(json_object_get(vm, "dpu")), dpu->name))
+            continue;
+        char rep[32];
+        hostd_vm_rep_name(json_string_value(json_object_get(vm, "name")), rep, sizeof rep);
+        json_array_append_new(ports, json_pack("{s:s,s:O}", "name", rep, "portgroup",
+                                               json_object_get(vm, "portgroup")));
+    }
+    return json_pack("{s:O,s:O,s:O,s:o}", "generation", json_object_get(c, "generation"),
+                     "mac_age_s", json_object_get(c, "mac_age_s"), "portgroups",
+                     json_object_get(c, "portgroups"), "ports", ports);
+}
+
+static void
+dpu_push(struct hostd *h, struct hostd_dpu *dpu)
+{
+    json_t *cfg = dpu_config(h, dpu), *res = NULL;
+    char *err = NULL;
+    if (hostd_dpu_call(h, dpu, "config.apply", cfg, &res, &err) < 0) {
+        log_warn("dpu=%s: push failed: %s", dpu->name, err);
+        free(err);
+    } else {
+        json_t *errors = json_object_get(res, "errors");
+        size_t i;
+        json_t *e;
+        json_array_foreach(errors, i, e)
+            log_warn("dpu=%s: %s", dpu->name, json_string_value(e));
+        log_info("dpu=%s: config generation %lld pushed", dpu->name,
+                 (long long)json_integer_value(json_object_get(cfg, "generation")));
+    }
+    json_decref(res);
+    json_decref(cfg);
+}
+
+void
+hostd_dpus_push(struct hostd *h)
+{
+    for (unsigned i = 0; i < h->n_dpus; i++)
+        dpu_push(h, &h->dpus[i]);
+}
+
+void
+hostd_dpus_sync(struct hostd *h)
+{
+    json_int_t gen = json_integer_value(json_object_get(h->config, "generation"));
+    for (unsigned i = 0; i < h->n_dpus; i++) {
+        struct hostd_dpu *dpu = &h->dpus[i];
+        json_t *info = NULL;
+        char *err = NULL;
+        if (hostd_dpu_call(h, dpu, "dpu.info", NULL, &info, &err) < 0) {
+            free(err);
+            continue;
+        }
+        json_decref(dpu->info);
+        dpu->info = info;
+        if (json_integer_value(json_object_get(info, "config_generation")) != gen)
+            dpu_push(h, dpu);
+    }
+}

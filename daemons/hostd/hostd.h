@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hostd: the host agent.  Holds the host's desired switch state (portgroups,
+ * VMs and their vNICs), keeps it on disk, pushes it to each DPU over the
+ * internal network (HTTP/JSON over mutual TLS) and reads the DPUs' state back.
+ * It reaches a DPU only through that channel.
+ *
+ *     desired state (hostd.json) --generation N--> dpud config.apply
+ *     every second: dpu.info (heartbeat); generation differs -> push again
+ *
+ * Thread-safety: single-threaded (libevent).  Calls to DPUs block the loop for
+ * at most their timeout (short: the internal network is one veth hop).
+ */
+#ifndef DSE_HOSTD_H
+#define DSE_HOSTD_H
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cmdtab.h"
+
+#define HOSTD_MAX_DPUS 2
+#define HOSTD_DPU_TIMEOUT_MS 1000
+
+enum dpu_state { DPU_UNKNOWN, DPU_READY, DPU_UNREACHABLE };
+
+struct hostd_dpu {
+    char name[16];    /* "dpu1" */
+    char addr[64];    /* internal network address */
+    uint16_t port;
+    char cn[64];      /* expected certificate CN */
+    enum dpu_state state;
+    char last_error[256];
+    json_t *info;     /* last dpu.info reply, or NULL */
+    uint64_t last_seen_ms;
+};
+
+struct hostd {
+    const char *name;  /* "dse-h1" */
+    const char *dir;
+    const char *lab_prefix; /* lab platform: prefix, or NULL on hardware */
+    const char *lab_cmd;    /* path of dse-lab */
+    struct event_base *base;
+    SSL_CTX *client_ssl;
+    struct hostd_dpu dpus[HOSTD_MAX_DPUS];
+    unsigned n_dpus;
+    json_t *config; /* desired state, see config.c */
+    char config_path[4096];
+};
+
+/* config.c: the desired state {generation, mac_age_s, next_vm, portgroups: [{name,
+ * vlan, mtu}], vms: [{name, portgroup, mac, ip, dpu}]}. */
+int hostd_config_load(struct hostd *, char **err);
+/* Bumps the generation and writes the state atomically.  Returns 0 or -errno. */
+int hostd_config_commit(struct hostd *, char **err);
+json_t *hostd_config_find(json_t *array, const char *name);
+
+/* dpu.c */
+int hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char **err);
+struct hostd_dpu *hostd_dpu_find(struct hostd *, const char *name);
+/* Calls 'cmd' on 'dpu'; returns 0 with '*result' (the envelope's result) or
+ * -errno with '*err'. */
+int hostd_dpu_call(struct hostd *, struct hostd_dpu *dpu, const char *cmd, json_t *args,
+                   json_t **result, char **err);
+/* Heartbeat every DPU and push the config where its generation differs. */
+void hostd_dpus_sync(struct hostd *);
+/* Pushes the config to every reachable DPU now. */
+void hostd_dpus_push(struct hostd *);
+
+/* platform.c: VM network identity on this platform (the lab creates a netns
+ * and a veth whose DPU end is the VF representor). */
+int hostd_platform_vm_create(struct hostd *, json_t *vm, char **err);
+int hostd_platform_vm_destroy(struct hostd *, json_t *vm, char **err);
+/* Representor name of a VM's vNIC on its DPU ("rep-vm1"). */
+void hostd_vm_rep_name(const char *vm, char *buf, size_t len);
+
+extern const struct cmd_def hostd_commands[];
+extern const size_t hostd_n_commands;
+
+#endif

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dse-hostd: the host agent's main(): options, wiring, event loop. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "hostd.h"
+#include "log.h"
+#include "util.h"
+
+LOG_MODULE(hostd);
+
+static const char usage[] =
+    "usage: dse-hostd --name NAME --dir DIR --ctl SOCKET --cert PEM --key PEM --ca PEM\n"
+    "                 --dpu NAME=ADDR:PORT,cn=CN [--dpu ...] [--listen ADDR:PORT]\n"
+    "                 [--allow-cn CN]... [--lab PREFIX --lab-cmd PATH]\n"
+    "                 [--log FILE] [--log-level err|warn|info|debug]\n"
+    "The host agent: keeps the host's switch config and drives its DPUs over the\n"
+    "internal network with mutual TLS.\n";
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    hostd_dpus_sync(arg);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct daemon_common c = {0};
+    struct hostd h = {0};
+
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (!strcmp(opt, "--version")) {
+            printf("dse-hostd %s\n", DSE_VERSION);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "dse-hostd: %s needs a value\n%s", opt, usage);
+            return 2;
+        }
+        const char *val = argv[++i];
+        int r = daemon_common_option(&c, opt, val);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
+        if (!strcmp(opt, "--dpu")) {
+            char *err = NULL;
+            if (h.n_dpus == HOSTD_MAX_DPUS) {
+                fprintf(stderr, "dse-hostd: at most %d DPUs\n", HOSTD_MAX_DPUS);
+                return 2;
+            }
+            if (hostd_dpu_parse(&h.dpus[h.n_dpus++], val, &err) < 0) {
+                fprintf(stderr, "dse-hostd: %s\n", err);
+                free(err);
+                return 2;
+            }
+        } else if (!strcmp(opt, "--lab")) {
+            h.lab_prefix = val;
+        } else if (!strcmp(opt, "--lab-cmd")) {
+            h.lab_cmd = val;
+        } else {
+            fprintf(stderr, "dse-hostd: unknown option %s\n%s", opt, usage);
+            return 2;
+        }
+    }
+    if (daemon_common_check(&c, "dse-hostd") < 0)
+        return 2;
+    if (!c.tls.cert || !c.tls.key || !c.tls.ca) {
+        fprintf(stderr, "dse-hostd: missing --cert, --key or --ca (DPUs need mTLS)\n");
+        return 2;
+    }
+    if (h.lab_prefix && !h.lab_cmd) {
+        fprintf(stderr, "dse-hostd: --lab needs --lab-cmd\n");
+        return 2;
+    }
+    h.name = c.name;
+    h.dir = c.dir;
+    h.base = event_base_new();
+    struct cmdtab *tab = cmdtab_create(hostd_commands, hostd_n_commands, &h);
+    if (!h.base || !tab) {
+        fprintf(stderr, "dse-hostd: out of memory\n");
+        return 1;
+    }
+    char *err = NULL;
+    if (hostd_config_load(&h, &err) < 0) {
+        fprintf(stderr, "dse-hostd: %s\n", err);
+        free(err);
+        return 1;
+    }
+    h.client_ssl = tls_client_ctx(&c.tls, &err);
+    if (!h.client_ssl) {
+        fprintf(stderr, "dse-hostd: tls: %s\n", err);
+        free(err);
+        return 1;
+    }
+    struct daemon_servers *servers = daemon_start(h.base, &c, tab);
+    if (!servers)
+        return 1;
+
+    hostd_dpus_sync(&h);
+    struct event *tick = event_new(h.base, -1, EV_PERSIST, on_tick, &h);
+    event_add(tick, &(struct timeval){.tv_sec = 1});
+
+    event_base_dispatch(h.base);
+
+    event_free(tick);
+    daemon_stop(servers);
+    cmdtab_destroy(tab);
+    for (unsigned i = 0; i < h.n_dpus; i++)
+        json_decref(h.dpus[i].info);
+    json_decref(h.config);
+    SSL_CTX_free(h.client_ssl);
+    event_base_free(h.base);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hostd platform: giving a VM its vNIC on this platform.  In the lab that is
+ * `dse-lab vm-create`, which makes the VM's netns and a veth whose DPU end is
+ * the VF representor; on hardware it will be SR-IOV VF setup.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hostd.h"
+#include "log.h"
+#include "util.h"
+
+LOG_MODULE(platform);
+
+extern char **environ;
+
+void
+hostd_vm_rep_name(const char *vm, char *buf, size_t len)
+{
+    snprintf(buf, len, "rep-%s", vm);
+}
+
+/* The host's own name in the lab: "dse-h1" with prefix "dse" is "h1". */
+static const char *
+lab_host(const struct hostd *h)
+{
+    size_t n = strlen(h->lab_prefix);
+    return !strncmp(h->name, h->lab_prefix, n) && h->name[n] == '-' ? h->name + n + 1
+                                                                   : h->name;
+}
+
+/* Runs argv, captures the last line of its stderr into '*err' on failure. */
+static int
+run_lab(struct hostd *h, char *const argv[], char **err)
+{
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return cmd_fail(err, -errno, "pipe: %s", strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pipefd[1]);
+    if (rc) {
+        close(pipefd[0]);
+        return cmd_fail(err, -rc, "cannot run %s: %s", argv[0], strerror(rc));
+    }
+    char out[4096];
+    size_t n = 0;
+    ssize_t r;
+    while ((r = read(pipefd[0], out + n, sizeof out - 1 - n)) > 0 && n < sizeof out - 1)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(pipefd[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+        out[--n] = '\0';
+    char *last = strrchr(out, '\n');
+    return cmd_fail(err, -EIO, "%s", last ? last + 1 : n ? out : "lab command failed");
+}
+
+int
+hostd_platform_vm_create(struct hostd *h, json_t *vm, char **err)
+{
+    if (!h->lab_prefix)
+        return cmd_fail(err, -EOPNOTSUPP, "VMs are created by the lab platform only");
+    const char *dpu = json_string_value(json_object_get(vm, "dpu"));
+    const char *ip = json_string_value(json_object_get(vm, "ip"));
+    char dpu_num[8];
+    snprintf(dpu_num, sizeof dpu_num, "%s", dpu + 3); /* "dpu1" -> "1" */
+    char *argv[16];
+    int n = 0;
+    argv[n++] = (char *)h->lab_cmd;
+    argv[n++] = "vm-create";
+    argv[n++] = "--prefix";
+    argv[n++] = (char *)h->lab_prefix;
+    argv[n++] = (char *)lab_host(h);
+    argv[n++] = (char *)json_string_value(json_object_get(vm, "name"));
+    argv[n++] = "--mac";
+    argv[n++] = (char *)json_string_value(json_object_get(vm, "mac"));
+    argv[n++] = "--dpu";
+    argv[n++] = dpu_num;
+    if (ip) {
+        argv[n++] = "--ip";
+        argv[n++] = (char *)ip;
+    }
+    argv[n] = NULL;
+    return run_lab(h, argv, err);
+}
+
+int
+hostd_platform_vm_destroy(struct hostd *h, json_t *vm, char **err)
+{
+    if (!h->lab_prefix)
+        return cmd_fail(err, -EOPNOTSUPP, "VMs are managed by the lab platform only");
+    char *argv[] = {(char *)h->lab_cmd,
+                    "vm-destroy",
+                    "--prefix",
+                    (char *)h->lab_prefix,
+                    (char *)lab_host(h),
+                    (char *)json_string_value(json_object_get(vm, "name")),
+                    NULL};
+    return run_lab(h, argv, err);
+}
