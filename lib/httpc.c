@@ -15,6 +15,8 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -325,6 +327,41 @@ read_response(struct call *c, struct response *r)
     return 0;
 }
 
+/* SSL_write() ends in write(2), which raises SIGPIPE when the server has gone
+ * (as it does after refusing us), and a library must not kill a CLI that kept
+ * the default action.  So SIGPIPE is blocked in this thread for the call, and
+ * one that we raised is taken off the pending set before unblocking [libpq]. */
+struct sigpipe_guard {
+    sigset_t old;
+    bool was_pending;
+};
+
+static void
+sigpipe_block(struct sigpipe_guard *g)
+{
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &g->old);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE);
+}
+
+static void
+sigpipe_restore(struct sigpipe_guard *g)
+{
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE)) {
+        const struct timespec zero = {0, 0};
+        while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+            continue;
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
 static bool
 cmd_name_is_valid(const char *s)
 {
@@ -387,6 +424,8 @@ httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t **rep
     if (args && !json_is_object(args))
         return call_fail(&c, -EINVAL, "arguments must be a JSON object");
 
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
     rc = do_connect(&c, peer);
     if (rc < 0)
         goto out;
@@ -426,6 +465,7 @@ out:
     }
     if (c.fd >= 0)
         close(c.fd);
+    sigpipe_restore(&guard);
     free(req);
     free(r.buf);
     ERR_clear_error();
