@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmdtab: dispatch of named commands to handlers and the reply envelope that
+ * every transport (ctl, http) sends back.  See cmdtab.h for the contract.
+ */
+#include "cmdtab.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cmdtab {
+    const struct cmd_def *defs;
+    size_t n_defs;
+    void *aux;
+};
+
+struct cmdtab *
+cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *aux)
+{
+    struct cmdtab *tab = calloc(1, sizeof *tab);
+    if (!tab)
+        return NULL;
+    tab->defs = defs;
+    tab->n_defs = n_defs;
+    tab->aux = aux;
+    return tab;
+}
+
+void
+cmdtab_destroy(struct cmdtab *tab)
+{
+    free(tab);
+}
+
+/* The envelope must always exist: callers write it to a socket and have no
+ * better answer to give.  Jansson only fails here on allocation failure. */
+static json_t *
+must(json_t *j)
+{
+    if (!j)
+        abort();
+    return j;
+}
+
+/* Makes 'msg' one printable line in place: control characters become spaces. */
+static void
+one_line(char *msg)
+{
+    for (unsigned char *p = (unsigned char *)msg; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+}
+
+/* A JSON string from 'msg', which may come from a handler and so need not be
+ * valid UTF-8: bytes that are not get replaced by '?'. */
+static json_t *
+json_string_lossy(char *msg)
+{
+    one_line(msg);
+    json_t *s = json_string(msg);
+    if (s)
+        return s;
+    for (unsigned char *p = (unsigned char *)msg; *p; p++)
+        if (*p >= 0x80)
+            *p = '?';
+    return must(json_string(msg));
+}
+
+static json_t *
+envelope_error(const char *code, char *msg)
+{
+    json_t *env = must(json_object());
+    json_object_set_new(env, "ok", json_false());
+    json_object_set_new(env, "error", json_string_lossy(msg));
+    json_object_set_new(env, "code", must(json_string(code)));
+    return env;
+}
+
+json_t *
+cmdtab_error(const char *code, const char *fmt, ...)
+{
+    char *msg;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        abort();
+    json_t *env = envelope_error(code, msg);
+    free(msg);
+    return env;
+}
+
+static json_t *
+envelope_ok(json_t *result)
+{
+    json_t *env = must(json_object());
+    json_object_set_new(env, "ok", json_true());
+    json_object_set_new(env, "result", result ? result : json_null());
+    return env;
+}
+
+const char *
+cmdtab_code_for_errno(int err)
+{
+    switch (err) {
+    case -EINVAL:
+        return "usage";
+    case -ENOENT:
+        return "notfound";
+    case -EEXIST:
+        return "exists";
+    default:
+        return "failed";
+    }
+}
+
+static json_t *
+help(const struct cmdtab *tab)
+{
+    json_t *list = must(json_array());
+    for (size_t i = 0; i < tab->n_defs; i++) {
+        const struct cmd_def *d = &tab->defs[i];
+        json_array_append_new(list, must(json_pack("{s:s, s:s}", "name", d->name, "usage",
+                                                   d->usage ? d->usage : "")));
+    }
+    json_array_append_new(list,
+                          must(json_pack("{s:s, s:s}", "name", "help", "usage", "")));
+    return envelope_ok(list);
+}
+
+static const struct cmd_def *
+lookup(const struct cmdtab *tab, const char *name)
+{
+    for (size_t i = 0; i < tab->n_defs; i++)
+        if (!strcmp(tab->defs[i].name, name))
+            return &tab->defs[i];
+    return NULL;
+}
+
+json_t *
+cmdtab_dispatch(struct cmdtab *tab, const char *name, json_t *args, const char *peer)
+{
+    if (!name)
+        return cmdtab_error("bad-request", "missing command name");
+    if (args && !json_is_object(args))
+        return cmdtab_error("bad-request", "arguments must be a JSON object");
+
+    const struct cmd_def *def = lookup(tab, name);
+    if (!def) {
+        if (!strcmp(name, "help"))
+            return help(tab);
+        return cmdtab_error("unknown-command", "unknown command '%s' (try 'help')", name);
+    }
+
+    json_t *empty = NULL;
+    if (!args)
+        args = empty = must(json_object());
+
+    struct cmd_ctx ctx = {.aux = tab->aux, .peer = peer ? peer : "unknown"};
+    json_t *result = NULL;
+    char *err = NULL;
+    int rc = def->fn(&ctx, args, &result, &err);
+    json_decref(empty);
+
+    if (!rc) {
+        free(err);
+        return envelope_ok(result);
+    }
+    json_decref(result);
+    /* A handler that returns a positive errno meant the negative one. */
+    if (rc > 0)
+        rc = -rc;
+    json_t *env;
+    if (err)
+        env = envelope_error(cmdtab_code_for_errno(rc), err);
+    else
+        env = cmdtab_error(cmdtab_code_for_errno(rc), "%s: %s", name, strerror(-rc));
+    free(err);
+    return env;
+}
+
+json_t *
+cmdtab_dispatch_text(struct cmdtab *tab, const char *text, size_t len, const char *peer)
+{
+    json_error_t jerr;
+    json_t *req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!req)
+        return cmdtab_error("bad-request", "malformed JSON at line %d column %d: %s",
+                            jerr.line, jerr.column, jerr.text);
+
+    json_t *env;
+    json_t *cmd = json_object_get(req, "cmd");
+    json_t *args = json_object_get(req, "args");
+    if (!json_is_object(req))
+        env = cmdtab_error("bad-request", "request must be a JSON object");
+    else if (!json_is_string(cmd))
+        env = cmdtab_error("bad-request", "request needs \"cmd\": a string");
+    else if (args && !json_is_object(args))
+        env = cmdtab_error("bad-request", "\"args\" must be a JSON object");
+    else if (strlen(json_string_value(cmd)) != json_string_length(cmd))
+        env = cmdtab_error("bad-request", "\"cmd\" contains a NUL character");
+    else
+        env = cmdtab_dispatch(tab, json_string_value(cmd), args, peer);
+    json_decref(req);
+    return env;
+}
+
+int
+cmd_fail(char **err, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(err, fmt, ap) < 0)
+        *err = NULL; /* the dispatcher falls back on strerror(rc) */
+    va_end(ap);
+    return rc;
+}
+
+static json_t *
+arg_get(json_t *args, const char *key)
+{
+    return json_is_object(args) ? json_object_get(args, key) : NULL;
+}
+
+static int
+arg_str(json_t *args, const char *key, bool required, const char **out, char **err)
+{
+    json_t *v = arg_get(args, key);
+    if (!v) {
+        if (required)
+            return cmd_fail(err, -EINVAL, "missing argument '%s'", key);
+        return 0;
+    }
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+        return cmd_fail(err, -EINVAL, "argument '%s' must be a string", key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+int
+cmd_arg_str(json_t *args, const char *key, const char **out, char **err)
+{
+    return arg_str(args, key, true, out, err);
+}
+
+int
+cmd_arg_str_opt(json_t *args, const char *key, const char **out, char **err)
+{
+    return arg_str(args, key, false, out, err);
+}
+
+static int
+arg_int(json_t *args, const char *key, bool required, long min, long max, long *out,
+        char **err)
+{
+    json_t *v = arg_get(args, key);
+    if (!v) {
+        if (required)
+            return cmd_fail(err, -EINVAL, "missing argument '%s'", key);
+        return 0;
+    }
+    json_int_t i = json_is_integer(v) ? json_integer_value(v) : 0;
+    if (!json_is_integer(v) || i < min || i > max)
+        return cmd_fail(err, -EINVAL, "argument '%s' must be an integer in %ld..%ld", key,
+                        min, max);
+    *out = (long)i;
+    return 0;
+}
+
+int
+cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, char **err)
+{
+    return arg_int(args, key, true, min, max, out, err);
+}
+
+int
+cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out, char **err)
+{
+    return arg_int(args, key, false, min, max, out, err);
+}

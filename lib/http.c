@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http: the HTTP/JSON API server: evhttp on bufferevent_openssl, one route
+ * (/api/v1/CMD) onto the command table.  See http.h.
+ *
+ * TLS refusals (no certificate, wrong CA) happen inside the handshake and are
+ * logged by tls.c's callbacks; the CN allow-list is checked here, per request,
+ * because only then is the peer's certificate known to evhttp's handler.
+ */
+#include "http.h"
+#include "log.h"
+#include "tls-private.h"
+#include "tls.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+LOG_MODULE(http);
+
+#define HTTP_MAX_BODY (1024 * 1024)
+#define HTTP_TIMEOUT_S 30
+#define API_PREFIX "/api/v1/"
+
+struct http_server {
+    struct evhttp *http;
+    SSL_CTX *ctx;
+    struct cmdtab *tab;
+    char **allowed_cns; /* NULL-terminated copy, or NULL: any */
+};
+
+static struct log_ratelimit http_rl = LOG_RATELIMIT_INIT(20, 10000);
+
+static struct bufferevent *
+bev_cb(struct event_base *base, void *server_)
+{
+    struct http_server *server = server_;
+    SSL *ssl = SSL_new(server->ctx);
+    if (!ssl)
+        return NULL;
+    /* evhttp sets the fd later (bufferevent_setfd), which attaches the socket
+     * BIO; the handshake starts when the connection is enabled. */
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static int
+status_for(json_t *env)
+{
+    if (json_is_true(json_object_get(env, "ok")))
+        return 200;
+    const char *code = json_string_value(json_object_get(env, "code"));
+    if (!code)
+        return 500;
+    if (!strcmp(code, "usage") || !strcmp(code, "bad-request"))
+        return 400;
+    if (!strcmp(code, "notfound") || !strcmp(code, "unknown-command"))
+        return 404;
+    if (!strcmp(code, "exists"))
+        return 409;
+    return 500;
+}
+
+static const char *
+reason_for(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+/* Sends 'env' (consumed) with 'status', or the status from 'env' if 0. */
+static void
+reply(struct evhttp_request *req, int status, json_t *env)
+{
+    if (!status)
+        status = status_for(env);
+    char *s = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    struct evbuffer *buf = evbuffer_new();
+    if (!s || !buf || evbuffer_add(buf, s, strlen(s)) || evbuffer_add(buf, "\n", 1)) {
+        evhttp_send_error(req, 500, NULL);
+        goto out;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evhttp_send_reply(req, status, reason_for(status), buf);
+out:
+    if (buf)
+        evbuffer_free(buf);
+    free(s);
+}
+
+static bool
+cmd_name_is_valid(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+              *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+static bool
+cn_is_allowed(const struct http_server *server, const char *cn)
+{
+    if (!server->allowed_cns)
+        return true;
+    for (char **p = server->allowed_cns; *p; p++)
+        if (!strcmp(*p, cn))
+            return true;
+    return false;
+}
+
+static void
+request_cb(struct evhttp_request *req, void *server_)
+{
+    struct http_server *server = server_;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    char addr[INET6_ADDRSTRLEN + 16];
+    char cn[256];
+
+    tls_format_peer_fd(bufferevent_getfd(bev), addr, sizeof addr);
+    /* The handshake verified the chain, so a certificate is there; no CN at
+     * all is refused like a CN not in the list. */
+    if (!ssl || !tls_peer_cn(ssl, cn, sizeof cn)) {
+        log_warn_rl(&http_rl, "peer=%s: refused: certificate has no usable CN", addr);
+        reply(req, 403, cmdtab_error("failed", "certificate has no usable CN"));
+        return;
+    }
+    if (!cn_is_allowed(server, cn)) {
+        log_warn_rl(&http_rl, "peer=%s cn=%s: refused: CN not in allow-list", addr, cn);
+        reply(req, 403, cmdtab_error("failed", "peer '%s' is not allowed", cn));
+        return;
+    }
+
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_POST) {
+        reply(req, 405, cmdtab_error("bad-request", "method not allowed (GET, POST)"));
+        return;
+    }
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (!path || strncmp(path, API_PREFIX, strlen(API_PREFIX)) ||
+        !cmd_name_is_valid(path + strlen(API_PREFIX))) {
+        reply(req, 404,
+              cmdtab_error("notfound", "no such resource (want %sCMD)", API_PREFIX));
+        return;
+    }
+    const char *name = path + strlen(API_PREFIX);
+
+    json_t *args = NULL;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (method == EVHTTP_REQ_POST && len) {
+        json_error_t jerr;
+        const char *body = (const char *)evbuffer_pullup(in, -1);
+        args = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+        if (!args) {
+            reply(req, 0,
+                  cmdtab_error("bad-request", "malformed JSON body: %s",
+                               body ? jerr.text : "out of memory"));
+            return;
+        }
+        if (!json_is_object(args)) {
+            json_decref(args);
+            reply(req, 0, cmdtab_error("bad-request", "body must be a JSON object"));
+            return;
+        }
+    }
+
+    char peer[sizeof addr + sizeof cn + 8];
+    snprintf(peer, sizeof peer, "%s cn=%s", addr, cn);
+    json_t *env = cmdtab_dispatch(server->tab, name, args, peer);
+    json_decref(args);
+    reply(req, 0, env);
+}
+
+static void
+free_cns(char **cns)
+{
+    if (!cns)
+        return;
+    for (char **p = cns; *p; p++)
+        free(*p);
+    free(cns);
+}
+
+static char **
+copy_cns(const char *const *cns)
+{
+    size_t n = 0;
+    while (cns[n])
+        n++;
+    char **copy = calloc(n + 1, sizeof *copy);
+    if (!copy)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = strdup(cns[i]);
+        if (!copy[i]) {
+            free_cns(copy);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
+static struct http_server *create_fail(struct http_server *server, char **err,
+                                       const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static struct http_server *
+create_fail(struct http_server *server, char **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(err, fmt, ap) < 0)
+        *err = NULL;
+    va_end(ap);
+    http_server_destroy(server);
+    return NULL;
+}
+
+struct http_server *
+http_server_create(struct event_base *base, const char *addr, uint16_t port, SSL_CTX *ctx,
+                   struct cmdtab *tab, const char *const *allowed_cns, char **err)
+{
+    struct http_server *server = calloc(1, sizeof *server);
+    if (!server)
+        return create_fail(NULL, err, "out of memory");
+    server->tab = tab;
+    if (allowed_cns && !(server->allowed_cns = copy_cns(allowed_cns)))
+        return create_fail(server, err, "out of memory");
+    SSL_CTX_up_ref(ctx);
+    server->ctx = ctx;
+
+    server->http = evhttp_new(base);
+    if (!server->http)
+        return create_fail(server, err, "cannot create HTTP server");
+    evhttp_set_bevcb(server->http, bev_cb, server);
+    evhttp_set_gencb(server->http, request_cb, server);
+    evhttp_set_max_body_size(server->http, HTTP_MAX_BODY);
+    evhttp_set_timeout(server->http, HTTP_TIMEOUT_S);
+    evhttp_set_allowed_methods(server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                                 EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
+    errno = 0;
+    if (!evhttp_bind_socket_with_handle(server->http, addr, port))
+        return create_fail(server, err, "cannot listen on %s port %u: %s", addr, port,
+                           errno ? strerror(errno) : "bad address");
+    return server;
+}
+
+void
+http_server_destroy(struct http_server *server)
+{
+    if (!server)
+        return;
+    if (server->http)
+        evhttp_free(server->http);
+    SSL_CTX_free(server->ctx);
+    free_cns(server->allowed_cns);
+    free(server);
+}

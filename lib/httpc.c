@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * httpc: the blocking HTTPS client of http.h, on OpenSSL directly.  One call is
+ * one connection: non-blocking connect, TLS handshake, one HTTP/1.1 POST with
+ * "Connection: close", and the whole response, every step bounded by poll()
+ * against a single deadline.
+ */
+#include "http.h"
+#include "tls-private.h"
+#include "tls.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Replies are not bounded by the API; this only stops a runaway peer. */
+#define HTTPC_MAX_RESPONSE (64 * 1024 * 1024)
+
+struct call {
+    int fd;
+    SSL *ssl;
+    uint64_t deadline;
+    char **err;
+};
+
+static int call_fail(struct call *c, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+call_fail(struct call *c, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(c->err, fmt, ap) < 0)
+        *c->err = NULL;
+    va_end(ap);
+    return rc;
+}
+
+static int
+wait_fd(struct call *c, short events)
+{
+    for (;;) {
+        uint64_t now = now_ms();
+        if (now >= c->deadline)
+            return call_fail(c, -ETIMEDOUT, "timed out");
+        struct pollfd pfd = {.fd = c->fd, .events = events};
+        int n = poll(&pfd, 1, (int)MIN(c->deadline - now, (uint64_t)INT32_MAX));
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return call_fail(c, -errno, "poll: %s", strerror(errno));
+    }
+}
+
+static int
+parse_addr(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    memset(ss, 0, sizeof *ss);
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        *len = sizeof *in;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        *len = sizeof *in6;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static int
+do_connect(struct call *c, const struct httpc *peer)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (!peer->host || parse_addr(peer->host, peer->port, &ss, &sslen) < 0)
+        return call_fail(c, -EINVAL, "host '%s' is not an IP address",
+                         peer->host ? peer->host : "(null)");
+    c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (c->fd < 0)
+        return call_fail(c, -errno, "socket: %s", strerror(errno));
+    if (connect(c->fd, (struct sockaddr *)&ss, sslen) < 0) {
+        if (errno != EINPROGRESS)
+            return call_fail(c, -errno, "connect: %s", strerror(errno));
+        int rc = wait_fd(c, POLLOUT);
+        if (rc < 0)
+            return rc;
+        int soerr = 0;
+        socklen_t l = sizeof soerr;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &l) < 0)
+            soerr = errno;
+        if (soerr)
+            return call_fail(c, -soerr, "connect: %s", strerror(soerr));
+    }
+    return 0;
+}
+
+/* True if the peer's alert says it refused our certificate (or us). */
+static bool
+is_refusal_alert(int reason)
+{
+    switch (reason) {
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Turns a failed SSL_* call into -errno and '*err'. */
+static int
+ssl_fail(struct call *c, int ret, const char *what)
+{
+    int e = SSL_get_error(c->ssl, ret);
+    long vr = SSL_get_verify_result(c->ssl);
+    char ossl[512];
+
+    if (vr != X509_V_OK) {
+        ERR_clear_error();
+        return call_fail(c, -EACCES, "%s: server certificate refused: %s", what,
+                         X509_verify_cert_error_string(vr));
+    }
+    if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
+        int saved = errno;
+        if (saved)
+            return call_fail(c, -saved, "%s: %s", what, strerror(saved));
+        return call_fail(c, -EPROTO, "%s: connection closed by peer", what);
+    }
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return call_fail(c, -EPROTO, "%s: connection closed by peer", what);
+    int reason = ERR_GET_REASON(ERR_peek_error());
+    tls_error_string(ossl, sizeof ossl);
+    if (is_refusal_alert(reason))
+        return call_fail(c, -EACCES, "%s: refused by server: %s", what, ossl);
+    return call_fail(c, -EPROTO, "%s: %s", what, ossl);
+}
+
+/* Waits as SSL_get_error() asks after 'ret'.  Returns 1 to retry, or -errno. */
+static int
+ssl_retry(struct call *c, int ret, const char *what)
+{
+    switch (SSL_get_error(c->ssl, ret)) {
+    case SSL_ERROR_WANT_READ:
+        return wait_fd(c, POLLIN) < 0 ? -ETIMEDOUT : 1;
+    case SSL_ERROR_WANT_WRITE:
+        return wait_fd(c, POLLOUT) < 0 ? -ETIMEDOUT : 1;
+    default:
+        return ssl_fail(c, ret, what);
+    }
+}
+
+static int
+do_handshake(struct call *c, const struct httpc *peer)
+{
+    ERR_clear_error();
+    c->ssl = SSL_new(peer->ctx);
+    if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
+        char ossl[256];
+        tls_error_string(ossl, sizeof ossl);
+        return call_fail(c, -ENOMEM, "cannot create TLS session: %s", ossl);
+    }
+    /* We stop at Content-Length, so a missing close_notify is no truncation. */
+    SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    int ret;
+    while ((ret = SSL_connect(c->ssl)) != 1) {
+        int rc = ssl_retry(c, ret, "TLS handshake");
+        if (rc < 0)
+            return rc;
+    }
+    if (peer->expect_cn) {
+        char cn[256];
+        if (!tls_peer_cn(c->ssl, cn, sizeof cn))
+            return call_fail(c, -EACCES, "server certificate has no usable CN");
+        if (strcmp(cn, peer->expect_cn))
+            return call_fail(c, -EACCES, "server CN '%s' is not the expected '%s'", cn,
+                             peer->expect_cn);
+    }
+    return 0;
+}
+
+/* In TLS 1.3 the server checks our certificate after SSL_connect() returned,
+ * so its refusal may surface as a failed write: the alert that says why can
+ * still be waiting to be read.  Returns -EACCES with '*err' replaced if so. */
+static int
+refusal_after_write(struct call *c, int rc)
+{
+    char byte;
+    ERR_clear_error();
+    int n = SSL_read(c->ssl, &byte, 1);
+    if (n > 0 || SSL_get_error(c->ssl, n) != SSL_ERROR_SSL ||
+        !is_refusal_alert(ERR_GET_REASON(ERR_peek_error()))) {
+        ERR_clear_error();
+        return rc;
+    }
+    free(*c->err);
+    return ssl_fail(c, n, "sending request");
+}
+
+static int
+ssl_write_all(struct call *c, const char *buf, size_t len)
+{
+    int ret;
+    ERR_clear_error();
+    /* Without partial writes, SSL_write() writes it all or asks for a retry
+     * with the same arguments. */
+    while ((ret = SSL_write(c->ssl, buf, (int)len)) <= 0) {
+        int rc = ssl_retry(c, ret, "sending request");
+        if (rc == -EPIPE || rc == -ECONNRESET)
+            return refusal_after_write(c, rc);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+struct response {
+    char *buf;
+    size_t len, cap;
+    size_t head_len;       /* through the blank line, 0 until seen */
+    long long content_len; /* -1: until EOF */
+    int status;
+};
+
+/* Parses the status line and headers once the head is complete.  Returns 0 or
+ * -EPROTO. */
+static int
+parse_head(struct call *c, struct response *r)
+{
+    char *end = memmem(r->buf, r->len, "\r\n\r\n", 4);
+    if (!end)
+        return 0;
+    r->head_len = end + 4 - r->buf;
+    *end = '\0'; /* the head is parsed as a string; the body follows untouched */
+
+    char *line = r->buf;
+    if (strncmp(line, "HTTP/1.", 7) || !line[7] || line[8] != ' ' ||
+        sscanf(line + 9, "%3d", &r->status) != 1 || r->status < 100 || r->status > 599)
+        return call_fail(c, -EPROTO, "bad HTTP status line");
+    for (line = strstr(line, "\r\n"); line; line = strstr(line, "\r\n")) {
+        line += 2;
+        if (!strncasecmp(line, "Content-Length:", 15)) {
+            char *p = line + 15, *q;
+            errno = 0;
+            long long v = strtoll(p, &q, 10);
+            if (errno || v < 0 || q == p || (*q && *q != '\r'))
+                return call_fail(c, -EPROTO, "bad Content-Length");
+            r->content_len = v;
+        } else if (!strncasecmp(line, "Transfer-Encoding:", 18)) {
+            return call_fail(c, -EPROTO, "chunked responses are not supported");
+        }
+    }
+    if (r->content_len > HTTPC_MAX_RESPONSE)
+        return call_fail(c, -EPROTO, "response body too large");
+    return 0;
+}
+
+static bool
+response_done(const struct response *r)
+{
+    return r->head_len && r->content_len >= 0 &&
+           r->len - r->head_len >= (size_t)r->content_len;
+}
+
+static int
+read_response(struct call *c, struct response *r)
+{
+    r->content_len = -1;
+    ERR_clear_error();
+    while (!response_done(r)) {
+        if (r->cap - r->len < 4096) {
+            if (r->cap >= HTTPC_MAX_RESPONSE)
+                return call_fail(c, -EPROTO, "response too large");
+            size_t ncap = r->cap ? r->cap * 2 : 16384;
+            char *nbuf = realloc(r->buf, ncap);
+            if (!nbuf)
+                return call_fail(c, -ENOMEM, "out of memory");
+            r->buf = nbuf;
+            r->cap = ncap;
+        }
+        int n = SSL_read(c->ssl, r->buf + r->len, (int)(r->cap - r->len - 1));
+        if (n > 0) {
+            r->len += n;
+            if (!r->head_len) {
+                int rc = parse_head(c, r);
+                if (rc < 0)
+                    return rc;
+            }
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_ZERO_RETURN && r->head_len && r->content_len < 0)
+            break; /* body delimited by close */
+        int rc = ssl_retry(c, n, "reading response");
+        if (rc < 0)
+            return rc;
+    }
+    if (!r->head_len)
+        return call_fail(c, -EPROTO, "incomplete HTTP response");
+    return 0;
+}
+
+/* SSL_write() ends in write(2), which raises SIGPIPE when the server has gone
+ * (as it does after refusing us), and a library must not kill a CLI that kept
+ * the default action.  So SIGPIPE is blocked in this thread for the call, and
+ * one that we raised is taken off the pending set before unblocking [libpq]. */
+struct sigpipe_guard {
+    sigset_t old;
+    bool was_pending;
+};
+
+static void
+sigpipe_block(struct sigpipe_guard *g)
+{
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &g->old);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE);
+}
+
+static void
+sigpipe_restore(struct sigpipe_guard *g)
+{
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE)) {
+        const struct timespec zero = {0, 0};
+        while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+            continue;
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static bool
+cmd_name_is_valid(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+              *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+static char *
+build_request(const struct httpc *peer, const char *cmd, json_t *args, size_t *len)
+{
+    json_t *empty = NULL;
+    if (!args)
+        args = empty = json_object();
+    char *body = args ? json_dumps(args, JSON_COMPACT) : NULL;
+    json_decref(empty);
+    if (!body)
+        return NULL;
+    bool v6 = strchr(peer->host, ':') != NULL;
+    char *req;
+    int n = asprintf(&req,
+                     "POST /api/v1/%s HTTP/1.1\r\n"
+                     "Host: %s%s%s:%u\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Connection: close\r\n"
+                     "\r\n"
+                     "%s",
+                     cmd, v6 ? "[" : "", peer->host, v6 ? "]" : "", peer->port,
+                     strlen(body), body);
+    free(body);
+    if (n < 0)
+        return NULL;
+    *len = n;
+    return req;
+}
+
+int
+httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t **reply,
+           char **err)
+{
+    struct call c = {
+        .fd = -1,
+        .deadline = now_ms() + (peer->timeout_ms > 0 ? peer->timeout_ms : 0),
+        .err = err,
+    };
+    struct response r = {0};
+    char *req = NULL;
+    size_t req_len;
+    int rc;
+
+    *reply = NULL;
+    *err = NULL;
+    if (!cmd_name_is_valid(cmd))
+        return call_fail(&c, -EINVAL, "bad command name '%s'", cmd ? cmd : "(null)");
+    if (args && !json_is_object(args))
+        return call_fail(&c, -EINVAL, "arguments must be a JSON object");
+
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
+    rc = do_connect(&c, peer);
+    if (rc < 0)
+        goto out;
+    rc = do_handshake(&c, peer);
+    if (rc < 0)
+        goto out;
+    req = build_request(peer, cmd, args, &req_len);
+    if (!req) {
+        rc = call_fail(&c, -ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = ssl_write_all(&c, req, req_len);
+    if (rc < 0)
+        goto out;
+    rc = read_response(&c, &r);
+    if (rc < 0)
+        goto out;
+
+    const char *body = r.buf + r.head_len;
+    size_t body_len = r.len - r.head_len;
+    if (r.content_len >= 0)
+        body_len = (size_t)r.content_len;
+    json_t *env = json_loadb(body, body_len, 0, NULL);
+    if (!json_is_object(env) || !json_is_boolean(json_object_get(env, "ok"))) {
+        json_decref(env);
+        rc = call_fail(&c, -EPROTO, "HTTP %d without a JSON reply envelope", r.status);
+        goto out;
+    }
+    *reply = env;
+    rc = 0;
+
+out:
+    if (c.ssl) {
+        if (!rc)
+            SSL_shutdown(c.ssl); /* best effort, non-blocking: no waiting */
+        SSL_free(c.ssl);
+    }
+    if (c.fd >= 0)
+        close(c.fd);
+    sigpipe_restore(&guard);
+    free(req);
+    free(r.buf);
+    ERR_clear_error();
+    return rc;
+}

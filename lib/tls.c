@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tls: OpenSSL 3 contexts for mutual TLS, and the logging of refused peers.
+ *
+ * A refusal is reported once per handshake: the verify callback reports a
+ * certificate that does not chain to our CA (with the verify error and the
+ * subject); the info callback reports the fatal alert we send for any other
+ * reason, "no client certificate" included.  Both mark the SSL so that the
+ * other stays quiet.
+ */
+#include "tls.h"
+#include "log.h"
+#include "tls-private.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+LOG_MODULE(tls);
+
+/* Peers can trigger these logs, and any thread may log: one bucket, locked. */
+static struct log_ratelimit refusal_rl = LOG_RATELIMIT_INIT(20, 10000);
+static pthread_mutex_t refusal_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int reported_idx = -1;
+static pthread_once_t reported_once = PTHREAD_ONCE_INIT;
+
+static void
+reported_idx_init(void)
+{
+    reported_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static int
+get_reported_idx(void)
+{
+    pthread_once(&reported_once, reported_idx_init);
+    return reported_idx;
+}
+
+void
+tls_format_addr(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else if (sa->sa_family == AF_UNIX) {
+        snprintf(buf, len, "unix");
+    } else {
+        snprintf(buf, len, "?");
+    }
+}
+
+void
+tls_format_peer_fd(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sslen) < 0) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    tls_format_addr((struct sockaddr *)&ss, buf, len);
+}
+
+void
+tls_log_refusal(SSL *ssl, const char *fmt, ...)
+{
+    char peer[INET6_ADDRSTRLEN + 16];
+    char msg[512];
+    va_list ap;
+
+    SSL_set_ex_data(ssl, get_reported_idx(), (void *)1);
+    tls_format_peer_fd(SSL_get_fd(ssl), peer, sizeof peer);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+
+    pthread_mutex_lock(&refusal_lock);
+    bool ok = log_ratelimit_ok(&refusal_rl);
+    pthread_mutex_unlock(&refusal_lock);
+    if (ok)
+        log_warn("peer=%s: %s", peer, msg);
+}
+
+static bool
+was_reported(const SSL *ssl)
+{
+    return SSL_get_ex_data(ssl, get_reported_idx()) != NULL;
+}
+
+static int
+verify_cb(int ok, X509_STORE_CTX *store)
+{
+    if (ok)
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    if (!ssl || was_reported(ssl))
+        return ok;
+
+    int err = X509_STORE_CTX_get_error(store);
+    X509 *cert = X509_STORE_CTX_get_current_cert(store);
+    char subject[256] = "?";
+    if (cert)
+        X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+    tls_log_refusal(ssl, "refused %s certificate: %s (depth=%d subject=%s)",
+                    SSL_is_server(ssl) ? "client" : "server",
+                    X509_verify_cert_error_string(err),
+                    X509_STORE_CTX_get_error_depth(store), subject);
+    return ok;
+}
+
+static void
+info_cb(const SSL *cssl, int where, int ret)
+{
+    /* Only fatal alerts that we send mean that we refused the peer. */
+    if (!(where & SSL_CB_ALERT) || !(where & SSL_CB_WRITE) || (ret >> 8) != SSL3_AL_FATAL)
+        return;
+    if (was_reported(cssl))
+        return;
+    SSL *ssl = (SSL *)cssl; /* OpenSSL passes const but we only mark it */
+    int desc = ret & 0xff;
+    if (SSL_is_server(ssl) && !SSL_get0_peer_certificate(ssl) &&
+        (desc == SSL_AD_CERTIFICATE_REQUIRED || desc == SSL_AD_HANDSHAKE_FAILURE)) {
+        tls_log_refusal(ssl, "refused handshake: no client certificate");
+        return;
+    }
+    tls_log_refusal(ssl, "refused handshake: sent alert '%s'",
+                    SSL_alert_desc_string_long(ret));
+}
+
+void
+tls_error_string(char *buf, size_t len)
+{
+    unsigned long e;
+    size_t off = 0;
+    if (!len)
+        return;
+    buf[0] = '\0';
+    while ((e = ERR_get_error()) != 0) {
+        char one[256];
+        ERR_error_string_n(e, one, sizeof one);
+        int n = snprintf(buf + off, len - off, "%s%s", off ? "; " : "", one);
+        if (n < 0 || (size_t)n >= len - off) {
+            ERR_clear_error();
+            break;
+        }
+        off += n;
+    }
+    if (!off)
+        snprintf(buf, len, "unknown TLS error");
+}
+
+static SSL_CTX *
+ctx_fail(SSL_CTX *ctx, char **err, const char *what, const char *path)
+{
+    char ossl[512];
+    tls_error_string(ossl, sizeof ossl);
+    if (asprintf(err, "%s '%s': %s", what, path ? path : "", ossl) < 0)
+        *err = NULL;
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+static SSL_CTX *
+ctx_new(const SSL_METHOD *method, const struct tls_paths *paths, bool is_server,
+        char **err)
+{
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(method);
+    if (!ctx)
+        return ctx_fail(NULL, err, "cannot create TLS context", NULL);
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+        return ctx_fail(ctx, err, "cannot set TLS version floor", NULL);
+
+    /* A client may go without a certificate (is_server needs one). */
+    if (paths->cert || is_server) {
+        if (SSL_CTX_use_certificate_chain_file(ctx, paths->cert) != 1)
+            return ctx_fail(ctx, err, "cannot load certificate", paths->cert);
+        if (SSL_CTX_use_PrivateKey_file(ctx, paths->key, SSL_FILETYPE_PEM) != 1)
+            return ctx_fail(ctx, err, "cannot load private key", paths->key);
+        if (SSL_CTX_check_private_key(ctx) != 1)
+            return ctx_fail(ctx, err, "private key does not match certificate",
+                            paths->key);
+    }
+    if (SSL_CTX_load_verify_locations(ctx, paths->ca, NULL) != 1)
+        return ctx_fail(ctx, err, "cannot load CA", paths->ca);
+
+    int mode = SSL_VERIFY_PEER;
+    if (is_server) {
+        mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(paths->ca);
+        if (!names)
+            return ctx_fail(ctx, err, "cannot read CA names", paths->ca);
+        SSL_CTX_set_client_CA_list(ctx, names);
+        /* Resumption with client certificates needs a session id context. */
+        static const unsigned char sid_ctx[] = "dse";
+        SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
+    }
+    SSL_CTX_set_verify(ctx, mode, verify_cb);
+    SSL_CTX_set_info_callback(ctx, info_cb);
+    return ctx;
+}
+
+SSL_CTX *
+tls_server_ctx(const struct tls_paths *paths, char **err)
+{
+    return ctx_new(TLS_server_method(), paths, true, err);
+}
+
+SSL_CTX *
+tls_client_ctx(const struct tls_paths *paths, char **err)
+{
+    return ctx_new(TLS_client_method(), paths, false, err);
+}
+
+bool
+tls_peer_cn(SSL *ssl, char *buf, size_t len)
+{
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    if (!cert || !len)
+        return false;
+    X509_NAME *name = X509_get_subject_name(cert);
+    int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (idx < 0)
+        return false;
+    /* Two CNs would make "the" CN ambiguous: refuse rather than pick one. */
+    if (X509_NAME_get_index_by_NID(name, NID_commonName, idx) >= 0)
+        return false;
+    ASN1_STRING *data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+    unsigned char *utf8;
+    int n = ASN1_STRING_to_UTF8(&utf8, data);
+    if (n < 0)
+        return false;
+    bool ok = (size_t)n < len && memchr(utf8, '\0', n) == NULL;
+    if (ok) {
+        memcpy(buf, utf8, n);
+        buf[n] = '\0';
+    }
+    OPENSSL_free(utf8);
+    return ok;
+}

@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The HTTP API over mutual TLS, end to end on 127.0.0.1: a throwaway PKI made
+ * with the openssl command line, the server on an event loop thread, and
+ * httpc_call() (or a raw TLS client, to see status codes) against it.
+ *
+ *     CA1 --+-- srv    (server)
+ *           +-- cli    (allowed client)
+ *           +-- other  (valid client, CN not allowed)
+ *     CA2 ----- evil   (client from a foreign CA)
+ */
+#include "check.h"
+#include "http.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static char pki[] = "/tmp/dse-test-http-XXXXXX";
+static char log_path[128];
+static bool pki_ready;
+
+static void
+pki_remove(void)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pki);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", pki);
+}
+
+static bool sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static bool
+sh(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd) == 0;
+}
+
+#define EC "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+
+static bool
+make_ca(const char *name)
+{
+    return sh("cd '%s' && openssl req -x509 " EC " -keyout %s.key -out %s.crt "
+              "-subj /CN=%s -days 2 2>/dev/null",
+              pki, name, name, name);
+}
+
+static bool
+make_leaf(const char *name, const char *ca, int serial)
+{
+    return sh("cd '%s' && openssl req -new " EC " -keyout %s.key -out %s.csr "
+              "-subj /CN=%s 2>/dev/null && "
+              "openssl x509 -req -in %s.csr -CA %s.crt -CAkey %s.key -set_serial %d "
+              "-days 2 -out %s.crt 2>/dev/null",
+              pki, name, name, name, name, ca, ca, serial, name);
+}
+
+/* Makes the PKI once and directs the log to a file that tests read back.
+ * Called at the start of every test, before any thread exists. */
+static bool
+pki_setup(void)
+{
+    if (pki_ready)
+        return true;
+    signal(SIGPIPE, SIG_IGN);
+    if (!mkdtemp(pki))
+        return false;
+    atexit(pki_remove);
+    if (!make_ca("ca1") || !make_ca("ca2") || !make_leaf("srv", "ca1", 1) ||
+        !make_leaf("cli", "ca1", 2) || !make_leaf("other", "ca1", 3) ||
+        !make_leaf("evil", "ca2", 1))
+        return false;
+    snprintf(log_path, sizeof log_path, "%s/log", pki);
+    log_init("test-http", log_path, LL_INFO);
+    pki_ready = true;
+    return true;
+}
+
+static SSL_CTX *
+ctx_for(const char *name, const char *ca, bool is_server)
+{
+    char cert[128], key[128], cafile[128];
+    snprintf(cert, sizeof cert, "%s/%s.crt", pki, name ? name : "none");
+    snprintf(key, sizeof key, "%s/%s.key", pki, name ? name : "none");
+    snprintf(cafile, sizeof cafile, "%s/%s.crt", pki, ca);
+    struct tls_paths paths = {.cert = name ? cert : NULL, .key = key, .ca = cafile};
+    char *err = NULL;
+    SSL_CTX *ctx =
+        is_server ? tls_server_ctx(&paths, &err) : tls_client_ctx(&paths, &err);
+    if (!ctx) {
+        fprintf(stderr, "tls ctx %s: %s\n", name ? name : "(none)", err);
+        free(err);
+    }
+    return ctx;
+}
+
+/* Does the log contain 'needle'?  Waits a little: the server logs on its own
+ * thread. */
+static bool
+log_has(const char *needle)
+{
+    for (int i = 0; i < 100; i++) {
+        char *text = fs_read_file(log_path, 1 << 20, NULL);
+        bool found = text && strstr(text, needle);
+        free(text);
+        if (found)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* A free port on 127.0.0.1: bound to 0, read back, released. */
+static uint16_t
+free_port(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(0x7f000001)};
+    socklen_t len = sizeof sin;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bind(fd, (struct sockaddr *)&sin, sizeof sin);
+    getsockname(fd, (struct sockaddr *)&sin, &len);
+    close(fd);
+    return ntohs(sin.sin_port);
+}
+
+static int
+cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    *result = json_pack("{s:O, s:s}", "args", args, "peer", ctx->peer);
+    return 0;
+}
+
+static int
+cmd_missing(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    return cmd_fail(err, -ENOENT, "no such port");
+}
+
+static const struct cmd_def defs[] = {
+    {"echo", "[ARGS]", cmd_echo},
+    {"port.get", "NAME", cmd_missing},
+};
+
+struct fixture {
+    struct event_base *base;
+    struct cmdtab *tab;
+    SSL_CTX *srv_ctx;
+    struct http_server *server;
+    struct event *tick;
+    pthread_t thread;
+    atomic_bool stop;
+    uint16_t port;
+};
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *f_)
+{
+    struct fixture *f = f_;
+    if (atomic_load(&f->stop))
+        event_base_loopbreak(f->base);
+}
+
+static void *
+loop_main(void *f_)
+{
+    struct fixture *f = f_;
+    event_base_dispatch(f->base);
+    return NULL;
+}
+
+static bool
+fixture_start(struct fixture *f)
+{
+    static const char *const allowed[] = {"cli", NULL};
+    memset(f, 0, sizeof *f);
+    if (!pki_setup())
+        return false;
+    f->base = event_base_new();
+    f->tab = cmdtab_create(defs, sizeof defs / sizeof defs[0], NULL);
+    f->srv_ctx = ctx_for("srv", "ca1", true);
+    if (!f->srv_ctx)
+        return false;
+    char *err = NULL;
+    for (int tries = 0; !f->server && tries < 5; tries++) {
+        f->port = free_port();
+        free(err);
+        err = NULL;
+        f->server = http_server_create(f->base, "127.0.0.1", f->port, f->srv_ctx, f->tab,
+                                       allowed, &err);
+    }
+    if (!f->server) {
+        fprintf(stderr, "http_server_create: %s\n", err);
+        free(err);
+        return false;
+    }
+    struct timeval tv = {0, 10000};
+    f->tick = event_new(f->base, -1, EV_PERSIST, tick_cb, f);
+    event_add(f->tick, &tv);
+    return !pthread_create(&f->thread, NULL, loop_main, f);
+}
+
+static void
+fixture_stop(struct fixture *f)
+{
+    atomic_store(&f->stop, true);
+    pthread_join(f->thread, NULL);
+    http_server_destroy(f->server);
+    SSL_CTX_free(f->srv_ctx); /* the server held its own reference */
+    event_free(f->tick);
+    event_base_free(f->base);
+    cmdtab_destroy(f->tab);
+}
+
+/* httpc_call() as client 'name' (NULL: no certificate) trusting 'ca'. */
+static int
+call_as(struct fixture *f, const char *name, const char *ca, const char *expect_cn,
+        const char *cmd, json_t *args, json_t **reply, char **err)
+{
+    SSL_CTX *ctx = ctx_for(name, ca, false);
+    if (!ctx)
+        return -999;
+    struct httpc peer = {
+        .ctx = ctx,
+        .host = "127.0.0.1",
+        .port = f->port,
+        .expect_cn = expect_cn,
+        .timeout_ms = 5000,
+    };
+    int rc = httpc_call(&peer, cmd, args, reply, err);
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+/* Sends 'head' (and 'body_len' bytes of 'x') over TLS as client cli and
+ * returns the whole raw response (caller frees), or NULL. */
+static char *
+raw_request(struct fixture *f, const char *head, size_t body_len)
+{
+    SSL_CTX *ctx = ctx_for("cli", "ca1", false);
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons(f->port),
+                              .sin_addr.s_addr = htonl(0x7f000001)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    char *out = NULL;
+    size_t len = 0;
+    SSL *ssl = NULL;
+    if (!ctx || connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
+        goto out;
+    ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    if (SSL_connect(ssl) != 1)
+        goto out;
+    SSL_write(ssl, head, (int)strlen(head));
+    if (body_len) {
+        char *body = malloc(body_len);
+        memset(body, 'x', body_len);
+        SSL_write(ssl, body, (int)body_len);
+        free(body);
+    }
+    out = calloc(1, 65536);
+    for (int n; len < 65535 && (n = SSL_read(ssl, out + len, 65535 - len)) > 0;)
+        len += n;
+out:
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+    return out;
+}
+
+static void
+ok_call_echoes_args(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    json_t *args = json_pack("{s:s, s:i}", "name", "pg1", "vlan", 10);
+    json_t *reply = NULL;
+    char *err = NULL;
+    int rc = call_as(&f, "cli", "ca1", "srv", "echo", args, &reply, &err);
+    json_decref(args);
+    if (rc)
+        fprintf(stderr, "httpc_call: %s\n", err);
+    ASSERT_EQ(rc, 0);
+    ASSERT_NULL(err);
+    json_t *res = json_object_get(reply, "result");
+    ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")));
+    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(res, "args"), "vlan")),
+              10);
+    const char *peer = json_string_value(json_object_get(res, "peer"));
+    ASSERT_NOT_NULL(peer);
+    ASSERT_TRUE(!strncmp(peer, "127.0.0.1:", 10));
+    ASSERT_NOT_NULL(strstr(peer, " cn=cli"));
+    json_decref(reply);
+
+    /* No arguments at all, and an error envelope that is still a reply. */
+    ASSERT_EQ(call_as(&f, "cli", "ca1", NULL, "port.get", NULL, &reply, &err), 0);
+    ASSERT_STREQ(json_string_value(json_object_get(reply, "code")), "notfound");
+    ASSERT_STREQ(json_string_value(json_object_get(reply, "error")), "no such port");
+    json_decref(reply);
+    fixture_stop(&f);
+}
+
+static bool
+is_refusal(int rc)
+{
+    return rc == -EACCES || rc == -ECONNRESET || rc == -EPIPE || rc == -EPROTO;
+}
+
+static void
+client_without_certificate_is_refused(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    json_t *reply = NULL;
+    char *err = NULL;
+    /* httpc must not die of SIGPIPE when the server has hung up on it. */
+    signal(SIGPIPE, SIG_DFL);
+    int rc = call_as(&f, NULL, "ca1", "srv", "echo", NULL, &reply, &err);
+    signal(SIGPIPE, SIG_IGN);
+    ASSERT_TRUE(is_refusal(rc));
+    ASSERT_NULL(reply);
+    ASSERT_NOT_NULL(err);
+    free(err);
+    ASSERT_TRUE(log_has("refused handshake: no client certificate"));
+    ASSERT_TRUE(log_has("warn tls: peer=127.0.0.1:"));
+    fixture_stop(&f);
+}
+
+static void
+client_from_other_ca_is_refused(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    json_t *reply = NULL;
+    char *err = NULL;
+    int rc = call_as(&f, "evil", "ca1", "srv", "echo", NULL, &reply, &err);
+    ASSERT_TRUE(is_refusal(rc));
+    ASSERT_NULL(reply);
+    free(err);
+    ASSERT_TRUE(log_has("refused client certificate: unable to get local issuer "
+                        "certificate (depth=0 subject=/CN=evil)"));
+    fixture_stop(&f);
+}
+
+static void
+client_cn_not_allowed_gets_403(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    json_t *reply = NULL;
+    char *err = NULL;
+    int rc = call_as(&f, "other", "ca1", "srv", "echo", NULL, &reply, &err);
+    ASSERT_EQ(rc, 0);
+    ASSERT_TRUE(json_is_false(json_object_get(reply, "ok")));
+    ASSERT_STREQ(json_string_value(json_object_get(reply, "error")),
+                 "peer 'other' is not allowed");
+    json_decref(reply);
+    ASSERT_TRUE(log_has("cn=other: refused: CN not in allow-list"));
+    fixture_stop(&f);
+}
+
+static void
+server_cn_mismatch_is_eacces(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    json_t *reply = NULL;
+    char *err = NULL;
+    int rc = call_as(&f, "cli", "ca1", "not-srv", "echo", NULL, &reply, &err);
+    ASSERT_EQ(rc, -EACCES);
+    ASSERT_STREQ(err, "server CN 'srv' is not the expected 'not-srv'");
+    free(err);
+    err = NULL;
+
+    /* A server certificate from a CA we do not trust. */
+    rc = call_as(&f, "cli", "ca2", NULL, "echo", NULL, &reply, &err);
+    ASSERT_EQ(rc, -EACCES);
+    ASSERT_NULL(reply);
+    free(err);
+    ASSERT_TRUE(log_has("refused server certificate"));
+    fixture_stop(&f);
+}
+
+static void
+unknown_command_and_path_get_404(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    json_t *reply = NULL;
+    char *err = NULL;
+    ASSERT_EQ(call_as(&f, "cli", "ca1", "srv", "nope", NULL, &reply, &err), 0);
+    ASSERT_STREQ(json_string_value(json_object_get(reply, "code")), "unknown-command");
+    json_decref(reply);
+
+    char *resp = raw_request(&f,
+                             "GET /api/v1/nope HTTP/1.1\r\nHost: x\r\n"
+                             "Connection: close\r\n\r\n",
+                             0);
+    ASSERT_NOT_NULL(resp);
+    ASSERT_TRUE(!strncmp(resp, "HTTP/1.1 404 ", 13));
+    ASSERT_NOT_NULL(strstr(resp, "Content-Type: application/json"));
+    ASSERT_NOT_NULL(strstr(resp, "\"code\":\"unknown-command\""));
+    free(resp);
+
+    resp = raw_request(&f,
+                       "GET /api/v1/Bad%20Name HTTP/1.1\r\nHost: x\r\n"
+                       "Connection: close\r\n\r\n",
+                       0);
+    ASSERT_NOT_NULL(resp);
+    ASSERT_TRUE(!strncmp(resp, "HTTP/1.1 404 ", 13));
+    ASSERT_NOT_NULL(strstr(resp, "\"code\":\"notfound\""));
+    free(resp);
+
+    resp = raw_request(&f,
+                       "GET /api/v1/echo HTTP/1.1\r\nHost: x\r\n"
+                       "Connection: close\r\n\r\n",
+                       0);
+    ASSERT_NOT_NULL(resp);
+    ASSERT_TRUE(!strncmp(resp, "HTTP/1.1 200 ", 13));
+    free(resp);
+
+    resp = raw_request(&f,
+                       "POST /api/v1/echo HTTP/1.1\r\nHost: x\r\n"
+                       "Content-Length: 3\r\nConnection: close\r\n\r\n[1]",
+                       0);
+    ASSERT_NOT_NULL(resp);
+    ASSERT_TRUE(!strncmp(resp, "HTTP/1.1 400 ", 13));
+    ASSERT_NOT_NULL(strstr(resp, "\"code\":\"bad-request\""));
+    free(resp);
+
+    resp = raw_request(&f,
+                       "DELETE /api/v1/echo HTTP/1.1\r\nHost: x\r\n"
+                       "Connection: close\r\n\r\n",
+                       0);
+    ASSERT_NOT_NULL(resp);
+    ASSERT_TRUE(!strncmp(resp, "HTTP/1.1 405 ", 13));
+    free(resp);
+    fixture_stop(&f);
+}
+
+static void
+status_403_and_413_on_the_wire(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    char head[256];
+    size_t big = 1024 * 1024 + 1;
+    snprintf(head, sizeof head,
+             "POST /api/v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n\r\n",
+             big);
+    char *resp = raw_request(&f, head, big);
+    ASSERT_NOT_NULL(resp);
+    ASSERT_TRUE(!strncmp(resp, "HTTP/1.1 413 ", 13));
+    free(resp);
+    fixture_stop(&f);
+
+    /* The allow-list refusal: use a raw client with CN=other. */
+    ASSERT_TRUE(fixture_start(&f));
+    SSL_CTX *ctx = ctx_for("other", "ca1", false);
+    ASSERT_NOT_NULL(ctx);
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons(f.port),
+                              .sin_addr.s_addr = htonl(0x7f000001)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    ASSERT_EQ(SSL_connect(ssl), 1);
+    const char *req = "GET /api/v1/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    SSL_write(ssl, req, (int)strlen(req));
+    char buf[4096] = "";
+    int len = 0;
+    for (int n; len < (int)sizeof buf - 1 &&
+                (n = SSL_read(ssl, buf + len, (int)sizeof buf - 1 - len)) > 0;)
+        len += n;
+    buf[len] = '\0';
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+    ASSERT_TRUE(!strncmp(buf, "HTTP/1.1 403 ", 13));
+    ASSERT_NOT_NULL(strstr(buf, "{\"ok\":false,"));
+    fixture_stop(&f);
+}
+
+static void
+closed_port_is_econnrefused(void)
+{
+    ASSERT_TRUE(pki_setup());
+    SSL_CTX *ctx = ctx_for("cli", "ca1", false);
+    ASSERT_NOT_NULL(ctx);
+    struct httpc peer = {
+        .ctx = ctx, .host = "127.0.0.1", .port = free_port(), .timeout_ms = 2000};
+    json_t *reply = NULL;
+    char *err = NULL;
+    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, &err), -ECONNREFUSED);
+    free(err);
+    err = NULL;
+    ASSERT_EQ(httpc_call(&peer, "bad/name", NULL, &reply, &err), -EINVAL);
+    free(err);
+    SSL_CTX_free(ctx);
+}
+
+TEST_MAIN(TEST(ok_call_echoes_args), TEST(client_without_certificate_is_refused),
+          TEST(client_from_other_ca_is_refused), TEST(client_cn_not_allowed_gets_403),
+          TEST(server_cn_mismatch_is_eacces), TEST(unknown_command_and_path_get_404),
+          TEST(status_403_and_413_on_the_wire), TEST(closed_port_is_econnrefused))
