@@ -29,7 +29,8 @@ bool log_level_parse(const char *s, enum log_level *level);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define LOG_MODULE(name) static const char *const log_module_ = #name
+#define LOG_MODULE(name) \
+    static const char *const log_module_ __attribute__((unused)) = #name
 #define log_err(...) log_msg(LL_ERR, log_module_, __VA_ARGS__)
 #define log_warn(...) log_msg(LL_WARN, log_module_, __VA_ARGS__)
 #define log_info(...) log_msg(LL_INFO, log_module_, __VA_ARGS__)

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dsectl switch: the host's share of the distributed switch. */
+#include "dsectl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void
+print_switch(json_t *r)
+{
+    printf("host %s  config generation %s  MAC ageing %ss\n",
+           fmt_json(json_object_get(r, "host")), fmt_json(json_object_get(r, "config_generation")),
+           fmt_json(json_object_get(r, "mac_age_s")));
+    const char *name;
+    json_t *s;
+    json_object_foreach(json_object_get(r, "dpus"), name, s) {
+        if (json_object_get(s, "error")) {
+            printf("\n%s: %s\n", name, fmt_json(json_object_get(s, "error")));
+            continue;
+        }
+        json_t *team = json_object_get(s, "team"), *mt = json_object_get(s, "mac_table");
+        printf("\n%s (%s)  applied generation %s\n", name, fmt_json(json_object_get(s, "dpu")),
+               fmt_json(json_object_get(s, "config_generation")));
+        printf("  uplinks %s: active %s, failovers %s:", fmt_json(json_object_get(team, "policy")),
+               fmt_json(json_object_get(team, "active")),
+               fmt_json(json_object_get(team, "failovers")));
+        size_t i;
+        json_t *u;
+        json_array_foreach(json_object_get(team, "uplinks"), i, u)
+            printf(" %s(%s)", fmt_json(json_object_get(u, "name")),
+                   json_is_true(json_object_get(u, "carrier")) ? "up" : "down");
+        printf("\n  MAC table: %s entries, %s learned, %s moved, %s aged\n",
+               fmt_json(json_object_get(mt, "entries")), fmt_json(json_object_get(mt, "learned")),
+               fmt_json(json_object_get(mt, "moved")), fmt_json(json_object_get(mt, "aged")));
+        json_t *pg;
+        json_array_foreach(json_object_get(s, "portgroups"), i, pg)
+            printf("  portgroup %-16s VLAN %-4s MTU %s\n", fmt_json(json_object_get(pg, "name")),
+                   fmt_json(json_object_get(pg, "vlan")), fmt_json(json_object_get(pg, "mtu")));
+    }
+}
+
+static int
+switch_run(struct cli *cli, int argc, char **argv)
+{
+    json_t *args = json_object();
+    int rc;
+    if (!strcmp(argv[0], "show")) {
+        if ((rc = cli_parse("switch", argc, argv, NULL, 0, NULL, args)))
+            goto usage;
+        return cli_run(cli, "switch.show", args, print_switch);
+    }
+    if (!strcmp(argv[0], "set")) {
+        static const struct cli_opt opts[] = {{"--mac-age", "mac_age_s", OPT_INT, true}, {0}};
+        if ((rc = cli_parse("switch", argc, argv, NULL, 0, opts, args)))
+            goto usage;
+        return cli_run(cli, "switch.set", args, NULL);
+    }
+    rc = cli_usage_error("switch", "unknown command '%s'", argv[0]);
+usage:
+    json_decref(args);
+    return rc;
+}
+
+const struct cli_object cli_switch = {"switch", "show\nset --mac-age SECONDS", switch_run};
