@@ -27,7 +27,7 @@ print_portgroups(json_t *r)
 static int
 portgroup_run(struct cli *cli, int argc, char **argv)
 {
-    static const char *const name[] = {"NAME"};
+    static const char *const name[] = {"name"};
     static const struct cli_opt add_opts[] = {
         {"--vlan", "vlan", OPT_INT, true}, {"--mtu", "mtu", OPT_INT, false}, {0}};
     json_t *args = json_object();

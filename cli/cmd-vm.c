@@ -31,7 +31,7 @@ print_added(json_t *v)
 static int
 vm_run(struct cli *cli, int argc, char **argv)
 {
-    static const char *const name[] = {"NAME"};
+    static const char *const name[] = {"name"};
     static const struct cli_opt add_opts[] = {{"--portgroup", "portgroup", OPT_STR, true},
                                               {"--ip", "ip", OPT_STR, false},
                                               {"--mac", "mac", OPT_STR, false},
