@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # lib-lab.sh: helpers of dse-lab (sourced, not run): messages, time, locking,
 # cgroup hierarchies (v1 and v2), network namespaces, veths, NAPI threads,
 # certificates. Every network command names its namespace explicitly
@@ -58,8 +59,9 @@ join_comma() { local IFS=,; echo "$*"; }
 
 # Sets NCPUS, HOST_CPUS, DPU_CPUS. With >= 2 CPUs the DPUs get the last one
 # (a quarter of them from 4 CPUs on); hosts and VMs get the rest.
+# shellcheck disable=SC2034 # NCPUS, HOST_CPUS, DPU_CPUS are read by dse-lab
 cpu_plan() {
-	local online cpus
+	local online cpul
 	if [[ -r /sys/fs/cgroup/cpuset/cpuset.effective_cpus ]]; then
 		online=$(cat /sys/fs/cgroup/cpuset/cpuset.effective_cpus)
 	elif [[ -r /sys/fs/cgroup/cpuset.cpus.effective ]]; then
@@ -67,16 +69,16 @@ cpu_plan() {
 	else
 		online=$(cat /sys/devices/system/cpu/online)
 	fi
-	read -r -a cpus <<<"$(expand_cpulist "$online")"
-	NCPUS=${#cpus[@]}
+	read -r -a cpul <<<"$(expand_cpulist "$online")"
+	NCPUS=${#cpul[@]}
 	if ((NCPUS < 2)); then
-		HOST_CPUS=${cpus[0]} DPU_CPUS=${cpus[0]}
+		HOST_CPUS=${cpul[0]} DPU_CPUS=${cpul[0]}
 		return
 	fi
 	local k=$((NCPUS / 4))
 	((k < 1)) && k=1
-	HOST_CPUS=$(join_comma "${cpus[@]:0:NCPUS-k}")
-	DPU_CPUS=$(join_comma "${cpus[@]:NCPUS-k}")
+	HOST_CPUS=$(join_comma "${cpul[@]:0:NCPUS-k}")
+	DPU_CPUS=$(join_comma "${cpul[@]:NCPUS-k}")
 }
 
 # ---- cgroups --------------------------------------------------------------
@@ -201,7 +203,7 @@ is_kthread() { # PID
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	rest=${stat##*) }
 	read -r -a f <<<"$rest"
-	(((${f[6]} & 0x00200000) != 0))
+	(((f[6] & 0x00200000) != 0))
 }
 
 # ---- netns, links ---------------------------------------------------------
@@ -251,7 +253,7 @@ link_up() { # NS IF [MTU]
 napi_pids() {
 	local f c pid
 	for f in /proc/[0-9]*/comm; do
-		read -r c <"$f" 2>/dev/null || continue
+		read -r c 2>/dev/null <"$f" || continue
 		[[ $c == "napi/$1-"* ]] || continue
 		pid=${f#/proc/}
 		echo "${pid%/comm}"
@@ -265,7 +267,7 @@ napi_in_cg() {
 	d=$(cg_dirs "$1" cpuset | head -n1)
 	[[ -n $d ]] || return 0
 	while read -r t; do
-		read -r c <"/proc/$t/comm" 2>/dev/null || continue
+		read -r c 2>/dev/null <"/proc/$t/comm" || continue
 		[[ $c == "napi/$2-"* ]] && echo "$t"
 	done <"$d/tasks"
 	return 0
@@ -276,7 +278,7 @@ napi_count_in_cg() {
 	d=$(cg_dirs "$1" cpuset | head -n1)
 	[[ -n $d ]] || { echo 0; return; }
 	while read -r t; do
-		read -r c <"/proc/$t/comm" 2>/dev/null || continue
+		read -r c 2>/dev/null <"/proc/$t/comm" || continue
 		[[ $c == napi/* ]] && n=$((n + 1))
 	done <"$d/tasks"
 	echo "$n"
