@@ -186,16 +186,17 @@ cg_procs_files() {
 	echo "${out[*]}"
 }
 
-# All lab cgroup directories of prefix P, children before parents.
+# All lab cgroup directories of prefix P, children before parents. Searched
+# a few levels deep, not just at the root and under our own cgroup: the lab
+# may have been built from another (sandboxed) cgroup than the one tearing
+# it down.
 cg_lab_dirs() {
-	local p=$1 i base
-	for i in "${!CG_MP[@]}"; do
-		for base in "${CG_MP[i]}" ${CG_ALT[i]:+"${CG_MP[i]}${CG_ALT[i]}"}; do
-			[[ -d $base ]] || continue
-			find "$base" -mindepth 1 -maxdepth 1 -type d -name "$p-*" -print0 2>/dev/null |
-				xargs -0 -r -I{} find {} -depth -type d 2>/dev/null
-		done
+	local p=$1 mp
+	for mp in $(printf '%s\n' "${CG_MP[@]}" | sort -u); do
+		find "$mp" -mindepth 1 -maxdepth 3 -type d -name "$p-*" -prune -print0 2>/dev/null |
+			xargs -0 -r -I{} find {} -depth -type d 2>/dev/null
 	done
+	return 0
 }
 
 is_kthread() { # PID
@@ -264,7 +265,8 @@ napi_pids() {
 # napi_in_cg CG DEV: napi/DEV-* threads already in cgroup CG (cpuset).
 napi_in_cg() {
 	local d t c
-	d=$(cg_dirs "$1" cpuset | head -n1)
+	d=$(cg_dirs "$1" cpuset)
+	d=${d%%$'\n'*}
 	[[ -n $d ]] || return 0
 	while read -r t; do
 		read -r c 2>/dev/null <"/proc/$t/comm" || continue
@@ -275,7 +277,8 @@ napi_in_cg() {
 
 napi_count_in_cg() {
 	local d t c n=0
-	d=$(cg_dirs "$1" cpuset | head -n1)
+	d=$(cg_dirs "$1" cpuset)
+	d=${d%%$'\n'*}
 	[[ -n $d ]] || { echo 0; return; }
 	while read -r t; do
 		read -r c 2>/dev/null <"/proc/$t/comm" || continue

@@ -17,6 +17,7 @@ export DSE_LAB_DIR=${DSE_LAB_DIR:-/tmp/dse-lab-test.$$}
 N_FAILED=0
 N_CHECKS=0
 LAB_PREFIXES=()
+TEST_TMPDIRS=()
 
 ok() { N_CHECKS=$((N_CHECKS + 1)); echo "ok - $*"; }
 not_ok() { N_CHECKS=$((N_CHECKS + 1)); N_FAILED=$((N_FAILED + 1)); echo "not ok - $*"; }
@@ -77,6 +78,7 @@ cleanup() {
 		"$DSE_LAB" down --prefix "$p" >/dev/null 2>&1 || echo "# cleanup: down $p failed" >&2
 	done
 	if [[ $DSE_LAB_DIR == /tmp/dse-lab-test.* ]]; then rm -rf "$DSE_LAB_DIR"; fi
+	for p in "${TEST_TMPDIRS[@]}"; do rm -rf "$p"; done
 	exit "$rc"
 }
 
@@ -133,7 +135,7 @@ lab_procs() {
 		done
 	} | sort -un | while read -r pid; do
 		# kernel threads (NAPI) have an empty cmdline (and procfs sizes are 0)
-		[[ -n $(tr -d '\0' 2>/dev/null </proc/$pid/cmdline) ]] && echo "$pid"
+		[[ -n $(tr -d '\0' 2>/dev/null <"/proc/$pid/cmdline") ]] && echo "$pid"
 	done
 	return 0
 }
@@ -141,9 +143,11 @@ lab_procs() {
 link_in_ns() { ip -n "$1" link show dev "$2" >/dev/null 2>&1; }
 
 # has_addr NS DEV ADDR: ADDR (like 169.254.1.2/24) is on NS/DEV.
-has_addr() { ip -n "$1" -o addr show dev "$2" 2>/dev/null | grep -qw "inet6\? $3"; }
+# (Helpers capture output before grep -q: with pipefail, grep -q closing the
+# pipe early would make the writer's SIGPIPE fail the check.)
+has_addr() { grep -qw "inet6\? $3" <<<"$(ip -n "$1" -o addr show dev "$2" 2>/dev/null)"; }
 
-link_up_in_ns() { ip -n "$1" link show dev "$2" 2>/dev/null | grep -q ',UP'; }
+link_up_in_ns() { grep -q ',UP' <<<"$(ip -n "$1" link show dev "$2" 2>/dev/null)"; }
 
 link_mtu() { ip -n "$1" -o link show dev "$2" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\).*/\1/p'; }
 

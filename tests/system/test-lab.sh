@@ -196,4 +196,46 @@ check_eq "partial: no netns left" 0 "$(netns_count_with_prefix "$P")"
 check_eq "partial: no cgroup left" 0 "$(cgroup_count_with_prefix "$P")"
 check "partial: no lab dir left" test ! -e "$DSE_LAB_DIR/$P"
 
+# --- daemons (stand-ins) ---------------------------------------------------
+# The real dse-dpud/dse-hostd may not be built; a stand-in that binds its
+# --ctl socket and waits for SIGTERM exercises start, restart and down.
+P2=$(lab_prefix) || exit 1
+FAKE=$(mktemp -d /tmp/dse-lab-fakebin.XXXXXX)
+TEST_TMPDIRS+=("$FAKE")
+mkdir -p "$FAKE/daemons/dpud" "$FAKE/daemons/hostd"
+cat >"$FAKE/stand-in" <<'PYEOF'
+#!/usr/bin/python3
+import os, signal, socket, sys
+ctl = sys.argv[sys.argv.index("--ctl") + 1]
+s = socket.socket(socket.AF_UNIX)
+s.bind(ctl)
+s.listen()
+signal.signal(signal.SIGTERM, lambda *a: (os.unlink(ctl), sys.exit(0)))
+print(" ".join(sys.argv), flush=True)
+signal.pause()
+PYEOF
+chmod +x "$FAKE/stand-in"
+cp "$FAKE/stand-in" "$FAKE/daemons/dpud/dse-dpud"
+cp "$FAKE/stand-in" "$FAKE/daemons/hostd/dse-hostd"
+check "up with stand-in daemons" quiet lab_up "$P2" --hosts 1 --dpus 1 --bin-dir "$FAKE"
+D=$DSE_LAB_DIR/$P2
+dpid=$(cat "$D/h1-dpu1/run/dpud.pid" 2>/dev/null)
+hpid=$(cat "$D/h1/run/hostd.pid" 2>/dev/null)
+check "dpud control socket exists" test -S "$D/h1-dpu1/run/dpud.sock"
+check "hostd control socket exists" test -S "$D/h1/run/hostd.sock"
+check "dpud runs in the DPU netns" test "$(readlink "/proc/$dpid/ns/net")" = "net:[$(stat -L -c %i "/run/netns/$P2-h1-dpu1")]"
+check "dpud runs in the DPU cgroup" grep -q "cpuset:/.*$P2-h1-dpu1\$" "/proc/$dpid/cgroup"
+check "hostd runs in the host netns" test "$(readlink "/proc/$hpid/ns/net")" = "net:[$(stat -L -c %i "/run/netns/$P2-h1")]"
+check "dpud command line" grep -q -- "--name $P2-h1-dpu1 .*--listen 169.254.1.2:7443 .*--allow-cn $P2-h1 --uplink vmnic0 --uplink vmnic1" "$D/h1-dpu1/log/dpud.out"
+check "hostd command line" grep -q -- "--listen 198.19.0.11:7443 --dpu dpu1=169.254.1.2:7443,cn=$P2-h1-dpu1 --lab $P2 --lab-cmd $DSE_LAB" "$D/h1/log/hostd.out"
+kill -TERM "$hpid"
+check "hostd stopped by SIGTERM" wait_until 5 test ! -e "/proc/$hpid"
+check "up again restarts hostd only" quiet "$DSE_LAB" up --prefix "$P2" --hosts 1 --dpus 1 --bin-dir "$FAKE"
+check_eq "dpud kept its pid" "$dpid" "$(cat "$D/h1-dpu1/run/dpud.pid" 2>/dev/null)"
+check "hostd has a new pid" test "$(cat "$D/h1/run/hostd.pid" 2>/dev/null)" != "$hpid"
+check "status shows both daemons running" quiet bash -c "\"$DSE_LAB\" status --prefix $P2 | awk '\$2 == \"host\" || \$2 == \"dpu\" { if (\$6 != \"yes\") bad = 1; n++ } END { exit bad || n != 2 }'"
+check "down stops the daemons" quiet lab_down "$P2"
+check_eq "no process left in $P2" "" "$(lab_procs "$P2")"
+check_eq "no netns left in $P2" 0 "$(netns_count_with_prefix "$P2")"
+
 finish
