@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+# tests/system/lib.sh: helpers shared by the system tests (sourced). A test
+# sources this file, calls require_root, takes a prefix from lab_prefix, sets
+# `trap cleanup EXIT` and reports every check with check/ok/not_ok (TAP-like
+# "ok - ..." / "not ok - ..."). finish exits 1 if a check failed.
+#
+# Tests build labs only under their own prefix (lt + 3 hex digits) so they
+# never touch a running demo (prefix dse).
+
+SYSTEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SYSTEST_DIR/../.." && pwd)
+DSE_LAB=${DSE_LAB:-$REPO_ROOT/platform/lab/dse-lab}
+# Keep test labs out of the real state dir unless the caller chose one.
+export DSE_LAB_DIR=${DSE_LAB_DIR:-/tmp/dse-lab-test.$$}
+
+N_FAILED=0
+N_CHECKS=0
+LAB_PREFIXES=()
+TEST_TMPDIRS=()
+
+ok() { N_CHECKS=$((N_CHECKS + 1)); echo "ok - $*"; }
+not_ok() { N_CHECKS=$((N_CHECKS + 1)); N_FAILED=$((N_FAILED + 1)); echo "not ok - $*"; }
+
+# check DESCRIPTION CMD...: run CMD, report ok/not ok.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+	if [[ $2 == "$3" ]]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
+}
+
+# quiet CMD...: CMD with its stdout discarded (keeps check's own output).
+quiet() { "$@" >/dev/null; }
+
+finish() {
+	echo "# $N_CHECKS checks, $N_FAILED failed"
+	((N_FAILED == 0))
+}
+
+skip() { echo "# skip: $*"; exit 77; }
+
+require_root() { [[ $(id -u) == 0 ]] || skip "needs root"; }
+
+# lab_prefix: a fresh prefix, "lt" + 3 hex digits (5 chars), whose netns
+# do not exist yet.
+lab_prefix() {
+	local p i
+	for i in 1 2 3 4 5 6 7 8; do
+		p=lt$(printf '%03x' $(((RANDOM ^ $$ ^ (i << 8)) & 0xfff)))
+		[[ $(netns_count_with_prefix "$p") == 0 && ! -e $DSE_LAB_DIR/$p ]] && { echo "$p"; return 0; }
+	done
+	echo "lab_prefix: no free prefix" >&2
+	return 1
+}
+
+lab() { "$DSE_LAB" "$@"; }
+
+# lab_up P ARGS...: up a lab and remember it for cleanup.
+lab_up() {
+	local p=$1
+	shift
+	LAB_PREFIXES+=("$p")
+	"$DSE_LAB" up --prefix "$p" "$@"
+}
+
+lab_down() { "$DSE_LAB" down --prefix "$1"; }
+
+# cleanup: tear down every lab this test started. Use with `trap cleanup EXIT`;
+# keeps the exit status of the test.
+cleanup() {
+	local rc=$? p
+	for p in "${LAB_PREFIXES[@]}"; do
+		"$DSE_LAB" down --prefix "$p" >/dev/null 2>&1 || echo "# cleanup: down $p failed" >&2
+	done
+	if [[ $DSE_LAB_DIR == /tmp/dse-lab-test.* ]]; then rm -rf "$DSE_LAB_DIR"; fi
+	for p in "${TEST_TMPDIRS[@]}"; do rm -rf "$p"; done
+	exit "$rc"
+}
+
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((10#$t / 1000)); }
+
+# wait_until TIMEOUT_S CMD...: poll CMD (every 50 ms) until it succeeds.
+wait_until() {
+	local deadline=$(($(now_ms) + $1 * 1000))
+	shift
+	until "$@"; do
+		(($(now_ms) >= deadline)) && return 1
+		sleep 0.05
+	done
+}
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+ping_ok() { ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
+
+netns_count_with_prefix() {
+	local f n=0
+	for f in /run/netns/"$1"-*; do [[ -e $f ]] && n=$((n + 1)); done
+	echo "$n"
+}
+
+# Lab cgroups in every v1 hierarchy and v2 mount, also below our own cgroup.
+lab_cgroup_dirs() {
+	local mp
+	awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/mounts | while read -r mp; do
+		find "$mp" -maxdepth 4 -type d -name "$1-*" 2>/dev/null
+	done
+}
+
+cgroup_count_with_prefix() { lab_cgroup_dirs "$1" | wc -l; }
+
+# veths named P-* in the root netns plus every veth in netns P-*.
+veth_count_with_prefix() {
+	local n ns
+	n=$(ip -o link show type veth 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep -c "^$1-" || true)
+	for ns in /run/netns/"$1"-*; do
+		[[ -e $ns ]] || continue
+		n=$((n + $(ip -n "${ns##*/}" -o link show type veth 2>/dev/null | wc -l)))
+	done
+	echo "$n"
+}
+
+# lab_procs P: user processes in the lab's cgroups or netns, one pid a line.
+lab_procs() {
+	local d ns pid
+	{
+		lab_cgroup_dirs "$1" | while read -r d; do cat "$d/cgroup.procs" 2>/dev/null; done
+		for ns in /run/netns/"$1"-*; do
+			[[ -e $ns ]] && ip netns pids "${ns##*/}" 2>/dev/null
+		done
+	} | sort -un | while read -r pid; do
+		# kernel threads (NAPI) have an empty cmdline (and procfs sizes are 0)
+		[[ -n $(tr -d '\0' 2>/dev/null <"/proc/$pid/cmdline") ]] && echo "$pid"
+	done
+	return 0
+}
+
+link_in_ns() { ip -n "$1" link show dev "$2" >/dev/null 2>&1; }
+
+# has_addr NS DEV ADDR: ADDR (like 169.254.1.2/24) is on NS/DEV.
+# (Helpers capture output before grep -q: with pipefail, grep -q closing the
+# pipe early would make the writer's SIGPIPE fail the check.)
+has_addr() { grep -qw "inet6\? $3" <<<"$(ip -n "$1" -o addr show dev "$2" 2>/dev/null)"; }
+
+link_up_in_ns() { grep -q ',UP' <<<"$(ip -n "$1" link show dev "$2" 2>/dev/null)"; }
+
+link_mtu() { ip -n "$1" -o link show dev "$2" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\).*/\1/p'; }
+
+bridge_port_count() { ip -n "$1" -o link show master "$2" 2>/dev/null | wc -l; }
+
+# cg_path P-DEV CONTROLLER: the v1 cgroup dir of a device.
+cg_path() {
+	local mp
+	mp=$(awk -v c="$2" '$3 == "cgroup" && ("," $4 ",") ~ ("," c ",") { print $2; exit }' /proc/mounts)
+	[[ -n $mp ]] || return 1
+	find "$mp" -maxdepth 4 -type d -name "$1" 2>/dev/null | head -n1
+}
