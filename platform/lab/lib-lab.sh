@@ -287,15 +287,25 @@ napi_count_in_cg() {
 	echo "$n"
 }
 
-# napi_attach NS DEV CG CPUS: GRO on, threaded NAPI on, and the NAPI kernel
+# napi_attach NS DEV CG CPUS: NAPI context (XDP pass-through), threaded NAPI on, and the NAPI kernel
 # thread(s) of NS/DEV charged to cgroup CG and pinned to CPUS. Thread names
 # are not unique across namespaces, so the thread is found by diffing the
 # napi/DEV-* list around the switch to threaded mode; the caller holds the
 # lab lock so no other dse-lab toggles a same-named device meanwhile.
 napi_attach() {
 	local ns=$1 dev=$2 cg=$3 cpus=$4 before new t d have
-	ip netns exec "$ns" ethtool -K "$dev" gro on >/dev/null 2>&1 ||
-		warn "$ns/$dev: cannot turn GRO on"
+	# A veth gets a NAPI context (needed for threaded NAPI) from GRO or from an
+	# XDP program.  GRO would hand the data plane coalesced super-frames, so we
+	# attach the pass-through XDP program with GRO off; without the program
+	# (not built), fall back to GRO.
+	if [[ -n ${XDP_OBJ:-} && -r $XDP_OBJ ]]; then
+		ip netns exec "$ns" ethtool -K "$dev" gro off >/dev/null 2>&1 || true
+		ip -n "$ns" link set dev "$dev" xdpdrv obj "$XDP_OBJ" sec xdp.frags 2>/dev/null ||
+			warn "$ns/$dev: cannot attach $XDP_OBJ"
+	else
+		ip netns exec "$ns" ethtool -K "$dev" gro on >/dev/null 2>&1 ||
+			warn "$ns/$dev: cannot turn GRO on"
+	fi
 	have=$(napi_in_cg "$cg" "$dev")
 	if [[ -n $have ]] && [[ $(ip netns exec "$ns" cat "/sys/class/net/$dev/threaded") == 1 ]]; then
 		new=$have
