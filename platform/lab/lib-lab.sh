@@ -228,6 +228,12 @@ ensure_netns() {
 	ip -n "$ns" link set lo up
 }
 
+# no_ipv6 NS: switch ports (representors, uplinks, fabric bridge ports) carry
+# frames, they are not hosts: no IPv6 stack chattering on them.
+no_ipv6() {
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+}
+
 link_exists() { ip -n "$1" link show dev "$2" >/dev/null 2>&1; }
 
 # ensure_veth NS_A IF_A NS_B IF_B: a veth pair between two namespaces; a

@@ -74,6 +74,7 @@ lab_down() { "$DSE_LAB" down --prefix "$1"; }
 # keeps the exit status of the test.
 cleanup() {
 	local rc=$? p
+	capture_stop_all 2>/dev/null
 	for p in "${LAB_PREFIXES[@]}"; do
 		"$DSE_LAB" down --prefix "$p" >/dev/null 2>&1 || echo "# cleanup: down $p failed" >&2
 	done
@@ -159,4 +160,65 @@ cg_path() {
 	mp=$(awk -v c="$2" '$3 == "cgroup" && ("," $4 ",") ~ ("," c ",") { print $2; exit }' /proc/mounts)
 	[[ -n $mp ]] || return 1
 	find "$mp" -maxdepth 4 -type d -name "$1" 2>/dev/null | head -n1
+}
+
+# ---- dse daemons and the switch -------------------------------------------
+
+DSE_BUILD_DIR=${DSE_BUILD_DIR:-$REPO_ROOT/build}
+DSECTL=${DSECTL:-$DSE_BUILD_DIR/cli/dsectl}
+FRAMES=$SYSTEST_DIR/frames.py
+CAPTURE_PIDS=()
+
+# dsectl_on P HOST ARGS...: dsectl against host HOST of lab P.
+dsectl_on() { local p=$1 h=$2; shift 2; DSE_LAB_CMD=$DSE_LAB "$DSECTL" --lab "$p" -H "$h" "$@"; }
+
+# port_field P HOST PORT FIELD: a field of `dsectl -j port list` (drops.X too).
+port_field() {
+	dsectl_on "$1" "$2" -j port list | jq -r --arg p "$3" --arg f "$4" \
+		'.[] | select(.name == $p) | getpath($f | split("."))'
+}
+
+# mac_port P HOST MAC: the port a MAC is learned on, or nothing.
+mac_port() {
+	dsectl_on "$1" "$2" -j mac list | jq -r --arg m "$3" '.[] | select(.mac == $m) | .port'
+}
+
+# send_frames NS FRAME...: craft and send frames from NS/eth0 (frames.py).
+send_frames() { local ns=$1; shift; ip netns exec "$ns" /usr/bin/python3 "$FRAMES" eth0 "$@"; }
+
+# capture_start NS FILE: tcpdump on NS/eth0 into FILE until capture_stop_all;
+# returns once tcpdump is listening.
+capture_start() {
+	local ns=$1 file=$2
+	ip netns exec "$ns" tcpdump -i eth0 -U -n -w "$file" 2>"$file.err" &
+	CAPTURE_PIDS+=($!)
+	wait_until 10 grep -q 'listening on' "$file.err"
+}
+
+capture_stop_all() {
+	local pid
+	for pid in "${CAPTURE_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	for pid in "${CAPTURE_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	CAPTURE_PIDS=()
+}
+
+# capture_count FILE FILTER...: frames in FILE matching a tcpdump filter.
+capture_count() {
+	local file=$1
+	shift
+	local n
+	n=$(tcpdump -r "$file" --count "$@" 2>/dev/null) || n=0
+	echo "${n%% *}"
+}
+
+# cg_cpu_ns P-DEV: CPU time (ns) charged to a device's cgroup (v1 cpuacct, or v2).
+cg_cpu_ns() {
+	local d
+	d=$(cg_path "$1" cpuacct)
+	if [[ -n $d && -r $d/cpuacct.usage ]]; then
+		cat "$d/cpuacct.usage"
+		return
+	fi
+	d=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$1" 2>/dev/null | head -n1)
+	awk '$1 == "usage_usec" { print $2 * 1000 }' "$d/cpu.stat"
 }
