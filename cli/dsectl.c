@@ -70,9 +70,10 @@ cli_call(struct cli *cli, const char *cmd, json_t *args, json_t **result)
         const char *msg = json_string_value(json_object_get(reply, "error"));
         const char *code = json_string_value(json_object_get(reply, "code"));
         fprintf(stderr, "dsectl: %s\n", msg ? msg : "failed");
+        rc = code && (!strcmp(code, "usage") || !strcmp(code, "bad-request")) ? EXIT_USAGE
+                                                                             : EXIT_FAILED;
         json_decref(reply);
-        return code && (!strcmp(code, "usage") || !strcmp(code, "bad-request")) ? EXIT_USAGE
-                                                                               : EXIT_FAILED;
+        return rc;
     }
     *result = json_incref(json_object_get(reply, "result"));
     json_decref(reply);
