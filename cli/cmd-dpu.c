@@ -5,7 +5,7 @@
 #include <string.h>
 
 static void
-print_dpus(json_t *r)
+print_dpus(json_t *r, json_t *args)
 {
     static const char *const h[] = {"DPU", "VENDOR", "MODEL", "FIRMWARE", "STATE",
                                     "INTERNAL-ADDRESS", "ACTIVE-UPLINK"};
@@ -21,19 +21,7 @@ print_dpus(json_t *r)
     table_print(t);
 }
 
-static int
-dpu_run(struct cli *cli, int argc, char **argv)
-{
-    if (!strcmp(argv[0], "list")) {
-        json_t *args = json_object();
-        int rc = cli_parse("dpu", argc, argv, NULL, 0, NULL, args);
-        if (rc) {
-            json_decref(args);
-            return rc;
-        }
-        return cli_run(cli, "dpu.list", args, print_dpus);
-    }
-    return cli_usage_error("dpu", "unknown command '%s'", argv[0]);
-}
-
-const struct cli_object cli_dpu = {"dpu", "list", dpu_run};
+static const struct cli_cmd cmds[] = {
+    {"list", "", "dpu.list", NULL, 0, NULL, print_dpus},
+};
+const struct cli_object cli_dpu = CLI_OBJECT("dpu", cmds);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static void
-print_macs(json_t *r)
+print_macs(json_t *r, json_t *args)
 {
     static const char *const h[] = {"DPU", "VLAN", "MAC", "PORT", "AGE-S"};
     struct table *t = table_create(5, h);
@@ -21,18 +21,7 @@ print_macs(json_t *r)
     table_print(t);
 }
 
-static int
-mac_run(struct cli *cli, int argc, char **argv)
-{
-    if (strcmp(argv[0], "list"))
-        return cli_usage_error("mac", "unknown command '%s'", argv[0]);
-    json_t *args = json_object();
-    int rc = cli_parse("mac", argc, argv, NULL, 0, NULL, args);
-    if (rc) {
-        json_decref(args);
-        return rc;
-    }
-    return cli_run(cli, "mac.list", args, print_macs);
-}
-
-const struct cli_object cli_mac = {"mac", "list", mac_run};
+static const struct cli_cmd cmds[] = {
+    {"list", "", "mac.list", NULL, 0, NULL, print_macs},
+};
+const struct cli_object cli_mac = CLI_OBJECT("mac", cmds);

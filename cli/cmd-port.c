@@ -5,10 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool show_drops;
-
 static void
-print_ports(json_t *r)
+print_ports(json_t *r, json_t *args)
 {
     static const char *const h[] = {"DPU",     "PORT",    "KIND",    "ROLE",  "PORTGROUP",
                                     "BACKEND", "CARRIER", "RX-PKTS", "TX-PKTS", "DROPS"};
@@ -30,7 +28,7 @@ print_ports(json_t *r)
                   fmt_count(json_integer_value(json_object_get(p, "drops_total"))));
     }
     table_print(t);
-    if (!show_drops)
+    if (!json_is_true(json_object_get(args, "drops")))
         return;
     printf("\ndrops by reason:\n");
     json_array_foreach(r, i, p) {
@@ -44,17 +42,8 @@ print_ports(json_t *r)
     }
 }
 
-static int
-port_run(struct cli *cli, int argc, char **argv)
-{
-    if (strcmp(argv[0], "list"))
-        return cli_usage_error("port", "unknown command '%s'", argv[0]);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--drops"))
-            return cli_usage_error("port", "list: unexpected argument '%s'", argv[i]);
-        show_drops = true;
-    }
-    return cli_run(cli, "port.list", json_object(), print_ports);
-}
-
-const struct cli_object cli_port = {"port", "list [--drops]", port_run};
+static const struct cli_opt list_opts[] = {{"--drops", "drops", OPT_FLAG, false}, {0}};
+static const struct cli_cmd cmds[] = {
+    {"list", "[--drops]", "port.list", NULL, 0, list_opts, print_ports},
+};
+const struct cli_object cli_port = CLI_OBJECT("port", cmds);

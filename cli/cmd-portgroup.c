@@ -6,7 +6,7 @@
 #include <string.h>
 
 static void
-print_portgroups(json_t *r)
+print_portgroups(json_t *r, json_t *args)
 {
     static const char *const h[] = {"PORTGROUP", "VLAN", "MTU", "VMS"};
     struct table *t = table_create(4, h);
@@ -24,34 +24,12 @@ print_portgroups(json_t *r)
     table_print(t);
 }
 
-static int
-portgroup_run(struct cli *cli, int argc, char **argv)
-{
-    static const char *const name[] = {"name"};
-    static const struct cli_opt add_opts[] = {
-        {"--vlan", "vlan", OPT_INT, true}, {"--mtu", "mtu", OPT_INT, false}, {0}};
-    json_t *args = json_object();
-    int rc;
-    if (!strcmp(argv[0], "add")) {
-        if ((rc = cli_parse("portgroup", argc, argv, name, 1, add_opts, args)))
-            goto usage;
-        return cli_run(cli, "portgroup.add", args, NULL);
-    }
-    if (!strcmp(argv[0], "list")) {
-        if ((rc = cli_parse("portgroup", argc, argv, NULL, 0, NULL, args)))
-            goto usage;
-        return cli_run(cli, "portgroup.list", args, print_portgroups);
-    }
-    if (!strcmp(argv[0], "del")) {
-        if ((rc = cli_parse("portgroup", argc, argv, name, 1, NULL, args)))
-            goto usage;
-        return cli_run(cli, "portgroup.del", args, NULL);
-    }
-    rc = cli_usage_error("portgroup", "unknown command '%s'", argv[0]);
-usage:
-    json_decref(args);
-    return rc;
-}
-
-const struct cli_object cli_portgroup = {
-    "portgroup", "add NAME --vlan ID [--mtu BYTES]\nlist\ndel NAME", portgroup_run};
+static const char *const name[] = {"name"};
+static const struct cli_opt add_opts[] = {
+    {"--vlan", "vlan", OPT_INT, true}, {"--mtu", "mtu", OPT_INT, false}, {0}};
+static const struct cli_cmd cmds[] = {
+    {"add", "NAME --vlan ID [--mtu BYTES]", "portgroup.add", name, 1, add_opts, NULL},
+    {"list", "", "portgroup.list", NULL, 0, NULL, print_portgroups},
+    {"del", "NAME", "portgroup.del", name, 1, NULL, NULL},
+};
+const struct cli_object cli_portgroup = CLI_OBJECT("portgroup", cmds);

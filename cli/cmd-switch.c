@@ -6,7 +6,7 @@
 #include <string.h>
 
 static void
-print_switch(json_t *r)
+print_switch(json_t *r, json_t *args)
 {
     printf("host %s  config generation %s  MAC ageing %ss\n",
            fmt_json(json_object_get(r, "host")), fmt_json(json_object_get(r, "config_generation")),
@@ -39,26 +39,9 @@ print_switch(json_t *r)
     }
 }
 
-static int
-switch_run(struct cli *cli, int argc, char **argv)
-{
-    json_t *args = json_object();
-    int rc;
-    if (!strcmp(argv[0], "show")) {
-        if ((rc = cli_parse("switch", argc, argv, NULL, 0, NULL, args)))
-            goto usage;
-        return cli_run(cli, "switch.show", args, print_switch);
-    }
-    if (!strcmp(argv[0], "set")) {
-        static const struct cli_opt opts[] = {{"--mac-age", "mac_age_s", OPT_INT, true}, {0}};
-        if ((rc = cli_parse("switch", argc, argv, NULL, 0, opts, args)))
-            goto usage;
-        return cli_run(cli, "switch.set", args, NULL);
-    }
-    rc = cli_usage_error("switch", "unknown command '%s'", argv[0]);
-usage:
-    json_decref(args);
-    return rc;
-}
-
-const struct cli_object cli_switch = {"switch", "show\nset --mac-age SECONDS", switch_run};
+static const struct cli_opt set_opts[] = {{"--mac-age", "mac_age_s", OPT_INT, true}, {0}};
+static const struct cli_cmd cmds[] = {
+    {"show", "", "switch.show", NULL, 0, NULL, print_switch},
+    {"set", "--mac-age SECONDS", "switch.set", NULL, 0, set_opts, NULL},
+};
+const struct cli_object cli_switch = CLI_OBJECT("switch", cmds);

@@ -23,15 +23,10 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: dsectl [-j] [-s SOCKET | --lab PREFIX -H HOST] OBJECT COMMAND [ARGS]\n\n");
-    for (size_t i = 0; i < ARRAY_SIZE(objects); i++) {
-        const char *u = objects[i]->usage;
-        while (*u) {
-            const char *nl = strchr(u, '\n');
-            int n = nl ? (int)(nl - u) : (int)strlen(u);
-            fprintf(f, "  dsectl %s %.*s\n", objects[i]->name, n, u);
-            u += n + (nl ? 1 : 0);
-        }
-    }
+    for (size_t i = 0; i < ARRAY_SIZE(objects); i++)
+        for (size_t k = 0; k < objects[i]->n_cmds; k++)
+            fprintf(f, "  dsectl %s %s%s%s\n", objects[i]->name, objects[i]->cmds[k].name,
+                    *objects[i]->cmds[k].usage ? " " : "", objects[i]->cmds[k].usage);
     fprintf(f, "  dsectl lab up|down|status|exec ...   (runs dse-lab)\n"
                "\n"
                "  -j          print JSON instead of tables\n"
@@ -80,39 +75,27 @@ cli_call(struct cli *cli, const char *cmd, json_t *args, json_t **result)
     return EXIT_OK;
 }
 
-int
-cli_run(struct cli *cli, const char *cmd, json_t *args, void (*print)(json_t *))
-{
-    json_t *result = NULL;
-    int rc = cli_call(cli, cmd, args, &result);
-    if (rc != EXIT_OK)
-        return rc;
-    if (cli->json) {
-        json_dumpf(result, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
-        putchar('\n');
-    } else if (print) {
-        print(result);
-    }
-    json_decref(result);
-    return EXIT_OK;
-}
-
-int
-cli_parse(const char *object, int argc, char **argv, const char *const *pos_keys, int n_pos,
-          const struct cli_opt *opts, json_t *args)
+/* Fills 'args' from argv[1..] as 'c' describes.  Prints a usage error and
+ * returns EXIT_USAGE on bad input. */
+static int
+cli_parse(const char *object, const struct cli_cmd *c, int argc, char **argv, json_t *args)
 {
     int i = 1;
-    for (int p = 0; p < n_pos; p++, i++) {
+    for (int p = 0; p < c->n_pos; p++, i++) {
         if (i >= argc || argv[i][0] == '-')
-            return cli_usage_error(object, "%s: missing %s", argv[0], pos_keys[p]);
-        json_object_set_new(args, pos_keys[p], json_string(argv[i]));
+            return cli_usage_error(object, "%s: missing %s", argv[0], c->pos[p]);
+        json_object_set_new(args, c->pos[p], json_string(argv[i]));
     }
     for (; i < argc; i++) {
-        const struct cli_opt *o = opts;
+        const struct cli_opt *o = c->opts;
         while (o && o->flag && strcmp(o->flag, argv[i]))
             o++;
         if (!o || !o->flag)
             return cli_usage_error(object, "%s: unexpected argument '%s'", argv[0], argv[i]);
+        if (o->type == OPT_FLAG) {
+            json_object_set_new(args, o->key, json_true());
+            continue;
+        }
         if (i + 1 >= argc)
             return cli_usage_error(object, "%s needs a value", o->flag);
         const char *val = argv[++i];
@@ -125,10 +108,36 @@ cli_parse(const char *object, int argc, char **argv, const char *const *pos_keys
             json_object_set_new(args, o->key, json_string(val));
         }
     }
-    for (const struct cli_opt *o = opts; o && o->flag; o++)
+    for (const struct cli_opt *o = c->opts; o && o->flag; o++)
         if (o->required && !json_object_get(args, o->key))
             return cli_usage_error(object, "%s: missing %s", argv[0], o->flag);
     return EXIT_OK;
+}
+
+int
+cli_object_run(struct cli *cli, const struct cli_object *obj, int argc, char **argv)
+{
+    const struct cli_cmd *c = NULL;
+    for (size_t i = 0; i < obj->n_cmds && !c; i++)
+        if (!strcmp(obj->cmds[i].name, argv[0]))
+            c = &obj->cmds[i];
+    if (!c)
+        return cli_usage_error(obj->name, "unknown command '%s'", argv[0]);
+    json_t *args = json_object(), *result = NULL;
+    int rc = cli_parse(obj->name, c, argc, argv, args);
+    if (rc == EXIT_OK)
+        rc = cli_call(cli, c->api, json_incref(args), &result);
+    if (rc == EXIT_OK) {
+        if (cli->json) {
+            json_dumpf(result, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+            putchar('\n');
+        } else if (c->print) {
+            c->print(result, args);
+        }
+    }
+    json_decref(result);
+    json_decref(args);
+    return rc;
 }
 
 /* ---- tables ---- */
@@ -308,7 +317,7 @@ main(int argc, char **argv)
             continue;
         if (i + 1 >= argc)
             return cli_usage_error(argv[i], "missing command");
-        return objects[k]->run(&cli, argc - i - 1, argv + i + 1);
+        return cli_object_run(&cli, objects[k], argc - i - 1, argv + i + 1);
     }
     return cli_usage_error(NULL, "unknown object '%s'", argv[i]);
 }

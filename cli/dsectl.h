@@ -18,33 +18,41 @@ struct cli {
     const char *socket;
 };
 
-struct cli_object {
-    const char *name;
-    const char *usage; /* one line per command, without "dsectl NAME " */
-    int (*run)(struct cli *, int argc, char **argv); /* argv[0] is the command */
-};
-
-/* Calls 'cmd' with 'args' (consumed) on hostd.  Returns EXIT_OK with '*result'
- * set (caller frees), or prints a one-line error and returns EXIT_FAILED or
- * EXIT_USAGE. */
-int cli_call(struct cli *, const char *cmd, json_t *args, json_t **result);
-
-/* Calls 'cmd' and, on success, prints the result with 'print' (or as JSON with
- * -j).  Returns the exit status. */
-int cli_run(struct cli *, const char *cmd, json_t *args, void (*print)(json_t *result));
-
 /* Option parsing for commands: positional names first, then --flags. */
-enum cli_opt_type { OPT_STR, OPT_INT };
+enum cli_opt_type { OPT_STR, OPT_INT, OPT_FLAG };
 struct cli_opt {
     const char *flag; /* "--vlan" */
     const char *key;  /* "vlan" */
     enum cli_opt_type type;
     bool required;
 };
-/* Fills 'args' from argv[1..]: 'n_pos' positional arguments named by 'pos_keys',
- * then flags.  Prints a usage error and returns EXIT_USAGE on bad input. */
-int cli_parse(const char *object, int argc, char **argv, const char *const *pos_keys,
-              int n_pos, const struct cli_opt *opts, json_t *args);
+
+/* One command of an object: how its words become the API call's arguments,
+ * and how the result is printed (NULL: print nothing on success). */
+struct cli_cmd {
+    const char *name;         /* "add" */
+    const char *usage;        /* "NAME --vlan ID [--mtu BYTES]" */
+    const char *api;          /* "portgroup.add" */
+    const char *const *pos;   /* keys of the positional arguments */
+    int n_pos;
+    const struct cli_opt *opts; /* terminated by {0}; NULL: none */
+    void (*print)(json_t *result, json_t *args);
+};
+
+struct cli_object {
+    const char *name;
+    const struct cli_cmd *cmds;
+    size_t n_cmds;
+};
+#define CLI_OBJECT(name_, cmds_) {name_, cmds_, sizeof cmds_ / sizeof cmds_[0]}
+
+/* Calls 'cmd' with 'args' (consumed) on hostd.  Returns EXIT_OK with '*result'
+ * set (caller frees), or prints a one-line error and returns EXIT_FAILED or
+ * EXIT_USAGE. */
+int cli_call(struct cli *, const char *cmd, json_t *args, json_t **result);
+
+/* Runs command argv[0] of 'obj' (parse, call, print).  Returns the exit status. */
+int cli_object_run(struct cli *, const struct cli_object *obj, int argc, char **argv);
 
 /* Prints "dsectl: OBJECT: unknown command 'x'" etc. and returns EXIT_USAGE. */
 int cli_usage_error(const char *object, const char *fmt, ...)

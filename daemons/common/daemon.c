@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "http.h"
 #include "log.h"
@@ -71,6 +72,38 @@ daemon_common_check(const struct daemon_common *c, const char *prog)
         return -1;
     }
     return 0;
+}
+
+int
+daemon_parse_args(int argc, char **argv, const char *prog, const char *usage,
+                  struct daemon_common *c, daemon_opt_fn opt_fn, void *aux)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (!strcmp(opt, "--version")) {
+            printf("%s %s\n", prog, DSE_VERSION);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "%s: %s needs a value (try --help)\n", prog, opt);
+            return 2;
+        }
+        const char *val = argv[++i];
+        int r = daemon_common_option(c, opt, val);
+        if (r == 0)
+            r = opt_fn(opt, val, aux);
+        if (r < 0)
+            return 2;
+        if (r == 0) {
+            fprintf(stderr, "%s: unknown option %s (try --help)\n", prog, opt);
+            return 2;
+        }
+    }
+    return daemon_common_check(c, prog) < 0 ? 2 : -1;
 }
 
 int

@@ -34,6 +34,17 @@ int daemon_common_option(struct daemon_common *c, const char *opt, const char *v
 /* Checks that the mandatory options are present; prints what is missing. */
 int daemon_common_check(const struct daemon_common *c, const char *prog);
 
+/* A daemon's own "--opt VALUE" options: return 1 if taken, 0 if unknown, -1
+ * if the value is bad (after printing why). */
+typedef int (*daemon_opt_fn)(const char *opt, const char *val, void *aux);
+
+/* Parses the whole command line: --help, --version, the common options and,
+ * through 'opt_fn', the daemon's own; then checks the mandatory ones.  Returns
+ * -1 to go on, or the exit status to end with (0 after --help or --version, 2
+ * on a usage error, with the reason printed). */
+int daemon_parse_args(int argc, char **argv, const char *prog, const char *usage,
+                      struct daemon_common *c, daemon_opt_fn opt_fn, void *aux);
+
 struct daemon_servers;
 
 /* Starts logging, the control socket and (when 'c->listen' is set) the HTTP API

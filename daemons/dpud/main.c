@@ -61,50 +61,41 @@ load_platform(const char *path)
     return j;
 }
 
+struct dpud_opts {
+    struct dpud *d;
+    const char *platform_path;
+};
+
+static int
+dpud_option(const char *opt, const char *val, void *aux)
+{
+    struct dpud_opts *o = aux;
+    if (!strcmp(opt, "--uplink")) {
+        if (o->d->n_uplinks == DPUD_MAX_UPLINKS) {
+            fprintf(stderr, "dse-dpud: at most %d uplinks\n", DPUD_MAX_UPLINKS);
+            return -1;
+        }
+        o->d->uplinks[o->d->n_uplinks++] = val;
+    } else if (!strcmp(opt, "--platform")) {
+        o->platform_path = val;
+    } else if (!strcmp(opt, "--backend")) {
+        o->d->backend = val;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int
 main(int argc, char **argv)
 {
     struct daemon_common c = {0};
     struct dpud d = {.generation = -1};
-    const char *platform_path = NULL;
 
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i];
-        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        }
-        if (!strcmp(opt, "--version")) {
-            printf("dse-dpud %s\n", DSE_VERSION);
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "dse-dpud: %s needs a value\n%s", opt, usage);
-            return 2;
-        }
-        const char *val = argv[++i];
-        int r = daemon_common_option(&c, opt, val);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        if (!strcmp(opt, "--uplink")) {
-            if (d.n_uplinks == DPUD_MAX_UPLINKS) {
-                fprintf(stderr, "dse-dpud: at most %d uplinks\n", DPUD_MAX_UPLINKS);
-                return 2;
-            }
-            d.uplinks[d.n_uplinks++] = val;
-        } else if (!strcmp(opt, "--platform")) {
-            platform_path = val;
-        } else if (!strcmp(opt, "--backend")) {
-            d.backend = val;
-        } else {
-            fprintf(stderr, "dse-dpud: unknown option %s\n%s", opt, usage);
-            return 2;
-        }
-    }
-    if (daemon_common_check(&c, "dse-dpud") < 0)
-        return 2;
+    struct dpud_opts o = {.d = &d};
+    int rc = daemon_parse_args(argc, argv, "dse-dpud", usage, &c, dpud_option, &o);
+    if (rc >= 0)
+        return rc;
 
     d.name = c.name;
     d.started_ms = now_ms();
@@ -119,7 +110,7 @@ main(int argc, char **argv)
     struct daemon_servers *servers = daemon_start(d.base, &c, tab);
     if (!servers)
         return 1;
-    d.platform = load_platform(platform_path);
+    d.platform = load_platform(o.platform_path);
 
     struct linkwatch *lw = linkwatch_create(d.base, on_link, &d);
     if (!lw)

@@ -27,54 +27,40 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     hostd_dpus_sync(arg);
 }
 
+static int
+hostd_option(const char *opt, const char *val, void *aux)
+{
+    struct hostd *h = aux;
+    if (!strcmp(opt, "--dpu")) {
+        char *err = NULL;
+        if (h->n_dpus == HOSTD_MAX_DPUS) {
+            fprintf(stderr, "dse-hostd: at most %d DPUs\n", HOSTD_MAX_DPUS);
+            return -1;
+        }
+        if (hostd_dpu_parse(&h->dpus[h->n_dpus++], val, &err) < 0) {
+            fprintf(stderr, "dse-hostd: %s\n", err);
+            free(err);
+            return -1;
+        }
+    } else if (!strcmp(opt, "--lab")) {
+        h->lab_prefix = val;
+    } else if (!strcmp(opt, "--lab-cmd")) {
+        h->lab_cmd = val;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int
 main(int argc, char **argv)
 {
     struct daemon_common c = {0};
     struct hostd h = {0};
 
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i];
-        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        }
-        if (!strcmp(opt, "--version")) {
-            printf("dse-hostd %s\n", DSE_VERSION);
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "dse-hostd: %s needs a value\n%s", opt, usage);
-            return 2;
-        }
-        const char *val = argv[++i];
-        int r = daemon_common_option(&c, opt, val);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        if (!strcmp(opt, "--dpu")) {
-            char *err = NULL;
-            if (h.n_dpus == HOSTD_MAX_DPUS) {
-                fprintf(stderr, "dse-hostd: at most %d DPUs\n", HOSTD_MAX_DPUS);
-                return 2;
-            }
-            if (hostd_dpu_parse(&h.dpus[h.n_dpus++], val, &err) < 0) {
-                fprintf(stderr, "dse-hostd: %s\n", err);
-                free(err);
-                return 2;
-            }
-        } else if (!strcmp(opt, "--lab")) {
-            h.lab_prefix = val;
-        } else if (!strcmp(opt, "--lab-cmd")) {
-            h.lab_cmd = val;
-        } else {
-            fprintf(stderr, "dse-hostd: unknown option %s\n%s", opt, usage);
-            return 2;
-        }
-    }
-    if (daemon_common_check(&c, "dse-hostd") < 0)
-        return 2;
+    int rc = daemon_parse_args(argc, argv, "dse-hostd", usage, &c, hostd_option, &h);
+    if (rc >= 0)
+        return rc;
     if (!c.tls.cert || !c.tls.key || !c.tls.ca) {
         fprintf(stderr, "dse-hostd: missing --cert, --key or --ca (DPUs need mTLS)\n");
         return 2;
