@@ -99,20 +99,24 @@ main(int argc, char **argv)
 
     d.name = c.name;
     d.started_ms = now_ms();
+    rc = 1;
+    struct daemon_servers *servers = NULL;
+    struct linkwatch *lw = NULL;
+    struct event *tick = NULL;
     d.base = event_base_new();
     struct sw_params params = SW_PARAMS_DEFAULT;
     d.sw = sw_create(&params);
     struct cmdtab *tab = cmdtab_create(dpud_commands, dpud_n_commands, &d);
     if (!d.base || !d.sw || !tab) {
         fprintf(stderr, "dse-dpud: out of memory\n");
-        return 1;
+        goto out;
     }
-    struct daemon_servers *servers = daemon_start(d.base, &c, tab);
+    servers = daemon_start(d.base, &c, tab);
     if (!servers)
-        return 1;
+        goto out;
     d.platform = load_platform(o.platform_path);
 
-    struct linkwatch *lw = linkwatch_create(d.base, on_link, &d);
+    lw = linkwatch_create(d.base, on_link, &d);
     if (!lw)
         log_warn("linkwatch: %s (carrier changes will be missed)", strerror(errno));
     for (unsigned i = 0; i < d.n_uplinks; i++) {
@@ -122,12 +126,16 @@ main(int argc, char **argv)
             free(err);
         }
     }
-    struct event *tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
+    tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
     event_add(tick, &(struct timeval){.tv_sec = 1});
 
     event_base_dispatch(d.base);
+    log_info("stopped");
+    rc = 0;
 
-    event_free(tick);
+out:
+    if (tick)
+        event_free(tick);
     linkwatch_destroy(lw);
     for (unsigned i = 0; i < SW_MAX_PORTS; i++)
         if (d.port_ev[i])
@@ -136,7 +144,7 @@ main(int argc, char **argv)
     cmdtab_destroy(tab);
     sw_destroy(d.sw);
     json_decref(d.platform);
-    event_base_free(d.base);
-    log_info("stopped");
-    return 0;
+    if (d.base)
+        event_base_free(d.base);
+    return rc;
 }

@@ -71,42 +71,49 @@ main(int argc, char **argv)
     }
     h.name = c.name;
     h.dir = c.dir;
+    rc = 1;
+    char *err = NULL;
+    struct daemon_servers *servers = NULL;
+    struct event *tick = NULL;
     h.base = event_base_new();
     struct cmdtab *tab = cmdtab_create(hostd_commands, hostd_n_commands, &h);
     if (!h.base || !tab) {
         fprintf(stderr, "dse-hostd: out of memory\n");
-        return 1;
+        goto out;
     }
-    char *err = NULL;
     if (hostd_config_load(&h, &err) < 0) {
         fprintf(stderr, "dse-hostd: %s\n", err);
-        free(err);
-        return 1;
+        goto out;
     }
     h.client_ssl = tls_client_ctx(&c.tls, &err);
     if (!h.client_ssl) {
         fprintf(stderr, "dse-hostd: tls: %s\n", err);
-        free(err);
-        return 1;
+        goto out;
     }
-    struct daemon_servers *servers = daemon_start(h.base, &c, tab);
+    servers = daemon_start(h.base, &c, tab);
     if (!servers)
-        return 1;
+        goto out;
 
     hostd_dpus_sync(&h);
-    struct event *tick = event_new(h.base, -1, EV_PERSIST, on_tick, &h);
+    tick = event_new(h.base, -1, EV_PERSIST, on_tick, &h);
     event_add(tick, &(struct timeval){.tv_sec = 1});
 
     event_base_dispatch(h.base);
+    log_info("stopped");
+    rc = 0;
 
-    event_free(tick);
+out:
+    free(err);
+    if (tick)
+        event_free(tick);
     daemon_stop(servers);
     cmdtab_destroy(tab);
     for (unsigned i = 0; i < h.n_dpus; i++)
         json_decref(h.dpus[i].info);
     json_decref(h.config);
-    SSL_CTX_free(h.client_ssl);
-    event_base_free(h.base);
-    log_info("stopped");
-    return 0;
+    if (h.client_ssl)
+        SSL_CTX_free(h.client_ssl);
+    if (h.base)
+        event_base_free(h.base);
+    return rc;
 }

@@ -65,10 +65,26 @@ lab_up() {
 	local p=$1
 	shift
 	LAB_PREFIXES+=("$p")
-	"$DSE_LAB" up --prefix "$p" "$@"
+	"$DSE_LAB" up --prefix "$p" --bin-dir "$DSE_BUILD_DIR" "$@"
 }
 
-lab_down() { "$DSE_LAB" down --prefix "$1"; }
+# sanitizer_check P: the daemons of lab P may run a sanitizer build
+# (scripts/run-tests uses build-asan): any report in their output is a failure.
+sanitizer_check() {
+	local f hits=()
+	for f in "$DSE_LAB_DIR/$1"/*/log/*.out; do
+		[[ -s $f ]] || continue
+		grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" && hits+=("$f")
+	done
+	if ((${#hits[@]})); then
+		not_ok "sanitizer reports in lab $1: ${hits[*]}"
+		grep -hE -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "${hits[@]}" | head -40 | sed 's/^/# /'
+		return 1
+	fi
+	return 0
+}
+
+lab_down() { sanitizer_check "$1"; "$DSE_LAB" down --prefix "$1"; }
 
 # cleanup: tear down every lab this test started. Use with `trap cleanup EXIT`;
 # keeps the exit status of the test.
@@ -76,6 +92,8 @@ cleanup() {
 	local rc=$? p
 	capture_stop_all 2>/dev/null
 	for p in "${LAB_PREFIXES[@]}"; do
+		[[ -d $DSE_LAB_DIR/$p ]] || continue
+		sanitizer_check "$p" || rc=1
 		"$DSE_LAB" down --prefix "$p" >/dev/null 2>&1 || echo "# cleanup: down $p failed" >&2
 	done
 	if [[ $DSE_LAB_DIR == /tmp/dse-lab-test.* ]]; then rm -rf "$DSE_LAB_DIR"; fi
