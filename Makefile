@@ -3,7 +3,7 @@
 BUILD ?= build
 PREFIX_LAB ?= dse
 
-.PHONY: all deps build demo demo-down test unit clean
+.PHONY: all deps build demo demo-down test unit bench clean
 
 all: build
 
@@ -22,6 +22,9 @@ demo-down:
 
 test: deps
 	@scripts/run-tests
+
+bench: build
+	@QUICK=$(QUICK) bench/run
 
 unit: build
 	@meson test -C $(BUILD) --suite unit --suite fuzz

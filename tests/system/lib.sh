@@ -240,3 +240,19 @@ cg_cpu_ns() {
 	d=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$1" 2>/dev/null | head -n1)
 	awk '$1 == "usage_usec" { print $2 * 1000 }' "$d/cpu.stat"
 }
+
+# daemon_pid P DEV NAME: pid of daemon NAME (dpud, hostd) of device DEV, from
+# the pid file the lab keeps; fails if it is not running.
+daemon_pid() {
+	local pid
+	read -r pid 2>/dev/null <"$DSE_LAB_DIR/$1/$2/run/$3.pid" || return 1
+	kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+# stop_daemon P DEV NAME [SIGNAL]: signal the daemon and wait until it is gone.
+stop_daemon() {
+	local pid
+	pid=$(daemon_pid "$1" "$2" "$3") || return 0
+	kill -"${4:-TERM}" "$pid"
+	wait_until 10 bash -c "! kill -0 $pid 2>/dev/null"
+}

@@ -127,7 +127,7 @@ check_eq "multicast source MAC counted as a drop" 1 "$(delta bad_src_mac)"
 check_eq "stacked 802.1Q tags counted as a drop" 1 "$(delta qinq)"
 ip -n "$(vm h1-vm1)" link set eth0 mtu 1500
 check "traffic continues after malformed frames" ping_ok "$(vm h1-vm1)" 198.18.10.21
-check "dpud is still running" pgrep -f "dse-dpud --name $P-h1-dpu1" >/dev/null
+check "dpud is still running" quiet daemon_pid "$P" h1-dpu1 dpud
 
 # ---- uplink teaming: failover on carrier loss ----
 active() { dsectl_on "$P" h1 -j port list | jq -r '.[] | select(.role == "active") | .name'; }
@@ -141,8 +141,7 @@ check "vmnic0 becomes active again when its carrier returns" wait_until 5 bash -
 check "traffic flows after failback" wait_until 10 ping_ok "$(vm h1-vm1)" 198.18.10.21
 
 # ---- dpud restart: hostd pushes the config again ----
-pkill -f "dse-dpud --name $P-h2-dpu1"
-wait_until 5 bash -c "! pgrep -f 'dse-dpud --name $P-h2-dpu1' >/dev/null"
+check "dpud stops on SIGTERM" stop_daemon "$P" h2-dpu1 dpud
 check "dpu list shows a killed DPU unreachable" wait_until 5 bash -c "DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h2 dpu list | grep -q unreachable"
 lab_up "$P" --hosts 2 --dpus 1 >/dev/null
 check "after dpud restarts, hostd re-pushes config and traffic flows" wait_until 15 ping_ok "$(vm h1-vm1)" 198.18.10.21

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Render bench/results.json as the RESULTS.md table people read."""
+import json
+import sys
+
+COMMANDS = {
+    "tcp-vm2vm-1stream": "bench/vm2vm.sh",
+    "rtt-vm2vm": "bench/vm2vm.sh",
+}
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def main():
+    r = json.load(open(sys.argv[1]))
+    m = r["machine"]
+    print("# Figures\n")
+    print("Written by `make bench` (bench/run); do not edit by hand. Medians of the runs shown;")
+    print("anchors measured in the same invocation on the same topology. Ratio: dse / anchor")
+    print("(above 1 is better for dse when higher is better, below 1 when lower is better).\n")
+    print(f"Machine: {m['cores']} cores ({m.get('cpu', '?')}), kernel {m['kernel']}, {m['date']}"
+          + (", QUICK run" if m.get("quick") else "") + ".\n")
+    print("| id | what | unit | dse | anchors | ratio | runs | command |")
+    print("|---|---|---|---|---|---|---|---|")
+    for x in r["results"]:
+        anchors = ", ".join(f"{k} {fmt(v)}" for k, v in x.get("anchors", {}).items())
+        ratios = ", ".join(
+            f"{fmt(x['dse'] / v)} vs {k}" for k, v in x.get("anchors", {}).items()
+            if v and x.get("dse") is not None)
+        cmd = COMMANDS.get(x["id"], "bench/run")
+        print(f"| `{x['id']}` | {x['what']} | {x['unit']} | {fmt(x['dse'])} | {anchors} | {ratios} "
+              f"| {x.get('runs', '-')} | `{cmd}` |")
+    print("""
+## How to reproduce
+
+As root on a Debian 12 machine: `make bench` (or `make bench QUICK=1` for the short
+version). Each benchmark builds its own lab under a private prefix and removes it.
+
+## Notes
+
+- `tcp-vm2vm-1stream`, `rtt-vm2vm`: VM to VM across two hosts; on each DPU either
+  dse-dpud (portgroup VLAN 10, tagged on the fabric) or a Linux bridge of the
+  representor and the uplink (untagged: this kernel's bridge cannot filter VLANs).
+  Same veths, same threaded NAPI on the DPU core, same VMs. dse's data plane here is
+  the v1 AF_PACKET (TPACKET_V3) backend, one copy per frame in and out: the baseline
+  that the AF_XDP eswitch tier (issue 3) must beat. The round trip is dominated by
+  TPACKET_V3's block retire timer (1 ms, the kernel's smallest), paid at each of
+  the four DPU receive hops.
+""")
+
+
+if __name__ == "__main__":
+    main()

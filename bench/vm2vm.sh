@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# VM-to-VM across two hosts through their DPUs, dse against the Linux bridge,
+# side by side on one topology in one run:
+#
+#   h1-vm1 -- rep-vm1 [h1-dpu1: X] vmnic0 -- tor0 -- vmnic0 [h2-dpu1: X] rep-vm1 -- h2-vm1
+#
+#   X = dse-dpud (portgroup VLAN 10, tagged on the fabric), then
+#   X = a Linux bridge of rep-vm1 and vmnic0 (untagged; this kernel's bridge
+#       has no VLAN filtering), with dpud stopped.
+#
+# Same veths, same threaded NAPI on the DPU core, same VMs.  Prints one JSON
+# object per figure on stdout: {"id", "what", "unit", "higher_is_better",
+# "runs", "dse", "anchors": {"linux-bridge": ...}, "samples": {...}}.
+#
+#   bench/vm2vm.sh [--quick]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tests/system/lib.sh"
+require_root
+trap cleanup EXIT
+
+runs=5 secs=5 pings=200
+if [[ ${1:-} == --quick ]]; then runs=3 secs=2 pings=50; fi
+
+P=$(lab_prefix)
+lab_up "$P" --hosts 2 --dpus 1 >/dev/null
+for h in h1 h2; do dsectl_on "$P" $h portgroup add pg-a --vlan 10; done
+dsectl_on "$P" h1 vm add vm1 --portgroup pg-a --ip 198.18.10.11/24 >/dev/null
+dsectl_on "$P" h2 vm add vm1 --portgroup pg-a --ip 198.18.10.21/24 >/dev/null
+wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.21 || { echo "bench: VMs do not reach each other" >&2; exit 1; }
+
+vmexec() { "$DSE_LAB" exec --prefix "$P" "$@"; }
+
+tcp_gbps() { # one iperf3 run, h1-vm1 -> h2-vm1, Gbit/s
+	vmexec h2-vm1 -- iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	local spid=$!
+	wait_until 5 bash -c "ip netns exec $P-h2-vm1 ss -ltn | grep -q ':5201 '"
+	vmexec h1-vm1 -- iperf3 -c 198.18.10.21 -p 5201 -t "$secs" -J 2>/dev/null |
+		jq '.end.sum_received.bits_per_second / 1e9'
+	wait "$spid" 2>/dev/null || true
+}
+
+rtt_us() { # median round trip of $pings pings, microseconds
+	vmexec h1-vm1 -- ping -c "$pings" -i 0.01 -q 198.18.10.21 >/dev/null 2>&1 || true
+	vmexec h1-vm1 -- ping -c "$pings" -i 0.01 198.18.10.21 2>/dev/null |
+		sed -n 's/.*time=\([0-9.]*\) ms/\1/p' | sort -n |
+		awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] * 1000 : "null") }'
+}
+
+measure() { # NAME: runs of each figure into $TMPB/NAME.{tcp,rtt}
+	local i
+	for ((i = 0; i < runs; i++)); do tcp_gbps >>"$TMPB/$1.tcp"; done
+	rtt_us >>"$TMPB/$1.rtt"
+}
+
+TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
+TEST_TMPDIRS+=("$TMPB")
+measure dse
+
+# The anchor: the same DPUs switch with a Linux bridge instead of dpud.
+for n in 1 2; do
+	stop_daemon "$P" "h$n-dpu1" dpud
+	ns=$P-h$n-dpu1
+	ip -n "$ns" link add br-anchor type bridge stp_state 0
+	ip -n "$ns" link set rep-vm1 master br-anchor
+	ip -n "$ns" link set vmnic0 master br-anchor
+	ip -n "$ns" link set br-anchor up
+done
+wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.21 || { echo "bench: bridge anchor does not pass traffic" >&2; exit 1; }
+measure linux-bridge
+
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
+samples() { jq -sc . "$1"; }
+jq -nc --argjson d "$(median "$TMPB/dse.tcp")" --argjson b "$(median "$TMPB/linux-bridge.tcp")" \
+	--argjson ds "$(samples "$TMPB/dse.tcp")" --argjson bs "$(samples "$TMPB/linux-bridge.tcp")" \
+	--argjson runs "$runs" --arg secs "$secs" \
+	'{id: "tcp-vm2vm-1stream", what: "TCP, one stream, VM to VM across two hosts through their DPUs (iperf3 \($secs) s)",
+	  unit: "Gbit/s", higher_is_better: true, runs: $runs, dse: $d, anchors: {"linux-bridge": $b},
+	  samples: {dse: $ds, "linux-bridge": $bs}}'
+jq -nc --argjson d "$(median "$TMPB/dse.rtt")" --argjson b "$(median "$TMPB/linux-bridge.rtt")" \
+	--argjson pings "$pings" \
+	'{id: "rtt-vm2vm", what: "ping round trip, VM to VM across two hosts through their DPUs (median of \($pings))",
+	  unit: "us", higher_is_better: false, runs: 1, dse: $d, anchors: {"linux-bridge": $b}}'
