@@ -16,7 +16,7 @@
 #define CALL_TIMEOUT_MS 30000
 
 static const struct cli_object *const objects[] = {
-    &cli_dpu, &cli_switch, &cli_portgroup, &cli_port, &cli_mac, &cli_vm,
+    &cli_dpu, &cli_switch, &cli_portgroup, &cli_port, &cli_mac, &cli_flow, &cli_vm,
 };
 
 static void

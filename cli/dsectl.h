@@ -69,6 +69,6 @@ const char *fmt_json(json_t *v);
 const char *fmt_count(json_int_t n); /* 1234567 -> "1.2M" */
 
 extern const struct cli_object cli_dpu, cli_switch, cli_portgroup, cli_port, cli_mac,
-    cli_vm;
+    cli_vm, cli_flow;
 
 #endif

@@ -26,7 +26,44 @@ struct sw {
     struct log_ratelimit move_rl;
     struct pkt *burst[SW_BURST]; /* receive buffers, allocated once */
     struct pkt *scratch;         /* for frames we originate (announcements) */
+    struct sw_offload offload;
+    bool has_offload;
+    struct sw_soft_flow soft[SW_SOFT_FLOWS];
 };
+
+static const char *const soft_whats[SW_SOFT__N] = {
+#define SW_SOFT_WHAT_(e, what) [SW_SOFT_##e] = what,
+    SW_SOFT_REASONS(SW_SOFT_WHAT_)
+#undef SW_SOFT_WHAT_
+};
+
+const char *
+sw_soft_reason_what(enum sw_soft_reason r)
+{
+    return (unsigned)r < SW_SOFT__N ? soft_whats[r] : "?";
+}
+
+void
+sw_set_offload(struct sw *sw, const struct sw_offload *offload)
+{
+    sw->has_offload = offload != NULL;
+    if (offload)
+        sw->offload = *offload;
+}
+
+const struct sw_soft_flow *
+sw_soft_flows(const struct sw *sw)
+{
+    return sw->soft;
+}
+
+/* Every decision that the eswitch may hold a copy of is about to change. */
+static void
+offload_flush_all(struct sw *sw)
+{
+    if (sw->has_offload && sw->offload.flush_all)
+        sw->offload.flush_all(sw->offload.aux);
+}
 
 struct sw *
 sw_create(const struct sw_params *params)
@@ -118,6 +155,8 @@ sw_portgroup_set(struct sw *sw, const char *name, uint16_t vid, uint16_t mtu)
         /* The segment changed: what was learned in the old VLAN is stale. */
         fdb_flush(sw->fdb, FDB_ALL_PORTS);
     }
+    if (pg->in_use && (pg->vid != vid || pg->mtu != mtu))
+        offload_flush_all(sw);
     pg->in_use = true;
     snprintf(pg->name, sizeof pg->name, "%s", name);
     pg->vid = vid;
@@ -200,6 +239,7 @@ team_elect(struct sw *sw, uint64_t now_ms)
              want >= 0 ? sw->ports[want].name : "none");
     bool was_up = sw->active >= 0;
     sw->active = want;
+    offload_flush_all(sw);
     if (want >= 0) {
         if (was_up)
             sw->n_failovers++;
@@ -218,8 +258,10 @@ sw_port_set_carrier(struct sw *sw, uint16_t id, bool up, uint64_t now_ms)
         return false;
     p->carrier = up;
     if (p->kind != SW_PORT_UPLINK) {
-        if (!up)
+        if (!up) {
             fdb_flush(sw->fdb, id);
+            offload_flush_all(sw);
+        }
         return false;
     }
     return team_elect(sw, now_ms);
@@ -280,6 +322,7 @@ sw_port_set_portgroup(struct sw *sw, uint16_t id, const char *pg)
     if (sw->ports[id].pg != idx) {
         sw->ports[id].pg = idx;
         fdb_flush(sw->fdb, id);
+        offload_flush_all(sw);
     }
     return 0;
 }
@@ -303,6 +346,7 @@ sw_port_del(struct sw *sw, const char *name)
     } else {
         fdb_flush(sw->fdb, (uint16_t)id);
     }
+    offload_flush_all(sw);
     port_close(p->io);
     memset(p, 0, sizeof *p);
     return 0;
@@ -316,38 +360,39 @@ count_drop(struct sw_port *p, enum drop_reason r)
     p->stats.drops[r]++;
 }
 
-static void
+static bool
 port_output(struct sw_port *out, struct pkt *pkt, struct sw_port *in)
 {
     struct pkt *one[1] = {pkt};
     if (out->io->ops->tx_burst(out->io, one, 1) == 1) {
         out->stats.tx_packets++;
         out->stats.tx_bytes += pkt->len;
-    } else {
-        count_drop(out, DROP_TX_ERROR);
+        return true;
     }
+    count_drop(out, DROP_TX_ERROR);
+    return false;
 }
 
-/* Sends an untagged frame to logical port 'lport' in portgroup 'pg'. */
-static void
+/* Sends an untagged frame to logical port 'lport' in portgroup 'pg'.  Returns
+ * true if it was sent. */
+static bool
 lport_output(struct sw *sw, uint16_t lport, const struct sw_portgroup *pg, struct pkt *pkt,
              struct sw_port *in)
 {
-    if (lport != SW_TEAM) {
-        port_output(&sw->ports[lport], pkt, in);
-        return;
-    }
+    if (lport != SW_TEAM)
+        return port_output(&sw->ports[lport], pkt, in);
     if (sw->active < 0) {
         count_drop(in, DROP_NO_UPLINK);
-        return;
+        return false;
     }
     if (pg->vid && !vlan_push(pkt, pg->vid, pkt->meta.pcp)) {
         count_drop(in, DROP_OVERSIZE);
-        return;
+        return false;
     }
-    port_output(&sw->ports[sw->active], pkt, in);
+    bool sent = port_output(&sw->ports[sw->active], pkt, in);
     if (pg->vid)
         vlan_pop(pkt);
+    return sent;
 }
 
 static void
@@ -374,50 +419,116 @@ learn(struct sw *sw, const struct sw_portgroup *pg, const uint8_t *src, uint16_t
         return;
     if (lport != SW_TEAM)
         sw->ports[lport].stats.mac_moves++;
+    if (sw->has_offload && sw->offload.flush_mac)
+        sw->offload.flush_mac(sw->offload.aux, src);
     char mac[MAC_STRLEN];
     mac_format(src, mac);
     log_warn_rl(&sw->move_rl, "port=%s vlan=%u: mac %s moved from %s",
                 sw_lport_name(sw, lport), pg->vid, mac, sw_lport_name(sw, old));
 }
 
+/* Which portgroup and logical port a frame belongs to, from its ingress port
+ * and its tag ('has_vlan', 'vid' as the parser reports them). */
+static enum drop_reason
+classify(const struct sw *sw, const struct sw_port *in, bool has_vlan, uint16_t vid,
+         const struct sw_portgroup **pg, uint16_t *lport)
+{
+    if (in->kind == SW_PORT_UPLINK) {
+        if (sw->active != in->id)
+            return DROP_STANDBY_UPLINK;
+        *lport = SW_TEAM;
+        *pg = pg_by_vid(sw, vid);
+        return *pg ? DROP_NONE : DROP_VLAN_UNKNOWN;
+    }
+    if (has_vlan)
+        return DROP_TAGGED_ON_ACCESS;
+    if (in->pg < 0)
+        return DROP_NO_PORTGROUP;
+    *pg = &sw->pgs[in->pg];
+    *lport = in->id;
+    return DROP_NONE;
+}
+
+/* Records a frame handled in software (see sw_soft_flows()). */
+static void
+soft_record(struct sw *sw, const struct sw_port *in, uint16_t tag, const uint8_t *frame,
+            uint32_t len, enum sw_soft_reason reason, enum drop_reason drop, uint64_t now_ms)
+{
+    if (len < 2 * ETH_ADDR_LEN)
+        return;
+    uint32_t h = (uint32_t)in->id * 31u + tag;
+    for (int i = 0; i < 12; i++)
+        h = (h ^ frame[i]) * 16777619u;
+    struct sw_soft_flow *f = &sw->soft[h % SW_SOFT_FLOWS];
+    if (!f->in_use || f->in_port != in->id || f->tag != tag || f->reason != reason ||
+        memcmp(f->dst, frame, 6) || memcmp(f->src, frame + 6, 6)) {
+        memset(f, 0, sizeof *f);
+        f->in_use = true;
+        f->in_port = in->id;
+        f->tag = tag;
+        memcpy(f->dst, frame, 6);
+        memcpy(f->src, frame + 6, 6);
+        f->reason = reason;
+    }
+    f->drop = drop;
+    f->packets++;
+    f->bytes += len;
+    f->last_ms = now_ms;
+}
+
+static void
+drop_frame(struct sw *sw, struct sw_port *in, const struct pkt *pkt, uint16_t tag,
+           enum drop_reason r, uint64_t now_ms)
+{
+    count_drop(in, r);
+    soft_record(sw, in, tag, pkt->data, pkt->len, SW_SOFT_DROP, r, now_ms);
+}
+
+/* Hands the decision just taken for a known unicast frame to the eswitch. */
+static void
+offload(struct sw *sw, const struct sw_port *in, uint16_t tag, const struct sw_portgroup *pg,
+        uint16_t out, const struct pkt *pkt, uint32_t rx_len, uint64_t now_ms)
+{
+    enum sw_soft_reason why = SW_SOFT_FIRST_PACKET;
+    if (!sw->has_offload || !sw->offload.install) {
+        why = SW_SOFT_NO_ESWITCH;
+    } else if (tag == 0) {
+        why = SW_SOFT_PRIORITY_TAG;
+    } else {
+        struct sw_flow f = {
+            .in_port = in->id,
+            .out_port = out == SW_TEAM ? (uint16_t)sw->active : out,
+            .tag = tag,
+            .push_vid = out == SW_TEAM && pg->vid ? pg->vid : SW_NO_PUSH,
+            .pop = tag != SW_UNTAGGED,
+            .max_len = pg->mtu + ETH_HDR_LEN + (tag != SW_UNTAGGED ? VLAN_TAG_LEN : 0),
+        };
+        memcpy(f.dst, pkt->data, 6);
+        memcpy(f.src, pkt->data + 6, 6);
+        if (!sw->offload.install(sw->offload.aux, &f))
+            why = SW_SOFT_NO_ESWITCH;
+    }
+    soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
+}
+
 static void
 switch_one(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint64_t now_ms)
 {
     struct pkt_meta *m = &pkt->meta;
-    const struct sw_portgroup *pg;
-    uint16_t lport;
+    const struct sw_portgroup *pg = NULL;
+    uint16_t lport = 0;
+    uint32_t rx_len = pkt->len;
 
     in->stats.rx_packets++;
     in->stats.rx_bytes += pkt->len;
     enum drop_reason r = pkt_parse(pkt->data, pkt->len, m);
+    uint16_t tag = m->l3_ofs > ETH_HDR_LEN ? m->vid : SW_UNTAGGED;
+    if (r == DROP_NONE)
+        r = classify(sw, in, m->has_vlan, m->vid, &pg, &lport);
+    if (r == DROP_NONE && pkt->len - m->l3_ofs > pg->mtu)
+        r = DROP_OVERSIZE;
     if (r != DROP_NONE) {
-        count_drop(in, r);
-        return;
-    }
-    if (in->kind == SW_PORT_UPLINK) {
-        if (sw->active != in->id) {
-            count_drop(in, DROP_STANDBY_UPLINK);
-            return;
-        }
-        lport = SW_TEAM;
-        if (!(pg = pg_by_vid(sw, m->vid))) {
-            count_drop(in, DROP_VLAN_UNKNOWN);
-            return;
-        }
-    } else {
-        if (m->has_vlan) {
-            count_drop(in, DROP_TAGGED_ON_ACCESS);
-            return;
-        }
-        if (in->pg < 0) {
-            count_drop(in, DROP_NO_PORTGROUP);
-            return;
-        }
-        pg = &sw->pgs[in->pg];
-        lport = in->id;
-    }
-    if (pkt->len - m->l3_ofs > pg->mtu) {
-        count_drop(in, DROP_OVERSIZE);
+        drop_frame(sw, in, pkt, tag, r, now_ms);
         return;
     }
     if (m->l3_ofs > ETH_HDR_LEN)
@@ -427,21 +538,60 @@ switch_one(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint64_t now_ms)
     learn(sw, pg, eth->src, lport, now_ms);
 
     uint16_t out;
-    if (eth_addr_is_multicast(eth->dst) || !fdb_lookup(sw->fdb, pg->vid, eth->dst, now_ms, &out)) {
+    if (eth_addr_is_multicast(eth->dst)) {
+        soft_record(sw, in, tag, pkt->data, rx_len, SW_SOFT_BROADCAST, DROP_NONE, now_ms);
+        flood(sw, lport, pg, pkt, in);
+        return;
+    }
+    if (fdb_lookup(sw->fdb, pg->vid, eth->dst, now_ms, &out) && out != SW_TEAM &&
+        (!sw->ports[out].in_use || sw->ports[out].pg != (int)(pg - sw->pgs))) {
+        /* Stale entry of a port that left the segment: forget it and flood. */
+        fdb_del(sw->fdb, pg->vid, eth->dst);
+    }
+    if (!fdb_lookup(sw->fdb, pg->vid, eth->dst, now_ms, &out)) {
+        soft_record(sw, in, tag, pkt->data, rx_len, SW_SOFT_UNKNOWN_DST, DROP_NONE, now_ms);
         flood(sw, lport, pg, pkt, in);
         return;
     }
     if (out == lport) {
-        count_drop(in, DROP_SAME_PORT);
+        drop_frame(sw, in, pkt, tag, DROP_SAME_PORT, now_ms);
         return;
     }
-    if (out != SW_TEAM && (!sw->ports[out].in_use || sw->ports[out].pg != (int)(pg - sw->pgs))) {
-        /* Stale entry of a port that left the segment: forget it and flood. */
-        fdb_del(sw->fdb, pg->vid, eth->dst);
-        flood(sw, lport, pg, pkt, in);
-        return;
+    if (lport_output(sw, out, pg, pkt, in))
+        offload(sw, in, tag, pg, out, pkt, rx_len, now_ms);
+}
+
+bool
+sw_flow_revalidate(struct sw *sw, const struct sw_flow *f, bool hit, uint64_t now_ms)
+{
+    const struct sw_port *in = sw_port_at(sw, f->in_port);
+    const struct sw_portgroup *pg;
+    uint16_t lport, src_at, out;
+    bool has_vlan = f->tag != SW_UNTAGGED && f->tag != 0;
+    if (!in || f->tag == 0 ||
+        classify(sw, in, has_vlan, has_vlan ? f->tag : 0, &pg, &lport) != DROP_NONE)
+        return false;
+    if (fdb_lookup(sw->fdb, pg->vid, f->src, now_ms, &src_at)) {
+        if (src_at != lport)
+            return false; /* the source moved */
+        if (hit)
+            fdb_learn(sw->fdb, pg->vid, f->src, lport, now_ms, NULL);
+    } else if (hit) {
+        fdb_learn(sw->fdb, pg->vid, f->src, lport, now_ms, NULL);
+    } else {
+        return false;
     }
-    lport_output(sw, out, pg, pkt, in);
+    if (!fdb_lookup(sw->fdb, pg->vid, f->dst, now_ms, &out) || out == lport)
+        return false;
+    if (out != SW_TEAM && (!sw->ports[out].in_use || sw->ports[out].pg != (int)(pg - sw->pgs)))
+        return false;
+    uint16_t out_port = out == SW_TEAM ? (uint16_t)sw->active : out;
+    if (out == SW_TEAM && sw->active < 0)
+        return false;
+    uint16_t push = out == SW_TEAM && pg->vid ? pg->vid : SW_NO_PUSH;
+    uint32_t max_len = pg->mtu + ETH_HDR_LEN + (f->tag != SW_UNTAGGED ? VLAN_TAG_LEN : 0);
+    return out_port == f->out_port && push == f->push_vid && f->pop == (f->tag != SW_UNTAGGED) &&
+           max_len == f->max_len;
 }
 
 void

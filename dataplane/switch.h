@@ -71,6 +71,59 @@ struct sw_port {
     struct sw_port_stats stats;
 };
 
+/* A forwarding decision for one known unicast flow, as the eswitch tier can
+ * replay it: frames from 'in_port' with the received tag 'tag' (SW_UNTAGGED or
+ * a VLAN id), 'src' and 'dst' go to 'out_port', with a tag pushed or popped. */
+#define SW_UNTAGGED 0xffff
+#define SW_NO_PUSH 0xffff
+struct sw_flow {
+    uint16_t in_port, out_port; /* port ids (the active uplink, not SW_TEAM) */
+    uint16_t tag;
+    uint16_t push_vid;
+    bool pop;
+    uint32_t max_len; /* longest frame (as received) the portgroup's MTU allows */
+    uint8_t src[6], dst[6];
+};
+
+/* The eswitch tier's hooks (all optional). */
+struct sw_offload {
+    bool (*install)(void *aux, const struct sw_flow *flow); /* false: not taken */
+    void (*flush_mac)(void *aux, const uint8_t mac[6]); /* flows from or to 'mac' */
+    void (*flush_all)(void *aux);
+    void *aux;
+};
+
+/* Why a frame was handled in software; with SW_SOFT_DROP the drop reason says
+ * more. */
+#define SW_SOFT_REASONS(X)                                                       \
+    X(BROADCAST, "broadcast or multicast: flooded by the slow path")            \
+    X(UNKNOWN_DST, "unknown destination: flooded by the slow path")             \
+    X(PRIORITY_TAG, "priority-tagged frame: handled in software")               \
+    X(NO_ESWITCH, "known unicast, but the eswitch could not take the flow")     \
+    X(FIRST_PACKET, "first packet of a flow now in the eswitch")                \
+    X(DROP, "dropped")
+enum sw_soft_reason {
+#define SW_SOFT_ENUM_(e, what) SW_SOFT_##e,
+    SW_SOFT_REASONS(SW_SOFT_ENUM_)
+#undef SW_SOFT_ENUM_
+    SW_SOFT__N
+};
+const char *sw_soft_reason_what(enum sw_soft_reason r);
+
+/* A recent software flow: the slow path keeps the last SW_SOFT_FLOWS distinct
+ * (in port, tag, src, dst) it handled, with counters, for `dsectl flow list`. */
+#define SW_SOFT_FLOWS 1024
+struct sw_soft_flow {
+    bool in_use;
+    uint16_t in_port;
+    uint16_t tag;
+    uint8_t src[6], dst[6];
+    enum sw_soft_reason reason;
+    enum drop_reason drop;
+    uint64_t packets, bytes;
+    uint64_t last_ms;
+};
+
 struct sw_params {
     unsigned fdb_capacity;
     uint64_t fdb_age_ms;
@@ -124,6 +177,17 @@ unsigned sw_poll(struct sw *, uint16_t id, uint64_t now_ms);
 void sw_tick(struct sw *, uint64_t now_ms);
 
 struct fdb *sw_fdb(struct sw *);
+
+/* Sets (or, with NULL, clears) the eswitch hooks. */
+void sw_set_offload(struct sw *, const struct sw_offload *offload);
+
+/* Would the slow path still decide 'flow' this way?  When 'hit' (the flow
+ * forwarded frames since the last call), its source MAC is refreshed in the
+ * MAC table first, since the eswitch saw those frames instead of us. */
+bool sw_flow_revalidate(struct sw *, const struct sw_flow *flow, bool hit, uint64_t now_ms);
+
+/* The software flow records, for reading.  Returns SW_SOFT_FLOWS entries. */
+const struct sw_soft_flow *sw_soft_flows(const struct sw *);
 
 /* Human name of a logical port: a port's name, or "uplinks" for SW_TEAM. */
 const char *sw_lport_name(const struct sw *, uint16_t lport);

@@ -9,6 +9,8 @@
 #include "log.h"
 #include "util.h"
 
+#include <stdio.h>
+
 LOG_MODULE(dpud);
 
 static int
@@ -178,18 +180,26 @@ port_json(struct dpud *d, const struct sw_port *p)
         json_object_set_new(drops, drop_reason_name(r), json_integer((json_int_t)s->drops[r]));
         total += s->drops[r];
     }
+    /* Frames the eswitch forwarded never reached the slow path's counters. */
+    struct eswitch_port_stats es = {0};
+    if (d->on_eswitch[p->id])
+        eswitch_port_stats(d->es, p->id, &es);
     const struct sw_portgroup *pg = p->pg >= 0 ? sw_portgroup_at(d->sw, (unsigned)p->pg) : NULL;
     const char *role = "vnic";
     if (p->kind == SW_PORT_UPLINK)
         role = sw_team_active(d->sw) == p->id ? "active" : "standby";
-    return json_pack("{s:s,s:s,s:s,s:o,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
-                     "name", p->name, "kind", p->kind == SW_PORT_UPLINK ? "uplink" : "vnic",
-                     "role", role, "portgroup", pg ? json_string(pg->name) : json_null(),
-                     "backend", port_backend_name(p->io), "carrier", p->carrier,
-                     "rx_packets", (json_int_t)s->rx_packets, "rx_bytes", (json_int_t)s->rx_bytes,
-                     "tx_packets", (json_int_t)s->tx_packets, "tx_bytes", (json_int_t)s->tx_bytes,
-                     "rx_flood", (json_int_t)s->rx_flood, "mac_moves", (json_int_t)s->mac_moves,
-                     "drops_total", (json_int_t)total, "drops", drops);
+    json_t *j = json_pack(
+        "{s:s,s:s,s:s,s:o,s:s,s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "name",
+        p->name, "kind", p->kind == SW_PORT_UPLINK ? "uplink" : "vnic", "role", role,
+        "portgroup", pg ? json_string(pg->name) : json_null(), "backend",
+        port_backend_name(p->io), "eswitch", d->on_eswitch[p->id] ? json_string("xdp") : json_null(),
+        "carrier", p->carrier, "rx_packets", (json_int_t)(s->rx_packets + es.rx_packets),
+        "rx_bytes", (json_int_t)(s->rx_bytes + es.rx_bytes), "tx_packets",
+        (json_int_t)(s->tx_packets + es.tx_packets), "tx_bytes",
+        (json_int_t)(s->tx_bytes + es.tx_bytes), "eswitch_rx_packets", (json_int_t)es.rx_packets,
+        "eswitch_tx_packets", (json_int_t)es.tx_packets, "rx_flood", (json_int_t)s->rx_flood,
+        "mac_moves", (json_int_t)s->mac_moves, "drops_total", (json_int_t)total, "drops", drops);
+    return j;
 }
 
 static int
@@ -267,7 +277,84 @@ cmd_mac_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     return 0;
 }
 
+static const char *
+tag_str(uint16_t tag, char buf[static 8])
+{
+    if (tag == SW_UNTAGGED)
+        return "-";
+    snprintf(buf, 8, "%u", tag);
+    return buf;
+}
+
+struct flow_list_ctx {
+    struct dpud *d;
+    json_t *a;
+    uint64_t now_ns;
+};
+
+static void
+eswitch_flow_json(const struct eswitch_key *k, const struct eswitch_action *a, void *aux)
+{
+    struct flow_list_ctx *c = aux;
+    const struct sw_port *in = sw_port_at(c->d->sw, a->in_port);
+    const struct sw_port *out = sw_port_at(c->d->sw, a->out_port);
+    char src[MAC_STRLEN], dst[MAC_STRLEN], tag[8], action[80];
+    mac_format(k->src, src);
+    mac_format(k->dst, dst);
+    if (a->push_vid != ESWITCH_NO_PUSH)
+        snprintf(action, sizeof action, "push_vlan:%u,output:%s", a->push_vid, out ? out->name : "?");
+    else
+        snprintf(action, sizeof action, "%soutput:%s", a->pop ? "pop_vlan," : "",
+                 out ? out->name : "?");
+    json_array_append_new(
+        c->a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "where", "eswitch", "in_port",
+                        in ? in->name : "?", "vlan", tag_str(k->tag, tag), "src", src, "dst", dst,
+                        "actions", action, "packets", (json_int_t)a->packets, "bytes",
+                        (json_int_t)a->bytes, "idle_ms",
+                        (json_int_t)((c->now_ns - a->last_ns) / 1000000), "why",
+                        "known unicast: installed by the slow path"));
+}
+
+static int
+cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct dpud *d = ctx->aux;
+    struct flow_list_ctx c = {.d = d, .a = json_array(), .now_ns = eswitch_now_ns()};
+    if (d->es)
+        eswitch_flow_foreach(d->es, eswitch_flow_json, &c);
+    const struct sw_soft_flow *sf = sw_soft_flows(d->sw);
+    uint64_t now = now_ms();
+    for (unsigned i = 0; i < SW_SOFT_FLOWS; i++) {
+        const struct sw_soft_flow *f = &sf[i];
+        if (!f->in_use)
+            continue;
+        const struct sw_port *in = sw_port_at(d->sw, f->in_port);
+        char src[MAC_STRLEN], dst[MAC_STRLEN], tag[8], why[160];
+        mac_format(f->src, src);
+        mac_format(f->dst, dst);
+        if (f->reason == SW_SOFT_DROP)
+            snprintf(why, sizeof why, "dropped: %s", drop_reason_what(f->drop));
+        else if (f->reason == SW_SOFT_NO_ESWITCH && !d->es)
+            snprintf(why, sizeof why, "known unicast, but this DPU runs no eswitch");
+        else
+            snprintf(why, sizeof why, "%s", sw_soft_reason_what(f->reason));
+        json_array_append_new(
+            c.a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "where", "software",
+                           "in_port", in ? in->name : "?", "vlan", tag_str(f->tag, tag), "src",
+                           src, "dst", dst, "actions",
+                           f->reason == SW_SOFT_DROP ? "drop"
+                           : f->reason == SW_SOFT_BROADCAST || f->reason == SW_SOFT_UNKNOWN_DST
+                               ? "flood"
+                               : "output",
+                           "packets", (json_int_t)f->packets, "bytes", (json_int_t)f->bytes,
+                           "idle_ms", (json_int_t)(now - f->last_ms), "why", why));
+    }
+    *result = c.a;
+    return 0;
+}
+
 const struct cmd_def dpud_commands[] = {
+    {"flow.list", "", cmd_flow_list},
     {"dpu.info", "", cmd_dpu_info},
     {"config.apply", "{generation, mac_age_s, portgroups: [...], ports: [...]}",
      cmd_config_apply},

@@ -42,10 +42,18 @@ dpud_port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const ch
                                   &d->port_cb[id]);
         event_add(d->port_ev[id], NULL);
     }
+    d->on_eswitch[id] = false;
+    if (d->es && p->io->ifindex > 0) {
+        eswitch_port_stats_clear(d->es, (unsigned)id);
+        int rc = eswitch_port_attach(d->es, p->io->ifindex);
+        if (rc < 0)
+            log_warn("port=%s: eswitch: %s (its flows stay in software)", name, strerror(-rc));
+        d->on_eswitch[id] = rc == 0;
+    }
     sw_port_set_carrier(d->sw, (uint16_t)id, link_has_carrier(name), now_ms());
-    log_info("port=%s: added (%s, backend %s%s%s)", name,
+    log_info("port=%s: added (%s, backend %s%s%s%s)", name,
              kind == SW_PORT_UPLINK ? "uplink" : "vnic", port_backend_name(p->io),
-             pg ? ", portgroup " : "", pg ? pg : "");
+             d->on_eswitch[id] ? ", eswitch xdp" : "", pg ? ", portgroup " : "", pg ? pg : "");
     return id;
 }
 
@@ -59,6 +67,119 @@ dpud_port_del(struct dpud *d, const char *name)
         event_free(d->port_ev[id]);
         d->port_ev[id] = NULL;
     }
+    if (d->on_eswitch[id]) {
+        eswitch_port_detach(d->es, sw_port_at(d->sw, (unsigned)id)->io->ifindex);
+        d->on_eswitch[id] = false;
+    }
     log_info("port=%s: removed", name);
     return sw_port_del(d->sw, name);
+}
+
+/* ---- the eswitch tier ---- */
+
+static bool
+es_install(void *aux, const struct sw_flow *f)
+{
+    struct dpud *d = aux;
+    if (!d->on_eswitch[f->in_port] || !d->on_eswitch[f->out_port])
+        return false;
+    struct eswitch_key k = {
+        .in_ifindex = (__u32)sw_port_at(d->sw, f->in_port)->io->ifindex,
+        .tag = f->tag,
+    };
+    memcpy(k.src, f->src, 6);
+    memcpy(k.dst, f->dst, 6);
+    struct eswitch_action a = {
+        .out_ifindex = (__u32)sw_port_at(d->sw, f->out_port)->io->ifindex,
+        .push_vid = f->push_vid,
+        .pop = f->pop,
+        .max_len = f->max_len,
+        .in_port = f->in_port,
+        .out_port = f->out_port,
+        .last_ns = eswitch_now_ns(),
+    };
+    int rc = eswitch_flow_add(d->es, &k, &a);
+    if (rc < 0) {
+        static struct log_ratelimit rl = LOG_RATELIMIT_INIT(5, 10000);
+        log_warn_rl(&rl, "eswitch: cannot install a flow: %s", strerror(-rc));
+        return false;
+    }
+    return true;
+}
+
+static bool
+touches_mac(const struct eswitch_key *k, const struct eswitch_action *a, void *aux)
+{
+    return !memcmp(k->src, aux, 6) || !memcmp(k->dst, aux, 6);
+}
+
+static void
+es_flush_mac(void *aux, const uint8_t mac[6])
+{
+    struct dpud *d = aux;
+    eswitch_flow_sweep(d->es, touches_mac, (void *)mac);
+}
+
+static void
+es_flush_all(void *aux)
+{
+    struct dpud *d = aux;
+    eswitch_flow_sweep(d->es, NULL, NULL);
+}
+
+void
+dpud_eswitch_init(struct dpud *d, struct eswitch *es)
+{
+    d->es = es;
+    d->last_reval_ns = eswitch_now_ns();
+    static const struct sw_offload hooks = {
+        .install = es_install, .flush_mac = es_flush_mac, .flush_all = es_flush_all};
+    struct sw_offload o = hooks;
+    o.aux = d;
+    sw_set_offload(d->sw, es ? &o : NULL);
+}
+
+/* Flows idle this long leave the table; the slow path reinstalls them on
+ * their next frame. */
+#define ESWITCH_IDLE_NS (10ull * 1000000000ull)
+
+struct reval_ctx {
+    struct dpud *d;
+    uint64_t now_ms, now_ns;
+};
+
+static bool
+flow_is_stale(const struct eswitch_key *k, const struct eswitch_action *a, void *aux)
+{
+    struct reval_ctx *c = aux;
+    bool hit = a->last_ns > c->d->last_reval_ns;
+    if (!hit && c->now_ns - a->last_ns > ESWITCH_IDLE_NS)
+        return true;
+    struct sw_flow f = {
+        .in_port = a->in_port,
+        .out_port = a->out_port,
+        .tag = k->tag,
+        .push_vid = a->push_vid,
+        .pop = a->pop,
+        .max_len = a->max_len,
+    };
+    memcpy(f.src, k->src, 6);
+    memcpy(f.dst, k->dst, 6);
+    /* The ports' ifindexes must still be the ones the flow was made for. */
+    const struct sw_port *in = sw_port_at(c->d->sw, a->in_port);
+    const struct sw_port *out = sw_port_at(c->d->sw, a->out_port);
+    if (!in || !out || (__u32)in->io->ifindex != k->in_ifindex ||
+        (__u32)out->io->ifindex != a->out_ifindex)
+        return true;
+    return !sw_flow_revalidate(c->d->sw, &f, hit, c->now_ms);
+}
+
+void
+dpud_eswitch_revalidate(struct dpud *d)
+{
+    if (!d->es)
+        return;
+    struct reval_ctx c = {.d = d, .now_ms = now_ms(), .now_ns = eswitch_now_ns()};
+    eswitch_flow_sweep(d->es, flow_is_stale, &c);
+    d->last_reval_ns = c.now_ns;
 }

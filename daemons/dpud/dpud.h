@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "cmdtab.h"
+#include "eswitch.h"
 #include "switch.h"
 
 #define DPUD_MAX_UPLINKS SW_MAX_UPLINKS
@@ -33,6 +34,9 @@ struct dpud {
     const char *uplinks[DPUD_MAX_UPLINKS];
     unsigned n_uplinks;
     const char *backend; /* forced port backend, or NULL for automatic */
+    struct eswitch *es;  /* the flow tier, or NULL (all flows in software) */
+    bool on_eswitch[SW_MAX_PORTS];
+    uint64_t last_reval_ns;
     json_t *platform;    /* vendor, model, hw_version, firmware, serial */
     int64_t generation;  /* of the config hostd last applied; -1: none */
     uint64_t started_ms;
@@ -47,6 +51,12 @@ extern const size_t dpud_n_commands;
 int dpud_port_add(struct dpud *, const char *name, enum sw_port_kind kind, const char *pg,
                   char **err);
 int dpud_port_del(struct dpud *, const char *name);
+
+/* Sets up the eswitch tier (NULL 'es': none).  Takes ownership of 'es'. */
+void dpud_eswitch_init(struct dpud *, struct eswitch *es);
+/* Revalidates every eswitch flow against the switch; removes the stale and the
+ * idle ones.  Call about once a second. */
+void dpud_eswitch_revalidate(struct dpud *);
 
 /* Applies a whole desired configuration (see config.apply in commands.c). */
 int dpud_config_apply(struct dpud *, json_t *config, char **err);

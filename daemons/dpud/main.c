@@ -18,6 +18,7 @@ static const char usage[] =
     "usage: dse-dpud --name NAME --dir DIR --ctl SOCKET [--listen ADDR:PORT\n"
     "                --cert PEM --key PEM --ca PEM [--allow-cn CN]...]\n"
     "                [--uplink IF]... [--platform FILE] [--backend afpacket]\n"
+    "                [--eswitch xdp|off]\n"
     "                [--log FILE] [--log-level err|warn|info|debug]\n"
     "The DPU agent: runs this DPU's switch and serves hostd over mutual TLS.\n";
 
@@ -38,6 +39,7 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct dpud *d = arg;
+    dpud_eswitch_revalidate(d); /* first: it refreshes MACs the eswitch saw */
     sw_tick(d->sw, now_ms());
 }
 
@@ -64,6 +66,7 @@ load_platform(const char *path)
 struct dpud_opts {
     struct dpud *d;
     const char *platform_path;
+    bool eswitch_off;
 };
 
 static int
@@ -80,6 +83,12 @@ dpud_option(const char *opt, const char *val, void *aux)
         o->platform_path = val;
     } else if (!strcmp(opt, "--backend")) {
         o->d->backend = val;
+    } else if (!strcmp(opt, "--eswitch")) {
+        if (strcmp(val, "xdp") && strcmp(val, "off")) {
+            fprintf(stderr, "dse-dpud: --eswitch takes xdp or off\n");
+            return -1;
+        }
+        o->eswitch_off = !strcmp(val, "off");
     } else {
         return 0;
     }
@@ -115,6 +124,16 @@ main(int argc, char **argv)
     if (!servers)
         goto out;
     d.platform = load_platform(o.platform_path);
+    if (!o.eswitch_off) {
+        char *err = NULL;
+        struct eswitch *es = eswitch_create(&err);
+        if (es)
+            log_info("eswitch: xdp flow tier loaded");
+        else
+            log_warn("eswitch: %s (every flow runs in software)", err ? err : "unavailable");
+        free(err);
+        dpud_eswitch_init(&d, es);
+    }
 
     lw = linkwatch_create(d.base, on_link, &d);
     if (!lw)
@@ -143,6 +162,7 @@ out:
     daemon_stop(servers);
     cmdtab_destroy(tab);
     sw_destroy(d.sw);
+    eswitch_destroy(d.es);
     json_decref(d.platform);
     if (d.base)
         event_base_free(d.base);

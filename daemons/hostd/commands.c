@@ -179,53 +179,58 @@ cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err
     return cmd_fail(err, -ENOENT, "no portgroup %s", name);
 }
 
-/* Adds "dpu" (and "vm" for representors) to each port of each DPU's list. */
-static int
-cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+/* Runs 'cmd' on every DPU and merges the arrays, each element tagged with its
+ * DPU; a DPU that fails contributes {"dpu": ..., "error": ...}. */
+static json_t *
+merge_all(struct hostd *h, const char *cmd)
 {
-    struct hostd *h = ctx->aux;
-    json_t *per_dpu = call_all(h, "port.list", NULL), *a = json_array();
+    json_t *per_dpu = call_all(h, cmd, NULL), *a = json_array();
     const char *dpu_name;
-    json_t *ports;
-    json_object_foreach(per_dpu, dpu_name, ports) {
-        if (!json_is_array(ports)) {
+    json_t *items;
+    json_object_foreach(per_dpu, dpu_name, items) {
+        if (!json_is_array(items)) {
             json_array_append_new(a, json_pack("{s:s,s:O}", "dpu", dpu_name, "error",
-                                               json_object_get(ports, "error")));
+                                               json_object_get(items, "error")));
             continue;
         }
         size_t i;
-        json_t *p;
-        json_array_foreach(ports, i, p) {
+        json_t *item;
+        json_array_foreach(items, i, item) {
             json_t *e = json_pack("{s:s}", "dpu", dpu_name);
-            json_object_update(e, p);
-            const char *pname = json_string_value(json_object_get(p, "name"));
-            if (pname && !strncmp(pname, "rep-", 4))
-                json_object_set_new(e, "vm", json_string(pname + 4));
+            json_object_update(e, item);
             json_array_append_new(a, e);
         }
     }
     json_decref(per_dpu);
-    *result = a;
-    return 0;
+    return a;
 }
 
 static int
 cmd_mac_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 {
-    struct hostd *h = ctx->aux;
-    json_t *per_dpu = call_all(h, "mac.list", NULL), *a = json_array();
-    const char *dpu_name;
-    json_t *macs;
-    json_object_foreach(per_dpu, dpu_name, macs) {
-        size_t i;
-        json_t *m;
-        json_array_foreach(macs, i, m) {
-            json_t *e = json_pack("{s:s}", "dpu", dpu_name);
-            json_object_update(e, m);
-            json_array_append_new(a, e);
-        }
+    *result = merge_all(ctx->aux, "mac.list");
+    return 0;
+}
+
+static int
+cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    *result = merge_all(ctx->aux, "flow.list");
+    return 0;
+}
+
+/* Every port of every DPU, with "vm" added to representors. */
+static int
+cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    json_t *a = merge_all(ctx->aux, "port.list");
+    size_t i;
+    json_t *p;
+    json_array_foreach(a, i, p) {
+        const char *pname = json_string_value(json_object_get(p, "name"));
+        if (pname && !strncmp(pname, "rep-", 4))
+            json_object_set_new(p, "vm", json_string(pname + 4));
     }
-    json_decref(per_dpu);
     *result = a;
     return 0;
 }
@@ -385,6 +390,7 @@ const struct cmd_def hostd_commands[] = {
     {"portgroup.del", "{name}", cmd_portgroup_del},
     {"port.list", "", cmd_port_list},
     {"mac.list", "", cmd_mac_list},
+    {"flow.list", "", cmd_flow_list},
     {"vm.add", "{name, portgroup, [ip], [mac], [dpu]}", cmd_vm_add},
     {"vm.list", "", cmd_vm_list},
     {"vm.del", "{name}", cmd_vm_del},

@@ -254,6 +254,15 @@ link_up() { # NS IF [MTU]
 	ip -n "$1" link set dev "$2" up
 }
 
+# gro_on NS DEV: the DPU's eswitch redirects frames in XDP into its end of a
+# veth; the other end (a VM's eth0, a fabric port) takes such frames only when
+# it has a NAPI context, which GRO gives it.  The context is created only if
+# GRO is switched on while the link is up: toggle it after link_up.
+gro_on() {
+	ip netns exec "$1" ethtool -K "$2" gro off >/dev/null 2>&1 || true
+	ip netns exec "$1" ethtool -K "$2" gro on >/dev/null 2>&1 || warn "$1/$2: cannot turn GRO on"
+}
+
 # ---- NAPI threads ---------------------------------------------------------
 
 # napi_pids DEV: pids of kernel threads named napi/DEV-<id> (all netns).

@@ -282,7 +282,140 @@ switch_config_validation(void)
     sw_destroy(sw);
 }
 
-TEST_MAIN(TEST(switch_floods_broadcast_within_vlan_only),
+/* A fake eswitch: remembers what the switch asked of it. */
+struct fake_eswitch {
+    int n_install, n_flush_mac, n_flush_all;
+    struct sw_flow last;
+};
+
+static bool
+fake_install(void *aux, const struct sw_flow *f)
+{
+    struct fake_eswitch *e = aux;
+    e->n_install++;
+    e->last = *f;
+    return true;
+}
+
+static void
+fake_flush_mac(void *aux, const uint8_t mac[6])
+{
+    ((struct fake_eswitch *)aux)->n_flush_mac++;
+}
+
+static void
+fake_flush_all(void *aux)
+{
+    ((struct fake_eswitch *)aux)->n_flush_all++;
+}
+
+static void
+lab_offload(struct lab *l, struct fake_eswitch *e)
+{
+    memset(e, 0, sizeof *e);
+    struct sw_offload o = {fake_install, fake_flush_mac, fake_flush_all, e};
+    sw_set_offload(l->sw, &o);
+}
+
+static void
+switch_offloads_known_unicast_only(void)
+{
+    struct lab l;
+    struct fake_eswitch e;
+    lab_init(&l);
+    lab_offload(&l, &e);
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60); /* broadcast: never offloaded */
+    send_frame(&l, l.vm1, M2, M1, -1, 60);        /* unknown: flooded, not offloaded */
+    ASSERT_EQ(e.n_install, 0);
+    send_frame(&l, l.vm2, M1, M2, -1, 60); /* known: vm2 -> vm1 */
+    ASSERT_EQ(e.n_install, 1);
+    ASSERT_EQ(e.last.in_port, l.vm2);
+    ASSERT_EQ(e.last.out_port, l.vm1);
+    ASSERT_EQ(e.last.tag, SW_UNTAGGED);
+    ASSERT_EQ(e.last.push_vid, SW_NO_PUSH);
+    ASSERT_FALSE(e.last.pop);
+    ASSERT_EQ(e.last.max_len, 1514);
+    ASSERT_TRUE(sw_flow_revalidate(l.sw, &e.last, false, l.now));
+    /* From the fabric to vm1: pop; from vm1 to the fabric: push 10. */
+    send_frame(&l, l.u0, M1, MR, 10, 64);
+    ASSERT_EQ(e.last.in_port, l.u0);
+    ASSERT_EQ(e.last.tag, 10);
+    ASSERT_TRUE(e.last.pop);
+    ASSERT_EQ(e.last.max_len, 1518);
+    send_frame(&l, l.vm1, MR, M1, -1, 60);
+    ASSERT_EQ(e.last.out_port, l.u0);
+    ASSERT_EQ(e.last.push_vid, 10);
+    struct sw_flow to_fabric = e.last;
+    ASSERT_TRUE(sw_flow_revalidate(l.sw, &to_fabric, false, l.now));
+    /* Failover: every flow may be stale, and this one is. */
+    sw_port_set_carrier(l.sw, l.u0, false, l.now);
+    ASSERT_GE(e.n_flush_all, 1);
+    ASSERT_FALSE(sw_flow_revalidate(l.sw, &to_fabric, false, l.now));
+    sw_destroy(l.sw);
+}
+
+static void
+switch_flushes_flows_of_a_moved_mac(void)
+{
+    struct lab l;
+    struct fake_eswitch e;
+    lab_init(&l);
+    lab_offload(&l, &e);
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60);
+    send_frame(&l, l.vm2, M1, M2, -1, 60);
+    struct sw_flow f = e.last;
+    ASSERT_TRUE(sw_flow_revalidate(l.sw, &f, false, l.now));
+    send_frame(&l, l.u0, mac_bcast, M1, 10, 64); /* M1 now behind the fabric */
+    ASSERT_EQ(e.n_flush_mac, 1);
+    ASSERT_FALSE(sw_flow_revalidate(l.sw, &f, false, l.now));
+    sw_destroy(l.sw);
+}
+
+static void
+switch_revalidation_refreshes_sources_seen_by_the_eswitch(void)
+{
+    struct lab l;
+    struct fake_eswitch e;
+    lab_init(&l);
+    lab_offload(&l, &e);
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60);
+    send_frame(&l, l.vm2, M1, M2, -1, 60);
+    struct sw_flow f = e.last; /* vm2 (M2) -> vm1 (M1) */
+    /* The eswitch forwards M2's frames for 900 ms; M1 answers at 800 ms. */
+    l.now = 800;
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60);
+    l.now = 900;
+    ASSERT_TRUE(sw_flow_revalidate(l.sw, &f, true, l.now));
+    l.now = 1500; /* M2 was refreshed at 900 by the hit: still known */
+    ASSERT_TRUE(sw_flow_revalidate(l.sw, &f, false, l.now));
+    l.now = 2000; /* no hit since: M2 aged out, the flow goes */
+    ASSERT_FALSE(sw_flow_revalidate(l.sw, &f, false, l.now));
+    sw_destroy(l.sw);
+}
+
+static void
+switch_records_why_frames_stayed_in_software(void)
+{
+    struct lab l;
+    lab_init(&l);
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60);
+    send_frame(&l, l.vm1, M2, M1, 10, 64);
+    send_frame(&l, l.vm2, M1, M2, -1, 60); /* known, but no eswitch */
+    int seen[SW_SOFT__N] = {0};
+    const struct sw_soft_flow *sf = sw_soft_flows(l.sw);
+    for (int i = 0; i < SW_SOFT_FLOWS; i++)
+        if (sf[i].in_use)
+            seen[sf[i].reason] += (int)sf[i].packets;
+    ASSERT_EQ(seen[SW_SOFT_BROADCAST], 1);
+    ASSERT_EQ(seen[SW_SOFT_DROP], 1);
+    ASSERT_EQ(seen[SW_SOFT_NO_ESWITCH], 1);
+    sw_destroy(l.sw);
+}
+
+TEST_MAIN(TEST(switch_offloads_known_unicast_only), TEST(switch_flushes_flows_of_a_moved_mac),
+          TEST(switch_revalidation_refreshes_sources_seen_by_the_eswitch),
+          TEST(switch_records_why_frames_stayed_in_software),
+          TEST(switch_floods_broadcast_within_vlan_only),
           TEST(switch_floods_unknown_unicast_once_then_learns),
           TEST(switch_pops_tag_from_fabric_and_learns_remote),
           TEST(switch_drops_on_standby_uplink), TEST(switch_fails_over_to_standby_and_announces),

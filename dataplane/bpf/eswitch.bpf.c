@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/*
+ * eswitch: the DPU's flow tier, an XDP program on every switch port.
+ *
+ * A frame whose (ingress, tag, source, destination) is in the flow table is
+ * rewritten (802.1Q push or pop) and redirected to its egress interface here,
+ * in the driver, without ever reaching the DPU agent.  Everything else -
+ * broadcast, multicast, unknown flows, frames longer than the flow allows,
+ * malformed frames - passes up to the slow path unchanged, which decides,
+ * counts, and may install a flow.  See eswitch-abi.h for the maps.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "../eswitch-abi.h"
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, ESWITCH_MAX_FLOWS);
+    __type(key, struct eswitch_key);
+    __type(value, struct eswitch_action);
+} flows SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+    __uint(max_entries, ESWITCH_MAX_PORTS);
+    __type(key, __u32);
+    __type(value, __u32);
+} tx_ports SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, ESWITCH_MAX_PORTS);
+    __type(key, __u32);
+    __type(value, struct eswitch_port_stats);
+} port_stats SEC(".maps");
+
+struct vlan_hdr_ {
+    __be16 tci;
+    __be16 proto;
+};
+
+static __always_inline void
+copy_macs(__u8 *to, const __u8 *from)
+{
+    /* Overlapping copies: dst before src moves forward, so go front to back
+     * when moving towards the start, back to front otherwise. */
+    if (to < from) {
+#pragma unroll
+        for (int i = 0; i < 12; i++)
+            to[i] = from[i];
+    } else {
+#pragma unroll
+        for (int i = 11; i >= 0; i--)
+            to[i] = from[i];
+    }
+}
+
+SEC("xdp.frags")
+int
+eswitch(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > end)
+        return XDP_PASS;
+    if (eth->h_dest[0] & 1)
+        return XDP_PASS; /* broadcast and multicast flood in the slow path */
+
+    struct eswitch_key k = {.in_ifindex = ctx->ingress_ifindex, .tag = ESWITCH_UNTAGGED};
+    __builtin_memcpy(k.src, eth->h_source, 6);
+    __builtin_memcpy(k.dst, eth->h_dest, 6);
+    if (eth->h_proto == bpf_htons(ETH_P_8021Q)) {
+        struct vlan_hdr_ *v = (void *)(eth + 1);
+        if ((void *)(v + 1) > end)
+            return XDP_PASS;
+        k.tag = bpf_ntohs(v->tci) & 0x0fff;
+    }
+    struct eswitch_action *a = bpf_map_lookup_elem(&flows, &k);
+    if (!a)
+        return XDP_PASS;
+    __u32 len = bpf_xdp_get_buff_len(ctx), rx_len = len;
+    if (len > a->max_len)
+        return XDP_PASS;
+    __u32 out_ifindex = a->out_ifindex;
+    if (!bpf_map_lookup_elem(&tx_ports, &out_ifindex))
+        return XDP_PASS; /* egress not (yet) ours: decide nothing, change nothing */
+
+    if (a->pop) {
+        if (data + 16 > end)
+            return XDP_PASS;
+        copy_macs(data + 4, data);
+        if (bpf_xdp_adjust_head(ctx, 4))
+            return XDP_PASS;
+        len -= 4;
+    } else if (a->push_vid != ESWITCH_NO_PUSH) {
+        if (bpf_xdp_adjust_head(ctx, -4))
+            return XDP_PASS;
+        data = (void *)(long)ctx->data;
+        end = (void *)(long)ctx->data_end;
+        if (data + 18 > end)
+            return XDP_DROP; /* cannot happen: we just made the room */
+        copy_macs(data, data + 4);
+        __u8 *p = data;
+        p[12] = 0x81;
+        p[13] = 0x00;
+        p[14] = (a->push_vid >> 8) & 0x0f;
+        p[15] = a->push_vid & 0xff;
+        len += 4;
+    }
+
+    __sync_fetch_and_add(&a->packets, 1);
+    __sync_fetch_and_add(&a->bytes, len);
+    a->last_ns = bpf_ktime_get_ns();
+    __u32 in = a->in_port, out = a->out_port;
+    struct eswitch_port_stats *s = bpf_map_lookup_elem(&port_stats, &in);
+    if (s) {
+        s->rx_packets++;
+        s->rx_bytes += rx_len;
+    }
+    s = bpf_map_lookup_elem(&port_stats, &out);
+    if (s) {
+        s->tx_packets++;
+        s->tx_bytes += len;
+    }
+    return bpf_redirect_map(&tx_ports, out_ifindex, XDP_DROP);
+}
+
+char _license[] SEC("license") = "Dual BSD/GPL";

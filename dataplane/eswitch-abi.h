@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * eswitch-abi: the maps shared by the eswitch XDP program (bpf/eswitch.bpf.c)
+ * and the slow path that programs it (eswitch.c).  Both sides include this
+ * file; a change here changes both.
+ *
+ *   flows      HASH  eswitch_key -> eswitch_action   exact-match L2 flows
+ *   tx_ports   DEVMAP_HASH  ifindex -> ifindex        where a hit may go
+ *   port_stats PERCPU_ARRAY  switch port id -> eswitch_port_stats
+ *
+ * A flow is (ingress interface, VLAN tag as received, source MAC, destination
+ * MAC).  Keying on the source too means that a hit proves the source is still
+ * where the slow path learned it, so the slow path can refresh its MAC table
+ * from the flows' last-hit times instead of seeing every frame.
+ */
+#ifndef DSE_ESWITCH_ABI_H
+#define DSE_ESWITCH_ABI_H
+
+#include <linux/types.h>
+
+#define ESWITCH_UNTAGGED 0xffff /* eswitch_key.tag of a frame without 802.1Q */
+#define ESWITCH_NO_PUSH 0xffff  /* eswitch_action.push_vid: push nothing */
+#define ESWITCH_MAX_FLOWS 65536
+#define ESWITCH_MAX_PORTS 256
+
+struct eswitch_key {
+    __u32 in_ifindex;
+    __u16 tag; /* VLAN id of the received tag, or ESWITCH_UNTAGGED */
+    __u8 src[6];
+    __u8 dst[6];
+    __u16 pad;
+};
+
+struct eswitch_action {
+    __u32 out_ifindex;
+    __u16 push_vid; /* tag to push, or ESWITCH_NO_PUSH */
+    __u8 pop;       /* 1: remove the received tag */
+    __u8 pad;
+    __u32 max_len;  /* longer frames go to the slow path (MTU policing) */
+    __u16 in_port;  /* switch port ids, for port_stats */
+    __u16 out_port;
+    __u64 packets;  /* updated by the program */
+    __u64 bytes;
+    __u64 last_ns;  /* bpf_ktime_get_ns() of the last hit */
+};
+
+struct eswitch_port_stats {
+    __u64 rx_packets, rx_bytes;
+    __u64 tx_packets, tx_bytes;
+};
+
+#endif

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* eswitch: loading the XDP flow tier and managing its maps (libbpf). */
+#include "eswitch.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+extern const unsigned char eswitch_bpf_obj[];
+extern const size_t eswitch_bpf_obj_len;
+
+struct eswitch {
+    struct bpf_object *obj;
+    int prog_fd;
+    int flows_fd, tx_fd, stats_fd;
+    int n_cpus;
+};
+
+static int
+libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+    return 0; /* failures are reported through our own errors */
+}
+
+static void
+set_err(char **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(err, fmt, ap) < 0)
+        *err = NULL;
+    va_end(ap);
+}
+
+struct eswitch *
+eswitch_create(char **err)
+{
+    libbpf_set_print(libbpf_quiet);
+    struct eswitch *e = calloc(1, sizeof *e);
+    if (!e) {
+        set_err(err, "out of memory");
+        return NULL;
+    }
+    e->n_cpus = libbpf_num_possible_cpus();
+    e->flows_fd = -1;
+    e->obj = bpf_object__open_mem(eswitch_bpf_obj, eswitch_bpf_obj_len, NULL);
+    if (!e->obj) {
+        set_err(err, "cannot open the eswitch program: %s", strerror(errno));
+        goto fail;
+    }
+    int rc = bpf_object__load(e->obj);
+    if (rc) {
+        set_err(err, "cannot load the eswitch program: %s", strerror(-rc));
+        goto fail;
+    }
+    e->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(e->obj, "eswitch"));
+    e->flows_fd = bpf_object__find_map_fd_by_name(e->obj, "flows");
+    e->tx_fd = bpf_object__find_map_fd_by_name(e->obj, "tx_ports");
+    e->stats_fd = bpf_object__find_map_fd_by_name(e->obj, "port_stats");
+    if (e->prog_fd < 0 || e->flows_fd < 0 || e->tx_fd < 0 || e->stats_fd < 0 || e->n_cpus <= 0) {
+        set_err(err, "eswitch program lacks its maps");
+        goto fail;
+    }
+    return e;
+fail:
+    eswitch_destroy(e);
+    return NULL;
+}
+
+void
+eswitch_destroy(struct eswitch *e)
+{
+    if (!e)
+        return;
+    /* The program stays on the ports (removing it would tear down their NAPI
+     * contexts); with no flows it passes everything up, to nobody. */
+    if (e->flows_fd >= 0)
+        eswitch_flow_sweep(e, NULL, NULL);
+    bpf_object__close(e->obj);
+    free(e);
+}
+
+int
+eswitch_port_attach(struct eswitch *e, int ifindex)
+{
+    int rc = bpf_xdp_attach(ifindex, e->prog_fd, XDP_FLAGS_DRV_MODE, NULL);
+    if (rc)
+        return rc;
+    __u32 k = (__u32)ifindex, v = (__u32)ifindex;
+    if (bpf_map_update_elem(e->tx_fd, &k, &v, BPF_ANY))
+        return -errno;
+    return 0;
+}
+
+static bool
+touches_ifindex(const struct eswitch_key *k, const struct eswitch_action *a, void *aux)
+{
+    int ifindex = *(int *)aux;
+    return k->in_ifindex == (__u32)ifindex || a->out_ifindex == (__u32)ifindex;
+}
+
+void
+eswitch_port_detach(struct eswitch *e, int ifindex)
+{
+    __u32 k = (__u32)ifindex;
+    bpf_map_delete_elem(e->tx_fd, &k);
+    eswitch_flow_sweep(e, touches_ifindex, &ifindex);
+}
+
+int
+eswitch_flow_add(struct eswitch *e, const struct eswitch_key *key,
+                 const struct eswitch_action *action)
+{
+    if (bpf_map_update_elem(e->flows_fd, key, action, BPF_ANY))
+        return errno == E2BIG ? -ENOSPC : -errno;
+    return 0;
+}
+
+int
+eswitch_flow_del(struct eswitch *e, const struct eswitch_key *key)
+{
+    return bpf_map_delete_elem(e->flows_fd, key) ? -errno : 0;
+}
+
+/* Visits every flow; collects the keys to delete first, then deletes, since
+ * deleting while walking a BPF hash restarts the walk. */
+unsigned
+eswitch_flow_sweep(struct eswitch *e,
+                   bool (*doomed)(const struct eswitch_key *, const struct eswitch_action *,
+                                  void *),
+                   void *aux)
+{
+    static struct eswitch_key victims[ESWITCH_MAX_FLOWS];
+    unsigned n = 0, done = 0;
+    struct eswitch_key key, next;
+    struct eswitch_action a;
+    const void *prev = NULL;
+    while (bpf_map_get_next_key(e->flows_fd, prev, &next) == 0) {
+        key = next;
+        prev = &key;
+        if (bpf_map_lookup_elem(e->flows_fd, &key, &a))
+            continue;
+        if ((!doomed || doomed(&key, &a, aux)) && n < ESWITCH_MAX_FLOWS)
+            victims[n++] = key;
+    }
+    for (unsigned i = 0; i < n; i++)
+        done += bpf_map_delete_elem(e->flows_fd, &victims[i]) == 0;
+    return done;
+}
+
+void
+eswitch_flow_foreach(struct eswitch *e,
+                     void (*cb)(const struct eswitch_key *, const struct eswitch_action *, void *),
+                     void *aux)
+{
+    struct eswitch_key key, next;
+    struct eswitch_action a;
+    const void *prev = NULL;
+    while (bpf_map_get_next_key(e->flows_fd, prev, &next) == 0) {
+        key = next;
+        prev = &key;
+        if (bpf_map_lookup_elem(e->flows_fd, &key, &a) == 0)
+            cb(&key, &a, aux);
+    }
+}
+
+static void
+count_one(const struct eswitch_key *k, const struct eswitch_action *a, void *aux)
+{
+    (*(unsigned *)aux)++;
+}
+
+unsigned
+eswitch_flow_count(struct eswitch *e)
+{
+    unsigned n = 0;
+    eswitch_flow_foreach(e, count_one, &n);
+    return n;
+}
+
+bool
+eswitch_port_stats(struct eswitch *e, unsigned port_id, struct eswitch_port_stats *out)
+{
+    struct eswitch_port_stats per_cpu[e->n_cpus];
+    __u32 k = port_id;
+    memset(out, 0, sizeof *out);
+    if (port_id >= ESWITCH_MAX_PORTS || bpf_map_lookup_elem(e->stats_fd, &k, per_cpu))
+        return false;
+    for (int i = 0; i < e->n_cpus; i++) {
+        out->rx_packets += per_cpu[i].rx_packets;
+        out->rx_bytes += per_cpu[i].rx_bytes;
+        out->tx_packets += per_cpu[i].tx_packets;
+        out->tx_bytes += per_cpu[i].tx_bytes;
+    }
+    return true;
+}
+
+void
+eswitch_port_stats_clear(struct eswitch *e, unsigned port_id)
+{
+    struct eswitch_port_stats zero[e->n_cpus];
+    memset(zero, 0, sizeof zero);
+    __u32 k = port_id;
+    if (port_id < ESWITCH_MAX_PORTS)
+        bpf_map_update_elem(e->stats_fd, &k, zero, BPF_ANY);
+}
+
+uint64_t
+eswitch_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

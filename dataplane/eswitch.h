@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * eswitch: the slow path's handle on the flow tier (the "xdp" eswitch backend:
+ * bpf/eswitch.bpf.c attached to every switch port, maps in eswitch-abi.h).
+ *
+ * The slow path installs an exact-match flow when it forwards a known unicast
+ * frame; from then on that flow's frames are rewritten and redirected in the
+ * driver and never reach userspace.  Flows are removed when what they were
+ * derived from changes (MAC move, port or portgroup change, failover) and by a
+ * periodic revalidation against the slow path's own tables.
+ *
+ * On real DPUs the same interface maps onto tc-flower or a vendor SDK.
+ *
+ * Thread-safety: the control thread owns the handle; the program runs in the
+ * kernel concurrently and only ever updates counters in the maps.
+ */
+#ifndef DSE_ESWITCH_H
+#define DSE_ESWITCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "eswitch-abi.h"
+
+struct eswitch;
+
+/* Loads the program and creates its maps.  Returns NULL and sets '*err'
+ * (malloc'd) when BPF is not available (no privilege, old kernel). */
+struct eswitch *eswitch_create(char **err);
+/* Removes every flow and frees the handle; the program stays attached to the
+ * ports and passes all their frames up.  Accepts NULL. */
+void eswitch_destroy(struct eswitch *);
+
+/* Attaches the program to 'ifindex' (native XDP, replacing what is there) and
+ * makes it a valid egress.  Returns 0 or -errno. */
+int eswitch_port_attach(struct eswitch *, int ifindex);
+/* Forgets 'ifindex' as an egress and removes its flows (both directions).  The
+ * program stays attached and passes everything of it to the slow path. */
+void eswitch_port_detach(struct eswitch *, int ifindex);
+
+/* Installs (or replaces) a flow.  Returns 0, -ENOSPC when the table is full. */
+int eswitch_flow_add(struct eswitch *, const struct eswitch_key *key,
+                     const struct eswitch_action *action);
+int eswitch_flow_del(struct eswitch *, const struct eswitch_key *key);
+
+/* Removes every flow for which 'doomed' returns true ('doomed' NULL: all).
+ * Returns how many. */
+unsigned eswitch_flow_sweep(struct eswitch *,
+                            bool (*doomed)(const struct eswitch_key *,
+                                           const struct eswitch_action *, void *aux),
+                            void *aux);
+
+/* Calls 'cb' for every flow with its current counters. */
+void eswitch_flow_foreach(struct eswitch *,
+                          void (*cb)(const struct eswitch_key *,
+                                     const struct eswitch_action *, void *aux),
+                          void *aux);
+unsigned eswitch_flow_count(struct eswitch *);
+
+/* Sums the per-CPU counters of switch port 'port_id'.  Returns false if none. */
+bool eswitch_port_stats(struct eswitch *, unsigned port_id, struct eswitch_port_stats *out);
+/* Zeroes them (when a port id is reused). */
+void eswitch_port_stats_clear(struct eswitch *, unsigned port_id);
+
+/* The kernel's monotonic clock in ns, as bpf_ktime_get_ns() reads it. */
+uint64_t eswitch_now_ns(void);
+
+#endif
