@@ -44,13 +44,14 @@ version). Each benchmark builds its own lab under a private prefix and removes i
 ## Notes
 
 - `tcp-vm2vm-1stream`, `rtt-vm2vm`: VM to VM across two hosts; on each DPU either
-  dse-dpud (portgroup VLAN 10, tagged on the fabric) or a Linux bridge of the
-  representor and the uplink (untagged: this kernel's bridge cannot filter VLANs).
-  Same veths, same threaded NAPI on the DPU core, same VMs. dse's data plane here is
-  the v1 AF_PACKET (TPACKET_V3) backend, one copy per frame in and out: the baseline
-  that the AF_XDP eswitch tier (issue 3) must beat. The round trip is dominated by
-  TPACKET_V3's block retire timer (1 ms, the kernel's smallest), paid at each of
-  the four DPU receive hops.
+  dse-dpud (portgroup VLAN 10, tagged on the fabric), dse-dpud with `--eswitch off`
+  (`dse-afpacket-only`: every frame through the AF_PACKET slow path), or a Linux
+  bridge of the representor and the uplink (untagged: this kernel's bridge cannot
+  filter VLANs). Same veths, same XDP-attached ports with threaded NAPI on the DPU
+  core, same VMs. With its eswitch, dse forwards known flows in XDP (devmap
+  redirect, 802.1Q push/pop) and its slow path sees only the first frame of a
+  flow. Without it, each frame is copied through a TPACKET_V3 ring whose block
+  retire timer (1 ms, the kernel's smallest) dominates the round trip.
 """)
 
 

@@ -5,7 +5,9 @@
 #
 #   h1-vm1 -- rep-vm1 [h1-dpu1: X] vmnic0 -- tor0 -- vmnic0 [h2-dpu1: X] rep-vm1 -- h2-vm1
 #
-#   X = dse-dpud (portgroup VLAN 10, tagged on the fabric), then
+#   X = dse-dpud (portgroup VLAN 10, tagged on the fabric): known flows in
+#       its XDP eswitch; then dse-dpud --eswitch off: every frame through the
+#       AF_PACKET slow path; then
 #   X = a Linux bridge of rep-vm1 and vmnic0 (untagged; this kernel's bridge
 #       has no VLAN filtering), with dpud stopped.
 #
@@ -58,6 +60,12 @@ TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
 TEST_TMPDIRS+=("$TMPB")
 measure dse
 
+# dse without its eswitch: the AF_PACKET slow path alone.
+for n in 1 2; do stop_daemon "$P" "h$n-dpu1" dpud; done
+DSE_DPUD_ARGS="--eswitch off" "$DSE_LAB" up --prefix "$P" --hosts 2 --dpus 1 --bin-dir "$DSE_BUILD_DIR" >/dev/null
+wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.21 || { echo "bench: dse --eswitch off passes no traffic" >&2; exit 1; }
+measure dse-software
+
 # The anchor: the same DPUs switch with a Linux bridge instead of dpud.
 for n in 1 2; do
 	stop_daemon "$P" "h$n-dpu1" dpud
@@ -73,12 +81,16 @@ measure linux-bridge
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
 samples() { jq -sc . "$1"; }
 jq -nc --argjson d "$(median "$TMPB/dse.tcp")" --argjson b "$(median "$TMPB/linux-bridge.tcp")" \
+	--argjson sw "$(median "$TMPB/dse-software.tcp")" \
 	--argjson ds "$(samples "$TMPB/dse.tcp")" --argjson bs "$(samples "$TMPB/linux-bridge.tcp")" \
+	--argjson sws "$(samples "$TMPB/dse-software.tcp")" \
 	--argjson runs "$runs" --arg secs "$secs" \
 	'{id: "tcp-vm2vm-1stream", what: "TCP, one stream, VM to VM across two hosts through their DPUs (iperf3 \($secs) s)",
-	  unit: "Gbit/s", higher_is_better: true, runs: $runs, dse: $d, anchors: {"linux-bridge": $b},
-	  samples: {dse: $ds, "linux-bridge": $bs}}'
+	  unit: "Gbit/s", higher_is_better: true, runs: $runs, dse: $d,
+	  anchors: {"linux-bridge": $b, "dse-afpacket-only": $sw},
+	  samples: {dse: $ds, "linux-bridge": $bs, "dse-afpacket-only": $sws}}'
 jq -nc --argjson d "$(median "$TMPB/dse.rtt")" --argjson b "$(median "$TMPB/linux-bridge.rtt")" \
-	--argjson pings "$pings" \
+	--argjson sw "$(median "$TMPB/dse-software.rtt")" --argjson pings "$pings" \
 	'{id: "rtt-vm2vm", what: "ping round trip, VM to VM across two hosts through their DPUs (median of \($pings))",
-	  unit: "us", higher_is_better: false, runs: 1, dse: $d, anchors: {"linux-bridge": $b}}'
+	  unit: "us", higher_is_better: false, runs: 1, dse: $d,
+	  anchors: {"linux-bridge": $b, "dse-afpacket-only": $sw}}'
