@@ -8,21 +8,21 @@
 static void
 print_ports(json_t *r, json_t *args)
 {
-    static const char *const h[] = {"DPU",     "PORT",    "KIND",    "ROLE",  "PORTGROUP",
-                                    "BACKEND", "CARRIER", "RX-PKTS", "TX-PKTS", "DROPS"};
-    struct table *t = table_create(10, h);
+    static const char *const h[] = {"DPU",     "PORT",    "KIND",    "ROLE",    "PORTGROUP", "BACKEND",
+                                    "ESWITCH", "CARRIER", "RX-PKTS", "TX-PKTS", "DROPS"};
+    struct table *t = table_create(11, h);
     size_t i;
     json_t *p;
     json_array_foreach(r, i, p) {
         if (json_object_get(p, "error")) {
             table_add(t, fmt_json(json_object_get(p, "dpu")), "-", "-", "-", "-", "-", "-", "-",
-                      "-", fmt_json(json_object_get(p, "error")));
+                      "-", "-", fmt_json(json_object_get(p, "error")));
             continue;
         }
         table_add(t, fmt_json(json_object_get(p, "dpu")), fmt_json(json_object_get(p, "name")),
                   fmt_json(json_object_get(p, "kind")), fmt_json(json_object_get(p, "role")),
                   fmt_json(json_object_get(p, "portgroup")), fmt_json(json_object_get(p, "backend")),
-                  json_is_true(json_object_get(p, "carrier")) ? "up" : "down",
+                  fmt_json(json_object_get(p, "eswitch")), json_is_true(json_object_get(p, "carrier")) ? "up" : "down",
                   fmt_count(json_integer_value(json_object_get(p, "rx_packets"))),
                   fmt_count(json_integer_value(json_object_get(p, "tx_packets"))),
                   fmt_count(json_integer_value(json_object_get(p, "drops_total"))));
