@@ -7,6 +7,9 @@ import sys
 COMMANDS = {
     "tcp-vm2vm-1stream": "bench/vm2vm.sh",
     "rtt-vm2vm": "bench/vm2vm.sh",
+    "ns-parse": "build/tests/bench/bench-dataplane",
+    "ns-mac-lookup": "build/tests/bench/bench-dataplane",
+    "ns-switch-known-unicast": "build/tests/bench/bench-dataplane",
 }
 
 
@@ -52,6 +55,9 @@ version). Each benchmark builds its own lab under a private prefix and removes i
   redirect, 802.1Q push/pop) and its slow path sees only the first frame of a
   flow. Without it, each frame is copied through a TPACKET_V3 ring whose block
   retire timer (1 ms, the kernel's smallest) dominates the round trip.
+- `ns-*`: micro-benchmarks of the slow path (tests/bench/bench-dataplane.c), one
+  thread, in-memory ports; the switch figure includes copying the 64 B frame in
+  and out of the test ports.
 """)
 
 
