@@ -7,6 +7,8 @@ import sys
 COMMANDS = {
     "tcp-vm2vm-1stream": "bench/vm2vm.sh",
     "rtt-vm2vm": "bench/vm2vm.sh",
+    "host-cpu-offload": "bench/offload.sh",
+    "l2-veth-64b": "bench/l2veth.sh",
     "ns-parse": "build/tests/bench/bench-dataplane",
     "ns-mac-lookup": "build/tests/bench/bench-dataplane",
     "ns-switch-known-unicast": "build/tests/bench/bench-dataplane",
@@ -55,6 +57,11 @@ version). Each benchmark builds its own lab under a private prefix and removes i
   redirect, 802.1Q push/pop) and its slow path sees only the first frame of a
   flow. Without it, each frame is copied through a TPACKET_V3 ring whose block
   retire timer (1 ms, the kernel's smallest) dominates the round trip.
+- `host-cpu-offload`: CPU time of the host's cgroup (hostd, and without offload
+  also dpud and the NAPI threads receiving for the switch) during the same VM
+  traffic (a TCP transfer between VMs on two hosts), with the switch on the DPUs
+  divided by the same with `dse-lab up --switch-on host`. The VMs' own work is in
+  their own cgroups. Goal: at most 0.01.
 - `ns-*`: micro-benchmarks of the slow path (tests/bench/bench-dataplane.c), one
   thread, in-memory ports; the switch figure includes copying the 64 B frame in
   and out of the test ports.

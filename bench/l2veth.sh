@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# L2 forwarding rate between two VMs on one host through its DPU, 64 B frames,
+# dse against the switches a user would otherwise pick, side by side in one run:
+#
+#   h1-vm1: dse-pktgen tx --> eth0 == rep-vm1 [h1-dpu1: SWITCH] rep-vm2 == eth0 :h1-vm2: dse-pktgen rx
+#   (host core)                  (DPU core: threaded NAPI of the DPU-side ports)
+#
+#   SWITCH = dse (eswitch hit), dse --eswitch off (AF_PACKET slow path), Linux
+#   bridge (bridge netfilter on, then off), and a trivial XDP redirect
+#   rep-vm1 -> rep-vm2 (the ceiling of this veth path).
+#
+# Prints one JSON object per figure.   bench/l2veth.sh [--quick]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tests/system/lib.sh"
+require_root
+trap cleanup EXIT
+
+runs=3 secs=3
+if [[ ${1:-} == --quick ]]; then runs=3 secs=1; fi
+PKTGEN=$DSE_BUILD_DIR/tools/pktgen/dse-pktgen
+[[ -x $PKTGEN ]] || { echo "bench: $PKTGEN not built" >&2; exit 1; }
+
+P=$(lab_prefix)
+lab_up "$P" --hosts 1 --dpus 1 >/dev/null
+dsectl_on "$P" h1 portgroup add pg-a --vlan 10
+dsectl_on "$P" h1 vm add vm1 --portgroup pg-a --ip 198.18.10.11/24 >/dev/null
+dsectl_on "$P" h1 vm add vm2 --portgroup pg-a --ip 198.18.10.12/24 >/dev/null
+mac_of() { ip -n "$P-$1" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
+M1=$(mac_of h1-vm1) M2=$(mac_of h1-vm2)
+DNS=$P-h1-dpu1
+TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
+TEST_TMPDIRS+=("$TMPB")
+
+one_run() { # -> rx pps of one run
+	local out=$TMPB/rx.json
+	ip netns exec "$P-h1-vm2" "$PKTGEN" rx --dev eth0 --duration $((secs + 3)) -j >"$out" 2>/dev/null &
+	local rpid=$!
+	wait_until 5 bash -c "ip -n $P-h1-vm2 link show dev eth0 | grep -q xdp"
+	"$DSE_LAB" exec --prefix "$P" h1-vm1 -- "$PKTGEN" tx --dev eth0 --src-mac "$M1" --dst-mac "$M2" \
+		--size 64 --rate max --duration "$secs" -j >"$TMPB/tx.json" 2>/dev/null
+	wait "$rpid" || true
+	jq '.rx_pps / 1e6' "$out"
+}
+
+measure() { # NAME
+	local i
+	# learn both MACs (and install the flow where there is an eswitch)
+	ip netns exec "$P-h1-vm1" ping -c 2 -i 0.2 -W 1 198.18.10.12 >/dev/null 2>&1 || true
+	for ((i = 0; i < runs; i++)); do one_run >>"$TMPB/$1"; done
+	echo "bench: $1: $(tr '\n' ' ' <"$TMPB/$1") Mpps" >&2
+}
+
+measure dse
+
+for n in 1; do stop_daemon "$P" h1-dpu1 dpud; done
+DSE_DPUD_ARGS="--eswitch off" "$DSE_LAB" up --prefix "$P" --hosts 1 --dpus 1 --bin-dir "$DSE_BUILD_DIR" >/dev/null
+wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.12
+measure dse-afpacket-only
+
+stop_daemon "$P" h1-dpu1 dpud
+ip -n "$DNS" link add br-anchor type bridge stp_state 0
+ip -n "$DNS" link set rep-vm1 master br-anchor
+ip -n "$DNS" link set rep-vm2 master br-anchor
+ip -n "$DNS" link set br-anchor up
+wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.12
+setnf() { ip netns exec "$DNS" sysctl -qw net.bridge.bridge-nf-call-iptables=$1 \
+	net.bridge.bridge-nf-call-ip6tables=$1 net.bridge.bridge-nf-call-arptables=$1 2>/dev/null || true; }
+setnf 1
+measure linux-bridge
+setnf 0
+measure linux-bridge-nf-off
+ip -n "$DNS" link del br-anchor
+
+"$PKTGEN" fwd --netns "$DNS" --in rep-vm1 --out rep-vm2 >/dev/null 2>&1 &
+FWD=$!
+wait_until 5 bash -c "ip -n $DNS link show dev rep-vm1 | grep -q 'prog/xdp'"
+measure xdp-redirect-ceiling
+kill "$FWD" 2>/dev/null; wait "$FWD" 2>/dev/null || true
+
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
+jq -nc --argjson d "$(median "$TMPB/dse")" --argjson sw "$(median "$TMPB/dse-afpacket-only")" \
+	--argjson br "$(median "$TMPB/linux-bridge")" --argjson nf "$(median "$TMPB/linux-bridge-nf-off")" \
+	--argjson xdp "$(median "$TMPB/xdp-redirect-ceiling")" --argjson runs "$runs" --arg secs "$secs" \
+	'{id: "l2-veth-64b", what: "L2 forwarding, veth, 64 B, one DPU core, VM to VM on one host (\($secs) s runs)",
+	  unit: "Mpps", higher_is_better: true, runs: $runs, dse: $d,
+	  anchors: {"linux-bridge": $br, "linux-bridge-nf-off": $nf, "xdp-redirect-ceiling": $xdp,
+	            "dse-afpacket-only": $sw}}'

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# host-cpu-offload: the CPU time the host spends on its infrastructure (its
+# cgroup: hostd, and, without offload, the switch and the kernel threads that
+# receive for it) while two VMs on different hosts exchange the same traffic,
+# with the switch on the DPUs divided by the same with the switch on the hosts
+# (`dse-lab up --switch-on host`, the no-offload baseline).  The VMs' own
+# sending and receiving is in the VMs' cgroups and counts in neither.
+#
+#   h1-vm1 --[switch on h1-dpu1 | on h1]-- fabric --[h2-dpu1 | h2]-- h2-vm1
+#
+# Prints one JSON object.   bench/offload.sh [--quick]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tests/system/lib.sh"
+require_root
+trap cleanup EXIT
+
+runs=3 bytes=400000000
+if [[ ${1:-} == --quick ]]; then runs=3 bytes=100000000; fi
+TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
+TEST_TMPDIRS+=("$TMPB")
+
+host_cpu_us() { # SWITCH_ON -> one line per run: host cgroup CPU us for the transfer
+	local P on=$1 i h0
+	P=$(lab_prefix)
+	lab_up "$P" --hosts 2 --dpus 1 --switch-on "$on" >/dev/null
+	for h in h1 h2; do dsectl_on "$P" $h portgroup add pg-a --vlan 10; done
+	dsectl_on "$P" h1 vm add vm1 --portgroup pg-a --ip 198.18.10.11/24 >/dev/null
+	dsectl_on "$P" h2 vm add vm1 --portgroup pg-a --ip 198.18.10.21/24 >/dev/null
+	wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.21
+	for ((i = 0; i < runs; i++)); do
+		rm -f "$TMPB/sink" "$TMPB/sink.ready"
+		"$DSE_LAB" exec --prefix "$P" h2-vm1 -- /usr/bin/python3 "$SYSTEST_DIR/tcp-sink.py" 5201 "$TMPB/sink" &
+		wait_until 10 test -e "$TMPB/sink.ready"
+		h0=$(cg_cpu_ns "$P-h1")
+		"$DSE_LAB" exec --prefix "$P" h1-vm1 -- timeout 120 bash -c "head -c $bytes /dev/zero >/dev/tcp/198.18.10.21/5201"
+		wait
+		echo $((($(cg_cpu_ns "$P-h1") - h0) / 1000))
+	done
+	lab_down "$P" >/dev/null
+}
+
+host_cpu_us dpu >"$TMPB/offload"
+host_cpu_us host >"$TMPB/baseline"
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
+off=$(median "$TMPB/offload") base=$(median "$TMPB/baseline")
+echo "bench: host CPU us per ${bytes} B transfer: offload $(tr '\n' ' ' <"$TMPB/offload"), on host $(tr '\n' ' ' <"$TMPB/baseline")" >&2
+jq -nc --argjson off "$off" --argjson base "$base" --argjson runs "$runs" --arg bytes "$bytes" \
+	'{id: "host-cpu-offload", what: "host infrastructure CPU time with the switch on the DPU / with it on the host, same VM traffic (TCP, \($bytes) B across hosts)",
+	  unit: "ratio", higher_is_better: false, runs: $runs, dse: (if $base > 0 then ($off / $base) else null end),
+	  anchors: {}, detail: {host_cpu_us_offload: $off, host_cpu_us_switch_on_host: $base}}'
