@@ -23,12 +23,8 @@ PKTGEN=$DSE_BUILD_DIR/tools/pktgen/dse-pktgen
 [[ -x $PKTGEN ]] || { echo "bench: $PKTGEN not built" >&2; exit 1; }
 
 P=$(lab_prefix)
-lab_up "$P" --hosts 1 --dpus 1 >/dev/null
-dsectl_on "$P" h1 portgroup add pg-a --vlan 10
-dsectl_on "$P" h1 vm add vm1 --portgroup pg-a --ip 198.18.10.11/24 >/dev/null
-dsectl_on "$P" h1 vm add vm2 --portgroup pg-a --ip 198.18.10.12/24 >/dev/null
-mac_of() { ip -n "$P-$1" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
-M1=$(mac_of h1-vm1) M2=$(mac_of h1-vm2)
+lab_vms "$P" --hosts 1 -- h1-vm1=198.18.10.11 h1-vm2=198.18.10.12
+M1=$(vm_mac "$P" h1-vm1) M2=$(vm_mac "$P" h1-vm2)
 DNS=$P-h1-dpu1
 TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
 TEST_TMPDIRS+=("$TMPB")

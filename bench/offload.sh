@@ -24,11 +24,7 @@ TEST_TMPDIRS+=("$TMPB")
 host_cpu_us() { # SWITCH_ON -> one line per run: host cgroup CPU us for the transfer
 	local P on=$1 i h0
 	P=$(lab_prefix)
-	lab_up "$P" --hosts 2 --dpus 1 --switch-on "$on" >/dev/null
-	for h in h1 h2; do dsectl_on "$P" $h portgroup add pg-a --vlan 10; done
-	dsectl_on "$P" h1 vm add vm1 --portgroup pg-a --ip 198.18.10.11/24 >/dev/null
-	dsectl_on "$P" h2 vm add vm1 --portgroup pg-a --ip 198.18.10.21/24 >/dev/null
-	wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.21
+	lab_vms "$P" --hosts 2 --switch-on "$on" -- h1-vm1=198.18.10.11 h2-vm1=198.18.10.21
 	for ((i = 0; i < runs; i++)); do
 		rm -f "$TMPB/sink" "$TMPB/sink.ready"
 		"$DSE_LAB" exec --prefix "$P" h2-vm1 -- /usr/bin/python3 "$SYSTEST_DIR/tcp-sink.py" 5201 "$TMPB/sink" &

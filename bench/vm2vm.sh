@@ -26,11 +26,8 @@ runs=5 secs=5 pings=200
 if [[ ${1:-} == --quick ]]; then runs=3 secs=2 pings=50; fi
 
 P=$(lab_prefix)
-lab_up "$P" --hosts 2 --dpus 1 >/dev/null
-for h in h1 h2; do dsectl_on "$P" $h portgroup add pg-a --vlan 10; done
-dsectl_on "$P" h1 vm add vm1 --portgroup pg-a --ip 198.18.10.11/24 >/dev/null
-dsectl_on "$P" h2 vm add vm1 --portgroup pg-a --ip 198.18.10.21/24 >/dev/null
-wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.21 || { echo "bench: VMs do not reach each other" >&2; exit 1; }
+lab_vms "$P" --hosts 2 -- h1-vm1=198.18.10.11 h2-vm1=198.18.10.21 ||
+	{ echo "bench: VMs do not reach each other" >&2; exit 1; }
 
 vmexec() { "$DSE_LAB" exec --prefix "$P" "$@"; }
 

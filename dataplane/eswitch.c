@@ -129,32 +129,6 @@ eswitch_flow_del(struct eswitch *e, const struct eswitch_key *key)
     return bpf_map_delete_elem(e->flows_fd, key) ? -errno : 0;
 }
 
-/* Visits every flow; collects the keys to delete first, then deletes, since
- * deleting while walking a BPF hash restarts the walk. */
-unsigned
-eswitch_flow_sweep(struct eswitch *e,
-                   bool (*doomed)(const struct eswitch_key *, const struct eswitch_action *,
-                                  void *),
-                   void *aux)
-{
-    static struct eswitch_key victims[ESWITCH_MAX_FLOWS];
-    unsigned n = 0, done = 0;
-    struct eswitch_key key, next;
-    struct eswitch_action a;
-    const void *prev = NULL;
-    while (bpf_map_get_next_key(e->flows_fd, prev, &next) == 0) {
-        key = next;
-        prev = &key;
-        if (bpf_map_lookup_elem(e->flows_fd, &key, &a))
-            continue;
-        if ((!doomed || doomed(&key, &a, aux)) && n < ESWITCH_MAX_FLOWS)
-            victims[n++] = key;
-    }
-    for (unsigned i = 0; i < n; i++)
-        done += bpf_map_delete_elem(e->flows_fd, &victims[i]) == 0;
-    return done;
-}
-
 void
 eswitch_flow_foreach(struct eswitch *e,
                      void (*cb)(const struct eswitch_key *, const struct eswitch_action *, void *),
@@ -169,6 +143,39 @@ eswitch_flow_foreach(struct eswitch *e,
         if (bpf_map_lookup_elem(e->flows_fd, &key, &a) == 0)
             cb(&key, &a, aux);
     }
+}
+
+struct sweep {
+    bool (*doomed)(const struct eswitch_key *, const struct eswitch_action *, void *);
+    void *aux;
+    unsigned n;
+    struct eswitch_key *victims; /* ESWITCH_MAX_FLOWS of them */
+};
+
+static void
+sweep_one(const struct eswitch_key *k, const struct eswitch_action *a, void *aux)
+{
+    struct sweep *s = aux;
+    if ((!s->doomed || s->doomed(k, a, s->aux)) && s->n < ESWITCH_MAX_FLOWS)
+        s->victims[s->n++] = *k;
+}
+
+/* Collects the keys to delete first, then deletes: deleting while walking a
+ * BPF hash would restart the walk.  The victim list is static: the control
+ * thread is the only caller (see the header). */
+unsigned
+eswitch_flow_sweep(struct eswitch *e,
+                   bool (*doomed)(const struct eswitch_key *, const struct eswitch_action *,
+                                  void *),
+                   void *aux)
+{
+    static struct eswitch_key victims[ESWITCH_MAX_FLOWS];
+    struct sweep s = {.doomed = doomed, .aux = aux, .victims = victims};
+    unsigned done = 0;
+    eswitch_flow_foreach(e, sweep_one, &s);
+    for (unsigned i = 0; i < s.n; i++)
+        done += bpf_map_delete_elem(e->flows_fd, &victims[i]) == 0;
+    return done;
 }
 
 static void

@@ -256,3 +256,31 @@ stop_daemon() {
 	kill -"${4:-TERM}" "$pid"
 	wait_until 10 bash -c "! kill -0 $pid 2>/dev/null"
 }
+
+# lab_vms P [UP-ARGS...] -- HN-VM=ADDR...: a lab (dse-lab up P UP-ARGS) with
+# portgroup pg-a (VLAN 10) on every host and the given VMs in it (addresses
+# /24), e.g. `lab_vms "$P" --hosts 2 -- h1-vm1=198.18.10.11 h2-vm1=198.18.10.21`.
+# Returns once the first VM reaches the second (when there are two).
+lab_vms() {
+	local p=$1 hosts=2 up=() v h name addr first='' second=''
+	shift
+	while (($#)) && [[ $1 != -- ]]; do
+		[[ $1 == --hosts ]] && hosts=$2
+		up+=("$1")
+		shift
+	done
+	shift
+	lab_up "$p" "${up[@]}" >/dev/null || return 1
+	for ((h = 1; h <= hosts; h++)); do
+		dsectl_on "$p" "h$h" portgroup add pg-a --vlan 10 || return 1
+	done
+	for v in "$@"; do
+		h=${v%%-*} name=${v#*-} name=${name%%=*} addr=${v#*=}
+		dsectl_on "$p" "$h" vm add "$name" --portgroup pg-a --ip "$addr/24" >/dev/null || return 1
+		if [[ -z $first ]]; then first=$p-$h-$name; elif [[ -z $second ]]; then second=$addr; fi
+	done
+	[[ -z $second ]] || wait_until 10 ping_ok "$first" "$second"
+}
+
+# vm_mac P HN-VM: the MAC of a lab VM's eth0.
+vm_mac() { ip -n "$1-$2" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }

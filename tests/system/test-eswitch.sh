@@ -13,16 +13,11 @@ trap cleanup EXIT
 P=$(lab_prefix) || exit 1
 TMP=$(mktemp -d /tmp/dse-eswitch.XXXXXX)
 TEST_TMPDIRS+=("$TMP")
-lab_up "$P" --hosts 2 --dpus 1 >/dev/null || { not_ok "lab up"; finish; exit 1; }
-for h in h1 h2; do dsectl_on "$P" $h portgroup add pg-a --vlan 10; done
-dsectl_on "$P" h1 vm add vm1 --portgroup pg-a --ip 198.18.10.11/24 >/dev/null
-dsectl_on "$P" h1 vm add vm2 --portgroup pg-a --ip 198.18.10.12/24 >/dev/null
-dsectl_on "$P" h2 vm add vm1 --portgroup pg-a --ip 198.18.10.21/24 >/dev/null
-mac_of() { ip -n "$P-$1" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
-M11=$(mac_of h1-vm1) M12=$(mac_of h1-vm2) M21=$(mac_of h2-vm1)
+lab_vms "$P" --hosts 2 -- h1-vm1=198.18.10.11 h2-vm1=198.18.10.21 h1-vm2=198.18.10.12 ||
+	{ not_ok "lab with VMs"; finish; exit 1; }
+M11=$(vm_mac "$P" h1-vm1) M12=$(vm_mac "$P" h1-vm2) M21=$(vm_mac "$P" h2-vm1)
 check "dpud loaded the eswitch" grep -q "eswitch: xdp flow tier loaded" "$DSE_LAB_DIR/$P/h1-dpu1/log/dpud.log"
 check "every switch port runs the eswitch" bash -c "[[ \$(DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j port list | jq '[.[] | select(.eswitch != \"xdp\")] | length') == 0 ]]"
-wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.21 || not_ok "VMs reach each other"
 
 # flows FILTER: eswitch flows of h1 matching a jq condition on a flow.
 flows() { dsectl_on "$P" h1 -j flow list | jq "[.[] | select(.where == \"eswitch\") | select($1)] | length"; }

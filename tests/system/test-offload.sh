@@ -16,11 +16,7 @@ trap cleanup EXIT
 P=$(lab_prefix) || exit 1
 TMP=$(mktemp -d /tmp/dse-offload.XXXXXX)
 TEST_TMPDIRS+=("$TMP")
-lab_up "$P" --hosts 2 --dpus 1 >/dev/null || { not_ok "lab up"; finish; exit 1; }
-for h in h1 h2; do dsectl_on "$P" $h portgroup add pg-a --vlan 10; done
-dsectl_on "$P" h1 vm add vm1 --portgroup pg-a --ip 198.18.10.11/24 >/dev/null
-dsectl_on "$P" h2 vm add vm1 --portgroup pg-a --ip 198.18.10.21/24 >/dev/null
-wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.21 || not_ok "VMs reach each other"
+lab_vms "$P" --hosts 2 -- h1-vm1=198.18.10.11 h2-vm1=198.18.10.21 || not_ok "VMs reach each other"
 
 BYTES=200000000
 rx0=$(port_field "$P" h1 rep-vm1 rx_packets)
@@ -53,11 +49,8 @@ check "the DPU's NAPI threads are charged to the DPU" \
 # the host's cgroup and cores, and then the host pays for the same traffic.
 lab_down "$P" >/dev/null
 P=$(lab_prefix) || exit 1
-lab_up "$P" --hosts 2 --dpus 1 --switch-on host >/dev/null || { not_ok "lab up --switch-on host"; finish; exit 1; }
-for h in h1 h2; do dsectl_on "$P" $h portgroup add pg-a --vlan 10; done
-dsectl_on "$P" h1 vm add vm1 --portgroup pg-a --ip 198.18.10.11/24 >/dev/null
-dsectl_on "$P" h2 vm add vm1 --portgroup pg-a --ip 198.18.10.21/24 >/dev/null
-wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.21 || not_ok "VMs reach each other (switch on host)"
+lab_vms "$P" --hosts 2 --switch-on host -- h1-vm1=198.18.10.11 h2-vm1=198.18.10.21 ||
+	not_ok "VMs reach each other (switch on host)"
 check "with --switch-on host, dpud runs in the host's cgroup" \
 	grep -qx "$(daemon_pid "$P" h1-dpu1 dpud)" "$(cg_path "$P-h1" cpuacct)/tasks"
 host0=$(cg_cpu_ns "$P-h1") dpu0=$(cg_cpu_ns "$P-h1-dpu1")
