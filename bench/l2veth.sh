@@ -7,8 +7,10 @@
 #   (host core)                  (DPU core: threaded NAPI of the DPU-side ports)
 #
 #   SWITCH = dse (eswitch hit), dse --eswitch off (AF_PACKET slow path), Linux
-#   bridge (bridge netfilter on, then off), and a trivial XDP redirect
-#   rep-vm1 -> rep-vm2 (the ceiling of this veth path).
+#   bridge (bridge netfilter on, then off), a trivial XDP redirect
+#   rep-vm1 -> rep-vm2 (the ceiling of this veth path), and Open vSwitch's
+#   userspace datapath (netdev) with plain and with afxdp ports, started
+#   privately in the DPU's netns and cgroup.
 #
 # Prints one JSON object per figure.   bench/l2veth.sh [--quick]
 set -euo pipefail
@@ -75,11 +77,51 @@ wait_until 5 bash -c "ip -n $DNS link show dev rep-vm1 | grep -q 'prog/xdp'"
 measure xdp-redirect-ceiling
 kill "$FWD" 2>/dev/null; wait "$FWD" 2>/dev/null || true
 
-median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
+# Open vSwitch, private to this run: its database, sockets and logs in $TMPB/ovs,
+# its daemons in the DPU's netns and cgroup (so on the DPU core).
+OVS=$TMPB/ovs
+ovs_env=(env OVS_RUNDIR="$OVS" OVS_DBDIR="$OVS" OVS_LOGDIR="$OVS" OVS_SYSCONFDIR="$OVS")
+vsctl() { ovs-vsctl --db="unix:$OVS/db.sock" "$@"; }
+ovs_start() {
+	mkdir -p "$OVS"
+	ovsdb-tool create "$OVS/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovsdb-server "$OVS/conf.db" \
+		--remote="punix:$OVS/db.sock" --pidfile="$OVS/ovsdb.pid" --detach \
+		--log-file="$OVS/ovsdb.log" --unixctl="$OVS/ovsdb.ctl"
+	vsctl --no-wait init
+	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovs-vswitchd "unix:$OVS/db.sock" \
+		--pidfile="$OVS/vswitchd.pid" --detach --log-file="$OVS/vswitchd.log" \
+		--unixctl="$OVS/vswitchd.ctl"
+	vsctl add-br br-ovs -- set bridge br-ovs datapath_type=netdev
+}
+ovs_stop() {
+	ovs-appctl -t "$OVS/vswitchd.ctl" exit 2>/dev/null || true
+	ovs-appctl -t "$OVS/ovsdb.ctl" exit 2>/dev/null || true
+}
+if command -v ovs-vswitchd >/dev/null; then
+	ovs_start
+	vsctl add-port br-ovs rep-vm1 -- add-port br-ovs rep-vm2
+	wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.12
+	measure ovs-netdev
+	vsctl del-port br-ovs rep-vm1 -- del-port br-ovs rep-vm2
+	vsctl add-port br-ovs rep-vm1 -- set interface rep-vm1 type=afxdp options:xdp-mode=native \
+		-- add-port br-ovs rep-vm2 -- set interface rep-vm2 type=afxdp options:xdp-mode=native
+	if wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.12; then
+		measure ovs-afxdp
+	else
+		echo "bench: ovs afxdp ports pass no traffic (see $OVS/vswitchd.log)" >&2
+	fi
+	ovs_stop
+else
+	echo "bench: Open vSwitch not installed (scripts/install-deps --bench): no OVS anchors" >&2
+fi
+
+median() { [[ -s $1 ]] || { echo null; return; }; sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
 jq -nc --argjson d "$(median "$TMPB/dse")" --argjson sw "$(median "$TMPB/dse-afpacket-only")" \
 	--argjson br "$(median "$TMPB/linux-bridge")" --argjson nf "$(median "$TMPB/linux-bridge-nf-off")" \
 	--argjson xdp "$(median "$TMPB/xdp-redirect-ceiling")" --argjson runs "$runs" --arg secs "$secs" \
+	--argjson ovs "$(median "$TMPB/ovs-netdev")" --argjson ovsx "$(median "$TMPB/ovs-afxdp")" \
 	'{id: "l2-veth-64b", what: "L2 forwarding, veth, 64 B, one DPU core, VM to VM on one host (\($secs) s runs)",
 	  unit: "Mpps", higher_is_better: true, runs: $runs, dse: $d,
 	  anchors: {"linux-bridge": $br, "linux-bridge-nf-off": $nf, "xdp-redirect-ceiling": $xdp,
-	            "dse-afpacket-only": $sw}}'
+	            "ovs-netdev": $ovs, "ovs-afxdp": $ovsx, "dse-afpacket-only": $sw}}'
