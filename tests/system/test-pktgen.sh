@@ -143,6 +143,18 @@ check_eq "rx exits 0 on SIGTERM" 0 $?
 check_eq "rx on SIGTERM still reports" 0 "$(field "$TMP/sig.json" rx_packets)"
 check "rx on SIGTERM took its program off" bash -c "! grep -q 'prog/xdp' <<<\"\$(ip -n $B -d link show dev $P-r)\""
 
+# A program attached the old way (as the lab does) is replaced, then put back.
+xdp_id() { ip -n "$B" -d link show dev "$P-r" | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p'; }
+if ip -n "$B" link set dev "$P-r" xdpdrv obj "$DSE_BUILD_DIR/dataplane/bpf/xdp-pass.o" sec xdp.frags; then
+	old=$(xdp_id)
+	in_ns "$B" "$PKTGEN" rx --dev "$P-r" --duration 0.3 -j >/dev/null 2>"$TMP/restore.err"
+	check_eq "rx over an attached program exits 0" 0 $?
+	check_eq "rx put the previous program back" "$old" "$(xdp_id)"
+	ip -n "$B" link set dev "$P-r" xdpdrv off
+else
+	not_ok "attach xdp-pass to $P-r"
+fi
+
 usage_error() { # ARGS...: exit status 2 and exactly one line on stderr
 	local err rc
 	err=$("$PKTGEN" "$@" 2>&1 >/dev/null)

@@ -78,6 +78,7 @@ usage(FILE *f)
         "A veth receiving redirected frames needs a NAPI context: the peer of the tx\n"
         "--dev must run XDP (rx attaches its program, so a direct veth pair between\n"
         "tx and rx works) or have GRO on (ethtool -K PEER gro on, after link up).\n"
+        "Otherwise the frames tx counts as sent are dropped silently by the kernel.\n"
         "  -j         print JSON\n"
         "\n"
         "While tx runs, its program also sits on IF in generic XDP mode, passing every\n"
@@ -351,20 +352,23 @@ rx_packets(const struct pktgen_stream_stats *s, int n)
 
 /* Attaches 'prog_fd' to 'ifindex' in driver mode through a bpf link (so it
  * goes away with us, however we die).  A program attached the old way is
- * taken off first; its id goes to '*old_id' to put back later.  Returns the
- * link fd or -errno. */
+ * taken off first, and '*old_fd' keeps it alive to be put back by
+ * rx_restore() (else -1).  Returns the link fd or -errno. */
 static int
-rx_attach(int prog_fd, int ifindex, __u32 *old_id)
+rx_attach(int prog_fd, int ifindex, int *old_fd)
 {
     LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = XDP_FLAGS_DRV_MODE);
-    *old_id = 0;
+    *old_fd = -1;
     int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lopts);
     if (fd >= 0 || errno != EBUSY)
         return fd >= 0 ? fd : -errno;
-    if (bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, old_id))
-        *old_id = 0;
+    __u32 old_id = 0;
+    if (!bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &old_id) && old_id)
+        *old_fd = bpf_prog_get_fd_by_id(old_id);
     if (bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL)) {
-        *old_id = 0;
+        if (*old_fd >= 0)
+            close(*old_fd);
+        *old_fd = -1;
         return -EBUSY; /* held by another bpf link */
     }
     fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lopts);
@@ -372,16 +376,14 @@ rx_attach(int prog_fd, int ifindex, __u32 *old_id)
 }
 
 static void
-rx_restore(int ifindex, __u32 old_id, const char *dev)
+rx_restore(int ifindex, int old_fd, const char *dev)
 {
-    if (!old_id)
+    if (old_fd < 0)
         return;
-    int fd = bpf_prog_get_fd_by_id(old_id);
-    if (fd < 0 || bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL))
-        fprintf(stderr, "dse-pktgen: rx: dev=%s: cannot put back XDP program id %u: %s\n",
-                dev, old_id, strerror(errno));
-    if (fd >= 0)
-        close(fd);
+    if (bpf_xdp_attach(ifindex, old_fd, XDP_FLAGS_DRV_MODE, NULL))
+        fprintf(stderr, "dse-pktgen: rx: dev=%s: cannot put back its XDP program: %s\n",
+                dev, strerror(errno));
+    close(old_fd);
 }
 
 static void
@@ -437,9 +439,10 @@ rx_main(struct pktgen_opts *o)
     }
 
     signals_install();
-    __u32 old_id;
-    int link_fd = rx_attach(bpf_program__fd(prog), ifindex, &old_id);
+    int old_fd;
+    int link_fd = rx_attach(bpf_program__fd(prog), ifindex, &old_fd);
     if (link_fd < 0) {
+        rx_restore(ifindex, old_fd, o->dev);
         fail_runtime("rx: dev=%s: cannot attach XDP in driver mode: %s", o->dev,
                      strerror(-link_fd));
         goto out_free;
@@ -470,7 +473,7 @@ rx_main(struct pktgen_opts *o)
     struct pktgen_rx_misc misc = {0};
     bpf_map_lookup_elem(misc_fd, &k0, &misc);
     close(link_fd);
-    rx_restore(ifindex, old_id, o->dev);
+    rx_restore(ifindex, old_fd, o->dev);
 
     struct pktgen_rx_summary s;
     pktgen_rx_summarize(rx.stats, (size_t)n, hist, &s);
