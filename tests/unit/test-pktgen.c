@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "check.h"
+#include "pktgen.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+
+static bool
+parse(struct pktgen_opts *o, char *err, const char *a0, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, a0);
+    for (const char *a = a0; a && argc < 31; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return pktgen_parse_args(argc, argv, o, err, 256);
+}
+
+static void
+tx_args_get_defaults(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(
+        parse(&o, err, "tx", "--dev", "eth0", "--dst-mac", "02:00:00:00:00:02", NULL));
+    ASSERT_EQ(o.mode, PKTGEN_TX);
+    ASSERT_STREQ(o.dev, "eth0");
+    ASSERT_EQ(o.size, 66);
+    ASSERT_EQ(o.rate_pps, 0);
+    ASSERT_EQ(o.n_flows, 1);
+    ASSERT_EQ(o.vlan, -1);
+    ASSERT_EQ(o.count, 0);
+    ASSERT_TRUE(o.duration_s == PKTGEN_DEFAULT_DURATION_S);
+    ASSERT_EQ(o.src_ip_be, htonl(0xc6120001));
+    ASSERT_EQ(o.dst_ip_be, htonl(0xc6120002));
+    ASSERT_FALSE(o.has_src_mac);
+    ASSERT_FALSE(o.json);
+}
+
+static void
+tx_args_parse_everything(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
+                      "--src-mac", "02:00:00:00:00:01", "--vlan", "100", "--size", "1514",
+                      "--rate", "10000", "--count", "5", "--flows", "1000", "--src-ip",
+                      "198.18.1.1", "--dst-ip", "198.18.1.2", "--stream", "7", "-j",
+                      NULL));
+    ASSERT_EQ(o.vlan, 100);
+    ASSERT_EQ(o.size, 1514);
+    ASSERT_EQ(o.rate_pps, 10000);
+    ASSERT_EQ(o.count, 5);
+    ASSERT_TRUE(o.duration_s == 0);
+    ASSERT_EQ(o.n_flows, 1000);
+    ASSERT_EQ(o.stream, 7);
+    ASSERT_TRUE(o.has_src_mac && o.json);
+    ASSERT_EQ(o.src_mac[5], 1);
+    ASSERT_EQ(o.dst_ip_be, htonl(0xc6120102));
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
+                      "--rate", "max", "--duration", "0.5", NULL));
+    ASSERT_EQ(o.rate_pps, 0);
+    ASSERT_TRUE(o.duration_s == 0.5);
+}
+
+static void
+tx_args_refuse_bad_input(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+#define DEV "--dev", "v0", "--dst-mac", "02:00:00:00:00:02"
+    ASSERT_FALSE(parse(&o, err, "tx", "--dst-mac", "02:00:00:00:00:02", NULL));
+    ASSERT_STREQ(err, "tx: --dev is required");
+    ASSERT_FALSE(parse(&o, err, "tx", "--dev", "v0", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--size", "59", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--size", "1515", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--size", "64", NULL)); /* < header */
+    ASSERT_TRUE(parse(&o, err, "tx", DEV, "--size", "66", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--size", "66", "--vlan", "5", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--rate", "0", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--rate", "fast", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--count", "5", "--duration", "1", NULL));
+    ASSERT_STREQ(err, "tx: give --duration or --count, not both");
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--duration", "0", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--flows", "0", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--vlan", "4096", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--src-ip", "198.18.0", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--idle-ms", "5", NULL)); /* rx only */
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--count", NULL));
+    ASSERT_STREQ(err, "--count needs a value");
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--count", "-1", NULL));
+    ASSERT_FALSE(parse(&o, err, "bogus", NULL));
+    ASSERT_STREQ(err, "unknown mode 'bogus' (tx or rx)");
+#undef DEV
+}
+
+static void
+rx_args_parse(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(parse(&o, err, "rx", "--dev", "eth0", NULL));
+    ASSERT_EQ(o.mode, PKTGEN_RX);
+    ASSERT_EQ(o.idle_ms, PKTGEN_DEFAULT_IDLE_MS);
+    ASSERT_TRUE(o.duration_s == 0);
+    ASSERT_TRUE(parse(&o, err, "rx", "--dev", "eth0", "--duration", "3", "--idle-ms", "0",
+                      "--stream", "4", "-j", NULL));
+    ASSERT_EQ(o.idle_ms, 0);
+    ASSERT_TRUE(o.has_stream && o.stream == 4 && o.json);
+    ASSERT_FALSE(parse(&o, err, "rx", "--dev", "eth0", "--rate", "5", NULL));
+    ASSERT_STREQ(err, "rx: unknown option '--rate'");
+}
+
+static uint16_t
+be16_at(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void
+frame_has_valid_checksums(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
+                      "--src-mac", "02:00:00:00:00:01", "--size", "99", "--stream", "3",
+                      NULL));
+    uint8_t f[PKTGEN_MAX_SIZE];
+    ASSERT_EQ(pktgen_frame_build(&o, f, sizeof f), 99);
+    ASSERT_EQ(f[0], 0x02);
+    ASSERT_EQ(f[5], 0x02);
+    ASSERT_EQ(f[11], 0x01);
+    ASSERT_EQ(be16_at(f + 12), 0x0800);
+    const uint8_t *ip = f + 14;
+    ASSERT_EQ(ip[0], 0x45);
+    ASSERT_EQ(be16_at(ip + 2), 99 - 14);
+    ASSERT_EQ(pktgen_csum(ip, 20, 0), 0); /* a valid header sums to 0xffff */
+    const uint8_t *udp = ip + 20;
+    ASSERT_EQ(pktgen_l4_off(&o), 34);
+    ASSERT_EQ(be16_at(udp), PKTGEN_SPORT_BASE);
+    ASSERT_EQ(be16_at(udp + 4), 99 - 34);
+    uint32_t sum = 0;
+    for (int i = 12; i < 20; i += 2)
+        sum += be16_at(ip + i);
+    sum += 17 + be16_at(udp + 4);
+    ASSERT_NE(be16_at(udp + 6), 0);
+    ASSERT_EQ(pktgen_csum(udp, 99 - 34, sum), 0);
+    struct pktgen_hdr h;
+    memcpy(&h, udp + 8, sizeof h);
+    ASSERT_EQ(ntohl(h.magic), PKTGEN_MAGIC);
+    ASSERT_EQ(ntohl(h.stream), 3);
+    ASSERT_EQ(h.seq, 0);
+    ASSERT_EQ(f[98], 0);
+}
+
+static void
+frame_carries_vlan_tag(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
+                      "--vlan", "100", NULL));
+    ASSERT_EQ(o.size, 70);
+    uint8_t f[PKTGEN_MAX_SIZE];
+    ASSERT_EQ(pktgen_frame_build(&o, f, sizeof f), 70);
+    ASSERT_EQ(be16_at(f + 12), 0x8100);
+    ASSERT_EQ(be16_at(f + 14), 100);
+    ASSERT_EQ(be16_at(f + 16), 0x0800);
+    ASSERT_EQ(pktgen_csum(f + 18, 20, 0), 0);
+    ASSERT_EQ(pktgen_l4_off(&o), 38);
+    ASSERT_EQ(pktgen_frame_build(&o, f, 69), 0); /* buffer too small */
+}
+
+static void
+csum_matches_rfc1071_example(void)
+{
+    /* RFC 1071 §3: 0001 f203 f4f5 f6f7 sums to ddf2, complement 220d. */
+    const uint8_t d[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+    ASSERT_EQ(pktgen_csum(d, sizeof d, 0), 0x220d);
+    const uint8_t odd[] = {0x01};
+    ASSERT_EQ(pktgen_csum(odd, 1, 0), 0xfeff);
+}
+
+static void
+lat_buckets_are_monotonic_and_fine(void)
+{
+    ASSERT_EQ(pktgen_lat_bucket(0), 0);
+    ASSERT_EQ(pktgen_lat_bucket(999), 999);
+    ASSERT_EQ(pktgen_lat_bucket(1023), 1023);
+    ASSERT_EQ(pktgen_lat_bucket(1024), 1024);
+    ASSERT_EQ(pktgen_lat_bucket(1039), 1024); /* 16 us wide from 1024 us */
+    ASSERT_EQ(pktgen_lat_bucket(1040), 1025);
+    ASSERT_EQ(pktgen_lat_bucket((1U << 20) - 1), PKTGEN_N_BUCKETS - 2);
+    ASSERT_EQ(pktgen_lat_bucket(1U << 20), PKTGEN_N_BUCKETS - 1);
+    ASSERT_EQ(pktgen_lat_bucket(UINT64_MAX / 2), PKTGEN_N_BUCKETS - 1);
+    uint32_t prev = 0;
+    for (uint64_t us = 0; us < (1U << 21); us += 7) {
+        uint32_t b = pktgen_lat_bucket(us);
+        ASSERT_GE(b, prev);
+        ASSERT_LT(b, PKTGEN_N_BUCKETS);
+        ASSERT_TRUE(pktgen_bucket_lo_us(b) <= (double)us);
+        ASSERT_TRUE((double)us < pktgen_bucket_hi_us(b));
+        /* Relative width under 1/64 beyond the linear part. */
+        if (us >= PKTGEN_LIN_US && b < PKTGEN_N_BUCKETS - 1)
+            ASSERT_TRUE(pktgen_bucket_hi_us(b) - pktgen_bucket_lo_us(b) <=
+                        pktgen_bucket_lo_us(b) / 64);
+        prev = b;
+    }
+}
+
+static void
+percentiles_from_histogram(void)
+{
+    static uint64_t hist[PKTGEN_N_BUCKETS];
+    memset(hist, 0, sizeof hist);
+    ASSERT_TRUE(pktgen_percentile_us(hist, 0.5, 10) == 0);
+    /* 1000 samples: 900 at 3 us, 90 at 10 us, 9 at 500 us, 1 at 2000 us. */
+    hist[pktgen_lat_bucket(3)] = 900;
+    hist[pktgen_lat_bucket(10)] = 90;
+    hist[pktgen_lat_bucket(500)] = 9;
+    hist[pktgen_lat_bucket(2000)] = 1;
+    ASSERT_TRUE(pktgen_percentile_us(hist, 0.50, 2010) == 4);
+    ASSERT_TRUE(pktgen_percentile_us(hist, 0.90, 2010) == 4);
+    ASSERT_TRUE(pktgen_percentile_us(hist, 0.99, 2010) == 11);
+    ASSERT_TRUE(pktgen_percentile_us(hist, 0.999, 2010) == 501);
+    ASSERT_TRUE(pktgen_percentile_us(hist, 1.0, 2010) == 2010); /* capped at max */
+    /* Sub-microsecond latencies report the maximum, not 0. */
+    memset(hist, 0, sizeof hist);
+    hist[0] = 5;
+    ASSERT_TRUE(pktgen_percentile_us(hist, 0.5, 0.4) == 0.4);
+}
+
+static void
+summary_counts_loss_per_stream(void)
+{
+    static struct pktgen_stream_stats st[2];
+    static uint64_t hist[PKTGEN_N_BUCKETS];
+    memset(st, 0, sizeof st);
+    /* Stream 0: seq 0..99, 98 received, 1 of them late. */
+    st[0].packets = 98;
+    st[0].bytes = 98 * 66;
+    st[0].highest_seq = 99;
+    st[0].reordered = 1;
+    st[0].first_ns = 1000000000;
+    st[0].last_ns = 1000000000 + 97000000; /* 97 ms */
+    st[0].lat_max_ns = 7000;
+    st[0].lat_sum_ns = 98 * 5000;
+    st[0].hist[5] = 98;
+    /* Stream 1: seq 0..9 all there, starts later. */
+    st[1].packets = 10;
+    st[1].highest_seq = 9;
+    st[1].first_ns = 1010000000;
+    st[1].last_ns = 1000000000 + 107000000;
+    st[1].lat_max_ns = 3000;
+    st[1].hist[3] = 10;
+    struct pktgen_rx_summary s;
+    pktgen_rx_summarize(st, 2, hist, &s);
+    ASSERT_EQ(s.packets, 108);
+    ASSERT_EQ(s.lost, 2);
+    ASSERT_EQ(s.reordered, 1);
+    ASSERT_EQ(s.n_streams, 2);
+    ASSERT_TRUE(s.duration_s > 0.1069 && s.duration_s < 0.1071);
+    ASSERT_TRUE(s.pps > 999 && s.pps < 1001);
+    ASSERT_TRUE(s.lat_p50_us == 6);
+    ASSERT_TRUE(s.lat_max_us == 7);
+    ASSERT_EQ(hist[3], 10);
+    pktgen_rx_summarize(st, 0, hist, &s);
+    ASSERT_EQ(s.packets, 0);
+    ASSERT_TRUE(s.pps == 0 && s.lat_p99_us == 0);
+}
+
+TEST_MAIN(TEST(tx_args_get_defaults), TEST(tx_args_parse_everything),
+          TEST(tx_args_refuse_bad_input), TEST(rx_args_parse),
+          TEST(frame_has_valid_checksums), TEST(frame_carries_vlan_tag),
+          TEST(csum_matches_rfc1071_example), TEST(lat_buckets_are_monotonic_and_fine),
+          TEST(percentiles_from_histogram), TEST(summary_counts_loss_per_stream))

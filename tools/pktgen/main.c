@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dse-pktgen: traffic generator (tx) and sink (rx) built on XDP.  tx runs an
+ * embedded XDP program over copies of one template frame with BPF_PROG_RUN
+ * (BPF_F_TEST_XDP_LIVE_FRAMES), paced in ~1 ms chunks against CLOCK_MONOTONIC;
+ * rx attaches an embedded XDP program that counts, times and drops the frames.
+ * The pure parts live in pktgen.c.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pktgen.h"
+#include "util.h"
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+extern const unsigned char pktgen_tx_bpf_obj[];
+extern const size_t pktgen_tx_bpf_obj_len;
+extern const unsigned char pktgen_rx_bpf_obj[];
+extern const size_t pktgen_rx_bpf_obj_len;
+
+#define TX_CHUNK_MAX 8192 /* frames per BPF_PROG_RUN at --rate max */
+#define TX_BATCH 64
+#define RX_POLL_MS 20
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+    stop_requested = 1;
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: dse-pktgen tx --dev IF --dst-mac MAC [--src-mac MAC] [--vlan VID]\n"
+        "                     [--size BYTES] [--rate PPS|max] [--duration S | --count "
+        "N]\n"
+        "                     [--flows N] [--src-ip A] [--dst-ip B] [--stream ID] [-j]\n"
+        "       dse-pktgen rx --dev IF [--duration S] [--idle-ms MS] [--stream ID] [-j]\n"
+        "\n"
+        "tx generates IPv4/UDP frames from an XDP program run with BPF_PROG_RUN\n"
+        "(live frames) and redirects them out of IF, in the current network namespace.\n"
+        "Each frame carries {magic \"dse1\", stream, seq, tx time} after the UDP "
+        "header;\n"
+        "the UDP source port varies over --flows values (from %d), the UDP checksum is "
+        "0.\n"
+        "  --size     frame bytes with Ethernet header, without FCS (60..1514); the\n"
+        "             default and minimum is %u (%u with --vlan), what the header needs\n"
+        "  --rate     frames per second, paced in ~1 ms chunks; max (default): flat out\n"
+        "  --duration seconds to send (default %.0f); --count N: send N frames instead\n"
+        "  defaults: --src-mac the address of IF, 198.18.0.1 -> 198.18.0.2, stream 0\n"
+        "\n"
+        "rx attaches an XDP program to IF (driver mode, replacing and later restoring\n"
+        "what is there) that counts and drops frames with the header, and passes the\n"
+        "rest.  It stops after --duration, after --idle-ms (default %d, 0 = never)\n"
+        "without new frames once traffic started, or on SIGINT/SIGTERM, then reports\n"
+        "packets, rate (first to last frame), loss ((highest seq + 1) - received, per\n"
+        "stream: seq starts at 0 in each tx run), reordering and one-way latency\n"
+        "percentiles.  --stream reports one stream only.\n"
+        "\n"
+        "A veth receiving redirected frames needs a NAPI context: the peer of the tx\n"
+        "--dev must run XDP (rx attaches its program, so a direct veth pair between\n"
+        "tx and rx works) or have GRO on (ethtool -K PEER gro on, after link up).\n"
+        "Otherwise the frames tx counts as sent are dropped silently by the kernel.\n"
+        "  -j         print JSON\n"
+        "\n"
+        "While tx runs, its program also sits on IF in generic XDP mode, passing every\n"
+        "real frame: that keeps it in the kernel's XDP dispatcher, which BPF_PROG_RUN\n"
+        "would otherwise update twice per chunk (~25 ms).  DSE_PKTGEN_NO_PIN=1 skips\n"
+        "that; DSE_PKTGEN_DEBUG=1 prints libbpf's log (verifier output).\n"
+        "Exit status: 0 ok, 1 failed, 2 usage.\n",
+        PKTGEN_SPORT_BASE, pktgen_min_size(false), pktgen_min_size(true),
+        PKTGEN_DEFAULT_DURATION_S, PKTGEN_DEFAULT_IDLE_MS);
+}
+
+static int
+fail_runtime(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "dse-pktgen: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_FAILED;
+}
+
+static int
+libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+    /* Failures are reported by us; the verifier log helps only when debugging. */
+    if (getenv("DSE_PKTGEN_DEBUG"))
+        return vfprintf(stderr, fmt, ap);
+    return 0;
+}
+
+static void
+signals_install(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void
+sleep_until_ns(uint64_t t_ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(t_ns / 1000000000ULL),
+                          .tv_nsec = (long)(t_ns % 1000000000ULL)};
+    while (!stop_requested &&
+           clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+static int
+if_hwaddr(const char *dev, uint8_t mac[static 6])
+{
+    struct ifreq ifr = {0};
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", dev);
+    int rc = ioctl(fd, SIOCGIFHWADDR, &ifr) ? -errno : 0;
+    close(fd);
+    if (!rc)
+        memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+    return rc;
+}
+
+static struct bpf_object *
+obj_load(const unsigned char *img, size_t len, const char *what)
+{
+    struct bpf_object *obj = bpf_object__open_mem(img, len, NULL);
+    if (!obj) {
+        fail_runtime("cannot open the %s program: %s", what, strerror(errno));
+        return NULL;
+    }
+    int rc = bpf_object__load(obj);
+    if (rc) {
+        fail_runtime("cannot load the %s program: %s (DSE_PKTGEN_DEBUG=1 shows why)",
+                     what, strerror(-rc));
+        bpf_object__close(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+/* ---- tx ----------------------------------------------------------------- */
+
+/* BPF_PROG_RUN with repeat > 1 adds the program to the kernel's XDP dispatcher
+ * and removes it afterwards, two dispatcher updates that wait for RCU: ~25 ms
+ * per call here, which would make 1 ms chunks impossible.  A program that is
+ * attached to some interface stays in the dispatcher, so we also attach ours,
+ * in generic (skb) mode, to the tx interface for the run; it passes every
+ * real frame untouched (no metadata cookie) and the bpf link goes away with
+ * us.  Returns the link fd, or -1 when the interface has XDP already (then
+ * every chunk pays the dispatcher updates). */
+static int
+tx_pin(int prog_fd, int ifindex)
+{
+    if (getenv("DSE_PKTGEN_NO_PIN"))
+        return -1;
+    LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = XDP_FLAGS_SKB_MODE);
+    int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lopts);
+    return fd >= 0 ? fd : -1;
+}
+
+static int
+tx_main(struct pktgen_opts *o)
+{
+    int ifindex = (int)if_nametoindex(o->dev);
+    if (!ifindex)
+        return fail_runtime("tx: no interface '%s' in this network namespace", o->dev);
+    if (!o->has_src_mac) {
+        int rc = if_hwaddr(o->dev, o->src_mac);
+        if (rc)
+            return fail_runtime("tx: dev=%s: cannot read its MAC address: %s", o->dev,
+                                strerror(-rc));
+    }
+    /* data_in: 4 bytes of XDP metadata (the cookie), then the frame. */
+    uint8_t buf[sizeof(__u32) + PKTGEN_MAX_SIZE];
+    __u32 cookie = 0;
+    while (!cookie && getrandom(&cookie, sizeof cookie, 0) != sizeof cookie)
+        ;
+    memcpy(buf, &cookie, sizeof cookie);
+    size_t frame_len = pktgen_frame_build(o, buf + sizeof cookie, PKTGEN_MAX_SIZE);
+    if (!frame_len)
+        return fail_runtime("tx: cannot build a %u byte frame", o->size);
+
+    struct bpf_object *obj = obj_load(pktgen_tx_bpf_obj, pktgen_tx_bpf_obj_len, "tx");
+    if (!obj)
+        return EXIT_FAILED;
+    int ret = EXIT_FAILED;
+    struct bpf_program *prog = bpf_object__find_program_by_name(obj, "pktgen_tx");
+    int cfg_fd = bpf_object__find_map_fd_by_name(obj, "tx_cfg");
+    int seq_fd = bpf_object__find_map_fd_by_name(obj, "tx_seq");
+    if (!prog || cfg_fd < 0 || seq_fd < 0) {
+        fail_runtime("tx: the program lacks its maps");
+        goto out_close;
+    }
+    int prog_fd = bpf_program__fd(prog);
+    __u32 k0 = 0;
+    struct pktgen_tx_cfg cfg = {
+        .cookie = cookie,
+        .ifindex = (__u32)ifindex,
+        .stream = o->stream,
+        .n_flows = o->n_flows,
+        .sport_base = PKTGEN_SPORT_BASE,
+        .l4_off = (__u16)pktgen_l4_off(o),
+    };
+    if (bpf_map_update_elem(cfg_fd, &k0, &cfg, BPF_ANY)) {
+        fail_runtime("tx: cannot configure the program: %s", strerror(errno));
+        goto out_close;
+    }
+
+    int pin_fd = tx_pin(prog_fd, ifindex);
+    if (pin_fd < 0 && !getenv("DSE_PKTGEN_NO_PIN"))
+        fprintf(stderr,
+                "dse-pktgen: tx: dev=%s: cannot add generic XDP next to what is "
+                "there: each chunk waits ~25 ms for XDP dispatcher updates\n",
+                o->dev);
+
+    /* --rate with --duration sends exactly rate * duration frames. */
+    uint64_t target = o->count;
+    if (o->rate_pps && o->duration_s > 0) {
+        target = (uint64_t)((double)o->rate_pps * o->duration_s + 0.5);
+        if (!target)
+            target = 1;
+    }
+    uint64_t chunk = o->rate_pps ? MAX(o->rate_pps / 1000, 1) : TX_CHUNK_MAX;
+    uint64_t dur_ns = (uint64_t)(o->duration_s * 1e9);
+
+    signals_install();
+    uint64_t t0 = now_ns(), done = 0;
+    int run_err = 0;
+    while (!stop_requested) {
+        uint64_t n = chunk;
+        if (target) {
+            if (done >= target)
+                break;
+            n = MIN(chunk, target - done);
+        } else if (now_ns() - t0 >= dur_ns) {
+            break;
+        }
+        if (o->rate_pps) {
+            /* Chunk k starts at t0 + k * chunk / rate: late chunks catch up. */
+            sleep_until_ns(t0 + (uint64_t)((double)done * 1e9 / (double)o->rate_pps));
+            if (stop_requested)
+                break;
+        }
+        struct xdp_md md = {.data = sizeof cookie,
+                            .data_end = (__u32)(sizeof cookie + frame_len)};
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf,
+                    .data_size_in = (__u32)(sizeof cookie + frame_len), .ctx_in = &md,
+                    .ctx_size_in = sizeof md, .repeat = (__u32)n,
+                    .batch_size = (__u32)MIN(n, TX_BATCH),
+                    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+        if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+            if (errno != EINTR)
+                run_err = errno;
+            break;
+        }
+        done += n;
+    }
+    if (o->rate_pps && target && !stop_requested && !run_err)
+        sleep_until_ns(t0 + (uint64_t)((double)target * 1e9 / (double)o->rate_pps));
+    uint64_t t1 = now_ns();
+    if (pin_fd >= 0)
+        close(pin_fd);
+
+    __u64 sent = 0;
+    if (bpf_map_lookup_elem(seq_fd, &k0, &sent)) {
+        fail_runtime("tx: cannot read the frame counter: %s", strerror(errno));
+        goto out_close;
+    }
+    if (run_err) {
+        fail_runtime("tx: dev=%s: BPF_PROG_RUN failed after %llu frames: %s", o->dev,
+                     (unsigned long long)sent, strerror(run_err));
+        goto out_close;
+    }
+    double secs = (double)(t1 - t0) / 1e9;
+    double pps = secs > 0 ? (double)sent / secs : 0;
+    if (o->json)
+        printf("{\"tx_packets\": %llu, \"duration_s\": %.6f, \"tx_pps\": %.0f, "
+               "\"size\": %u, \"flows\": %u, \"stream\": %u, \"rate_pps\": %llu, "
+               "\"pinned\": %s}\n",
+               (unsigned long long)sent, secs, pps, o->size, o->n_flows, o->stream,
+               (unsigned long long)o->rate_pps, pin_fd >= 0 ? "true" : "false");
+    else
+        printf("sent %llu packets of %u bytes in %.3f s: %.0f pps (dev %s, stream %u, "
+               "%u flows%s)\n",
+               (unsigned long long)sent, o->size, secs, pps, o->dev, o->stream,
+               o->n_flows, stop_requested ? ", interrupted" : "");
+    ret = EXIT_OK;
+out_close:
+    bpf_object__close(obj);
+    return ret;
+}
+
+/* ---- rx ----------------------------------------------------------------- */
+
+struct rx_state {
+    int streams_fd;
+    struct pktgen_stream_stats *stats; /* PKTGEN_MAX_STREAMS entries */
+};
+
+/* Reads the streams (only 'o->stream' with --stream) into 'rx->stats'.
+ * Returns how many, or -errno. */
+static int
+rx_read(const struct pktgen_opts *o, struct rx_state *rx)
+{
+    __u32 key, next, *prev = NULL;
+    int n = 0;
+    while (n < PKTGEN_MAX_STREAMS && !bpf_map_get_next_key(rx->streams_fd, prev, &next)) {
+        key = next;
+        prev = &key;
+        if (o->has_stream && key != o->stream)
+            continue;
+        if (bpf_map_lookup_elem(rx->streams_fd, &key, &rx->stats[n]))
+            continue; /* removed meanwhile: cannot happen, we never delete */
+        n++;
+    }
+    return n;
+}
+
+static uint64_t
+rx_packets(const struct pktgen_stream_stats *s, int n)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += s[i].packets;
+    return sum;
+}
+
+/* Attaches 'prog_fd' to 'ifindex' in driver mode through a bpf link (so it
+ * goes away with us, however we die).  A program attached the old way is
+ * taken off first, and '*old_fd' keeps it alive to be put back by
+ * rx_restore() (else -1).  Returns the link fd or -errno. */
+static int
+rx_attach(int prog_fd, int ifindex, int *old_fd)
+{
+    LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = XDP_FLAGS_DRV_MODE);
+    *old_fd = -1;
+    int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lopts);
+    if (fd >= 0 || errno != EBUSY)
+        return fd >= 0 ? fd : -errno;
+    __u32 old_id = 0;
+    if (!bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &old_id) && old_id)
+        *old_fd = bpf_prog_get_fd_by_id(old_id);
+    if (bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL)) {
+        if (*old_fd >= 0)
+            close(*old_fd);
+        *old_fd = -1;
+        return -EBUSY; /* held by another bpf link */
+    }
+    fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lopts);
+    return fd >= 0 ? fd : -errno;
+}
+
+static void
+rx_restore(int ifindex, int old_fd, const char *dev)
+{
+    if (old_fd < 0)
+        return;
+    if (bpf_xdp_attach(ifindex, old_fd, XDP_FLAGS_DRV_MODE, NULL))
+        fprintf(stderr, "dse-pktgen: rx: dev=%s: cannot put back its XDP program: %s\n",
+                dev, strerror(errno));
+    close(old_fd);
+}
+
+static void
+rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
+         uint64_t untracked)
+{
+    if (o->json) {
+        printf("{\"rx_packets\": %llu, \"rx_bytes\": %llu, \"rx_pps\": %.0f, "
+               "\"lost\": %llu, \"reordered\": %llu, \"lat_p50_us\": %.1f, "
+               "\"lat_p99_us\": %.1f, \"lat_p999_us\": %.1f, \"lat_max_us\": %.1f, "
+               "\"lat_avg_us\": %.1f, \"duration_s\": %.6f, \"streams\": %u, "
+               "\"untracked\": %llu}\n",
+               (unsigned long long)s->packets, (unsigned long long)s->bytes, s->pps,
+               (unsigned long long)s->lost, (unsigned long long)s->reordered,
+               s->lat_p50_us, s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us,
+               s->duration_s, s->n_streams, (unsigned long long)untracked);
+        return;
+    }
+    printf("received %llu packets (%llu bytes, %u streams) in %.3f s: %.0f pps\n",
+           (unsigned long long)s->packets, (unsigned long long)s->bytes, s->n_streams,
+           s->duration_s, s->pps);
+    printf("lost %llu, reordered %llu\n", (unsigned long long)s->lost,
+           (unsigned long long)s->reordered);
+    printf("latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  avg %.1f\n",
+           s->lat_p50_us, s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us);
+    if (untracked)
+        printf("warning: %llu frames of streams beyond the first %d were not tracked\n",
+               (unsigned long long)untracked, PKTGEN_MAX_STREAMS);
+}
+
+static int
+rx_main(struct pktgen_opts *o)
+{
+    int ifindex = (int)if_nametoindex(o->dev);
+    if (!ifindex)
+        return fail_runtime("rx: no interface '%s' in this network namespace", o->dev);
+    struct bpf_object *obj = obj_load(pktgen_rx_bpf_obj, pktgen_rx_bpf_obj_len, "rx");
+    if (!obj)
+        return EXIT_FAILED;
+    int ret = EXIT_FAILED;
+    struct rx_state rx = {.streams_fd = bpf_object__find_map_fd_by_name(obj, "streams")};
+    int misc_fd = bpf_object__find_map_fd_by_name(obj, "rx_misc");
+    struct bpf_program *prog = bpf_object__find_program_by_name(obj, "pktgen_rx");
+    rx.stats = calloc(PKTGEN_MAX_STREAMS, sizeof *rx.stats);
+    uint64_t *hist = calloc(PKTGEN_N_BUCKETS, sizeof *hist);
+    if (!rx.stats || !hist) {
+        fail_runtime("rx: out of memory");
+        goto out_free;
+    }
+    if (!prog || rx.streams_fd < 0 || misc_fd < 0) {
+        fail_runtime("rx: the program lacks its maps");
+        goto out_free;
+    }
+
+    signals_install();
+    int old_fd;
+    int link_fd = rx_attach(bpf_program__fd(prog), ifindex, &old_fd);
+    if (link_fd < 0) {
+        rx_restore(ifindex, old_fd, o->dev);
+        fail_runtime("rx: dev=%s: cannot attach XDP in driver mode: %s", o->dev,
+                     strerror(-link_fd));
+        goto out_free;
+    }
+    fprintf(stderr, "dse-pktgen: rx: listening on %s\n", o->dev);
+
+    uint64_t start = now_ns(), last_change = start, prev = 0;
+    uint64_t dur_ns = (uint64_t)(o->duration_s * 1e9);
+    bool started = false;
+    int n = 0;
+    while (!stop_requested) {
+        struct timespec ts = {.tv_nsec = RX_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+        n = rx_read(o, &rx);
+        uint64_t t = now_ns(), pk = rx_packets(rx.stats, n);
+        if (pk != prev) {
+            prev = pk;
+            last_change = t;
+            started = true;
+        }
+        if (dur_ns && t - start >= dur_ns)
+            break;
+        if (started && o->idle_ms && t - last_change >= o->idle_ms * 1000000ULL)
+            break;
+    }
+    n = rx_read(o, &rx);
+    __u32 k0 = 0;
+    struct pktgen_rx_misc misc = {0};
+    bpf_map_lookup_elem(misc_fd, &k0, &misc);
+    close(link_fd);
+    rx_restore(ifindex, old_fd, o->dev);
+
+    struct pktgen_rx_summary s;
+    pktgen_rx_summarize(rx.stats, (size_t)n, hist, &s);
+    rx_print(o, &s, misc.untracked);
+    ret = EXIT_OK;
+out_free:
+    free(hist);
+    free(rx.stats);
+    bpf_object__close(obj);
+    return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    struct pktgen_opts o;
+    char err[256];
+    if (!pktgen_parse_args(argc - 1, argv + 1, &o, err, sizeof err)) {
+        fprintf(stderr, "dse-pktgen: %s (try 'dse-pktgen help')\n", err);
+        return EXIT_USAGE;
+    }
+    libbpf_set_print(libbpf_print);
+    return o.mode == PKTGEN_TX ? tx_main(&o) : rx_main(&o);
+}

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pktgen: argument parsing, template frame, histogram percentiles (pktgen.h). */
+#include "pktgen.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define PKTGEN_HDR_LEN ((unsigned)sizeof(struct pktgen_hdr))
+
+unsigned
+pktgen_min_size(bool has_vlan)
+{
+    return PKTGEN_ETH_LEN + (has_vlan ? PKTGEN_VLAN_LEN : 0) + PKTGEN_IP_LEN +
+           PKTGEN_UDP_LEN + PKTGEN_HDR_LEN;
+}
+
+unsigned
+pktgen_l4_off(const struct pktgen_opts *o)
+{
+    return PKTGEN_ETH_LEN + (o->vlan >= 0 ? PKTGEN_VLAN_LEN : 0) + PKTGEN_IP_LEN;
+}
+
+static bool
+fail(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!*s || *s == '-' || *s == '+' || *s == ' ')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool
+parse_seconds(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0) || v > 86400 * 365)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Options: name, which modes take it, whether it takes a value. */
+enum { IN_TX = 1U << 0, IN_RX = 1U << 1 };
+static const struct {
+    const char *name;
+    unsigned modes;
+    bool has_arg;
+} options[] = {
+    {"--dev", IN_TX | IN_RX, true},
+    {"--dst-mac", IN_TX, true},
+    {"--src-mac", IN_TX, true},
+    {"--vlan", IN_TX, true},
+    {"--size", IN_TX, true},
+    {"--rate", IN_TX, true},
+    {"--duration", IN_TX | IN_RX, true},
+    {"--count", IN_TX, true},
+    {"--flows", IN_TX, true},
+    {"--src-ip", IN_TX, true},
+    {"--dst-ip", IN_TX, true},
+    {"--stream", IN_TX | IN_RX, true},
+    {"--idle-ms", IN_RX, true},
+    {"-j", IN_TX | IN_RX, false},
+    {"--json", IN_TX | IN_RX, false},
+};
+
+static bool
+parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
+          bool *has_size, char *err, size_t err_len)
+{
+    uint64_t n;
+    if (!strcmp(name, "--dev")) {
+        if (!*v || strlen(v) >= 16 || strchr(v, '/'))
+            return fail(err, err_len, "--dev '%s': not an interface name", v);
+        o->dev = v;
+    } else if (!strcmp(name, "--dst-mac")) {
+        if (!mac_parse(v, o->dst_mac))
+            return fail(err, err_len, "--dst-mac '%s': not a MAC address", v);
+        *has_dst = true;
+    } else if (!strcmp(name, "--src-mac")) {
+        if (!mac_parse(v, o->src_mac))
+            return fail(err, err_len, "--src-mac '%s': not a MAC address", v);
+        o->has_src_mac = true;
+    } else if (!strcmp(name, "--vlan")) {
+        if (!parse_u64(v, 0, 4095, &n))
+            return fail(err, err_len, "--vlan '%s': not a VLAN id (0..4095)", v);
+        o->vlan = (int)n;
+    } else if (!strcmp(name, "--size")) {
+        if (!parse_u64(v, 60, PKTGEN_MAX_SIZE, &n))
+            return fail(err, err_len, "--size '%s': not a frame size (60..%d)", v,
+                        PKTGEN_MAX_SIZE);
+        o->size = (unsigned)n;
+        *has_size = true;
+    } else if (!strcmp(name, "--rate")) {
+        if (!strcmp(v, "max"))
+            o->rate_pps = 0;
+        else if (!parse_u64(v, 1, 100000000, &n))
+            return fail(err, err_len, "--rate '%s': not a rate (1..100000000 or max)", v);
+        else
+            o->rate_pps = n;
+    } else if (!strcmp(name, "--duration")) {
+        if (!parse_seconds(v, &o->duration_s))
+            return fail(err, err_len, "--duration '%s': not a number of seconds > 0", v);
+    } else if (!strcmp(name, "--count")) {
+        if (!parse_u64(v, 1, 1000000000000ULL, &o->count))
+            return fail(err, err_len, "--count '%s': not a packet count (>= 1)", v);
+    } else if (!strcmp(name, "--flows")) {
+        if (!parse_u64(v, 1, PKTGEN_MAX_FLOWS, &n))
+            return fail(err, err_len, "--flows '%s': not a flow count (1..%d)", v,
+                        PKTGEN_MAX_FLOWS);
+        o->n_flows = (unsigned)n;
+    } else if (!strcmp(name, "--src-ip") || !strcmp(name, "--dst-ip")) {
+        struct in_addr a;
+        if (inet_pton(AF_INET, v, &a) != 1)
+            return fail(err, err_len, "%s '%s': not an IPv4 address", name, v);
+        *(name[2] == 's' ? &o->src_ip_be : &o->dst_ip_be) = a.s_addr;
+    } else if (!strcmp(name, "--stream")) {
+        if (!parse_u64(v, 0, UINT32_MAX, &n))
+            return fail(err, err_len, "--stream '%s': not a stream id (0..%u)", v,
+                        UINT32_MAX);
+        o->stream = (uint32_t)n;
+        o->has_stream = true;
+    } else if (!strcmp(name, "--idle-ms")) {
+        if (!parse_u64(v, 0, 3600000, &n))
+            return fail(err, err_len, "--idle-ms '%s': not a time in ms", v);
+        o->idle_ms = (unsigned)n;
+    } else {
+        o->json = true; /* -j, --json */
+    }
+    return true;
+}
+
+bool
+pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_t err_len)
+{
+    memset(o, 0, sizeof *o);
+    o->vlan = -1;
+    o->n_flows = 1;
+    o->idle_ms = PKTGEN_DEFAULT_IDLE_MS;
+    o->src_ip_be = htonl(0xc6120001); /* 198.18.0.1, RFC 2544 benchmarking */
+    o->dst_ip_be = htonl(0xc6120002);
+    if (argc < 1 || !argv[0])
+        return fail(err, err_len, "missing mode (tx or rx)");
+    if (!strcmp(argv[0], "tx"))
+        o->mode = PKTGEN_TX;
+    else if (!strcmp(argv[0], "rx"))
+        o->mode = PKTGEN_RX;
+    else
+        return fail(err, err_len, "unknown mode '%s' (tx or rx)", argv[0]);
+    unsigned mode_bit = o->mode == PKTGEN_TX ? IN_TX : IN_RX;
+
+    bool has_dst = false, has_size = false;
+    for (int i = 1; i < argc; i++) {
+        size_t k;
+        for (k = 0; k < ARRAY_SIZE(options); k++)
+            if (!strcmp(argv[i], options[k].name))
+                break;
+        if (k == ARRAY_SIZE(options) || !(options[k].modes & mode_bit))
+            return fail(err, err_len, "%s: unknown option '%s'", argv[0], argv[i]);
+        const char *v = NULL;
+        if (options[k].has_arg) {
+            if (i + 1 >= argc)
+                return fail(err, err_len, "%s needs a value", argv[i]);
+            v = argv[++i];
+        }
+        if (!parse_one(o, options[k].name, v, &has_dst, &has_size, err, err_len))
+            return false;
+    }
+    if (!o->dev)
+        return fail(err, err_len, "%s: --dev is required", argv[0]);
+    if (o->mode == PKTGEN_RX)
+        return true;
+
+    if (!has_dst)
+        return fail(err, err_len, "tx: --dst-mac is required");
+    if (o->duration_s > 0 && o->count)
+        return fail(err, err_len, "tx: give --duration or --count, not both");
+    if (!o->duration_s && !o->count)
+        o->duration_s = PKTGEN_DEFAULT_DURATION_S;
+    unsigned min = pktgen_min_size(o->vlan >= 0);
+    if (!has_size)
+        o->size = min;
+    else if (o->size < min)
+        return fail(
+            err, err_len,
+            "--size %u: frames carrying the pktgen header need at least %u bytes%s",
+            o->size, min, o->vlan >= 0 ? " with --vlan" : "");
+    return true;
+}
+
+uint16_t
+pktgen_csum(const void *data, size_t len, uint32_t sum)
+{
+    const uint8_t *p = data;
+    uint64_t s = sum;
+    for (; len > 1; p += 2, len -= 2)
+        s += (uint32_t)p[0] << 8 | p[1];
+    if (len)
+        s += (uint32_t)p[0] << 8;
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+static void
+put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = v >> 8;
+    p[1] = v & 0xff;
+}
+
+size_t
+pktgen_frame_build(const struct pktgen_opts *o, uint8_t *buf, size_t buf_len)
+{
+    bool has_vlan = o->vlan >= 0;
+    if (o->size < pktgen_min_size(has_vlan) || o->size > buf_len)
+        return 0;
+    memset(buf, 0, o->size);
+
+    uint8_t *p = buf;
+    memcpy(p, o->dst_mac, 6);
+    memcpy(p + 6, o->src_mac, 6);
+    p += 12;
+    if (has_vlan) {
+        put_be16(p, 0x8100);
+        put_be16(p + 2, (uint16_t)o->vlan);
+        p += 4;
+    }
+    put_be16(p, 0x0800);
+    p += 2;
+
+    uint8_t *ip = p;
+    uint16_t ip_len = (uint16_t)(o->size - (ip - buf));
+    ip[0] = 0x45;
+    put_be16(ip + 2, ip_len);
+    put_be16(ip + 6, 0x4000); /* DF */
+    ip[8] = 64;
+    ip[9] = 17; /* UDP */
+    memcpy(ip + 12, &o->src_ip_be, 4);
+    memcpy(ip + 16, &o->dst_ip_be, 4);
+    put_be16(ip + 10, pktgen_csum(ip, PKTGEN_IP_LEN, 0));
+
+    uint8_t *udp = ip + PKTGEN_IP_LEN;
+    uint16_t udp_len = ip_len - PKTGEN_IP_LEN;
+    put_be16(udp, PKTGEN_SPORT_BASE);
+    put_be16(udp + 2, PKTGEN_DPORT);
+    put_be16(udp + 4, udp_len);
+
+    struct pktgen_hdr h = {
+        .magic = htonl(PKTGEN_MAGIC),
+        .stream = htonl(o->stream),
+    };
+    memcpy(udp + PKTGEN_UDP_LEN, &h, sizeof h);
+
+    /* Pseudo header (RFC 768): addresses, protocol, UDP length. */
+    uint32_t sum = 0;
+    for (int i = 12; i < 20; i += 2)
+        sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+    sum += 17 + udp_len;
+    uint16_t c = pktgen_csum(udp, udp_len, sum);
+    put_be16(udp + 6, c ? c : 0xffff);
+    return o->size;
+}
+
+double
+pktgen_bucket_lo_us(uint32_t b)
+{
+    if (b < PKTGEN_LIN_US)
+        return b;
+    if (b >= PKTGEN_N_BUCKETS - 1)
+        return (double)(1ULL << (PKTGEN_LOG_LAST + 1));
+    uint32_t i = b - PKTGEN_LIN_US;
+    uint32_t e = PKTGEN_LOG_FIRST + (i >> PKTGEN_SUB_BITS);
+    uint32_t sub = i & ((1U << PKTGEN_SUB_BITS) - 1);
+    return (double)(1ULL << e) + (double)sub * (double)(1ULL << (e - PKTGEN_SUB_BITS));
+}
+
+double
+pktgen_bucket_hi_us(uint32_t b)
+{
+    if (b >= PKTGEN_N_BUCKETS - 1)
+        return INFINITY;
+    return pktgen_bucket_lo_us(b + 1);
+}
+
+double
+pktgen_percentile_us(const uint64_t hist[PKTGEN_N_BUCKETS], double p, double max_us)
+{
+    uint64_t n = 0;
+    for (uint32_t b = 0; b < PKTGEN_N_BUCKETS; b++)
+        n += hist[b];
+    if (!n)
+        return 0;
+    double want = p * (double)n;
+    uint64_t rank = (uint64_t)want;
+    if ((double)rank < want)
+        rank++; /* ceil() without libm */
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    uint64_t seen = 0;
+    for (uint32_t b = 0; b < PKTGEN_N_BUCKETS; b++) {
+        seen += hist[b];
+        if (seen >= rank)
+            return MIN(pktgen_bucket_hi_us(b), max_us);
+    }
+    return max_us; /* not reached */
+}
+
+void
+pktgen_rx_summarize(const struct pktgen_stream_stats *streams, size_t n, uint64_t *hist,
+                    struct pktgen_rx_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    memset(hist, 0, PKTGEN_N_BUCKETS * sizeof *hist);
+    uint64_t first = UINT64_MAX, last = 0, lat_max = 0, lat_sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct pktgen_stream_stats *st = &streams[i];
+        if (!st->packets)
+            continue;
+        s->n_streams++;
+        s->packets += st->packets;
+        s->bytes += st->bytes;
+        s->reordered += st->reordered;
+        if (st->highest_seq + 1 > st->packets)
+            s->lost += st->highest_seq + 1 - st->packets;
+        first = MIN(first, st->first_ns);
+        last = MAX(last, st->last_ns);
+        lat_max = MAX(lat_max, st->lat_max_ns);
+        lat_sum += st->lat_sum_ns;
+        for (uint32_t b = 0; b < PKTGEN_N_BUCKETS; b++)
+            hist[b] += st->hist[b];
+    }
+    if (!s->packets)
+        return;
+    s->duration_s = last > first ? (double)(last - first) / 1e9 : 0;
+    if (s->packets > 1 && s->duration_s > 0)
+        s->pps = (double)(s->packets - 1) / s->duration_s;
+    s->lat_max_us = (double)lat_max / 1e3;
+    s->lat_avg_us = (double)lat_sum / 1e3 / (double)s->packets;
+    s->lat_p50_us = pktgen_percentile_us(hist, 0.50, s->lat_max_us);
+    s->lat_p99_us = pktgen_percentile_us(hist, 0.99, s->lat_max_us);
+    s->lat_p999_us = pktgen_percentile_us(hist, 0.999, s->lat_max_us);
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pktgen: the pure parts of dse-pktgen, kept apart from the BPF glue (main.c)
+ * so that unit tests can reach them: command-line parsing, building the
+ * template frame with valid IPv4 and UDP checksums, and turning the sink's
+ * per-stream counters and latency histograms into one summary with
+ * percentiles.
+ *
+ * Thread-safety: every function here is reentrant.
+ */
+#ifndef DSE_PKTGEN_H
+#define DSE_PKTGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pktgen-abi.h"
+
+#define PKTGEN_ETH_LEN 14
+#define PKTGEN_VLAN_LEN 4
+#define PKTGEN_IP_LEN 20
+#define PKTGEN_UDP_LEN 8
+#define PKTGEN_MAX_SIZE 1514
+#define PKTGEN_SPORT_BASE 10000
+#define PKTGEN_DPORT 9 /* discard */
+#define PKTGEN_MAX_FLOWS 50000
+#define PKTGEN_DEFAULT_DURATION_S 10.0
+#define PKTGEN_DEFAULT_IDLE_MS 1000
+
+enum pktgen_mode { PKTGEN_TX, PKTGEN_RX };
+
+struct pktgen_opts {
+    enum pktgen_mode mode;
+    const char *dev; /* points into argv */
+    uint8_t dst_mac[6];
+    uint8_t src_mac[6];
+    bool has_src_mac;  /* else the interface's own address */
+    int vlan;          /* 802.1Q VID 0..4095, or -1 for none */
+    unsigned size;     /* frame bytes incl. Ethernet header, without FCS */
+    uint64_t rate_pps; /* 0 = as fast as possible */
+    double duration_s; /* 0 = not given */
+    uint64_t count;    /* 0 = not given */
+    unsigned n_flows;
+    uint32_t src_ip_be, dst_ip_be;
+    uint32_t stream;
+    bool has_stream;
+    unsigned idle_ms; /* rx: stop after this long without frames; 0 = never */
+    bool json;
+};
+
+/* The smallest frame that carries the whole pktgen header. */
+unsigned pktgen_min_size(bool has_vlan);
+
+/* Parses 'argv' (argv[0] is the mode, "tx" or "rx") into 'o', filling
+ * defaults.  On failure returns false and writes a one-line reason into 'err'.
+ * Takes no ownership: 'o->dev' points into 'argv'. */
+bool pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err,
+                       size_t err_len);
+
+/* Writes the template frame that 'o' describes (with 'o->src_mac' set) into
+ * 'buf': IPv4 header and UDP checksums valid, pktgen header with magic and
+ * stream and seq 0.  Returns the frame length, or 0 if 'buf_len' is too small
+ * or 'o->size' is below pktgen_min_size(). */
+size_t pktgen_frame_build(const struct pktgen_opts *o, uint8_t *buf, size_t buf_len);
+
+/* Offset of the UDP header in frames built for 'o'.  This function can't fail. */
+unsigned pktgen_l4_off(const struct pktgen_opts *o);
+
+/* RFC 1071 Internet checksum of 'len' bytes, the bytes read as big-endian
+ * 16-bit words, starting from partial sum 'sum'.  Returns the folded,
+ * complemented value in host order (store it with htons()).  This function
+ * can't fail. */
+uint16_t pktgen_csum(const void *data, size_t len, uint32_t sum);
+
+/* Lower and upper edge (microseconds) of histogram bucket 'b'. */
+double pktgen_bucket_lo_us(uint32_t b);
+double pktgen_bucket_hi_us(uint32_t b);
+
+/* The 'p'-quantile (0 < p <= 1) of 'hist' in microseconds: the upper edge of
+ * the bucket holding the ceil(p * n)-th sample, but no more than 'max_us'.
+ * Returns 0 for an empty histogram. */
+double pktgen_percentile_us(const uint64_t hist[PKTGEN_N_BUCKETS], double p,
+                            double max_us);
+
+struct pktgen_rx_summary {
+    uint64_t packets, bytes;
+    uint64_t lost; /* sum over streams of (highest seq + 1) - packets, >= 0 */
+    uint64_t reordered;
+    unsigned n_streams;
+    double duration_s; /* first to last frame, over all streams */
+    double pps;        /* (packets - 1) / duration_s; 0 with fewer than 2 */
+    double lat_p50_us, lat_p99_us, lat_p999_us, lat_max_us, lat_avg_us;
+};
+
+/* Sums 'n' streams into 's'; 'hist_scratch' (PKTGEN_N_BUCKETS entries)
+ * receives the merged histogram.  This function can't fail. */
+void pktgen_rx_summarize(const struct pktgen_stream_stats *streams, size_t n,
+                         uint64_t *hist_scratch, struct pktgen_rx_summary *s);
+
+#endif
