@@ -37,7 +37,7 @@ one_run() { # -> rx pps of one run
 	local rpid=$!
 	wait_until 5 bash -c "ip -n $P-h1-vm2 link show dev eth0 | grep -q xdp"
 	"$DSE_LAB" exec --prefix "$P" h1-vm1 -- "$PKTGEN" tx --dev eth0 --src-mac "$M1" --dst-mac "$M2" \
-		--size 64 --rate max --duration "$secs" -j >"$TMPB/tx.json" 2>/dev/null
+		--size 66 --rate max --duration "$secs" -j >"$TMPB/tx.json" 2>/dev/null
 	wait "$rpid" || true
 	jq '.rx_pps / 1e6' "$out"
 }
@@ -71,9 +71,9 @@ setnf 0
 measure linux-bridge-nf-off
 ip -n "$DNS" link del br-anchor
 
-"$PKTGEN" fwd --netns "$DNS" --in rep-vm1 --out rep-vm2 >/dev/null 2>&1 &
+ip netns exec "$DNS" "$PKTGEN" fwd --in rep-vm1 --out rep-vm2 >"$TMPB/fwd.out" 2>&1 &
 FWD=$!
-wait_until 5 bash -c "ip -n $DNS link show dev rep-vm1 | grep -q 'prog/xdp'"
+wait_until 5 grep -q "until SIGINT" "$TMPB/fwd.out"
 measure xdp-redirect-ceiling
 kill "$FWD" 2>/dev/null; wait "$FWD" 2>/dev/null || true
 
@@ -87,11 +87,11 @@ ovs_start() {
 	ovsdb-tool create "$OVS/conf.db" /usr/share/openvswitch/vswitch.ovsschema
 	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovsdb-server "$OVS/conf.db" \
 		--remote="punix:$OVS/db.sock" --pidfile="$OVS/ovsdb.pid" --detach \
-		--log-file="$OVS/ovsdb.log" --unixctl="$OVS/ovsdb.ctl"
+		--log-file="$OVS/ovsdb.log" --unixctl="$OVS/ovsdb.ctl" 2>/dev/null
 	vsctl --no-wait init
 	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovs-vswitchd "unix:$OVS/db.sock" \
 		--pidfile="$OVS/vswitchd.pid" --detach --log-file="$OVS/vswitchd.log" \
-		--unixctl="$OVS/vswitchd.ctl"
+		--unixctl="$OVS/vswitchd.ctl" 2>/dev/null
 	vsctl add-br br-ovs -- set bridge br-ovs datapath_type=netdev
 }
 ovs_stop() {
@@ -121,7 +121,7 @@ jq -nc --argjson d "$(median "$TMPB/dse")" --argjson sw "$(median "$TMPB/dse-afp
 	--argjson br "$(median "$TMPB/linux-bridge")" --argjson nf "$(median "$TMPB/linux-bridge-nf-off")" \
 	--argjson xdp "$(median "$TMPB/xdp-redirect-ceiling")" --argjson runs "$runs" --arg secs "$secs" \
 	--argjson ovs "$(median "$TMPB/ovs-netdev")" --argjson ovsx "$(median "$TMPB/ovs-afxdp")" \
-	'{id: "l2-veth-64b", what: "L2 forwarding, veth, 64 B, one DPU core, VM to VM on one host (\($secs) s runs)",
+	'{id: "l2-veth-64b", what: "L2 forwarding, veth, 66 B (the smallest dse-pktgen frame), one DPU core, VM to VM on one host (\($secs) s runs)",
 	  unit: "Mpps", higher_is_better: true, runs: $runs, dse: $d,
 	  anchors: {"linux-bridge": $br, "linux-bridge-nf-off": $nf, "xdp-redirect-ceiling": $xdp,
 	            "ovs-netdev": $ovs, "ovs-afxdp": $ovsx, "dse-afpacket-only": $sw}}'

@@ -48,6 +48,17 @@ version). Each benchmark builds its own lab under a private prefix and removes i
 
 ## Notes
 
+- `l2-veth-64b`: dse-pktgen (XDP live frames, on the host core, in h1-vm1) sends
+  UDP frames of 66 B (the smallest that carries its sequence header; the id keeps
+  the 64 B name of DESIGN §10) to h1-vm2 on the same host, through the DPU; the
+  sink (dse-pktgen rx, XDP) counts what arrives. The DPU-side receive work runs
+  in threaded NAPI on the DPU core for every variant: dse with its eswitch (flow
+  hit in XDP), dse with `--eswitch off` (`dse-afpacket-only`), the Linux bridge
+  with bridge netfilter on (`linux-bridge`) and off, Open vSwitch 3.1's userspace
+  datapath (`datapath_type=netdev`, started privately in the DPU's netns and
+  cgroup) with plain ports (`ovs-netdev`) and with `type=afxdp` ports, and
+  `dse-pktgen fwd`, a one-line XDP redirect (`xdp-redirect-ceiling`). Medians
+  of the runs; single runs vary by 15% or more on this shared machine.
 - `tcp-vm2vm-1stream`, `rtt-vm2vm`: VM to VM across two hosts; on each DPU either
   dse-dpud (portgroup VLAN 10, tagged on the fabric), dse-dpud with `--eswitch off`
   (`dse-afpacket-only`: every frame through the AF_PACKET slow path), or a Linux

@@ -54,6 +54,7 @@ usage(FILE *f)
         "N]\n"
         "                     [--flows N] [--src-ip A] [--dst-ip B] [--stream ID] [-j]\n"
         "       dse-pktgen rx --dev IF [--duration S] [--idle-ms MS] [--stream ID] [-j]\n"
+        "       dse-pktgen fwd --in IF --out IF\n"
         "\n"
         "tx generates IPv4/UDP frames from an XDP program run with BPF_PROG_RUN\n"
         "(live frames) and redirects them out of IF, in the current network namespace.\n"
@@ -486,6 +487,60 @@ out_free:
     return ret;
 }
 
+/* ---- fwd ---------------------------------------------------------------- */
+
+extern const unsigned char pktgen_fwd_bpf_obj[];
+extern const size_t pktgen_fwd_bpf_obj_len;
+
+/* dse-pktgen fwd --in IF --out IF: redirect everything arriving on IF to the
+ * other in XDP until SIGINT/SIGTERM (then put back what was on IF). */
+static int
+fwd_main(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--in"))
+            in = argv[i + 1];
+        else if (!strcmp(argv[i], "--out"))
+            out = argv[i + 1];
+        else
+            in = out = NULL, i = argc;
+    }
+    if (!in || !out || argc % 2 == 0) {
+        fprintf(stderr, "dse-pktgen: fwd needs --in IF --out IF (try 'dse-pktgen help')\n");
+        return EXIT_USAGE;
+    }
+    int in_ifindex = (int)if_nametoindex(in), out_ifindex = (int)if_nametoindex(out);
+    if (!in_ifindex || !out_ifindex)
+        return fail_runtime("fwd: no interface %s", in_ifindex ? out : in);
+    struct bpf_object *obj = obj_load(pktgen_fwd_bpf_obj, pktgen_fwd_bpf_obj_len, "fwd");
+    if (!obj)
+        return EXIT_FAILED;
+    __u32 k = 0, v = (__u32)out_ifindex;
+    int old_fd = -1, link = -1, ret = EXIT_FAILED;
+    if (bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "out"), &k, &v, BPF_ANY)) {
+        fail_runtime("fwd: %s cannot be an XDP egress: %s", out, strerror(errno));
+        goto done;
+    }
+    signals_install();
+    link = rx_attach(bpf_program__fd(bpf_object__find_program_by_name(obj, "fwd")), in_ifindex,
+                     &old_fd);
+    if (link < 0) {
+        fail_runtime("fwd: cannot attach to %s: %s", in, strerror(-link));
+        goto done;
+    }
+    printf("dse-pktgen: fwd %s -> %s in XDP until SIGINT/SIGTERM\n", in, out);
+    fflush(stdout);
+    while (!stop_requested)
+        pause();
+    close(link);
+    rx_restore(in_ifindex, old_fd, in);
+    ret = EXIT_OK;
+done:
+    bpf_object__close(obj);
+    return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -493,6 +548,10 @@ main(int argc, char **argv)
         !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "fwd")) {
+        libbpf_set_print(libbpf_print);
+        return fwd_main(argc - 1, argv + 1);
     }
     struct pktgen_opts o;
     char err[256];

@@ -58,7 +58,7 @@ stream_get(__u32 stream)
     return bpf_map_lookup_elem(&streams, &stream);
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int
 pktgen_rx(struct xdp_md *ctx)
 {
