@@ -85,9 +85,12 @@ eswitch(struct xdp_md *ctx)
     __u32 len = bpf_xdp_get_buff_len(ctx), rx_len = len;
     if (len > a->max_len)
         return XDP_PASS;
-    __u32 out_ifindex = a->out_ifindex;
-    if (!bpf_map_lookup_elem(&tx_ports, &out_ifindex))
-        return XDP_PASS; /* egress not (yet) ours: decide nothing, change nothing */
+    /* The redirect itself happens after we return: ask for it first, so that
+     * an egress that is not (yet) ours leaves the frame untouched for the
+     * slow path. */
+    long act = bpf_redirect_map(&tx_ports, a->out_ifindex, XDP_PASS);
+    if (act != XDP_REDIRECT)
+        return XDP_PASS;
 
     if (a->pop) {
         if (data + 16 > end)
@@ -112,9 +115,11 @@ eswitch(struct xdp_md *ctx)
         len += 4;
     }
 
-    __sync_fetch_and_add(&a->packets, 1);
-    __sync_fetch_and_add(&a->bytes, len);
-    a->last_ns = bpf_ktime_get_ns();
+    /* One receive queue per port, so one CPU at a time runs a given flow:
+     * plain increments, and the coarse clock (the slow path needs seconds). */
+    a->packets++;
+    a->bytes += len;
+    a->last_ns = bpf_ktime_get_coarse_ns();
     __u32 in = a->in_port, out = a->out_port;
     struct eswitch_port_stats *s = bpf_map_lookup_elem(&port_stats, &in);
     if (s) {
@@ -126,7 +131,7 @@ eswitch(struct xdp_md *ctx)
         s->tx_packets++;
         s->tx_bytes += len;
     }
-    return bpf_redirect_map(&tx_ports, out_ifindex, XDP_DROP);
+    return act;
 }
 
 char _license[] SEC("license") = "Dual BSD/GPL";
