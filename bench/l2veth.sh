@@ -19,7 +19,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 require_root
 trap cleanup EXIT
 
-runs=3 secs=3
+runs=5 secs=3
 if [[ ${1:-} == --quick ]]; then runs=3 secs=1; fi
 PKTGEN=$DSE_BUILD_DIR/tools/pktgen/dse-pktgen
 [[ -x $PKTGEN ]] || { echo "bench: $PKTGEN not built" >&2; exit 1; }
@@ -42,40 +42,20 @@ one_run() { # -> rx pps of one run
 	jq '.rx_pps / 1e6' "$out"
 }
 
-measure() { # NAME
-	local i
+measure() { # NAME: one run of the current variant, appended to $TMPB/NAME
 	# learn both MACs (and install the flow where there is an eswitch)
 	ip netns exec "$P-h1-vm1" ping -c 2 -i 0.2 -W 1 198.18.10.12 >/dev/null 2>&1 || true
-	for ((i = 0; i < runs; i++)); do one_run >>"$TMPB/$1"; done
-	echo "bench: $1: $(tr '\n' ' ' <"$TMPB/$1") Mpps" >&2
+	one_run >>"$TMPB/$1"
 }
 
-measure dse
+lab_again() { # [DPUD-ARGS]: dpud (re)started with these options; NAPI placement redone
+	stop_daemon "$P" h1-dpu1 dpud
+	DSE_DPUD_ARGS=${1:-} "$DSE_LAB" up --prefix "$P" --hosts 1 --dpus 1 --bin-dir "$DSE_BUILD_DIR" >/dev/null
+	wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.12
+}
 
-for n in 1; do stop_daemon "$P" h1-dpu1 dpud; done
-DSE_DPUD_ARGS="--eswitch off" "$DSE_LAB" up --prefix "$P" --hosts 1 --dpus 1 --bin-dir "$DSE_BUILD_DIR" >/dev/null
-wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.12
-measure dse-afpacket-only
-
-stop_daemon "$P" h1-dpu1 dpud
-ip -n "$DNS" link add br-anchor type bridge stp_state 0
-ip -n "$DNS" link set rep-vm1 master br-anchor
-ip -n "$DNS" link set rep-vm2 master br-anchor
-ip -n "$DNS" link set br-anchor up
-wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.12
 setnf() { ip netns exec "$DNS" sysctl -qw net.bridge.bridge-nf-call-iptables=$1 \
 	net.bridge.bridge-nf-call-ip6tables=$1 net.bridge.bridge-nf-call-arptables=$1 2>/dev/null || true; }
-setnf 1
-measure linux-bridge
-setnf 0
-measure linux-bridge-nf-off
-ip -n "$DNS" link del br-anchor
-
-ip netns exec "$DNS" "$PKTGEN" fwd --in rep-vm1 --out rep-vm2 >"$TMPB/fwd.out" 2>&1 &
-FWD=$!
-wait_until 5 grep -q "until SIGINT" "$TMPB/fwd.out"
-measure xdp-redirect-ceiling
-kill "$FWD" 2>/dev/null; wait "$FWD" 2>/dev/null || true
 
 # Open vSwitch, private to this run: its database, sockets and logs in $TMPB/ovs,
 # its daemons in the DPU's netns and cgroup (so on the DPU core).
@@ -83,6 +63,7 @@ OVS=$TMPB/ovs
 ovs_env=(env OVS_RUNDIR="$OVS" OVS_DBDIR="$OVS" OVS_LOGDIR="$OVS" OVS_SYSCONFDIR="$OVS")
 vsctl() { ovs-vsctl --db="unix:$OVS/db.sock" "$@"; }
 ovs_start() {
+	rm -rf "$OVS"
 	mkdir -p "$OVS"
 	ovsdb-tool create "$OVS/conf.db" /usr/share/openvswitch/vswitch.ovsschema
 	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovsdb-server "$OVS/conf.db" \
@@ -98,23 +79,55 @@ ovs_stop() {
 	ovs-appctl -t "$OVS/vswitchd.ctl" exit 2>/dev/null || true
 	ovs-appctl -t "$OVS/ovsdb.ctl" exit 2>/dev/null || true
 }
-if command -v ovs-vswitchd >/dev/null; then
-	ovs_start
-	vsctl add-port br-ovs rep-vm1 -- add-port br-ovs rep-vm2
+have_ovs=0
+command -v ovs-vswitchd >/dev/null && have_ovs=1
+((have_ovs)) || echo "bench: Open vSwitch not installed (scripts/install-deps --bench): no OVS anchors" >&2
+
+# Rounds: every variant once per round, so that a change in the machine's
+# state (the other core's load, frequency) hits all of them alike.
+for ((round = 0; round < runs; round++)); do
+	lab_again
+	measure dse
+	lab_again "--eswitch off"
+	measure dse-afpacket-only
+
+	stop_daemon "$P" h1-dpu1 dpud
+	ip -n "$DNS" link add br-anchor type bridge stp_state 0
+	ip -n "$DNS" link set rep-vm1 master br-anchor
+	ip -n "$DNS" link set rep-vm2 master br-anchor
+	ip -n "$DNS" link set br-anchor up
 	wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.12
-	measure ovs-netdev
-	vsctl del-port br-ovs rep-vm1 -- del-port br-ovs rep-vm2
-	vsctl add-port br-ovs rep-vm1 -- set interface rep-vm1 type=afxdp options:xdp-mode=native \
-		-- add-port br-ovs rep-vm2 -- set interface rep-vm2 type=afxdp options:xdp-mode=native
-	if wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.12; then
-		measure ovs-afxdp
-	else
-		echo "bench: ovs afxdp ports pass no traffic (see $OVS/vswitchd.log)" >&2
+	setnf 1
+	measure linux-bridge
+	setnf 0
+	measure linux-bridge-nf-off
+	ip -n "$DNS" link del br-anchor
+
+	ip netns exec "$DNS" "$PKTGEN" fwd --in rep-vm1 --out rep-vm2 >"$TMPB/fwd.out" 2>&1 &
+	FWD=$!
+	wait_until 5 grep -q "until SIGINT" "$TMPB/fwd.out"
+	measure xdp-redirect-ceiling
+	kill "$FWD" 2>/dev/null
+	wait "$FWD" 2>/dev/null || true
+
+	if ((have_ovs)); then
+		ovs_start
+		vsctl add-port br-ovs rep-vm1 -- add-port br-ovs rep-vm2
+		wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.12
+		measure ovs-netdev
+		vsctl del-port br-ovs rep-vm1 -- del-port br-ovs rep-vm2
+		vsctl add-port br-ovs rep-vm1 -- set interface rep-vm1 type=afxdp options:xdp-mode=native \
+			-- add-port br-ovs rep-vm2 -- set interface rep-vm2 type=afxdp options:xdp-mode=native
+		if wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.12; then
+			measure ovs-afxdp
+		else
+			echo "bench: ovs afxdp ports pass no traffic (see $OVS/vswitchd.log)" >&2
+		fi
+		ovs_stop
 	fi
-	ovs_stop
-else
-	echo "bench: Open vSwitch not installed (scripts/install-deps --bench): no OVS anchors" >&2
-fi
+	echo "bench: round $((round + 1)): $(for f in dse dse-afpacket-only linux-bridge linux-bridge-nf-off \
+		xdp-redirect-ceiling ovs-netdev ovs-afxdp; do [[ -s $TMPB/$f ]] && printf '%s %s  ' "$f" "$(tail -n1 "$TMPB/$f")"; done)" >&2
+done
 
 median() { [[ -s $1 ]] || { echo null; return; }; sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
 jq -nc --argjson d "$(median "$TMPB/dse")" --argjson sw "$(median "$TMPB/dse-afpacket-only")" \

@@ -313,7 +313,9 @@ napi_attach() {
 	# XDP program.  GRO would hand the data plane coalesced super-frames, so we
 	# attach the pass-through XDP program with GRO off; without the program
 	# (not built), fall back to GRO.
-	if [[ -n ${XDP_OBJ:-} && -r $XDP_OBJ ]]; then
+	if grep -q 'prog/xdp' <<<"$(ip -n "$ns" link show dev "$dev" 2>/dev/null)"; then
+		: # a program is there already (dpud's eswitch): the context exists
+	elif [[ -n ${XDP_OBJ:-} && -r $XDP_OBJ ]]; then
 		ip netns exec "$ns" ethtool -K "$dev" gro off >/dev/null 2>&1 || true
 		ip -n "$ns" link set dev "$dev" xdpdrv obj "$XDP_OBJ" sec xdp.frags 2>/dev/null ||
 			warn "$ns/$dev: cannot attach $XDP_OBJ"
