@@ -5,6 +5,8 @@
 #
 #   h1-vm1: dse-pktgen tx --> eth0 == rep-vm1 [h1-dpu1: SWITCH] rep-vm2 == eth0 :h1-vm2: dse-pktgen rx
 #   (host core)                  (DPU core: threaded NAPI of the DPU-side ports)
+#   The sink VM's receive work (its eth0 NAPI thread) is the VM's, on the host
+#   core with the generator, as the lab places it.
 #
 #   SWITCH = dse (eswitch hit), dse --eswitch off (AF_PACKET slow path), Linux
 #   bridge (bridge netfilter on, then off), a trivial XDP redirect

@@ -58,11 +58,15 @@ version). Each benchmark builds its own lab under a private prefix and removes i
   datapath (`datapath_type=netdev`, started privately in the DPU's netns and
   cgroup) with plain ports (`ovs-netdev`) and with `type=afxdp` ports, and
   `dse-pktgen fwd`, a one-line XDP redirect (`xdp-redirect-ceiling`). Medians
-  of the runs, measured in rounds (every variant once per round). On this
-  shared 2-core VM single runs are bimodal: the same variant measures either
-  about 1x or about 2x (dse 1.4 or 2.7 Mpps, the ceiling 1.8 or 3.9 Mpps) from
-  one run to the next, whatever the variant, so ratios of medians are only good
-  to that; `bench/l2veth.sh` prints every round on stderr.
+  of the runs, measured in rounds (every variant once per round). With two
+  cores, the DPU core runs the switch and the host core runs both the generator
+  and the sink VM's receive thread (the lab places a VM's NAPI thread in the
+  VM's cgroup, on the host cores). So the fastest variants (dse's eswitch, the
+  bare XDP redirect) can be limited by the host core rather than by the switch:
+  read `xdp-redirect-ceiling` as the ceiling of the whole path on this machine.
+  Before the lab pinned VMs' NAPI threads, the sink's work landed on either core
+  from one run to the next and the figures jumped by 2x. `bench/l2veth.sh`
+  prints every round on stderr.
 - `tcp-vm2vm-1stream`, `rtt-vm2vm`: VM to VM across two hosts; on each DPU either
   dse-dpud (portgroup VLAN 10, tagged on the fabric), dse-dpud with `--eswitch off`
   (`dse-afpacket-only`: every frame through the AF_PACKET slow path), or a Linux

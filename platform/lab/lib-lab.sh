@@ -308,7 +308,7 @@ napi_count_in_cg() {
 # napi/DEV-* list around the switch to threaded mode; the caller holds the
 # lab lock so no other dse-lab toggles a same-named device meanwhile.
 napi_attach() {
-	local ns=$1 dev=$2 cg=$3 cpus=$4 before new t d have
+	local ns=$1 dev=$2 cg=$3 cpus=$4
 	# A veth gets a NAPI context (needed for threaded NAPI) from GRO or from an
 	# XDP program.  GRO would hand the data plane coalesced super-frames, so we
 	# attach the pass-through XDP program with GRO off; without the program
@@ -323,6 +323,13 @@ napi_attach() {
 		ip netns exec "$ns" ethtool -K "$dev" gro on >/dev/null 2>&1 ||
 			warn "$ns/$dev: cannot turn GRO on"
 	fi
+	napi_place "$ns" "$dev" "$cg" "$cpus"
+}
+
+# napi_place NS DEV CG CPUS: threaded NAPI on for NS/DEV (which must have a NAPI
+# context already), its kernel thread charged to cgroup CG and pinned to CPUS.
+napi_place() {
+	local ns=$1 dev=$2 cg=$3 cpus=$4 before new t d have
 	have=$(napi_in_cg "$cg" "$dev")
 	if [[ -n $have ]] && [[ $(ip netns exec "$ns" cat "/sys/class/net/$dev/threaded") == 1 ]]; then
 		new=$have
