@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "check.h"
+#include "loop-thread.h"
 #include "ctl.h"
 
 #include <errno.h>
@@ -29,29 +30,10 @@ static const struct cmd_def defs[] = {
 struct fixture {
     char dir[64];
     char path[128];
-    struct event_base *base;
+    struct loop_thread lt;
     struct cmdtab *tab;
     struct ctl_server *server;
-    struct event *tick;
-    pthread_t thread;
-    atomic_bool stop;
 };
-
-static void
-tick_cb(evutil_socket_t fd, short what, void *f_)
-{
-    struct fixture *f = f_;
-    if (atomic_load(&f->stop))
-        event_base_loopbreak(f->base);
-}
-
-static void *
-loop_main(void *f_)
-{
-    struct fixture *f = f_;
-    event_base_dispatch(f->base);
-    return NULL;
-}
 
 static bool
 fixture_start(struct fixture *f)
@@ -62,25 +44,21 @@ fixture_start(struct fixture *f)
     if (!mkdtemp(f->dir))
         return false;
     snprintf(f->path, sizeof f->path, "%s/ctl.sock", f->dir);
-    f->base = event_base_new();
+    if (!loop_thread_init(&f->lt))
+        return false;
     f->tab = cmdtab_create(defs, 1, NULL);
-    f->server = ctl_server_create(f->base, f->path, f->tab);
+    f->server = ctl_server_create(f->lt.base, f->path, f->tab);
     if (!f->server)
         return false;
-    struct timeval tv = {0, 10000};
-    f->tick = event_new(f->base, -1, EV_PERSIST, tick_cb, f);
-    event_add(f->tick, &tv);
-    return !pthread_create(&f->thread, NULL, loop_main, f);
+    return loop_thread_start(&f->lt);
 }
 
 static void
 fixture_stop(struct fixture *f)
 {
-    atomic_store(&f->stop, true);
-    pthread_join(f->thread, NULL);
+    loop_thread_stop(&f->lt);
     ctl_server_destroy(f->server);
-    event_free(f->tick);
-    event_base_free(f->base);
+    loop_thread_fini(&f->lt);
     cmdtab_destroy(f->tab);
     rmdir(f->dir);
 }

@@ -10,6 +10,7 @@
  *     CA2 ----- evil   (client from a foreign CA)
  */
 #include "check.h"
+#include "loop-thread.h"
 #include "http.h"
 #include "log.h"
 #include "tls.h"
@@ -160,31 +161,12 @@ static const struct cmd_def defs[] = {
 };
 
 struct fixture {
-    struct event_base *base;
+    struct loop_thread lt;
     struct cmdtab *tab;
     SSL_CTX *srv_ctx;
     struct http_server *server;
-    struct event *tick;
-    pthread_t thread;
-    atomic_bool stop;
     uint16_t port;
 };
-
-static void
-tick_cb(evutil_socket_t fd, short what, void *f_)
-{
-    struct fixture *f = f_;
-    if (atomic_load(&f->stop))
-        event_base_loopbreak(f->base);
-}
-
-static void *
-loop_main(void *f_)
-{
-    struct fixture *f = f_;
-    event_base_dispatch(f->base);
-    return NULL;
-}
 
 static bool
 fixture_start(struct fixture *f)
@@ -193,7 +175,8 @@ fixture_start(struct fixture *f)
     memset(f, 0, sizeof *f);
     if (!pki_setup())
         return false;
-    f->base = event_base_new();
+    if (!loop_thread_init(&f->lt))
+        return false;
     f->tab = cmdtab_create(defs, sizeof defs / sizeof defs[0], NULL);
     f->srv_ctx = ctx_for("srv", "ca1", true);
     if (!f->srv_ctx)
@@ -203,7 +186,7 @@ fixture_start(struct fixture *f)
         f->port = free_port();
         free(err);
         err = NULL;
-        f->server = http_server_create(f->base, "127.0.0.1", f->port, f->srv_ctx, f->tab,
+        f->server = http_server_create(f->lt.base, "127.0.0.1", f->port, f->srv_ctx, f->tab,
                                        allowed, &err);
     }
     if (!f->server) {
@@ -211,21 +194,16 @@ fixture_start(struct fixture *f)
         free(err);
         return false;
     }
-    struct timeval tv = {0, 10000};
-    f->tick = event_new(f->base, -1, EV_PERSIST, tick_cb, f);
-    event_add(f->tick, &tv);
-    return !pthread_create(&f->thread, NULL, loop_main, f);
+    return loop_thread_start(&f->lt);
 }
 
 static void
 fixture_stop(struct fixture *f)
 {
-    atomic_store(&f->stop, true);
-    pthread_join(f->thread, NULL);
+    loop_thread_stop(&f->lt);
     http_server_destroy(f->server);
     SSL_CTX_free(f->srv_ctx); /* the server held its own reference */
-    event_free(f->tick);
-    event_base_free(f->base);
+    loop_thread_fini(&f->lt);
     cmdtab_destroy(f->tab);
 }
 
