@@ -33,21 +33,35 @@ DNS=$P-h1-dpu1
 TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
 TEST_TMPDIRS+=("$TMPB")
 
-one_run() { # -> rx pps of one run
+one_run() { # SIZE RATE: one generator run; prints the sink's JSON report
 	local out=$TMPB/rx.json
 	ip netns exec "$P-h1-vm2" "$PKTGEN" rx --dev eth0 --duration $((secs + 3)) -j >"$out" 2>/dev/null &
 	local rpid=$!
 	wait_until 5 bash -c "ip -n $P-h1-vm2 link show dev eth0 | grep -q xdp"
 	"$DSE_LAB" exec --prefix "$P" h1-vm1 -- "$PKTGEN" tx --dev eth0 --src-mac "$M1" --dst-mac "$M2" \
-		--size 66 --rate max --duration "$secs" -j >"$TMPB/tx.json" 2>/dev/null
+		--size "$1" --rate "$2" --duration "$secs" -j >"$TMPB/tx.json" 2>/dev/null
 	wait "$rpid" || true
-	jq '.rx_pps / 1e6' "$out"
+	cat "$out"
 }
 
-measure() { # NAME: one run of the current variant, appended to $TMPB/NAME
+# Variants measured beyond 66 B at full rate: at 512 and 1500 B, and for
+# latency at half of the rate they just reached.
+DETAILED=" dse linux-bridge-nf-off xdp-redirect-ceiling ovs-afxdp "
+
+measure() { # NAME: one round of the current variant, appended to $TMPB/NAME*
+	local mpps half
 	# learn both MACs (and install the flow where there is an eswitch)
 	ip netns exec "$P-h1-vm1" ping -c 2 -i 0.2 -W 1 198.18.10.12 >/dev/null 2>&1 || true
-	one_run >>"$TMPB/$1"
+	mpps=$(one_run 66 max | jq '.rx_pps / 1e6')
+	echo "$mpps" >>"$TMPB/$1"
+	[[ $DETAILED == *" $1 "* ]] || return 0
+	one_run 512 max | jq '.rx_pps / 1e6' >>"$TMPB/$1.512"
+	one_run 1500 max | jq '.rx_pps / 1e6' >>"$TMPB/$1.1500"
+	half=$(jq -n --argjson m "$mpps" '$m * 500000 | floor')
+	((half > 0)) || return 0
+	one_run 66 "$half" >"$TMPB/lat.json"
+	jq '.lat_p50_us' "$TMPB/lat.json" >>"$TMPB/$1.p50"
+	jq '.lat_p99_us' "$TMPB/lat.json" >>"$TMPB/$1.p99"
 }
 
 lab_again() { # [DPUD-ARGS]: dpud (re)started with these options; NAPI placement redone
@@ -132,11 +146,23 @@ for ((round = 0; round < runs; round++)); do
 done
 
 median() { [[ -s $1 ]] || { echo null; return; }; sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
-jq -nc --argjson d "$(median "$TMPB/dse")" --argjson sw "$(median "$TMPB/dse-afpacket-only")" \
-	--argjson br "$(median "$TMPB/linux-bridge")" --argjson nf "$(median "$TMPB/linux-bridge-nf-off")" \
-	--argjson xdp "$(median "$TMPB/xdp-redirect-ceiling")" --argjson runs "$runs" --arg secs "$secs" \
-	--argjson ovs "$(median "$TMPB/ovs-netdev")" --argjson ovsx "$(median "$TMPB/ovs-afxdp")" \
-	'{id: "l2-veth-64b", what: "L2 forwarding, veth, 66 B (the smallest dse-pktgen frame), one DPU core, VM to VM on one host (\($secs) s runs)",
-	  unit: "Mpps", higher_is_better: true, runs: $runs, dse: $d,
-	  anchors: {"linux-bridge": $br, "linux-bridge-nf-off": $nf, "xdp-redirect-ceiling": $xdp,
-	            "ovs-netdev": $ovs, "ovs-afxdp": $ovsx, "dse-afpacket-only": $sw}}'
+
+# figure ID WHAT UNIT HIGHER_IS_BETTER SUFFIX: one JSON line, dse and every
+# anchor that has runs with that file suffix.
+figure() {
+	local id=$1 what=$2 unit=$3 hib=$4 sfx=$5 anchors='{}' v m
+	for v in linux-bridge linux-bridge-nf-off xdp-redirect-ceiling ovs-netdev ovs-afxdp dse-afpacket-only; do
+		[[ -s $TMPB/$v$sfx ]] || continue
+		m=$(median "$TMPB/$v$sfx")
+		anchors=$(jq -c --arg k "$v" --argjson m "$m" '. + {($k): $m}' <<<"$anchors")
+	done
+	jq -nc --arg id "$id" --arg what "$what" --arg unit "$unit" --argjson hib "$hib" \
+		--argjson runs "$runs" --argjson d "$(median "$TMPB/dse$sfx")" --argjson a "$anchors" \
+		'{id: $id, what: $what, unit: $unit, higher_is_better: $hib, runs: $runs, dse: $d, anchors: $a}'
+}
+base="one DPU core, VM to VM on one host, dse-pktgen, ${secs} s runs"
+figure l2-veth-64b "L2 forwarding, veth, 66 B (the smallest dse-pktgen frame), $base" Mpps true ""
+figure l2-veth-512b "L2 forwarding, veth, 512 B, $base" Mpps true .512
+figure l2-veth-1500b "L2 forwarding, veth, 1500 B, $base" Mpps true .1500
+figure l2-veth-lat-p50 "one-way latency at half of each switch's own 66 B rate, p50, $base" us false .p50
+figure l2-veth-lat-p99 "one-way latency at half of each switch's own 66 B rate, p99, $base" us false .p99

@@ -9,6 +9,10 @@ COMMANDS = {
     "rtt-vm2vm": "bench/vm2vm.sh",
     "host-cpu-offload": "bench/offload.sh",
     "l2-veth-64b": "bench/l2veth.sh",
+    "l2-veth-512b": "bench/l2veth.sh",
+    "l2-veth-1500b": "bench/l2veth.sh",
+    "l2-veth-lat-p50": "bench/l2veth.sh",
+    "l2-veth-lat-p99": "bench/l2veth.sh",
     "ns-parse": "build/tests/bench/bench-dataplane",
     "ns-mac-lookup": "build/tests/bench/bench-dataplane",
     "ns-switch-known-unicast": "build/tests/bench/bench-dataplane",
@@ -66,7 +70,10 @@ version). Each benchmark builds its own lab under a private prefix and removes i
   read `xdp-redirect-ceiling` as the ceiling of the whole path on this machine.
   Before the lab pinned VMs' NAPI threads, the sink's work landed on either core
   from one run to the next and the figures jumped by 2x. `bench/l2veth.sh`
-  prints every round on stderr.
+  prints every round on stderr. `l2-veth-512b`, `-1500b` and the latency
+  figures (one-way, sender and sink on one clock, at half of the rate each
+  switch reached at 66 B in the same round) are taken for dse and the closest
+  anchors only.
 - `tcp-vm2vm-1stream`, `rtt-vm2vm`: VM to VM across two hosts; on each DPU either
   dse-dpud (portgroup VLAN 10, tagged on the fabric), dse-dpud with `--eswitch off`
   (`dse-afpacket-only`: every frame through the AF_PACKET slow path), or a Linux
