@@ -6,6 +6,7 @@
  * byte 1 toggles uplink carrier and ageing, the rest is the frame.  Frames the
  * switch sends are drained from the in-memory ports and checked for sanity.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,18 @@
 
 static struct sw *sw;
 static int ids[4];
+static struct sw_flow last_flow;
+static bool have_flow;
+
+/* A stand-in eswitch: keeps the last flow the switch offloads, so that
+ * revalidation runs against whatever state the inputs build. */
+static bool
+fake_install(void *aux, const struct sw_flow *f)
+{
+    last_flow = *f;
+    have_flow = true;
+    return true;
+}
 static struct pkt *pkt;
 static uint64_t now;
 
@@ -36,6 +49,8 @@ setup(void)
     for (int i = 0; i < 4; i++)
         sw_port_set_carrier(sw, (uint16_t)ids[i], true, 0);
     pkt = malloc(sizeof *pkt);
+    static const struct sw_offload hooks = {.install = fake_install};
+    sw_set_offload(sw, &hooks);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,6 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(pkt->data, data + 2, size - 2);
     pkt->len = (uint32_t)(size - 2);
     sw_input(sw, (uint16_t)in, &pkt, 1, now);
+    if (have_flow && !sw_flow_revalidate(sw, &last_flow, data[1] & 8, now))
+        have_flow = false;
 
     static uint8_t out[PKT_DATA_MAX];
     for (int i = 0; i < 4; i++) {
