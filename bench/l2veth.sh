@@ -52,8 +52,15 @@ measure() { # NAME: one round of the current variant, appended to $TMPB/NAME*
 	local mpps half
 	# learn both MACs (and install the flow where there is an eswitch)
 	ip netns exec "$P-h1-vm1" ping -c 2 -i 0.2 -W 1 198.18.10.12 >/dev/null 2>&1 || true
-	mpps=$(one_run 66 max | jq '.rx_pps / 1e6')
+	local cpu0 report
+	cpu0=$(cg_cpu_ns "$DNS")
+	report=$(one_run 66 max)
+	mpps=$(jq '.rx_pps / 1e6' <<<"$report")
 	echo "$mpps" >>"$TMPB/$1"
+	# DPU CPU time per delivered frame: the switch core's cost of a frame
+	jq --argjson cpu $(($(cg_cpu_ns "$DNS") - cpu0)) \
+		'if .rx_packets > 0 then ($cpu / .rx_packets * 10 | round / 10) else null end' \
+		<<<"$report" >>"$TMPB/$1.cpu"
 	[[ $DETAILED == *" $1 "* ]] || return 0
 	one_run 512 max | jq '.rx_pps / 1e6' >>"$TMPB/$1.512"
 	one_run 1500 max | jq '.rx_pps / 1e6' >>"$TMPB/$1.1500"
@@ -164,5 +171,6 @@ base="one DPU core, VM to VM on one host, dse-pktgen, ${secs} s runs"
 figure l2-veth-64b "L2 forwarding, veth, 66 B (the smallest dse-pktgen frame), $base" Mpps true ""
 figure l2-veth-512b "L2 forwarding, veth, 512 B, $base" Mpps true .512
 figure l2-veth-1500b "L2 forwarding, veth, 1500 B, $base" Mpps true .1500
+figure l2-veth-64b-cpu "DPU CPU time per delivered 66 B frame at full rate (the DPU cgroup: switch, its NAPI threads), $base" ns false .cpu
 figure l2-veth-lat-p50 "one-way latency at half of each switch's own 66 B rate, p50, $base" us false .p50
 figure l2-veth-lat-p99 "one-way latency at half of each switch's own 66 B rate, p99, $base" us false .p99

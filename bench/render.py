@@ -10,6 +10,7 @@ COMMANDS = {
     "host-cpu-offload": "bench/offload.sh",
     "l2-veth-64b": "bench/l2veth.sh",
     "l2-veth-512b": "bench/l2veth.sh",
+    "l2-veth-64b-cpu": "bench/l2veth.sh",
     "l2-veth-1500b": "bench/l2veth.sh",
     "l2-veth-lat-p50": "bench/l2veth.sh",
     "l2-veth-lat-p99": "bench/l2veth.sh",
@@ -73,7 +74,9 @@ version). Each benchmark builds its own lab under a private prefix and removes i
   prints every round on stderr. `l2-veth-512b`, `-1500b` and the latency
   figures (one-way, sender and sink on one clock, at half of the rate each
   switch reached at 66 B in the same round) are taken for dse and the closest
-  anchors only.
+  anchors only. `l2-veth-64b-cpu` divides the CPU time charged to the DPU's
+  cgroup during a full-rate run (dpud or OVS, and the NAPI threads of the
+  DPU-side ports) by the frames delivered.
 - `tcp-vm2vm-1stream`, `rtt-vm2vm`: VM to VM across two hosts; on each DPU either
   dse-dpud (portgroup VLAN 10, tagged on the fabric), dse-dpud with `--eswitch off`
   (`dse-afpacket-only`: every frame through the AF_PACKET slow path), or a Linux

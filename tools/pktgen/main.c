@@ -517,26 +517,36 @@ fwd_main(int argc, char **argv)
     if (!obj)
         return EXIT_FAILED;
     __u32 k = 0, v = (__u32)out_ifindex;
-    int old_fd = -1, link = -1, ret = EXIT_FAILED;
+    int old_fd = -1, ret = EXIT_FAILED;
     if (bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "out"), &k, &v, BPF_ANY)) {
         fail_runtime("fwd: %s cannot be an XDP egress: %s", out, strerror(errno));
         goto done;
     }
     signals_install();
-    link = rx_attach(bpf_program__fd(bpf_object__find_program_by_name(obj, "fwd")), in_ifindex,
-                     &old_fd);
-    if (link < 0) {
-        fail_runtime("fwd: cannot attach to %s: %s", in, strerror(-link));
+    /* Replace what is on IF in place, never detach first: taking the last
+     * program off a veth without GRO tears down its NAPI context, and the
+     * threaded NAPI kthread that comes back is a new one, outside the cgroup
+     * and off the core the lab put the old one on. */
+    __u32 old_id = 0;
+    if (!bpf_xdp_query_id(in_ifindex, XDP_FLAGS_DRV_MODE, &old_id) && old_id)
+        old_fd = bpf_prog_get_fd_by_id(old_id);
+    int prog_fd = bpf_program__fd(bpf_object__find_program_by_name(obj, "fwd"));
+    if (bpf_xdp_attach(in_ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL)) {
+        fail_runtime("fwd: cannot attach to %s: %s", in, strerror(errno));
         goto done;
     }
     printf("dse-pktgen: fwd %s -> %s in XDP until SIGINT/SIGTERM\n", in, out);
     fflush(stdout);
     while (!stop_requested)
         pause();
-    close(link);
-    rx_restore(in_ifindex, old_fd, in);
+    if (old_fd >= 0 ? bpf_xdp_attach(in_ifindex, old_fd, XDP_FLAGS_DRV_MODE, NULL)
+                    : bpf_xdp_detach(in_ifindex, XDP_FLAGS_DRV_MODE, NULL))
+        fprintf(stderr, "dse-pktgen: fwd: dev=%s: cannot put back its XDP program: %s\n", in,
+                strerror(errno));
     ret = EXIT_OK;
 done:
+    if (old_fd >= 0)
+        close(old_fd);
     bpf_object__close(obj);
     return ret;
 }
