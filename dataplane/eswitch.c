@@ -123,12 +123,6 @@ eswitch_flow_add(struct eswitch *e, const struct eswitch_key *key,
     return 0;
 }
 
-int
-eswitch_flow_del(struct eswitch *e, const struct eswitch_key *key)
-{
-    return bpf_map_delete_elem(e->flows_fd, key) ? -errno : 0;
-}
-
 void
 eswitch_flow_foreach(struct eswitch *e,
                      void (*cb)(const struct eswitch_key *, const struct eswitch_action *, void *),
@@ -176,20 +170,6 @@ eswitch_flow_sweep(struct eswitch *e,
     for (unsigned i = 0; i < s.n; i++)
         done += bpf_map_delete_elem(e->flows_fd, &victims[i]) == 0;
     return done;
-}
-
-static void
-count_one(const struct eswitch_key *k, const struct eswitch_action *a, void *aux)
-{
-    (*(unsigned *)aux)++;
-}
-
-unsigned
-eswitch_flow_count(struct eswitch *e)
-{
-    unsigned n = 0;
-    eswitch_flow_foreach(e, count_one, &n);
-    return n;
 }
 
 bool

@@ -41,7 +41,6 @@ void eswitch_port_detach(struct eswitch *, int ifindex);
 /* Installs (or replaces) a flow.  Returns 0, -ENOSPC when the table is full. */
 int eswitch_flow_add(struct eswitch *, const struct eswitch_key *key,
                      const struct eswitch_action *action);
-int eswitch_flow_del(struct eswitch *, const struct eswitch_key *key);
 
 /* Removes every flow for which 'doomed' returns true ('doomed' NULL: all).
  * Returns how many. */
@@ -55,7 +54,6 @@ void eswitch_flow_foreach(struct eswitch *,
                           void (*cb)(const struct eswitch_key *,
                                      const struct eswitch_action *, void *aux),
                           void *aux);
-unsigned eswitch_flow_count(struct eswitch *);
 
 /* Sums the per-CPU counters of switch port 'port_id'.  Returns false if none. */
 bool eswitch_port_stats(struct eswitch *, unsigned port_id, struct eswitch_port_stats *out);

@@ -361,7 +361,7 @@ count_drop(struct sw_port *p, enum drop_reason r)
 }
 
 static bool
-port_output(struct sw_port *out, struct pkt *pkt, struct sw_port *in)
+port_output(struct sw_port *out, struct pkt *pkt)
 {
     struct pkt *one[1] = {pkt};
     if (out->io->ops->tx_burst(out->io, one, 1) == 1) {
@@ -380,7 +380,7 @@ lport_output(struct sw *sw, uint16_t lport, const struct sw_portgroup *pg, struc
              struct sw_port *in)
 {
     if (lport != SW_TEAM)
-        return port_output(&sw->ports[lport], pkt, in);
+        return port_output(&sw->ports[lport], pkt);
     if (sw->active < 0) {
         count_drop(in, DROP_NO_UPLINK);
         return false;
@@ -389,7 +389,7 @@ lport_output(struct sw *sw, uint16_t lport, const struct sw_portgroup *pg, struc
         count_drop(in, DROP_OVERSIZE);
         return false;
     }
-    bool sent = port_output(&sw->ports[sw->active], pkt, in);
+    bool sent = port_output(&sw->ports[sw->active], pkt);
     if (pg->vid)
         vlan_pop(pkt);
     return sent;
@@ -404,7 +404,7 @@ flood(struct sw *sw, uint16_t in_lport, const struct sw_portgroup *pg, struct pk
     for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
         struct sw_port *p = &sw->ports[i];
         if (p->in_use && p->kind == SW_PORT_VNIC && p->pg == pg_idx && i != in_lport)
-            port_output(p, pkt, in);
+            port_output(p, pkt);
     }
     if (in_lport != SW_TEAM)
         lport_output(sw, SW_TEAM, pg, pkt, in);
@@ -425,6 +425,21 @@ learn(struct sw *sw, const struct sw_portgroup *pg, const uint8_t *src, uint16_t
     mac_format(src, mac);
     log_warn_rl(&sw->move_rl, "port=%s vlan=%u: mac %s moved from %s",
                 sw_lport_name(sw, lport), pg->vid, mac, sw_lport_name(sw, old));
+}
+
+/* Where 'mac' in portgroup 'pg' is: true with '*out' set, or false when it is
+ * unknown.  An entry of a port that has left the segment is forgotten. */
+static bool
+dst_lookup(struct sw *sw, const struct sw_portgroup *pg, const uint8_t *mac, uint64_t now_ms,
+           uint16_t *out)
+{
+    if (!fdb_lookup(sw->fdb, pg->vid, mac, now_ms, out))
+        return false;
+    if (*out == SW_TEAM ||
+        (sw->ports[*out].in_use && sw->ports[*out].pg == (int)(pg - sw->pgs)))
+        return true;
+    fdb_del(sw->fdb, pg->vid, mac);
+    return false;
 }
 
 /* Which portgroup and logical port a frame belongs to, from its ingress port
@@ -543,12 +558,7 @@ switch_one(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint64_t now_ms)
         flood(sw, lport, pg, pkt, in);
         return;
     }
-    if (fdb_lookup(sw->fdb, pg->vid, eth->dst, now_ms, &out) && out != SW_TEAM &&
-        (!sw->ports[out].in_use || sw->ports[out].pg != (int)(pg - sw->pgs))) {
-        /* Stale entry of a port that left the segment: forget it and flood. */
-        fdb_del(sw->fdb, pg->vid, eth->dst);
-    }
-    if (!fdb_lookup(sw->fdb, pg->vid, eth->dst, now_ms, &out)) {
+    if (!dst_lookup(sw, pg, eth->dst, now_ms, &out)) {
         soft_record(sw, in, tag, pkt->data, rx_len, SW_SOFT_UNKNOWN_DST, DROP_NONE, now_ms);
         flood(sw, lport, pg, pkt, in);
         return;
@@ -581,9 +591,7 @@ sw_flow_revalidate(struct sw *sw, const struct sw_flow *f, bool hit, uint64_t no
     } else {
         return false;
     }
-    if (!fdb_lookup(sw->fdb, pg->vid, f->dst, now_ms, &out) || out == lport)
-        return false;
-    if (out != SW_TEAM && (!sw->ports[out].in_use || sw->ports[out].pg != (int)(pg - sw->pgs)))
+    if (!dst_lookup(sw, pg, f->dst, now_ms, &out) || out == lport)
         return false;
     uint16_t out_port = out == SW_TEAM ? (uint16_t)sw->active : out;
     if (out == SW_TEAM && sw->active < 0)

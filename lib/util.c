@@ -62,19 +62,6 @@ xstrdup(const char *s)
     return p;
 }
 
-char *
-xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-    va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        oom();
-    return s;
-}
-
 static int
 hexval(int c)
 {

@@ -23,7 +23,6 @@ uint64_t now_ns(void);
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "02:00:00:00:00:01" <-> 6 bytes.  mac_parse() returns false on bad input. */
 #define MAC_STRLEN 18

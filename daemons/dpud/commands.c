@@ -91,10 +91,10 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
         return rc;
     json_t *pgs = json_object_get(cfg, "portgroups");
     json_t *ports = json_object_get(cfg, "ports");
-    json_t *errors = json_array();
     long age_s;
     if (cmd_arg_int_opt(cfg, "mac_age_s", 1, 86400, &age_s, err) < 0)
         return -EINVAL;
+    json_t *errors = json_array();
     if (json_object_get(cfg, "mac_age_s"))
         fdb_set_age(sw_fdb(d->sw), (uint64_t)age_s * 1000);
 

@@ -54,6 +54,19 @@ check "the 403 is logged with the CN" wait_until 5 grep -q "cn=$P-h1-dpu1: refus
 
 check "the API is not reachable from the fabric or a VM's side (no address there)" \
 	bash -c "! ip netns exec $P-fab curl -s --max-time 2 -k $URL >/dev/null"
+# An error path of the channel: a config naming an interface the DPU lacks is
+# applied as far as it goes, and the reply says what failed.
+ip netns exec "$P-h1" curl -s -o "$TMP/body" --max-time 5 --cacert "$LD/ca/ca.pem" \
+	--cert "$LD/h1/certs/cert.pem" --key "$LD/h1/certs/key.pem" \
+	-d '{"generation": 7, "portgroups": [{"name": "pg-x", "vlan": 33, "mtu": 1500}],
+	     "ports": [{"name": "rep-nope", "portgroup": "pg-x"}]}' \
+	https://169.254.1.2:7443/api/v1/config.apply
+check "config.apply reports a port whose interface is missing" \
+	jq -e '.ok and (.result.errors | length == 1) and (.result.errors[0] | test("rep-nope: no such interface"))' "$TMP/body"
+check "a malformed config is refused as a usage error, nothing applied" bash -c \
+	"ip netns exec $P-h1 curl -s -o $TMP/body2 -w '%{http_code}' --max-time 5 --cacert $LD/ca/ca.pem \
+	 --cert $LD/h1/certs/cert.pem --key $LD/h1/certs/key.pem -d '{\"generation\": 8, \"portgroups\": {}}' \
+	 https://169.254.1.2:7443/api/v1/config.apply | grep -qx 400 && jq -e '.code == \"usage\"' $TMP/body2 >/dev/null"
 check "hostd still reaches the DPU after the refusals" \
 	bash -c "DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 dpu list | grep -q ready"
 finish
