@@ -7,6 +7,12 @@
  *   flows      HASH  eswitch_key -> eswitch_action   exact-match L2 flows
  *   tx_ports   DEVMAP_HASH  ifindex -> ifindex        where a hit may go
  *   port_stats PERCPU_ARRAY  switch port id -> eswitch_port_stats
+ *   miss_slot  HASH  ifindex -> slot                  where a port's misses go
+ *   xsks       XSKMAP  slot -> AF_XDP socket           the slow path's sockets
+ *
+ * A miss (no flow, broadcast, multicast, too long, malformed) is redirected to
+ * the AF_XDP socket in its ingress port's slot when the
+ * port has one, else passed to the kernel, where an AF_PACKET socket takes it.
  *
  * A flow is (ingress interface, VLAN tag as received, source MAC, destination
  * MAC).  Keying on the source too means that a hit proves the source is still
@@ -21,7 +27,7 @@
 #define ESWITCH_UNTAGGED 0xffff /* eswitch_key.tag of a frame without 802.1Q */
 #define ESWITCH_NO_PUSH 0xffff  /* eswitch_action.push_vid: push nothing */
 #define ESWITCH_MAX_FLOWS 65536
-#define ESWITCH_MAX_PORTS 256
+#define ESWITCH_MAX_PORTS 256 /* also the number of AF_XDP slots */
 
 struct eswitch_key {
     __u32 in_ifindex;

@@ -19,8 +19,9 @@ extern const size_t eswitch_bpf_obj_len;
 struct eswitch {
     struct bpf_object *obj;
     int prog_fd;
-    int flows_fd, tx_fd, stats_fd;
+    int flows_fd, tx_fd, stats_fd, slot_fd, xsks_fd;
     int n_cpus;
+    bool slot_used[ESWITCH_MAX_PORTS]; /* AF_XDP slots in 'xsks' */
 };
 
 static int
@@ -64,7 +65,10 @@ eswitch_create(char **err)
     e->flows_fd = bpf_object__find_map_fd_by_name(e->obj, "flows");
     e->tx_fd = bpf_object__find_map_fd_by_name(e->obj, "tx_ports");
     e->stats_fd = bpf_object__find_map_fd_by_name(e->obj, "port_stats");
-    if (e->prog_fd < 0 || e->flows_fd < 0 || e->tx_fd < 0 || e->stats_fd < 0 || e->n_cpus <= 0) {
+    e->slot_fd = bpf_object__find_map_fd_by_name(e->obj, "miss_slot");
+    e->xsks_fd = bpf_object__find_map_fd_by_name(e->obj, "xsks");
+    if (e->prog_fd < 0 || e->flows_fd < 0 || e->tx_fd < 0 || e->stats_fd < 0 ||
+        e->slot_fd < 0 || e->xsks_fd < 0 || e->n_cpus <= 0) {
         set_err(err, "eswitch program lacks its maps");
         goto fail;
     }
@@ -109,9 +113,33 @@ touches_ifindex(const struct eswitch_key *k, const struct eswitch_action *a, voi
 void
 eswitch_port_detach(struct eswitch *e, int ifindex)
 {
-    __u32 k = (__u32)ifindex;
+    __u32 k = (__u32)ifindex, slot;
     bpf_map_delete_elem(e->tx_fd, &k);
+    if (bpf_map_lookup_elem(e->slot_fd, &k, &slot) == 0 && slot < ESWITCH_MAX_PORTS) {
+        bpf_map_delete_elem(e->slot_fd, &k);
+        bpf_map_delete_elem(e->xsks_fd, &slot);
+        e->slot_used[slot] = false;
+    }
     eswitch_flow_sweep(e, touches_ifindex, &ifindex);
+}
+
+int
+eswitch_port_steer(struct eswitch *e, int ifindex, int xsk_fd)
+{
+    __u32 slot = 0, k = (__u32)ifindex, fd = (__u32)xsk_fd;
+    while (slot < ESWITCH_MAX_PORTS && e->slot_used[slot])
+        slot++;
+    if (slot == ESWITCH_MAX_PORTS)
+        return -ENOSPC;
+    /* The socket first, so that a steered miss always finds it. */
+    if (bpf_map_update_elem(e->xsks_fd, &slot, &fd, BPF_ANY) ||
+        bpf_map_update_elem(e->slot_fd, &k, &slot, BPF_ANY)) {
+        int err = -errno;
+        bpf_map_delete_elem(e->xsks_fd, &slot);
+        return err;
+    }
+    e->slot_used[slot] = true;
+    return 0;
 }
 
 int

@@ -34,9 +34,15 @@ void eswitch_destroy(struct eswitch *);
 /* Attaches the program to 'ifindex' (native XDP, replacing what is there) and
  * makes it a valid egress.  Returns 0 or -errno. */
 int eswitch_port_attach(struct eswitch *, int ifindex);
-/* Forgets 'ifindex' as an egress and removes its flows (both directions).  The
- * program stays attached and passes everything of it to the slow path. */
+/* Forgets 'ifindex' as an egress, stops steering its misses and removes its
+ * flows (both directions).  The program stays attached and passes everything
+ * of it to the kernel. */
 void eswitch_port_detach(struct eswitch *, int ifindex);
+
+/* Steers the misses of attached port 'ifindex' into the AF_XDP socket
+ * 'xsk_fd' (bound to the interface's queue 0) instead of the kernel.  Returns
+ * 0, -ENOSPC (ESWITCH_MAX_PORTS steered already) or -errno. */
+int eswitch_port_steer(struct eswitch *, int ifindex, int xsk_fd);
 
 /* Installs (or replaces) a flow.  Returns 0, -ENOSPC when the table is full. */
 int eswitch_flow_add(struct eswitch *, const struct eswitch_key *key,

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* In order of preference for real interfaces; "mem" is only ever asked for. */
+/* In order of preference for real interfaces that need nothing else; "afxdp"
+ * (needs an XDP program to steer frames) and "mem" are only ever asked for. */
 static const struct port_ops *const auto_backends[] = {
     &port_afpacket_ops,
 };
 
 static const struct port_ops *const all_backends[] = {
+    &port_afxdp_ops,
     &port_afpacket_ops,
     &port_mem_ops,
 };

@@ -10,10 +10,12 @@
  *     fd(port)                 a descriptor that becomes readable when rx_burst
  *                              has work, for event loops; -1 if none
  *
- * Backends: "afpacket" (AF_PACKET TPACKET_V3 mmap ring; works on any Linux
- * interface) and "mem" (in-memory queues for unit tests and fuzzing).  Later:
- * "afxdp" and "vhost-user".  port_open() with backend NULL picks the best one
- * that opens, so the choice is automatic and shown by `dsectl port list`.
+ * Backends: "afxdp" (an AF_XDP socket that an XDP program on the interface
+ * must steer frames into: dpud uses it when its eswitch program is loaded, see
+ * eswitch_port_steer()), "afpacket" (AF_PACKET TPACKET_V3 mmap ring; works on
+ * any Linux interface, the fallback) and "mem" (in-memory queues for unit tests
+ * and fuzzing).  port_open() with backend NULL picks the best one that works
+ * on its own (afpacket); dpud's choice is shown by `dsectl port list`.
  *
  * Thread-safety: one thread polls a port at a time.
  */
@@ -43,6 +45,7 @@ struct port {
     void *priv;  /* backend state */
 };
 
+extern const struct port_ops port_afxdp_ops;
 extern const struct port_ops port_afpacket_ops;
 extern const struct port_ops port_mem_ops;
 
@@ -59,6 +62,10 @@ port_backend_name(const struct port *port)
 {
     return port->ops->name;
 }
+
+/* The AF_XDP socket of an "afxdp" port (for the XDP program's XSKMAP), or -1
+ * for a port of another backend. */
+int port_afxdp_fd(const struct port *port);
 
 /* The "mem" backend's test hooks.  port_mem_inject() queues one frame for the
  * next rx_burst (returns false when the queue is full); port_mem_take() pops the

@@ -22,14 +22,46 @@ on_readable(evutil_socket_t fd, short what, void *arg)
             break;
 }
 
+/* Opens port 'name''s backend.  With the eswitch loaded, the slow path's
+ * door is an AF_XDP socket that the eswitch program (attached here) steers
+ * misses into; where that cannot be set up, and unless --backend afxdp forced
+ * it, the automatic choice (AF_PACKET), which gets what the program passes to
+ * the kernel.  Returns NULL with errno set. */
+static struct port *
+open_io(struct dpud *d, const char *name)
+{
+    bool forced = d->backend && !strcmp(d->backend, "afxdp");
+    if (!d->es || (d->backend && !forced))
+        return port_open(name, d->backend);
+    int rc;
+    struct port *io = port_open(name, "afxdp");
+    if (!io) {
+        rc = -errno;
+    } else {
+        rc = eswitch_port_attach(d->es, io->ifindex);
+        if (rc == 0)
+            rc = eswitch_port_steer(d->es, io->ifindex, port_afxdp_fd(io));
+        if (rc == 0)
+            return io;
+        port_close(io);
+    }
+    if (forced || rc == -ENODEV) {
+        errno = -rc;
+        return NULL;
+    }
+    log_warn("port=%s: afxdp: %s (falling back to afpacket)", name, strerror(-rc));
+    return port_open(name, NULL);
+}
+
 int
 dpud_port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg,
               char **err)
 {
-    struct port *io = port_open(name, d->backend);
+    struct port *io = open_io(d, name);
     if (!io)
         return cmd_fail(err, -errno, "port %s: %s", name,
                         errno == ENODEV ? "no such interface" : strerror(errno));
+    bool attached = port_afxdp_fd(io) >= 0; /* open_io() attached the eswitch */
     int id = sw_port_add(d->sw, name, kind, pg, io);
     if (id < 0)
         return cmd_fail(err, id, "port %s: %s", name,
@@ -45,7 +77,7 @@ dpud_port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const ch
     d->on_eswitch[id] = false;
     if (d->es && p->io->ifindex > 0) {
         eswitch_port_stats_clear(d->es, (unsigned)id);
-        int rc = eswitch_port_attach(d->es, p->io->ifindex);
+        int rc = attached ? 0 : eswitch_port_attach(d->es, p->io->ifindex);
         if (rc < 0)
             log_warn("port=%s: eswitch: %s (its flows stay in software)", name, strerror(-rc));
         d->on_eswitch[id] = rc == 0;

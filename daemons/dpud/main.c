@@ -17,8 +17,8 @@ LOG_MODULE(dpud);
 static const char usage[] =
     "usage: dse-dpud --name NAME --dir DIR --ctl SOCKET [--listen ADDR:PORT\n"
     "                --cert PEM --key PEM --ca PEM [--allow-cn CN]...]\n"
-    "                [--uplink IF]... [--platform FILE] [--backend afpacket]\n"
-    "                [--eswitch xdp|off]\n"
+    "                [--uplink IF]... [--platform FILE]\n"
+    "                [--backend afxdp|afpacket] [--eswitch xdp|off]\n"
     "                [--log FILE] [--log-level err|warn|info|debug]\n"
     "The DPU agent: runs this DPU's switch and serves hostd over mutual TLS.\n";
 
@@ -82,6 +82,10 @@ dpud_option(const char *opt, const char *val, void *aux)
     } else if (!strcmp(opt, "--platform")) {
         o->platform_path = val;
     } else if (!strcmp(opt, "--backend")) {
+        if (strcmp(val, "afxdp") && strcmp(val, "afpacket")) {
+            fprintf(stderr, "dse-dpud: --backend takes afxdp or afpacket\n");
+            return -1;
+        }
         o->d->backend = val;
     } else if (!strcmp(opt, "--eswitch")) {
         if (strcmp(val, "xdp") && strcmp(val, "off")) {
@@ -106,6 +110,10 @@ main(int argc, char **argv)
     if (rc >= 0)
         return rc;
 
+    if (o.eswitch_off && d.backend && !strcmp(d.backend, "afxdp")) {
+        fprintf(stderr, "dse-dpud: --backend afxdp needs the eswitch (not --eswitch off)\n");
+        return 2;
+    }
     d.name = c.name;
     d.started_ms = now_ms();
     rc = 1;

@@ -6,8 +6,9 @@
  * rewritten (802.1Q push or pop) and redirected to its egress interface here,
  * in the driver, without ever reaching the DPU agent.  Everything else -
  * broadcast, multicast, unknown flows, frames longer than the flow allows,
- * malformed frames - passes up to the slow path unchanged, which decides,
- * counts, and may install a flow.  See eswitch-abi.h for the maps.
+ * malformed frames - goes up to the slow path unchanged (through the port's
+ * AF_XDP socket, or the kernel when it has none), which decides, counts, and
+ * may install a flow.  See eswitch-abi.h for the maps.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -36,6 +37,31 @@ struct {
     __type(key, __u32);
     __type(value, struct eswitch_port_stats);
 } port_stats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, ESWITCH_MAX_PORTS);
+    __type(key, __u32);
+    __type(value, __u32);
+} miss_slot SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_XSKMAP);
+    __uint(max_entries, ESWITCH_MAX_PORTS);
+    __type(key, __u32);
+    __type(value, __u32);
+} xsks SEC(".maps");
+
+/* Hands the frame, unchanged, to the slow path. */
+static __always_inline int
+slow_path(struct xdp_md *ctx)
+{
+    __u32 ifindex = ctx->ingress_ifindex;
+    __u32 *slot = bpf_map_lookup_elem(&miss_slot, &ifindex);
+    if (!slot)
+        return XDP_PASS;
+    return bpf_redirect_map(&xsks, *slot, XDP_PASS);
+}
 
 struct vlan_hdr_ {
     __be16 tci;
@@ -66,9 +92,9 @@ eswitch(struct xdp_md *ctx)
     void *end = (void *)(long)ctx->data_end;
     struct ethhdr *eth = data;
     if ((void *)(eth + 1) > end)
-        return XDP_PASS;
+        return slow_path(ctx);
     if (eth->h_dest[0] & 1)
-        return XDP_PASS; /* broadcast and multicast flood in the slow path */
+        return slow_path(ctx); /* broadcast and multicast flood in the slow path */
 
     struct eswitch_key k = {.in_ifindex = ctx->ingress_ifindex, .tag = ESWITCH_UNTAGGED};
     __builtin_memcpy(k.src, eth->h_source, 6);
@@ -76,32 +102,32 @@ eswitch(struct xdp_md *ctx)
     if (eth->h_proto == bpf_htons(ETH_P_8021Q)) {
         struct vlan_hdr_ *v = (void *)(eth + 1);
         if ((void *)(v + 1) > end)
-            return XDP_PASS;
+            return slow_path(ctx);
         k.tag = bpf_ntohs(v->tci) & 0x0fff;
     }
     struct eswitch_action *a = bpf_map_lookup_elem(&flows, &k);
     if (!a)
-        return XDP_PASS;
+        return slow_path(ctx);
     __u32 len = bpf_xdp_get_buff_len(ctx), rx_len = len;
     if (len > a->max_len)
-        return XDP_PASS;
+        return slow_path(ctx);
     /* The redirect itself happens after we return: ask for it first, so that
      * an egress that is not (yet) ours leaves the frame untouched for the
      * slow path. */
     long act = bpf_redirect_map(&tx_ports, a->out_ifindex, XDP_PASS);
     if (act != XDP_REDIRECT)
-        return XDP_PASS;
+        return slow_path(ctx);
 
     if (a->pop) {
         if (data + 16 > end)
-            return XDP_PASS;
+            return slow_path(ctx);
         copy_macs(data + 4, data);
         if (bpf_xdp_adjust_head(ctx, 4))
-            return XDP_PASS;
+            return slow_path(ctx);
         len -= 4;
     } else if (a->push_vid != ESWITCH_NO_PUSH) {
         if (bpf_xdp_adjust_head(ctx, -4))
-            return XDP_PASS;
+            return slow_path(ctx);
         data = (void *)(long)ctx->data;
         end = (void *)(long)ctx->data_end;
         if (data + 18 > end)

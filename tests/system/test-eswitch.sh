@@ -18,6 +18,7 @@ lab_vms "$P" --hosts 2 -- h1-vm1=198.18.10.11 h2-vm1=198.18.10.21 h1-vm2=198.18.
 M11=$(vm_mac "$P" h1-vm1) M12=$(vm_mac "$P" h1-vm2) M21=$(vm_mac "$P" h2-vm1)
 check "dpud loaded the eswitch" grep -q "eswitch: xdp flow tier loaded" "$DSE_LAB_DIR/$P/h1-dpu1/log/dpud.log"
 check "every switch port runs the eswitch" bash -c "[[ \$(DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j port list | jq '[.[] | select(.eswitch != \"xdp\")] | length') == 0 ]]"
+check "every switch port's misses reach dpud through AF_XDP" bash -c "[[ \$(DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j port list | jq '[.[] | select(.backend != \"afxdp\")] | length') == 0 ]]"
 
 # flows FILTER: eswitch flows of h1 matching a jq condition on a flow.
 flows() { dsectl_on "$P" h1 -j flow list | jq "[.[] | select(.where == \"eswitch\") | select($1)] | length"; }
@@ -50,6 +51,21 @@ ip -n "$P-h1-vm1" link set eth0 mtu 1500
 check "an oversize frame on an eswitch flow is still dropped and counted" \
 	wait_until 5 bash -c "[[ \$(DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j port list | jq '.[] | select(.name == \"rep-vm1\") | .drops.oversize') -gt $ov0 ]]"
 
+# Jumbo frames: the AF_XDP slow path takes a 9000-byte frame as a chain of
+# umem chunks (and sends it as one), then the eswitch carries the flow.
+for h in 1 2; do
+	dsectl_on "$P" h$h portgroup add pg-j --vlan 30 --mtu 9000 >/dev/null
+	dsectl_on "$P" h$h vm add vm9 --portgroup pg-j --ip 198.18.30.$((h * 10 + 9))/24 >/dev/null
+	ip -n "$P-h$h-vm9" link set eth0 mtu 9000
+done
+M19=$(vm_mac "$P" h1-vm9) M29=$(vm_mac "$P" h2-vm9)
+check "an 8900-byte ping crosses hosts in a portgroup of MTU 9000" \
+	wait_until 10 ip netns exec "$P-h1-vm9" ping -c 1 -W 1 -s 8900 -M do 198.18.30.29
+check "its first frame went through the AF_XDP slow path" bash -c \
+	"DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j flow list | jq -e '.[] | select(.where == \"software\" and .src == \"$M19\" and .dst == \"$M29\" and .packets >= 1)' >/dev/null"
+ip netns exec "$P-h1-vm9" ping -c 3 -i 0.2 -W 1 -s 8900 -M do 198.18.30.29 >/dev/null
+check "and the rest through the eswitch" test "$(flows ".src == \"$M19\" and .dst == \"$M29\" and .packets >= 2")" = 1
+
 # A MAC move invalidates the flows of that MAC at once.
 send_frames "$P-h1-vm2" "src=$M11,type=0x88b9"
 check "after h1-vm1's MAC moves, no eswitch flow uses it" \
@@ -78,4 +94,11 @@ ip netns exec "$P-h1-vm1" ping -c 2 -i 0.2 -W 1 198.18.10.12 >/dev/null
 stop_daemon "$P" h1-dpu1 dpud
 check "with dpud stopped, the eswitch forwards nothing (no orphan flows)" \
 	bash -c "! ip netns exec $P-h1-vm1 ping -c 2 -i 0.2 -W 1 198.18.10.12 >/dev/null"
+
+# Without the eswitch nothing steers frames to an AF_XDP socket: dpud picks
+# AF_PACKET by itself, and the switch works as before.
+DSE_DPUD_ARGS="--eswitch off" lab_up "$P" --hosts 2 >/dev/null
+check "with --eswitch off every port falls back to AF_PACKET" wait_until 15 bash -c \
+	"[[ \$(DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j port list | jq -r '[.[] | .backend] | unique | join(\",\")') == afpacket ]]"
+check "and traffic flows through it" wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.12
 finish
