@@ -124,12 +124,16 @@ ip netns exec "$B" tcpdump -i "$P-r" -U -n -w "$TMP/flows.pcap" udp 2>"$TMP/tcpd
 TCPDUMP=$!
 RX_PIDS+=("$TCPDUMP")
 wait_until 10 grep -q 'listening on' "$TMP/tcpdump.err"
-tx --rate 20000 --count 2000 --flows 1000 >/dev/null 2>&1
+tx --rate 20000 --count 2000 --flows 1000 --src-macs 500 >/dev/null 2>&1
 wait_until 5 bash -c "[[ \$(tcpdump -r $TMP/flows.pcap 2>/dev/null | wc -l) -ge 2000 ]]"
 kill "$TCPDUMP"
 wait "$TCPDUMP" 2>/dev/null
 ports=$(tcpdump -r "$TMP/flows.pcap" -n 2>/dev/null | awk '{ split($3, a, "."); print a[5] }' | sort -u | wc -l)
 check_eq "2000 frames over --flows 1000 use 1000 source ports" 1000 "$ports"
+macs=$(tcpdump -r "$TMP/flows.pcap" -e -n 2>/dev/null | awk '{ print $2 }' | sort -u)
+check_eq "--src-macs 500: 500 source MACs" 500 "$(wc -l <<<"$macs")"
+check "--src-macs counts up from the interface's address in the last 3 bytes" \
+	grep -qx "$(ip -n "$A" -o link show dev "$P-t" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')" <<<"$macs"
 verbose=$(tcpdump -r "$TMP/flows.pcap" -n -vv -c 20 2>/dev/null)
 check "frames are 198.18.0.1 -> 198.18.0.2 UDP to port 9" grep -q '198.18.0.1.[0-9]* > 198.18.0.2.9: ' <<<"$verbose"
 check "IPv4 checksums are valid, UDP checksum 0" \

@@ -31,6 +31,7 @@ tx_args_get_defaults(void)
     ASSERT_EQ(o.size, 66);
     ASSERT_EQ(o.rate_pps, 0);
     ASSERT_EQ(o.n_flows, 1);
+    ASSERT_EQ(o.n_macs, 1);
     ASSERT_EQ(o.vlan, -1);
     ASSERT_EQ(o.count, 0);
     ASSERT_TRUE(o.duration_s == PKTGEN_DEFAULT_DURATION_S);
@@ -47,7 +48,7 @@ tx_args_parse_everything(void)
     char err[256];
     ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
                       "--src-mac", "02:00:00:00:00:01", "--vlan", "100", "--size", "1514",
-                      "--rate", "10000", "--count", "5", "--flows", "1000", "--src-ip",
+                      "--rate", "10000", "--count", "5", "--flows", "1000", "--src-macs", "100000", "--src-ip",
                       "198.18.1.1", "--dst-ip", "198.18.1.2", "--stream", "7", "-j",
                       NULL));
     ASSERT_EQ(o.vlan, 100);
@@ -56,6 +57,7 @@ tx_args_parse_everything(void)
     ASSERT_EQ(o.count, 5);
     ASSERT_TRUE(o.duration_s == 0);
     ASSERT_EQ(o.n_flows, 1000);
+    ASSERT_EQ(o.n_macs, 100000);
     ASSERT_EQ(o.stream, 7);
     ASSERT_TRUE(o.has_src_mac && o.json);
     ASSERT_EQ(o.src_mac[5], 1);
@@ -86,6 +88,9 @@ tx_args_refuse_bad_input(void)
     ASSERT_STREQ(err, "tx: give --duration or --count, not both");
     ASSERT_FALSE(parse(&o, err, "tx", DEV, "--duration", "0", NULL));
     ASSERT_FALSE(parse(&o, err, "tx", DEV, "--flows", "0", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--src-macs", "0", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--src-macs", "1000001", NULL));
+    ASSERT_TRUE(strstr(err, "--src-macs") != NULL);
     ASSERT_FALSE(parse(&o, err, "tx", DEV, "--vlan", "4096", NULL));
     ASSERT_FALSE(parse(&o, err, "tx", DEV, "--src-ip", "198.18.0", NULL));
     ASSERT_FALSE(parse(&o, err, "tx", DEV, "--idle-ms", "5", NULL)); /* rx only */

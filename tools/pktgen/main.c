@@ -52,7 +52,8 @@ usage(FILE *f)
         "usage: dse-pktgen tx --dev IF --dst-mac MAC [--src-mac MAC] [--vlan VID]\n"
         "                     [--size BYTES] [--rate PPS|max] [--duration S | --count "
         "N]\n"
-        "                     [--flows N] [--src-ip A] [--dst-ip B] [--stream ID] [-j]\n"
+        "                     [--flows N] [--src-macs N] [--src-ip A] [--dst-ip B]\n"
+        "                     [--stream ID] [-j]\n"
         "       dse-pktgen rx --dev IF [--duration S] [--idle-ms MS] [--stream ID] [-j]\n"
         "       dse-pktgen fwd --in IF --out IF\n"
         "\n"
@@ -62,6 +63,8 @@ usage(FILE *f)
         "header;\n"
         "the UDP source port varies over --flows values (from %d), the UDP checksum is "
         "0.\n"
+        "  --src-macs the source MAC cycles through N addresses from --src-mac up\n"
+        "             (its last 3 bytes count up): N distinct L2 flows\n"
         "  --size     frame bytes with Ethernet header, without FCS (60..1514); the\n"
         "             default and minimum is %u (%u with --vlan), what the header needs\n"
         "  --rate     frames per second, paced in ~1 ms chunks; max (default): flat out\n"
@@ -226,6 +229,8 @@ tx_main(struct pktgen_opts *o)
         .n_flows = o->n_flows,
         .sport_base = PKTGEN_SPORT_BASE,
         .l4_off = (__u16)pktgen_l4_off(o),
+        .n_macs = o->n_macs,
+        .mac_low = (__u32)o->src_mac[3] << 16 | (__u32)o->src_mac[4] << 8 | o->src_mac[5],
     };
     if (bpf_map_update_elem(cfg_fd, &k0, &cfg, BPF_ANY)) {
         fail_runtime("tx: cannot configure the program: %s", strerror(errno));
@@ -301,9 +306,9 @@ tx_main(struct pktgen_opts *o)
     double pps = secs > 0 ? (double)sent / secs : 0;
     if (o->json)
         printf("{\"tx_packets\": %llu, \"duration_s\": %.6f, \"tx_pps\": %.0f, "
-               "\"size\": %u, \"flows\": %u, \"stream\": %u, \"rate_pps\": %llu, "
-               "\"pinned\": %s}\n",
-               (unsigned long long)sent, secs, pps, o->size, o->n_flows, o->stream,
+               "\"size\": %u, \"flows\": %u, \"src_macs\": %u, \"stream\": %u, "
+               "\"rate_pps\": %llu, \"pinned\": %s}\n",
+               (unsigned long long)sent, secs, pps, o->size, o->n_flows, o->n_macs, o->stream,
                (unsigned long long)o->rate_pps, pin_fd >= 0 ? "true" : "false");
     else
         printf("sent %llu packets of %u bytes in %.3f s: %.0f pps (dev %s, stream %u, "

@@ -79,6 +79,7 @@ static const struct {
     {"--duration", IN_TX | IN_RX, true},
     {"--count", IN_TX, true},
     {"--flows", IN_TX, true},
+    {"--src-macs", IN_TX, true},
     {"--src-ip", IN_TX, true},
     {"--dst-ip", IN_TX, true},
     {"--stream", IN_TX | IN_RX, true},
@@ -132,6 +133,11 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
             return fail(err, err_len, "--flows '%s': not a flow count (1..%d)", v,
                         PKTGEN_MAX_FLOWS);
         o->n_flows = (unsigned)n;
+    } else if (!strcmp(name, "--src-macs")) {
+        if (!parse_u64(v, 1, PKTGEN_MAX_MACS, &n))
+            return fail(err, err_len, "--src-macs '%s': not a MAC count (1..%d)", v,
+                        PKTGEN_MAX_MACS);
+        o->n_macs = (unsigned)n;
     } else if (!strcmp(name, "--src-ip") || !strcmp(name, "--dst-ip")) {
         struct in_addr a;
         if (inet_pton(AF_INET, v, &a) != 1)
@@ -159,6 +165,7 @@ pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_
     memset(o, 0, sizeof *o);
     o->vlan = -1;
     o->n_flows = 1;
+    o->n_macs = 1;
     o->idle_ms = PKTGEN_DEFAULT_IDLE_MS;
     o->src_ip_be = htonl(0xc6120001); /* 198.18.0.1, RFC 2544 benchmarking */
     o->dst_ip_be = htonl(0xc6120002);

@@ -25,6 +25,7 @@
 #define PKTGEN_SPORT_BASE 10000
 #define PKTGEN_DPORT 9 /* discard */
 #define PKTGEN_MAX_FLOWS 50000
+#define PKTGEN_MAX_MACS 1000000
 #define PKTGEN_DEFAULT_DURATION_S 10.0
 #define PKTGEN_DEFAULT_IDLE_MS 1000
 
@@ -42,6 +43,7 @@ struct pktgen_opts {
     double duration_s; /* 0 = not given */
     uint64_t count;    /* 0 = not given */
     unsigned n_flows;
+    unsigned n_macs; /* source MACs the frames cycle through */
     uint32_t src_ip_be, dst_ip_be;
     uint32_t stream;
     bool has_stream;

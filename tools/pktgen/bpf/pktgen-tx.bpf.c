@@ -3,7 +3,7 @@
  * pktgen-tx: the sending half of dse-pktgen, run by BPF_PROG_RUN with
  * BPF_F_TEST_XDP_LIVE_FRAMES on copies of one template frame.  Each run stamps
  * the frame with the next sequence number and the current time, picks the UDP
- * source port of its flow, and redirects it out of the configured interface.
+ * source port (and, for L2 flows, the source MAC) of its flow, and redirects it out of the configured interface.
  * The UDP checksum is cleared (0 = none, RFC 768; legal over IPv4) because the
  * stamped payload changes per frame.  See pktgen-abi.h for the maps.
  */
@@ -58,6 +58,15 @@ pktgen_tx(struct xdp_md *ctx)
     __u32 n_flows = cfg->n_flows ? cfg->n_flows : 1;
     udp->source = bpf_htons((__u16)(cfg->sport_base + seq % n_flows));
     udp->check = 0;
+    if (cfg->n_macs > 1) {
+        __u8 *src = (__u8 *)data + 6;
+        if ((void *)(src + 6) > data_end)
+            return XDP_ABORTED;
+        __u32 low = cfg->mac_low + (__u32)(seq % cfg->n_macs);
+        src[3] = (__u8)(low >> 16);
+        src[4] = (__u8)(low >> 8);
+        src[5] = (__u8)low;
+    }
     h->magic = bpf_htonl(PKTGEN_MAGIC);
     h->stream = bpf_htonl(cfg->stream);
     h->seq = bpf_cpu_to_be64(seq);
