@@ -8,11 +8,16 @@
 #   The sink VM's receive work (its eth0 NAPI thread) is the VM's, on the host
 #   core with the generator, as the lab places it.
 #
-#   SWITCH = dse (eswitch hit), dse --eswitch off (AF_PACKET slow path), Linux
+#   SWITCH = dse (eswitch hit), dse --eswitch slowpath (every frame through the
+#   software path, via AF_XDP), dse --eswitch off (AF_PACKET software path), Linux
 #   bridge (bridge netfilter on, then off), a trivial XDP redirect
 #   rep-vm1 -> rep-vm2 (the ceiling of this veth path), and Open vSwitch's
 #   userspace datapath (netdev) with plain and with afxdp ports, started
 #   privately in the DPU's netns and cgroup.
+#
+#   With many flows (1,000 and 100,000 source MACs to one destination, after a
+#   1 s warm-up), dse's eswitch holds at most 65,536 flows: beyond that the
+#   rest stay on the miss path, which the 100,000-flow figure shows.
 #
 # Prints one JSON object per figure.   bench/l2veth.sh [--quick]
 set -euo pipefail
@@ -33,13 +38,14 @@ DNS=$P-h1-dpu1
 TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
 TEST_TMPDIRS+=("$TMPB")
 
-one_run() { # SIZE RATE: one generator run; prints the sink's JSON report
-	local out=$TMPB/rx.json
+one_run() { # SIZE RATE [TX-ARGS...]: one generator run; prints the sink's JSON report
+	local out=$TMPB/rx.json size=$1 rate=$2
+	shift 2
 	ip netns exec "$P-h1-vm2" "$PKTGEN" rx --dev eth0 --duration $((secs + 3)) -j >"$out" 2>/dev/null &
 	local rpid=$!
 	wait_until 5 bash -c "ip -n $P-h1-vm2 link show dev eth0 | grep -q xdp"
 	"$DSE_LAB" exec --prefix "$P" h1-vm1 -- "$PKTGEN" tx --dev eth0 --src-mac "$M1" --dst-mac "$M2" \
-		--size "$1" --rate "$2" --duration "$secs" -j >"$TMPB/tx.json" 2>/dev/null
+		--size "$size" --rate "$rate" --duration "$secs" -j "$@" >"$TMPB/tx.json" 2>/dev/null
 	wait "$rpid" || true
 	cat "$out"
 }
@@ -47,6 +53,9 @@ one_run() { # SIZE RATE: one generator run; prints the sink's JSON report
 # Variants measured beyond 66 B at full rate: at 512 and 1500 B, and for
 # latency at half of the rate they just reached.
 DETAILED=" dse linux-bridge-nf-off xdp-redirect-ceiling ovs-afxdp "
+# ... and with many flows.
+FLOWED=" dse dse-slowpath linux-bridge-nf-off xdp-redirect-ceiling ovs-afxdp "
+FLOW_BASE=02:d5:ff:00:00:00 # source MACs from here up, outside the lab's own
 
 measure() { # NAME: one round of the current variant, appended to $TMPB/NAME*
 	local mpps half
@@ -61,6 +70,13 @@ measure() { # NAME: one round of the current variant, appended to $TMPB/NAME*
 	jq --argjson cpu $(($(cg_cpu_ns "$DNS") - cpu0)) \
 		'if .rx_packets > 0 then ($cpu / .rx_packets * 10 | round / 10) else null end' \
 		<<<"$report" >>"$TMPB/$1.cpu"
+	if [[ $FLOWED == *" $1 "* ]]; then
+		local n
+		for n in 1000 100000; do
+			secs=1 one_run 66 max --src-mac $FLOW_BASE --src-macs $n >/dev/null # warm-up
+			one_run 66 max --src-mac $FLOW_BASE --src-macs $n | jq '.rx_pps / 1e6' >>"$TMPB/$1.f$n"
+		done
+	fi
 	[[ $DETAILED == *" $1 "* ]] || return 0
 	one_run 512 max | jq '.rx_pps / 1e6' >>"$TMPB/$1.512"
 	one_run 1500 max | jq '.rx_pps / 1e6' >>"$TMPB/$1.1500"
@@ -111,6 +127,8 @@ command -v ovs-vswitchd >/dev/null && have_ovs=1
 for ((round = 0; round < runs; round++)); do
 	lab_again
 	measure dse
+	lab_again "--eswitch slowpath"
+	measure dse-slowpath
 	lab_again "--eswitch off"
 	measure dse-afpacket-only
 
@@ -148,7 +166,7 @@ for ((round = 0; round < runs; round++)); do
 		fi
 		ovs_stop
 	fi
-	echo "bench: round $((round + 1)): $(for f in dse dse-afpacket-only linux-bridge linux-bridge-nf-off \
+	echo "bench: round $((round + 1)): $(for f in dse dse-slowpath dse-afpacket-only linux-bridge linux-bridge-nf-off \
 		xdp-redirect-ceiling ovs-netdev ovs-afxdp; do [[ -s $TMPB/$f ]] && printf '%s %s  ' "$f" "$(tail -n1 "$TMPB/$f")"; done)" >&2
 done
 
@@ -158,7 +176,7 @@ median() { [[ -s $1 ]] || { echo null; return; }; sort -n "$1" | awk '{ a[NR] = 
 # anchor that has runs with that file suffix.
 figure() {
 	local id=$1 what=$2 unit=$3 hib=$4 sfx=$5 anchors='{}' v m
-	for v in linux-bridge linux-bridge-nf-off xdp-redirect-ceiling ovs-netdev ovs-afxdp dse-afpacket-only; do
+	for v in linux-bridge linux-bridge-nf-off xdp-redirect-ceiling ovs-netdev ovs-afxdp dse-slowpath dse-afpacket-only; do
 		[[ -s $TMPB/$v$sfx ]] || continue
 		m=$(median "$TMPB/$v$sfx")
 		anchors=$(jq -c --arg k "$v" --argjson m "$m" '. + {($k): $m}' <<<"$anchors")
@@ -174,3 +192,5 @@ figure l2-veth-1500b "L2 forwarding, veth, 1500 B, $base" Mpps true .1500
 figure l2-veth-64b-cpu "DPU CPU time per delivered 66 B frame at full rate (the DPU cgroup: switch, its NAPI threads), $base" ns false .cpu
 figure l2-veth-lat-p50 "one-way latency at half of each switch's own 66 B rate, p50, $base" us false .p50
 figure l2-veth-lat-p99 "one-way latency at half of each switch's own 66 B rate, p99, $base" us false .p99
+figure l2-veth-64b-1kflows "L2 forwarding, veth, 66 B, 1,000 flows (source MACs), $base" Mpps true .f1000
+figure l2-veth-64b-100kflows "L2 forwarding, veth, 66 B, 100,000 flows (source MACs; the eswitch holds 65,536, the rest take the miss path), $base" Mpps true .f100000

@@ -151,10 +151,15 @@ eswitch_flow_add(struct eswitch *e, const struct eswitch_key *key,
     return 0;
 }
 
-void
-eswitch_flow_foreach(struct eswitch *e,
-                     void (*cb)(const struct eswitch_key *, const struct eswitch_action *, void *),
-                     void *aux)
+/* Reads the table in batches (one syscall per ESWITCH_BATCH flows, not two
+ * per flow: a full table is walked every second).  Kernels without batch
+ * lookups for hash maps get the walk one key at a time. */
+#define ESWITCH_BATCH 4096
+
+static void
+foreach_one_by_one(struct eswitch *e,
+                   void (*cb)(const struct eswitch_key *, const struct eswitch_action *, void *),
+                   void *aux)
 {
     struct eswitch_key key, next;
     struct eswitch_action a;
@@ -164,6 +169,32 @@ eswitch_flow_foreach(struct eswitch *e,
         prev = &key;
         if (bpf_map_lookup_elem(e->flows_fd, &key, &a) == 0)
             cb(&key, &a, aux);
+    }
+}
+
+void
+eswitch_flow_foreach(struct eswitch *e,
+                     void (*cb)(const struct eswitch_key *, const struct eswitch_action *, void *),
+                     void *aux)
+{
+    static struct eswitch_key keys[ESWITCH_BATCH];
+    static struct eswitch_action vals[ESWITCH_BATCH];
+    __u32 token = 0;
+    bool first = true;
+    for (;;) {
+        __u32 n = ESWITCH_BATCH;
+        int rc = bpf_map_lookup_batch(e->flows_fd, first ? NULL : &token, &token, keys, vals,
+                                      &n, NULL);
+        if (rc && errno != ENOENT) {
+            if (first)
+                foreach_one_by_one(e, cb, aux);
+            return;
+        }
+        for (__u32 i = 0; i < n; i++)
+            cb(&keys[i], &vals[i], aux);
+        if (rc) /* ENOENT: that was the last batch */
+            return;
+        first = false;
     }
 }
 

@@ -15,8 +15,8 @@
  * the fill and receive rings, the second half is a free list for transmit,
  * refilled from the completion ring.  Receive copies each frame into the
  * caller's buffer and gives its chunks back at once; transmit copies into free
- * chunks and kicks the kernel with sendto(2), which in copy mode sends a
- * bounded batch per call.
+ * chunks, and flush (once per burst, see port.h) kicks the kernel with
+ * sendto(2), which in copy mode sends a bounded batch per call.
  *
  * Thread-safety: one thread per port (see port.h).
  */
@@ -55,6 +55,7 @@ struct xsk_port {
     struct xsk_ring_prod tx;
     uint64_t free_tx[XSK_N_CHUNKS - XSK_N_RX];
     unsigned n_free_tx;
+    bool unsent; /* descriptors submitted since the last kick */
     uint64_t rx_bad;    /* chains that did not fit a buffer */
     uint64_t fill_lost; /* chunks the fill ring had no room for */
 };
@@ -204,12 +205,27 @@ xp_reap(struct xsk_port *x)
 static void
 xp_kick(struct xsk_port *x)
 {
+    x->unsent = false;
     for (int i = 0; i < XSK_KICKS; i++) {
         if (sendto(xsk_socket__fd(x->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
             return;
         if (errno != EAGAIN && errno != EBUSY && errno != EINTR)
             return; /* ENOBUFS, ENETDOWN: the frames wait for the next kick */
     }
+}
+
+/* Reserves 'chunks' transmit descriptors and as many free chunks; when either
+ * runs out, sends what waits and takes back what the kernel sent. */
+static bool
+xp_reserve(struct xsk_port *x, unsigned chunks, uint32_t *idx)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (chunks <= x->n_free_tx && xsk_ring_prod__reserve(&x->tx, chunks, idx) == chunks)
+            return true;
+        xp_kick(x);
+        xp_reap(x);
+    }
+    return false;
 }
 
 static unsigned
@@ -222,7 +238,7 @@ xp_tx_burst(struct port *port, struct pkt **pkts, unsigned n)
         const struct pkt *p = pkts[sent];
         unsigned chunks = p->len ? (p->len + XSK_CHUNK - 1) / XSK_CHUNK : 1;
         uint32_t idx;
-        if (chunks > x->n_free_tx || xsk_ring_prod__reserve(&x->tx, chunks, &idx) != chunks)
+        if (!xp_reserve(x, chunks, &idx))
             break;
         for (unsigned c = 0; c < chunks; c++) {
             uint32_t off = c * XSK_CHUNK;
@@ -235,10 +251,17 @@ xp_tx_burst(struct port *port, struct pkt **pkts, unsigned n)
             d->options = c + 1 < chunks ? XDP_PKT_CONTD : 0;
         }
         xsk_ring_prod__submit(&x->tx, chunks);
+        x->unsent = true;
     }
-    if (sent)
-        xp_kick(x);
     return sent;
+}
+
+static void
+xp_flush(struct port *port)
+{
+    struct xsk_port *x = port->priv;
+    if (x->unsent)
+        xp_kick(x);
 }
 
 static int
@@ -259,5 +282,6 @@ const struct port_ops port_afxdp_ops = {
     .close = xp_close,
     .rx_burst = xp_rx_burst,
     .tx_burst = xp_tx_burst,
+    .flush = xp_flush,
     .fd = xp_fd,
 };

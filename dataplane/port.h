@@ -7,6 +7,10 @@
  *     rx_burst(port, pkts, n)  fills up to n caller-owned buffers; returns count
  *     tx_burst(port, pkts, n)  sends up to n frames; returns how many were sent;
  *                              the caller keeps ownership of every buffer
+ *     flush(port)              (optional) backends that batch may hold what
+ *                              tx_burst took until flush: the switch calls it
+ *                              once per port per burst, so that one syscall
+ *                              sends everything a burst sent to that port
  *     fd(port)                 a descriptor that becomes readable when rx_burst
  *                              has work, for event loops; -1 if none
  *
@@ -35,6 +39,7 @@ struct port_ops {
     void (*close)(struct port *port);
     unsigned (*rx_burst)(struct port *port, struct pkt **pkts, unsigned n);
     unsigned (*tx_burst)(struct port *port, struct pkt **pkts, unsigned n);
+    void (*flush)(struct port *port); /* NULL: tx_burst sends at once */
     int (*fd)(const struct port *port);
 };
 

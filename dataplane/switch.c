@@ -29,6 +29,8 @@ struct sw {
     struct sw_offload offload;
     bool has_offload;
     struct sw_soft_flow soft[SW_SOFT_FLOWS];
+    uint16_t to_flush[SW_MAX_PORTS]; /* ports sent to since the last flush */
+    unsigned n_to_flush;
 };
 
 static const char *const soft_whats[SW_SOFT__N] = {
@@ -361,16 +363,33 @@ count_drop(struct sw_port *p, enum drop_reason r)
 }
 
 static bool
-port_output(struct sw_port *out, struct pkt *pkt)
+port_output(struct sw *sw, struct sw_port *out, struct pkt *pkt)
 {
     struct pkt *one[1] = {pkt};
     if (out->io->ops->tx_burst(out->io, one, 1) == 1) {
         out->stats.tx_packets++;
         out->stats.tx_bytes += pkt->len;
+        if (out->io->ops->flush && !out->to_flush) {
+            out->to_flush = true;
+            sw->to_flush[sw->n_to_flush++] = out->id;
+        }
         return true;
     }
     count_drop(out, DROP_TX_ERROR);
     return false;
+}
+
+/* Sends what the ports hold since the last flush (see port.h). */
+static void
+flush_ports(struct sw *sw)
+{
+    for (unsigned i = 0; i < sw->n_to_flush; i++) {
+        struct sw_port *p = &sw->ports[sw->to_flush[i]];
+        p->to_flush = false;
+        if (p->in_use)
+            p->io->ops->flush(p->io);
+    }
+    sw->n_to_flush = 0;
 }
 
 /* Sends an untagged frame to logical port 'lport' in portgroup 'pg'.  Returns
@@ -380,7 +399,7 @@ lport_output(struct sw *sw, uint16_t lport, const struct sw_portgroup *pg, struc
              struct sw_port *in)
 {
     if (lport != SW_TEAM)
-        return port_output(&sw->ports[lport], pkt);
+        return port_output(sw, &sw->ports[lport], pkt);
     if (sw->active < 0) {
         count_drop(in, DROP_NO_UPLINK);
         return false;
@@ -389,7 +408,7 @@ lport_output(struct sw *sw, uint16_t lport, const struct sw_portgroup *pg, struc
         count_drop(in, DROP_OVERSIZE);
         return false;
     }
-    bool sent = port_output(&sw->ports[sw->active], pkt);
+    bool sent = port_output(sw, &sw->ports[sw->active], pkt);
     if (pg->vid)
         vlan_pop(pkt);
     return sent;
@@ -404,7 +423,7 @@ flood(struct sw *sw, uint16_t in_lport, const struct sw_portgroup *pg, struct pk
     for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
         struct sw_port *p = &sw->ports[i];
         if (p->in_use && p->kind == SW_PORT_VNIC && p->pg == pg_idx && i != in_lport)
-            port_output(p, pkt);
+            port_output(sw, p, pkt);
     }
     if (in_lport != SW_TEAM)
         lport_output(sw, SW_TEAM, pg, pkt, in);
@@ -610,6 +629,7 @@ sw_input(struct sw *sw, uint16_t in, struct pkt **pkts, unsigned n, uint64_t now
         pkts[i]->in_port = in;
         switch_one(sw, p, pkts[i], now_ms);
     }
+    flush_ports(sw);
 }
 
 unsigned
@@ -664,4 +684,5 @@ static void
 sw_announce(struct sw *sw, uint64_t now_ms)
 {
     fdb_foreach(sw->fdb, now_ms, announce_one, sw);
+    flush_ports(sw);
 }

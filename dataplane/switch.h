@@ -67,6 +67,7 @@ struct sw_port {
     enum sw_port_kind kind;
     int pg; /* portgroup index for vNICs, -1 for uplinks */
     bool carrier;
+    bool to_flush; /* in the switch's flush list */
     struct port *io;
     struct sw_port_stats stats;
 };
@@ -129,7 +130,7 @@ struct sw_params {
     uint64_t fdb_age_ms;
     bool failback; /* return to the first uplink when its carrier returns */
 };
-#define SW_PARAMS_DEFAULT {.fdb_capacity = 16384, .fdb_age_ms = 300000, .failback = true}
+#define SW_PARAMS_DEFAULT {.fdb_capacity = 131072, .fdb_age_ms = 300000, .failback = true}
 
 struct sw;
 

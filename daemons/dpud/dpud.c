@@ -113,7 +113,7 @@ static bool
 es_install(void *aux, const struct sw_flow *f)
 {
     struct dpud *d = aux;
-    if (!d->on_eswitch[f->in_port] || !d->on_eswitch[f->out_port])
+    if (!d->on_eswitch[f->in_port] || !d->on_eswitch[f->out_port] || d->es_full)
         return false;
     struct eswitch_key k = {
         .in_ifindex = (__u32)sw_port_at(d->sw, f->in_port)->io->ifindex,
@@ -131,6 +131,15 @@ es_install(void *aux, const struct sw_flow *f)
         .last_ns = eswitch_now_ns(),
     };
     int rc = eswitch_flow_add(d->es, &k, &a);
+    if (rc == -ENOSPC) {
+        /* Until the next revalidation frees room, don't pay a failed syscall
+         * per miss: the flows that do not fit stay in software. */
+        static struct log_ratelimit rl = LOG_RATELIMIT_INIT(1, 60000);
+        log_warn_rl(&rl, "eswitch: flow table full (%d flows); new flows stay in software",
+                    ESWITCH_MAX_FLOWS);
+        d->es_full = true;
+        return false;
+    }
     if (rc < 0) {
         static struct log_ratelimit rl = LOG_RATELIMIT_INIT(5, 10000);
         log_warn_rl(&rl, "eswitch: cannot install a flow: %s", strerror(-rc));
@@ -168,6 +177,8 @@ dpud_eswitch_init(struct dpud *d, struct eswitch *es)
         .install = es_install, .flush_mac = es_flush_mac, .flush_all = es_flush_all};
     struct sw_offload o = hooks;
     o.aux = d;
+    if (d->no_offload)
+        o.install = NULL; /* every frame is a miss: the software path alone */
     sw_set_offload(d->sw, es ? &o : NULL);
 }
 
@@ -214,4 +225,5 @@ dpud_eswitch_revalidate(struct dpud *d)
     struct reval_ctx c = {.d = d, .now_ms = now_ms(), .now_ns = eswitch_now_ns()};
     eswitch_flow_sweep(d->es, flow_is_stale, &c);
     d->last_reval_ns = c.now_ns;
+    d->es_full = false;
 }

@@ -35,6 +35,8 @@ struct dpud {
     unsigned n_uplinks;
     const char *backend; /* forced port backend, or NULL for automatic */
     struct eswitch *es;  /* the flow tier, or NULL (all flows in software) */
+    bool no_offload;     /* --eswitch slowpath: es steers misses, holds no flows */
+    bool es_full;        /* the flow table was full since the last revalidation */
     bool on_eswitch[SW_MAX_PORTS];
     uint64_t last_reval_ns;
     json_t *platform;    /* vendor, model, hw_version, firmware, serial */

@@ -18,7 +18,7 @@ static const char usage[] =
     "usage: dse-dpud --name NAME --dir DIR --ctl SOCKET [--listen ADDR:PORT\n"
     "                --cert PEM --key PEM --ca PEM [--allow-cn CN]...]\n"
     "                [--uplink IF]... [--platform FILE]\n"
-    "                [--backend afxdp|afpacket] [--eswitch xdp|off]\n"
+    "                [--backend afxdp|afpacket] [--eswitch xdp|slowpath|off]\n"
     "                [--log FILE] [--log-level err|warn|info|debug]\n"
     "The DPU agent: runs this DPU's switch and serves hostd over mutual TLS.\n";
 
@@ -88,11 +88,12 @@ dpud_option(const char *opt, const char *val, void *aux)
         }
         o->d->backend = val;
     } else if (!strcmp(opt, "--eswitch")) {
-        if (strcmp(val, "xdp") && strcmp(val, "off")) {
-            fprintf(stderr, "dse-dpud: --eswitch takes xdp or off\n");
+        if (strcmp(val, "xdp") && strcmp(val, "slowpath") && strcmp(val, "off")) {
+            fprintf(stderr, "dse-dpud: --eswitch takes xdp, slowpath or off\n");
             return -1;
         }
         o->eswitch_off = !strcmp(val, "off");
+        o->d->no_offload = !strcmp(val, "slowpath");
     } else {
         return 0;
     }
