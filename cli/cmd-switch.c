@@ -32,6 +32,10 @@ print_switch(json_t *r, json_t *args)
         printf("\n  MAC table: %s entries, %s learned, %s moved, %s aged\n",
                fmt_json(json_object_get(mt, "entries")), fmt_json(json_object_get(mt, "learned")),
                fmt_json(json_object_get(mt, "moved")), fmt_json(json_object_get(mt, "aged")));
+        json_t *fc = json_object_get(s, "flow_cache");
+        printf("  flow cache: %s hits, %s misses, generation %s\n",
+               fmt_json(json_object_get(fc, "hits")), fmt_json(json_object_get(fc, "misses")),
+               fmt_json(json_object_get(fc, "generation")));
         json_t *pg;
         json_array_foreach(json_object_get(s, "portgroups"), i, pg)
             printf("  portgroup %-16s VLAN %-4s MTU %s\n", fmt_json(json_object_get(pg, "name")),

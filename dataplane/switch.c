@@ -14,6 +14,19 @@
 
 LOG_MODULE(switch);
 
+/* A cached forwarding decision (see switch.h). */
+struct fc_entry {
+    uint8_t macs[12];       /* dst, src: the key, with in_port and tag */
+    uint16_t in_port, tag;
+    uint32_t gen;           /* valid while equal to sw->gen */
+    uint16_t out_port;      /* a port id (the active uplink, for the team) */
+    uint16_t push_vid;      /* SW_NO_PUSH or the portgroup's VLAN */
+    uint32_t max_len;       /* longer frames take the long way (MTU policing) */
+    uint16_t lport, pg;     /* where the source is learned, for refreshing it */
+    uint8_t why;            /* enum sw_soft_reason recorded for its frames */
+    uint64_t refreshed_ms;  /* last time the source MAC's age was refreshed */
+};
+
 struct sw {
     struct sw_params params;
     struct sw_portgroup pgs[SW_MAX_PORTGROUPS];
@@ -31,6 +44,9 @@ struct sw {
     struct sw_soft_flow soft[SW_SOFT_FLOWS];
     uint16_t to_flush[SW_MAX_PORTS]; /* ports sent to since the last flush */
     unsigned n_to_flush;
+    uint32_t gen; /* of the decisions; bumped whenever one may change */
+    struct sw_cache_stats cache_stats;
+    struct fc_entry *cache; /* SW_FLOW_CACHE_SIZE */
 };
 
 static const char *const soft_whats[SW_SOFT__N] = {
@@ -59,10 +75,11 @@ sw_soft_flows(const struct sw *sw)
     return sw->soft;
 }
 
-/* Every decision that the eswitch may hold a copy of is about to change. */
+/* Every cached decision, and those the eswitch holds, may be about to change. */
 static void
 offload_flush_all(struct sw *sw)
 {
+    sw->gen++;
     if (sw->has_offload && sw->offload.flush_all)
         sw->offload.flush_all(sw->offload.aux);
 }
@@ -78,7 +95,9 @@ sw_create(const struct sw_params *params)
     sw->move_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 5000);
     sw->fdb = fdb_create(params->fdb_capacity, params->fdb_age_ms);
     sw->scratch = malloc(sizeof *sw->scratch);
-    if (!sw->fdb || !sw->scratch)
+    sw->cache = calloc(SW_FLOW_CACHE_SIZE, sizeof *sw->cache);
+    sw->gen = 1; /* entries start at 0: invalid */
+    if (!sw->fdb || !sw->scratch || !sw->cache)
         goto fail;
     for (unsigned i = 0; i < SW_BURST; i++)
         if (!(sw->burst[i] = malloc(sizeof *sw->burst[i])))
@@ -100,6 +119,7 @@ sw_destroy(struct sw *sw)
     for (unsigned i = 0; i < SW_BURST; i++)
         free(sw->burst[i]);
     free(sw->scratch);
+    free(sw->cache);
     fdb_destroy(sw->fdb);
     free(sw);
 }
@@ -438,6 +458,7 @@ learn(struct sw *sw, const struct sw_portgroup *pg, const uint8_t *src, uint16_t
         return;
     if (lport != SW_TEAM)
         sw->ports[lport].stats.mac_moves++;
+    sw->gen++;
     if (sw->has_offload && sw->offload.flush_mac)
         sw->offload.flush_mac(sw->offload.aux, src);
     char mac[MAC_STRLEN];
@@ -458,6 +479,7 @@ dst_lookup(struct sw *sw, const struct sw_portgroup *pg, const uint8_t *mac, uin
         (sw->ports[*out].in_use && sw->ports[*out].pg == (int)(pg - sw->pgs)))
         return true;
     fdb_del(sw->fdb, pg->vid, mac);
+    sw->gen++;
     return false;
 }
 
@@ -518,15 +540,81 @@ drop_frame(struct sw *sw, struct sw_port *in, const struct pkt *pkt, uint16_t ta
     soft_record(sw, in, tag, pkt->data, pkt->len, SW_SOFT_DROP, r, now_ms);
 }
 
-/* Hands the decision just taken for a known unicast frame to the eswitch. */
+static inline uint32_t
+fc_hash(uint16_t in_port, uint16_t tag, const uint8_t *macs)
+{
+    uint64_t a;
+    uint32_t b;
+    memcpy(&a, macs, 8);
+    memcpy(&b, macs + 8, 4);
+    uint64_t x = a * 0x9e3779b97f4a7c15ull;
+    uint64_t y = ((uint64_t)b << 32 | (uint32_t)in_port << 16 | tag) * 0xc2b2ae3d27d4eb4full;
+    return (uint32_t)((x ^ y) >> 32) & (SW_FLOW_CACHE_SIZE - 1);
+}
+
+static void
+fc_insert(struct sw *sw, const struct sw_flow *f, const struct sw_portgroup *pg,
+          uint16_t lport, enum sw_soft_reason why, uint64_t now_ms)
+{
+    if (sw->params.no_cache)
+        return;
+    uint8_t macs[12];
+    memcpy(macs, f->dst, 6);
+    memcpy(macs + 6, f->src, 6);
+    struct fc_entry *e = &sw->cache[fc_hash(f->in_port, f->tag, macs)];
+    memcpy(e->macs, macs, 12);
+    e->in_port = f->in_port;
+    e->tag = f->tag;
+    e->gen = sw->gen;
+    e->out_port = f->out_port;
+    e->push_vid = f->push_vid;
+    e->max_len = f->max_len;
+    e->lport = lport;
+    e->pg = (uint16_t)(pg - sw->pgs);
+    e->why = (uint8_t)why;
+    e->refreshed_ms = now_ms;
+}
+
+/* Replays the cached decision for 'pkt' (parsed; 'tag' as received) if there
+ * is a valid one.  Returns false when the frame must take the long way. */
+static bool
+fc_forward(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint16_t tag, uint64_t now_ms)
+{
+    if (tag == 0)
+        return false; /* priority-tagged: never cached */
+    struct fc_entry *e = &sw->cache[fc_hash(in->id, tag, pkt->data)];
+    if (e->gen != sw->gen || e->in_port != in->id || e->tag != tag ||
+        memcmp(e->macs, pkt->data, 12) || pkt->len > e->max_len)
+        return false;
+    sw->cache_stats.hits++;
+    uint32_t rx_len = pkt->len;
+    uint16_t out = e->out_port, push = e->push_vid;
+    enum sw_soft_reason why = (enum sw_soft_reason)e->why;
+    uint64_t every = fdb_get_age(sw->fdb) / 8; /* well within the ageing time */
+    if (now_ms - e->refreshed_ms >= (every < 1000 ? every : 1000)) {
+        /* The source is where the entry says (a move would have bumped the
+         * generation): this only refreshes its age. */
+        e->refreshed_ms = now_ms;
+        fdb_learn(sw->fdb, sw->pgs[e->pg].vid, pkt->data + 6, e->lport, now_ms, NULL);
+    }
+    if (tag != SW_UNTAGGED)
+        vlan_pop(pkt);
+    if (push != SW_NO_PUSH && !vlan_push(pkt, push, pkt->meta.pcp))
+        count_drop(in, DROP_OVERSIZE);
+    else
+        port_output(sw, &sw->ports[out], pkt);
+    soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
+    return true;
+}
+
+/* Hands the decision just taken for a known unicast frame to the flow cache
+ * and the eswitch. */
 static void
 offload(struct sw *sw, const struct sw_port *in, uint16_t tag, const struct sw_portgroup *pg,
-        uint16_t out, const struct pkt *pkt, uint32_t rx_len, uint64_t now_ms)
+        uint16_t lport, uint16_t out, const struct pkt *pkt, uint32_t rx_len, uint64_t now_ms)
 {
     enum sw_soft_reason why = SW_SOFT_FIRST_PACKET;
-    if (!sw->has_offload || !sw->offload.install) {
-        why = SW_SOFT_NO_ESWITCH;
-    } else if (tag == 0) {
+    if (tag == 0) {
         why = SW_SOFT_PRIORITY_TAG;
     } else {
         struct sw_flow f = {
@@ -539,8 +627,9 @@ offload(struct sw *sw, const struct sw_port *in, uint16_t tag, const struct sw_p
         };
         memcpy(f.dst, pkt->data, 6);
         memcpy(f.src, pkt->data + 6, 6);
-        if (!sw->offload.install(sw->offload.aux, &f))
+        if (!sw->has_offload || !sw->offload.install || !sw->offload.install(sw->offload.aux, &f))
             why = SW_SOFT_NO_ESWITCH;
+        fc_insert(sw, &f, pg, lport, why, now_ms);
     }
     soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
 }
@@ -557,6 +646,8 @@ switch_one(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint64_t now_ms)
     in->stats.rx_bytes += pkt->len;
     enum drop_reason r = pkt_parse(pkt->data, pkt->len, m);
     uint16_t tag = m->l3_ofs > ETH_HDR_LEN ? m->vid : SW_UNTAGGED;
+    if (r == DROP_NONE && fc_forward(sw, in, pkt, tag, now_ms))
+        return;
     if (r == DROP_NONE)
         r = classify(sw, in, m->has_vlan, m->vid, &pg, &lport);
     if (r == DROP_NONE && pkt->len - m->l3_ofs > pg->mtu)
@@ -586,8 +677,9 @@ switch_one(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint64_t now_ms)
         drop_frame(sw, in, pkt, tag, DROP_SAME_PORT, now_ms);
         return;
     }
+    sw->cache_stats.misses++;
     if (lport_output(sw, out, pg, pkt, in))
-        offload(sw, in, tag, pg, out, pkt, rx_len, now_ms);
+        offload(sw, in, tag, pg, lport, out, pkt, rx_len, now_ms);
 }
 
 bool
@@ -646,7 +738,15 @@ sw_poll(struct sw *sw, uint16_t id, uint64_t now_ms)
 void
 sw_tick(struct sw *sw, uint64_t now_ms)
 {
-    fdb_age(sw->fdb, now_ms);
+    if (fdb_age(sw->fdb, now_ms))
+        sw->gen++;
+}
+
+void
+sw_cache_stats(const struct sw *sw, struct sw_cache_stats *out)
+{
+    *out = sw->cache_stats;
+    out->generation = sw->gen;
 }
 
 

@@ -6,10 +6,22 @@
  * trunks to the fabric, teamed active/standby).  A portgroup is a segment: a
  * name, a VLAN id (0 = untagged on the uplinks) and an MTU.
  *
- *     rx burst -> parse -> classify (port -> portgroup/VLAN; drop on standby
- *     uplink, tag on access port, unknown VLAN, oversize) -> pop tag -> learn
- *     (vid, src) -> lookup (vid, dst) -> unicast | flood -> per egress port:
- *     vNIC untagged, uplink team: push tag, active uplink only
+ *     rx burst -> parse -> flow cache hit? -> replay the cached decision
+ *                            | miss -> classify (port -> portgroup/VLAN; drop on
+ *     standby uplink, tag on access port, unknown VLAN, oversize) -> pop tag ->
+ *     learn (vid, src) -> lookup (vid, dst) -> unicast | flood -> per egress
+ *     port: vNIC untagged, uplink team: push tag, active uplink only
+ *     -> flush each egress port once per burst
+ *
+ * The flow cache is an exact-match table (ingress port, tag as received,
+ * source, destination) of the decisions taken for known unicast frames, the
+ * same decisions the eswitch may hold.  An entry is valid while the switch's
+ * generation number is the one it was made under; every change that may alter
+ * a decision (portgroups, ports, carrier, failover, a MAC that moves, is
+ * removed or ages out) bumps the generation, so no entry outlives what it
+ * was derived from.  Hits refresh the source MAC's age every eighth of the
+ * ageing time (at most once a second), so a MAC seen only on the cached path
+ * never ages out while it talks.
  *
  * Flooding (broadcast, multicast, unknown unicast) reaches only the ingress
  * portgroup's vNICs and, unless the frame came from the fabric, the active
@@ -128,9 +140,16 @@ struct sw_soft_flow {
 struct sw_params {
     unsigned fdb_capacity;
     uint64_t fdb_age_ms;
-    bool failback; /* return to the first uplink when its carrier returns */
+    bool failback;   /* return to the first uplink when its carrier returns */
+    bool no_cache;   /* every frame through the whole pipeline (tests, benchmarks) */
 };
 #define SW_PARAMS_DEFAULT {.fdb_capacity = 131072, .fdb_age_ms = 300000, .failback = true}
+
+#define SW_FLOW_CACHE_SIZE 8192 /* entries, a power of two */
+struct sw_cache_stats {
+    uint64_t hits, misses; /* misses: known unicast frames decided the long way */
+    uint32_t generation;
+};
 
 struct sw;
 
@@ -186,6 +205,8 @@ void sw_set_offload(struct sw *, const struct sw_offload *offload);
  * forwarded frames since the last call), its source MAC is refreshed in the
  * MAC table first, since the eswitch saw those frames instead of us. */
 bool sw_flow_revalidate(struct sw *, const struct sw_flow *flow, bool hit, uint64_t now_ms);
+
+void sw_cache_stats(const struct sw *, struct sw_cache_stats *);
 
 /* The software flow records, for reading.  Returns SW_SOFT_FLOWS entries. */
 const struct sw_soft_flow *sw_soft_flows(const struct sw *);

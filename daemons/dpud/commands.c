@@ -239,16 +239,21 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     }
     struct fdb_stats fs;
     fdb_get_stats(sw_fdb(d->sw), &fs);
+    struct sw_cache_stats cs;
+    sw_cache_stats(d->sw, &cs);
     int active = sw_team_active(d->sw);
     *result = json_pack(
-        "{s:s,s:I,s:o,s:{s:s,s:o,s:I,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I}}", "dpu", d->name,
+        "{s:s,s:I,s:o,s:{s:s,s:o,s:I,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}",
+        "dpu", d->name,
         "config_generation", (json_int_t)d->generation, "portgroups", pgs, "team", "policy",
         "active-standby", "active",
         active >= 0 ? json_string(sw_port_at(d->sw, (unsigned)active)->name) : json_null(),
         "failovers", (json_int_t)sw_team_failovers(d->sw), "uplinks", uplinks, "mac_table",
         "entries", (json_int_t)fs.n_entries, "learned", (json_int_t)fs.n_learned, "moved",
         (json_int_t)fs.n_moved, "aged", (json_int_t)fs.n_aged, "full", (json_int_t)fs.n_full,
-        "age_s", (json_int_t)(fdb_get_age(sw_fdb(d->sw)) / 1000));
+        "age_s", (json_int_t)(fdb_get_age(sw_fdb(d->sw)) / 1000), "flow_cache", "hits",
+        (json_int_t)cs.hits, "misses", (json_int_t)cs.misses, "generation",
+        (json_int_t)cs.generation);
     return 0;
 }
 

@@ -412,7 +412,125 @@ switch_records_why_frames_stayed_in_software(void)
     sw_destroy(l.sw);
 }
 
-TEST_MAIN(TEST(switch_offloads_known_unicast_only), TEST(switch_flushes_flows_of_a_moved_mac),
+static uint64_t
+cache_hits(struct lab *l)
+{
+    struct sw_cache_stats cs;
+    sw_cache_stats(l->sw, &cs);
+    return cs.hits;
+}
+
+/* vm1 -> M2 known on vm2: the first frame takes the long way, the rest hit. */
+static void
+cached_flow_setup(struct lab *l)
+{
+    lab_init(l);
+    send_frame(l, l->vm1, mac_bcast, M1, -1, 60);
+    send_frame(l, l->vm2, mac_bcast, M2, -1, 60);
+    drain(l);
+}
+
+static void
+switch_flow_cache_replays_known_unicast(void)
+{
+    struct lab l;
+    cached_flow_setup(&l);
+    struct pkt_meta m;
+    for (int i = 0; i < 3; i++)
+        send_frame(&l, l.vm1, M2, M1, -1, 60);
+    ASSERT_EQ(cache_hits(&l), 2);
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(take(&l, l.vm2, &m), 60);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 0);
+    /* From the fabric, tagged: the tag comes off on the cached path too. */
+    send_frame(&l, l.u0, M1, MR, 10, 64);
+    send_frame(&l, l.u0, M1, MR, 10, 64);
+    ASSERT_EQ(cache_hits(&l), 3);
+    ASSERT_EQ(take(&l, l.vm1, &m), 60);
+    ASSERT_EQ(take(&l, l.vm1, &m), 60);
+    ASSERT_FALSE(m.has_vlan);
+    /* To the fabric: pushed on the cached path. */
+    send_frame(&l, l.vm1, MR, M1, -1, 60);
+    send_frame(&l, l.vm1, MR, M1, -1, 60);
+    ASSERT_EQ(cache_hits(&l), 4);
+    ASSERT_EQ(take(&l, l.u0, &m), 64);
+    ASSERT_EQ(take(&l, l.u0, &m), 64);
+    ASSERT_TRUE(m.has_vlan && m.vid == 10);
+    /* Longer than the portgroup allows: the long way, which drops it. */
+    send_frame(&l, l.vm1, M2, M1, -1, 1515);
+    ASSERT_EQ(st(&l, l.vm1)->drops[DROP_OVERSIZE], 1);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 0);
+    sw_destroy(l.sw);
+}
+
+static void
+switch_flow_cache_follows_every_change(void)
+{
+    struct lab l;
+    cached_flow_setup(&l);
+    struct pkt_meta m;
+    send_frame(&l, l.vm1, M2, M1, -1, 60);
+    send_frame(&l, l.vm1, M2, M1, -1, 60);
+    drain(&l);
+    /* M2 moves behind the fabric: the cached way to vm2 is gone. */
+    send_frame(&l, l.u0, mac_bcast, M2, 10, 64);
+    drain(&l);
+    send_frame(&l, l.vm1, M2, M1, -1, 60);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 0);
+    ASSERT_EQ(take(&l, l.u0, &m), 64);
+    send_frame(&l, l.vm1, M2, M1, -1, 60); /* cached again, via u0 */
+    ASSERT_EQ(take(&l, l.u0, &m), 64);
+    /* Failover: the same flow now leaves by u1. */
+    sw_port_set_carrier(l.sw, l.u0, false, l.now);
+    drain(&l);
+    send_frame(&l, l.vm1, M2, M1, -1, 60);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 0);
+    ASSERT_EQ(take(&l, l.u1, &m), 64);
+    ASSERT_EQ(m.vid, 10);
+    /* The portgroup's VLAN changes: what was learned is forgotten, so the
+     * frame floods, tagged with the new VLAN. */
+    send_frame(&l, l.vm1, M2, M1, -1, 60);
+    drain(&l);
+    ASSERT_GE(sw_portgroup_set(l.sw, "pg-a", 30, 1500), 0);
+    send_frame(&l, l.vm1, M2, M1, -1, 60);
+    ASSERT_EQ(take(&l, l.u1, &m), 64);
+    ASSERT_EQ(m.vid, 30);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 1);
+    sw_destroy(l.sw);
+}
+
+static void
+switch_flow_cache_keeps_sources_alive_and_lets_destinations_age(void)
+{
+    struct lab l;
+    cached_flow_setup(&l); /* both learned at 0; they age after 1000 ms */
+    /* Two seconds of traffic both ways, all of it on the cached path after the
+     * first frame each way: the hits alone keep both MACs alive. */
+    int frames = 0;
+    for (l.now = 100; l.now <= 2100; l.now += 100, frames += 2) {
+        send_frame(&l, l.vm1, M2, M1, -1, 60);
+        send_frame(&l, l.vm2, M1, M2, -1, 60);
+        sw_tick(l.sw, l.now);
+    }
+    ASSERT_EQ(cache_hits(&l), (uint64_t)frames - 2);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 0); /* never flooded */
+    drain(&l);
+    /* Now only vm1 talks: M2 ages out within the ageing time, and frames to
+     * it flood again. */
+    for (; l.now <= 3300; l.now += 100) {
+        send_frame(&l, l.vm1, M2, M1, -1, 60);
+        sw_tick(l.sw, l.now);
+    }
+    drain(&l);
+    send_frame(&l, l.vm1, M2, M1, -1, 60);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 1);
+    sw_destroy(l.sw);
+}
+
+TEST_MAIN(TEST(switch_flow_cache_replays_known_unicast),
+          TEST(switch_flow_cache_follows_every_change),
+          TEST(switch_flow_cache_keeps_sources_alive_and_lets_destinations_age),
+          TEST(switch_offloads_known_unicast_only), TEST(switch_flushes_flows_of_a_moved_mac),
           TEST(switch_revalidation_refreshes_sources_seen_by_the_eswitch),
           TEST(switch_records_why_frames_stayed_in_software),
           TEST(switch_floods_broadcast_within_vlan_only),
