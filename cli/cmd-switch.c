@@ -36,6 +36,14 @@ print_switch(json_t *r, json_t *args)
         printf("  flow cache: %s hits, %s misses, generation %s\n",
                fmt_json(json_object_get(fc, "hits")), fmt_json(json_object_get(fc, "misses")),
                fmt_json(json_object_get(fc, "generation")));
+        json_t *w;
+        json_array_foreach(json_object_get(s, "workers"), i, w)
+            printf("  worker %s on CPU %s: %s ports, %s frames, %s sleeps (polls %sus when idle)\n",
+                   fmt_json(json_object_get(w, "worker")), fmt_json(json_object_get(w, "cpu")),
+                   fmt_json(json_object_get(w, "ports")), fmt_json(json_object_get(w, "packets")),
+                   fmt_json(json_object_get(w, "sleeps")), fmt_json(json_object_get(s, "poll_us")));
+        if (!json_array_size(json_object_get(s, "workers")))
+            printf("  no workers: ports polled on the control thread\n");
         json_t *pg;
         json_array_foreach(json_object_get(s, "portgroups"), i, pg)
             printf("  portgroup %-16s VLAN %-4s MTU %s\n", fmt_json(json_object_get(pg, "name")),

@@ -37,16 +37,25 @@ struct sw {
     uint64_t n_failovers;
     struct fdb *fdb;
     struct log_ratelimit move_rl;
-    struct pkt *burst[SW_BURST]; /* receive buffers, allocated once */
     struct pkt *scratch;         /* for frames we originate (announcements) */
     struct sw_offload offload;
     bool has_offload;
     struct sw_soft_flow soft[SW_SOFT_FLOWS];
-    uint16_t to_flush[SW_MAX_PORTS]; /* ports sent to since the last flush */
-    unsigned n_to_flush;
     uint32_t gen; /* of the decisions; bumped whenever one may change */
+    struct sw_ctx *own;      /* the context of sw_input(), sw_poll(), announcements */
+    struct sw_ctx *ctxs;     /* every context, for their statistics */
+};
+
+/* What one thread needs to run frames through the pipeline (see switch.h). */
+struct sw_ctx {
+    struct sw *sw;
+    struct sw_ctx *next;         /* in sw->ctxs */
+    struct pkt *burst[SW_BURST]; /* receive buffers, allocated once */
+    uint16_t to_flush[SW_MAX_PORTS]; /* ports sent to since the last flush */
+    bool pending[SW_MAX_PORTS];
+    unsigned n_to_flush;
     struct sw_cache_stats cache_stats;
-    struct fc_entry *cache; /* SW_FLOW_CACHE_SIZE */
+    struct fc_entry cache[SW_FLOW_CACHE_SIZE];
 };
 
 static const char *const soft_whats[SW_SOFT__N] = {
@@ -95,13 +104,9 @@ sw_create(const struct sw_params *params)
     sw->move_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 5000);
     sw->fdb = fdb_create(params->fdb_capacity, params->fdb_age_ms);
     sw->scratch = malloc(sizeof *sw->scratch);
-    sw->cache = calloc(SW_FLOW_CACHE_SIZE, sizeof *sw->cache);
-    sw->gen = 1; /* entries start at 0: invalid */
-    if (!sw->fdb || !sw->scratch || !sw->cache)
+    sw->gen = 1; /* cache entries start at 0: invalid */
+    if (!sw->fdb || !sw->scratch || !(sw->own = sw_ctx_create(sw)))
         goto fail;
-    for (unsigned i = 0; i < SW_BURST; i++)
-        if (!(sw->burst[i] = malloc(sizeof *sw->burst[i])))
-            goto fail;
     return sw;
 fail:
     sw_destroy(sw);
@@ -116,12 +121,47 @@ sw_destroy(struct sw *sw)
     for (unsigned i = 0; i < SW_MAX_PORTS; i++)
         if (sw->ports[i].in_use)
             port_close(sw->ports[i].io);
-    for (unsigned i = 0; i < SW_BURST; i++)
-        free(sw->burst[i]);
+    while (sw->ctxs)
+        sw_ctx_destroy(sw->ctxs);
     free(sw->scratch);
-    free(sw->cache);
     fdb_destroy(sw->fdb);
     free(sw);
+}
+
+struct sw_ctx *
+sw_ctx_create(struct sw *sw)
+{
+    struct sw_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->sw = sw;
+    for (unsigned i = 0; i < SW_BURST; i++) {
+        if (!(x->burst[i] = malloc(sizeof *x->burst[i]))) {
+            for (unsigned j = 0; j < i; j++)
+                free(x->burst[j]);
+            free(x);
+            return NULL;
+        }
+    }
+    x->next = sw->ctxs;
+    sw->ctxs = x;
+    return x;
+}
+
+void
+sw_ctx_destroy(struct sw_ctx *x)
+{
+    if (!x)
+        return;
+    struct sw_ctx **pp = &x->sw->ctxs;
+    while (*pp != x)
+        pp = &(*pp)->next;
+    *pp = x->next;
+    if (x->sw->own == x)
+        x->sw->own = NULL;
+    for (unsigned i = 0; i < SW_BURST; i++)
+        free(x->burst[i]);
+    free(x);
 }
 
 struct fdb *
@@ -383,15 +423,15 @@ count_drop(struct sw_port *p, enum drop_reason r)
 }
 
 static bool
-port_output(struct sw *sw, struct sw_port *out, struct pkt *pkt)
+port_output(struct sw_ctx *x, struct sw_port *out, struct pkt *pkt)
 {
     struct pkt *one[1] = {pkt};
     if (out->io->ops->tx_burst(out->io, one, 1) == 1) {
         out->stats.tx_packets++;
         out->stats.tx_bytes += pkt->len;
-        if (out->io->ops->flush && !out->to_flush) {
-            out->to_flush = true;
-            sw->to_flush[sw->n_to_flush++] = out->id;
+        if (out->io->ops->flush && !x->pending[out->id]) {
+            x->pending[out->id] = true;
+            x->to_flush[x->n_to_flush++] = out->id;
         }
         return true;
     }
@@ -401,25 +441,26 @@ port_output(struct sw *sw, struct sw_port *out, struct pkt *pkt)
 
 /* Sends what the ports hold since the last flush (see port.h). */
 static void
-flush_ports(struct sw *sw)
+flush_ports(struct sw_ctx *x)
 {
-    for (unsigned i = 0; i < sw->n_to_flush; i++) {
-        struct sw_port *p = &sw->ports[sw->to_flush[i]];
-        p->to_flush = false;
+    for (unsigned i = 0; i < x->n_to_flush; i++) {
+        struct sw_port *p = &x->sw->ports[x->to_flush[i]];
+        x->pending[x->to_flush[i]] = false;
         if (p->in_use)
             p->io->ops->flush(p->io);
     }
-    sw->n_to_flush = 0;
+    x->n_to_flush = 0;
 }
 
 /* Sends an untagged frame to logical port 'lport' in portgroup 'pg'.  Returns
  * true if it was sent. */
 static bool
-lport_output(struct sw *sw, uint16_t lport, const struct sw_portgroup *pg, struct pkt *pkt,
+lport_output(struct sw_ctx *x, uint16_t lport, const struct sw_portgroup *pg, struct pkt *pkt,
              struct sw_port *in)
 {
+    struct sw *sw = x->sw;
     if (lport != SW_TEAM)
-        return port_output(sw, &sw->ports[lport], pkt);
+        return port_output(x, &sw->ports[lport], pkt);
     if (sw->active < 0) {
         count_drop(in, DROP_NO_UPLINK);
         return false;
@@ -428,25 +469,26 @@ lport_output(struct sw *sw, uint16_t lport, const struct sw_portgroup *pg, struc
         count_drop(in, DROP_OVERSIZE);
         return false;
     }
-    bool sent = port_output(sw, &sw->ports[sw->active], pkt);
+    bool sent = port_output(x, &sw->ports[sw->active], pkt);
     if (pg->vid)
         vlan_pop(pkt);
     return sent;
 }
 
 static void
-flood(struct sw *sw, uint16_t in_lport, const struct sw_portgroup *pg, struct pkt *pkt,
+flood(struct sw_ctx *x, uint16_t in_lport, const struct sw_portgroup *pg, struct pkt *pkt,
       struct sw_port *in)
 {
+    struct sw *sw = x->sw;
     int pg_idx = (int)(pg - sw->pgs);
     in->stats.rx_flood++;
     for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
         struct sw_port *p = &sw->ports[i];
         if (p->in_use && p->kind == SW_PORT_VNIC && p->pg == pg_idx && i != in_lport)
-            port_output(sw, p, pkt);
+            port_output(x, p, pkt);
     }
     if (in_lport != SW_TEAM)
-        lport_output(sw, SW_TEAM, pg, pkt, in);
+        lport_output(x, SW_TEAM, pg, pkt, in);
 }
 
 static void
@@ -553,15 +595,16 @@ fc_hash(uint16_t in_port, uint16_t tag, const uint8_t *macs)
 }
 
 static void
-fc_insert(struct sw *sw, const struct sw_flow *f, const struct sw_portgroup *pg,
+fc_insert(struct sw_ctx *x, const struct sw_flow *f, const struct sw_portgroup *pg,
           uint16_t lport, enum sw_soft_reason why, uint64_t now_ms)
 {
+    struct sw *sw = x->sw;
     if (sw->params.no_cache)
         return;
     uint8_t macs[12];
     memcpy(macs, f->dst, 6);
     memcpy(macs + 6, f->src, 6);
-    struct fc_entry *e = &sw->cache[fc_hash(f->in_port, f->tag, macs)];
+    struct fc_entry *e = &x->cache[fc_hash(f->in_port, f->tag, macs)];
     memcpy(e->macs, macs, 12);
     e->in_port = f->in_port;
     e->tag = f->tag;
@@ -578,15 +621,16 @@ fc_insert(struct sw *sw, const struct sw_flow *f, const struct sw_portgroup *pg,
 /* Replays the cached decision for 'pkt' (parsed; 'tag' as received) if there
  * is a valid one.  Returns false when the frame must take the long way. */
 static bool
-fc_forward(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint16_t tag, uint64_t now_ms)
+fc_forward(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint16_t tag, uint64_t now_ms)
 {
+    struct sw *sw = x->sw;
     if (tag == 0)
         return false; /* priority-tagged: never cached */
-    struct fc_entry *e = &sw->cache[fc_hash(in->id, tag, pkt->data)];
+    struct fc_entry *e = &x->cache[fc_hash(in->id, tag, pkt->data)];
     if (e->gen != sw->gen || e->in_port != in->id || e->tag != tag ||
         memcmp(e->macs, pkt->data, 12) || pkt->len > e->max_len)
         return false;
-    sw->cache_stats.hits++;
+    x->cache_stats.hits++;
     uint32_t rx_len = pkt->len;
     uint16_t out = e->out_port, push = e->push_vid;
     enum sw_soft_reason why = (enum sw_soft_reason)e->why;
@@ -602,7 +646,7 @@ fc_forward(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint16_t tag, uin
     if (push != SW_NO_PUSH && !vlan_push(pkt, push, pkt->meta.pcp))
         count_drop(in, DROP_OVERSIZE);
     else
-        port_output(sw, &sw->ports[out], pkt);
+        port_output(x, &sw->ports[out], pkt);
     soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
     return true;
 }
@@ -610,9 +654,10 @@ fc_forward(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint16_t tag, uin
 /* Hands the decision just taken for a known unicast frame to the flow cache
  * and the eswitch. */
 static void
-offload(struct sw *sw, const struct sw_port *in, uint16_t tag, const struct sw_portgroup *pg,
+offload(struct sw_ctx *x, const struct sw_port *in, uint16_t tag, const struct sw_portgroup *pg,
         uint16_t lport, uint16_t out, const struct pkt *pkt, uint32_t rx_len, uint64_t now_ms)
 {
+    struct sw *sw = x->sw;
     enum sw_soft_reason why = SW_SOFT_FIRST_PACKET;
     if (tag == 0) {
         why = SW_SOFT_PRIORITY_TAG;
@@ -629,14 +674,15 @@ offload(struct sw *sw, const struct sw_port *in, uint16_t tag, const struct sw_p
         memcpy(f.src, pkt->data + 6, 6);
         if (!sw->has_offload || !sw->offload.install || !sw->offload.install(sw->offload.aux, &f))
             why = SW_SOFT_NO_ESWITCH;
-        fc_insert(sw, &f, pg, lport, why, now_ms);
+        fc_insert(x, &f, pg, lport, why, now_ms);
     }
     soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
 }
 
 static void
-switch_one(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint64_t now_ms)
+switch_one(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint64_t now_ms)
 {
+    struct sw *sw = x->sw;
     struct pkt_meta *m = &pkt->meta;
     const struct sw_portgroup *pg = NULL;
     uint16_t lport = 0;
@@ -646,7 +692,7 @@ switch_one(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint64_t now_ms)
     in->stats.rx_bytes += pkt->len;
     enum drop_reason r = pkt_parse(pkt->data, pkt->len, m);
     uint16_t tag = m->l3_ofs > ETH_HDR_LEN ? m->vid : SW_UNTAGGED;
-    if (r == DROP_NONE && fc_forward(sw, in, pkt, tag, now_ms))
+    if (r == DROP_NONE && fc_forward(x, in, pkt, tag, now_ms))
         return;
     if (r == DROP_NONE)
         r = classify(sw, in, m->has_vlan, m->vid, &pg, &lport);
@@ -665,21 +711,21 @@ switch_one(struct sw *sw, struct sw_port *in, struct pkt *pkt, uint64_t now_ms)
     uint16_t out;
     if (eth_addr_is_multicast(eth->dst)) {
         soft_record(sw, in, tag, pkt->data, rx_len, SW_SOFT_BROADCAST, DROP_NONE, now_ms);
-        flood(sw, lport, pg, pkt, in);
+        flood(x, lport, pg, pkt, in);
         return;
     }
     if (!dst_lookup(sw, pg, eth->dst, now_ms, &out)) {
         soft_record(sw, in, tag, pkt->data, rx_len, SW_SOFT_UNKNOWN_DST, DROP_NONE, now_ms);
-        flood(sw, lport, pg, pkt, in);
+        flood(x, lport, pg, pkt, in);
         return;
     }
     if (out == lport) {
         drop_frame(sw, in, pkt, tag, DROP_SAME_PORT, now_ms);
         return;
     }
-    sw->cache_stats.misses++;
-    if (lport_output(sw, out, pg, pkt, in))
-        offload(sw, in, tag, pg, lport, out, pkt, rx_len, now_ms);
+    x->cache_stats.misses++;
+    if (lport_output(x, out, pg, pkt, in))
+        offload(x, in, tag, pg, lport, out, pkt, rx_len, now_ms);
 }
 
 bool
@@ -714,25 +760,37 @@ sw_flow_revalidate(struct sw *sw, const struct sw_flow *f, bool hit, uint64_t no
 }
 
 void
-sw_input(struct sw *sw, uint16_t in, struct pkt **pkts, unsigned n, uint64_t now_ms)
+sw_input_ctx(struct sw_ctx *x, uint16_t in, struct pkt **pkts, unsigned n, uint64_t now_ms)
 {
-    struct sw_port *p = &sw->ports[in];
+    struct sw_port *p = &x->sw->ports[in];
     for (unsigned i = 0; i < n; i++) {
         pkts[i]->in_port = in;
-        switch_one(sw, p, pkts[i], now_ms);
+        switch_one(x, p, pkts[i], now_ms);
     }
-    flush_ports(sw);
+    flush_ports(x);
+}
+
+void
+sw_input(struct sw *sw, uint16_t in, struct pkt **pkts, unsigned n, uint64_t now_ms)
+{
+    sw_input_ctx(sw->own, in, pkts, n, now_ms);
+}
+
+unsigned
+sw_poll_ctx(struct sw_ctx *x, uint16_t id, uint64_t now_ms)
+{
+    struct sw_port *p = &x->sw->ports[id];
+    if (!p->in_use)
+        return 0;
+    unsigned n = p->io->ops->rx_burst(p->io, x->burst, SW_BURST);
+    sw_input_ctx(x, id, x->burst, n, now_ms);
+    return n;
 }
 
 unsigned
 sw_poll(struct sw *sw, uint16_t id, uint64_t now_ms)
 {
-    struct sw_port *p = &sw->ports[id];
-    if (!p->in_use)
-        return 0;
-    unsigned n = p->io->ops->rx_burst(p->io, sw->burst, SW_BURST);
-    sw_input(sw, id, sw->burst, n, now_ms);
-    return n;
+    return sw_poll_ctx(sw->own, id, now_ms);
 }
 
 void
@@ -745,7 +803,11 @@ sw_tick(struct sw *sw, uint64_t now_ms)
 void
 sw_cache_stats(const struct sw *sw, struct sw_cache_stats *out)
 {
-    *out = sw->cache_stats;
+    memset(out, 0, sizeof *out);
+    for (const struct sw_ctx *x = sw->ctxs; x; x = x->next) {
+        out->hits += x->cache_stats.hits;
+        out->misses += x->cache_stats.misses;
+    }
     out->generation = sw->gen;
 }
 
@@ -777,12 +839,12 @@ announce_one(const struct fdb_entry_info *e, void *aux)
     memset(b + 28, 0, p->len - ETH_HDR_LEN - 28);
     p->meta.pcp = 0;
     struct sw_port *active = &sw->ports[sw->active];
-    lport_output(sw, SW_TEAM, pg, p, active);
+    lport_output(sw->own, SW_TEAM, pg, p, active);
 }
 
 static void
 sw_announce(struct sw *sw, uint64_t now_ms)
 {
     fdb_foreach(sw->fdb, now_ms, announce_one, sw);
-    flush_ports(sw);
+    flush_ports(sw->own);
 }

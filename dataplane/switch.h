@@ -79,7 +79,6 @@ struct sw_port {
     enum sw_port_kind kind;
     int pg; /* portgroup index for vNICs, -1 for uplinks */
     bool carrier;
-    bool to_flush; /* in the switch's flush list */
     struct port *io;
     struct sw_port_stats stats;
 };
@@ -192,6 +191,18 @@ void sw_input(struct sw *, uint16_t in, struct pkt **pkts, unsigned n, uint64_t 
 /* Receives one burst from port 'id''s backend and runs it.  Returns the number
  * of frames received. */
 unsigned sw_poll(struct sw *, uint16_t id, uint64_t now_ms);
+
+/* A pipeline context: receive buffers, the flow cache, what to flush.  The
+ * functions above use the switch's own; each poll-mode worker thread creates
+ * its own and uses the _ctx variants, so that workers share no per-frame
+ * state but the switch's tables.  Create and destroy them while no frame is
+ * being switched. */
+struct sw_ctx;
+struct sw_ctx *sw_ctx_create(struct sw *); /* NULL on ENOMEM */
+void sw_ctx_destroy(struct sw_ctx *);       /* accepts NULL */
+void sw_input_ctx(struct sw_ctx *, uint16_t in, struct pkt **pkts, unsigned n,
+                  uint64_t now_ms);
+unsigned sw_poll_ctx(struct sw_ctx *, uint16_t id, uint64_t now_ms);
 
 /* Periodic work (ageing).  Call about once a second. */
 void sw_tick(struct sw *, uint64_t now_ms);

@@ -16,7 +16,16 @@ struct cmdtab {
     const struct cmd_def *defs;
     size_t n_defs;
     void *aux;
+    void (*enter)(void *aux);
+    void (*leave)(void *aux);
 };
+
+void
+cmdtab_set_guard(struct cmdtab *tab, void (*enter)(void *aux), void (*leave)(void *aux))
+{
+    tab->enter = enter;
+    tab->leave = leave;
+}
 
 struct cmdtab *
 cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *aux)
@@ -164,7 +173,11 @@ cmdtab_dispatch(struct cmdtab *tab, const char *name, json_t *args, const char *
     struct cmd_ctx ctx = {.aux = tab->aux, .peer = peer ? peer : "unknown"};
     json_t *result = NULL;
     char *err = NULL;
+    if (tab->enter)
+        tab->enter(tab->aux);
     int rc = def->fn(&ctx, args, &result, &err);
+    if (tab->leave)
+        tab->leave(tab->aux);
     json_decref(empty);
 
     if (!rc) {

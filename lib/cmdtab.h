@@ -16,8 +16,10 @@
  * anything else -> "failed".  The built-in command "help" lists every command with
  * its usage.
  *
- * Thread-safety: a cmdtab is immutable after creation; dispatch runs the handler
- * in the caller's thread, so handlers see whatever locking their daemon chose.
+ * Thread-safety: a cmdtab is immutable after creation (but for its guard, set
+ * once before serving); dispatch runs the handler in the caller's thread,
+ * between the guard's enter and leave when there is one, so handlers see
+ * whatever locking their daemon chose.
  */
 #ifndef DSE_CMDTAB_H
 #define DSE_CMDTAB_H
@@ -43,6 +45,10 @@ struct cmdtab;
 /* Copies nothing: 'defs' must outlive the table.  Returns NULL on ENOMEM. */
 struct cmdtab *cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *aux);
 void cmdtab_destroy(struct cmdtab *);
+
+/* Runs every handler between enter(aux) and leave(aux) (e.g. to keep worker
+ * threads away from the tables the handlers read and write). */
+void cmdtab_set_guard(struct cmdtab *, void (*enter)(void *aux), void (*leave)(void *aux));
 
 /* Runs command 'name' with 'args' (borrowed; NULL means {}).  Returns the reply
  * envelope (caller owns the reference).  Never returns NULL. */

@@ -96,6 +96,39 @@ mac_format(const uint8_t mac[static 6], char buf[static MAC_STRLEN])
              mac[3], mac[4], mac[5]);
 }
 
+int
+parse_cpu_list(const char *s, int *out, unsigned max, int n_cpus)
+{
+    unsigned n = 0;
+    while (s && *s) {
+        char *end;
+        errno = 0;
+        long a = strtol(s, &end, 10), b = a;
+        if (end == s || errno || a < 0)
+            return -1;
+        if (*end == '-') {
+            const char *t = end + 1;
+            b = strtol(t, &end, 10);
+            if (end == t || errno || b < a)
+                return -1;
+        }
+        if (*end != ',' && *end)
+            return -1;
+        for (long c = a; c <= b; c++) {
+            if (c >= n_cpus || n == max)
+                return -1;
+            for (unsigned i = 0; i < n; i++)
+                if (out[i] == c)
+                    return -1;
+            out[n++] = (int)c;
+        }
+        s = *end ? end + 1 : end;
+        if (*end == ',' && !*s)
+            return -1; /* trailing comma */
+    }
+    return n ? (int)n : -1;
+}
+
 bool
 parse_long(const char *s, long min, long max, long *out)
 {

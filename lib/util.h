@@ -32,6 +32,10 @@ void mac_format(const uint8_t mac[static 6], char buf[static MAC_STRLEN]);
 /* Parses a decimal integer in [min, max] with nothing after it. */
 bool parse_long(const char *s, long min, long max, long *out);
 
+/* Parses a CPU list ("3", "1,2", "0-3,6") into 'out' (at most 'max' CPUs, each
+ * below 'n_cpus', no repeats).  Returns the count, or -1 when malformed. */
+int parse_cpu_list(const char *s, int *out, unsigned max, int n_cpus);
+
 /* True if 's' is a name we accept for objects (portgroups, VMs, ports):
  * 1..max_len characters of [A-Za-z0-9_.-], starting with a letter or digit. */
 bool name_is_valid(const char *s, size_t max_len);

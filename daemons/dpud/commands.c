@@ -199,6 +199,8 @@ port_json(struct dpud *d, const struct sw_port *p)
         (json_int_t)(s->tx_bytes + es.tx_bytes), "eswitch_rx_packets", (json_int_t)es.rx_packets,
         "eswitch_tx_packets", (json_int_t)es.tx_packets, "rx_flood", (json_int_t)s->rx_flood,
         "mac_moves", (json_int_t)s->mac_moves, "drops_total", (json_int_t)total, "drops", drops);
+    int w = d->n_workers ? d->port_worker[p->id] : -1;
+    json_object_set_new(j, "worker", w >= 0 ? json_integer(w) : json_null());
     return j;
 }
 
@@ -254,6 +256,17 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         "age_s", (json_int_t)(fdb_get_age(sw_fdb(d->sw)) / 1000), "flow_cache", "hits",
         (json_int_t)cs.hits, "misses", (json_int_t)cs.misses, "generation",
         (json_int_t)cs.generation);
+    json_t *workers = json_array();
+    for (unsigned i = 0; i < d->n_workers; i++) {
+        const struct dpud_worker *w = &d->workers[i];
+        json_array_append_new(workers,
+                              json_pack("{s:i,s:i,s:i,s:I,s:I}", "worker", i, "cpu", w->cpu,
+                                        "ports", w->n_ports, "packets",
+                                        (json_int_t)atomic_load(&w->packets), "sleeps",
+                                        (json_int_t)atomic_load(&w->sleeps)));
+    }
+    json_object_set_new(*result, "workers", workers);
+    json_object_set_new(*result, "poll_us", json_integer(d->poll_us));
     return 0;
 }
 

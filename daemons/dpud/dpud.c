@@ -22,6 +22,10 @@ on_readable(evutil_socket_t fd, short what, void *arg)
             break;
 }
 
+static int port_add(struct dpud *, const char *name, enum sw_port_kind, const char *pg,
+                    char **err);
+static int port_del(struct dpud *, const char *name);
+
 /* Opens port 'name''s backend.  With the eswitch loaded, the slow path's
  * door is an AF_XDP socket that the eswitch program (attached here) steers
  * misses into; where that cannot be set up, and unless --backend afxdp forced
@@ -57,6 +61,15 @@ int
 dpud_port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg,
               char **err)
 {
+    dpud_pause(d);
+    int rc = port_add(d, name, kind, pg, err);
+    dpud_resume(d);
+    return rc;
+}
+
+static int
+port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg, char **err)
+{
     struct port *io = open_io(d, name);
     if (!io)
         return cmd_fail(err, -errno, "port %s: %s", name,
@@ -69,7 +82,13 @@ dpud_port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const ch
     const struct sw_port *p = sw_port_at(d->sw, (unsigned)id);
     d->port_cb[id] = (struct dpud_port_cb){.d = d, .id = (uint16_t)id};
     int fd = p->io->ops->fd(p->io);
-    if (fd >= 0) {
+    if (d->n_workers) {
+        int w = dpud_worker_attach(d, (uint16_t)id, fd);
+        if (w < 0) {
+            sw_port_del(d->sw, name);
+            return cmd_fail(err, w, "port %s: no worker takes it: %s", name, strerror(-w));
+        }
+    } else if (fd >= 0) {
         d->port_ev[id] = event_new(d->base, fd, EV_READ | EV_PERSIST, on_readable,
                                   &d->port_cb[id]);
         event_add(d->port_ev[id], NULL);
@@ -92,9 +111,22 @@ dpud_port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const ch
 int
 dpud_port_del(struct dpud *d, const char *name)
 {
+    dpud_pause(d);
+    int rc = port_del(d, name);
+    dpud_resume(d);
+    return rc;
+}
+
+static int
+port_del(struct dpud *d, const char *name)
+{
     int id = sw_port_find(d->sw, name);
     if (id < 0)
         return id;
+    if (d->n_workers) {
+        const struct sw_port *p = sw_port_at(d->sw, (unsigned)id);
+        dpud_worker_detach(d, (uint16_t)id, p->io->ops->fd(p->io));
+    }
     if (d->port_ev[id]) {
         event_free(d->port_ev[id]);
         d->port_ev[id] = NULL;

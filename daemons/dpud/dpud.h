@@ -4,14 +4,20 @@
  * the event loop, and serves its command table to hostd (mTLS over the
  * internal network) and to local dsectl (control socket).
  *
- * Thread-safety: single-threaded (libevent); the data plane polls on the same
- * loop.  Poll-mode workers are a later stage.
+ * Threads: one control thread (libevent: commands, carrier, ticks) and N
+ * poll-mode workers pinned to the DPU's cores (workers.c), or, with no
+ * workers (--cores none), the ports polled on the control thread's loop.
+ * The control thread touches the switch only between dpud_pause() and
+ * dpud_resume(); the command table's guard, the carrier callback and the tick
+ * do that for it.
  */
 #ifndef DSE_DPUD_H
 #define DSE_DPUD_H
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cmdtab.h"
@@ -19,6 +25,21 @@
 #include "switch.h"
 
 #define DPUD_MAX_UPLINKS SW_MAX_UPLINKS
+#define DPUD_MAX_WORKERS 64
+#define DPUD_POLL_US_DEFAULT 0
+
+struct dpud_worker {
+    struct dpud *d;
+    unsigned idx;
+    int cpu;
+    bool started;
+    pthread_t thread;
+    struct sw_ctx *ctx;
+    int epfd, wake_fd;
+    uint16_t ports[SW_MAX_PORTS]; /* polled by this worker (changed while paused) */
+    unsigned n_ports;
+    _Atomic uint64_t packets, sleeps;
+};
 
 struct dpud_port_cb {
     struct dpud *d;
@@ -42,6 +63,17 @@ struct dpud {
     json_t *platform;    /* vendor, model, hw_version, firmware, serial */
     int64_t generation;  /* of the config hostd last applied; -1: none */
     uint64_t started_ms;
+
+    /* poll-mode workers (workers.c) */
+    struct dpud_worker workers[DPUD_MAX_WORKERS];
+    unsigned n_workers;  /* 0: ports are polled on the control thread */
+    unsigned poll_us;    /* how long an idle worker keeps polling before it sleeps */
+    int port_worker[SW_MAX_PORTS]; /* worker index per port id, or -1 */
+    atomic_bool paused, stopping;
+    unsigned pause_depth; /* control thread only */
+    pthread_mutex_t park_mu;
+    pthread_cond_t park_cv;
+    pthread_mutex_t pipeline_mu; /* serialises the workers' bursts when n_workers > 1 */
 };
 
 /* The command table (commands.c). */
@@ -59,6 +91,18 @@ void dpud_eswitch_init(struct dpud *, struct eswitch *es);
 /* Revalidates every eswitch flow against the switch; removes the stale and the
  * idle ones.  Call about once a second. */
 void dpud_eswitch_revalidate(struct dpud *);
+
+/* Starts 'n' workers pinned to 'cpus'.  Returns 0 or -errno with '*err' set. */
+int dpud_workers_start(struct dpud *, const int *cpus, unsigned n, char **err);
+void dpud_workers_stop(struct dpud *);
+/* Keeps the workers off the switch until the matching dpud_resume(); nests.
+ * Control thread only; no-ops without workers. */
+void dpud_pause(struct dpud *);
+void dpud_resume(struct dpud *);
+/* Gives port 'id' (its backend's descriptor 'fd', or -1) to the least busy
+ * worker; returns the worker's index or -errno.  Call while paused. */
+int dpud_worker_attach(struct dpud *, uint16_t id, int fd);
+void dpud_worker_detach(struct dpud *, uint16_t id, int fd);
 
 /* Applies a whole desired configuration (see config.apply in commands.c). */
 int dpud_config_apply(struct dpud *, json_t *config, char **err);

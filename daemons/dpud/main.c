@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dse-dpud: the DPU agent's main(): options, wiring, event loop. */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,28 +20,50 @@ static const char usage[] =
     "                --cert PEM --key PEM --ca PEM [--allow-cn CN]...]\n"
     "                [--uplink IF]... [--platform FILE]\n"
     "                [--backend afxdp|afpacket] [--eswitch xdp|slowpath|off]\n"
+    "                [--cores LIST|none] [--poll-us N]\n"
     "                [--log FILE] [--log-level err|warn|info|debug]\n"
-    "The DPU agent: runs this DPU's switch and serves hostd over mutual TLS.\n";
+    "The DPU agent: runs this DPU's switch and serves hostd over mutual TLS.\n"
+    "  --cores    one poll-mode worker per listed CPU (\"1\", \"2-5\"); default the\n"
+    "             first CPU dpud may run on; none: poll on the control thread\n"
+    "  --poll-us  how long an idle worker keeps polling before it sleeps (default 0:\n"
+    "             sleep as soon as a round finds nothing; the ports' kernel threads\n"
+    "             share the core)\n";
 
 static void
 on_link(int ifindex, const char *ifname, bool carrier, bool gone, void *aux)
 {
     struct dpud *d = aux;
+    dpud_pause(d);
     int id = sw_port_find(d->sw, ifname);
-    if (id < 0)
-        return;
-    const struct sw_port *p = sw_port_at(d->sw, (unsigned)id);
-    if (p->carrier != carrier)
-        log_info("port=%s: carrier %s", ifname, carrier ? "up" : "down");
-    sw_port_set_carrier(d->sw, (uint16_t)id, carrier, now_ms());
+    if (id >= 0) {
+        const struct sw_port *p = sw_port_at(d->sw, (unsigned)id);
+        if (p->carrier != carrier)
+            log_info("port=%s: carrier %s", ifname, carrier ? "up" : "down");
+        sw_port_set_carrier(d->sw, (uint16_t)id, carrier, now_ms());
+    }
+    dpud_resume(d);
 }
 
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct dpud *d = arg;
+    dpud_pause(d);
     dpud_eswitch_revalidate(d); /* first: it refreshes MACs the eswitch saw */
     sw_tick(d->sw, now_ms());
+    dpud_resume(d);
+}
+
+static void
+guard_enter(void *aux)
+{
+    dpud_pause(aux);
+}
+
+static void
+guard_leave(void *aux)
+{
+    dpud_resume(aux);
 }
 
 static json_t *
@@ -67,6 +90,7 @@ struct dpud_opts {
     struct dpud *d;
     const char *platform_path;
     bool eswitch_off;
+    const char *cores;
 };
 
 static int
@@ -87,6 +111,15 @@ dpud_option(const char *opt, const char *val, void *aux)
             return -1;
         }
         o->d->backend = val;
+    } else if (!strcmp(opt, "--cores")) {
+        o->cores = val;
+    } else if (!strcmp(opt, "--poll-us")) {
+        long v;
+        if (!parse_long(val, 0, 1000000, &v)) {
+            fprintf(stderr, "dse-dpud: --poll-us takes microseconds (0..1000000)\n");
+            return -1;
+        }
+        o->d->poll_us = (unsigned)v;
     } else if (!strcmp(opt, "--eswitch")) {
         if (strcmp(val, "xdp") && strcmp(val, "slowpath") && strcmp(val, "off")) {
             fprintf(stderr, "dse-dpud: --eswitch takes xdp, slowpath or off\n");
@@ -100,11 +133,46 @@ dpud_option(const char *opt, const char *val, void *aux)
     return 1;
 }
 
+/* The workers' CPUs from --cores: by default the first CPU this process may
+ * run on (in the lab, the DPU's core).  Returns the count, or -1 after a
+ * one-line error. */
+static int
+worker_cpus(const char *cores, int *cpus)
+{
+    if (cores && !strcmp(cores, "none"))
+        return 0;
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) < 0) {
+        fprintf(stderr, "dse-dpud: cannot read the CPUs it may use: %s\n", strerror(errno));
+        return -1;
+    }
+    if (!cores) {
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &allowed)) {
+                cpus[0] = c;
+                return 1;
+            }
+        return -1;
+    }
+    int n = parse_cpu_list(cores, cpus, DPUD_MAX_WORKERS, CPU_SETSIZE);
+    if (n < 0) {
+        fprintf(stderr, "dse-dpud: --cores '%s': not a CPU list (\"1\", \"2-5\", \"1,3\"; "
+                "at most %d) or none\n", cores, DPUD_MAX_WORKERS);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (!CPU_ISSET(cpus[i], &allowed)) {
+            fprintf(stderr, "dse-dpud: --cores: CPU %d is not one dpud may run on\n", cpus[i]);
+            return -1;
+        }
+    return n;
+}
+
 int
 main(int argc, char **argv)
 {
     struct daemon_common c = {0};
-    struct dpud d = {.generation = -1};
+    struct dpud d = {.generation = -1, .poll_us = DPUD_POLL_US_DEFAULT};
 
     struct dpud_opts o = {.d = &d};
     int rc = daemon_parse_args(argc, argv, "dse-dpud", usage, &c, dpud_option, &o);
@@ -115,6 +183,10 @@ main(int argc, char **argv)
         fprintf(stderr, "dse-dpud: --backend afxdp needs the eswitch (not --eswitch off)\n");
         return 2;
     }
+    int cpus[DPUD_MAX_WORKERS];
+    int n_cpus = worker_cpus(o.cores, cpus);
+    if (n_cpus < 0)
+        return 2;
     d.name = c.name;
     d.started_ms = now_ms();
     rc = 1;
@@ -129,6 +201,7 @@ main(int argc, char **argv)
         fprintf(stderr, "dse-dpud: out of memory\n");
         goto out;
     }
+    cmdtab_set_guard(tab, guard_enter, guard_leave);
     servers = daemon_start(d.base, &c, tab);
     if (!servers)
         goto out;
@@ -144,6 +217,14 @@ main(int argc, char **argv)
         dpud_eswitch_init(&d, es);
     }
 
+    if (n_cpus) {
+        char *err = NULL;
+        if (dpud_workers_start(&d, cpus, (unsigned)n_cpus, &err) < 0) {
+            log_err("%s", err);
+            free(err);
+            goto out;
+        }
+    }
     lw = linkwatch_create(d.base, on_link, &d);
     if (!lw)
         log_warn("linkwatch: %s (carrier changes will be missed)", strerror(errno));
@@ -162,6 +243,7 @@ main(int argc, char **argv)
     rc = 0;
 
 out:
+    dpud_workers_stop(&d);
     if (tick)
         event_free(tick);
     linkwatch_destroy(lw);

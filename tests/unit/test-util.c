@@ -67,7 +67,26 @@ fs_write_atomic_replaces_whole_file(void)
     rmdir(dir);
 }
 
-TEST_MAIN(TEST(mac_parse_accepts_colon_form), TEST(mac_parse_refuses_garbage),
+static void
+parse_cpu_list_reads_lists_and_ranges(void)
+{
+    int c[8];
+    ASSERT_EQ(parse_cpu_list("3", c, 8, 4), 1);
+    ASSERT_EQ(c[0], 3);
+    ASSERT_EQ(parse_cpu_list("0-2,7", c, 8, 8), 4);
+    ASSERT_EQ(c[2], 2);
+    ASSERT_EQ(c[3], 7);
+    ASSERT_EQ(parse_cpu_list("", c, 8, 8), -1);
+    ASSERT_EQ(parse_cpu_list("4", c, 8, 4), -1);   /* no such CPU */
+    ASSERT_EQ(parse_cpu_list("1,1", c, 8, 4), -1); /* twice */
+    ASSERT_EQ(parse_cpu_list("2-1", c, 8, 4), -1);
+    ASSERT_EQ(parse_cpu_list("1,", c, 8, 4), -1);
+    ASSERT_EQ(parse_cpu_list("a", c, 8, 4), -1);
+    ASSERT_EQ(parse_cpu_list("-1", c, 8, 4), -1);
+    ASSERT_EQ(parse_cpu_list("0-7", c, 4, 8), -1); /* more than 'max' */
+}
+
+TEST_MAIN(TEST(parse_cpu_list_reads_lists_and_ranges), TEST(mac_parse_accepts_colon_form), TEST(mac_parse_refuses_garbage),
           TEST(parse_long_checks_range_and_trailing),
           TEST(name_is_valid_refuses_odd_characters),
           TEST(fs_write_atomic_replaces_whole_file))
