@@ -464,13 +464,14 @@ classify(const struct sw *sw, const struct sw_port *in, bool has_vlan, uint16_t 
     return DROP_NONE;
 }
 
-/* Records a frame handled in software (see sw_soft_flows()). */
-static void
+/* Records a frame handled in software (see sw_soft_flows()).  Returns the
+ * record, or NULL for a frame too short to have one. */
+static struct sw_soft_flow *
 soft_record(struct sw *sw, const struct sw_port *in, uint16_t tag, const uint8_t *frame,
             uint32_t len, enum sw_soft_reason reason, enum drop_reason drop, uint64_t now_ms)
 {
     if (len < 2 * ETH_ADDR_LEN)
-        return;
+        return NULL;
     uint32_t h = (uint32_t)in->id * 31u + tag;
     for (int i = 0; i < 12; i++)
         h = (h ^ frame[i]) * 16777619u;
@@ -480,6 +481,7 @@ soft_record(struct sw *sw, const struct sw_port *in, uint16_t tag, const uint8_t
         memset(f, 0, sizeof *f);
         f->in_use = true;
         f->in_port = in->id;
+        f->out_port = SW_SOFT_NO_OUT;
         f->tag = tag;
         memcpy(f->dst, frame, 6);
         memcpy(f->src, frame + 6, 6);
@@ -489,6 +491,7 @@ soft_record(struct sw *sw, const struct sw_port *in, uint16_t tag, const uint8_t
     f->packets++;
     f->bytes += len;
     f->last_ms = now_ms;
+    return f;
 }
 
 static void
@@ -505,6 +508,7 @@ offload(struct sw *sw, const struct sw_port *in, uint16_t tag, const struct sw_p
         uint16_t out, const struct pkt *pkt, uint32_t rx_len, uint64_t now_ms)
 {
     enum sw_soft_reason why = SW_SOFT_FIRST_PACKET;
+    uint16_t out_port = out == SW_TEAM ? (uint16_t)sw->active : out;
     if (!sw->has_offload || !sw->offload.install) {
         why = SW_SOFT_NO_ESWITCH;
     } else if (tag == 0) {
@@ -512,7 +516,7 @@ offload(struct sw *sw, const struct sw_port *in, uint16_t tag, const struct sw_p
     } else {
         struct sw_flow f = {
             .in_port = in->id,
-            .out_port = out == SW_TEAM ? (uint16_t)sw->active : out,
+            .out_port = out_port,
             .tag = tag,
             .push_vid = out == SW_TEAM && pg->vid ? pg->vid : SW_NO_PUSH,
             .pop = tag != SW_UNTAGGED,
@@ -523,7 +527,9 @@ offload(struct sw *sw, const struct sw_port *in, uint16_t tag, const struct sw_p
         if (!sw->offload.install(sw->offload.aux, &f))
             why = SW_SOFT_NO_ESWITCH;
     }
-    soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
+    struct sw_soft_flow *f = soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
+    if (f)
+        f->out_port = out_port;
 }
 
 static void

@@ -30,6 +30,8 @@ on_link(int ifindex, const char *ifname, bool carrier, bool gone, void *aux)
     if (id < 0)
         return;
     const struct sw_port *p = sw_port_at(d->sw, (unsigned)id);
+    if (!p->io->ifindex)
+        return; /* not a kernel interface that happens to share the name */
     if (p->carrier != carrier)
         log_info("port=%s: carrier %s", ifname, carrier ? "up" : "down");
     sw_port_set_carrier(d->sw, (uint16_t)id, carrier, now_ms());
@@ -108,6 +110,9 @@ main(int argc, char **argv)
 
     d.name = c.name;
     d.started_ms = now_ms();
+    char vhost_dir[4096];
+    if (c.dir && snprintf(vhost_dir, sizeof vhost_dir, "%s/run/vhost", c.dir) < (int)sizeof vhost_dir)
+        d.vhost_dir = vhost_dir;
     rc = 1;
     struct daemon_servers *servers = NULL;
     struct linkwatch *lw = NULL;
@@ -140,7 +145,7 @@ main(int argc, char **argv)
         log_warn("linkwatch: %s (carrier changes will be missed)", strerror(errno));
     for (unsigned i = 0; i < d.n_uplinks; i++) {
         char *err = NULL;
-        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, &err) < 0) {
+        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, NULL, &err) < 0) {
             log_err("%s", err);
             free(err);
         }
