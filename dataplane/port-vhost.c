@@ -85,8 +85,8 @@ vhost_port_free(struct vhost_port *v)
     free(v);
 }
 
-/* Binds the listening socket, replacing a stale socket (a previous dpud's)
- * but nothing else. */
+/* Binds the listening socket, replacing a stale socket (a previous dpud's:
+ * nobody accepts on it) but nothing else. */
 static int
 listen_on(const char *path)
 {
@@ -94,15 +94,23 @@ listen_on(const char *path)
     if (strlen(path) >= sizeof sa.sun_path)
         return -ENAMETOOLONG;
     strcpy(sa.sun_path, path);
-    struct stat st;
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-            return -EEXIST;
-        unlink(path);
-    }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        int err = 0;
+        if (!S_ISSOCK(st.st_mode))
+            err = -EEXIST;
+        else if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 || errno == EAGAIN)
+            err = -EADDRINUSE;
+        close(fd);
+        if (err)
+            return err;
+        unlink(path);
+        if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+            return -errno;
+    }
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0) {
         int err = -errno;
         close(fd);

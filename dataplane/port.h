@@ -68,7 +68,8 @@ port_backend_name(const struct port *port)
 /* Opens vhost-user port 'name' (< IF_NAMESIZE) listening on Unix socket
  * 'sock_path' (a stale socket there is replaced; anything else is not).  The
  * port has no kernel interface (ifindex 0).  Returns NULL with errno set
- * (EINVAL, ENAMETOOLONG, EEXIST, ENOMEM, or bind(2)'s). */
+ * (EINVAL, ENAMETOOLONG, EEXIST: not a socket, EADDRINUSE: someone listens
+ * there, ENOMEM, or bind(2)'s). */
 struct port *port_open_vhost_user(const char *name, const char *sock_path);
 
 /* For a vhost-user port: fills 'info' (vhost-user.h), points '*sock_path' (if

@@ -826,7 +826,8 @@ send_reply(struct vhost_dev *d)
 }
 
 /* Reads what is still missing of the current message.  Returns 1 when it is
- * complete, 0 when the socket has nothing more now, <0 on error or hang-up. */
+ * complete, 2 when it is not yet, 0 when the socket has nothing more now, <0
+ * on error or hang-up. */
 static int
 recv_some(struct vhost_dev *d)
 {
@@ -874,7 +875,9 @@ recv_some(struct vhost_dev *d)
             return -EPROTO;
         memset(&d->msg.payload, 0, sizeof d->msg.payload);
     }
-    return d->rlen >= VHOST_USER_HDR_SIZE && d->rlen == VHOST_USER_HDR_SIZE + d->msg.hdr.size;
+    return d->rlen >= VHOST_USER_HDR_SIZE && d->rlen == VHOST_USER_HDR_SIZE + d->msg.hdr.size
+               ? 1
+               : 2;
 }
 
 int
@@ -892,7 +895,7 @@ vhost_dev_service(struct vhost_dev *d)
             vhost_dev_detach(d);
             return rc;
         }
-        if (d->rlen < VHOST_USER_HDR_SIZE + d->msg.hdr.size)
+        if (rc == 2)
             continue;
         unsigned n_fds = d->n_rfds;
         d->n_rfds = 0;
