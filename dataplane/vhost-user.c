@@ -808,21 +808,43 @@ vhost_dev_kick_fd(const struct vhost_dev *d, unsigned idx)
     return idx < VHOST_N_VRINGS ? d->vq[idx].kick_fd : -1;
 }
 
+int
+vhost_user_send(int sock, const struct vhost_user_hdr *hdr, const void *payload,
+                size_t payload_len, const int *fds, unsigned n_fds)
+{
+    if (n_fds > VHOST_USER_MAX_FDS)
+        return -EINVAL;
+    struct iovec iov[2] = {
+        {.iov_base = (void *)hdr, .iov_len = VHOST_USER_HDR_SIZE},
+        {.iov_base = (void *)payload, .iov_len = payload_len},
+    };
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
+        struct cmsghdr align;
+    } cbuf;
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    if (n_fds) {
+        mh.msg_control = cbuf.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+    }
+    ssize_t w;
+    do
+        w = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (w < 0 && errno == EINTR);
+    if (w == (ssize_t)(VHOST_USER_HDR_SIZE + payload_len))
+        return 0;
+    return w < 0 ? -errno : -EIO;
+}
+
 static int
 send_reply(struct vhost_dev *d)
 {
-    struct iovec iov[2] = {
-        {.iov_base = &d->reply.hdr, .iov_len = VHOST_USER_HDR_SIZE},
-        {.iov_base = &d->reply.payload, .iov_len = d->reply.hdr.size},
-    };
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-    ssize_t w;
-    do
-        w = sendmsg(d->conn, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (w < 0 && errno == EINTR);
-    if (w == (ssize_t)(VHOST_USER_HDR_SIZE + d->reply.hdr.size))
-        return 0;
-    return w < 0 ? -errno : -EIO;
+    return vhost_user_send(d->conn, &d->reply.hdr, &d->reply.payload, d->reply.hdr.size, NULL, 0);
 }
 
 /* Reads what is still missing of the current message.  Returns 1 when it is

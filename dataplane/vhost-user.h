@@ -139,6 +139,14 @@ struct vhost_user_msg {
     } payload;
 };
 
+/* Sends one message on stream socket 'sock' without blocking: the 12-byte
+ * 'hdr', 'payload_len' bytes of 'payload' (normally hdr->size) and 'n_fds'
+ * (<= VHOST_USER_MAX_FDS) descriptors with it.  For both sides: the device's
+ * replies and a front-end's requests.  Returns 0, or -errno (-EIO: sent in
+ * part, -EINVAL: too many fds). */
+int vhost_user_send(int sock, const struct vhost_user_hdr *hdr, const void *payload,
+                    size_t payload_len, const int *fds, unsigned n_fds);
+
 /* ---- the device ---- */
 
 /* Frames the device drops or cannot deliver, per reason (X(ENUM, name, what)). */

@@ -48,24 +48,8 @@ send_msg(int sock, const uint8_t *msg, size_t len, int memfd)
             fds[n_fds++] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         }
     }
-    struct iovec iov = {(void *)msg, len};
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
-        struct cmsghdr align;
-    } c;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (n_fds) {
-        mh.msg_control = c.buf;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-        memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-    }
-    if (sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-        /* the device hung up or the buffer is full: nothing more to test */
-    }
+    /* The device hung up or the buffer is full: then nothing more is tested. */
+    vhost_user_send(sock, &h, msg + sizeof h, len - sizeof h, fds, n_fds);
     for (unsigned i = 0; i < n_fds; i++)
         close(fds[i]);
 }

@@ -109,23 +109,9 @@ g_send(struct guest *g, uint32_t req, uint32_t flags, const void *payload, uint3
        const int *fds, unsigned n_fds)
 {
     struct vhost_user_hdr h = {.request = req, .flags = VHOST_USER_VERSION | flags, .size = size};
-    struct iovec iov[2] = {{&h, sizeof h}, {(void *)payload, size}};
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
-        struct cmsghdr align;
-    } c;
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-    if (n_fds) {
-        mh.msg_control = c.buf;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-        memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-    }
-    if (sendmsg(g->sock, &mh, MSG_NOSIGNAL) < 0)
-        perror("sendmsg");
+    int rc = vhost_user_send(g->sock, &h, payload, size, fds, n_fds);
+    if (rc < 0)
+        fprintf(stderr, "vhost_user_send: %s\n", strerror(-rc));
 }
 
 /* Reads one reply; returns its u64 payload (or state.num), or -1 if none. */
