@@ -10,6 +10,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,10 @@ mem_set(struct vhost_dev *d, const struct vhost_user_mem *mem, int *fds, unsigne
             end > SIZE_MAX / 2 || fstat(fds[i], &st) < 0 || !S_ISREG(st.st_mode) ||
             (uint64_t)st.st_size < end)
             goto bad;
+        /* A client that shrank the file under our mapping would crash us
+         * (SIGBUS): seal it against that where the file allows (a memfd made
+         * with MFD_ALLOW_SEALING, as QEMU's are); others stay a risk. */
+        fcntl(fds[i], F_ADD_SEALS, F_SEAL_SHRINK);
         /* hugetlbfs wants whole huge pages */
         uint64_t align = st.st_blksize >= 4096 && st.st_blksize <= (1 << 30) &&
                                  !(st.st_blksize & (st.st_blksize - 1))
@@ -551,7 +556,12 @@ vring_fd_arg(const struct vhost_user_msg *m, int *fds, unsigned n_fds, unsigned 
         return -EINVAL;
     if (v & VHOST_USER_VRING_NOFD)
         return n_fds == 0 ? 0 : -EINVAL;
-    if (n_fds != 1 || !fd_is_eventfd(fds[0]))
+    /* Never block on it: a client could fill the counter (our call write
+     * would wait) or empty it first (our kick read would).  The flag is on the
+     * shared file description; QEMU and DPDK use non-blocking eventfds anyway. */
+    int fl = fcntl(fds[0], F_GETFL);
+    if (n_fds != 1 || !fd_is_eventfd(fds[0]) || fl < 0 ||
+        fcntl(fds[0], F_SETFL, fl | O_NONBLOCK) < 0)
         return -EINVAL;
     *fd = fds[0];
     fds[0] = -1;

@@ -11,6 +11,7 @@
  *       0x03000 tx desc  0x04000 tx avail  0x05000 tx used
  *       0x10000 + i * 4 KiB: buffer of descriptor i (rx: 0..31, tx: 32..63)
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -79,7 +80,7 @@ g_init(struct guest *g, int sock)
 {
     memset(g, 0, sizeof *g);
     g->sock = sock;
-    g->memfd = memfd_create("guest", MFD_CLOEXEC);
+    g->memfd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (ftruncate(g->memfd, MEM_LEN) < 0)
         abort();
     g->mem = mmap(NULL, MEM_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, 0);
@@ -316,6 +317,7 @@ negotiation_and_replies(void)
     ASSERT_EQ(i.features, ALL_FEATURES);
     ASSERT_EQ(i.hdr_len, 12);
     ASSERT_EQ(i.n_regions, 1);
+    ASSERT_TRUE(fcntl(f.g.memfd, F_GET_SEALS) & F_SEAL_SHRINK); /* cannot be cut under us */
     ASSERT_EQ(i.vring[0].num, NUM);
     ASSERT_TRUE(i.vring[0].usable);
     ASSERT_TRUE(i.vring[1].usable);
@@ -505,6 +507,33 @@ rx_without_mergeable_buffers(void)
     ASSERT_EQ(info(d).hdr_len, 10);
     ASSERT_TRUE(info(d).vring[1].usable);
     ASSERT_TRUE(vhost_dev_tx_polled(d));
+    vhost_dev_destroy(d);
+    g_fini(&g);
+}
+
+/* A client cannot make the device block on its eventfds. */
+static void
+eventfds_never_block(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    struct vhost_dev *d = vhost_dev_create("t", NULL, NULL);
+    vhost_dev_attach(d, sv[0]);
+    struct guest g;
+    g_init(&g, sv[1]);
+    for (unsigned q = 0; q < 2; q++) { /* blocking ones this time */
+        close(g.q[q].call);
+        g.q[q].call = eventfd(0, EFD_CLOEXEC);
+    }
+    g_setup(&g, d, ALL_FEATURES);
+    ASSERT_TRUE(info(d).vring[0].usable);
+    ASSERT_EQ(eventfd_write(g.q[0].call, UINT64_MAX - 1), 0); /* counter full */
+    g_rx_post(&g, 2, 2048);
+    struct pkt *p = calloc(1, sizeof *p);
+    pkt_reset(p);
+    p->len = 60;
+    ASSERT_EQ(vhost_dev_enqueue(d, &p, 1), 1); /* returns: the call is skipped */
+    free(p);
     vhost_dev_destroy(d);
     g_fini(&g);
 }
@@ -710,6 +739,6 @@ port_listens_and_reattaches(void)
 
 TEST_MAIN(TEST(negotiation_and_replies), TEST(mem_table_is_checked),
           TEST(guest_tx_is_received), TEST(guest_rx_uses_mergeable_buffers),
-          TEST(rx_without_mergeable_buffers), TEST(rings_wrap),
+          TEST(rx_without_mergeable_buffers), TEST(eventfds_never_block), TEST(rings_wrap),
           TEST(bad_descriptors_are_counted), TEST(disconnect_and_reconnect),
           TEST(port_listens_and_reattaches))
