@@ -28,6 +28,28 @@ print_ports(json_t *r, json_t *args)
                   fmt_count(json_integer_value(json_object_get(p, "drops_total"))));
     }
     table_print(t);
+    bool first = true;
+    json_array_foreach(r, i, p) {
+        json_t *v = json_object_get(p, "vhost");
+        if (!v)
+            continue;
+        if (first)
+            printf("\nvhost-user ports:\n");
+        first = false;
+        json_t *rings = json_object_get(v, "rings");
+        printf("  %s %s  socket %s  client %s", fmt_json(json_object_get(p, "dpu")),
+               fmt_json(json_object_get(p, "name")), fmt_json(json_object_get(v, "socket")),
+               json_is_true(json_object_get(v, "attached")) ? "attached" : "none (listening)");
+        if (json_is_true(json_object_get(v, "attached")))
+            printf("  features %s%s  rings rx %s%s tx %s%s",
+                   fmt_json(json_object_get(v, "features")),
+                   json_is_true(json_object_get(v, "mrg_rxbuf")) ? " (mrg_rxbuf)" : "",
+                   fmt_json(json_object_get(json_array_get(rings, 0), "size")),
+                   json_is_true(json_object_get(json_array_get(rings, 0), "running")) ? "" : " (stopped)",
+                   fmt_json(json_object_get(json_array_get(rings, 1), "size")),
+                   json_is_true(json_object_get(json_array_get(rings, 1), "running")) ? "" : " (stopped)");
+        printf("\n");
+    }
     if (!json_is_true(json_object_get(args, "drops")))
         return;
     printf("\ndrops by reason:\n");
@@ -42,8 +64,23 @@ print_ports(json_t *r, json_t *args)
     }
 }
 
+static void
+print_added(json_t *p, json_t *args)
+{
+    printf("port %s: vhost-user, portgroup %s, on %s\n", fmt_json(json_object_get(p, "name")),
+           fmt_json(json_object_get(p, "portgroup")), fmt_json(json_object_get(p, "dpu")));
+}
+
+static const char *const name[] = {"name"};
 static const struct cli_opt list_opts[] = {{"--drops", "drops", OPT_FLAG, false}, {0}};
+static const struct cli_opt add_opts[] = {{"--portgroup", "portgroup", OPT_STR, true},
+                                          {"--vhost-user", "vhost_user", OPT_FLAG, true},
+                                          {"--dpu", "dpu", OPT_STR, false},
+                                          {0}};
 static const struct cli_cmd cmds[] = {
     {"list", "[--drops]", "port.list", NULL, 0, list_opts, print_ports},
+    {"add", "NAME --portgroup PG --vhost-user [--dpu DPU]", "port.add", name, 1, add_opts,
+     print_added},
+    {"del", "NAME", "port.del", name, 1, NULL, NULL},
 };
 const struct cli_object cli_port = CLI_OBJECT("port", cmds);

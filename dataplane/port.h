@@ -17,9 +17,11 @@
  * Backends: "afxdp" (an AF_XDP socket that an XDP program on the interface
  * must steer frames into: dpud uses it when its eswitch program is loaded, see
  * eswitch_port_steer()), "afpacket" (AF_PACKET TPACKET_V3 mmap ring; works on
- * any Linux interface, the fallback) and "mem" (in-memory queues for unit tests
- * and fuzzing).  port_open() with backend NULL picks the best one that works
- * on its own (afpacket); dpud's choice is shown by `dsectl port list`.
+ * any Linux interface, the fallback), "vhost-user" (virtio split rings in a
+ * QEMU or DPDK client's memory, opened with port_open_vhost_user()) and "mem"
+ * (in-memory queues for unit tests and fuzzing).  port_open() with backend
+ * NULL picks the best one that works on its own (afpacket); dpud's choice is
+ * shown by `dsectl port list`.
  *
  * Thread-safety: one thread polls a port at a time.
  */
@@ -41,6 +43,9 @@ struct port_ops {
     unsigned (*tx_burst)(struct port *port, struct pkt **pkts, unsigned n);
     void (*flush)(struct port *port); /* NULL: tx_burst sends at once */
     int (*fd)(const struct port *port);
+    /* Optional: whether the port can carry frames now, for backends without
+     * a kernel interface (NULL: the interface's carrier). */
+    bool (*carrier)(const struct port *port);
 };
 
 struct port {
@@ -53,6 +58,7 @@ struct port {
 extern const struct port_ops port_afxdp_ops;
 extern const struct port_ops port_afpacket_ops;
 extern const struct port_ops port_mem_ops;
+extern const struct port_ops port_vhost_ops;
 
 /* Opens a port on interface 'ifname' with backend 'backend' ("afpacket", "mem"),
  * or the best available one when 'backend' is NULL.  Returns a new port or NULL
@@ -71,6 +77,19 @@ port_backend_name(const struct port *port)
 /* The AF_XDP socket of an "afxdp" port (for the XDP program's XSKMAP), or -1
  * for a port of another backend. */
 int port_afxdp_fd(const struct port *port);
+
+/* Opens vhost-user port 'name' (< IF_NAMESIZE) listening on Unix socket
+ * 'sock_path' (a stale socket there is replaced; anything else is not).  The
+ * port has no kernel interface (ifindex 0).  Returns NULL with errno set
+ * (EINVAL, ENAMETOOLONG, EEXIST: not a socket, EADDRINUSE: someone listens
+ * there, ENOMEM, or bind(2)'s). */
+struct port *port_open_vhost_user(const char *name, const char *sock_path);
+
+/* For a vhost-user port: fills 'info' (vhost-user.h), points '*sock_path' (if
+ * not NULL) at its socket's path and returns true.  False for other ports. */
+struct vhost_dev_info;
+bool port_vhost_user_info(const struct port *port, struct vhost_dev_info *info,
+                          const char **sock_path);
 
 /* The "mem" backend's test hooks.  port_mem_inject() queues one frame for the
  * next rx_burst (returns false when the queue is full); port_mem_take() pops the

@@ -547,13 +547,14 @@ classify(const struct sw *sw, const struct sw_port *in, bool has_vlan, uint16_t 
     return DROP_NONE;
 }
 
-/* Records a frame handled in software (see sw_soft_flows()). */
-static void
+/* Records a frame handled in software (see sw_soft_flows()).  Returns the
+ * record, or NULL for a frame too short to have one. */
+static struct sw_soft_flow *
 soft_record(struct sw *sw, const struct sw_port *in, uint16_t tag, const uint8_t *frame,
             uint32_t len, enum sw_soft_reason reason, enum drop_reason drop, uint64_t now_ms)
 {
     if (len < 2 * ETH_ADDR_LEN)
-        return;
+        return NULL;
     uint32_t h = (uint32_t)in->id * 31u + tag;
     for (int i = 0; i < 12; i++)
         h = (h ^ frame[i]) * 16777619u;
@@ -563,6 +564,7 @@ soft_record(struct sw *sw, const struct sw_port *in, uint16_t tag, const uint8_t
         memset(f, 0, sizeof *f);
         f->in_use = true;
         f->in_port = in->id;
+        f->out_port = SW_SOFT_NO_OUT;
         f->tag = tag;
         memcpy(f->dst, frame, 6);
         memcpy(f->src, frame + 6, 6);
@@ -572,6 +574,7 @@ soft_record(struct sw *sw, const struct sw_port *in, uint16_t tag, const uint8_t
     f->packets++;
     f->bytes += len;
     f->last_ms = now_ms;
+    return f;
 }
 
 static void
@@ -647,7 +650,9 @@ fc_forward(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint16_t tag, 
         count_drop(in, DROP_OVERSIZE);
     else
         port_output(x, &sw->ports[out], pkt);
-    soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
+    struct sw_soft_flow *f = soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
+    if (f)
+        f->out_port = out;
     return true;
 }
 
@@ -659,12 +664,13 @@ offload(struct sw_ctx *x, const struct sw_port *in, uint16_t tag, const struct s
 {
     struct sw *sw = x->sw;
     enum sw_soft_reason why = SW_SOFT_FIRST_PACKET;
+    uint16_t out_port = out == SW_TEAM ? (uint16_t)sw->active : out;
     if (tag == 0) {
         why = SW_SOFT_PRIORITY_TAG;
     } else {
         struct sw_flow f = {
             .in_port = in->id,
-            .out_port = out == SW_TEAM ? (uint16_t)sw->active : out,
+            .out_port = out_port,
             .tag = tag,
             .push_vid = out == SW_TEAM && pg->vid ? pg->vid : SW_NO_PUSH,
             .pop = tag != SW_UNTAGGED,
@@ -676,7 +682,9 @@ offload(struct sw_ctx *x, const struct sw_port *in, uint16_t tag, const struct s
             why = SW_SOFT_NO_ESWITCH;
         fc_insert(x, &f, pg, lport, why, now_ms);
     }
-    soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
+    struct sw_soft_flow *f = soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
+    if (f)
+        f->out_port = out_port;
 }
 
 static void

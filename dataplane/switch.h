@@ -125,9 +125,11 @@ const char *sw_soft_reason_what(enum sw_soft_reason r);
 /* A recent software flow: the slow path keeps the last SW_SOFT_FLOWS distinct
  * (in port, tag, src, dst) it handled, with counters, for `dsectl flow list`. */
 #define SW_SOFT_FLOWS 1024
+#define SW_SOFT_NO_OUT 0xffff
 struct sw_soft_flow {
     bool in_use;
     uint16_t in_port;
+    uint16_t out_port; /* known unicast: where it went; else SW_SOFT_NO_OUT */
     uint16_t tag;
     uint8_t src[6], dst[6];
     enum sw_soft_reason reason;

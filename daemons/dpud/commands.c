@@ -8,6 +8,7 @@
 #include "dpud.h"
 #include "log.h"
 #include "util.h"
+#include "vhost-user.h"
 
 #include <stdio.h>
 
@@ -59,10 +60,14 @@ config_check(json_t *cfg, char **err)
         }
     }
     json_array_foreach(ports, i, port) {
-        const char *name, *pgname;
+        const char *name, *pgname, *backend = NULL;
         if (cmd_arg_str(port, "name", &name, err) < 0 ||
-            cmd_arg_str(port, "portgroup", &pgname, err) < 0)
+            cmd_arg_str(port, "portgroup", &pgname, err) < 0 ||
+            cmd_arg_str_opt(port, "backend", &backend, err) < 0)
             return -EINVAL;
+        if (backend && strcmp(backend, DPUD_VHOST_USER))
+            return cmd_fail(err, -EINVAL, "port %s: unknown backend '%s' (only %s may be asked for)",
+                            name, backend, DPUD_VHOST_USER);
         bool found = false;
         json_array_foreach(pgs, j, pg)
             found |= !strcmp(json_string_value(json_object_get(pg, "name")), pgname);
@@ -121,12 +126,18 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
     json_array_foreach(ports, i, e) {
         const char *name = json_string_value(json_object_get(e, "name"));
         const char *pg = json_string_value(json_object_get(e, "portgroup"));
+        const char *backend = json_string_value(json_object_get(e, "backend"));
         int id = sw_port_find(d->sw, name);
         char *perr = NULL;
+        /* A port whose backend changes is opened again. */
+        if (id >= 0 && (sw_port_at(d->sw, (unsigned)id)->io->ops == &port_vhost_ops) != !!backend) {
+            dpud_port_del(d, name);
+            id = -1;
+        }
         if (id >= 0)
             id = sw_port_set_portgroup(d->sw, (uint16_t)id, pg) < 0 ? -1 : id;
         else
-            id = dpud_port_add(d, name, SW_PORT_VNIC, pg, &perr);
+            id = dpud_port_add(d, name, SW_PORT_VNIC, pg, backend, &perr);
         if (id < 0) {
             json_array_append_new(errors, json_string(perr ? perr : name));
             free(perr);
@@ -171,6 +182,31 @@ portgroup_json(const struct sw_portgroup *pg)
 }
 
 static json_t *
+vhost_json(const struct vhost_dev_info *vi, const char *sock)
+{
+    char feat[24], pfeat[24];
+    snprintf(feat, sizeof feat, "0x%llx", (unsigned long long)vi->features);
+    snprintf(pfeat, sizeof pfeat, "0x%llx", (unsigned long long)vi->protocol_features);
+    json_t *rings = json_array();
+    for (unsigned i = 0; i < VHOST_N_VRINGS; i++) {
+        const struct vhost_vring_info *r = &vi->vring[i];
+        json_array_append_new(
+            rings, json_pack("{s:s,s:i,s:b,s:b,s:b,s:b,s:i,s:i}", "name", i == VHOST_RXQ ? "rx" : "tx",
+                             "size", r->num, "started", r->started, "enabled", r->enabled,
+                             "running", r->usable, "broken", r->broken, "last_avail",
+                             r->last_avail, "last_used", r->last_used));
+    }
+    return json_pack("{s:s,s:b,s:s,s:s,s:b,s:i,s:i,s:I,s:o,s:I,s:I,s:I,s:I,s:I}", "socket", sock,
+                     "attached", vi->attached, "features", feat, "protocol_features", pfeat,
+                     "mrg_rxbuf", (vi->features >> VIRTIO_NET_F_MRG_RXBUF) & 1, "hdr_len",
+                     vi->hdr_len, "mem_regions", vi->n_regions, "mem_bytes",
+                     (json_int_t)vi->mem_bytes, "rings", rings, "attaches",
+                     (json_int_t)vi->n_attach, "from_guest", (json_int_t)vi->rx_packets,
+                     "to_guest", (json_int_t)vi->tx_packets, "calls", (json_int_t)vi->n_calls,
+                     "bad_messages", (json_int_t)vi->n_bad_msgs);
+}
+
+static json_t *
 port_json(struct dpud *d, const struct sw_port *p)
 {
     const struct sw_port_stats *s = &p->stats;
@@ -201,6 +237,17 @@ port_json(struct dpud *d, const struct sw_port *p)
         "mac_moves", (json_int_t)s->mac_moves, "drops_total", (json_int_t)total, "drops", drops);
     int w = d->n_workers ? d->port_worker[p->id] : -1;
     json_object_set_new(j, "worker", w >= 0 ? json_integer(w) : json_null());
+    struct vhost_dev_info vi;
+    const char *sock;
+    if (port_vhost_user_info(p->io, &vi, &sock)) {
+        /* The backend's own drops join the switch's. */
+        for (int r = 0; r < VHOST_DROP__N; r++) {
+            json_object_set_new(drops, vhost_drop_name(r), json_integer((json_int_t)vi.drops[r]));
+            total += vi.drops[r];
+        }
+        json_object_set_new(j, "drops_total", json_integer((json_int_t)total));
+        json_object_set_new(j, "vhost", vhost_json(&vi, sock));
+    }
     return j;
 }
 
@@ -333,6 +380,20 @@ eswitch_flow_json(const struct eswitch_key *k, const struct eswitch_action *a, v
                         "known unicast: installed by the slow path"));
 }
 
+/* The port of software flow 'f' that keeps it off the eswitch, if any. */
+static const struct sw_port *
+off_eswitch(struct dpud *d, const struct sw_soft_flow *f)
+{
+    const struct sw_port *in = sw_port_at(d->sw, f->in_port);
+    const struct sw_port *out =
+        f->out_port != SW_SOFT_NO_OUT ? sw_port_at(d->sw, f->out_port) : NULL;
+    if (in && !d->on_eswitch[in->id])
+        return in;
+    if (out && !d->on_eswitch[out->id])
+        return out;
+    return NULL;
+}
+
 static int
 cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 {
@@ -346,7 +407,7 @@ cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         const struct sw_soft_flow *f = &sf[i];
         if (!f->in_use)
             continue;
-        const struct sw_port *in = sw_port_at(d->sw, f->in_port);
+        const struct sw_port *in = sw_port_at(d->sw, f->in_port), *off;
         char src[MAC_STRLEN], dst[MAC_STRLEN], tag[8], why[160];
         mac_format(f->src, src);
         mac_format(f->dst, dst);
@@ -354,6 +415,11 @@ cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
             snprintf(why, sizeof why, "dropped: %s", drop_reason_what(f->drop));
         else if (f->reason == SW_SOFT_NO_ESWITCH && !d->es)
             snprintf(why, sizeof why, "known unicast, but this DPU runs no eswitch");
+        else if (f->reason == SW_SOFT_NO_ESWITCH && (off = off_eswitch(d, f)))
+            snprintf(why, sizeof why, "known unicast, but %s is %s: the eswitch cannot reach it",
+                     off->name,
+                     off->io->ops == &port_vhost_ops ? "a vhost-user port (shared memory)"
+                                                     : "not on the eswitch");
         else
             snprintf(why, sizeof why, "%s", sw_soft_reason_what(f->reason));
         json_array_append_new(

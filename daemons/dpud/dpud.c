@@ -8,6 +8,7 @@
 #include "linkwatch.h"
 #include "log.h"
 #include "util.h"
+#include "vhost-user.h"
 
 LOG_MODULE(dpud);
 
@@ -20,10 +21,49 @@ on_readable(evutil_socket_t fd, short what, void *arg)
     for (int i = 0; i < 16; i++)
         if (sw_poll(pc->d->sw, pc->id, now) < SW_BURST)
             break;
+    dpud_port_update_carrier(pc->d, pc->id);
+}
+
+void
+dpud_port_update_carrier(struct dpud *d, uint16_t id)
+{
+    const struct sw_port *p = sw_port_at(d->sw, id);
+    if (!p || !p->io->ops->carrier)
+        return;
+    bool up = p->io->ops->carrier(p->io);
+    if (up != p->carrier)
+        sw_port_set_carrier(d->sw, id, up, now_ms());
+}
+
+int
+dpud_vhost_path(const struct dpud *d, const char *name, char *buf, size_t len)
+{
+    if (!d->vhost_dir)
+        return -ENOTDIR;
+    int n = snprintf(buf, len, "%s/%s.sock", d->vhost_dir, name);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static struct port *
+open_vhost(struct dpud *d, const char *name, char **err)
+{
+    char path[108]; /* sizeof sun_path */
+    int rc = dpud_vhost_path(d, name, path, sizeof path);
+    if (rc == 0)
+        rc = fs_mkdir_p(d->vhost_dir, 0755);
+    if (rc < 0) {
+        cmd_fail(err, rc, "port %s: vhost-user socket: %s", name,
+                 rc == -ENOTDIR ? "dpud runs without --dir" : strerror(-rc));
+        return NULL;
+    }
+    struct port *io = port_open_vhost_user(name, path);
+    if (!io)
+        cmd_fail(err, -errno, "port %s: vhost-user socket %s: %s", name, path, strerror(errno));
+    return io;
 }
 
 static int port_add(struct dpud *, const char *name, enum sw_port_kind, const char *pg,
-                    char **err);
+                    const char *backend, char **err);
 static int port_del(struct dpud *, const char *name);
 
 /* Opens port 'name''s backend.  With the eswitch loaded, the slow path's
@@ -59,21 +99,28 @@ open_io(struct dpud *d, const char *name)
 
 int
 dpud_port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg,
-              char **err)
+              const char *backend, char **err)
 {
     dpud_pause(d);
-    int rc = port_add(d, name, kind, pg, err);
+    int rc = port_add(d, name, kind, pg, backend, err);
     dpud_resume(d);
     return rc;
 }
 
 static int
-port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg, char **err)
+port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg,
+         const char *backend, char **err)
 {
-    struct port *io = open_io(d, name);
-    if (!io)
+    struct port *io;
+    if (backend && !strcmp(backend, DPUD_VHOST_USER)) {
+        if (!name_is_valid(name, IF_NAMESIZE - 1))
+            return cmd_fail(err, -EINVAL, "port %s: bad name for a vhost-user port", name);
+        if (!(io = open_vhost(d, name, err)))
+            return -EINVAL;
+    } else if (!(io = open_io(d, name))) {
         return cmd_fail(err, -errno, "port %s: %s", name,
                         errno == ENODEV ? "no such interface" : strerror(errno));
+    }
     bool attached = port_afxdp_fd(io) >= 0; /* open_io() attached the eswitch */
     int id = sw_port_add(d->sw, name, kind, pg, io);
     if (id < 0)
@@ -101,10 +148,16 @@ port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *p
             log_warn("port=%s: eswitch: %s (its flows stay in software)", name, strerror(-rc));
         d->on_eswitch[id] = rc == 0;
     }
-    sw_port_set_carrier(d->sw, (uint16_t)id, link_has_carrier(name), now_ms());
-    log_info("port=%s: added (%s, backend %s%s%s%s)", name,
+    sw_port_set_carrier(d->sw, (uint16_t)id,
+                        p->io->ops->carrier ? p->io->ops->carrier(p->io) : link_has_carrier(name),
+                        now_ms());
+    const char *sock = NULL;
+    struct vhost_dev_info vi;
+    port_vhost_user_info(p->io, &vi, &sock);
+    log_info("port=%s: added (%s, backend %s%s%s%s%s%s)", name,
              kind == SW_PORT_UPLINK ? "uplink" : "vnic", port_backend_name(p->io),
-             d->on_eswitch[id] ? ", eswitch xdp" : "", pg ? ", portgroup " : "", pg ? pg : "");
+             d->on_eswitch[id] ? ", eswitch xdp" : "", pg ? ", portgroup " : "", pg ? pg : "",
+             sock ? ", socket " : "", sock ? sock : "");
     return id;
 }
 

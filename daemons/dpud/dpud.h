@@ -55,6 +55,7 @@ struct dpud {
     const char *uplinks[DPUD_MAX_UPLINKS];
     unsigned n_uplinks;
     const char *backend; /* forced port backend, or NULL for automatic */
+    const char *vhost_dir; /* where vhost-user ports listen (DIR/run/vhost), or NULL */
     struct eswitch *es;  /* the flow tier, or NULL (all flows in software) */
     bool no_offload;     /* --eswitch slowpath: es steers misses, holds no flows */
     bool es_full;        /* the flow table was full since the last revalidation */
@@ -80,10 +81,19 @@ struct dpud {
 extern const struct cmd_def dpud_commands[];
 extern const size_t dpud_n_commands;
 
-/* Adds a port to the switch and to the event loop.  Returns the port id or
- * -errno with '*err' set. */
+/* Adds a port to the switch and to the event loop.  'backend' NULL: the
+ * interface 'name' with dpud's backend; DPUD_VHOST_USER: a vhost-user port
+ * listening on vhost_dir/NAME.sock.  Returns the port id or -errno with '*err'
+ * set. */
+#define DPUD_VHOST_USER "vhost-user"
 int dpud_port_add(struct dpud *, const char *name, enum sw_port_kind kind, const char *pg,
-                  char **err);
+                  const char *backend, char **err);
+/* Updates the carrier of ports without a kernel interface (vhost-user: a
+ * client is attached). */
+void dpud_port_update_carrier(struct dpud *, uint16_t id);
+/* Writes the socket path of vhost-user port 'name' into 'buf'.  Returns
+ * -ENAMETOOLONG, -ENOTDIR (dpud has no --dir) or 0. */
+int dpud_vhost_path(const struct dpud *, const char *name, char *buf, size_t len);
 int dpud_port_del(struct dpud *, const char *name);
 
 /* Sets up the eswitch tier (NULL 'es': none).  Takes ownership of 'es'. */

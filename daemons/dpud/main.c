@@ -35,8 +35,9 @@ on_link(int ifindex, const char *ifname, bool carrier, bool gone, void *aux)
     struct dpud *d = aux;
     dpud_pause(d);
     int id = sw_port_find(d->sw, ifname);
-    if (id >= 0) {
-        const struct sw_port *p = sw_port_at(d->sw, (unsigned)id);
+    const struct sw_port *p = id >= 0 ? sw_port_at(d->sw, (unsigned)id) : NULL;
+    /* A vhost-user port is no kernel interface, whatever shares its name. */
+    if (p && p->io->ifindex) {
         if (p->carrier != carrier)
             log_info("port=%s: carrier %s", ifname, carrier ? "up" : "down");
         sw_port_set_carrier(d->sw, (uint16_t)id, carrier, now_ms());
@@ -189,6 +190,9 @@ main(int argc, char **argv)
         return 2;
     d.name = c.name;
     d.started_ms = now_ms();
+    char vhost_dir[4096];
+    if (c.dir && snprintf(vhost_dir, sizeof vhost_dir, "%s/run/vhost", c.dir) < (int)sizeof vhost_dir)
+        d.vhost_dir = vhost_dir;
     rc = 1;
     struct daemon_servers *servers = NULL;
     struct linkwatch *lw = NULL;
@@ -230,7 +234,7 @@ main(int argc, char **argv)
         log_warn("linkwatch: %s (carrier changes will be missed)", strerror(errno));
     for (unsigned i = 0; i < d.n_uplinks; i++) {
         char *err = NULL;
-        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, &err) < 0) {
+        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, NULL, &err) < 0) {
             log_err("%s", err);
             free(err);
         }

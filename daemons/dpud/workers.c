@@ -71,6 +71,7 @@ poll_round(struct dpud_worker *w)
             if (n < SW_BURST)
                 break;
         }
+        dpud_port_update_carrier(d, w->ports[i]); /* vhost-user: a client came or went */
         if (serialise)
             pthread_mutex_unlock(&d->pipeline_mu);
     }

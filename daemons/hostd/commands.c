@@ -170,6 +170,10 @@ cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err
         if (!strcmp(json_string_value(json_object_get(e, "portgroup")), name))
             return cmd_fail(err, -EBUSY, "portgroup %s is used by VM %s", name,
                             json_string_value(json_object_get(e, "name")));
+    json_array_foreach(json_object_get(h->config, "ports"), i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "portgroup")), name))
+            return cmd_fail(err, -EBUSY, "portgroup %s is used by port %s", name,
+                            json_string_value(json_object_get(e, "name")));
     json_array_foreach(pgs, i, e) {
         if (!strcmp(json_string_value(json_object_get(e, "name")), name)) {
             json_array_remove(pgs, i);
@@ -233,6 +237,72 @@ cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     }
     *result = a;
     return 0;
+}
+
+/* Adds a vhost-user port (a QEMU or DPDK client attaches to its socket on
+ * the DPU); VMs' ports come with vm.add instead. */
+static int
+cmd_port_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    const char *name, *pg, *dpu = NULL;
+    if (cmd_arg_str(args, "name", &name, err) < 0 ||
+        cmd_arg_str(args, "portgroup", &pg, err) < 0 ||
+        cmd_arg_str_opt(args, "dpu", &dpu, err) < 0)
+        return -EINVAL;
+    if (!json_is_true(json_object_get(args, "vhost_user")))
+        return cmd_fail(err, -EINVAL,
+                        "only vhost-user ports are added by hand (--vhost-user); VMs' come "
+                        "with 'vm add'");
+    /* The name becomes a socket file name and must fit an interface name. */
+    if (!name_is_valid(name, 15) || !strncmp(name, "rep-", 4) || !strncmp(name, "vmnic", 5) ||
+        !strcmp(name, "int0"))
+        return cmd_fail(err, -EINVAL,
+                        "bad port name '%s' (1-15 of A-Z a-z 0-9 . _ -, not rep-*, vmnic*, int0)",
+                        name);
+    json_t *ports = json_object_get(h->config, "ports");
+    if (hostd_config_find(ports, name))
+        return cmd_fail(err, -EEXIST, "port %s exists", name);
+    if (!hostd_config_find(json_object_get(h->config, "portgroups"), pg))
+        return cmd_fail(err, -ENOENT, "no portgroup %s", pg);
+    if (!dpu)
+        dpu = h->n_dpus ? h->dpus[0].name : "dpu1";
+    if (!hostd_dpu_find(h, dpu))
+        return cmd_fail(err, -ENOENT, "no DPU %s on this host", dpu);
+    json_t *port = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "portgroup", pg, "dpu", dpu,
+                             "backend", "vhost-user");
+    json_array_append(ports, port);
+    int rc = commit(h, err);
+    if (rc < 0) {
+        json_array_remove(ports, json_array_size(ports) - 1);
+        json_decref(port);
+        return rc;
+    }
+    log_info("port=%s: added (vhost-user, portgroup %s, %s)", name, pg, dpu);
+    *result = port;
+    return 0;
+}
+
+static int
+cmd_port_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    const char *name;
+    if (cmd_arg_str(args, "name", &name, err) < 0)
+        return -EINVAL;
+    json_t *ports = json_object_get(h->config, "ports");
+    size_t i;
+    json_t *port;
+    json_array_foreach(ports, i, port) {
+        if (strcmp(json_string_value(json_object_get(port, "name")), name))
+            continue;
+        json_array_remove(ports, i);
+        int rc = commit(h, err);
+        if (rc == 0)
+            log_info("port=%s: deleted", name);
+        return rc;
+    }
+    return cmd_fail(err, -ENOENT, "no port %s (VMs' ports go with 'vm del')", name);
 }
 
 /* Lab VM segments must stay inside the special-purpose ranges (DESIGN §4). */
@@ -389,6 +459,8 @@ const struct cmd_def hostd_commands[] = {
     {"portgroup.list", "", cmd_portgroup_list},
     {"portgroup.del", "{name}", cmd_portgroup_del},
     {"port.list", "", cmd_port_list},
+    {"port.add", "{name, portgroup, vhost_user: true, [dpu]}", cmd_port_add},
+    {"port.del", "{name}", cmd_port_del},
     {"mac.list", "", cmd_mac_list},
     {"flow.list", "", cmd_flow_list},
     {"vm.add", "{name, portgroup, [ip], [mac], [dpu]}", cmd_vm_add},

@@ -41,7 +41,7 @@ hostd_config_load(struct hostd *h, char **err)
         json_decref(c);
         return cmd_fail(err, -EINVAL, "%s: not a JSON object", h->config_path);
     }
-    static const char *const arrays[] = {"portgroups", "vms"};
+    static const char *const arrays[] = {"portgroups", "vms", "ports"};
     for (size_t i = 0; i < ARRAY_SIZE(arrays); i++) {
         json_t *a = json_object_get(c, arrays[i]);
         if (a && !json_is_array(a)) {

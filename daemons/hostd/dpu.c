@@ -110,6 +110,13 @@ dpu_config(struct hostd *h, struct hostd_dpu *dpu)
         json_array_append_new(ports, json_pack("{s:s,s:O}", "name", rep, "portgroup",
                                                json_object_get(vm, "portgroup")));
     }
+    json_t *port;
+    json_array_foreach(json_object_get(c, "ports"), i, port)
+        if (!strcmp(json_string_value(json_object_get(port, "dpu")), dpu->name))
+            json_array_append_new(ports, json_pack("{s:O,s:O,s:O}", "name",
+                                                   json_object_get(port, "name"), "portgroup",
+                                                   json_object_get(port, "portgroup"), "backend",
+                                                   json_object_get(port, "backend")));
     return json_pack("{s:O,s:O,s:O,s:o}", "generation", json_object_get(c, "generation"),
                      "mac_age_s", json_object_get(c, "mac_age_s"), "portgroups",
                      json_object_get(c, "portgroups"), "ports", ports);
