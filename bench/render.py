@@ -17,6 +17,9 @@ COMMANDS = {
     "ns-parse": "build/tests/bench/bench-dataplane",
     "ns-mac-lookup": "build/tests/bench/bench-dataplane",
     "ns-switch-known-unicast": "build/tests/bench/bench-dataplane",
+    "ns-flow-cache-hit": "build/tests/bench/bench-dataplane",
+    "l2-veth-64b-1kflows": "bench/l2veth.sh",
+    "l2-veth-64b-100kflows": "bench/l2veth.sh",
 }
 
 

@@ -85,8 +85,25 @@ switch_packet_path_allocates_nothing(void)
             sw_port_set_carrier(sw, (uint16_t)u[i / 1000 % 2], i / 1000 % 2, i / 10);
         }
     }
+    /* A steady flow between two learned MACs: the flow cache's hit path. */
+    static const uint8_t ma[6] = {0x02, 0xaa, 0, 0, 0, 1}, mb[6] = {0x02, 0xaa, 0, 0, 0, 2};
+    for (unsigned i = 0; i < 1000; i++) {
+        bool back = i < 1;
+        pkt_reset(p);
+        p->len = frame_build(p->data, back ? mac_bcast : mb, back ? mb : ma, -1, 64);
+        sw_input(sw, (uint16_t)(back ? v[1] : v[0]), &p, 1, 1000);
+        for (int k = 0; k < 3; k++)
+            while (port_mem_take(sw_port_at(sw, (unsigned)v[k])->io, out, sizeof out) >= 0)
+                ;
+        while (port_mem_take(sw_port_at(sw, (unsigned)u[0])->io, out, sizeof out) >= 0 ||
+               port_mem_take(sw_port_at(sw, (unsigned)u[1])->io, out, sizeof out) >= 0)
+            ;
+    }
     counting = false;
     ASSERT_EQ(n_allocs, 0);
+    struct sw_cache_stats cs;
+    sw_cache_stats(sw, &cs);
+    ASSERT_TRUE(cs.hits > 100 && cs.misses > 100); /* both paths were exercised */
     free(p);
     sw_destroy(sw);
 }
