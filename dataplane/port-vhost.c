@@ -248,7 +248,14 @@ static unsigned
 vhost_tx_burst(struct port *port, struct pkt **pkts, unsigned n)
 {
     struct vhost_port *v = port->priv;
-    return vhost_dev_enqueue(v->dev, pkts, n);
+    return vhost_dev_stage(v->dev, pkts, n);
+}
+
+static void
+vhost_flush(struct port *port)
+{
+    struct vhost_port *v = port->priv;
+    vhost_dev_publish(v->dev);
 }
 
 static int
@@ -269,6 +276,7 @@ const struct port_ops port_vhost_ops = {
     .close = vhost_close,
     .rx_burst = vhost_rx_burst,
     .tx_burst = vhost_tx_burst,
+    .flush = vhost_flush,
     .fd = vhost_fd,
     .carrier = vhost_carrier,
 };

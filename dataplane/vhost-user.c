@@ -38,6 +38,7 @@ struct vhost_vring {
     struct virtq_avail *avail;
     struct virtq_used *used;
     uint16_t last_avail, last_used;
+    bool unpublished; /* used entries staged past used->idx (receive ring) */
     int kick_fd, call_fd, err_fd;
     bool started, enabled, broken;
 };
@@ -455,6 +456,23 @@ chain_write(struct vhost_dev *d, struct vhost_vring *vq, uint16_t head, struct r
 unsigned
 vhost_dev_enqueue(struct vhost_dev *d, struct pkt *const *pkts, unsigned n)
 {
+    unsigned sent = vhost_dev_stage(d, pkts, n);
+    vhost_dev_publish(d);
+    return sent;
+}
+
+void
+vhost_dev_publish(struct vhost_dev *d)
+{
+    struct vhost_vring *vq = &d->vq[VHOST_RXQ];
+    if (vq->unpublished && d->conn >= 0 && vring_usable(vq))
+        vring_publish(d, vq);
+    vq->unpublished = false;
+}
+
+unsigned
+vhost_dev_stage(struct vhost_dev *d, struct pkt *const *pkts, unsigned n)
+{
     struct vhost_vring *vq = &d->vq[VHOST_RXQ];
     if (d->conn < 0 || !vring_usable(vq)) {
         d->stats.drops[VHOST_DROP_NOT_READY] += n;
@@ -496,8 +514,7 @@ vhost_dev_enqueue(struct vhost_dev *d, struct pkt *const *pkts, unsigned n)
         vq->last_avail = cursor;
         vq->last_used = (uint16_t)(vq->last_used + n_bufs);
     }
-    if (vq->last_used != used0)
-        vring_publish(d, vq);
+    vq->unpublished |= vq->last_used != used0;
     d->stats.tx_packets += sent;
     return sent;
 }

@@ -243,6 +243,11 @@ bool vhost_dev_tx_polled(const struct vhost_dev *);
  * negotiated) and calls it.  Returns how many were delivered, in order; the
  * rest found no room.  The caller keeps ownership of every buffer. */
 unsigned vhost_dev_enqueue(struct vhost_dev *, struct pkt *const *pkts, unsigned n);
+/* The same in two steps, so that a burst's frames cost one publish and at most
+ * one call: vhost_dev_stage() copies (the guest sees nothing yet),
+ * vhost_dev_publish() makes every staged frame visible and calls the guest. */
+unsigned vhost_dev_stage(struct vhost_dev *, struct pkt *const *pkts, unsigned n);
+void vhost_dev_publish(struct vhost_dev *);
 
 void vhost_dev_get_info(const struct vhost_dev *, struct vhost_dev_info *info);
 
