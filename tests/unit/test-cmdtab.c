@@ -288,7 +288,47 @@ error_envelope_is_one_valid_line(void)
     json_decref(env);
 }
 
-TEST_MAIN(TEST(dispatch_ok_envelope_carries_result), TEST(dispatch_maps_errno_to_code),
+static int guard_depth, guard_max, guard_calls;
+
+static void
+guard_in(void *a)
+{
+    ASSERT_EQ(*(int *)a, 42);
+    guard_calls++;
+    if (++guard_depth > guard_max)
+        guard_max = guard_depth;
+}
+
+static void
+guard_out(void *a)
+{
+    guard_depth--;
+}
+
+static int
+cmd_in_guard(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    *result = json_integer(guard_depth);
+    return 0;
+}
+
+static void
+guard_surrounds_every_handler(void)
+{
+    static const struct cmd_def gdefs[] = {{"depth", "", cmd_in_guard}};
+    struct cmdtab *t = cmdtab_create(gdefs, 1, &aux);
+    cmdtab_set_guard(t, guard_in, guard_out);
+    json_t *env = cmdtab_dispatch(t, "depth", NULL, "unix");
+    ASSERT_EQ(json_integer_value(json_object_get(env, "result")), 1); /* inside */
+    ASSERT_EQ(guard_depth, 0);                                        /* left after */
+    json_decref(env);
+    env = cmdtab_dispatch(t, "nope", NULL, "unix"); /* unknown: no handler, no guard */
+    ASSERT_EQ(guard_calls, 1);
+    json_decref(env);
+    cmdtab_destroy(t);
+}
+
+TEST_MAIN(TEST(guard_surrounds_every_handler), TEST(dispatch_ok_envelope_carries_result), TEST(dispatch_maps_errno_to_code),
           TEST(dispatch_without_message_uses_strerror), TEST(help_lists_every_command),
           TEST(unknown_command_suggests_help),
           TEST(dispatch_text_refuses_malformed_requests),
