@@ -42,6 +42,14 @@ print_switch(json_t *r, json_t *args)
                    fmt_json(json_object_get(w, "worker")), fmt_json(json_object_get(w, "cpu")),
                    fmt_json(json_object_get(w, "ports")), fmt_json(json_object_get(w, "packets")),
                    fmt_json(json_object_get(w, "sleeps")), fmt_json(json_object_get(s, "poll_us")));
+        json_t *es = json_object_get(s, "eswitch");
+        if (es)
+            printf("  eswitch: xdp%s, last revalidation %s us (workers paused %s us), "
+                   "%s flows removed\n",
+                   json_is_true(json_object_get(es, "offload")) ? "" : " (slowpath: no offload)",
+                   fmt_json(json_object_get(es, "last_revalidation_us")),
+                   fmt_json(json_object_get(es, "last_revalidation_paused_us")),
+                   fmt_json(json_object_get(es, "last_revalidation_removed")));
         if (!json_array_size(json_object_get(s, "workers")))
             printf("  no workers: ports polled on the control thread\n");
         json_t *pg;

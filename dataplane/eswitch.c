@@ -224,11 +224,42 @@ eswitch_flow_sweep(struct eswitch *e,
 {
     static struct eswitch_key victims[ESWITCH_MAX_FLOWS];
     struct sweep s = {.doomed = doomed, .aux = aux, .victims = victims};
-    unsigned done = 0;
     eswitch_flow_foreach(e, sweep_one, &s);
-    for (unsigned i = 0; i < s.n; i++)
-        done += bpf_map_delete_elem(e->flows_fd, &victims[i]) == 0;
+    return eswitch_flow_del(e, victims, s.n);
+}
+
+unsigned
+eswitch_flow_del(struct eswitch *e, const struct eswitch_key *keys, unsigned n)
+{
+    unsigned done = 0;
+    for (unsigned i = 0; i < n; i++)
+        done += bpf_map_delete_elem(e->flows_fd, &keys[i]) == 0;
     return done;
+}
+
+struct snapshot {
+    struct eswitch_key *keys;
+    struct eswitch_action *actions;
+    unsigned n, max;
+};
+
+static void
+snapshot_one(const struct eswitch_key *k, const struct eswitch_action *a, void *aux)
+{
+    struct snapshot *s = aux;
+    if (s->n < s->max) {
+        s->keys[s->n] = *k;
+        s->actions[s->n++] = *a;
+    }
+}
+
+unsigned
+eswitch_flow_read(struct eswitch *e, struct eswitch_key *keys, struct eswitch_action *actions,
+                  unsigned max)
+{
+    struct snapshot s = {.keys = keys, .actions = actions, .max = max};
+    eswitch_flow_foreach(e, snapshot_one, &s);
+    return s.n;
 }
 
 bool

@@ -55,6 +55,15 @@ unsigned eswitch_flow_sweep(struct eswitch *,
                                            const struct eswitch_action *, void *aux),
                             void *aux);
 
+/* Reads up to 'max' flows with their counters into 'keys' and 'actions': a
+ * snapshot, the program and other threads may change the table meanwhile.
+ * Returns how many. */
+unsigned eswitch_flow_read(struct eswitch *, struct eswitch_key *keys,
+                           struct eswitch_action *actions, unsigned max);
+/* Removes the flows with these keys (those gone already are skipped).  Returns
+ * how many it removed. */
+unsigned eswitch_flow_del(struct eswitch *, const struct eswitch_key *keys, unsigned n);
+
 /* Calls 'cb' for every flow with its current counters. */
 void eswitch_flow_foreach(struct eswitch *,
                           void (*cb)(const struct eswitch_key *,

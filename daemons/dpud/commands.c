@@ -313,6 +313,13 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
                                         (json_int_t)atomic_load(&w->sleeps)));
     }
     json_object_set_new(*result, "workers", workers);
+    if (d->es)
+        json_object_set_new(*result, "eswitch",
+                            json_pack("{s:b,s:I,s:I,s:i}", "offload", !d->no_offload,
+                                      "last_revalidation_us", (json_int_t)d->reval_us,
+                                      "last_revalidation_paused_us",
+                                      (json_int_t)d->reval_pause_us,
+                                      "last_revalidation_removed", d->reval_removed));
     json_object_set_new(*result, "poll_us", json_integer(d->poll_us));
     return 0;
 }

@@ -257,6 +257,12 @@ void
 dpud_eswitch_init(struct dpud *d, struct eswitch *es)
 {
     d->es = es;
+    if (es) {
+        d->reval_keys = calloc(ESWITCH_MAX_FLOWS, sizeof *d->reval_keys);
+        d->reval_actions = calloc(ESWITCH_MAX_FLOWS, sizeof *d->reval_actions);
+        if (!d->reval_keys || !d->reval_actions)
+            log_warn("eswitch: no memory to revalidate flows (they expire only when flushed)");
+    }
     d->last_reval_ns = eswitch_now_ns();
     static const struct sw_offload hooks = {
         .install = es_install, .flush_mac = es_flush_mac, .flush_all = es_flush_all};
@@ -305,10 +311,25 @@ flow_is_stale(const struct eswitch_key *k, const struct eswitch_action *a, void 
 void
 dpud_eswitch_revalidate(struct dpud *d)
 {
-    if (!d->es)
+    if (!d->es || !d->reval_keys)
         return;
+    /* The table is read and pruned beside the workers (BPF maps allow it);
+     * only the checks against the switch run with them paused.  A flow a
+     * worker installs meanwhile is checked next time; one it replaces and we
+     * then remove comes back with its next frame. */
+    uint64_t t0 = now_ns();
     struct reval_ctx c = {.d = d, .now_ms = now_ms(), .now_ns = eswitch_now_ns()};
-    eswitch_flow_sweep(d->es, flow_is_stale, &c);
+    unsigned n = eswitch_flow_read(d->es, d->reval_keys, d->reval_actions, ESWITCH_MAX_FLOWS);
+    unsigned m = 0;
+    uint64_t t1 = now_ns();
+    dpud_pause(d);
+    for (unsigned i = 0; i < n; i++)
+        if (flow_is_stale(&d->reval_keys[i], &d->reval_actions[i], &c))
+            d->reval_keys[m++] = d->reval_keys[i];
     d->last_reval_ns = c.now_ns;
     d->es_full = false;
+    dpud_resume(d);
+    d->reval_pause_us = (now_ns() - t1) / 1000;
+    d->reval_removed = eswitch_flow_del(d->es, d->reval_keys, m);
+    d->reval_us = (now_ns() - t0) / 1000;
 }

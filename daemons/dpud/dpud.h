@@ -59,6 +59,11 @@ struct dpud {
     struct eswitch *es;  /* the flow tier, or NULL (all flows in software) */
     bool no_offload;     /* --eswitch slowpath: es steers misses, holds no flows */
     bool es_full;        /* the flow table was full since the last revalidation */
+    struct eswitch_key *reval_keys; /* ESWITCH_MAX_FLOWS each, for revalidation */
+    struct eswitch_action *reval_actions;
+    uint64_t reval_us, reval_pause_us; /* the last revalidation, and how long it
+                                           kept the workers paused */
+    unsigned reval_removed;            /* flows it removed */
     bool on_eswitch[SW_MAX_PORTS];
     uint64_t last_reval_ns;
     json_t *platform;    /* vendor, model, hw_version, firmware, serial */
@@ -99,7 +104,7 @@ int dpud_port_del(struct dpud *, const char *name);
 /* Sets up the eswitch tier (NULL 'es': none).  Takes ownership of 'es'. */
 void dpud_eswitch_init(struct dpud *, struct eswitch *es);
 /* Revalidates every eswitch flow against the switch; removes the stale and the
- * idle ones.  Call about once a second. */
+ * idle ones.  Call about once a second, not paused (it pauses for the checks). */
 void dpud_eswitch_revalidate(struct dpud *);
 
 /* Starts 'n' workers pinned to 'cpus'.  Returns 0 or -errno with '*err' set. */

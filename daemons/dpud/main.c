@@ -49,8 +49,8 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct dpud *d = arg;
-    dpud_pause(d);
     dpud_eswitch_revalidate(d); /* first: it refreshes MACs the eswitch saw */
+    dpud_pause(d);
     sw_tick(d->sw, now_ms());
     dpud_resume(d);
 }
@@ -258,6 +258,8 @@ out:
     cmdtab_destroy(tab);
     sw_destroy(d.sw);
     eswitch_destroy(d.es);
+    free(d.reval_keys);
+    free(d.reval_actions);
     json_decref(d.platform);
     if (d.base)
         event_base_free(d.base);
