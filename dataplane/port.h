@@ -4,7 +4,9 @@
  * a network interface (or a shared-memory ring, or a test queue) and the
  * switch; the switch never knows which one it talks to.
  *
- *     rx_burst(port, pkts, n)  fills up to n caller-owned buffers; returns count
+ *     rx_burst(port, pkts, n)  fills up to n caller-owned buffers; returns count;
+ *                              a caller that got n must call again before it
+ *                              waits on fd (there may be more, unsignalled)
  *     tx_burst(port, pkts, n)  sends up to n frames; returns how many were sent;
  *                              the caller keeps ownership of every buffer
  *     flush(port)              (optional) backends that batch may hold what

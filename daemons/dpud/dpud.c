@@ -17,11 +17,14 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct dpud_port_cb *pc = arg;
     uint64_t now = now_ms();
-    /* Drain a bounded number of bursts so one busy port cannot starve the rest. */
-    for (int i = 0; i < 16; i++)
-        if (sw_poll(pc->d->sw, pc->id, now) < SW_BURST)
-            break;
+    /* Drain a bounded number of bursts so one busy port cannot starve the
+     * rest; a port still busy after them runs again on the next loop. */
+    bool full = false;
+    for (int i = 0; i < 16 && (full = sw_poll(pc->d->sw, pc->id, now) == SW_BURST); i++)
+        ;
     dpud_port_update_carrier(pc->d, pc->id);
+    if (full && pc->d->port_ev[pc->id])
+        event_active(pc->d->port_ev[pc->id], EV_READ, 0);
 }
 
 void

@@ -716,10 +716,10 @@ port_listens_and_reattaches(void)
         g_tx(&g, fr, 80, 1);
         eventfd_write(g.q[1].kick, 1);
         ASSERT_EQ(poll(&pfd, 1, 1000), 1);
+        /* A full burst: the caller calls again before waiting (port.h). */
         ASSERT_EQ(p->ops->rx_burst(p, pkts, 1), 1);
-        ASSERT_EQ(poll(&pfd, 1, 0), 1); /* one left in the ring: still readable */
         ASSERT_EQ(p->ops->rx_burst(p, pkts, 1), 1);
-        ASSERT_EQ(p->ops->rx_burst(p, pkts, 1), 0);
+        ASSERT_EQ(p->ops->rx_burst(p, pkts, 1), 0); /* short: looks at epoll */
         ASSERT_EQ(poll(&pfd, 1, 0), 0);
         g_rx_post(&g, 2, 2048);
         ASSERT_EQ(p->ops->tx_burst(p, pkts, 1), 1);
