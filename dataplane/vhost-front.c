@@ -66,8 +66,7 @@ vfront_init(struct vfront *f, unsigned num, unsigned buf_len, uint64_t gpa_base,
 
     int rc;
     f->mem_fd = memfd_create("vhost-front", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (f->mem_fd < 0 || ftruncate(f->mem_fd, (off_t)f->mem_len) < 0 ||
-        fcntl(f->mem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+    if (f->mem_fd < 0 || ftruncate(f->mem_fd, (off_t)f->mem_len) < 0)
         goto fail_errno;
     f->mem = mmap(NULL, f->mem_len, PROT_READ | PROT_WRITE, MAP_SHARED, f->mem_fd, 0);
     if (f->mem == MAP_FAILED) {
@@ -111,6 +110,13 @@ vfront_fini(struct vfront *f)
     f->mem = NULL;
     close_fd(&f->mem_fd);
     close_fd(&f->sock);
+}
+
+int
+vfront_seal(struct vfront *f)
+{
+    return fcntl(f->mem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0 ? -errno
+                                                                                       : 0;
 }
 
 int

@@ -5,8 +5,8 @@
  * what QEMU or DPDK's virtio_user do, small enough for dse-pktgen's vhost-user
  * generator and sink and for the unit tests' in-test guest.
  *
- * Guest memory is one memfd (sealed against shrinking and growing, mapped
- * MAP_SHARED) laid out as
+ * Guest memory is one memfd (mapped MAP_SHARED; vfront_seal() seals its size)
+ * laid out as
  *
  *     ring 0 (receiveq):  desc | avail | used      each area 4 KiB aligned
  *     ring 1 (transmitq): desc | avail | used
@@ -70,6 +70,10 @@ int vfront_init(struct vfront *, unsigned num, unsigned buf_len, uint64_t gpa_ba
 /* Unmaps and closes everything, the socket too.  Accepts a zeroed struct after
  * a failed init. */
 void vfront_fini(struct vfront *);
+
+/* Seals the size of guest memory for good (F_SEAL_SHRINK, _GROW, _SEAL), so
+ * that no one can cut it under the device's mapping.  Returns 0 or -errno. */
+int vfront_seal(struct vfront *);
 
 /* Connects to the device listening on Unix socket 'path'.  Returns 0 or
  * -errno (-ENAMETOOLONG, -ENOENT, -ECONNREFUSED...). */

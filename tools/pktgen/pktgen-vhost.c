@@ -39,8 +39,10 @@ static int
 start(struct vfront *f, const char *mode, const struct pktgen_opts *o)
 {
     int rc = vfront_init(f, PKTGEN_VHOST_RING, PKTGEN_VHOST_BUF, 0, 0);
-    if (rc < 0)
+    if (rc < 0 || (rc = vfront_seal(f)) < 0) {
+        vfront_fini(f);
         return fail(mode, o, "cannot create guest memory", strerror(-rc));
+    }
     if ((rc = vfront_connect(f, o->vhost_user)) < 0) {
         vfront_fini(f);
         return fail(mode, o, "cannot connect", strerror(-rc));
