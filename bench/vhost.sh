@@ -76,7 +76,9 @@ one_run() { # TX-SOCK RX-SOCK RATE: one generator run; prints the sink's JSON re
 measure() { # NAME TX-SOCK RX-SOCK: one round of a variant, appended to $TMPB/NAME*
 	local report mpps half
 	report=$(one_run "$2" "$3" max)
-	mpps=$(jq '.rx_pps / 1e6' <<<"$report")
+	# Frames delivered over the generator's sending time: the sink's own
+	# first-to-last rate overstates when it shares the core and sees bursts.
+	mpps=$(jq --slurpfile tx "$TMPB/tx.json" '.rx_packets / $tx[0].duration_s / 1e6 * 1000 | round / 1000' <<<"$report")
 	echo "$mpps" >>"$TMPB/$1"
 	half=$(jq -n --argjson m "$mpps" '$m * 500000 | floor')
 	((half > 0)) || return 0

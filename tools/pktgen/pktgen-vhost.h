@@ -5,9 +5,9 @@
  * count the same frames as the XDP programs (pktgen.h) and print the same
  * reports.
  *
- * Both busy-poll their rings on the calling thread (yielding the CPU while
- * they have nothing to do) until '*stop', the end of the run, or, for rx,
- * --duration or --idle-ms.
+ * Both busy-poll their rings on the calling thread, yielding the CPU after
+ * each batch (so that a generator and a sink on one core interleave finely),
+ * until '*stop', the end of the run, or, for rx, --duration or --idle-ms.
  *
  * Thread-safety: one run per process.
  */
