@@ -23,6 +23,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/system/lib.sh"
+. "$top/bench/lib.sh"
 require_root
 trap cleanup EXIT
 
@@ -170,21 +171,7 @@ for ((round = 0; round < runs; round++)); do
 		xdp-redirect-ceiling ovs-netdev ovs-afxdp; do [[ -s $TMPB/$f ]] && printf '%s %s  ' "$f" "$(tail -n1 "$TMPB/$f")"; done)" >&2
 done
 
-median() { [[ -s $1 ]] || { echo null; return; }; sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
-
-# figure ID WHAT UNIT HIGHER_IS_BETTER SUFFIX: one JSON line, dse and every
-# anchor that has runs with that file suffix.
-figure() {
-	local id=$1 what=$2 unit=$3 hib=$4 sfx=$5 anchors='{}' v m
-	for v in linux-bridge linux-bridge-nf-off xdp-redirect-ceiling ovs-netdev ovs-afxdp dse-slowpath dse-afpacket-only; do
-		[[ -s $TMPB/$v$sfx ]] || continue
-		m=$(median "$TMPB/$v$sfx")
-		anchors=$(jq -c --arg k "$v" --argjson m "$m" '. + {($k): $m}' <<<"$anchors")
-	done
-	jq -nc --arg id "$id" --arg what "$what" --arg unit "$unit" --argjson hib "$hib" \
-		--argjson runs "$runs" --argjson d "$(median "$TMPB/dse$sfx")" --argjson a "$anchors" \
-		'{id: $id, what: $what, unit: $unit, higher_is_better: $hib, runs: $runs, dse: $d, anchors: $a}'
-}
+ANCHORS="linux-bridge linux-bridge-nf-off xdp-redirect-ceiling ovs-netdev ovs-afxdp dse-slowpath dse-afpacket-only"
 base="one DPU core, VM to VM on one host, dse-pktgen, ${secs} s runs"
 figure l2-veth-64b "L2 forwarding, veth, 66 B (the smallest dse-pktgen frame), $base" Mpps true ""
 figure l2-veth-512b "L2 forwarding, veth, 512 B, $base" Mpps true .512

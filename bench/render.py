@@ -14,6 +14,9 @@ COMMANDS = {
     "l2-veth-1500b": "bench/l2veth.sh",
     "l2-veth-lat-p50": "bench/l2veth.sh",
     "l2-veth-lat-p99": "bench/l2veth.sh",
+    "vhost-64b": "bench/vhost.sh",
+    "vhost-64b-lat-p50": "bench/vhost.sh",
+    "vhost-64b-lat-p99": "bench/vhost.sh",
     "ns-parse": "build/tests/bench/bench-dataplane",
     "ns-mac-lookup": "build/tests/bench/bench-dataplane",
     "ns-switch-known-unicast": "build/tests/bench/bench-dataplane",
@@ -80,6 +83,15 @@ version). Each benchmark builds its own lab under a private prefix and removes i
   anchors only. `l2-veth-64b-cpu` divides the CPU time charged to the DPU's
   cgroup during a full-rate run (dpud or OVS, and the NAPI threads of the
   DPU-side ports) by the frames delivered.
+- `vhost-64b`: dse-pktgen's virtio front-end (`tx|rx --vhost-user`, busy-polling,
+  in the host's cgroup, on the host core) sends 66 B frames into one vhost-user
+  port of dpud and counts them out of another in the same portgroup: dpud's
+  software path on the DPU core (vhost-user ports never use the eswitch; the
+  sink announces its MAC, so the flow cache serves known unicast). The anchor
+  `dpdk-testpmd-iofwd` is Debian's dpdk-testpmd with two `net_vhost` ports in io
+  forwarding mode, both lcores on the DPU core: a forwarder that does no
+  switching, the ceiling of this path. Generator and sink share the host core.
+  `vhost-64b-lat-p50/p99`: one-way latency at half of each forwarder's own rate.
 - `tcp-vm2vm-1stream`, `rtt-vm2vm`: VM to VM across two hosts; on each DPU either
   dse-dpud (portgroup VLAN 10, tagged on the fabric), dse-dpud with `--eswitch off`
   (`dse-afpacket-only`: every frame through the AF_PACKET slow path), or a Linux

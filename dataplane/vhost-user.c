@@ -533,8 +533,8 @@ fd_is_eventfd(int fd)
     return !strcmp(target, "anon_inode:[eventfd]");
 }
 
-static const char *
-request_name(uint32_t req)
+const char *
+vhost_user_request_name(uint32_t req)
 {
     static const char *const names[] = {
         [VHOST_USER_GET_FEATURES] = "GET_FEATURES",
@@ -728,7 +728,7 @@ dispatch(struct vhost_dev *d, const struct vhost_user_msg *m, int *fds, unsigned
     default:
         if (log_ratelimit_ok(&d->rl))
             log_warn("port=%s: unsupported request %u (%s, %u bytes, %u fds): ignored",
-                     d->name, m->hdr.request, request_name(m->hdr.request), size, n_fds);
+                     d->name, m->hdr.request, vhost_user_request_name(m->hdr.request), size, n_fds);
         d->stats.n_bad_msgs++;
         return -ENOTSUP;
     }
@@ -747,7 +747,7 @@ vhost_dev_handle_msg(struct vhost_dev *d, const struct vhost_user_msg *m, int *f
         d->stats.n_bad_msgs++;
         if (log_ratelimit_ok(&d->rl))
             log_warn("port=%s: refused %s (%u bytes, %u fds): bad arguments", d->name,
-                     request_name(m->hdr.request), m->hdr.size, n_fds);
+                     vhost_user_request_name(m->hdr.request), m->hdr.size, n_fds);
     }
     if (rc <= 0) {
         /* REPLY_ACK: 0 for success, non-zero for failure */
@@ -949,7 +949,7 @@ vhost_dev_service(struct vhost_dev *d)
         unsigned n_fds = d->n_rfds;
         d->n_rfds = 0;
         d->rlen = 0;
-        log_debug("port=%s: %s (%u bytes, %u fds)", d->name, request_name(d->msg.hdr.request),
+        log_debug("port=%s: %s (%u bytes, %u fds)", d->name, vhost_user_request_name(d->msg.hdr.request),
                   d->msg.hdr.size, n_fds);
         if (vhost_dev_handle_msg(d, &d->msg, d->rfds, n_fds, &d->reply)) {
             rc = send_reply(d);

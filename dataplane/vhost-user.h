@@ -147,6 +147,10 @@ struct vhost_user_msg {
 int vhost_user_send(int sock, const struct vhost_user_hdr *hdr, const void *payload,
                     size_t payload_len, const int *fds, unsigned n_fds);
 
+/* The name of request 'req' ("SET_MEM_TABLE"), or "unknown".  This function
+ * can't fail. */
+const char *vhost_user_request_name(uint32_t req);
+
 /* ---- the device ---- */
 
 /* Frames the device drops or cannot deliver, per reason (X(ENUM, name, what)). */

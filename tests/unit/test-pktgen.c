@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "check.h"
 #include "pktgen.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -75,7 +76,7 @@ tx_args_refuse_bad_input(void)
     char err[256];
 #define DEV "--dev", "v0", "--dst-mac", "02:00:00:00:00:02"
     ASSERT_FALSE(parse(&o, err, "tx", "--dst-mac", "02:00:00:00:00:02", NULL));
-    ASSERT_STREQ(err, "tx: --dev is required");
+    ASSERT_STREQ(err, "tx: --dev or --vhost-user is required");
     ASSERT_FALSE(parse(&o, err, "tx", "--dev", "v0", NULL));
     ASSERT_FALSE(parse(&o, err, "tx", DEV, "--size", "59", NULL));
     ASSERT_FALSE(parse(&o, err, "tx", DEV, "--size", "1515", NULL));
@@ -277,8 +278,125 @@ summary_counts_loss_per_stream(void)
     ASSERT_TRUE(s.pps == 0 && s.lat_p99_us == 0);
 }
 
+static void
+vhost_user_args(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(parse(&o, err, "tx", "--vhost-user", "/run/v.sock", "--dst-mac",
+                      "02:00:00:00:00:02", "--rate", "10000", "--duration", "1", NULL));
+    ASSERT_STREQ(o.vhost_user, "/run/v.sock");
+    ASSERT_NULL(o.dev);
+    ASSERT_TRUE(o.has_src_mac); /* no interface to take it from */
+    uint8_t mac[6];
+    ASSERT_TRUE(mac_parse(PKTGEN_VHOST_SRC_MAC, mac));
+    ASSERT_EQ(memcmp(o.src_mac, mac, 6), 0);
+    ASSERT_STREQ(pktgen_target(&o), "/run/v.sock");
+    ASSERT_EQ(pktgen_tx_target(&o), 10000);
+    ASSERT_TRUE(parse(&o, err, "tx", "--vhost-user", "/v", "--dst-mac", "02:00:00:00:00:02",
+                      "--src-mac", "02:00:00:00:00:07", NULL));
+    ASSERT_EQ(o.src_mac[5], 7);
+    ASSERT_EQ(pktgen_tx_target(&o), 0); /* flat out for the default duration */
+    ASSERT_TRUE(parse(&o, err, "rx", "--vhost-user", "/v", "--announce", "02:00:00:00:00:09",
+                      "--idle-ms", "500", NULL));
+    ASSERT_TRUE(o.has_announce && o.announce_mac[5] == 9);
+
+    ASSERT_FALSE(parse(&o, err, "tx", "--vhost-user", "/v", "--dev", "eth0", "--dst-mac",
+                       "02:00:00:00:00:02", NULL));
+    ASSERT_STREQ(err, "tx: give --dev or --vhost-user, not both");
+    ASSERT_FALSE(parse(&o, err, "rx", "--dev", "eth0", "--vhost-user", "/v", NULL));
+    ASSERT_STREQ(err, "rx: give --dev or --vhost-user, not both");
+    ASSERT_FALSE(parse(&o, err, "rx", NULL));
+    ASSERT_STREQ(err, "rx: --dev or --vhost-user is required");
+    ASSERT_FALSE(parse(&o, err, "rx", "--dev", "eth0", "--announce", "02:00:00:00:00:09", NULL));
+    ASSERT_STREQ(err, "rx: --announce goes with --vhost-user");
+    ASSERT_FALSE(parse(&o, err, "tx", "--vhost-user", "/v", "--dst-mac", "02:00:00:00:00:02",
+                       "--announce", "02:00:00:00:00:09", NULL));
+    ASSERT_STREQ(err, "tx: unknown option '--announce'");
+    ASSERT_FALSE(parse(&o, err, "rx", "--vhost-user", "", NULL));
+    char longpath[200];
+    memset(longpath, 'a', sizeof longpath - 1);
+    longpath[sizeof longpath - 1] = '\0';
+    ASSERT_FALSE(parse(&o, err, "rx", "--vhost-user", longpath, NULL));
+    ASSERT_TRUE(strstr(err, "not a Unix socket path") != NULL);
+    ASSERT_FALSE(parse(&o, err, "rx", "--vhost-user", NULL));
+    ASSERT_STREQ(err, "--vhost-user needs a value");
+}
+
+/* What the XDP generator does per frame (bpf/pktgen-tx.bpf.c), and what the
+ * XDP sink counts (bpf/pktgen-rx.bpf.c), in userspace. */
+static void
+stamped_frames_are_counted_like_xdp(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(parse(&o, err, "tx", "--vhost-user", "/v", "--dst-mac", "02:00:00:00:00:02",
+                      "--src-mac", "02:00:00:00:00:fe", "--flows", "3", "--src-macs", "4",
+                      "--stream", "5", "--vlan", "7", NULL));
+    uint8_t f[PKTGEN_MAX_SIZE];
+    size_t len = pktgen_frame_build(&o, f, sizeof f);
+    ASSERT_EQ(len, 70);
+    struct pktgen_tx_cfg cfg;
+    pktgen_tx_cfg_init(&o, &cfg);
+    ASSERT_EQ(cfg.l4_off, 38);
+    ASSERT_EQ(cfg.mac_low, 0xfe);
+
+    struct pktgen_rx_table t = {.stats = calloc(PKTGEN_MAX_STREAMS, sizeof *t.stats)};
+    static const uint64_t seqs[] = {0, 1, 2, 4, 3, 5}; /* 4 overtakes 3 */
+    for (unsigned i = 0; i < 6; i++) {
+        pktgen_frame_stamp(&cfg, f, seqs[i], 1000000 + seqs[i] * 1000);
+        const uint8_t *udp = f + 38;
+        ASSERT_EQ(be16_at(udp), PKTGEN_SPORT_BASE + seqs[i] % 3);
+        ASSERT_EQ(be16_at(udp + 6), 0); /* checksum: none */
+        ASSERT_EQ(f[11], (uint8_t)(0xfe + seqs[i] % 4)); /* counts up over 24 bits */
+        ASSERT_EQ(f[10], (0xfe + seqs[i] % 4) >> 8);
+        ASSERT_TRUE(pktgen_rx_count(&t, f, len, len, 1000000 + seqs[i] * 1000 + 3500));
+    }
+    ASSERT_EQ(t.n, 1);
+    ASSERT_EQ(t.ids[0], 5);
+    const struct pktgen_stream_stats *st = &t.stats[0];
+    ASSERT_EQ(st->packets, 6);
+    ASSERT_EQ(st->bytes, 6 * 70);
+    ASSERT_EQ(st->highest_seq, 5);
+    ASSERT_EQ(st->reordered, 1);
+    ASSERT_EQ(st->lat_max_ns, 3500);
+    ASSERT_EQ(st->hist[3], 6);
+
+    /* not ours: another ethertype, a bad magic, a truncated frame */
+    uint8_t other[PKTGEN_MAX_SIZE];
+    ASSERT_EQ(pktgen_rarp_build(o.src_mac, other), 60);
+    ASSERT_EQ(be16_at(other + 12), 0x8035);
+    ASSERT_EQ(other[0], 0xff);
+    ASSERT_FALSE(pktgen_rx_count(&t, other, 60, 60, 1));
+    ASSERT_FALSE(pktgen_rx_count(&t, f, 60, 60, 1));
+    memcpy(other, f, len);
+    other[38 + 8] ^= 1; /* the magic */
+    ASSERT_FALSE(pktgen_rx_count(&t, other, len, len, 1));
+    ASSERT_EQ(t.stats[0].packets, 6);
+
+    /* one stream over the table's size is counted as untracked */
+    struct pktgen_tx_cfg c2 = cfg;
+    for (uint32_t s = 100; s < 100 + PKTGEN_MAX_STREAMS; s++) {
+        c2.stream = s;
+        pktgen_frame_stamp(&c2, f, 0, 1);
+        ASSERT_TRUE(pktgen_rx_count(&t, f, len, len, 2));
+    }
+    ASSERT_EQ(t.n, PKTGEN_MAX_STREAMS);
+    ASSERT_EQ(t.untracked, 1);
+    /* --stream reports one */
+    const struct pktgen_stream_stats *first;
+    o.has_stream = true;
+    o.stream = 5;
+    ASSERT_EQ(pktgen_rx_select(&t, &o, &first), 1);
+    ASSERT_EQ(first->packets, 6);
+    o.stream = 99;
+    ASSERT_EQ(pktgen_rx_select(&t, &o, &first), 0);
+    free(t.stats);
+}
+
 TEST_MAIN(TEST(tx_args_get_defaults), TEST(tx_args_parse_everything),
           TEST(tx_args_refuse_bad_input), TEST(rx_args_parse),
           TEST(frame_has_valid_checksums), TEST(frame_carries_vlan_tag),
           TEST(csum_matches_rfc1071_example), TEST(lat_buckets_are_monotonic_and_fine),
-          TEST(percentiles_from_histogram), TEST(summary_counts_loss_per_stream))
+          TEST(percentiles_from_histogram), TEST(summary_counts_loss_per_stream),
+          TEST(vhost_user_args), TEST(stamped_frames_are_counted_like_xdp))

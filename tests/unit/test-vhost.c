@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vhost-user device tests.  A tiny in-test front-end ("guest") owns memfd
- * memory with both split rings in it and talks the protocol over a
- * socketpair to a vhost_dev, or over a real Unix socket to a "vhost-user"
- * port.  Guest physical and front-end virtual addresses differ on purpose, so
- * that a translation through the wrong space shows.
+ * vhost-user device tests.  An in-test front-end ("guest", the shared
+ * vhost-front.h, its memfd left unsealed so that the device's own sealing
+ * shows) talks the protocol over a socketpair to a vhost_dev, or over a real
+ * Unix socket to a "vhost-user" port.  Guest physical and front-end virtual
+ * addresses differ on purpose, so that a translation through the wrong space
+ * shows.
  *
- *     guest memory (1 MiB memfd)
+ *     guest memory (MEM_LEN, vfront_init()'s layout for 16-entry rings)
  *       0x00000 rx desc  0x01000 rx avail  0x02000 rx used
  *       0x03000 tx desc  0x04000 tx avail  0x05000 tx used
- *       0x10000 + i * 4 KiB: buffer of descriptor i (rx: 0..31, tx: 32..63)
+ *       0x06000 + i * 4 KiB: buffer of descriptor i (rx: 0..15, tx: 16..31)
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -22,95 +23,72 @@
 #include "check.h"
 #include "log.h"
 #include "port.h"
+#include "vhost-front.h"
 #include "vhost-user.h"
 
-#define MEM_LEN (1u << 20)
 #define GPA_BASE 0x40000000ULL
 #define UA_BASE 0x7f1200000000ULL
 #define BUF_LEN 4096u
 #define NUM 16
+#define MEM_LEN (0x6000u + 2 * NUM * BUF_LEN) /* vfront_init()'s layout */
 
-struct gq {
-    unsigned num;
-    uint32_t ofs_desc, ofs_avail, ofs_used;
-    uint16_t avail_idx, used_seen, next_desc;
-    unsigned desc_base; /* first descriptor buffer of this ring */
-    int kick, call;
-};
-
+/* The in-test guest: the shared front-end (vhost-front.h) plus the next
+ * descriptor each ring hands out, round robin, so that chains can span. */
 struct guest {
-    int sock;
-    int memfd;
-    uint8_t *mem;
-    struct gq q[2];
+    struct vfront f;
+    uint16_t next_desc[2];
 };
 
 static uint64_t
 gpa(const struct guest *g, const void *p)
 {
-    return GPA_BASE + (uint64_t)((const uint8_t *)p - g->mem);
+    return vfront_gpa(&g->f, p);
 }
 
 static struct virtq_desc *
 g_desc(struct guest *g, unsigned q)
 {
-    return (struct virtq_desc *)(g->mem + g->q[q].ofs_desc);
+    return g->f.ring[q].desc;
 }
 
 static struct virtq_avail *
 g_avail(struct guest *g, unsigned q)
 {
-    return (struct virtq_avail *)(g->mem + g->q[q].ofs_avail);
+    return g->f.ring[q].avail;
 }
 
 static struct virtq_used *
 g_used(struct guest *g, unsigned q)
 {
-    return (struct virtq_used *)(g->mem + g->q[q].ofs_used);
+    return g->f.ring[q].used;
 }
 
 static uint8_t *
 g_buf(struct guest *g, unsigned q, unsigned desc)
 {
-    return g->mem + 0x10000 + (g->q[q].desc_base + desc) * BUF_LEN;
+    return vfront_buf(&g->f, q, desc);
 }
 
 static void
 g_init(struct guest *g, int sock)
 {
     memset(g, 0, sizeof *g);
-    g->sock = sock;
-    g->memfd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (ftruncate(g->memfd, MEM_LEN) < 0)
+    if (vfront_init(&g->f, NUM, BUF_LEN, GPA_BASE, UA_BASE) < 0 || g->f.mem_len != MEM_LEN)
         abort();
-    g->mem = mmap(NULL, MEM_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, 0);
-    for (unsigned q = 0; q < 2; q++) {
-        g->q[q] = (struct gq){.num = NUM, .ofs_desc = 0x3000 * q, .ofs_avail = 0x3000 * q + 0x1000,
-                              .ofs_used = 0x3000 * q + 0x2000, .desc_base = 32 * q};
-        g->q[q].kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        g->q[q].call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    }
+    g->f.sock = sock;
 }
 
 static void
 g_fini(struct guest *g)
 {
-    munmap(g->mem, MEM_LEN);
-    close(g->memfd);
-    for (unsigned q = 0; q < 2; q++) {
-        close(g->q[q].kick);
-        close(g->q[q].call);
-    }
-    if (g->sock >= 0)
-        close(g->sock);
+    vfront_fini(&g->f);
 }
 
 static void
 g_send(struct guest *g, uint32_t req, uint32_t flags, const void *payload, uint32_t size,
        const int *fds, unsigned n_fds)
 {
-    struct vhost_user_hdr h = {.request = req, .flags = VHOST_USER_VERSION | flags, .size = size};
-    int rc = vhost_user_send(g->sock, &h, payload, size, fds, n_fds);
+    int rc = vfront_send(&g->f, req, flags, payload, size, fds, n_fds);
     if (rc < 0)
         fprintf(stderr, "vhost_user_send: %s\n", strerror(-rc));
 }
@@ -119,55 +97,30 @@ g_send(struct guest *g, uint32_t req, uint32_t flags, const void *payload, uint3
 static int64_t
 g_reply(struct guest *g, uint32_t req)
 {
-    struct vhost_user_hdr h;
-    uint64_t v = 0;
-    if (recv(g->sock, &h, sizeof h, MSG_DONTWAIT) != sizeof h || h.request != req ||
-        !(h.flags & VHOST_USER_FLAG_REPLY) || h.size > 8 ||
-        recv(g->sock, &v, h.size, MSG_DONTWAIT) != (ssize_t)h.size)
-        return -1;
-    if (req == VHOST_USER_GET_VRING_BASE)
-        return (int64_t)(v >> 32);
-    return (int64_t)v;
+    uint64_t v;
+    return vfront_recv_reply(&g->f, req, &v, 0) < 0 ? -1 : (int64_t)v;
 }
 
 static void
 g_u64(struct guest *g, uint32_t req, uint64_t v)
 {
-    g_send(g, req, 0, &v, 8, NULL, 0);
+    vfront_send_u64(&g->f, req, 0, v);
 }
 
 static void
 g_state(struct guest *g, uint32_t req, uint32_t flags, uint32_t index, uint32_t num)
 {
-    struct vhost_user_vring_state s = {index, num};
-    g_send(g, req, flags, &s, sizeof s, NULL, 0);
+    vfront_send_state(&g->f, req, flags, index, num);
 }
 
 static void
 g_mem_table(struct guest *g, uint64_t size)
 {
-    struct vhost_user_mem m = {.n_regions = 1};
-    m.regions[0] = (struct vhost_user_region){
-        .guest_addr = GPA_BASE, .size = size, .user_addr = UA_BASE, .mmap_offset = 0};
-    g_send(g, VHOST_USER_SET_MEM_TABLE, 0, &m, 8 + sizeof m.regions[0], &g->memfd, 1);
+    vfront_send_mem_table(&g->f, 0, size);
 }
 
-static void
-g_vring(struct guest *g, unsigned q)
-{
-    struct gq *r = &g->q[q];
-    g_state(g, VHOST_USER_SET_VRING_NUM, 0, q, r->num);
-    g_state(g, VHOST_USER_SET_VRING_BASE, 0, q, 0);
-    struct vhost_user_vring_addr a = {.index = q, .desc = UA_BASE + r->ofs_desc,
-                                      .avail = UA_BASE + r->ofs_avail, .used = UA_BASE + r->ofs_used};
-    g_send(g, VHOST_USER_SET_VRING_ADDR, 0, &a, sizeof a, NULL, 0);
-    uint64_t v = q;
-    g_send(g, VHOST_USER_SET_VRING_CALL, 0, &v, 8, &r->call, 1);
-    g_send(g, VHOST_USER_SET_VRING_KICK, 0, &v, 8, &r->kick, 1);
-    g_state(g, VHOST_USER_SET_VRING_ENABLE, 0, q, 1);
-}
-
-/* The whole handshake, as DPDK's virtio_user does it. */
+/* The whole handshake, as DPDK's virtio_user does it, without waiting for
+ * answers (the device is serviced afterwards, on this thread). */
 static void
 g_setup(struct guest *g, struct vhost_dev *d, uint64_t features)
 {
@@ -176,11 +129,19 @@ g_setup(struct guest *g, struct vhost_dev *d, uint64_t features)
     g_u64(g, VHOST_USER_SET_FEATURES, features);
     g_u64(g, VHOST_USER_SET_PROTOCOL_FEATURES, 1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK);
     g_mem_table(g, MEM_LEN);
-    g_vring(g, VHOST_RXQ);
-    g_vring(g, VHOST_TXQ);
+    vfront_send_vring(&g->f, VHOST_RXQ, 0, true);
+    vfront_send_vring(&g->f, VHOST_TXQ, 0, true);
     if (d)
         vhost_dev_service(d);
     g_reply(g, VHOST_USER_GET_FEATURES);
+}
+
+static uint16_t
+g_next(struct guest *g, unsigned q)
+{
+    uint16_t i = g->next_desc[q];
+    g->next_desc[q] = (uint16_t)((i + 1) % NUM);
+    return i;
 }
 
 /* Posts a frame on the transmit ring in 'n_segs' descriptors, the virtio-net
@@ -188,40 +149,34 @@ g_setup(struct guest *g, struct vhost_dev *d, uint64_t features)
 static void
 g_tx(struct guest *g, const uint8_t *frame, unsigned len, unsigned n_segs)
 {
-    struct gq *r = &g->q[VHOST_TXQ];
     uint8_t stream[3 * BUF_LEN];
     memset(stream, 0, 12);
     memcpy(stream + 12, frame, len);
-    unsigned total = 12 + len, ofs = 0, head = r->next_desc;
+    unsigned total = 12 + len, ofs = 0, head = g->next_desc[VHOST_TXQ];
     for (unsigned s = 0; s < n_segs; s++) {
-        unsigned i = r->next_desc;
-        r->next_desc = (uint16_t)((r->next_desc + 1) % r->num);
+        unsigned i = g_next(g, VHOST_TXQ);
         unsigned k = s == n_segs - 1 ? total - ofs : (total / n_segs);
         memcpy(g_buf(g, VHOST_TXQ, i), stream + ofs, k);
         g_desc(g, VHOST_TXQ)[i] = (struct virtq_desc){
             .addr = gpa(g, g_buf(g, VHOST_TXQ, i)), .len = k,
-            .flags = s < n_segs - 1 ? VIRTQ_DESC_F_NEXT : 0, .next = (uint16_t)r->next_desc};
+            .flags = s < n_segs - 1 ? VIRTQ_DESC_F_NEXT : 0, .next = g->next_desc[VHOST_TXQ]};
         ofs += k;
     }
-    struct virtq_avail *a = g_avail(g, VHOST_TXQ);
-    a->ring[r->avail_idx % r->num] = (uint16_t)head;
-    __atomic_store_n(&a->idx, ++r->avail_idx, __ATOMIC_RELEASE);
+    vfront_avail_put(&g->f.ring[VHOST_TXQ], (uint16_t)head);
+    vfront_avail_publish(&g->f.ring[VHOST_TXQ]);
 }
 
 /* Posts 'n' receive buffers of 'len' bytes each. */
 static void
 g_rx_post(struct guest *g, unsigned n, unsigned len)
 {
-    struct gq *r = &g->q[VHOST_RXQ];
     for (unsigned k = 0; k < n; k++) {
-        unsigned i = r->next_desc;
-        r->next_desc = (uint16_t)((r->next_desc + 1) % r->num);
+        unsigned i = g_next(g, VHOST_RXQ);
         g_desc(g, VHOST_RXQ)[i] = (struct virtq_desc){
             .addr = gpa(g, g_buf(g, VHOST_RXQ, i)), .len = len, .flags = VIRTQ_DESC_F_WRITE};
-        struct virtq_avail *a = g_avail(g, VHOST_RXQ);
-        a->ring[r->avail_idx % r->num] = (uint16_t)i;
-        __atomic_store_n(&a->idx, ++r->avail_idx, __ATOMIC_RELEASE);
+        vfront_avail_put(&g->f.ring[VHOST_RXQ], (uint16_t)i);
     }
+    vfront_avail_publish(&g->f.ring[VHOST_RXQ]);
 }
 
 /* Takes the next received frame (following num_buffers) into 'out'.
@@ -229,23 +184,21 @@ g_rx_post(struct guest *g, unsigned n, unsigned len)
 static int
 g_rx_take(struct guest *g, uint8_t *out, unsigned *n_bufs)
 {
-    struct gq *r = &g->q[VHOST_RXQ];
-    struct virtq_used *u = g_used(g, VHOST_RXQ);
-    uint16_t idx = __atomic_load_n(&u->idx, __ATOMIC_ACQUIRE);
-    if (idx == r->used_seen)
+    struct vfront_ring *r = &g->f.ring[VHOST_RXQ];
+    struct virtq_used_elem e;
+    if (vfront_used_get(r, BUF_LEN, &e) != 1)
         return -1;
-    struct virtq_used_elem e = u->ring[r->used_seen % r->num];
     struct virtio_net_hdr h;
     memcpy(&h, g_buf(g, VHOST_RXQ, e.id), sizeof h);
     *n_bufs = h.num_buffers;
     unsigned len = 0;
     for (unsigned b = 0; b < h.num_buffers; b++) {
-        e = u->ring[(uint16_t)(r->used_seen + b) % r->num];
+        if (b && vfront_used_get(r, BUF_LEN, &e) != 1)
+            return -1;
         unsigned skip = b == 0 ? 12 : 0;
         memcpy(out + len, g_buf(g, VHOST_RXQ, e.id) + skip, e.len - skip);
         len += e.len - skip;
     }
-    r->used_seen = (uint16_t)(r->used_seen + h.num_buffers);
     return (int)len;
 }
 
@@ -317,7 +270,7 @@ negotiation_and_replies(void)
     ASSERT_EQ(i.features, ALL_FEATURES);
     ASSERT_EQ(i.hdr_len, 12);
     ASSERT_EQ(i.n_regions, 1);
-    ASSERT_TRUE(fcntl(f.g.memfd, F_GET_SEALS) & F_SEAL_SHRINK); /* cannot be cut under us */
+    ASSERT_TRUE(fcntl(f.g.f.mem_fd, F_GET_SEALS) & F_SEAL_SHRINK); /* cannot be cut under us */
     ASSERT_EQ(i.vring[0].num, NUM);
     ASSERT_TRUE(i.vring[0].usable);
     ASSERT_TRUE(i.vring[1].usable);
@@ -383,15 +336,15 @@ mem_table_is_checked(void)
     /* larger than the file: refused, the old table stays */
     struct vhost_user_mem m = {.n_regions = 1};
     m.regions[0] = (struct vhost_user_region){.guest_addr = 0, .size = 2 * MEM_LEN, .user_addr = 0};
-    g_send(&f.g, VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, &m, 40, &f.g.memfd, 1);
+    g_send(&f.g, VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, &m, 40, &f.g.f.mem_fd, 1);
     /* wrapping around the address space */
     m.regions[0] = (struct vhost_user_region){.guest_addr = UINT64_MAX - 10, .size = 4096};
-    g_send(&f.g, VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, &m, 40, &f.g.memfd, 1);
+    g_send(&f.g, VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, &m, 40, &f.g.f.mem_fd, 1);
     /* more regions than fds, and more than fit */
     m.n_regions = 2;
-    g_send(&f.g, VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, &m, 72, &f.g.memfd, 1);
+    g_send(&f.g, VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, &m, 72, &f.g.f.mem_fd, 1);
     m.n_regions = 9;
-    g_send(&f.g, VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, &m, 40, &f.g.memfd, 1);
+    g_send(&f.g, VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, &m, 40, &f.g.f.mem_fd, 1);
     vhost_dev_service(f.dev);
     for (int k = 0; k < 4; k++)
         ASSERT_EQ(g_reply(&f.g, VHOST_USER_SET_MEM_TABLE), 1);
@@ -424,13 +377,13 @@ guest_tx_is_received(void)
     ASSERT_EQ(f.pkts[1]->len, 1500);
     ASSERT_EQ(memcmp(f.pkts[1]->data, fr, 1500), 0);
     ASSERT_EQ(g_used(&f.g, 1)->idx, 2);
-    ASSERT_EQ(eventfd_take(f.g.q[1].call), 1);
+    ASSERT_EQ(eventfd_take(f.g.f.ring[1].call_fd), 1);
     ASSERT_FALSE(vhost_dev_tx_pending(f.dev));
     /* the guest asks not to be called */
     g_avail(&f.g, 1)->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
     g_tx(&f.g, fr, 100, 1);
     ASSERT_EQ(vhost_dev_dequeue(f.dev, f.pkts, 4), 1);
-    ASSERT_EQ(eventfd_take(f.g.q[1].call), 0);
+    ASSERT_EQ(eventfd_take(f.g.f.ring[1].call_fd), 0);
     ASSERT_EQ(info(f.dev).rx_packets, 3);
     fx_fini(&f);
 }
@@ -447,7 +400,7 @@ guest_rx_uses_mergeable_buffers(void)
     frame_fill(f.pkts[1]->data, 64, 4);
     f.pkts[1]->len = 64;
     ASSERT_EQ(vhost_dev_enqueue(f.dev, f.pkts, 2), 2);
-    ASSERT_EQ(eventfd_take(f.g.q[0].call), 1);
+    ASSERT_EQ(eventfd_take(f.g.f.ring[0].call_fd), 1);
     uint8_t out[PKT_DATA_MAX];
     unsigned nb;
     ASSERT_EQ(g_rx_take(&f.g, out, &nb), 3000);
@@ -496,9 +449,9 @@ rx_without_mergeable_buffers(void)
     g_mem_table(&g, MEM_LEN);
     for (unsigned q = 0; q < 2; q++) {
         g_state(&g, VHOST_USER_SET_VRING_NUM, 0, q, NUM);
-        struct vhost_user_vring_addr a = {.index = q, .desc = UA_BASE + g.q[q].ofs_desc,
-                                          .avail = UA_BASE + g.q[q].ofs_avail,
-                                          .used = UA_BASE + g.q[q].ofs_used};
+        struct vhost_user_vring_addr a = {.index = q, .desc = UA_BASE + g.f.ring[q].desc_ofs,
+                                          .avail = UA_BASE + g.f.ring[q].avail_ofs,
+                                          .used = UA_BASE + g.f.ring[q].used_ofs};
         g_send(&g, VHOST_USER_SET_VRING_ADDR, 0, &a, sizeof a, NULL, 0);
         uint64_t v = q | VHOST_USER_VRING_NOFD; /* no kick fd: the device polls */
         g_send(&g, VHOST_USER_SET_VRING_KICK, 0, &v, 8, NULL, 0);
@@ -522,12 +475,12 @@ eventfds_never_block(void)
     struct guest g;
     g_init(&g, sv[1]);
     for (unsigned q = 0; q < 2; q++) { /* blocking ones this time */
-        close(g.q[q].call);
-        g.q[q].call = eventfd(0, EFD_CLOEXEC);
+        close(g.f.ring[q].call_fd);
+        g.f.ring[q].call_fd = eventfd(0, EFD_CLOEXEC);
     }
     g_setup(&g, d, ALL_FEATURES);
     ASSERT_TRUE(info(d).vring[0].usable);
-    ASSERT_EQ(eventfd_write(g.q[0].call, UINT64_MAX - 1), 0); /* counter full */
+    ASSERT_EQ(eventfd_write(g.f.ring[0].call_fd, UINT64_MAX - 1), 0); /* counter full */
     g_rx_post(&g, 2, 2048);
     struct pkt *p = calloc(1, sizeof *p);
     pkt_reset(p);
@@ -565,12 +518,10 @@ rings_wrap(void)
 static void
 g_tx_raw(struct guest *g, struct virtq_desc d)
 {
-    struct gq *r = &g->q[VHOST_TXQ];
-    unsigned i = r->next_desc;
-    r->next_desc = (uint16_t)((r->next_desc + 1) % r->num);
+    unsigned i = g_next(g, VHOST_TXQ);
     g_desc(g, VHOST_TXQ)[i] = d;
-    g_avail(g, VHOST_TXQ)->ring[r->avail_idx % r->num] = (uint16_t)i;
-    __atomic_store_n(&g_avail(g, VHOST_TXQ)->idx, ++r->avail_idx, __ATOMIC_RELEASE);
+    vfront_avail_put(&g->f.ring[VHOST_TXQ], (uint16_t)i);
+    vfront_avail_publish(&g->f.ring[VHOST_TXQ]);
 }
 
 static void
@@ -645,8 +596,8 @@ disconnect_and_reconnect(void)
 {
     struct fixture f;
     fx_init(&f, ALL_FEATURES);
-    close(f.g.sock);
-    f.g.sock = -1;
+    close(f.g.f.sock);
+    f.g.f.sock = -1;
     ASSERT_EQ(vhost_dev_service(f.dev), -ECONNRESET);
     struct vhost_dev_info i = info(f.dev);
     ASSERT_FALSE(i.attached);
@@ -670,7 +621,7 @@ disconnect_and_reconnect(void)
     ASSERT_EQ(info(f.dev).n_attach, 2);
     /* a client that breaks the framing is dropped */
     struct vhost_user_hdr h = {.request = 1, .flags = VHOST_USER_VERSION, .size = 1u << 20};
-    ASSERT_EQ(write(g2.sock, &h, sizeof h), (ssize_t)sizeof h);
+    ASSERT_EQ(write(g2.f.sock, &h, sizeof h), (ssize_t)sizeof h);
     ASSERT_EQ(vhost_dev_service(f.dev), -EPROTO);
     ASSERT_FALSE(vhost_dev_is_attached(f.dev));
     g_fini(&g2);
@@ -714,7 +665,7 @@ port_listens_and_reattaches(void)
         frame_fill(fr, 80, 1);
         g_tx(&g, fr, 80, 1);
         g_tx(&g, fr, 80, 1);
-        eventfd_write(g.q[1].kick, 1);
+        eventfd_write(g.f.ring[1].kick_fd, 1);
         ASSERT_EQ(poll(&pfd, 1, 1000), 1);
         /* A full burst: the caller calls again before waiting (port.h). */
         ASSERT_EQ(p->ops->rx_burst(p, pkts, 1), 1);

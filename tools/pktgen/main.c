@@ -4,6 +4,7 @@
  * embedded XDP program over copies of one template frame with BPF_PROG_RUN
  * (BPF_F_TEST_XDP_LIVE_FRAMES), paced in ~1 ms chunks against CLOCK_MONOTONIC;
  * rx attaches an embedded XDP program that counts, times and drops the frames.
+ * With --vhost-user both are a virtio front-end instead (pktgen-vhost.c).
  * The pure parts live in pktgen.c.
  */
 #include <bpf/bpf.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pktgen-vhost.h"
 #include "pktgen.h"
 #include "util.h"
 
@@ -55,6 +57,7 @@ usage(FILE *f)
         "                     [--flows N] [--src-macs N] [--src-ip A] [--dst-ip B]\n"
         "                     [--stream ID] [-j]\n"
         "       dse-pktgen rx --dev IF [--duration S] [--idle-ms MS] [--stream ID] [-j]\n"
+        "       dse-pktgen tx|rx --vhost-user SOCK [the same options] [rx: --announce MAC]\n"
         "       dse-pktgen fwd --in IF --out IF\n"
         "\n"
         "tx generates IPv4/UDP frames from an XDP program run with BPF_PROG_RUN\n"
@@ -85,13 +88,20 @@ usage(FILE *f)
         "Otherwise the frames tx counts as sent are dropped silently by the kernel.\n"
         "  -j         print JSON\n"
         "\n"
+        "--vhost-user SOCK: instead of an interface, connect to the vhost-user device\n"
+        "listening on SOCK as its front-end (the driver, like QEMU or virtio_user),\n"
+        "with guest memory in a memfd, and send the same frames on its transmit ring\n"
+        "(tx; --src-mac defaults to %s) or count them from its receive ring (rx),\n"
+        "busy-polling the rings.  rx --announce MAC first sends one RARP frame from\n"
+        "MAC (as QEMU announces a guest) so that a switch learns where MAC is.\n"
+        "\n"
         "While tx runs, its program also sits on IF in generic XDP mode, passing every\n"
         "real frame: that keeps it in the kernel's XDP dispatcher, which BPF_PROG_RUN\n"
         "would otherwise update twice per chunk (~25 ms).  DSE_PKTGEN_NO_PIN=1 skips\n"
         "that; DSE_PKTGEN_DEBUG=1 prints libbpf's log (verifier output).\n"
         "Exit status: 0 ok, 1 failed, 2 usage.\n",
         PKTGEN_SPORT_BASE, pktgen_min_size(false), pktgen_min_size(true),
-        PKTGEN_DEFAULT_DURATION_S, PKTGEN_DEFAULT_IDLE_MS);
+        PKTGEN_DEFAULT_DURATION_S, PKTGEN_DEFAULT_IDLE_MS, PKTGEN_VHOST_SRC_MAC);
 }
 
 static int
@@ -222,16 +232,10 @@ tx_main(struct pktgen_opts *o)
     }
     int prog_fd = bpf_program__fd(prog);
     __u32 k0 = 0;
-    struct pktgen_tx_cfg cfg = {
-        .cookie = cookie,
-        .ifindex = (__u32)ifindex,
-        .stream = o->stream,
-        .n_flows = o->n_flows,
-        .sport_base = PKTGEN_SPORT_BASE,
-        .l4_off = (__u16)pktgen_l4_off(o),
-        .n_macs = o->n_macs,
-        .mac_low = (__u32)o->src_mac[3] << 16 | (__u32)o->src_mac[4] << 8 | o->src_mac[5],
-    };
+    struct pktgen_tx_cfg cfg;
+    pktgen_tx_cfg_init(o, &cfg);
+    cfg.cookie = cookie;
+    cfg.ifindex = (__u32)ifindex;
     if (bpf_map_update_elem(cfg_fd, &k0, &cfg, BPF_ANY)) {
         fail_runtime("tx: cannot configure the program: %s", strerror(errno));
         goto out_close;
@@ -245,12 +249,7 @@ tx_main(struct pktgen_opts *o)
                 o->dev);
 
     /* --rate with --duration sends exactly rate * duration frames. */
-    uint64_t target = o->count;
-    if (o->rate_pps && o->duration_s > 0) {
-        target = (uint64_t)((double)o->rate_pps * o->duration_s + 0.5);
-        if (!target)
-            target = 1;
-    }
+    uint64_t target = pktgen_tx_target(o);
     uint64_t chunk = o->rate_pps ? MAX(o->rate_pps / 1000, 1) : TX_CHUNK_MAX;
     uint64_t dur_ns = (uint64_t)(o->duration_s * 1e9);
 
@@ -302,19 +301,7 @@ tx_main(struct pktgen_opts *o)
                      (unsigned long long)sent, strerror(run_err));
         goto out_close;
     }
-    double secs = (double)(t1 - t0) / 1e9;
-    double pps = secs > 0 ? (double)sent / secs : 0;
-    if (o->json)
-        printf("{\"tx_packets\": %llu, \"duration_s\": %.6f, \"tx_pps\": %.0f, "
-               "\"size\": %u, \"flows\": %u, \"src_macs\": %u, \"stream\": %u, "
-               "\"rate_pps\": %llu, \"pinned\": %s}\n",
-               (unsigned long long)sent, secs, pps, o->size, o->n_flows, o->n_macs, o->stream,
-               (unsigned long long)o->rate_pps, pin_fd >= 0 ? "true" : "false");
-    else
-        printf("sent %llu packets of %u bytes in %.3f s: %.0f pps (dev %s, stream %u, "
-               "%u flows%s)\n",
-               (unsigned long long)sent, o->size, secs, pps, o->dev, o->stream,
-               o->n_flows, stop_requested ? ", interrupted" : "");
+    pktgen_tx_print(o, sent, (double)(t1 - t0) / 1e9, stop_requested, pin_fd >= 0);
     ret = EXIT_OK;
 out_close:
     bpf_object__close(obj);
@@ -392,34 +379,6 @@ rx_restore(int ifindex, int old_fd, const char *dev)
     close(old_fd);
 }
 
-static void
-rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
-         uint64_t untracked)
-{
-    if (o->json) {
-        printf("{\"rx_packets\": %llu, \"rx_bytes\": %llu, \"rx_pps\": %.0f, "
-               "\"lost\": %llu, \"reordered\": %llu, \"lat_p50_us\": %.1f, "
-               "\"lat_p99_us\": %.1f, \"lat_p999_us\": %.1f, \"lat_max_us\": %.1f, "
-               "\"lat_avg_us\": %.1f, \"duration_s\": %.6f, \"streams\": %u, "
-               "\"untracked\": %llu}\n",
-               (unsigned long long)s->packets, (unsigned long long)s->bytes, s->pps,
-               (unsigned long long)s->lost, (unsigned long long)s->reordered,
-               s->lat_p50_us, s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us,
-               s->duration_s, s->n_streams, (unsigned long long)untracked);
-        return;
-    }
-    printf("received %llu packets (%llu bytes, %u streams) in %.3f s: %.0f pps\n",
-           (unsigned long long)s->packets, (unsigned long long)s->bytes, s->n_streams,
-           s->duration_s, s->pps);
-    printf("lost %llu, reordered %llu\n", (unsigned long long)s->lost,
-           (unsigned long long)s->reordered);
-    printf("latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  avg %.1f\n",
-           s->lat_p50_us, s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us);
-    if (untracked)
-        printf("warning: %llu frames of streams beyond the first %d were not tracked\n",
-               (unsigned long long)untracked, PKTGEN_MAX_STREAMS);
-}
-
 static int
 rx_main(struct pktgen_opts *o)
 {
@@ -483,7 +442,7 @@ rx_main(struct pktgen_opts *o)
 
     struct pktgen_rx_summary s;
     pktgen_rx_summarize(rx.stats, (size_t)n, hist, &s);
-    rx_print(o, &s, misc.untracked);
+    pktgen_rx_print(o, &s, misc.untracked);
     ret = EXIT_OK;
 out_free:
     free(hist);
@@ -573,6 +532,11 @@ main(int argc, char **argv)
     if (!pktgen_parse_args(argc - 1, argv + 1, &o, err, sizeof err)) {
         fprintf(stderr, "dse-pktgen: %s (try 'dse-pktgen help')\n", err);
         return EXIT_USAGE;
+    }
+    if (o.vhost_user) {
+        signals_install();
+        return o.mode == PKTGEN_TX ? pktgen_vhost_tx(&o, &stop_requested)
+                                   : pktgen_vhost_rx(&o, &stop_requested);
     }
     libbpf_set_print(libbpf_print);
     return o.mode == PKTGEN_TX ? tx_main(&o) : rx_main(&o);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* pktgen: argument parsing, template frame, histogram percentiles (pktgen.h). */
+/* pktgen: argument parsing, template frame and its stamping, the userspace
+ * sink's counting, histogram percentiles, reports (pktgen.h). */
 #include "pktgen.h"
 
 #include <arpa/inet.h>
@@ -13,6 +14,13 @@
 #include "util.h"
 
 #define PKTGEN_HDR_LEN ((unsigned)sizeof(struct pktgen_hdr))
+
+static void
+put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = v >> 8;
+    p[1] = v & 0xff;
+}
 
 unsigned
 pktgen_min_size(bool has_vlan)
@@ -71,6 +79,8 @@ static const struct {
     bool has_arg;
 } options[] = {
     {"--dev", IN_TX | IN_RX, true},
+    {"--vhost-user", IN_TX | IN_RX, true},
+    {"--announce", IN_RX, true},
     {"--dst-mac", IN_TX, true},
     {"--src-mac", IN_TX, true},
     {"--vlan", IN_TX, true},
@@ -97,6 +107,14 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
         if (!*v || strlen(v) >= 16 || strchr(v, '/'))
             return fail(err, err_len, "--dev '%s': not an interface name", v);
         o->dev = v;
+    } else if (!strcmp(name, "--vhost-user")) {
+        if (!*v || strlen(v) >= 108) /* sun_path */
+            return fail(err, err_len, "--vhost-user '%s': not a Unix socket path", v);
+        o->vhost_user = v;
+    } else if (!strcmp(name, "--announce")) {
+        if (!mac_parse(v, o->announce_mac))
+            return fail(err, err_len, "--announce '%s': not a MAC address", v);
+        o->has_announce = true;
     } else if (!strcmp(name, "--dst-mac")) {
         if (!mac_parse(v, o->dst_mac))
             return fail(err, err_len, "--dst-mac '%s': not a MAC address", v);
@@ -196,10 +214,18 @@ pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_
         if (!parse_one(o, options[k].name, v, &has_dst, &has_size, err, err_len))
             return false;
     }
-    if (!o->dev)
-        return fail(err, err_len, "%s: --dev is required", argv[0]);
+    if (o->dev && o->vhost_user)
+        return fail(err, err_len, "%s: give --dev or --vhost-user, not both", argv[0]);
+    if (!o->dev && !o->vhost_user)
+        return fail(err, err_len, "%s: --dev or --vhost-user is required", argv[0]);
+    if (o->has_announce && !o->vhost_user)
+        return fail(err, err_len, "rx: --announce goes with --vhost-user");
     if (o->mode == PKTGEN_RX)
         return true;
+    if (o->vhost_user && !o->has_src_mac) {
+        mac_parse(PKTGEN_VHOST_SRC_MAC, o->src_mac);
+        o->has_src_mac = true;
+    }
 
     if (!has_dst)
         return fail(err, err_len, "tx: --dst-mac is required");
@@ -218,6 +244,39 @@ pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_
     return true;
 }
 
+uint64_t
+pktgen_tx_target(const struct pktgen_opts *o)
+{
+    if (!o->rate_pps || !(o->duration_s > 0))
+        return o->count;
+    uint64_t n = (uint64_t)((double)o->rate_pps * o->duration_s + 0.5);
+    return n ? n : 1;
+}
+
+unsigned
+pktgen_rarp_build(const uint8_t mac[static 6], uint8_t *buf)
+{
+    memset(buf, 0, 60);
+    memset(buf, 0xff, 6);
+    memcpy(buf + 6, mac, 6);
+    put_be16(buf + 12, 0x8035);
+    uint8_t *a = buf + PKTGEN_ETH_LEN;
+    put_be16(a, 1);          /* Ethernet */
+    put_be16(a + 2, 0x0800); /* IPv4 */
+    a[4] = 6;
+    a[5] = 4;
+    put_be16(a + 6, 3); /* reverse request */
+    memcpy(a + 8, mac, 6);
+    memcpy(a + 18, mac, 6);
+    return 60;
+}
+
+const char *
+pktgen_target(const struct pktgen_opts *o)
+{
+    return o->dev ? o->dev : o->vhost_user ? o->vhost_user : "?";
+}
+
 uint16_t
 pktgen_csum(const void *data, size_t len, uint32_t sum)
 {
@@ -230,13 +289,6 @@ pktgen_csum(const void *data, size_t len, uint32_t sum)
     while (s >> 16)
         s = (s & 0xffff) + (s >> 16);
     return (uint16_t)~s;
-}
-
-static void
-put_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = v & 0xff;
 }
 
 size_t
@@ -290,6 +342,54 @@ pktgen_frame_build(const struct pktgen_opts *o, uint8_t *buf, size_t buf_len)
     uint16_t c = pktgen_csum(udp, udp_len, sum);
     put_be16(udp + 6, c ? c : 0xffff);
     return o->size;
+}
+
+void
+pktgen_tx_cfg_init(const struct pktgen_opts *o, struct pktgen_tx_cfg *cfg)
+{
+    *cfg = (struct pktgen_tx_cfg){
+        .stream = o->stream,
+        .n_flows = o->n_flows,
+        .sport_base = PKTGEN_SPORT_BASE,
+        .l4_off = (uint16_t)pktgen_l4_off(o),
+        .n_macs = o->n_macs,
+        .mac_low = (uint32_t)o->src_mac[3] << 16 | (uint32_t)o->src_mac[4] << 8 | o->src_mac[5],
+    };
+}
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+    put_be16(p, (uint16_t)(v >> 16));
+    put_be16(p + 2, (uint16_t)v);
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+void
+pktgen_frame_stamp(const struct pktgen_tx_cfg *cfg, uint8_t *frame, uint64_t seq,
+                   uint64_t now_ns)
+{
+    uint8_t *udp = frame + cfg->l4_off;
+    uint32_t n_flows = cfg->n_flows ? cfg->n_flows : 1;
+    put_be16(udp, (uint16_t)(cfg->sport_base + seq % n_flows));
+    put_be16(udp + 6, 0);
+    if (cfg->n_macs > 1) {
+        uint32_t low = cfg->mac_low + (uint32_t)(seq % cfg->n_macs);
+        frame[9] = (uint8_t)(low >> 16);
+        frame[10] = (uint8_t)(low >> 8);
+        frame[11] = (uint8_t)low;
+    }
+    uint8_t *h = udp + PKTGEN_UDP_LEN;
+    put_be32(h + offsetof(struct pktgen_hdr, magic), PKTGEN_MAGIC);
+    put_be32(h + offsetof(struct pktgen_hdr, stream), cfg->stream);
+    put_be64(h + offsetof(struct pktgen_hdr, seq), seq);
+    put_be64(h + offsetof(struct pktgen_hdr, tx_ns), now_ns);
 }
 
 double
@@ -372,4 +472,153 @@ pktgen_rx_summarize(const struct pktgen_stream_stats *streams, size_t n, uint64_
     s->lat_p50_us = pktgen_percentile_us(hist, 0.50, s->lat_max_us);
     s->lat_p99_us = pktgen_percentile_us(hist, 0.99, s->lat_max_us);
     s->lat_p999_us = pktgen_percentile_us(hist, 0.999, s->lat_max_us);
+}
+
+static uint16_t
+get_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint64_t
+get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static struct pktgen_stream_stats *
+stream_get(struct pktgen_rx_table *t, uint32_t id)
+{
+    if (t->last < t->n && t->ids[t->last] == id)
+        return &t->stats[t->last];
+    for (unsigned i = 0; i < t->n; i++)
+        if (t->ids[i] == id) {
+            t->last = i;
+            return &t->stats[i];
+        }
+    if (t->n == PKTGEN_MAX_STREAMS)
+        return NULL;
+    t->ids[t->n] = id;
+    memset(&t->stats[t->n], 0, sizeof t->stats[t->n]);
+    t->last = t->n;
+    return &t->stats[t->n++];
+}
+
+bool
+pktgen_rx_count(struct pktgen_rx_table *t, const uint8_t *frame, size_t len, size_t frame_len,
+                uint64_t now_ns)
+{
+    size_t l3 = PKTGEN_ETH_LEN;
+    if (len < l3)
+        return false;
+    uint16_t proto = get_be16(frame + 12);
+    if (proto == 0x8100) {
+        if (len < l3 + PKTGEN_VLAN_LEN)
+            return false;
+        proto = get_be16(frame + 16);
+        l3 += PKTGEN_VLAN_LEN;
+    }
+    if (proto != 0x0800 || len < l3 + PKTGEN_IP_LEN)
+        return false;
+    const uint8_t *ip = frame + l3;
+    unsigned ihl = ip[0] & 0xf;
+    if (ip[0] >> 4 != 4 || ihl < 5 || ip[9] != 17 || (get_be16(ip + 6) & 0x3fff))
+        return false;
+    size_t h_off = l3 + ihl * 4 + PKTGEN_UDP_LEN;
+    if (len < h_off + PKTGEN_HDR_LEN)
+        return false;
+    const uint8_t *h = frame + h_off;
+    if (get_be16(h) != PKTGEN_MAGIC >> 16 || get_be16(h + 2) != (PKTGEN_MAGIC & 0xffff))
+        return false;
+
+    uint32_t id = (uint32_t)get_be16(h + 4) << 16 | get_be16(h + 6);
+    uint64_t seq = get_be64(h + offsetof(struct pktgen_hdr, seq));
+    uint64_t tx_ns = get_be64(h + offsetof(struct pktgen_hdr, tx_ns));
+    struct pktgen_stream_stats *s = stream_get(t, id);
+    if (!s) {
+        t->untracked++;
+        return true;
+    }
+    if (!s->first_ns)
+        s->first_ns = now_ns;
+    if (now_ns > s->last_ns)
+        s->last_ns = now_ns;
+    if (s->packets && seq < s->highest_seq)
+        s->reordered++;
+    else
+        s->highest_seq = seq;
+    s->packets++;
+    s->bytes += frame_len;
+    uint64_t lat_ns = now_ns > tx_ns ? now_ns - tx_ns : 0;
+    if (lat_ns > s->lat_max_ns)
+        s->lat_max_ns = lat_ns;
+    s->lat_sum_ns += lat_ns;
+    s->hist[pktgen_lat_bucket(lat_ns / 1000)]++;
+    return true;
+}
+
+size_t
+pktgen_rx_select(const struct pktgen_rx_table *t, const struct pktgen_opts *o,
+                 const struct pktgen_stream_stats **first)
+{
+    *first = t->stats;
+    if (!o->has_stream)
+        return t->n;
+    for (unsigned i = 0; i < t->n; i++)
+        if (t->ids[i] == o->stream) {
+            *first = &t->stats[i];
+            return 1;
+        }
+    return 0;
+}
+
+void
+pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
+                uint64_t untracked)
+{
+    if (o->json) {
+        printf("{\"rx_packets\": %llu, \"rx_bytes\": %llu, \"rx_pps\": %.0f, "
+               "\"lost\": %llu, \"reordered\": %llu, \"lat_p50_us\": %.1f, "
+               "\"lat_p99_us\": %.1f, \"lat_p999_us\": %.1f, \"lat_max_us\": %.1f, "
+               "\"lat_avg_us\": %.1f, \"duration_s\": %.6f, \"streams\": %u, "
+               "\"untracked\": %llu}\n",
+               (unsigned long long)s->packets, (unsigned long long)s->bytes, s->pps,
+               (unsigned long long)s->lost, (unsigned long long)s->reordered,
+               s->lat_p50_us, s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us,
+               s->duration_s, s->n_streams, (unsigned long long)untracked);
+        return;
+    }
+    printf("received %llu packets (%llu bytes, %u streams) in %.3f s: %.0f pps\n",
+           (unsigned long long)s->packets, (unsigned long long)s->bytes, s->n_streams,
+           s->duration_s, s->pps);
+    printf("lost %llu, reordered %llu\n", (unsigned long long)s->lost,
+           (unsigned long long)s->reordered);
+    printf("latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  avg %.1f\n",
+           s->lat_p50_us, s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us);
+    if (untracked)
+        printf("warning: %llu frames of streams beyond the first %d were not tracked\n",
+               (unsigned long long)untracked, PKTGEN_MAX_STREAMS);
+}
+
+void
+pktgen_tx_print(const struct pktgen_opts *o, uint64_t sent, double secs, bool interrupted,
+                int pinned)
+{
+    double pps = secs > 0 ? (double)sent / secs : 0;
+    if (o->json) {
+        printf("{\"tx_packets\": %llu, \"duration_s\": %.6f, \"tx_pps\": %.0f, "
+               "\"size\": %u, \"flows\": %u, \"src_macs\": %u, \"stream\": %u, "
+               "\"rate_pps\": %llu%s%s}\n",
+               (unsigned long long)sent, secs, pps, o->size, o->n_flows, o->n_macs, o->stream,
+               (unsigned long long)o->rate_pps, pinned < 0 ? "" : ", \"pinned\": ",
+               pinned < 0 ? "" : pinned ? "true" : "false");
+        return;
+    }
+    printf("sent %llu packets of %u bytes in %.3f s: %.0f pps (%s %s, stream %u, "
+           "%u flows%s)\n",
+           (unsigned long long)sent, o->size, secs, pps, o->dev ? "dev" : "vhost-user",
+           pktgen_target(o), o->stream, o->n_flows, interrupted ? ", interrupted" : "");
 }

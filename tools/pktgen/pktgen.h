@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pktgen: the pure parts of dse-pktgen, kept apart from the BPF glue (main.c)
- * so that unit tests can reach them: command-line parsing, building the
- * template frame with valid IPv4 and UDP checksums, and turning the sink's
- * per-stream counters and latency histograms into one summary with
- * percentiles.
+ * and the vhost-user front-end (pktgen-vhost.c) so that unit tests can reach
+ * them: command-line parsing, building the template frame with valid IPv4 and
+ * UDP checksums, stamping it per frame as bpf/pktgen-tx.bpf.c does, counting
+ * received frames as bpf/pktgen-rx.bpf.c does, turning the per-stream
+ * counters and latency histograms into one summary with percentiles, and
+ * printing the reports (one format whichever path sent or received).
  *
  * Thread-safety: every function here is reentrant.
  */
@@ -31,9 +33,14 @@
 
 enum pktgen_mode { PKTGEN_TX, PKTGEN_RX };
 
+#define PKTGEN_VHOST_SRC_MAC "02:d5:70:67:00:01" /* tx --vhost-user without --src-mac */
+
 struct pktgen_opts {
     enum pktgen_mode mode;
-    const char *dev; /* points into argv */
+    const char *dev;        /* points into argv; NULL with --vhost-user */
+    const char *vhost_user; /* socket path, points into argv; NULL with --dev */
+    uint8_t announce_mac[6]; /* rx --vhost-user --announce MAC */
+    bool has_announce;
     uint8_t dst_mac[6];
     uint8_t src_mac[6];
     bool has_src_mac;  /* else the interface's own address */
@@ -69,6 +76,32 @@ size_t pktgen_frame_build(const struct pktgen_opts *o, uint8_t *buf, size_t buf_
 /* Offset of the UDP header in frames built for 'o'.  This function can't fail. */
 unsigned pktgen_l4_off(const struct pktgen_opts *o);
 
+/* Fills what 'o' says of the per-frame stamping into 'cfg' (stream, flows,
+ * source MACs from 'o->src_mac', UDP offset); cookie and ifindex are left 0.
+ * This function can't fail. */
+void pktgen_tx_cfg_init(const struct pktgen_opts *o, struct pktgen_tx_cfg *cfg);
+
+/* Stamps 'frame' (a template from pktgen_frame_build()) as frame number 'seq'
+ * sent at 'now_ns' (CLOCK_MONOTONIC), exactly as bpf/pktgen-tx.bpf.c does:
+ * UDP source port of its flow, source MAC of its L2 flow, checksum 0, the
+ * pktgen header.  This function can't fail. */
+void pktgen_frame_stamp(const struct pktgen_tx_cfg *cfg, uint8_t *frame, uint64_t seq,
+                        uint64_t now_ns);
+
+/* Frames tx sends: --count, or --rate x --duration (at least 1); 0 when it
+ * sends flat out until --duration.  This function can't fail. */
+uint64_t pktgen_tx_target(const struct pktgen_opts *o);
+
+/* Writes the RARP announcement of 'mac' that rx --announce sends (as QEMU's
+ * qemu_announce_self() does: broadcast, ethertype 0x8035, reverse request)
+ * into 'buf' (at least 60 bytes).  Returns its length, 60.  This function
+ * can't fail. */
+unsigned pktgen_rarp_build(const uint8_t mac[static 6], uint8_t *buf);
+
+/* The display name of what 'o' sends to or receives from: the interface or
+ * the socket.  This function can't fail. */
+const char *pktgen_target(const struct pktgen_opts *o);
+
 /* RFC 1071 Internet checksum of 'len' bytes, the bytes read as big-endian
  * 16-bit words, starting from partial sum 'sum'.  Returns the folded,
  * complemented value in host order (store it with htons()).  This function
@@ -99,5 +132,36 @@ struct pktgen_rx_summary {
  * receives the merged histogram.  This function can't fail. */
 void pktgen_rx_summarize(const struct pktgen_stream_stats *streams, size_t n,
                          uint64_t *hist_scratch, struct pktgen_rx_summary *s);
+
+/* A sink in userspace: the streams of bpf/pktgen-rx.bpf.c's 'streams' map and
+ * its 'untracked' counter.  'stats' holds PKTGEN_MAX_STREAMS entries, owned by
+ * the caller. */
+struct pktgen_rx_table {
+    uint32_t ids[PKTGEN_MAX_STREAMS];
+    struct pktgen_stream_stats *stats;
+    unsigned n, last;
+    uint64_t untracked;
+};
+
+/* Counts one received frame of 'frame_len' bytes whose first 'len' bytes are
+ * at 'frame', at time 'now_ns', as bpf/pktgen-rx.bpf.c counts it.  Returns
+ * false (and counts nothing) when it is not a pktgen frame.  Never allocates. */
+bool pktgen_rx_count(struct pktgen_rx_table *t, const uint8_t *frame, size_t len,
+                     size_t frame_len, uint64_t now_ns);
+
+/* The entries of 't' that 'o' reports (only 'o->stream' with --stream):
+ * sets '*first' and returns how many.  This function can't fail. */
+size_t pktgen_rx_select(const struct pktgen_rx_table *t, const struct pktgen_opts *o,
+                        const struct pktgen_stream_stats **first);
+
+/* Prints the sink's report of 's' (JSON with 'o->json') on stdout. */
+void pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
+                     uint64_t untracked);
+
+/* Prints the generator's report: 'sent' frames in 'secs'; 'pinned' is
+ * -1 where it does not apply (vhost-user), else whether tx's program stayed
+ * attached (main.c). */
+void pktgen_tx_print(const struct pktgen_opts *o, uint64_t sent, double secs,
+                     bool interrupted, int pinned);
 
 #endif

@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+# bench/lib.sh: what the side-by-side benchmarks share (sourced after
+# tests/system/lib.sh).  Each variant's runs are one number a line in
+# $TMPB/VARIANT[SUFFIX]; ANCHORS lists the variants other than dse, in the
+# order they are printed; runs is the number of rounds.
+
+# median FILE: the median of the numbers in FILE, or null.
+median() { [[ -s $1 ]] || { echo null; return; }; sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
+
+# figure ID WHAT UNIT HIGHER_IS_BETTER SUFFIX: one JSON line (DESIGN.md §10),
+# dse and every anchor that has runs with that file suffix.
+figure() {
+	local id=$1 what=$2 unit=$3 hib=$4 sfx=$5 anchors='{}' v m
+	for v in $ANCHORS; do
+		[[ -s $TMPB/$v$sfx ]] || continue
+		m=$(median "$TMPB/$v$sfx")
+		anchors=$(jq -c --arg k "$v" --argjson m "$m" '. + {($k): $m}' <<<"$anchors")
+	done
+	jq -nc --arg id "$id" --arg what "$what" --arg unit "$unit" --argjson hib "$hib" \
+		--argjson runs "$runs" --argjson d "$(median "$TMPB/dse$sfx")" --argjson a "$anchors" \
+		'{id: $id, what: $what, unit: $unit, higher_is_better: $hib, runs: $runs, dse: $d, anchors: $a}'
+}
