@@ -71,13 +71,6 @@ measure() { # NAME: one round of the current variant, appended to $TMPB/NAME*
 	jq --argjson cpu $(($(cg_cpu_ns "$DNS") - cpu0)) \
 		'if .rx_packets > 0 then ($cpu / .rx_packets * 10 | round / 10) else null end' \
 		<<<"$report" >>"$TMPB/$1.cpu"
-	if [[ $FLOWED == *" $1 "* ]]; then
-		local n
-		for n in 1000 100000; do
-			secs=1 one_run 66 max --src-mac $FLOW_BASE --src-macs $n >/dev/null # warm-up
-			one_run 66 max --src-mac $FLOW_BASE --src-macs $n | jq '.rx_pps / 1e6' >>"$TMPB/$1.f$n"
-		done
-	fi
 	[[ $DETAILED == *" $1 "* ]] || return 0
 	one_run 512 max | jq '.rx_pps / 1e6' >>"$TMPB/$1.512"
 	one_run 1500 max | jq '.rx_pps / 1e6' >>"$TMPB/$1.1500"
@@ -86,6 +79,17 @@ measure() { # NAME: one round of the current variant, appended to $TMPB/NAME*
 	one_run 66 "$half" >"$TMPB/lat.json"
 	jq '.lat_p50_us' "$TMPB/lat.json" >>"$TMPB/$1.p50"
 	jq '.lat_p99_us' "$TMPB/lat.json" >>"$TMPB/$1.p99"
+}
+
+# measure_flows NAME: with many flows, last in a variant's turn: 100,000 flows
+# fill dse's eswitch, and the idle ones leave it only a second later.
+measure_flows() {
+	[[ $FLOWED == *" $1 "* ]] || return 0
+	local n
+	for n in 1000 100000; do
+		secs=1 one_run 66 max --src-mac $FLOW_BASE --src-macs $n >/dev/null # warm-up
+		one_run 66 max --src-mac $FLOW_BASE --src-macs $n | jq '.rx_pps / 1e6' >>"$TMPB/$1.f$n"
+	done
 }
 
 lab_again() { # [DPUD-ARGS]: dpud (re)started with these options; NAPI placement redone
@@ -128,10 +132,13 @@ command -v ovs-vswitchd >/dev/null && have_ovs=1
 for ((round = 0; round < runs; round++)); do
 	lab_again
 	measure dse
+	measure_flows dse
 	lab_again "--eswitch slowpath"
 	measure dse-slowpath
+	measure_flows dse-slowpath
 	lab_again "--eswitch off"
 	measure dse-afpacket-only
+	measure_flows dse-afpacket-only
 
 	stop_daemon "$P" h1-dpu1 dpud
 	ip -n "$DNS" link add br-anchor type bridge stp_state 0
@@ -141,14 +148,17 @@ for ((round = 0; round < runs; round++)); do
 	wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.12
 	setnf 1
 	measure linux-bridge
+	measure_flows linux-bridge
 	setnf 0
 	measure linux-bridge-nf-off
+	measure_flows linux-bridge-nf-off
 	ip -n "$DNS" link del br-anchor
 
 	ip netns exec "$DNS" "$PKTGEN" fwd --in rep-vm1 --out rep-vm2 >"$TMPB/fwd.out" 2>&1 &
 	FWD=$!
 	wait_until 5 grep -q "until SIGINT" "$TMPB/fwd.out"
 	measure xdp-redirect-ceiling
+	measure_flows xdp-redirect-ceiling
 	kill "$FWD" 2>/dev/null
 	wait "$FWD" 2>/dev/null || true
 
@@ -157,11 +167,13 @@ for ((round = 0; round < runs; round++)); do
 		vsctl add-port br-ovs rep-vm1 -- add-port br-ovs rep-vm2
 		wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.12
 		measure ovs-netdev
+		measure_flows ovs-netdev
 		vsctl del-port br-ovs rep-vm1 -- del-port br-ovs rep-vm2
 		vsctl add-port br-ovs rep-vm1 -- set interface rep-vm1 type=afxdp options:xdp-mode=native \
 			-- add-port br-ovs rep-vm2 -- set interface rep-vm2 type=afxdp options:xdp-mode=native
 		if wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.12; then
 			measure ovs-afxdp
+			measure_flows ovs-afxdp
 		else
 			echo "bench: ovs afxdp ports pass no traffic (see $OVS/vswitchd.log)" >&2
 		fi

@@ -37,9 +37,13 @@ print_ports(json_t *r, json_t *args)
             printf("\nvhost-user ports:\n");
         first = false;
         json_t *rings = json_object_get(v, "rings");
-        printf("  %s %s  socket %s  client %s", fmt_json(json_object_get(p, "dpu")),
+        bool connects = !strcmp(fmt_json(json_object_get(v, "mode")), "client");
+        printf("  %s %s  socket %s%s  front-end %s", fmt_json(json_object_get(p, "dpu")),
                fmt_json(json_object_get(p, "name")), fmt_json(json_object_get(v, "socket")),
-               json_is_true(json_object_get(v, "attached")) ? "attached" : "none (listening)");
+               connects ? " (dpud connects)" : "",
+               json_is_true(json_object_get(v, "attached")) ? "attached"
+               : connects                                   ? "none (connecting)"
+                                                            : "none (listening)");
         if (json_is_true(json_object_get(v, "attached")))
             printf("  features %s%s  rings rx %s%s tx %s%s",
                    fmt_json(json_object_get(v, "features")),
@@ -75,11 +79,13 @@ static const char *const name[] = {"name"};
 static const struct cli_opt list_opts[] = {{"--drops", "drops", OPT_FLAG, false}, {0}};
 static const struct cli_opt add_opts[] = {{"--portgroup", "portgroup", OPT_STR, true},
                                           {"--vhost-user", "vhost_user", OPT_FLAG, true},
+                                          {"--connect", "connect", OPT_STR, false},
                                           {"--dpu", "dpu", OPT_STR, false},
                                           {0}};
 static const struct cli_cmd cmds[] = {
     {"list", "[--drops]", "port.list", NULL, 0, list_opts, print_ports},
-    {"add", "NAME --portgroup PG --vhost-user [--dpu DPU]", "port.add", name, 1, add_opts,
+    {"add", "NAME --portgroup PG --vhost-user [--connect SOCKET] [--dpu DPU]", "port.add", name,
+     1, add_opts,
      print_added},
     {"del", "NAME", "port.del", name, 1, NULL, NULL},
 };

@@ -6,10 +6,17 @@
  * and rings are dropped and the port listens again.  A second client waits in
  * the listen backlog until the first one has gone.
  *
+ * In client mode (port_open_vhost_user_client()) the roles of the sockets
+ * swap, not those of the protocol: the front-end listens (QEMU's
+ * `server=on`, virtio_user's `server=1`) and the port connects to it, and
+ * connects again every VHOST_RETRY_MS while it cannot, so that either side
+ * may restart.
+ *
  * The port's one descriptor (fd()) is an epoll instance that never changes.
  * It holds whichever of these exists now:
  *
- *     listening socket   (while no client is attached)
+ *     listening socket   (server mode, while no client is attached)
+ *     retry timerfd      (client mode, while not connected)
  *     connection socket  (control messages)
  *     kick eventfd of the guest's transmit ring
  *     wake eventfd       (ours: set when rx_burst left frames in the ring, or
@@ -31,6 +38,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -39,12 +47,14 @@
 
 LOG_MODULE(vhost);
 
-enum { TAG_LISTEN = 1, TAG_CONN, TAG_KICK, TAG_WAKE };
+enum { TAG_LISTEN = 1, TAG_CONN, TAG_KICK, TAG_WAKE, TAG_RETRY };
 #define VHOST_SERVICE_EVERY 16
+#define VHOST_RETRY_MS 200
 
 struct vhost_port {
     struct vhost_dev *dev;
     int epfd, listen_fd, wake_fd;
+    int retry_fd; /* client mode: a timerfd, armed while not connected; else -1 */
     unsigned full_bursts; /* in a row, since epoll was last looked at */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char name[IF_NAMESIZE];
@@ -85,6 +95,8 @@ vhost_port_free(struct vhost_port *v)
     }
     if (v->wake_fd >= 0)
         close(v->wake_fd);
+    if (v->retry_fd >= 0)
+        close(v->retry_fd);
     if (v->epfd >= 0)
         close(v->epfd);
     free(v);
@@ -130,8 +142,27 @@ vhost_open(struct port *port)
     return -EINVAL; /* needs a socket path: port_open_vhost_user() */
 }
 
-struct port *
-port_open_vhost_user(const char *name, const char *sock_path)
+static void drain(int fd);
+
+static void
+arm_retry(struct vhost_port *v, bool now)
+{
+    struct itimerspec t = {
+        .it_value = {.tv_nsec = now ? 1 : VHOST_RETRY_MS * 1000000L},
+        .it_interval = {.tv_nsec = VHOST_RETRY_MS * 1000000L},
+    };
+    timerfd_settime(v->retry_fd, 0, &t, NULL);
+}
+
+static void
+disarm_retry(struct vhost_port *v)
+{
+    struct itimerspec off = {0};
+    timerfd_settime(v->retry_fd, 0, &off, NULL);
+}
+
+static struct port *
+open_port(const char *name, const char *sock_path, bool client)
 {
     if (!name || !*name || strlen(name) >= IF_NAMESIZE || !sock_path) {
         errno = EINVAL;
@@ -142,7 +173,7 @@ port_open_vhost_user(const char *name, const char *sock_path)
     int err = ENOMEM;
     if (!p || !v)
         goto fail;
-    v->epfd = v->listen_fd = v->wake_fd = -1;
+    v->epfd = v->listen_fd = v->wake_fd = v->retry_fd = -1;
     snprintf(v->name, sizeof v->name, "%s", name);
     if (snprintf(v->path, sizeof v->path, "%s", sock_path) >= (int)sizeof v->path) {
         err = ENAMETOOLONG;
@@ -155,12 +186,26 @@ port_open_vhost_user(const char *name, const char *sock_path)
         err = v->dev ? errno : ENOMEM;
         goto fail;
     }
-    v->listen_fd = listen_on(sock_path);
-    if (v->listen_fd < 0) {
-        err = -v->listen_fd;
-        goto fail;
+    if (client) {
+        if (sock_path[0] != '/') {
+            err = EINVAL;
+            goto fail;
+        }
+        v->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (v->retry_fd < 0) {
+            err = errno;
+            goto fail;
+        }
+        ep_add(v, v->retry_fd, TAG_RETRY);
+        arm_retry(v, true); /* the first attempt on the first poll */
+    } else {
+        v->listen_fd = listen_on(sock_path);
+        if (v->listen_fd < 0) {
+            err = -v->listen_fd;
+            goto fail;
+        }
+        ep_add(v, v->listen_fd, TAG_LISTEN);
     }
-    ep_add(v, v->listen_fd, TAG_LISTEN);
     ep_add(v, v->wake_fd, TAG_WAKE);
     snprintf(p->ifname, sizeof p->ifname, "%s", name);
     p->ops = &port_vhost_ops;
@@ -173,6 +218,40 @@ fail:
     free(p);
     errno = err;
     return NULL;
+}
+
+struct port *
+port_open_vhost_user(const char *name, const char *sock_path)
+{
+    return open_port(name, sock_path, false);
+}
+
+struct port *
+port_open_vhost_user_client(const char *name, const char *sock_path)
+{
+    return open_port(name, sock_path, true);
+}
+
+static void attached(struct vhost_port *v, int fd, const char *how);
+
+/* Client mode: one attempt to reach the front-end's socket. */
+static void
+on_retry(struct vhost_port *v)
+{
+    drain(v->retry_fd);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", v->path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    /* A local stream socket connects at once or not at all (no EINPROGRESS
+     * but for a full backlog, which the next attempt retries). */
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        return;
+    }
+    disarm_retry(v);
+    attached(v, fd, "connected to");
 }
 
 static void
@@ -192,16 +271,22 @@ drain(int fd)
 }
 
 static void
+attached(struct vhost_port *v, int fd, const char *how)
+{
+    if (vhost_dev_attach(v->dev, fd) < 0)
+        return;
+    if (v->listen_fd >= 0)
+        ep_del(v, v->listen_fd);
+    ep_add(v, fd, TAG_CONN);
+    log_info("port=%s: vhost-user front-end %s %s", v->name, how, v->path);
+}
+
+static void
 on_accept(struct vhost_port *v)
 {
     int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
-    if (vhost_dev_attach(v->dev, fd) < 0)
-        return;
-    ep_del(v, v->listen_fd);
-    ep_add(v, fd, TAG_CONN);
-    log_info("port=%s: vhost-user client attached on %s", v->name, v->path);
+    if (fd >= 0)
+        attached(v, fd, "attached on");
 }
 
 static void
@@ -212,9 +297,13 @@ on_conn(struct vhost_port *v)
         return;
     /* The device closed the socket (epoll forgot it with it) and every kick
      * fd (through kick_changed). */
-    ep_add(v, v->listen_fd, TAG_LISTEN);
-    log_info("port=%s: vhost-user client detached (%s); listening on %s", v->name,
-             rc == -ECONNRESET ? "it hung up" : strerror(-rc), v->path);
+    if (v->retry_fd >= 0)
+        arm_retry(v, false);
+    else
+        ep_add(v, v->listen_fd, TAG_LISTEN);
+    log_info("port=%s: vhost-user front-end detached (%s); %s %s", v->name,
+             rc == -ECONNRESET ? "it hung up" : strerror(-rc),
+             v->retry_fd >= 0 ? "connecting again to" : "listening on", v->path);
 }
 
 static void
@@ -252,6 +341,9 @@ vhost_rx_burst(struct port *port, struct pkt **pkts, unsigned n)
             break;
         case TAG_WAKE:
             drain(v->wake_fd);
+            break;
+        case TAG_RETRY:
+            on_retry(v);
             break;
         }
     }
@@ -312,4 +404,11 @@ port_vhost_user_info(const struct port *port, struct vhost_dev_info *info,
     if (sock_path)
         *sock_path = v->path;
     return true;
+}
+
+bool
+port_vhost_user_is_client(const struct port *port)
+{
+    return port->ops == &port_vhost_ops &&
+           ((const struct vhost_port *)port->priv)->retry_fd >= 0;
 }

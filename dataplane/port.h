@@ -86,6 +86,11 @@ int port_afxdp_fd(const struct port *port);
  * (EINVAL, ENAMETOOLONG, EEXIST: not a socket, EADDRINUSE: someone listens
  * there, ENOMEM, or bind(2)'s). */
 struct port *port_open_vhost_user(const char *name, const char *sock_path);
+/* The same in client mode: the front-end listens on 'sock_path' (absolute;
+ * QEMU `server=on`, DPDK virtio_user `server=1`) and the port connects to it,
+ * now and again after every disconnection, so either side may restart. */
+struct port *port_open_vhost_user_client(const char *name, const char *sock_path);
+bool port_vhost_user_is_client(const struct port *port);
 
 /* For a vhost-user port: fills 'info' (vhost-user.h), points '*sock_path' (if
  * not NULL) at its socket's path and returns true.  False for other ports. */

@@ -60,14 +60,20 @@ config_check(json_t *cfg, char **err)
         }
     }
     json_array_foreach(ports, i, port) {
-        const char *name, *pgname, *backend = NULL;
+        const char *name, *pgname, *backend = NULL, *sock = NULL;
         if (cmd_arg_str(port, "name", &name, err) < 0 ||
             cmd_arg_str(port, "portgroup", &pgname, err) < 0 ||
-            cmd_arg_str_opt(port, "backend", &backend, err) < 0)
+            cmd_arg_str_opt(port, "backend", &backend, err) < 0 ||
+            cmd_arg_str_opt(port, "connect", &sock, err) < 0)
             return -EINVAL;
         if (backend && strcmp(backend, DPUD_VHOST_USER))
             return cmd_fail(err, -EINVAL, "port %s: unknown backend '%s' (only %s may be asked for)",
                             name, backend, DPUD_VHOST_USER);
+        if (sock && (!backend || sock[0] != '/' || strlen(sock) >= 108))
+            return cmd_fail(err, -EINVAL,
+                            "port %s: 'connect' is for vhost-user ports and takes an absolute "
+                            "socket path shorter than 108 bytes",
+                            name);
         bool found = false;
         json_array_foreach(pgs, j, pg)
             found |= !strcmp(json_string_value(json_object_get(pg, "name")), pgname);
@@ -75,6 +81,22 @@ config_check(json_t *cfg, char **err)
             return cmd_fail(err, -EINVAL, "port %s: no portgroup '%s'", name, pgname);
     }
     return 0;
+}
+
+/* Is 'io' what a config entry with this backend and vhost-user socket asks for? */
+static bool
+port_matches(const struct port *io, const char *backend, const char *connect)
+{
+    if ((io->ops == &port_vhost_ops) != !!backend)
+        return false;
+    if (!backend)
+        return true;
+    const char *path = NULL;
+    struct vhost_dev_info vi;
+    port_vhost_user_info(io, &vi, &path);
+    if (port_vhost_user_is_client(io) != !!connect)
+        return false;
+    return !connect || !strcmp(connect, path);
 }
 
 static json_t *
@@ -127,17 +149,18 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
         const char *name = json_string_value(json_object_get(e, "name"));
         const char *pg = json_string_value(json_object_get(e, "portgroup"));
         const char *backend = json_string_value(json_object_get(e, "backend"));
+        const char *connect = json_string_value(json_object_get(e, "connect"));
         int id = sw_port_find(d->sw, name);
         char *perr = NULL;
-        /* A port whose backend changes is opened again. */
-        if (id >= 0 && (sw_port_at(d->sw, (unsigned)id)->io->ops == &port_vhost_ops) != !!backend) {
+        /* A port whose backend or vhost-user socket changes is opened again. */
+        if (id >= 0 && !port_matches(sw_port_at(d->sw, (unsigned)id)->io, backend, connect)) {
             dpud_port_del(d, name);
             id = -1;
         }
         if (id >= 0)
             id = sw_port_set_portgroup(d->sw, (uint16_t)id, pg) < 0 ? -1 : id;
         else
-            id = dpud_port_add(d, name, SW_PORT_VNIC, pg, backend, &perr);
+            id = dpud_port_add(d, name, SW_PORT_VNIC, pg, backend, connect, &perr);
         if (id < 0) {
             json_array_append_new(errors, json_string(perr ? perr : name));
             free(perr);
@@ -246,7 +269,10 @@ port_json(struct dpud *d, const struct sw_port *p)
             total += vi.drops[r];
         }
         json_object_set_new(j, "drops_total", json_integer((json_int_t)total));
-        json_object_set_new(j, "vhost", vhost_json(&vi, sock));
+        json_t *vj = vhost_json(&vi, sock);
+        json_object_set_new(vj, "mode",
+                            json_string(port_vhost_user_is_client(p->io) ? "client" : "server"));
+        json_object_set_new(j, "vhost", vj);
     }
     return j;
 }

@@ -48,8 +48,15 @@ dpud_vhost_path(const struct dpud *d, const char *name, char *buf, size_t len)
 }
 
 static struct port *
-open_vhost(struct dpud *d, const char *name, char **err)
+open_vhost(struct dpud *d, const char *name, const char *connect, char **err)
 {
+    if (connect) {
+        struct port *io = port_open_vhost_user_client(name, connect);
+        if (!io)
+            cmd_fail(err, -errno, "port %s: vhost-user socket %s: %s", name, connect,
+                     strerror(errno));
+        return io;
+    }
     char path[108]; /* sizeof sun_path */
     int rc = dpud_vhost_path(d, name, path, sizeof path);
     if (rc == 0)
@@ -66,7 +73,7 @@ open_vhost(struct dpud *d, const char *name, char **err)
 }
 
 static int port_add(struct dpud *, const char *name, enum sw_port_kind, const char *pg,
-                    const char *backend, char **err);
+                    const char *backend, const char *connect, char **err);
 static int port_del(struct dpud *, const char *name);
 
 /* Opens port 'name''s backend.  With the eswitch loaded, the slow path's
@@ -102,23 +109,23 @@ open_io(struct dpud *d, const char *name)
 
 int
 dpud_port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg,
-              const char *backend, char **err)
+              const char *backend, const char *connect, char **err)
 {
     dpud_pause(d);
-    int rc = port_add(d, name, kind, pg, backend, err);
+    int rc = port_add(d, name, kind, pg, backend, connect, err);
     dpud_resume(d);
     return rc;
 }
 
 static int
 port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg,
-         const char *backend, char **err)
+         const char *backend, const char *connect, char **err)
 {
     struct port *io;
     if (backend && !strcmp(backend, DPUD_VHOST_USER)) {
         if (!name_is_valid(name, IF_NAMESIZE - 1))
             return cmd_fail(err, -EINVAL, "port %s: bad name for a vhost-user port", name);
-        if (!(io = open_vhost(d, name, err)))
+        if (!(io = open_vhost(d, name, connect, err)))
             return -EINVAL;
     } else if (!(io = open_io(d, name))) {
         return cmd_fail(err, -errno, "port %s: %s", name,
@@ -277,12 +284,15 @@ dpud_eswitch_init(struct dpud *d, struct eswitch *es)
 }
 
 /* Flows idle this long leave the table; the slow path reinstalls them on
- * their next frame. */
+ * their next frame.  While the table is full, new flows wait for room: then
+ * one idle second is enough. */
 #define ESWITCH_IDLE_NS (10ull * 1000000000ull)
+#define ESWITCH_IDLE_FULL_NS (1ull * 1000000000ull)
 
 struct reval_ctx {
     struct dpud *d;
     uint64_t now_ms, now_ns;
+    uint64_t idle_ns;
 };
 
 static bool
@@ -290,7 +300,7 @@ flow_is_stale(const struct eswitch_key *k, const struct eswitch_action *a, void 
 {
     struct reval_ctx *c = aux;
     bool hit = a->last_ns > c->d->last_reval_ns;
-    if (!hit && c->now_ns - a->last_ns > ESWITCH_IDLE_NS)
+    if (!hit && c->now_ns - a->last_ns > c->idle_ns)
         return true;
     struct sw_flow f = {
         .in_port = a->in_port,
@@ -321,7 +331,8 @@ dpud_eswitch_revalidate(struct dpud *d)
      * worker installs meanwhile is checked next time; one it replaces and we
      * then remove comes back with its next frame. */
     uint64_t t0 = now_ns();
-    struct reval_ctx c = {.d = d, .now_ms = now_ms(), .now_ns = eswitch_now_ns()};
+    struct reval_ctx c = {.d = d, .now_ms = now_ms(), .now_ns = eswitch_now_ns(),
+                          .idle_ns = d->es_full ? ESWITCH_IDLE_FULL_NS : ESWITCH_IDLE_NS};
     unsigned n = eswitch_flow_read(d->es, d->reval_keys, d->reval_actions, ESWITCH_MAX_FLOWS);
     unsigned m = 0;
     uint64_t t1 = now_ns();

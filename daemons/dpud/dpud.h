@@ -88,11 +88,12 @@ extern const size_t dpud_n_commands;
 
 /* Adds a port to the switch and to the event loop.  'backend' NULL: the
  * interface 'name' with dpud's backend; DPUD_VHOST_USER: a vhost-user port
- * listening on vhost_dir/NAME.sock.  Returns the port id or -errno with '*err'
- * set. */
+ * listening on vhost_dir/NAME.sock, or, with 'connect', connecting to the
+ * front-end's socket at that path (client mode).  Returns the port id or
+ * -errno with '*err' set. */
 #define DPUD_VHOST_USER "vhost-user"
 int dpud_port_add(struct dpud *, const char *name, enum sw_port_kind kind, const char *pg,
-                  const char *backend, char **err);
+                  const char *backend, const char *connect, char **err);
 /* Updates the carrier of ports without a kernel interface (vhost-user: a
  * client is attached). */
 void dpud_port_update_carrier(struct dpud *, uint16_t id);

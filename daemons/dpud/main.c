@@ -234,7 +234,7 @@ main(int argc, char **argv)
         log_warn("linkwatch: %s (carrier changes will be missed)", strerror(errno));
     for (unsigned i = 0; i < d.n_uplinks; i++) {
         char *err = NULL;
-        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, NULL, &err) < 0) {
+        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, NULL, NULL, &err) < 0) {
             log_err("%s", err);
             free(err);
         }

@@ -245,11 +245,15 @@ static int
 cmd_port_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 {
     struct hostd *h = ctx->aux;
-    const char *name, *pg, *dpu = NULL;
+    const char *name, *pg, *dpu = NULL, *connect = NULL;
     if (cmd_arg_str(args, "name", &name, err) < 0 ||
         cmd_arg_str(args, "portgroup", &pg, err) < 0 ||
-        cmd_arg_str_opt(args, "dpu", &dpu, err) < 0)
+        cmd_arg_str_opt(args, "dpu", &dpu, err) < 0 ||
+        cmd_arg_str_opt(args, "connect", &connect, err) < 0)
         return -EINVAL;
+    if (connect && (connect[0] != '/' || strlen(connect) >= 108 || strpbrk(connect, "\n\r")))
+        return cmd_fail(err, -EINVAL,
+                        "--connect '%s': not an absolute socket path (under 108 bytes)", connect);
     if (!json_is_true(json_object_get(args, "vhost_user")))
         return cmd_fail(err, -EINVAL,
                         "only vhost-user ports are added by hand (--vhost-user); VMs' come "
@@ -271,6 +275,8 @@ cmd_port_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         return cmd_fail(err, -ENOENT, "no DPU %s on this host", dpu);
     json_t *port = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "portgroup", pg, "dpu", dpu,
                              "backend", "vhost-user");
+    if (connect)
+        json_object_set_new(port, "connect", json_string(connect));
     json_array_append(ports, port);
     int rc = commit(h, err);
     if (rc < 0) {
@@ -459,7 +465,7 @@ const struct cmd_def hostd_commands[] = {
     {"portgroup.list", "", cmd_portgroup_list},
     {"portgroup.del", "{name}", cmd_portgroup_del},
     {"port.list", "", cmd_port_list},
-    {"port.add", "{name, portgroup, vhost_user: true, [dpu]}", cmd_port_add},
+    {"port.add", "{name, portgroup, vhost_user: true, [connect], [dpu]}", cmd_port_add},
     {"port.del", "{name}", cmd_port_del},
     {"mac.list", "", cmd_mac_list},
     {"flow.list", "", cmd_flow_list},

@@ -111,12 +111,16 @@ dpu_config(struct hostd *h, struct hostd_dpu *dpu)
                                                json_object_get(vm, "portgroup")));
     }
     json_t *port;
-    json_array_foreach(json_object_get(c, "ports"), i, port)
-        if (!strcmp(json_string_value(json_object_get(port, "dpu")), dpu->name))
-            json_array_append_new(ports, json_pack("{s:O,s:O,s:O}", "name",
-                                                   json_object_get(port, "name"), "portgroup",
-                                                   json_object_get(port, "portgroup"), "backend",
-                                                   json_object_get(port, "backend")));
+    json_array_foreach(json_object_get(c, "ports"), i, port) {
+        if (strcmp(json_string_value(json_object_get(port, "dpu")), dpu->name))
+            continue;
+        json_t *p = json_pack("{s:O,s:O,s:O}", "name", json_object_get(port, "name"),
+                              "portgroup", json_object_get(port, "portgroup"), "backend",
+                              json_object_get(port, "backend"));
+        if (json_object_get(port, "connect"))
+            json_object_set(p, "connect", json_object_get(port, "connect"));
+        json_array_append_new(ports, p);
+    }
     return json_pack("{s:O,s:O,s:O,s:o}", "generation", json_object_get(c, "generation"),
                      "mac_age_s", json_object_get(c, "mac_age_s"), "portgroups",
                      json_object_get(c, "portgroups"), "ports", ports);

@@ -4,7 +4,9 @@
 # that dpud serves on a Unix socket, and answers a lab VM's ARP and ping
 # (icmpecho) through the DPU's switch; testpmd restarts and attaches again;
 # dpud restarts (testpmd's client does not reconnect by itself); a client
-# that breaks the protocol is dropped without harm.
+# that breaks the protocol is dropped without harm.  Client mode: testpmd
+# listens (virtio_user server=1), dpud connects, and connects again after
+# either side restarts.
 #
 #   h1-vm1 .11 --veth-- rep-vm1 --[h1-dpu1 dpud switch, pg-a]-- vhost0 (vhost-user)
 #                                                                  | run/vhost/vhost0.sock
@@ -21,10 +23,11 @@ TP_PREFIX=dse-$P-tp # testpmd's --file-prefix: its runtime dir /var/run/dpdk/$TP
 TP_MAC=02:d5:00:01:ff:01
 TP_PID=
 
-# tp_start: testpmd attached to vhost0, answering ARP and ping, in the background.
+# tp_start [VDEV-OPTIONS]: testpmd attached to vhost0 (or, with options, as
+# they say), answering ARP and ping, in the background.
 tp_start() {
 	dpdk-testpmd --no-huge -m 256 --no-pci -l 0,1 --file-prefix "$TP_PREFIX" \
-		--vdev "net_virtio_user0,path=$SOCK,queues=1,mac=$TP_MAC" \
+		--vdev "net_virtio_user0,${1:-path=$SOCK},queues=1,mac=$TP_MAC" \
 		-- --forward-mode=icmpecho --auto-start --stats-period 1 --total-num-mbufs=2048 \
 		</dev/null >>"$TMP/testpmd.log" 2>&1 &
 	TP_PID=$!
@@ -125,4 +128,30 @@ tp_stop
 check "dsectl port del" quiet dsectl_on "$P" h1 port del vhost0
 check "the port is gone" wait_until 10 bash -c "[[ -z \$(DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j port list | jq -r '.[] | select(.name == \"vhost0\") | .name') ]]"
 check "its socket is gone" test ! -e "$SOCK"
+
+# ---- client mode: the front-end listens, dpud connects (and reconnects) ----
+CSOCK=$TMP/testpmd.sock
+v1() { port_field "$P" h1 vhost1 "$1"; }
+attached1() { [[ $(v1 vhost.attached) == "$1" ]]; }
+check "a relative --connect path is refused" \
+	bash -c "! DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 port add vhost1 --portgroup pg-a --vhost-user --connect x.sock 2>/dev/null"
+check "dsectl port add --vhost-user --connect" \
+	quiet dsectl_on "$P" h1 port add vhost1 --portgroup pg-a --vhost-user --connect "$CSOCK"
+check_eq "port list: client mode" client "$(v1 vhost.mode)"
+check_eq "port list: the front-end's socket" "$CSOCK" "$(v1 vhost.socket)"
+check "no front-end yet: not attached" wait_until 10 attached1 false
+tp_start "path=$CSOCK,server=1"
+check "dpud connects to testpmd (virtio_user server=1)" wait_until 20 attached1 true
+check "traffic flows" wait_until 20 ping_ok "$P-h1-vm1" 198.18.10.99
+stop_daemon "$P" h1-dpu1 dpud
+lab_up "$P" --hosts 1 >/dev/null
+check "after dpud restarts, it connects again by itself" wait_until 20 attached1 true
+check "traffic flows through the restarted dpud" wait_until 30 ping_ok "$P-h1-vm1" 198.18.10.99
+tp_stop
+check "after testpmd exits, dpud is detached" wait_until 10 attached1 false
+tp_start "path=$CSOCK,server=1"
+check "after testpmd restarts, dpud connects again" wait_until 20 attached1 true
+check "traffic flows again" wait_until 30 ping_ok "$P-h1-vm1" 198.18.10.99
+tp_stop
+check "dsectl port del (client mode)" quiet dsectl_on "$P" h1 port del vhost1
 finish
