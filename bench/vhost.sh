@@ -35,22 +35,7 @@ TEST_TMPDIRS+=("$TMPB")
 TP_PREFIX=dse-$P-bench # testpmd's --file-prefix: its runtime dir /var/run/dpdk/$TP_PREFIX
 TP_PID=
 
-tp_stop() {
-	if [[ -n $TP_PID ]]; then
-		kill -INT "$TP_PID" 2>/dev/null || true
-		wait_until 10 bash -c "! kill -0 $TP_PID 2>/dev/null" || kill -KILL "$TP_PID" 2>/dev/null || true
-		wait "$TP_PID" 2>/dev/null || true
-		TP_PID=
-	fi
-	rm -rf "/var/run/dpdk/$TP_PREFIX"
-}
-on_exit() {
-	local rc=$?
-	tp_stop
-	(exit "$rc")
-	cleanup
-}
-trap on_exit EXIT
+trap tp_on_exit EXIT
 
 lab_up "$P" --hosts 1 --dpus 1 >/dev/null
 dsectl_on "$P" h1 portgroup add pg-a --vlan 10 >/dev/null

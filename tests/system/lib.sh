@@ -284,3 +284,26 @@ lab_vms() {
 
 # vm_mac P HN-VM: the MAC of a lab VM's eth0.
 vm_mac() { ip -n "$1-$2" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
+
+# ---- dpdk-testpmd (vhost-user tests and benches) ---------------------------
+# The caller sets TP_PID (a testpmd in the background) and TP_PREFIX (its
+# --file-prefix: its runtime dir is /var/run/dpdk/$TP_PREFIX).
+
+# tp_stop: testpmd gone (SIGINT, then SIGKILL) and its runtime files removed.
+tp_stop() {
+	if [[ -n ${TP_PID:-} ]]; then
+		kill -INT "$TP_PID" 2>/dev/null || true
+		wait_until 10 bash -c "! kill -0 $TP_PID 2>/dev/null" || kill -KILL "$TP_PID" 2>/dev/null || true
+		wait "$TP_PID" 2>/dev/null || true
+		TP_PID=
+	fi
+	rm -rf "/var/run/dpdk/${TP_PREFIX:?}"
+}
+
+# tp_on_exit: for `trap tp_on_exit EXIT`: testpmd first, then cleanup.
+tp_on_exit() {
+	local rc=$?
+	tp_stop
+	(exit "$rc")
+	cleanup
+}

@@ -33,24 +33,7 @@ tp_start() {
 	TP_PID=$!
 }
 
-# tp_stop: testpmd gone (SIGINT, then SIGKILL) and its runtime files removed.
-tp_stop() {
-	if [[ -n $TP_PID ]]; then
-		kill -INT "$TP_PID" 2>/dev/null
-		wait_until 10 bash -c "! kill -0 $TP_PID 2>/dev/null" || kill -KILL "$TP_PID" 2>/dev/null
-		wait "$TP_PID" 2>/dev/null
-		TP_PID=
-	fi
-	rm -rf "/var/run/dpdk/$TP_PREFIX"
-}
-
-on_exit() {
-	local rc=$?
-	tp_stop
-	(exit "$rc")
-	cleanup
-}
-trap on_exit EXIT
+trap tp_on_exit EXIT
 
 vh() { port_field "$P" h1 vhost0 "$1"; }
 attached() { [[ $(vh vhost.attached) == "$1" ]]; }
