@@ -18,13 +18,28 @@ struct cmdtab {
     void *aux;
     void (*enter)(void *aux);
     void (*leave)(void *aux);
+    bool *unguarded; /* per def, or NULL: none */
 };
+
+static const struct cmd_def *lookup(const struct cmdtab *tab, const char *name);
 
 void
 cmdtab_set_guard(struct cmdtab *tab, void (*enter)(void *aux), void (*leave)(void *aux))
 {
     tab->enter = enter;
     tab->leave = leave;
+}
+
+int
+cmdtab_set_unguarded(struct cmdtab *tab, const char *name)
+{
+    const struct cmd_def *def = lookup(tab, name);
+    if (!def)
+        return -ENOENT;
+    if (!tab->unguarded && !(tab->unguarded = calloc(tab->n_defs, sizeof *tab->unguarded)))
+        return -ENOMEM;
+    tab->unguarded[def - tab->defs] = true;
+    return 0;
 }
 
 struct cmdtab *
@@ -42,6 +57,8 @@ cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *aux)
 void
 cmdtab_destroy(struct cmdtab *tab)
 {
+    if (tab)
+        free(tab->unguarded);
     free(tab);
 }
 
@@ -173,10 +190,11 @@ cmdtab_dispatch(struct cmdtab *tab, const char *name, json_t *args, const char *
     struct cmd_ctx ctx = {.aux = tab->aux, .peer = peer ? peer : "unknown"};
     json_t *result = NULL;
     char *err = NULL;
-    if (tab->enter)
+    bool guarded = !tab->unguarded || !tab->unguarded[def - tab->defs];
+    if (guarded && tab->enter)
         tab->enter(tab->aux);
     int rc = def->fn(&ctx, args, &result, &err);
-    if (tab->leave)
+    if (guarded && tab->leave)
         tab->leave(tab->aux);
     json_decref(empty);
 

@@ -25,6 +25,7 @@
 #define DSE_CMDTAB_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cmd_ctx {
@@ -49,6 +50,9 @@ void cmdtab_destroy(struct cmdtab *);
 /* Runs every handler between enter(aux) and leave(aux) (e.g. to keep worker
  * threads away from the tables the handlers read and write). */
 void cmdtab_set_guard(struct cmdtab *, void (*enter)(void *aux), void (*leave)(void *aux));
+/* Lets command 'name' run outside the guard (it reads nothing the guard
+ * protects).  Returns 0, -ENOENT for an unknown command, -ENOMEM. */
+int cmdtab_set_unguarded(struct cmdtab *, const char *name);
 
 /* Runs command 'name' with 'args' (borrowed; NULL means {}).  Returns the reply
  * envelope (caller owns the reference).  Never returns NULL. */

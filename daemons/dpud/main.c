@@ -206,6 +206,9 @@ main(int argc, char **argv)
         goto out;
     }
     cmdtab_set_guard(tab, guard_enter, guard_leave);
+    /* hostd's heartbeat, every second, must not pause the workers: it reads
+     * the team's active uplink and port names, which only this thread changes. */
+    cmdtab_set_unguarded(tab, "dpu.info");
     servers = daemon_start(d.base, &c, tab);
     if (!servers)
         goto out;

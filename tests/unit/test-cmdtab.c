@@ -315,14 +315,21 @@ cmd_in_guard(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 static void
 guard_surrounds_every_handler(void)
 {
-    static const struct cmd_def gdefs[] = {{"depth", "", cmd_in_guard}};
-    struct cmdtab *t = cmdtab_create(gdefs, 1, &aux);
+    static const struct cmd_def gdefs[] = {{"depth", "", cmd_in_guard},
+                                           {"free", "", cmd_in_guard}};
+    struct cmdtab *t = cmdtab_create(gdefs, 2, &aux);
     cmdtab_set_guard(t, guard_in, guard_out);
+    ASSERT_EQ(cmdtab_set_unguarded(t, "free"), 0);
+    ASSERT_EQ(cmdtab_set_unguarded(t, "nope"), -ENOENT);
     json_t *env = cmdtab_dispatch(t, "depth", NULL, "unix");
     ASSERT_EQ(json_integer_value(json_object_get(env, "result")), 1); /* inside */
     ASSERT_EQ(guard_depth, 0);                                        /* left after */
     json_decref(env);
     env = cmdtab_dispatch(t, "nope", NULL, "unix"); /* unknown: no handler, no guard */
+    ASSERT_EQ(guard_calls, 1);
+    json_decref(env);
+    env = cmdtab_dispatch(t, "free", NULL, "unix"); /* unguarded */
+    ASSERT_EQ(json_integer_value(json_object_get(env, "result")), 0);
     ASSERT_EQ(guard_calls, 1);
     json_decref(env);
     cmdtab_destroy(t);
