@@ -27,6 +27,7 @@
 #define DPUD_MAX_UPLINKS SW_MAX_UPLINKS
 #define DPUD_MAX_WORKERS 64
 #define DPUD_POLL_US_DEFAULT 0
+#define DPUD_POLL_US_SHM 1000 /* after frames from a vhost-user port (workers.c) */
 
 struct dpud_worker {
     struct dpud *d;

@@ -8,7 +8,10 @@
  * flow cache).  Adaptive polling: after a round without frames a worker keeps
  * polling, yielding the core between rounds (the ports' kernel receive
  * threads share it), for --poll-us; then it sleeps in epoll_wait on its ports'
- * descriptors and its wake-up eventfd, so an idle DPU burns no core.
+ * descriptors and its wake-up eventfd, so an idle DPU burns no core.  After
+ * frames from a shared-memory port (vhost-user: no kernel thread to starve)
+ * it polls at least DPUD_POLL_US_SHM: waking a sleeping thread costs more
+ * than the gap between a guest's bursts (milliseconds on a virtual CPU).
  *
  * The control thread and the workers never touch the switch at once.  Workers
  * are userspace-RCU (QSBR) readers that pass a quiescent state after every
@@ -56,21 +59,26 @@ park(struct dpud_worker *w)
 
 /* One round over the worker's ports.  Returns the frames it switched. */
 static unsigned
-poll_round(struct dpud_worker *w)
+poll_round(struct dpud_worker *w, bool *from_shm)
 {
     struct dpud *d = w->d;
     unsigned got = 0;
+    *from_shm = false;
     uint64_t now = now_ms();
     bool serialise = d->n_workers > 1;
     for (unsigned i = 0; i < w->n_ports; i++) {
         if (serialise)
             pthread_mutex_lock(&d->pipeline_mu);
+        unsigned from_port = 0;
         for (int b = 0; b < BURSTS_PER_PORT; b++) {
             unsigned n = sw_poll_ctx(w->ctx, w->ports[i], now);
-            got += n;
+            from_port += n;
             if (n < SW_BURST)
                 break;
         }
+        got += from_port;
+        if (from_port && !sw_port_at(d->sw, w->ports[i])->io->ifindex)
+            *from_shm = true;
         dpud_port_update_carrier(d, w->ports[i]); /* vhost-user: a client came or went */
         if (serialise)
             pthread_mutex_unlock(&d->pipeline_mu);
@@ -105,26 +113,30 @@ worker_main(void *arg)
     pthread_setname_np(pthread_self(), name);
     urcu_qsbr_register_thread();
     uint64_t idle_since = 0;
+    unsigned poll_us = d->poll_us;
     while (!atomic_load(&d->stopping)) {
         park(w);
         if (atomic_load(&d->stopping))
             break;
-        unsigned got = poll_round(w);
+        bool from_shm;
+        unsigned got = poll_round(w, &from_shm);
         urcu_qsbr_quiescent_state();
         if (got) {
             atomic_fetch_add_explicit(&w->packets, got, memory_order_relaxed);
             idle_since = 0;
+            poll_us = from_shm && d->poll_us < DPUD_POLL_US_SHM ? DPUD_POLL_US_SHM : d->poll_us;
             continue;
         }
         uint64_t now = now_ns();
         if (!idle_since)
             idle_since = now;
-        if (now - idle_since < (uint64_t)d->poll_us * 1000) {
+        if (now - idle_since < (uint64_t)poll_us * 1000) {
             sched_yield();
             continue;
         }
         sleep_on_ports(w);
         idle_since = 0;
+        poll_us = d->poll_us;
     }
     urcu_qsbr_unregister_thread();
     return NULL;
