@@ -24,6 +24,7 @@
 #include "log.h"
 #include "port.h"
 #include "vhost-front.h"
+#include "util.h"
 #include "vhost-user.h"
 
 #define GPA_BASE 0x40000000ULL
@@ -688,8 +689,60 @@ port_listens_and_reattaches(void)
     rmdir(dir);
 }
 
+/* Client mode: the front-end listens; the port connects, and connects again
+ * after the front-end hangs up; a relative path is refused. */
+static void
+port_connects_and_reconnects(void)
+{
+    char dir[] = "/tmp/test-vhost.XXXXXX", path[64];
+    ASSERT_NOT_NULL(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/fe.sock", dir);
+    ASSERT_NULL(port_open_vhost_user_client("vh0", "fe.sock"));
+    ASSERT_EQ(errno, EINVAL);
+    struct port *p = port_open_vhost_user_client("vh0", path); /* nobody listens yet */
+    ASSERT_NOT_NULL(p);
+    ASSERT_TRUE(port_vhost_user_is_client(p));
+    struct pkt *pk = calloc(1, sizeof *pk);
+    struct pkt *pkts[1] = {pk};
+    struct pollfd pfd = {.fd = p->ops->fd(p), .events = POLLIN};
+    ASSERT_EQ(poll(&pfd, 1, 1000), 1); /* the first attempt is due */
+    p->ops->rx_burst(p, pkts, 1);      /* fails: no socket */
+    ASSERT_FALSE(p->ops->carrier(p));
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    ASSERT_EQ(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+    ASSERT_EQ(listen(l, 1), 0);
+    for (int round = 0; round < 2; round++) {
+        /* The retry timer wakes the port; it connects; we accept. */
+        uint64_t deadline = now_ms() + 2000;
+        while (!p->ops->carrier(p) && now_ms() < deadline)
+            if (poll(&pfd, 1, 100) == 1)
+                p->ops->rx_burst(p, pkts, 1);
+        ASSERT_TRUE(p->ops->carrier(p));
+        int c = accept(l, NULL, NULL);
+        ASSERT_GE(c, 0);
+        struct guest g;
+        g_init(&g, c);
+        g_setup(&g, NULL, ALL_FEATURES);
+        ASSERT_EQ(poll(&pfd, 1, 1000), 1);
+        p->ops->rx_burst(p, pkts, 1); /* the handshake, as in server mode */
+        ASSERT_EQ(g_reply(&g, VHOST_USER_GET_FEATURES), (int64_t)VHOST_DEV_FEATURES);
+        g_fini(&g); /* the front-end goes */
+        ASSERT_EQ(poll(&pfd, 1, 1000), 1);
+        p->ops->rx_burst(p, pkts, 1);
+        ASSERT_FALSE(p->ops->carrier(p));
+    }
+    close(l);
+    port_close(p);
+    ASSERT_EQ(access(path, F_OK), 0); /* the front-end's socket is not ours */
+    unlink(path);
+    free(pk);
+    rmdir(dir);
+}
+
 TEST_MAIN(TEST(negotiation_and_replies), TEST(mem_table_is_checked),
           TEST(guest_tx_is_received), TEST(guest_rx_uses_mergeable_buffers),
           TEST(rx_without_mergeable_buffers), TEST(eventfds_never_block), TEST(rings_wrap),
           TEST(bad_descriptors_are_counted), TEST(disconnect_and_reconnect),
-          TEST(port_listens_and_reattaches))
+          TEST(port_listens_and_reattaches), TEST(port_connects_and_reconnects))
