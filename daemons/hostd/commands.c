@@ -174,13 +174,14 @@ cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err
         if (!strcmp(json_string_value(json_object_get(e, "portgroup")), name))
             return cmd_fail(err, -EBUSY, "portgroup %s is used by port %s", name,
                             json_string_value(json_object_get(e, "name")));
-    json_array_foreach(pgs, i, e) {
-        if (!strcmp(json_string_value(json_object_get(e, "name")), name)) {
-            json_array_remove(pgs, i);
-            return commit(h, err);
-        }
-    }
-    return cmd_fail(err, -ENOENT, "no portgroup %s", name);
+    json_t *pg = hostd_config_take(pgs, name);
+    if (!pg)
+        return cmd_fail(err, -ENOENT, "no portgroup %s", name);
+    int rc = commit(h, err);
+    if (rc < 0)
+        json_array_append(pgs, pg); /* not saved: keep what is on disk */
+    json_decref(pg);
+    return rc;
 }
 
 /* Runs 'cmd' on every DPU and merges the arrays, each element tagged with its
@@ -297,18 +298,16 @@ cmd_port_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     if (cmd_arg_str(args, "name", &name, err) < 0)
         return -EINVAL;
     json_t *ports = json_object_get(h->config, "ports");
-    size_t i;
-    json_t *port;
-    json_array_foreach(ports, i, port) {
-        if (strcmp(json_string_value(json_object_get(port, "name")), name))
-            continue;
-        json_array_remove(ports, i);
-        int rc = commit(h, err);
-        if (rc == 0)
-            log_info("port=%s: deleted", name);
-        return rc;
-    }
-    return cmd_fail(err, -ENOENT, "no port %s (VMs' ports go with 'vm del')", name);
+    json_t *port = hostd_config_take(ports, name);
+    if (!port)
+        return cmd_fail(err, -ENOENT, "no port %s (VMs' ports go with 'vm del')", name);
+    int rc = commit(h, err);
+    if (rc == 0)
+        log_info("port=%s: deleted", name);
+    else
+        json_array_append(ports, port); /* not saved: keep what is on disk */
+    json_decref(port);
+    return rc;
 }
 
 /* Lab VM segments must stay inside the special-purpose ranges (DESIGN §4). */
@@ -438,22 +437,16 @@ cmd_vm_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     if (cmd_arg_str(args, "name", &name, err) < 0)
         return -EINVAL;
     json_t *vms = json_object_get(h->config, "vms");
-    size_t i;
-    json_t *vm;
-    json_array_foreach(vms, i, vm) {
-        if (strcmp(json_string_value(json_object_get(vm, "name")), name))
-            continue;
-        json_incref(vm);
-        json_array_remove(vms, i);
-        int rc = commit(h, err); /* the DPU lets go of the port first */
-        if (rc == 0)
-            rc = hostd_platform_vm_destroy(h, vm, err);
-        if (rc == 0)
-            log_info("vm=%s: deleted", name);
-        json_decref(vm);
-        return rc;
-    }
-    return cmd_fail(err, -ENOENT, "no VM %s", name);
+    json_t *vm = hostd_config_take(vms, name);
+    if (!vm)
+        return cmd_fail(err, -ENOENT, "no VM %s", name);
+    int rc = commit(h, err); /* the DPU lets go of the port first */
+    if (rc < 0)
+        json_array_append(vms, vm); /* not saved: keep what is on disk */
+    else if ((rc = hostd_platform_vm_destroy(h, vm, err)) == 0)
+        log_info("vm=%s: deleted", name);
+    json_decref(vm);
+    return rc;
 }
 
 const struct cmd_def hostd_commands[] = {

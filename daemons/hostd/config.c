@@ -25,6 +25,22 @@ hostd_config_find(json_t *array, const char *name)
     return NULL;
 }
 
+json_t *
+hostd_config_take(json_t *array, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(array, i, e) {
+        const char *n = json_string_value(json_object_get(e, "name"));
+        if (n && !strcmp(n, name)) {
+            json_incref(e);
+            json_array_remove(array, i);
+            return e;
+        }
+    }
+    return NULL;
+}
+
 int
 hostd_config_load(struct hostd *h, char **err)
 {

@@ -57,6 +57,9 @@ int hostd_config_load(struct hostd *, char **err);
 /* Bumps the generation and writes the state atomically.  Returns 0 or -errno. */
 int hostd_config_commit(struct hostd *, char **err);
 json_t *hostd_config_find(json_t *array, const char *name);
+/* Removes the element named 'name' from 'array' and returns it (a new
+ * reference; put it back with json_array_append_new() to undo), or NULL. */
+json_t *hostd_config_take(json_t *array, const char *name);
 
 /* dpu.c */
 int hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char **err);

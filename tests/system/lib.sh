@@ -18,6 +18,7 @@ N_FAILED=0
 N_CHECKS=0
 LAB_PREFIXES=()
 TEST_TMPDIRS=()
+TEST_CLEANUPS=() # commands cleanup runs first (e.g. undoing chattr +i)
 
 ok() { N_CHECKS=$((N_CHECKS + 1)); echo "ok - $*"; }
 not_ok() { N_CHECKS=$((N_CHECKS + 1)); N_FAILED=$((N_FAILED + 1)); echo "not ok - $*"; }
@@ -91,6 +92,7 @@ lab_down() { sanitizer_check "$1"; "$DSE_LAB" down --prefix "$1"; }
 cleanup() {
 	local rc=$? p
 	capture_stop_all 2>/dev/null
+	for p in "${TEST_CLEANUPS[@]}"; do eval "$p" 2>/dev/null; done
 	for p in "${LAB_PREFIXES[@]}"; do
 		[[ -d $DSE_LAB_DIR/$p ]] || continue
 		sanitizer_check "$p" || rc=1

@@ -48,6 +48,21 @@ expect 0 "vm add" vm add vm1 --portgroup pg-a --ip 198.18.10.11/24
 expect 1 "vm add of an existing name fails" vm add vm1 --portgroup pg-a
 expect 1 "portgroup del while a VM uses it fails" portgroup del pg-a
 expect 1 "vm del of an unknown VM fails" vm del nope
+# A deletion that cannot be saved changes nothing (the state file's directory
+# made immutable; skipped where the filesystem has no such attribute).
+expect 0 "portgroup add pg-x" portgroup add pg-x --vlan 12
+HDIR=$DSE_LAB_DIR/$P/h1
+if chattr +i "$HDIR" 2>/dev/null; then
+	TEST_CLEANUPS+=("chattr -i $HDIR")
+	expect 1 "portgroup del that cannot be saved fails" portgroup del pg-x
+	check "... and pg-x is still there" bash -c "DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j portgroup list | jq -e '.[] | select(.name == \"pg-x\")' >/dev/null"
+	expect 1 "vm del that cannot be saved fails" vm del vm1
+	check_eq "... and vm1 is still there" 1 "$(dsectl_on "$P" h1 -j vm list | jq '[.[] | select(.name == "vm1")] | length')"
+	chattr -i "$HDIR"
+else
+	echo "# skip: chattr +i not supported here: unsaved deletions not tested"
+fi
+expect 0 "portgroup del once it can be saved" portgroup del pg-x
 expect 2 "switch set without a value is a usage error" switch set
 expect 2 "MAC ageing of 0 s is refused" switch set --mac-age 0
 check "-j prints valid JSON" bash -c "DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j port list | jq -e 'length >= 3' >/dev/null"
