@@ -153,8 +153,10 @@ eswitch_flow_add(struct eswitch *e, const struct eswitch_key *key,
 
 /* Reads the table in batches (one syscall per ESWITCH_BATCH flows, not two
  * per flow: a full table is walked every second).  Kernels without batch
- * lookups for hash maps get the walk one key at a time. */
-#define ESWITCH_BATCH 4096
+ * lookups for hash maps get the walk one key at a time.  The batch lives on
+ * the caller's stack (18 KiB): the control thread reads the table while a
+ * worker may be sweeping it. */
+#define ESWITCH_BATCH 256
 
 static void
 foreach_one_by_one(struct eswitch *e,
@@ -177,8 +179,8 @@ eswitch_flow_foreach(struct eswitch *e,
                      void (*cb)(const struct eswitch_key *, const struct eswitch_action *, void *),
                      void *aux)
 {
-    static struct eswitch_key keys[ESWITCH_BATCH];
-    static struct eswitch_action vals[ESWITCH_BATCH];
+    struct eswitch_key keys[ESWITCH_BATCH];
+    struct eswitch_action vals[ESWITCH_BATCH];
     __u32 token = 0;
     bool first = true;
     for (;;) {

@@ -11,8 +11,13 @@
  *
  * On real DPUs the same interface maps onto tc-flower or a vendor SDK.
  *
- * Thread-safety: the control thread owns the handle; the program runs in the
- * kernel concurrently and only ever updates counters in the maps.
+ * Thread-safety: the program runs in the kernel concurrently and only ever
+ * updates counters in the maps.  dpud's workers install and sweep flows (the
+ * slow path's hooks) while its control thread may read and delete them
+ * (revalidation): the maps allow that, and eswitch_flow_foreach/read/del keep
+ * no state.  eswitch_flow_sweep() uses one static victim list: sweeps must not
+ * overlap (dpud runs them with the workers paused or under its pipeline lock).
+ * Attaching and detaching ports is the control thread's.
  */
 #ifndef DSE_ESWITCH_H
 #define DSE_ESWITCH_H
