@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <linux/if_link.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -216,8 +217,10 @@ sweep_one(const struct eswitch_key *k, const struct eswitch_action *a, void *aux
 }
 
 /* Collects the keys to delete first, then deletes: deleting while walking a
- * BPF hash would restart the walk.  The victim list is static: the control
- * thread is the only caller (see the header). */
+ * BPF hash would restart the walk.  The victim list is static (a full table's
+ * worth is too big for a worker's stack), so sweeps take turns. */
+static pthread_mutex_t sweep_mu = PTHREAD_MUTEX_INITIALIZER;
+
 unsigned
 eswitch_flow_sweep(struct eswitch *e,
                    bool (*doomed)(const struct eswitch_key *, const struct eswitch_action *,
@@ -225,9 +228,12 @@ eswitch_flow_sweep(struct eswitch *e,
                    void *aux)
 {
     static struct eswitch_key victims[ESWITCH_MAX_FLOWS];
+    pthread_mutex_lock(&sweep_mu);
     struct sweep s = {.doomed = doomed, .aux = aux, .victims = victims};
     eswitch_flow_foreach(e, sweep_one, &s);
-    return eswitch_flow_del(e, victims, s.n);
+    unsigned n = eswitch_flow_del(e, victims, s.n);
+    pthread_mutex_unlock(&sweep_mu);
+    return n;
 }
 
 unsigned

@@ -15,8 +15,8 @@
  * updates counters in the maps.  dpud's workers install and sweep flows (the
  * slow path's hooks) while its control thread may read and delete them
  * (revalidation): the maps allow that, and eswitch_flow_foreach/read/del keep
- * no state.  eswitch_flow_sweep() uses one static victim list: sweeps must not
- * overlap (dpud runs them with the workers paused or under its pipeline lock).
+ * no state but eswitch_flow_sweep()'s victim list, which sweeps take turns
+ * with (a mutex: sweeps are rare, a MAC move or a configuration change).
  * Attaching and detaching ports is the control thread's.
  */
 #ifndef DSE_ESWITCH_H

@@ -1,10 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fdb: chained hash table over a fixed entry pool, with ageing by timestamp. */
+/*
+ * fdb: chained hash table over a fixed entry pool, with ageing by timestamp.
+ *
+ * Readers walk the chains without a lock: a new entry is filled in before a
+ * release store links it at the head of its chain, and the fields that change
+ * in a live entry (port, seen_ms) are single atomic words.  Writers that link
+ * or change an entry take 'mu'; removals need the table to themselves (see
+ * fdb.h), so an entry is never reused under a reader's feet.
+ */
 #include "fdb.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 #define FDB_NIL UINT32_MAX
 
@@ -25,6 +39,7 @@ struct fdb {
     uint32_t capacity;
     uint32_t free_head;
     uint64_t age_ms;
+    pthread_mutex_t mu; /* learners that link or change an entry */
     struct fdb_stats stats;
 };
 
@@ -57,6 +72,7 @@ fdb_create(size_t capacity, uint64_t age_ms)
         fdb_destroy(f);
         return NULL;
     }
+    pthread_mutex_init(&f->mu, NULL);
     f->n_buckets = nb;
     f->capacity = (uint32_t)capacity;
     f->age_ms = age_ms;
@@ -73,6 +89,7 @@ fdb_destroy(struct fdb *f)
 {
     if (!f)
         return;
+    pthread_mutex_destroy(&f->mu);
     free(f->entries);
     free(f->buckets);
     free(f);
@@ -93,7 +110,7 @@ fdb_get_age(const struct fdb *f)
 static bool
 entry_expired(const struct fdb *f, const struct fdb_entry *e, uint64_t now_ms)
 {
-    return !e->is_static && now_ms - e->seen_ms >= f->age_ms;
+    return !e->is_static && now_ms - LOAD(&e->seen_ms) >= f->age_ms;
 }
 
 /* Returns the index of (vid, mac) and sets '*prev' to its predecessor in the
@@ -104,7 +121,8 @@ fdb_find(const struct fdb *f, uint16_t vid, const uint8_t mac[6], uint32_t *buck
 {
     *bucket = fdb_hash(vid, mac) & (f->n_buckets - 1);
     *prev = FDB_NIL;
-    for (uint32_t i = f->buckets[*bucket]; i != FDB_NIL; i = f->entries[i].next) {
+    for (uint32_t i = LOAD_ACQ(&f->buckets[*bucket]); i != FDB_NIL;
+         i = LOAD_ACQ(&f->entries[i].next)) {
         const struct fdb_entry *e = &f->entries[i];
         if (e->vid == vid && !memcmp(e->mac, mac, 6))
             return i;
@@ -143,14 +161,16 @@ fdb_insert(struct fdb *f, uint32_t bucket, uint16_t vid, const uint8_t mac[6],
     e->in_use = true;
     e->seen_ms = now_ms;
     e->next = f->buckets[bucket];
-    f->buckets[bucket] = i;
+    STORE_REL(&f->buckets[bucket], i); /* readers see it whole */
     f->stats.n_entries++;
     return 0;
 }
 
-enum fdb_learn_result
-fdb_learn(struct fdb *f, uint16_t vid, const uint8_t mac[static 6], uint16_t port,
-          uint64_t now_ms, uint16_t *old_port)
+/* The learner's slow case: a new MAC, a move, an expired entry.  Called with
+ * 'mu' held, so the lookup is repeated: another learner may have got there. */
+static enum fdb_learn_result
+learn_locked(struct fdb *f, uint16_t vid, const uint8_t mac[6], uint16_t port, uint64_t now_ms,
+             uint16_t *old_port)
 {
     uint32_t bucket, prev;
     uint32_t i = fdb_find(f, vid, mac, &bucket, &prev);
@@ -160,16 +180,16 @@ fdb_learn(struct fdb *f, uint16_t vid, const uint8_t mac[static 6], uint16_t por
             return FDB_STATIC;
         if (entry_expired(f, e, now_ms)) {
             /* An aged-out entry that fdb_age() has not swept yet: relearn. */
-            e->port = port;
-            e->seen_ms = now_ms;
+            STORE(&e->port, port);
+            STORE(&e->seen_ms, now_ms);
             f->stats.n_learned++;
             return FDB_NEW;
         }
-        e->seen_ms = now_ms;
+        STORE(&e->seen_ms, now_ms);
         if (e->port == port)
             return FDB_REFRESHED;
         uint16_t was = e->port;
-        e->port = port;
+        STORE(&e->port, port);
         if (old_port)
             *old_port = was;
         f->stats.n_moved++;
@@ -183,6 +203,28 @@ fdb_learn(struct fdb *f, uint16_t vid, const uint8_t mac[static 6], uint16_t por
     return FDB_NEW;
 }
 
+enum fdb_learn_result
+fdb_learn(struct fdb *f, uint16_t vid, const uint8_t mac[static 6], uint16_t port,
+          uint64_t now_ms, uint16_t *old_port)
+{
+    /* The common case, a known MAC where it was, takes no lock. */
+    uint32_t bucket, prev;
+    uint32_t i = fdb_find(f, vid, mac, &bucket, &prev);
+    if (i != FDB_NIL) {
+        struct fdb_entry *e = &f->entries[i];
+        if (e->is_static)
+            return FDB_STATIC;
+        if (LOAD(&e->port) == port && !entry_expired(f, e, now_ms)) {
+            STORE(&e->seen_ms, now_ms);
+            return FDB_REFRESHED;
+        }
+    }
+    pthread_mutex_lock(&f->mu);
+    enum fdb_learn_result r = learn_locked(f, vid, mac, port, now_ms, old_port);
+    pthread_mutex_unlock(&f->mu);
+    return r;
+}
+
 bool
 fdb_lookup(const struct fdb *f, uint16_t vid, const uint8_t mac[static 6], uint64_t now_ms,
            uint16_t *port)
@@ -191,7 +233,7 @@ fdb_lookup(const struct fdb *f, uint16_t vid, const uint8_t mac[static 6], uint6
     uint32_t i = fdb_find(f, vid, mac, &bucket, &prev);
     if (i == FDB_NIL || entry_expired(f, &f->entries[i], now_ms))
         return false;
-    *port = f->entries[i].port;
+    *port = LOAD(&f->entries[i].port);
     return true;
 }
 

@@ -17,8 +17,13 @@
  *     lookup(vid, mac):  bucket = hash(vid, mac) -> chain -> entry
  *     entry states:      free --learn--> live --age/flush/del--> free
  *
- * Thread-safety: none; one thread owns an fdb.  (The RCU table of the poll-mode
- * data plane is a later stage.)
+ * Thread-safety: fdb_lookup() and fdb_learn() may run in any number of
+ * threads at once (the data plane's workers): lookups and refreshes take no
+ * lock, learning a new MAC or a move takes the table's mutex.  Everything else
+ * that changes the table (fdb_add_static, fdb_del, fdb_age, fdb_flush,
+ * fdb_set_age) and fdb_foreach() need it to themselves: no lookup or learn may
+ * run meanwhile (dpud pauses its workers, an RCU grace period, first).  That
+ * is what makes reusing a removed entry safe.
  */
 #ifndef DSE_FDB_H
 #define DSE_FDB_H

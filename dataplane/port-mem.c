@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* port-mem: a port backend made of two in-memory frame queues, for tests. */
+/* port-mem: a port backend made of two in-memory frame queues, for tests.  It
+ * also checks the port contract that its caller must keep: one thread at a
+ * time in the backend (each call marks the port busy while it runs and counts
+ * the calls that found it busy already). */
 #include "port.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +24,22 @@ struct mem_queue {
 
 struct mem_port {
     struct mem_queue rx, tx;
+    atomic_bool busy;
+    atomic_uint overlaps;
 };
+
+static void
+enter(struct mem_port *m)
+{
+    if (atomic_exchange(&m->busy, true))
+        atomic_fetch_add(&m->overlaps, 1);
+}
+
+static void
+leave(struct mem_port *m)
+{
+    atomic_store(&m->busy, false);
+}
 
 static bool
 queue_put(struct mem_queue *q, const void *data, unsigned len)
@@ -63,6 +82,7 @@ mem_rx_burst(struct port *port, struct pkt **pkts, unsigned n)
 {
     struct mem_port *m = port->priv;
     unsigned i;
+    enter(m);
     for (i = 0; i < n; i++) {
         struct mem_frame *f = queue_get(&m->rx);
         if (!f)
@@ -71,6 +91,7 @@ mem_rx_burst(struct port *port, struct pkt **pkts, unsigned n)
         memcpy(pkts[i]->data, f->data, f->len);
         pkts[i]->len = f->len;
     }
+    leave(m);
     return i;
 }
 
@@ -79,9 +100,11 @@ mem_tx_burst(struct port *port, struct pkt **pkts, unsigned n)
 {
     struct mem_port *m = port->priv;
     unsigned i;
+    enter(m);
     for (i = 0; i < n; i++)
         if (!queue_put(&m->tx, pkts[i]->data, pkts[i]->len))
             break;
+    leave(m);
     return i;
 }
 
@@ -121,4 +144,10 @@ unsigned
 port_mem_n_tx(const struct port *port)
 {
     return ((const struct mem_port *)port->priv)->tx.n;
+}
+
+unsigned
+port_mem_overlaps(const struct port *port)
+{
+    return atomic_load(&((struct mem_port *)port->priv)->overlaps);
 }

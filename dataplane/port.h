@@ -105,5 +105,8 @@ bool port_vhost_user_info(const struct port *port, struct vhost_dev_info *info,
 bool port_mem_inject(struct port *port, const void *frame, unsigned len);
 int port_mem_take(struct port *port, void *buf, unsigned buf_len);
 unsigned port_mem_n_tx(const struct port *port);
+/* How many calls into the port found another thread inside it (the switch's
+ * callers must keep this at 0: one thread at a time per port). */
+unsigned port_mem_overlaps(const struct port *port);
 
 #endif

@@ -3,6 +3,7 @@
 #include "switch.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,11 @@ struct sw {
     struct pkt *scratch;         /* for frames we originate (announcements) */
     struct sw_offload offload;
     bool has_offload;
-    struct sw_soft_flow soft[SW_SOFT_FLOWS];
-    uint32_t gen; /* of the decisions; bumped whenever one may change */
+    uint32_t gen; /* of the decisions; bumped whenever one may change (atomic) */
     struct sw_ctx *own;      /* the context of sw_input(), sw_poll(), announcements */
     struct sw_ctx *ctxs;     /* every context, for their statistics */
+    /* One per port: whoever calls the port's backend holds it (see switch.h). */
+    pthread_mutex_t io_mu[SW_MAX_PORTS];
 };
 
 /* What one thread needs to run frames through the pipeline (see switch.h). */
@@ -51,12 +53,29 @@ struct sw_ctx {
     struct sw *sw;
     struct sw_ctx *next;         /* in sw->ctxs */
     struct pkt *burst[SW_BURST]; /* receive buffers, allocated once */
-    uint16_t to_flush[SW_MAX_PORTS]; /* ports sent to since the last flush */
-    bool pending[SW_MAX_PORTS];
-    unsigned n_to_flush;
+    uint32_t gen;                /* sw->gen when the burst began */
+    uint16_t held[SW_MAX_PORTS]; /* ports whose io lock we hold: sent to since the
+                                    last flush */
+    bool is_held[SW_MAX_PORTS];
+    unsigned n_held;
     struct sw_cache_stats cache_stats;
+    struct sw_port_stats stats[SW_MAX_PORTS]; /* this context's share */
+    struct sw_soft_flow soft[SW_SOFT_FLOWS];
     struct fc_entry cache[SW_FLOW_CACHE_SIZE];
 };
+
+static inline uint32_t
+gen_now(const struct sw *sw)
+{
+    return __atomic_load_n(&sw->gen, __ATOMIC_ACQUIRE);
+}
+
+/* Invalidates every cached decision.  Returns the new generation. */
+static inline uint32_t
+gen_bump(struct sw *sw)
+{
+    return __atomic_add_fetch(&sw->gen, 1, __ATOMIC_RELEASE);
+}
 
 static const char *const soft_whats[SW_SOFT__N] = {
 #define SW_SOFT_WHAT_(e, what) [SW_SOFT_##e] = what,
@@ -78,17 +97,52 @@ sw_set_offload(struct sw *sw, const struct sw_offload *offload)
         sw->offload = *offload;
 }
 
-const struct sw_soft_flow *
-sw_soft_flows(const struct sw *sw)
+void
+sw_soft_flows_foreach(const struct sw *sw, void (*cb)(const struct sw_soft_flow *, void *),
+                      void *aux)
 {
-    return sw->soft;
+    for (const struct sw_ctx *x = sw->ctxs; x; x = x->next)
+        for (unsigned i = 0; i < SW_SOFT_FLOWS; i++)
+            if (x->soft[i].in_use)
+                cb(&x->soft[i], aux);
+}
+
+void
+sw_port_stats(const struct sw *sw, unsigned id, struct sw_port_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (id >= SW_MAX_PORTS)
+        return;
+    for (const struct sw_ctx *x = sw->ctxs; x; x = x->next) {
+        const struct sw_port_stats *s = &x->stats[id];
+        out->rx_packets += s->rx_packets;
+        out->rx_bytes += s->rx_bytes;
+        out->tx_packets += s->tx_packets;
+        out->tx_bytes += s->tx_bytes;
+        out->rx_flood += s->rx_flood;
+        out->mac_moves += s->mac_moves;
+        for (int r = 0; r < DROP__N; r++)
+            out->drops[r] += s->drops[r];
+    }
+}
+
+/* A new port starts from zero in every context. */
+static void
+forget_port(struct sw *sw, uint16_t id)
+{
+    for (struct sw_ctx *x = sw->ctxs; x; x = x->next) {
+        memset(&x->stats[id], 0, sizeof x->stats[id]);
+        for (unsigned i = 0; i < SW_SOFT_FLOWS; i++)
+            if (x->soft[i].in_use && x->soft[i].in_port == id)
+                x->soft[i].in_use = false;
+    }
 }
 
 /* Every cached decision, and those the eswitch holds, may be about to change. */
 static void
 offload_flush_all(struct sw *sw)
 {
-    sw->gen++;
+    gen_bump(sw);
     if (sw->has_offload && sw->offload.flush_all)
         sw->offload.flush_all(sw->offload.aux);
 }
@@ -105,6 +159,8 @@ sw_create(const struct sw_params *params)
     sw->fdb = fdb_create(params->fdb_capacity, params->fdb_age_ms);
     sw->scratch = malloc(sizeof *sw->scratch);
     sw->gen = 1; /* cache entries start at 0: invalid */
+    for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+        pthread_mutex_init(&sw->io_mu[i], NULL);
     if (!sw->fdb || !sw->scratch || !(sw->own = sw_ctx_create(sw)))
         goto fail;
     return sw;
@@ -125,6 +181,8 @@ sw_destroy(struct sw *sw)
         sw_ctx_destroy(sw->ctxs);
     free(sw->scratch);
     fdb_destroy(sw->fdb);
+    for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+        pthread_mutex_destroy(&sw->io_mu[i]);
     free(sw);
 }
 
@@ -365,6 +423,7 @@ sw_port_add(struct sw *sw, const char *name, enum sw_port_kind kind, const char 
     p->kind = kind;
     p->pg = pg_idx;
     p->io = io;
+    forget_port(sw, (uint16_t)id);
     if (kind == SW_PORT_UPLINK)
         sw->uplinks[sw->n_uplinks++] = (uint16_t)id;
     return (int)id;
@@ -417,39 +476,58 @@ sw_port_del(struct sw *sw, const char *name)
 /* ---- the pipeline ---- */
 
 static inline void
-count_drop(struct sw_port *p, enum drop_reason r)
+count_drop(struct sw_ctx *x, const struct sw_port *p, enum drop_reason r)
 {
-    p->stats.drops[r]++;
+    x->stats[p->id].drops[r]++;
+}
+
+/* Sends what the ports hold since the last flush (see port.h) and lets go of
+ * their locks. */
+static void
+flush_ports(struct sw_ctx *x)
+{
+    for (unsigned i = 0; i < x->n_held; i++) {
+        uint16_t id = x->held[i];
+        struct sw_port *p = &x->sw->ports[id];
+        x->is_held[id] = false;
+        if (p->in_use && p->io->ops->flush)
+            p->io->ops->flush(p->io);
+        pthread_mutex_unlock(&x->sw->io_mu[id]);
+    }
+    x->n_held = 0;
+}
+
+/* Takes port 'id''s lock for the rest of the burst.  Blocking only while we
+ * hold no other (else we flush and let go of those first), no two contexts
+ * ever wait for each other. */
+static void
+hold_port(struct sw_ctx *x, uint16_t id)
+{
+    if (x->is_held[id])
+        return;
+    pthread_mutex_t *mu = &x->sw->io_mu[id];
+    if (!x->n_held) {
+        pthread_mutex_lock(mu);
+    } else if (pthread_mutex_trylock(mu)) {
+        flush_ports(x);
+        pthread_mutex_lock(mu);
+    }
+    x->is_held[id] = true;
+    x->held[x->n_held++] = id;
 }
 
 static bool
 port_output(struct sw_ctx *x, struct sw_port *out, struct pkt *pkt)
 {
     struct pkt *one[1] = {pkt};
+    hold_port(x, out->id);
     if (out->io->ops->tx_burst(out->io, one, 1) == 1) {
-        out->stats.tx_packets++;
-        out->stats.tx_bytes += pkt->len;
-        if (out->io->ops->flush && !x->pending[out->id]) {
-            x->pending[out->id] = true;
-            x->to_flush[x->n_to_flush++] = out->id;
-        }
+        x->stats[out->id].tx_packets++;
+        x->stats[out->id].tx_bytes += pkt->len;
         return true;
     }
-    count_drop(out, DROP_TX_ERROR);
+    count_drop(x, out, DROP_TX_ERROR);
     return false;
-}
-
-/* Sends what the ports hold since the last flush (see port.h). */
-static void
-flush_ports(struct sw_ctx *x)
-{
-    for (unsigned i = 0; i < x->n_to_flush; i++) {
-        struct sw_port *p = &x->sw->ports[x->to_flush[i]];
-        x->pending[x->to_flush[i]] = false;
-        if (p->in_use)
-            p->io->ops->flush(p->io);
-    }
-    x->n_to_flush = 0;
 }
 
 /* Sends an untagged frame to logical port 'lport' in portgroup 'pg'.  Returns
@@ -462,11 +540,11 @@ lport_output(struct sw_ctx *x, uint16_t lport, const struct sw_portgroup *pg, st
     if (lport != SW_TEAM)
         return port_output(x, &sw->ports[lport], pkt);
     if (sw->active < 0) {
-        count_drop(in, DROP_NO_UPLINK);
+        count_drop(x, in, DROP_NO_UPLINK);
         return false;
     }
     if (pg->vid && !vlan_push(pkt, pg->vid, pkt->meta.pcp)) {
-        count_drop(in, DROP_OVERSIZE);
+        count_drop(x, in, DROP_OVERSIZE);
         return false;
     }
     bool sent = port_output(x, &sw->ports[sw->active], pkt);
@@ -481,7 +559,7 @@ flood(struct sw_ctx *x, uint16_t in_lport, const struct sw_portgroup *pg, struct
 {
     struct sw *sw = x->sw;
     int pg_idx = (int)(pg - sw->pgs);
-    in->stats.rx_flood++;
+    x->stats[in->id].rx_flood++;
     for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
         struct sw_port *p = &sw->ports[i];
         if (p->in_use && p->kind == SW_PORT_VNIC && p->pg == pg_idx && i != in_lport)
@@ -492,15 +570,16 @@ flood(struct sw_ctx *x, uint16_t in_lport, const struct sw_portgroup *pg, struct
 }
 
 static void
-learn(struct sw *sw, const struct sw_portgroup *pg, const uint8_t *src, uint16_t lport,
+learn(struct sw_ctx *x, const struct sw_portgroup *pg, const uint8_t *src, uint16_t lport,
       uint64_t now_ms)
 {
+    struct sw *sw = x->sw;
     uint16_t old;
     if (fdb_learn(sw->fdb, pg->vid, src, lport, now_ms, &old) != FDB_MOVED)
         return;
     if (lport != SW_TEAM)
-        sw->ports[lport].stats.mac_moves++;
-    sw->gen++;
+        x->stats[lport].mac_moves++;
+    x->gen = gen_bump(sw); /* our own cache at once, the others' next burst */
     if (sw->has_offload && sw->offload.flush_mac)
         sw->offload.flush_mac(sw->offload.aux, src);
     char mac[MAC_STRLEN];
@@ -510,19 +589,16 @@ learn(struct sw *sw, const struct sw_portgroup *pg, const uint8_t *src, uint16_t
 }
 
 /* Where 'mac' in portgroup 'pg' is: true with '*out' set, or false when it is
- * unknown.  An entry of a port that has left the segment is forgotten. */
+ * unknown.  An entry of a port that has left the segment counts as unknown
+ * (leaving removes a port's entries; this is the belt to those braces). */
 static bool
 dst_lookup(struct sw *sw, const struct sw_portgroup *pg, const uint8_t *mac, uint64_t now_ms,
            uint16_t *out)
 {
     if (!fdb_lookup(sw->fdb, pg->vid, mac, now_ms, out))
         return false;
-    if (*out == SW_TEAM ||
-        (sw->ports[*out].in_use && sw->ports[*out].pg == (int)(pg - sw->pgs)))
-        return true;
-    fdb_del(sw->fdb, pg->vid, mac);
-    sw->gen++;
-    return false;
+    return *out == SW_TEAM ||
+           (sw->ports[*out].in_use && sw->ports[*out].pg == (int)(pg - sw->pgs));
 }
 
 /* Which portgroup and logical port a frame belongs to, from its ingress port
@@ -550,7 +626,7 @@ classify(const struct sw *sw, const struct sw_port *in, bool has_vlan, uint16_t 
 /* Records a frame handled in software (see sw_soft_flows()).  Returns the
  * record, or NULL for a frame too short to have one. */
 static struct sw_soft_flow *
-soft_record(struct sw *sw, const struct sw_port *in, uint16_t tag, const uint8_t *frame,
+soft_record(struct sw_ctx *x, const struct sw_port *in, uint16_t tag, const uint8_t *frame,
             uint32_t len, enum sw_soft_reason reason, enum drop_reason drop, uint64_t now_ms)
 {
     if (len < 2 * ETH_ADDR_LEN)
@@ -558,7 +634,7 @@ soft_record(struct sw *sw, const struct sw_port *in, uint16_t tag, const uint8_t
     uint32_t h = (uint32_t)in->id * 31u + tag;
     for (int i = 0; i < 12; i++)
         h = (h ^ frame[i]) * 16777619u;
-    struct sw_soft_flow *f = &sw->soft[h % SW_SOFT_FLOWS];
+    struct sw_soft_flow *f = &x->soft[h % SW_SOFT_FLOWS];
     if (!f->in_use || f->in_port != in->id || f->tag != tag || f->reason != reason ||
         memcmp(f->dst, frame, 6) || memcmp(f->src, frame + 6, 6)) {
         memset(f, 0, sizeof *f);
@@ -578,11 +654,11 @@ soft_record(struct sw *sw, const struct sw_port *in, uint16_t tag, const uint8_t
 }
 
 static void
-drop_frame(struct sw *sw, struct sw_port *in, const struct pkt *pkt, uint16_t tag,
+drop_frame(struct sw_ctx *x, struct sw_port *in, const struct pkt *pkt, uint16_t tag,
            enum drop_reason r, uint64_t now_ms)
 {
-    count_drop(in, r);
-    soft_record(sw, in, tag, pkt->data, pkt->len, SW_SOFT_DROP, r, now_ms);
+    count_drop(x, in, r);
+    soft_record(x, in, tag, pkt->data, pkt->len, SW_SOFT_DROP, r, now_ms);
 }
 
 static inline uint32_t
@@ -611,7 +687,7 @@ fc_insert(struct sw_ctx *x, const struct sw_flow *f, const struct sw_portgroup *
     memcpy(e->macs, macs, 12);
     e->in_port = f->in_port;
     e->tag = f->tag;
-    e->gen = sw->gen;
+    e->gen = x->gen;
     e->out_port = f->out_port;
     e->push_vid = f->push_vid;
     e->max_len = f->max_len;
@@ -630,7 +706,7 @@ fc_forward(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint16_t tag, 
     if (tag == 0)
         return false; /* priority-tagged: never cached */
     struct fc_entry *e = &x->cache[fc_hash(in->id, tag, pkt->data)];
-    if (e->gen != sw->gen || e->in_port != in->id || e->tag != tag ||
+    if (e->gen != x->gen || e->in_port != in->id || e->tag != tag ||
         memcmp(e->macs, pkt->data, 12) || pkt->len > e->max_len)
         return false;
     x->cache_stats.hits++;
@@ -647,10 +723,10 @@ fc_forward(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint16_t tag, 
     if (tag != SW_UNTAGGED)
         vlan_pop(pkt);
     if (push != SW_NO_PUSH && !vlan_push(pkt, push, pkt->meta.pcp))
-        count_drop(in, DROP_OVERSIZE);
+        count_drop(x, in, DROP_OVERSIZE);
     else
         port_output(x, &sw->ports[out], pkt);
-    struct sw_soft_flow *f = soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
+    struct sw_soft_flow *f = soft_record(x, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
     if (f)
         f->out_port = out;
     return true;
@@ -680,9 +756,13 @@ offload(struct sw_ctx *x, const struct sw_port *in, uint16_t tag, const struct s
         memcpy(f.src, pkt->data + 6, 6);
         if (!sw->has_offload || !sw->offload.install || !sw->offload.install(sw->offload.aux, &f))
             why = SW_SOFT_NO_ESWITCH;
+        else if (gen_now(sw) != x->gen && sw->offload.flush_mac)
+            /* Another worker moved a MAC since this decision was taken: the
+             * flow may already be stale, and its flush may have come first. */
+            sw->offload.flush_mac(sw->offload.aux, f.dst);
         fc_insert(x, &f, pg, lport, why, now_ms);
     }
-    struct sw_soft_flow *f = soft_record(sw, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
+    struct sw_soft_flow *f = soft_record(x, in, tag, pkt->data, rx_len, why, DROP_NONE, now_ms);
     if (f)
         f->out_port = out_port;
 }
@@ -696,8 +776,8 @@ switch_one(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint64_t now_m
     uint16_t lport = 0;
     uint32_t rx_len = pkt->len;
 
-    in->stats.rx_packets++;
-    in->stats.rx_bytes += pkt->len;
+    x->stats[in->id].rx_packets++;
+    x->stats[in->id].rx_bytes += pkt->len;
     enum drop_reason r = pkt_parse(pkt->data, pkt->len, m);
     uint16_t tag = m->l3_ofs > ETH_HDR_LEN ? m->vid : SW_UNTAGGED;
     if (r == DROP_NONE && fc_forward(x, in, pkt, tag, now_ms))
@@ -707,28 +787,28 @@ switch_one(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint64_t now_m
     if (r == DROP_NONE && pkt->len - m->l3_ofs > pg->mtu)
         r = DROP_OVERSIZE;
     if (r != DROP_NONE) {
-        drop_frame(sw, in, pkt, tag, r, now_ms);
+        drop_frame(x, in, pkt, tag, r, now_ms);
         return;
     }
     if (m->l3_ofs > ETH_HDR_LEN)
         vlan_pop(pkt); /* work on the untagged frame from here on */
 
     const struct eth_hdr *eth = (const struct eth_hdr *)pkt->data;
-    learn(sw, pg, eth->src, lport, now_ms);
+    learn(x, pg, eth->src, lport, now_ms);
 
     uint16_t out;
     if (eth_addr_is_multicast(eth->dst)) {
-        soft_record(sw, in, tag, pkt->data, rx_len, SW_SOFT_BROADCAST, DROP_NONE, now_ms);
+        soft_record(x, in, tag, pkt->data, rx_len, SW_SOFT_BROADCAST, DROP_NONE, now_ms);
         flood(x, lport, pg, pkt, in);
         return;
     }
     if (!dst_lookup(sw, pg, eth->dst, now_ms, &out)) {
-        soft_record(sw, in, tag, pkt->data, rx_len, SW_SOFT_UNKNOWN_DST, DROP_NONE, now_ms);
+        soft_record(x, in, tag, pkt->data, rx_len, SW_SOFT_UNKNOWN_DST, DROP_NONE, now_ms);
         flood(x, lport, pg, pkt, in);
         return;
     }
     if (out == lport) {
-        drop_frame(sw, in, pkt, tag, DROP_SAME_PORT, now_ms);
+        drop_frame(x, in, pkt, tag, DROP_SAME_PORT, now_ms);
         return;
     }
     x->cache_stats.misses++;
@@ -771,6 +851,7 @@ void
 sw_input_ctx(struct sw_ctx *x, uint16_t in, struct pkt **pkts, unsigned n, uint64_t now_ms)
 {
     struct sw_port *p = &x->sw->ports[in];
+    x->gen = gen_now(x->sw);
     for (unsigned i = 0; i < n; i++) {
         pkts[i]->in_port = in;
         switch_one(x, p, pkts[i], now_ms);
@@ -790,7 +871,9 @@ sw_poll_ctx(struct sw_ctx *x, uint16_t id, uint64_t now_ms)
     struct sw_port *p = &x->sw->ports[id];
     if (!p->in_use)
         return 0;
+    pthread_mutex_lock(&x->sw->io_mu[id]); /* we hold no other: see hold_port() */
     unsigned n = p->io->ops->rx_burst(p->io, x->burst, SW_BURST);
+    pthread_mutex_unlock(&x->sw->io_mu[id]);
     sw_input_ctx(x, id, x->burst, n, now_ms);
     return n;
 }
@@ -801,11 +884,23 @@ sw_poll(struct sw *sw, uint16_t id, uint64_t now_ms)
     return sw_poll_ctx(sw->own, id, now_ms);
 }
 
+bool
+sw_port_io_carrier(struct sw *sw, uint16_t id)
+{
+    const struct sw_port *p = sw_port_at(sw, id);
+    if (!p || !p->io->ops->carrier)
+        return p && p->carrier;
+    pthread_mutex_lock(&sw->io_mu[id]);
+    bool up = p->io->ops->carrier(p->io);
+    pthread_mutex_unlock(&sw->io_mu[id]);
+    return up;
+}
+
 void
 sw_tick(struct sw *sw, uint64_t now_ms)
 {
     if (fdb_age(sw->fdb, now_ms))
-        sw->gen++;
+        gen_bump(sw);
 }
 
 void
@@ -816,7 +911,7 @@ sw_cache_stats(const struct sw *sw, struct sw_cache_stats *out)
         out->hits += x->cache_stats.hits;
         out->misses += x->cache_stats.misses;
     }
-    out->generation = sw->gen;
+    out->generation = gen_now(sw);
 }
 
 

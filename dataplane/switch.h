@@ -33,8 +33,25 @@
  * not invalidate what was learned.  On failover the new active uplink announces
  * every local MAC with a RARP frame so that the fabric relearns at once.
  *
- * Thread-safety: none; the thread that owns the switch calls everything.  The
- * packet path does not allocate.
+ * Thread-safety: the packet path (sw_input_ctx, sw_poll_ctx) runs in any
+ * number of threads at once, each with its own context (sw_ctx), while the
+ * configuration stays still: everything else, sw_input/sw_poll (the switch's
+ * own context) and every read of counters and tables need the switch to
+ * themselves (dpud pauses its workers first).  Between workers:
+ *
+ *   - each port is polled by one thread at a time (dpud gives it to one worker);
+ *   - statistics, software flow records and the flow cache are per context,
+ *     summed or walked when read; a context writes only its own;
+ *   - the MAC table is read without locks; learning a new MAC or a move takes
+ *     its mutex (fdb.h); the generation number is an atomic word;
+ *   - a port's backend is called by one thread at a time: each port has a lock
+ *     that a context takes before its first frame to the port in a burst and
+ *     lets go after the port's flush (once per port per burst, never per
+ *     frame), and around a receive burst.  A context that would wait for a
+ *     second lock flushes and lets go of the ones it holds first, so two
+ *     contexts never wait for each other.
+ *
+ * The packet path does not allocate.
  */
 #ifndef DSE_SWITCH_H
 #define DSE_SWITCH_H
@@ -80,7 +97,6 @@ struct sw_port {
     int pg; /* portgroup index for vNICs, -1 for uplinks */
     bool carrier;
     struct port *io;
-    struct sw_port_stats stats;
 };
 
 /* A forwarding decision for one known unicast flow, as the eswitch tier can
@@ -206,6 +222,15 @@ void sw_input_ctx(struct sw_ctx *, uint16_t in, struct pkt **pkts, unsigned n,
                   uint64_t now_ms);
 unsigned sw_poll_ctx(struct sw_ctx *, uint16_t id, uint64_t now_ms);
 
+/* Port 'id''s counters: the sum over every context.  This function can't
+ * fail (an unused id reads as zeros). */
+void sw_port_stats(const struct sw *, unsigned id, struct sw_port_stats *out);
+
+/* Asks port 'id''s backend for its carrier (vhost-user: a front-end is
+ * attached), holding the port's lock; a port without the notion reports the
+ * carrier the switch has.  Safe beside the packet path. */
+bool sw_port_io_carrier(struct sw *, uint16_t id);
+
 /* Periodic work (ageing).  Call about once a second. */
 void sw_tick(struct sw *, uint64_t now_ms);
 
@@ -221,8 +246,10 @@ bool sw_flow_revalidate(struct sw *, const struct sw_flow *flow, bool hit, uint6
 
 void sw_cache_stats(const struct sw *, struct sw_cache_stats *);
 
-/* The software flow records, for reading.  Returns SW_SOFT_FLOWS entries. */
-const struct sw_soft_flow *sw_soft_flows(const struct sw *);
+/* Calls 'cb' for every software flow record of every context.  A flow seen
+ * by two contexts (its port moved between workers) appears once per context. */
+void sw_soft_flows_foreach(const struct sw *, void (*cb)(const struct sw_soft_flow *, void *),
+                           void *aux);
 
 /* Human name of a logical port: a port's name, or "uplinks" for SW_TEAM. */
 const char *sw_lport_name(const struct sw *, uint16_t lport);

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,23 +76,31 @@ log_msg(enum log_level level, const char *module, const char *fmt, ...)
     errno = saved_errno;
 }
 
+/* Rate limits are rare to consult (only when about to log) and may be shared
+ * by threads (a data-plane worker's warnings): one lock serves them all. */
+static pthread_mutex_t ratelimit_mu = PTHREAD_MUTEX_INITIALIZER;
+
 bool
 log_ratelimit_ok(struct log_ratelimit *rl)
 {
     uint64_t now = now_ms();
+    unsigned suppressed = 0;
+    bool ok = false;
+    pthread_mutex_lock(&ratelimit_mu);
     if (now - rl->window_start_ms >= rl->interval_ms) {
         rl->window_start_ms = now;
         rl->n_in_window = 0;
     }
     if (rl->n_in_window < rl->burst) {
         rl->n_in_window++;
-        if (rl->n_suppressed) {
-            unsigned n = rl->n_suppressed;
-            rl->n_suppressed = 0;
-            log_msg(LL_WARN, "log", "%u similar messages suppressed", n);
-        }
-        return true;
+        suppressed = rl->n_suppressed;
+        rl->n_suppressed = 0;
+        ok = true;
+    } else {
+        rl->n_suppressed++;
     }
-    rl->n_suppressed++;
-    return false;
+    pthread_mutex_unlock(&ratelimit_mu);
+    if (suppressed)
+        log_msg(LL_WARN, "log", "%u similar messages suppressed", suppressed);
+    return ok;
 }

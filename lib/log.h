@@ -48,8 +48,8 @@ struct log_ratelimit {
 #define LOG_RATELIMIT_INIT(burst_, interval_ms_) \
     { .burst = (burst_), .interval_ms = (interval_ms_) }
 
-/* Returns true if a message may be logged now.  Not thread-safe: give each
- * thread its own struct or protect it. */
+/* Returns true if a message may be logged now.  Thread-safe: threads may
+ * share one struct. */
 bool log_ratelimit_ok(struct log_ratelimit *rl);
 
 #define log_warn_rl(rl, ...)                \

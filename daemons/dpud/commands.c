@@ -232,7 +232,9 @@ vhost_json(const struct vhost_dev_info *vi, const char *sock)
 static json_t *
 port_json(struct dpud *d, const struct sw_port *p)
 {
-    const struct sw_port_stats *s = &p->stats;
+    struct sw_port_stats st;
+    sw_port_stats(d->sw, p->id, &st);
+    const struct sw_port_stats *s = &st;
     json_t *drops = json_object();
     uint64_t total = 0;
     for (int r = 1; r < DROP__N; r++) {
@@ -387,7 +389,7 @@ tag_str(uint16_t tag, char buf[static 8])
 struct flow_list_ctx {
     struct dpud *d;
     json_t *a;
-    uint64_t now_ns;
+    uint64_t now_ns, now_ms;
 };
 
 static void
@@ -427,45 +429,47 @@ off_eswitch(struct dpud *d, const struct sw_soft_flow *f)
     return NULL;
 }
 
+static void
+soft_flow_json(const struct sw_soft_flow *f, void *aux)
+{
+    struct flow_list_ctx *c = aux;
+    struct dpud *d = c->d;
+    const struct sw_port *in = sw_port_at(d->sw, f->in_port), *off;
+    char src[MAC_STRLEN], dst[MAC_STRLEN], tag[8], why[160];
+    mac_format(f->src, src);
+    mac_format(f->dst, dst);
+    if (f->reason == SW_SOFT_DROP)
+        snprintf(why, sizeof why, "dropped: %s", drop_reason_what(f->drop));
+    else if (f->reason == SW_SOFT_NO_ESWITCH && !d->es)
+        snprintf(why, sizeof why, "known unicast, but this DPU runs no eswitch");
+    else if (f->reason == SW_SOFT_NO_ESWITCH && (off = off_eswitch(d, f)))
+        snprintf(why, sizeof why, "known unicast, but %s is %s: the eswitch cannot reach it",
+                 off->name,
+                 off->io->ops == &port_vhost_ops ? "a vhost-user port (shared memory)"
+                                                 : "not on the eswitch");
+    else
+        snprintf(why, sizeof why, "%s", sw_soft_reason_what(f->reason));
+    json_array_append_new(
+        c->a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "where", "software",
+                        "in_port", in ? in->name : "?", "vlan", tag_str(f->tag, tag), "src", src,
+                        "dst", dst, "actions",
+                        f->reason == SW_SOFT_DROP ? "drop"
+                        : f->reason == SW_SOFT_BROADCAST || f->reason == SW_SOFT_UNKNOWN_DST
+                            ? "flood"
+                            : "output",
+                        "packets", (json_int_t)f->packets, "bytes", (json_int_t)f->bytes,
+                        "idle_ms", (json_int_t)(c->now_ms - f->last_ms), "why", why));
+}
+
 static int
 cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 {
     struct dpud *d = ctx->aux;
-    struct flow_list_ctx c = {.d = d, .a = json_array(), .now_ns = eswitch_now_ns()};
+    struct flow_list_ctx c = {
+        .d = d, .a = json_array(), .now_ns = eswitch_now_ns(), .now_ms = now_ms()};
     if (d->es)
         eswitch_flow_foreach(d->es, eswitch_flow_json, &c);
-    const struct sw_soft_flow *sf = sw_soft_flows(d->sw);
-    uint64_t now = now_ms();
-    for (unsigned i = 0; i < SW_SOFT_FLOWS; i++) {
-        const struct sw_soft_flow *f = &sf[i];
-        if (!f->in_use)
-            continue;
-        const struct sw_port *in = sw_port_at(d->sw, f->in_port), *off;
-        char src[MAC_STRLEN], dst[MAC_STRLEN], tag[8], why[160];
-        mac_format(f->src, src);
-        mac_format(f->dst, dst);
-        if (f->reason == SW_SOFT_DROP)
-            snprintf(why, sizeof why, "dropped: %s", drop_reason_what(f->drop));
-        else if (f->reason == SW_SOFT_NO_ESWITCH && !d->es)
-            snprintf(why, sizeof why, "known unicast, but this DPU runs no eswitch");
-        else if (f->reason == SW_SOFT_NO_ESWITCH && (off = off_eswitch(d, f)))
-            snprintf(why, sizeof why, "known unicast, but %s is %s: the eswitch cannot reach it",
-                     off->name,
-                     off->io->ops == &port_vhost_ops ? "a vhost-user port (shared memory)"
-                                                     : "not on the eswitch");
-        else
-            snprintf(why, sizeof why, "%s", sw_soft_reason_what(f->reason));
-        json_array_append_new(
-            c.a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "where", "software",
-                           "in_port", in ? in->name : "?", "vlan", tag_str(f->tag, tag), "src",
-                           src, "dst", dst, "actions",
-                           f->reason == SW_SOFT_DROP ? "drop"
-                           : f->reason == SW_SOFT_BROADCAST || f->reason == SW_SOFT_UNKNOWN_DST
-                               ? "flood"
-                               : "output",
-                           "packets", (json_int_t)f->packets, "bytes", (json_int_t)f->bytes,
-                           "idle_ms", (json_int_t)(now - f->last_ms), "why", why));
-    }
+    sw_soft_flows_foreach(d->sw, soft_flow_json, &c);
     *result = c.a;
     return 0;
 }

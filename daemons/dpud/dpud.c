@@ -208,7 +208,8 @@ static bool
 es_install(void *aux, const struct sw_flow *f)
 {
     struct dpud *d = aux;
-    if (!d->on_eswitch[f->in_port] || !d->on_eswitch[f->out_port] || d->es_full)
+    if (!d->on_eswitch[f->in_port] || !d->on_eswitch[f->out_port] ||
+        atomic_load_explicit(&d->es_full, memory_order_relaxed))
         return false;
     struct eswitch_key k = {
         .in_ifindex = (__u32)sw_port_at(d->sw, f->in_port)->io->ifindex,
@@ -232,7 +233,7 @@ es_install(void *aux, const struct sw_flow *f)
         static struct log_ratelimit rl = LOG_RATELIMIT_INIT(1, 60000);
         log_warn_rl(&rl, "eswitch: flow table full (%d flows); new flows stay in software",
                     ESWITCH_MAX_FLOWS);
-        d->es_full = true;
+        atomic_store_explicit(&d->es_full, true, memory_order_relaxed);
         return false;
     }
     if (rc < 0) {
@@ -332,7 +333,8 @@ dpud_eswitch_revalidate(struct dpud *d)
      * then remove comes back with its next frame. */
     uint64_t t0 = now_ns();
     struct reval_ctx c = {.d = d, .now_ms = now_ms(), .now_ns = eswitch_now_ns(),
-                          .idle_ns = d->es_full ? ESWITCH_IDLE_FULL_NS : ESWITCH_IDLE_NS};
+                          .idle_ns = atomic_load(&d->es_full) ? ESWITCH_IDLE_FULL_NS
+                                                              : ESWITCH_IDLE_NS};
     unsigned n = eswitch_flow_read(d->es, d->reval_keys, d->reval_actions, ESWITCH_MAX_FLOWS);
     unsigned m = 0;
     uint64_t t1 = now_ns();
@@ -341,7 +343,7 @@ dpud_eswitch_revalidate(struct dpud *d)
         if (flow_is_stale(&d->reval_keys[i], &d->reval_actions[i], &c))
             d->reval_keys[m++] = d->reval_keys[i];
     d->last_reval_ns = c.now_ns;
-    d->es_full = false;
+    atomic_store(&d->es_full, false);
     dpud_resume(d);
     d->reval_pause_us = (now_ns() - t1) / 1000;
     d->reval_removed = eswitch_flow_del(d->es, d->reval_keys, m);

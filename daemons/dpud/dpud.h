@@ -59,7 +59,7 @@ struct dpud {
     const char *vhost_dir; /* where vhost-user ports listen (DIR/run/vhost), or NULL */
     struct eswitch *es;  /* the flow tier, or NULL (all flows in software) */
     bool no_offload;     /* --eswitch slowpath: es steers misses, holds no flows */
-    bool es_full;        /* the flow table was full since the last revalidation */
+    atomic_bool es_full; /* the flow table was full since the last revalidation */
     struct eswitch_key *reval_keys; /* ESWITCH_MAX_FLOWS each, for revalidation */
     struct eswitch_action *reval_actions;
     uint64_t reval_us, reval_pause_us; /* the last revalidation, and how long it
@@ -80,7 +80,9 @@ struct dpud {
     unsigned pause_depth; /* control thread only */
     pthread_mutex_t park_mu;
     pthread_cond_t park_cv;
-    pthread_mutex_t pipeline_mu; /* serialises the workers' bursts when n_workers > 1 */
+    int carrier_fd;      /* eventfd: a worker saw a port's carrier change */
+    struct event *carrier_ev;
+    atomic_bool carrier_pending;
 };
 
 /* The command table (commands.c). */

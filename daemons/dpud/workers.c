@@ -19,9 +19,14 @@
  * and waits for a grace period: afterwards every worker is asleep, parked, or
  * will park at its next round, so the control thread owns the switch until
  * dpud_resume().  That costs the control thread one grace period per command
- * or tick, and the workers one atomic load per round: no lock per frame.
- * With several workers, their rounds are serialised by one mutex (taken once
- * per burst, never per frame); per-worker tables are the next step.
+ * or tick, and the workers one atomic load per round.  Workers switch in
+ * parallel: each has its own pipeline context, the MAC table is read without
+ * locks, and a port's backend is locked once per burst that uses it
+ * (switch.h).  Nothing is locked per frame.
+ *
+ * A worker never changes the switch's configuration: when a port's backend
+ * reports a carrier the switch does not have yet (a vhost-user front-end came
+ * or went), it wakes the control thread, which applies it while paused.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <event2/event.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <urcu/urcu-qsbr.h>
@@ -57,6 +63,32 @@ park(struct dpud_worker *w)
     }
 }
 
+/* Tells the control thread that a port's carrier changed (once until it has
+ * looked). */
+static void
+carrier_changed(struct dpud *d)
+{
+    if (atomic_exchange(&d->carrier_pending, true))
+        return;
+    uint64_t one = 1;
+    ssize_t r = write(d->carrier_fd, &one, sizeof one);
+    (void)r;
+}
+
+static void
+on_carrier(evutil_socket_t fd, short what, void *arg)
+{
+    struct dpud *d = arg;
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof v);
+    (void)r;
+    atomic_store(&d->carrier_pending, false);
+    dpud_pause(d);
+    for (unsigned id = 0; id < SW_MAX_PORTS; id++)
+        dpud_port_update_carrier(d, (uint16_t)id);
+    dpud_resume(d);
+}
+
 /* One round over the worker's ports.  Returns the frames it switched. */
 static unsigned
 poll_round(struct dpud_worker *w, bool *from_shm)
@@ -65,10 +97,7 @@ poll_round(struct dpud_worker *w, bool *from_shm)
     unsigned got = 0;
     *from_shm = false;
     uint64_t now = now_ms();
-    bool serialise = d->n_workers > 1;
     for (unsigned i = 0; i < w->n_ports; i++) {
-        if (serialise)
-            pthread_mutex_lock(&d->pipeline_mu);
         unsigned from_port = 0;
         for (int b = 0; b < BURSTS_PER_PORT; b++) {
             unsigned n = sw_poll_ctx(w->ctx, w->ports[i], now);
@@ -77,11 +106,11 @@ poll_round(struct dpud_worker *w, bool *from_shm)
                 break;
         }
         got += from_port;
-        if (from_port && !sw_port_at(d->sw, w->ports[i])->io->ifindex)
+        const struct sw_port *p = sw_port_at(d->sw, w->ports[i]);
+        if (from_port && !p->io->ifindex)
             *from_shm = true;
-        dpud_port_update_carrier(d, w->ports[i]); /* vhost-user: a client came or went */
-        if (serialise)
-            pthread_mutex_unlock(&d->pipeline_mu);
+        if (p->io->ops->carrier && sw_port_io_carrier(d->sw, p->id) != p->carrier)
+            carrier_changed(d); /* vhost-user: a front-end came or went */
     }
     return got;
 }
@@ -175,9 +204,16 @@ dpud_workers_start(struct dpud *d, const int *cpus, unsigned n, char **err)
 {
     pthread_mutex_init(&d->park_mu, NULL);
     pthread_cond_init(&d->park_cv, NULL);
-    pthread_mutex_init(&d->pipeline_mu, NULL);
     for (unsigned i = 0; i < SW_MAX_PORTS; i++)
         d->port_worker[i] = -1;
+    d->carrier_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (d->carrier_fd < 0)
+        return cmd_fail(err, -errno, "workers: eventfd: %s", strerror(errno));
+    if (d->base) {
+        d->carrier_ev = event_new(d->base, d->carrier_fd, EV_READ | EV_PERSIST, on_carrier, d);
+        if (!d->carrier_ev || event_add(d->carrier_ev, NULL) < 0)
+            return cmd_fail(err, -ENOMEM, "workers: cannot watch carrier changes");
+    }
     for (unsigned i = 0; i < n; i++) {
         struct dpud_worker *w = &d->workers[i];
         w->d = d;
@@ -238,6 +274,12 @@ dpud_workers_stop(struct dpud *d)
         w->epfd = w->wake_fd = 0;
     }
     d->n_workers = 0;
+    if (d->carrier_ev)
+        event_free(d->carrier_ev);
+    d->carrier_ev = NULL;
+    if (d->carrier_fd > 0)
+        close(d->carrier_fd);
+    d->carrier_fd = 0;
 }
 
 int

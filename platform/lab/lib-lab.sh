@@ -58,7 +58,9 @@ expand_cpulist() {
 join_comma() { local IFS=,; echo "$*"; }
 
 # Sets NCPUS, HOST_CPUS, DPU_CPUS. With >= 2 CPUs the DPUs get the last one
-# (a quarter of them from 4 CPUs on); hosts and VMs get the rest.
+# (a quarter of them from 4 CPUs on); hosts and VMs get the rest.  With
+# DPU_CPUS_WANT (`up --dpu-cpus`) the DPUs get those (each must be online) and
+# hosts the others, or, when none is left, the same ones.
 # shellcheck disable=SC2034 # NCPUS, HOST_CPUS, DPU_CPUS are read by dse-lab
 cpu_plan() {
 	local online cpul
@@ -71,6 +73,19 @@ cpu_plan() {
 	fi
 	read -r -a cpul <<<"$(expand_cpulist "$online")"
 	NCPUS=${#cpul[@]}
+	if [[ -n ${DPU_CPUS_WANT:-} ]]; then
+		local want c rest=()
+		read -r -a want <<<"$(expand_cpulist "$DPU_CPUS_WANT")"
+		for c in "${want[@]}"; do
+			[[ " ${cpul[*]} " == *" $c "* ]] || die "--dpu-cpus: CPU $c is not available (online: $online)"
+		done
+		for c in "${cpul[@]}"; do
+			[[ " ${want[*]} " == *" $c "* ]] || rest+=("$c")
+		done
+		((${#rest[@]})) || rest=("${want[@]}")
+		DPU_CPUS=$(join_comma "${want[@]}") HOST_CPUS=$(join_comma "${rest[@]}")
+		return
+	fi
 	if ((NCPUS < 2)); then
 		HOST_CPUS=${cpul[0]} DPU_CPUS=${cpul[0]}
 		return

@@ -54,4 +54,29 @@ check "with --cores none, traffic flows (polled on the control thread)" \
 check_eq "... and switch show lists no worker" 0 "$(show '.workers | length')"
 check_eq "... and no port names one" 0 \
 	"$(dsectl_on "$P" h1 -j port list | jq '[.[] | select(.worker != null)] | length')"
+
+# Two workers switching at once: the DPU gets two CPUs (up --dpu-cpus), every
+# frame goes through the workers (--eswitch slowpath), and the VMs' ports sit
+# on different workers, so each worker sends to ports the other one polls.
+two=$(/usr/bin/python3 -c 'import os; print(",".join(map(str, sorted(os.sched_getaffinity(0))[:2])))')
+if [[ $two == *,* ]]; then
+	TMPD=$(mktemp -d) && TEST_TMPDIRS+=("$TMPD")
+	stop_daemon "$P" h1-dpu1 dpud
+	DSE_DPUD_ARGS="--cores $two --eswitch slowpath" lab_up "$P" --hosts 1 --dpu-cpus "$two" >/dev/null
+	check "with --cores $two, traffic flows" wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.12
+	check_eq "... two workers" 2 "$(show '.workers | length')"
+	w1=$(port_field "$P" h1 rep-vm1 worker) w2=$(port_field "$P" h1 rep-vm2 worker)
+	check "... the VMs' ports on different workers ($w1, $w2)" test "$w1" != "$w2"
+	in_ns "$P-h1-vm2" ping -f -c 3000 198.18.10.11 >"$TMPD/p2" 2>&1 &
+	pid2=$!
+	in_ns "$P-h1-vm1" ping -f -c 3000 198.18.10.12 >"$TMPD/p1" 2>&1
+	wait "$pid2"
+	for f in p1 p2; do
+		sed -n 's/^\(.*packets transmitted.*\)$/# \1/p' "$TMPD/$f"
+		check "ping floods both ways at once: none lost ($f)" grep -q ' 0% packet loss' "$TMPD/$f"
+	done
+	check "both workers switched frames" test "$(show '.workers | map(.packets) | min')" -gt 3000
+else
+	echo "# one CPU: the two-worker checks need two"
+fi
 finish

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <pthread.h>
+#include <string.h>
+
 #include "check.h"
 #include "fdb.h"
 #include "frames.h"
@@ -136,7 +139,94 @@ fdb_foreach_skips_expired(void)
     fdb_destroy(f);
 }
 
+/* Learners and readers at once, as dpud's workers are: two threads learn the
+ * same MACs (on their own ports, so they also move them back and forth) and
+ * their own MACs, a third looks them up.  No MAC may end up twice in the table
+ * and none may be lost. */
+#define RACE_MACS 20000
+struct racer {
+    struct fdb *f;
+    uint16_t port;
+    bool reader;
+    _Atomic bool *stop;
+    pthread_barrier_t *start;
+    unsigned found;
+};
+
+static void
+race_mac(uint8_t mac[6], unsigned i, uint8_t owner)
+{
+    uint8_t m[6] = {0x02, owner, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+    memcpy(mac, m, 6);
+}
+
+static void *
+racer_main(void *arg)
+{
+    struct racer *r = arg;
+    uint8_t mac[6];
+    uint16_t port;
+    pthread_barrier_wait(r->start);
+    if (r->reader) {
+        while (!*r->stop)
+            for (unsigned i = 0; i < RACE_MACS; i++) {
+                race_mac(mac, i, 0);
+                r->found += fdb_lookup(r->f, 10, mac, 1, &port);
+            }
+        return NULL;
+    }
+    for (unsigned i = 0; i < RACE_MACS; i++) {
+        race_mac(mac, i, 0); /* shared */
+        fdb_learn(r->f, 10, mac, r->port, 1, NULL);
+        race_mac(mac, i, (uint8_t)r->port); /* its own */
+        fdb_learn(r->f, 10, mac, r->port, 1, NULL);
+    }
+    return NULL;
+}
+
+
+static void
+fdb_learners_and_readers_run_at_once(void)
+{
+    struct fdb *f = fdb_create(4 * RACE_MACS, 1000000);
+    _Atomic bool stop = false;
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, 3);
+    struct racer r[3] = {{.f = f, .port = 1, .stop = &stop, .start = &start},
+                         {.f = f, .port = 2, .stop = &stop, .start = &start},
+                         {.f = f, .reader = true, .stop = &stop, .start = &start}};
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, racer_main, &r[i]), 0);
+    pthread_join(t[0], NULL);
+    pthread_join(t[1], NULL);
+    stop = true;
+    pthread_join(t[2], NULL);
+    pthread_barrier_destroy(&start);
+
+    struct fdb_stats s;
+    fdb_get_stats(f, &s);
+    ASSERT_EQ(s.n_entries, 3 * RACE_MACS); /* shared ones once, each one's own */
+    ASSERT_EQ(s.n_learned, 3 * RACE_MACS);
+    n_seen = 0;
+    uint64_t ages = 0;
+    fdb_foreach(f, 1, count_entry, &ages);
+    ASSERT_EQ(n_seen, 3 * RACE_MACS);
+    uint8_t mac[6];
+    uint16_t port;
+    for (unsigned i = 0; i < RACE_MACS; i++) {
+        race_mac(mac, i, 0);
+        ASSERT_TRUE(fdb_lookup(f, 10, mac, 1, &port) && (port == 1 || port == 2));
+        for (uint16_t o = 1; o <= 2; o++) {
+            race_mac(mac, i, (uint8_t)o);
+            ASSERT_TRUE(fdb_lookup(f, 10, mac, 1, &port) && port == o);
+        }
+    }
+    fdb_destroy(f);
+}
+
 TEST_MAIN(TEST(fdb_learns_source_mac), TEST(fdb_reports_mac_move),
           TEST(fdb_ages_entries_on_injected_clock), TEST(fdb_refresh_postpones_ageing),
           TEST(fdb_static_entries_never_age_or_move), TEST(fdb_full_table_refuses_new_macs),
-          TEST(fdb_flush_port_keeps_others), TEST(fdb_foreach_skips_expired))
+          TEST(fdb_flush_port_keeps_others), TEST(fdb_foreach_skips_expired),
+          TEST(fdb_learners_and_readers_run_at_once))

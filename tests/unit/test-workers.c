@@ -3,7 +3,9 @@
  * dpud's poll-mode workers on in-memory ports: ports are spread over the
  * workers, frames injected while the workers are paused are all switched once
  * they resume, and the control thread can pause, read and change the switch
- * thousands of times while the workers run (under ASan in `make test`).
+ * thousands of times while the workers run (under ASan in `make test`), and
+ * two workers send to the same ports at once without losing or doubling a
+ * frame.
  *
  *     a, b, c, d: vNICs in pg (VLAN 10); a -> b and c -> d known unicast
  */
@@ -60,8 +62,10 @@ drain(struct dpud *d, int id)
         ;
 }
 
+/* Sets '*dp' to a dpud with ports a, b, c, d on up to two workers (a, c on the
+ * first; b, d on the second), every MAC learned; leaves it NULL on failure. */
 static void
-workers_switch_what_they_are_given(void)
+setup(struct dpud **dp, int p[4])
 {
     log_init("test", NULL, LL_ERR);
     struct dpud *d = calloc(1, sizeof *d);
@@ -70,7 +74,6 @@ workers_switch_what_they_are_given(void)
     d->poll_us = 1000000; /* keep polling: in-memory ports have no descriptor */
     ASSERT_GE(sw_portgroup_set(d->sw, "pg", 10, 1500), 0);
     static const char *const names[] = {"a", "b", "c", "d"};
-    int p[4];
     for (int i = 0; i < 4; i++) {
         p[i] = sw_port_add(d->sw, names[i], SW_PORT_VNIC, "pg", port_open(names[i], "mem"));
         ASSERT_GE(p[i], 0);
@@ -103,6 +106,25 @@ workers_switch_what_they_are_given(void)
     for (int i = 0; i < 4; i++)
         drain(d, p[i]);
     dpud_resume(d);
+    *dp = d;
+}
+
+static void
+teardown(struct dpud *d)
+{
+    dpud_workers_stop(d);
+    sw_destroy(d->sw);
+    free(d);
+}
+
+static void
+workers_switch_what_they_are_given(void)
+{
+    int p[4];
+    struct dpud *d = NULL;
+    setup(&d, p);
+    if (!d)
+        return;
 
     /* Rounds of known unicast, injected while paused; the control thread
      * also reads the switch and changes its ageing time between them. */
@@ -137,10 +159,48 @@ workers_switch_what_they_are_given(void)
         switched += atomic_load(&d->workers[i].packets);
     ASSERT_EQ(switched, 2 * total + 4);
     dpud_resume(d);
-
-    dpud_workers_stop(d);
-    sw_destroy(d->sw);
-    free(d);
+    teardown(d);
 }
 
-TEST_MAIN(TEST(workers_switch_what_they_are_given))
+/* a <- b, a <- d, b <- a, b <- c: both workers transmit to a and to b in the
+ * same moments (each holds the port's lock for its burst). */
+static void
+workers_share_output_ports(void)
+{
+    int p[4];
+    struct dpud *d = NULL;
+    setup(&d, p);
+    if (!d)
+        return;
+    enum { ROUNDS = 400, PER = 16 };
+    for (int round = 0; round < ROUNDS; round++) {
+        dpud_pause(d);
+        for (int k = 0; k < PER; k++) {
+            inject(d, p[1], MA, MB);
+            inject(d, p[3], MA, MD);
+            inject(d, p[0], MB, MA);
+            inject(d, p[2], MB, MC);
+        }
+        dpud_resume(d);
+        ASSERT_TRUE(wait_tx(d, p[0], 2 * PER));
+        ASSERT_TRUE(wait_tx(d, p[1], 2 * PER));
+        dpud_pause(d);
+        ASSERT_EQ(port_mem_n_tx(io(d, p[2])) + port_mem_n_tx(io(d, p[3])), 0);
+        drain(d, p[0]);
+        drain(d, p[1]);
+        dpud_resume(d);
+    }
+    dpud_pause(d);
+    for (int i = 0; i < 2; i++) {
+        struct sw_port_stats st;
+        sw_port_stats(d->sw, (unsigned)p[i], &st);
+        ASSERT_EQ(st.tx_packets, 2 * ROUNDS * PER + 3); /* + the learning broadcasts */
+        ASSERT_EQ(st.drops[DROP_TX_ERROR], 0);
+    }
+    for (int i = 0; i < 4; i++)
+        ASSERT_EQ(port_mem_overlaps(io(d, p[i])), 0);
+    dpud_resume(d);
+    teardown(d);
+}
+
+TEST_MAIN(TEST(workers_switch_what_they_are_given), TEST(workers_share_output_ports))
