@@ -48,7 +48,8 @@ def main():
         ratios = ", ".join(
             f"{fmt(x['dse'] / v)} vs {k}" for k, v in x.get("anchors", {}).items()
             if v and x.get("dse") is not None)
-        cmd = COMMANDS.get(x["id"], "bench/run")
+        cmd = COMMANDS.get(x["id"], "build/tests/bench/bench-dataplane"
+                           if x["id"].startswith("mpps-pipeline-") else "bench/run")
         print(f"| `{x['id']}` | {x['what']} | {x['unit']} | {fmt(x['dse'])} | {anchors} | {ratios} "
               f"| {x.get('runs', '-')} | `{cmd}` |")
     print("""
@@ -107,8 +108,15 @@ version). Each benchmark builds its own lab under a private prefix and removes i
   divided by the same with `dse-lab up --switch-on host`. The VMs' own work is in
   their own cgroups. Goal: at most 0.01.
 - `ns-*`: micro-benchmarks of the slow path (tests/bench/bench-dataplane.c), one
-  thread, in-memory ports; the switch figure includes copying the 64 B frame in
-  and out of the test ports.
+  thread, in-memory ports, bursts of 32 frames; the switch figure includes
+  copying the 64 B frame in and out of the test ports.
+- `mpps-pipeline-Nw`: the same pipeline run by N threads at once, each pinned to
+  its own CPU with its own pipeline context and its own pair of ports, through
+  one switch (dpud's parallel workers without the I/O): aggregate Mpps, and the
+  ratio to one thread. It measures what the workers share (the MAC table, the
+  generation number, counters' cache lines), not the ports: on this 2-core
+  machine a veth benchmark with two workers would have no core left for the
+  generator. Runs up to every CPU the process may use (at most 8).
 """)
 
 
