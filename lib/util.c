@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
+
 uint64_t
 now_ns(void)
 {
@@ -237,16 +239,19 @@ fs_write_atomic(const char *path, const void *data, size_t len)
         p += w;
         left -= (size_t)w;
     }
+    fault_point("write_atomic.written");
     if (!err && fsync(fd) < 0)
         err = -errno;
     if (close(fd) < 0 && !err)
         err = -errno;
+    fault_point("write_atomic.synced");
     if (!err && rename(tmp, path) < 0)
         err = -errno;
     if (err) {
         unlink(tmp);
         return err;
     }
+    fault_point("write_atomic.renamed");
     int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         fsync(dfd);
