@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "manifest.h"
+
 static void
 say(const struct boot_hooks *h, const struct boot_dev *d, const char *fmt, ...)
 {
@@ -293,22 +295,29 @@ boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsig
             snprintf(host->version, sizeof host->version, "?");
     }
 
-    /* Then every DPU on the host's version: the odd ones boot their other bank. */
-    for (unsigned round = 2; host->bank && round <= BOOT_MAX_ROUNDS; round++) {
+    /* Then one version everywhere: the oldest one running (a rollback is the
+     * safe direction).  Every device on another version boots its other bank
+     * when that holds it: the DPUs a host left behind by rolling back, or the
+     * host and DPUs ahead of a DPU that cannot come forward. */
+    for (unsigned round = 2; round <= BOOT_MAX_ROUNDS; round++) {
+        const char *target = NULL;
+        for (unsigned i = 0; i < n; i++)
+            if (devs[i].bank && (!target || manifest_version_cmp(devs[i].version, target) < 0))
+                target = devs[i].version;
         bool again = false;
-        for (unsigned i = 0; i < n; i++) {
+        for (unsigned i = 0; target && i < n; i++) {
             struct boot_dev *d = &devs[i];
             char other = bootstate_other(d->bank), v[BOOT_VERSION_MAX];
             d->reboot = false;
-            /* A device that just fell back from its other bank keeps its version:
-             * booting that bank again would fail again. */
-            if (d->is_host || !d->bank || d->rolled_back || !strcmp(d->version, host->version) ||
-                !bank_version(h, d, other, v) || strcmp(v, host->version))
+            /* A device that just fell back from its other bank keeps its
+             * version: booting that bank again would fail again. */
+            if (!d->bank || d->rolled_back || !strcmp(d->version, target) ||
+                !bank_version(h, d, other, v) || strcmp(v, target))
                 continue;
             d->st.pending = other;
             d->st.attempts = 0;
-            say(h, d, "runs %s, the host %s: booting bank %c (%s)", d->version, host->version,
-                other, v);
+            say(h, d, "runs %s, the server's oldest is %s: booting bank %c", d->version, target,
+                other);
             if ((rc = save(d, err, err_len)) < 0)
                 return rc;
             if (h->stop(h->aux, d, why, sizeof why) < 0) {
@@ -320,14 +329,17 @@ boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsig
         if (!again)
             break;
         *rounds = round;
-        for (unsigned i = 0; i < n; i++)
-            if (devs[i].reboot && (rc = boot_one(&devs[i], h, round, err, err_len)) < 0)
-                return rc;
+        /* DPUs first, as in the first round. */
+        for (int host_pass = 0; host_pass < 2; host_pass++)
+            for (unsigned i = 0; i < n; i++)
+                if (devs[i].reboot && devs[i].is_host == host_pass &&
+                    (rc = boot_one(&devs[i], h, round, err, err_len)) < 0)
+                    return rc;
     }
     for (unsigned i = 0; i < n; i++) {
         const struct boot_dev *d = &devs[i];
         if (!d->ok || strcmp(d->version, host->version)) {
-            snprintf(err, err_len, "%s: %s (bank %c, version %s; the host runs %s)", d->name,
+            snprintf(err, err_len, "%s: %s (bank %c, version %s; the host: %s)", d->name,
                      d->st.last_reason[0] ? d->st.last_reason : boot_result_name(d->st.last_result),
                      d->bank ? d->bank : '-', d->version[0] ? d->version : "none",
                      host->version[0] ? host->version : "none");

@@ -22,10 +22,11 @@
  * A server boots its DPUs first, then its host.  The host waits for them
  * before its own jumpstart: when a DPU rolled back and the host was trying its
  * pending bank, the host rolls back too (still before jumpstart, so no extra
- * reboot).  Then the versions are compared: every DPU that runs a version other
- * than the host's is set to boot its other bank (when that holds the host's
- * version) and rebooted, a second round.  That gives the rollback table of the
- * product description, counted in rounds of reboots:
+ * reboot).  Then the versions are compared: the server must run one version,
+ * the oldest that runs (rolling back is the safe direction), so every device
+ * on another one is set to boot its other bank (when that holds the oldest)
+ * and rebooted, a second round.  That gives the rollback table of the product
+ * description, counted in rounds of reboots:
  *
  *     both DPUs fine, host fails early:       host rolls back; DPUs rebooted  2
  *     both DPUs fail early, host fine:        all roll back in the first boot 1
@@ -76,9 +77,9 @@ struct boot_hooks {
 };
 
 /* Boots the devices with 'reboot' set (all of them for a server reboot; one
- * DPU for a DPU reboot), then brings every DPU to the host's version.  'devs'
+ * DPU for a DPU reboot), then brings the server to one version.  'devs'
  * holds exactly one host.  Sets '*rounds' to the rounds of reboots it took.
- * Returns 0 when every device ended ready on the host's version, else -EIO
+ * Returns 0 when every device ended ready on one version, else -EIO
  * with 'err' naming the first device that did not (its state says why), or
  * another -errno (boot state unwritable: 'err' says). */
 int boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *,

@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bank: A/B banks, early-boot verification and the install steps (bank.h). */
+#include "bank.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bootstate.h"
+#include "fault.h"
+#include "lcm-private.h"
+#include "manifest.h"
+#include "util.h"
+
+#define PATH_LEN 4096
+
+static int
+path_of(char *buf, const char *devdir, const char *what)
+{
+    int n = snprintf(buf, PATH_LEN, "%s/banks/%s", devdir, what);
+    return n < 0 || n >= PATH_LEN ? -ENAMETOOLONG : 0;
+}
+
+static int
+bank_dir(char *buf, const char *devdir, char bank)
+{
+    char name[2] = {bank, '\0'};
+    return path_of(buf, devdir, name);
+}
+
+int
+bank_root(const char *devdir, char bank, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s/banks/%c/root", devdir, bank);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static void
+fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int
+bank_read(const char *devdir, char bank, struct bank_info *out)
+{
+    char dir[PATH_LEN], path[PATH_LEN + 16];
+    int rc = bank_dir(dir, devdir, bank);
+    if (rc < 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/bank.json", dir);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j)
+        return access(path, F_OK) == 0 ? -EBADMSG : -ENOENT;
+    memset(out, 0, sizeof *out);
+    const char *target = json_string_value(json_object_get(j, "target"));
+    const char *version = json_string_value(json_object_get(j, "version"));
+    const char *name = json_string_value(json_object_get(j, "name"));
+    const char *build = json_string_value(json_object_get(j, "build"));
+    const char *installed = json_string_value(json_object_get(j, "installed"));
+    rc = target && version && name && build && installed ? 0 : -EBADMSG;
+    if (rc == 0) {
+        snprintf(out->target, sizeof out->target, "%s", target);
+        snprintf(out->version, sizeof out->version, "%s", version);
+        snprintf(out->name, sizeof out->name, "%s", name);
+        snprintf(out->build, sizeof out->build, "%s", build);
+        snprintf(out->installed, sizeof out->installed, "%s", installed);
+        out->is_signed = json_is_true(json_object_get(j, "signed"));
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* ---- verification ---- */
+
+static int
+hash_file(int dirfd, const char *path, uint64_t size, const uint8_t want[32], char *err,
+          size_t err_len)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return lcm_error(err, err_len, -EBADMSG, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    int rc = 0;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != size) {
+        close(fd);
+        return lcm_error(err, err_len, -EBADMSG, "%s: not the file the manifest lists", path);
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+        rc = -ENOMEM;
+    uint8_t buf[65536];
+    ssize_t n;
+    while (rc == 0 && (n = read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0)
+            rc = -errno;
+        else
+            EVP_DigestUpdate(ctx, buf, (size_t)n);
+    }
+    uint8_t md[32];
+    unsigned md_len = 0;
+    if (rc == 0 && (!EVP_DigestFinal_ex(ctx, md, &md_len) || md_len != 32))
+        rc = -EIO;
+    EVP_MD_CTX_free(ctx);
+    close(fd);
+    if (rc < 0)
+        return lcm_error(err, err_len, rc, "%s: %s", path, strerror(-rc));
+    if (memcmp(md, want, 32))
+        return lcm_error(err, err_len, -EBADMSG, "%s: SHA-256 mismatch", path);
+    return 0;
+}
+
+/* Counts the regular files under 'dirfd' and refuses anything else but
+ * directories.  Returns the count or -EBADMSG. */
+static long
+count_files(int dirfd, const char *at, int depth, char *err, size_t err_len)
+{
+    if (depth > MANIFEST_MAX_DEPTH)
+        return lcm_error(err, err_len, -EBADMSG, "%s: too deep", at);
+    int fd = dup(dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return lcm_error(err, err_len, -EBADMSG, "%s: %s", at, strerror(errno));
+    }
+    long n = 0;
+    struct dirent *e;
+    while (n >= 0 && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        struct stat sb;
+        char sub[PATH_LEN];
+        snprintf(sub, sizeof sub, "%s/%s", at, e->d_name);
+        if (fstatat(dirfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+            n = lcm_error(err, err_len, -EBADMSG, "%s: %s", sub, strerror(errno));
+        } else if (S_ISREG(sb.st_mode)) {
+            n++;
+        } else if (S_ISDIR(sb.st_mode)) {
+            int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            long m = sfd >= 0 ? count_files(sfd, sub, depth + 1, err, err_len)
+                              : lcm_error(err, err_len, -EBADMSG, "%s: %s", sub, strerror(errno));
+            if (sfd >= 0)
+                close(sfd);
+            n = m < 0 ? m : n + m;
+        } else {
+            n = lcm_error(err, err_len, -EBADMSG, "%s: not a regular file", sub);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Loads bank 'bank''s manifest and finds its component. */
+static int
+load_manifest(const char *dir, const struct bank_info *info, struct manifest **m,
+              const struct manifest_component **c, char *err, size_t err_len)
+{
+    char path[PATH_LEN + 16], why[MANIFEST_ERR_LEN];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    size_t len;
+    char *text = fs_read_file(path, MANIFEST_MAX_LEN, &len);
+    if (!text)
+        return lcm_error(err, err_len, -EBADMSG, "manifest.json: %s", strerror(errno));
+    bool ok = manifest_parse(text, len, m, why, sizeof why);
+    free(text);
+    if (!ok)
+        return lcm_error(err, err_len, -EBADMSG, "manifest.json: %s", why);
+    if (!(*c = manifest_find_component(*m, info->target))) {
+        manifest_destroy(*m);
+        return lcm_error(err, err_len, -EBADMSG, "manifest.json has no %s", info->target);
+    }
+    return 0;
+}
+
+int
+bank_verify(const char *devdir, char bank, char *err, size_t err_len)
+{
+    struct bank_info info;
+    char dir[PATH_LEN], root[PATH_LEN + 8];
+    int rc = bank_dir(dir, devdir, bank);
+    if (rc == 0 && (rc = bank_read(devdir, bank, &info)) < 0)
+        return lcm_error(err, err_len, rc, "bank %c: %s", bank,
+                         rc == -ENOENT ? "empty" : "unreadable bank.json");
+    if (rc < 0)
+        return lcm_error(err, err_len, rc, "bank %c: %s", bank, strerror(-rc));
+    struct manifest *m;
+    const struct manifest_component *c;
+    if ((rc = load_manifest(dir, &info, &m, &c, err, err_len)) < 0)
+        return rc;
+    snprintf(root, sizeof root, "%s/root", dir);
+    int rfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (rfd < 0)
+        rc = lcm_error(err, err_len, -EBADMSG, "root/: %s", strerror(errno));
+    for (size_t i = 0; rc == 0 && i < c->n_files; i++)
+        rc = hash_file(rfd, c->files[i].path, c->files[i].size, c->files[i].sha256, err,
+                       err_len);
+    if (rc == 0) {
+        long n = count_files(rfd, "root", 0, err, err_len);
+        if (n >= 0 && (size_t)n != c->n_files)
+            rc = lcm_error(err, err_len, -EBADMSG, "root/ holds %ld files, the manifest %zu",
+                           n, c->n_files);
+        else if (n < 0)
+            rc = (int)n;
+    }
+    if (rfd >= 0)
+        close(rfd);
+    manifest_destroy(m);
+    return rc;
+}
+
+/* ---- removing ---- */
+
+static int
+remove_tree_at(int dirfd, const char *name)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -errno;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && rc == 0)
+            rc = remove_tree_at(dirfd(d), e->d_name);
+    closedir(d);
+    if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        rc = -errno;
+    return rc;
+}
+
+/* rm -rf DEVDIR/banks/WHAT (never following a symlink). */
+static int
+remove_in_banks(const char *devdir, const char *what)
+{
+    char dir[PATH_LEN];
+    int rc = path_of(dir, devdir, "");
+    if (rc < 0)
+        return rc;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    rc = remove_tree_at(fd, what);
+    close(fd);
+    return rc;
+}
+
+void
+bank_discard_staging(const char *devdir)
+{
+    remove_in_banks(devdir, ".staging");
+}
+
+/* ---- staging ---- */
+
+static void
+utc_now(char buf[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Writes bank.json and manifest.json next to 'dir''s root/. */
+static int
+write_metadata(const char *dir, struct bundle *b, const char *target, char *err, size_t err_len)
+{
+    const struct manifest *m = bundle_manifest(b);
+    char path[PATH_LEN + 16], when[32];
+    utc_now(when);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "target", target, "name", m->name,
+                          "version", m->version, "build", m->build, "signed",
+                          bundle_is_verified(b), "installed", when);
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    snprintf(path, sizeof path, "%s/bank.json", dir);
+    int rc = text ? fs_write_atomic(path, text, strlen(text)) : -ENOMEM;
+    free(text);
+    if (rc == 0) {
+        /* The manifest in canonical form: emitting sorts in place, so a copy. */
+        size_t len;
+        char *raw = NULL;
+        struct manifest *copy = NULL;
+        char why[MANIFEST_ERR_LEN];
+        char *tmp = manifest_emit((struct manifest *)m, &len);
+        if (tmp && manifest_parse(tmp, len, &copy, why, sizeof why))
+            raw = manifest_emit(copy, &len);
+        manifest_destroy(copy);
+        free(tmp);
+        snprintf(path, sizeof path, "%s/manifest.json", dir);
+        rc = raw ? fs_write_atomic(path, raw, len) : -ENOMEM;
+        free(raw);
+    }
+    return rc < 0 ? lcm_error(err, err_len, rc, "bank metadata: %s", strerror(-rc)) : 0;
+}
+
+/* Free space for 'target' in 'devdir''s file system, with a margin. */
+static int
+check_space(const char *devdir, struct bundle *b, const char *target, char *err, size_t err_len)
+{
+    uint64_t need;
+    if (bundle_space_needed(b, target, &need) < 0)
+        return lcm_error(err, err_len, -ENOENT, "the image has no component for %s", target);
+    struct statvfs sv;
+    if (statvfs(devdir, &sv) < 0)
+        return lcm_error(err, err_len, -errno, "%s: %s", devdir, strerror(errno));
+    uint64_t have = (uint64_t)sv.f_bavail * sv.f_frsize, want = need + need / 10 + (1 << 20);
+    if (have < want)
+        return lcm_error(err, err_len, -ENOSPC,
+                         "not enough space: %llu KiB free, %llu KiB needed",
+                         (unsigned long long)(have >> 10), (unsigned long long)(want >> 10));
+    return 0;
+}
+
+static int
+stage_into(const char *devdir, const char *name, struct bundle *b, const char *target, char *err,
+           size_t err_len)
+{
+    char banks[PATH_LEN], dir[PATH_LEN], root[PATH_LEN + 8];
+    int rc = path_of(banks, devdir, "");
+    if (rc == 0)
+        rc = path_of(dir, devdir, name);
+    if (rc < 0)
+        return lcm_error(err, err_len, rc, "%s: %s", devdir, strerror(-rc));
+    if ((rc = check_space(devdir, b, target, err, err_len)) < 0)
+        return rc;
+    if ((rc = fs_mkdir_p(banks, 0755)) < 0 || (rc = remove_in_banks(devdir, name)) < 0 ||
+        (mkdir(dir, 0755) < 0 && (rc = -errno)))
+        return lcm_error(err, err_len, rc, "%s: %s", dir, strerror(-rc));
+    fault_point("bank.stage.begin");
+    snprintf(root, sizeof root, "%s/root", dir);
+    if ((rc = bundle_extract(b, target, root, err, err_len)) < 0)
+        goto fail;
+    fault_point("bank.stage.extracted");
+    if ((rc = write_metadata(dir, b, target, err, err_len)) < 0)
+        goto fail;
+    fsync_dir(dir);
+    fsync_dir(banks);
+    return 0;
+fail:
+    remove_in_banks(devdir, name);
+    return rc;
+}
+
+int
+bank_stage(const char *devdir, struct bundle *b, const char *target, char *err, size_t err_len)
+{
+    return stage_into(devdir, ".staging", b, target, err, err_len);
+}
+
+int
+bank_install_fresh(const char *devdir, struct bundle *b, const char *target, char *err,
+                   size_t err_len)
+{
+    struct bootstate st;
+    char why[256];
+    if (bootstate_load(devdir, &st, why, sizeof why) != -ENOENT)
+        return lcm_error(err, err_len, -EEXIST, "%s is installed already (it has a boot state)",
+                         devdir);
+    int rc = stage_into(devdir, "A", b, target, err, err_len);
+    if (rc == 0)
+        remove_in_banks(devdir, "B");
+    bootstate_init(&st);
+    if (rc == 0 && (rc = bootstate_save(devdir, &st)) < 0)
+        lcm_error(err, err_len, rc, "boot state: %s", strerror(-rc));
+    return rc;
+}
+
+/* ---- commit, finish, undo ---- */
+
+/* The alternate bank: the one a commit writes. */
+static int
+alternate(const char *devdir, char *bank, struct bootstate *st, char *err, size_t err_len)
+{
+    char why[256];
+    int rc = bootstate_load(devdir, st, why, sizeof why);
+    if (rc == -ENOENT)
+        bootstate_init(st);
+    else if (rc < 0)
+        return lcm_error(err, err_len, rc, "%s", why);
+    *bank = bootstate_other(st->active);
+    return 0;
+}
+
+int
+bank_commit(const char *devdir, char *err, size_t err_len)
+{
+    struct bootstate st;
+    char bank, banks[PATH_LEN], staging[PATH_LEN], dir[PATH_LEN], prev[PATH_LEN], name[8];
+    char state[PATH_LEN + 16], saved[PATH_LEN];
+    int rc = alternate(devdir, &bank, &st, err, err_len);
+    if (rc < 0)
+        return rc;
+    snprintf(name, sizeof name, ".prev-%c", bank);
+    if ((rc = path_of(banks, devdir, "")) < 0 || (rc = path_of(staging, devdir, ".staging")) < 0 ||
+        (rc = bank_dir(dir, devdir, bank)) < 0 || (rc = path_of(prev, devdir, name)) < 0 ||
+        (rc = path_of(saved, devdir, ".prev-state")) < 0)
+        return lcm_error(err, err_len, rc, "%s: %s", devdir, strerror(-rc));
+    if (access(staging, F_OK) < 0)
+        return lcm_error(err, err_len, -ENOENT, "nothing staged");
+    /* The boot state as it was, for an undo. */
+    snprintf(state, sizeof state, "%s/boot/state", devdir);
+    size_t len = 0;
+    char *old = fs_read_file(state, BOOTSTATE_MAX_LEN + 1, &len);
+    rc = old ? fs_write_atomic(saved, old, len) : errno == ENOENT ? 0 : -errno;
+    free(old);
+    if (rc < 0)
+        return lcm_error(err, err_len, rc, "saving the boot state: %s", strerror(-rc));
+    remove_in_banks(devdir, name);
+    fault_point("bank.commit.saved");
+    if (rename(dir, prev) < 0 && errno != ENOENT)
+        return lcm_error(err, err_len, -errno, "%s: %s", dir, strerror(errno));
+    fault_point("bank.commit.moved");
+    if (rename(staging, dir) < 0)
+        return lcm_error(err, err_len, -errno, "%s: %s", staging, strerror(errno));
+    fsync_dir(banks);
+    fault_point("bank.commit.swapped");
+    st.pending = bank;
+    st.attempts = 0;
+    if ((rc = bootstate_save(devdir, &st)) < 0)
+        return lcm_error(err, err_len, rc, "boot state: %s", strerror(-rc));
+    fault_point("bank.commit.pending");
+    return 0;
+}
+
+int
+bank_finish(const char *devdir, char *err, size_t err_len)
+{
+    remove_in_banks(devdir, ".prev-A");
+    remove_in_banks(devdir, ".prev-B");
+    remove_in_banks(devdir, ".prev-state");
+    return 0;
+}
+
+int
+bank_undo(const char *devdir, char *err, size_t err_len)
+{
+    char banks[PATH_LEN], saved[PATH_LEN], state[PATH_LEN + 16];
+    int rc = path_of(banks, devdir, "");
+    if (rc == 0)
+        rc = path_of(saved, devdir, ".prev-state");
+    if (rc < 0)
+        return lcm_error(err, err_len, rc, "%s: %s", devdir, strerror(-rc));
+    bank_discard_staging(devdir);
+    size_t len;
+    char *old = fs_read_file(saved, BOOTSTATE_MAX_LEN + 1, &len);
+    if (!old) /* nothing was committed: nothing to undo */
+        return 0;
+    /* The old boot state first: from here on nothing points at the new bank. */
+    snprintf(state, sizeof state, "%s/boot/state", devdir);
+    rc = fs_write_atomic(state, old, len);
+    free(old);
+    if (rc < 0)
+        return lcm_error(err, err_len, rc, "boot state: %s", strerror(-rc));
+    fault_point("bank.undo.state");
+    for (char bank = 'A'; bank <= 'B'; bank++) {
+        char dir[PATH_LEN], prev[PATH_LEN], name[8];
+        snprintf(name, sizeof name, ".prev-%c", bank);
+        if (path_of(prev, devdir, name) < 0 || bank_dir(dir, devdir, bank) < 0 ||
+            access(prev, F_OK) < 0)
+            continue;
+        char what[2] = {bank, '\0'};
+        remove_in_banks(devdir, what);
+        if (rename(prev, dir) < 0)
+            return lcm_error(err, err_len, -errno, "%s: %s", prev, strerror(errno));
+    }
+    fsync_dir(banks);
+    remove_in_banks(devdir, ".prev-state");
+    return 0;
+}
+
+/* ---- status ---- */
+
+json_t *
+bank_status(const char *devdir)
+{
+    struct bootstate st;
+    char why[256];
+    int rc = bootstate_load(devdir, &st, why, sizeof why);
+    if (rc == -ENOENT)
+        bootstate_init(&st);
+    json_t *j = bootstate_to_json(&st);
+    if (!j)
+        return NULL;
+    if (rc < 0 && rc != -ENOENT)
+        json_object_set_new(j, "state_error", json_string(why));
+    json_t *banks = json_object();
+    for (char bank = 'A'; bank <= 'B'; bank++) {
+        struct bank_info info;
+        char key[2] = {bank, '\0'};
+        json_object_set_new(
+            banks, key,
+            bank_read(devdir, bank, &info) == 0
+                ? json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "target", info.target, "name",
+                            info.name, "version", info.version, "build", info.build, "signed",
+                            info.is_signed, "installed", info.installed)
+                : json_null());
+    }
+    json_object_set_new(j, "banks", banks);
+    return j;
+}
