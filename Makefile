@@ -3,7 +3,7 @@
 BUILD ?= build
 PREFIX_LAB ?= dse
 
-.PHONY: all deps build demo demo-down test unit bench clean
+.PHONY: all deps build bundle demo demo-down test unit bench clean
 
 all: build
 
@@ -13,6 +13,9 @@ deps:
 build: deps
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) >/dev/null
 	@ninja -C $(BUILD)
+
+bundle: deps
+	@BUILD=$(BUILD) scripts/make-bundle
 
 demo: build
 	@scripts/demo --prefix $(PREFIX_LAB)

@@ -225,11 +225,11 @@ bank_verify(const char *devdir, char bank, char *err, size_t err_len)
 /* ---- removing ---- */
 
 static int
-remove_tree_at(int dirfd, const char *name)
+remove_tree_at(int at, const char *name)
 {
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+        return unlinkat(at, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
     DIR *d = fdopendir(fd);
     if (!d) {
         close(fd);
@@ -241,7 +241,7 @@ remove_tree_at(int dirfd, const char *name)
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && rc == 0)
             rc = remove_tree_at(dirfd(d), e->d_name);
     closedir(d);
-    if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    if (rc == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
         rc = -errno;
     return rc;
 }
@@ -404,7 +404,7 @@ int
 bank_commit(const char *devdir, char *err, size_t err_len)
 {
     struct bootstate st;
-    char bank, banks[PATH_LEN], staging[PATH_LEN], dir[PATH_LEN], prev[PATH_LEN], name[8];
+    char bank = 0, banks[PATH_LEN], staging[PATH_LEN], dir[PATH_LEN], prev[PATH_LEN], name[8];
     char state[PATH_LEN + 16], saved[PATH_LEN];
     int rc = alternate(devdir, &bank, &st, err, err_len);
     if (rc < 0)

@@ -98,6 +98,30 @@ mac_format(const uint8_t mac[static 6], char buf[static MAC_STRLEN])
              mac[3], mac[4], mac[5]);
 }
 
+void
+hex_format(const uint8_t *data, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+bool
+hex_parse(const char *s, uint8_t *out, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        int hi = hexval((unsigned char)s[2 * i]);
+        int lo = hi < 0 ? -1 : hexval((unsigned char)s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return s[2 * len] == '\0';
+}
+
 int
 parse_cpu_list(const char *s, int *out, unsigned max, int n_cpus)
 {

@@ -29,6 +29,13 @@ char *xstrdup(const char *s);
 bool mac_parse(const char *s, uint8_t mac[static 6]);
 void mac_format(const uint8_t mac[static 6], char buf[static MAC_STRLEN]);
 
+/* Writes 'len' bytes as 2 * 'len' lowercase hex digits and a NUL into 'out'
+ * (2 * 'len' + 1 bytes).  This function can't fail. */
+void hex_format(const uint8_t *data, size_t len, char *out);
+/* Parses exactly 2 * 'len' hex digits (either case), nothing after them, into
+ * 'out'.  Returns false on bad input ('out' is then undefined). */
+bool hex_parse(const char *s, uint8_t *out, size_t len);
+
 /* Parses a decimal integer in [min, max] with nothing after it. */
 bool parse_long(const char *s, long min, long max, long *out);
 

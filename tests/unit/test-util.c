@@ -86,7 +86,24 @@ parse_cpu_list_reads_lists_and_ranges(void)
     ASSERT_EQ(parse_cpu_list("0-7", c, 4, 8), -1); /* more than 'max' */
 }
 
-TEST_MAIN(TEST(parse_cpu_list_reads_lists_and_ranges), TEST(mac_parse_accepts_colon_form), TEST(mac_parse_refuses_garbage),
-          TEST(parse_long_checks_range_and_trailing),
+static void
+hex_round_trips_and_refuses_garbage(void)
+{
+    const uint8_t in[4] = {0x00, 0x7f, 0xa5, 0xff};
+    uint8_t out[4];
+    char s[9];
+    hex_format(in, 4, s);
+    ASSERT_STREQ(s, "007fa5ff");
+    ASSERT_TRUE(hex_parse("007FA5ff", out, 4));
+    ASSERT_EQ(memcmp(in, out, 4), 0);
+    ASSERT_FALSE(hex_parse("007fa5f", out, 4));
+    ASSERT_FALSE(hex_parse("007fa5ff0", out, 4));
+    ASSERT_FALSE(hex_parse("007fa5fg", out, 4));
+    ASSERT_FALSE(hex_parse("", out, 4));
+}
+
+TEST_MAIN(TEST(parse_cpu_list_reads_lists_and_ranges), TEST(mac_parse_accepts_colon_form),
+          TEST(mac_parse_refuses_garbage), TEST(parse_long_checks_range_and_trailing),
           TEST(name_is_valid_refuses_odd_characters),
-          TEST(fs_write_atomic_replaces_whole_file))
+          TEST(fs_write_atomic_replaces_whole_file),
+          TEST(hex_round_trips_and_refuses_garbage))

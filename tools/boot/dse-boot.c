@@ -97,7 +97,7 @@ run_hook(const char *cmd, const char *const *args, unsigned n_args, char *why, s
             *nl = '\0';
             fprintf(stderr, "%s\n", buf);
             if (buf[0])
-                snprintf(last, sizeof last, "%s", buf);
+                snprintf(last, sizeof last, "%.500s", buf);
             memmove(buf, nl + 1, have - (size_t)(nl + 1 - buf) + 1);
             have -= (size_t)(nl + 1 - buf);
         }

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bundle-build: writing unified images: from source directories
+ * (bundle_build()) or by re-signing an existing bundle (bundle_sign()).
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle-private.h"
+#include "bundle.h"
+#include "lcm-private.h"
+
+#define COPY_BUF_LEN (64 * 1024)
+#define Q(s, b) lcm_quote((s), (b), sizeof(b))
+
+/* ---- the tar writer ---------------------------------------------------- */
+
+static int
+write_fail(struct archive *a, const char *what, char *err, size_t err_len)
+{
+    char q[160];
+    int e = archive_errno(a);
+    return lcm_error(err, err_len, e > 0 ? -e : -EIO, "writing %s: %s", what,
+                     Q(archive_error_string(a), q));
+}
+
+int
+bundle_writer_open(int fd, bool zstd, struct archive **out, char *err, size_t err_len)
+{
+    struct archive *a = archive_write_new();
+    if (!a)
+        return lcm_error(err, err_len, -ENOMEM, "out of memory");
+    int rc = 0;
+    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK)
+        rc = write_fail(a, "tar format", err, err_len);
+    /* ARCHIVE_WARN means an external zstd program: not for a signed image. */
+    if (!rc && zstd && archive_write_add_filter_zstd(a) != ARCHIVE_OK)
+        rc = lcm_error(err, err_len, -ENOTSUP,
+                       "this libarchive has no built-in zstd compression");
+    if (!rc && (archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+                archive_write_open_fd(a, fd) != ARCHIVE_OK))
+        rc = write_fail(a, "the bundle", err, err_len);
+    if (rc) {
+        archive_write_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int
+bundle_write_header(struct archive *a, const char *name, uint64_t size, unsigned mode,
+                    time_t mtime, char *err, size_t err_len)
+{
+    struct archive_entry *e = archive_entry_new();
+    if (!e)
+        return lcm_error(err, err_len, -ENOMEM, "out of memory");
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, mode & 0777);
+    archive_entry_set_size(e, (la_int64_t)size);
+    archive_entry_set_mtime(e, mtime, 0);
+    archive_entry_set_uid(e, 0);
+    archive_entry_set_gid(e, 0);
+    int r = archive_write_header(a, e);
+    archive_entry_free(e);
+    return r == ARCHIVE_OK ? 0 : write_fail(a, name, err, err_len);
+}
+
+int
+bundle_write_data(struct archive *a, const void *buf, size_t len, char *err,
+                  size_t err_len)
+{
+    la_ssize_t n = archive_write_data(a, buf, len);
+    return n == (la_ssize_t)len ? 0 : write_fail(a, "the bundle", err, err_len);
+}
+
+int
+bundle_write_head(struct archive *a, const char *json, size_t len, const uint8_t *sig,
+                  time_t mtime, char *err, size_t err_len)
+{
+    int rc = bundle_write_header(a, BUNDLE_MANIFEST_NAME, len, 0644, mtime, err, err_len);
+    if (!rc)
+        rc = bundle_write_data(a, json, len, err, err_len);
+    if (!rc && sig)
+        rc = bundle_write_header(a, BUNDLE_SIG_NAME, SIGN_SIG_LEN, 0644, mtime, err,
+                                 err_len);
+    if (!rc && sig)
+        rc = bundle_write_data(a, sig, SIGN_SIG_LEN, err, err_len);
+    return rc;
+}
+
+time_t
+bundle_created_time(const char *created)
+{
+    struct tm tm = {0};
+    if (sscanf(created, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    return t < 0 ? 0 : t;
+}
+
+/* ---- the output file: a temporary one, renamed when complete ----------- */
+
+struct out {
+    char tmp[PATH_MAX];
+    const char *path;
+    int fd;
+    struct archive *a;
+};
+
+static int
+out_open(struct out *o, const char *path, bool zstd, char *err, size_t err_len)
+{
+    char q[LCM_QUOTE_LEN];
+    o->path = path;
+    o->a = NULL;
+    if (snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof o->tmp)
+        return lcm_error(err, err_len, -ENAMETOOLONG, "%s: name too long", Q(path, q));
+    o->fd = mkostemp(o->tmp, O_CLOEXEC);
+    if (o->fd < 0)
+        return lcm_error(err, err_len, -errno, "%s: %s", Q(o->tmp, q), strerror(errno));
+    int rc = fchmod(o->fd, 0644) < 0 ? -errno : 0;
+    if (rc)
+        lcm_error(err, err_len, rc, "%s: %s", Q(o->tmp, q), strerror(-rc));
+    else
+        rc = bundle_writer_open(o->fd, zstd, &o->a, err, err_len);
+    if (rc) {
+        close(o->fd);
+        unlink(o->tmp);
+    }
+    return rc;
+}
+
+static void
+out_abort(struct out *o)
+{
+    archive_write_free(o->a); /* closes: may write the end blocks, then gone */
+    close(o->fd);
+    unlink(o->tmp);
+}
+
+static int
+out_commit(struct out *o, char *err, size_t err_len)
+{
+    char q[LCM_QUOTE_LEN], dir[PATH_MAX];
+    if (archive_write_close(o->a) != ARCHIVE_OK) {
+        int rc = write_fail(o->a, "the bundle", err, err_len);
+        out_abort(o);
+        return rc;
+    }
+    archive_write_free(o->a);
+    o->a = NULL;
+    int rc = fsync(o->fd) < 0 ? -errno : 0;
+    if (close(o->fd) < 0 && !rc)
+        rc = -errno;
+    if (!rc && rename(o->tmp, o->path) < 0)
+        rc = -errno;
+    if (rc) {
+        unlink(o->tmp);
+        return lcm_error(err, err_len, rc, "%s: %s", Q(o->path, q), strerror(-rc));
+    }
+    snprintf(dir, sizeof dir, "%s", o->path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+/* ---- scanning sources into a manifest ---------------------------------- */
+
+struct scan {
+    struct manifest *m;
+    struct manifest_component *c;
+    const char *dir; /* for messages */
+    uint8_t *buf;
+    char *err;
+    size_t err_len;
+};
+
+/* SHA-256 and size of the whole file at 'fd'. */
+static int
+hash_fd(int fd, uint8_t *buf, uint8_t sha[static 32], uint64_t *size)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return -ENOMEM;
+    }
+    int rc = 0;
+    *size = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, COPY_BUF_LEN);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : 0;
+            break;
+        }
+        *size += (uint64_t)n;
+        EVP_DigestUpdate(md, buf, (size_t)n);
+    }
+    if (!rc && EVP_DigestFinal_ex(md, sha, NULL) != 1)
+        rc = -ENOMEM;
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+static int
+scan_file(struct scan *s, int dfd, const char *name, const char *path)
+{
+    char q[LCM_QUOTE_LEN];
+    if (s->c->n_files == MANIFEST_MAX_FILES)
+        return lcm_error(s->err, s->err_len, -EINVAL, "%s: more than %d files",
+                         Q(s->dir, q), MANIFEST_MAX_FILES);
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int rc = -errno;
+        if (fd >= 0)
+            close(fd);
+        return lcm_error(s->err, s->err_len, rc, "%s/%s: %s", Q(s->dir, q), path,
+                         strerror(-rc));
+    }
+    uint8_t sha[32];
+    uint64_t size;
+    int rc = hash_fd(fd, s->buf, sha, &size);
+    close(fd);
+    if (rc)
+        return lcm_error(s->err, s->err_len, rc, "%s/%s: %s", Q(s->dir, q), path,
+                         strerror(-rc));
+    if (size > MANIFEST_MAX_FILE_SIZE)
+        return lcm_error(s->err, s->err_len, -EINVAL, "%s/%s: larger than %llu bytes",
+                         Q(s->dir, q), path, (unsigned long long)MANIFEST_MAX_FILE_SIZE);
+    if (manifest_add_file(s->m, s->c, path, size, st.st_mode & 0777, sha) < 0)
+        return lcm_error(s->err, s->err_len, -ENOMEM, "out of memory");
+    return 0;
+}
+
+static int scan_dir(struct scan *s, int dfd, const char *rel, unsigned depth);
+
+/* One directory entry of a source, at 'path' relative to the source's top. */
+static int
+scan_entry(struct scan *s, int dfd, const char *name, const char *path, unsigned depth)
+{
+    char q[LCM_QUOTE_LEN], qp[LCM_QUOTE_LEN];
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return lcm_error(s->err, s->err_len, -errno, "%s/%s: %s", Q(s->dir, q),
+                         Q(path, qp), strerror(errno));
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return lcm_error(s->err, s->err_len, -EINVAL,
+                         "%s/%s: %s, a bundle carries only regular files", Q(s->dir, q),
+                         Q(path, qp),
+                         S_ISLNK(st.st_mode) ? "a symlink" : "a special file");
+    if (!manifest_path_is_valid(path))
+        return lcm_error(s->err, s->err_len, -EINVAL,
+                         "%s/%s: a name a bundle cannot carry (too long, too deep or "
+                         "characters outside [A-Za-z0-9._+@-])",
+                         Q(s->dir, q), Q(path, qp));
+    if (S_ISREG(st.st_mode))
+        return scan_file(s, dfd, name, path);
+    int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0)
+        return lcm_error(s->err, s->err_len, -errno, "%s/%s: %s", Q(s->dir, q), path,
+                         strerror(errno));
+    int rc = scan_dir(s, sub, path, depth + 1);
+    close(sub);
+    return rc;
+}
+
+/* Scans directory 'dfd' (closed by the caller) at 'rel' ("" for the top). */
+static int
+scan_dir(struct scan *s, int dfd, const char *rel, unsigned depth)
+{
+    int fd = dup(dfd);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (!d) {
+        int rc = -errno;
+        if (fd >= 0)
+            close(fd);
+        return lcm_error(s->err, s->err_len, rc, "%s: %s", s->dir, strerror(-rc));
+    }
+    int rc = 0;
+    for (struct dirent *e; !rc && (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char path[MANIFEST_MAX_PATH + 2];
+        int n = snprintf(path, sizeof path, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+        if (n < 0 || (size_t)n >= sizeof path || depth >= MANIFEST_MAX_DEPTH) {
+            char q[LCM_QUOTE_LEN];
+            rc = lcm_error(s->err, s->err_len, -EINVAL, "%s/%s...: path too long or deep",
+                           Q(s->dir, q), rel);
+            break;
+        }
+        rc = scan_entry(s, dfd, e->d_name, path, depth);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int
+scan_source(struct manifest *m, const struct bundle_source *src, uint8_t *buf, char *err,
+            size_t err_len)
+{
+    char q[LCM_QUOTE_LEN];
+    if (!manifest_target_is_valid(src->target))
+        return lcm_error(err, err_len, -EINVAL,
+                         "bad target '%s' (host/ARCH or dpu/VENDOR/MODEL)",
+                         Q(src->target, q));
+    for (size_t i = 0; i < m->n_components; i++)
+        if (!strcmp(m->components[i].target, src->target))
+            return lcm_error(err, err_len, -EINVAL, "target %s twice", src->target);
+    int dfd = open(src->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return lcm_error(err, err_len, -errno, "%s: %s", Q(src->dir, q), strerror(errno));
+    struct scan s = {.m = m, .dir = src->dir, .buf = buf, .err = err, .err_len = err_len};
+    s.c = manifest_add_component(m, src->target);
+    int rc = s.c ? scan_dir(&s, dfd, "", 0) : lcm_error(err, err_len, -ENOMEM, "oom");
+    close(dfd);
+    if (!rc && s.c->n_files == 0)
+        rc = lcm_error(err, err_len, -EINVAL, "%s: no files", Q(src->dir, q));
+    return rc;
+}
+
+/* The manifest of 'spec', emitted, and parsed back: what bundle_open() will
+ * accept, or a reason now. */
+static int
+spec_manifest(const struct bundle_spec *spec, uint8_t *buf, struct manifest **out,
+              char **json, size_t *len, char *err, size_t err_len)
+{
+    if (!spec->name || !spec->version || !spec->build || !spec->created)
+        return lcm_error(err, err_len, -EINVAL,
+                         "name, version, build and created are needed");
+    if (spec->n_sources == 0)
+        return lcm_error(err, err_len, -EINVAL, "no components");
+    struct manifest *m =
+        manifest_create(spec->name, spec->version, spec->build, spec->created);
+    if (!m)
+        return lcm_error(err, err_len, -ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; !rc && i < spec->n_sources; i++)
+        rc = scan_source(m, &spec->sources[i], buf, err, err_len);
+    *json = rc ? NULL : manifest_emit(m, len);
+    manifest_destroy(m);
+    if (rc)
+        return rc;
+    if (!*json)
+        return lcm_error(err, err_len, -ENOMEM, "out of memory");
+    char reason[MANIFEST_ERR_LEN];
+    if (!manifest_parse(*json, *len, out, reason, sizeof reason)) {
+        free(*json);
+        *json = NULL;
+        return lcm_error(err, err_len, -EINVAL, "%s", reason);
+    }
+    return 0;
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+static const struct bundle_source *
+spec_source(const struct bundle_spec *spec, const char *target)
+{
+    for (size_t i = 0; i < spec->n_sources; i++)
+        if (!strcmp(spec->sources[i].target, target))
+            return &spec->sources[i];
+    return NULL;
+}
+
+/* Copies one source file into the archive; it must still be what the
+ * manifest says. */
+static int
+copy_file(struct archive *a, const char *dir, const struct manifest_component *c,
+          const struct manifest_file *f, uint8_t *buf, time_t mtime, char *err,
+          size_t err_len)
+{
+    char path[PATH_MAX], name[MANIFEST_MAX_TARGET + MANIFEST_MAX_PATH + 16];
+    char q[LCM_QUOTE_LEN];
+    snprintf(path, sizeof path, "%s/%s", dir, f->path);
+    bundle_entry_name(name, sizeof name, c->target, f->path);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return lcm_error(err, err_len, -errno, "%s: %s", Q(path, q), strerror(errno));
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
+                 ? bundle_write_header(a, name, f->size, f->mode, mtime, err, err_len)
+                 : lcm_error(err, err_len, -ENOMEM, "out of memory");
+    uint64_t got = 0;
+    while (!rc) {
+        ssize_t n = read(fd, buf, COPY_BUF_LEN);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = lcm_error(err, err_len, -errno, "%s: %s", Q(path, q), strerror(errno));
+        if (n <= 0)
+            break;
+        got += (uint64_t)n;
+        if (got > f->size)
+            break;
+        EVP_DigestUpdate(md, buf, (size_t)n);
+        rc = bundle_write_data(a, buf, (size_t)n, err, err_len);
+    }
+    uint8_t sha[32];
+    if (!rc && (got != f->size || EVP_DigestFinal_ex(md, sha, NULL) != 1 ||
+                memcmp(sha, f->sha256, 32)))
+        rc = lcm_error(err, err_len, -EAGAIN, "%s changed while the bundle was written",
+                       Q(path, q));
+    EVP_MD_CTX_free(md);
+    close(fd);
+    return rc;
+}
+
+static int
+write_payload(struct archive *a, const struct bundle_spec *spec, const struct manifest *m,
+              uint8_t *buf, char *err, size_t err_len)
+{
+    time_t mtime = bundle_created_time(m->created);
+    for (size_t i = 0; i < m->n_components; i++) {
+        const struct manifest_component *c = &m->components[i];
+        const struct bundle_source *src = spec_source(spec, c->target);
+        for (size_t j = 0; j < c->n_files; j++) {
+            int rc = copy_file(a, src->dir, c, &c->files[j], buf, mtime, err, err_len);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int
+bundle_build(const struct bundle_spec *spec, const char *out_path,
+             const struct sign_key *key, char *err, size_t err_len)
+{
+    struct manifest *m = NULL;
+    char *json = NULL;
+    size_t len;
+    uint8_t sig[SIGN_SIG_LEN];
+    struct out o;
+    uint8_t *buf = malloc(COPY_BUF_LEN);
+    int rc = buf ? spec_manifest(spec, buf, &m, &json, &len, err, err_len)
+                 : lcm_error(err, err_len, -ENOMEM, "out of memory");
+    if (rc)
+        goto err_free;
+    if (key && (rc = sign_bytes(key, json, len, sig))) {
+        lcm_error(err, err_len, rc, "signing the manifest: %s", strerror(-rc));
+        goto err_free;
+    }
+    if ((rc = out_open(&o, out_path, spec->zstd, err, err_len)))
+        goto err_free;
+    rc = bundle_write_head(o.a, json, len, key ? sig : NULL,
+                           bundle_created_time(m->created), err, err_len);
+    if (!rc)
+        rc = write_payload(o.a, spec, m, buf, err, err_len);
+    if (rc)
+        out_abort(&o);
+    else
+        rc = out_commit(&o, err, err_len);
+
+err_free:
+    manifest_destroy(m);
+    free(json);
+    free(buf);
+    return rc;
+}
+
+/* ---- re-signing -------------------------------------------------------- */
+
+struct copy {
+    struct archive *a;
+    time_t mtime;
+};
+
+static int
+copy_begin(void *ctx, const struct manifest_component *c, const struct manifest_file *f,
+           char *err, size_t err_len)
+{
+    struct copy *cp = ctx;
+    char name[MANIFEST_MAX_TARGET + MANIFEST_MAX_PATH + 16];
+    bundle_entry_name(name, sizeof name, c->target, f->path);
+    return bundle_write_header(cp->a, name, f->size, f->mode, cp->mtime, err, err_len);
+}
+
+static int
+copy_data(void *ctx, const void *buf, size_t len, char *err, size_t err_len)
+{
+    struct copy *cp = ctx;
+    return bundle_write_data(cp->a, buf, len, err, err_len);
+}
+
+static int
+copy_end(void *ctx, char *err, size_t err_len)
+{
+    return 0;
+}
+
+int
+bundle_sign(const char *path, const struct sign_key *key, char *err, size_t err_len)
+{
+    struct bundle *b;
+    uint8_t sig[SIGN_SIG_LEN];
+    int rc = bundle_open(path, NULL, NULL, &b, err, err_len);
+    if (rc)
+        return rc;
+    rc = sign_bytes(key, b->manifest_json, b->manifest_len, sig);
+    if (rc) {
+        lcm_error(err, err_len, rc, "signing the manifest: %s", strerror(-rc));
+        goto err_close;
+    }
+    struct out o;
+    if ((rc = out_open(&o, path, b->is_zstd, err, err_len)))
+        goto err_close;
+    struct copy cp = {.a = o.a, .mtime = bundle_created_time(b->m->created)};
+    const struct bundle_sink sink = {
+        .begin = copy_begin, .data = copy_data, .end = copy_end, .ctx = &cp};
+    rc = bundle_write_head(o.a, b->manifest_json, b->manifest_len, sig, cp.mtime, err,
+                           err_len);
+    if (!rc)
+        rc = bundle_walk(b, &sink, err, err_len);
+    if (rc)
+        out_abort(&o);
+    else
+        rc = out_commit(&o, err, err_len);
+
+err_close:
+    bundle_close(b);
+    return rc;
+}
