@@ -122,6 +122,8 @@ dest_open(struct dest *d, const char *path, char *err, size_t err_len)
             rmdir(path);
         return lcm_error(err, err_len, rc, "%s: %s", Q(path, q), strerror(-rc));
     }
+    if (d->is_created)
+        fchmod(d->fd, 0755); /* as its subdirectories, whatever the umask */
     int n = d->is_created ? 0 : dir_each(d->fd, NULL, NULL);
     if (n != 0) {
         close(d->fd);
@@ -220,15 +222,16 @@ extract_begin(void *ctx, const struct manifest_component *c,
     if (c != x->target)
         return 0;
     const char *leaf;
-    int dfd = open_parent(x->root_fd, f->path, &leaf);
-    if (dfd >= 0) {
+    int rc = open_parent(x->root_fd, f->path, &leaf);
+    if (rc >= 0) {
+        int dfd = rc;
         x->fd =
             openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        rc = x->fd < 0 ? -errno : 0;
         close(dfd);
     }
-    if (dfd < 0 || x->fd < 0)
-        return lcm_error(err, err_len, -errno, "creating %s: %s", f->path,
-                         strerror(errno));
+    if (rc < 0)
+        return lcm_error(err, err_len, rc, "creating %s: %s", f->path, strerror(-rc));
     return 0;
 }
 

@@ -62,20 +62,34 @@ read_fail(struct archive *a, const struct src *s, const char *what, char *err,
                      Q(archive_error_string(a), q));
 }
 
-/* A reader of tar, plain or zstd (built in, never an external program). */
+/* A reader of tar and zstd.  Without libzstd, libarchive answers WARN and
+ * would run an external zstd program: then plain tar only, in a new reader. */
+static struct archive *
+reader_new(void)
+{
+    struct archive *a = archive_read_new();
+    if (a && archive_read_support_filter_zstd(a) != ARCHIVE_OK) {
+        archive_read_free(a);
+        a = archive_read_new();
+    }
+    if (a && archive_read_support_format_tar(a) != ARCHIVE_OK) {
+        archive_read_free(a);
+        a = NULL;
+    }
+    return a;
+}
+
 static int
 reader_open(int fd, struct src **srcp, struct archive **ap, char *err, size_t err_len)
 {
     struct src *s = malloc(sizeof *s);
-    struct archive *a = archive_read_new();
+    struct archive *a = reader_new();
     int rc = -ENOMEM;
-    if (!s || !a || archive_read_support_format_tar(a) != ARCHIVE_OK) {
+    if (!s || !a) {
         lcm_error(err, err_len, rc, "out of memory");
         goto err_free;
     }
     *s = (struct src){.fd = fd};
-    if (archive_read_support_filter_zstd(a) != ARCHIVE_OK)
-        archive_clear_error(a); /* no libzstd: plain bundles only */
     if (archive_read_open(a, s, NULL, src_read, NULL) != ARCHIVE_OK) {
         rc = read_fail(a, s, NULL, err, err_len);
         goto err_free;
@@ -121,10 +135,9 @@ check_filters(struct archive *a, char *err, size_t err_len)
 {
     int n = archive_filter_count(a);
     int code = archive_filter_code(a, 0);
-    if (n > 2 || (code != ARCHIVE_FILTER_NONE && code != ARCHIVE_FILTER_ZSTD)) {
+    if (n > 2 || (code != ARCHIVE_FILTER_NONE && code != ARCHIVE_FILTER_ZSTD))
         return lcm_error(err, err_len, -EBADMSG,
                          "not a bundle: compressed more than once or not with zstd");
-    }
     return 0;
 }
 
@@ -135,18 +148,15 @@ read_member(struct archive *a, const struct src *s, struct archive_entry *e, siz
             char **out, size_t *len, char *err, size_t err_len)
 {
     const char *name = archive_entry_pathname(e), *kind = entry_kind(e);
-    if (kind) {
+    if (kind)
         return lcm_error(err, err_len, -EBADMSG, "not a bundle: %s is %s", name, kind);
-    }
     int64_t size = archive_entry_size(e);
-    if (!archive_entry_size_is_set(e) || size < 0 || (uint64_t)size > max) {
+    if (!archive_entry_size_is_set(e) || size < 0 || (uint64_t)size > max)
         return lcm_error(err, err_len, -EMSGSIZE, "%s is %lld bytes, more than %zu", name,
                          (long long)size, max);
-    }
     char *buf = malloc((size_t)size + 1);
-    if (!buf) {
+    if (!buf)
         return lcm_error(err, err_len, -ENOMEM, "out of memory");
-    }
     size_t got = 0;
     for (;;) {
         la_ssize_t n = archive_read_data(a, buf + got, (size_t)size - got);
@@ -203,20 +213,18 @@ head_read(struct archive *a, const struct src *s, struct head *h,
     struct archive_entry *e;
     char q[LCM_QUOTE_LEN];
     int r = archive_read_next_header(a, &e);
-    if (r == ARCHIVE_EOF) {
+    if (r == ARCHIVE_EOF)
         return lcm_error(err, err_len, -EBADMSG, "not a bundle: an empty archive");
-    }
     if (r != ARCHIVE_OK)
         return read_fail(a, s, "first entry", err, err_len);
     int rc = check_filters(a, err, err_len);
     if (rc)
         return rc;
     if (strcmp(archive_entry_pathname(e) ? archive_entry_pathname(e) : "",
-               BUNDLE_MANIFEST_NAME)) {
+               BUNDLE_MANIFEST_NAME))
         return lcm_error(err, err_len, -EBADMSG,
                          "not a bundle: the first entry is '%s', not manifest.json",
                          Q(archive_entry_pathname(e), q));
-    }
     rc = read_member(a, s, e, MANIFEST_MAX_LEN, &h->json, &h->len, err, err_len);
     if (rc)
         return rc;
@@ -251,27 +259,22 @@ limits_fill(struct bundle_limits *l, const struct bundle_limits *given)
 static int
 head_trust(struct bundle *b, const struct sign_key *pubkey, char *err, size_t err_len)
 {
-    if (pubkey && !b->is_signed) {
+    if (pubkey && !b->is_signed)
         return lcm_error(err, err_len, -ENOKEY, "the bundle is not signed");
-    }
     if (pubkey &&
-        !sign_verify(pubkey, b->manifest_json, b->manifest_len, b->sig, SIGN_SIG_LEN)) {
+        !sign_verify(pubkey, b->manifest_json, b->manifest_len, b->sig, SIGN_SIG_LEN))
         return lcm_error(
             err, err_len, -EKEYREJECTED,
             "bad signature: the manifest was altered or signed by another key");
-    }
     b->is_verified = pubkey != NULL;
     char reason[MANIFEST_ERR_LEN];
-    if (!manifest_parse(b->manifest_json, b->manifest_len, &b->m, reason,
-                        sizeof reason)) {
+    if (!manifest_parse(b->manifest_json, b->manifest_len, &b->m, reason, sizeof reason))
         return lcm_error(err, err_len, -EBADMSG, "bad manifest: %s", reason);
-    }
-    if (b->m->total_size > b->limits.max_total) {
+    if (b->m->total_size > b->limits.max_total)
         return lcm_error(err, err_len, -EMSGSIZE,
                          "the bundle declares %llu bytes, more than the limit %llu",
                          (unsigned long long)b->m->total_size,
                          (unsigned long long)b->limits.max_total);
-    }
     return 0;
 }
 
@@ -305,9 +308,8 @@ bundle_open_fd(int fd, const struct sign_key *pubkey, const struct bundle_limits
                struct bundle **out, char *err, size_t err_len)
 {
     struct bundle *b = calloc(1, sizeof *b);
-    if (!b) {
+    if (!b)
         return lcm_error(err, err_len, -ENOMEM, "out of memory");
-    }
     limits_fill(&b->limits, limits);
     b->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (b->fd < 0) {
@@ -516,16 +518,14 @@ check_inflation(struct walk *w)
     uint64_t out = (uint64_t)archive_filter_bytes(w->a, 0);
     uint64_t in = (uint64_t)archive_filter_bytes(w->a, -1);
     const struct bundle_limits *l = &w->b->limits;
-    if (out > w->max_tar) {
+    if (out > w->max_tar)
         return lcm_error(w->err, w->err_len, -EMSGSIZE,
                          "the archive outgrows its manifest (%llu bytes read)",
                          (unsigned long long)out);
-    }
-    if (out > l->ratio_after && out / l->max_ratio > in) {
+    if (out > l->ratio_after && out / l->max_ratio > in)
         return lcm_error(w->err, w->err_len, -EMSGSIZE,
                          "compression ratio above %u after %llu bytes", l->max_ratio,
                          (unsigned long long)out);
-    }
     return 0;
 }
 
@@ -541,10 +541,9 @@ entry_data(struct walk *w, const struct manifest_file *f, const char *name,
             return 0;
         *got += (uint64_t)n;
         w->total += (uint64_t)n;
-        if (*got > f->size || w->total > w->b->m->total_size) {
+        if (*got > f->size || w->total > w->b->m->total_size)
             return lcm_error(w->err, w->err_len, -EMSGSIZE,
                              "entry '%s' outgrows its declared size", name);
-        }
         int rc = check_inflation(w);
         if (rc)
             return rc;
@@ -570,15 +569,13 @@ entry_read(struct walk *w, const struct manifest_component *c,
         return rc;
     uint8_t md[32];
     unsigned md_len = 0;
-    if (got != f->size) {
+    if (got != f->size)
         return lcm_error(w->err, w->err_len, -EBADMSG,
                          "entry '%s' is %llu bytes, the manifest says %llu", name,
                          (unsigned long long)got, (unsigned long long)f->size);
-    }
-    if (EVP_DigestFinal_ex(w->md, md, &md_len) != 1 || memcmp(md, f->sha256, 32)) {
+    if (EVP_DigestFinal_ex(w->md, md, &md_len) != 1 || memcmp(md, f->sha256, 32))
         return lcm_error(w->err, w->err_len, -EBADMSG,
                          "entry '%s': SHA-256 does not match the manifest", name);
-    }
     return sink ? sink->end(sink->ctx, w->err, w->err_len) : 0;
 }
 
@@ -588,10 +585,9 @@ walk_missing(struct walk *w)
     const struct manifest *m = w->b->m;
     for (size_t i = 0; i < m->n_components; i++)
         for (size_t j = 0; j < m->components[i].n_files; j++)
-            if (!w->seen[w->first[i] + j]) {
+            if (!w->seen[w->first[i] + j])
                 return lcm_error(w->err, w->err_len, -EBADMSG, "payload/%s/%s is missing",
                                  m->components[i].target, m->components[i].files[j].path);
-            }
     return 0;
 }
 

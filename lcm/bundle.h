@@ -109,8 +109,9 @@ int bundle_build(const struct bundle_spec *spec, const char *out_path,
 
 /* Rewrites the bundle at 'path' in place, signed by 'key' (replacing any
  * signature), after checking its whole payload against its manifest as
- * bundle_verify() does.  Keeps its compression.  Returns 0 or an error above;
- * on failure 'path' is unchanged. */
+ * bundle_verify() does.  Keeps its compression.  Returns 0, -EINVAL if 'key'
+ * cannot sign (a public key), or an error above; on failure 'path' is
+ * unchanged. */
 int bundle_sign(const char *path, const struct sign_key *key, char *err, size_t err_len);
 
 /* ---- reading ----------------------------------------------------------- */
