@@ -263,6 +263,14 @@ boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsig
             snprintf(err, err_len, "%s: cannot stop: %s", devs[i].name, why);
             return -EIO;
         }
+        if (!devs[i].reboot) { /* it keeps running what it booted */
+            struct boot_dev *d = &devs[i];
+            d->bank = d->st.booted ? d->st.booted : d->st.active;
+            d->ok = d->st.last_result != BOOT_RESULT_FAILED;
+            d->rolled_back = d->tried_pending = false;
+            if (!bank_version(h, d, d->bank, d->version))
+                snprintf(d->version, sizeof d->version, "?");
+        }
     }
     /* Round 1: the DPUs, then the host, which follows a DPU's rollback. */
     *rounds = 1;
@@ -288,11 +296,6 @@ boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsig
         }
         if ((rc = boot_late(host, h, bank, 1, err, err_len)) < 0)
             return rc;
-    } else {
-        host->bank = host->st.booted ? host->st.booted : host->st.active;
-        host->ok = true;
-        if (!bank_version(h, host, host->bank, host->version))
-            snprintf(host->version, sizeof host->version, "?");
     }
 
     /* Then one version everywhere: the oldest one running (a rollback is the

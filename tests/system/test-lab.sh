@@ -197,26 +197,41 @@ check_eq "partial: no cgroup left" 0 "$(cgroup_count_with_prefix "$P")"
 check "partial: no lab dir left" test ! -e "$DSE_LAB_DIR/$P"
 
 # --- daemons (stand-ins) ---------------------------------------------------
-# The real dse-dpud/dse-hostd may not be built; a stand-in that binds its
-# --ctl socket and waits for SIGTERM exercises start, restart and down.
+# Stand-ins for dse-dpud/dse-hostd exercise start, restart and down without
+# the real daemons: each binds its --ctl socket, answers every request "ok"
+# (the boot's health check asks) and waits for SIGTERM.  They travel in the
+# factory image like the real ones, with the real firmware and image tools.
 P2=$(lab_prefix) || exit 1
 FAKE=$(mktemp -d /tmp/dse-lab-fakebin.XXXXXX)
 TEST_TMPDIRS+=("$FAKE")
-mkdir -p "$FAKE/daemons/dpud" "$FAKE/daemons/hostd"
+mkdir -p "$FAKE/daemons/dpud" "$FAKE/daemons/hostd" "$FAKE/cli" "$FAKE/tools/boot" \
+	"$FAKE/tools/bundle" "$FAKE/dataplane/bpf"
 cat >"$FAKE/stand-in" <<'PYEOF'
 #!/usr/bin/python3
-import os, signal, socket, sys
+import os, signal, socket, sys, threading
 ctl = sys.argv[sys.argv.index("--ctl") + 1]
 s = socket.socket(socket.AF_UNIX)
 s.bind(ctl)
 s.listen()
-signal.signal(signal.SIGTERM, lambda *a: (os.unlink(ctl), sys.exit(0)))
+signal.signal(signal.SIGTERM, lambda *a: (os.unlink(ctl), os._exit(0)))
 print(" ".join(sys.argv), flush=True)
+def serve(c):
+    f = c.makefile("rwb")
+    for _ in f:
+        f.write(b'{"ok": true, "result": {}}\n')
+        f.flush()
+def accept():
+    while True:
+        threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()
+threading.Thread(target=accept, daemon=True).start()
 signal.pause()
 PYEOF
 chmod +x "$FAKE/stand-in"
 cp "$FAKE/stand-in" "$FAKE/daemons/dpud/dse-dpud"
 cp "$FAKE/stand-in" "$FAKE/daemons/hostd/dse-hostd"
+for f in cli/dsectl tools/boot/dse-boot tools/bundle/dse-bundle dataplane/bpf/xdp-pass.o; do
+	cp "$DSE_BUILD_DIR/$f" "$FAKE/$f"
+done
 check "up with stand-in daemons" quiet lab_up "$P2" --hosts 1 --dpus 1 --bin-dir "$FAKE"
 D=$DSE_LAB_DIR/$P2
 dpid=$(cat "$D/h1-dpu1/run/dpud.pid" 2>/dev/null)

@@ -321,6 +321,15 @@ lone_dpu_that_cannot_come_forward_takes_the_server_back(void)
     struct server s;
     server_init(&s);
     REBOOTS(&s, "2.0", 1);
+    /* The host alone: the DPUs keep running their 2.0. */
+    for (unsigned i = 0; i < 3; i++)
+        s.devs[i].reboot = i == 0;
+    struct boot_hooks h0 = hooks(&s);
+    unsigned rounds0;
+    char err0[512];
+    ASSERT_EQ(boot_server(s.devs, s.n, &h0, &rounds0, err0, sizeof err0), 0);
+    ASSERT_EQ(rounds0, 1);
+    ASSERT_EQ(s.fake[1].jumpstarts, 1);
     /* dpu2 alone: the host and dpu1 keep running. */
     for (unsigned i = 0; i < 3; i++)
         s.devs[i].reboot = i == 2;
