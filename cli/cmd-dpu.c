@@ -22,6 +22,6 @@ print_dpus(json_t *r, json_t *args)
 }
 
 static const struct cli_cmd cmds[] = {
-    {"list", "", "dpu.list", NULL, 0, NULL, print_dpus},
+    {"list", "", "dpu.list", NULL, 0, NULL, print_dpus, NULL},
 };
 const struct cli_object cli_dpu = CLI_OBJECT("dpu", cmds);

@@ -37,6 +37,6 @@ print_flows(json_t *r, json_t *args)
 }
 
 static const struct cli_cmd cmds[] = {
-    {"list", "", "flow.list", NULL, 0, NULL, print_flows},
+    {"list", "", "flow.list", NULL, 0, NULL, print_flows, NULL},
 };
 const struct cli_object cli_flow = CLI_OBJECT("flow", cmds);

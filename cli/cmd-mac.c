@@ -22,6 +22,6 @@ print_macs(json_t *r, json_t *args)
 }
 
 static const struct cli_cmd cmds[] = {
-    {"list", "", "mac.list", NULL, 0, NULL, print_macs},
+    {"list", "", "mac.list", NULL, 0, NULL, print_macs, NULL},
 };
 const struct cli_object cli_mac = CLI_OBJECT("mac", cmds);

@@ -83,10 +83,10 @@ static const struct cli_opt add_opts[] = {{"--portgroup", "portgroup", OPT_STR, 
                                           {"--dpu", "dpu", OPT_STR, false},
                                           {0}};
 static const struct cli_cmd cmds[] = {
-    {"list", "[--drops]", "port.list", NULL, 0, list_opts, print_ports},
+    {"list", "[--drops]", "port.list", NULL, 0, list_opts, print_ports, NULL},
     {"add", "NAME --portgroup PG --vhost-user [--connect SOCKET] [--dpu DPU]", "port.add", name,
      1, add_opts,
-     print_added},
-    {"del", "NAME", "port.del", name, 1, NULL, NULL},
+     print_added, NULL},
+    {"del", "NAME", "port.del", name, 1, NULL, NULL, NULL},
 };
 const struct cli_object cli_port = CLI_OBJECT("port", cmds);

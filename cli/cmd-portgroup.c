@@ -28,8 +28,8 @@ static const char *const name[] = {"name"};
 static const struct cli_opt add_opts[] = {
     {"--vlan", "vlan", OPT_INT, true}, {"--mtu", "mtu", OPT_INT, false}, {0}};
 static const struct cli_cmd cmds[] = {
-    {"add", "NAME --vlan ID [--mtu BYTES]", "portgroup.add", name, 1, add_opts, NULL},
-    {"list", "", "portgroup.list", NULL, 0, NULL, print_portgroups},
-    {"del", "NAME", "portgroup.del", name, 1, NULL, NULL},
+    {"add", "NAME --vlan ID [--mtu BYTES]", "portgroup.add", name, 1, add_opts, NULL, NULL},
+    {"list", "", "portgroup.list", NULL, 0, NULL, print_portgroups, NULL},
+    {"del", "NAME", "portgroup.del", name, 1, NULL, NULL, NULL},
 };
 const struct cli_object cli_portgroup = CLI_OBJECT("portgroup", cmds);

@@ -61,7 +61,7 @@ print_switch(json_t *r, json_t *args)
 
 static const struct cli_opt set_opts[] = {{"--mac-age", "mac_age_s", OPT_INT, true}, {0}};
 static const struct cli_cmd cmds[] = {
-    {"show", "", "switch.show", NULL, 0, NULL, print_switch},
-    {"set", "--mac-age SECONDS", "switch.set", NULL, 0, set_opts, NULL},
+    {"show", "", "switch.show", NULL, 0, NULL, print_switch, NULL},
+    {"set", "--mac-age SECONDS", "switch.set", NULL, 0, set_opts, NULL, NULL},
 };
 const struct cli_object cli_switch = CLI_OBJECT("switch", cmds);

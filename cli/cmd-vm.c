@@ -36,8 +36,8 @@ static const struct cli_opt add_opts[] = {{"--portgroup", "portgroup", OPT_STR, 
                                           {0}};
 static const struct cli_cmd cmds[] = {
     {"add", "NAME --portgroup PG [--ip ADDR/LEN] [--mac MAC] [--dpu DPU]", "vm.add", name, 1,
-     add_opts, print_added},
-    {"list", "", "vm.list", NULL, 0, NULL, print_vms},
-    {"del", "NAME", "vm.del", name, 1, NULL, NULL},
+     add_opts, print_added, NULL},
+    {"list", "", "vm.list", NULL, 0, NULL, print_vms, NULL},
+    {"del", "NAME", "vm.del", name, 1, NULL, NULL, NULL},
 };
 const struct cli_object cli_vm = CLI_OBJECT("vm", cmds);

@@ -17,6 +17,7 @@
 
 static const struct cli_object *const objects[] = {
     &cli_dpu, &cli_switch, &cli_portgroup, &cli_port, &cli_mac, &cli_flow, &cli_vm,
+    &cli_software, &cli_host,
 };
 
 static void
@@ -125,12 +126,16 @@ cli_object_run(struct cli *cli, const struct cli_object *obj, int argc, char **a
         return cli_usage_error(obj->name, "unknown command '%s'", argv[0]);
     json_t *args = json_object(), *result = NULL;
     int rc = cli_parse(obj->name, c, argc, argv, args);
+    if (rc == EXIT_OK && c->run) {
+        rc = c->run(cli, c, args);
+        json_decref(args);
+        return rc;
+    }
     if (rc == EXIT_OK)
         rc = cli_call(cli, c->api, json_incref(args), &result);
     if (rc == EXIT_OK) {
         if (cli->json) {
-            json_dumpf(result, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
-            putchar('\n');
+            cli_print_json(result);
         } else if (c->print) {
             c->print(result, args);
         }
@@ -138,6 +143,13 @@ cli_object_run(struct cli *cli, const struct cli_object *obj, int argc, char **a
     json_decref(result);
     json_decref(args);
     return rc;
+}
+
+void
+cli_print_json(json_t *result)
+{
+    json_dumpf(result, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    putchar('\n');
 }
 
 /* ---- tables ---- */

@@ -37,6 +37,9 @@ struct cli_cmd {
     int n_pos;
     const struct cli_opt *opts; /* terminated by {0}; NULL: none */
     void (*print)(json_t *result, json_t *args);
+    /* Instead of one call and 'print': does the whole command (calls, waits,
+     * prints) and returns the exit status. */
+    int (*run)(struct cli *, const struct cli_cmd *, json_t *args);
 };
 
 struct cli_object {
@@ -68,7 +71,10 @@ void table_print(struct table *);    /* prints and frees */
 const char *fmt_json(json_t *v);
 const char *fmt_count(json_int_t n); /* 1234567 -> "1.2M" */
 
+/* Prints 'result' as -j wants it. */
+void cli_print_json(json_t *result);
+
 extern const struct cli_object cli_dpu, cli_switch, cli_portgroup, cli_port, cli_mac,
-    cli_vm, cli_flow;
+    cli_vm, cli_flow, cli_software, cli_host;
 
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot.h"
 #include "bootstate.h"
 #include "fault.h"
 #include "lcm-private.h"
@@ -516,4 +517,37 @@ bank_status(const char *devdir)
     }
     json_object_set_new(j, "banks", banks);
     return j;
+}
+
+static int
+version_hook(void *aux, const struct boot_dev *d, char bank, char *out, size_t len)
+{
+    struct bank_info info;
+    int rc = bank_read(d->dir, bank, &info);
+    if (rc == 0)
+        snprintf(out, len, "%s", info.version);
+    return rc;
+}
+
+int
+bank_request_rollback(const char *devdir, char *err, size_t err_len)
+{
+    struct boot_hooks h = {.version = version_hook};
+    struct boot_dev d = {.name = devdir, .dir = devdir};
+    return boot_request_rollback(devdir, &h, &d, err, err_len);
+}
+
+int
+bank_running_version(const char *devdir, char *buf, size_t len)
+{
+    struct bootstate st;
+    struct bank_info info;
+    char why[256];
+    if (bootstate_load(devdir, &st, why, sizeof why) < 0)
+        return -ENOENT;
+    char bank = st.booted ? st.booted : st.active;
+    if (bank_read(devdir, bank, &info) < 0)
+        return -ENOENT;
+    snprintf(buf, len, "%s", info.version);
+    return 0;
 }

@@ -83,6 +83,14 @@ int bank_undo(const char *devdir, char *err, size_t err_len);
 /* Removes what an interrupted stage left (.staging). */
 void bank_discard_staging(const char *devdir);
 
+/* Asks the next boot to boot the other bank (boot_request_rollback() with
+ * the banks' versions).  Returns 0, -ENOENT (the other bank is empty). */
+int bank_request_rollback(const char *devdir, char *err, size_t err_len);
+
+/* The version of the bank the device booted into 'buf'.  Returns 0, or
+ * -ENOENT (never booted, or its bank is empty); 'buf' is then unchanged. */
+int bank_running_version(const char *devdir, char *buf, size_t len);
+
 /* For `software list`: {"active", "pending", "booted", "attempts", "last_result",
  * "last_stage", "last_reason", "boots", "banks": {"A": {...}|null, "B": ...}}.
  * A new reference, or NULL on ENOMEM. */

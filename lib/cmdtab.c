@@ -13,12 +13,12 @@
 #include <string.h>
 
 struct cmdtab {
-    const struct cmd_def *defs;
+    struct cmd_def *defs; /* copies of the definitions */
+    bool *unguarded;      /* per def */
     size_t n_defs;
     void *aux;
     void (*enter)(void *aux);
     void (*leave)(void *aux);
-    bool *unguarded; /* per def, or NULL: none */
 };
 
 static const struct cmd_def *lookup(const struct cmdtab *tab, const char *name);
@@ -36,9 +36,24 @@ cmdtab_set_unguarded(struct cmdtab *tab, const char *name)
     const struct cmd_def *def = lookup(tab, name);
     if (!def)
         return -ENOENT;
-    if (!tab->unguarded && !(tab->unguarded = calloc(tab->n_defs, sizeof *tab->unguarded)))
-        return -ENOMEM;
     tab->unguarded[def - tab->defs] = true;
+    return 0;
+}
+
+int
+cmdtab_add(struct cmdtab *tab, const struct cmd_def *defs, size_t n_defs)
+{
+    size_t n = tab->n_defs + n_defs;
+    struct cmd_def *d = realloc(tab->defs, (n ? n : 1) * sizeof *d);
+    if (d)
+        tab->defs = d;
+    bool *u = d ? realloc(tab->unguarded, (n ? n : 1) * sizeof *u) : NULL;
+    if (!u)
+        return -ENOMEM;
+    tab->unguarded = u;
+    memcpy(tab->defs + tab->n_defs, defs, n_defs * sizeof *defs);
+    memset(tab->unguarded + tab->n_defs, 0, n_defs * sizeof *u);
+    tab->n_defs = n;
     return 0;
 }
 
@@ -48,17 +63,21 @@ cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *aux)
     struct cmdtab *tab = calloc(1, sizeof *tab);
     if (!tab)
         return NULL;
-    tab->defs = defs;
-    tab->n_defs = n_defs;
     tab->aux = aux;
+    if (cmdtab_add(tab, defs, n_defs) < 0) {
+        cmdtab_destroy(tab);
+        return NULL;
+    }
     return tab;
 }
 
 void
 cmdtab_destroy(struct cmdtab *tab)
 {
-    if (tab)
+    if (tab) {
         free(tab->unguarded);
+        free(tab->defs);
+    }
     free(tab);
 }
 
@@ -190,7 +209,7 @@ cmdtab_dispatch(struct cmdtab *tab, const char *name, json_t *args, const char *
     struct cmd_ctx ctx = {.aux = tab->aux, .peer = peer ? peer : "unknown"};
     json_t *result = NULL;
     char *err = NULL;
-    bool guarded = !tab->unguarded || !tab->unguarded[def - tab->defs];
+    bool guarded = !tab->unguarded[def - tab->defs];
     if (guarded && tab->enter)
         tab->enter(tab->aux);
     int rc = def->fn(&ctx, args, &result, &err);

@@ -43,8 +43,11 @@ struct cmd_def {
 
 struct cmdtab;
 
-/* Copies nothing: 'defs' must outlive the table.  Returns NULL on ENOMEM. */
+/* Copies the definitions (their strings must outlive the table).  Returns
+ * NULL on ENOMEM. */
 struct cmdtab *cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *aux);
+/* Adds more definitions (a module's own commands).  Returns 0 or -ENOMEM. */
+int cmdtab_add(struct cmdtab *, const struct cmd_def *defs, size_t n_defs);
 void cmdtab_destroy(struct cmdtab *);
 
 /* Runs every handler between enter(aux) and leave(aux) (e.g. to keep worker

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "bank.h"
 #include "dpud.h"
 #include "log.h"
 #include "util.h"
@@ -20,7 +21,11 @@ cmd_dpu_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     struct dpud *d = ctx->aux;
     json_t *r = json_deep_copy(d->platform);
     json_object_set_new(r, "name", json_string(d->name));
-    json_object_set_new(r, "version", json_string(DSE_VERSION));
+    /* The image it runs, from its bank (the build's version outside a lab). */
+    char version[64] = DSE_VERSION;
+    if (d->dir)
+        bank_running_version(d->dir, version, sizeof version);
+    json_object_set_new(r, "version", json_string(version));
     json_object_set_new(r, "state", json_string("ready"));
     json_object_set_new(r, "uptime_s", json_integer((json_int_t)((now_ms() - d->started_ms) / 1000)));
     json_object_set_new(r, "config_generation", json_integer(d->generation));

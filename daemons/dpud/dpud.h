@@ -47,8 +47,12 @@ struct dpud_port_cb {
     uint16_t id;
 };
 
+struct dpud_incoming;
+
 struct dpud {
     const char *name;
+    const char *dir;     /* the device directory (banks, logs), or NULL */
+    struct dpud_incoming *incoming; /* an image being received (software.c) */
     struct event_base *base;
     struct sw *sw;
     struct event *port_ev[SW_MAX_PORTS];
@@ -85,9 +89,13 @@ struct dpud {
     atomic_bool carrier_pending;
 };
 
-/* The command table (commands.c). */
+/* The command table (commands.c), and the software commands (software.c),
+ * which touch no switch state and run beside the workers. */
 extern const struct cmd_def dpud_commands[];
 extern const size_t dpud_n_commands;
+extern const struct cmd_def dpud_software_commands[];
+extern const size_t dpud_n_software_commands;
+void dpud_software_fini(struct dpud *);
 
 /* Adds a port to the switch and to the event loop.  'backend' NULL: the
  * interface 'name' with dpud's backend; DPUD_VHOST_USER: a vhost-user port

@@ -189,6 +189,7 @@ main(int argc, char **argv)
     if (n_cpus < 0)
         return 2;
     d.name = c.name;
+    d.dir = c.dir;
     d.started_ms = now_ms();
     char vhost_dir[4096];
     if (c.dir && snprintf(vhost_dir, sizeof vhost_dir, "%s/run/vhost", c.dir) < (int)sizeof vhost_dir)
@@ -209,6 +210,12 @@ main(int argc, char **argv)
     /* hostd's heartbeat, every second, must not pause the workers: it reads
      * the team's active uplink and port names, which only this thread changes. */
     cmdtab_set_unguarded(tab, "dpu.info");
+    if (cmdtab_add(tab, dpud_software_commands, dpud_n_software_commands) < 0) {
+        fprintf(stderr, "dse-dpud: out of memory\n");
+        goto out;
+    }
+    for (size_t i = 0; i < dpud_n_software_commands; i++)
+        cmdtab_set_unguarded(tab, dpud_software_commands[i].name);
     servers = daemon_start(d.base, &c, tab);
     if (!servers)
         goto out;
@@ -263,6 +270,7 @@ out:
     eswitch_destroy(d.es);
     free(d.reval_keys);
     free(d.reval_actions);
+    dpud_software_fini(&d);
     json_decref(d.platform);
     if (d.base)
         event_base_free(d.base);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "bank.h"
+#include "bootstate.h"
 #include "hostd.h"
 #include "log.h"
 #include "util.h"
@@ -33,9 +35,14 @@ static int
 cmd_host_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 {
     struct hostd *h = ctx->aux;
-    *result = json_pack("{s:s,s:s,s:O,s:i,s:s?}", "name", h->name, "version", DSE_VERSION,
+    /* The image it runs (its bank), and how often it booted. */
+    char version[64] = DSE_VERSION, why[256];
+    struct bootstate st;
+    bank_running_version(h->dir, version, sizeof version);
+    json_int_t boots = bootstate_load(h->dir, &st, why, sizeof why) == 0 ? (json_int_t)st.boots : 0;
+    *result = json_pack("{s:s,s:s,s:O,s:i,s:s?,s:I}", "name", h->name, "version", version,
                         "config_generation", json_object_get(h->config, "generation"),
-                        "dpus", h->n_dpus, "lab", h->lab_prefix);
+                        "dpus", h->n_dpus, "lab", h->lab_prefix, "boots", boots);
     return 0;
 }
 

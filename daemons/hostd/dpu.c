@@ -59,27 +59,25 @@ dpu_set_state(struct hostd_dpu *dpu, enum dpu_state st, const char *why)
 }
 
 int
-hostd_dpu_call(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *args,
-               json_t **result, char **err)
+hostd_dpu_request(const struct hostd *h, const struct hostd_dpu *dpu, const char *cmd,
+                  json_t *args, int timeout_ms, json_t **result, bool *reached, char **err)
 {
     struct httpc peer = {
         .ctx = h->client_ssl,
         .host = dpu->addr,
         .port = dpu->port,
         .expect_cn = dpu->cn,
-        .timeout_ms = HOSTD_DPU_TIMEOUT_MS,
+        .timeout_ms = timeout_ms,
     };
     json_t *reply = NULL;
     char *cerr = NULL;
     int rc = httpc_call(&peer, cmd, args, &reply, &cerr);
+    *reached = rc >= 0;
     if (rc < 0) {
-        dpu_set_state(dpu, DPU_UNREACHABLE, cerr);
         rc = cmd_fail(err, rc, "%s: %s", dpu->name, cerr ? cerr : strerror(-rc));
         free(cerr);
         return rc;
     }
-    dpu->last_seen_ms = now_ms();
-    dpu_set_state(dpu, DPU_READY, NULL);
     if (!json_is_true(json_object_get(reply, "ok"))) {
         const char *msg = json_string_value(json_object_get(reply, "error"));
         const char *code = json_string_value(json_object_get(reply, "code"));
@@ -93,6 +91,21 @@ hostd_dpu_call(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *
     *result = json_incref(json_object_get(reply, "result"));
     json_decref(reply);
     return 0;
+}
+
+int
+hostd_dpu_call(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *args,
+               json_t **result, char **err)
+{
+    bool reached;
+    int rc = hostd_dpu_request(h, dpu, cmd, args, HOSTD_DPU_TIMEOUT_MS, result, &reached, err);
+    if (!reached) {
+        dpu_set_state(dpu, DPU_UNREACHABLE, *err);
+        return rc;
+    }
+    dpu->last_seen_ms = now_ms();
+    dpu_set_state(dpu, DPU_READY, NULL);
+    return rc;
 }
 
 /* The part of the desired state that DPU 'dpu' runs. */

@@ -51,6 +51,10 @@ struct hostd {
     char config_path[4096];
 };
 
+/* software.c: install, list, rollback, reboot (their own command table). */
+extern const struct cmd_def hostd_software_commands[];
+extern const size_t hostd_n_software_commands;
+
 /* config.c: the desired state {generation, mac_age_s, next_vm, portgroups: [{name,
  * vlan, mtu}], vms: [{name, portgroup, mac, ip, dpu}]}. */
 int hostd_config_load(struct hostd *, char **err);
@@ -64,8 +68,12 @@ json_t *hostd_config_take(json_t *array, const char *name);
 /* dpu.c */
 int hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char **err);
 struct hostd_dpu *hostd_dpu_find(struct hostd *, const char *name);
-/* Calls 'cmd' on 'dpu'; returns 0 with '*result' (the envelope's result) or
- * -errno with '*err'. */
+/* Calls 'cmd' on 'dpu' without touching hostd's view of it, so that any
+ * thread may: returns 0 with '*result' (the envelope's result) or -errno with
+ * '*err'; '*reached' says whether the DPU answered at all. */
+int hostd_dpu_request(const struct hostd *, const struct hostd_dpu *dpu, const char *cmd,
+                      json_t *args, int timeout_ms, json_t **result, bool *reached, char **err);
+/* The same, from the event loop, updating the DPU's state (ready/unreachable). */
 int hostd_dpu_call(struct hostd *, struct hostd_dpu *dpu, const char *cmd, json_t *args,
                    json_t **result, char **err);
 /* Heartbeat every DPU and push the config where its generation differs. */

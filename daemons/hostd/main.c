@@ -77,6 +77,10 @@ main(int argc, char **argv)
     struct event *tick = NULL;
     h.base = event_base_new();
     struct cmdtab *tab = cmdtab_create(hostd_commands, hostd_n_commands, &h);
+    if (tab && cmdtab_add(tab, hostd_software_commands, hostd_n_software_commands) < 0) {
+        cmdtab_destroy(tab);
+        tab = NULL;
+    }
     if (!h.base || !tab) {
         fprintf(stderr, "dse-hostd: out of memory\n");
         goto out;

@@ -358,9 +358,7 @@ main(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(cmd, "rollback")) {
-        struct boot_hooks h = {.version = h_version};
-        struct boot_dev d = {.name = dev, .dir = dev};
-        if (boot_request_rollback(dev, &h, &d, err, sizeof err) < 0) {
+        if (bank_request_rollback(dev, err, sizeof err) < 0) {
             fprintf(stderr, "dse-boot: %s\n", err);
             return EXIT_FAILED;
         }
