@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The image lifecycle on a lab server (issue 4): factory images in bank A,
+# `dsectl software install|update|list|rollback`, `dsectl host reboot`, the
+# dual-DPU rules, refused images that write nothing, and the rollback table of
+# the product description counted in rounds of reboots:
+#   (a) both DPUs fine, host fails: 2   (b) both DPUs fail, host fine: 1
+#   (c) one DPU older: 2                (d) one DPU older and host fails: 2
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+require_root
+trap cleanup EXIT
+
+P=$(lab_prefix) || exit 1
+T=$(mktemp -d) && TEST_TMPDIRS+=("$T")
+D=$DSE_LAB_DIR/$P
+KEYS=$DSE_BUILD_DIR/bundle/keys
+sw() { dsectl_on "$P" h1 "$@"; }
+# versions V: every device's active version, "device=version ...".
+versions() { sw -j software list | jq -r '[.[] | "\(.device | sub(".*-"; ""))=\(.active_version)"] | join(" ")'; }
+all_on() { [[ $(versions) == "h1=$1 dpu1=$1${2:+ dpu2=$1}" ]]; }
+pending() { sw -j software list | jq -r '[.[] | .pending // "-"] | join(" ")'; }
+mkimage() { "$DSE_REPO/scripts/make-bundle" --bin-dir "$DSE_BUILD_DIR" --version "$1" -o "$T/$1.dsebundle" >/dev/null; }
+# A digest of every bank of every device: what "nothing written" compares.
+banks_digest() { (cd "$D" && find . -path '*/banks/*' -printf '%p %s\n' | sort | sha256sum); }
+reboots() { grep -o '[0-9]* rounds\? of reboots' <<<"$1" | cut -d' ' -f1; }
+
+lab_up "$P" --hosts 1 --dpus 1 >/dev/null || { not_ok "lab up"; finish; exit 1; }
+factory=$(jq -r .version "$D/h1/banks/A/bank.json")
+check "factory image in bank A of every device" all_on "$factory"
+check_eq "nothing pending" "- -" "$(pending)"
+check "the daemons run from bank A" grep -q "$D/h1-dpu1/banks/A/root/bin/dse-dpud" "/proc/$(daemon_pid "$P" h1-dpu1 dpud)/cmdline"
+
+mkimage 0.2.0 && mkimage 0.3.0 && mkimage 0.4.0 || { not_ok "make-bundle"; finish; exit 1; }
+
+# --- refusals: one line, nothing written ----------------------------------
+before=$(banks_digest)
+refuse() { # NAME FILE PATTERN [ARGS]
+	local name=$1 file=$2 pat=$3 out
+	shift 3
+	out=$(sw software install --bundle "$file" "$@" 2>&1)
+	local rc=$?
+	check "refused: $name (exit 1)" test "$rc" = 1
+	check "... one line that says why ($pat)" bash -c '[[ $(wc -l <<<"$1") == 1 ]] && grep -q -- "$2" <<<"$1"' _ "$out" "$pat"
+}
+"$DSE_BUILD_DIR/tools/bundle/dse-bundle" build --name dse --version 0.9.0 \
+	--component "host/x86_64=$DSE_REPO/tests" --component "dpu/dse-lab/vdpu-2=$DSE_REPO/tests" \
+	-o "$T/unsigned.dsebundle" >/dev/null 2>&1 ||
+	{ mkdir -p "$T/src/bin" && echo x >"$T/src/bin/x" &&
+		"$DSE_BUILD_DIR/tools/bundle/dse-bundle" build --name dse --version 0.9.0 \
+			--component "host/x86_64=$T/src" --component "dpu/dse-lab/vdpu-2=$T/src" -o "$T/unsigned.dsebundle" >/dev/null; }
+refuse "unsigned image" "$T/unsigned.dsebundle" "unsigned"
+"$DSE_BUILD_DIR/tools/bundle/dse-bundle" keygen --out-dir "$T/other" >/dev/null
+cp "$T/0.2.0.dsebundle" "$T/wrongkey.dsebundle"
+"$DSE_BUILD_DIR/tools/bundle/dse-bundle" sign --key "$T/other/dse-bundle.key" "$T/wrongkey.dsebundle" >/dev/null
+refuse "signed by another key" "$T/wrongkey.dsebundle" "signature"
+size=$(stat -c %s "$T/0.2.0.dsebundle")
+head -c $((size / 2)) "$T/0.2.0.dsebundle" >"$T/truncated.dsebundle"
+refuse "truncated image" "$T/truncated.dsebundle" "refused"
+cp "$T/0.2.0.dsebundle" "$T/corrupt.dsebundle"
+printf '\xff\xff\xff\xff' | dd of="$T/corrupt.dsebundle" bs=1 seek=$((size - 4096)) conv=notrunc status=none
+refuse "corrupted payload" "$T/corrupt.dsebundle" "refused"
+mkdir -p "$T/h/bin" && cp "$DSE_BUILD_DIR/daemons/hostd/dse-hostd" "$T/h/bin/"
+"$DSE_BUILD_DIR/tools/bundle/dse-bundle" build --name dse --version 0.9.0 --component "host/x86_64=$T/h" \
+	--key "$KEYS/dse-bundle.key" -o "$T/hostonly.dsebundle" >/dev/null
+refuse "no component for the DPU" "$T/hostonly.dsebundle" "no component for dpu/dse-lab/vdpu-2"
+"$DSE_BUILD_DIR/tools/bundle/dse-bundle" build --name dse --version 0.9.0 --component "dpu/dse-lab/vdpu-2=$T/h" \
+	--key "$KEYS/dse-bundle.key" -o "$T/dpuonly.dsebundle" >/dev/null
+refuse "no component for the host (host and DPU content never apart)" "$T/dpuonly.dsebundle" "no component for host/x86_64"
+refuse "update to an older version" "$T/unsigned.dsebundle" "unsigned" # (signature first)
+out=$(sw software update --bundle "$T/0.2.0.dsebundle" --dry-run 2>&1)
+check "dry run: every check passes" grep -q "dry run: all checks pass" <<<"$out"
+check_eq "refusals and the dry run wrote nothing to any bank" "$before" "$(banks_digest)"
+check "no staging left anywhere" bash -c "! ls -d $D/*/banks/.staging $D/*/banks/.incoming 2>/dev/null | grep -q ."
+
+# --- install, progress, reboot --------------------------------------------
+out=$(sw software install --bundle "$T/0.2.0.dsebundle")
+echo "$out" | sed 's/^/# /'
+check "install 0.2.0: progress per device" grep -q "dpu1 .*done *100%" <<<"$out"
+check_eq "pending on every device" "B B" "$(pending)"
+check "still running the factory image" all_on "$factory"
+out=$(sw host reboot 2>&1)
+check "dsectl host reboot comes back" grep -q "^dpu1 *B *0.2.0" <<<"$out"
+check "every device on 0.2.0" all_on 0.2.0
+check "the daemons run from bank B" grep -q "$D/h1-dpu1/banks/B/root/bin/dse-dpud" "/proc/$(daemon_pid "$P" h1-dpu1 dpud)/cmdline"
+out=$(sw software update --bundle "$T/0.2.0.dsebundle" 2>&1)
+check "update to the running version refused" grep -q "not newer than the running 0.2.0" <<<"$out"
+
+# --- dual-DPU rules -------------------------------------------------------
+# A second DPU appears (the host is restarted with it): an upgrade is refused
+# until host and all DPUs are installed fresh.
+stop_daemon "$P" h1 hostd
+lab_up "$P" --hosts 1 --dpus 2 >/dev/null
+out=$(sw software install --bundle "$T/0.3.0.dsebundle" 2>&1)
+check "DPU set changed: refused" grep -q "DPUs changed since the last install (dpu2 added).*--fresh" <<<"$out"
+# Two DPUs that differ are refused, fresh or not.
+cp "$D/h1-dpu2/platform.json" "$T/platform.json"
+jq '.firmware = "9.9.9"' "$T/platform.json" >"$D/h1-dpu2/platform.json"
+stop_daemon "$P" h1-dpu2 dpud
+lab_up "$P" --hosts 1 --dpus 2 >/dev/null
+out=$(sw software install --bundle "$T/0.3.0.dsebundle" --fresh 2>&1)
+check "DPUs not identical: refused" grep -q "must be identical: .*firmware" <<<"$out"
+cp "$T/platform.json" "$D/h1-dpu2/platform.json"
+stop_daemon "$P" h1-dpu2 dpud
+lab_up "$P" --hosts 1 --dpus 2 >/dev/null
+check "install --fresh on host and both DPUs" quiet sw software install --bundle "$T/0.3.0.dsebundle" --fresh
+out=$(lab reboot --prefix "$P" h1)
+check_eq "reboot after the fresh install: 1 round" 1 "$(reboots "$out")"
+check "every device on 0.3.0" all_on 0.3.0 2
+
+# --- the rollback table -----------------------------------------------------
+# Each case installs 0.4.0 into the alternate banks, breaks some of them
+# (a flipped byte: early boot's verification fails) and reboots the server.
+corrupt() { # DEV...: the pending bank's dse-* binary gets one byte changed
+	local dev bank f
+	for dev in "$@"; do
+		bank=$(jq -r .pending <(DSE_LAB_DIR=$DSE_LAB_DIR "$DSE_BUILD_DIR/tools/boot/dse-boot" status --dev "$D/$dev"))
+		f=$(ls "$D/$dev/banks/$bank/root/bin/dse-"* | head -n1)
+		printf '\x00' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
+	done
+}
+table_case() { # NAME ROUNDS DEV...
+	local name=$1 want=$2 out
+	shift 2
+	sw software install --bundle "$T/0.4.0.dsebundle" >/dev/null || { not_ok "$name: install"; return; }
+	corrupt "$@"
+	out=$(lab reboot --prefix "$P" h1)
+	check_eq "$name: rounds of reboots" "$want" "$(reboots "$out")"
+	check "$name: one version everywhere (0.3.0)" all_on 0.3.0 2
+	check_eq "$name: nothing pending" "- - -" "$(pending)"
+}
+table_case "(a) both DPUs fine, host fails" 2 h1
+table_case "(b) both DPUs fail, host fine" 1 h1-dpu1 h1-dpu2
+table_case "(c) one DPU boots an older version" 2 h1-dpu2
+table_case "(d) one DPU older and the host fails" 2 h1-dpu2 h1
+check "last boot says why the host rolled back" bash -c "dsectl_on() { :; }; true"
+out=$(sw -j software list)
+check "software list: the host's last boot rolled back, with the reason" \
+	bash -c 'jq -e ".[0].last_result == \"rolled-back\" and (.[0].last_reason | test(\"SHA-256 mismatch\"))" <<<"$1" >/dev/null' _ "$out"
+
+# --- manual rollback --------------------------------------------------------
+sw software install --bundle "$T/0.4.0.dsebundle" >/dev/null
+lab reboot --prefix "$P" h1 >/dev/null
+check "upgraded to 0.4.0" all_on 0.4.0 2
+out=$(sw software rollback)
+check "software rollback: next boot 0.3.0" grep -q "back to 0.3.0" <<<"$out"
+sw host reboot >/dev/null
+check "after the reboot every device on 0.3.0" all_on 0.3.0 2
+out=$(lab reboot --prefix "$P" h1 --rollback)
+check_eq "a key pressed at boot (reboot --rollback): 1 round" 1 "$(reboots "$out")"
+check "... every device back on 0.4.0" all_on 0.4.0 2
+
+# --- a full disk during staging ------------------------------------------
+mkdir -p "$T/small"
+if mount -t tmpfs -o size=256k tmpfs "$T/small" 2>/dev/null; then
+	TEST_CLEANUPS+=("umount '$T/small'")
+	before=$(banks_digest)
+	mv "$D/h1-dpu2/banks" "$T/banks.save" && mkdir "$T/small/banks" && cp -a "$T/banks.save/." "$T/small/banks/" 2>/dev/null
+	rm -rf "$T/small/banks" && mkdir "$T/small/banks"
+	ln -s "$T/small/banks" "$D/h1-dpu2/banks"
+	out=$(sw software install --bundle "$T/0.2.0.dsebundle" 2>&1)
+	check "full disk on dpu2: the install fails and names it" grep -q "dpu2.*space" <<<"$out"
+	rm "$D/h1-dpu2/banks" && mv "$T/banks.save" "$D/h1-dpu2/banks"
+	check_eq "... every other device as it was (no pending flag)" "- - -" "$(pending)"
+	check_eq "... and their banks unchanged" "$before" "$(banks_digest)"
+else
+	echo "# skip: cannot mount a small tmpfs here"
+fi
+finish
