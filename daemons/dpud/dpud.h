@@ -49,6 +49,7 @@ struct dpud_port_cb {
 
 struct dpud {
     const char *name;
+    const char *dir;     /* the device directory (--dir) */
     struct event_base *base;
     struct sw *sw;
     struct event *port_ev[SW_MAX_PORTS];
@@ -88,6 +89,11 @@ struct dpud {
 /* The command table (commands.c). */
 extern const struct cmd_def dpud_commands[];
 extern const size_t dpud_n_commands;
+
+/* support.c: support.collect, this DPU's part of a support bundle (lcm/support.h):
+ * its directory's logs, configuration, boot history and versions.  Reads only
+ * files: runs unguarded, the workers keep switching. */
+int dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err);
 
 /* Adds a port to the switch and to the event loop.  'backend' NULL: the
  * interface 'name' with dpud's backend; DPUD_VHOST_USER: a vhost-user port

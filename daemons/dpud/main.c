@@ -189,6 +189,7 @@ main(int argc, char **argv)
     if (n_cpus < 0)
         return 2;
     d.name = c.name;
+    d.dir = c.dir;
     d.started_ms = now_ms();
     char vhost_dir[4096];
     if (c.dir && snprintf(vhost_dir, sizeof vhost_dir, "%s/run/vhost", c.dir) < (int)sizeof vhost_dir)
@@ -209,6 +210,7 @@ main(int argc, char **argv)
     /* hostd's heartbeat, every second, must not pause the workers: it reads
      * the team's active uplink and port names, which only this thread changes. */
     cmdtab_set_unguarded(tab, "dpu.info");
+    cmdtab_set_unguarded(tab, "support.collect"); /* reads files only */
     servers = daemon_start(d.base, &c, tab);
     if (!servers)
         goto out;

@@ -62,12 +62,19 @@ int
 hostd_dpu_call(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *args,
                json_t **result, char **err)
 {
+    return hostd_dpu_call_ms(h, dpu, cmd, args, HOSTD_DPU_TIMEOUT_MS, result, err);
+}
+
+int
+hostd_dpu_call_ms(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *args,
+                  int timeout_ms, json_t **result, char **err)
+{
     struct httpc peer = {
         .ctx = h->client_ssl,
         .host = dpu->addr,
         .port = dpu->port,
         .expect_cn = dpu->cn,
-        .timeout_ms = HOSTD_DPU_TIMEOUT_MS,
+        .timeout_ms = timeout_ms,
     };
     json_t *reply = NULL;
     char *cerr = NULL;
