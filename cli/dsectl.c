@@ -28,7 +28,8 @@ usage(FILE *f)
         for (size_t k = 0; k < objects[i]->n_cmds; k++)
             fprintf(f, "  dsectl %s %s%s%s\n", objects[i]->name, objects[i]->cmds[k].name,
                     *objects[i]->cmds[k].usage ? " " : "", objects[i]->cmds[k].usage);
-    fprintf(f, "  dsectl lab up|down|status|exec ...   (runs dse-lab)\n"
+    fprintf(f, "  dsectl support-bundle -o FILE.tgz [--force]\n"
+               "  dsectl lab up|down|status|exec ...   (runs dse-lab)\n"
                "\n"
                "  -j          print JSON instead of tables\n"
                "  -s SOCKET   hostd control socket (default: the lab's host socket)\n"
@@ -53,7 +54,8 @@ int
 cli_call(struct cli *cli, const char *cmd, json_t *args, json_t **result)
 {
     json_t *reply = NULL;
-    int rc = ctl_call(cli->socket, cmd, args, CALL_TIMEOUT_MS, &reply);
+    int timeout_ms = cli->timeout_ms ? cli->timeout_ms : CALL_TIMEOUT_MS;
+    int rc = ctl_call(cli->socket, cmd, args, timeout_ms, &reply);
     json_decref(args);
     if (rc < 0) {
         fprintf(stderr, "dsectl: cannot reach hostd at %s: %s%s\n", cli->socket,
@@ -324,6 +326,8 @@ main(int argc, char **argv)
                  labdir ? labdir : "/var/lib/dse-lab", prefix ? prefix : "dse", host);
         cli.socket = sock;
     }
+    if (!strcmp(argv[i], "support-bundle"))
+        return cli_support_bundle(&cli, argc - i, argv + i);
     for (size_t k = 0; k < ARRAY_SIZE(objects); k++) {
         if (strcmp(objects[k]->name, argv[i]))
             continue;

@@ -16,6 +16,7 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 struct cli {
     bool json;
     const char *socket;
+    int timeout_ms; /* of a call to hostd; 0: the default (30 s) */
 };
 
 /* Option parsing for commands: positional names first, then --flags. */
@@ -73,6 +74,9 @@ const char *fmt_count(json_int_t n); /* 1234567 -> "1.2M" */
 
 /* Prints 'result' as -j wants it. */
 void cli_print_json(json_t *result);
+/* `dsectl support-bundle -o FILE [--force]` (cmd-support.c): argv[0] is
+ * "support-bundle".  Returns the exit status. */
+int cli_support_bundle(struct cli *, int argc, char **argv);
 
 extern const struct cli_object cli_dpu, cli_switch, cli_portgroup, cli_port, cli_mac,
     cli_vm, cli_flow, cli_software, cli_host;

@@ -496,7 +496,7 @@ bank_status(const char *devdir)
     struct bootstate st;
     char why[256];
     int rc = bootstate_load(devdir, &st, why, sizeof why);
-    if (rc == -ENOENT)
+    if (rc < 0) /* never written, or unreadable ("state_error"): no half-parsed record */
         bootstate_init(&st);
     json_t *j = bootstate_to_json(&st);
     if (!j)

@@ -122,60 +122,6 @@ hex_parse(const char *s, uint8_t *out, size_t len)
     return s[2 * len] == '\0';
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *
-base64_encode(const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < len)
-            v |= p[i + 2];
-        *o++ = b64[v >> 18];
-        *o++ = b64[(v >> 12) & 63];
-        *o++ = i + 1 < len ? b64[(v >> 6) & 63] : '=';
-        *o++ = i + 2 < len ? b64[v & 63] : '=';
-    }
-    *o = '\0';
-    return out;
-}
-
-static int
-b64val(char c)
-{
-    const char *p = c ? strchr(b64, c) : NULL;
-    return p ? (int)(p - b64) : -1;
-}
-
-long
-base64_decode(const char *s, size_t len, uint8_t *out)
-{
-    if (len % 4)
-        return -1;
-    long n = 0;
-    for (size_t i = 0; i < len; i += 4) {
-        bool last = i + 4 == len;
-        int pad = last ? (s[i + 3] == '=') + (s[i + 2] == '=' && s[i + 3] == '=') : 0;
-        int a = b64val(s[i]), b = b64val(s[i + 1]);
-        int c = pad >= 2 ? 0 : b64val(s[i + 2]), d = pad >= 1 ? 0 : b64val(s[i + 3]);
-        if (a < 0 || b < 0 || c < 0 || d < 0)
-            return -1;
-        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-        out[n++] = (uint8_t)(v >> 16);
-        if (pad < 2)
-            out[n++] = (uint8_t)(v >> 8);
-        if (pad < 1)
-            out[n++] = (uint8_t)v;
-    }
-    return n;
-}
-
 int
 parse_cpu_list(const char *s, int *out, unsigned max, int n_cpus)
 {

@@ -36,14 +36,6 @@ void hex_format(const uint8_t *data, size_t len, char *out);
  * 'out'.  Returns false on bad input ('out' is then undefined). */
 bool hex_parse(const char *s, uint8_t *out, size_t len);
 
-/* Base64 (RFC 4648, with padding).  base64_encode() returns a NUL-terminated
- * string (caller frees) or NULL on ENOMEM.  base64_decode() decodes 'len'
- * characters into 'out' (at least base64_max_decoded(len) bytes), strictly:
- * no whitespace, padding only at the end; returns the byte count or -1. */
-char *base64_encode(const void *data, size_t len);
-#define base64_max_decoded(len) ((len) / 4 * 3)
-long base64_decode(const char *s, size_t len, uint8_t *out);
-
 /* Parses a decimal integer in [min, max] with nothing after it. */
 bool parse_long(const char *s, long min, long max, long *out);
 

@@ -487,5 +487,6 @@ const struct cmd_def dpud_commands[] = {
     {"switch.show", "", cmd_switch_show},
     {"port.list", "[name]", cmd_port_list},
     {"mac.list", "", cmd_mac_list},
+    {"support.collect", "", dpud_cmd_support_collect},
 };
 const size_t dpud_n_commands = sizeof dpud_commands / sizeof dpud_commands[0];

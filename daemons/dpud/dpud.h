@@ -97,6 +97,11 @@ extern const struct cmd_def dpud_software_commands[];
 extern const size_t dpud_n_software_commands;
 void dpud_software_fini(struct dpud *);
 
+/* support.c: support.collect, this DPU's part of a support bundle (lcm/support.h):
+ * its directory's logs, configuration, boot history and versions.  Reads only
+ * files: runs unguarded, the workers keep switching. */
+int dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err);
+
 /* Adds a port to the switch and to the event loop.  'backend' NULL: the
  * interface 'name' with dpud's backend; DPUD_VHOST_USER: a vhost-user port
  * listening on vhost_dir/NAME.sock, or, with 'connect', connecting to the

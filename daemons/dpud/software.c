@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bank.h"
+#include "base64.h"
 #include "boot.h"
 #include "dpud.h"
 #include "log.h"
@@ -170,17 +171,17 @@ cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         return cmd_fail(err, -EINVAL, "chunk at %lld, expected %llu",
                         (long long)json_integer_value(off), (unsigned long long)in->written);
     size_t len = strlen(data);
-    uint8_t *buf = malloc(base64_max_decoded(len) + 1);
-    long n = buf ? base64_decode(data, len, buf) : -1;
+    uint8_t *buf = malloc(base64_decoded_max(len) + 1);
+    size_t n = 0;
     int rc = 0;
-    if (n < 0)
+    if (!buf || !base64_decode(data, len, buf, &n))
         rc = cmd_fail(err, -EINVAL, "chunk: bad base64");
     else if (in->written + (uint64_t)n > in->size)
         rc = cmd_fail(err, -EINVAL, "chunk: more bytes than announced");
-    else if (pwrite(in->fd, buf, (size_t)n, (off_t)in->written) != n)
+    else if (pwrite(in->fd, buf, n, (off_t)in->written) != (ssize_t)n)
         rc = cmd_fail(err, errno ? -errno : -EIO, "chunk: %s", strerror(errno ? errno : EIO));
     if (rc == 0) {
-        EVP_DigestUpdate(in->md, buf, (size_t)n);
+        EVP_DigestUpdate(in->md, buf, n);
         in->written += (uint64_t)n;
         *result = json_pack("{s:I}", "received", (json_int_t)in->written);
     }

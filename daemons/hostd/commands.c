@@ -472,5 +472,6 @@ const struct cmd_def hostd_commands[] = {
     {"vm.add", "{name, portgroup, [ip], [mac], [dpu]}", cmd_vm_add},
     {"vm.list", "", cmd_vm_list},
     {"vm.del", "{name}", cmd_vm_del},
+    {"support.bundle", "", hostd_cmd_support_bundle},
 };
 const size_t hostd_n_commands = sizeof hostd_commands / sizeof hostd_commands[0];

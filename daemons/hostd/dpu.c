@@ -94,11 +94,11 @@ hostd_dpu_request(const struct hostd *h, const struct hostd_dpu *dpu, const char
 }
 
 int
-hostd_dpu_call(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *args,
-               json_t **result, char **err)
+hostd_dpu_call_ms(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *args,
+                  int timeout_ms, json_t **result, char **err)
 {
     bool reached;
-    int rc = hostd_dpu_request(h, dpu, cmd, args, HOSTD_DPU_TIMEOUT_MS, result, &reached, err);
+    int rc = hostd_dpu_request(h, dpu, cmd, args, timeout_ms, result, &reached, err);
     if (!reached) {
         dpu_set_state(dpu, DPU_UNREACHABLE, *err);
         return rc;
@@ -106,6 +106,13 @@ hostd_dpu_call(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *
     dpu->last_seen_ms = now_ms();
     dpu_set_state(dpu, DPU_READY, NULL);
     return rc;
+}
+
+int
+hostd_dpu_call(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *args,
+               json_t **result, char **err)
+{
+    return hostd_dpu_call_ms(h, dpu, cmd, args, HOSTD_DPU_TIMEOUT_MS, result, err);
 }
 
 /* The part of the desired state that DPU 'dpu' runs. */

@@ -38,6 +38,13 @@ struct hostd_dpu {
     uint64_t last_seen_ms;
 };
 
+/* Where a DPU's device directory can be read without its agent (--dpu-oob):
+ * the out-of-band path, as a BMC console would give it. */
+struct hostd_oob {
+    char name[16]; /* "dpu1" */
+    const char *dir;
+};
+
 struct hostd {
     const char *name;  /* "dse-h1" */
     const char *dir;
@@ -49,6 +56,8 @@ struct hostd {
     unsigned n_dpus;
     json_t *config; /* desired state, see config.c */
     char config_path[4096];
+    struct hostd_oob oob[HOSTD_MAX_DPUS];
+    unsigned n_oob;
 };
 
 /* software.c: install, list, rollback, reboot (their own command table). */
@@ -76,6 +85,9 @@ int hostd_dpu_request(const struct hostd *, const struct hostd_dpu *dpu, const c
 /* The same, from the event loop, updating the DPU's state (ready/unreachable). */
 int hostd_dpu_call(struct hostd *, struct hostd_dpu *dpu, const char *cmd, json_t *args,
                    json_t **result, char **err);
+/* The same with a timeout of 'timeout_ms' instead of HOSTD_DPU_TIMEOUT_MS. */
+int hostd_dpu_call_ms(struct hostd *, struct hostd_dpu *dpu, const char *cmd, json_t *args,
+                      int timeout_ms, json_t **result, char **err);
 /* Heartbeat every DPU and push the config where its generation differs. */
 void hostd_dpus_sync(struct hostd *);
 /* Pushes the config to every reachable DPU now. */
@@ -87,6 +99,16 @@ int hostd_platform_vm_create(struct hostd *, json_t *vm, char **err);
 int hostd_platform_vm_destroy(struct hostd *, json_t *vm, char **err);
 /* Representor name of a VM's vNIC on its DPU ("rep-vm1"). */
 void hostd_vm_rep_name(const char *vm, char *buf, size_t len);
+
+/* support.c: the support bundle.  hostd_support_oob_parse() takes a --dpu-oob
+ * "NAME=DIR"; hostd_support_oob_check() then checks that each names a --dpu.
+ * Both return 0 or -EINVAL with '*err'.  support.bundle collects the host's
+ * directory and live state, and each DPU's part over the internal network or,
+ * when the DPU does not answer, through its out-of-band path (lcm/support.h);
+ * it blocks the loop while it runs (seconds). */
+int hostd_support_oob_parse(struct hostd *, const char *spec, char **err);
+int hostd_support_oob_check(const struct hostd *, char **err);
+int hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err);
 
 extern const struct cmd_def hostd_commands[];
 extern const size_t hostd_n_commands;

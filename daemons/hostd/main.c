@@ -17,9 +17,12 @@ static const char usage[] =
     "usage: dse-hostd --name NAME --dir DIR --ctl SOCKET --cert PEM --key PEM --ca PEM\n"
     "                 --dpu NAME=ADDR:PORT,cn=CN [--dpu ...] [--listen ADDR:PORT]\n"
     "                 [--allow-cn CN]... [--lab PREFIX --lab-cmd PATH]\n"
+    "                 [--dpu-oob NAME=DIR]...\n"
     "                 [--log FILE] [--log-level err|warn|info|debug]\n"
     "The host agent: keeps the host's switch config and drives its DPUs over the\n"
-    "internal network with mutual TLS.\n";
+    "internal network with mutual TLS.\n"
+    "  --dpu-oob  where DPU NAME's device directory can be read when it does not\n"
+    "             answer (the out-of-band path, for support bundles)\n";
 
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
@@ -38,6 +41,13 @@ hostd_option(const char *opt, const char *val, void *aux)
             return -1;
         }
         if (hostd_dpu_parse(&h->dpus[h->n_dpus++], val, &err) < 0) {
+            fprintf(stderr, "dse-hostd: %s\n", err);
+            free(err);
+            return -1;
+        }
+    } else if (!strcmp(opt, "--dpu-oob")) {
+        char *err = NULL;
+        if (hostd_support_oob_parse(h, val, &err) < 0) {
             fprintf(stderr, "dse-hostd: %s\n", err);
             free(err);
             return -1;
@@ -69,10 +79,15 @@ main(int argc, char **argv)
         fprintf(stderr, "dse-hostd: --lab needs --lab-cmd\n");
         return 2;
     }
+    char *err = NULL;
+    if (hostd_support_oob_check(&h, &err) < 0) {
+        fprintf(stderr, "dse-hostd: %s\n", err);
+        free(err);
+        return 2;
+    }
     h.name = c.name;
     h.dir = c.dir;
     rc = 1;
-    char *err = NULL;
     struct daemon_servers *servers = NULL;
     struct event *tick = NULL;
     h.base = event_base_new();

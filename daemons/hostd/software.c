@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "bank.h"
+#include "base64.h"
 #include "config.h"
 #include "bundle.h"
 #include "hostd.h"
@@ -168,7 +169,9 @@ stage_dpu(void *arg)
             rc = cmd_fail(&err, n < 0 ? -errno : -EIO, "%s: short read", op->bundle);
             break;
         }
-        char *b64 = base64_encode(buf, (size_t)n);
+        char *b64 = malloc(base64_encoded_size((size_t)n));
+        if (b64)
+            base64_encode(buf, (size_t)n, b64);
         rc = b64 ? dpu_step(d, "software.stage.chunk",
                             json_pack("{s:s,s:I,s:s}", "id", id, "offset", (json_int_t)off,
                                       "data", b64),

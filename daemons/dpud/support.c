@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dpud support: support.collect, this DPU's part of a support bundle. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "dpud.h"
+#include "log.h"
+#include "support.h"
+#include "util.h"
+
+LOG_MODULE(dpud);
+
+int
+dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct dpud *d = ctx->aux;
+    if (!d->dir)
+        return cmd_fail(err, -ENOTDIR, "support: dpud has no device directory (--dir)");
+    const struct support_limits lim = SUPPORT_LIMITS_DEFAULT;
+    char why[SUPPORT_ERR_LEN];
+    json_t *part = NULL;
+    int rc = support_collect(d->dir, &lim, &part, why, sizeof why);
+    if (rc < 0) {
+        log_warn("peer=%s: support: %s", ctx->peer, why);
+        return cmd_fail(err, rc, "support: %s", why);
+    }
+    json_object_set_new(part, "device", json_string(d->name));
+    json_object_set_new(part, "daemon",
+                        json_pack("{s:s,s:s,s:I}", "name", "dse-dpud", "version",
+                                  DSE_VERSION, "uptime_s",
+                                  (json_int_t)((now_ms() - d->started_ms) / 1000)));
+    log_info("peer=%s: support: collected %zu files, %zu left out", ctx->peer,
+             json_array_size(json_object_get(part, "files")),
+             json_array_size(json_object_get(part, "omitted")));
+    *result = part;
+    return 0;
+}
