@@ -380,8 +380,8 @@ check_identical(json_t *set, char **err)
         json_t *b = json_array_get(set, i);
         for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
             if (strcmp(str_of(a, keys[k]), str_of(b, keys[k])))
-                return cmd_fail(err, -EINVAL,
-                                "the DPUs of a host must be identical: %s has %s %s, %s has %s",
+                return cmd_fail(err, -ENOEXEC,
+                                "refused: the DPUs of a host must be identical: %s has %s %s, %s has %s",
                                 str_of(a, "name"), keys[k], str_of(a, keys[k]), str_of(b, "name"),
                                 str_of(b, keys[k]));
     }
@@ -416,8 +416,8 @@ check_same_set(struct hostd *h, json_t *set, char **err)
                  json_array_size(set));
     json_decref(rec);
     if (what[0])
-        return cmd_fail(err, -EINVAL,
-                        "the host's DPUs changed since the last install (%s): install host and "
+        return cmd_fail(err, -ENOEXEC,
+                        "refused: the host's DPUs changed since the last install (%s): install host and "
                         "all DPUs fresh (--fresh)",
                         what);
     return 0;
@@ -458,14 +458,14 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     const struct manifest *m = bundle_manifest(b);
     bank_running_version(h->dir, running, sizeof running);
     if (update && manifest_version_cmp(m->version, running) <= 0) {
-        rc = cmd_fail(err, -EINVAL, "refused: %s is not newer than the running %s (install it "
+        rc = cmd_fail(err, -ENOEXEC, "refused: %s is not newer than the running %s (install it "
                       "with `software install`)", m->version, running);
         goto out;
     }
     /* A component for the host and for every DPU; the DPUs alike, and the ones
      * the last install knew. */
     if (!manifest_find_component(m, HOST_TARGET)) {
-        rc = cmd_fail(err, -EINVAL, "refused: the image has no component for %s", HOST_TARGET);
+        rc = cmd_fail(err, -ENOEXEC, "refused: the image has no component for %s", HOST_TARGET);
         goto out;
     }
     if ((rc = dpu_identities(h, &set, err)) < 0) {
@@ -483,7 +483,7 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         char t[128];
         snprintf(t, sizeof t, "dpu/%s/%s", str_of(dpu, "vendor"), str_of(dpu, "model"));
         if (bundle_space_needed(b, t, &need_dpu) < 0) {
-            rc = cmd_fail(err, -EINVAL, "refused: the image has no component for %s (%s)", t,
+            rc = cmd_fail(err, -ENOEXEC, "refused: the image has no component for %s (%s)", t,
                           str_of(dpu, "name"));
             goto out;
         }
@@ -636,7 +636,7 @@ cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         const char *v = json_string_value(json_object_get(r, "alternate_version"));
         const char *e = json_string_value(json_object_get(r, "error"));
         if (e || !v || (want && strcmp(v, want))) {
-            rc = cmd_fail(err, -EINVAL, "refused: %s %s", str_of(r, "device"),
+            rc = cmd_fail(err, -ENOEXEC, "refused: %s %s", str_of(r, "device"),
                           e ? e : !v ? "has nothing to roll back to"
                                      : "holds another version in its other bank");
             json_decref(rows);
