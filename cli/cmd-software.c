@@ -153,15 +153,21 @@ const struct cli_object cli_software = CLI_OBJECT("software", software_cmds);
 
 /* ---- host reboot ---- */
 
-/* hostd's boot count, or -1 while it does not answer (it is rebooting). */
+/* hostd's boot count, or -1 while it does not answer (it is rebooting); and
+ * the last reboot's outcome line, once the whole server has booted. */
 static json_int_t
-host_boots(struct cli *cli)
+host_boots(struct cli *cli, char *outcome, size_t len)
 {
     json_t *reply = NULL;
     json_int_t boots = -1;
+    outcome[0] = '\0';
     if (ctl_call(cli->socket, "host.info", NULL, 2000, &reply) == 0 &&
-        json_is_true(json_object_get(reply, "ok")))
-        boots = json_integer_value(json_object_get(json_object_get(reply, "result"), "boots"));
+        json_is_true(json_object_get(reply, "ok"))) {
+        json_t *r = json_object_get(reply, "result");
+        boots = json_integer_value(json_object_get(r, "boots"));
+        const char *last = json_string_value(json_object_get(r, "last_reboot"));
+        snprintf(outcome, len, "%s", last ? last : "");
+    }
     json_decref(reply);
     return boots;
 }
@@ -169,7 +175,8 @@ host_boots(struct cli *cli)
 static int
 run_reboot(struct cli *cli, const struct cli_cmd *c, json_t *args)
 {
-    json_int_t before = host_boots(cli);
+    char outcome[512];
+    json_int_t before = host_boots(cli, outcome, sizeof outcome);
     json_t *r = NULL;
     int rc = cli_call(cli, "host.reboot", json_incref(args), &r);
     if (rc != EXIT_OK)
@@ -178,17 +185,19 @@ run_reboot(struct cli *cli, const struct cli_cmd *c, json_t *args)
            fmt_json(json_object_get(r, "log")));
     fflush(stdout);
     json_decref(r);
-    /* Back when hostd answers with a new boot count. */
+    /* Done when hostd is back (a new boot count) and the reboot's log ends
+     * with its outcome: every round, DPUs brought in line included. */
     uint64_t deadline = now_ms() + REBOOT_WAIT_MS;
     json_int_t boots;
     do {
         sleep_ms(POLL_MS);
-        boots = host_boots(cli);
+        boots = host_boots(cli, outcome, sizeof outcome);
         if (now_ms() > deadline) {
             fprintf(stderr, "dsectl: host: not back after %d s\n", REBOOT_WAIT_MS / 1000);
             return EXIT_FAILED;
         }
-    } while (boots <= before);
+    } while (boots <= before || !outcome[0]);
+    printf("%s\n", outcome);
     rc = cli_call(cli, "software.list", json_object(), &r);
     if (rc == EXIT_OK) {
         if (cli->json)
@@ -197,7 +206,7 @@ run_reboot(struct cli *cli, const struct cli_cmd *c, json_t *args)
             print_list(r, NULL);
     }
     json_decref(r);
-    return rc;
+    return rc == EXIT_OK && strstr(outcome, "not booted") ? EXIT_FAILED : rc;
 }
 
 static const struct cli_cmd host_cmds[] = {

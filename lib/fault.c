@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fault: DSE_FAULT=NAME[:N] kills the process at the Nth pass of NAME. */
+/* fault: DSE_FAULT=[PROG/]NAME[:N] kills the process at the Nth pass of NAME. */
 #include "fault.h"
+
+#include <errno.h>
 
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +23,16 @@ arm(void)
     const char *s = getenv("DSE_FAULT");
     if (!s || !*s || strlen(s) >= sizeof armed)
         return;
+    /* PROG/NAME: only in the program of that name (its daemons inherit the
+     * environment of the tools that start them). */
+    const char *slash = strchr(s, '/');
+    if (slash) {
+        size_t n = (size_t)(slash - s);
+        if (strlen(program_invocation_short_name) != n ||
+            strncmp(s, program_invocation_short_name, n))
+            return;
+        s = slash + 1;
+    }
     snprintf(armed, sizeof armed, "%s", s);
     char *colon = strrchr(armed, ':');
     if (colon) {

@@ -4,8 +4,9 @@
  * of a multi-step write (installing a bank, writing the boot state) and check
  * what a crash there leaves behind.
  *
- * A process started with DSE_FAULT=NAME[:N] kills itself with SIGKILL the Nth
- * time (default: the first) it passes fault_point(NAME): the same death as
+ * A process started with DSE_FAULT=[PROG/]NAME[:N] kills itself with SIGKILL
+ * the Nth time (default: the first) it passes fault_point(NAME), if its name
+ * is PROG (when given: "dse-dpud/bank.commit.moved:1"): the same death as
  * `kill -9` or a power cut at that instant, minus the page cache (what was
  * written but not yet synced survives here; the fsync ordering of the writers
  * is what makes a real power cut safe).  Without DSE_FAULT a fault point costs

@@ -25,6 +25,7 @@
 #include "base64.h"
 #include "boot.h"
 #include "dpud.h"
+#include "fault.h"
 #include "log.h"
 #include "sign.h"
 #include "util.h"
@@ -181,6 +182,7 @@ cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     else if (pwrite(in->fd, buf, n, (off_t)in->written) != (ssize_t)n)
         rc = cmd_fail(err, errno ? -errno : -EIO, "chunk: %s", strerror(errno ? errno : EIO));
     if (rc == 0) {
+        fault_point("software.receive");
         EVP_DigestUpdate(in->md, buf, n);
         in->written += (uint64_t)n;
         *result = json_pack("{s:I}", "received", (json_int_t)in->written);

@@ -31,6 +31,27 @@ commit(struct hostd *h, char **err)
     return rc;
 }
 
+/* The outcome of the last `host.reboot` (the last line its log ends with once
+ * the whole server booted), or null while it runs or when there was none. */
+static json_t *
+last_reboot(const struct hostd *h)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/log/reboot.log", h->dir);
+    size_t len;
+    char *text = fs_read_file(path, 1 << 20, &len);
+    json_t *r = json_null();
+    if (text && len && text[len - 1] == '\n') {
+        text[len - 1] = '\0';
+        char *last = strrchr(text, '\n');
+        last = last ? last + 1 : text;
+        if (!strncmp(last, "boot: ", 6) && strstr(last, " of reboots"))
+            r = json_string(last);
+    }
+    free(text);
+    return r;
+}
+
 static int
 cmd_host_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 {
@@ -40,9 +61,10 @@ cmd_host_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     struct bootstate st;
     bank_running_version(h->dir, version, sizeof version);
     json_int_t boots = bootstate_load(h->dir, &st, why, sizeof why) == 0 ? (json_int_t)st.boots : 0;
-    *result = json_pack("{s:s,s:s,s:O,s:i,s:s?,s:I}", "name", h->name, "version", version,
+    *result = json_pack("{s:s,s:s,s:O,s:i,s:s?,s:I,s:o}", "name", h->name, "version", version,
                         "config_generation", json_object_get(h->config, "generation"),
-                        "dpus", h->n_dpus, "lab", h->lab_prefix, "boots", boots);
+                        "dpus", h->n_dpus, "lab", h->lab_prefix, "boots", boots,
+                        "last_reboot", last_reboot(h));
     return 0;
 }
 

@@ -41,6 +41,7 @@
 #include "bank.h"
 #include "base64.h"
 #include "config.h"
+#include "fault.h"
 #include "bundle.h"
 #include "hostd.h"
 #include "log.h"
@@ -277,6 +278,7 @@ run_op(void *arg)
         pthread_create(&th[i], NULL, op->devs[i].dpu ? stage_dpu : stage_host, &op->devs[i]);
     for (unsigned i = 0; i < op->n_devs; i++)
         pthread_join(th[i], NULL);
+    fault_point("install.staged");
     /* Commit: the DPUs, then the host (devs[0]). */
     for (unsigned k = 1; k <= op->n_devs && !op->failed; k++) {
         struct sw_dev *d = &op->devs[k % op->n_devs];
@@ -290,6 +292,7 @@ run_op(void *arg)
     if (op->failed) {
         undo_all();
     } else {
+        fault_point("install.committed");
         for (unsigned i = 0; i < op->n_devs; i++) {
             char *err = NULL;
             if (device_step(&op->devs[i], "finish", &err) < 0)
