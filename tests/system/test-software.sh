@@ -44,6 +44,7 @@ refuse() { # NAME FILE PATTERN [ARGS]
 	shift 3
 	out=$(sw software install --bundle "$file" "$@" 2>&1)
 	local rc=$?
+	echo "# $name: $out"
 	check "refused: $name (exit 1)" test "$rc" = 1
 	check "... one line that says why ($pat)" bash -c '[[ $(wc -l <<<"$1") == 1 ]] && grep -q -- "$2" <<<"$1"' _ "$out" "$pat"
 }
@@ -68,6 +69,47 @@ refuse "no component for the DPU" "$T/hostonly.dsebundle" "no component for dpu/
 "$DSE_BUILD_DIR/tools/bundle/dse-bundle" build --name dse --version 0.9.0 --component "dpu/dse-lab/vdpu-2=$T/h" \
 	--key "$KEYS/dse-bundle.key" -o "$T/dpuonly.dsebundle" >/dev/null
 refuse "no component for the host (host and DPU content never apart)" "$T/dpuonly.dsebundle" "no component for host/x86_64"
+# Hostile archives signed with the right key (the manifest and its signature
+# are genuine, the tar around them is not), a tampered manifest, a bomb.
+mkdir -p "$T/h2/bin" && echo payload >"$T/h2/bin/x"
+"$DSE_BUILD_DIR/tools/bundle/dse-bundle" build --name dse --version 0.9.0 --component "host/x86_64=$T/h2" \
+	--component "dpu/dse-lab/vdpu-2=$T/h2" --key "$KEYS/dse-bundle.key" -o "$T/good.dsebundle" >/dev/null
+hostile() { # KIND OUT: rewrite good.dsebundle's tar
+	/usr/bin/python3 - "$T/good.dsebundle" "$2" "$1" <<'PYEOF'
+import io, sys, tarfile
+src, out, kind = sys.argv[1:]
+tin, tout = tarfile.open(src), tarfile.open(out, "w", format=tarfile.PAX_FORMAT)
+for m in tin.getmembers():
+    data = tin.extractfile(m).read() if m.isfile() else None
+    if m.name == "manifest.json" and kind == "tampered":
+        data = data.replace(b'"0.9.0"', b'"9.9.9"')
+        m.size = len(data)
+    if m.name == "payload/host/x86_64/bin/x":
+        if kind == "dotdot":
+            m.name = "payload/host/x86_64/../../../../tmp/dse-evil"
+        elif kind == "absolute":
+            m.name = "/tmp/dse-evil"
+        elif kind == "symlink":
+            m.type, m.linkname, m.size, data = tarfile.SYMTYPE, "/etc/passwd", 0, None
+        elif kind == "hardlink":
+            m.type, m.linkname, m.size, data = tarfile.LNKTYPE, "manifest.json", 0, None
+    tout.addfile(m, io.BytesIO(data) if data is not None else None)
+tout.close()
+PYEOF
+}
+for kind in tampered dotdot absolute symlink hardlink; do hostile "$kind" "$T/$kind.dsebundle"; done
+refuse "tampered manifest" "$T/tampered.dsebundle" "signature"
+refuse "an entry with .." "$T/dotdot.dsebundle" "refused"
+refuse "an absolute entry" "$T/absolute.dsebundle" "refused"
+refuse "a symlink entry" "$T/symlink.dsebundle" "refused"
+refuse "a hard link entry" "$T/hardlink.dsebundle" "refused"
+check "nothing written outside the banks either" test ! -e /tmp/dse-evil
+mkdir -p "$T/bomb/bin" && truncate -s 300M "$T/bomb/bin/zeros"
+"$DSE_BUILD_DIR/tools/bundle/dse-bundle" build --name dse --version 0.9.0 --zstd --component "host/x86_64=$T/bomb" \
+	--component "dpu/dse-lab/vdpu-2=$T/bomb" --key "$KEYS/dse-bundle.key" -o "$T/bomb.dsebundle" >/dev/null
+echo "# bomb: $(stat -c %s "$T/bomb.dsebundle") bytes that inflate to 2 x 300 MiB"
+rm -rf "$T/bomb"
+refuse "a decompression bomb" "$T/bomb.dsebundle" "refused"
 out=$(sw software update --bundle "$T/0.2.0.dsebundle" --dry-run 2>&1)
 check "dry run: every check passes" grep -q "dry run: all checks pass" <<<"$out"
 check_eq "refusals and the dry run wrote nothing to any bank" "$before" "$(banks_digest)"
