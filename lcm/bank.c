@@ -519,8 +519,8 @@ bank_status(const char *devdir)
     return j;
 }
 
-static int
-version_hook(void *aux, const struct boot_dev *d, char bank, char *out, size_t len)
+int
+bank_boot_version(void *aux, const struct boot_dev *d, char bank, char *out, size_t len)
 {
     struct bank_info info;
     int rc = bank_read(d->dir, bank, &info);
@@ -532,9 +532,15 @@ version_hook(void *aux, const struct boot_dev *d, char bank, char *out, size_t l
 int
 bank_request_rollback(const char *devdir, char *err, size_t err_len)
 {
-    struct boot_hooks h = {.version = version_hook};
+    struct boot_hooks h = {.version = bank_boot_version};
     struct boot_dev d = {.name = devdir, .dir = devdir};
     return boot_request_rollback(devdir, &h, &d, err, err_len);
+}
+
+int
+bank_boot_verify(void *aux, const struct boot_dev *d, char bank, char *why, size_t len)
+{
+    return bank_verify(d->dir, bank, why, len);
 }
 
 int

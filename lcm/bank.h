@@ -91,6 +91,12 @@ int bank_request_rollback(const char *devdir, char *err, size_t err_len);
  * -ENOENT (never booted, or its bank is empty); 'buf' is then unchanged. */
 int bank_running_version(const char *devdir, char *buf, size_t len);
 
+/* The boot hooks (lcm/boot.h) of devices whose banks are these: a bank's
+ * version, a bank's verification. */
+struct boot_dev;
+int bank_boot_version(void *aux, const struct boot_dev *, char bank, char *out, size_t len);
+int bank_boot_verify(void *aux, const struct boot_dev *, char bank, char *why, size_t len);
+
 /* For `software list`: {"active", "pending", "booted", "attempts", "last_result",
  * "last_stage", "last_reason", "boots", "banks": {"A": {...}|null, "B": ...}}.
  * A new reference, or NULL on ENOMEM. */

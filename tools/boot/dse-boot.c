@@ -117,22 +117,6 @@ run_hook(const char *cmd, const char *const *args, unsigned n_args, char *why, s
 }
 
 static int
-h_verify(void *aux, const struct boot_dev *d, char bank, char *why, size_t len)
-{
-    return bank_verify(d->dir, bank, why, len);
-}
-
-static int
-h_version(void *aux, const struct boot_dev *d, char bank, char *out, size_t len)
-{
-    struct bank_info info;
-    int rc = bank_read(d->dir, bank, &info);
-    if (rc == 0)
-        snprintf(out, len, "%s", info.version);
-    return rc;
-}
-
-static int
 h_stop(void *aux, const struct boot_dev *d, char *why, size_t len)
 {
     const struct cmds *c = aux;
@@ -234,7 +218,7 @@ cmd_server(int argc, char **argv)
             return usage_err("--reboot names no device", reboot[k]);
         devs[i].reboot = true;
     }
-    struct boot_hooks h = {.verify = h_verify, .version = h_version, .stop = h_stop,
+    struct boot_hooks h = {.verify = bank_boot_verify, .version = bank_boot_version, .stop = h_stop,
                            .jumpstart = h_jumpstart, .health = h_health, .say = h_say, .aux = &c};
     unsigned rounds = 0;
     char err[512];
