@@ -23,6 +23,8 @@ COMMANDS = {
     "ns-flow-cache-hit": "build/tests/bench/bench-dataplane",
     "l2-veth-64b-1kflows": "bench/l2veth.sh",
     "l2-veth-64b-100kflows": "bench/l2veth.sh",
+    "install-2dpu": "bench/install.sh",
+    "install-2dpu-own-cores": "bench/install.sh",
 }
 
 
@@ -50,13 +52,16 @@ def main():
             if v and x.get("dse") is not None)
         cmd = COMMANDS.get(x["id"], "build/tests/bench/bench-dataplane"
                            if x["id"].startswith("mpps-pipeline-") else "bench/run")
-        print(f"| `{x['id']}` | {x['what']} | {x['unit']} | {fmt(x['dse'])} | {anchors} | {ratios} "
+        what = x["what"] + (f" (measured {x['measured']})" if x.get("measured") else "")
+        print(f"| `{x['id']}` | {what} | {x['unit']} | {fmt(x['dse'])} | {anchors} | {ratios} "
               f"| {x.get('runs', '-')} | `{cmd}` |")
     print("""
 ## How to reproduce
 
 As root on a Debian 12 machine: `make bench` (or `make bench QUICK=1` for the short
 version). Each benchmark builds its own lab under a private prefix and removes it.
+`bench/run install` (or `l2veth`, `vhost`, `vm2vm`, `offload`, `micro`) runs only
+those and replaces their figures in place; such a figure says when it was measured.
 
 ## Notes
 
@@ -117,6 +122,20 @@ version). Each benchmark builds its own lab under a private prefix and removes i
   generation number, counters' cache lines), not the ports: on this 2-core
   machine a veth benchmark with two workers would have no core left for the
   generator. Runs up to every CPU the process may use (at most 8).
+- `install-2dpu`: `dsectl software install` of one signed image on a lab server
+  (hostd's `elapsed_ms`: the checks of the whole image, staging on every device,
+  the commit), with one DPU (`install-1dpu`), two DPUs in parallel (dse, the
+  product) and two DPUs one after another (`--serial`, `install-2dpu-serial`).
+  The image is this build's with 64 MiB of random bytes added to each component
+  (`scripts/make-bundle --pad-mib 64`), so that it weighs what an image does;
+  each DPU receives all of it over its internal network (mTLS, one kept-alive
+  connection, 1 MiB binary chunks), checks the transfer, the signature and
+  every file itself, and writes its own component. Goal: two DPUs at most 1.1x
+  one. On a machine with under 8 CPUs the lab gives both DPUs the same core, so
+  their work queues on it: `install-2dpu-own-cores` repeats the two-DPU install
+  with each DPU on a core of its own (`dse-lab up --dpu-cpus` of every CPU; the
+  host then shares those cores), as on a real server, where each DPU has its
+  own.
 """)
 
 

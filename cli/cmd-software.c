@@ -114,9 +114,10 @@ run_install(struct cli *cli, const struct cli_cmd *c, json_t *args)
     } else {
         print_progress(r, seen);
         if (!strcmp(state, "ok"))
-            printf("installed %s on every device: it boots at the next reboot (dsectl host "
-                   "reboot)\n",
-                   fmt_json(json_object_get(r, "version")));
+            printf("installed %s on every device in %.1f s: it boots at the next reboot "
+                   "(dsectl host reboot)\n",
+                   fmt_json(json_object_get(r, "version")),
+                   (double)json_integer_value(json_object_get(r, "elapsed_ms")) / 1000);
     }
     rc = dry || !strcmp(state, "ok") ? EXIT_OK : EXIT_FAILED;
     if (rc != EXIT_OK)
@@ -137,15 +138,17 @@ static const char *const no_pos[] = {NULL};
 static const struct cli_opt install_opts[] = {{"--bundle", "bundle", OPT_STR, true},
                                               {"--dry-run", "dry_run", OPT_FLAG, false},
                                               {"--fresh", "fresh", OPT_FLAG, false},
+                                              {"--serial", "serial", OPT_FLAG, false},
                                               {0}};
 static const struct cli_opt update_opts[] = {{"--bundle", "bundle", OPT_STR, true},
                                              {"--dry-run", "dry_run", OPT_FLAG, false},
+                                             {"--serial", "serial", OPT_FLAG, false},
                                              {0}};
 static const struct cli_cmd software_cmds[] = {
     {"list", "", "software.list", no_pos, 0, NULL, print_list, NULL},
-    {"install", "--bundle FILE [--dry-run] [--fresh]", "software.install", no_pos, 0,
+    {"install", "--bundle FILE [--dry-run] [--fresh] [--serial]", "software.install", no_pos, 0,
      install_opts, NULL, run_install},
-    {"update", "--bundle FILE [--dry-run]", "software.install", no_pos, 0, update_opts, NULL,
+    {"update", "--bundle FILE [--dry-run] [--serial]", "software.install", no_pos, 0, update_opts, NULL,
      run_install},
     {"rollback", "", "software.rollback", no_pos, 0, NULL, print_rollback, NULL},
 };

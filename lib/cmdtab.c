@@ -190,6 +190,13 @@ lookup(const struct cmdtab *tab, const char *name)
 json_t *
 cmdtab_dispatch(struct cmdtab *tab, const char *name, json_t *args, const char *peer)
 {
+    return cmdtab_dispatch_payload(tab, name, args, NULL, 0, peer);
+}
+
+json_t *
+cmdtab_dispatch_payload(struct cmdtab *tab, const char *name, json_t *args, const void *payload,
+                        size_t payload_len, const char *peer)
+{
     if (!name)
         return cmdtab_error("bad-request", "missing command name");
     if (args && !json_is_object(args))
@@ -206,7 +213,10 @@ cmdtab_dispatch(struct cmdtab *tab, const char *name, json_t *args, const char *
     if (!args)
         args = empty = must(json_object());
 
-    struct cmd_ctx ctx = {.aux = tab->aux, .peer = peer ? peer : "unknown"};
+    struct cmd_ctx ctx = {.aux = tab->aux,
+                          .peer = peer ? peer : "unknown",
+                          .payload = payload,
+                          .payload_len = payload ? payload_len : 0};
     json_t *result = NULL;
     char *err = NULL;
     bool guarded = !tab->unguarded[def - tab->defs];

@@ -31,6 +31,10 @@
 struct cmd_ctx {
     void *aux;        /* the 'aux' given to cmdtab_create() */
     const char *peer; /* "unix" or "ADDR:PORT cn=NAME" */
+    /* The request's binary payload (HTTP application/octet-stream, beside
+     * the arguments), or NULL: bulk data without base64 inside JSON. */
+    const void *payload;
+    size_t payload_len;
 };
 
 typedef int (*cmd_fn)(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err);
@@ -60,6 +64,10 @@ int cmdtab_set_unguarded(struct cmdtab *, const char *name);
 /* Runs command 'name' with 'args' (borrowed; NULL means {}).  Returns the reply
  * envelope (caller owns the reference).  Never returns NULL. */
 json_t *cmdtab_dispatch(struct cmdtab *, const char *name, json_t *args, const char *peer);
+/* The same with a binary payload (borrowed; the handler sees it in its
+ * cmd_ctx). */
+json_t *cmdtab_dispatch_payload(struct cmdtab *, const char *name, json_t *args,
+                                const void *payload, size_t payload_len, const char *peer);
 
 /* Parses 'text' as a request {"cmd": NAME, "args": {...}} and dispatches it.
  * Malformed requests get an envelope with code "bad-request".  Never NULL. */

@@ -18,6 +18,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,7 +27,6 @@
 
 LOG_MODULE(http);
 
-#define HTTP_MAX_BODY (1024 * 1024)
 #define HTTP_TIMEOUT_S 30
 #define API_PREFIX "/api/v1/"
 
@@ -152,6 +152,10 @@ request_cb(struct evhttp_request *req, void *server_)
     char cn[256];
 
     tls_format_peer_fd(bufferevent_getfd(bev), addr, sizeof addr);
+    /* A kept-alive client waits for this reply before it sends again: Nagle
+     * would hold the reply's last segment for the client's delayed ACK. */
+    int one = 1;
+    setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     /* The handshake verified the chain, so a certificate is there; no CN at
      * all is refused like a CN not in the list. */
     if (!ssl || !tls_peer_cn(ssl, cn, sizeof cn)) {
@@ -182,7 +186,29 @@ request_cb(struct evhttp_request *req, void *server_)
     json_t *args = NULL;
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
-    if (method == EVHTTP_REQ_POST && len) {
+    const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    const char *payload = NULL;
+    size_t payload_len = 0;
+    if (method == EVHTTP_REQ_POST && type && !strcmp(type, HTTP_PAYLOAD_TYPE)) {
+        /* A binary payload: the body is the data, the arguments ride in
+         * the Dse-Args header. */
+        const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "Dse-Args");
+        payload = len ? (const char *)evbuffer_pullup(in, -1) : "";
+        payload_len = len;
+        if (!payload) {
+            reply(req, 0, cmdtab_error("failed", "out of memory"));
+            return;
+        }
+        if (hdr) {
+            json_error_t jerr;
+            args = json_loads(hdr, JSON_REJECT_DUPLICATES, &jerr);
+            if (!args) {
+                reply(req, 0, cmdtab_error("bad-request", "malformed Dse-Args header: %s",
+                                           jerr.text));
+                return;
+            }
+        }
+    } else if (method == EVHTTP_REQ_POST && len) {
         json_error_t jerr;
         const char *body = (const char *)evbuffer_pullup(in, -1);
         args = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
@@ -192,16 +218,18 @@ request_cb(struct evhttp_request *req, void *server_)
                                body ? jerr.text : "out of memory"));
             return;
         }
+    }
+    if (args) {
         if (!json_is_object(args)) {
             json_decref(args);
-            reply(req, 0, cmdtab_error("bad-request", "body must be a JSON object"));
+            reply(req, 0, cmdtab_error("bad-request", "arguments must be a JSON object"));
             return;
         }
     }
 
     char peer[sizeof addr + sizeof cn + 8];
     snprintf(peer, sizeof peer, "%s cn=%s", addr, cn);
-    json_t *env = cmdtab_dispatch(server->tab, name, args, peer);
+    json_t *env = cmdtab_dispatch_payload(server->tab, name, args, payload, payload_len, peer);
     json_decref(args);
     reply(req, 0, env);
 }

@@ -5,7 +5,10 @@
  * agent's API.
  *
  * Routes: "POST /api/v1/CMD" with a JSON object body (the arguments; an empty
- * body means {}), and "GET /api/v1/CMD" (no arguments).  The reply body is the
+ * body means {}), and "GET /api/v1/CMD" (no arguments).  Bulk data goes as
+ * "POST /api/v1/CMD" with Content-Type application/octet-stream: the body is
+ * the handler's binary payload (cmd_ctx.payload) and the arguments, a JSON
+ * object, ride in the "Dse-Args" header.  The reply body is the
  * cmdtab envelope; the status is 200 when ok, 400 for code usage/bad-request,
  * 404 for notfound/unknown-command, 409 for exists, 500 otherwise, and 403 when
  * the peer's certificate CN is not in the allow-list.  Bodies over 1 MiB get
@@ -28,6 +31,9 @@
 #include "cmdtab.h"
 
 struct http_server;
+
+#define HTTP_MAX_BODY (1024 * 1024) /* a JSON body or a binary payload */
+#define HTTP_PAYLOAD_TYPE "application/octet-stream"
 
 /* Listens on 'addr':'port' (an IPv4/IPv6 literal).  'allowed_cns' is a
  * NULL-terminated list of client CNs that may call, or NULL to allow any peer
@@ -53,5 +59,25 @@ struct httpc {
  * -EACCES (TLS verification failed or CN mismatch), -EPROTO (bad HTTP/JSON). */
 int httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t **reply,
                char **err);
+/* The same with a binary payload of 'len' bytes (at most HTTP_MAX_BODY;
+ * borrowed) beside 'args'. */
+int httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args,
+                       const void *payload, size_t len, json_t **reply, char **err);
+
+/* A session keeps one TLS connection open across calls (HTTP/1.1
+ * keep-alive), for a stream of calls to one peer: no handshake per call.
+ * httpc_session_create() copies 'peer' (its strings and SSL_CTX must outlive
+ * the session) and connects at the first call; returns NULL on ENOMEM.
+ * httpc_session_call() is httpc_call_payload() on the session's connection
+ * ('payload' may be NULL), waiting at most 'timeout_ms' (0: the peer's
+ * timeout_ms); a kept connection that the server closed
+ * meanwhile is replaced once, when it failed before any reply came.  A
+ * session is used by one thread at a time. */
+struct httpc_session;
+struct httpc_session *httpc_session_create(const struct httpc *peer);
+int httpc_session_call(struct httpc_session *, const char *cmd, json_t *args,
+                       const void *payload, size_t len, int timeout_ms, json_t **reply,
+                       char **err);
+void httpc_session_destroy(struct httpc_session *); /* accepts NULL */
 
 #endif

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <pthread.h>
@@ -98,6 +99,10 @@ do_connect(struct call *c, const struct httpc *peer)
     c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (c->fd < 0)
         return call_fail(c, -errno, "socket: %s", strerror(errno));
+    /* Requests are written in pieces (head, then payload) and wait for their
+     * answer: Nagle would hold the last piece for the peer's delayed ACK. */
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(c->fd, (struct sockaddr *)&ss, sslen) < 0) {
         if (errno != EINPROGRESS)
             return call_fail(c, -errno, "connect: %s", strerror(errno));
@@ -374,8 +379,11 @@ cmd_name_is_valid(const char *s)
     return true;
 }
 
+/* The request's head and, without a payload, its JSON body; with one, the
+ * arguments go in the Dse-Args header and the payload follows the head. */
 static char *
-build_request(const struct httpc *peer, const char *cmd, json_t *args, size_t *len)
+build_request(const struct httpc *peer, const char *cmd, json_t *args, bool has_payload,
+              size_t payload_len, bool keep_alive, size_t *len)
 {
     json_t *empty = NULL;
     if (!args)
@@ -385,17 +393,28 @@ build_request(const struct httpc *peer, const char *cmd, json_t *args, size_t *l
     if (!body)
         return NULL;
     bool v6 = strchr(peer->host, ':') != NULL;
+    const char *conn = keep_alive ? "keep-alive" : "close";
     char *req;
-    int n = asprintf(&req,
-                     "POST /api/v1/%s HTTP/1.1\r\n"
-                     "Host: %s%s%s:%u\r\n"
-                     "Content-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n"
-                     "Connection: close\r\n"
-                     "\r\n"
-                     "%s",
-                     cmd, v6 ? "[" : "", peer->host, v6 ? "]" : "", peer->port,
-                     strlen(body), body);
+    int n = has_payload ? asprintf(&req,
+                                   "POST /api/v1/%s HTTP/1.1\r\n"
+                                   "Host: %s%s%s:%u\r\n"
+                                   "Content-Type: " HTTP_PAYLOAD_TYPE "\r\n"
+                                   "Dse-Args: %s\r\n"
+                                   "Content-Length: %zu\r\n"
+                                   "Connection: %s\r\n"
+                                   "\r\n",
+                                   cmd, v6 ? "[" : "", peer->host, v6 ? "]" : "", peer->port,
+                                   body, payload_len, conn)
+                        : asprintf(&req,
+                                   "POST /api/v1/%s HTTP/1.1\r\n"
+                                   "Host: %s%s%s:%u\r\n"
+                                   "Content-Type: application/json\r\n"
+                                   "Content-Length: %zu\r\n"
+                                   "Connection: %s\r\n"
+                                   "\r\n"
+                                   "%s",
+                                   cmd, v6 ? "[" : "", peer->host, v6 ? "]" : "", peer->port,
+                                   strlen(body), conn, body);
     free(body);
     if (n < 0)
         return NULL;
@@ -403,71 +422,164 @@ build_request(const struct httpc *peer, const char *cmd, json_t *args, size_t *l
     return req;
 }
 
+/* One request and its response on the connection of 'c' (connected). */
+static int
+exchange(struct call *c, const struct httpc *peer, const char *cmd, json_t *args,
+         const void *payload, size_t payload_len, bool keep_alive, json_t **reply,
+         bool *got_bytes)
+{
+    struct response r = {0};
+    size_t req_len;
+    char *req = build_request(peer, cmd, args, payload != NULL, payload_len, keep_alive, &req_len);
+    int rc = req ? ssl_write_all(c, req, req_len) : call_fail(c, -ENOMEM, "out of memory");
+    free(req);
+    if (rc == 0 && payload && payload_len)
+        rc = ssl_write_all(c, payload, payload_len);
+    if (rc == 0)
+        rc = read_response(c, &r);
+    *got_bytes = r.len > 0;
+    if (rc == 0) {
+        const char *body = r.buf + r.head_len;
+        size_t body_len = r.len - r.head_len;
+        if (r.content_len >= 0)
+            body_len = (size_t)r.content_len;
+        json_t *env = json_loadb(body, body_len, 0, NULL);
+        if (!json_is_object(env) || !json_is_boolean(json_object_get(env, "ok"))) {
+            json_decref(env);
+            rc = call_fail(c, -EPROTO, "HTTP %d without a JSON reply envelope", r.status);
+        } else {
+            *reply = env;
+        }
+    }
+    free(r.buf);
+    return rc;
+}
+
+static int
+check_call(struct call *c, const char *cmd, json_t *args, const void *payload,
+           size_t payload_len)
+{
+    if (!cmd_name_is_valid(cmd))
+        return call_fail(c, -EINVAL, "bad command name '%s'", cmd ? cmd : "(null)");
+    if (args && !json_is_object(args))
+        return call_fail(c, -EINVAL, "arguments must be a JSON object");
+    if (payload && payload_len > HTTP_MAX_BODY)
+        return call_fail(c, -EMSGSIZE, "payload of %zu bytes: at most %d", payload_len,
+                         HTTP_MAX_BODY);
+    return 0;
+}
+
+static void
+call_close(struct call *c, bool clean)
+{
+    if (c->ssl) {
+        if (clean)
+            SSL_shutdown(c->ssl); /* best effort, non-blocking: no waiting */
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
 int
 httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t **reply,
            char **err)
+{
+    return httpc_call_payload(peer, cmd, args, NULL, 0, reply, err);
+}
+
+int
+httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args,
+                   const void *payload, size_t payload_len, json_t **reply, char **err)
 {
     struct call c = {
         .fd = -1,
         .deadline = now_ms() + (peer->timeout_ms > 0 ? peer->timeout_ms : 0),
         .err = err,
     };
-    struct response r = {0};
-    char *req = NULL;
-    size_t req_len;
-    int rc;
-
+    bool got;
     *reply = NULL;
     *err = NULL;
-    if (!cmd_name_is_valid(cmd))
-        return call_fail(&c, -EINVAL, "bad command name '%s'", cmd ? cmd : "(null)");
-    if (args && !json_is_object(args))
-        return call_fail(&c, -EINVAL, "arguments must be a JSON object");
-
+    int rc = check_call(&c, cmd, args, payload, payload_len);
+    if (rc < 0)
+        return rc;
     struct sigpipe_guard guard;
     sigpipe_block(&guard);
-    rc = do_connect(&c, peer);
-    if (rc < 0)
-        goto out;
-    rc = do_handshake(&c, peer);
-    if (rc < 0)
-        goto out;
-    req = build_request(peer, cmd, args, &req_len);
-    if (!req) {
-        rc = call_fail(&c, -ENOMEM, "out of memory");
-        goto out;
-    }
-    rc = ssl_write_all(&c, req, req_len);
-    if (rc < 0)
-        goto out;
-    rc = read_response(&c, &r);
-    if (rc < 0)
-        goto out;
-
-    const char *body = r.buf + r.head_len;
-    size_t body_len = r.len - r.head_len;
-    if (r.content_len >= 0)
-        body_len = (size_t)r.content_len;
-    json_t *env = json_loadb(body, body_len, 0, NULL);
-    if (!json_is_object(env) || !json_is_boolean(json_object_get(env, "ok"))) {
-        json_decref(env);
-        rc = call_fail(&c, -EPROTO, "HTTP %d without a JSON reply envelope", r.status);
-        goto out;
-    }
-    *reply = env;
-    rc = 0;
-
-out:
-    if (c.ssl) {
-        if (!rc)
-            SSL_shutdown(c.ssl); /* best effort, non-blocking: no waiting */
-        SSL_free(c.ssl);
-    }
-    if (c.fd >= 0)
-        close(c.fd);
+    if ((rc = do_connect(&c, peer)) == 0 && (rc = do_handshake(&c, peer)) == 0)
+        rc = exchange(&c, peer, cmd, args, payload, payload_len, false, reply, &got);
+    call_close(&c, rc == 0);
     sigpipe_restore(&guard);
-    free(req);
-    free(r.buf);
+    ERR_clear_error();
+    return rc;
+}
+
+/* ---- sessions: one connection for many calls ---- */
+
+struct httpc_session {
+    struct httpc peer;
+    struct call c;
+};
+
+struct httpc_session *
+httpc_session_create(const struct httpc *peer)
+{
+    struct httpc_session *s = calloc(1, sizeof *s);
+    if (s) {
+        s->peer = *peer;
+        s->c.fd = -1;
+    }
+    return s;
+}
+
+void
+httpc_session_destroy(struct httpc_session *s)
+{
+    if (!s)
+        return;
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
+    call_close(&s->c, true);
+    sigpipe_restore(&guard);
+    ERR_clear_error();
+    free(s);
+}
+
+int
+httpc_session_call(struct httpc_session *s, const char *cmd, json_t *args, const void *payload,
+                   size_t payload_len, int timeout_ms, json_t **reply, char **err)
+{
+    struct call *c = &s->c;
+    if (timeout_ms <= 0)
+        timeout_ms = s->peer.timeout_ms > 0 ? s->peer.timeout_ms : 0;
+    c->deadline = now_ms() + (uint64_t)timeout_ms;
+    c->err = err;
+    *reply = NULL;
+    *err = NULL;
+    int rc = check_call(c, cmd, args, payload, payload_len);
+    if (rc < 0)
+        return rc;
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
+    /* A connection kept from an earlier call may have been closed by the
+     * server meanwhile (idle timeout, restart): when it fails before a byte
+     * of the response came back, the request is sent again on a new one. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool reused = c->ssl != NULL, got = false;
+        if (!reused && ((rc = do_connect(c, &s->peer)) < 0 || (rc = do_handshake(c, &s->peer)) < 0))
+            break;
+        rc = exchange(c, &s->peer, cmd, args, payload, payload_len, true, reply, &got);
+        if (rc < 0)
+            call_close(c, false);
+        if (rc == 0 || !reused || got || rc == -ETIMEDOUT)
+            break;
+        free(*err);
+        *err = NULL;
+    }
+    if (rc < 0)
+        call_close(c, false);
+    sigpipe_restore(&guard);
     ERR_clear_error();
     return rc;
 }

@@ -166,20 +166,27 @@ cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         return -ENOENT;
     json_t *off = json_object_get(args, "offset");
     const char *data = json_string_value(json_object_get(args, "data"));
-    if (!json_is_integer(off) || !data)
-        return cmd_fail(err, -EINVAL, "software.stage.chunk wants {id, offset, data}");
+    if (!json_is_integer(off) || (!data && !ctx->payload))
+        return cmd_fail(err, -EINVAL,
+                        "software.stage.chunk wants {id, offset} and a payload (or base64 data)");
     if ((uint64_t)json_integer_value(off) != in->written)
         return cmd_fail(err, -EINVAL, "chunk at %lld, expected %llu",
                         (long long)json_integer_value(off), (unsigned long long)in->written);
-    size_t len = strlen(data);
-    uint8_t *buf = malloc(base64_decoded_max(len) + 1);
-    size_t n = 0;
+    /* The bytes: the request's binary payload (hostd), or base64 in the
+     * arguments (a JSON-only caller: the control socket). */
+    uint8_t *copy = NULL;
+    const uint8_t *buf = ctx->payload;
+    size_t n = ctx->payload_len;
     int rc = 0;
-    if (!buf || !base64_decode(data, len, buf, &n))
-        rc = cmd_fail(err, -EINVAL, "chunk: bad base64");
-    else if (in->written + (uint64_t)n > in->size)
+    if (!buf) {
+        size_t len = strlen(data);
+        if (!(copy = malloc(base64_decoded_max(len) + 1)) || !base64_decode(data, len, copy, &n))
+            rc = cmd_fail(err, -EINVAL, "chunk: bad base64");
+        buf = copy;
+    }
+    if (rc == 0 && in->written + (uint64_t)n > in->size)
         rc = cmd_fail(err, -EINVAL, "chunk: more bytes than announced");
-    else if (pwrite(in->fd, buf, n, (off_t)in->written) != (ssize_t)n)
+    else if (rc == 0 && pwrite(in->fd, buf, n, (off_t)in->written) != (ssize_t)n)
         rc = cmd_fail(err, errno ? -errno : -EIO, "chunk: %s", strerror(errno ? errno : EIO));
     if (rc == 0) {
         fault_point("software.receive");
@@ -187,7 +194,7 @@ cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         in->written += (uint64_t)n;
         *result = json_pack("{s:I}", "received", (json_int_t)in->written);
     }
-    free(buf);
+    free(copy);
     if (rc < 0)
         incoming_drop(d);
     return rc;
@@ -282,7 +289,7 @@ cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 const struct cmd_def dpud_software_commands[] = {
     {"software.show", "", cmd_show},
     {"software.stage.begin", "{id, size, sha256, need}", cmd_begin},
-    {"software.stage.chunk", "{id, offset, data}", cmd_chunk},
+    {"software.stage.chunk", "{id, offset} + payload, or {id, offset, data (base64)}", cmd_chunk},
     {"software.stage.end", "{id}", cmd_end},
     {"software.commit", "", cmd_commit},
     {"software.finish", "", cmd_finish},

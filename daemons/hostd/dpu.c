@@ -58,20 +58,25 @@ dpu_set_state(struct hostd_dpu *dpu, enum dpu_state st, const char *why)
     snprintf(dpu->last_error, sizeof dpu->last_error, "%s", why ? why : "");
 }
 
-int
-hostd_dpu_request(const struct hostd *h, const struct hostd_dpu *dpu, const char *cmd,
-                  json_t *args, int timeout_ms, json_t **result, bool *reached, char **err)
+/* The peer to call for 'dpu'. */
+static struct httpc
+dpu_peer(const struct hostd *h, const struct hostd_dpu *dpu, int timeout_ms)
 {
-    struct httpc peer = {
+    return (struct httpc){
         .ctx = h->client_ssl,
         .host = dpu->addr,
         .port = dpu->port,
         .expect_cn = dpu->cn,
         .timeout_ms = timeout_ms,
     };
-    json_t *reply = NULL;
-    char *cerr = NULL;
-    int rc = httpc_call(&peer, cmd, args, &reply, &cerr);
+}
+
+/* The result of a call that returned 'rc' with 'reply' (taken) or 'cerr'
+ * (freed). */
+static int
+unwrap(const struct hostd_dpu *dpu, int rc, json_t *reply, char *cerr, json_t **result,
+       bool *reached, char **err)
+{
     *reached = rc >= 0;
     if (rc < 0) {
         rc = cmd_fail(err, rc, "%s: %s", dpu->name, cerr ? cerr : strerror(-rc));
@@ -91,6 +96,36 @@ hostd_dpu_request(const struct hostd *h, const struct hostd_dpu *dpu, const char
     *result = json_incref(json_object_get(reply, "result"));
     json_decref(reply);
     return 0;
+}
+
+int
+hostd_dpu_request(const struct hostd *h, const struct hostd_dpu *dpu, const char *cmd,
+                  json_t *args, int timeout_ms, json_t **result, bool *reached, char **err)
+{
+    struct httpc peer = dpu_peer(h, dpu, timeout_ms);
+    json_t *reply = NULL;
+    char *cerr = NULL;
+    int rc = httpc_call(&peer, cmd, args, &reply, &cerr);
+    return unwrap(dpu, rc, reply, cerr, result, reached, err);
+}
+
+struct httpc_session *
+hostd_dpu_session(const struct hostd *h, const struct hostd_dpu *dpu)
+{
+    struct httpc peer = dpu_peer(h, dpu, HOSTD_DPU_TIMEOUT_MS);
+    return httpc_session_create(&peer);
+}
+
+int
+hostd_dpu_session_call(struct httpc_session *s, const struct hostd_dpu *dpu, const char *cmd,
+                       json_t *args, const void *payload, size_t len, int timeout_ms,
+                       json_t **result, char **err)
+{
+    json_t *reply = NULL;
+    char *cerr = NULL;
+    bool reached;
+    int rc = httpc_session_call(s, cmd, args, payload, len, timeout_ms, &reply, &cerr);
+    return unwrap(dpu, rc, reply, cerr, result, &reached, err);
 }
 
 int

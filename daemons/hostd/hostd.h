@@ -22,6 +22,8 @@
 
 #include "cmdtab.h"
 
+struct httpc_session;
+
 #define HOSTD_MAX_DPUS 2
 #define HOSTD_DPU_TIMEOUT_MS 1000
 
@@ -82,6 +84,15 @@ struct hostd_dpu *hostd_dpu_find(struct hostd *, const char *name);
  * '*err'; '*reached' says whether the DPU answered at all. */
 int hostd_dpu_request(const struct hostd *, const struct hostd_dpu *dpu, const char *cmd,
                       json_t *args, int timeout_ms, json_t **result, bool *reached, char **err);
+/* A stream of calls to 'dpu' on one connection (lib/http.h), for one thread
+ * at a time.  NULL on ENOMEM; the caller destroys it with
+ * httpc_session_destroy(). */
+struct httpc_session *hostd_dpu_session(const struct hostd *, const struct hostd_dpu *dpu);
+/* hostd_dpu_request() on session 's', with an optional binary payload (at
+ * most HTTP_MAX_BODY bytes, borrowed). */
+int hostd_dpu_session_call(struct httpc_session *s, const struct hostd_dpu *dpu, const char *cmd,
+                           json_t *args, const void *payload, size_t len, int timeout_ms,
+                           json_t **result, char **err);
 /* The same, from the event loop, updating the DPU's state (ready/unreachable). */
 int hostd_dpu_call(struct hostd *, struct hostd_dpu *dpu, const char *cmd, json_t *args,
                    json_t **result, char **err);

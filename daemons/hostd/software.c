@@ -39,7 +39,7 @@
 #include <unistd.h>
 
 #include "bank.h"
-#include "base64.h"
+#include "http.h"
 #include "config.h"
 #include "fault.h"
 #include "bundle.h"
@@ -52,17 +52,19 @@
 LOG_MODULE(software);
 
 #define HOST_TARGET "host/x86_64"
-#define CHUNK (384 * 1024)          /* base64 of it stays under the API's 1 MiB body */
+#define CHUNK HTTP_MAX_BODY         /* raw bytes, the API's largest payload */
 #define STAGE_TIMEOUT_MS 120000     /* a DPU verifies and unpacks the whole image */
 #define STEP_TIMEOUT_MS 30000
 
 struct sw_dev {
     char name[16];         /* "host", "dpu1" */
     struct hostd_dpu *dpu; /* NULL for the host */
+    struct httpc_session *session; /* the DPU's connection during the operation */
     char target[96];
     char from[64];         /* the version it runs */
     char step[16];         /* queued, sending, staging, staged, committed, done, undone */
     uint64_t sent, total;
+    uint64_t stage_begin_ms, stage_end_ms; /* since the operation began; 0: not yet */
     char error[384];
     bool failed, committed;
 };
@@ -73,6 +75,8 @@ struct sw_op {
     struct hostd *h;
     unsigned id;
     bool running, failed;
+    bool serial;           /* stage one device after another (for comparison) */
+    uint64_t start_ms, end_ms;
     char bundle[4096], version[64], sha256[65];
     uint64_t size, need_dpu;
     bool record_set;       /* write software.json when done */
@@ -114,35 +118,53 @@ op_json(void)
     json_t *devs = json_array();
     for (unsigned i = 0; i < op->n_devs; i++) {
         const struct sw_dev *d = &op->devs[i];
-        json_array_append_new(
-            devs, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s?}", "device", d->name, "target",
-                            d->target, "from", d->from, "step", d->step, "sent",
-                            (json_int_t)d->sent, "total", (json_int_t)d->total, "error",
-                            d->failed ? d->error : NULL));
+        json_t *dev = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s?}", "device", d->name, "target",
+                                d->target, "from", d->from, "step", d->step, "sent",
+                                (json_int_t)d->sent, "total", (json_int_t)d->total, "error",
+                                d->failed ? d->error : NULL);
+        if (d->stage_begin_ms)
+            json_object_set_new(dev, "stage_begin_ms", json_integer((json_int_t)d->stage_begin_ms));
+        if (d->stage_end_ms)
+            json_object_set_new(dev, "stage_end_ms", json_integer((json_int_t)d->stage_end_ms));
+        json_array_append_new(devs, dev);
     }
-    json_t *j = json_pack("{s:i,s:s,s:s,s:s,s:s?,s:o}", "op", (int)op->id, "state",
+    uint64_t end = op->running ? now_ms() : op->end_ms;
+    uint64_t elapsed = op->start_ms && end ? end - op->start_ms : 0;
+    json_t *j = json_pack("{s:i,s:s,s:s,s:s,s:s?,s:b,s:I,s:o}", "op", (int)op->id, "state",
                           op->running ? "running" : op->failed ? "failed" : "ok", "version",
                           op->version, "bundle", op->bundle, "error",
-                          op->failed ? op->error : NULL, "devices", devs);
+                          op->failed ? op->error : NULL, "serial", op->serial, "elapsed_ms",
+                          (json_int_t)elapsed, "devices", devs);
     pthread_mutex_unlock(&op->mu);
     return j;
 }
 
 /* ---- the operation's threads ---- */
 
+/* Calls 'cmd' on the DPU of 'd' with 'args' (taken) and an optional binary
+ * payload, on the device's own connection (one per device and thread: the
+ * whole bundle goes without a handshake per chunk). */
 static int
-dpu_step(struct sw_dev *d, const char *cmd, json_t *args, int timeout_ms, json_t **result,
-         char **err)
+dpu_step(struct sw_dev *d, const char *cmd, json_t *args, const void *payload, size_t len,
+         int timeout_ms, char **err)
 {
-    bool reached;
     json_t *r = NULL;
-    int rc = hostd_dpu_request(op->h, d->dpu, cmd, args, timeout_ms, &r, &reached, err);
+    int rc = d->session ? hostd_dpu_session_call(d->session, d->dpu, cmd, args, payload, len,
+                                                 timeout_ms, &r, err)
+                        : cmd_fail(err, -ENOMEM, "out of memory");
     json_decref(args);
-    if (result)
-        *result = r;
-    else
-        json_decref(r);
+    json_decref(r);
     return rc;
+}
+
+/* Marks the beginning or the end of device 'd''s staging. */
+static void
+stage_mark(struct sw_dev *d, bool end)
+{
+    pthread_mutex_lock(&op->mu);
+    uint64_t t = now_ms() - op->start_ms;
+    *(end ? &d->stage_end_ms : &d->stage_begin_ms) = t ? t : 1;
+    pthread_mutex_unlock(&op->mu);
 }
 
 /* Streams the bundle to one DPU, which checks and stages it. */
@@ -150,6 +172,7 @@ static void *
 stage_dpu(void *arg)
 {
     struct sw_dev *d = arg;
+    stage_mark(d, false);
     char *err = NULL, id[32];
     snprintf(id, sizeof id, "op%u", op->id);
     set_step(d, "sending");
@@ -159,7 +182,7 @@ stage_dpu(void *arg)
         rc = dpu_step(d, "software.stage.begin",
                       json_pack("{s:s,s:I,s:s,s:I}", "id", id, "size", (json_int_t)op->size,
                                 "sha256", op->sha256, "need", (json_int_t)op->need_dpu),
-                      STEP_TIMEOUT_MS, NULL, &err);
+                      NULL, 0, STEP_TIMEOUT_MS, &err);
     uint8_t *buf = malloc(CHUNK);
     if (!buf && rc == 0)
         rc = cmd_fail(&err, -ENOMEM, "out of memory");
@@ -170,15 +193,9 @@ stage_dpu(void *arg)
             rc = cmd_fail(&err, n < 0 ? -errno : -EIO, "%s: short read", op->bundle);
             break;
         }
-        char *b64 = malloc(base64_encoded_size((size_t)n));
-        if (b64)
-            base64_encode(buf, (size_t)n, b64);
-        rc = b64 ? dpu_step(d, "software.stage.chunk",
-                            json_pack("{s:s,s:I,s:s}", "id", id, "offset", (json_int_t)off,
-                                      "data", b64),
-                            STEP_TIMEOUT_MS, NULL, &err)
-                 : cmd_fail(&err, -ENOMEM, "out of memory");
-        free(b64);
+        rc = dpu_step(d, "software.stage.chunk",
+                      json_pack("{s:s,s:I}", "id", id, "offset", (json_int_t)off), buf,
+                      (size_t)n, STEP_TIMEOUT_MS, &err);
         off += (uint64_t)n;
         pthread_mutex_lock(&op->mu);
         d->sent = off;
@@ -189,14 +206,15 @@ stage_dpu(void *arg)
         close(fd);
     if (rc == 0) {
         set_step(d, "staging");
-        rc = dpu_step(d, "software.stage.end", json_pack("{s:s}", "id", id), STAGE_TIMEOUT_MS,
-                      NULL, &err);
+        rc = dpu_step(d, "software.stage.end", json_pack("{s:s}", "id", id), NULL, 0,
+                      STAGE_TIMEOUT_MS, &err);
     }
     if (rc < 0)
         dev_fail(d, off < op->size ? "send" : "stage", err ? err : strerror(-rc));
     else
         set_step(d, "staged");
     free(err);
+    stage_mark(d, true);
     return NULL;
 }
 
@@ -207,6 +225,7 @@ stage_host(void *arg)
     char why[BUNDLE_ERR_LEN], pub[4200];
     struct sign_key *key = NULL;
     struct bundle *b = NULL;
+    stage_mark(d, false);
     set_step(d, "staging");
     snprintf(pub, sizeof pub, "%s/certs/bundle.pub", op->h->dir);
     int rc = sign_key_load_public(pub, &key, why, sizeof why);
@@ -223,6 +242,7 @@ stage_host(void *arg)
         dev_fail(d, "stage", why);
     else
         set_step(d, "staged");
+    stage_mark(d, true);
     return NULL;
 }
 
@@ -234,7 +254,7 @@ device_step(struct sw_dev *d, const char *what, char **err)
     if (d->dpu) {
         char cmd[32];
         snprintf(cmd, sizeof cmd, "software.%s", what);
-        return dpu_step(d, cmd, NULL, STEP_TIMEOUT_MS, NULL, err);
+        return dpu_step(d, cmd, NULL, NULL, 0, STEP_TIMEOUT_MS, err);
     }
     int rc = !strcmp(what, "commit")   ? bank_commit(op->h->dir, why, sizeof why)
              : !strcmp(what, "finish") ? bank_finish(op->h->dir, why, sizeof why)
@@ -275,8 +295,16 @@ run_op(void *arg)
 {
     pthread_t th[1 + HOSTD_MAX_DPUS];
     for (unsigned i = 0; i < op->n_devs; i++)
+        if (op->devs[i].dpu)
+            op->devs[i].session = hostd_dpu_session(op->h, op->devs[i].dpu);
+    /* In parallel; --serial stages one device after another (the figure
+     * install-2dpu-serial compares against). */
+    for (unsigned i = 0; i < op->n_devs; i++) {
         pthread_create(&th[i], NULL, op->devs[i].dpu ? stage_dpu : stage_host, &op->devs[i]);
-    for (unsigned i = 0; i < op->n_devs; i++)
+        if (op->serial)
+            pthread_join(th[i], NULL);
+    }
+    for (unsigned i = 0; i < op->n_devs && !op->serial; i++)
         pthread_join(th[i], NULL);
     fault_point("install.staged");
     /* Commit: the DPUs, then the host (devs[0]). */
@@ -305,8 +333,13 @@ run_op(void *arg)
         log_info("install: %s staged on every device; pending until the next reboot",
                  op->version);
     }
+    for (unsigned i = 0; i < op->n_devs; i++) {
+        httpc_session_destroy(op->devs[i].session);
+        op->devs[i].session = NULL;
+    }
     pthread_mutex_lock(&op->mu);
     op->running = false;
+    op->end_ms = now_ms();
     pthread_mutex_unlock(&op->mu);
     return NULL;
 }
@@ -430,10 +463,12 @@ static int
 cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 {
     struct hostd *h = ctx->aux;
+    uint64_t t0 = now_ms(); /* the install's time includes its checks */
     const char *path = NULL;
     bool dry = json_is_true(json_object_get(args, "dry_run"));
     bool fresh = json_is_true(json_object_get(args, "fresh"));
     bool update = json_is_true(json_object_get(args, "update"));
+    bool serial = json_is_true(json_object_get(args, "serial"));
     int rc = cmd_arg_str(args, "bundle", &path, err);
     if (rc < 0)
         return rc;
@@ -513,6 +548,8 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     snprintf(o->bundle, sizeof o->bundle, "%s", path);
     snprintf(o->version, sizeof o->version, "%s", m->version);
     o->need_dpu = need_dpu;
+    o->serial = serial;
+    o->start_ms = t0;
     o->record_set = true;
     o->dpu_set = set;
     set = NULL;
@@ -556,7 +593,8 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         json_decref(prev->dpu_set);
         free(prev);
     }
-    log_info("install: %s from %s on the host and %u DPU(s)", op->version, path, h->n_dpus);
+    log_info("install: %s from %s on the host and %u DPU(s)%s", op->version, path, h->n_dpus,
+             serial ? ", one after another" : "");
     if ((rc = pthread_create(&op->thread, NULL, run_op, NULL)) != 0) {
         op->running = false;
         op->failed = true;
@@ -701,7 +739,7 @@ cmd_reboot(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 
 const struct cmd_def hostd_software_commands[] = {
     {"software.list", "", cmd_list},
-    {"software.install", "{bundle, [dry_run], [fresh], [update]}", cmd_install},
+    {"software.install", "{bundle, [dry_run], [fresh], [update], [serial]}", cmd_install},
     {"software.progress", "", cmd_progress},
     {"software.rollback", "", cmd_rollback},
     {"host.reboot", "", cmd_reboot},

@@ -96,6 +96,20 @@ cpu_plan() {
 	DPU_CPUS=$(join_comma "${cpul[@]:NCPUS-k}")
 }
 
+# dpu_cpus M: the CPUs of DPU M of a host.  Each DPU of a host gets its own
+# share of DPU_CPUS when there are at least as many CPUs as DPUs (a real
+# DPU has its own cores); with fewer, the DPUs share them all.
+dpu_cpus() {
+	local cpul per
+	read -r -a cpul <<<"$(expand_cpulist "$DPU_CPUS")"
+	if ((${DPUS:-1} < 2 || ${#cpul[@]} < ${DPUS:-1})); then
+		echo "$DPU_CPUS"
+		return
+	fi
+	per=$((${#cpul[@]} / DPUS))
+	join_comma "${cpul[@]:($1 - 1) * per:per}"
+}
+
 # ---- cgroups --------------------------------------------------------------
 #
 # CG_MP[i]   mount point of hierarchy i

@@ -189,6 +189,22 @@ DSECTL=${DSECTL:-$DSE_BUILD_DIR/cli/dsectl}
 FRAMES=$SYSTEST_DIR/frames.py
 CAPTURE_PIDS=()
 
+# cpus LIST: a CPU list ("1-3,5") as one CPU number per word ("1 2 3 5").
+cpus() {
+	local part out=() a IFS=,
+	for part in $1; do
+		[[ $part == *-* ]] || { out+=("$part"); continue; }
+		for ((a = ${part%-*}; a <= ${part#*-}; a++)); do out+=("$a"); done
+	done
+	IFS=' '
+	echo "${out[*]}"
+}
+# cpus_within LIST ALL: every CPU of LIST is in ALL.
+cpus_within() {
+	local c
+	for c in $(cpus "$1"); do [[ " $(cpus "$2") " == *" $c "* ]] || return 1; done
+}
+
 # dsectl_on P HOST ARGS...: dsectl against host HOST of lab P.
 dsectl_on() { local p=$1 h=$2; shift 2; DSE_LAB_CMD=$DSE_LAB "$DSECTL" --lab "$p" -H "$h" "$@"; }
 

@@ -65,21 +65,23 @@ topology_checks() {
 			done
 			check "ping h$n -> dpu$m ($addr)" ping_ok "$hns" "$addr"
 			check "ping dpu$m -> h$n" ping_ok "$dns" "169.254.$n.1"
-			local cs
+			local cs dcpus
 			cs=$(cg_path "$dns" cpuset)
 			check "$dns: cpuset cgroup exists" test -n "$cs"
-			check_eq "$dns: cpuset.cpus is the DPU CPUs" "$DPU_CPUS" "$(cat "$cs/cpuset.cpus" 2>/dev/null)"
+			dcpus=$(sed -n "s/^DPU${m}_CPUS=//p" "$DSE_LAB_DIR/$P/lab.env")
+			check "$dns: its CPUs are DPU CPUs" cpus_within "$dcpus" "$DPU_CPUS"
+			check_eq "$dns: cpuset.cpus is its CPUs" "$(cpus "$dcpus")" "$(cpus "$(cat "$cs/cpuset.cpus" 2>/dev/null)")"
 			check_eq "$hns: cpuset.cpus is the host CPUs" "$HOST_CPUS" "$(cat "$(cg_path "$hns" cpuset)/cpuset.cpus" 2>/dev/null)"
-			napi_checks "$dns" "$cs" int0 "vmnic$((2 * m - 2))" "vmnic$((2 * m - 1))"
+			napi_checks "$dns" "$cs" "$dcpus" int0 "vmnic$((2 * m - 2))" "vmnic$((2 * m - 1))"
 		done
 	done
 }
 
-# napi_checks NS CPUSET_DIR DEV...: each DEV is threaded and its napi thread
-# sits in the DPU's cpu, cpuacct and cpuset cgroups, pinned to the DPU CPUs.
+# napi_checks NS CPUSET_DIR CPUS DEV...: each DEV is threaded and its napi
+# thread sits in the DPU's cpu, cpuacct and cpuset cgroups, pinned to CPUS.
 napi_checks() {
-	local ns=$1 cs=$2 dev t c found cpu acct
-	shift 2
+	local ns=$1 cs=$2 want=$3 dev t c found cpu acct
+	shift 3
 	cpu=$(cg_path "$ns" cpu)
 	acct=$(cg_path "$ns" cpuacct)
 	for dev in "$@"; do
@@ -96,8 +98,8 @@ napi_checks() {
 		ok "$ns: napi/$dev thread $found in DPU cpuset cgroup"
 		check "$ns: napi/$dev thread in cpu and cpuacct cgroups" \
 			bash -c "grep -qx $found $cpu/tasks && grep -qx $found $acct/tasks"
-		check_eq "$ns: napi/$dev thread pinned to DPU CPUs" "$DPU_CPUS" \
-			"$(taskset -pc "$found" 2>/dev/null | sed 's/.*: //')"
+		check_eq "$ns: napi/$dev thread pinned to its DPU's CPUs" "$(cpus "$want")" \
+			"$(cpus "$(taskset -pc "$found" 2>/dev/null | sed 's/.*: //')")"
 	done
 }
 
@@ -148,7 +150,7 @@ check_eq "VM eth0 default MTU 1500" 1500 "$(link_mtu "$P-h1-vm1" eth0)"
 check_eq "VM2 eth0 MTU 9000" 9000 "$(link_mtu "$P-h1-vm2" eth0)"
 check "rep-vm1 in $P-h1-dpu1, mtu 9000" bash -c "ip -n $P-h1-dpu1 link show dev rep-vm1 | grep -q 'mtu 9000.*state UP'"
 check "rep-vm2 in $P-h1-dpu2" link_in_ns "$P-h1-dpu2" rep-vm2
-napi_checks "$P-h1-dpu1" "$(cg_path "$P-h1-dpu1" cpuset)" rep-vm1
+napi_checks "$P-h1-dpu1" "$(cg_path "$P-h1-dpu1" cpuset)" "$(sed -n 's/^DPU1_CPUS=//p' "$DSE_LAB_DIR/$P/lab.env")" rep-vm1
 check_eq "VM cgroup cpuset is the host CPUs" "$HOST_CPUS" "$(cat "$(cg_path "$P-h1-vm1" cpuset)/cpuset.cpus" 2>/dev/null)"
 check_eq "10 netns with VMs" 10 "$(netns_count_with_prefix "$P")"
 
@@ -252,5 +254,22 @@ check "status shows both daemons running" quiet bash -c "\"$DSE_LAB\" status --p
 check "down stops the daemons" quiet lab_down "$P2"
 check_eq "no process left in $P2" "" "$(lab_procs "$P2")"
 check_eq "no netns left in $P2" 0 "$(netns_count_with_prefix "$P2")"
+
+# --- a core per DPU ------------------------------------------------------
+# Two DPUs and at least as many DPU CPUs: each DPU gets its own share, as a
+# real DPU has its own cores (here every CPU, so that two exist).
+if (($(nproc) >= 2)); then
+	P3=$(lab_prefix) || exit 1
+	all=$(cpus "$(cat /sys/devices/system/cpu/online)")
+	check "up --dpus 2 --dpu-cpus (every CPU)" quiet lab_up "$P3" --hosts 1 --dpus 2 --bin-dir "$FAKE" \
+		--dpu-cpus "$(tr ' ' , <<<"$all")"
+	c1=$(cpus "$(cat "$(cg_path "$P3-h1-dpu1" cpuset)/cpuset.cpus")")
+	c2=$(cpus "$(cat "$(cg_path "$P3-h1-dpu2" cpuset)/cpuset.cpus")")
+	echo "# dpu1 CPUs: $c1; dpu2 CPUs: $c2"
+	check "each DPU has CPUs of its own" bash -c '[[ -n $1 && -n $2 ]] && for c in $1; do [[ " $2 " != *" $c "* ]] || exit 1; done' _ "$c1" "$c2"
+	check_eq "together they are the DPU CPUs" "$all" "$(tr ' ' '\n' <<<"$c1 $c2" | sort -n | xargs)"
+	napi_checks "$P3-h1-dpu2" "$(cg_path "$P3-h1-dpu2" cpuset)" "$(tr ' ' , <<<"$c2")" int0
+	check "down" quiet lab_down "$P3"
+fi
 
 finish

@@ -150,6 +150,17 @@ out=$(lab reboot --prefix "$P" h1)
 check_eq "reboot after the fresh install: 1 round" 1 "$(reboots "$out")"
 check "every device on 0.3.0" all_on 0.3.0 2
 
+# --- host and DPUs staged in parallel; --serial one after another ---------
+out=$(sw -j software install --bundle "$T/0.4.0.dsebundle")
+check "install -j: ok, with its time" jq -e '.state == "ok" and .elapsed_ms > 0 and .serial == false' <<<"$out"
+check "host and both DPUs staged in parallel (each began before any finished)" \
+	jq -e '(.devices | length) == 3 and ([.devices[].stage_begin_ms] | max) <= ([.devices[].stage_end_ms] | min)' <<<"$out"
+out=$(sw -j software install --serial --bundle "$T/0.4.0.dsebundle")
+check "install --serial: one device after another" \
+	jq -e '.state == "ok" and .serial and (.devices | sort_by(.stage_begin_ms) | . as $d
+		| [range(1; length) | $d[.].stage_begin_ms >= $d[. - 1].stage_end_ms] | all)' <<<"$out"
+check_eq "... pending on every device (the other bank)" "A A A" "$(pending)"
+
 # --- the rollback table -----------------------------------------------------
 # Each case installs 0.4.0 into the alternate banks, breaks some of them
 # (a flipped byte: early boot's verification fails) and reboots the server.

@@ -155,9 +155,24 @@ cmd_missing(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     return cmd_fail(err, -ENOENT, "no such port");
 }
 
+/* What came as a binary payload: its length and an FNV-1a hash of it. */
+static int
+cmd_payload(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    if (!ctx->payload)
+        return cmd_fail(err, -EINVAL, "no payload");
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < ctx->payload_len; i++)
+        h = (h ^ ((const uint8_t *)ctx->payload)[i]) * 1099511628211ULL;
+    *result = json_pack("{s:O,s:I,s:I}", "args", args, "len", (json_int_t)ctx->payload_len,
+                        "fnv", (json_int_t)(h >> 1));
+    return 0;
+}
+
 static const struct cmd_def defs[] = {
     {"echo", "[ARGS]", cmd_echo},
     {"port.get", "NAME", cmd_missing},
+    {"payload", "[ARGS] + payload", cmd_payload},
 };
 
 struct fixture {
@@ -482,6 +497,147 @@ status_403_and_413_on_the_wire(void)
     fixture_stop(&f);
 }
 
+static struct httpc
+cli_peer(struct fixture *f, SSL_CTX *ctx)
+{
+    return (struct httpc){.ctx = ctx, .host = "127.0.0.1", .port = f->port, .timeout_ms = 5000};
+}
+
+static void
+binary_payload_reaches_the_handler_whole(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    SSL_CTX *ctx = ctx_for("cli", "ca1", false);
+    ASSERT_NOT_NULL(ctx);
+    struct httpc peer = cli_peer(&f, ctx);
+    /* The largest payload, every byte value (NULs and CR LF included). */
+    size_t len = HTTP_MAX_BODY;
+    uint8_t *data = malloc(len + 1);
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < len; i++) {
+        data[i] = (uint8_t)(i * 7 + (i >> 11));
+        h = (h ^ data[i]) * 1099511628211ULL;
+    }
+    json_t *args = json_pack("{s:s,s:i}", "id", "op1", "offset", 42);
+    json_t *reply = NULL;
+    char *err = NULL;
+    ASSERT_EQ(httpc_call_payload(&peer, "payload", args, data, len, &reply, &err), 0);
+    json_t *r = json_object_get(reply, "result");
+    ASSERT_EQ(json_integer_value(json_object_get(r, "len")), (json_int_t)len);
+    ASSERT_EQ(json_integer_value(json_object_get(r, "fnv")), (json_int_t)(h >> 1));
+    ASSERT_TRUE(json_equal(json_object_get(r, "args"), args));
+    json_decref(reply);
+    /* An empty payload is still a payload. */
+    ASSERT_EQ(httpc_call_payload(&peer, "payload", NULL, data, 0, &reply, &err), 0);
+    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(reply, "result"), "len")), 0);
+    json_decref(reply);
+    /* One byte too many is refused before anything is sent. */
+    ASSERT_EQ(httpc_call_payload(&peer, "payload", args, data, len + 1, &reply, &err),
+              -EMSGSIZE);
+    ASSERT_NULL(reply);
+    free(err);
+    err = NULL;
+    /* A plain JSON call has no payload. */
+    ASSERT_EQ(httpc_call(&peer, "payload", NULL, &reply, &err), 0);
+    ASSERT_STREQ(json_string_value(json_object_get(reply, "error")), "no payload");
+    json_decref(reply);
+    json_decref(args);
+    free(data);
+    SSL_CTX_free(ctx);
+    /* Arguments that are not a JSON object, in the header, are refused. */
+    char *resp = raw_request(&f,
+                             "POST /api/v1/payload HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Type: application/octet-stream\r\nDse-Args: [1,\r\n"
+                             "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                             0);
+    ASSERT_NOT_NULL(resp);
+    ASSERT_TRUE(!strncmp(resp, "HTTP/1.1 400 ", 13));
+    ASSERT_NOT_NULL(strstr(resp, "Dse-Args"));
+    free(resp);
+    fixture_stop(&f);
+}
+
+/* The client's address:port as the server saw it ("127.0.0.1:PORT cn=cli"). */
+static char *
+seen_peer(json_t *reply)
+{
+    const char *p = json_string_value(
+        json_object_get(json_object_get(reply, "result"), "peer"));
+    return p ? strdup(p) : NULL;
+}
+
+static void
+session_keeps_one_connection_and_survives_a_server_restart(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    SSL_CTX *ctx = ctx_for("cli", "ca1", false);
+    ASSERT_NOT_NULL(ctx);
+    struct httpc peer = cli_peer(&f, ctx);
+    struct httpc_session *s = httpc_session_create(&peer);
+    ASSERT_NOT_NULL(s);
+    json_t *reply = NULL;
+    char *err = NULL, *first = NULL;
+    uint8_t byte = 7;
+    for (int i = 0; i < 20; i++) {
+        ASSERT_EQ(httpc_session_call(s, i % 2 ? "payload" : "echo", NULL, i % 2 ? &byte : NULL,
+                                     1, 0, &reply, &err),
+                  0);
+        ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")));
+        char *p = seen_peer(reply);
+        json_decref(reply);
+        if (i == 0)
+            first = p;
+        else if (i % 2 == 0) {
+            ASSERT_STREQ(p, first); /* the same client port: one connection */
+            free(p);
+        } else
+            free(p);
+    }
+    /* A plain call is a connection of its own. */
+    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, &err), 0);
+    char *other = seen_peer(reply);
+    json_decref(reply);
+    ASSERT_TRUE(strcmp(other, first) != 0);
+    free(other);
+
+    /* The server goes away and comes back on the same port: the session's
+     * kept connection is dead, and the next call makes a new one. */
+    uint16_t port = f.port;
+    fixture_stop(&f);
+    ASSERT_TRUE(loop_thread_init(&f.lt));
+    f.tab = cmdtab_create(defs, sizeof defs / sizeof defs[0], NULL);
+    f.srv_ctx = ctx_for("srv", "ca1", true);
+    static const char *const allowed[] = {"cli", NULL};
+    f.server = http_server_create(f.lt.base, "127.0.0.1", port, f.srv_ctx, f.tab, allowed, &err);
+    ASSERT_NOT_NULL(f.server);
+    ASSERT_TRUE(loop_thread_start(&f.lt));
+    ASSERT_EQ(httpc_session_call(s, "echo", NULL, NULL, 0, 0, &reply, &err), 0);
+    char *again = seen_peer(reply);
+    json_decref(reply);
+    ASSERT_TRUE(strcmp(again, first) != 0);
+    /* ... which it keeps in turn. */
+    ASSERT_EQ(httpc_session_call(s, "echo", NULL, NULL, 0, 0, &reply, &err), 0);
+    char *kept = seen_peer(reply);
+    json_decref(reply);
+    ASSERT_STREQ(kept, again);
+    free(kept);
+    free(again);
+    free(first);
+    httpc_session_destroy(s);
+    fixture_stop(&f);
+
+    /* No server at all: refused, not hung. */
+    ASSERT_EQ(httpc_session_call(s = httpc_session_create(&peer), "echo", NULL, NULL, 0, 500,
+                                 &reply, &err),
+              -ECONNREFUSED);
+    free(err);
+    httpc_session_destroy(s);
+    httpc_session_destroy(NULL);
+    SSL_CTX_free(ctx);
+}
+
 static void
 closed_port_is_econnrefused(void)
 {
@@ -503,4 +659,6 @@ closed_port_is_econnrefused(void)
 TEST_MAIN(TEST(ok_call_echoes_args), TEST(client_without_certificate_is_refused),
           TEST(client_from_other_ca_is_refused), TEST(client_cn_not_allowed_gets_403),
           TEST(server_cn_mismatch_is_eacces), TEST(unknown_command_and_path_get_404),
-          TEST(status_403_and_413_on_the_wire), TEST(closed_port_is_econnrefused))
+          TEST(status_403_and_413_on_the_wire), TEST(binary_payload_reaches_the_handler_whole),
+          TEST(session_keeps_one_connection_and_survives_a_server_restart),
+          TEST(closed_port_is_econnrefused))
