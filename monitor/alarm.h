@@ -8,7 +8,7 @@
  * A definition is a JSON object (what `dsectl alarm def add` sends):
  *
  *   {"name": "dpu-temperature",          [a-z0-9][a-z0-9._-]{0,47}
- *    "description": "DPU temperature",   optional, at most 200 bytes
+ *    "description": "DPU temperature",   optional, at most 200 bytes, one line
  *    "metric": "dse_dpu_temperature_celsius",     a metric definition ...
  *    "direction": "above",               "above" (default) or "below"
  *    "warning": 85, "critical": 95,      at least one; finite numbers; for
@@ -32,7 +32,10 @@
  *
  * Alarms.  An alarm is one definition applied to one object ("host", "dpu1",
  * "dpu1/vmnic0", "dpu1/temp1": whatever the sample or event names); it exists
- * from the first value or event for that object.  Its id is "DEF@OBJECT".
+ * from the first value or event for that object (a clear event included: it
+ * creates the alarm green).  Its id is "DEF@OBJECT".  Objects are 1 to
+ * ALARM_OBJECT_MAX printable ASCII characters without spaces; samples and
+ * events about other names are ignored.
  *
  *            value/event                   value back past threshold - hysteresis
  *   gray ----------------> green <--> yellow <--> red      (up: after for_s)
@@ -53,7 +56,10 @@
  *   - Event alarms rise at once to their level on their event, and go green
  *     on their clear event, or on ack when they have none.
  *   - Ack marks the alarm acknowledged (kept until it next changes level);
- *     an acknowledged alarm's later changes are still reported.
+ *     an acknowledged alarm's later changes are still reported.  The ack
+ *     itself is reported as a change with from == to.
+ *   - Every change of state is reported once, the first (gray to the first
+ *     level) included.
  *
  * Built-in definitions (alarm_builtin_defs()) cover: DPU CPU high, DPU
  * memory high, DPU temperature, sensor unhealthy, DPU unreachable, uplink
@@ -74,7 +80,7 @@
 
 #define ALARM_NAME_MAX 48
 #define ALARM_OBJECT_MAX 64
-#define ALARM_MAX_DEFS 256
+#define ALARM_MAX_DEFS 256 /* built-ins included */
 #define ALARM_MAX_ALARMS 4096 /* beyond that, new (def, object) pairs are not tracked */
 
 enum alarm_state { ALARM_GRAY, ALARM_GREEN, ALARM_YELLOW, ALARM_RED };
@@ -136,8 +142,9 @@ void alarm_engine_event(struct alarm_engine *, const char *type, const char *obj
 void alarm_engine_gray(struct alarm_engine *, const char *object, uint64_t now_ms);
 
 /* Acknowledges alarm 'id' ("DEF@OBJECT") on behalf of 'who' (a one-line
- * string for the change's message).  Returns 0, -ENOENT, or -EALREADY (it is
- * green or gray: nothing to acknowledge). */
+ * string for the change's message).  Returns 0 (also when it was acknowledged
+ * already: that reports nothing), -ENOENT, or -EALREADY (it is green or gray:
+ * nothing to acknowledge). */
 int alarm_ack(struct alarm_engine *, const char *id, const char *who, uint64_t now_ms);
 
 /* The alarms, worst first (red, yellow, gray, green), then by id:

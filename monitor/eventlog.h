@@ -9,12 +9,13 @@
  * Every event gets "seq" (1, 2, ... across rotations and restarts: opening an
  * existing log continues after its last seq) and "time" (UTC, ISO 8601 with
  * milliseconds, "2026-12-06T05:35:18.123Z") and "time_ms" (ms since the epoch)
- * unless it has them.  A line is written with one write(2) of the whole line
- * and flushed with fdatasync() before eventlog_append() returns, so an event
- * that was reported is on disk.  When the current file would grow past
- * 'max_bytes', it is renamed PATH.1 (PATH.1 to PATH.2 ..., the oldest
- * dropped) and a new one begun.  A torn or otherwise unparsable line (power
- * lost mid-write) is skipped when reading, never fatal.
+ * unless it has them ("time" is made from the event's "time_ms" when it has
+ * only that; a "seq" of its own is replaced).  A line is written with one
+ * write(2) of the whole line and flushed with fdatasync() before
+ * eventlog_append() returns, so an event that was reported is on disk.  When
+ * the current file would grow past 'max_bytes', it is renamed PATH.1 (PATH.1
+ * to PATH.2 ..., the oldest dropped) and a new one begun.  A torn or otherwise
+ * unparsable line (power lost mid-write) is skipped when reading, never fatal.
  *
  * Thread-safety: every call may come from any thread (one mutex inside).
  */
@@ -27,7 +28,7 @@
 
 struct eventlog;
 
-/* Opens (creating it and its directory's missing file) the log at 'path'.
+/* Opens the log at 'path', creating the file and any missing directory.
  * 'max_bytes' >= 4096, 1 <= 'keep' <= 99.  Returns 0 with '*out', or -errno
  * with a one-line reason in 'err' ('err_len' bytes). */
 int eventlog_open(const char *path, size_t max_bytes, unsigned keep, struct eventlog **out,
@@ -42,9 +43,9 @@ int64_t eventlog_append(struct eventlog *, const json_t *event);
 
 /* Events with seq > 'since', oldest first, at most 'limit' (the newest
  * 'limit' of them when there are more, so that `event list -n 20` shows the
- * last twenty); rotated files included.  With 'type_prefix' non-NULL, only
- * events whose type starts with it.  A new array (caller owns), or NULL on
- * ENOMEM. */
+ * last twenty; 0: no limit); rotated files included.  With 'type_prefix'
+ * non-NULL, only events whose type starts with it.  A new array (caller
+ * owns), or NULL on ENOMEM. */
 json_t *eventlog_read(struct eventlog *, uint64_t since, size_t limit, const char *type_prefix);
 
 /* The last seq written (0 for an empty log). */
