@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,26 +26,44 @@ struct dir {
     char path[128]; /* ROOT/events.log */
 };
 
-static void
-dir_init(struct dir *d)
-{
-    log_init("test-eventlog", NULL, LL_ERR);
-    snprintf(d->root, sizeof d->root, "/tmp/test-eventlog.XXXXXX");
-    if (!mkdtemp(d->root))
-        abort();
-    snprintf(d->path, sizeof d->path, "%s/events.log", d->root);
-}
-
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     return remove(path);
 }
 
+/* The directory of the running test: removed by dir_fini(), or, when a
+ * failed assert returned before it, by the next dir_init() or at exit. */
+static char live_root[64];
+
+static void
+remove_live_root(void)
+{
+    if (live_root[0])
+        nftw(live_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    live_root[0] = '\0';
+}
+
+static void
+dir_init(struct dir *d)
+{
+    static bool is_registered;
+    if (!is_registered)
+        atexit(remove_live_root);
+    is_registered = true;
+    remove_live_root();
+    log_init("test-eventlog", NULL, LL_ERR);
+    snprintf(d->root, sizeof d->root, "/tmp/test-eventlog.XXXXXX");
+    if (!mkdtemp(d->root))
+        abort();
+    snprintf(live_root, sizeof live_root, "%s", d->root);
+    snprintf(d->path, sizeof d->path, "%s/events.log", d->root);
+}
+
 static void
 dir_fini(struct dir *d)
 {
-    nftw(d->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    remove_live_root();
     struct stat st;
     if (stat(d->root, &st) == 0)
         fprintf(stderr, "%s: left behind\n", d->root);
