@@ -21,7 +21,11 @@ print_dpus(json_t *r, json_t *args)
     table_print(t);
 }
 
+static const struct cli_opt stats_opts[] = {{"--dpu", "dpu", OPT_STR, false},
+                                            {"--watch", "watch", OPT_FLAG, false},
+                                            {0}};
 static const struct cli_cmd cmds[] = {
     {"list", "", "dpu.list", NULL, 0, NULL, print_dpus, NULL},
+    {"stats", "[--dpu NAME] [--watch]", "dpu.stats", NULL, 0, stats_opts, NULL, cli_dpu_stats},
 };
 const struct cli_object cli_dpu = CLI_OBJECT("dpu", cmds);

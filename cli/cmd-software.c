@@ -212,7 +212,10 @@ run_reboot(struct cli *cli, const struct cli_cmd *c, json_t *args)
     return rc == EXIT_OK && strstr(outcome, "not booted") ? EXIT_FAILED : rc;
 }
 
+static const struct cli_opt watch_opts[] = {{"--watch", "watch", OPT_FLAG, false}, {0}};
 static const struct cli_cmd host_cmds[] = {
     {"reboot", "", "host.reboot", no_pos, 0, NULL, NULL, run_reboot},
+    {"stats", "[--watch]", "host.stats", no_pos, 0, watch_opts, NULL, cli_host_stats},
+    {"metrics", "", "host.metrics", no_pos, 0, NULL, cli_print_metrics, NULL},
 };
 const struct cli_object cli_host = CLI_OBJECT("host", host_cmds);

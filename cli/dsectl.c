@@ -17,7 +17,7 @@
 
 static const struct cli_object *const objects[] = {
     &cli_dpu, &cli_switch, &cli_portgroup, &cli_port, &cli_mac, &cli_flow, &cli_vm,
-    &cli_software, &cli_host,
+    &cli_software, &cli_host, &cli_alarm, &cli_event, &cli_monitor,
 };
 
 static void
@@ -84,6 +84,13 @@ static int
 cli_parse(const char *object, const struct cli_cmd *c, int argc, char **argv, json_t *args)
 {
     int i = 1;
+    if (c->n_pos < 0) { /* a command with commands of its own: the rest as is */
+        json_t *rest = json_array();
+        for (; i < argc; i++)
+            json_array_append_new(rest, json_string(argv[i]));
+        json_object_set_new(args, "_argv", rest);
+        return EXIT_OK;
+    }
     for (int p = 0; p < c->n_pos; p++, i++) {
         if (i >= argc || argv[i][0] == '-')
             return cli_usage_error(object, "%s: missing %s", argv[0], c->pos[p]);
@@ -102,7 +109,13 @@ cli_parse(const char *object, const struct cli_cmd *c, int argc, char **argv, js
         if (i + 1 >= argc)
             return cli_usage_error(object, "%s needs a value", o->flag);
         const char *val = argv[++i];
-        if (o->type == OPT_INT) {
+        if (o->type == OPT_NUM) {
+            char *end;
+            double v = strtod(val, &end);
+            if (end == val || *end || v != v)
+                return cli_usage_error(object, "%s wants a number, not '%s'", o->flag, val);
+            json_object_set_new(args, o->key, json_real(v));
+        } else if (o->type == OPT_INT) {
             long v;
             if (!parse_long(val, -1000000000L, 1000000000L, &v))
                 return cli_usage_error(object, "%s wants a number, not '%s'", o->flag, val);

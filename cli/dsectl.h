@@ -20,7 +20,7 @@ struct cli {
 };
 
 /* Option parsing for commands: positional names first, then --flags. */
-enum cli_opt_type { OPT_STR, OPT_INT, OPT_FLAG };
+enum cli_opt_type { OPT_STR, OPT_INT, OPT_NUM, OPT_FLAG };
 struct cli_opt {
     const char *flag; /* "--vlan" */
     const char *key;  /* "vlan" */
@@ -35,7 +35,7 @@ struct cli_cmd {
     const char *usage;        /* "NAME --vlan ID [--mtu BYTES]" */
     const char *api;          /* "portgroup.add" */
     const char *const *pos;   /* keys of the positional arguments */
-    int n_pos;
+    int n_pos;                /* -1: the arguments go to 'run' as "_argv" */
     const struct cli_opt *opts; /* terminated by {0}; NULL: none */
     void (*print)(json_t *result, json_t *args);
     /* Instead of one call and 'print': does the whole command (calls, waits,
@@ -79,6 +79,11 @@ void cli_print_json(json_t *result);
 int cli_support_bundle(struct cli *, int argc, char **argv);
 
 extern const struct cli_object cli_dpu, cli_switch, cli_portgroup, cli_port, cli_mac,
-    cli_vm, cli_flow, cli_software, cli_host;
+    cli_vm, cli_flow, cli_software, cli_host, cli_alarm, cli_event, cli_monitor;
+
+/* cmd-monitor.c: `dpu stats` and `host stats` ([--watch]), `host metrics`. */
+int cli_dpu_stats(struct cli *, const struct cli_cmd *, json_t *args);
+int cli_host_stats(struct cli *, const struct cli_cmd *, json_t *args);
+void cli_print_metrics(json_t *result, json_t *args);
 
 #endif

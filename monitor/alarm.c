@@ -424,7 +424,7 @@ rise(struct alarm_engine *e, struct alarm *a, enum alarm_state to, uint64_t now_
 {
     const struct alarm_def *d = a->def;
     char msg[512];
-    snprintf(msg, sizeof msg, "%s %g %s %g (%s)", alarm_def_label(d), a->value,
+    snprintf(msg, sizeof msg, "%s %.3g %s %g (%s)", alarm_def_label(d), a->value,
              d->is_below ? "<=" : ">=", threshold(d, to), level_word(to));
     change(e, a, to, msg, now_ms);
 }
@@ -446,10 +446,10 @@ fall(struct alarm_engine *e, struct alarm *a, enum alarm_state to, uint64_t now_
     else
         snprintf(bound, sizeof bound, "%g (%s)", t, level_word(passed));
     if (to == ALARM_GREEN)
-        snprintf(msg, sizeof msg, "%s back to %g %c %s", alarm_def_label(d), a->value,
+        snprintf(msg, sizeof msg, "%s back to %.3g %c %s", alarm_def_label(d), a->value,
                  d->is_below ? '>' : '<', bound);
     else
-        snprintf(msg, sizeof msg, "%s %g %c %s: down to warning", alarm_def_label(d),
+        snprintf(msg, sizeof msg, "%s %.3g %c %s: down to warning", alarm_def_label(d),
                  a->value, d->is_below ? '>' : '<', bound);
     change(e, a, to, msg, now_ms);
 }
@@ -467,7 +467,7 @@ leave_gray(struct alarm_engine *e, struct alarm *a, enum alarm_state shown,
         return;
     }
     char msg[512];
-    int n = snprintf(msg, sizeof msg, "%s %g: %s", alarm_def_label(a->def), a->value,
+    int n = snprintf(msg, sizeof msg, "%s %.3g: %s", alarm_def_label(a->def), a->value,
                      had_data ? "data back" : "first value");
     if (shown > ALARM_GREEN && n > 0 && (size_t)n < sizeof msg)
         snprintf(msg + n, sizeof msg - (size_t)n, ", %s if it holds %u s",

@@ -123,9 +123,11 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
         return rc;
     json_t *pgs = json_object_get(cfg, "portgroups");
     json_t *ports = json_object_get(cfg, "ports");
-    long age_s;
-    if (cmd_arg_int_opt(cfg, "mac_age_s", 1, 86400, &age_s, err) < 0)
+    long age_s, interval_s = DPUD_MONITOR_INTERVAL_S;
+    if (cmd_arg_int_opt(cfg, "mac_age_s", 1, 86400, &age_s, err) < 0 ||
+        cmd_arg_int_opt(cfg, "monitor_interval_s", 0, 3600, &interval_s, err) < 0)
         return -EINVAL;
+    dpud_monitor_set_interval(d, (unsigned)interval_s);
     json_t *errors = json_array();
     if (json_object_get(cfg, "mac_age_s"))
         fdb_set_age(sw_fdb(d->sw), (uint64_t)age_s * 1000);
@@ -234,22 +236,38 @@ vhost_json(const struct vhost_dev_info *vi, const char *sock)
                      "bad_messages", (json_int_t)vi->n_bad_msgs);
 }
 
+void
+dpud_port_totals(struct dpud *d, const struct sw_port *p, struct dpud_port_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    sw_port_stats(d->sw, p->id, &t->sw);
+    /* Frames the eswitch forwarded never reached the slow path's counters. */
+    if (d->on_eswitch[p->id])
+        eswitch_port_stats(d->es, p->id, &t->es);
+    t->rx_packets = t->sw.rx_packets + t->es.rx_packets;
+    t->rx_bytes = t->sw.rx_bytes + t->es.rx_bytes;
+    t->tx_packets = t->sw.tx_packets + t->es.tx_packets;
+    t->tx_bytes = t->sw.tx_bytes + t->es.tx_bytes;
+    for (int r = 1; r < DROP__N; r++)
+        t->drops_total += t->sw.drops[r];
+    struct vhost_dev_info vi;
+    const char *sock;
+    if (port_vhost_user_info(p->io, &vi, &sock))
+        for (int r = 0; r < VHOST_DROP__N; r++)
+            t->drops_total += vi.drops[r];
+}
+
 static json_t *
 port_json(struct dpud *d, const struct sw_port *p)
 {
-    struct sw_port_stats st;
-    sw_port_stats(d->sw, p->id, &st);
-    const struct sw_port_stats *s = &st;
+    struct dpud_port_totals t;
+    dpud_port_totals(d, p, &t);
+    const struct sw_port_stats *s = &t.sw;
+    const struct eswitch_port_stats es = t.es;
     json_t *drops = json_object();
-    uint64_t total = 0;
-    for (int r = 1; r < DROP__N; r++) {
+    uint64_t total = t.drops_total;
+    for (int r = 1; r < DROP__N; r++)
         json_object_set_new(drops, drop_reason_name(r), json_integer((json_int_t)s->drops[r]));
-        total += s->drops[r];
-    }
-    /* Frames the eswitch forwarded never reached the slow path's counters. */
-    struct eswitch_port_stats es = {0};
-    if (d->on_eswitch[p->id])
-        eswitch_port_stats(d->es, p->id, &es);
     const struct sw_portgroup *pg = p->pg >= 0 ? sw_portgroup_at(d->sw, (unsigned)p->pg) : NULL;
     const char *role = "vnic";
     if (p->kind == SW_PORT_UPLINK)
@@ -259,10 +277,9 @@ port_json(struct dpud *d, const struct sw_port *p)
         p->name, "kind", p->kind == SW_PORT_UPLINK ? "uplink" : "vnic", "role", role,
         "portgroup", pg ? json_string(pg->name) : json_null(), "backend",
         port_backend_name(p->io), "eswitch", d->on_eswitch[p->id] ? json_string("xdp") : json_null(),
-        "carrier", p->carrier, "rx_packets", (json_int_t)(s->rx_packets + es.rx_packets),
-        "rx_bytes", (json_int_t)(s->rx_bytes + es.rx_bytes), "tx_packets",
-        (json_int_t)(s->tx_packets + es.tx_packets), "tx_bytes",
-        (json_int_t)(s->tx_bytes + es.tx_bytes), "eswitch_rx_packets", (json_int_t)es.rx_packets,
+        "carrier", p->carrier, "rx_packets", (json_int_t)t.rx_packets, "rx_bytes",
+        (json_int_t)t.rx_bytes, "tx_packets", (json_int_t)t.tx_packets, "tx_bytes",
+        (json_int_t)t.tx_bytes, "eswitch_rx_packets", (json_int_t)es.rx_packets,
         "eswitch_tx_packets", (json_int_t)es.tx_packets, "rx_flood", (json_int_t)s->rx_flood,
         "mac_moves", (json_int_t)s->mac_moves, "drops_total", (json_int_t)total, "drops", drops);
     int w = d->n_workers ? d->port_worker[p->id] : -1;
@@ -270,12 +287,9 @@ port_json(struct dpud *d, const struct sw_port *p)
     struct vhost_dev_info vi;
     const char *sock;
     if (port_vhost_user_info(p->io, &vi, &sock)) {
-        /* The backend's own drops join the switch's. */
-        for (int r = 0; r < VHOST_DROP__N; r++) {
+        /* The backend's own drops join the switch's (in the total already). */
+        for (int r = 0; r < VHOST_DROP__N; r++)
             json_object_set_new(drops, vhost_drop_name(r), json_integer((json_int_t)vi.drops[r]));
-            total += vi.drops[r];
-        }
-        json_object_set_new(j, "drops_total", json_integer((json_int_t)total));
         json_t *vj = vhost_json(&vi, sock);
         json_object_set_new(vj, "mode",
                             json_string(port_vhost_user_is_client(p->io) ? "client" : "server"));

@@ -347,5 +347,6 @@ dpud_eswitch_revalidate(struct dpud *d)
     dpud_resume(d);
     d->reval_pause_us = (now_ns() - t1) / 1000;
     d->reval_removed = eswitch_flow_del(d->es, d->reval_keys, m);
+    d->reval_flows = n - MIN(n, d->reval_removed);
     d->reval_us = (now_ns() - t0) / 1000;
 }

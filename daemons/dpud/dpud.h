@@ -48,11 +48,13 @@ struct dpud_port_cb {
 };
 
 struct dpud_incoming;
+struct dpud_monitor;
 
 struct dpud {
     const char *name;
     const char *dir;     /* the device directory (banks, logs), or NULL */
     struct dpud_incoming *incoming; /* an image being received (software.c) */
+    struct dpud_monitor *mon;       /* metrics collection (monitor.c) */
     struct event_base *base;
     struct sw *sw;
     struct event *port_ev[SW_MAX_PORTS];
@@ -69,6 +71,7 @@ struct dpud {
     uint64_t reval_us, reval_pause_us; /* the last revalidation, and how long it
                                            kept the workers paused */
     unsigned reval_removed;            /* flows it removed */
+    unsigned reval_flows;              /* flows it left in the table */
     bool on_eswitch[SW_MAX_PORTS];
     uint64_t last_reval_ns;
     json_t *platform;    /* vendor, model, hw_version, firmware, serial */
@@ -96,6 +99,32 @@ extern const size_t dpud_n_commands;
 extern const struct cmd_def dpud_software_commands[];
 extern const size_t dpud_n_software_commands;
 void dpud_software_fini(struct dpud *);
+
+/* monitor.c: collects the DPU's figures every interval (default
+ * DPUD_MONITOR_INTERVAL_S, monitor_interval_s in the config; 0: off) and
+ * keeps an hour of them; monitor.sample and monitor.history serve them to
+ * hostd.  The switch's counters are read in the 1 s tick's pause
+ * (dpud_monitor_switch), the rest after it (dpud_monitor_finish). */
+#define DPUD_MONITOR_INTERVAL_S 20
+extern const struct cmd_def dpud_monitor_commands[];
+extern const size_t dpud_n_monitor_commands;
+int dpud_monitor_init(struct dpud *, char **err);
+void dpud_monitor_fini(struct dpud *);
+/* Whether a collection is due at 'now_ms' (monotonic). */
+bool dpud_monitor_due(const struct dpud *, uint64_t now_ms);
+void dpud_monitor_switch(struct dpud *);
+void dpud_monitor_finish(struct dpud *);
+/* A new interval (seconds, 0..3600; 0 turns collection off). */
+void dpud_monitor_set_interval(struct dpud *, unsigned interval_s);
+
+/* A port's counters with what the eswitch forwarded for it. */
+struct dpud_port_totals {
+    uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+    uint64_t drops_total;
+    struct sw_port_stats sw;            /* the slow path's own, drops by reason */
+    struct eswitch_port_stats es;       /* the eswitch's */
+};
+void dpud_port_totals(struct dpud *, const struct sw_port *, struct dpud_port_totals *out);
 
 /* support.c: support.collect, this DPU's part of a support bundle (lcm/support.h):
  * its directory's logs, configuration, boot history and versions.  Reads only

@@ -50,9 +50,14 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct dpud *d = arg;
     dpud_eswitch_revalidate(d); /* first: it refreshes MACs the eswitch saw */
+    bool collect = dpud_monitor_due(d, now_ms());
     dpud_pause(d);
     sw_tick(d->sw, now_ms());
+    if (collect)
+        dpud_monitor_switch(d); /* the switch's counters, in the same pause */
     dpud_resume(d);
+    if (collect)
+        dpud_monitor_finish(d);
 }
 
 static void
@@ -217,10 +222,22 @@ main(int argc, char **argv)
     for (size_t i = 0; i < dpud_n_software_commands; i++)
         cmdtab_set_unguarded(tab, dpud_software_commands[i].name);
     cmdtab_set_unguarded(tab, "support.collect"); /* reads files only */
+    if (cmdtab_add(tab, dpud_monitor_commands, dpud_n_monitor_commands) < 0) {
+        fprintf(stderr, "dse-dpud: out of memory\n");
+        goto out;
+    }
+    for (size_t i = 0; i < dpud_n_monitor_commands; i++)
+        cmdtab_set_unguarded(tab, dpud_monitor_commands[i].name);
     servers = daemon_start(d.base, &c, tab);
     if (!servers)
         goto out;
     d.platform = load_platform(o.platform_path);
+    char *merr = NULL;
+    if (dpud_monitor_init(&d, &merr) < 0) {
+        log_err("%s", merr);
+        free(merr);
+        goto out;
+    }
     if (!o.eswitch_off) {
         char *err = NULL;
         struct eswitch *es = eswitch_create(&err);
@@ -272,6 +289,7 @@ out:
     free(d.reval_keys);
     free(d.reval_actions);
     dpud_software_fini(&d);
+    dpud_monitor_fini(&d);
     json_decref(d.platform);
     if (d.base)
         event_base_free(d.base);

@@ -57,7 +57,7 @@ hostd_config_load(struct hostd *h, char **err)
         json_decref(c);
         return cmd_fail(err, -EINVAL, "%s: not a JSON object", h->config_path);
     }
-    static const char *const arrays[] = {"portgroups", "vms", "ports"};
+    static const char *const arrays[] = {"portgroups", "vms", "ports", "alarm_defs", "notify"};
     for (size_t i = 0; i < ARRAY_SIZE(arrays); i++) {
         json_t *a = json_object_get(c, arrays[i]);
         if (a && !json_is_array(a)) {
@@ -72,6 +72,9 @@ hostd_config_load(struct hostd *h, char **err)
         json_object_set_new(c, "generation", json_integer(1));
     if (!json_is_integer(json_object_get(c, "mac_age_s")))
         json_object_set_new(c, "mac_age_s", json_integer(300));
+    json_t *iv = json_object_get(c, "monitor_interval_s");
+    if (!json_is_integer(iv) || json_integer_value(iv) < 0 || json_integer_value(iv) > 3600)
+        json_object_set_new(c, "monitor_interval_s", json_integer(HOSTD_MONITOR_INTERVAL_S));
     if (!json_is_integer(json_object_get(c, "next_vm")))
         json_object_set_new(c, "next_vm", json_integer(1));
     json_decref(h->config);

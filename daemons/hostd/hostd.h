@@ -23,6 +23,7 @@
 #include "cmdtab.h"
 
 struct httpc_session;
+struct hostd_monitor;
 
 #define HOSTD_MAX_DPUS 2
 #define HOSTD_DPU_TIMEOUT_MS 1000
@@ -60,7 +61,27 @@ struct hostd {
     char config_path[4096];
     struct hostd_oob oob[HOSTD_MAX_DPUS];
     unsigned n_oob;
+    struct hostd_monitor *mon; /* monitor.c */
+    const char *metrics_listen; /* --metrics-listen ADDR:PORT, or NULL */
 };
+
+/* monitor.c: the host's and its DPUs' figures, alarms, events and
+ * notifications.  A thread of its own polls every DPU's last sample
+ * (monitor.sample, 5 times a second on a kept-alive connection), samples the
+ * host every interval, feeds the alarm engine, logs events (DIR/log/
+ * events.jsonl) and sends notifications; commands read its state under its
+ * mutex.  /metrics (Prometheus text) is served on --metrics-listen. */
+#define HOSTD_MONITOR_INTERVAL_S 20
+extern const struct cmd_def hostd_monitor_commands[];
+extern const size_t hostd_n_monitor_commands;
+int hostd_monitor_start(struct hostd *, char **err);
+void hostd_monitor_stop(struct hostd *);
+/* The configuration changed (interval, alarm definitions, notifications). */
+void hostd_monitor_reconfigure(struct hostd *);
+/* Logs an event {type, object, message} (and feeds event alarms).  Any
+ * thread.  'fmt' makes the message. */
+void hostd_event(struct hostd *, const char *type, const char *object, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* software.c: install, list, rollback, reboot (their own command table). */
 extern const struct cmd_def hostd_software_commands[];

@@ -17,12 +17,13 @@ static const char usage[] =
     "usage: dse-hostd --name NAME --dir DIR --ctl SOCKET --cert PEM --key PEM --ca PEM\n"
     "                 --dpu NAME=ADDR:PORT,cn=CN [--dpu ...] [--listen ADDR:PORT]\n"
     "                 [--allow-cn CN]... [--lab PREFIX --lab-cmd PATH]\n"
-    "                 [--dpu-oob NAME=DIR]...\n"
+    "                 [--dpu-oob NAME=DIR]... [--metrics-listen ADDR:PORT]\n"
     "                 [--log FILE] [--log-level err|warn|info|debug]\n"
     "The host agent: keeps the host's switch config and drives its DPUs over the\n"
     "internal network with mutual TLS.\n"
     "  --dpu-oob  where DPU NAME's device directory can be read when it does not\n"
-    "             answer (the out-of-band path, for support bundles)\n";
+    "             answer (the out-of-band path, for support bundles)\n"
+    "  --metrics-listen  serve Prometheus text on http://ADDR:PORT/metrics\n";
 
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
@@ -56,6 +57,14 @@ hostd_option(const char *opt, const char *val, void *aux)
         h->lab_prefix = val;
     } else if (!strcmp(opt, "--lab-cmd")) {
         h->lab_cmd = val;
+    } else if (!strcmp(opt, "--metrics-listen")) {
+        char addr[128];
+        uint16_t port;
+        if (parse_hostport(val, addr, sizeof addr, &port) < 0) {
+            fprintf(stderr, "dse-hostd: --metrics-listen %s: want ADDR:PORT\n", val);
+            return -1;
+        }
+        h->metrics_listen = val;
     } else {
         return 0;
     }
@@ -92,7 +101,8 @@ main(int argc, char **argv)
     struct event *tick = NULL;
     h.base = event_base_new();
     struct cmdtab *tab = cmdtab_create(hostd_commands, hostd_n_commands, &h);
-    if (tab && cmdtab_add(tab, hostd_software_commands, hostd_n_software_commands) < 0) {
+    if (tab && (cmdtab_add(tab, hostd_software_commands, hostd_n_software_commands) < 0 ||
+                cmdtab_add(tab, hostd_monitor_commands, hostd_n_monitor_commands) < 0)) {
         cmdtab_destroy(tab);
         tab = NULL;
     }
@@ -112,6 +122,10 @@ main(int argc, char **argv)
     servers = daemon_start(h.base, &c, tab);
     if (!servers)
         goto out;
+    if (hostd_monitor_start(&h, &err) < 0) {
+        log_err("monitor: %s", err);
+        goto out;
+    }
 
     hostd_dpus_sync(&h);
     tick = event_new(h.base, -1, EV_PERSIST, on_tick, &h);
@@ -125,6 +139,7 @@ out:
     free(err);
     if (tick)
         event_free(tick);
+    hostd_monitor_stop(&h);
     daemon_stop(servers);
     cmdtab_destroy(tab);
     for (unsigned i = 0; i < h.n_dpus; i++)
