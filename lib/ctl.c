@@ -269,23 +269,6 @@ ctl_server_destroy(struct ctl_server *server)
     free(server);
 }
 
-/* Waits for 'events' on 'fd' until 'deadline' (now_ms() clock).  Returns 0 or
- * -ETIMEDOUT or -errno. */
-static int
-wait_fd(int fd, short events, uint64_t deadline)
-{
-    for (;;) {
-        uint64_t now = now_ms();
-        if (now >= deadline)
-            return -ETIMEDOUT;
-        struct pollfd pfd = {.fd = fd, .events = events};
-        int n = poll(&pfd, 1, (int)MIN(deadline - now, (uint64_t)INT32_MAX));
-        if (n > 0)
-            return 0;
-        if (n < 0 && errno != EINTR)
-            return -errno;
-    }
-}
 
 static int
 send_all(int fd, const char *buf, size_t len, uint64_t deadline)
@@ -301,7 +284,7 @@ send_all(int fd, const char *buf, size_t len, uint64_t deadline)
             continue;
         if (errno != EAGAIN)
             return -errno;
-        int rc = wait_fd(fd, POLLOUT, deadline);
+        int rc = fd_wait(fd, POLLOUT, deadline);
         if (rc < 0)
             return rc;
     }
@@ -352,7 +335,7 @@ recv_line(int fd, uint64_t deadline, char **line, size_t *len)
         else if (errno == EINTR)
             continue;
         else if (errno == EAGAIN)
-            rc = wait_fd(fd, POLLIN, deadline);
+            rc = fd_wait(fd, POLLIN, deadline);
         else
             rc = -errno;
         if (rc < 0) {

@@ -54,17 +54,10 @@ call_fail(struct call *c, int rc, const char *fmt, ...)
 static int
 wait_fd(struct call *c, short events)
 {
-    for (;;) {
-        uint64_t now = now_ms();
-        if (now >= c->deadline)
-            return call_fail(c, -ETIMEDOUT, "timed out");
-        struct pollfd pfd = {.fd = c->fd, .events = events};
-        int n = poll(&pfd, 1, (int)MIN(c->deadline - now, (uint64_t)INT32_MAX));
-        if (n > 0)
-            return 0;
-        if (n < 0 && errno != EINTR)
-            return call_fail(c, -errno, "poll: %s", strerror(errno));
-    }
+    int rc = fd_wait(c->fd, events, c->deadline);
+    return rc == -ETIMEDOUT ? call_fail(c, rc, "timed out")
+           : rc < 0         ? call_fail(c, rc, "poll: %s", strerror(-rc))
+                            : 0;
 }
 
 static int

@@ -55,6 +55,10 @@ char *fs_read_file(const char *path, size_t max_len, size_t *len);
  * of the directory.  Returns 0 or -errno; on failure 'path' is unchanged. */
 int fs_write_atomic(const char *path, const void *data, size_t len);
 
+/* Waits for 'events' (poll(2)'s) on 'fd' until 'deadline' (a now_ms() time).
+ * Returns 0, -ETIMEDOUT, or -errno of poll(). */
+int fd_wait(int fd, short events, uint64_t deadline);
+
 /* mkdir -p with 'mode'.  Returns 0 or -errno. */
 int fs_mkdir_p(const char *path, unsigned mode);
 

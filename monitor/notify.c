@@ -120,21 +120,6 @@ url_parse(const char *s, struct url *u)
     return true;
 }
 
-static int
-wait_fd(int fd, short events, uint64_t deadline)
-{
-    for (;;) {
-        uint64_t now = now_ms();
-        if (now >= deadline)
-            return -ETIMEDOUT;
-        struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, (int)(deadline - now));
-        if (n > 0)
-            return 0;
-        if (n < 0 && errno != EINTR)
-            return -errno;
-    }
-}
 
 static int
 connect_to(const struct url *u, uint64_t deadline, char *why, size_t len)
@@ -153,7 +138,7 @@ connect_to(const struct url *u, uint64_t deadline, char *why, size_t len)
         int err = 0;
         socklen_t l = sizeof err;
         if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 &&
-            (errno != EINPROGRESS || wait_fd(fd, POLLOUT, deadline) < 0 ||
+            (errno != EINPROGRESS || fd_wait(fd, POLLOUT, deadline) < 0 ||
              getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0 || err)) {
             snprintf(why, len, "connect to %.100s:%s: %s", u->host, u->port,
                      strerror(err ? err : errno ? errno : ETIMEDOUT));
@@ -175,7 +160,7 @@ send_all(int fd, const char *buf, size_t len, uint64_t deadline)
             len -= (size_t)n;
         } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
             return -errno;
-        } else if (wait_fd(fd, POLLOUT, deadline) < 0) {
+        } else if (fd_wait(fd, POLLOUT, deadline) < 0) {
             return -ETIMEDOUT;
         }
     }
@@ -213,7 +198,7 @@ webhook(const char *target, const char *body, char *why, size_t len)
             break;
         else if (errno != EAGAIN && errno != EINTR)
             rc = -errno;
-        else if (wait_fd(fd, POLLIN, deadline) < 0)
+        else if (fd_wait(fd, POLLIN, deadline) < 0)
             rc = -ETIMEDOUT;
         resp[got] = '\0';
     }

@@ -19,35 +19,7 @@
 #include "log.h"
 #include "util.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static unsigned n_allocs;
-
-void *
-__wrap_malloc(size_t n)
-{
-    n_allocs++;
-    return __real_malloc(n);
-}
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-    n_allocs++;
-    return __real_calloc(n, size);
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-    n_allocs++;
-    return __real_realloc(p, n);
-}
+#include "alloc-count.h"
 
 /* ---- fixture: an engine whose changes are recorded ---- */
 
@@ -861,6 +833,7 @@ thousands_of_alarms_cost_linear_time_and_no_allocation(void)
     for (int i = 0; i < N_OBJECTS; i++)
         snprintf(obj[i], sizeof obj[i], "dpu%d", i);
     n_allocs = 0;
+    alloc_counting = true;
     for (int i = 0; i < N_OBJECTS; i++)
         for (size_t m = 0; m < ARRAY_SIZE(metrics); m++)
             alarm_engine_sample(e, metrics[m], obj[i], 1, 0);
@@ -876,6 +849,7 @@ thousands_of_alarms_cost_linear_time_and_no_allocation(void)
                                     (uint64_t)r * 1000);
     uint64_t ns = now_ns() - t0;
     unsigned allocs = n_allocs;
+    alloc_counting = false;
     fprintf(stderr, "%d samples on %d alarms: %.0f ns/sample, %u allocations\n",
             N_OBJECTS * ROUNDS * 4, N_OBJECTS * 4, (double)ns / (N_OBJECTS * ROUNDS * 4),
             allocs);

@@ -462,17 +462,27 @@ on_failed(void *aux, const char *target, const char *why)
     atomic_fetch_add(&f->n, 1);
 }
 
+/* A receiver answering 'status' and a notifier sending to it ('url'). */
+static struct notifier *
+webhook_fixture(struct receiver *r, int status, struct failures *f, char url[static 64])
+{
+    receiver_start(r, status);
+    struct notifier *n = notify_create(on_failed, f);
+    snprintf(url, 64, "http://127.0.0.1:%u/hook", r->port);
+    json_t *t = json_pack("[{s:s,s:s}]", "kind", "webhook", "target", url);
+    if (notify_set_targets(n, t) < 0)
+        abort();
+    json_decref(t);
+    return n;
+}
+
 static void
 webhook_gets_the_notification(void)
 {
     struct receiver r;
-    receiver_start(&r, 200);
     struct failures f = {0};
-    struct notifier *n = notify_create(on_failed, &f);
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/hook", r.port);
-    json_t *t = json_pack("[{s:s,s:s}]", "kind", "webhook", "target", url);
-    ASSERT_EQ(notify_set_targets(n, t), 0);
+    struct notifier *n = webhook_fixture(&r, 200, &f, url);
     json_t *msg = json_pack("{s:s,s:s}", "id", "dpu-temperature@dpu1/temp1", "state", "red");
     notify_send(n, msg);
     ASSERT_TRUE(wait_for(&r.requests, 1, 5000));
@@ -489,7 +499,6 @@ webhook_gets_the_notification(void)
     ASSERT_EQ(atomic_load(&f.n), 0);
     json_decref(st);
     json_decref(msg);
-    json_decref(t);
     notify_destroy(n);
     receiver_stop(&r);
 }
@@ -498,13 +507,9 @@ static void
 a_refusing_webhook_is_retried_then_given_up(void)
 {
     struct receiver r;
-    receiver_start(&r, 500);
     struct failures f = {0};
-    struct notifier *n = notify_create(on_failed, &f);
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/hook", r.port);
-    json_t *t = json_pack("[{s:s,s:s}]", "kind", "webhook", "target", url);
-    notify_set_targets(n, t);
+    struct notifier *n = webhook_fixture(&r, 500, &f, url);
     json_t *msg = json_pack("{s:s}", "id", "x@y");
     uint64_t t0 = now_ms();
     notify_send(n, msg);
@@ -519,7 +524,6 @@ a_refusing_webhook_is_retried_then_given_up(void)
     ASSERT_EQ(json_integer_value(json_object_get(st, "failed")), 1);
     json_decref(st);
     json_decref(msg);
-    json_decref(t);
     notify_destroy(n);
     receiver_stop(&r);
 }

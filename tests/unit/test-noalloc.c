@@ -14,36 +14,7 @@
 #include "log.h"
 #include "switch.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static bool counting;
-static unsigned n_allocs;
-
-void *
-__wrap_malloc(size_t n)
-{
-    n_allocs += counting;
-    return __real_malloc(n);
-}
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-    n_allocs += counting;
-    return __real_calloc(n, size);
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-    n_allocs += counting;
-    return __real_realloc(p, n);
-}
+#include "alloc-count.h"
 
 static void
 switch_packet_path_allocates_nothing(void)
@@ -64,7 +35,7 @@ switch_packet_path_allocates_nothing(void)
     struct pkt *p = malloc(sizeof *p);
     static uint8_t out[PKT_DATA_MAX];
 
-    counting = true;
+    alloc_counting = true;
     for (unsigned i = 0; i < 10000; i++) {
         uint8_t src[6] = {0x02, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)(i % 7)};
         uint8_t dst[6] = {0x02, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)((i + 3) % 7)};
@@ -99,7 +70,7 @@ switch_packet_path_allocates_nothing(void)
                port_mem_take(sw_port_at(sw, (unsigned)u[1])->io, out, sizeof out) >= 0)
             ;
     }
-    counting = false;
+    alloc_counting = false;
     ASSERT_EQ(n_allocs, 0);
     struct sw_cache_stats cs;
     sw_cache_stats(sw, &cs);
