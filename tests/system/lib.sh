@@ -92,7 +92,7 @@ lab_down() { sanitizer_check "$1"; "$DSE_LAB" down --prefix "$1"; }
 cleanup() {
 	local rc=$? p
 	capture_stop_all 2>/dev/null
-	for p in "${TEST_CLEANUPS[@]}"; do eval "$p" 2>/dev/null; done
+	for p in "${TEST_CLEANUPS[@]}"; do eval "$p" 2>/dev/null || true; done
 	for p in "${LAB_PREFIXES[@]}"; do
 		[[ -d $DSE_LAB_DIR/$p ]] || continue
 		sanitizer_check "$p" || rc=1
