@@ -2,21 +2,32 @@
 /* dsectl dpu: the host's DPUs. */
 #include "dsectl.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void
 print_dpus(json_t *r, json_t *args)
 {
     static const char *const h[] = {"DPU", "VENDOR", "MODEL", "FIRMWARE", "STATE",
-                                    "INTERNAL-ADDRESS", "ACTIVE-UPLINK"};
-    struct table *t = table_create(7, h);
+                                    "INTERNAL-ADDRESS", "ACTIVE-UPLINK", "ROLE", "HA-HEALTH"};
+    struct table *t = table_create(9, h);
     size_t i;
     json_t *d;
     json_array_foreach(r, i, d) {
+        json_t *ha = json_object_get(d, "ha");
+        char health[240];
+        snprintf(health, sizeof health, "%s%s%s%s",
+                 !ha || json_is_null(ha) ? "-"
+                 : json_is_true(json_object_get(ha, "healthy")) ? "healthy"
+                                                                : "unhealthy",
+                 json_object_get(ha, "why") ? ": " : "",
+                 json_object_get(ha, "why") ? fmt_json(json_object_get(ha, "why")) : "",
+                 json_is_true(json_object_get(ha, "fenced")) ? " (fenced)" : "");
         table_add(t, fmt_json(json_object_get(d, "name")), fmt_json(json_object_get(d, "vendor")),
                   fmt_json(json_object_get(d, "model")), fmt_json(json_object_get(d, "firmware")),
                   fmt_json(json_object_get(d, "state")), fmt_json(json_object_get(d, "address")),
-                  fmt_json(json_object_get(d, "active_uplink")));
+                  fmt_json(json_object_get(d, "active_uplink")),
+                  ha && !json_is_null(ha) ? fmt_json(json_object_get(ha, "role")) : "-", health);
     }
     table_print(t);
 }
@@ -24,8 +35,23 @@ print_dpus(json_t *r, json_t *args)
 static const struct cli_opt stats_opts[] = {{"--dpu", "dpu", OPT_STR, false},
                                             {"--watch", "watch", OPT_FLAG, false},
                                             {0}};
+void
+cli_print_ha(json_t *r, json_t *args)
+{
+    printf("DPUs %s%s%s, epoch %s, heartbeat every %s ms (failed after %s ms), failovers %s\n",
+           fmt_json(json_object_get(r, "mode")), json_object_get(r, "active") ? ", active " : "",
+           json_object_get(r, "active") ? fmt_json(json_object_get(r, "active")) : "",
+           fmt_json(json_object_get(r, "epoch")), fmt_json(json_object_get(r, "heartbeat_ms")),
+           fmt_json(json_object_get(r, "failure_after_ms")),
+           fmt_json(json_object_get(r, "failovers")));
+    if (json_object_get(r, "last_failover"))
+        printf("last failover: %s\n", fmt_json(json_object_get(r, "last_failover")));
+}
+
+static const struct cli_opt failover_opts[] = {{"--to", "to", OPT_STR, true}, {0}};
 static const struct cli_cmd cmds[] = {
     {"list", "", "dpu.list", NULL, 0, NULL, print_dpus, NULL},
+    {"failover", "--to DPU", "dpu.failover", NULL, 0, failover_opts, cli_print_ha, NULL},
     {"stats", "[--dpu NAME] [--watch]", "dpu.stats", NULL, 0, stats_opts, NULL, cli_dpu_stats},
 };
 const struct cli_object cli_dpu = CLI_OBJECT("dpu", cmds);

@@ -24,7 +24,8 @@
     X(STANDBY_UPLINK, "standby_uplink", "received on a standby uplink")            \
     X(SAME_PORT, "same_port", "destination is the ingress port")                   \
     X(NO_UPLINK, "no_uplink", "no uplink has carrier")                             \
-    X(TX_ERROR, "tx_error", "the port backend could not send")
+    X(TX_ERROR, "tx_error", "the port backend could not send")                     \
+    X(FENCED, "fenced", "vNIC of a DPU that does not own it (standby or fenced)")
 
 enum drop_reason {
     DROP_NONE = 0,

@@ -41,7 +41,7 @@ struct eswitch_action {
     __u32 out_ifindex;
     __u16 push_vid; /* tag to push, or ESWITCH_NO_PUSH */
     __u8 pop;       /* 1: remove the received tag */
-    __u8 pad;
+    __u8 vnic;      /* 1: from or to a vNIC port (fenced with them) */
     __u32 max_len;  /* longer frames go to the slow path (MTU policing) */
     __u16 in_port;  /* switch port ids, for port_stats */
     __u16 out_port;

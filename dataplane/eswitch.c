@@ -20,7 +20,7 @@ extern const size_t eswitch_bpf_obj_len;
 struct eswitch {
     struct bpf_object *obj;
     int prog_fd;
-    int flows_fd, tx_fd, stats_fd, slot_fd, xsks_fd;
+    int flows_fd, tx_fd, stats_fd, slot_fd, xsks_fd, fence_fd;
     int n_cpus;
     bool slot_used[ESWITCH_MAX_PORTS]; /* AF_XDP slots in 'xsks' */
 };
@@ -68,8 +68,9 @@ eswitch_create(char **err)
     e->stats_fd = bpf_object__find_map_fd_by_name(e->obj, "port_stats");
     e->slot_fd = bpf_object__find_map_fd_by_name(e->obj, "miss_slot");
     e->xsks_fd = bpf_object__find_map_fd_by_name(e->obj, "xsks");
+    e->fence_fd = bpf_object__find_map_fd_by_name(e->obj, "fence");
     if (e->prog_fd < 0 || e->flows_fd < 0 || e->tx_fd < 0 || e->stats_fd < 0 ||
-        e->slot_fd < 0 || e->xsks_fd < 0 || e->n_cpus <= 0) {
+        e->slot_fd < 0 || e->xsks_fd < 0 || e->fence_fd < 0 || e->n_cpus <= 0) {
         set_err(err, "eswitch program lacks its maps");
         goto fail;
     }
@@ -303,4 +304,11 @@ eswitch_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int
+eswitch_set_fenced(struct eswitch *e, bool fenced)
+{
+    __u32 k = 0, v = fenced;
+    return bpf_map_update_elem(e->fence_fd, &k, &v, BPF_ANY) ? -errno : 0;
 }

@@ -75,6 +75,11 @@ void eswitch_flow_foreach(struct eswitch *,
                                      const struct eswitch_action *, void *aux),
                           void *aux);
 
+/* Fences (or unfences) the vNIC ports: flows marked 'vnic' go to the slow
+ * path (which drops them while the switch is fenced too, sw_set_vnics_fenced).
+ * Any thread.  Returns 0 or -errno. */
+int eswitch_set_fenced(struct eswitch *, bool fenced);
+
 /* Sums the per-CPU counters of switch port 'port_id'.  Returns false if none. */
 bool eswitch_port_stats(struct eswitch *, unsigned port_id, struct eswitch_port_stats *out);
 /* Zeroes them (when a port id is reused). */

@@ -75,4 +75,25 @@ eth_addr_is_zero(const uint8_t mac[ETH_ADDR_LEN])
     return !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]);
 }
 
+/* Makes 'p' the RARP request (RFC 903) that announces 'mac' after a move, as
+ * hypervisors send it: broadcast, from 'mac', untagged, 60 bytes.  Can't
+ * fail. */
+static inline void
+pkt_rarp_build(struct pkt *p, const uint8_t mac[static ETH_ADDR_LEN])
+{
+    static const uint8_t body[] = {0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x03};
+    pkt_reset(p);
+    p->len = 60; /* the shortest Ethernet frame, without FCS */
+    __builtin_memset(p->data, 0, p->len);
+    __builtin_memset(p->data, 0xff, ETH_ADDR_LEN);
+    __builtin_memcpy(p->data + 6, mac, ETH_ADDR_LEN);
+    p->data[12] = ETH_TYPE_RARP >> 8;
+    p->data[13] = ETH_TYPE_RARP & 0xff;
+    uint8_t *b = p->data + ETH_HDR_LEN;
+    __builtin_memcpy(b, body, sizeof body);
+    __builtin_memcpy(b + 8, mac, ETH_ADDR_LEN);  /* sender hardware address */
+    __builtin_memcpy(b + 18, mac, ETH_ADDR_LEN); /* target hardware address */
+    p->meta.pcp = 0;
+}
+
 #endif

@@ -42,6 +42,7 @@ struct sw {
     struct sw_offload offload;
     bool has_offload;
     uint32_t gen; /* of the decisions; bumped whenever one may change (atomic) */
+    bool vnics_fenced; /* (atomic) vNIC ports neither receive nor send */
     struct sw_ctx *own;      /* the context of sw_input(), sw_poll(), announcements */
     struct sw_ctx *ctxs;     /* every context, for their statistics */
     /* One per port: whoever calls the port's backend holds it (see switch.h). */
@@ -516,10 +517,20 @@ hold_port(struct sw_ctx *x, uint16_t id)
     x->held[x->n_held++] = id;
 }
 
+static inline bool
+is_fenced(const struct sw *sw, const struct sw_port *p)
+{
+    return p->kind == SW_PORT_VNIC && __atomic_load_n(&sw->vnics_fenced, __ATOMIC_RELAXED);
+}
+
 static bool
 port_output(struct sw_ctx *x, struct sw_port *out, struct pkt *pkt)
 {
     struct pkt *one[1] = {pkt};
+    if (is_fenced(x->sw, out)) {
+        count_drop(x, out, DROP_FENCED);
+        return false;
+    }
     hold_port(x, out->id);
     if (out->io->ops->tx_burst(out->io, one, 1) == 1) {
         x->stats[out->id].tx_packets++;
@@ -778,6 +789,10 @@ switch_one(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint64_t now_m
 
     x->stats[in->id].rx_packets++;
     x->stats[in->id].rx_bytes += pkt->len;
+    if (is_fenced(sw, in)) {
+        count_drop(x, in, DROP_FENCED);
+        return;
+    }
     enum drop_reason r = pkt_parse(pkt->data, pkt->len, m);
     uint16_t tag = m->l3_ofs > ETH_HDR_LEN ? m->vid : SW_UNTAGGED;
     if (r == DROP_NONE && fc_forward(x, in, pkt, tag, now_ms))
@@ -904,6 +919,32 @@ sw_tick(struct sw *sw, uint64_t now_ms)
 }
 
 void
+sw_claim_mac(struct sw *sw, uint16_t port_id, const uint8_t mac[static 6], uint64_t now_ms)
+{
+    const struct sw_port *p = sw_port_at(sw, port_id);
+    if (!p || p->kind != SW_PORT_VNIC || p->pg < 0)
+        return;
+    uint16_t old;
+    if (fdb_learn(sw->fdb, sw->pgs[p->pg].vid, mac, port_id, now_ms, &old) != FDB_MOVED)
+        return;
+    gen_bump(sw);
+    if (sw->has_offload && sw->offload.flush_mac)
+        sw->offload.flush_mac(sw->offload.aux, mac);
+}
+
+void
+sw_set_vnics_fenced(struct sw *sw, bool fenced)
+{
+    __atomic_store_n(&sw->vnics_fenced, fenced, __ATOMIC_RELAXED);
+}
+
+bool
+sw_vnics_fenced(const struct sw *sw)
+{
+    return __atomic_load_n(&sw->vnics_fenced, __ATOMIC_RELAXED);
+}
+
+void
 sw_cache_stats(const struct sw *sw, struct sw_cache_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -919,28 +960,14 @@ static void
 announce_one(const struct fdb_entry_info *e, void *aux)
 {
     struct sw *sw = aux;
-    if (e->port == SW_TEAM || sw->active < 0)
+    /* A fenced DPU owns no vNIC: announcing one would pull its traffic here. */
+    if (e->port == SW_TEAM || sw->active < 0 || sw_vnics_fenced(sw))
         return;
     const struct sw_portgroup *pg = pg_by_vid(sw, e->vid);
     if (!pg)
         return;
-    /* RARP request (RFC 903), as hypervisors send after a move. */
-    static const uint8_t rarp_body[] = {0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x03};
     struct pkt *p = sw->scratch;
-    pkt_reset(p);
-    memset(p->data, 0xff, ETH_ADDR_LEN);
-    memcpy(p->data + 6, e->mac, ETH_ADDR_LEN);
-    p->data[12] = ETH_TYPE_RARP >> 8;
-    p->data[13] = ETH_TYPE_RARP & 0xff;
-    uint8_t *b = p->data + ETH_HDR_LEN;
-    memcpy(b, rarp_body, sizeof rarp_body);
-    memcpy(b + 8, e->mac, 6);      /* sender hardware address */
-    memset(b + 14, 0, 4);          /* sender protocol address */
-    memcpy(b + 18, e->mac, 6);     /* target hardware address */
-    memset(b + 24, 0, 4);          /* target protocol address */
-    p->len = 60;                   /* minimum Ethernet frame, without FCS */
-    memset(b + 28, 0, p->len - ETH_HDR_LEN - 28);
-    p->meta.pcp = 0;
+    pkt_rarp_build(p, e->mac);
     struct sw_port *active = &sw->ports[sw->active];
     lport_output(sw->own, SW_TEAM, pg, p, active);
 }

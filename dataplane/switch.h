@@ -246,6 +246,17 @@ bool sw_flow_revalidate(struct sw *, const struct sw_flow *flow, bool hit, uint6
 
 void sw_cache_stats(const struct sw *, struct sw_cache_stats *);
 
+/* Fencing (dual-DPU high availability): while 'fenced', no vNIC port receives
+ * or sends (each frame counted as DROP_FENCED); uplinks go on.  Any thread,
+ * at any time: the packet path reads it once per frame, without a lock. */
+void sw_set_vnics_fenced(struct sw *, bool fenced);
+bool sw_vnics_fenced(const struct sw *);
+/* Learns 'mac' on vNIC port 'port_id' (in its portgroup's VLAN) as if a
+ * frame had come from it: a DPU that becomes active claims its VMs' MACs,
+ * which it may have learned on its uplinks while standby.  Any thread, as
+ * learning on the packet path. */
+void sw_claim_mac(struct sw *, uint16_t port_id, const uint8_t mac[static 6], uint64_t now_ms);
+
 /* Calls 'cb' for every software flow record of every context.  A flow seen
  * by two contexts (its port moved between workers) appears once per context. */
 void sw_soft_flows_foreach(const struct sw *, void (*cb)(const struct sw_soft_flow *, void *),

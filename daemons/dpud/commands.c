@@ -33,6 +33,7 @@ cmd_dpu_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     json_object_set_new(r, "active_uplink",
                         active >= 0 ? json_string(sw_port_at(d->sw, (unsigned)active)->name)
                                     : json_null());
+    json_object_set_new(r, "ha", dpud_ha_json(d));
     *result = r;
     return 0;
 }
@@ -124,9 +125,15 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
     json_t *pgs = json_object_get(cfg, "portgroups");
     json_t *ports = json_object_get(cfg, "ports");
     long age_s, interval_s = DPUD_MONITOR_INTERVAL_S;
+    const char *mode = "independent";
     if (cmd_arg_int_opt(cfg, "mac_age_s", 1, 86400, &age_s, err) < 0 ||
-        cmd_arg_int_opt(cfg, "monitor_interval_s", 0, 3600, &interval_s, err) < 0)
+        cmd_arg_int_opt(cfg, "monitor_interval_s", 0, 3600, &interval_s, err) < 0 ||
+        cmd_arg_str_opt(cfg, "dpu_mode", &mode, err) < 0)
         return -EINVAL;
+    if (!mode)
+        mode = "independent";
+    if (strcmp(mode, "independent") && strcmp(mode, "active-standby"))
+        return cmd_fail(err, -EINVAL, "dpu_mode: independent or active-standby, not %s", mode);
     dpud_monitor_set_interval(d, (unsigned)interval_s);
     json_t *errors = json_array();
     if (json_object_get(cfg, "mac_age_s"))
@@ -181,6 +188,7 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
             sw_portgroup_del(d->sw, name);
         }
     }
+    dpud_ha_configure(d, !strcmp(mode, "active-standby"), ports);
     json_int_t gen = json_integer_value(json_object_get(cfg, "generation"));
     d->generation = gen;
     log_info("config generation %lld applied (%zu portgroups, %zu ports, %zu errors)",

@@ -224,6 +224,8 @@ es_install(void *aux, const struct sw_flow *f)
         .max_len = f->max_len,
         .in_port = f->in_port,
         .out_port = f->out_port,
+        .vnic = sw_port_at(d->sw, f->in_port)->kind == SW_PORT_VNIC ||
+                sw_port_at(d->sw, f->out_port)->kind == SW_PORT_VNIC,
         .last_ns = eswitch_now_ns(),
     };
     int rc = eswitch_flow_add(d->es, &k, &a);

@@ -49,12 +49,15 @@ struct dpud_port_cb {
 
 struct dpud_incoming;
 struct dpud_monitor;
+struct dpud_ha;
+struct tls_paths;
 
 struct dpud {
     const char *name;
     const char *dir;     /* the device directory (banks, logs), or NULL */
     struct dpud_incoming *incoming; /* an image being received (software.c) */
     struct dpud_monitor *mon;       /* metrics collection (monitor.c) */
+    struct dpud_ha *ha;             /* dual-DPU high availability (ha.c), or NULL */
     struct event_base *base;
     struct sw *sw;
     struct event *port_ev[SW_MAX_PORTS];
@@ -116,6 +119,18 @@ void dpud_monitor_switch(struct dpud *);
 void dpud_monitor_finish(struct dpud *);
 /* A new interval (seconds, 0..3600; 0 turns collection off). */
 void dpud_monitor_set_interval(struct dpud *, unsigned interval_s);
+
+/* ha.c: dual-DPU high availability: heartbeats with hostd on 'listen' (mTLS,
+ * peers in 'allow_cn'), roles, fencing, announcements, on a thread of its
+ * own (ha.c says how).  dpud_ha_configure() (control thread, at each
+ * configuration) says whether this DPU is one of an active-standby pair and
+ * which vNICs it would announce ('ports': the configuration's, with "mac").
+ * dpud_ha_json(): {"role", "fenced"} or null without HA.  Accept NULL. */
+int dpud_ha_start(struct dpud *, const char *listen, const struct tls_paths *tls,
+                  const char *const *allow_cn, char **err);
+void dpud_ha_stop(struct dpud *);
+void dpud_ha_configure(struct dpud *, bool active_standby, json_t *ports);
+json_t *dpud_ha_json(const struct dpud *);
 
 /* A port's counters with what the eswitch forwarded for it. */
 struct dpud_port_totals {

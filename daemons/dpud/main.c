@@ -20,14 +20,16 @@ static const char usage[] =
     "                --cert PEM --key PEM --ca PEM [--allow-cn CN]...]\n"
     "                [--uplink IF]... [--platform FILE]\n"
     "                [--backend afxdp|afpacket] [--eswitch xdp|slowpath|off]\n"
-    "                [--cores LIST|none] [--poll-us N]\n"
+    "                [--cores LIST|none] [--poll-us N] [--ha-listen ADDR:PORT]\n"
     "                [--log FILE] [--log-level err|warn|info|debug]\n"
     "The DPU agent: runs this DPU's switch and serves hostd over mutual TLS.\n"
     "  --cores    one poll-mode worker per listed CPU (\"1\", \"2-5\"); default the\n"
     "             first CPU dpud may run on; none: poll on the control thread\n"
     "  --poll-us  how long an idle worker keeps polling before it sleeps (default 0:\n"
     "             sleep as soon as a round finds nothing; the ports' kernel threads\n"
-    "             share the core)\n";
+    "             share the core)\n"
+    "  --ha-listen  heartbeats of dual-DPU high availability (mTLS, the API's\n"
+    "             certificates and --allow-cn)\n";
 
 static void
 on_link(int ifindex, const char *ifname, bool carrier, bool gone, void *aux)
@@ -97,6 +99,7 @@ struct dpud_opts {
     const char *platform_path;
     bool eswitch_off;
     const char *cores;
+    const char *ha_listen;
 };
 
 static int
@@ -119,6 +122,14 @@ dpud_option(const char *opt, const char *val, void *aux)
         o->d->backend = val;
     } else if (!strcmp(opt, "--cores")) {
         o->cores = val;
+    } else if (!strcmp(opt, "--ha-listen")) {
+        char addr[128];
+        uint16_t port;
+        if (parse_hostport(val, addr, sizeof addr, &port) < 0) {
+            fprintf(stderr, "dse-dpud: --ha-listen %s: want ADDR:PORT\n", val);
+            return -1;
+        }
+        o->ha_listen = val;
     } else if (!strcmp(opt, "--poll-us")) {
         long v;
         if (!parse_long(val, 0, 1000000, &v)) {
@@ -267,6 +278,15 @@ main(int argc, char **argv)
             free(err);
         }
     }
+    if (o.ha_listen) {
+        char *err = NULL;
+        if (!c.tls.cert || dpud_ha_start(&d, o.ha_listen, &c.tls,
+                                         c.n_allow_cn ? c.allow_cn : NULL, &err) < 0) {
+            log_err("%s", err ? err : "--ha-listen needs --cert, --key and --ca");
+            free(err);
+            goto out;
+        }
+    }
     tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
     event_add(tick, &(struct timeval){.tv_sec = 1});
 
@@ -275,6 +295,7 @@ main(int argc, char **argv)
     rc = 0;
 
 out:
+    dpud_ha_stop(&d);
     dpud_workers_stop(&d);
     if (tick)
         event_free(tick);

@@ -61,10 +61,10 @@ cmd_host_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     struct bootstate st;
     bank_running_version(h->dir, version, sizeof version);
     json_int_t boots = bootstate_load(h->dir, &st, why, sizeof why) == 0 ? (json_int_t)st.boots : 0;
-    *result = json_pack("{s:s,s:s,s:O,s:i,s:s?,s:I,s:o}", "name", h->name, "version", version,
+    *result = json_pack("{s:s,s:s,s:O,s:i,s:s?,s:I,s:o,s:o}", "name", h->name, "version", version,
                         "config_generation", json_object_get(h->config, "generation"),
                         "dpus", h->n_dpus, "lab", h->lab_prefix, "boots", boots,
-                        "last_reboot", last_reboot(h));
+                        "last_reboot", last_reboot(h), "ha", hostd_ha_status(h));
     return 0;
 }
 
@@ -87,12 +87,71 @@ cmd_dpu_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
             "last_seen_ms_ago", d->last_seen_ms ? (json_int_t)(now_ms() - d->last_seen_ms) : -1);
         if (d->state == DPU_UNREACHABLE)
             json_object_set_new(e, "error", json_string(d->last_error));
+        json_object_set_new(e, "ha", hostd_ha_json(h, i));
         json_array_append_new(a, e);
         if (!d->info)
             json_decref(info);
     }
     *result = a;
     return 0;
+}
+
+/* host.dpu_mode {mode, [heartbeat_ms]}: an active-standby pair of identical
+ * DPUs, or independent DPUs. */
+static int
+cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    const char *mode;
+    long hb = -1;
+    if (cmd_arg_str(args, "mode", &mode, err) < 0 ||
+        cmd_arg_int_opt(args, "heartbeat_ms", 1, 1000, &hb, err) < 0)
+        return -EINVAL;
+    bool pair = !strcmp(mode, "active-standby");
+    if (!pair && strcmp(mode, "independent"))
+        return cmd_fail(err, -EINVAL, "mode: active-standby or independent, not %s", mode);
+    if (pair && h->n_dpus != 2)
+        return cmd_fail(err, -ENOEXEC, "refused: active-standby needs two DPUs (%u here)",
+                        h->n_dpus);
+    if (pair) {
+        char *why = NULL;
+        int rc = hostd_dpus_identical(h, &why);
+        if (rc < 0) {
+            rc = cmd_fail(err, rc, "refused: %s", why);
+            free(why);
+            return rc;
+        }
+    }
+    json_t *old_mode = json_incref(json_object_get(h->config, "dpu_mode"));
+    json_t *old_hb = json_incref(json_object_get(h->config, "heartbeat_ms"));
+    json_object_set_new(h->config, "dpu_mode", json_string(mode));
+    if (hb > 0)
+        json_object_set_new(h->config, "heartbeat_ms", json_integer(hb));
+    int rc = commit(h, err);
+    if (rc < 0) {
+        json_object_set(h->config, "dpu_mode", old_mode);
+        json_object_set(h->config, "heartbeat_ms", old_hb);
+    } else if (strcmp(json_string_value(old_mode), mode)) {
+        hostd_event(h, "dpu.mode", "host", "DPUs %s", mode);
+    }
+    json_decref(old_mode);
+    json_decref(old_hb);
+    if (rc == 0)
+        *result = hostd_ha_status(h);
+    return rc;
+}
+
+static int
+cmd_dpu_failover(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    struct hostd *h = ctx->aux;
+    const char *to;
+    if (cmd_arg_str(args, "to", &to, err) < 0)
+        return -EINVAL;
+    int rc = hostd_ha_failover(h, to, err);
+    if (rc == 0)
+        *result = hostd_ha_status(h);
+    return rc;
 }
 
 /* Calls 'cmd' on every DPU; returns {"dpu1": result, ...} with failures as
@@ -481,6 +540,8 @@ cmd_vm_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 const struct cmd_def hostd_commands[] = {
     {"host.info", "", cmd_host_info},
     {"dpu.list", "", cmd_dpu_list},
+    {"dpu.failover", "{to}", cmd_dpu_failover},
+    {"host.dpu_mode", "{mode: active-standby|independent, [heartbeat_ms]}", cmd_dpu_mode},
     {"switch.show", "", cmd_switch_show},
     {"switch.set", "{mac_age_s}", cmd_switch_set},
     {"portgroup.add", "{name, vlan, [mtu]}", cmd_portgroup_add},

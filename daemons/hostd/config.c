@@ -75,6 +75,12 @@ hostd_config_load(struct hostd *h, char **err)
     json_t *iv = json_object_get(c, "monitor_interval_s");
     if (!json_is_integer(iv) || json_integer_value(iv) < 0 || json_integer_value(iv) > 3600)
         json_object_set_new(c, "monitor_interval_s", json_integer(HOSTD_MONITOR_INTERVAL_S));
+    const char *mode = json_string_value(json_object_get(c, "dpu_mode"));
+    if (!mode || (strcmp(mode, "independent") && strcmp(mode, "active-standby")))
+        json_object_set_new(c, "dpu_mode", json_string("independent"));
+    json_t *hb = json_object_get(c, "heartbeat_ms");
+    if (!json_is_integer(hb) || json_integer_value(hb) < 1 || json_integer_value(hb) > 1000)
+        json_object_set_new(c, "heartbeat_ms", json_integer(HOSTD_HA_HEARTBEAT_MS));
     if (!json_is_integer(json_object_get(c, "next_vm")))
         json_object_set_new(c, "next_vm", json_integer(1));
     json_decref(h->config);
@@ -95,5 +101,6 @@ hostd_config_commit(struct hostd *h, char **err)
     if (rc < 0)
         return cmd_fail(err, rc, "cannot write %s: %s", h->config_path, strerror(-rc));
     log_info("config generation %lld saved", (long long)gen);
+    hostd_ha_reconfigure(h); /* the mode, the heartbeats, the VMs' VFs */
     return 0;
 }

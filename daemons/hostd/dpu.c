@@ -31,9 +31,17 @@ hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char **err)
     hp[n] = '\0';
     if (parse_hostport(hp, dpu->addr, sizeof dpu->addr, &dpu->port) < 0 ||
         snprintf(dpu->cn, sizeof dpu->cn, "%s", comma + 4) >= (int)sizeof dpu->cn ||
-        !dpu->cn[0] || !name_is_valid(dpu->name, 15))
+        !dpu->cn[0] || !name_is_valid(dpu->name, 15) || dpu->port == 65535)
         return cmd_fail(err, -EINVAL, "bad --dpu '%s' (want NAME=ADDR:PORT,cn=CN)", spec);
+    dpu->ha_port = dpu->port + 1;
     return 0;
+}
+
+static const char *
+dpu_str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "?";
 }
 
 struct hostd_dpu *
@@ -155,15 +163,20 @@ static json_t *
 dpu_config(struct hostd *h, struct hostd_dpu *dpu)
 {
     json_t *c = h->config, *ports = json_array();
+    bool pair = !strcmp(json_string_value(json_object_get(c, "dpu_mode")), "active-standby") &&
+                h->n_dpus == 2;
     size_t i;
     json_t *vm;
+    /* An active-standby pair both hold every vNIC (the standby fenced); else
+     * each DPU its own VMs'. */
     json_array_foreach(json_object_get(c, "vms"), i, vm) {
-        if (strcmp(json_string_value(json_object_get(vm, "dpu")), dpu->name))
+        if (!pair && strcmp(json_string_value(json_object_get(vm, "dpu")), dpu->name))
             continue;
         char rep[32];
         hostd_vm_rep_name(json_string_value(json_object_get(vm, "name")), rep, sizeof rep);
-        json_array_append_new(ports, json_pack("{s:s,s:O}", "name", rep, "portgroup",
-                                               json_object_get(vm, "portgroup")));
+        json_array_append_new(ports, json_pack("{s:s,s:O,s:O}", "name", rep, "portgroup",
+                                               json_object_get(vm, "portgroup"), "mac",
+                                               json_object_get(vm, "mac")));
     }
     json_t *port;
     json_array_foreach(json_object_get(c, "ports"), i, port) {
@@ -176,9 +189,10 @@ dpu_config(struct hostd *h, struct hostd_dpu *dpu)
             json_object_set(p, "connect", json_object_get(port, "connect"));
         json_array_append_new(ports, p);
     }
-    return json_pack("{s:O,s:O,s:O,s:O,s:o}", "generation", json_object_get(c, "generation"),
+    return json_pack("{s:O,s:O,s:O,s:s,s:O,s:o}", "generation", json_object_get(c, "generation"),
                      "mac_age_s", json_object_get(c, "mac_age_s"), "monitor_interval_s",
-                     json_object_get(c, "monitor_interval_s"), "portgroups",
+                     json_object_get(c, "monitor_interval_s"), "dpu_mode",
+                     pair ? "active-standby" : "independent", "portgroups",
                      json_object_get(c, "portgroups"), "ports", ports);
 }
 
@@ -227,4 +241,58 @@ hostd_dpus_sync(struct hostd *h)
         if (json_integer_value(json_object_get(info, "config_generation")) != gen)
             dpu_push(h, dpu);
     }
+}
+
+/* The DPUs' identities, from dpu.info; all must answer. */
+int
+hostd_dpu_identities(struct hostd *h, json_t **set, char **err)
+{
+    *set = json_array();
+    for (unsigned i = 0; i < h->n_dpus; i++) {
+        json_t *info = NULL;
+        int rc = hostd_dpu_call(h, &h->dpus[i], "dpu.info", NULL, &info, err);
+        if (rc < 0) {
+            json_decref(*set);
+            return rc;
+        }
+        json_array_append_new(*set, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "name",
+                                              h->dpus[i].name, "vendor", dpu_str(info, "vendor"),
+                                              "model", dpu_str(info, "model"), "hw_version",
+                                              dpu_str(info, "hw_version"), "firmware",
+                                              dpu_str(info, "firmware"), "serial",
+                                              dpu_str(info, "serial"), "version",
+                                              dpu_str(info, "version")));
+        json_decref(info);
+    }
+    return 0;
+}
+
+/* The two DPUs of a host must be the same hardware running the same firmware. */
+int
+hostd_dpus_check_identical(json_t *set, char **err)
+{
+    static const char *const keys[] = {"vendor", "model", "hw_version", "firmware"};
+    json_t *a = json_array_get(set, 0);
+    for (size_t i = 1; i < json_array_size(set); i++) {
+        json_t *b = json_array_get(set, i);
+        for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
+            if (strcmp(dpu_str(a, keys[k]), dpu_str(b, keys[k])))
+                return cmd_fail(err, -ENOEXEC,
+                                "refused: the DPUs of a host must be identical: %s has %s %s, %s has %s",
+                                dpu_str(a, "name"), keys[k], dpu_str(a, keys[k]), dpu_str(b, "name"),
+                                dpu_str(b, keys[k]));
+    }
+    return 0;
+}
+
+
+int
+hostd_dpus_identical(struct hostd *h, char **err)
+{
+    json_t *set = NULL;
+    int rc = hostd_dpu_identities(h, &set, err);
+    if (rc == 0)
+        rc = hostd_dpus_check_identical(set, err);
+    json_decref(set);
+    return rc;
 }

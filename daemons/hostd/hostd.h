@@ -24,6 +24,7 @@
 
 struct httpc_session;
 struct hostd_monitor;
+struct hostd_ha;
 
 #define HOSTD_MAX_DPUS 2
 #define HOSTD_DPU_TIMEOUT_MS 1000
@@ -34,6 +35,7 @@ struct hostd_dpu {
     char name[16];    /* "dpu1" */
     char addr[64];    /* internal network address */
     uint16_t port;
+    uint16_t ha_port; /* heartbeats (ha.c): the API port + 1 */
     char cn[64];      /* expected certificate CN */
     enum dpu_state state;
     char last_error[256];
@@ -62,8 +64,35 @@ struct hostd {
     struct hostd_oob oob[HOSTD_MAX_DPUS];
     unsigned n_oob;
     struct hostd_monitor *mon; /* monitor.c */
+    struct hostd_ha *ha;       /* ha.c, with DPUs */
     const char *metrics_listen; /* --metrics-listen ADDR:PORT, or NULL */
 };
+
+/* ha.c: dual-DPU high availability (ha.c draws it).  hostd.json says the
+ * mode ("dpu_mode": "active-standby" or "independent", the default) and the
+ * heartbeat interval ("heartbeat_ms", default HOSTD_HA_HEARTBEAT_MS); a DPU
+ * that misses HOSTD_HA_MISS heartbeats has failed; a DPU cut off from hostd
+ * fences itself after fence_ms (HOSTD_HA_FENCE_MS, at least 10 heartbeats).
+ * The active DPU and the epoch are kept in DIR/ha.json. */
+#define HOSTD_HA_HEARTBEAT_MS 2
+#define HOSTD_HA_MISS 3
+#define HOSTD_HA_FENCE_MS 500
+int hostd_ha_start(struct hostd *, char **err);
+void hostd_ha_stop(struct hostd *);
+/* The configuration changed: mode, interval, VMs (their VFs are put with
+ * their owner).  Event loop. */
+void hostd_ha_reconfigure(struct hostd *);
+/* A manual failover (or failback) to DPU 'to'; waits for it.  Returns 0,
+ * -ENOENT, -ENOTSUP (not active-standby), -EALREADY, -EHOSTUNREACH (the
+ * target is not healthy: '*err' says why). */
+int hostd_ha_failover(struct hostd *, const char *to, char **err);
+/* DPU 'i''s role and health: {role, healthy, why, fenced, uplinks, ...}. */
+json_t *hostd_ha_json(struct hostd *, unsigned i);
+/* {mode, active, epoch, heartbeat_ms, failovers, last_failover, ...}. */
+json_t *hostd_ha_status(struct hostd *);
+/* The DPU that owns VM 'vm''s vNIC: the active one in active-standby mode,
+ * else the VM's own ("dpu"). */
+const char *hostd_vm_owner(struct hostd *, json_t *vm);
 
 /* monitor.c: the host's and its DPUs' figures, alarms, events and
  * notifications.  A thread of its own polls every DPU's last sample
@@ -100,6 +129,14 @@ json_t *hostd_config_take(json_t *array, const char *name);
 /* dpu.c */
 int hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char **err);
 struct hostd_dpu *hostd_dpu_find(struct hostd *, const char *name);
+/* The DPUs' identities from dpu.info ([{name, vendor, model, hw_version,
+ * firmware, serial, version}]; every DPU must answer).  Returns 0 or -errno. */
+int hostd_dpu_identities(struct hostd *, json_t **set, char **err);
+/* The two DPUs of a host must be the same hardware running the same
+ * firmware: 0, or -ENOEXEC with '*err' naming what differs. */
+int hostd_dpus_check_identical(json_t *set, char **err);
+/* Both of the above.  Returns 0 or -errno. */
+int hostd_dpus_identical(struct hostd *, char **err);
 /* Calls 'cmd' on 'dpu' without touching hostd's view of it, so that any
  * thread may: returns 0 with '*result' (the envelope's result) or -errno with
  * '*err'; '*reached' says whether the DPU answered at all. */
@@ -131,6 +168,10 @@ int hostd_platform_vm_create(struct hostd *, json_t *vm, char **err);
 int hostd_platform_vm_destroy(struct hostd *, json_t *vm, char **err);
 /* Representor name of a VM's vNIC on its DPU ("rep-vm1"). */
 void hostd_vm_rep_name(const char *vm, char *buf, size_t len);
+/* Moves VM 'vm''s vNIC to DPU index 'dpu' (its VF, as a hypervisor does; in
+ * the lab the VF mux).  Any thread.  Returns 0 or -errno with 'err'. */
+int hostd_platform_vnic_move(struct hostd *, const char *vm, unsigned dpu, char *err,
+                             size_t err_len);
 
 /* support.c: the support bundle.  hostd_support_oob_parse() takes a --dpu-oob
  * "NAME=DIR"; hostd_support_oob_check() then checks that each names a --dpu.

@@ -126,6 +126,10 @@ main(int argc, char **argv)
         log_err("monitor: %s", err);
         goto out;
     }
+    if (hostd_ha_start(&h, &err) < 0) {
+        log_err("ha: %s", err);
+        goto out;
+    }
 
     hostd_dpus_sync(&h);
     tick = event_new(h.base, -1, EV_PERSIST, on_tick, &h);
@@ -139,6 +143,7 @@ out:
     free(err);
     if (tick)
         event_free(tick);
+    hostd_ha_stop(&h);
     hostd_monitor_stop(&h);
     daemon_stop(servers);
     cmdtab_destroy(tab);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hostd.h"
+#include "vfmux.h"
 #include "log.h"
 #include "util.h"
 
@@ -78,7 +79,7 @@ hostd_platform_vm_create(struct hostd *h, json_t *vm, char **err)
 {
     if (!h->lab_prefix)
         return cmd_fail(err, -EOPNOTSUPP, "VMs are created by the lab platform only");
-    const char *dpu = json_string_value(json_object_get(vm, "dpu"));
+    const char *dpu = hostd_vm_owner(h, vm);
     const char *ip = json_string_value(json_object_get(vm, "ip"));
     char dpu_num[8];
     snprintf(dpu_num, sizeof dpu_num, "%s", dpu + 3); /* "dpu1" -> "1" */
@@ -115,4 +116,17 @@ hostd_platform_vm_destroy(struct hostd *h, json_t *vm, char **err)
                     (char *)json_string_value(json_object_get(vm, "name")),
                     NULL};
     return run_lab(h, argv, err);
+}
+
+int
+hostd_platform_vnic_move(struct hostd *h, const char *vm, unsigned dpu, char *err, size_t err_len)
+{
+    if (!h->lab_prefix)
+        return snprintf(err, err_len, "vNICs move on the lab platform only"), -EOPNOTSUPP;
+    /* The lab's pins: DIR/../bpf/hN-VM (dse-lab vm-create attached the mux). */
+    char pin[4200];
+    const char *slash = strrchr(h->dir, '/');
+    int n = slash ? (int)(slash - h->dir) : 0;
+    snprintf(pin, sizeof pin, "%.*s/bpf/%s-%s", n, h->dir, lab_host(h), vm);
+    return vfmux_set_leg(pin, dpu + 1, err, err_len);
 }

@@ -382,48 +382,6 @@ str_of(json_t *o, const char *key)
     return s ? s : "?";
 }
 
-/* The DPUs' identities, from dpu.info; all must answer. */
-static int
-dpu_identities(struct hostd *h, json_t **set, char **err)
-{
-    *set = json_array();
-    for (unsigned i = 0; i < h->n_dpus; i++) {
-        json_t *info = NULL;
-        int rc = hostd_dpu_call(h, &h->dpus[i], "dpu.info", NULL, &info, err);
-        if (rc < 0) {
-            json_decref(*set);
-            return rc;
-        }
-        json_array_append_new(*set, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "name",
-                                              h->dpus[i].name, "vendor", str_of(info, "vendor"),
-                                              "model", str_of(info, "model"), "hw_version",
-                                              str_of(info, "hw_version"), "firmware",
-                                              str_of(info, "firmware"), "serial",
-                                              str_of(info, "serial"), "version",
-                                              str_of(info, "version")));
-        json_decref(info);
-    }
-    return 0;
-}
-
-/* The two DPUs of a host must be the same hardware running the same firmware. */
-static int
-check_identical(json_t *set, char **err)
-{
-    static const char *const keys[] = {"vendor", "model", "hw_version", "firmware"};
-    json_t *a = json_array_get(set, 0);
-    for (size_t i = 1; i < json_array_size(set); i++) {
-        json_t *b = json_array_get(set, i);
-        for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
-            if (strcmp(str_of(a, keys[k]), str_of(b, keys[k])))
-                return cmd_fail(err, -ENOEXEC,
-                                "refused: the DPUs of a host must be identical: %s has %s %s, %s has %s",
-                                str_of(a, "name"), keys[k], str_of(a, keys[k]), str_of(b, "name"),
-                                str_of(b, keys[k]));
-    }
-    return 0;
-}
-
 /* Has the set of DPUs (by name and serial) changed since the last install? */
 static int
 check_same_set(struct hostd *h, json_t *set, char **err)
@@ -506,14 +464,14 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         rc = cmd_fail(err, -ENOEXEC, "refused: the image has no component for %s", HOST_TARGET);
         goto out;
     }
-    if ((rc = dpu_identities(h, &set, err)) < 0) {
+    if ((rc = hostd_dpu_identities(h, &set, err)) < 0) {
         char *e = *err;
         *err = NULL;
         rc = cmd_fail(err, rc, "refused: every DPU must be reachable: %s", e);
         free(e);
         goto out;
     }
-    if ((rc = check_identical(set, err)) < 0 || (!fresh && (rc = check_same_set(h, set, err)) < 0))
+    if ((rc = hostd_dpus_check_identical(set, err)) < 0 || (!fresh && (rc = check_same_set(h, set, err)) < 0))
         goto out;
     uint64_t need_host = 0, need_dpu = 0;
     for (size_t i = 0; i < json_array_size(set); i++) {

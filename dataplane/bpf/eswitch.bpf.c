@@ -45,6 +45,15 @@ struct {
     __type(value, __u32);
 } miss_slot SEC(".maps");
 
+/* [0] != 0: the vNIC ports are fenced (dual-DPU high availability): their
+ * flows go to the slow path, which drops and counts them. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} fence SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_XSKMAP);
     __uint(max_entries, ESWITCH_MAX_PORTS);
@@ -108,6 +117,11 @@ eswitch(struct xdp_md *ctx)
     struct eswitch_action *a = bpf_map_lookup_elem(&flows, &k);
     if (!a)
         return slow_path(ctx);
+    if (a->vnic) {
+        __u32 zero = 0, *fenced = bpf_map_lookup_elem(&fence, &zero);
+        if (!fenced || *fenced)
+            return slow_path(ctx);
+    }
     __u32 len = bpf_xdp_get_buff_len(ctx), rx_len = len;
     if (len > a->max_len)
         return slow_path(ctx);

@@ -189,6 +189,17 @@ cg_create() {
 		fi
 		parent=${dir%/*}
 		case ${CG_KIND[i]} in
+		cpu)
+			# Real-time runtime for the agents' heartbeat threads (SCHED_FIFO):
+			# 10% of each period for a host or DPU (a heartbeat every 2 ms
+			# costs a DPU about 1.6% of a core, hostd twice that; a group
+			# that runs out is stopped until the next period, a second).
+			# Without it a child cgroup may run no real-time task at all.
+			if [[ $name =~ -h[0-9]+(-dpu[0-9]+)?$ && -f $dir/cpu.rt_runtime_us ]]; then
+				{ echo 100000 >"$dir/cpu.rt_runtime_us"; } 2>/dev/null ||
+					warn "$name: no real-time runtime left for its heartbeats"
+			fi
+			;;
 		cpuset)
 			[[ -s $dir/cpuset.mems ]] || cat "$parent/cpuset.mems" >"$dir/cpuset.mems"
 			echo "$cpus" >"$dir/cpuset.cpus" || { warn "cannot set $dir/cpuset.cpus"; return 1; }
@@ -265,16 +276,24 @@ no_ipv6() {
 
 link_exists() { ip -n "$1" link show dev "$2" >/dev/null 2>&1; }
 
-# ensure_veth NS_A IF_A NS_B IF_B: a veth pair between two namespaces; a
-# half left over from an earlier crash is removed and the pair recreated.
+# ensure_veth NS_A IF_A NS_B IF_B [INDEX_A INDEX_B]: a veth pair between two
+# namespaces (with those interface indexes); a half left over from an
+# earlier crash is removed and the pair recreated.
+#
+# Cables (uplinks) get indexes of their own: the kernel reports a carrier
+# change at once only for an interface whose index differs from its peer's
+# (linkwatch_urgent_event() compares ifindex and iflink); two ends that
+# happen to share a number in their namespaces would hear a cut cable up to
+# a second late.
 ensure_veth() {
-	local na=$1 ia=$2 nb=$3 ib=$4 ea=0 eb=0
+	local na=$1 ia=$2 nb=$3 ib=$4 ea=0 eb=0 xa=() xb=()
+	[[ -n ${5:-} ]] && xa=(index "$5") xb=(index "$6")
 	link_exists "$na" "$ia" && ea=1
 	link_exists "$nb" "$ib" && eb=1
 	((ea && eb)) && return 0
 	((ea)) && ip -n "$na" link del "$ia"
 	((eb)) && ip -n "$nb" link del "$ib"
-	ip -n "$na" link add "$ia" type veth peer name "$ib" netns "$nb" ||
+	ip -n "$na" link add "$ia" "${xa[@]}" type veth peer name "$ib" "${xb[@]}" netns "$nb" ||
 		{ warn "cannot create veth $na/$ia <-> $nb/$ib"; return 1; }
 }
 

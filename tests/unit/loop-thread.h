@@ -72,6 +72,10 @@ loop_thread_fini(struct loop_thread *lt)
 {
     if (lt->tick)
         event_free(lt->tick);
+    /* What the destroyed servers left to the loop (a bufferevent's last
+     * reference is dropped in a deferred callback) runs before the end. */
+    for (int i = 0; lt->base && i < 4; i++)
+        event_base_loop(lt->base, EVLOOP_NONBLOCK);
     if (lt->base)
         event_base_free(lt->base);
 }

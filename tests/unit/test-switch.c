@@ -93,6 +93,35 @@ drain(struct lab *l)
 }
 
 static void
+switch_fenced_vnics_neither_receive_nor_send(void)
+{
+    struct lab l;
+    lab_init(&l);
+    send_frame(&l, l.vm1, M2, M1, -1, 60); /* both learned: M1 on vm1, ... */
+    send_frame(&l, l.vm2, M1, M2, -1, 60); /* ... M2 on vm2 */
+    drain(&l);
+    sw_set_vnics_fenced(l.sw, true);
+    ASSERT_TRUE(sw_vnics_fenced(l.sw));
+    send_frame(&l, l.vm1, M2, M1, -1, 60);        /* a vNIC sends: dropped */
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60); /* not even flooded */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 0);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 0);
+    ASSERT_EQ(st(&l, l.vm1)->drops[DROP_FENCED], 2);
+    send_frame(&l, l.u0, M1, MR, 10, 64);        /* the fabric to a vNIC: dropped */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)), 0);
+    ASSERT_EQ(st(&l, l.vm1)->drops[DROP_FENCED], 3);
+    send_frame(&l, l.u0, mac_bcast, MR, 10, 64); /* a flood reaches no vNIC */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)) + port_mem_n_tx(io(&l, l.vm2)), 0);
+    /* Unfenced (promoted), the flow cache and the MAC table serve again. */
+    sw_set_vnics_fenced(l.sw, false);
+    send_frame(&l, l.vm1, M2, M1, -1, 60);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 1);
+    send_frame(&l, l.u0, M1, MR, 10, 64);
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)), 1);
+    sw_destroy(l.sw);
+}
+
+static void
 switch_floods_broadcast_within_vlan_only(void)
 {
     struct lab l;
@@ -542,6 +571,7 @@ TEST_MAIN(TEST(switch_flow_cache_replays_known_unicast),
           TEST(switch_revalidation_refreshes_sources_seen_by_the_eswitch),
           TEST(switch_records_why_frames_stayed_in_software),
           TEST(switch_floods_broadcast_within_vlan_only),
+          TEST(switch_fenced_vnics_neither_receive_nor_send),
           TEST(switch_floods_unknown_unicast_once_then_learns),
           TEST(switch_pops_tag_from_fabric_and_learns_remote),
           TEST(switch_drops_on_standby_uplink), TEST(switch_fails_over_to_standby_and_announces),

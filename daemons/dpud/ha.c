@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ha: dpud's side of dual-DPU high availability (DESIGN §7), on a thread of
+ * its own so that nothing the control thread does (a configuration, a
+ * revalidation) delays a heartbeat.
+ *
+ *   hostd --mTLS, JSON lines, every heartbeat interval--> {"t":"hb", seq, epoch,
+ *         role: active|standby|none, fence_ms}
+ *   dpud  --> {"t":"hb", seq, epoch, role, fenced, uplinks, uplinks_total}
+ *         --> {"t":"uplinks", ...} at once when an uplink's carrier changes
+ *
+ *   role none (independent DPUs):  never fenced
+ *   role standby:                  fenced: its vNIC ports neither receive nor
+ *                                  send (switch and eswitch)
+ *   role active:                   unfenced; on becoming so it announces every
+ *                                  vNIC MAC (RARP, tagged with its portgroup's
+ *                                  VLAN) on the active uplink, so that the
+ *                                  fabric relearns where the VMs are
+ *   no heartbeat for fence_ms while active: fenced (a DPU cut off from hostd
+ *                                  stops forwarding for vNICs it may no
+ *                                  longer own); the next heartbeat that says
+ *                                  active unfences it
+ *
+ * A role comes with an epoch; one older than the DPU's is ignored (a late
+ * message from before a failover).  Until the first heartbeat, a DPU whose
+ * configuration says active-standby is fenced: it forwards only once hostd
+ * made it active.  The uplinks' carrier is heard from rtnetlink on this
+ * thread, not from the control thread's.
+ *
+ * Thread-safety: the thread owns everything here but the announce list,
+ * which the control thread replaces under 'mu' (dpud_ha_set_vnics).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "dpud.h"
+#include "linkwatch.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+#include "vlan.h"
+
+LOG_MODULE(ha);
+
+static struct log_ratelimit ha_rl = LOG_RATELIMIT_INIT(5, 10000);
+
+#define LINE_MAX_LEN 4096
+#define FENCE_MS_DEFAULT 500
+#define RT_PRIORITY 20
+
+struct ha_vnic {
+    uint8_t mac[6];
+    uint16_t vid; /* 0: untagged */
+    uint16_t port; /* its switch port */
+};
+
+struct dpud_ha {
+    struct dpud *d;
+    pthread_t thread;
+    bool started;
+    struct event_base *base;
+    struct evconnlistener *listener;
+    SSL_CTX *ssl;
+    const char *const *allow_cn; /* NULL-terminated, or NULL: any */
+    struct bufferevent *conn;    /* hostd, once it said who it is */
+    struct linkwatch *lw;
+    struct event *fence_ev, *stop_ev;
+    int stop_fd;
+
+    /* The thread's own. */
+    enum ha_role { ROLE_NONE, ROLE_STANDBY, ROLE_ACTIVE } role;
+    uint64_t epoch;
+    bool fenced;
+    unsigned fence_ms;
+    uint64_t last_hb_ms;
+    char why[160];               /* of the fencing */
+    int up_ifindex[DPUD_MAX_UPLINKS];
+    bool up_carrier[DPUD_MAX_UPLINKS];
+    int raw_fd[DPUD_MAX_UPLINKS]; /* AF_PACKET, for announcements */
+    struct pkt *scratch;
+
+    /* Shared with the control thread. */
+    pthread_mutex_t mu;
+    bool standby_by_default;     /* the configuration says active-standby */
+    struct ha_vnic vnics[SW_MAX_PORTS];
+    unsigned n_vnics;
+    _Atomic unsigned status;     /* role | fenced << 4, for dpu.info */
+};
+
+static const char *const role_names[] = {"none", "standby", "active"};
+
+/* ---- fencing and announcing ---- */
+
+static void
+set_fenced(struct dpud_ha *ha, bool fenced, const char *why)
+{
+    struct dpud *d = ha->d;
+    sw_set_vnics_fenced(d->sw, fenced);
+    if (d->es)
+        eswitch_set_fenced(d->es, fenced);
+    if (fenced != ha->fenced)
+        log_info("vNIC ports %s: %s", fenced ? "fenced" : "unfenced", why);
+    ha->fenced = fenced;
+    snprintf(ha->why, sizeof ha->why, "%s", fenced ? why : "");
+    atomic_store(&ha->status, (unsigned)ha->role | (fenced ? 0x10u : 0));
+}
+
+/* The VMs' MACs are ours now, whatever the uplinks said while we stood by. */
+static void
+claim(struct dpud_ha *ha)
+{
+    pthread_mutex_lock(&ha->mu);
+    for (unsigned i = 0; i < ha->n_vnics; i++)
+        sw_claim_mac(ha->d->sw, ha->vnics[i].port, ha->vnics[i].mac, now_ms());
+    pthread_mutex_unlock(&ha->mu);
+}
+
+/* RARP from every vNIC MAC out of the team's active uplink. */
+static void
+announce(struct dpud_ha *ha)
+{
+    struct dpud *d = ha->d;
+    int active = sw_team_active(d->sw); /* an int the control thread writes */
+    const struct sw_port *p = active >= 0 ? sw_port_at(d->sw, (unsigned)active) : NULL;
+    int fd = -1;
+    for (unsigned i = 0; p && i < d->n_uplinks; i++)
+        if (!strcmp(d->uplinks[i], p->name))
+            fd = ha->raw_fd[i];
+    if (fd < 0)
+        return;
+    pthread_mutex_lock(&ha->mu);
+    unsigned sent = 0;
+    for (unsigned i = 0; i < ha->n_vnics; i++) {
+        pkt_rarp_build(ha->scratch, ha->vnics[i].mac);
+        if (ha->vnics[i].vid && !vlan_push(ha->scratch, ha->vnics[i].vid, 0))
+            continue;
+        sent += send(fd, ha->scratch->data, ha->scratch->len, MSG_DONTWAIT) > 0;
+    }
+    unsigned n = ha->n_vnics;
+    pthread_mutex_unlock(&ha->mu);
+    log_info("announced %u of %u vNIC MACs on %s", sent, n, p->name);
+}
+
+static void
+apply_role(struct dpud_ha *ha, enum ha_role role, uint64_t epoch)
+{
+    if (epoch < ha->epoch)
+        return; /* from before a failover */
+    bool was_fenced = ha->fenced;
+    ha->epoch = epoch;
+    ha->role = role;
+    if (role == ROLE_STANDBY) {
+        set_fenced(ha, true, "standby");
+    } else {
+        set_fenced(ha, false, "");
+        if (role == ROLE_ACTIVE && was_fenced) {
+            claim(ha);
+            announce(ha);
+        }
+    }
+}
+
+/* ---- the connection to hostd ---- */
+
+static unsigned
+uplinks_up(const struct dpud_ha *ha)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < ha->d->n_uplinks; i++)
+        n += ha->up_carrier[i];
+    return n;
+}
+
+static void
+send_json(struct dpud_ha *ha, json_t *msg)
+{
+    char *s = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    if (s && ha->conn) {
+        struct evbuffer *out = bufferevent_get_output(ha->conn);
+        evbuffer_add(out, s, strlen(s));
+        evbuffer_add(out, "\n", 1);
+    }
+    free(s);
+}
+
+static void
+send_uplinks(struct dpud_ha *ha)
+{
+    send_json(ha, json_pack("{s:s,s:i,s:i}", "t", "uplinks", "uplinks", (int)uplinks_up(ha),
+                            "uplinks_total", (int)ha->d->n_uplinks));
+}
+
+static void
+arm_fence(struct dpud_ha *ha)
+{
+    struct timeval tv = {.tv_sec = ha->fence_ms / 1000,
+                         .tv_usec = (suseconds_t)(ha->fence_ms % 1000) * 1000};
+    evtimer_add(ha->fence_ev, &tv);
+}
+
+static void
+on_heartbeat(struct dpud_ha *ha, json_t *msg)
+{
+    const char *role = json_string_value(json_object_get(msg, "role"));
+    json_t *epoch = json_object_get(msg, "epoch"), *fence = json_object_get(msg, "fence_ms");
+    enum ha_role r = ROLE_NONE;
+    for (int i = 0; role && i < 3; i++)
+        if (!strcmp(role, role_names[i]))
+            r = (enum ha_role)i;
+    if (!role || !json_is_integer(epoch) || json_integer_value(epoch) < 0) {
+        log_warn_rl(&ha_rl, "hostd: a heartbeat without role or epoch: ignored");
+        return;
+    }
+    if (json_is_integer(fence) && json_integer_value(fence) >= 1 &&
+        json_integer_value(fence) <= 60000)
+        ha->fence_ms = (unsigned)json_integer_value(fence);
+    ha->last_hb_ms = now_ms();
+    apply_role(ha, r, (uint64_t)json_integer_value(epoch));
+    arm_fence(ha);
+    /* Every 2 ms: written directly, not built as a JSON tree. */
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "{\"t\":\"hb\",\"seq\":%lld,\"epoch\":%llu,\"role\":\"%s\","
+                     "\"fenced\":%s,\"uplinks\":%u,\"uplinks_total\":%u}\n",
+                     (long long)json_integer_value(json_object_get(msg, "seq")),
+                     (unsigned long long)ha->epoch, role_names[ha->role],
+                     ha->fenced ? "true" : "false", uplinks_up(ha), ha->d->n_uplinks);
+    if (ha->conn)
+        bufferevent_write(ha->conn, line, (size_t)n);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+    struct dpud_ha *ha = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    char *line;
+    size_t n;
+    /* Only the newest heartbeat counts: after a stall (this process was
+     * stopped, the core was busy) the older ones are history, and answering
+     * each would keep the core from the other DPU's heartbeats. */
+    json_t *last = NULL;
+    while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF))) {
+        json_t *msg = n < LINE_MAX_LEN ? json_loadb(line, n, 0, NULL) : NULL;
+        free(line);
+        const char *t = json_string_value(json_object_get(msg, "t"));
+        if (t && !strcmp(t, "hb")) {
+            json_decref(last);
+            last = msg;
+            continue;
+        }
+        log_warn_rl(&ha_rl, "hostd: a message that is not a heartbeat: ignored");
+        json_decref(msg);
+    }
+    if (last)
+        on_heartbeat(ha, last);
+    json_decref(last);
+    if (evbuffer_get_length(in) > LINE_MAX_LEN) {
+        log_warn("hostd: a line longer than %d bytes: connection closed", LINE_MAX_LEN);
+        bufferevent_free(bev);
+        ha->conn = NULL;
+    }
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct dpud_ha *ha = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        char cn[256];
+        bool ok = ssl && tls_peer_cn(ssl, cn, sizeof cn);
+        for (const char *const *a = ha->allow_cn; ok && a && *a; a++)
+            if (!strcmp(*a, cn))
+                goto allowed;
+        if (ok && !ha->allow_cn)
+            goto allowed;
+        log_warn("refused a peer (%s)", ok ? cn : "no certificate CN");
+        bufferevent_free(bev);
+        return;
+    allowed:
+        if (ha->conn && ha->conn != bev)
+            bufferevent_free(ha->conn); /* hostd came back: the new one wins */
+        ha->conn = bev;
+        log_info("hostd %s connected", cn);
+        send_uplinks(ha);
+        return;
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        if (ha->conn == bev)
+            ha->conn = NULL;
+        bufferevent_free(bev);
+    }
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
+{
+    struct dpud_ha *ha = arg;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    SSL *ssl = SSL_new(ha->ssl);
+    struct bufferevent *bev =
+        ssl ? bufferevent_openssl_socket_new(ha->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE)
+            : NULL;
+    if (!bev) {
+        if (ssl)
+            SSL_free(ssl);
+        close(fd);
+        return;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    bufferevent_setcb(bev, on_read, NULL, on_event, ha);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* ---- carrier, the fence watchdog, stopping ---- */
+
+static void
+on_link(int ifindex, const char *ifname, bool carrier, bool gone, void *arg)
+{
+    struct dpud_ha *ha = arg;
+    for (unsigned i = 0; i < ha->d->n_uplinks; i++) {
+        if (strcmp(ha->d->uplinks[i], ifname) || ha->up_carrier[i] == (carrier && !gone))
+            continue;
+        ha->up_carrier[i] = carrier && !gone;
+        ha->up_ifindex[i] = ifindex;
+        send_uplinks(ha); /* at once, not at the next heartbeat */
+    }
+}
+
+static void
+on_fence_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct dpud_ha *ha = arg;
+    if (ha->role == ROLE_ACTIVE && !ha->fenced) {
+        char why[96];
+        snprintf(why, sizeof why, "no heartbeat from hostd for %u ms", ha->fence_ms);
+        set_fenced(ha, true, why);
+    }
+}
+
+static void
+on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    struct dpud_ha *ha = arg;
+    uint64_t v;
+    if (read(fd, &v, sizeof v) < 0)
+        log_warn("stop: %s", strerror(errno));
+    event_base_loopbreak(ha->base);
+}
+
+static void *
+run(void *arg)
+{
+    struct dpud_ha *ha = arg;
+    /* Heartbeats answered on time even on a busy DPU core. */
+    struct sched_param sp = {.sched_priority = RT_PRIORITY};
+    int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    if (rc)
+        log_warn("no real-time priority (%s): heartbeats compete with the data plane",
+                 strerror(rc));
+    event_base_dispatch(ha->base);
+    return NULL;
+}
+
+int
+dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
+              const char *const *allow_cn, char **err)
+{
+    char addr[128];
+    uint16_t port;
+    if (parse_hostport(listen, addr, sizeof addr, &port) < 0)
+        return cmd_fail(err, -EINVAL, "--ha-listen %s: want ADDR:PORT", listen);
+    struct dpud_ha *ha = calloc(1, sizeof *ha);
+    if (!ha || !(ha->scratch = malloc(sizeof *ha->scratch))) {
+        free(ha);
+        return cmd_fail(err, -ENOMEM, "out of memory");
+    }
+    d->ha = ha;
+    ha->d = d;
+    ha->allow_cn = allow_cn;
+    ha->fence_ms = FENCE_MS_DEFAULT;
+    ha->stop_fd = -1;
+    pthread_mutex_init(&ha->mu, NULL);
+    for (unsigned i = 0; i < DPUD_MAX_UPLINKS; i++)
+        ha->raw_fd[i] = -1;
+    ha->base = event_base_new();
+    ha->ssl = tls_server_ctx(tls, err);
+    if (!ha->base || !ha->ssl)
+        return ha->base ? -EINVAL : cmd_fail(err, -ENOMEM, "out of memory");
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    char spec[160];
+    snprintf(spec, sizeof spec, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
+    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) < 0)
+        return cmd_fail(err, -EINVAL, "--ha-listen %s: not an address", listen);
+    ha->listener = evconnlistener_new_bind(ha->base, on_accept, ha,
+                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 8,
+                                           (struct sockaddr *)&ss, sslen);
+    if (!ha->listener)
+        return cmd_fail(err, -errno, "--ha-listen %s: %s", listen, strerror(errno));
+    ha->lw = linkwatch_create(ha->base, on_link, ha);
+    for (unsigned i = 0; i < d->n_uplinks; i++) {
+        ha->up_carrier[i] = link_has_carrier(d->uplinks[i]);
+        ha->up_ifindex[i] = (int)if_nametoindex(d->uplinks[i]);
+        int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+        struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_ifindex = ha->up_ifindex[i]};
+        if (fd >= 0 && bind(fd, (struct sockaddr *)&ll, sizeof ll) < 0) {
+            close(fd);
+            fd = -1;
+        }
+        ha->raw_fd[i] = fd;
+    }
+    ha->fence_ev = evtimer_new(ha->base, on_fence_timer, ha);
+    ha->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ha->stop_ev = ha->stop_fd >= 0 ? event_new(ha->base, ha->stop_fd, EV_READ | EV_PERSIST,
+                                               on_stop, ha)
+                                   : NULL;
+    if (!ha->lw || !ha->fence_ev || !ha->stop_ev || event_add(ha->stop_ev, NULL) < 0)
+        return cmd_fail(err, -ENOMEM, "cannot set up the HA thread's events");
+    int rc = pthread_create(&ha->thread, NULL, run, ha);
+    if (rc)
+        return cmd_fail(err, -rc, "HA thread: %s", strerror(rc));
+    ha->started = true;
+    log_info("heartbeats on %s", listen);
+    return 0;
+}
+
+void
+dpud_ha_stop(struct dpud *d)
+{
+    struct dpud_ha *ha = d->ha;
+    if (!ha)
+        return;
+    if (ha->started) {
+        uint64_t one = 1;
+        if (write(ha->stop_fd, &one, sizeof one) < 0)
+            log_warn("cannot stop its thread: %s", strerror(errno));
+        pthread_join(ha->thread, NULL);
+    }
+    if (ha->conn)
+        bufferevent_free(ha->conn);
+    if (ha->listener)
+        evconnlistener_free(ha->listener);
+    linkwatch_destroy(ha->lw);
+    if (ha->fence_ev)
+        event_free(ha->fence_ev);
+    if (ha->stop_ev)
+        event_free(ha->stop_ev);
+    if (ha->stop_fd >= 0)
+        close(ha->stop_fd);
+    for (unsigned i = 0; i < DPUD_MAX_UPLINKS; i++)
+        if (ha->raw_fd[i] >= 0)
+            close(ha->raw_fd[i]);
+    if (ha->ssl)
+        SSL_CTX_free(ha->ssl);
+    if (ha->base)
+        event_base_free(ha->base);
+    pthread_mutex_destroy(&ha->mu);
+    free(ha->scratch);
+    free(ha);
+    d->ha = NULL;
+}
+
+/* ---- from the control thread ---- */
+
+void
+dpud_ha_configure(struct dpud *d, bool active_standby, json_t *ports)
+{
+    struct dpud_ha *ha = d->ha;
+    if (!ha)
+        return;
+    pthread_mutex_lock(&ha->mu);
+    bool was = ha->standby_by_default;
+    ha->standby_by_default = active_standby;
+    ha->n_vnics = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(ports, i, p) {
+        uint8_t mac[6];
+        const char *m = json_string_value(json_object_get(p, "mac"));
+        int id = sw_port_find(d->sw, json_string_value(json_object_get(p, "name")));
+        const struct sw_port *sp = id >= 0 ? sw_port_at(d->sw, (unsigned)id) : NULL;
+        if (!m || !mac_parse(m, mac) || !sp || sp->pg < 0 || ha->n_vnics == SW_MAX_PORTS)
+            continue;
+        memcpy(ha->vnics[ha->n_vnics].mac, mac, 6);
+        ha->vnics[ha->n_vnics].vid = sw_portgroup_at(d->sw, (unsigned)sp->pg)->vid;
+        ha->vnics[ha->n_vnics].port = sp->id;
+        ha->n_vnics++;
+    }
+    pthread_mutex_unlock(&ha->mu);
+    /* Becoming part of a pair: fenced until hostd says active.  The HA
+     * thread's own state is only read here (status), never written: a
+     * fence set now is undone by the next heartbeat that says active. */
+    unsigned st = atomic_load(&ha->status);
+    if (active_standby && !was && (st & 0xf) != ROLE_ACTIVE) {
+        sw_set_vnics_fenced(d->sw, true);
+        if (d->es)
+            eswitch_set_fenced(d->es, true);
+    }
+}
+
+json_t *
+dpud_ha_json(const struct dpud *d)
+{
+    const struct dpud_ha *ha = d->ha;
+    if (!ha)
+        return json_null();
+    unsigned st = atomic_load(&((struct dpud_ha *)ha)->status);
+    return json_pack("{s:s,s:b}", "role", role_names[st & 0xf],
+                     "fenced", sw_vnics_fenced(d->sw));
+}

@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ha: dual-DPU high availability, hostd's side (DESIGN §7): fast heartbeats
+ * with both DPUs on a thread of its own, failure detection, failover.
+ *
+ *   every heartbeat interval (default 2 ms), to each DPU on its own kept
+ *   connection (mTLS, JSON lines; dpud/ha.c answers on its own thread):
+ *       {"t":"hb", seq, epoch, role, fence_ms} -> {"t":"hb", ..., uplinks, fenced}
+ *
+ *   the active DPU fails when  its connection breaks (dpud killed or
+ *                                crashed: the kernel closes it at once)
+ *                              no answer for 'miss' intervals (dpud hung)
+ *                              it reports no uplink with carrier (a cut cable;
+ *                                dpud says so the moment it hears it)
+ *   then, if the standby is healthy (answering, an uplink up):
+ *       epoch + 1; every vNIC's VF moves to the standby (the platform: in the
+ *       lab one map update per VM, vfmux.h); the standby is told it is active
+ *       (it unfences its vNIC ports and announces the VMs' MACs on its active
+ *       uplink); the old one, if it still listens, that it is standby; then
+ *       the event "dpu.failover" (and its alarm), the new state on disk.
+ *   otherwise nothing moves and the state says why.
+ *
+ * Failback is manual (dpu.failover --to).  In independent mode the DPUs get
+ * role "none": heartbeats still tell their health, nothing fails over.
+ *
+ * Thread-safety: the thread owns the connections; commands (event loop)
+ * read and change the state under 'mu' and ask for failovers through
+ * 'req_to' and an eventfd, waiting on 'cv' for the outcome.
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hostd.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+
+LOG_MODULE(ha);
+
+#define LINE_MAX_LEN 4096
+#define RECONNECT_MS 50
+#define RT_PRIORITY 20
+#define HA_VMS_MAX 256
+
+struct ha_peer {
+    struct bufferevent *bev;
+    bool connected;         /* handshake done */
+    uint64_t connect_ms;    /* when the last attempt began */
+    uint64_t last_rx_ms;    /* the last message from it */
+    unsigned unanswered;    /* heartbeats sent since its last message */
+    uint64_t first_unanswered_ms; /* when the first of them went */
+    uint64_t seq;
+    unsigned uplinks, uplinks_total;
+    bool fenced;
+    char role[16];          /* as it says */
+    char why_down[200];     /* why it is not healthy, "" when it is */
+};
+
+struct hostd_ha {
+    struct hostd *h;
+    pthread_t thread;
+    bool started;
+    struct event_base *base;
+    struct event *tick_ev, *wake_ev;
+    int wake_fd;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+
+    /* Configuration (under mu): from hostd.json. */
+    bool active_standby;
+    unsigned interval_ms, miss, fence_ms;
+    char vms[HA_VMS_MAX][32];  /* every VM, for moving their VFs */
+    unsigned n_vms;
+
+    /* State (under mu). */
+    uint64_t epoch;
+    int active;               /* DPU index, active-standby only */
+    struct ha_peer peer[HOSTD_MAX_DPUS];
+    uint64_t seq;
+    unsigned failovers;
+    char last_failover[400];  /* what happened last, for dpu list */
+    char no_failover[400];    /* why the last failover could not happen */
+    int req_to;               /* a requested failover (command), -1 none */
+    int req_rc;
+    char req_err[256];
+    bool req_done;
+};
+
+static const char *const roles[] = {"none", "standby", "active"};
+
+static const char *
+role_of(const struct hostd_ha *ha, int i)
+{
+    return !ha->active_standby ? roles[0] : i == ha->active ? roles[2] : roles[1];
+}
+
+/* ---- state on disk: which DPU is active, the epoch ---- */
+
+static void
+save_state(struct hostd_ha *ha)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ha.json", ha->h->dir);
+    json_t *j = json_pack("{s:s,s:I}", "active", ha->h->dpus[ha->active < 0 ? 0 : ha->active].name,
+                          "epoch", (json_int_t)ha->epoch);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s || fs_write_atomic(path, s, strlen(s)) < 0)
+        log_warn("cannot save %s: after a restart the DPUs' answers set the epoch", path);
+    free(s);
+}
+
+static void
+load_state(struct hostd_ha *ha)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ha.json", ha->h->dir);
+    json_t *j = json_load_file(path, 0, NULL);
+    struct hostd_dpu *d = hostd_dpu_find(ha->h, json_string_value(json_object_get(j, "active")) ?: "");
+    ha->active = d ? (int)(d - ha->h->dpus) : 0;
+    ha->epoch = (uint64_t)json_integer_value(json_object_get(j, "epoch"));
+    json_decref(j);
+}
+
+/* ---- heartbeats ---- */
+
+static void
+send_hb(struct hostd_ha *ha, int i)
+{
+    struct ha_peer *p = &ha->peer[i];
+    if (!p->connected)
+        return;
+    /* A DPU that stopped answering gets a heartbeat now and then, not a
+     * backlog to work through when it wakes up. */
+    uint64_t quiet = now_ms() - p->last_rx_ms;
+    if (p->unanswered > 2 * ha->miss && quiet % 50 > ha->interval_ms)
+        return;
+    char line[256];
+    if (!p->unanswered++)
+        p->first_unanswered_ms = now_ms();
+    int n = snprintf(line, sizeof line,
+                     "{\"t\":\"hb\",\"seq\":%llu,\"epoch\":%llu,\"role\":\"%s\",\"fence_ms\":%u}\n",
+                     (unsigned long long)++ha->seq, (unsigned long long)ha->epoch,
+                     role_of(ha, i), ha->fence_ms);
+    bufferevent_write(p->bev, line, (size_t)n);
+}
+
+/* Has DPU 'i' left 'miss' heartbeats in a row unanswered, the first of them
+ * 'miss' intervals ago?  Counting what was sent, not the time since its last
+ * answer, keeps a stall of hostd itself (a busy host core) from looking like
+ * a stall of the DPU. */
+static bool
+silent(const struct hostd_ha *ha, const struct ha_peer *p, uint64_t now)
+{
+    return p->unanswered >= ha->miss && now - p->first_unanswered_ms >= ha->miss * ha->interval_ms;
+}
+
+static bool
+healthy(const struct hostd_ha *ha, int i, uint64_t now, char *why, size_t len)
+{
+    const struct ha_peer *p = &ha->peer[i];
+    if (!p->connected)
+        snprintf(why, len, "%s", p->why_down[0] ? p->why_down : "not connected");
+    else if (silent(ha, p, now))
+        snprintf(why, len, "%u heartbeats unanswered in %llu ms", p->unanswered,
+                 (unsigned long long)(now - p->first_unanswered_ms));
+    else if (p->uplinks_total && !p->uplinks)
+        snprintf(why, len, "no uplink has carrier");
+    else
+        return true;
+    return false;
+}
+
+/* Moves every vNIC to DPU 'to' and tells both DPUs.  Under mu. */
+static int
+failover(struct hostd_ha *ha, int to, const char *reason, uint64_t detected_at_ns, char *err,
+         size_t err_len)
+{
+    struct hostd *h = ha->h;
+    uint64_t now = now_ms();
+    char why[200];
+    if (to == ha->active)
+        return snprintf(err, err_len, "%s is active already", h->dpus[to].name), -EALREADY;
+    if (!healthy(ha, to, now, why, sizeof why)) {
+        snprintf(ha->no_failover, sizeof ha->no_failover, "no failover to %s (%s): %s",
+                 h->dpus[to].name, reason, why);
+        snprintf(err, err_len, "%s", ha->no_failover);
+        return -EHOSTUNREACH;
+    }
+    int from = ha->active;
+    ha->epoch++;
+    ha->active = to;
+    unsigned moved = 0;
+    char perr[256] = "";
+    for (unsigned v = 0; v < ha->n_vms; v++)
+        moved += hostd_platform_vnic_move(h, ha->vms[v], (unsigned)to, perr, sizeof perr) == 0;
+    send_hb(ha, to);
+    send_hb(ha, from);
+    uint64_t took_us = (now_ns() - detected_at_ns) / 1000;
+    ha->failovers++;
+    ha->no_failover[0] = '\0';
+    snprintf(ha->last_failover, sizeof ha->last_failover,
+             "%s -> %s (%s), epoch %llu, %u of %u vNICs moved in %llu us%s%s", h->dpus[from].name,
+             h->dpus[to].name, reason, (unsigned long long)ha->epoch, moved, ha->n_vms,
+             (unsigned long long)took_us, perr[0] ? ": " : "", perr);
+    log_warn("failover %s", ha->last_failover);
+    return 0;
+}
+
+/* After a failover: what takes time (the disk, the event log) comes last. */
+static void
+after_failover(struct hostd_ha *ha, const char *to)
+{
+    save_state(ha);
+    char msg[sizeof ha->last_failover];
+    snprintf(msg, sizeof msg, "%s", ha->last_failover);
+    pthread_mutex_unlock(&ha->mu);
+    hostd_event(ha->h, "dpu.failover", to, "%s", msg);
+    pthread_mutex_lock(&ha->mu);
+}
+
+/* The active DPU 'i' failed for 'reason': fail over to the other. */
+static void
+active_failed(struct hostd_ha *ha, int i, const char *reason)
+{
+    if (!ha->active_standby || i != ha->active || ha->h->n_dpus < 2)
+        return;
+    char err[400];
+    if (failover(ha, 1 - i, reason, now_ns(), err, sizeof err) == 0) {
+        after_failover(ha, ha->h->dpus[1 - i].name);
+    } else if (strcmp(err, ha->no_failover) || !ha->no_failover[0]) {
+        log_warn("%s", err);
+    }
+}
+
+/* ---- the connections ---- */
+
+static void peer_connect(struct hostd_ha *ha, int i);
+
+static void
+peer_down(struct hostd_ha *ha, int i, const char *why)
+{
+    struct ha_peer *p = &ha->peer[i];
+    if (p->bev)
+        bufferevent_free(p->bev);
+    p->bev = NULL;
+    bool was = p->connected;
+    p->connected = false;
+    snprintf(p->why_down, sizeof p->why_down, "%s", why);
+    if (was) {
+        log_warn("dpu=%s: %s", ha->h->dpus[i].name, why);
+        active_failed(ha, i, why);
+    }
+}
+
+static void
+on_message(struct hostd_ha *ha, int i, json_t *msg)
+{
+    struct ha_peer *p = &ha->peer[i];
+    const char *t = json_string_value(json_object_get(msg, "t"));
+    if (!t)
+        return;
+    p->last_rx_ms = now_ms();
+    p->unanswered = 0;
+    json_t *u = json_object_get(msg, "uplinks"), *ut = json_object_get(msg, "uplinks_total");
+    if (json_is_integer(u))
+        p->uplinks = (unsigned)json_integer_value(u);
+    if (json_is_integer(ut))
+        p->uplinks_total = (unsigned)json_integer_value(ut);
+    if (!strcmp(t, "hb")) {
+        const char *role = json_string_value(json_object_get(msg, "role"));
+        snprintf(p->role, sizeof p->role, "%s", role ? role : "?");
+        p->fenced = json_is_true(json_object_get(msg, "fenced"));
+        /* A DPU that knows a later epoch (our state was lost): go past it. */
+        json_int_t e = json_integer_value(json_object_get(msg, "epoch"));
+        if (e > 0 && (uint64_t)e > ha->epoch) {
+            ha->epoch = (uint64_t)e + 1;
+            save_state(ha);
+        }
+    }
+    if (p->uplinks_total && !p->uplinks)
+        active_failed(ha, i, "its uplinks lost carrier");
+}
+
+struct peer_cb {
+    struct hostd_ha *ha;
+    int i;
+};
+static struct peer_cb peer_cbs[HOSTD_MAX_DPUS];
+
+static void
+on_peer_read(struct bufferevent *bev, void *arg)
+{
+    struct peer_cb *c = arg;
+    struct hostd_ha *ha = c->ha;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    char *line;
+    size_t n;
+    pthread_mutex_lock(&ha->mu);
+    while (ha->peer[c->i].bev == bev && (line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF))) {
+        json_t *msg = n < LINE_MAX_LEN ? json_loadb(line, n, 0, NULL) : NULL;
+        free(line);
+        if (msg)
+            on_message(ha, c->i, msg);
+        json_decref(msg);
+    }
+    if (ha->peer[c->i].bev == bev && evbuffer_get_length(in) > LINE_MAX_LEN)
+        peer_down(ha, c->i, "a line too long: connection closed");
+    pthread_mutex_unlock(&ha->mu);
+}
+
+static void
+on_peer_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct peer_cb *c = arg;
+    struct hostd_ha *ha = c->ha;
+    struct ha_peer *p = &ha->peer[c->i];
+    const struct hostd_dpu *dpu = &ha->h->dpus[c->i];
+    pthread_mutex_lock(&ha->mu);
+    if (p->bev != bev) {
+        pthread_mutex_unlock(&ha->mu);
+        return;
+    }
+    if (what & BEV_EVENT_CONNECTED) {
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        char cn[256];
+        if (!ssl || !tls_peer_cn(ssl, cn, sizeof cn) || strcmp(cn, dpu->cn)) {
+            peer_down(ha, c->i, "its certificate is not the DPU's");
+        } else {
+            int one = 1;
+            setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            p->connected = true;
+            p->last_rx_ms = now_ms();
+            p->unanswered = 0;
+            p->why_down[0] = '\0';
+            log_info("dpu=%s: heartbeats connected", dpu->name);
+            send_hb(ha, c->i);
+        }
+    } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        char why[200];
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        int se = EVUTIL_SOCKET_ERROR();
+        snprintf(why, sizeof why, "connection %s%s%s", what & BEV_EVENT_EOF ? "closed" : "lost",
+                 se && !(what & BEV_EVENT_EOF) ? ": " : "",
+                 se && !(what & BEV_EVENT_EOF) ? strerror(se) : "");
+        (void)e;
+        peer_down(ha, c->i, why);
+    }
+    pthread_mutex_unlock(&ha->mu);
+}
+
+static void
+peer_connect(struct hostd_ha *ha, int i)
+{
+    struct ha_peer *p = &ha->peer[i];
+    const struct hostd_dpu *dpu = &ha->h->dpus[i];
+    p->connect_ms = now_ms();
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    char spec[128];
+    snprintf(spec, sizeof spec, strchr(dpu->addr, ':') ? "[%s]:%u" : "%s:%u", dpu->addr,
+             dpu->ha_port);
+    SSL *ssl = SSL_new(ha->h->client_ssl);
+    if (!ssl || evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &len) < 0) {
+        if (ssl)
+            SSL_free(ssl);
+        snprintf(p->why_down, sizeof p->why_down, "bad address %s", spec);
+        return;
+    }
+    SSL_set_tlsext_host_name(ssl, dpu->addr);
+    p->bev = bufferevent_openssl_socket_new(ha->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                            BEV_OPT_CLOSE_ON_FREE);
+    if (!p->bev) {
+        SSL_free(ssl);
+        return;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(p->bev, 1);
+    peer_cbs[i] = (struct peer_cb){ha, i};
+    bufferevent_setcb(p->bev, on_peer_read, NULL, on_peer_event, &peer_cbs[i]);
+    bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&ss, len) < 0) {
+        bufferevent_free(p->bev);
+        p->bev = NULL;
+        snprintf(p->why_down, sizeof p->why_down, "connect: %s", strerror(errno));
+    }
+}
+
+/* Every interval: heartbeats, timeouts, reconnections. */
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct hostd_ha *ha = arg;
+    pthread_mutex_lock(&ha->mu);
+    uint64_t now = now_ms();
+    for (unsigned i = 0; i < ha->h->n_dpus; i++) {
+        struct ha_peer *p = &ha->peer[i];
+        if (p->connected && silent(ha, p, now)) {
+            char why[96];
+            snprintf(why, sizeof why, "%u heartbeats unanswered in %llu ms", p->unanswered,
+                     (unsigned long long)(now - p->first_unanswered_ms));
+            if (ha->active_standby && (int)i == ha->active)
+                active_failed(ha, (int)i, why);
+        }
+        if (!p->bev && now - p->connect_ms >= RECONNECT_MS)
+            peer_connect(ha, (int)i);
+        send_hb(ha, (int)i);
+    }
+    pthread_mutex_unlock(&ha->mu);
+}
+
+/* A command asked for something: a failover, a new configuration, stop. */
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct hostd_ha *ha = arg;
+    uint64_t v;
+    if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
+        log_warn("wake: %s", strerror(errno));
+    pthread_mutex_lock(&ha->mu);
+    if (ha->stop) {
+        event_base_loopbreak(ha->base);
+    } else if (ha->req_to >= 0) {
+        int to = ha->req_to;
+        ha->req_to = -1;
+        ha->req_rc = failover(ha, to, "requested", now_ns(), ha->req_err, sizeof ha->req_err);
+        if (ha->req_rc == 0)
+            after_failover(ha, ha->h->dpus[to].name);
+        ha->req_done = true;
+        pthread_cond_broadcast(&ha->cv);
+    }
+    struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)ha->interval_ms * 1000};
+    event_add(ha->tick_ev, &tv); /* a changed interval */
+    pthread_mutex_unlock(&ha->mu);
+}
+
+static void *
+run(void *arg)
+{
+    struct hostd_ha *ha = arg;
+    struct sched_param sp = {.sched_priority = RT_PRIORITY};
+    int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    if (rc)
+        log_warn("no real-time priority (%s): heartbeats compete with the host's work",
+                 strerror(rc));
+    event_base_dispatch(ha->base);
+    return NULL;
+}
+
+static void
+wake(struct hostd_ha *ha)
+{
+    uint64_t one = 1;
+    if (write(ha->wake_fd, &one, sizeof one) < 0)
+        log_warn("cannot wake the HA thread: %s", strerror(errno));
+}
+
+/* ---- configuration, from the event loop ---- */
+
+void
+hostd_ha_reconfigure(struct hostd *h)
+{
+    struct hostd_ha *ha = h->ha;
+    if (!ha)
+        return;
+    json_t *c = h->config;
+    pthread_mutex_lock(&ha->mu);
+    ha->active_standby = !strcmp(json_string_value(json_object_get(c, "dpu_mode")) ?: "",
+                                 "active-standby") &&
+                         h->n_dpus == 2;
+    json_t *hb = json_object_get(c, "heartbeat_ms");
+    ha->interval_ms = json_is_integer(hb) ? (unsigned)json_integer_value(hb) : HOSTD_HA_HEARTBEAT_MS;
+    ha->fence_ms = MAX(HOSTD_HA_FENCE_MS, 10 * ha->interval_ms);
+    ha->n_vms = 0;
+    size_t i;
+    json_t *vm;
+    json_array_foreach(json_object_get(c, "vms"), i, vm)
+        if (ha->n_vms < HA_VMS_MAX)
+            snprintf(ha->vms[ha->n_vms++], sizeof ha->vms[0], "%s",
+                     json_string_value(json_object_get(vm, "name")));
+    /* The VFs where they belong: every vNIC with the active DPU, or each with
+     * its own DPU in independent mode. */
+    json_array_foreach(json_object_get(c, "vms"), i, vm) {
+        struct hostd_dpu *d = hostd_dpu_find(h, json_string_value(json_object_get(vm, "dpu")));
+        int to = ha->active_standby ? ha->active : d ? (int)(d - h->dpus) : 0;
+        char err[256];
+        if (h->n_dpus == 2 &&
+            hostd_platform_vnic_move(h, json_string_value(json_object_get(vm, "name")),
+                                     (unsigned)to, err, sizeof err) < 0)
+            log_warn("vm=%s: %s", json_string_value(json_object_get(vm, "name")), err);
+    }
+    pthread_mutex_unlock(&ha->mu);
+    wake(ha);
+}
+
+const char *
+hostd_vm_owner(struct hostd *h, json_t *vm)
+{
+    struct hostd_ha *ha = h->ha;
+    const char *own = json_string_value(json_object_get(vm, "dpu"));
+    if (ha) {
+        pthread_mutex_lock(&ha->mu);
+        if (ha->active_standby)
+            own = h->dpus[ha->active].name;
+        pthread_mutex_unlock(&ha->mu);
+    }
+    return own;
+}
+
+int
+hostd_ha_failover(struct hostd *h, const char *to, char **err)
+{
+    struct hostd_ha *ha = h->ha;
+    struct hostd_dpu *d = hostd_dpu_find(h, to);
+    if (!d)
+        return cmd_fail(err, -ENOENT, "no DPU %s", to);
+    if (!ha || !ha->active_standby)
+        return cmd_fail(err, -ENOTSUP, "failover: the DPUs are not an active-standby pair "
+                        "(dsectl host dpu-mode active-standby)");
+    pthread_mutex_lock(&ha->mu);
+    ha->req_to = (int)(d - h->dpus);
+    ha->req_done = false;
+    pthread_mutex_unlock(&ha->mu);
+    wake(ha);
+    pthread_mutex_lock(&ha->mu);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 5;
+    while (!ha->req_done)
+        if (pthread_cond_timedwait(&ha->cv, &ha->mu, &ts) == ETIMEDOUT)
+            break;
+    int rc = ha->req_done ? ha->req_rc : -ETIMEDOUT;
+    if (rc < 0)
+        cmd_fail(err, rc, "%s", ha->req_done ? ha->req_err : "the HA thread did not answer");
+    pthread_mutex_unlock(&ha->mu);
+    return rc;
+}
+
+json_t *
+hostd_ha_json(struct hostd *h, unsigned i)
+{
+    struct hostd_ha *ha = h->ha;
+    if (!ha)
+        return json_null();
+    pthread_mutex_lock(&ha->mu);
+    const struct ha_peer *p = &ha->peer[i];
+    char why[200] = "";
+    bool ok = healthy(ha, (int)i, now_ms(), why, sizeof why);
+    json_t *j = json_pack("{s:s,s:b,s:s,s:b,s:i,s:i,s:I}", "role", role_of(ha, (int)i),
+                          "healthy", ok, "reported_role", p->role[0] ? p->role : "-", "fenced",
+                          p->fenced, "uplinks", (int)p->uplinks, "uplinks_total",
+                          (int)p->uplinks_total, "epoch", (json_int_t)ha->epoch);
+    if (!ok)
+        json_object_set_new(j, "why", json_string(why));
+    pthread_mutex_unlock(&ha->mu);
+    return j;
+}
+
+json_t *
+hostd_ha_status(struct hostd *h)
+{
+    struct hostd_ha *ha = h->ha;
+    if (!ha)
+        return json_null();
+    pthread_mutex_lock(&ha->mu);
+    json_t *j = json_pack("{s:s,s:s?,s:I,s:i,s:i,s:i,s:i,s:s?,s:s?}", "mode",
+                          ha->active_standby ? "active-standby" : "independent", "active",
+                          ha->active_standby ? h->dpus[ha->active].name : NULL, "epoch",
+                          (json_int_t)ha->epoch, "heartbeat_ms", (int)ha->interval_ms,
+                          "failure_after_ms", (int)(ha->miss * ha->interval_ms), "fence_ms",
+                          (int)ha->fence_ms, "failovers", (int)ha->failovers, "last_failover",
+                          ha->last_failover[0] ? ha->last_failover : NULL, "no_failover",
+                          ha->no_failover[0] ? ha->no_failover : NULL);
+    pthread_mutex_unlock(&ha->mu);
+    return j;
+}
+
+/* ---- start, stop ---- */
+
+int
+hostd_ha_start(struct hostd *h, char **err)
+{
+    if (h->n_dpus == 0)
+        return 0;
+    struct hostd_ha *ha = calloc(1, sizeof *ha);
+    if (!ha)
+        return cmd_fail(err, -ENOMEM, "out of memory");
+    h->ha = ha;
+    ha->h = h;
+    ha->req_to = -1;
+    ha->miss = HOSTD_HA_MISS;
+    ha->interval_ms = HOSTD_HA_HEARTBEAT_MS;
+    ha->fence_ms = HOSTD_HA_FENCE_MS;
+    pthread_mutex_init(&ha->mu, NULL);
+    pthread_cond_init(&ha->cv, NULL);
+    load_state(ha);
+    ha->base = event_base_new();
+    ha->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!ha->base || ha->wake_fd < 0)
+        return cmd_fail(err, -ENOMEM, "HA: cannot make its event loop");
+    ha->tick_ev = event_new(ha->base, -1, EV_PERSIST, on_tick, ha);
+    ha->wake_ev = event_new(ha->base, ha->wake_fd, EV_READ | EV_PERSIST, on_wake, ha);
+    if (!ha->tick_ev || !ha->wake_ev || event_add(ha->wake_ev, NULL) < 0)
+        return cmd_fail(err, -ENOMEM, "HA: cannot make its events");
+    hostd_ha_reconfigure(h); /* and the first tick, through the wake */
+    int rc = pthread_create(&ha->thread, NULL, run, ha);
+    if (rc)
+        return cmd_fail(err, -rc, "HA thread: %s", strerror(rc));
+    ha->started = true;
+    return 0;
+}
+
+void
+hostd_ha_stop(struct hostd *h)
+{
+    struct hostd_ha *ha = h->ha;
+    if (!ha)
+        return;
+    if (ha->started) {
+        pthread_mutex_lock(&ha->mu);
+        ha->stop = true;
+        pthread_mutex_unlock(&ha->mu);
+        wake(ha);
+        pthread_join(ha->thread, NULL);
+    }
+    for (unsigned i = 0; i < HOSTD_MAX_DPUS; i++)
+        if (ha->peer[i].bev)
+            bufferevent_free(ha->peer[i].bev);
+    if (ha->tick_ev)
+        event_free(ha->tick_ev);
+    if (ha->wake_ev)
+        event_free(ha->wake_ev);
+    if (ha->wake_fd >= 0)
+        close(ha->wake_fd);
+    if (ha->base)
+        event_base_free(ha->base);
+    pthread_mutex_destroy(&ha->mu);
+    pthread_cond_destroy(&ha->cv);
+    free(ha);
+    h->ha = NULL;
+}
