@@ -29,6 +29,7 @@ usage(FILE *f)
             fprintf(f, "  dsectl %s %s%s%s\n", objects[i]->name, objects[i]->cmds[k].name,
                     *objects[i]->cmds[k].usage ? " " : "", objects[i]->cmds[k].usage);
     fprintf(f, "  dsectl support-bundle -o FILE.tgz [--force]\n"
+               "  dsectl call COMMAND [JSON-ARGS]      any command of the daemon behind -s\n"
                "  dsectl lab up|down|status|exec ...   (runs dse-lab)\n"
                "\n"
                "  -j          print JSON instead of tables\n"
@@ -265,6 +266,28 @@ fmt_count(json_int_t n)
     return b;
 }
 
+/* `dsectl [-s SOCKET] call COMMAND [JSON-ARGS]`: any command of the daemon
+ * behind the socket, its result printed as JSON (hostd's, or a DPU's own:
+ * -s DIR/run/dpud.sock). */
+static int
+run_call(struct cli *cli, int argc, char **argv)
+{
+    if (argc < 2 || argc > 3)
+        return cli_usage_error("call", "COMMAND [JSON-ARGS]");
+    json_error_t jerr;
+    json_t *args = argc == 3 ? json_loads(argv[2], 0, &jerr) : json_object();
+    if (!json_is_object(args)) {
+        json_decref(args);
+        return cli_usage_error("call", "arguments: a JSON object, please");
+    }
+    json_t *r = NULL;
+    int rc = cli_call(cli, argv[1], args, &r);
+    if (rc == EXIT_OK)
+        cli_print_json(r);
+    json_decref(r);
+    return rc;
+}
+
 /* ---- main ---- */
 
 static int
@@ -341,6 +364,8 @@ main(int argc, char **argv)
     }
     if (!strcmp(argv[i], "support-bundle"))
         return cli_support_bundle(&cli, argc - i, argv + i);
+    if (!strcmp(argv[i], "call"))
+        return run_call(&cli, argc - i, argv + i);
     for (size_t k = 0; k < ARRAY_SIZE(objects); k++) {
         if (strcmp(objects[k]->name, argv[i]))
             continue;
