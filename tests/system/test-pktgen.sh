@@ -3,9 +3,16 @@
 # dse-pktgen: live-frame XDP generator into an XDP sink over a direct veth
 # pair; paced and max rate, loss, reordering, latency, flows, VLAN, usage
 # errors, and the sink taking its program off the interface when it stops.
+# Then --udp through the kernel's stack over a second pair: every datagram
+# arrives, and an outage of the sink's interface shows as a gap and a run of
+# lost frames.
 #
 #   netns P-a                       netns P-b
 #   dse-pktgen tx -- P-t ===veth=== P-r -- dse-pktgen rx (XDP, drops ours)
+#
+#   netns U-a                                          netns U-b
+#   dse-pktgen tx --udp -- U-t ===veth=== U-r -- dse-pktgen rx --udp 9000
+#                 198.18.7.1/24            198.18.7.2/24 (set down for 0.2 s)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -22,6 +29,14 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 [[ -n $P ]] || { echo "no free netns prefix" >&2; exit 1; }
 A=$P-a B=$P-b
+# The same for the --udp pair: "pgu" + 3 hex digits.
+U=
+for i in 1 2 3 4 5 6 7 8; do
+	p=pgu$(printf '%03x' $(((RANDOM ^ $$ ^ (i << 8)) & 0xfff)))
+	[[ $(netns_count_with_prefix "$p") == 0 ]] && { U=$p; break; }
+done
+[[ -n $U ]] || { echo "no free netns prefix" >&2; exit 1; }
+UA=$U-a UB=$U-b
 RX_PIDS=()
 
 pktgen_cleanup() {
@@ -30,6 +45,8 @@ pktgen_cleanup() {
 	for pid in "${RX_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 	ip netns del "$A" 2>/dev/null
 	ip netns del "$B" 2>/dev/null
+	ip netns del "$UA" 2>/dev/null
+	ip netns del "$UB" 2>/dev/null
 	(exit "$rc")
 	cleanup
 }
@@ -83,6 +100,9 @@ check "tx at 10 kpps for 1 s sends ~10000 (got '$sent')" num_between "$sent" 990
 check_eq "rx received what tx sent" "$sent" "$got"
 check_eq "nothing lost" 0 "$(field "$TMP/paced.json" lost)"
 check_eq "nothing reordered" 0 "$(field "$TMP/paced.json" reordered)"
+check_eq "no lost run" 0 "$(field "$TMP/paced.json" max_lost_run)"
+gap=$(field "$TMP/paced.json" max_gap_us)
+check "longest gap between frames in (0, 50000) us (got '$gap')" num_between "$gap" 0.001 49999.999
 p50=$(field "$TMP/paced.json" lat_p50_us)
 check "latency p50 in (0, 10000) us (got '$p50')" num_between "$p50" 0.001 9999.999
 check "rx rate near 10 kpps ($(field "$TMP/paced.json" rx_pps))" \
@@ -178,6 +198,109 @@ check "unknown option: exit 2" usage_error rx --dev x --bogus
 check "unknown mode: exit 2" usage_error send
 in_ns "$A" "$PKTGEN" tx --dev nosuchdev --dst-mac 02:00:00:00:00:01 --count 1 >/dev/null 2>&1
 check_eq "missing interface: exit 1" 1 $?
+
+# ---- --udp through the kernel's stack ---------------------------------------
+UDP_SINK=198.18.7.2:9000
+ip netns add "$UA" && ip netns add "$UB" &&
+	ip link add "$U-t" netns "$UA" type veth peer name "$U-r" netns "$UB" &&
+	ip -n "$UA" addr add 198.18.7.1/24 dev "$U-t" &&
+	ip -n "$UB" addr add 198.18.7.2/24 dev "$U-r" &&
+	ip -n "$UA" link set "$U-t" up && ip -n "$UB" link set "$U-r" up ||
+	{ not_ok "--udp: netns, veth and addresses set up"; finish; exit 1; }
+# Permanent neighbours: the outage below takes the carrier away, which flushes
+# learned entries, and ARP would then add up to a second of its own retries.
+mac_of() { ip -n "$1" -o link show dev "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
+ip -n "$UA" neigh replace 198.18.7.2 lladdr "$(mac_of "$UB" "$U-r")" dev "$U-t" nud permanent
+ip -n "$UB" neigh replace 198.18.7.1 lladdr "$(mac_of "$UA" "$U-t")" dev "$U-r" nud permanent
+
+# udp_rx_start NAME ARGS...: rx --udp 9000 in U-b in the background, JSON into
+# $TMP/NAME.json; returns once its socket is bound.
+udp_rx_start() {
+	local name=$1
+	shift
+	ip netns exec "$UB" "$PKTGEN" rx --udp 9000 -j "$@" >"$TMP/$name.json" 2>"$TMP/$name.err" &
+	RX_PID=$!
+	RX_PIDS+=("$RX_PID")
+	wait_until 10 grep -q 'listening on udp port 9000' "$TMP/$name.err"
+}
+udp_tx() { in_ns "$UA" "$PKTGEN" tx --udp "$UDP_SINK" -j "$@"; }
+# udp_tx_start NAME ARGS...: tx --udp in the background ($TX_PID is tx itself,
+# for signals), JSON into $TMP/NAME.json.
+udp_tx_start() {
+	local name=$1
+	shift
+	ip netns exec "$UA" "$PKTGEN" tx --udp "$UDP_SINK" -j "$@" >"$TMP/$name.json" 2>"$TMP/$name.err" &
+	TX_PID=$!
+	RX_PIDS+=("$TX_PID")
+}
+sink_rx_packets() { in_ns "$UB" cat "/sys/class/net/$U-r/statistics/rx_packets"; }
+rx_packets_over() { (($(sink_rx_packets) > $1)); }
+num_lt() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x != "" && x + 0 < y + 0) }'; }
+
+check "rx --udp binds its port" udp_rx_start udp-paced
+udp_tx --rate 1000 --duration 1 >"$TMP/tx-udp-paced.json" 2>"$TMP/tx-udp-paced.err"
+check_eq "tx --udp at 1000 pps exits 0" 0 $?
+rx_wait
+check_eq "rx --udp exits 0 after 1 s without datagrams" 0 $?
+echo "# udp paced: tx $(cat "$TMP/tx-udp-paced.json")"
+echo "# udp paced: rx $(cat "$TMP/udp-paced.json")"
+check_eq "tx --udp sent 1000, no send errors" "1000 0" \
+	"$(field "$TMP/tx-udp-paced.json" tx_packets) $(field "$TMP/tx-udp-paced.json" send_errors)"
+check_eq "--udp: all 1000 received" 1000 "$(field "$TMP/udp-paced.json" rx_packets)"
+check_eq "--udp: nothing lost or reordered, no lost run" "0 0 0" \
+	"$(field "$TMP/udp-paced.json" lost) $(field "$TMP/udp-paced.json" reordered) $(field "$TMP/udp-paced.json" max_lost_run)"
+gap=$(field "$TMP/udp-paced.json" max_gap_us)
+check "--udp at 1000 pps: longest gap under 50 ms (got '$gap' us)" num_lt "$gap" 50000
+check_eq "--udp: bytes counted as 66-byte frames" 66000 "$(field "$TMP/udp-paced.json" rx_bytes)"
+
+# An outage: the sink's interface down for 0.2 s while tx sends (the sleep is
+# the fault); tx starts it once the first 100 datagrams arrived.
+udp_rx_start udp-gap
+udp_tx_start tx-udp-gap --rate 1000 --duration 1.5
+base=$(sink_rx_packets)
+if wait_until 10 rx_packets_over $((base + 100)); then
+	ip -n "$UB" link set "$U-r" down
+	sleep 0.2
+	ip -n "$UB" link set "$U-r" up
+else
+	not_ok "--udp: datagrams reach the sink before the outage"
+fi
+wait "$TX_PID"
+check_eq "tx --udp through an outage exits 0" 0 $?
+rx_wait
+echo "# udp outage: tx $(cat "$TMP/tx-udp-gap.json")"
+echo "# udp outage: rx $(cat "$TMP/udp-gap.json")"
+gap=$(field "$TMP/udp-gap.json" max_gap_us) run=$(field "$TMP/udp-gap.json" max_lost_run)
+check "outage of 0.2 s: longest gap >= 150 ms (got '$gap' us)" num_between "$gap" 150000 10000000
+check "outage of 0.2 s: a run of lost frames (got '$run')" num_between "$run" 1 1500
+check "outage: lost counts the run ($(field "$TMP/udp-gap.json" lost) >= $run)" \
+	test "$(field "$TMP/udp-gap.json" lost)" -ge "${run:-1}"
+
+# Signals: both end cleanly with their report.
+udp_rx_start udp-sig --idle-ms 0
+udp_tx_start tx-udp-sig --rate 1000 --duration 60
+base=$(sink_rx_packets)
+wait_until 10 rx_packets_over $((base + 50))
+kill -INT "$TX_PID"
+wait "$TX_PID"
+check_eq "tx --udp exits 0 on SIGINT" 0 $?
+check "tx --udp on SIGINT still reports ($(field "$TMP/tx-udp-sig.json" tx_packets) sent)" \
+	num_between "$(field "$TMP/tx-udp-sig.json" tx_packets)" 50 59999
+kill -TERM "$RX_PID"
+wait "$RX_PID"
+check_eq "rx --udp exits 0 on SIGTERM" 0 $?
+check_eq "rx --udp on SIGTERM reports what came" "$(field "$TMP/tx-udp-sig.json" tx_packets)" \
+	"$(field "$TMP/udp-sig.json" rx_packets)"
+
+check "--udp without a port: exit 2, one line" usage_error tx --udp 198.18.7.2
+check "--udp with port 0: exit 2, one line" usage_error tx --udp 198.18.7.2:0
+check "--udp with a name: exit 2, one line" usage_error tx --udp localhost:9000
+check "--udp with --dev: exit 2, one line" usage_error tx --udp 198.18.7.2:9000 --dev x
+check "--udp with --dst-mac: exit 2, one line" usage_error tx --udp 198.18.7.2:9000 --dst-mac 02:00:00:00:00:01
+check "rx --udp with an address: exit 2, one line" usage_error rx --udp 198.18.7.2:9000
+in_ns "$UA" "$PKTGEN" tx --udp 198.18.9.1:9000 --count 1 >/dev/null 2>"$TMP/udp-noroute.err"
+check_eq "tx --udp without a route: exit 1" 1 $?
+
 check "no sanitizer reports" sanitizer_clean "$TMP"/*.err
 
 finish

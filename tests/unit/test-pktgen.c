@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "check.h"
+#include "pktgen-udp.h"
 #include "pktgen.h"
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static bool
 parse(struct pktgen_opts *o, char *err, const char *a0, ...)
@@ -76,7 +80,7 @@ tx_args_refuse_bad_input(void)
     char err[256];
 #define DEV "--dev", "v0", "--dst-mac", "02:00:00:00:00:02"
     ASSERT_FALSE(parse(&o, err, "tx", "--dst-mac", "02:00:00:00:00:02", NULL));
-    ASSERT_STREQ(err, "tx: --dev or --vhost-user is required");
+    ASSERT_STREQ(err, "tx: --dev, --vhost-user or --udp is required");
     ASSERT_FALSE(parse(&o, err, "tx", "--dev", "v0", NULL));
     ASSERT_FALSE(parse(&o, err, "tx", DEV, "--size", "59", NULL));
     ASSERT_FALSE(parse(&o, err, "tx", DEV, "--size", "1515", NULL));
@@ -307,7 +311,7 @@ vhost_user_args(void)
     ASSERT_FALSE(parse(&o, err, "rx", "--dev", "eth0", "--vhost-user", "/v", NULL));
     ASSERT_STREQ(err, "rx: give --dev or --vhost-user, not both");
     ASSERT_FALSE(parse(&o, err, "rx", NULL));
-    ASSERT_STREQ(err, "rx: --dev or --vhost-user is required");
+    ASSERT_STREQ(err, "rx: --dev, --vhost-user or --udp is required");
     ASSERT_FALSE(parse(&o, err, "rx", "--dev", "eth0", "--announce", "02:00:00:00:00:09", NULL));
     ASSERT_STREQ(err, "rx: --announce goes with --vhost-user");
     ASSERT_FALSE(parse(&o, err, "tx", "--vhost-user", "/v", "--dst-mac", "02:00:00:00:00:02",
@@ -394,9 +398,276 @@ stamped_frames_are_counted_like_xdp(void)
     free(t.stats);
 }
 
+static void
+udp_args_parse(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(parse(&o, err, "tx", "--udp", "198.18.7.2:9000", NULL));
+    ASSERT_STREQ(o.udp, "198.18.7.2:9000");
+    ASSERT_NULL(o.dev);
+    ASSERT_NULL(o.vhost_user);
+    ASSERT_EQ(o.udp_dst.in.sin_family, AF_INET);
+    ASSERT_EQ(o.udp_dst.in.sin_addr.s_addr, htonl(0xc6120702));
+    ASSERT_EQ(ntohs(o.udp_dst.in.sin_port), 9000);
+    ASSERT_EQ(o.size, 14 + 20 + 8 + 24); /* the smallest frame with the header */
+    ASSERT_TRUE(o.duration_s == PKTGEN_DEFAULT_DURATION_S);
+    ASSERT_STREQ(pktgen_target(&o), "198.18.7.2:9000");
+
+    ASSERT_TRUE(parse(&o, err, "tx", "--udp", "[2001:db8::1]:65535", "--rate", "1000",
+                      "--count", "50", "--size", "1514", "--stream", "9", "-j", NULL));
+    ASSERT_EQ(o.udp_dst.in6.sin6_family, AF_INET6);
+    ASSERT_EQ(ntohs(o.udp_dst.in6.sin6_port), 65535);
+    ASSERT_EQ(o.udp_dst.in6.sin6_addr.s6_addr[1], 0x01);
+    ASSERT_EQ(o.udp_dst.in6.sin6_addr.s6_addr[15], 0x01);
+    ASSERT_EQ(o.size, 1514);
+    ASSERT_EQ(o.count, 50);
+    ASSERT_TRUE(o.json && o.stream == 9);
+    ASSERT_TRUE(parse(&o, err, "tx", "--udp", "[::1]:9", NULL));
+    ASSERT_EQ(o.size, 14 + 40 + 8 + 24);
+    ASSERT_EQ(pktgen_udp_overhead(AF_INET6), 62);
+
+    ASSERT_TRUE(parse(&o, err, "rx", "--udp", "9000", "--duration", "2", "--idle-ms",
+                      "50", "--stream", "3", "-j", NULL));
+    ASSERT_EQ(o.udp_port, 9000);
+    ASSERT_EQ(o.idle_ms, 50);
+    ASSERT_TRUE(o.has_stream && o.stream == 3);
+}
+
+/* Each wrong --udp, with the reason it names. */
+static void
+udp_args_refuse_bad_input(void)
+{
+    static const struct {
+        const char *mode, *v, *reason;
+    } bad[] = {
+        {"tx", "198.18.7.2", "not ADDR:PORT"},
+        {"tx", "198.18.7.2:", "port '' is not in 1..65535"},
+        {"tx", "198.18.7.2:0", "port '0' is not in 1..65535"},
+        {"tx", "198.18.7.2:65536", "port '65536' is not in 1..65535"},
+        {"tx", "198.18.7.2:+80", "port '+80'"},
+        {"tx", "198.18.7.2:80x", "port '80x'"},
+        {"tx", ":80", "no address before the port"},
+        {"tx", "198.18.7:80", "'198.18.7' is not an IPv4 address"},
+        {"tx", "198.18.7.256:80", "is not an IPv4 address"},
+        {"tx", "localhost:80", "'localhost' is not an IPv4 address"},
+        {"tx", "0.0.0.0:80", "'0.0.0.0' is no destination"},
+        {"tx", "::1:80", "an IPv6 address is written [ADDR]:PORT"},
+        {"tx", "[::1]", "not [IPv6]:PORT"},
+        {"tx", "[::1]80", "not [IPv6]:PORT"},
+        {"tx", "[::1:80", "not [IPv6]:PORT"},
+        {"tx", "[]:80", "no address before the port"},
+        {"tx", "[198.18.7.2]:80", "is not an IPv6 address"},
+        {"tx", "[fe80::1%eth0]:80", "is not an IPv6 address"},
+        {"tx", "[::]:80", "'::' is no destination"},
+        {"rx", "0", "not a UDP port (1..65535)"},
+        {"rx", "65536", "not a UDP port"},
+        {"rx", "198.18.7.2:80", "not a UDP port"},
+        {"rx", "", "not a UDP port"},
+    };
+    struct pktgen_opts o;
+    char err[256];
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        bool ok = parse(&o, err, bad[i].mode, "--udp", bad[i].v, NULL);
+        if (ok || !strstr(err, bad[i].reason))
+            fprintf(stderr, "# %s --udp '%s': %s\n", bad[i].mode, bad[i].v,
+                    ok ? "accepted" : err);
+        ASSERT_FALSE(ok);
+        ASSERT_TRUE(strstr(err, bad[i].reason) != NULL);
+        ASSERT_TRUE(strchr(err, '\n') == NULL);
+    }
+}
+
+static void
+udp_excludes_dev_vhost_and_header_options(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_FALSE(parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--dev", "eth0", NULL));
+    ASSERT_STREQ(err, "tx: give --udp or --dev, not both");
+    ASSERT_FALSE(parse(&o, err, "rx", "--dev", "eth0", "--udp", "9", NULL));
+    ASSERT_STREQ(err, "rx: give --udp or --dev, not both");
+    ASSERT_FALSE(parse(&o, err, "rx", "--udp", "9", "--vhost-user", "/v", NULL));
+    ASSERT_STREQ(err, "rx: give --udp or --vhost-user, not both");
+    /* The kernel writes MACs, VLAN, addresses and ports. */
+    ASSERT_FALSE(parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--dst-mac",
+                       "02:00:00:00:00:02", NULL));
+    ASSERT_STREQ(err, "tx: --dst-mac does not go with --udp");
+    ASSERT_FALSE(parse(&o, err, "tx", "--vlan", "5", "--udp", "198.18.7.2:9", NULL));
+    ASSERT_STREQ(err, "tx: --vlan does not go with --udp");
+    ASSERT_FALSE(parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--flows", "4", NULL));
+    ASSERT_FALSE(
+        parse(&o, err, "rx", "--udp", "9", "--announce", "02:00:00:00:00:09", NULL));
+    ASSERT_STREQ(err, "rx: --announce goes with --vhost-user");
+    /* The frame must hold the header: 66 bytes over IPv4, 86 over IPv6. */
+    ASSERT_FALSE(parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--size", "65", NULL));
+    ASSERT_TRUE(strstr(err, "at least 66 bytes over IPv4") != NULL);
+    ASSERT_FALSE(parse(&o, err, "tx", "--udp", "[::1]:9", "--size", "85", NULL));
+    ASSERT_TRUE(strstr(err, "at least 86 bytes over IPv6") != NULL);
+    ASSERT_TRUE(parse(&o, err, "tx", "--udp", "[::1]:9", "--size", "86", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--count", "1",
+                       "--duration", "1", NULL));
+    ASSERT_STREQ(err, "tx: give --duration or --count, not both");
+    ASSERT_FALSE(parse(&o, err, "tx", "--udp", NULL));
+    ASSERT_STREQ(err, "--udp needs a value");
+}
+
+/* Stamps one frame of 'cfg' as 'seq' and counts it as arriving at 'at_ns'. */
+static bool
+count_at(struct pktgen_rx_table *t, const struct pktgen_tx_cfg *cfg, uint8_t *f,
+         size_t len, uint64_t seq, uint64_t at_ns)
+{
+    pktgen_frame_stamp(cfg, f, seq, at_ns - 5000);
+    return pktgen_rx_count(t, f, len, len, at_ns);
+}
+
+static void
+rx_counter_tracks_longest_gap_and_lost_run(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(parse(&o, err, "tx", "--vhost-user", "/v", "--dst-mac",
+                      "02:00:00:00:00:02", "--stream", "1", NULL));
+    uint8_t f[PKTGEN_MAX_SIZE];
+    size_t len = pktgen_frame_build(&o, f, sizeof f);
+    struct pktgen_tx_cfg cfg;
+    pktgen_tx_cfg_init(&o, &cfg);
+    struct pktgen_rx_table t = {.stats = calloc(PKTGEN_MAX_STREAMS, sizeof *t.stats)};
+    ASSERT_NOT_NULL(t.stats);
+
+    /* 1 ms apart, then 7 ms of silence in which seq 3..7 (5 frames) are lost. */
+    const uint64_t t0 = 5000000000ULL, ms = 1000000;
+    ASSERT_TRUE(count_at(&t, &cfg, f, len, 0, t0));
+    ASSERT_EQ(t.stats[0].max_gap_ns, 0); /* nothing before the first frame */
+    ASSERT_TRUE(count_at(&t, &cfg, f, len, 1, t0 + 1 * ms));
+    ASSERT_TRUE(count_at(&t, &cfg, f, len, 2, t0 + 2 * ms));
+    ASSERT_EQ(t.stats[0].max_gap_ns, 1 * ms);
+    ASSERT_EQ(t.stats[0].max_lost_run, 0);
+    ASSERT_TRUE(count_at(&t, &cfg, f, len, 8, t0 + 9 * ms));
+    ASSERT_TRUE(count_at(&t, &cfg, f, len, 9, t0 + 10 * ms));
+    /* Shorter holes and a late frame change neither maximum. */
+    ASSERT_TRUE(count_at(&t, &cfg, f, len, 12, t0 + 11 * ms)); /* 2 lost */
+    ASSERT_TRUE(count_at(&t, &cfg, f, len, 10, t0 + 12 * ms)); /* late */
+    const struct pktgen_stream_stats *st = &t.stats[0];
+    ASSERT_EQ(st->max_gap_ns, 7 * ms);
+    ASSERT_EQ(st->max_lost_run, 5);
+    ASSERT_EQ(st->packets, 7);
+    ASSERT_EQ(st->reordered, 1);
+    ASSERT_EQ(st->highest_seq, 12);
+
+    /* A second stream whose first frame is seq 40: what came before it is
+     * loss, not a run between received frames. */
+    cfg.stream = 2;
+    ASSERT_TRUE(count_at(&t, &cfg, f, len, 40, t0 + 20 * ms));
+    ASSERT_TRUE(count_at(&t, &cfg, f, len, 41, t0 + 20 * ms + 500));
+    ASSERT_EQ(t.n, 2);
+    ASSERT_EQ(t.stats[1].max_lost_run, 0);
+    ASSERT_EQ(t.stats[1].max_gap_ns, 500);
+
+    /* The UDP path counts from the header alone, the same way. */
+    struct pktgen_hdr h;
+    pktgen_hdr_stamp(&h, 2, 50, t0 + 29 * ms);
+    ASSERT_TRUE(pktgen_rx_count_hdr(&t, &h, 66, t0 + 30 * ms));
+    ASSERT_EQ(t.stats[1].max_lost_run, 8);
+    ASSERT_EQ(t.stats[1].max_gap_ns, 10 * ms - 500);
+    ASSERT_EQ(t.stats[1].bytes, 3 * 66);
+    h.magic ^= 1;
+    ASSERT_FALSE(pktgen_rx_count_hdr(&t, &h, 66, t0 + 31 * ms));
+    ASSERT_EQ(t.stats[1].packets, 3);
+
+    /* The summary: the maxima over streams, gaps in microseconds. */
+    static uint64_t hist[PKTGEN_N_BUCKETS];
+    struct pktgen_rx_summary s;
+    pktgen_rx_summarize(t.stats, t.n, hist, &s);
+    ASSERT_EQ(s.max_lost_run, 8);
+    ASSERT_TRUE(s.max_gap_us == 9999.5);
+    ASSERT_EQ(s.lost, (13 - 7) + (51 - 3)); /* (highest seq + 1) - received */
+    pktgen_rx_summarize(t.stats, 1, hist, &s);
+    ASSERT_EQ(s.max_lost_run, 5);
+    ASSERT_TRUE(s.max_gap_us == 7000);
+    free(t.stats);
+}
+
+struct tx_thread {
+    struct pktgen_opts o;
+    int fd, rc;
+    struct pktgen_udp_tx_result r;
+};
+
+static void *
+tx_thread_run(void *arg)
+{
+    static volatile sig_atomic_t never;
+    struct tx_thread *tx = arg;
+    tx->rc = pktgen_udp_tx_run(tx->fd, &tx->o, &never, &tx->r);
+    return NULL;
+}
+
+/* rx --udp and tx --udp to 127.0.0.1 in this process: 1000 datagrams/s for
+ * 0.3 s, every one received, in order.  rx ends 500 ms after the last one
+ * (its idle timeout), or at its 10 s deadline if they never come. */
+static void
+udp_loopback_delivers_every_datagram_in_order(void)
+{
+    struct pktgen_opts rxo;
+    char err[256], dst[32];
+    ASSERT_TRUE(parse(&rxo, err, "rx", "--udp", "9", "--duration", "10", "--idle-ms",
+                      "500", NULL));
+    rxo.udp_port = 0; /* a free port */
+    int rx_fd = pktgen_udp_rx_open(&rxo);
+    ASSERT_GE(rx_fd, 0);
+    int p = pktgen_udp_port(rx_fd);
+    ASSERT_GT(p, 0);
+    snprintf(dst, sizeof dst, "127.0.0.1:%d", p);
+
+    struct tx_thread tx = {.fd = -1};
+    ASSERT_TRUE(parse(&tx.o, err, "tx", "--udp", dst, "--rate", "1000", "--duration",
+                      "0.3", "--stream", "4", "--size", "100", NULL));
+    tx.fd = pktgen_udp_tx_open(&tx.o);
+    ASSERT_GE(tx.fd, 0);
+    /* Something else on the port is not counted (nor does it start the run). */
+    ASSERT_EQ(send(tx.fd, "hello", 5, 0), 5);
+
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, tx_thread_run, &tx), 0);
+    struct pktgen_rx_table t = {.stats = calloc(PKTGEN_MAX_STREAMS, sizeof *t.stats)};
+    volatile sig_atomic_t stop = 0;
+    uint64_t t0 = now_ns();
+    int rc = pktgen_udp_rx_run(rx_fd, &rxo, &stop, &t);
+    uint64_t rx_ns = now_ns() - t0;
+    pthread_join(th, NULL);
+    close(tx.fd);
+    close(rx_fd);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(tx.rc, 0);
+    ASSERT_EQ(tx.r.sent, 300);
+    ASSERT_EQ(tx.r.send_errors, 0);
+    ASSERT_GE(tx.r.elapsed_ns, 299000000); /* paced: the whole 0.3 s */
+    ASSERT_LT(rx_ns, 5000000000ULL);       /* ended by the idle timeout */
+    ASSERT_EQ(t.n, 1);
+    ASSERT_EQ(t.ids[0], 4);
+    ASSERT_EQ(t.untracked, 0);
+    static uint64_t hist[PKTGEN_N_BUCKETS];
+    struct pktgen_rx_summary s;
+    pktgen_rx_summarize(t.stats, t.n, hist, &s);
+    ASSERT_EQ(s.packets, 300);
+    ASSERT_EQ(t.stats[0].highest_seq, 299);
+    ASSERT_EQ(s.lost, 0);
+    ASSERT_EQ(s.reordered, 0);
+    ASSERT_EQ(s.max_lost_run, 0);
+    ASSERT_EQ(s.bytes, 300 * 100); /* counted as the frames on the wire */
+    ASSERT_TRUE(s.max_gap_us > 0 && s.lat_max_us > 0);
+    free(t.stats);
+}
+
 TEST_MAIN(TEST(tx_args_get_defaults), TEST(tx_args_parse_everything),
           TEST(tx_args_refuse_bad_input), TEST(rx_args_parse),
           TEST(frame_has_valid_checksums), TEST(frame_carries_vlan_tag),
           TEST(csum_matches_rfc1071_example), TEST(lat_buckets_are_monotonic_and_fine),
           TEST(percentiles_from_histogram), TEST(summary_counts_loss_per_stream),
-          TEST(vhost_user_args), TEST(stamped_frames_are_counted_like_xdp))
+          TEST(vhost_user_args), TEST(stamped_frames_are_counted_like_xdp),
+          TEST(udp_args_parse), TEST(udp_args_refuse_bad_input),
+          TEST(udp_excludes_dev_vhost_and_header_options),
+          TEST(rx_counter_tracks_longest_gap_and_lost_run),
+          TEST(udp_loopback_delivers_every_datagram_in_order))

@@ -4,8 +4,8 @@
  * embedded XDP program over copies of one template frame with BPF_PROG_RUN
  * (BPF_F_TEST_XDP_LIVE_FRAMES), paced in ~1 ms chunks against CLOCK_MONOTONIC;
  * rx attaches an embedded XDP program that counts, times and drops the frames.
- * With --vhost-user both are a virtio front-end instead (pktgen-vhost.c).
- * The pure parts live in pktgen.c.
+ * With --vhost-user both are a virtio front-end instead (pktgen-vhost.c), with
+ * --udp a UDP socket (pktgen-udp.c).  The pure parts live in pktgen.c.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pktgen-udp.h"
 #include "pktgen-vhost.h"
 #include "pktgen.h"
 #include "util.h"
@@ -57,7 +58,12 @@ usage(FILE *f)
         "                     [--flows N] [--src-macs N] [--src-ip A] [--dst-ip B]\n"
         "                     [--stream ID] [-j]\n"
         "       dse-pktgen rx --dev IF [--duration S] [--idle-ms MS] [--stream ID] [-j]\n"
-        "       dse-pktgen tx|rx --vhost-user SOCK [the same options] [rx: --announce MAC]\n"
+        "       dse-pktgen tx|rx --vhost-user SOCK [the same options] [rx: --announce "
+        "MAC]\n"
+        "       dse-pktgen tx --udp ADDR:PORT [--size BYTES] [--rate PPS|max]\n"
+        "                     [--duration S | --count N] [--stream ID] [-j]\n"
+        "       dse-pktgen rx --udp PORT [--duration S] [--idle-ms MS] [--stream ID] "
+        "[-j]\n"
         "       dse-pktgen fwd --in IF --out IF\n"
         "\n"
         "tx generates IPv4/UDP frames from an XDP program run with BPF_PROG_RUN\n"
@@ -79,8 +85,9 @@ usage(FILE *f)
         "rest.  It stops after --duration, after --idle-ms (default %d, 0 = never)\n"
         "without new frames once traffic started, or on SIGINT/SIGTERM, then reports\n"
         "packets, rate (first to last frame), loss ((highest seq + 1) - received, per\n"
-        "stream: seq starts at 0 in each tx run), reordering and one-way latency\n"
-        "percentiles.  --stream reports one stream only.\n"
+        "stream: seq starts at 0 in each tx run), reordering, the longest gap between\n"
+        "two frames and the longest run of lost seqs (both between received frames),\n"
+        "and one-way latency percentiles.  --stream reports one stream only.\n"
         "\n"
         "A veth receiving redirected frames needs a NAPI context: the peer of the tx\n"
         "--dev must run XDP (rx attaches its program, so a direct veth pair between\n"
@@ -94,6 +101,13 @@ usage(FILE *f)
         "(tx; --src-mac defaults to %s) or count them from its receive ring (rx),\n"
         "busy-polling the rings.  rx --announce MAC first sends one RARP frame from\n"
         "MAC (as QEMU announces a guest) so that a switch learns where MAC is.\n"
+        "\n"
+        "--udp: through the kernel's network stack instead (routing, tc, netfilter).\n"
+        "tx sends from a UDP socket connected to ADDR:PORT (A.B.C.D:PORT or\n"
+        "[IPv6]:PORT) datagrams with the same header, padded so that the frame on the\n"
+        "wire has --size bytes, paced per datagram; a send the network refuses\n"
+        "(ENOBUFS, EAGAIN, ECONNREFUSED, unreachable) counts as a send error and tx\n"
+        "goes on.  rx binds PORT on every address and counts as the XDP sink does.\n"
         "\n"
         "While tx runs, its program also sits on IF in generic XDP mode, passing every\n"
         "real frame: that keeps it in the kernel's XDP dispatcher, which BPF_PROG_RUN\n"
@@ -301,7 +315,7 @@ tx_main(struct pktgen_opts *o)
                      (unsigned long long)sent, strerror(run_err));
         goto out_close;
     }
-    pktgen_tx_print(o, sent, (double)(t1 - t0) / 1e9, stop_requested, pin_fd >= 0);
+    pktgen_tx_print(o, sent, (double)(t1 - t0) / 1e9, stop_requested, pin_fd >= 0, 0);
     ret = EXIT_OK;
 out_close:
     bpf_object__close(obj);
@@ -451,6 +465,57 @@ out_free:
     return ret;
 }
 
+/* ---- --udp -------------------------------------------------------------- */
+
+static int
+udp_tx_main(const struct pktgen_opts *o)
+{
+    int fd = pktgen_udp_tx_open(o);
+    if (fd < 0)
+        return fail_runtime("tx: udp %s: cannot connect: %s", o->udp, strerror(-fd));
+    struct pktgen_udp_tx_result r;
+    int rc = pktgen_udp_tx_run(fd, o, &stop_requested, &r);
+    close(fd);
+    if (rc < 0)
+        return fail_runtime("tx: udp %s: send failed after %llu datagrams: %s", o->udp,
+                            (unsigned long long)r.sent, strerror(-rc));
+    pktgen_tx_print(o, r.sent, (double)r.elapsed_ns / 1e9, stop_requested, -1,
+                    r.send_errors);
+    return EXIT_OK;
+}
+
+static int
+udp_rx_main(const struct pktgen_opts *o)
+{
+    int fd = pktgen_udp_rx_open(o);
+    if (fd < 0)
+        return fail_runtime("rx: udp port %s: cannot bind: %s", o->udp, strerror(-fd));
+    int ret = EXIT_FAILED;
+    struct pktgen_rx_table t = {.stats = calloc(PKTGEN_MAX_STREAMS, sizeof *t.stats)};
+    uint64_t *hist = calloc(PKTGEN_N_BUCKETS, sizeof *hist);
+    if (!t.stats || !hist) {
+        fail_runtime("rx: out of memory");
+        goto out;
+    }
+    fprintf(stderr, "dse-pktgen: rx: listening on udp port %s\n", o->udp);
+    int rc = pktgen_udp_rx_run(fd, o, &stop_requested, &t);
+    if (rc < 0) {
+        fail_runtime("rx: udp port %s: cannot receive: %s", o->udp, strerror(-rc));
+        goto out;
+    }
+    const struct pktgen_stream_stats *first;
+    size_t n = pktgen_rx_select(&t, o, &first);
+    struct pktgen_rx_summary s;
+    pktgen_rx_summarize(first, n, hist, &s);
+    pktgen_rx_print(o, &s, t.untracked);
+    ret = EXIT_OK;
+out:
+    free(hist);
+    free(t.stats);
+    close(fd);
+    return ret;
+}
+
 /* ---- fwd ---------------------------------------------------------------- */
 
 extern const unsigned char pktgen_fwd_bpf_obj[];
@@ -532,6 +597,10 @@ main(int argc, char **argv)
     if (!pktgen_parse_args(argc - 1, argv + 1, &o, err, sizeof err)) {
         fprintf(stderr, "dse-pktgen: %s (try 'dse-pktgen help')\n", err);
         return EXIT_USAGE;
+    }
+    if (o.udp) {
+        signals_install();
+        return o.mode == PKTGEN_TX ? udp_tx_main(&o) : udp_rx_main(&o);
     }
     if (o.vhost_user) {
         signals_install();

@@ -6,7 +6,8 @@
  * this file; a change here changes both.
  *
  * Frame: Ethernet [802.1Q] IPv4 (no options) UDP, then struct pktgen_hdr, all
- * fields in network byte order, then zero padding up to the frame size:
+ * fields in network byte order, then zero padding up to the frame size (in
+ * --udp mode the same header and padding are a UDP socket's payload):
  *
  *   0      4        8               16              24
  *   +------+--------+---------------+---------------+
@@ -69,6 +70,11 @@ struct pktgen_stream_stats {
     __u64 last_ns;
     __u64 lat_max_ns;
     __u64 lat_sum_ns;
+    /* The longest silence and the longest hole in the sequence, both measured
+     * only between two received frames of the stream (what the sink missed
+     * before its first frame shows in the loss, not here): */
+    __u64 max_gap_ns;   /* largest now - last_ns on a frame's arrival */
+    __u64 max_lost_run; /* largest seq - highest_seq - 1: consecutive frames lost */
     __u64 hist[PKTGEN_N_BUCKETS];
 };
 

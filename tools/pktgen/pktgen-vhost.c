@@ -184,7 +184,7 @@ pktgen_vhost_tx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
         fprintf(stderr, "dse-pktgen: tx: vhost-user %s: the device did not take the last "
                         "%llu frames\n",
                 o->vhost_user, (unsigned long long)left);
-    pktgen_tx_print(o, seq - left, (double)(t1 - t0) / 1e9, *stop, -1);
+    pktgen_tx_print(o, seq - left, (double)(t1 - t0) / 1e9, *stop, -1, 0);
     ret = 0;
 out:
     free(t.free_ids);

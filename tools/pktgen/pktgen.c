@@ -30,6 +30,13 @@ pktgen_min_size(bool has_vlan)
 }
 
 unsigned
+pktgen_udp_overhead(int family)
+{
+    return PKTGEN_ETH_LEN + (family == AF_INET6 ? PKTGEN_IP6_LEN : PKTGEN_IP_LEN) +
+           PKTGEN_UDP_LEN;
+}
+
+unsigned
 pktgen_l4_off(const struct pktgen_opts *o)
 {
     return PKTGEN_ETH_LEN + (o->vlan >= 0 ? PKTGEN_VLAN_LEN : 0) + PKTGEN_IP_LEN;
@@ -71,8 +78,66 @@ parse_seconds(const char *s, double *out)
     return true;
 }
 
-/* Options: name, which modes take it, whether it takes a value. */
-enum { IN_TX = 1U << 0, IN_RX = 1U << 1 };
+/* Parses tx --udp's "A.B.C.D:PORT" or "[IPv6]:PORT" into 'o->udp_dst'. */
+static bool
+parse_udp_dst(const char *v, struct pktgen_opts *o, char *err, size_t err_len)
+{
+    const char *addr = v, *port_s;
+    size_t addr_len;
+    bool is_v6 = v[0] == '[';
+    if (is_v6) {
+        const char *close = strchr(v, ']');
+        if (!close || close[1] != ':')
+            return fail(err, err_len, "--udp '%s': not [IPv6]:PORT", v);
+        addr = v + 1;
+        addr_len = (size_t)(close - addr);
+        port_s = close + 2;
+    } else {
+        const char *colon = strrchr(v, ':');
+        if (!colon)
+            return fail(err, err_len,
+                        "--udp '%s': not ADDR:PORT (A.B.C.D:PORT or [IPv6]:PORT)", v);
+        addr_len = (size_t)(colon - v);
+        if (memchr(v, ':', addr_len))
+            return fail(err, err_len,
+                        "--udp '%s': an IPv6 address is written [ADDR]:PORT", v);
+        port_s = colon + 1;
+    }
+    uint64_t port;
+    if (!parse_u64(port_s, 1, 65535, &port))
+        return fail(err, err_len, "--udp '%s': port '%s' is not in 1..65535", v, port_s);
+    char buf[INET6_ADDRSTRLEN];
+    if (!addr_len)
+        return fail(err, err_len, "--udp '%s': no address before the port", v);
+    if (addr_len >= sizeof buf)
+        return fail(err, err_len, "--udp '%s': the address is too long", v);
+    memcpy(buf, addr, addr_len);
+    buf[addr_len] = '\0';
+
+    memset(&o->udp_dst, 0, sizeof o->udp_dst);
+    if (is_v6) {
+        struct sockaddr_in6 *a = &o->udp_dst.in6;
+        if (inet_pton(AF_INET6, buf, &a->sin6_addr) != 1)
+            return fail(err, err_len, "--udp '%s': '%s' is not an IPv6 address", v, buf);
+        if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
+            return fail(err, err_len, "--udp '%s': '%s' is no destination", v, buf);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+    } else {
+        struct sockaddr_in *a = &o->udp_dst.in;
+        if (inet_pton(AF_INET, buf, &a->sin_addr) != 1)
+            return fail(err, err_len, "--udp '%s': '%s' is not an IPv4 address", v, buf);
+        if (a->sin_addr.s_addr == htonl(INADDR_ANY))
+            return fail(err, err_len, "--udp '%s': '%s' is no destination", v, buf);
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+    }
+    return true;
+}
+
+/* Options: name, which modes take it, whether it takes a value.  IN_UDP: it
+ * also goes with --udp (the others shape headers that the kernel writes). */
+enum { IN_TX = 1U << 0, IN_RX = 1U << 1, IN_UDP = 1U << 2 };
 static const struct {
     const char *name;
     unsigned modes;
@@ -80,22 +145,23 @@ static const struct {
 } options[] = {
     {"--dev", IN_TX | IN_RX, true},
     {"--vhost-user", IN_TX | IN_RX, true},
+    {"--udp", IN_TX | IN_RX | IN_UDP, true},
     {"--announce", IN_RX, true},
     {"--dst-mac", IN_TX, true},
     {"--src-mac", IN_TX, true},
     {"--vlan", IN_TX, true},
-    {"--size", IN_TX, true},
-    {"--rate", IN_TX, true},
-    {"--duration", IN_TX | IN_RX, true},
-    {"--count", IN_TX, true},
+    {"--size", IN_TX | IN_UDP, true},
+    {"--rate", IN_TX | IN_UDP, true},
+    {"--duration", IN_TX | IN_RX | IN_UDP, true},
+    {"--count", IN_TX | IN_UDP, true},
     {"--flows", IN_TX, true},
     {"--src-macs", IN_TX, true},
     {"--src-ip", IN_TX, true},
     {"--dst-ip", IN_TX, true},
-    {"--stream", IN_TX | IN_RX, true},
-    {"--idle-ms", IN_RX, true},
-    {"-j", IN_TX | IN_RX, false},
-    {"--json", IN_TX | IN_RX, false},
+    {"--stream", IN_TX | IN_RX | IN_UDP, true},
+    {"--idle-ms", IN_RX | IN_UDP, true},
+    {"-j", IN_TX | IN_RX | IN_UDP, false},
+    {"--json", IN_TX | IN_RX | IN_UDP, false},
 };
 
 static bool
@@ -111,6 +177,13 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
         if (!*v || strlen(v) >= 108) /* sun_path */
             return fail(err, err_len, "--vhost-user '%s': not a Unix socket path", v);
         o->vhost_user = v;
+    } else if (!strcmp(name, "--udp")) {
+        o->udp = v;
+        if (o->mode == PKTGEN_TX)
+            return parse_udp_dst(v, o, err, err_len);
+        if (!parse_u64(v, 1, 65535, &n))
+            return fail(err, err_len, "--udp '%s': not a UDP port (1..65535)", v);
+        o->udp_port = (uint16_t)n;
     } else if (!strcmp(name, "--announce")) {
         if (!mac_parse(v, o->announce_mac))
             return fail(err, err_len, "--announce '%s': not a MAC address", v);
@@ -177,6 +250,35 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
     return true;
 }
 
+static bool
+tx_duration_default(struct pktgen_opts *o, char *err, size_t err_len)
+{
+    if (o->duration_s > 0 && o->count)
+        return fail(err, err_len, "tx: give --duration or --count, not both");
+    if (!o->duration_s && !o->count)
+        o->duration_s = PKTGEN_DEFAULT_DURATION_S;
+    return true;
+}
+
+/* tx --udp: the frame on the wire is --size bytes, its payload what is left
+ * after the headers; it must hold the pktgen header. */
+static bool
+tx_udp_finish(struct pktgen_opts *o, bool has_size, char *err, size_t err_len)
+{
+    if (!tx_duration_default(o, err, err_len))
+        return false;
+    int family = o->udp_dst.in.sin_family;
+    unsigned min = pktgen_udp_overhead(family) + PKTGEN_HDR_LEN;
+    if (!has_size)
+        o->size = min;
+    else if (o->size < min)
+        return fail(err, err_len,
+                    "--size %u: datagrams carrying the pktgen header make frames of at "
+                    "least %u bytes over %s",
+                    o->size, min, family == AF_INET6 ? "IPv6" : "IPv4");
+    return true;
+}
+
 bool
 pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_t err_len)
 {
@@ -198,6 +300,7 @@ pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_
     unsigned mode_bit = o->mode == PKTGEN_TX ? IN_TX : IN_RX;
 
     bool has_dst = false, has_size = false;
+    const char *not_udp = NULL; /* the first option given that --udp refuses */
     for (int i = 1; i < argc; i++) {
         size_t k;
         for (k = 0; k < ARRAY_SIZE(options); k++)
@@ -211,17 +314,27 @@ pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_
                 return fail(err, err_len, "%s needs a value", argv[i]);
             v = argv[++i];
         }
+        if (!(options[k].modes & IN_UDP) && !not_udp)
+            not_udp = options[k].name;
         if (!parse_one(o, options[k].name, v, &has_dst, &has_size, err, err_len))
             return false;
     }
     if (o->dev && o->vhost_user)
         return fail(err, err_len, "%s: give --dev or --vhost-user, not both", argv[0]);
-    if (!o->dev && !o->vhost_user)
-        return fail(err, err_len, "%s: --dev or --vhost-user is required", argv[0]);
+    if (o->udp && (o->dev || o->vhost_user))
+        return fail(err, err_len, "%s: give --udp or %s, not both", argv[0],
+                    o->dev ? "--dev" : "--vhost-user");
+    if (!o->dev && !o->vhost_user && !o->udp)
+        return fail(err, err_len, "%s: --dev, --vhost-user or --udp is required",
+                    argv[0]);
     if (o->has_announce && !o->vhost_user)
         return fail(err, err_len, "rx: --announce goes with --vhost-user");
+    if (o->udp && not_udp)
+        return fail(err, err_len, "%s: %s does not go with --udp", argv[0], not_udp);
     if (o->mode == PKTGEN_RX)
         return true;
+    if (o->udp)
+        return tx_udp_finish(o, has_size, err, err_len);
     if (o->vhost_user && !o->has_src_mac) {
         mac_parse(PKTGEN_VHOST_SRC_MAC, o->src_mac);
         o->has_src_mac = true;
@@ -229,10 +342,8 @@ pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_
 
     if (!has_dst)
         return fail(err, err_len, "tx: --dst-mac is required");
-    if (o->duration_s > 0 && o->count)
-        return fail(err, err_len, "tx: give --duration or --count, not both");
-    if (!o->duration_s && !o->count)
-        o->duration_s = PKTGEN_DEFAULT_DURATION_S;
+    if (!tx_duration_default(o, err, err_len))
+        return false;
     unsigned min = pktgen_min_size(o->vlan >= 0);
     if (!has_size)
         o->size = min;
@@ -274,7 +385,7 @@ pktgen_rarp_build(const uint8_t mac[static 6], uint8_t *buf)
 const char *
 pktgen_target(const struct pktgen_opts *o)
 {
-    return o->dev ? o->dev : o->vhost_user ? o->vhost_user : "?";
+    return o->dev ? o->dev : o->vhost_user ? o->vhost_user : o->udp ? o->udp : "?";
 }
 
 uint16_t
@@ -385,9 +496,16 @@ pktgen_frame_stamp(const struct pktgen_tx_cfg *cfg, uint8_t *frame, uint64_t seq
         frame[10] = (uint8_t)(low >> 8);
         frame[11] = (uint8_t)low;
     }
-    uint8_t *h = udp + PKTGEN_UDP_LEN;
+    pktgen_hdr_stamp((struct pktgen_hdr *)(udp + PKTGEN_UDP_LEN), cfg->stream, seq,
+                     now_ns);
+}
+
+void
+pktgen_hdr_stamp(struct pktgen_hdr *hdr, uint32_t stream, uint64_t seq, uint64_t now_ns)
+{
+    uint8_t *h = (uint8_t *)hdr;
     put_be32(h + offsetof(struct pktgen_hdr, magic), PKTGEN_MAGIC);
-    put_be32(h + offsetof(struct pktgen_hdr, stream), cfg->stream);
+    put_be32(h + offsetof(struct pktgen_hdr, stream), stream);
     put_be64(h + offsetof(struct pktgen_hdr, seq), seq);
     put_be64(h + offsetof(struct pktgen_hdr, tx_ns), now_ns);
 }
@@ -444,7 +562,7 @@ pktgen_rx_summarize(const struct pktgen_stream_stats *streams, size_t n, uint64_
 {
     memset(s, 0, sizeof *s);
     memset(hist, 0, PKTGEN_N_BUCKETS * sizeof *hist);
-    uint64_t first = UINT64_MAX, last = 0, lat_max = 0, lat_sum = 0;
+    uint64_t first = UINT64_MAX, last = 0, lat_max = 0, lat_sum = 0, gap_max = 0;
     for (size_t i = 0; i < n; i++) {
         const struct pktgen_stream_stats *st = &streams[i];
         if (!st->packets)
@@ -459,6 +577,8 @@ pktgen_rx_summarize(const struct pktgen_stream_stats *streams, size_t n, uint64_
         last = MAX(last, st->last_ns);
         lat_max = MAX(lat_max, st->lat_max_ns);
         lat_sum += st->lat_sum_ns;
+        gap_max = MAX(gap_max, st->max_gap_ns);
+        s->max_lost_run = MAX(s->max_lost_run, st->max_lost_run);
         for (uint32_t b = 0; b < PKTGEN_N_BUCKETS; b++)
             hist[b] += st->hist[b];
     }
@@ -467,6 +587,7 @@ pktgen_rx_summarize(const struct pktgen_stream_stats *streams, size_t n, uint64_
     s->duration_s = last > first ? (double)(last - first) / 1e9 : 0;
     if (s->packets > 1 && s->duration_s > 0)
         s->pps = (double)(s->packets - 1) / s->duration_s;
+    s->max_gap_us = (double)gap_max / 1e3;
     s->lat_max_us = (double)lat_max / 1e3;
     s->lat_avg_us = (double)lat_sum / 1e3 / (double)s->packets;
     s->lat_p50_us = pktgen_percentile_us(hist, 0.50, s->lat_max_us);
@@ -530,7 +651,15 @@ pktgen_rx_count(struct pktgen_rx_table *t, const uint8_t *frame, size_t len, siz
     size_t h_off = l3 + ihl * 4 + PKTGEN_UDP_LEN;
     if (len < h_off + PKTGEN_HDR_LEN)
         return false;
-    const uint8_t *h = frame + h_off;
+    return pktgen_rx_count_hdr(t, (const struct pktgen_hdr *)(frame + h_off), frame_len,
+                               now_ns);
+}
+
+bool
+pktgen_rx_count_hdr(struct pktgen_rx_table *t, const struct pktgen_hdr *hdr,
+                    size_t frame_len, uint64_t now_ns)
+{
+    const uint8_t *h = (const uint8_t *)hdr;
     if (get_be16(h) != PKTGEN_MAGIC >> 16 || get_be16(h + 2) != (PKTGEN_MAGIC & 0xffff))
         return false;
 
@@ -541,6 +670,13 @@ pktgen_rx_count(struct pktgen_rx_table *t, const uint8_t *frame, size_t len, siz
     if (!s) {
         t->untracked++;
         return true;
+    }
+    /* As bpf/pktgen-rx.bpf.c: against the previous frame, before updating. */
+    if (s->packets) {
+        if (now_ns > s->last_ns && now_ns - s->last_ns > s->max_gap_ns)
+            s->max_gap_ns = now_ns - s->last_ns;
+        if (seq > s->highest_seq + 1 && seq - s->highest_seq - 1 > s->max_lost_run)
+            s->max_lost_run = seq - s->highest_seq - 1;
     }
     if (!s->first_ns)
         s->first_ns = now_ns;
@@ -581,14 +717,16 @@ pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
 {
     if (o->json) {
         printf("{\"rx_packets\": %llu, \"rx_bytes\": %llu, \"rx_pps\": %.0f, "
-               "\"lost\": %llu, \"reordered\": %llu, \"lat_p50_us\": %.1f, "
+               "\"lost\": %llu, \"reordered\": %llu, \"max_lost_run\": %llu, "
+               "\"max_gap_us\": %.1f, \"lat_p50_us\": %.1f, "
                "\"lat_p99_us\": %.1f, \"lat_p999_us\": %.1f, \"lat_max_us\": %.1f, "
                "\"lat_avg_us\": %.1f, \"duration_s\": %.6f, \"streams\": %u, "
                "\"untracked\": %llu}\n",
                (unsigned long long)s->packets, (unsigned long long)s->bytes, s->pps,
                (unsigned long long)s->lost, (unsigned long long)s->reordered,
-               s->lat_p50_us, s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us,
-               s->duration_s, s->n_streams, (unsigned long long)untracked);
+               (unsigned long long)s->max_lost_run, s->max_gap_us, s->lat_p50_us,
+               s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us, s->duration_s,
+               s->n_streams, (unsigned long long)untracked);
         return;
     }
     printf("received %llu packets (%llu bytes, %u streams) in %.3f s: %.0f pps\n",
@@ -596,6 +734,8 @@ pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
            s->duration_s, s->pps);
     printf("lost %llu, reordered %llu\n", (unsigned long long)s->lost,
            (unsigned long long)s->reordered);
+    printf("longest gap between frames %.1f us, longest run lost %llu frames\n",
+           s->max_gap_us, (unsigned long long)s->max_lost_run);
     printf("latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  avg %.1f\n",
            s->lat_p50_us, s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us);
     if (untracked)
@@ -605,16 +745,27 @@ pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
 
 void
 pktgen_tx_print(const struct pktgen_opts *o, uint64_t sent, double secs, bool interrupted,
-                int pinned)
+                int pinned, uint64_t send_errors)
 {
     double pps = secs > 0 ? (double)sent / secs : 0;
     if (o->json) {
         printf("{\"tx_packets\": %llu, \"duration_s\": %.6f, \"tx_pps\": %.0f, "
                "\"size\": %u, \"flows\": %u, \"src_macs\": %u, \"stream\": %u, "
-               "\"rate_pps\": %llu%s%s}\n",
-               (unsigned long long)sent, secs, pps, o->size, o->n_flows, o->n_macs, o->stream,
-               (unsigned long long)o->rate_pps, pinned < 0 ? "" : ", \"pinned\": ",
-               pinned < 0 ? "" : pinned ? "true" : "false");
+               "\"rate_pps\": %llu",
+               (unsigned long long)sent, secs, pps, o->size, o->n_flows, o->n_macs,
+               o->stream, (unsigned long long)o->rate_pps);
+        if (pinned >= 0)
+            printf(", \"pinned\": %s", pinned ? "true" : "false");
+        if (o->udp)
+            printf(", \"send_errors\": %llu", (unsigned long long)send_errors);
+        printf("}\n");
+        return;
+    }
+    if (o->udp) {
+        printf("sent %llu packets of %u bytes in %.3f s: %.0f pps (udp %s, stream %u, "
+               "%llu send errors%s)\n",
+               (unsigned long long)sent, o->size, secs, pps, o->udp, o->stream,
+               (unsigned long long)send_errors, interrupted ? ", interrupted" : "");
         return;
     }
     printf("sent %llu packets of %u bytes in %.3f s: %.0f pps (%s %s, stream %u, "

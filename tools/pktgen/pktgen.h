@@ -4,9 +4,10 @@
  * and the vhost-user front-end (pktgen-vhost.c) so that unit tests can reach
  * them: command-line parsing, building the template frame with valid IPv4 and
  * UDP checksums, stamping it per frame as bpf/pktgen-tx.bpf.c does, counting
- * received frames as bpf/pktgen-rx.bpf.c does, turning the per-stream
- * counters and latency histograms into one summary with percentiles, and
- * printing the reports (one format whichever path sent or received).
+ * received frames (or the pktgen header of a UDP socket's datagram) as
+ * bpf/pktgen-rx.bpf.c does, turning the per-stream counters and latency
+ * histograms into one summary with percentiles, and printing the reports (one
+ * format whichever path - XDP, vhost-user, UDP socket - sent or received).
  *
  * Thread-safety: every function here is reentrant.
  */
@@ -17,11 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
+
 #include "pktgen-abi.h"
 
 #define PKTGEN_ETH_LEN 14
 #define PKTGEN_VLAN_LEN 4
 #define PKTGEN_IP_LEN 20
+#define PKTGEN_IP6_LEN 40
 #define PKTGEN_UDP_LEN 8
 #define PKTGEN_MAX_SIZE 1514
 #define PKTGEN_SPORT_BASE 10000
@@ -37,8 +41,15 @@ enum pktgen_mode { PKTGEN_TX, PKTGEN_RX };
 
 struct pktgen_opts {
     enum pktgen_mode mode;
-    const char *dev;        /* points into argv; NULL with --vhost-user */
-    const char *vhost_user; /* socket path, points into argv; NULL with --dev */
+    /* Exactly one of 'dev', 'vhost_user', 'udp' is set. */
+    const char *dev;        /* points into argv */
+    const char *vhost_user; /* socket path, points into argv */
+    const char *udp;        /* --udp's value (tx ADDR:PORT, rx PORT), into argv */
+    union {
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } udp_dst;               /* tx --udp: the destination; family AF_INET or AF_INET6 */
+    uint16_t udp_port;       /* rx --udp: the port to bind, host order */
     uint8_t announce_mac[6]; /* rx --vhost-user --announce MAC */
     bool has_announce;
     uint8_t dst_mac[6];
@@ -61,9 +72,19 @@ struct pktgen_opts {
 /* The smallest frame that carries the whole pktgen header. */
 unsigned pktgen_min_size(bool has_vlan);
 
+/* Bytes a frame has around a UDP payload: Ethernet, IPv4 (no options) or
+ * IPv6 (no extension headers) after 'family' (AF_INET or AF_INET6), UDP.
+ * This function can't fail. */
+unsigned pktgen_udp_overhead(int family);
+
 /* Parses 'argv' (argv[0] is the mode, "tx" or "rx") into 'o', filling
  * defaults.  On failure returns false and writes a one-line reason into 'err'.
- * Takes no ownership: 'o->dev' points into 'argv'. */
+ * Takes no ownership: 'o->dev' points into 'argv'.
+ *
+ * --udp takes "A.B.C.D:PORT" or "[IPv6]:PORT" (literals, PORT 1..65535, no
+ * unspecified address) in tx, a PORT in rx; it goes with neither --dev nor
+ * --vhost-user, nor with the options that shape the frame's headers (MACs,
+ * VLAN, addresses, flows): the kernel writes those. */
 bool pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err,
                        size_t err_len);
 
@@ -87,6 +108,12 @@ void pktgen_tx_cfg_init(const struct pktgen_opts *o, struct pktgen_tx_cfg *cfg);
  * pktgen header.  This function can't fail. */
 void pktgen_frame_stamp(const struct pktgen_tx_cfg *cfg, uint8_t *frame, uint64_t seq,
                         uint64_t now_ns);
+
+/* Writes the pktgen header of frame 'seq' of 'stream', sent at 'now_ns'
+ * (CLOCK_MONOTONIC), into 'h' (24 bytes, any alignment), in network byte
+ * order.  This function can't fail. */
+void pktgen_hdr_stamp(struct pktgen_hdr *h, uint32_t stream, uint64_t seq,
+                      uint64_t now_ns);
 
 /* Frames tx sends: --count, or --rate x --duration (at least 1); 0 when it
  * sends flat out until --duration.  This function can't fail. */
@@ -122,6 +149,8 @@ struct pktgen_rx_summary {
     uint64_t packets, bytes;
     uint64_t lost; /* sum over streams of (highest seq + 1) - packets, >= 0 */
     uint64_t reordered;
+    uint64_t max_lost_run; /* the most consecutive seqs lost, over streams */
+    double max_gap_us;     /* the longest time between two arrivals, over streams */
     unsigned n_streams;
     double duration_s; /* first to last frame, over all streams */
     double pps;        /* (packets - 1) / duration_s; 0 with fewer than 2 */
@@ -149,6 +178,14 @@ struct pktgen_rx_table {
 bool pktgen_rx_count(struct pktgen_rx_table *t, const uint8_t *frame, size_t len,
                      size_t frame_len, uint64_t now_ns);
 
+/* The counting of pktgen_rx_count() once the header is found: counts the
+ * frame of 'frame_len' bytes that carries the pktgen header at 'h' (24
+ * readable bytes, any alignment), received at 'now_ns' (CLOCK_MONOTONIC).
+ * Returns false (and counts nothing) when the magic is not ours.  Never
+ * allocates. */
+bool pktgen_rx_count_hdr(struct pktgen_rx_table *t, const struct pktgen_hdr *h,
+                         size_t frame_len, uint64_t now_ns);
+
 /* The entries of 't' that 'o' reports (only 'o->stream' with --stream):
  * sets '*first' and returns how many.  This function can't fail. */
 size_t pktgen_rx_select(const struct pktgen_rx_table *t, const struct pktgen_opts *o,
@@ -159,9 +196,10 @@ void pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary
                      uint64_t untracked);
 
 /* Prints the generator's report: 'sent' frames in 'secs'; 'pinned' is
- * -1 where it does not apply (vhost-user), else whether tx's program stayed
- * attached (main.c). */
+ * -1 where it does not apply (vhost-user, UDP), else whether tx's program
+ * stayed attached (main.c); 'send_errors' (frames the socket refused) is
+ * reported with --udp only. */
 void pktgen_tx_print(const struct pktgen_opts *o, uint64_t sent, double secs,
-                     bool interrupted, int pinned);
+                     bool interrupted, int pinned, uint64_t send_errors);
 
 #endif

@@ -3,9 +3,10 @@
  * pktgen-rx: the sink half of dse-pktgen, an XDP program on the receiving
  * interface.  Frames that carry a dse-pktgen header (IPv4/UDP, at most one
  * 802.1Q tag, magic "dse1") are counted per stream - packets, bytes, highest
- * sequence number, reordering, one-way latency histogram - and dropped;
+ * sequence number, reordering, longest gap between arrivals and longest run
+ * of lost sequence numbers, one-way latency histogram - and dropped;
  * everything else passes.  Counters use atomic adds, so receive work on several
- * CPUs is counted right; highest_seq, first/last time and the maximum are plain
+ * CPUs is counted right; highest_seq, first/last time and the maxima are plain
  * stores and can be off by a frame under such races.  See pktgen-abi.h.
  */
 #include <linux/bpf.h>
@@ -103,6 +104,14 @@ pktgen_rx(struct xdp_md *ctx)
         if (m)
             __sync_fetch_and_add(&m->untracked, 1);
         return XDP_DROP;
+    }
+    /* Same order as pktgen_rx_count_hdr() (pktgen.c): gap and lost run
+     * against the previous frame's time and highest seq, then the update. */
+    if (s->packets) {
+        if (now > s->last_ns && now - s->last_ns > s->max_gap_ns)
+            s->max_gap_ns = now - s->last_ns;
+        if (seq > s->highest_seq + 1 && seq - s->highest_seq - 1 > s->max_lost_run)
+            s->max_lost_run = seq - s->highest_seq - 1;
     }
     if (!s->first_ns)
         s->first_ns = now;
