@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -99,6 +100,9 @@ struct dpud_ha {
     bool up_carrier[DPUD_MAX_UPLINKS];
     int raw_fd[DPUD_MAX_UPLINKS]; /* AF_PACKET, for announcements */
     struct pkt *scratch;
+    char held[LINE_MAX_LEN];     /* hostd's newest line, not yet acted on */
+    size_t held_len;
+    unsigned held_rounds;
 
     /* Shared with the control thread. */
     pthread_mutex_t mu;
@@ -251,6 +255,17 @@ on_heartbeat(struct dpud_ha *ha, json_t *msg)
         bufferevent_write(ha->conn, line, (size_t)n);
 }
 
+/* Is more of hostd's stream here already, decrypted or not? */
+static bool
+more_pending(struct bufferevent *bev)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    int n = 0;
+    if (ssl && SSL_pending(ssl) > 0)
+        return true;
+    return ioctl(bufferevent_getfd(bev), FIONREAD, &n) == 0 && n > 0;
+}
+
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
@@ -259,29 +274,36 @@ on_read(struct bufferevent *bev, void *arg)
     char *line;
     size_t n;
     /* Only the newest heartbeat counts: after a stall (this process was
-     * stopped, the core was busy) the older ones are history, and answering
-     * each would keep the core from the other DPU's heartbeats. */
-    json_t *last = NULL;
+     * stopped, the core was busy) the older ones are history.  Acting on one
+     * (an old "active") would undo what hostd decided since, and parsing
+     * each would keep the core from the other DPU's heartbeats: keep the
+     * last line, and parse it once the stream has no more to give (or after
+     * a few rounds, should heartbeats arrive as fast as they are read). */
     while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF))) {
-        json_t *msg = n < LINE_MAX_LEN ? json_loadb(line, n, 0, NULL) : NULL;
-        free(line);
-        const char *t = json_string_value(json_object_get(msg, "t"));
-        if (t && !strcmp(t, "hb")) {
-            json_decref(last);
-            last = msg;
-            continue;
+        if (n < sizeof ha->held) {
+            memcpy(ha->held, line, n);
+            ha->held_len = n;
         }
-        log_warn_rl(&ha_rl, "hostd: a message that is not a heartbeat: ignored");
-        json_decref(msg);
+        free(line);
     }
-    if (last)
-        on_heartbeat(ha, last);
-    json_decref(last);
     if (evbuffer_get_length(in) > LINE_MAX_LEN) {
         log_warn("hostd: a line longer than %d bytes: connection closed", LINE_MAX_LEN);
         bufferevent_free(bev);
         ha->conn = NULL;
+        ha->held_len = 0;
+        return;
     }
+    if (!ha->held_len || (more_pending(bev) && ++ha->held_rounds < 8))
+        return;
+    ha->held_rounds = 0;
+    json_t *msg = json_loadb(ha->held, ha->held_len, 0, NULL);
+    ha->held_len = 0;
+    const char *t = json_string_value(json_object_get(msg, "t"));
+    if (t && !strcmp(t, "hb"))
+        on_heartbeat(ha, msg);
+    else
+        log_warn_rl(&ha_rl, "hostd: a message that is not a heartbeat: ignored");
+    json_decref(msg);
 }
 
 static void
@@ -304,6 +326,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
         if (ha->conn && ha->conn != bev)
             bufferevent_free(ha->conn); /* hostd came back: the new one wins */
         ha->conn = bev;
+        ha->held_len = 0;
         log_info("hostd %s connected", cn);
         send_uplinks(ha);
         return;
@@ -379,6 +402,7 @@ run(void *arg)
     struct dpud_ha *ha = arg;
     /* Heartbeats answered on time even on a busy DPU core. */
     struct sched_param sp = {.sched_priority = RT_PRIORITY};
+    pthread_setname_np(pthread_self(), "ha");
     int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
     if (rc)
         log_warn("no real-time priority (%s): heartbeats compete with the data plane",

@@ -117,7 +117,8 @@ cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         char *why = NULL;
         int rc = hostd_dpus_identical(h, &why);
         if (rc < 0) {
-            rc = cmd_fail(err, rc, "refused: %s", why);
+            /* "refused: ..." already, or a DPU that did not answer. */
+            rc = cmd_fail(err, rc, "%s%s", strncmp(why, "refused", 7) ? "refused: " : "", why);
             free(why);
             return rc;
         }

@@ -453,6 +453,7 @@ run(void *arg)
 {
     struct hostd_ha *ha = arg;
     struct sched_param sp = {.sched_priority = RT_PRIORITY};
+    pthread_setname_np(pthread_self(), "ha");
     int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
     if (rc)
         log_warn("no real-time priority (%s): heartbeats compete with the host's work",
@@ -484,6 +485,8 @@ hostd_ha_reconfigure(struct hostd *h)
                          h->n_dpus == 2;
     json_t *hb = json_object_get(c, "heartbeat_ms");
     ha->interval_ms = json_is_integer(hb) ? (unsigned)json_integer_value(hb) : HOSTD_HA_HEARTBEAT_MS;
+    if (!ha->active_standby) /* a core's worth of heartbeats for nothing */
+        ha->interval_ms = MAX(ha->interval_ms, HOSTD_HA_IDLE_MS);
     ha->fence_ms = MAX(HOSTD_HA_FENCE_MS, 10 * ha->interval_ms);
     ha->n_vms = 0;
     size_t i;

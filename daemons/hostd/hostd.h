@@ -73,8 +73,11 @@ struct hostd {
  * heartbeat interval ("heartbeat_ms", default HOSTD_HA_HEARTBEAT_MS); a DPU
  * that misses HOSTD_HA_MISS heartbeats has failed; a DPU cut off from hostd
  * fences itself after fence_ms (HOSTD_HA_FENCE_MS, at least 10 heartbeats).
- * The active DPU and the epoch are kept in DIR/ha.json. */
+ * Independent DPUs only report their health: a heartbeat every
+ * HOSTD_HA_IDLE_MS, not a failover's worth of them.  The active DPU and the
+ * epoch are kept in DIR/ha.json. */
 #define HOSTD_HA_HEARTBEAT_MS 2
+#define HOSTD_HA_IDLE_MS 100
 #define HOSTD_HA_MISS 3
 #define HOSTD_HA_FENCE_MS 500
 int hostd_ha_start(struct hostd *, char **err);

@@ -190,13 +190,17 @@ cg_create() {
 		parent=${dir%/*}
 		case ${CG_KIND[i]} in
 		cpu)
-			# Real-time runtime for the agents' heartbeat threads (SCHED_FIFO):
-			# 10% of each period for a host or DPU (a heartbeat every 2 ms
-			# costs a DPU about 1.6% of a core, hostd twice that; a group
-			# that runs out is stopped until the next period, a second).
+			# Real-time runtime for the agents' heartbeat threads (SCHED_FIFO),
+			# per period (a second): a host's hostd sends a pair of DPUs a
+			# heartbeat each every 2 ms, about 35 ms of a core a second, a DPU
+			# answers in about 20 ms.  A group that runs out stops until the
+			# next period, its heartbeats with it: hosts get 100 ms, DPUs 50 ms.
 			# Without it a child cgroup may run no real-time task at all.
-			if [[ $name =~ -h[0-9]+(-dpu[0-9]+)?$ && -f $dir/cpu.rt_runtime_us ]]; then
-				{ echo 100000 >"$dir/cpu.rt_runtime_us"; } 2>/dev/null ||
+			local rt=''
+			[[ $name =~ -h[0-9]+$ ]] && rt=100000
+			[[ $name =~ -h[0-9]+-dpu[0-9]+$ ]] && rt=50000
+			if [[ -n $rt && -f $dir/cpu.rt_runtime_us ]]; then
+				{ echo "$rt" >"$dir/cpu.rt_runtime_us"; } 2>/dev/null ||
 					warn "$name: no real-time runtime left for its heartbeats"
 			fi
 			;;

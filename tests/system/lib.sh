@@ -27,7 +27,7 @@ not_ok() { N_CHECKS=$((N_CHECKS + 1)); N_FAILED=$((N_FAILED + 1)); echo "not ok 
 check() {
 	local desc=$1
 	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+	if "$@"; then ok "$desc"; else not_ok "$desc"; return 1; fi
 }
 
 # check_eq DESCRIPTION EXPECTED ACTUAL
@@ -96,6 +96,14 @@ cleanup() {
 	for p in "${LAB_PREFIXES[@]}"; do
 		[[ -d $DSE_LAB_DIR/$p ]] || continue
 		sanitizer_check "$p" || rc=1
+		if ((N_FAILED)) && [[ -n ${DSE_TEST_LOGDIR:-} ]]; then
+			local d dev
+			for d in "$DSE_LAB_DIR/$p"/*/log; do
+				[[ -d $d ]] || continue
+				dev=${d%/log} dev=${dev##*/}
+				mkdir -p "$DSE_TEST_LOGDIR/$p" && cp -r "$d" "$DSE_TEST_LOGDIR/$p/$dev"
+			done
+		fi
 		"$DSE_LAB" down --prefix "$p" >/dev/null 2>&1 || echo "# cleanup: down $p failed" >&2
 	done
 	if [[ $DSE_LAB_DIR == /tmp/dse-lab-test.* ]]; then rm -rf "$DSE_LAB_DIR"; fi
