@@ -29,6 +29,7 @@ COMMANDS = {
     "monitor-cost-20s": "bench/monitor.sh",
     "alarm-latency-p50": "bench/monitor.sh",
     "alarm-latency-p99": "bench/monitor.sh",
+    "dpu-capacity-independent": "bench/capacity.sh",
 }
 
 
@@ -55,7 +56,8 @@ def main():
             f"{fmt(x['dse'] / v)} vs {k}" for k, v in x.get("anchors", {}).items()
             if v and x.get("dse") is not None)
         cmd = COMMANDS.get(x["id"], "build/tests/bench/bench-dataplane"
-                           if x["id"].startswith("mpps-pipeline-") else "bench/run")
+                           if x["id"].startswith("mpps-pipeline-") else "bench/failover.sh"
+                           if x["id"].startswith("failover-") else "bench/run")
         what = x["what"] + (f" (measured {x['measured']})" if x.get("measured") else "")
         print(f"| `{x['id']}` | {what} | {x['unit']} | {fmt(x['dse'])} | {anchors} | {ratios} "
               f"| {x.get('runs', '-')} | `{cmd}` |")
@@ -64,7 +66,8 @@ def main():
 
 As root on a Debian 12 machine: `make bench` (or `make bench QUICK=1` for the short
 version). Each benchmark builds its own lab under a private prefix and removes it.
-`bench/run install` (or `l2veth`, `vhost`, `vm2vm`, `offload`, `monitor`, `micro`) runs only
+`bench/run install` (or `l2veth`, `vhost`, `vm2vm`, `offload`, `monitor`, `failover`, `capacity`,
+`micro`) runs only
 those and replaces their figures in place; such a figure says when it was measured.
 
 ## Notes
@@ -155,6 +158,41 @@ those and replaces their figures in place; such a figure says when it was measur
   against the 1 s collection; each latency runs from the write to the
   receiver's arrival of that change's notification (the DPU's next
   collection, hostd's next poll, the alarm, the POST). Goal: p99 at most 1.5 s.
+- `failover-gap-kill`, `-hang`, `-cut`: h1's two DPUs active-standby with hostd's
+  defaults (a heartbeat every 2 ms, failure after 3 unanswered, standbys
+  fenced); two UDP sequence streams of 10,000 packets/s (dse-pktgen `--udp`,
+  through the VMs' kernels), one each way between h1-vm1 and h2-vm1 on another
+  host; 1 s in, the active DPU's dpud is killed (SIGKILL), stopped (SIGSTOP) or
+  both its uplink cables are cut (carrier lost); the figure is the longest gap
+  between two packets either stream received, `failover-lost-*` the packets
+  both lost. Then the failed DPU comes back as the fenced standby and the next
+  run fails the other. Where dpud dies or hangs, the flows its eswitch holds
+  in XDP go on being forwarded by the kernel until hostd moves the vNICs (as a
+  real DPU's hardware tables would): the gap is shorter than the detection.
+  `failover-detect-*` is the time from the fault to hostd's decision (its
+  `last_failover_unix_us` less the fault's moment, one clock), against the
+  configured 3 x 2 ms; for a cut, from just before the `ip` command that takes
+  both links down (so starting ip is in it) to the decision on dpud's carrier
+  report. `failover-gap-max` is the
+  worst run of all three. Goal: median at most 10 ms, worst at most 50 ms.
+  Anchors (this kernel has no bonding or team driver, so no kernel bond), the
+  same streams in namespaces of their own: `ovs-bond-miimon100` is Open
+  vSwitch's userspace datapath between a VM and two uplinks bonded
+  active-backup (`bond-detect-mode=miimon`, `bond-miimon-interval=100`), the
+  active member's cable cut; `keepalived-vrrp` is two routers running
+  keepalived 2.2 VRRP with its default 1 s advertisements (a sync group of both
+  segments' gateways), the master's keepalived killed and its forwarding
+  stopped (a hang is the same to VRRP: its advertisements stop). A bond with
+  miimon sees no software failure (the link stays up), and VRRP no cut cable
+  of a host: each anchor stands where it applies.
+- `dpu-capacity-independent`: a host's two DPUs independent (`dsectl host
+  dpu-mode independent`, a pair of VMs on each, `vm add --dpu`): 64 B frames
+  from one VM of each pair to the other, flat out (dse-pktgen XDP, on each VM's
+  leg to its DPU), the Mpps both sinks count, against both pairs on dpu1
+  (`one-dpu`). Each DPU has a core of its own (`dse-lab up --dpu-cpus` of every
+  CPU); the generators and sinks share those two cores, so the figure says what
+  the second DPU adds on this machine, not the clean 2x of DPUs with cores of
+  their own and generators elsewhere.
 """)
 
 

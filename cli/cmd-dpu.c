@@ -38,14 +38,28 @@ static const struct cli_opt stats_opts[] = {{"--dpu", "dpu", OPT_STR, false},
 void
 cli_print_ha(json_t *r, json_t *args)
 {
-    printf("DPUs %s%s%s, epoch %s, heartbeat every %s ms (failed after %s ms), failovers %s\n",
+    printf("DPUs %s%s%s, epoch %s, heartbeat every %s ms (failed after %s ms, a DPU cut off "
+           "fences itself after %s ms), failovers %s\n",
            fmt_json(json_object_get(r, "mode")), json_object_get(r, "active") ? ", active " : "",
            json_object_get(r, "active") ? fmt_json(json_object_get(r, "active")) : "",
            fmt_json(json_object_get(r, "epoch")), fmt_json(json_object_get(r, "heartbeat_ms")),
            fmt_json(json_object_get(r, "failure_after_ms")),
-           fmt_json(json_object_get(r, "failovers")));
+           fmt_json(json_object_get(r, "fence_ms")), fmt_json(json_object_get(r, "failovers")));
     if (json_object_get(r, "last_failover"))
         printf("last failover: %s\n", fmt_json(json_object_get(r, "last_failover")));
+    if (json_object_get(r, "no_failover"))
+        printf("%s\n", fmt_json(json_object_get(r, "no_failover")));
+}
+
+/* dsectl host ha: the "ha" of host.info. */
+void
+cli_print_host_ha(json_t *r, json_t *args)
+{
+    json_t *ha = json_object_get(r, "ha");
+    if (!ha || json_is_null(ha))
+        printf("no DPUs: no high availability\n");
+    else
+        cli_print_ha(ha, args);
 }
 
 static const struct cli_opt failover_opts[] = {{"--to", "to", OPT_STR, true}, {0}};

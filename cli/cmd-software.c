@@ -222,5 +222,6 @@ static const struct cli_cmd host_cmds[] = {
     {"metrics", "", "host.metrics", no_pos, 0, NULL, cli_print_metrics, NULL},
     {"dpu-mode", "active-standby|independent [--heartbeat-ms N]", "host.dpu_mode", mode_pos, 1,
      mode_opts, cli_print_ha, NULL},
+    {"ha", "", "host.info", no_pos, 0, NULL, cli_print_host_ha, NULL},
 };
 const struct cli_object cli_host = CLI_OBJECT("host", host_cmds);

@@ -85,7 +85,8 @@ extern const struct cli_object cli_dpu, cli_switch, cli_portgroup, cli_port, cli
 int cli_dpu_stats(struct cli *, const struct cli_cmd *, json_t *args);
 int cli_host_stats(struct cli *, const struct cli_cmd *, json_t *args);
 void cli_print_metrics(json_t *result, json_t *args);
-/* cmd-dpu.c: the HA state (dpu failover, host dpu-mode). */
+/* cmd-dpu.c: the HA state (dpu failover, host dpu-mode, host ha). */
 void cli_print_ha(json_t *result, json_t *args);
+void cli_print_host_ha(json_t *result, json_t *args);
 
 #endif

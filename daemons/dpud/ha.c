@@ -56,6 +56,7 @@
 
 #include "daemon.h"
 #include "dpud.h"
+#include "hamsg.h"
 #include "linkwatch.h"
 #include "log.h"
 #include "tls.h"
@@ -66,7 +67,6 @@ LOG_MODULE(ha);
 
 static struct log_ratelimit ha_rl = LOG_RATELIMIT_INIT(5, 10000);
 
-#define LINE_MAX_LEN 4096
 #define FENCE_MS_DEFAULT 500
 #define RT_PRIORITY 20
 
@@ -90,7 +90,7 @@ struct dpud_ha {
     int stop_fd;
 
     /* The thread's own. */
-    enum ha_role { ROLE_NONE, ROLE_STANDBY, ROLE_ACTIVE } role;
+    enum ha_role role;
     uint64_t epoch;
     bool fenced;
     unsigned fence_ms;
@@ -100,7 +100,7 @@ struct dpud_ha {
     bool up_carrier[DPUD_MAX_UPLINKS];
     int raw_fd[DPUD_MAX_UPLINKS]; /* AF_PACKET, for announcements */
     struct pkt *scratch;
-    char held[LINE_MAX_LEN];     /* hostd's newest line, not yet acted on */
+    char held[HA_MSG_MAX];       /* hostd's newest line, not yet acted on */
     size_t held_len;
     unsigned held_rounds;
 
@@ -111,8 +111,6 @@ struct dpud_ha {
     unsigned n_vnics;
     _Atomic unsigned status;     /* role | fenced << 4, for dpu.info */
 };
-
-static const char *const role_names[] = {"none", "standby", "active"};
 
 /* ---- fencing and announcing ---- */
 
@@ -174,11 +172,11 @@ apply_role(struct dpud_ha *ha, enum ha_role role, uint64_t epoch)
     bool was_fenced = ha->fenced;
     ha->epoch = epoch;
     ha->role = role;
-    if (role == ROLE_STANDBY) {
+    if (role == HA_ROLE_STANDBY) {
         set_fenced(ha, true, "standby");
     } else {
         set_fenced(ha, false, "");
-        if (role == ROLE_ACTIVE && was_fenced) {
+        if (role == HA_ROLE_ACTIVE && was_fenced) {
             claim(ha);
             announce(ha);
         }
@@ -197,23 +195,15 @@ uplinks_up(const struct dpud_ha *ha)
 }
 
 static void
-send_json(struct dpud_ha *ha, json_t *msg)
-{
-    char *s = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
-    json_decref(msg);
-    if (s && ha->conn) {
-        struct evbuffer *out = bufferevent_get_output(ha->conn);
-        evbuffer_add(out, s, strlen(s));
-        evbuffer_add(out, "\n", 1);
-    }
-    free(s);
-}
-
-static void
 send_uplinks(struct dpud_ha *ha)
 {
-    send_json(ha, json_pack("{s:s,s:i,s:i}", "t", "uplinks", "uplinks", (int)uplinks_up(ha),
-                            "uplinks_total", (int)ha->d->n_uplinks));
+    struct ha_msg m = {.type = HA_MSG_UPLINKS,
+                       .uplinks = (int)uplinks_up(ha),
+                       .uplinks_total = (int)ha->d->n_uplinks};
+    char line[256];
+    int n = ha_msg_format(&m, true, line, sizeof line);
+    if (n > 0 && ha->conn)
+        bufferevent_write(ha->conn, line, (size_t)n);
 }
 
 static void
@@ -225,33 +215,23 @@ arm_fence(struct dpud_ha *ha)
 }
 
 static void
-on_heartbeat(struct dpud_ha *ha, json_t *msg)
+on_heartbeat(struct dpud_ha *ha, const struct ha_msg *hb)
 {
-    const char *role = json_string_value(json_object_get(msg, "role"));
-    json_t *epoch = json_object_get(msg, "epoch"), *fence = json_object_get(msg, "fence_ms");
-    enum ha_role r = ROLE_NONE;
-    for (int i = 0; role && i < 3; i++)
-        if (!strcmp(role, role_names[i]))
-            r = (enum ha_role)i;
-    if (!role || !json_is_integer(epoch) || json_integer_value(epoch) < 0) {
-        log_warn_rl(&ha_rl, "hostd: a heartbeat without role or epoch: ignored");
-        return;
-    }
-    if (json_is_integer(fence) && json_integer_value(fence) >= 1 &&
-        json_integer_value(fence) <= 60000)
-        ha->fence_ms = (unsigned)json_integer_value(fence);
+    if (hb->fence_ms)
+        ha->fence_ms = hb->fence_ms;
     ha->last_hb_ms = now_ms();
-    apply_role(ha, r, (uint64_t)json_integer_value(epoch));
+    apply_role(ha, hb->role, hb->epoch);
     arm_fence(ha);
-    /* Every 2 ms: written directly, not built as a JSON tree. */
+    struct ha_msg m = {.type = HA_MSG_HB,
+                       .seq = hb->seq,
+                       .epoch = ha->epoch,
+                       .role = ha->role,
+                       .fenced = ha->fenced,
+                       .uplinks = (int)uplinks_up(ha),
+                       .uplinks_total = (int)ha->d->n_uplinks};
     char line[256];
-    int n = snprintf(line, sizeof line,
-                     "{\"t\":\"hb\",\"seq\":%lld,\"epoch\":%llu,\"role\":\"%s\","
-                     "\"fenced\":%s,\"uplinks\":%u,\"uplinks_total\":%u}\n",
-                     (long long)json_integer_value(json_object_get(msg, "seq")),
-                     (unsigned long long)ha->epoch, role_names[ha->role],
-                     ha->fenced ? "true" : "false", uplinks_up(ha), ha->d->n_uplinks);
-    if (ha->conn)
+    int n = ha_msg_format(&m, true, line, sizeof line);
+    if (n > 0 && ha->conn)
         bufferevent_write(ha->conn, line, (size_t)n);
 }
 
@@ -286,8 +266,8 @@ on_read(struct bufferevent *bev, void *arg)
         }
         free(line);
     }
-    if (evbuffer_get_length(in) > LINE_MAX_LEN) {
-        log_warn("hostd: a line longer than %d bytes: connection closed", LINE_MAX_LEN);
+    if (evbuffer_get_length(in) > HA_MSG_MAX) {
+        log_warn("hostd: a line longer than %d bytes: connection closed", HA_MSG_MAX);
         bufferevent_free(bev);
         ha->conn = NULL;
         ha->held_len = 0;
@@ -296,14 +276,14 @@ on_read(struct bufferevent *bev, void *arg)
     if (!ha->held_len || (more_pending(bev) && ++ha->held_rounds < 8))
         return;
     ha->held_rounds = 0;
-    json_t *msg = json_loadb(ha->held, ha->held_len, 0, NULL);
+    struct ha_msg m;
+    char err[96];
+    int rc = ha_msg_parse(ha->held, ha->held_len, &m, err, sizeof err);
     ha->held_len = 0;
-    const char *t = json_string_value(json_object_get(msg, "t"));
-    if (t && !strcmp(t, "hb"))
-        on_heartbeat(ha, msg);
+    if (rc == 0 && m.type == HA_MSG_HB)
+        on_heartbeat(ha, &m);
     else
-        log_warn_rl(&ha_rl, "hostd: a message that is not a heartbeat: ignored");
-    json_decref(msg);
+        log_warn_rl(&ha_rl, "hostd: %s: ignored", rc ? err : "not a heartbeat");
 }
 
 static void
@@ -379,7 +359,7 @@ static void
 on_fence_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct dpud_ha *ha = arg;
-    if (ha->role == ROLE_ACTIVE && !ha->fenced) {
+    if (ha->role == HA_ROLE_ACTIVE && !ha->fenced) {
         char why[96];
         snprintf(why, sizeof why, "no heartbeat from hostd for %u ms", ha->fence_ms);
         set_fenced(ha, true, why);
@@ -541,7 +521,7 @@ dpud_ha_configure(struct dpud *d, bool active_standby, json_t *ports)
      * thread's own state is only read here (status), never written: a
      * fence set now is undone by the next heartbeat that says active. */
     unsigned st = atomic_load(&ha->status);
-    if (active_standby && !was && (st & 0xf) != ROLE_ACTIVE) {
+    if (active_standby && !was && (st & 0xf) != HA_ROLE_ACTIVE) {
         sw_set_vnics_fenced(d->sw, true);
         if (d->es)
             eswitch_set_fenced(d->es, true);
@@ -555,6 +535,6 @@ dpud_ha_json(const struct dpud *d)
     if (!ha)
         return json_null();
     unsigned st = atomic_load(&((struct dpud_ha *)ha)->status);
-    return json_pack("{s:s,s:b}", "role", role_names[st & 0xf],
+    return json_pack("{s:s,s:b}", "role", ha_role_name((enum ha_role)(st & 0xf)),
                      "fenced", sw_vnics_fenced(d->sw));
 }

@@ -58,6 +58,8 @@ check_eq "... failure declared after 3 heartbeats" 30 "$(ds call host.info | jq 
 check "both DPUs healthy" wait_until 10 both_healthy
 check_eq "dpu list: dpu1 active" active "$(role_of dpu1)"
 check_eq "dpu list: dpu2 standby" standby "$(role_of dpu2)"
+check "host ha: the mode, the active DPU, the heartbeat" \
+	grep -q "^DPUs active-standby, active dpu1, epoch [0-9]*, heartbeat every 10 ms (failed after 30 ms" <<<"$(ds host ha)"
 check "the standby fences its vNIC ports" wait_until 5 fenced dpu2
 check "the active does not" bash -c '[[ $1 == false ]]' _ "$(dpud_ha dpu1 fenced)"
 check "VMs on two hosts reach each other" wait_until 5 reaches
@@ -178,6 +180,7 @@ check "failover to no DPU: refused" grep -q "no DPU dpu9" <<<"$out"
 check "dpu-mode independent" quiet ds host dpu-mode independent
 unfenced() { [[ $(dpud_ha dpu1 fenced) == false && $(dpud_ha dpu2 fenced) == false ]]; }
 check "no role, no fencing" wait_until 5 unfenced
+check_eq "independent DPUs: a heartbeat every 100 ms, health only" 100 "$(ds call host.info | jq .ha.heartbeat_ms)"
 check "a VM on dpu2" quiet ds vm add vm2 --portgroup pg-a --ip 198.18.10.12/24 --dpu dpu2
 check "it reaches h2-vm1 through dpu2" wait_until 10 ping_ok "$P-h1-vm2" 198.18.10.21
 check "h1-vm1 still through dpu1" wait_until 5 reaches
