@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,14 @@ now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int
+thread_realtime(const char *name, int prio)
+{
+    pthread_setname_np(pthread_self(), name);
+    struct sched_param sp = {.sched_priority = prio};
+    return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 }
 
 uint64_t

@@ -19,6 +19,11 @@
 uint64_t now_ms(void);
 uint64_t now_ns(void);
 
+/* Names the calling thread (15 characters at most) and gives it real-time
+ * priority 'prio' (SCHED_FIFO).  0, or the errno of the refusal (EPERM
+ * without the right, or a cgroup with no real-time runtime). */
+int thread_realtime(const char *name, int prio);
+
 /* Allocators that abort on exhaustion: daemon and CLI glue only (STYLE). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

@@ -194,10 +194,16 @@ uplinks_up(const struct dpud_ha *ha)
     return n;
 }
 
+/* Tells hostd where this DPU stands: a heartbeat's answer (its seq) or, on a
+ * carrier change, the uplinks alone. */
 static void
-send_uplinks(struct dpud_ha *ha)
+send_state(struct dpud_ha *ha, enum ha_msg_type type, uint64_t seq)
 {
-    struct ha_msg m = {.type = HA_MSG_UPLINKS,
+    struct ha_msg m = {.type = type,
+                       .seq = seq,
+                       .epoch = ha->epoch,
+                       .role = ha->role,
+                       .fenced = ha->fenced,
                        .uplinks = (int)uplinks_up(ha),
                        .uplinks_total = (int)ha->d->n_uplinks};
     char line[256];
@@ -222,17 +228,7 @@ on_heartbeat(struct dpud_ha *ha, const struct ha_msg *hb)
     ha->last_hb_ms = now_ms();
     apply_role(ha, hb->role, hb->epoch);
     arm_fence(ha);
-    struct ha_msg m = {.type = HA_MSG_HB,
-                       .seq = hb->seq,
-                       .epoch = ha->epoch,
-                       .role = ha->role,
-                       .fenced = ha->fenced,
-                       .uplinks = (int)uplinks_up(ha),
-                       .uplinks_total = (int)ha->d->n_uplinks};
-    char line[256];
-    int n = ha_msg_format(&m, true, line, sizeof line);
-    if (n > 0 && ha->conn)
-        bufferevent_write(ha->conn, line, (size_t)n);
+    send_state(ha, HA_MSG_HB, hb->seq);
 }
 
 /* Is more of hostd's stream here already, decrypted or not? */
@@ -308,7 +304,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
         ha->conn = bev;
         ha->held_len = 0;
         log_info("hostd %s connected", cn);
-        send_uplinks(ha);
+        send_state(ha, HA_MSG_UPLINKS, 0);
         return;
     }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
@@ -351,7 +347,7 @@ on_link(int ifindex, const char *ifname, bool carrier, bool gone, void *arg)
             continue;
         ha->up_carrier[i] = carrier && !gone;
         ha->up_ifindex[i] = ifindex;
-        send_uplinks(ha); /* at once, not at the next heartbeat */
+        send_state(ha, HA_MSG_UPLINKS, 0); /* at once, not at the next heartbeat */
     }
 }
 
@@ -381,9 +377,7 @@ run(void *arg)
 {
     struct dpud_ha *ha = arg;
     /* Heartbeats answered on time even on a busy DPU core. */
-    struct sched_param sp = {.sched_priority = RT_PRIORITY};
-    pthread_setname_np(pthread_self(), "ha");
-    int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    int rc = thread_realtime("ha", RT_PRIORITY);
     if (rc)
         log_warn("no real-time priority (%s): heartbeats compete with the data plane",
                  strerror(rc));

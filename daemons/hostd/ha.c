@@ -455,9 +455,7 @@ static void *
 run(void *arg)
 {
     struct hostd_ha *ha = arg;
-    struct sched_param sp = {.sched_priority = RT_PRIORITY};
-    pthread_setname_np(pthread_self(), "ha");
-    int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    int rc = thread_realtime("ha", RT_PRIORITY);
     if (rc)
         log_warn("no real-time priority (%s): heartbeats compete with the host's work",
                  strerror(rc));

@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -112,41 +113,46 @@ open_pin(const char *pin_at, const char *what, char *err, size_t len)
     return fd < 0 ? fail(err, len, -errno, "%s: %s", path, strerror(errno)) : fd;
 }
 
+/* The mux's configuration, and with 'leg' <= 2 that leg set in it. */
+static int
+cfg_access(const char *pin_at, struct vfmux_cfg *c, unsigned leg, char *err, size_t err_len)
+{
+    int fd = open_pin(pin_at, "cfg", err, err_len);
+    if (fd < 0)
+        return fd;
+    __u32 k = 0;
+    int rc = bpf_map_lookup_elem(fd, &k, c) < 0 ? -errno : 0;
+    if (rc == 0 && leg <= 2) {
+        c->leg = leg;
+        if (bpf_map_update_elem(fd, &k, c, BPF_EXIST) < 0)
+            rc = -errno;
+    }
+    close(fd);
+    return rc < 0 ? fail(err, err_len, rc, "%s: %s", pin_at, strerror(-rc)) : 0;
+}
+
 int
 vfmux_set_leg(const char *pin_at, unsigned leg, char *err, size_t err_len)
 {
     if (leg > 2)
         return fail(err, err_len, -EINVAL, "leg %u: 0, 1 or 2", leg);
-    int fd = open_pin(pin_at, "cfg", err, err_len);
-    if (fd < 0)
-        return fd;
     struct vfmux_cfg c;
-    __u32 k = 0;
-    int rc = bpf_map_lookup_elem(fd, &k, &c) < 0 ? -errno : 0;
-    c.leg = leg;
-    if (rc == 0 && bpf_map_update_elem(fd, &k, &c, BPF_EXIST) < 0)
-        rc = -errno;
-    close(fd);
-    return rc < 0 ? fail(err, err_len, rc, "%s: %s", pin_at, strerror(-rc)) : 0;
+    return cfg_access(pin_at, &c, leg, err, err_len);
 }
 
 int
 vfmux_get(const char *pin_at, unsigned *leg, uint64_t counters[VFMUX__N], char *err,
           size_t err_len)
 {
-    int fd = open_pin(pin_at, "cfg", err, err_len);
-    if (fd < 0)
-        return fd;
     struct vfmux_cfg c;
-    __u32 k = 0;
-    int rc = bpf_map_lookup_elem(fd, &k, &c) < 0 ? -errno : 0;
-    close(fd);
+    int rc = cfg_access(pin_at, &c, UINT_MAX, err, err_len);
     if (rc < 0)
-        return fail(err, err_len, rc, "%s: %s", pin_at, strerror(-rc));
+        return rc;
     *leg = c.leg;
     if (!counters)
         return 0;
-    if ((fd = open_pin(pin_at, "stats", err, err_len)) < 0)
+    int fd = open_pin(pin_at, "stats", err, err_len);
+    if (fd < 0)
         return fd;
     int n_cpus = libbpf_num_possible_cpus();
     __u64 *v = calloc((size_t)(n_cpus > 0 ? n_cpus : 1), sizeof *v);
