@@ -273,6 +273,8 @@ cmdtab_dispatch_text(struct cmdtab *tab, const char *text, size_t len, const cha
 int
 cmd_fail(char **err, int rc, const char *fmt, ...)
 {
+    if (!err) /* a caller that wants the code alone */
+        return rc;
     va_list ap;
     va_start(ap, fmt);
     if (vasprintf(err, fmt, ap) < 0)

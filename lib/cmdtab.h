@@ -90,7 +90,8 @@ int cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, ch
 int cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out,
                     char **err);
 
-/* Sets '*err' to a malloc'd formatted message and returns 'rc'. */
+/* Sets '*err' (when 'err' is not NULL) to a malloc'd formatted message and
+ * returns 'rc'. */
 int cmd_fail(char **err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

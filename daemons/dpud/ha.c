@@ -85,6 +85,7 @@ struct dpud_ha {
     SSL_CTX *ssl;
     const char *const *allow_cn; /* NULL-terminated, or NULL: any */
     struct bufferevent *conn;    /* hostd, once it said who it is */
+    struct bufferevent *pending; /* a connection in its handshake */
     struct linkwatch *lw;
     struct event *fence_ev, *stop_ev;
     int stop_fd;
@@ -296,9 +297,13 @@ on_event(struct bufferevent *bev, short what, void *arg)
         if (ok && !ha->allow_cn)
             goto allowed;
         log_warn("refused a peer (%s)", ok ? cn : "no certificate CN");
+        if (ha->pending == bev)
+            ha->pending = NULL;
         bufferevent_free(bev);
         return;
     allowed:
+        if (ha->pending == bev)
+            ha->pending = NULL;
         if (ha->conn && ha->conn != bev)
             bufferevent_free(ha->conn); /* hostd came back: the new one wins */
         ha->conn = bev;
@@ -310,6 +315,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         if (ha->conn == bev)
             ha->conn = NULL;
+        if (ha->pending == bev)
+            ha->pending = NULL;
         bufferevent_free(bev);
     }
 }
@@ -334,6 +341,10 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     bufferevent_setcb(bev, on_read, NULL, on_event, ha);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
+    /* One handshake at a time (hostd is the only peer): a newer one wins. */
+    if (ha->pending)
+        bufferevent_free(ha->pending);
+    ha->pending = bev;
 }
 
 /* ---- carrier, the fence watchdog, stopping ---- */
@@ -462,6 +473,8 @@ dpud_ha_stop(struct dpud *d)
     }
     if (ha->conn)
         bufferevent_free(ha->conn);
+    if (ha->pending)
+        bufferevent_free(ha->pending);
     if (ha->listener)
         evconnlistener_free(ha->listener);
     linkwatch_destroy(ha->lw);
