@@ -88,6 +88,15 @@ those and replaces their figures in place; such a figure says when it was measur
   VM's cgroup, on the host cores). So the fastest variants (dse's eswitch, the
   bare XDP redirect) can be limited by the host core rather than by the switch:
   read `xdp-redirect-ceiling` as the ceiling of the whole path on this machine.
+  Measured 2026-12-06 with `perf record -C` during full-rate runs: the host core
+  is 100% busy (generator 58-63%, sink receive thread 36-41%) while the DPU core
+  is about 30% idle at dse's rate, and interleaved 2 s runs gave dse 0.96-1.07
+  Mpps against the ceiling's 0.98-1.62. So the dse/ceiling ratio moves by a
+  quarter from run to run (0.92 in one full run, 0.82 in the next) with the host
+  core's split between generator and sink, not with the switch; the switch's own
+  cost is `l2-veth-64b-cpu` (about 1.5x the bare redirect: the flow-table hash
+  lookup, counters and clock). A generator and sink on cores of their own would
+  make the 0.9x goal measurable; this machine has two.
   Before the lab pinned VMs' NAPI threads, the sink's work landed on either core
   from one run to the next and the figures jumped by 2x. `bench/l2veth.sh`
   prints every round on stderr. `l2-veth-512b`, `-1500b` and the latency
