@@ -30,6 +30,8 @@ COMMANDS = {
     "alarm-latency-p50": "bench/monitor.sh",
     "alarm-latency-p99": "bench/monitor.sh",
     "dpu-capacity-independent": "bench/capacity.sh",
+    "ha-cost-host": "bench/hacost.sh",
+    "ha-cost-dpu": "bench/hacost.sh",
 }
 
 
@@ -202,6 +204,15 @@ those and replaces their figures in place; such a figure says when it was measur
   CPU); the generators and sinks share those two cores, so the figure says what
   the second DPU adds on this machine, not the clean 2x of DPUs with cores of
   their own and generators elsewhere.
+- `ha-cost-host`, `ha-cost-dpu`: what failover readiness costs an idle server
+  with two DPUs: the CPU time of the host's cgroup (dse-hostd) and of the
+  active DPU's (dse-dpud and its NAPI threads) over a window, % of one core,
+  with the DPUs active-standby at the default 2 ms heartbeat, against a 10 ms
+  heartbeat (`heartbeat-10ms`) and independent DPUs (`independent`: health
+  every 100 ms, no failover), in rounds. What a heartbeat costs is mostly
+  waking the HA threads and the kernel's TCP and TLS work, not the JSON:
+  per beat hostd makes about 7 system calls for each DPU (libevent's
+  bufferevent arms and disarms write interest around every write).
 """)
 
 

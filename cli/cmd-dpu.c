@@ -38,17 +38,26 @@ static const struct cli_opt stats_opts[] = {{"--dpu", "dpu", OPT_STR, false},
 void
 cli_print_ha(json_t *r, json_t *args)
 {
+    /* host.info gives null for what does not apply (no active DPU when they
+     * are independent, no failover yet) */
+    const char *active = json_string_value(json_object_get(r, "active"));
+    const char *last = json_string_value(json_object_get(r, "last_failover"));
+    const char *none = json_string_value(json_object_get(r, "no_failover"));
+    if (!strcmp(fmt_json(json_object_get(r, "mode")), "independent")) {
+        printf("DPUs independent, heartbeat every %s ms (health only: no failover, no fencing)\n",
+               fmt_json(json_object_get(r, "heartbeat_ms")));
+        return;
+    }
     printf("DPUs %s%s%s, epoch %s, heartbeat every %s ms (failed after %s ms, a DPU cut off "
            "fences itself after %s ms), failovers %s\n",
-           fmt_json(json_object_get(r, "mode")), json_object_get(r, "active") ? ", active " : "",
-           json_object_get(r, "active") ? fmt_json(json_object_get(r, "active")) : "",
+           fmt_json(json_object_get(r, "mode")), active ? ", active " : "", active ?: "",
            fmt_json(json_object_get(r, "epoch")), fmt_json(json_object_get(r, "heartbeat_ms")),
            fmt_json(json_object_get(r, "failure_after_ms")),
            fmt_json(json_object_get(r, "fence_ms")), fmt_json(json_object_get(r, "failovers")));
-    if (json_object_get(r, "last_failover"))
-        printf("last failover: %s\n", fmt_json(json_object_get(r, "last_failover")));
-    if (json_object_get(r, "no_failover"))
-        printf("%s\n", fmt_json(json_object_get(r, "no_failover")));
+    if (last)
+        printf("last failover: %s\n", last);
+    if (none)
+        printf("%s\n", none);
 }
 
 /* dsectl host ha: the "ha" of host.info. */

@@ -10,8 +10,17 @@ trap cleanup EXIT
 P=$(lab_prefix) || exit 1
 LAB_PREFIXES+=("$P")
 check "the demo runs to the end" quiet "$REPO_ROOT/scripts/demo" --prefix "$P"
+out=$("$REPO_ROOT/scripts/demo" --prefix "$P" 2>&1)
 check "the demo shows cross-host ping through the DPUs" \
-	bash -c "$REPO_ROOT/scripts/demo --prefix $P | grep -A1 'ping -c 3 198.18.10.21' | grep -q ' 0% packet loss'"
+	bash -c "grep -A1 'ping -c 3 198.18.10.21' <<<\"\$1\" | grep -q ' 0% packet loss'" _ "$out"
+check "the demo kills h1's active DPU's agent and the standby takes over" \
+	bash -c "grep -A2 'dse-lab fail h1-dpu1 kill' <<<\"\$1\" | grep -q 'active dpu2'" _ "$out"
+check_eq "... every ping after the failover and the failback arrives" 2 \
+	"$(sed -n '/dse-lab fail h1-dpu1 kill/,$p' <<<"$out" | grep -c '3 received, 0% packet loss')"
+ha() { dsectl_on "$P" h1 -j host ha | jq -r ".ha.$1"; }
+check_eq "... and fails back by hand: dpu1 active again" active-standby/dpu1 "$(ha mode)/$(ha active)"
+check_eq "h2's DPUs are independent, vm2 on dpu2" independent/dpu2 \
+	"$(dsectl_on "$P" h2 -j host ha | jq -r .ha.mode)/$(dsectl_on "$P" h2 -j vm list | jq -r '.[] | select(.name == "vm2") | .dpu')"
 check_eq "running it again adds nothing (4 VMs)" 4 \
 	"$(( $(dsectl_on "$P" h1 -j vm list | jq length) + $(dsectl_on "$P" h2 -j vm list | jq length) ))"
 check_eq "one background ping per portgroup, not more" 2 "$(lab_procs "$P" | xargs -r ps -o comm= -p | grep -c '^ping$')"
@@ -19,6 +28,13 @@ rx() { dsectl_on "$P" h1 -j port list | jq '[.[] | select(.name == "rep-vm1") | 
 r0=$(rx)
 check "traffic keeps flowing through the DPU" wait_until 10 bash -c "[[ \$(DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j port list | jq '[.[] | select(.name == \"rep-vm1\") | .tx_packets] | add') -gt $r0 ]]"
 check "pg-web and pg-db stay apart" bash -c "! ip netns exec $P-h1-vm1 ping -c 2 -i 0.2 -W 1 198.18.10.22 >/dev/null"
+# the lab's fault injection, which the demo and its "try it" lines use
+out=$("$DSE_LAB" fail --prefix "$P" h1 kill 2>&1)
+check_eq "dse-lab fail refuses a device that is not a DPU (exit 2)" 2 "$?"
+check "... in one line" bash -c '[[ $(wc -l <<<"$1") == 1 ]] && grep -q "DPU is hN-dpuM" <<<"$1"' _ "$out"
+check "dse-lab fail refuses an unknown fault" bash -c "! $DSE_LAB fail --prefix $P h1-dpu2 melt 2>/dev/null"
+check "dse-lab fail cut: h1-dpu2's cables lose carrier" bash -c "$DSE_LAB fail --prefix $P h1-dpu2 cut && [[ \$(ip netns exec $P-h1-dpu2 cat /sys/class/net/vmnic2/carrier) == 0 ]]"
+check "dse-lab fail mend: carrier back" wait_until 5 bash -c "$DSE_LAB fail --prefix $P h1-dpu2 mend && [[ \$(ip netns exec $P-h1-dpu2 cat /sys/class/net/vmnic2/carrier) == 1 ]]"
 lab_down "$P" >/dev/null
 check_eq "down leaves no process" "" "$(lab_procs "$P")"
 check_eq "down leaves no namespace" 0 "$(netns_count_with_prefix "$P")"
