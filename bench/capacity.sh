@@ -25,15 +25,12 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/system/lib.sh"
 . "$top/bench/lib.sh"
-require_root
-trap cleanup EXIT
+bench_begin
 
 runs=5 secs=3
 if [[ ${1:-} == --quick ]]; then runs=3 secs=1; fi
 PKTGEN=$DSE_BUILD_DIR/tools/pktgen/dse-pktgen
 [[ -x $PKTGEN ]] || { echo "bench: $PKTGEN not built" >&2; exit 1; }
-TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
-TEST_TMPDIRS+=("$TMPB")
 
 P=$(lab_prefix)
 lab_up "$P" --hosts 1 --dpus 2 --dpu-cpus "0-$(($(nproc) - 1))" >/dev/null

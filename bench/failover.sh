@@ -49,8 +49,7 @@ require_root
 
 runs=20 rate=10000
 if [[ ${1:-} == --quick ]]; then runs=5; fi
-TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
-TEST_TMPDIRS+=("$TMPB")
+bench_tmp
 PKTGEN=$DSE_BUILD_DIR/tools/pktgen/dse-pktgen
 DUR=3 # seconds of traffic a run; the fault 1 s in
 

@@ -19,13 +19,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/system/lib.sh"
 . "$top/bench/lib.sh"
-require_root
-trap cleanup EXIT
+bench_begin
 
 runs=5 window=10
 if [[ ${1:-} == --quick ]]; then runs=3 window=4; fi
-TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
-TEST_TMPDIRS+=("$TMPB")
 
 P=$(lab_prefix)
 lab_up "$P" --hosts 1 --dpus 2 >/dev/null

@@ -27,13 +27,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/system/lib.sh"
 . "$top/bench/lib.sh"
-require_root
-trap cleanup EXIT
+bench_begin
 
 runs=5 pad=64
 if [[ ${1:-} == --quick ]]; then runs=3 pad=16; fi
-TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
-TEST_TMPDIRS+=("$TMPB")
 img=$TMPB/image.dsebundle
 "$REPO_ROOT/scripts/make-bundle" --bin-dir "$DSE_BUILD_DIR" --version 0.9.0 --pad-mib "$pad" -o "$img" >/dev/null
 

@@ -24,8 +24,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/system/lib.sh"
 . "$top/bench/lib.sh"
-require_root
-trap cleanup EXIT
+bench_begin
 
 runs=5 secs=3
 if [[ ${1:-} == --quick ]]; then runs=3 secs=1; fi
@@ -36,8 +35,6 @@ P=$(lab_prefix)
 lab_vms "$P" --hosts 1 -- h1-vm1=198.18.10.11 h1-vm2=198.18.10.12
 M1=$(vm_mac "$P" h1-vm1) M2=$(vm_mac "$P" h1-vm2)
 DNS=$P-h1-dpu1
-TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
-TEST_TMPDIRS+=("$TMPB")
 
 one_run() { # SIZE RATE [TX-ARGS...]: one generator run; prints the sink's JSON report
 	local out=$TMPB/rx.json size=$1 rate=$2

@@ -5,6 +5,19 @@
 # $TMPB/VARIANT[SUFFIX]; ANCHORS lists the variants other than dse, in the
 # order they are printed; runs is the number of rounds.
 
+# bench_tmp: $TMPB, the run's scratch directory, removed by cleanup.
+bench_tmp() {
+	TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
+	TEST_TMPDIRS+=("$TMPB")
+}
+
+# bench_begin: what a benchmark does first: root, cleanup on exit, $TMPB.
+bench_begin() {
+	require_root
+	trap cleanup EXIT
+	bench_tmp
+}
+
 # median FILE: the median of the numbers in FILE, or null.
 median() { [[ -s $1 ]] || { echo null; return; }; sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
 

@@ -30,8 +30,7 @@ have_tp=1
 command -v dpdk-testpmd >/dev/null || { have_tp=0; echo "bench: dpdk-testpmd not installed (scripts/install-deps): no testpmd anchor" >&2; }
 
 P=$(lab_prefix)
-TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
-TEST_TMPDIRS+=("$TMPB")
+bench_tmp
 TP_PREFIX=dse-$P-bench # testpmd's --file-prefix: its runtime dir /var/run/dpdk/$TP_PREFIX
 TP_PID=
 
