@@ -13,6 +13,9 @@
 #include "tls-private.h"
 
 #include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -250,4 +253,18 @@ tls_peer_cn(SSL *ssl, char *buf, size_t len)
     }
     OPENSSL_free(utf8);
     return ok;
+}
+
+int
+tls_bev_write_now(struct bufferevent *bev, const void *buf, size_t len)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    if (!ssl || evbuffer_get_length(bufferevent_get_output(bev)) || len > 16384)
+        return bufferevent_write(bev, buf, len);
+    ERR_clear_error();
+    int n = SSL_write(ssl, buf, (int)len);
+    if (n == (int)len)
+        return 0;
+    ERR_clear_error();
+    return -1;
 }

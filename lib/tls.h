@@ -34,4 +34,14 @@ bool tls_peer_cn(SSL *ssl, char *buf, size_t len);
 /* Formats the pending OpenSSL error queue into one line (and clears it). */
 void tls_error_string(char *buf, size_t len);
 
+struct bufferevent;
+/* Writes a short message (one TLS record) on a connected SSL socket
+ * bufferevent at once: through SSL_write when nothing is queued, so that no
+ * write event is armed and disarmed around it (two epoll_ctl calls and a
+ * turn of the loop fewer: what a heartbeat costs), else queued behind what
+ * is.  Returns 0, or -1 when the record could not go out whole (the peer has
+ * read nothing for so long that the socket's send buffer is full, or the
+ * connection failed): the connection is then unusable, close it. */
+int tls_bev_write_now(struct bufferevent *bev, const void *buf, size_t len);
+
 #endif

@@ -94,6 +94,7 @@ struct dpud_ha {
     enum ha_role role;
     uint64_t epoch;
     bool fenced;
+    _Atomic int es_fenced;       /* what the eswitch holds: -1 unknown, 0, 1 */
     unsigned fence_ms;
     uint64_t last_hb_ms;
     char why[160];               /* of the fencing */
@@ -120,8 +121,10 @@ set_fenced(struct dpud_ha *ha, bool fenced, const char *why)
 {
     struct dpud *d = ha->d;
     sw_set_vnics_fenced(d->sw, fenced);
-    if (d->es)
-        eswitch_set_fenced(d->es, fenced);
+    /* Every heartbeat restates the role: a system call only for a change
+     * (or after one that failed). */
+    if (d->es && ha->es_fenced != (int)fenced)
+        ha->es_fenced = eswitch_set_fenced(d->es, fenced) == 0 ? (int)fenced : -1;
     if (fenced != ha->fenced)
         log_info("vNIC ports %s: %s", fenced ? "fenced" : "unfenced", why);
     ha->fenced = fenced;
@@ -209,8 +212,12 @@ send_state(struct dpud_ha *ha, enum ha_msg_type type, uint64_t seq)
                        .uplinks_total = (int)ha->d->n_uplinks};
     char line[256];
     int n = ha_msg_format(&m, true, line, sizeof line);
-    if (n > 0 && ha->conn)
-        bufferevent_write(ha->conn, line, (size_t)n);
+    if (n > 0 && ha->conn && tls_bev_write_now(ha->conn, line, (size_t)n) < 0) {
+        log_warn("hostd reads nothing (its answers back up): connection closed");
+        bufferevent_free(ha->conn);
+        ha->conn = NULL;
+        ha->held_len = 0;
+    }
 }
 
 static void
@@ -413,6 +420,7 @@ dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
     ha->d = d;
     ha->allow_cn = allow_cn;
     ha->fence_ms = FENCE_MS_DEFAULT;
+    ha->es_fenced = -1;
     ha->stop_fd = -1;
     pthread_mutex_init(&ha->mu, NULL);
     for (unsigned i = 0; i < DPUD_MAX_UPLINKS; i++)
@@ -525,13 +533,16 @@ dpud_ha_configure(struct dpud *d, bool active_standby, json_t *ports)
     }
     pthread_mutex_unlock(&ha->mu);
     /* Becoming part of a pair: fenced until hostd says active.  The HA
-     * thread's own state is only read here (status), never written: a
-     * fence set now is undone by the next heartbeat that says active. */
+     * thread's own state is only read here (status), never written but for
+     * es_fenced, which makes it restate the eswitch's fence: a fence set now
+     * is undone by the next heartbeat that says active. */
     unsigned st = atomic_load(&ha->status);
     if (active_standby && !was && (st & 0xf) != HA_ROLE_ACTIVE) {
         sw_set_vnics_fenced(d->sw, true);
-        if (d->es)
+        if (d->es) {
             eswitch_set_fenced(d->es, true);
+            atomic_store(&ha->es_fenced, -1); /* the HA thread writes it again */
+        }
     }
 }
 

@@ -140,6 +140,8 @@ load_state(struct hostd_ha *ha)
 
 /* ---- heartbeats ---- */
 
+static void peer_down(struct hostd_ha *ha, int i, const char *why);
+
 static void
 send_hb(struct hostd_ha *ha, int i)
 {
@@ -160,8 +162,8 @@ send_hb(struct hostd_ha *ha, int i)
                        .fence_ms = ha->fence_ms};
     char line[256];
     int n = ha_msg_format(&m, false, line, sizeof line);
-    if (n > 0)
-        bufferevent_write(p->bev, line, (size_t)n);
+    if (n > 0 && tls_bev_write_now(p->bev, line, (size_t)n) < 0)
+        peer_down(ha, i, "heartbeats back up, unread: connection closed");
 }
 
 /* Has DPU 'i' left 'miss' heartbeats in a row unanswered, the first of them
