@@ -18,6 +18,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <pthread.h>
@@ -656,9 +660,92 @@ closed_port_is_econnrefused(void)
     SSL_CTX_free(ctx);
 }
 
+/* ---- tls_bev_write_now: heartbeats straight through SSL_write ---- */
+
+struct pair_state {
+    int connected;
+    struct evbuffer *got; /* what the server read */
+};
+
+static void
+pair_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct pair_state *st = arg;
+    if (what & BEV_EVENT_CONNECTED)
+        st->connected++;
+}
+
+static void
+pair_read(struct bufferevent *bev, void *arg)
+{
+    struct pair_state *st = arg;
+    evbuffer_add_buffer(st->got, bufferevent_get_input(bev));
+}
+
+/* Runs 'base' until 'done' holds or 5 s pass. */
+#define LOOP_UNTIL(base, done)                                                           for (uint64_t t0_ = now_ms(); !(done) && now_ms() - t0_ < 5000;)                         event_base_loop((base), EVLOOP_ONCE | EVLOOP_NONBLOCK)
+
+static void
+bev_write_now_sends_at_once_queues_behind_and_fails_when_backed_up(void)
+{
+    ASSERT_TRUE(pki_setup());
+    SSL_CTX *sctx = ctx_for("srv", "ca1", true), *cctx = ctx_for("cli", "ca1", false);
+    ASSERT_TRUE(sctx && cctx);
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    struct event_base *base = event_base_new();
+    struct pair_state st = {.got = evbuffer_new()};
+    struct bufferevent *srv = bufferevent_openssl_socket_new(
+        base, sv[0], SSL_new(sctx), BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *cli = bufferevent_openssl_socket_new(
+        base, sv[1], SSL_new(cctx), BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+    ASSERT_TRUE(srv && cli);
+    bufferevent_setcb(srv, pair_read, NULL, pair_event, &st);
+    bufferevent_setcb(cli, NULL, NULL, pair_event, &st);
+    bufferevent_enable(srv, EV_READ | EV_WRITE);
+    bufferevent_enable(cli, EV_READ | EV_WRITE);
+    LOOP_UNTIL(base, st.connected == 2);
+    ASSERT_EQ(st.connected, 2);
+
+    /* At once: nothing left queued in the bufferevent, the server reads it. */
+    ASSERT_EQ(tls_bev_write_now(cli, "hb 1\n", 5), 0);
+    ASSERT_EQ(evbuffer_get_length(bufferevent_get_output(cli)), 0);
+    LOOP_UNTIL(base, evbuffer_get_length(st.got) >= 5);
+    ASSERT_EQ(evbuffer_get_length(st.got), 5);
+
+    /* Behind what is queued, in order. */
+    bufferevent_write(cli, "queued\n", 7);
+    ASSERT_EQ(tls_bev_write_now(cli, "hb 2\n", 5), 0);
+    ASSERT_EQ(evbuffer_get_length(bufferevent_get_output(cli)), 12);
+    LOOP_UNTIL(base, evbuffer_get_length(st.got) >= 17);
+    char text[32] = "";
+    evbuffer_remove(st.got, text, sizeof text - 1);
+    ASSERT_STREQ(text, "hb 1\nqueued\nhb 2\n");
+
+    /* A peer that reads nothing: the send buffer fills and the write says
+     * so, rather than queueing without end. */
+    bufferevent_disable(srv, EV_READ);
+    char rec[1024];
+    memset(rec, 'x', sizeof rec);
+    int rc = 0, n = 0;
+    while (n < 100000 && (rc = tls_bev_write_now(cli, rec, sizeof rec)) == 0)
+        n++;
+    ASSERT_EQ(rc, -1);
+    ASSERT_GT(n, 0);
+    ASSERT_EQ(evbuffer_get_length(bufferevent_get_output(cli)), 0);
+
+    bufferevent_free(cli);
+    bufferevent_free(srv);
+    evbuffer_free(st.got);
+    event_base_free(base);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+}
+
 TEST_MAIN(TEST(ok_call_echoes_args), TEST(client_without_certificate_is_refused),
           TEST(client_from_other_ca_is_refused), TEST(client_cn_not_allowed_gets_403),
           TEST(server_cn_mismatch_is_eacces), TEST(unknown_command_and_path_get_404),
           TEST(status_403_and_413_on_the_wire), TEST(binary_payload_reaches_the_handler_whole),
           TEST(session_keeps_one_connection_and_survives_a_server_restart),
-          TEST(closed_port_is_econnrefused))
+          TEST(closed_port_is_econnrefused),
+          TEST(bev_write_now_sends_at_once_queues_behind_and_fails_when_backed_up))
