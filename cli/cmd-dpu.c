@@ -54,6 +54,13 @@ cli_print_ha(json_t *r, json_t *args)
            fmt_json(json_object_get(r, "epoch")), fmt_json(json_object_get(r, "heartbeat_ms")),
            fmt_json(json_object_get(r, "failure_after_ms")),
            fmt_json(json_object_get(r, "fence_ms")), fmt_json(json_object_get(r, "failovers")));
+    long fb = (long)json_integer_value(json_object_get(r, "auto_failback_s"));
+    if (fb > 0)
+        printf("failback: automatic, to %s once it has been healthy for %ld s\n",
+               fmt_json(json_object_get(r, "preferred")), fb);
+    else
+        printf("failback: by hand (dsectl dpu failover --to %s)\n",
+               fmt_json(json_object_get(r, "preferred")));
     if (last)
         printf("last failover: %s\n", last);
     if (none)

@@ -96,16 +96,17 @@ cmd_dpu_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     return 0;
 }
 
-/* host.dpu_mode {mode, [heartbeat_ms]}: an active-standby pair of identical
- * DPUs, or independent DPUs. */
+/* host.dpu_mode {mode, [heartbeat_ms], [auto_failback_s]}: an active-standby
+ * pair of identical DPUs, or independent DPUs. */
 static int
 cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 {
     struct hostd *h = ctx->aux;
     const char *mode;
-    long hb = -1;
+    long hb = -1, fb = -1;
     if (cmd_arg_str(args, "mode", &mode, err) < 0 ||
-        cmd_arg_int_opt(args, "heartbeat_ms", 1, 1000, &hb, err) < 0)
+        cmd_arg_int_opt(args, "heartbeat_ms", 1, 1000, &hb, err) < 0 ||
+        cmd_arg_int_opt(args, "auto_failback_s", 0, 3600, &fb, err) < 0)
         return -EINVAL;
     bool pair = !strcmp(mode, "active-standby");
     if (!pair && strcmp(mode, "independent"))
@@ -125,18 +126,23 @@ cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     }
     json_t *old_mode = json_incref(json_object_get(h->config, "dpu_mode"));
     json_t *old_hb = json_incref(json_object_get(h->config, "heartbeat_ms"));
+    json_t *old_fb = json_incref(json_object_get(h->config, "auto_failback_s"));
     json_object_set_new(h->config, "dpu_mode", json_string(mode));
     if (hb > 0)
         json_object_set_new(h->config, "heartbeat_ms", json_integer(hb));
+    if (fb >= 0)
+        json_object_set_new(h->config, "auto_failback_s", json_integer(fb));
     int rc = commit(h, err);
     if (rc < 0) {
         json_object_set(h->config, "dpu_mode", old_mode);
         json_object_set(h->config, "heartbeat_ms", old_hb);
+        json_object_set(h->config, "auto_failback_s", old_fb);
     } else if (strcmp(json_string_value(old_mode), mode)) {
         hostd_event(h, "dpu.mode", "host", "DPUs %s", mode);
     }
     json_decref(old_mode);
     json_decref(old_hb);
+    json_decref(old_fb);
     if (rc == 0)
         *result = hostd_ha_status(h);
     return rc;
@@ -542,7 +548,8 @@ const struct cmd_def hostd_commands[] = {
     {"host.info", "", cmd_host_info},
     {"dpu.list", "", cmd_dpu_list},
     {"dpu.failover", "{to}", cmd_dpu_failover},
-    {"host.dpu_mode", "{mode: active-standby|independent, [heartbeat_ms]}", cmd_dpu_mode},
+    {"host.dpu_mode", "{mode: active-standby|independent, [heartbeat_ms], [auto_failback_s]}",
+     cmd_dpu_mode},
     {"switch.show", "", cmd_switch_show},
     {"switch.set", "{mac_age_s}", cmd_switch_set},
     {"portgroup.add", "{name, vlan, [mtu]}", cmd_portgroup_add},

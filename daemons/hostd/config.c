@@ -81,6 +81,9 @@ hostd_config_load(struct hostd *h, char **err)
     json_t *hb = json_object_get(c, "heartbeat_ms");
     if (!json_is_integer(hb) || json_integer_value(hb) < 1 || json_integer_value(hb) > 1000)
         json_object_set_new(c, "heartbeat_ms", json_integer(HOSTD_HA_HEARTBEAT_MS));
+    json_t *fb = json_object_get(c, "auto_failback_s");
+    if (!json_is_integer(fb) || json_integer_value(fb) < 0 || json_integer_value(fb) > 3600)
+        json_object_set_new(c, "auto_failback_s", json_integer(0));
     if (!json_is_integer(json_object_get(c, "next_vm")))
         json_object_set_new(c, "next_vm", json_integer(1));
     json_decref(h->config);

@@ -86,12 +86,16 @@ struct hostd_ha {
     /* Configuration (under mu): from hostd.json. */
     bool active_standby;
     unsigned interval_ms, miss, fence_ms;
+    unsigned auto_failback_ms; /* 0: failback by hand */
+    bool configured;           /* once: the pair of the first configuration was loaded */
     char vms[HA_VMS_MAX][32];  /* every VM, for moving their VFs */
     unsigned n_vms;
 
     /* State (under mu). */
     uint64_t epoch;
     int active;               /* DPU index, active-standby only */
+    int preferred;            /* the DPU the operator chose last: failback's aim */
+    uint64_t healthy_since_ms[HOSTD_MAX_DPUS]; /* 0: not healthy */
     struct ha_peer peer[HOSTD_MAX_DPUS];
     uint64_t seq;
     unsigned failovers;
@@ -117,8 +121,9 @@ save_state(struct hostd_ha *ha)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/ha.json", ha->h->dir);
-    json_t *j = json_pack("{s:s,s:I}", "active", ha->h->dpus[ha->active < 0 ? 0 : ha->active].name,
-                          "epoch", (json_int_t)ha->epoch);
+    json_t *j = json_pack("{s:s,s:s,s:I}", "active",
+                          ha->h->dpus[ha->active < 0 ? 0 : ha->active].name, "preferred",
+                          ha->h->dpus[ha->preferred].name, "epoch", (json_int_t)ha->epoch);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s || fs_write_atomic(path, s, strlen(s)) < 0)
@@ -134,6 +139,8 @@ load_state(struct hostd_ha *ha)
     json_t *j = json_load_file(path, 0, NULL);
     struct hostd_dpu *d = hostd_dpu_find(ha->h, json_string_value(json_object_get(j, "active")) ?: "");
     ha->active = d ? (int)(d - ha->h->dpus) : 0;
+    d = hostd_dpu_find(ha->h, json_string_value(json_object_get(j, "preferred")) ?: "");
+    ha->preferred = d ? (int)(d - ha->h->dpus) : ha->active;
     ha->epoch = (uint64_t)json_integer_value(json_object_get(j, "epoch"));
     json_decref(j);
 }
@@ -405,6 +412,22 @@ peer_connect(struct hostd_ha *ha, int i)
     }
 }
 
+/* Back to the DPU the operator chose, once it has been healthy for the hold
+ * time (a DPU that flaps never gets the VMs back).  Under mu. */
+static void
+auto_failback(struct hostd_ha *ha, uint64_t now)
+{
+    int to = ha->preferred;
+    if (!ha->active_standby || !ha->auto_failback_ms || to == ha->active ||
+        !ha->healthy_since_ms[to] || now - ha->healthy_since_ms[to] < ha->auto_failback_ms)
+        return;
+    char err[400];
+    if (failover(ha, to, "automatic failback", now_ns(), err, sizeof err) == 0)
+        after_failover(ha, ha->h->dpus[to].name);
+    else
+        log_warn("%s", err);
+}
+
 /* Every interval: heartbeats, timeouts, reconnections. */
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
@@ -424,7 +447,13 @@ on_tick(evutil_socket_t fd, short what, void *arg)
         if (!p->bev && now - p->connect_ms >= RECONNECT_MS)
             peer_connect(ha, (int)i);
         send_hb(ha, (int)i);
+        char why[200];
+        if (!healthy(ha, (int)i, now, why, sizeof why))
+            ha->healthy_since_ms[i] = 0;
+        else if (!ha->healthy_since_ms[i])
+            ha->healthy_since_ms[i] = now;
     }
+    auto_failback(ha, now);
     pthread_mutex_unlock(&ha->mu);
 }
 
@@ -443,8 +472,10 @@ on_wake(evutil_socket_t fd, short what, void *arg)
         int to = ha->req_to;
         ha->req_to = -1;
         ha->req_rc = failover(ha, to, "requested", now_ns(), ha->req_err, sizeof ha->req_err);
-        if (ha->req_rc == 0)
+        if (ha->req_rc == 0) {
+            ha->preferred = to; /* where the operator wants the VMs */
             after_failover(ha, ha->h->dpus[to].name);
+        }
         ha->req_done = true;
         pthread_cond_broadcast(&ha->cv);
     }
@@ -483,9 +514,17 @@ hostd_ha_reconfigure(struct hostd *h)
         return;
     json_t *c = h->config;
     pthread_mutex_lock(&ha->mu);
+    bool was = ha->active_standby;
     ha->active_standby = !strcmp(json_string_value(json_object_get(c, "dpu_mode")) ?: "",
                                  "active-standby") &&
                          h->n_dpus == 2;
+    if (ha->configured && ha->active_standby && !was && ha->preferred != ha->active) {
+        ha->preferred = ha->active; /* a new pair: the active one is the choice */
+        save_state(ha);
+    }
+    ha->configured = true;
+    ha->auto_failback_ms =
+        (unsigned)json_integer_value(json_object_get(c, "auto_failback_s")) * 1000;
     json_t *hb = json_object_get(c, "heartbeat_ms");
     ha->interval_ms = json_is_integer(hb) ? (unsigned)json_integer_value(hb) : HOSTD_HA_HEARTBEAT_MS;
     if (!ha->active_standby) /* a core's worth of heartbeats for nothing */
@@ -583,9 +622,11 @@ hostd_ha_status(struct hostd *h)
     if (!ha)
         return json_null();
     pthread_mutex_lock(&ha->mu);
-    json_t *j = json_pack("{s:s,s:s?,s:I,s:i,s:i,s:i,s:i,s:s?,s:s?}", "mode",
+    json_t *j = json_pack("{s:s,s:s?,s:s?,s:i,s:I,s:i,s:i,s:i,s:i,s:s?,s:s?}", "mode",
                           ha->active_standby ? "active-standby" : "independent", "active",
-                          ha->active_standby ? h->dpus[ha->active].name : NULL, "epoch",
+                          ha->active_standby ? h->dpus[ha->active].name : NULL, "preferred",
+                          ha->active_standby ? h->dpus[ha->preferred].name : NULL,
+                          "auto_failback_s", (int)(ha->auto_failback_ms / 1000), "epoch",
                           (json_int_t)ha->epoch, "heartbeat_ms", (int)ha->interval_ms,
                           "failure_after_ms", (int)(ha->miss * ha->interval_ms), "fence_ms",
                           (int)ha->fence_ms, "failovers", (int)ha->failovers, "last_failover",

@@ -4,7 +4,8 @@
 # over on dpud killed, hung, in a crash loop and both cables cut, under a TCP connection
 # between VMs on two hosts that must survive each; no failover to an
 # unhealthy standby; a DPU cut off from hostd fences itself; manual failover
-# and failback; independent DPUs; a pair that is not identical is refused.
+# and failback; automatic failback after a hold time; independent DPUs; a
+# pair that is not identical is refused.
 #
 #                  fabric tor0
 #     h1-vmnic0,1 /   h1-vmnic2,3 \          h2-vmnic0
@@ -175,6 +176,29 @@ out=$(ds dpu failover --to "$a" 2>&1)
 check "failover to the active one: refused" grep -q "active already" <<<"$out"
 out=$(ds dpu failover --to dpu9 2>&1)
 check "failover to no DPU: refused" grep -q "no DPU dpu9" <<<"$out"
+
+# --- automatic failback ----------------------------------------------------------
+# The failback by hand above made $a the operator's choice: automatic failback
+# returns the VMs to it once it has been healthy for the hold time.
+a=$(active) s=$(other "$(active)")
+check_eq "the preferred DPU is the one chosen last" "$a" "$(ds call host.info | jq -r .ha.preferred)"
+check "host ha: failback by hand (the default)" grep -q "^failback: by hand" <<<"$(ds host ha)"
+check "dpu-mode active-standby --auto-failback-s 1" quiet ds host dpu-mode active-standby --auto-failback-s 1
+check "host ha: failback automatic" \
+	grep -q "^failback: automatic, to $a once it has been healthy for 1 s" <<<"$(ds host ha)"
+n0=$(failovers)
+kill_dpud "$a"
+check "$a killed: $s takes over" wait_until 5 active_is "$s"
+restart_dpud
+check "$a back and healthy for 1 s: the VMs go back to it by themselves" wait_until 15 active_is "$a"
+check "... through an automatic failback" \
+	grep -q "^$s -> $a (automatic failback)" <<<"$(ds call host.info | jq -r .ha.last_failover)"
+check_eq "... two failovers, no more" $((n0 + 2)) "$(failovers)"
+check "traffic through $a again" wait_until 10 reaches
+out=$(ds host dpu-mode active-standby --auto-failback-s 4000 2>&1)
+check "a hold time out of range: refused in one line" \
+	bash -c '[[ $(wc -l <<<"$1") == 1 ]] && grep -q "auto_failback_s.* 0..3600" <<<"$1"' _ "$out"
+check "failback by hand again" quiet ds host dpu-mode active-standby --auto-failback-s 0
 
 # --- independent DPUs -----------------------------------------------------------
 check "dpu-mode independent" quiet ds host dpu-mode independent
