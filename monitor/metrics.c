@@ -61,6 +61,9 @@ static const struct metric_def {
     {"dse_host_interface_rx_bytes_per_second", 'g', "receive rate of the host's interface"},
     {"dse_host_interface_tx_bytes_per_second", 'g', "transmit rate of the host's interface"},
     {"dse_alarm_state", 'g', "an alarm's state: 0 green, 1 yellow, 2 red, 3 gray"},
+    {"dse_dpu_ha_role", 'g', "1 for the DPU's high-availability role: active, standby or none"},
+    {"dse_dpu_ha_healthy", 'g', "1 when hostd counts the DPU healthy for a failover, else 0"},
+    {"dse_host_dpu_failovers_total", 'c', "failovers between the host's DPUs since hostd started"},
     {"dse_events_total", 'c', "events logged since the agent started"},
 };
 

@@ -47,6 +47,7 @@
 #include "hamsg.h"
 #include "hostd.h"
 #include "log.h"
+#include "metrics.h"
 #include "tls.h"
 #include "util.h"
 
@@ -637,6 +638,25 @@ hostd_ha_status(struct hostd *h)
                             json_integer((json_int_t)ha->last_failover_unix_us));
     pthread_mutex_unlock(&ha->mu);
     return j;
+}
+
+void
+hostd_ha_metrics(const struct hostd *h, struct metric_set *s)
+{
+    struct hostd_ha *ha = h->ha;
+    if (!ha)
+        return;
+    pthread_mutex_lock(&ha->mu);
+    uint64_t now = now_ms();
+    for (unsigned i = 0; i < h->n_dpus; i++) {
+        char why[200];
+        metric_set_add(s, "dse_dpu_ha_role", 1, "dpu", h->dpus[i].name, "role",
+                       ha_role_name(role_of(ha, (int)i)), NULL);
+        metric_set_add(s, "dse_dpu_ha_healthy", healthy(ha, (int)i, now, why, sizeof why), "dpu",
+                       h->dpus[i].name, NULL);
+    }
+    metric_set_add(s, "dse_host_dpu_failovers_total", ha->failovers, NULL);
+    pthread_mutex_unlock(&ha->mu);
 }
 
 /* ---- start, stop ---- */

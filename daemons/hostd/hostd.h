@@ -93,6 +93,9 @@ int hostd_ha_failover(struct hostd *, const char *to, char **err);
 json_t *hostd_ha_json(struct hostd *, unsigned i);
 /* {mode, active, epoch, heartbeat_ms, failovers, last_failover, ...}. */
 json_t *hostd_ha_status(struct hostd *);
+struct metric_set;
+/* Adds the HA figures (role and health of each DPU, failovers) to 's'. */
+void hostd_ha_metrics(const struct hostd *, struct metric_set *s);
 /* The DPU that owns VM 'vm''s vNIC: the active one in active-standby mode,
  * else the VM's own ("dpu"). */
 const char *hostd_vm_owner(struct hostd *, json_t *vm);

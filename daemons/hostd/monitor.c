@@ -353,6 +353,7 @@ hostd_monitor_exposition(struct hostd_monitor *m, size_t *len)
     }
     json_decref(alarms);
     metric_set_add(&own, "dse_events_total", (double)m->events_total, NULL);
+    hostd_ha_metrics(h, &own); /* takes the HA lock inside ours: it never takes ours */
     sets[n] = &m->host_cur;
     labels[n][0] = "host", labels[n][1] = h->name, labels[n][2] = NULL;
     extra[n] = labels[n];

@@ -119,6 +119,13 @@ check "the failover is an event" \
 	quiet jq -e -s 'map(select(.type == "dpu.failover")) | length >= 4' <<<"$(ds -j event list --type dpu.failover -n 50)"
 check "... and raises the dpu-failover alarm" \
 	quiet jq -e 'map(select(.def == "dpu-failover" and .state == "yellow")) | length >= 1' <<<"$(ds -j alarm list)"
+metrics=$(ds host metrics)
+check "Prometheus: the failovers" \
+	grep -q "^dse_host_dpu_failovers_total{host=\"$P-h1\"} $(failovers)$" <<<"$metrics"
+check "Prometheus: each DPU's role and health" \
+	bash -c 'grep -q "^dse_dpu_ha_role{host=\"$2-h1\",dpu=\"$3\",role=\"active\"} 1$" <<<"$1" &&
+		grep -q "^dse_dpu_ha_role{host=\"$2-h1\",dpu=\"$4\",role=\"standby\"} 1$" <<<"$1" &&
+		[[ $(grep -c "^dse_dpu_ha_healthy{.*} 1$" <<<"$1") == 2 ]]' _ "$metrics" "$P" "$(active)" "$(other "$(active)")"
 
 # --- no failover to an unhealthy standby -----------------------------------
 a=$(active) s=$(other "$(active)")
