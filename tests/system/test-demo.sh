@@ -36,6 +36,13 @@ check "dse-lab fail refuses an unknown fault" bash -c "! $DSE_LAB fail --prefix 
 check "dse-lab fail cut: h1-dpu2's cables lose carrier" bash -c "$DSE_LAB fail --prefix $P h1-dpu2 cut && [[ \$(ip netns exec $P-h1-dpu2 cat /sys/class/net/vmnic2/carrier) == 0 ]]"
 check "dse-lab fail mend: carrier back" wait_until 5 bash -c "$DSE_LAB fail --prefix $P h1-dpu2 mend && [[ \$(ip netns exec $P-h1-dpu2 cat /sys/class/net/vmnic2/carrier) == 1 ]]"
 lab_down "$P" >/dev/null
+# A lab left by an older demo, one DPU a host: refused, not half converted.
+lab_up "$P" --hosts 1 --dpus 1 >/dev/null
+out=$("$REPO_ROOT/scripts/demo" --prefix "$P" 2>&1)
+check_eq "over a one-DPU lab the demo stops (exit 1)" 1 "$?"
+check "... and says what to do, in one line" \
+	bash -c '[[ $(wc -l <<<"$1") == 1 ]] && grep -q "one DPU a host .*make demo-down" <<<"$1"' _ "$out"
+lab_down "$P" >/dev/null
 check_eq "down leaves no process" "" "$(lab_procs "$P")"
 check_eq "down leaves no namespace" 0 "$(netns_count_with_prefix "$P")"
 finish
