@@ -55,15 +55,22 @@ DETAILED=" dse linux-bridge-nf-off xdp-redirect-ceiling ovs-afxdp "
 FLOWED=" dse dse-slowpath linux-bridge-nf-off xdp-redirect-ceiling ovs-afxdp "
 FLOW_BASE=02:d5:ff:00:00:00 # source MACs from here up, outside the lab's own
 
+# handed_off: the frames the switch handed to rep-vm2, the sink VM's port:
+# sent, or dropped because the VM's receive ring was full.
+handed_off() { ip -n "$DNS" -j -s link show rep-vm2 | jq '.[0].stats64.tx | .packets + .dropped'; }
+
 measure() { # NAME: one round of the current variant, appended to $TMPB/NAME*
 	local mpps half
 	# learn both MACs (and install the flow where there is an eswitch)
 	ip netns exec "$P-h1-vm1" ping -c 2 -i 0.2 -W 1 198.18.10.12 >/dev/null 2>&1 || true
-	local cpu0 report
-	cpu0=$(cg_cpu_ns "$DNS")
+	local cpu0 report h0
+	cpu0=$(cg_cpu_ns "$DNS") h0=$(handed_off)
 	report=$(one_run 66 max)
 	mpps=$(jq '.rx_pps / 1e6' <<<"$report")
 	echo "$mpps" >>"$TMPB/$1"
+	# What the switch itself forwarded, whether or not the sink kept up
+	jq -n --argjson n $(($(handed_off) - h0)) --argjson s "$(jq .duration_s "$TMPB/tx.json")" \
+		'$n / $s / 1e6 * 1000 | round / 1000' >>"$TMPB/$1.sw"
 	# DPU CPU time per delivered frame: the switch core's cost of a frame
 	jq --argjson cpu $(($(cg_cpu_ns "$DNS") - cpu0)) \
 		'if .rx_packets > 0 then ($cpu / .rx_packets * 10 | round / 10) else null end' \
@@ -185,6 +192,7 @@ base="one DPU core, VM to VM on one host, dse-pktgen, ${secs} s runs"
 figure l2-veth-64b "L2 forwarding, veth, 66 B (the smallest dse-pktgen frame), $base" Mpps true ""
 figure l2-veth-512b "L2 forwarding, veth, 512 B, $base" Mpps true .512
 figure l2-veth-1500b "L2 forwarding, veth, 1500 B, $base" Mpps true .1500
+figure l2-veth-64b-switched "frames the switch handed to the sink VM's port a second, delivered or dropped at the VM's full receive ring (the switch's own rate, not the sink's), 66 B, $base" Mpps true .sw
 figure l2-veth-64b-cpu "DPU CPU time per delivered 66 B frame at full rate (the DPU cgroup: switch, its NAPI threads), $base" ns false .cpu
 figure l2-veth-lat-p50 "one-way latency at half of each switch's own 66 B rate, p50, $base" us false .p50
 figure l2-veth-lat-p99 "one-way latency at half of each switch's own 66 B rate, p99, $base" us false .p99

@@ -22,6 +22,7 @@ COMMANDS = {
     "ns-switch-known-unicast": "build/tests/bench/bench-dataplane",
     "ns-flow-cache-hit": "build/tests/bench/bench-dataplane",
     "l2-veth-64b-1kflows": "bench/l2veth.sh",
+    "l2-veth-64b-switched": "bench/l2veth.sh",
     "l2-veth-64b-100kflows": "bench/l2veth.sh",
     "install-2dpu": "bench/install.sh",
     "install-2dpu-own-cores": "bench/install.sh",
@@ -108,6 +109,9 @@ those and replaces their figures in place; such a figure says when it was measur
   the bare redirect in 36-50 (both with the stats' own overhead); the sink's
   program took 214 ns a frame behind dse and 136 behind the bare redirect,
   likely the cache lines of frames the DPU core read.
+  `l2-veth-64b-switched` is therefore the switch's own rate: the frames each
+  variant handed to rep-vm2 a second (its tx packets plus tx drops), whether
+  or not the sink kept up, in the same full-rate runs.
   Before the lab pinned VMs' NAPI threads, the sink's work landed on either core
   from one run to the next and the figures jumped by 2x. `bench/l2veth.sh`
   prints every round on stderr. `l2-veth-512b`, `-1500b` and the latency
