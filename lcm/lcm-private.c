@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* lcm-private: reasons for refusals, shared by the lcm modules. */
 #include "lcm-private.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,24 +10,20 @@
 bool
 lcm_fail(char *err, size_t err_len, const char *fmt, ...)
 {
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, err_len, 0, fmt, ap);
+    va_end(ap);
     return false;
 }
 
 int
 lcm_error(char *err, size_t err_len, int rc, const char *fmt, ...)
 {
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, err_len, rc, fmt, ap);
+    va_end(ap);
     return rc;
 }
 

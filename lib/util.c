@@ -329,3 +329,21 @@ fd_wait(int fd, short events, uint64_t deadline)
             return -errno;
     }
 }
+
+int
+err_vset(char *err, size_t len, int rc, const char *fmt, va_list ap)
+{
+    if (err && len)
+        vsnprintf(err, len, fmt, ap);
+    return rc;
+}
+
+int
+err_set(char *err, size_t len, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, len, rc, fmt, ap);
+    va_end(ap);
+    return rc;
+}

@@ -28,20 +28,6 @@ struct mon_cpu_source {
     uint64_t hz;            /* /proc/stat ticks per second */
 };
 
-static int err_fmt(char *err, size_t len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-err_fmt(char *err, size_t len, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && len)
-        vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 static char *
 read_at(const char *root, const char *path, size_t *len)
 {
@@ -117,7 +103,7 @@ mon_cpu_open(const char *root, struct mon_cpu_source **out, char *err, size_t er
 {
     struct mon_cpu_source *s = calloc(1, sizeof *s);
     if (!s)
-        return err_fmt(err, err_len, -ENOMEM, "out of memory");
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     snprintf(s->root, sizeof s->root, "%s", root ? root : "");
     s->hz = (uint64_t)sysconf(_SC_CLK_TCK);
     if (!s->hz)
@@ -140,7 +126,7 @@ mon_cpu_open(const char *root, struct mon_cpu_source **out, char *err, size_t er
     struct mon_cpu_reading r;
     int rc = mon_cpu_read(s, &r);
     if (rc < 0) {
-        err_fmt(err, err_len, rc, "cpu: cannot read %s: %s", s->describe, strerror(-rc));
+        err_set(err, err_len, rc, "cpu: cannot read %s: %s", s->describe, strerror(-rc));
         free(s);
         return rc;
     }

@@ -49,7 +49,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -59,6 +58,7 @@
 #include "hamsg.h"
 #include "linkwatch.h"
 #include "log.h"
+#include "rtloop.h"
 #include "tls.h"
 #include "util.h"
 #include "vlan.h"
@@ -78,17 +78,14 @@ struct ha_vnic {
 
 struct dpud_ha {
     struct dpud *d;
-    pthread_t thread;
-    bool started;
-    struct event_base *base;
+    struct rtloop loop;
     struct evconnlistener *listener;
     SSL_CTX *ssl;
     const char *const *allow_cn; /* NULL-terminated, or NULL: any */
     struct bufferevent *conn;    /* hostd, once it said who it is */
     struct bufferevent *pending; /* a connection in its handshake */
     struct linkwatch *lw;
-    struct event *fence_ev, *stop_ev;
-    int stop_fd;
+    struct event *fence_ev;
 
     /* The thread's own. */
     enum ha_role role;
@@ -336,7 +333,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     SSL *ssl = SSL_new(ha->ssl);
     struct bufferevent *bev =
-        ssl ? bufferevent_openssl_socket_new(ha->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+        ssl ? bufferevent_openssl_socket_new(ha->loop.base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                              BEV_OPT_CLOSE_ON_FREE)
             : NULL;
     if (!bev) {
@@ -380,29 +377,6 @@ on_fence_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void
-on_stop(evutil_socket_t fd, short what, void *arg)
-{
-    struct dpud_ha *ha = arg;
-    uint64_t v;
-    if (read(fd, &v, sizeof v) < 0)
-        log_warn("stop: %s", strerror(errno));
-    event_base_loopbreak(ha->base);
-}
-
-static void *
-run(void *arg)
-{
-    struct dpud_ha *ha = arg;
-    /* Heartbeats answered on time even on a busy DPU core. */
-    int rc = thread_realtime("ha", RT_PRIORITY);
-    if (rc)
-        log_warn("no real-time priority (%s): heartbeats compete with the data plane",
-                 strerror(rc));
-    event_base_dispatch(ha->base);
-    return NULL;
-}
-
 int
 dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
               const char *const *allow_cn, char **err)
@@ -421,26 +395,26 @@ dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
     ha->allow_cn = allow_cn;
     ha->fence_ms = FENCE_MS_DEFAULT;
     ha->es_fenced = -1;
-    ha->stop_fd = -1;
     pthread_mutex_init(&ha->mu, NULL);
     for (unsigned i = 0; i < DPUD_MAX_UPLINKS; i++)
         ha->raw_fd[i] = -1;
-    ha->base = event_base_new();
-    ha->ssl = tls_server_ctx(tls, err);
-    if (!ha->base || !ha->ssl)
-        return ha->base ? -EINVAL : cmd_fail(err, -ENOMEM, "out of memory");
+    int rc = rtloop_init(&ha->loop, NULL, NULL, err);
+    if (rc < 0)
+        return rc;
+    if (!(ha->ssl = tls_server_ctx(tls, err)))
+        return -EINVAL;
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
     char spec[160];
     snprintf(spec, sizeof spec, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
     if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) < 0)
         return cmd_fail(err, -EINVAL, "--ha-listen %s: not an address", listen);
-    ha->listener = evconnlistener_new_bind(ha->base, on_accept, ha,
+    ha->listener = evconnlistener_new_bind(ha->loop.base, on_accept, ha,
                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 8,
                                            (struct sockaddr *)&ss, sslen);
     if (!ha->listener)
         return cmd_fail(err, -errno, "--ha-listen %s: %s", listen, strerror(errno));
-    ha->lw = linkwatch_create(ha->base, on_link, ha);
+    ha->lw = linkwatch_create(ha->loop.base, on_link, ha);
     for (unsigned i = 0; i < d->n_uplinks; i++) {
         ha->up_carrier[i] = link_has_carrier(d->uplinks[i]);
         ha->up_ifindex[i] = (int)if_nametoindex(d->uplinks[i]);
@@ -452,17 +426,12 @@ dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
         }
         ha->raw_fd[i] = fd;
     }
-    ha->fence_ev = evtimer_new(ha->base, on_fence_timer, ha);
-    ha->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    ha->stop_ev = ha->stop_fd >= 0 ? event_new(ha->base, ha->stop_fd, EV_READ | EV_PERSIST,
-                                               on_stop, ha)
-                                   : NULL;
-    if (!ha->lw || !ha->fence_ev || !ha->stop_ev || event_add(ha->stop_ev, NULL) < 0)
+    ha->fence_ev = evtimer_new(ha->loop.base, on_fence_timer, ha);
+    if (!ha->lw || !ha->fence_ev)
         return cmd_fail(err, -ENOMEM, "cannot set up the HA thread's events");
-    int rc = pthread_create(&ha->thread, NULL, run, ha);
-    if (rc)
-        return cmd_fail(err, -rc, "HA thread: %s", strerror(rc));
-    ha->started = true;
+    /* Heartbeats answered on time even on a busy DPU core. */
+    if ((rc = rtloop_start(&ha->loop, "ha", RT_PRIORITY, "the data plane", err)) < 0)
+        return rc;
     log_info("heartbeats on %s", listen);
     return 0;
 }
@@ -473,12 +442,7 @@ dpud_ha_stop(struct dpud *d)
     struct dpud_ha *ha = d->ha;
     if (!ha)
         return;
-    if (ha->started) {
-        uint64_t one = 1;
-        if (write(ha->stop_fd, &one, sizeof one) < 0)
-            log_warn("cannot stop its thread: %s", strerror(errno));
-        pthread_join(ha->thread, NULL);
-    }
+    rtloop_stop(&ha->loop);
     if (ha->conn)
         bufferevent_free(ha->conn);
     if (ha->pending)
@@ -488,17 +452,12 @@ dpud_ha_stop(struct dpud *d)
     linkwatch_destroy(ha->lw);
     if (ha->fence_ev)
         event_free(ha->fence_ev);
-    if (ha->stop_ev)
-        event_free(ha->stop_ev);
-    if (ha->stop_fd >= 0)
-        close(ha->stop_fd);
     for (unsigned i = 0; i < DPUD_MAX_UPLINKS; i++)
         if (ha->raw_fd[i] >= 0)
             close(ha->raw_fd[i]);
     if (ha->ssl)
         SSL_CTX_free(ha->ssl);
-    if (ha->base)
-        event_base_free(ha->base);
+    rtloop_fini(&ha->loop);
     pthread_mutex_destroy(&ha->mu);
     free(ha->scratch);
     free(ha);

@@ -139,6 +139,8 @@ cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         json_object_set(h->config, "auto_failback_s", old_fb);
     } else if (strcmp(json_string_value(old_mode), mode)) {
         hostd_event(h, "dpu.mode", "host", "DPUs %s", mode);
+        if (pair)
+            hostd_ha_prefer_active(h);
     }
     json_decref(old_mode);
     json_decref(old_hb);

@@ -20,8 +20,10 @@
  *       the event "dpu.failover" (and its alarm), the new state on disk.
  *   otherwise nothing moves and the state says why.
  *
- * Failback is manual (dpu.failover --to).  In independent mode the DPUs get
- * role "none": heartbeats still tell their health, nothing fails over.
+ * Failback is by hand (dpu.failover --to), or automatic after a hold time
+ * (auto_failback_s) to the preferred DPU: the one the operator chose last,
+ * with dpu-mode or dpu failover.  In independent mode the DPUs get role
+ * "none": heartbeats still tell their health, nothing fails over.
  *
  * Thread-safety: the thread owns the connections; commands (event loop)
  * read and change the state under 'mu' and ask for failovers through
@@ -39,7 +41,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,7 @@
 #include "hostd.h"
 #include "log.h"
 #include "metrics.h"
+#include "rtloop.h"
 #include "tls.h"
 #include "util.h"
 
@@ -75,20 +77,15 @@ struct ha_peer {
 
 struct hostd_ha {
     struct hostd *h;
-    pthread_t thread;
-    bool started;
-    struct event_base *base;
-    struct event *tick_ev, *wake_ev;
-    int wake_fd;
+    struct rtloop loop;
+    struct event *tick_ev;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool stop;
 
     /* Configuration (under mu): from hostd.json. */
     bool active_standby;
     unsigned interval_ms, miss, fence_ms;
     unsigned auto_failback_ms; /* 0: failback by hand */
-    bool configured;           /* once: the pair of the first configuration was loaded */
     char vms[HA_VMS_MAX][32];  /* every VM, for moving their VFs */
     unsigned n_vms;
 
@@ -396,7 +393,7 @@ peer_connect(struct hostd_ha *ha, int i)
         return;
     }
     SSL_set_tlsext_host_name(ssl, dpu->addr);
-    p->bev = bufferevent_openssl_socket_new(ha->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+    p->bev = bufferevent_openssl_socket_new(ha->loop.base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                             BEV_OPT_CLOSE_ON_FREE);
     if (!p->bev) {
         SSL_free(ssl);
@@ -458,18 +455,13 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_unlock(&ha->mu);
 }
 
-/* A command asked for something: a failover, a new configuration, stop. */
+/* A command asked for something: a failover, a new configuration. */
 static void
-on_wake(evutil_socket_t fd, short what, void *arg)
+on_wake(void *arg)
 {
     struct hostd_ha *ha = arg;
-    uint64_t v;
-    if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
-        log_warn("wake: %s", strerror(errno));
     pthread_mutex_lock(&ha->mu);
-    if (ha->stop) {
-        event_base_loopbreak(ha->base);
-    } else if (ha->req_to >= 0) {
+    if (ha->req_to >= 0) {
         int to = ha->req_to;
         ha->req_to = -1;
         ha->req_rc = failover(ha, to, "requested", now_ns(), ha->req_err, sizeof ha->req_err);
@@ -485,26 +477,6 @@ on_wake(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_unlock(&ha->mu);
 }
 
-static void *
-run(void *arg)
-{
-    struct hostd_ha *ha = arg;
-    int rc = thread_realtime("ha", RT_PRIORITY);
-    if (rc)
-        log_warn("no real-time priority (%s): heartbeats compete with the host's work",
-                 strerror(rc));
-    event_base_dispatch(ha->base);
-    return NULL;
-}
-
-static void
-wake(struct hostd_ha *ha)
-{
-    uint64_t one = 1;
-    if (write(ha->wake_fd, &one, sizeof one) < 0)
-        log_warn("cannot wake the HA thread: %s", strerror(errno));
-}
-
 /* ---- configuration, from the event loop ---- */
 
 void
@@ -515,15 +487,9 @@ hostd_ha_reconfigure(struct hostd *h)
         return;
     json_t *c = h->config;
     pthread_mutex_lock(&ha->mu);
-    bool was = ha->active_standby;
     ha->active_standby = !strcmp(json_string_value(json_object_get(c, "dpu_mode")) ?: "",
                                  "active-standby") &&
                          h->n_dpus == 2;
-    if (ha->configured && ha->active_standby && !was && ha->preferred != ha->active) {
-        ha->preferred = ha->active; /* a new pair: the active one is the choice */
-        save_state(ha);
-    }
-    ha->configured = true;
     ha->auto_failback_ms =
         (unsigned)json_integer_value(json_object_get(c, "auto_failback_s")) * 1000;
     json_t *hb = json_object_get(c, "heartbeat_ms");
@@ -550,7 +516,7 @@ hostd_ha_reconfigure(struct hostd *h)
             log_warn("vm=%s: %s", json_string_value(json_object_get(vm, "name")), err);
     }
     pthread_mutex_unlock(&ha->mu);
-    wake(ha);
+    rtloop_wake(&ha->loop);
 }
 
 const char *
@@ -567,6 +533,20 @@ hostd_vm_owner(struct hostd *h, json_t *vm)
     return own;
 }
 
+void
+hostd_ha_prefer_active(struct hostd *h)
+{
+    struct hostd_ha *ha = h->ha;
+    if (!ha)
+        return;
+    pthread_mutex_lock(&ha->mu);
+    if (ha->preferred != ha->active) {
+        ha->preferred = ha->active;
+        save_state(ha);
+    }
+    pthread_mutex_unlock(&ha->mu);
+}
+
 int
 hostd_ha_failover(struct hostd *h, const char *to, char **err)
 {
@@ -581,7 +561,7 @@ hostd_ha_failover(struct hostd *h, const char *to, char **err)
     ha->req_to = (int)(d - h->dpus);
     ha->req_done = false;
     pthread_mutex_unlock(&ha->mu);
-    wake(ha);
+    rtloop_wake(&ha->loop);
     pthread_mutex_lock(&ha->mu);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -678,20 +658,14 @@ hostd_ha_start(struct hostd *h, char **err)
     pthread_mutex_init(&ha->mu, NULL);
     pthread_cond_init(&ha->cv, NULL);
     load_state(ha);
-    ha->base = event_base_new();
-    ha->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!ha->base || ha->wake_fd < 0)
-        return cmd_fail(err, -ENOMEM, "HA: cannot make its event loop");
-    ha->tick_ev = event_new(ha->base, -1, EV_PERSIST, on_tick, ha);
-    ha->wake_ev = event_new(ha->base, ha->wake_fd, EV_READ | EV_PERSIST, on_wake, ha);
-    if (!ha->tick_ev || !ha->wake_ev || event_add(ha->wake_ev, NULL) < 0)
+    int rc = rtloop_init(&ha->loop, on_wake, ha, err);
+    if (rc < 0)
+        return rc;
+    ha->tick_ev = event_new(ha->loop.base, -1, EV_PERSIST, on_tick, ha);
+    if (!ha->tick_ev)
         return cmd_fail(err, -ENOMEM, "HA: cannot make its events");
     hostd_ha_reconfigure(h); /* and the first tick, through the wake */
-    int rc = pthread_create(&ha->thread, NULL, run, ha);
-    if (rc)
-        return cmd_fail(err, -rc, "HA thread: %s", strerror(rc));
-    ha->started = true;
-    return 0;
+    return rtloop_start(&ha->loop, "ha", RT_PRIORITY, "the host's work", err);
 }
 
 void
@@ -700,24 +674,13 @@ hostd_ha_stop(struct hostd *h)
     struct hostd_ha *ha = h->ha;
     if (!ha)
         return;
-    if (ha->started) {
-        pthread_mutex_lock(&ha->mu);
-        ha->stop = true;
-        pthread_mutex_unlock(&ha->mu);
-        wake(ha);
-        pthread_join(ha->thread, NULL);
-    }
+    rtloop_stop(&ha->loop);
     for (unsigned i = 0; i < HOSTD_MAX_DPUS; i++)
         if (ha->peer[i].bev)
             bufferevent_free(ha->peer[i].bev);
     if (ha->tick_ev)
         event_free(ha->tick_ev);
-    if (ha->wake_ev)
-        event_free(ha->wake_ev);
-    if (ha->wake_fd >= 0)
-        close(ha->wake_fd);
-    if (ha->base)
-        event_base_free(ha->base);
+    rtloop_fini(&ha->loop);
     pthread_mutex_destroy(&ha->mu);
     pthread_cond_destroy(&ha->cv);
     free(ha);

@@ -89,6 +89,9 @@ void hostd_ha_reconfigure(struct hostd *);
  * -ENOENT, -ENOTSUP (not active-standby), -EALREADY, -EHOSTUNREACH (the
  * target is not healthy: '*err' says why). */
 int hostd_ha_failover(struct hostd *, const char *to, char **err);
+/* A pair just formed (dpu-mode active-standby): its active DPU is the
+ * preferred one, where automatic failback returns. */
+void hostd_ha_prefer_active(struct hostd *);
 /* DPU 'i''s role and health: {role, healthy, why, fenced, uplinks, ...}. */
 json_t *hostd_ha_json(struct hostd *, unsigned i);
 /* {mode, active, epoch, heartbeat_ms, failovers, last_failover, ...}. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* vfmux: load, pin and steer the lab's VF mux (vfmux.h). */
 #include "vfmux.h"
+#include "util.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -16,19 +17,6 @@
 
 extern const unsigned char vfmux_bpf_obj[];
 extern const size_t vfmux_bpf_obj_len;
-
-static int fail(char *err, size_t len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t len, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return rc;
-}
 
 const char *
 vfmux_counter_name(enum vfmux_counter c)
@@ -49,9 +37,9 @@ hook(struct bpf_object *obj, const char *prog, int ifindex, enum bpf_tc_attach_p
                         .prog_fd = p ? bpf_program__fd(p) : -1, .flags = BPF_TC_F_REPLACE);
     int rc = bpf_tc_hook_create(&h);
     if (rc < 0 && rc != -EEXIST)
-        return fail(err, len, rc, "clsact on ifindex %d: %s", ifindex, strerror(-rc));
+        return err_set(err, len, rc, "clsact on ifindex %d: %s", ifindex, strerror(-rc));
     if ((rc = bpf_tc_attach(&h, &o)) < 0)
-        return fail(err, len, rc, "%s on ifindex %d: %s", prog, ifindex, strerror(-rc));
+        return err_set(err, len, rc, "%s on ifindex %d: %s", prog, ifindex, strerror(-rc));
     return 0;
 }
 
@@ -61,7 +49,7 @@ pin(struct bpf_object *obj, const char *map, const char *path, char *err, size_t
     struct bpf_map *m = bpf_object__find_map_by_name(obj, map);
     unlink(path);
     int rc = m ? bpf_map__pin(m, path) : -ENOENT;
-    return rc < 0 ? fail(err, len, rc, "pin %s at %s: %s", map, path, strerror(-rc)) : 0;
+    return rc < 0 ? err_set(err, len, rc, "pin %s at %s: %s", map, path, strerror(-rc)) : 0;
 }
 
 int
@@ -70,15 +58,15 @@ vfmux_attach(const char *dev0, const char *dev1, const char *pin_at, unsigned le
 {
     int if0 = (int)if_nametoindex(dev0), if1 = (int)if_nametoindex(dev1);
     if (!if0 || !if1)
-        return fail(err, err_len, -ENODEV, "no interface %s", !if0 ? dev0 : dev1);
+        return err_set(err, err_len, -ENODEV, "no interface %s", !if0 ? dev0 : dev1);
     if (leg > 2)
-        return fail(err, err_len, -EINVAL, "leg %u: 0, 1 or 2", leg);
+        return err_set(err, err_len, -EINVAL, "leg %u: 0, 1 or 2", leg);
     libbpf_set_print(NULL);
     struct bpf_object *obj = bpf_object__open_mem(vfmux_bpf_obj, vfmux_bpf_obj_len, NULL);
     int rc = obj ? bpf_object__load(obj) : -errno;
     if (rc < 0) {
         bpf_object__close(obj);
-        return fail(err, err_len, rc, "load the mux: %s", strerror(-rc));
+        return err_set(err, err_len, rc, "load the mux: %s", strerror(-rc));
     }
     struct vfmux_cfg c = {.leg = leg, .ifindex0 = (__u32)if0, .ifindex1 = (__u32)if1};
     __u32 k = 0;
@@ -86,7 +74,7 @@ vfmux_attach(const char *dev0, const char *dev1, const char *pin_at, unsigned le
     char path[4096];
     rc = m ? bpf_map_update_elem(bpf_map__fd(m), &k, &c, BPF_ANY) : -ENOENT;
     if (rc < 0)
-        fail(err, err_len, rc, "configure the mux: %s", strerror(errno));
+        err_set(err, err_len, rc, "configure the mux: %s", strerror(errno));
     if (rc == 0)
         snprintf(path, sizeof path, "%s-cfg", pin_at), rc = pin(obj, "vfmux_cfg", path, err, err_len);
     if (rc == 0)
@@ -110,7 +98,7 @@ open_pin(const char *pin_at, const char *what, char *err, size_t len)
     char path[4096];
     snprintf(path, sizeof path, "%s-%s", pin_at, what); /* bpffs refuses dots in names */
     int fd = bpf_obj_get(path);
-    return fd < 0 ? fail(err, len, -errno, "%s: %s", path, strerror(errno)) : fd;
+    return fd < 0 ? err_set(err, len, -errno, "%s: %s", path, strerror(errno)) : fd;
 }
 
 /* The mux's configuration, and with 'leg' <= 2 that leg set in it. */
@@ -128,14 +116,14 @@ cfg_access(const char *pin_at, struct vfmux_cfg *c, unsigned leg, char *err, siz
             rc = -errno;
     }
     close(fd);
-    return rc < 0 ? fail(err, err_len, rc, "%s: %s", pin_at, strerror(-rc)) : 0;
+    return rc < 0 ? err_set(err, err_len, rc, "%s: %s", pin_at, strerror(-rc)) : 0;
 }
 
 int
 vfmux_set_leg(const char *pin_at, unsigned leg, char *err, size_t err_len)
 {
     if (leg > 2)
-        return fail(err, err_len, -EINVAL, "leg %u: 0, 1 or 2", leg);
+        return err_set(err, err_len, -EINVAL, "leg %u: 0, 1 or 2", leg);
     struct vfmux_cfg c;
     return cfg_access(pin_at, &c, leg, err, err_len);
 }
@@ -165,5 +153,5 @@ vfmux_get(const char *pin_at, unsigned *leg, uint64_t counters[VFMUX__N], char *
     }
     free(v);
     close(fd);
-    return ok ? 0 : fail(err, err_len, -ENOMEM, "out of memory");
+    return ok ? 0 : err_set(err, err_len, -ENOMEM, "out of memory");
 }

@@ -47,12 +47,12 @@ skip() { echo "# skip: $*"; exit 77; }
 
 require_root() { [[ $(id -u) == 0 ]] || skip "needs root"; }
 
-# lab_prefix: a fresh prefix, "lt" + 3 hex digits (5 chars), whose netns
-# do not exist yet.
+# lab_prefix [STEM]: a fresh prefix, STEM (default "lt") + 3 hex digits,
+# whose netns do not exist yet.
 lab_prefix() {
 	local p i
 	for i in 1 2 3 4 5 6 7 8; do
-		p=lt$(printf '%03x' $(((RANDOM ^ $$ ^ (i << 8)) & 0xfff)))
+		p=${1:-lt}$(printf '%03x' $(((RANDOM ^ $$ ^ (i << 8)) & 0xfff)))
 		[[ $(netns_count_with_prefix "$p") == 0 && ! -e $DSE_LAB_DIR/$p ]] && { echo "$p"; return 0; }
 	done
 	echo "lab_prefix: no free prefix" >&2

@@ -21,21 +21,10 @@ PKTGEN=${PKTGEN:-$DSE_BUILD_DIR/tools/pktgen/dse-pktgen}
 TMP=$(mktemp -d /tmp/dse-pktgen.XXXXXX)
 TEST_TMPDIRS+=("$TMP")
 
-# A prefix of our own, "pg" + 3 hex digits, whose netns do not exist yet.
-P=
-for i in 1 2 3 4 5 6 7 8; do
-	p=pg$(printf '%03x' $(((RANDOM ^ $$ ^ (i << 8)) & 0xfff)))
-	[[ $(netns_count_with_prefix "$p") == 0 ]] && { P=$p; break; }
-done
-[[ -n $P ]] || { echo "no free netns prefix" >&2; exit 1; }
+# Prefixes of our own: "pg" + 3 hex digits for the XDP pair, "pgu" for the
+# --udp pair.
+P=$(lab_prefix pg) && U=$(lab_prefix pgu) || exit 1
 A=$P-a B=$P-b
-# The same for the --udp pair: "pgu" + 3 hex digits.
-U=
-for i in 1 2 3 4 5 6 7 8; do
-	p=pgu$(printf '%03x' $(((RANDOM ^ $$ ^ (i << 8)) & 0xfff)))
-	[[ $(netns_count_with_prefix "$p") == 0 ]] && { U=$p; break; }
-done
-[[ -n $U ]] || { echo "no free netns prefix" >&2; exit 1; }
 UA=$U-a UB=$U-b
 RX_PIDS=()
 
