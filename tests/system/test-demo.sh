@@ -42,6 +42,12 @@ out=$("$REPO_ROOT/scripts/demo" --prefix "$P" 2>&1)
 check_eq "over a one-DPU lab the demo stops (exit 1)" 1 "$?"
 check "... and says what to do, in one line" \
 	bash -c '[[ $(wc -l <<<"$1") == 1 ]] && grep -q "one DPU a host .*make demo-down" <<<"$1"' _ "$out"
+check "dse-lab fail kill" quiet "$DSE_LAB" fail --prefix "$P" h1-dpu1 kill
+gone() { [[ $("$DSE_LAB" status --prefix "$P" -j | jq '.devices[] | select(.name == "h1-dpu1") | .running') == false ]]; }
+check "... the DPU's dpud is gone" wait_until 5 gone
+out=$("$DSE_LAB" fail --prefix "$P" h1-dpu1 kill 2>&1)
+check_eq "... killing it again fails (exit 1)" 1 "$?"
+check "... and says it is not running" grep -qx "dse-lab: h1-dpu1: dpud is not running" <<<"$out"
 lab_down "$P" >/dev/null
 check_eq "down leaves no process" "" "$(lab_procs "$P")"
 check_eq "down leaves no namespace" 0 "$(netns_count_with_prefix "$P")"
