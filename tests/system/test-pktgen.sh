@@ -108,11 +108,16 @@ pps=$(field "$TMP/tx-max.json" tx_pps)
 echo "# max rate: tx $(cat "$TMP/tx-max.json")"
 echo "# max rate: rx $(cat "$TMP/max.json")"
 check "max rate above 100000 pps (got '$pps')" num_gt "$pps" 100000
-# Flat out, a veth may drop when its receive ring is full (the machine is
-# shared): the sink must see no more than was sent, and nearly all of it.
+# Flat out, a veth drops when its receive ring is full, more or less as the
+# shared machine schedules the sink (a 90% floor failed at 85% once): the
+# sink must see no more than was sent, and account for every frame it missed
+# as lost (from the sequence numbers; only frames after the last one it saw
+# can escape the count).
 sent=$(field "$TMP/tx-max.json" tx_packets) got=$(field "$TMP/max.json" rx_packets)
+lost=$(field "$TMP/max.json" lost)
 check "max rate: rx received at most what tx sent ($got of $sent)" test "$got" -le "$sent"
-check "max rate: ... and at least 90% of it" test $((got * 10)) -ge $((sent * 9))
+check "max rate: received + lost is what was sent, within 1% ($got + $lost of $sent)" \
+	bash -c '(( $1 + $2 <= $3 && ($1 + $2) * 100 >= $3 * 99 && $1 > 0 ))' _ "$got" "$lost" "$sent"
 
 # ---- flows, VLAN, streams --------------------------------------------------
 rx_start flows
