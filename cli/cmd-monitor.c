@@ -410,12 +410,17 @@ static const struct cli_object cli_alarm_def = CLI_OBJECT("alarm def", def_cmds)
 static void
 print_targets(json_t *r, json_t *args)
 {
-    static const char *const h[] = {"KIND", "TARGET"};
-    struct table *t = table_create(2, h);
+    static const char *const h[] = {"KIND", "TARGET", "ARGS"};
+    struct table *t = table_create(3, h);
     size_t i;
     json_t *x;
-    json_array_foreach(json_object_get(r, "targets"), i, x)
-        table_add(t, fmt_json(json_object_get(x, "kind")), fmt_json(json_object_get(x, "target")));
+    json_array_foreach(json_object_get(r, "targets"), i, x) {
+        json_t *a = json_object_get(x, "args");
+        char *list = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        table_add(t, fmt_json(json_object_get(x, "kind")), fmt_json(json_object_get(x, "target")),
+                  list ? list : "-");
+        free(list);
+    }
     table_print(t);
     json_t *s = json_object_get(r, "stats");
     printf("sent %s, retries %s, given up %s, dropped %s, queued %s\n",
@@ -424,29 +429,36 @@ print_targets(json_t *r, json_t *args)
            fmt_json(json_object_get(s, "queued")));
 }
 
-static const struct cli_opt notify_add_opts[] = {{"--webhook", "webhook", OPT_STR, false},
-                                                 {"--command", "command", OPT_STR, false},
-                                                 {0}};
-
+/* add --webhook URL | --command PATH [ARG]...: the arguments of a command
+ * go apart, as a list; no shell ever reads them. */
 static int
 run_notify_add(struct cli *cli, const struct cli_cmd *c, json_t *args)
 {
-    json_t *w = json_object_get(args, "webhook"), *cmd = json_object_get(args, "command");
-    if (!w == !cmd)
-        return cli_usage_error("alarm notify", "add: one of --webhook URL or --command CMD");
+    json_t *argv = json_object_get(args, "_argv");
+    size_t n = json_array_size(argv);
+    const char *opt = n ? json_string_value(json_array_get(argv, 0)) : "";
+    bool webhook = !strcmp(opt, "--webhook");
+    if ((!webhook && strcmp(opt, "--command")) || n < 2 || (webhook && n > 2))
+        return cli_usage_error("alarm notify",
+                               "add: --webhook URL, or --command PATH [ARG]...");
+    json_t *req = json_pack("{s:s,s:O}", "kind", webhook ? "webhook" : "command", "target",
+                            json_array_get(argv, 1));
+    if (!webhook && n > 2) {
+        json_t *rest = json_array();
+        for (size_t i = 2; i < n; i++)
+            json_array_append(rest, json_array_get(argv, i));
+        json_object_set_new(req, "args", rest);
+    }
     json_t *r = NULL;
-    int rc = cli_call(cli, "notify.add",
-                      json_pack("{s:s,s:O}", "kind", w ? "webhook" : "command", "target",
-                                w ? w : cmd),
-                      &r);
+    int rc = cli_call(cli, "notify.add", req, &r);
     json_decref(r);
     return rc;
 }
 
 static const struct cli_cmd notify_cmds[] = {
     {"list", "", "notify.list", NULL, 0, NULL, print_targets, NULL},
-    {"add", "--webhook http://HOST[:PORT]/PATH | --command CMD", "notify.add", NULL, 0,
-     notify_add_opts, NULL, run_notify_add},
+    {"add", "--webhook http://HOST[:PORT]/PATH | --command /PATH [ARG]...", "notify.add", NULL,
+     -1, NULL, NULL, run_notify_add},
     {"del", "TARGET", "notify.del", target_pos, 1, NULL, NULL, NULL},
 };
 static const struct cli_object cli_alarm_notify = CLI_OBJECT("alarm notify", notify_cmds);
@@ -483,8 +495,8 @@ static const struct cli_cmd alarm_cmds[] = {
     {"list", "[--all]", "alarm.list", NULL, 0, all_opts, print_alarms, NULL},
     {"ack", "ID", "alarm.ack", id_pos, 1, NULL, NULL, NULL},
     {"def", "list | add ... | del NAME", NULL, NULL, -1, NULL, NULL, run_def},
-    {"notify", "list | add --webhook URL|--command CMD | del TARGET", NULL, NULL, -1, NULL, NULL,
-     run_notify},
+    {"notify", "list | add --webhook URL|--command /PATH [ARG]... | del TARGET", NULL, NULL, -1,
+     NULL, NULL, run_notify},
 };
 const struct cli_object cli_alarm = CLI_OBJECT("alarm", alarm_cmds);
 

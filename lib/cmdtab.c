@@ -164,12 +164,20 @@ cmdtab_code_for_errno(int err)
     }
 }
 
+static bool
+may_call(const struct cmd_def *d, unsigned caller)
+{
+    return caller == CMD_LOCAL || (d->roles & caller & ~CMD_LOCAL);
+}
+
 static json_t *
-help(const struct cmdtab *tab)
+help(const struct cmdtab *tab, unsigned caller)
 {
     json_t *list = must(json_array());
     for (size_t i = 0; i < tab->n_defs; i++) {
         const struct cmd_def *d = &tab->defs[i];
+        if (!may_call(d, caller))
+            continue;
         json_array_append_new(list, must(json_pack("{s:s, s:s}", "name", d->name, "usage",
                                                    d->usage ? d->usage : "")));
     }
@@ -190,12 +198,12 @@ lookup(const struct cmdtab *tab, const char *name)
 json_t *
 cmdtab_dispatch(struct cmdtab *tab, const char *name, json_t *args, const char *peer)
 {
-    return cmdtab_dispatch_payload(tab, name, args, NULL, 0, peer);
+    return cmdtab_dispatch_payload(tab, name, args, NULL, 0, peer, CMD_LOCAL);
 }
 
 json_t *
 cmdtab_dispatch_payload(struct cmdtab *tab, const char *name, json_t *args, const void *payload,
-                        size_t payload_len, const char *peer)
+                        size_t payload_len, const char *peer, unsigned caller)
 {
     if (!name)
         return cmdtab_error("bad-request", "missing command name");
@@ -205,9 +213,11 @@ cmdtab_dispatch_payload(struct cmdtab *tab, const char *name, json_t *args, cons
     const struct cmd_def *def = lookup(tab, name);
     if (!def) {
         if (!strcmp(name, "help"))
-            return help(tab);
+            return help(tab, caller);
         return cmdtab_error("unknown-command", "unknown command '%s' (try 'help')", name);
     }
+    if (!may_call(def, caller))
+        return cmdtab_error("forbidden", "%s: not allowed to this caller", name);
 
     json_t *empty = NULL;
     if (!args)
@@ -215,6 +225,7 @@ cmdtab_dispatch_payload(struct cmdtab *tab, const char *name, json_t *args, cons
 
     struct cmd_ctx ctx = {.aux = tab->aux,
                           .peer = peer ? peer : "unknown",
+                          .caller = caller,
                           .payload = payload,
                           .payload_len = payload ? payload_len : 0};
     json_t *result = NULL;

@@ -8,13 +8,20 @@
  *
  *     {"ok": true,  "result": <any JSON>}
  *     {"ok": false, "error": "one line", "code": "usage"|"notfound"|"exists"|
- *                   "failed"|"unknown-command"|"bad-request"}
+ *                   "failed"|"unknown-command"|"bad-request"|"forbidden"}
  *
  * Handlers return 0 and set '*result' (a new reference; NULL means JSON null),
  * or a negative errno and set '*err' (malloc'd one-line message).  The errno is
  * mapped to "code": -EINVAL -> "usage", -ENOENT -> "notfound", -EEXIST -> "exists",
  * anything else -> "failed".  The built-in command "help" lists every command with
  * its usage.
+ *
+ * Authorization (DESIGN.md section 11, lib/authz.h): each definition names the
+ * roles that may call it over the network ('roles', authz role bits); 0 means
+ * the local control socket only.  A call from the network carries its
+ * caller's one role bit and is refused with code "forbidden" when the command
+ * does not allow it; a local call (CMD_LOCAL) may run everything.  "help"
+ * lists what the caller may run.
  *
  * Thread-safety: a cmdtab is immutable after creation (but for its guard, set
  * once before serving); dispatch runs the handler in the caller's thread,
@@ -28,9 +35,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The caller of a local control socket: may run every command. */
+#define CMD_LOCAL (1U << 31)
+
 struct cmd_ctx {
     void *aux;        /* the 'aux' given to cmdtab_create() */
-    const char *peer; /* "unix" or "ADDR:PORT cn=NAME" */
+    const char *peer; /* "unix" or "ADDR:PORT cn=NAME role=ROLE" */
+    unsigned caller;  /* CMD_LOCAL, or the network caller's authz role bit */
     /* The request's binary payload (HTTP application/octet-stream, beside
      * the arguments), or NULL: bulk data without base64 inside JSON. */
     const void *payload;
@@ -43,6 +54,7 @@ struct cmd_def {
     const char *name;  /* "port.list" */
     const char *usage; /* "[--port NAME]": shown by help and dsectl */
     cmd_fn fn;
+    unsigned roles;    /* authz roles that may call it over the network; 0: local only */
 };
 
 struct cmdtab;
@@ -61,16 +73,20 @@ void cmdtab_set_guard(struct cmdtab *, void (*enter)(void *aux), void (*leave)(v
  * protects).  Returns 0, -ENOENT for an unknown command, -ENOMEM. */
 int cmdtab_set_unguarded(struct cmdtab *, const char *name);
 
-/* Runs command 'name' with 'args' (borrowed; NULL means {}).  Returns the reply
- * envelope (caller owns the reference).  Never returns NULL. */
+/* Runs command 'name' with 'args' (borrowed; NULL means {}) for a local
+ * caller (CMD_LOCAL).  Returns the reply envelope (caller owns the
+ * reference).  Never returns NULL. */
 json_t *cmdtab_dispatch(struct cmdtab *, const char *name, json_t *args, const char *peer);
-/* The same with a binary payload (borrowed; the handler sees it in its
- * cmd_ctx). */
+/* The same for 'caller' (CMD_LOCAL, or a network caller's one authz role
+ * bit: a command whose 'roles' lack it is refused with code "forbidden"),
+ * with a binary payload (borrowed; the handler sees it in its cmd_ctx). */
 json_t *cmdtab_dispatch_payload(struct cmdtab *, const char *name, json_t *args,
-                                const void *payload, size_t payload_len, const char *peer);
+                                const void *payload, size_t payload_len, const char *peer,
+                                unsigned caller);
 
-/* Parses 'text' as a request {"cmd": NAME, "args": {...}} and dispatches it.
- * Malformed requests get an envelope with code "bad-request".  Never NULL. */
+/* Parses 'text' as a request {"cmd": NAME, "args": {...}} and dispatches it
+ * for a local caller.  Malformed requests get an envelope with code
+ * "bad-request".  Never NULL. */
 json_t *cmdtab_dispatch_text(struct cmdtab *, const char *text, size_t len,
                              const char *peer);
 

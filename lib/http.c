@@ -3,11 +3,13 @@
  * http: the HTTP/JSON API server: evhttp on bufferevent_openssl, one route
  * (/api/v1/CMD) onto the command table.  See http.h.
  *
- * TLS refusals (no certificate, wrong CA) happen inside the handshake and are
- * logged by tls.c's callbacks; the CN allow-list is checked here, per request,
+ * TLS refusals (no certificate, wrong CA, expired) happen inside the
+ * handshake and are logged and counted by tls.c's callbacks; the policy (the
+ * peer's role and CN) and the command's roles are checked here, per request,
  * because only then is the peer's certificate known to evhttp's handler.
  */
 #include "http.h"
+#include "authz.h"
 #include "log.h"
 #include "tls-private.h"
 #include "tls.h"
@@ -34,7 +36,7 @@ struct http_server {
     struct evhttp *http;
     SSL_CTX *ctx;
     struct cmdtab *tab;
-    char **allowed_cns; /* NULL-terminated copy, or NULL: any */
+    struct authz_policy policy; /* who may call; never empty */
 };
 
 static struct log_ratelimit http_rl = LOG_RATELIMIT_INIT(20, 10000);
@@ -72,6 +74,8 @@ status_for(json_t *env)
         return 404;
     if (!strcmp(code, "exists"))
         return 409;
+    if (!strcmp(code, "forbidden"))
+        return 403;
     return 500;
 }
 
@@ -130,15 +134,15 @@ cmd_name_is_valid(const char *s)
     return true;
 }
 
-static bool
-cn_is_allowed(const struct http_server *server, const char *cn)
+/* Refuses a request with 403: logged (rate-limited) and counted. */
+static void
+refuse(struct evhttp_request *req, enum authz_reason why, const char *addr, const char *cn,
+       const char *msg)
 {
-    if (!server->allowed_cns)
-        return true;
-    for (char **p = server->allowed_cns; *p; p++)
-        if (!strcmp(*p, cn))
-            return true;
-    return false;
+    authz_count(why);
+    log_warn_rl(&http_rl, "peer=%s cn=%s: refused (%s): %s", addr, cn, authz_reason_name(why),
+                msg);
+    reply(req, 403, cmdtab_error("forbidden", "%s", msg));
 }
 
 static void
@@ -149,23 +153,24 @@ request_cb(struct evhttp_request *req, void *server_)
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
     char addr[INET6_ADDRSTRLEN + 16];
-    char cn[256];
+    char cn[256], why[128];
+    unsigned role;
 
     tls_format_peer_fd(bufferevent_getfd(bev), addr, sizeof addr);
     /* A kept-alive client waits for this reply before it sends again: Nagle
      * would hold the reply's last segment for the client's delayed ACK. */
     int one = 1;
     setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    /* The handshake verified the chain, so a certificate is there; no CN at
-     * all is refused like a CN not in the list. */
-    if (!ssl || !tls_peer_cn(ssl, cn, sizeof cn)) {
-        log_warn_rl(&http_rl, "peer=%s: refused: certificate has no usable CN", addr);
-        reply(req, 403, cmdtab_error("failed", "certificate has no usable CN"));
+    /* The handshake verified the chain, so a certificate is there; it must
+     * name one device (CN) and one role that the policy lets in. */
+    enum authz_reason reason;
+    if (!ssl) {
+        refuse(req, AUTHZ_R_HANDSHAKE, addr, "?", "not a TLS connection");
         return;
     }
-    if (!cn_is_allowed(server, cn)) {
-        log_warn_rl(&http_rl, "peer=%s cn=%s: refused: CN not in allow-list", addr, cn);
-        reply(req, 403, cmdtab_error("failed", "peer '%s' is not allowed", cn));
+    if (tls_peer_authorize(ssl, &server->policy, cn, sizeof cn, &role, &reason, why,
+                           sizeof why) < 0) {
+        refuse(req, reason, addr, cn, why);
         return;
     }
 
@@ -227,40 +232,19 @@ request_cb(struct evhttp_request *req, void *server_)
         }
     }
 
-    char peer[sizeof addr + sizeof cn + 8];
-    snprintf(peer, sizeof peer, "%s cn=%s", addr, cn);
-    json_t *env = cmdtab_dispatch_payload(server->tab, name, args, payload, payload_len, peer);
+    char peer[sizeof addr + sizeof cn + 32];
+    snprintf(peer, sizeof peer, "%s cn=%s role=%s", addr, cn, authz_role_name(role));
+    json_t *env =
+        cmdtab_dispatch_payload(server->tab, name, args, payload, payload_len, peer, role);
     json_decref(args);
-    reply(req, 0, env);
-}
-
-static void
-free_cns(char **cns)
-{
-    if (!cns)
+    const char *code = json_string_value(json_object_get(env, "code"));
+    if (code && !strcmp(code, "forbidden")) {
+        json_decref(env);
+        snprintf(why, sizeof why, "%.48s: not allowed to role %s", name, authz_role_name(role));
+        refuse(req, AUTHZ_R_COMMAND, addr, cn, why);
         return;
-    for (char **p = cns; *p; p++)
-        free(*p);
-    free(cns);
-}
-
-static char **
-copy_cns(const char *const *cns)
-{
-    size_t n = 0;
-    while (cns[n])
-        n++;
-    char **copy = calloc(n + 1, sizeof *copy);
-    if (!copy)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        copy[i] = strdup(cns[i]);
-        if (!copy[i]) {
-            free_cns(copy);
-            return NULL;
-        }
     }
-    return copy;
+    reply(req, 0, env);
 }
 
 static struct http_server *create_fail(struct http_server *server, char **err,
@@ -281,14 +265,15 @@ create_fail(struct http_server *server, char **err, const char *fmt, ...)
 
 struct http_server *
 http_server_create(struct event_base *base, const char *addr, uint16_t port, SSL_CTX *ctx,
-                   struct cmdtab *tab, const char *const *allowed_cns, char **err)
+                   struct cmdtab *tab, const struct authz_policy *policy, char **err)
 {
+    if (!policy || !policy->n_peers)
+        return create_fail(NULL, err, "no authorization policy (who may call): not listening");
     struct http_server *server = calloc(1, sizeof *server);
     if (!server)
         return create_fail(NULL, err, "out of memory");
     server->tab = tab;
-    if (allowed_cns && !(server->allowed_cns = copy_cns(allowed_cns)))
-        return create_fail(server, err, "out of memory");
+    server->policy = *policy;
     SSL_CTX_up_ref(ctx);
     server->ctx = ctx;
 
@@ -317,6 +302,5 @@ http_server_destroy(struct http_server *server)
     if (server->http)
         evhttp_free(server->http);
     SSL_CTX_free(server->ctx);
-    free_cns(server->allowed_cns);
     free(server);
 }

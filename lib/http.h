@@ -10,11 +10,13 @@
  * the handler's binary payload (cmd_ctx.payload) and the arguments, a JSON
  * object, ride in the "Dse-Args" header.  The reply body is the
  * cmdtab envelope; the status is 200 when ok, 400 for code usage/bad-request,
- * 404 for notfound/unknown-command, 409 for exists, 500 otherwise, and 403 when
- * the peer's certificate CN is not in the allow-list.  Bodies over 1 MiB get
- * 413.  Every refused peer (TLS handshake failed, no certificate, certificate
- * from another CA, CN not allowed) is logged at warn level with its address and
- * reason (rate-limited).
+ * 404 for notfound/unknown-command, 409 for exists, 500 otherwise, and 403
+ * (code "forbidden") when the caller may not: its certificate names no role
+ * (authz.h), its role and CN are not in the listener's policy, or the command
+ * does not allow its role (cmd_def.roles).  Bodies over 1 MiB get 413.  Every
+ * refused peer (TLS handshake failed, no certificate, certificate from another
+ * CA or expired, no role, peer or command not allowed) is logged at warn level
+ * with its address and reason (rate-limited) and counted (authz_count).
  *
  * Thread-safety: the server lives on one event base.  httpc_call() blocks and is
  * safe from any thread as long as each thread passes its own 'struct httpc'
@@ -28,6 +30,7 @@
 #include <openssl/ssl.h>
 #include <stdint.h>
 
+#include "authz.h"
 #include "cmdtab.h"
 
 struct http_server;
@@ -35,13 +38,13 @@ struct http_server;
 #define HTTP_MAX_BODY (1024 * 1024) /* a JSON body or a binary payload */
 #define HTTP_PAYLOAD_TYPE "application/octet-stream"
 
-/* Listens on 'addr':'port' (an IPv4/IPv6 literal).  'allowed_cns' is a
- * NULL-terminated list of client CNs that may call, or NULL to allow any peer
- * whose certificate chains to the CA.  The server takes a reference to 'ctx'.
- * Returns NULL and sets '*err' on failure. */
+/* Listens on 'addr':'port' (an IPv4/IPv6 literal).  'policy' (copied) says
+ * which peers may call at all; without one (NULL or no peer) the server does
+ * not start.  The server takes a reference to 'ctx'.  Returns NULL and sets
+ * '*err' on failure. */
 struct http_server *http_server_create(struct event_base *base, const char *addr,
                                        uint16_t port, SSL_CTX *ctx, struct cmdtab *tab,
-                                       const char *const *allowed_cns, char **err);
+                                       const struct authz_policy *policy, char **err);
 void http_server_destroy(struct http_server *); /* accepts NULL */
 
 /* A peer to call. */
@@ -50,6 +53,7 @@ struct httpc {
     const char *host;    /* IPv4/IPv6 literal */
     uint16_t port;
     const char *expect_cn; /* server certificate CN must equal this; NULL: any */
+    unsigned expect_role;  /* its one role (authz.h) must be this; 0: any */
     int timeout_ms;      /* for the whole call */
 };
 

@@ -6,6 +6,7 @@
  * against a single deadline.
  */
 #include "http.h"
+#include "authz.h"
 #include "tls-private.h"
 #include "tls.h"
 #include "util.h"
@@ -200,6 +201,15 @@ do_handshake(struct call *c, const struct httpc *peer)
         if (strcmp(cn, peer->expect_cn))
             return call_fail(c, -EACCES, "server CN '%s' is not the expected '%s'", cn,
                              peer->expect_cn);
+    }
+    if (peer->expect_role) {
+        char cn[256], why[128];
+        unsigned role;
+        if (tls_peer_identity(c->ssl, cn, sizeof cn, &role, why, sizeof why) < 0)
+            return call_fail(c, -EACCES, "server certificate: %s", why);
+        if (role != peer->expect_role)
+            return call_fail(c, -EACCES, "server '%s' has role %s, not %s", cn,
+                             authz_role_name(role), authz_role_name(peer->expect_role));
     }
     return 0;
 }

@@ -9,10 +9,12 @@
  * other stays quiet.
  */
 #include "tls.h"
+#include "authz.h"
 #include "log.h"
 #include "tls-private.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -23,6 +25,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "util.h"
 
 LOG_MODULE(tls);
 
@@ -113,6 +117,10 @@ verify_cb(int ok, X509_STORE_CTX *store)
         return ok;
 
     int err = X509_STORE_CTX_get_error(store);
+    if (SSL_is_server(ssl))
+        authz_count(err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID
+                        ? AUTHZ_R_EXPIRED
+                        : AUTHZ_R_UNTRUSTED);
     X509 *cert = X509_STORE_CTX_get_current_cert(store);
     char subject[256] = "?";
     if (cert)
@@ -136,9 +144,12 @@ info_cb(const SSL *cssl, int where, int ret)
     int desc = ret & 0xff;
     if (SSL_is_server(ssl) && !SSL_get0_peer_certificate(ssl) &&
         (desc == SSL_AD_CERTIFICATE_REQUIRED || desc == SSL_AD_HANDSHAKE_FAILURE)) {
+        authz_count(AUTHZ_R_NO_CERT);
         tls_log_refusal(ssl, "refused handshake: no client certificate");
         return;
     }
+    if (SSL_is_server(ssl))
+        authz_count(AUTHZ_R_HANDSHAKE);
     tls_log_refusal(ssl, "refused handshake: sent alert '%s'",
                     SSL_alert_desc_string_long(ret));
 }
@@ -253,6 +264,61 @@ tls_peer_cn(SSL *ssl, char *buf, size_t len)
     }
     OPENSSL_free(utf8);
     return ok;
+}
+
+/* The SAN URIs of 'cert' into 'uris' (at most 'max', pointers into
+ * '*names', which the caller frees with GENERAL_NAMES_free). */
+static size_t
+cert_uris(X509 *cert, GENERAL_NAMES **names, const char **uris, size_t max)
+{
+    size_t n = 0;
+    *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; *names && i < sk_GENERAL_NAME_num(*names) && n < max; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(*names, i);
+        if (g->type != GEN_URI)
+            continue;
+        const ASN1_IA5STRING *s = g->d.uniformResourceIdentifier;
+        int len = ASN1_STRING_length(s);
+        const unsigned char *data = ASN1_STRING_get0_data(s);
+        /* An embedded NUL would let "urn:dse:role:host\0..." pass as host. */
+        if (len <= 0 || memchr(data, '\0', (size_t)len) || data[len] != '\0')
+            continue;
+        uris[n++] = (const char *)data;
+    }
+    return n;
+}
+
+int
+tls_peer_identity(SSL *ssl, char *cn, size_t cn_len, unsigned *role, char *err,
+                  size_t err_len)
+{
+    if (!tls_peer_cn(ssl, cn, cn_len))
+        return err_set(err, err_len, -ENOENT, "certificate has no usable CN");
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    GENERAL_NAMES *names = NULL;
+    const char *uris[16];
+    size_t n = cert_uris(cert, &names, uris, 16);
+    int rc = authz_role_from_uris(uris, n, role, err, err_len);
+    GENERAL_NAMES_free(names);
+    return rc;
+}
+
+int
+tls_peer_authorize(SSL *ssl, const struct authz_policy *policy, char *cn, size_t cn_len,
+                   unsigned *role, enum authz_reason *reason, char *why, size_t why_len)
+{
+    if (tls_peer_identity(ssl, cn, cn_len, role, why, why_len) < 0) {
+        if (!tls_peer_cn(ssl, cn, cn_len))
+            snprintf(cn, cn_len, "?");
+        *reason = AUTHZ_R_NO_ROLE;
+        return -EACCES;
+    }
+    if (!authz_policy_allows(policy, *role, cn)) {
+        *reason = AUTHZ_R_PEER;
+        return err_set(why, why_len, -EACCES, "%s '%.96s' may not call this agent",
+                       authz_role_name(*role), cn);
+    }
+    return 0;
 }
 
 int

@@ -6,7 +6,9 @@
  * server context demands a client certificate that chains to the CA
  * (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT); a client context verifies
  * the server's chain.  TLS 1.2 is the floor.  Verification failures and refused
- * handshakes are logged with the peer's address and the reason, rate-limited.
+ * handshakes are logged with the peer's address and the reason, rate-limited,
+ * and a server counts each (authz_count: no certificate, untrusted, expired,
+ * other handshake failures).
  *
  * Thread-safety: an SSL_CTX may be shared by threads once created.
  */
@@ -15,6 +17,8 @@
 
 #include <openssl/ssl.h>
 #include <stdbool.h>
+
+#include "authz.h"
 #include <stddef.h>
 
 struct tls_paths {
@@ -30,6 +34,20 @@ SSL_CTX *tls_client_ctx(const struct tls_paths *paths, char **err);
 /* Copies the peer certificate's subject CN into 'buf'.  Returns false when the
  * peer presented no certificate or it has no CN. */
 bool tls_peer_cn(SSL *ssl, char *buf, size_t len);
+
+/* The peer's identity: its certificate's CN into 'cn' and its one role
+ * (authz.h: a SAN URI "urn:dse:role:ROLE") into '*role'.  Returns 0, or
+ * -ENOENT (no certificate, no usable CN, no role) or -EINVAL (an unknown
+ * role, several roles) with one line in 'err'. */
+int tls_peer_identity(SSL *ssl, char *cn, size_t cn_len, unsigned *role, char *err,
+                      size_t err_len);
+
+/* Whether the peer of 'ssl' may talk to a listener of 'policy': its identity
+ * (above) matches one of the policy's peers.  Returns 0 with 'cn' and
+ * '*role' set, or -EACCES with '*reason' (AUTHZ_R_NO_ROLE or AUTHZ_R_PEER),
+ * 'cn' ("?" when unknown) and one line in 'why'.  Counts nothing. */
+int tls_peer_authorize(SSL *ssl, const struct authz_policy *policy, char *cn, size_t cn_len,
+                       unsigned *role, enum authz_reason *reason, char *why, size_t why_len);
 
 /* Formats the pending OpenSSL error queue into one line (and clears it). */
 void tls_error_string(char *buf, size_t len);

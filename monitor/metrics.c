@@ -65,6 +65,8 @@ static const struct metric_def {
     {"dse_dpu_ha_healthy", 'g', "1 when hostd counts the DPU healthy for a failover, else 0"},
     {"dse_host_dpu_failovers_total", 'c', "failovers between the host's DPUs since hostd started"},
     {"dse_events_total", 'c', "events logged since the agent started"},
+    {"dse_host_api_refused_total", 'c', "callers hostd refused since it started, by reason"},
+    {"dse_dpu_api_refused_total", 'c', "callers dpud refused since it started, by reason"},
 };
 
 static const struct metric_def *

@@ -22,6 +22,8 @@
 #define COMMAND_TIMEOUT_MS 10000
 #define URL_MAX 512
 #define TARGETS_MAX 16
+#define ARGS_MAX 16
+#define ARG_MAX_LEN 256
 
 extern char **environ;
 
@@ -30,6 +32,7 @@ enum kind { WEBHOOK, COMMAND };
 struct delivery {
     enum kind kind;
     char *target;
+    char **argv;    /* for commands: NULL-terminated, argv[0] the target */
     char *body;     /* the notification, JSON */
     char **env;     /* for commands: NULL-terminated "KEY=VALUE" additions */
     unsigned tries;
@@ -40,6 +43,7 @@ struct delivery {
 struct target {
     enum kind kind;
     char *target;
+    char **argv; /* for commands: NULL-terminated, argv[0] the target */
 };
 
 struct notifier {
@@ -57,11 +61,37 @@ struct notifier {
 };
 
 static void
+strv_free(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+/* A NULL-terminated copy of 'v', or NULL on ENOMEM. */
+static char **
+strv_dup(char *const *v)
+{
+    size_t n = 0;
+    while (v[n])
+        n++;
+    char **c = calloc(n + 1, sizeof *c);
+    for (size_t i = 0; c && i < n; i++) {
+        if (!(c[i] = strdup(v[i]))) {
+            strv_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+static void
 delivery_free(struct delivery *d)
 {
     if (!d)
         return;
     free(d->target);
+    strv_free(d->argv);
     free(d->body);
     for (char **e = d->env; e && *e; e++)
         free(*e);
@@ -215,8 +245,10 @@ webhook(const char *target, const char *body, char *why, size_t len)
 
 /* ---- command ---- */
 
+/* Runs 'argv' (argv[0] an absolute path) directly, without a shell: no
+ * string of a notification target is ever parsed by one. */
 static int
-command(const char *cmd, const char *body, char *const *extra, char *why, size_t len)
+command(char *const *argv, const char *body, char *const *extra, char *why, size_t len)
 {
     size_t n_env = 0, n_extra = 0;
     while (environ && environ[n_env])
@@ -232,7 +264,6 @@ command(const char *cmd, const char *body, char *const *extra, char *why, size_t
     }
     memcpy(envp, extra, n_extra * sizeof *envp);
     memcpy(envp + n_extra, environ, n_env * sizeof *envp);
-    char *const argv[] = {"sh", "-c", (char *)cmd, NULL};
     pid_t pid = fork();
     if (pid == 0) {
         /* Only async-signal-safe calls from here. */
@@ -243,7 +274,7 @@ command(const char *cmd, const char *body, char *const *extra, char *why, size_t
             dup2(null, 2);
         }
         close_range(3, ~0U, 0);
-        execve("/bin/sh", argv, envp);
+        execve(argv[0], argv, envp);
         _exit(127);
     }
     free(envp);
@@ -269,7 +300,9 @@ command(const char *cmd, const char *body, char *const *extra, char *why, size_t
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
-    if (WIFEXITED(status))
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        snprintf(why, len, "exit status 127 (%s could not be run?)", argv[0]);
+    else if (WIFEXITED(status))
         snprintf(why, len, "exit status %d", WEXITSTATUS(status));
     else
         snprintf(why, len, "killed by signal %d", WTERMSIG(status));
@@ -341,7 +374,7 @@ run(void *arg)
         pthread_mutex_unlock(&n->mu);
         char why[256] = "";
         int rc = d->kind == WEBHOOK ? webhook(d->target, d->body, why, sizeof why)
-                                    : command(d->target, d->body, d->env, why, sizeof why);
+                                    : command(d->argv, d->body, d->env, why, sizeof why);
         d->tries++;
         bool give_up = rc < 0 && d->tries >= NOTIFY_TRIES;
         if (give_up && n->failed_fn)
@@ -395,15 +428,42 @@ notify_destroy(struct notifier *n)
         n->queue = d->next;
         delivery_free(d);
     }
-    for (unsigned i = 0; i < n->n_targets; i++)
+    for (unsigned i = 0; i < n->n_targets; i++) {
         free(n->targets[i].target);
+        strv_free(n->targets[i].argv);
+    }
     pthread_mutex_destroy(&n->mu);
     pthread_cond_destroy(&n->cv);
     free(n);
 }
 
+/* A command target's arguments: NULL (none) or an array of at most
+ * ARGS_MAX strings, each shorter than ARG_MAX_LEN and without NUL. */
+static bool
+args_check(const json_t *args, char *err, size_t err_len)
+{
+    size_t i;
+    json_t *a;
+    if (!args)
+        return true;
+    if (!json_is_array(args) || json_array_size(args) > ARGS_MAX) {
+        snprintf(err, err_len, "command arguments: a list of at most %d strings", ARGS_MAX);
+        return false;
+    }
+    json_array_foreach(args, i, a) {
+        if (!json_is_string(a) || json_string_length(a) >= ARG_MAX_LEN ||
+            strlen(json_string_value(a)) != json_string_length(a)) {
+            snprintf(err, err_len, "command argument %zu: a string of less than %d bytes",
+                     i + 1, ARG_MAX_LEN);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool
-notify_target_check(const char *kind, const char *target, char *err, size_t err_len)
+notify_target_check(const char *kind, const char *target, const json_t *args, char *err,
+                    size_t err_len)
 {
     struct url u;
     if (!kind || (strcmp(kind, "webhook") && strcmp(kind, "command"))) {
@@ -414,11 +474,45 @@ notify_target_check(const char *kind, const char *target, char *err, size_t err_
         snprintf(err, err_len, "%s: empty or longer than %d bytes", kind, URL_MAX - 1);
         return false;
     }
-    if (!strcmp(kind, "webhook") && !url_parse(target, &u)) {
-        snprintf(err, err_len, "webhook %s: want http://HOST[:PORT][/PATH]", target);
+    if (!strcmp(kind, "webhook")) {
+        if (!url_parse(target, &u)) {
+            snprintf(err, err_len, "webhook %s: want http://HOST[:PORT][/PATH]", target);
+            return false;
+        }
+        if (args) {
+            snprintf(err, err_len, "webhook %s: takes no arguments", target);
+            return false;
+        }
+        return true;
+    }
+    if (target[0] != '/') {
+        snprintf(err, err_len,
+                 "command '%.64s': want the absolute path of a program (its arguments "
+                 "apart; no shell runs it)",
+                 target);
         return false;
     }
-    return true;
+    return args_check(args, err, err_len);
+}
+
+/* argv for a command: 'target', then 'args' (checked).  NULL on ENOMEM. */
+static char **
+command_argv(const char *target, const json_t *args)
+{
+    size_t n = json_array_size(args), i;
+    char **v = calloc(n + 2, sizeof *v);
+    if (!v || !(v[0] = strdup(target))) {
+        free(v);
+        return NULL;
+    }
+    json_t *a;
+    json_array_foreach(args, i, a) {
+        if (!(v[i + 1] = strdup(json_string_value(a)))) {
+            strv_free(v);
+            return NULL;
+        }
+    }
+    return v;
 }
 
 int
@@ -428,28 +522,39 @@ notify_set_targets(struct notifier *n, const json_t *targets)
     size_t i, k = 0;
     json_t *x;
     char why[128];
+    int skipped = 0;
     if (!json_is_array(targets) || json_array_size(targets) > TARGETS_MAX)
         return -EINVAL;
     json_array_foreach(targets, i, x) {
         const char *kind = json_string_value(json_object_get(x, "kind"));
         const char *target = json_string_value(json_object_get(x, "target"));
-        if (!notify_target_check(kind, target, why, sizeof why))
-            return -EINVAL;
+        const json_t *args = json_object_get(x, "args");
+        if (!notify_target_check(kind, target, args, why, sizeof why)) {
+            skipped++;
+            continue;
+        }
         t[k].kind = strcmp(kind, "webhook") ? COMMAND : WEBHOOK;
-        if (!(t[k].target = strdup(target))) {
-            while (k--)
+        t[k].target = strdup(target);
+        t[k].argv = t[k].kind == COMMAND ? command_argv(target, args) : NULL;
+        if (!t[k].target || (t[k].kind == COMMAND && !t[k].argv)) {
+            free(t[k].target);
+            while (k--) {
                 free(t[k].target);
+                strv_free(t[k].argv);
+            }
             return -ENOMEM;
         }
         k++;
     }
     pthread_mutex_lock(&n->mu);
-    for (unsigned j = 0; j < n->n_targets; j++)
+    for (unsigned j = 0; j < n->n_targets; j++) {
         free(n->targets[j].target);
+        strv_free(n->targets[j].argv);
+    }
     memcpy(n->targets, t, k * sizeof t[0]);
     n->n_targets = (unsigned)k;
     pthread_mutex_unlock(&n->mu);
-    return 0;
+    return skipped;
 }
 
 /* "KEY=value of the notification's field", for commands. */
@@ -482,9 +587,12 @@ notify_send(struct notifier *n, const json_t *msg)
             d->kind = n->targets[i].kind;
             d->target = strdup(n->targets[i].target);
             d->body = body ? strdup(body) : NULL;
-            d->env = d->kind == COMMAND ? command_env(msg) : NULL;
+            if (d->kind == COMMAND) {
+                d->env = command_env(msg);
+                d->argv = strv_dup(n->targets[i].argv);
+            }
         }
-        if (!d || !d->target || !d->body || (d->kind == COMMAND && !d->env)) {
+        if (!d || !d->target || !d->body || (d->kind == COMMAND && (!d->env || !d->argv))) {
             n->dropped++;
             delivery_free(d);
             continue;

@@ -8,7 +8,9 @@
  *            notification (application/json); any 2xx is delivered.  HOST is
  *            an address or a name (getaddrinfo).  Plain HTTP: send it to a
  *            local relay for anything further.
- *   command  run with /bin/sh -c, the notification as JSON on its standard
+ *   command  the absolute path of a program and its arguments (a list of
+ *            strings, apart), run directly with execve: no shell ever parses
+ *            a target.  The notification goes as JSON on its standard
  *            input and its fields in the environment (DSE_ALARM_ID,
  *            DSE_ALARM_STATE, DSE_ALARM_FROM, DSE_ALARM_OBJECT,
  *            DSE_ALARM_MESSAGE, DSE_EVENT_TYPE); exit 0 is delivered.  It
@@ -42,13 +44,19 @@ struct notifier *notify_create(notify_failed_fn failed, void *aux);
 /* Stops the thread; deliveries still queued are dropped.  Accepts NULL. */
 void notify_destroy(struct notifier *);
 
-/* Checks a target: "webhook" with an http:// URL, or "command" with a
- * non-empty command line.  Returns true, or false with a one-line reason. */
-bool notify_target_check(const char *kind, const char *target, char *err, size_t err_len);
+/* Checks a target: "webhook" with an http:// URL and no 'args', or "command"
+ * with the absolute path of a program and 'args' NULL or a list of at most 16
+ * strings (each under 256 bytes).  Whether the program exists is not checked
+ * (the caller may).  Returns true, or false with a one-line reason. */
+bool notify_target_check(const char *kind, const char *target, const json_t *args,
+                         char *err, size_t err_len);
 
 /* Replaces the targets: 'targets' is [{"kind": "webhook"|"command",
- * "target": "..."}] (borrowed, each checked before).  Deliveries already
- * queued keep their target.  Returns 0 or -EINVAL/-ENOMEM. */
+ * "target": "...", ["args": [...]]}] (borrowed).  A target that
+ * notify_target_check() refuses is skipped (and stays wherever the caller
+ * keeps it): a command line of a version before argument vectors is never
+ * run.  Deliveries already queued keep their target.  Returns how many were
+ * skipped, or -EINVAL ('targets' not a list of at most 16) / -ENOMEM. */
 int notify_set_targets(struct notifier *, const json_t *targets);
 
 /* Queues 'n' (borrowed; copied) for every target.  This function can't fail

@@ -47,12 +47,12 @@ daemon_common_option(struct daemon_common *c, const char *opt, const char *val)
             return 1;
         }
     }
-    if (!strcmp(opt, "--allow-cn")) {
-        if (c->n_allow_cn + 1 >= ARRAY_SIZE(c->allow_cn)) {
-            fprintf(stderr, "too many --allow-cn\n");
+    if (!strcmp(opt, "--allow")) {
+        char err[160];
+        if (authz_policy_add(&c->policy, val, err, sizeof err) < 0) {
+            fprintf(stderr, "--allow: %s\n", err);
             return -1;
         }
-        c->allow_cn[c->n_allow_cn++] = val;
         return 1;
     }
     return 0;
@@ -67,6 +67,8 @@ daemon_common_check(const struct daemon_common *c, const char *prog)
                                          : NULL;
     if (!missing && c->listen && (!c->tls.cert || !c->tls.key || !c->tls.ca))
         missing = "--cert, --key and --ca (needed by --listen)";
+    if (!missing && c->listen && !c->policy.n_peers)
+        missing = "--allow ROLE[:CN] (who may call --listen; without one it does not start)";
     if (missing) {
         fprintf(stderr, "%s: missing %s (try --help)\n", prog, missing);
         return -1;
@@ -168,8 +170,7 @@ daemon_start(struct event_base *base, const struct daemon_common *c, struct cmdt
             free(err);
             goto fail;
         }
-        s->http = http_server_create(base, addr, port, s->ssl, tab,
-                                     c->n_allow_cn ? c->allow_cn : NULL, &err);
+        s->http = http_server_create(base, addr, port, s->ssl, tab, &c->policy, &err);
         if (!s->http) {
             log_err("api %s: %s", c->listen, err);
             free(err);
@@ -180,7 +181,12 @@ daemon_start(struct event_base *base, const struct daemon_common *c, struct cmdt
     s->sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     event_add(s->sigint, NULL);
     event_add(s->sigterm, NULL);
-    log_info("started: ctl=%s api=%s", c->ctl_path, c->listen ? c->listen : "off");
+    json_t *who = authz_policy_json(&c->policy);
+    char *whos = who ? json_dumps(who, JSON_COMPACT) : NULL;
+    log_info("started: ctl=%s api=%s allow=%s", c->ctl_path, c->listen ? c->listen : "off",
+             c->listen && whos ? whos : "-");
+    free(whos);
+    json_decref(who);
     return s;
 fail:
     daemon_stop(s);

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <stdint.h>
 
+#include "authz.h"
 #include "cmdtab.h"
 #include "tls.h"
 
@@ -22,16 +23,17 @@ struct daemon_common {
     const char *log_path;  /* NULL: stderr */
     const char *log_level; /* "info" by default */
     struct tls_paths tls;
-    const char *allow_cn[16]; /* NULL-terminated */
-    unsigned n_allow_cn;
+    struct authz_policy policy; /* --allow ROLE[:CN]...: who may call the API */
 };
 
 /* Handles one of the common options (--name, --dir, --ctl, --listen, --log,
- * --log-level, --cert, --key, --ca, --allow-cn).  Returns 1 if 'opt' was one of
+ * --log-level, --cert, --key, --ca, --allow).  Returns 1 if 'opt' was one of
  * them, 0 if not, -1 if its value is bad (message printed). */
 int daemon_common_option(struct daemon_common *c, const char *opt, const char *val);
 
-/* Checks that the mandatory options are present; prints what is missing. */
+/* Checks that the mandatory options are present (--listen needs the TLS
+ * identity and at least one --allow: a listener without a policy does not
+ * start); prints what is missing. */
 int daemon_common_check(const struct daemon_common *c, const char *prog);
 
 /* A daemon's own "--opt VALUE" options: return 1 if taken, 0 if unknown, -1
@@ -48,8 +50,8 @@ int daemon_parse_args(int argc, char **argv, const char *prog, const char *usage
 struct daemon_servers;
 
 /* Starts logging, the control socket and (when 'c->listen' is set) the HTTP API
- * serving 'tab', and makes SIGINT/SIGTERM end the loop of 'base'.  Returns NULL
- * after printing the reason. */
+ * serving 'tab' to the peers of 'c->policy', and makes SIGINT/SIGTERM end the
+ * loop of 'base'.  Returns NULL after printing the reason. */
 struct daemon_servers *daemon_start(struct event_base *base, const struct daemon_common *c,
                                     struct cmdtab *tab);
 void daemon_stop(struct daemon_servers *);

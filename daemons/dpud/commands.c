@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "config.h"
 #include "bank.h"
 #include "dpud.h"
@@ -502,13 +503,13 @@ cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 const struct cmd_def dpud_commands[] = {
-    {"flow.list", "", cmd_flow_list},
-    {"dpu.info", "", cmd_dpu_info},
+    {"flow.list", "", cmd_flow_list, AUTHZ_HOST},
+    {"dpu.info", "", cmd_dpu_info, AUTHZ_HOST},
     {"config.apply", "{generation, mac_age_s, portgroups: [...], ports: [...]}",
-     cmd_config_apply},
-    {"switch.show", "", cmd_switch_show},
-    {"port.list", "[name]", cmd_port_list},
-    {"mac.list", "", cmd_mac_list},
-    {"support.collect", "", dpud_cmd_support_collect},
+     cmd_config_apply, AUTHZ_HOST},
+    {"switch.show", "", cmd_switch_show, AUTHZ_HOST},
+    {"port.list", "[name]", cmd_port_list, AUTHZ_HOST},
+    {"mac.list", "", cmd_mac_list, AUTHZ_HOST},
+    {"support.collect", "", dpud_cmd_support_collect, AUTHZ_HOST},
 };
 const size_t dpud_n_commands = sizeof dpud_commands / sizeof dpud_commands[0];

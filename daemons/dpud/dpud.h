@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "authz.h"
 #include "cmdtab.h"
 #include "eswitch.h"
 #include "switch.h"
@@ -121,13 +122,13 @@ void dpud_monitor_finish(struct dpud *);
 void dpud_monitor_set_interval(struct dpud *, unsigned interval_s);
 
 /* ha.c: dual-DPU high availability: heartbeats with hostd on 'listen' (mTLS,
- * peers in 'allow_cn'), roles, fencing, announcements, on a thread of its
- * own (ha.c says how).  dpud_ha_configure() (control thread, at each
+ * peers of 'policy', kept by the caller), roles, fencing, announcements, on a
+ * thread of its own (ha.c says how).  dpud_ha_configure() (control thread, at each
  * configuration) says whether this DPU is one of an active-standby pair and
  * which vNICs it would announce ('ports': the configuration's, with "mac").
  * dpud_ha_json(): {"role", "fenced"} or null without HA.  Accept NULL. */
 int dpud_ha_start(struct dpud *, const char *listen, const struct tls_paths *tls,
-                  const char *const *allow_cn, char **err);
+                  const struct authz_policy *policy, char **err);
 void dpud_ha_stop(struct dpud *);
 void dpud_ha_configure(struct dpud *, bool active_standby, json_t *ports);
 json_t *dpud_ha_json(const struct dpud *);

@@ -81,7 +81,7 @@ struct dpud_ha {
     struct rtloop loop;
     struct evconnlistener *listener;
     SSL_CTX *ssl;
-    const char *const *allow_cn; /* NULL-terminated, or NULL: any */
+    const struct authz_policy *policy; /* who may connect: its own host */
     struct bufferevent *conn;    /* hostd, once it said who it is */
     struct bufferevent *pending; /* a connection in its handshake */
     struct linkwatch *lw;
@@ -293,14 +293,15 @@ on_event(struct bufferevent *bev, short what, void *arg)
     struct dpud_ha *ha = arg;
     if (what & BEV_EVENT_CONNECTED) {
         SSL *ssl = bufferevent_openssl_get_ssl(bev);
-        char cn[256];
-        bool ok = ssl && tls_peer_cn(ssl, cn, sizeof cn);
-        for (const char *const *a = ha->allow_cn; ok && a && *a; a++)
-            if (!strcmp(*a, cn))
-                goto allowed;
-        if (ok && !ha->allow_cn)
+        char cn[256], why[160];
+        unsigned role;
+        enum authz_reason reason = AUTHZ_R_HANDSHAKE;
+        if (ssl && tls_peer_authorize(ssl, ha->policy, cn, sizeof cn, &role, &reason, why,
+                                      sizeof why) == 0)
             goto allowed;
-        log_warn("refused a peer (%s)", ok ? cn : "no certificate CN");
+        authz_count(reason);
+        log_warn_rl(&ha_rl, "refused a peer (%s): %s", authz_reason_name(reason),
+                    ssl ? why : "not TLS");
         if (ha->pending == bev)
             ha->pending = NULL;
         bufferevent_free(bev);
@@ -379,7 +380,7 @@ on_fence_timer(evutil_socket_t fd, short what, void *arg)
 
 int
 dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
-              const char *const *allow_cn, char **err)
+              const struct authz_policy *policy, char **err)
 {
     char addr[128];
     uint16_t port;
@@ -392,7 +393,7 @@ dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
     }
     d->ha = ha;
     ha->d = d;
-    ha->allow_cn = allow_cn;
+    ha->policy = policy;
     ha->fence_ms = FENCE_MS_DEFAULT;
     ha->es_fenced = -1;
     pthread_mutex_init(&ha->mu, NULL);

@@ -17,7 +17,7 @@ LOG_MODULE(dpud);
 
 static const char usage[] =
     "usage: dse-dpud --name NAME --dir DIR --ctl SOCKET [--listen ADDR:PORT\n"
-    "                --cert PEM --key PEM --ca PEM [--allow-cn CN]...]\n"
+    "                --cert PEM --key PEM --ca PEM --allow host:CN]\n"
     "                [--uplink IF]... [--platform FILE]\n"
     "                [--backend afxdp|afpacket] [--eswitch xdp|slowpath|off]\n"
     "                [--cores LIST|none] [--poll-us N] [--ha-listen ADDR:PORT]\n"
@@ -28,8 +28,11 @@ static const char usage[] =
     "  --poll-us  how long an idle worker keeps polling before it sleeps (default 0:\n"
     "             sleep as soon as a round finds nothing; the ports' kernel threads\n"
     "             share the core)\n"
+    "  --allow    who may call the API (and --ha-listen): host:CN, this DPU's own\n"
+    "             host (its certificate has role host and that CN); every command\n"
+    "             is for the host role only\n"
     "  --ha-listen  heartbeats of dual-DPU high availability (mTLS, the API's\n"
-    "             certificates and --allow-cn)\n";
+    "             certificates and --allow)\n";
 
 static void
 on_link(int ifindex, const char *ifname, bool carrier, bool gone, void *aux)
@@ -280,9 +283,9 @@ main(int argc, char **argv)
     }
     if (o.ha_listen) {
         char *err = NULL;
-        if (!c.tls.cert || dpud_ha_start(&d, o.ha_listen, &c.tls,
-                                         c.n_allow_cn ? c.allow_cn : NULL, &err) < 0) {
-            log_err("%s", err ? err : "--ha-listen needs --cert, --key and --ca");
+        if (!c.tls.cert || !c.policy.n_peers ||
+            dpud_ha_start(&d, o.ha_listen, &c.tls, &c.policy, &err) < 0) {
+            log_err("%s", err ? err : "--ha-listen needs --cert, --key, --ca and --allow");
             free(err);
             goto out;
         }

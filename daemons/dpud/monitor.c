@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "authz.h"
 #include "device.h"
 #include "dpud.h"
 #include "history.h"
@@ -251,6 +252,9 @@ dpud_monitor_finish(struct dpud *d)
     if (m->dev_ok && mon_device_sample(&m->dev, &m->next) < 0)
         log_warn_rl(&mon_rl, "collection: the sample is full");
     add(m, "dse_dpu_state", 1, "state", "ready", NULL, NULL, NULL, NULL);
+    for (unsigned r = 0; r < AUTHZ_N_REASONS; r++)
+        add(m, "dse_dpu_api_refused_total", (double)authz_refused(r), "reason",
+            authz_reason_name(r), NULL, NULL, NULL, NULL);
     add(m, "dse_dpu_collection_seconds", m->cost_s, NULL, NULL, NULL, NULL, NULL, NULL);
     m->next.seq = ++m->seq;
     m->next.time_ms = wall_ms();
@@ -297,7 +301,7 @@ cmd_history(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 const struct cmd_def dpud_monitor_commands[] = {
-    {"monitor.sample", "[since SEQ]: the last sample, when newer than SEQ", cmd_sample},
-    {"monitor.history", "[prefix METRIC] [since_ms T] [max_points N]", cmd_history},
+    {"monitor.sample", "[since SEQ]: the last sample, when newer than SEQ", cmd_sample, AUTHZ_HOST},
+    {"monitor.history", "[prefix METRIC] [since_ms T] [max_points N]", cmd_history, AUTHZ_HOST},
 };
 const size_t dpud_n_monitor_commands = ARRAY_SIZE(dpud_monitor_commands);

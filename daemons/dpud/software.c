@@ -21,6 +21,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "bank.h"
 #include "base64.h"
 #include "boot.h"
@@ -287,14 +288,14 @@ cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 const struct cmd_def dpud_software_commands[] = {
-    {"software.show", "", cmd_show},
-    {"software.stage.begin", "{id, size, sha256, need}", cmd_begin},
-    {"software.stage.chunk", "{id, offset} + payload, or {id, offset, data (base64)}", cmd_chunk},
-    {"software.stage.end", "{id}", cmd_end},
-    {"software.commit", "", cmd_commit},
-    {"software.finish", "", cmd_finish},
-    {"software.undo", "", cmd_undo},
-    {"software.rollback", "", cmd_rollback},
+    {"software.show", "", cmd_show, AUTHZ_HOST},
+    {"software.stage.begin", "{id, size, sha256, need}", cmd_begin, AUTHZ_HOST},
+    {"software.stage.chunk", "{id, offset} + payload, or {id, offset, data (base64)}", cmd_chunk, AUTHZ_HOST},
+    {"software.stage.end", "{id}", cmd_end, AUTHZ_HOST},
+    {"software.commit", "", cmd_commit, AUTHZ_HOST},
+    {"software.finish", "", cmd_finish, AUTHZ_HOST},
+    {"software.undo", "", cmd_undo, AUTHZ_HOST},
+    {"software.rollback", "", cmd_rollback, AUTHZ_HOST},
 };
 const size_t dpud_n_software_commands =
     sizeof dpud_software_commands / sizeof dpud_software_commands[0];

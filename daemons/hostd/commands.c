@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "config.h"
 #include "bank.h"
 #include "bootstate.h"
@@ -547,24 +548,24 @@ cmd_vm_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 const struct cmd_def hostd_commands[] = {
-    {"host.info", "", cmd_host_info},
-    {"dpu.list", "", cmd_dpu_list},
-    {"dpu.failover", "{to}", cmd_dpu_failover},
+    {"host.info", "", cmd_host_info, AUTHZ_MANAGER},
+    {"dpu.list", "", cmd_dpu_list, AUTHZ_MANAGER},
+    {"dpu.failover", "{to}", cmd_dpu_failover, AUTHZ_MANAGER},
     {"host.dpu_mode", "{mode: active-standby|independent, [heartbeat_ms], [auto_failback_s]}",
-     cmd_dpu_mode},
-    {"switch.show", "", cmd_switch_show},
-    {"switch.set", "{mac_age_s}", cmd_switch_set},
-    {"portgroup.add", "{name, vlan, [mtu]}", cmd_portgroup_add},
-    {"portgroup.list", "", cmd_portgroup_list},
-    {"portgroup.del", "{name}", cmd_portgroup_del},
-    {"port.list", "", cmd_port_list},
-    {"port.add", "{name, portgroup, vhost_user: true, [connect], [dpu]}", cmd_port_add},
-    {"port.del", "{name}", cmd_port_del},
-    {"mac.list", "", cmd_mac_list},
-    {"flow.list", "", cmd_flow_list},
-    {"vm.add", "{name, portgroup, [ip], [mac], [dpu]}", cmd_vm_add},
-    {"vm.list", "", cmd_vm_list},
-    {"vm.del", "{name}", cmd_vm_del},
-    {"support.bundle", "", hostd_cmd_support_bundle},
+     cmd_dpu_mode, AUTHZ_MANAGER},
+    {"switch.show", "", cmd_switch_show, AUTHZ_MANAGER},
+    {"switch.set", "{mac_age_s}", cmd_switch_set, AUTHZ_MANAGER},
+    {"portgroup.add", "{name, vlan, [mtu]}", cmd_portgroup_add, AUTHZ_MANAGER},
+    {"portgroup.list", "", cmd_portgroup_list, AUTHZ_MANAGER},
+    {"portgroup.del", "{name}", cmd_portgroup_del, AUTHZ_MANAGER},
+    {"port.list", "", cmd_port_list, AUTHZ_MANAGER},
+    {"port.add", "{name, portgroup, vhost_user: true, [connect], [dpu]}", cmd_port_add, AUTHZ_MANAGER},
+    {"port.del", "{name}", cmd_port_del, AUTHZ_MANAGER},
+    {"mac.list", "", cmd_mac_list, AUTHZ_MANAGER},
+    {"flow.list", "", cmd_flow_list, AUTHZ_MANAGER},
+    {"vm.add", "{name, portgroup, [ip], [mac], [dpu]}", cmd_vm_add, AUTHZ_MANAGER},
+    {"vm.list", "", cmd_vm_list, AUTHZ_MANAGER},
+    {"vm.del", "{name}", cmd_vm_del, AUTHZ_MANAGER},
+    {"support.bundle", "", hostd_cmd_support_bundle, AUTHZ_MANAGER},
 };
 const size_t hostd_n_commands = sizeof hostd_commands / sizeof hostd_commands[0];

@@ -75,6 +75,7 @@ dpu_peer(const struct hostd *h, const struct hostd_dpu *dpu, int timeout_ms)
         .host = dpu->addr,
         .port = dpu->port,
         .expect_cn = dpu->cn,
+        .expect_role = AUTHZ_DPU,
         .timeout_ms = timeout_ms,
     };
 }

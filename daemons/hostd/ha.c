@@ -348,8 +348,10 @@ on_peer_event(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_CONNECTED) {
         SSL *ssl = bufferevent_openssl_get_ssl(bev);
-        char cn[256];
-        if (!ssl || !tls_peer_cn(ssl, cn, sizeof cn) || strcmp(cn, dpu->cn)) {
+        char cn[256], why[128];
+        unsigned role;
+        if (!ssl || tls_peer_identity(ssl, cn, sizeof cn, &role, why, sizeof why) < 0 ||
+            role != AUTHZ_DPU || strcmp(cn, dpu->cn)) {
             peer_down(ha, c->i, "its certificate is not the DPU's");
         } else {
             int one = 1;

@@ -16,11 +16,15 @@ LOG_MODULE(hostd);
 static const char usage[] =
     "usage: dse-hostd --name NAME --dir DIR --ctl SOCKET --cert PEM --key PEM --ca PEM\n"
     "                 --dpu NAME=ADDR:PORT,cn=CN [--dpu ...] [--listen ADDR:PORT]\n"
-    "                 [--allow-cn CN]... [--lab PREFIX --lab-cmd PATH]\n"
+    "                 [--allow ROLE[:CN]]... [--lab PREFIX --lab-cmd PATH]\n"
     "                 [--dpu-oob NAME=DIR]... [--metrics-listen ADDR:PORT]\n"
     "                 [--log FILE] [--log-level err|warn|info|debug]\n"
     "The host agent: keeps the host's switch config and drives its DPUs over the\n"
     "internal network with mutual TLS.\n"
+    "  --allow    who may call the API of --listen (needed with it): manager or\n"
+    "             manager:CN.  Management commands come from the manager only;\n"
+    "             this host's DPUs (their CNs from --dpu) are let in for what DPUs\n"
+    "             send; other hosts and DPUs get nothing\n"
     "  --dpu-oob  where DPU NAME's device directory can be read when it does not\n"
     "             answer (the out-of-band path, for support bundles)\n"
     "  --metrics-listen  serve Prometheus text on http://ADDR:PORT/metrics\n";
@@ -93,6 +97,13 @@ main(int argc, char **argv)
         fprintf(stderr, "dse-hostd: %s\n", err);
         free(err);
         return 2;
+    }
+    for (unsigned i = 0; i < h.n_dpus; i++) {
+        char aerr[160];
+        if (authz_policy_add_peer(&c.policy, AUTHZ_DPU, h.dpus[i].cn, aerr, sizeof aerr) < 0) {
+            fprintf(stderr, "dse-hostd: --dpu %s: %s\n", h.dpus[i].name, aerr);
+            return 2;
+        }
     }
     h.name = c.name;
     h.dir = c.dir;

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "authz.h"
 #include "log.h"
 #include "monitor-private.h"
 #include "util.h"
@@ -199,6 +202,19 @@ find_target(json_t *targets, const char *target, size_t *index)
     return NULL;
 }
 
+/* A command target must be a program that hostd can run now (it runs as
+ * root: an operator who typed a path wrong hears it at once). */
+static int
+command_runnable(const char *path, char **err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return cmd_fail(err, -EINVAL, "command %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+        return cmd_fail(err, -EINVAL, "command %s: not an executable file", path);
+    return 0;
+}
+
 static int
 cmd_notify_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 {
@@ -208,19 +224,26 @@ cmd_notify_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     size_t i;
     if (cmd_arg_str(args, "kind", &kind, err) < 0 || cmd_arg_str(args, "target", &target, err) < 0)
         return -EINVAL;
-    if (!notify_target_check(kind, target, why, sizeof why))
+    json_t *argv = json_object_get(args, "args");
+    if (!notify_target_check(kind, target, argv, why, sizeof why))
         return cmd_fail(err, -EINVAL, "%s", why);
+    if (!strcmp(kind, "command") && command_runnable(target, err) < 0)
+        return -EINVAL;
     json_t *targets = json_object_get(h->config, "notify");
     if (find_target(targets, target, &i))
         return cmd_fail(err, -EEXIST, "%s is a target already", target);
     if (json_array_size(targets) >= 16)
         return cmd_fail(err, -ENOSPC, "at most 16 notification targets");
-    json_array_append_new(targets, json_pack("{s:s,s:s}", "kind", kind, "target", target));
+    json_t *t = json_pack("{s:s,s:s}", "kind", kind, "target", target);
+    if (argv)
+        json_object_set(t, "args", argv);
+    json_array_append(targets, t);
     int rc = save(h, err);
     if (rc < 0)
         json_array_remove(targets, json_array_size(targets) - 1);
     else
-        *result = json_pack("{s:s,s:s}", "kind", kind, "target", target);
+        *result = json_incref(t);
+    json_decref(t);
     return rc;
 }
 
@@ -347,19 +370,20 @@ cmd_host_metrics(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 const struct cmd_def hostd_monitor_commands[] = {
-    {"monitor.show", "", cmd_monitor_show},
-    {"monitor.set", "{interval_s}: 1..3600, 0 off", cmd_monitor_set},
-    {"alarm.list", "{[all]}", cmd_alarm_list},
-    {"alarm.ack", "{id}", cmd_alarm_ack},
-    {"alarm.def.list", "", cmd_def_list},
-    {"alarm.def.add", "{def: {name, metric|event, ...}}", cmd_def_add},
-    {"alarm.def.del", "{name}", cmd_def_del},
-    {"notify.list", "", cmd_notify_list},
-    {"notify.add", "{kind: webhook|command, target}", cmd_notify_add},
-    {"notify.del", "{target}", cmd_notify_del},
-    {"event.list", "{[since], [limit], [type]}", cmd_event_list},
-    {"dpu.stats", "{[dpu], [since_ms], [max_points]}", cmd_dpu_stats},
-    {"host.stats", "{[since_ms], [max_points]}", cmd_host_stats},
-    {"host.metrics", "", cmd_host_metrics},
+    {"monitor.show", "", cmd_monitor_show, AUTHZ_MANAGER},
+    {"monitor.set", "{interval_s}: 1..3600, 0 off", cmd_monitor_set, AUTHZ_MANAGER},
+    {"alarm.list", "{[all]}", cmd_alarm_list, AUTHZ_MANAGER},
+    {"alarm.ack", "{id}", cmd_alarm_ack, AUTHZ_MANAGER},
+    {"alarm.def.list", "", cmd_def_list, AUTHZ_MANAGER},
+    {"alarm.def.add", "{def: {name, metric|event, ...}}", cmd_def_add, AUTHZ_MANAGER},
+    {"alarm.def.del", "{name}", cmd_def_del, AUTHZ_MANAGER},
+    {"notify.list", "", cmd_notify_list, AUTHZ_MANAGER},
+    {"notify.add", "{kind: webhook|command, target, [args: [...]]}", cmd_notify_add,
+     AUTHZ_MANAGER},
+    {"notify.del", "{target}", cmd_notify_del, AUTHZ_MANAGER},
+    {"event.list", "{[since], [limit], [type]}", cmd_event_list, AUTHZ_MANAGER},
+    {"dpu.stats", "{[dpu], [since_ms], [max_points]}", cmd_dpu_stats, AUTHZ_MANAGER},
+    {"host.stats", "{[since_ms], [max_points]}", cmd_host_stats, AUTHZ_MANAGER},
+    {"host.metrics", "", cmd_host_metrics, AUTHZ_MANAGER},
 };
 const size_t hostd_n_monitor_commands = ARRAY_SIZE(hostd_monitor_commands);

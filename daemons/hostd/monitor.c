@@ -35,6 +35,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "authz.h"
 #include "notify.h"
 #include "monitor-private.h"
 #include "util.h"
@@ -353,6 +354,9 @@ hostd_monitor_exposition(struct hostd_monitor *m, size_t *len)
     }
     json_decref(alarms);
     metric_set_add(&own, "dse_events_total", (double)m->events_total, NULL);
+    for (unsigned r = 0; r < AUTHZ_N_REASONS; r++)
+        metric_set_add(&own, "dse_host_api_refused_total", (double)authz_refused(r), "reason",
+                       authz_reason_name(r), NULL);
     hostd_ha_metrics(h, &own); /* takes the HA lock inside ours: it never takes ours */
     sets[n] = &m->host_cur;
     labels[n][0] = "host", labels[n][1] = h->name, labels[n][2] = NULL;
@@ -448,8 +452,14 @@ hostd_monitor_reconfigure(struct hostd *h)
         history_resize(m->host_hist, iv ? MAX(HISTORY_S / iv, 2) : 2);
         m->host_last_ms = 0;
     }
-    if (notify_set_targets(m->notify, json_object_get(h->config, "notify")) < 0)
+    int skipped = notify_set_targets(m->notify, json_object_get(h->config, "notify"));
+    if (skipped < 0)
         log_warn("notification targets in %s refused", h->config_path);
+    else if (skipped)
+        log_warn("%d notification target(s) in %s not used: a command must be an absolute "
+                 "path with its arguments apart (dsectl alarm notify del TARGET, then add "
+                 "--command PATH [ARG]...)",
+                 skipped, h->config_path);
     pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&m->mu);
 }

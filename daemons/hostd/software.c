@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "bank.h"
 #include "http.h"
 #include "config.h"
@@ -696,11 +697,11 @@ cmd_reboot(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 const struct cmd_def hostd_software_commands[] = {
-    {"software.list", "", cmd_list},
-    {"software.install", "{bundle, [dry_run], [fresh], [update], [serial]}", cmd_install},
-    {"software.progress", "", cmd_progress},
-    {"software.rollback", "", cmd_rollback},
-    {"host.reboot", "", cmd_reboot},
+    {"software.list", "", cmd_list, AUTHZ_MANAGER},
+    {"software.install", "{bundle, [dry_run], [fresh], [update], [serial]}", cmd_install, AUTHZ_MANAGER},
+    {"software.progress", "", cmd_progress, AUTHZ_MANAGER},
+    {"software.rollback", "", cmd_rollback, AUTHZ_MANAGER},
+    {"host.reboot", "", cmd_reboot, AUTHZ_MANAGER},
 };
 const size_t hostd_n_software_commands =
     sizeof hostd_software_commands / sizeof hostd_software_commands[0];

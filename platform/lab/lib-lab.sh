@@ -426,21 +426,26 @@ ensure_ca() { # DIR CN
 		-out "$dir/ca.pem" 2>/dev/null || { warn "cannot create lab CA"; return 1; }
 }
 
-# ensure_cert CADIR CERTDIR CN SAN: key.pem, cert.pem, ca.pem in CERTDIR.
-# SAN like "IP:169.254.1.1,IP:198.19.0.11". Kept when still valid for CADIR.
+# ensure_cert CADIR CERTDIR CN ROLE SAN: key.pem, cert.pem, ca.pem in CERTDIR.
+# ROLE is manager, host or dpu (DESIGN.md section 11): the certificate carries
+# it as the SAN URI urn:dse:role:ROLE, beside SAN like
+# "IP:169.254.1.1,IP:198.19.0.11". Kept when still valid for CADIR and it
+# names that role (a lab made before roles existed gets new certificates).
 ensure_cert() {
-	local ca=$1 dir=$2 cn=$3 san=$4 ext
+	local ca=$1 dir=$2 cn=$3 role=$4 san=$5 ext
 	mkdir -p "$dir"
 	cp "$ca/ca.pem" "$dir/ca.pem"
 	if [[ -s $dir/key.pem && -s $dir/cert.pem ]] &&
-		openssl verify -CAfile "$ca/ca.pem" "$dir/cert.pem" >/dev/null 2>&1; then
+		openssl verify -CAfile "$ca/ca.pem" "$dir/cert.pem" >/dev/null 2>&1 &&
+		openssl x509 -in "$dir/cert.pem" -noout -ext subjectAltName 2>/dev/null |
+		grep -q "URI:urn:dse:role:$role\b"; then
 		return 0
 	fi
 	(umask 077; openssl ecparam -name prime256v1 -genkey -noout -out "$dir/key.pem") 2>/dev/null
 	chmod 0600 "$dir/key.pem"
 	ext=$(mktemp)
 	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
-		"extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=$san" >"$ext"
+		"extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=URI:urn:dse:role:$role,$san" >"$ext"
 	if ! openssl req -new -key "$dir/key.pem" -subj "/CN=$cn" 2>/dev/null |
 		openssl x509 -req -CA "$ca/ca.pem" -CAkey "$ca/ca.key" -days 825 -sha256 \
 			-set_serial "0x$(openssl rand -hex 16)" -extfile "$ext" -out "$dir/cert.pem" 2>/dev/null; then

@@ -39,8 +39,8 @@ cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static const struct cmd_def defs[] = {
-    {"vlan.set", "--name NAME --vlan ID [--mtu N] [--desc TEXT]", cmd_vlan},
-    {"echo", "[--rc ERRNO]", cmd_echo},
+    {"vlan.set", "--name NAME --vlan ID [--mtu N] [--desc TEXT]", cmd_vlan, 0},
+    {"echo", "[--rc ERRNO]", cmd_echo, 0},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -50,7 +50,7 @@ check "the refusal names the untrusted certificate" \
 
 # A genuine lab certificate, but not the host's identity: the DPU's own.
 check_eq "a lab certificate of another identity gets 403" 403 "$(api "$LD/h1-dpu1/certs")"
-check "the 403 is logged with the CN" wait_until 5 grep -q "cn=$P-h1-dpu1: refused: CN not in allow-list" "$LOG"
+check "the 403 is logged with the CN and the reason" wait_until 5 grep -q "cn=$P-h1-dpu1: refused (peer): dpu .$P-h1-dpu1. may not call this agent" "$LOG"
 
 check "the API is not reachable from the fabric or a VM's side (no address there)" \
 	bash -c "! ip netns exec $P-fab curl -s --max-time 2 -k $URL >/dev/null"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "check.h"
+#include "authz.h"
 #include "cmdtab.h"
 
 #include <errno.h>
@@ -54,11 +55,11 @@ cmd_fails(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static const struct cmd_def defs[] = {
-    {"echo", "[ARGS]", cmd_echo},
-    {"null", "", cmd_null},
-    {"peer", "", cmd_peer},
-    {"vlan.set", "--name NAME --vlan ID [--mtu N]", cmd_vlan},
-    {"fails", "[--rc ERRNO]", cmd_fails},
+    {"echo", "[ARGS]", cmd_echo, AUTHZ_HOST | AUTHZ_MANAGER},
+    {"null", "", cmd_null, AUTHZ_MANAGER},
+    {"peer", "", cmd_peer, 0},
+    {"vlan.set", "--name NAME --vlan ID [--mtu N]", cmd_vlan, 0},
+    {"fails", "[--rc ERRNO]", cmd_fails, 0},
 };
 
 static int aux = 42;
@@ -315,8 +316,8 @@ cmd_in_guard(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 static void
 guard_surrounds_every_handler(void)
 {
-    static const struct cmd_def gdefs[] = {{"depth", "", cmd_in_guard},
-                                           {"free", "", cmd_in_guard}};
+    static const struct cmd_def gdefs[] = {{"depth", "", cmd_in_guard, 0},
+                                           {"free", "", cmd_in_guard, 0}};
     struct cmdtab *t = cmdtab_create(gdefs, 2, &aux);
     cmdtab_set_guard(t, guard_in, guard_out);
     ASSERT_EQ(cmdtab_set_unguarded(t, "free"), 0);
@@ -335,7 +336,44 @@ guard_surrounds_every_handler(void)
     cmdtab_destroy(t);
 }
 
-TEST_MAIN(TEST(guard_surrounds_every_handler), TEST(dispatch_ok_envelope_carries_result), TEST(dispatch_maps_errno_to_code),
+/* Over the network a command runs only for the roles it names; locally,
+ * everything runs. */
+static void
+roles_decide_who_may_call(void)
+{
+    struct cmdtab *t = tab_new();
+    json_t *env = cmdtab_dispatch_payload(t, "echo", NULL, NULL, 0, "h", AUTHZ_HOST);
+    ASSERT_TRUE(json_is_true(json_object_get(env, "ok")));
+    json_decref(env);
+    env = cmdtab_dispatch_payload(t, "null", NULL, NULL, 0, "h", AUTHZ_HOST);
+    ASSERT_STREQ(json_string_value(json_object_get(env, "code")), "forbidden");
+    ASSERT_STREQ(json_string_value(json_object_get(env, "error")),
+                 "null: not allowed to this caller");
+    json_decref(env);
+    env = cmdtab_dispatch_payload(t, "null", NULL, NULL, 0, "m", AUTHZ_MANAGER);
+    ASSERT_TRUE(json_is_true(json_object_get(env, "ok")));
+    json_decref(env);
+    /* A local-only command: no role may, the control socket may. */
+    env = cmdtab_dispatch_payload(t, "peer", NULL, NULL, 0, "m", AUTHZ_ANY_ROLE);
+    ASSERT_STREQ(json_string_value(json_object_get(env, "code")), "forbidden");
+    json_decref(env);
+    env = cmdtab_dispatch_payload(t, "echo", NULL, NULL, 0, "x", 0); /* no role at all */
+    ASSERT_STREQ(json_string_value(json_object_get(env, "code")), "forbidden");
+    json_decref(env);
+    env = cmdtab_dispatch(t, "peer", NULL, "unix");
+    ASSERT_TRUE(json_is_true(json_object_get(env, "ok")));
+    json_decref(env);
+    /* help: a DPU may call nothing here, so it sees only help itself. */
+    env = cmdtab_dispatch_payload(t, "help", NULL, NULL, 0, "d", AUTHZ_DPU);
+    ASSERT_EQ(json_array_size(json_object_get(env, "result")), 1);
+    json_decref(env);
+    env = cmdtab_dispatch_payload(t, "help", NULL, NULL, 0, "m", AUTHZ_MANAGER);
+    ASSERT_EQ(json_array_size(json_object_get(env, "result")), 3); /* echo, null, help */
+    json_decref(env);
+    cmdtab_destroy(t);
+}
+
+TEST_MAIN(TEST(guard_surrounds_every_handler), TEST(roles_decide_who_may_call), TEST(dispatch_ok_envelope_carries_result), TEST(dispatch_maps_errno_to_code),
           TEST(dispatch_without_message_uses_strerror), TEST(help_lists_every_command),
           TEST(unknown_command_suggests_help),
           TEST(dispatch_text_refuses_malformed_requests),

@@ -4,13 +4,20 @@
  * with the openssl command line, the server on an event loop thread, and
  * httpc_call() (or a raw TLS client, to see status codes) against it.
  *
- *     CA1 --+-- srv    (server)
- *           +-- cli    (allowed client)
- *           +-- other  (valid client, CN not allowed)
- *     CA2 ----- evil   (client from a foreign CA)
+ *     CA1 --+-- srv      (server, role dpu)
+ *           +-- cli      (allowed client, role host)
+ *           +-- other    (valid client, role host, CN not allowed)
+ *           +-- mgr      (allowed client, role manager: may run "admin" too)
+ *           +-- norole   (valid client, CN allowed, no role in its certificate)
+ *           +-- twice    (valid client, two roles)
+ *           +-- expired  (client of CA1 whose validity ended yesterday)
+ *     CA2 ----- evil     (client from a foreign CA, role host)
+ *
+ * The server's policy: host:cli and manager (any CN).
  */
 #include "check.h"
 #include "loop-thread.h"
+#include "authz.h"
 #include "http.h"
 #include "log.h"
 #include "tls.h"
@@ -67,14 +74,19 @@ make_ca(const char *name)
               pki, name, name, name);
 }
 
+/* A leaf certificate 'name' (its CN) of 'ca', valid for 'days' (-1: it
+ * expired yesterday), with the SAN URIs 'uris' ("" for none, else
+ * "URI:urn:dse:role:host" or several, comma-separated). */
 static bool
-make_leaf(const char *name, const char *ca, int serial)
+make_leaf(const char *name, const char *ca, int serial, const char *uris, int days)
 {
     return sh("cd '%s' && openssl req -new " EC " -keyout %s.key -out %s.csr "
               "-subj /CN=%s 2>/dev/null && "
+              "printf 'basicConstraints=CA:FALSE\\n%s%s\\n' >%s.ext && "
               "openssl x509 -req -in %s.csr -CA %s.crt -CAkey %s.key -set_serial %d "
-              "-days 2 -out %s.crt 2>/dev/null",
-              pki, name, name, name, name, ca, ca, serial, name);
+              "-days %d -extfile %s.ext -out %s.crt 2>/dev/null",
+              pki, name, name, name, *uris ? "subjectAltName=" : "", uris, name, name, ca,
+              ca, serial, days, name, name);
 }
 
 /* Makes the PKI once and directs the log to a file that tests read back.
@@ -88,9 +100,15 @@ pki_setup(void)
     if (!mkdtemp(pki))
         return false;
     atexit(pki_remove);
-    if (!make_ca("ca1") || !make_ca("ca2") || !make_leaf("srv", "ca1", 1) ||
-        !make_leaf("cli", "ca1", 2) || !make_leaf("other", "ca1", 3) ||
-        !make_leaf("evil", "ca2", 1))
+    const char *host = "URI:" AUTHZ_ROLE_URI_PREFIX "host";
+    if (!make_ca("ca1") || !make_ca("ca2") ||
+        !make_leaf("srv", "ca1", 1, "URI:" AUTHZ_ROLE_URI_PREFIX "dpu", 2) ||
+        !make_leaf("cli", "ca1", 2, host, 2) || !make_leaf("other", "ca1", 3, host, 2) ||
+        !make_leaf("mgr", "ca1", 4, "URI:" AUTHZ_ROLE_URI_PREFIX "manager", 2) ||
+        !make_leaf("norole", "ca1", 5, "", 2) ||
+        !make_leaf("twice", "ca1", 6,
+                   "URI:" AUTHZ_ROLE_URI_PREFIX "host,URI:" AUTHZ_ROLE_URI_PREFIX "manager", 2) ||
+        !make_leaf("expired", "ca1", 7, host, -1) || !make_leaf("evil", "ca2", 1, host, 2))
         return false;
     snprintf(log_path, sizeof log_path, "%s/log", pki);
     log_init("test-http", log_path, LL_INFO);
@@ -174,10 +192,22 @@ cmd_payload(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static const struct cmd_def defs[] = {
-    {"echo", "[ARGS]", cmd_echo},
-    {"port.get", "NAME", cmd_missing},
-    {"payload", "[ARGS] + payload", cmd_payload},
+    {"echo", "[ARGS]", cmd_echo, AUTHZ_HOST | AUTHZ_MANAGER},
+    {"port.get", "NAME", cmd_missing, AUTHZ_HOST | AUTHZ_MANAGER},
+    {"payload", "[ARGS] + payload", cmd_payload, AUTHZ_HOST | AUTHZ_MANAGER},
+    {"admin", "", cmd_echo, AUTHZ_MANAGER},
+    {"local", "", cmd_echo, 0},
 };
+
+/* host:cli and any manager. */
+static struct authz_policy
+test_policy(void)
+{
+    struct authz_policy p = {0};
+    authz_policy_add(&p, "host:cli", NULL, 0);
+    authz_policy_add(&p, "manager", NULL, 0);
+    return p;
+}
 
 struct fixture {
     struct loop_thread lt;
@@ -190,7 +220,7 @@ struct fixture {
 static bool
 fixture_start(struct fixture *f)
 {
-    static const char *const allowed[] = {"cli", NULL};
+    struct authz_policy policy = test_policy();
     memset(f, 0, sizeof *f);
     if (!pki_setup())
         return false;
@@ -206,7 +236,7 @@ fixture_start(struct fixture *f)
         free(err);
         err = NULL;
         f->server = http_server_create(f->lt.base, "127.0.0.1", f->port, f->srv_ctx, f->tab,
-                                       allowed, &err);
+                                       &policy, &err);
     }
     if (!f->server) {
         fprintf(stderr, "http_server_create: %s\n", err);
@@ -368,10 +398,129 @@ client_cn_not_allowed_gets_403(void)
     int rc = call_as(&f, "other", "ca1", "srv", "echo", NULL, &reply, &err);
     ASSERT_EQ(rc, 0);
     ASSERT_TRUE(json_is_false(json_object_get(reply, "ok")));
+    ASSERT_STREQ(json_string_value(json_object_get(reply, "code")), "forbidden");
     ASSERT_STREQ(json_string_value(json_object_get(reply, "error")),
-                 "peer 'other' is not allowed");
+                 "host 'other' may not call this agent");
     json_decref(reply);
-    ASSERT_TRUE(log_has("cn=other: refused: CN not in allow-list"));
+    ASSERT_TRUE(log_has("cn=other: refused (peer): host 'other' may not call this agent"));
+    fixture_stop(&f);
+}
+
+/* Calls 'cmd' as 'name' and checks a 403 "forbidden" whose error contains
+ * 'msg' and that counted one refusal of 'reason'. */
+static void
+assert_forbidden(struct fixture *f, const char *name, const char *cmd, const char *msg,
+                 enum authz_reason reason)
+{
+    uint64_t before = authz_refused(reason);
+    json_t *reply = NULL;
+    char *err = NULL;
+    ASSERT_EQ(call_as(f, name, "ca1", "srv", cmd, NULL, &reply, &err), 0);
+    ASSERT_TRUE(json_is_false(json_object_get(reply, "ok")));
+    ASSERT_STREQ(json_string_value(json_object_get(reply, "code")), "forbidden");
+    ASSERT_NOT_NULL(strstr(json_string_value(json_object_get(reply, "error")), msg));
+    json_decref(reply);
+    ASSERT_EQ(authz_refused(reason), before + 1);
+}
+
+static void
+command_roles_decide_who_runs_it(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    json_t *reply = NULL;
+    char *err = NULL;
+    /* The manager runs the manager-only command; the host may not. */
+    ASSERT_EQ(call_as(&f, "mgr", "ca1", "srv", "admin", NULL, &reply, &err), 0);
+    ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")));
+    ASSERT_NOT_NULL(strstr(json_string_value(json_object_get(
+                               json_object_get(reply, "result"), "peer")),
+                           " cn=mgr role=manager"));
+    json_decref(reply);
+    assert_forbidden(&f, "cli", "admin", "admin: not allowed to role host", AUTHZ_R_COMMAND);
+    ASSERT_TRUE(log_has("cn=cli: refused (command): admin: not allowed to role host"));
+    /* A command of the local control socket only: nobody over the network. */
+    assert_forbidden(&f, "mgr", "local", "local: not allowed to role manager",
+                     AUTHZ_R_COMMAND);
+    /* help lists what the caller may run, and nothing else. */
+    ASSERT_EQ(call_as(&f, "cli", "ca1", "srv", "help", NULL, &reply, &err), 0);
+    json_t *list = json_object_get(reply, "result");
+    ASSERT_EQ(json_array_size(list), 4); /* echo, port.get, payload, help */
+    size_t i;
+    json_t *c;
+    json_array_foreach(list, i, c) {
+        const char *n = json_string_value(json_object_get(c, "name"));
+        ASSERT_TRUE(strcmp(n, "admin") && strcmp(n, "local"));
+    }
+    json_decref(reply);
+    fixture_stop(&f);
+}
+
+static void
+certificate_without_one_role_is_refused(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    assert_forbidden(&f, "norole", "echo", "names no role", AUTHZ_R_NO_ROLE);
+    ASSERT_TRUE(log_has("cn=norole: refused (no-role)"));
+    assert_forbidden(&f, "twice", "echo", "several roles", AUTHZ_R_NO_ROLE);
+    fixture_stop(&f);
+}
+
+static void
+expired_client_is_refused_and_counted(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    uint64_t before = authz_refused(AUTHZ_R_EXPIRED);
+    json_t *reply = NULL;
+    char *err = NULL;
+    int rc = call_as(&f, "expired", "ca1", "srv", "echo", NULL, &reply, &err);
+    ASSERT_TRUE(is_refusal(rc));
+    ASSERT_NULL(reply);
+    free(err);
+    ASSERT_TRUE(log_has("refused client certificate: certificate has expired"));
+    ASSERT_EQ(authz_refused(AUTHZ_R_EXPIRED), before + 1);
+    fixture_stop(&f);
+}
+
+static void
+server_without_policy_does_not_start(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    struct authz_policy none = {0};
+    char *err = NULL;
+    struct http_server *s =
+        http_server_create(f.lt.base, "127.0.0.1", free_port(), f.srv_ctx, f.tab, &none, &err);
+    ASSERT_NULL(s);
+    ASSERT_STREQ(err, "no authorization policy (who may call): not listening");
+    free(err);
+    err = NULL;
+    ASSERT_NULL(http_server_create(f.lt.base, "127.0.0.1", free_port(), f.srv_ctx, f.tab, NULL,
+                                   &err));
+    free(err);
+    fixture_stop(&f);
+}
+
+static void
+client_checks_the_server_role(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    SSL_CTX *ctx = ctx_for("cli", "ca1", false);
+    ASSERT_NOT_NULL(ctx);
+    struct httpc peer = {.ctx = ctx, .host = "127.0.0.1", .port = f.port,
+                         .expect_cn = "srv", .expect_role = AUTHZ_DPU, .timeout_ms = 5000};
+    json_t *reply = NULL;
+    char *err = NULL;
+    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, &err), 0);
+    json_decref(reply);
+    peer.expect_role = AUTHZ_HOST; /* the server is a DPU, not a host */
+    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, &err), -EACCES);
+    ASSERT_STREQ(err, "server 'srv' has role dpu, not host");
+    free(err);
+    SSL_CTX_free(ctx);
     fixture_stop(&f);
 }
 
@@ -471,7 +620,7 @@ status_403_and_413_on_the_wire(void)
     free(resp);
     fixture_stop(&f);
 
-    /* The allow-list refusal: use a raw client with CN=other. */
+    /* The policy refusal: use a raw client with CN=other. */
     ASSERT_TRUE(fixture_start(&f));
     SSL_CTX *ctx = ctx_for("other", "ca1", false);
     ASSERT_NOT_NULL(ctx);
@@ -613,8 +762,8 @@ session_keeps_one_connection_and_survives_a_server_restart(void)
     ASSERT_TRUE(loop_thread_init(&f.lt));
     f.tab = cmdtab_create(defs, sizeof defs / sizeof defs[0], NULL);
     f.srv_ctx = ctx_for("srv", "ca1", true);
-    static const char *const allowed[] = {"cli", NULL};
-    f.server = http_server_create(f.lt.base, "127.0.0.1", port, f.srv_ctx, f.tab, allowed, &err);
+    struct authz_policy policy = test_policy();
+    f.server = http_server_create(f.lt.base, "127.0.0.1", port, f.srv_ctx, f.tab, &policy, &err);
     ASSERT_NOT_NULL(f.server);
     ASSERT_TRUE(loop_thread_start(&f.lt));
     ASSERT_EQ(httpc_session_call(s, "echo", NULL, NULL, 0, 0, &reply, &err), 0);
@@ -744,6 +893,9 @@ bev_write_now_sends_at_once_queues_behind_and_fails_when_backed_up(void)
 
 TEST_MAIN(TEST(ok_call_echoes_args), TEST(client_without_certificate_is_refused),
           TEST(client_from_other_ca_is_refused), TEST(client_cn_not_allowed_gets_403),
+          TEST(command_roles_decide_who_runs_it), TEST(certificate_without_one_role_is_refused),
+          TEST(expired_client_is_refused_and_counted), TEST(server_without_policy_does_not_start),
+          TEST(client_checks_the_server_role),
           TEST(server_cn_mismatch_is_eacces), TEST(unknown_command_and_path_get_404),
           TEST(status_403_and_413_on_the_wire), TEST(binary_payload_reaches_the_handler_whole),
           TEST(session_keeps_one_connection_and_survives_a_server_restart),

@@ -529,17 +529,27 @@ a_refusing_webhook_is_retried_then_given_up(void)
 }
 
 static void
-a_command_gets_the_fields_and_the_json(void)
+a_command_gets_its_arguments_the_fields_and_the_json(void)
 {
     mk();
     struct failures f = {0};
     struct notifier *n = notify_create(on_failed, &f);
-    char cmd[1200], out[256];
+    char prog[300], out[256], pwned[300], script[1600];
     snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(cmd, sizeof cmd, "cat >%s.json && echo \"$DSE_ALARM_ID $DSE_ALARM_STATE\" >%s.tmp && mv %s.tmp %s",
+    snprintf(pwned, sizeof pwned, "%s/pwned", dir);
+    snprintf(prog, sizeof prog, "%s/page.sh", dir);
+    /* The operator's program: its arguments and the fields, one line. */
+    snprintf(script, sizeof script,
+             "#!/bin/sh\ncat >%s.json && printf '%%s|%%s|%%s %%s\\n' \"$1\" \"$2\" "
+             "\"$DSE_ALARM_ID\" \"$DSE_ALARM_STATE\" >%s.tmp && mv %s.tmp %s\n",
              out, out, out, out);
-    json_t *t = json_pack("[{s:s,s:s},{s:s,s:s}]", "kind", "command", "target", cmd, "kind",
-                          "command", "target", "exit 3");
+    ASSERT_EQ(fs_write_atomic(prog, script, strlen(script)), 0);
+    ASSERT_EQ(chmod(prog, 0755), 0);
+    /* Arguments that a shell would act on reach the program as they are. */
+    char evil[400];
+    snprintf(evil, sizeof evil, "x; touch %s", pwned);
+    json_t *t = json_pack("[{s:s,s:s,s:[s,s]},{s:s,s:s}]", "kind", "command", "target", prog,
+                          "args", evil, "$(id)", "kind", "command", "target", "/bin/false");
     ASSERT_EQ(notify_set_targets(n, t), 0);
     json_t *msg = json_pack("{s:s,s:s}", "id", "dpu-unreachable@dpu1", "state", "red");
     notify_send(n, msg);
@@ -547,8 +557,11 @@ a_command_gets_the_fields_and_the_json(void)
     for (int i = 0; i < 500 && !(text = fs_read_file(out, 4096, NULL)); i++)
         usleep(10000);
     ASSERT_NOT_NULL(text);
-    ASSERT_STREQ(text, "dpu-unreachable@dpu1 red\n");
+    char want[600];
+    snprintf(want, sizeof want, "%s|$(id)|dpu-unreachable@dpu1 red\n", evil);
+    ASSERT_STREQ(text, want);
     free(text);
+    ASSERT_EQ(access(pwned, F_OK), -1);
     char path[300];
     snprintf(path, sizeof path, "%s.json", out);
     text = fs_read_file(path, 4096, NULL);
@@ -556,18 +569,50 @@ a_command_gets_the_fields_and_the_json(void)
     ASSERT_TRUE(json_equal(got, msg));
     json_decref(got);
     free(text);
-    /* Checks of targets. */
-    char err[128];
-    ASSERT_FALSE(notify_target_check("webhook", "https://example.invalid/", err, sizeof err));
-    ASSERT_FALSE(notify_target_check("webhook", "http://[::1", err, sizeof err));
-    ASSERT_FALSE(notify_target_check("webhook", "http://h:99999/", err, sizeof err));
-    ASSERT_FALSE(notify_target_check("mail", "x", err, sizeof err));
-    ASSERT_FALSE(notify_target_check("command", "", err, sizeof err));
-    ASSERT_TRUE(notify_target_check("webhook", "http://[2001:db8::1]:8080/x", err, sizeof err));
     json_decref(msg);
     json_decref(t);
     notify_destroy(n); /* the failing command's retries are dropped */
     rm();
+}
+
+static void
+targets_are_checked_and_shell_lines_are_never_run(void)
+{
+    char err[160];
+    ASSERT_FALSE(notify_target_check("webhook", "https://example.invalid/", NULL, err, sizeof err));
+    ASSERT_FALSE(notify_target_check("webhook", "http://[::1", NULL, err, sizeof err));
+    ASSERT_FALSE(notify_target_check("webhook", "http://h:99999/", NULL, err, sizeof err));
+    ASSERT_FALSE(notify_target_check("mail", "x", NULL, err, sizeof err));
+    ASSERT_FALSE(notify_target_check("command", "", NULL, err, sizeof err));
+    ASSERT_TRUE(notify_target_check("webhook", "http://[2001:db8::1]:8080/x", NULL, err, sizeof err));
+    json_t *args = json_pack("[s]", "a");
+    ASSERT_FALSE(notify_target_check("webhook", "http://h/x", args, err, sizeof err));
+    ASSERT_STREQ(err, "webhook http://h/x: takes no arguments");
+    ASSERT_TRUE(notify_target_check("command", "/usr/bin/logger", args, err, sizeof err));
+    json_decref(args);
+    /* A shell line (what the attack sent) is refused... */
+    ASSERT_FALSE(notify_target_check("command", "touch /tmp/x", NULL, err, sizeof err));
+    ASSERT_STREQ(err, "command 'touch /tmp/x': want the absolute path of a program (its "
+                      "arguments apart; no shell runs it)");
+    args = json_pack("[i]", 3);
+    ASSERT_FALSE(notify_target_check("command", "/bin/true", args, err, sizeof err));
+    json_decref(args);
+    args = json_array();
+    for (int i = 0; i < 17; i++)
+        json_array_append_new(args, json_string("a"));
+    ASSERT_FALSE(notify_target_check("command", "/bin/true", args, err, sizeof err));
+    json_decref(args);
+    /* ... and one stored by an older version is skipped, not run. */
+    struct failures f = {0};
+    struct notifier *n = notify_create(on_failed, &f);
+    json_t *t = json_pack("[{s:s,s:s},{s:s,s:s}]", "kind", "command", "target",
+                          "touch /tmp/never", "kind", "command", "target", "/bin/true");
+    ASSERT_EQ(notify_set_targets(n, t), 1);
+    json_t *st = notify_stats(n);
+    ASSERT_EQ(json_integer_value(json_object_get(st, "targets")), 1);
+    json_decref(st);
+    json_decref(t);
+    notify_destroy(n);
 }
 
 TEST_MAIN(TEST(cpu_from_a_cgroup_v1_per_core_over_its_cpuset), TEST(cpu_from_cgroup_v2_or_proc_stat),
@@ -578,4 +623,5 @@ TEST_MAIN(TEST(cpu_from_a_cgroup_v1_per_core_over_its_cpuset), TEST(cpu_from_cgr
           TEST(prometheus_groups_names_with_help_and_escapes_labels),
           TEST(history_keeps_the_newest_points_of_gauges_only), TEST(webhook_gets_the_notification),
           TEST(a_refusing_webhook_is_retried_then_given_up),
-          TEST(a_command_gets_the_fields_and_the_json))
+          TEST(a_command_gets_its_arguments_the_fields_and_the_json),
+          TEST(targets_are_checked_and_shell_lines_are_never_run))
