@@ -43,7 +43,12 @@ finish() {
 	((N_FAILED == 0))
 }
 
-skip() { echo "# skip: $*"; exit 77; }
+# skip REASON: the whole test cannot run here: one counted skip, exit 77.
+skip() { echo "skip - $(basename "$0" .sh): $*"; exit 77; }
+
+# skip_check DESCRIPTION REASON: a check that cannot run here, counted as a
+# skip by scripts/run-tests (never as a pass).
+skip_check() { echo "skip - $1: $2"; }
 
 require_root() { [[ $(id -u) == 0 ]] || skip "needs root"; }
 
@@ -246,13 +251,18 @@ capture_stop_all() {
 	CAPTURE_PIDS=()
 }
 
-# capture_count FILE FILTER...: frames in FILE matching a tcpdump filter.
+# capture_count FILE FILTER...: frames in FILE matching a tcpdump filter.  A
+# capture tcpdump cannot read prints "tcpdump-error: WHY" instead of a number,
+# so that a check of 0 frames fails rather than passes on a broken capture.
 capture_count() {
-	local file=$1
+	local file=$1 out
 	shift
-	local n
-	n=$(tcpdump -r "$file" --count "$@" 2>/dev/null) || n=0
-	echo "${n%% *}"
+	out=$(tcpdump -r "$file" --count "$@" 2>"$file.count-err")
+	if (($?)) || [[ ! $out =~ ^[0-9]+\ packet ]]; then
+		echo "tcpdump-error: $(tail -n1 "$file.count-err")"
+		return
+	fi
+	echo "${out%% *}"
 }
 
 # cg_cpu_ns P-DEV: CPU time (ns) charged to a device's cgroup (v1 cpuacct, or v2).

@@ -194,6 +194,21 @@ EXPECT_REFUSED[hostd peer]=1 # the attack replayed above
 matrix dpud $ROWS
 matrix hostd ${ROWS% manager}
 
+# ---- a listener without a policy does not start --------------------------------
+C=$LD/h1/certs
+no_policy() { # DAEMON ARGS...: its output, and its exit status in $rc
+	out=$("$DSE_BUILD_DIR/daemons/$1/dse-$1" --name x --dir "$TMP" --ctl "$TMP/$1.sock" \
+		--cert "$C/cert.pem" --key "$C/key.pem" --ca "$C/ca.pem" --listen 127.0.0.1:1 "${@:2}" 2>&1)
+	rc=$?
+}
+for d in hostd dpud; do
+	if [[ $d == hostd ]]; then no_policy hostd --dpu dpu1=169.254.9.2:7443,cn=x; else no_policy dpud; fi
+	check_eq "dse-$d --listen without --allow: exit 2" 2 "$rc"
+	check "... in one line that says why ($out)" bash -c '[[ $(wc -l <<<"$1") == 1 ]] && grep -q -- "--allow ROLE\[:CN\]" <<<"$1"' _ "$out"
+done
+out=$("$DSE_BUILD_DIR/daemons/dpud/dse-dpud" --name x --dir "$TMP" --ctl "$TMP/d.sock" --allow root:x 2>&1)
+check_eq "dse-dpud --allow with an unknown role: exit 2" 2 $?
+
 # ---- the HA listener of dpud: the same door -----------------------------------
 # A peer that is let in gets dpud's uplink state at once; a refused one is
 # closed with nothing.

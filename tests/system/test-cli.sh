@@ -60,7 +60,7 @@ if chattr +i "$HDIR" 2>/dev/null; then
 	check_eq "... and vm1 is still there" 1 "$(dsectl_on "$P" h1 -j vm list | jq '[.[] | select(.name == "vm1")] | length')"
 	chattr -i "$HDIR"
 else
-	echo "# skip: chattr +i not supported here: unsaved deletions not tested"
+	skip_check "portgroup del and vm del that cannot be saved" "chattr +i not supported here"
 fi
 expect 0 "portgroup del once it can be saved" portgroup del pg-x
 expect 2 "switch set without a value is a usage error" switch set

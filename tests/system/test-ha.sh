@@ -65,29 +65,41 @@ check "the standby fences its vNIC ports" wait_until 5 fenced dpu2
 check "the active does not" bash -c '[[ $1 == false ]]' _ "$(dpud_ha dpu1 fenced)"
 check "VMs on two hosts reach each other" wait_until 5 reaches
 
-# tcp_across NAME FAULT RESTORE: a TCP stream h1-vm1 -> h2-vm1 (iperf3, 4 s,
-# 20 Mbit/s) across FAULT, run on the active DPU 1 s in; the stream must end
-# without an error, the other DPU must be active; RESTORE brings the failed
-# one back, as a healthy standby.
-tcp_across() {
-	local name=$1 fault=$2 restore=$3 was n0 out
-	was=$(active) n0=$(failovers)
+# tcp_start / tcp_end NAME: a TCP stream h1-vm1 -> h2-vm1 (iperf3, 4 s,
+# 20 Mbit/s), running for a second when tcp_start returns; tcp_end waits for
+# it and checks that it ended without an error and still moved data in its
+# last second, after the fault (a stalled path would leave it empty); how long
+# the path was gone is a figure of bench/failover.sh, not a check here.
+tcp_start() {
 	"$DSE_LAB" exec --prefix "$P" h2-vm1 -- iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
-	local srv=$!
+	TCP_SRV=$!
 	wait_until 5 bash -c "ip netns exec $P-h2-vm1 ss -ltn | grep -q ':5201 '"
 	"$DSE_LAB" exec --prefix "$P" h1-vm1 -- iperf3 -c 198.18.10.21 -p 5201 -t 4 -b 20M -J \
 		>"$T/iperf.json" 2>/dev/null &
-	local cli=$!
+	TCP_CLI=$!
 	wait_until 5 bash -c "ip netns exec $P-h1-vm1 ss -tn | grep -q ':5201 '"
 	sleep 1 # traffic for a second before the fault: a deliberate delay, not a wait
+}
+tcp_end() {
+	local name=$1 rc out
+	wait "$TCP_CLI"
+	rc=$?
+	wait "$TCP_SRV" 2>/dev/null
+	out=$(jq -c '{error, sent: .end.sum_sent.bytes, received: .end.sum_received.bytes, retransmits: .end.sum_sent.retransmits}' "$T/iperf.json")
+	echo "# $name: iperf3 exit $rc, $out; $(ds call host.info | jq -r .ha.last_failover)"
+	check "$name: the TCP connection survives (iperf3 ends without an error, data in its last second)" \
+		bash -c '(( $1 == 0 )) && jq -e ".error == null and .intervals[-1].sum.bytes > 0" "$2" >/dev/null' _ "$rc" "$T/iperf.json"
+}
+
+# tcp_across NAME FAULT RESTORE: the TCP stream across FAULT, run on the
+# active DPU 1 s in; the other DPU must then be active; RESTORE brings the
+# failed one back, as a healthy standby.
+tcp_across() {
+	local name=$1 fault=$2 restore=$3 was n0
+	was=$(active) n0=$(failovers)
+	tcp_start
 	"$fault" "$was"
-	wait "$cli"
-	local rc=$?
-	wait "$srv" 2>/dev/null
-	out=$(jq -c '{error, bytes: .end.sum_received.bytes, retransmits: .end.sum_sent.retransmits}' "$T/iperf.json")
-	echo "# $name on $was: iperf3 exit $rc, $out; $(ds call host.info | jq -r .ha.last_failover)"
-	check "$name: the TCP connection survives (iperf3 ends without an error)" \
-		bash -c '(( $1 == 0 )) && jq -e ".error == null and .end.sum_received.bytes > 5000000" "$2" >/dev/null' _ "$rc" "$T/iperf.json"
+	tcp_end "$name on $was"
 	check_eq "$name: the other DPU is active" "$(other "$was")" "$(active)"
 	check "$name: one failover more" test "$(failovers)" -eq $((n0 + 1))
 	"$restore" "$was"
@@ -155,30 +167,28 @@ ip -n "$P-h1" link set "int-dpu$m" down
 active_is() { [[ $(active) == "$1" ]]; }
 check "internal network to $a cut: $s takes over" wait_until 5 active_is "$s"
 check "$a, alone, fences itself" wait_until 5 fenced "$a"
-rep_tx() { "$DSECTL" -s "$D/h1-$a/run/dpud.sock" call port.list | jq '.[] | select(.name == "rep-vm1") | .tx_packets'; }
-t0=$(rep_tx)
+rep_tx() { "$DSECTL" -s "$D/h1-$1/run/dpud.sock" call port.list | jq '.[] | select(.name == "rep-vm1") | .tx_packets'; }
+t0=$(rep_tx "$a") u0=$(rep_tx "$s")
 wait "$pinger"
-t1=$(rep_tx)
-echo "# $(tail -2 "$T/ping" | head -1); $a's rep-vm1 sent $t0 -> $t1 frames to the VM meanwhile"
-received() { sed -n 's/.*, \([0-9]*\) received.*/\1/p' "$1"; }
-check "the VM's traffic went on through $s (at least 95% of 1000 pings)" test "$(received "$T/ping")" -ge 950
+t1=$(rep_tx "$a") u1=$(rep_tx "$s")
+echo "# $(tail -2 "$T/ping" | head -1); rep-vm1 sent the VM $t0 -> $t1 frames on $a, $u0 -> $u1 on $s meanwhile"
+check "the VM's traffic went on through $s (its rep-vm1 sent the VM frames)" test "$u1" -gt "$u0"
+check "... and the VM still reaches h2-vm1" wait_until 5 reaches
 check "$a sent the VM nothing once fenced" test "$t0" = "$t1"
 ip -n "$P-h1" link set "int-dpu$m" up
 check "$a back: a healthy standby" wait_until 10 both_healthy
 check_eq "... still standby" standby "$(role_of "$a")"
 
 # --- manual failover and failback ---------------------------------------------
+# How long the path is gone is a figure of bench/failover.sh; here: a TCP
+# stream across both loses nothing.
 a=$(active) s=$(other "$(active)")
-ip netns exec "$P-h1-vm1" ping -q -i 0.002 -c 1500 198.18.10.21 >"$T/ping" 2>&1 &
-pinger=$!
-sleep 1 # traffic first: a deliberate delay
+tcp_start
 check "dpu failover --to $s" quiet ds dpu failover --to "$s"
 check_eq "$s active" active "$(role_of "$s")"
 check "dpu failover --to $a (failback)" quiet ds dpu failover --to "$a"
 check_eq "$a active again" active "$(role_of "$a")"
-wait "$pinger"
-echo "# $(tail -2 "$T/ping" | head -1)"
-check "connectivity kept (at most 2 pings of 1500 lost)" test "$(received "$T/ping")" -ge 1498
+tcp_end "manual failover and failback"
 out=$(ds dpu failover --to "$a" 2>&1)
 check "failover to the active one: refused" grep -q "active already" <<<"$out"
 out=$(ds dpu failover --to dpu9 2>&1)

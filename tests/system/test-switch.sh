@@ -68,10 +68,13 @@ check "TCP transfer of 20 MB within a host, byte for byte (h1-vm2 -> h1-vm1)" tc
 check "TCP transfer of 20 MB across hosts, byte for byte (h2-vm1 -> h1-vm1)" tcp_transfer "$(vm h1-vm1)" 198.18.10.11 "$(vm h2-vm1)"
 
 # ---- flooding stays in the VLAN, learning stops flooding ----
-for v in h1-vm2 h1-vm3 h2-vm1 h2-vm2; do capture_start "$(vm $v)" "$TMP/$v.pcap"; done
+for v in h1-vm2 h1-vm3 h2-vm1 h2-vm2; do
+	check "capture on $v started" capture_start "$(vm $v)" "$TMP/$v.pcap"
+done
 UNKNOWN=02:d5:ee:00:00:01
 # Each probe has its own ethertype so that captures can count it exactly.
 T_FLOOD=0x88b5 T_UNICAST=0x88b6 T_BARRIER1=0x88b7 T_BARRIER2=0x88b8 T_HELLO=0x88b9
+T_PGB=0x88ba
 count() { capture_count "$TMP/$1.pcap" ether proto "$2"; }
 send_frames "$(vm h1-vm1)" "dst=$UNKNOWN,src=$M11,type=$T_FLOOD"
 # A broadcast barrier: once h2-vm1 sees it, anything sent before it has arrived.
@@ -83,6 +86,18 @@ wait_until 10 bash -c "[[ \$(DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j mac 
 send_frames "$(vm h1-vm1)" "dst=$UNKNOWN,src=$M11,type=$T_UNICAST" "src=$M11,type=$T_BARRIER2"
 wait_until 10 bash -c "[[ \$(tcpdump -r $TMP/h2-vm1.pcap --count ether proto $T_BARRIER2 2>/dev/null | cut -d' ' -f1) -ge 1 ]]"
 wait_until 10 bash -c "[[ \$(tcpdump -r $TMP/h1-vm2.pcap --count ether proto $T_BARRIER2 2>/dev/null | cut -d' ' -f1) -ge 1 ]]"
+# The positive control of pg-b's captures: a broadcast inside pg-b, from each
+# of its VMs, reaches the other; so a count of 0 below is a frame that did
+# not come, not a capture that saw nothing.
+M13=$(ip -n "$(vm h1-vm3)" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+M22=$(ip -n "$(vm h2-vm2)" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+send_frames "$(vm h2-vm2)" "src=$M22,type=$T_PGB"
+send_frames "$(vm h1-vm3)" "src=$M13,type=$T_PGB"
+pgb_seen() {
+	[[ $(capture_count "$TMP/h1-vm3.pcap" ether src "$M22" and ether proto $T_PGB) == 1 &&
+		$(capture_count "$TMP/h2-vm2.pcap" ether src "$M13" and ether proto $T_PGB) == 1 ]]
+}
+check "control: pg-b's captures see pg-b's own broadcasts (h2-vm2 <-> h1-vm3)" wait_until 10 pgb_seen
 check_eq "unknown unicast flooded to h1-vm2 (same portgroup, same DPU)" 1 "$(count h1-vm2 $T_FLOOD)"
 check_eq "unknown unicast flooded across the fabric to h2-vm1" 1 "$(count h2-vm1 $T_FLOOD)"
 check_eq "unknown unicast not flooded into pg-b (h1-vm3)" 0 "$(count h1-vm3 $T_FLOOD)"

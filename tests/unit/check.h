@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check: typed asserts for unit tests that print both sides on failure, and a
- * tiny runner.  A test is a function; TEST_MAIN lists them.  Exit status is the
- * number of failed tests (0 = all passed), so meson counts a failure.
+ * tiny runner.  A test is a function; TEST_MAIN lists them.  Each prints one
+ * line, "ok   NAME", "FAIL NAME" or "skip NAME: REASON" (TEST_SKIP: it cannot
+ * run here, e.g. without root; scripts/run-tests counts it as skipped).  Exit
+ * status is 1 when a test failed, so meson counts a failure.
  */
 #ifndef DSE_CHECK_H
 #define DSE_CHECK_H
@@ -14,6 +16,14 @@
 #include <string.h>
 
 extern int check_failed_;
+extern const char *check_skipped_;
+
+/* Ends the test as skipped, saying why (a string literal). */
+#define TEST_SKIP(reason)                                                            \
+    do {                                                                             \
+        check_skipped_ = (reason);                                                   \
+        return;                                                                      \
+    } while (0)
 
 #define CHECK_FAIL_(fmt, ...)                                                        \
     do {                                                                             \
@@ -62,20 +72,27 @@ struct check_test {
 
 #define TEST_MAIN(...)                                                               \
     int check_failed_;                                                               \
+    const char *check_skipped_;                                                      \
     int main(int argc, char **argv)                                                  \
     {                                                                                \
         static const struct check_test tests_[] = {__VA_ARGS__};                     \
-        int n_failed = 0, n_run = 0;                                                 \
+        int n_failed = 0, n_run = 0, n_skipped = 0;                                  \
         for (size_t i = 0; i < sizeof tests_ / sizeof tests_[0]; i++) {             \
             if (argc > 1 && strcmp(argv[1], tests_[i].name))                         \
                 continue;                                                            \
             check_failed_ = 0;                                                       \
+            check_skipped_ = NULL;                                                   \
             tests_[i].fn();                                                          \
             n_run++;                                                                 \
+            if (check_skipped_ && !check_failed_) {                                  \
+                printf("skip %s: %s\n", tests_[i].name, check_skipped_);            \
+                n_skipped++;                                                         \
+                continue;                                                            \
+            }                                                                        \
             printf("%s %s\n", check_failed_ ? "FAIL" : "ok  ", tests_[i].name);     \
             n_failed += check_failed_;                                               \
         }                                                                            \
-        printf("%d tests, %d failed\n", n_run, n_failed);                           \
+        printf("%d tests, %d failed, %d skipped\n", n_run, n_failed, n_skipped);     \
         return n_failed ? 1 : 0;                                                     \
     }
 
