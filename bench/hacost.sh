@@ -40,8 +40,8 @@ measure() {
 	# The window itself is what is measured: nothing to wait for.
 	sleep "$window"
 	t1=$(now_ms)
-	echo "$((($(cg_cpu_ns "$P-h1") - h0) / 10000)) $((t1 - t0))" | awk '{ printf "%.3f\n", $1 / $2 }' >>"$TMPB/$v.host"
-	echo "$((($(cg_cpu_ns "$P-h1-dpu1") - d0) / 10000)) $((t1 - t0))" | awk '{ printf "%.3f\n", $1 / $2 }' >>"$TMPB/$v.dpu"
+	record "$TMPB/$v.host" "$(awk -v c=$((($(cg_cpu_ns "$P-h1") - h0) / 10000)) -v t=$((t1 - t0)) 'BEGIN { printf "%.3f", c / t }')"
+	record "$TMPB/$v.dpu" "$(awk -v c=$((($(cg_cpu_ns "$P-h1-dpu1") - d0) / 10000)) -v t=$((t1 - t0)) 'BEGIN { printf "%.3f", c / t }')"
 }
 
 for ((round = 0; round < runs; round++)); do

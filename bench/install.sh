@@ -52,10 +52,10 @@ install_ms() { # P [--serial]: one install, its elapsed ms
 }
 
 for ((i = 0; i < runs; i++)); do
-	install_ms "$P1" >>"$TMPB/install-1dpu"
-	install_ms "$P2" >>"$TMPB/dse"
-	install_ms "$P2" --serial >>"$TMPB/install-2dpu-serial"
-	[[ -z $P3 ]] || install_ms "$P3" >>"$TMPB/dse.own"
+	record "$TMPB/install-1dpu" "$(install_ms "$P1")"
+	record "$TMPB/dse" "$(install_ms "$P2")"
+	record "$TMPB/install-2dpu-serial" "$(install_ms "$P2" --serial)"
+	[[ -z $P3 ]] || record "$TMPB/dse.own" "$(install_ms "$P3")"
 	echo "bench: install round $((i + 1)): 1 DPU $(tail -n1 "$TMPB/install-1dpu") ms," \
 		"2 DPUs $(tail -n1 "$TMPB/dse") ms, serially $(tail -n1 "$TMPB/install-2dpu-serial") ms" \
 		"${P3:+, 2 DPUs with a core each $(tail -n1 "$TMPB/dse.own") ms}" >&2

@@ -20,13 +20,11 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/system/lib.sh"
-require_root
-trap cleanup EXIT
+. "$top/bench/lib.sh"
+bench_begin
 
 runs=3 window=30 changes=40
 if [[ ${1:-} == --quick ]]; then runs=3 window=8 changes=12; fi
-TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
-TEST_TMPDIRS+=("$TMPB")
 
 P=$(lab_prefix)
 lab_up "$P" --hosts 1 --dpus 1 >/dev/null
@@ -44,23 +42,24 @@ cpu_pct() {
 }
 
 for ((i = 0; i < runs; i++)); do
-	cpu_pct 0 >>"$TMPB/off"
-	cpu_pct 1 >>"$TMPB/1s"
-	ds -j dpu stats --dpu dpu1 | jq '.[0].sample.metrics[] | select(.[0] == "dse_dpu_collection_seconds") | .[2] * 1e6' >>"$TMPB/sampler_us"
-	cpu_pct 20 >>"$TMPB/20s"
+	record "$TMPB/off" "$(cpu_pct 0)"
+	record "$TMPB/1s" "$(cpu_pct 1)"
+	record "$TMPB/sampler_us" "$(ds -j dpu stats --dpu dpu1 | jq '.[0].sample.metrics[] | select(.[0] == "dse_dpu_collection_seconds") | .[2] * 1e6')"
+	record "$TMPB/20s" "$(cpu_pct 20)"
+	# The cost of each interval: its window less the round's window with
+	# collection off.
+	for iv in 1s 20s; do
+		record "$TMPB/dse.$iv" "$(awk -v a="$(tail -n1 "$TMPB/$iv")" -v b="$(tail -n1 "$TMPB/off")" \
+			'BEGIN { if (a ~ /^-?[0-9]/ && b ~ /^-?[0-9]/) printf "%.4f", a - b; else print "fail" }')"
+	done
 	echo "bench: monitor round $((i + 1)): DPU CPU off $(tail -n1 "$TMPB/off")%, 1 s $(tail -n1 "$TMPB/1s")%, 20 s $(tail -n1 "$TMPB/20s")%" >&2
 done
-median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
-off=$(median "$TMPB/off") one=$(median "$TMPB/1s") twenty=$(median "$TMPB/20s")
 sampler=$(median "$TMPB/sampler_us")
+ANCHORS=""
 for iv in 1 20; do
-	v=$([[ $iv == 1 ]] && echo "$one" || echo "$twenty")
-	jq -nc --arg id "monitor-cost-${iv}s" --argjson iv "$iv" --argjson v "$v" --argjson off "$off" \
-		--argjson runs "$runs" --argjson w "$window" --argjson s "$sampler" \
-		'{id: $id, what: "collection cost on the DPU at a \($iv) s interval: its cgroup CPU less with collection off, idle lab, \($w) s windows",
-		  unit: "% of a core", higher_is_better: false, runs: $runs,
-		  dse: (($v - $off) * 1000 | round / 1000), anchors: {},
-		  detail: {dpu_cpu_pct: $v, dpu_cpu_pct_collection_off: $off, sampler_us_per_collection: $s}}'
+	figure "monitor-cost-${iv}s" "collection cost on the DPU at a $iv s interval: its cgroup CPU less with collection off (the same round), idle lab, $window s windows" \
+		"% of a core" false ".${iv}s" | jq -c --argjson on "$(stats "$TMPB/${iv}s")" --argjson off "$(stats "$TMPB/off")" \
+		--argjson s "$sampler" '. + {detail: {dpu_cpu_pct: $on, dpu_cpu_pct_collection_off: $off, sampler_us_per_collection: $s}}'
 done
 
 # --- alarm latency -----------------------------------------------------------
@@ -97,15 +96,15 @@ for ((k = 1; k <= changes; k++)); do
 	"$DSE_LAB" sensor --prefix "$P" h1-dpu1 temp1 "$v"
 	wait_until 10 got "$want" "$n" || { echo "bench: no $want notification" >&2; exit 1; }
 	t1=$(grep " bench-temp $want$" "$TMPB/hooks" | sed -n "${n}p" | cut -d' ' -f1)
-	echo $((t1 - t0)) >>"$TMPB/latency"
+	record "$TMPB/latency" $((t1 - t0))
 done
 lab_down "$P" >/dev/null
-pct() { sort -n "$TMPB/latency" | awk -v p="$1" '{ a[NR] = $1 } END { i = int(p * NR + 0.999); if (i < 1) i = 1; print a[i] }'; }
-p50=$(pct 0.5) p99=$(pct 0.99)
+pct() { grep -E '^[0-9]' "$TMPB/latency" | sort -n | awk -v p="$1" '{ a[NR] = $1 } END { i = int(p * NR + 0.999); if (i < 1) i = 1; print (NR ? a[i] : "null") }'; }
 echo "bench: alarm latency ms over $changes changes: $(sort -n "$TMPB/latency" | tr '\n' ' ')" >&2
 for q in 50 99; do
-	v=$([[ $q == 50 ]] && echo "$p50" || echo "$p99")
-	jq -nc --arg id "alarm-latency-p$q" --argjson q "$q" --argjson v "$v" --argjson n "$changes" \
-		'{id: $id, what: "sensor change to webhook notification, 1 s collection interval, p\($q) of \($n) changes",
-		  unit: "ms", higher_is_better: false, runs: $n, dse: $v, anchors: {}}'
+	jq -nc --arg id "alarm-latency-p$q" --argjson q "$q" --argjson v "$(pct "0.$q")" --argjson st "$(stats "$TMPB/latency")" \
+		'{id: $id, what: "sensor change to webhook notification, 1 s collection interval, p\($q) of \($st.runs) changes",
+		  unit: "ms", higher_is_better: false, runs: $st.runs, failed: $st.failed, dse: $v, anchors: {},
+		  statistic: "p\($q)", stats: {dse: ($st + {median: $st.median})}}
+		  + (if $st.runs == 0 then {error: "no change was notified"} else {} end)'
 done

@@ -13,15 +13,13 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/system/lib.sh"
-require_root
-trap cleanup EXIT
+. "$top/bench/lib.sh"
+bench_begin
 
 runs=3 bytes=400000000
 if [[ ${1:-} == --quick ]]; then runs=3 bytes=100000000; fi
-TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
-TEST_TMPDIRS+=("$TMPB")
 
-host_cpu_us() { # SWITCH_ON -> one line per run: host cgroup CPU us for the transfer
+host_cpu_us() { # SWITCH_ON FILE: a line per run: host cgroup CPU us for the transfer
 	local P on=$1 i h0
 	P=$(lab_prefix)
 	lab_vms "$P" --hosts 2 --switch-on "$on" -- h1-vm1=198.18.10.11 h2-vm1=198.18.10.21
@@ -32,17 +30,25 @@ host_cpu_us() { # SWITCH_ON -> one line per run: host cgroup CPU us for the tran
 		h0=$(cg_cpu_ns "$P-h1")
 		"$DSE_LAB" exec --prefix "$P" h1-vm1 -- timeout 120 bash -c "head -c $bytes /dev/zero >/dev/tcp/198.18.10.21/5201"
 		wait
-		echo $((($(cg_cpu_ns "$P-h1") - h0) / 1000))
+		# A transfer that did not arrive whole is a failed run.
+		if [[ $(cut -d' ' -f1 "$TMPB/sink" 2>/dev/null) == "$bytes" ]]; then
+			record "$2" $((($(cg_cpu_ns "$P-h1") - h0) / 1000))
+		else
+			record "$2" fail
+		fi
 	done
 	lab_down "$P" >/dev/null
 }
 
-host_cpu_us dpu >"$TMPB/offload"
-host_cpu_us host >"$TMPB/baseline"
-median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
-off=$(median "$TMPB/offload") base=$(median "$TMPB/baseline")
+host_cpu_us dpu "$TMPB/offload"
+host_cpu_us host "$TMPB/baseline"
 echo "bench: host CPU us per ${bytes} B transfer: offload $(tr '\n' ' ' <"$TMPB/offload"), on host $(tr '\n' ' ' <"$TMPB/baseline")" >&2
-jq -nc --argjson off "$off" --argjson base "$base" --argjson runs "$runs" --arg bytes "$bytes" \
-	'{id: "host-cpu-offload", what: "host infrastructure CPU time with the switch on the DPU / with it on the host, same VM traffic (TCP, \($bytes) B across hosts)",
-	  unit: "ratio", higher_is_better: false, runs: $runs, dse: (if $base > 0 then ($off / $base) else null end),
-	  anchors: {}, detail: {host_cpu_us_offload: $off, host_cpu_us_switch_on_host: $base}}'
+# The ratio of each run with the switch on the DPU to the same run with it on
+# the host (runs paired in order; a failed one fails its pair).
+paste -d' ' "$TMPB/offload" "$TMPB/baseline" | while read -r o b; do
+	record "$TMPB/dse" "$(awk -v o="$o" -v b="$b" 'BEGIN { if (o ~ /^[0-9]/ && b ~ /^[0-9]/ && b > 0) printf "%.5f", o / b; else print "fail" }')"
+done
+ANCHORS=""
+figure host-cpu-offload "host infrastructure CPU time with the switch on the DPU / with it on the host, same VM traffic (TCP, $bytes B across hosts)" \
+	ratio false "" | jq -c --argjson o "$(stats "$TMPB/offload")" --argjson b "$(stats "$TMPB/baseline")" \
+	'. + {detail: {host_cpu_us_offload: $o, host_cpu_us_switch_on_host: $b}}'

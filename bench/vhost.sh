@@ -62,13 +62,17 @@ measure() { # NAME TX-SOCK RX-SOCK: one round of a variant, appended to $TMPB/NA
 	report=$(one_run "$2" "$3" max)
 	# Frames delivered over the generator's sending time: the sink's own
 	# first-to-last rate overstates when it shares the core and sees bursts.
-	mpps=$(jq --slurpfile tx "$TMPB/tx.json" '.rx_packets / $tx[0].duration_s / 1e6 * 1000 | round / 1000' <<<"$report")
-	echo "$mpps" >>"$TMPB/$1"
-	half=$(jq -n --argjson m "$mpps" '$m * 500000 | floor')
-	((half > 0)) || return 0
+	mpps=$(jq --slurpfile tx "$TMPB/tx.json" '.rx_packets / $tx[0].duration_s / 1e6 * 1000 | round / 1000' <<<"$report" 2>/dev/null)
+	record "$TMPB/$1" "$mpps"
+	half=$(jq -n --argjson m "${mpps:-0}" '$m * 500000 | floor' 2>/dev/null || echo 0)
+	if ((half <= 0)); then # no rate to halve: the latency runs fail too
+		record "$TMPB/$1.p50" fail
+		record "$TMPB/$1.p99" fail
+		return 0
+	fi
 	one_run "$2" "$3" "$half" >"$TMPB/lat.json"
-	jq '.lat_p50_us' "$TMPB/lat.json" >>"$TMPB/$1.p50"
-	jq '.lat_p99_us' "$TMPB/lat.json" >>"$TMPB/$1.p99"
+	record "$TMPB/$1.p50" "$(jq '.lat_p50_us' "$TMPB/lat.json" 2>/dev/null)"
+	record "$TMPB/$1.p99" "$(jq '.lat_p99_us' "$TMPB/lat.json" 2>/dev/null)"
 }
 
 tp_start() { # testpmd forwarding between two vhost-user sockets, on the DPU core

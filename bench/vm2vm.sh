@@ -12,15 +12,14 @@
 #       has no VLAN filtering), with dpud stopped.
 #
 # Same veths, same threaded NAPI on the DPU core, same VMs.  Prints one JSON
-# object per figure on stdout: {"id", "what", "unit", "higher_is_better",
-# "runs", "dse", "anchors": {"linux-bridge": ...}, "samples": {...}}.
+# object per figure on stdout (bench/lib.sh's figure).
 #
 #   bench/vm2vm.sh [--quick]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/system/lib.sh"
-require_root
-trap cleanup EXIT
+. "$top/bench/lib.sh"
+bench_begin
 
 runs=5 secs=5 pings=200
 if [[ ${1:-} == --quick ]]; then runs=3 secs=2 pings=50; fi
@@ -49,12 +48,12 @@ rtt_us() { # median round trip of $pings pings, microseconds
 
 measure() { # NAME: runs of each figure into $TMPB/NAME.{tcp,rtt}
 	local i
-	for ((i = 0; i < runs; i++)); do tcp_gbps >>"$TMPB/$1.tcp"; done
-	rtt_us >>"$TMPB/$1.rtt"
+	for ((i = 0; i < runs; i++)); do
+		record "$TMPB/$1.tcp" "$(tcp_gbps)"
+		record "$TMPB/$1.rtt" "$(rtt_us)"
+	done
 }
 
-TMPB=$(mktemp -d /tmp/dse-bench.XXXXXX)
-TEST_TMPDIRS+=("$TMPB")
 measure dse
 
 # dse without its eswitch: the AF_PACKET slow path alone.
@@ -75,19 +74,8 @@ done
 wait_until 10 ping_ok "$P-h1-vm1" 198.18.10.21 || { echo "bench: bridge anchor does not pass traffic" >&2; exit 1; }
 measure linux-bridge
 
-median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "null") }'; }
-samples() { jq -sc . "$1"; }
-jq -nc --argjson d "$(median "$TMPB/dse.tcp")" --argjson b "$(median "$TMPB/linux-bridge.tcp")" \
-	--argjson sw "$(median "$TMPB/dse-software.tcp")" \
-	--argjson ds "$(samples "$TMPB/dse.tcp")" --argjson bs "$(samples "$TMPB/linux-bridge.tcp")" \
-	--argjson sws "$(samples "$TMPB/dse-software.tcp")" \
-	--argjson runs "$runs" --arg secs "$secs" \
-	'{id: "tcp-vm2vm-1stream", what: "TCP, one stream, VM to VM across two hosts through their DPUs (iperf3 \($secs) s)",
-	  unit: "Gbit/s", higher_is_better: true, runs: $runs, dse: $d,
-	  anchors: {"linux-bridge": $b, "dse-afpacket-only": $sw},
-	  samples: {dse: $ds, "linux-bridge": $bs, "dse-afpacket-only": $sws}}'
-jq -nc --argjson d "$(median "$TMPB/dse.rtt")" --argjson b "$(median "$TMPB/linux-bridge.rtt")" \
-	--argjson sw "$(median "$TMPB/dse-software.rtt")" --argjson pings "$pings" \
-	'{id: "rtt-vm2vm", what: "ping round trip, VM to VM across two hosts through their DPUs (median of \($pings))",
-	  unit: "us", higher_is_better: false, runs: 1, dse: $d,
-	  anchors: {"linux-bridge": $b, "dse-afpacket-only": $sw}}'
+ANCHORS="linux-bridge dse-afpacket-only"
+cp "$TMPB/dse-software.tcp" "$TMPB/dse-afpacket-only.tcp"
+cp "$TMPB/dse-software.rtt" "$TMPB/dse-afpacket-only.rtt"
+figure tcp-vm2vm-1stream "TCP, one stream, VM to VM across two hosts through their DPUs (iperf3 ${secs} s)" Gbit/s true .tcp
+figure rtt-vm2vm "ping round trip, VM to VM across two hosts through their DPUs (each run the median of $pings pings)" us false .rtt

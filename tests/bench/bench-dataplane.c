@@ -244,8 +244,9 @@ bench_scaling(void)
         if (n == 1)
             one = mpps[RUNS / 2];
         printf("pipeline, %u worker%s (mem ports, cache hit) %8.2f Mpps aggregate (median of %d; "
-               "%.2fx one worker)\n",
-               n, n > 1 ? "s" : " ", mpps[RUNS / 2], RUNS, mpps[RUNS / 2] / one);
+               "min %.2f, max %.2f; %.2fx one worker)\n",
+               n, n > 1 ? "s" : " ", mpps[RUNS / 2], RUNS, mpps[0], mpps[RUNS - 1],
+               mpps[RUNS / 2] / one);
     }
 }
 
