@@ -278,6 +278,15 @@ no_ipv6() {
 	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
 }
 
+# cpu_list_norm LIST: a CPU list ("0-2,5") as its CPUs, one per word, sorted.
+cpu_list_norm() {
+	local part out=()
+	for part in ${1//,/ }; do
+		if [[ $part == *-* ]]; then out+=($(seq "${part%-*}" "${part#*-}")); else out+=("$part"); fi
+	done
+	printf '%s\n' "${out[@]}" | sort -n | tr '\n' ' '
+}
+
 link_exists() { ip -n "$1" link show dev "$2" >/dev/null 2>&1; }
 
 # ensure_veth NS_A IF_A NS_B IF_B [INDEX_A INDEX_B]: a veth pair between two
