@@ -298,6 +298,12 @@ eswitch_port_stats_clear(struct eswitch *e, unsigned port_id)
         bpf_map_update_elem(e->stats_fd, &k, zero, BPF_ANY);
 }
 
+int
+eswitch_prog_fd(const struct eswitch *e)
+{
+    return e->prog_fd;
+}
+
 uint64_t
 eswitch_now_ns(void)
 {

@@ -85,6 +85,9 @@ bool eswitch_port_stats(struct eswitch *, unsigned port_id, struct eswitch_port_
 /* Zeroes them (when a port id is reused). */
 void eswitch_port_stats_clear(struct eswitch *, unsigned port_id);
 
+/* The program's fd, to run it on test frames (BPF_PROG_RUN).  Can't fail. */
+int eswitch_prog_fd(const struct eswitch *);
+
 /* The kernel's monotonic clock in ns, as the program's bpf_ktime_get_coarse_ns()
  * reads it (to within a tick). */
 uint64_t eswitch_now_ns(void);

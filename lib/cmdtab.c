@@ -4,6 +4,7 @@
  * every transport (ctl, http) sends back.  See cmdtab.h for the contract.
  */
 #include "cmdtab.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -91,21 +92,12 @@ must(json_t *j)
     return j;
 }
 
-/* Makes 'msg' one printable line in place: control characters become spaces. */
-static void
-one_line(char *msg)
-{
-    for (unsigned char *p = (unsigned char *)msg; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            *p = ' ';
-}
-
 /* A JSON string from 'msg', which may come from a handler and so need not be
  * valid UTF-8: bytes that are not get replaced by '?'. */
 static json_t *
 json_string_lossy(char *msg)
 {
-    one_line(msg);
+    str_one_line(msg);
     json_t *s = json_string(msg);
     if (s)
         return s;

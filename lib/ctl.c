@@ -4,6 +4,7 @@
  * and its blocking client.  See ctl.h for the protocol.
  */
 #include "ctl.h"
+#include "ctl-private.h"
 #include "log.h"
 #include "util.h"
 
@@ -52,20 +53,6 @@ conn_free(struct ctl_conn *c)
     free(c);
 }
 
-/* Queues 'env' (consumed) as one line.  Returns false if out of memory. */
-static bool
-conn_reply(struct ctl_conn *c, json_t *env)
-{
-    char *s = json_dumps(env, JSON_COMPACT);
-    json_decref(env);
-    if (!s)
-        return false;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    bool ok = !evbuffer_add(out, s, strlen(s)) && !evbuffer_add(out, "\n", 1);
-    free(s);
-    return ok;
-}
-
 static void
 conn_close_after_write(struct ctl_conn *c)
 {
@@ -75,20 +62,29 @@ conn_close_after_write(struct ctl_conn *c)
         conn_free(c);
 }
 
-static void
-conn_read_cb(struct bufferevent *bev, void *c_)
+/* Queues 'env' (consumed) as one line on 'out'.  Returns 0 or -ENOMEM. */
+static int
+queue_reply(struct evbuffer *out, json_t *env)
 {
-    struct ctl_conn *c = c_;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    char *s = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    if (!s)
+        return -ENOMEM;
+    int rc = evbuffer_add(out, s, strlen(s)) || evbuffer_add(out, "\n", 1) ? -ENOMEM : 0;
+    free(s);
+    return rc;
+}
 
-    if (c->closing)
-        return;
+int
+ctl_serve(struct cmdtab *tab, struct evbuffer *in, struct evbuffer *out, size_t max_request)
+{
+    int rc;
     for (;;) {
         size_t len;
         char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
         if (!line)
             break;
-        if (len > CTL_MAX_REQUEST) {
+        if (len > max_request) {
             free(line);
             goto too_long;
         }
@@ -98,26 +94,36 @@ conn_read_cb(struct bufferevent *bev, void *c_)
             free(line);
             continue;
         }
-        json_t *env = cmdtab_dispatch_text(c->server->tab, line, len, "unix");
+        json_t *env = cmdtab_dispatch_text(tab, line, len, "unix");
         free(line);
-        if (!conn_reply(c, env)) {
-            conn_free(c);
-            return;
-        }
+        if ((rc = queue_reply(out, env)) < 0)
+            return rc;
     }
-    if (evbuffer_get_length(in) > CTL_MAX_REQUEST)
+    if (evbuffer_get_length(in) > max_request)
         goto too_long;
-    return;
+    return 0;
 
 too_long:
-    log_warn_rl(&ctl_rl, "path=%s: request over %d bytes, closing connection",
-                c->server->path, CTL_MAX_REQUEST);
-    if (!conn_reply(c, cmdtab_error("bad-request", "request longer than %d bytes",
-                                    CTL_MAX_REQUEST))) {
-        conn_free(c);
+    rc = queue_reply(out, cmdtab_error("bad-request", "request longer than %zu bytes",
+                                       max_request));
+    return rc < 0 ? rc : -EMSGSIZE;
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *c_)
+{
+    struct ctl_conn *c = c_;
+    if (c->closing)
         return;
+    int rc = ctl_serve(c->server->tab, bufferevent_get_input(bev), bufferevent_get_output(bev),
+                       CTL_MAX_REQUEST);
+    if (rc == -EMSGSIZE) {
+        log_warn_rl(&ctl_rl, "path=%s: request over %d bytes, closing connection",
+                    c->server->path, CTL_MAX_REQUEST);
+        conn_close_after_write(c);
+    } else if (rc < 0) {
+        conn_free(c);
     }
-    conn_close_after_write(c);
 }
 
 static void
@@ -375,6 +381,19 @@ connect_unix(const char *path, uint64_t deadline)
 }
 
 int
+ctl_reply_decode(const char *line, size_t len, json_t **reply)
+{
+    json_t *env = json_loadb(line, len, 0, NULL);
+    *reply = NULL;
+    if (!json_is_object(env) || !json_is_boolean(json_object_get(env, "ok"))) {
+        json_decref(env);
+        return -EPROTO;
+    }
+    *reply = env;
+    return 0;
+}
+
+int
 ctl_call(const char *path, const char *cmd, json_t *args, int timeout_ms, json_t **reply)
 {
     uint64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
@@ -409,15 +428,8 @@ ctl_call(const char *path, const char *cmd, json_t *args, int timeout_ms, json_t
     rc = recv_line(fd, deadline, &line, &line_len);
     if (rc < 0)
         goto out_close;
-    json_t *env = json_loadb(line, line_len, 0, NULL);
+    rc = ctl_reply_decode(line, line_len, reply);
     free(line);
-    if (!json_is_object(env) || !json_is_boolean(json_object_get(env, "ok"))) {
-        json_decref(env);
-        rc = -EPROTO;
-        goto out_close;
-    }
-    *reply = env;
-    rc = 0;
 
 out_close:
     close(fd);

@@ -10,6 +10,7 @@
  */
 #include "http.h"
 #include "authz.h"
+#include "http-private.h"
 #include "log.h"
 #include "tls-private.h"
 #include "tls.h"
@@ -30,7 +31,6 @@
 LOG_MODULE(http);
 
 #define HTTP_TIMEOUT_S 30
-#define API_PREFIX "/api/v1/"
 
 struct http_server {
     struct evhttp *http;
@@ -122,16 +122,24 @@ out:
     free(s);
 }
 
-static bool
-cmd_name_is_valid(const char *s)
+/* The request as http_request_decode() takes it (http-request.c). */
+static int
+decode(struct evhttp_request *req, struct http_call *call, json_t **error, int *status)
 {
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-              *s == '_' || *s == '-'))
-            return false;
-    return true;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    struct http_request r = {
+        .method = method == EVHTTP_REQ_GET ? HTTP_GET : method == EVHTTP_REQ_POST ? HTTP_POST
+                                                                                  : HTTP_OTHER,
+        .path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)),
+        .content_type = evhttp_find_header(headers, "Content-Type"),
+        .dse_args = evhttp_find_header(headers, "Dse-Args"),
+        .body_len = evbuffer_get_length(in),
+    };
+    if (r.method == HTTP_POST && r.body_len)
+        r.body = (const char *)evbuffer_pullup(in, -1);
+    return http_request_decode(&r, call, error, status);
 }
 
 /* Refuses a request with 403: logged (rate-limited) and counted. */
@@ -174,73 +182,24 @@ request_cb(struct evhttp_request *req, void *server_)
         return;
     }
 
-    enum evhttp_cmd_type method = evhttp_request_get_command(req);
-    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_POST) {
-        reply(req, 405, cmdtab_error("bad-request", "method not allowed (GET, POST)"));
+    struct http_call call;
+    json_t *error;
+    int status;
+    if (decode(req, &call, &error, &status) < 0) {
+        reply(req, status, error);
         return;
-    }
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    if (!path || strncmp(path, API_PREFIX, strlen(API_PREFIX)) ||
-        !cmd_name_is_valid(path + strlen(API_PREFIX))) {
-        reply(req, 404,
-              cmdtab_error("notfound", "no such resource (want %sCMD)", API_PREFIX));
-        return;
-    }
-    const char *name = path + strlen(API_PREFIX);
-
-    json_t *args = NULL;
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-    const char *payload = NULL;
-    size_t payload_len = 0;
-    if (method == EVHTTP_REQ_POST && type && !strcmp(type, HTTP_PAYLOAD_TYPE)) {
-        /* A binary payload: the body is the data, the arguments ride in
-         * the Dse-Args header. */
-        const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "Dse-Args");
-        payload = len ? (const char *)evbuffer_pullup(in, -1) : "";
-        payload_len = len;
-        if (!payload) {
-            reply(req, 0, cmdtab_error("failed", "out of memory"));
-            return;
-        }
-        if (hdr) {
-            json_error_t jerr;
-            args = json_loads(hdr, JSON_REJECT_DUPLICATES, &jerr);
-            if (!args) {
-                reply(req, 0, cmdtab_error("bad-request", "malformed Dse-Args header: %s",
-                                           jerr.text));
-                return;
-            }
-        }
-    } else if (method == EVHTTP_REQ_POST && len) {
-        json_error_t jerr;
-        const char *body = (const char *)evbuffer_pullup(in, -1);
-        args = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-        if (!args) {
-            reply(req, 0,
-                  cmdtab_error("bad-request", "malformed JSON body: %s",
-                               body ? jerr.text : "out of memory"));
-            return;
-        }
-    }
-    if (args) {
-        if (!json_is_object(args)) {
-            json_decref(args);
-            reply(req, 0, cmdtab_error("bad-request", "arguments must be a JSON object"));
-            return;
-        }
     }
 
     char peer[sizeof addr + sizeof cn + 32];
     snprintf(peer, sizeof peer, "%s cn=%s role=%s", addr, cn, authz_role_name(role));
-    json_t *env =
-        cmdtab_dispatch_payload(server->tab, name, args, payload, payload_len, peer, role);
-    json_decref(args);
+    json_t *env = cmdtab_dispatch_payload(server->tab, call.name, call.args, call.payload,
+                                          call.payload_len, peer, role);
+    json_decref(call.args);
     const char *code = json_string_value(json_object_get(env, "code"));
     if (code && !strcmp(code, "forbidden")) {
         json_decref(env);
-        snprintf(why, sizeof why, "%.48s: not allowed to role %s", name, authz_role_name(role));
+        snprintf(why, sizeof why, "%.48s: not allowed to role %s", call.name,
+                 authz_role_name(role));
         refuse(req, AUTHZ_R_COMMAND, addr, cn, why);
         return;
     }

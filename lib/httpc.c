@@ -7,6 +7,7 @@
  */
 #include "http.h"
 #include "authz.h"
+#include "http-private.h"
 #include "tls-private.h"
 #include "tls.h"
 #include "util.h"
@@ -27,9 +28,6 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-/* Replies are not bounded by the API; this only stops a runaway peer. */
-#define HTTPC_MAX_RESPONSE (64 * 1024 * 1024)
 
 struct call {
     int fd;
@@ -249,29 +247,22 @@ ssl_write_all(struct call *c, const char *buf, size_t len)
     return 0;
 }
 
-struct response {
-    char *buf;
-    size_t len, cap;
-    size_t head_len;       /* through the blank line, 0 until seen */
-    long long content_len; /* -1: until EOF */
-    int status;
-};
+/* ---- the reply (http-private.h) ---- */
 
-/* Parses the status line and headers once the head is complete.  Returns 0 or
- * -EPROTO. */
-static int
-parse_head(struct call *c, struct response *r)
+void
+http_response_init(struct http_response *r)
 {
-    char *end = memmem(r->buf, r->len, "\r\n\r\n", 4);
-    if (!end)
-        return 0;
-    r->head_len = end + 4 - r->buf;
-    *end = '\0'; /* the head is parsed as a string; the body follows untouched */
+    *r = (struct http_response){.content_len = -1};
+}
 
-    char *line = r->buf;
+/* The status line and headers, NUL-terminated.  Returns 0 or -EPROTO. */
+static int
+parse_head(struct http_response *r, char *head, char *err, size_t err_len)
+{
+    char *line = head;
     if (strncmp(line, "HTTP/1.", 7) || !line[7] || line[8] != ' ' ||
         sscanf(line + 9, "%3d", &r->status) != 1 || r->status < 100 || r->status > 599)
-        return call_fail(c, -EPROTO, "bad HTTP status line");
+        return err_set(err, err_len, -EPROTO, "bad HTTP status line");
     for (line = strstr(line, "\r\n"); line; line = strstr(line, "\r\n")) {
         line += 2;
         if (!strncasecmp(line, "Content-Length:", 15)) {
@@ -279,48 +270,79 @@ parse_head(struct call *c, struct response *r)
             errno = 0;
             long long v = strtoll(p, &q, 10);
             if (errno || v < 0 || q == p || (*q && *q != '\r'))
-                return call_fail(c, -EPROTO, "bad Content-Length");
+                return err_set(err, err_len, -EPROTO, "bad Content-Length");
             r->content_len = v;
         } else if (!strncasecmp(line, "Transfer-Encoding:", 18)) {
-            return call_fail(c, -EPROTO, "chunked responses are not supported");
+            return err_set(err, err_len, -EPROTO, "chunked responses are not supported");
         }
     }
-    if (r->content_len > HTTPC_MAX_RESPONSE)
-        return call_fail(c, -EPROTO, "response body too large");
+    if (r->content_len > HTTP_RESPONSE_MAX)
+        return err_set(err, err_len, -EPROTO, "response body too large");
     return 0;
 }
 
-static bool
-response_done(const struct response *r)
+int
+http_response_add(struct http_response *r, size_t n, char *err, size_t err_len)
+{
+    r->len += n;
+    if (r->head_len)
+        return 0;
+    char *end = memmem(r->buf, r->len, "\r\n\r\n", 4);
+    if (!end)
+        return 0;
+    r->head_len = (size_t)(end + 4 - r->buf);
+    *end = '\0'; /* the head is parsed as a string; the body follows untouched */
+    return parse_head(r, r->buf, err, err_len);
+}
+
+bool
+http_response_is_done(const struct http_response *r)
 {
     return r->head_len && r->content_len >= 0 &&
            r->len - r->head_len >= (size_t)r->content_len;
 }
 
-static int
-read_response(struct call *c, struct response *r)
+int
+http_response_envelope(const struct http_response *r, json_t **reply, char *err, size_t err_len)
 {
-    r->content_len = -1;
+    *reply = NULL;
+    if (!r->head_len)
+        return err_set(err, err_len, -EPROTO, "incomplete HTTP response");
+    const char *body = r->buf + r->head_len;
+    size_t body_len = r->len - r->head_len;
+    if (r->content_len >= 0)
+        body_len = MIN(body_len, (size_t)r->content_len);
+    json_t *env = json_loadb(body, body_len, 0, NULL);
+    if (!json_is_object(env) || !json_is_boolean(json_object_get(env, "ok"))) {
+        json_decref(env);
+        return err_set(err, err_len, -EPROTO, "HTTP %d without a JSON reply envelope",
+                       r->status);
+    }
+    *reply = env;
+    return 0;
+}
+
+static int
+read_response(struct call *c, struct http_response *r)
+{
+    char err[128];
+    size_t cap = 0;
     ERR_clear_error();
-    while (!response_done(r)) {
-        if (r->cap - r->len < 4096) {
-            if (r->cap >= HTTPC_MAX_RESPONSE)
+    while (!http_response_is_done(r)) {
+        if (cap - r->len < 4096) {
+            if (cap >= HTTP_RESPONSE_MAX)
                 return call_fail(c, -EPROTO, "response too large");
-            size_t ncap = r->cap ? r->cap * 2 : 16384;
+            size_t ncap = cap ? cap * 2 : 16384;
             char *nbuf = realloc(r->buf, ncap);
             if (!nbuf)
                 return call_fail(c, -ENOMEM, "out of memory");
             r->buf = nbuf;
-            r->cap = ncap;
+            cap = ncap;
         }
-        int n = SSL_read(c->ssl, r->buf + r->len, (int)(r->cap - r->len - 1));
+        int n = SSL_read(c->ssl, r->buf + r->len, (int)(cap - r->len - 1));
         if (n > 0) {
-            r->len += n;
-            if (!r->head_len) {
-                int rc = parse_head(c, r);
-                if (rc < 0)
-                    return rc;
-            }
+            if (http_response_add(r, (size_t)n, err, sizeof err) < 0)
+                return call_fail(c, -EPROTO, "%s", err);
             continue;
         }
         int e = SSL_get_error(c->ssl, n);
@@ -368,18 +390,6 @@ sigpipe_restore(struct sigpipe_guard *g)
             continue;
     }
     pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
-
-static bool
-cmd_name_is_valid(const char *s)
-{
-    if (!s || !*s)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-              *s == '_' || *s == '-'))
-            return false;
-    return true;
 }
 
 /* The request's head and, without a payload, its JSON body; with one, the
@@ -431,7 +441,9 @@ exchange(struct call *c, const struct httpc *peer, const char *cmd, json_t *args
          const void *payload, size_t payload_len, bool keep_alive, json_t **reply,
          bool *got_bytes)
 {
-    struct response r = {0};
+    struct http_response r;
+    char err[128];
+    http_response_init(&r);
     size_t req_len;
     char *req = build_request(peer, cmd, args, payload != NULL, payload_len, keep_alive, &req_len);
     int rc = req ? ssl_write_all(c, req, req_len) : call_fail(c, -ENOMEM, "out of memory");
@@ -441,19 +453,8 @@ exchange(struct call *c, const struct httpc *peer, const char *cmd, json_t *args
     if (rc == 0)
         rc = read_response(c, &r);
     *got_bytes = r.len > 0;
-    if (rc == 0) {
-        const char *body = r.buf + r.head_len;
-        size_t body_len = r.len - r.head_len;
-        if (r.content_len >= 0)
-            body_len = (size_t)r.content_len;
-        json_t *env = json_loadb(body, body_len, 0, NULL);
-        if (!json_is_object(env) || !json_is_boolean(json_object_get(env, "ok"))) {
-            json_decref(env);
-            rc = call_fail(c, -EPROTO, "HTTP %d without a JSON reply envelope", r.status);
-        } else {
-            *reply = env;
-        }
-    }
+    if (rc == 0 && (rc = http_response_envelope(&r, reply, err, sizeof err)) < 0)
+        call_fail(c, rc, "%s", err);
     free(r.buf);
     return rc;
 }
@@ -462,7 +463,7 @@ static int
 check_call(struct call *c, const char *cmd, json_t *args, const void *payload,
            size_t payload_len)
 {
-    if (!cmd_name_is_valid(cmd))
+    if (!http_cmd_name_is_valid(cmd))
         return call_fail(c, -EINVAL, "bad command name '%s'", cmd ? cmd : "(null)");
     if (args && !json_is_object(args))
         return call_fail(c, -EINVAL, "arguments must be a JSON object");

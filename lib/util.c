@@ -330,11 +330,22 @@ fd_wait(int fd, short events, uint64_t deadline)
     }
 }
 
+char *
+str_one_line(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    return s;
+}
+
 int
 err_vset(char *err, size_t len, int rc, const char *fmt, va_list ap)
 {
-    if (err && len)
+    if (err && len) {
         vsnprintf(err, len, fmt, ap);
+        str_one_line(err); /* a reason may quote input: a JSON parser's error does */
+    }
     return rc;
 }
 

@@ -68,8 +68,13 @@ int fd_wait(int fd, short events, uint64_t deadline);
 /* mkdir -p with 'mode'.  Returns 0 or -errno. */
 int fs_mkdir_p(const char *path, unsigned mode);
 
-/* Formats a reason into 'err' (of 'len' bytes; nothing when NULL or 0) and
- * returns 'rc': the error convention of modules that report into a buffer. */
+/* Makes 's' one printable line in place: control characters (newlines among
+ * them) become spaces.  Returns 's'. */
+char *str_one_line(char *s);
+
+/* Formats a reason into 'err' (of 'len' bytes; nothing when NULL or 0), one
+ * line whatever it quotes (str_one_line()), and returns 'rc': the error
+ * convention of modules that report into a buffer. */
 int err_set(char *err, size_t len, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int err_vset(char *err, size_t len, int rc, const char *fmt, va_list ap)

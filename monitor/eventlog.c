@@ -89,13 +89,16 @@ for_each_line(const char *path, bool (*fn)(void *aux, const char *line, size_t l
     fclose(f);
 }
 
-/* The event on 'line', or NULL for a torn or foreign line. */
+/* The event on 'line', or NULL for a torn or foreign line (a seq past
+ * EVENTLOG_SEQ_MAX is foreign: no event of ours can have it, and taking it
+ * would leave no seq for the next one). */
 static json_t *
 parse_line(const char *line, size_t len, uint64_t *seq)
 {
     json_t *j = len ? json_loadb(line, len, 0, NULL) : NULL;
     json_t *s = json_object_get(j, "seq");
-    if (!json_is_integer(s) || json_integer_value(s) <= 0) {
+    if (!json_is_integer(s) || json_integer_value(s) <= 0 ||
+        json_integer_value(s) > EVENTLOG_SEQ_MAX) {
         json_decref(j);
         return NULL;
     }
@@ -332,8 +335,12 @@ eventlog_append(struct eventlog *log, const json_t *event)
     uint64_t seq = log->last_seq + 1;
     size_t len;
     bool is_spent = false;
-    char *line = format_line(event, seq, &len);
-    int rc = line ? write_line(log, line, len, &is_spent) : -ENOMEM;
+    char *line = NULL;
+    int rc = -EOVERFLOW;
+    if (seq <= EVENTLOG_SEQ_MAX) {
+        line = format_line(event, seq, &len);
+        rc = line ? write_line(log, line, len, &is_spent) : -ENOMEM;
+    }
     if (!rc || is_spent)
         log->last_seq = seq;
     pthread_mutex_unlock(&log->mu);

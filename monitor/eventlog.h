@@ -6,8 +6,8 @@
  *     PATH      the current file (JSON lines)
  *     PATH.1    the previous one ... PATH.KEEP the oldest kept
  *
- * Every event gets "seq" (1, 2, ... across rotations and restarts: opening an
- * existing log continues after its last seq) and "time" (UTC, ISO 8601 with
+ * Every event gets "seq" (1, 2, ... up to EVENTLOG_SEQ_MAX, across rotations
+ * and restarts: opening an existing log continues after its last seq) and "time" (UTC, ISO 8601 with
  * milliseconds, "2026-12-06T05:35:18.123Z") and "time_ms" (ms since the epoch)
  * unless it has them ("time" is made from the event's "time_ms" when it has
  * only that; a "seq" of its own is replaced).  A line is written with one
@@ -28,6 +28,10 @@
 
 struct eventlog;
 
+/* The last seq: 2^53 - 1, the largest integer that every JSON reader (jq,
+ * JavaScript) takes exactly.  A line with a larger seq is not an event. */
+#define EVENTLOG_SEQ_MAX 9007199254740991LL
+
 /* Opens the log at 'path', creating the file and any missing directory.
  * 'max_bytes' >= 4096, 1 <= 'keep' <= 99.  Returns 0 with '*out', or -errno
  * with a one-line reason in 'err' ('err_len' bytes). */
@@ -37,8 +41,9 @@ void eventlog_close(struct eventlog *); /* accepts NULL */
 
 /* Appends 'event' (a JSON object with at least "type", a string; borrowed:
  * the log writes a copy with seq and time added).  Returns the new seq (> 0),
- * or -errno: -EINVAL (not an object, no "type"), -ENOSPC/-EIO... from the
- * file system (the event is lost, the log stays usable). */
+ * or -errno: -EINVAL (not an object, no "type"), -EOVERFLOW (EVENTLOG_SEQ_MAX
+ * reached), -ENOSPC/-EIO... from the file system (the event is lost, the log
+ * stays usable). */
 int64_t eventlog_append(struct eventlog *, const json_t *event);
 
 /* Events with seq > 'since', oldest first, at most 'limit' (the newest

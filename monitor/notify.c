@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* notify: webhooks and commands, retried, on a thread of their own (notify.h). */
 #include "notify.h"
+#include "notify-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,7 @@
 
 #define TRY_TIMEOUT_MS 5000
 #define COMMAND_TIMEOUT_MS 10000
-#define URL_MAX 512
+#define URL_MAX NOTIFY_URL_MAX
 #define TARGETS_MAX 16
 #define ARGS_MAX 16
 #define ARG_MAX_LEN 256
@@ -101,18 +102,26 @@ delivery_free(struct delivery *d)
 
 /* ---- webhook ---- */
 
-struct url {
-    char host[256], port[8], path[URL_MAX];
-};
-
+/* A host that the request's Host header can carry as it is: no space,
+ * control character, slash or bracket, and in brackets an IPv6 address. */
 static bool
-url_parse(const char *s, struct url *u)
+host_is_valid(const char *host, size_t len, bool in_brackets)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)host[i] <= ' ' || host[i] == 0x7f || strchr("/[]", host[i]))
+            return false;
+    return !in_brackets || memchr(host, ':', len);
+}
+
+bool
+notify_url_parse(const char *s, struct notify_url *u)
 {
     if (strncmp(s, "http://", 7) || strlen(s) >= URL_MAX)
         return false;
     s += 7;
     const char *host = s, *end;
-    if (*s == '[') {
+    bool in_brackets = *s == '[';
+    if (in_brackets) {
         end = strchr(s, ']');
         if (!end)
             return false;
@@ -123,7 +132,7 @@ url_parse(const char *s, struct url *u)
         s = end;
     }
     size_t hlen = (size_t)(end - host);
-    if (!hlen || hlen >= sizeof u->host)
+    if (!hlen || hlen >= sizeof u->host || !host_is_valid(host, hlen, in_brackets))
         return false;
     memcpy(u->host, host, hlen);
     u->host[hlen] = '\0';
@@ -150,9 +159,17 @@ url_parse(const char *s, struct url *u)
     return true;
 }
 
+int
+notify_reply_status(const char *resp, int *status)
+{
+    *status = 0;
+    if (sscanf(resp, "HTTP/1.%*d %d", status) != 1 || *status < 200 || *status > 299)
+        return -EPROTO;
+    return 0;
+}
 
 static int
-connect_to(const struct url *u, uint64_t deadline, char *why, size_t len)
+connect_to(const struct notify_url *u, uint64_t deadline, char *why, size_t len)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
     int rc = getaddrinfo(u->host, u->port, &hints, &res);
@@ -200,8 +217,8 @@ send_all(int fd, const char *buf, size_t len, uint64_t deadline)
 static int
 webhook(const char *target, const char *body, char *why, size_t len)
 {
-    struct url u;
-    if (!url_parse(target, &u)) {
+    struct notify_url u;
+    if (!notify_url_parse(target, &u)) {
         snprintf(why, len, "not an http:// URL");
         return -EINVAL;
     }
@@ -234,8 +251,8 @@ webhook(const char *target, const char *body, char *why, size_t len)
     }
     close(fd);
     int status = 0;
-    if (rc == 0 && (sscanf(resp, "HTTP/1.%*d %d", &status) != 1 || status < 200 || status > 299))
-        rc = -EPROTO;
+    if (rc == 0)
+        rc = notify_reply_status(resp, &status);
     if (rc < 0 && !why[0] && status)
         snprintf(why, len, "HTTP %d", status);
     else if (rc < 0 && !why[0])
@@ -465,7 +482,7 @@ bool
 notify_target_check(const char *kind, const char *target, const json_t *args, char *err,
                     size_t err_len)
 {
-    struct url u;
+    struct notify_url u;
     if (!kind || (strcmp(kind, "webhook") && strcmp(kind, "command"))) {
         snprintf(err, err_len, "a notification goes to a webhook or a command");
         return false;
@@ -475,21 +492,21 @@ notify_target_check(const char *kind, const char *target, const json_t *args, ch
         return false;
     }
     if (!strcmp(kind, "webhook")) {
-        if (!url_parse(target, &u)) {
-            snprintf(err, err_len, "webhook %s: want http://HOST[:PORT][/PATH]", target);
+        if (!notify_url_parse(target, &u)) {
+            err_set(err, err_len, 0, "webhook %s: want http://HOST[:PORT][/PATH]", target);
             return false;
         }
         if (args) {
-            snprintf(err, err_len, "webhook %s: takes no arguments", target);
+            err_set(err, err_len, 0, "webhook %s: takes no arguments", target);
             return false;
         }
         return true;
     }
     if (target[0] != '/') {
-        snprintf(err, err_len,
-                 "command '%.64s': want the absolute path of a program (its arguments "
-                 "apart; no shell runs it)",
-                 target);
+        err_set(err, err_len, 0,
+                "command '%.64s': want the absolute path of a program (its arguments "
+                "apart; no shell runs it)",
+                target);
         return false;
     }
     return args_check(args, err, err_len);

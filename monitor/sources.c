@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sources: CPU, memory, sensors and network figures of a device (sources.h). */
 #include "sources.h"
+#include "sources-private.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -50,19 +51,13 @@ keyed_u64(const char *text, const char *key, uint64_t *out)
     return false;
 }
 
-/* The path of controller 'ctrl' ("cpuacct", "memory", "cpuset"; "" for v2)
- * in /proc/self/cgroup, and the mount point of its hierarchy from
- * /proc/self/mountinfo.  Returns true with 'dir' = mount point + path when the
- * process is in a cgroup of its own there (not the root). */
-static bool
-cgroup_dir(const char *root, const char *ctrl, char *dir, size_t len)
+bool
+mon_cgroup_dir_parse(char *cgroup, char *mountinfo, const char *ctrl, char *dir, size_t len)
 {
-    char *cg = read_at(root, "/proc/self/cgroup", NULL);
-    char *mi = read_at(root, "/proc/self/mountinfo", NULL);
     char path[PATH_LEN] = "", mnt[PATH_LEN] = "";
     bool v2 = !*ctrl;
     char *save = NULL;
-    for (char *line = cg ? strtok_r(cg, "\n", &save) : NULL; line;
+    for (char *line = cgroup ? strtok_r(cgroup, "\n", &save) : NULL; line;
          line = strtok_r(NULL, "\n", &save)) {
         char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
         if (!c2)
@@ -74,7 +69,7 @@ cgroup_dir(const char *root, const char *ctrl, char *dir, size_t len)
         if (match)
             snprintf(path, sizeof path, "%s", c2 + 1);
     }
-    for (char *line = mi ? strtok_r(mi, "\n", &save) : NULL; line && path[0];
+    for (char *line = mountinfo ? strtok_r(mountinfo, "\n", &save) : NULL; line && path[0];
          line = strtok_r(NULL, "\n", &save)) {
         /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS] - FSTYPE SOURCE SUPEROPTS */
         char mroot[PATH_LEN], mpoint[PATH_LEN], fstype[64], super[512] = "";
@@ -90,12 +85,23 @@ cgroup_dir(const char *root, const char *ctrl, char *dir, size_t len)
             break;
         }
     }
-    free(cg);
-    free(mi);
     if (!path[0] || !mnt[0] || !strcmp(path, "/"))
         return false;
     snprintf(dir, len, "%s%s", mnt, path);
     return true;
+}
+
+/* The cgroup of controller 'ctrl' of the calling process, from ROOT/proc/self
+ * (mon_cgroup_dir_parse()). */
+static bool
+cgroup_dir(const char *root, const char *ctrl, char *dir, size_t len)
+{
+    char *cg = read_at(root, "/proc/self/cgroup", NULL);
+    char *mi = read_at(root, "/proc/self/mountinfo", NULL);
+    bool found = cg && mi && mon_cgroup_dir_parse(cg, mi, ctrl, dir, len);
+    free(cg);
+    free(mi);
+    return found;
 }
 
 int
@@ -146,6 +152,17 @@ mon_cpu_describe(const struct mon_cpu_source *s)
     return s->describe;
 }
 
+int
+mon_cpus_parse(char *text, struct mon_cpu_reading *r)
+{
+    text[strcspn(text, "\n")] = '\0';
+    int n = parse_cpu_list(text, r->cpus, MON_MAX_CPUS, MON_MAX_CPUS);
+    if (n <= 0)
+        return -EINVAL;
+    r->n_cpus = (unsigned)n;
+    return 0;
+}
+
 /* The device's CPUs: its cpuset's effective CPUs, else the online ones. */
 static int
 device_cpus(const struct mon_cpu_source *s, struct mon_cpu_reading *r)
@@ -165,13 +182,27 @@ device_cpus(const struct mon_cpu_source *s, struct mon_cpu_reading *r)
         text = read_at(s->root, "/sys/devices/system/cpu/online", NULL);
     if (!text)
         return -errno;
-    text[strcspn(text, "\n")] = '\0';
-    int n = parse_cpu_list(text, r->cpus, MON_MAX_CPUS, MON_MAX_CPUS);
+    int rc = mon_cpus_parse(text, r);
     free(text);
-    if (n <= 0)
-        return -EINVAL;
-    r->n_cpus = (unsigned)n;
-    return 0;
+    return rc;
+}
+
+void
+mon_cpuacct_parse(const char *text, struct mon_cpu_reading *r)
+{
+    /* One figure per possible CPU, in CPU order. */
+    uint64_t all[MON_MAX_CPUS] = {0};
+    unsigned n = 0;
+    for (char *p = (char *)text, *end; n < MON_MAX_CPUS; p = end, n++) {
+        all[n] = strtoull(p, &end, 10);
+        if (end == p)
+            break;
+    }
+    for (unsigned i = 0; i < r->n_cpus; i++) {
+        r->busy_ns[i] = r->cpus[i] < (int)n ? all[r->cpus[i]] : 0;
+        r->total_ns += r->busy_ns[i];
+    }
+    r->per_core = true;
 }
 
 static int
@@ -182,20 +213,18 @@ read_v1(const struct mon_cpu_source *s, struct mon_cpu_reading *r)
     char *text = read_at(s->root, path, NULL);
     if (!text)
         return -errno;
-    /* One figure per possible CPU, in CPU order. */
-    uint64_t all[MON_MAX_CPUS] = {0};
-    unsigned n = 0;
-    for (char *p = text, *end; n < MON_MAX_CPUS; p = end, n++) {
-        all[n] = strtoull(p, &end, 10);
-        if (end == p)
-            break;
-    }
+    mon_cpuacct_parse(text, r);
     free(text);
-    for (unsigned i = 0; i < r->n_cpus; i++) {
-        r->busy_ns[i] = r->cpus[i] < (int)n ? all[r->cpus[i]] : 0;
-        r->total_ns += r->busy_ns[i];
-    }
-    r->per_core = true;
+    return 0;
+}
+
+int
+mon_cpu_stat_parse(const char *text, struct mon_cpu_reading *r)
+{
+    uint64_t usec;
+    if (!keyed_u64(text, "usage_usec", &usec))
+        return -EINVAL;
+    r->total_ns = usec * 1000;
     return 0;
 }
 
@@ -203,25 +232,18 @@ static int
 read_v2(const struct mon_cpu_source *s, struct mon_cpu_reading *r)
 {
     char path[PATH_LEN + 32];
-    uint64_t usec;
     snprintf(path, sizeof path, "%s/cpu.stat", s->acct);
     char *text = read_at(s->root, path, NULL);
     if (!text)
         return -errno;
-    bool ok = keyed_u64(text, "usage_usec", &usec);
+    int rc = mon_cpu_stat_parse(text, r);
     free(text);
-    if (!ok)
-        return -EINVAL;
-    r->total_ns = usec * 1000;
-    return 0;
+    return rc;
 }
 
-static int
-read_proc(const struct mon_cpu_source *s, struct mon_cpu_reading *r)
+void
+mon_proc_stat_parse(char *text, uint64_t hz, struct mon_cpu_reading *r)
 {
-    char *text = read_at(s->root, "/proc/stat", NULL);
-    if (!text)
-        return -errno;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         int cpu;
@@ -235,13 +257,25 @@ read_proc(const struct mon_cpu_source *s, struct mon_cpu_reading *r)
          * idle and iowait. */
         uint64_t busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
         for (unsigned i = 0; i < r->n_cpus; i++)
-            if (r->cpus[i] == cpu) {
-                r->busy_ns[i] = busy * (1000000000ULL / s->hz);
-                r->total_ns += r->busy_ns[i];
-            }
+            if (r->cpus[i] == cpu)
+                r->busy_ns[i] = busy * (1000000000ULL / hz);
     }
-    free(text);
+    /* Summed once at the end: a CPU's line twice counts once, as it does
+     * per core. */
+    r->total_ns = 0;
+    for (unsigned i = 0; i < r->n_cpus; i++)
+        r->total_ns += r->busy_ns[i];
     r->per_core = true;
+}
+
+static int
+read_proc(const struct mon_cpu_source *s, struct mon_cpu_reading *r)
+{
+    char *text = read_at(s->root, "/proc/stat", NULL);
+    if (!text)
+        return -errno;
+    mon_proc_stat_parse(text, s->hz, r);
+    free(text);
     return 0;
 }
 
@@ -284,6 +318,13 @@ meminfo_kb(const char *text, const char *key)
     return v;
 }
 
+void
+mon_meminfo_parse(const char *text, uint64_t *total, uint64_t *used)
+{
+    *total = meminfo_kb(text, "MemTotal:") * 1024;
+    *used = *total - MIN(*total, meminfo_kb(text, "MemAvailable:") * 1024);
+}
+
 static bool
 file_u64(const char *root, const char *dir, const char *name, uint64_t *out)
 {
@@ -302,8 +343,8 @@ mon_mem_read(const char *root, uint64_t platform_total, struct mon_mem *out)
     char *mi = read_at(root, "/proc/meminfo", NULL);
     if (!mi)
         return -errno;
-    uint64_t total = meminfo_kb(mi, "MemTotal:") * 1024;
-    uint64_t used = total - MIN(total, meminfo_kb(mi, "MemAvailable:") * 1024);
+    uint64_t total, used;
+    mon_meminfo_parse(mi, &total, &used);
     free(mi);
     char dir[PATH_LEN], path[PATH_LEN + 32];
     bool v1 = cgroup_dir(root, "memory", dir, sizeof dir);
@@ -346,15 +387,57 @@ mon_sensor_unit(enum mon_sensor_kind k)
     return k == MON_TEMP ? "celsius" : k == MON_POWER ? "watts" : "rpm";
 }
 
+bool
+mon_sensor_of(const char *file, char sensor[MON_SENSOR_NAME_MAX], enum mon_sensor_kind *kind)
+{
+    size_t len = strlen(file);
+    if (len < 7 || strcmp(file + len - 6, "_input") || len - 6 >= MON_SENSOR_NAME_MAX)
+        return false;
+    for (size_t k = 0; k < ARRAY_SIZE(sensor_kinds); k++) {
+        size_t pl = strlen(sensor_kinds[k].prefix);
+        if (strncmp(file, sensor_kinds[k].prefix, pl) || !isdigit((unsigned char)file[pl]))
+            continue;
+        memcpy(sensor, file, len - 6);
+        sensor[len - 6] = '\0';
+        *kind = sensor_kinds[k].kind;
+        return true;
+    }
+    return false;
+}
+
+/* "1" in a *_fault or *_alarm file. */
 static bool
-attr_long(const char *dir, const char *sensor, const char *attr, long *out)
+is_raised(const char *text)
+{
+    long v;
+    return text && sscanf(text, "%ld", &v) == 1 && v;
+}
+
+void
+mon_sensor_fill(struct mon_sensor *s, const char *chip, const char *sensor,
+                enum mon_sensor_kind kind, const struct mon_sensor_files *f)
+{
+    long v = 0;
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s%s%s", chip, *chip ? "/" : "", sensor);
+    s->kind = kind;
+    s->healthy = f->input && sscanf(f->input, "%ld", &v) == 1;
+    for (size_t k = 0; k < ARRAY_SIZE(sensor_kinds); k++)
+        if (s->healthy && sensor_kinds[k].kind == kind)
+            s->value = (double)v / sensor_kinds[k].scale;
+    if (is_raised(f->fault) || is_raised(f->alarm))
+        s->healthy = false;
+    snprintf(s->label, sizeof s->label, "%s", f->label ? f->label : s->name);
+    s->label[strcspn(s->label, "\n")] = '\0';
+}
+
+/* DIR/SENSOR_ATTR, at most 'max_len' bytes, or NULL. */
+static char *
+attr_read(const char *dir, const char *sensor, const char *attr, size_t max_len)
 {
     char path[PATH_LEN + 96];
     snprintf(path, sizeof path, "%s/%s_%s", dir, sensor, attr);
-    char *text = fs_read_file(path, 64, NULL);
-    bool ok = text && sscanf(text, "%ld", out) == 1;
-    free(text);
-    return ok;
+    return fs_read_file(path, max_len, NULL);
 }
 
 /* One chip's directory: every *_input of a known kind. */
@@ -366,36 +449,21 @@ read_chip(const char *dir, const char *chip, struct mon_sensor *out, unsigned n,
         return -errno;
     struct dirent *e;
     while ((e = readdir(d)) && n < max) {
-        size_t len = strlen(e->d_name);
-        if (len < 7 || strcmp(e->d_name + len - 6, "_input"))
+        char sensor[MON_SENSOR_NAME_MAX];
+        enum mon_sensor_kind kind;
+        if (!mon_sensor_of(e->d_name, sensor, &kind))
             continue;
-        char sensor[32];
-        if (len - 6 >= sizeof sensor)
-            continue;
-        memcpy(sensor, e->d_name, len - 6);
-        sensor[len - 6] = '\0';
-        for (size_t k = 0; k < ARRAY_SIZE(sensor_kinds); k++) {
-            size_t pl = strlen(sensor_kinds[k].prefix);
-            if (strncmp(sensor, sensor_kinds[k].prefix, pl) || !isdigit((unsigned char)sensor[pl]))
-                continue;
-            struct mon_sensor *s = &out[n++];
-            memset(s, 0, sizeof *s);
-            snprintf(s->name, sizeof s->name, "%s%s%s", chip, *chip ? "/" : "", sensor);
-            s->kind = sensor_kinds[k].kind;
-            long v = 0, fault = 0, alarm = 0;
-            s->healthy = attr_long(dir, sensor, "input", &v);
-            s->value = s->healthy ? (double)v / sensor_kinds[k].scale : 0;
-            if ((attr_long(dir, sensor, "fault", &fault) && fault) ||
-                (attr_long(dir, sensor, "alarm", &alarm) && alarm))
-                s->healthy = false;
-            char path[PATH_LEN + 64];
-            snprintf(path, sizeof path, "%s/%s_label", dir, sensor);
-            char *label = fs_read_file(path, sizeof s->label, NULL);
-            snprintf(s->label, sizeof s->label, "%s", label ? label : s->name);
-            s->label[strcspn(s->label, "\n")] = '\0';
-            free(label);
-            break;
-        }
+        struct mon_sensor_files f = {
+            .input = attr_read(dir, sensor, "input", 64),
+            .fault = attr_read(dir, sensor, "fault", 64),
+            .alarm = attr_read(dir, sensor, "alarm", 64),
+            .label = attr_read(dir, sensor, "label", sizeof out[n].label),
+        };
+        mon_sensor_fill(&out[n++], chip, sensor, kind, &f);
+        free(f.input);
+        free(f.fault);
+        free(f.alarm);
+        free(f.label);
     }
     closedir(d);
     return (int)n;

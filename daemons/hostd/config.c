@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hostd.h"
 #include "log.h"
@@ -41,30 +40,16 @@ hostd_config_take(json_t *array, const char *name)
     return NULL;
 }
 
-int
-hostd_config_load(struct hostd *h, char **err)
+/* Fills in what 'c' leaves out or gets wrong with the defaults.  Returns 0 or
+ * -EINVAL when a list is not an array. */
+static int
+config_defaults(json_t *c, char *err, size_t err_len)
 {
-    snprintf(h->config_path, sizeof h->config_path, "%s/hostd.json", h->dir);
-    json_error_t jerr;
-    json_t *c = json_load_file(h->config_path, 0, &jerr);
-    if (!c) {
-        if (access(h->config_path, F_OK) == 0)
-            return cmd_fail(err, -EINVAL, "%s: %s (line %d)", h->config_path, jerr.text,
-                            jerr.line);
-        c = json_object();
-    }
-    if (!json_is_object(c)) {
-        json_decref(c);
-        return cmd_fail(err, -EINVAL, "%s: not a JSON object", h->config_path);
-    }
     static const char *const arrays[] = {"portgroups", "vms", "ports", "alarm_defs", "notify"};
     for (size_t i = 0; i < ARRAY_SIZE(arrays); i++) {
         json_t *a = json_object_get(c, arrays[i]);
-        if (a && !json_is_array(a)) {
-            json_decref(c);
-            return cmd_fail(err, -EINVAL, "%s: '%s' must be an array", h->config_path,
-                            arrays[i]);
-        }
+        if (a && !json_is_array(a))
+            return err_set(err, err_len, -EINVAL, "'%s' must be an array", arrays[i]);
         if (!a)
             json_object_set_new(c, arrays[i], json_array());
     }
@@ -86,6 +71,45 @@ hostd_config_load(struct hostd *h, char **err)
         json_object_set_new(c, "auto_failback_s", json_integer(0));
     if (!json_is_integer(json_object_get(c, "next_vm")))
         json_object_set_new(c, "next_vm", json_integer(1));
+    return 0;
+}
+
+int
+hostd_config_parse(const char *text, size_t len, json_t **out, char *err, size_t err_len)
+{
+    json_error_t jerr;
+    json_t *c = text ? json_loadb(text, len, 0, &jerr) : json_object();
+    *out = NULL;
+    if (!c && text)
+        return err_set(err, err_len, -EINVAL, "%s (line %d)", jerr.text, jerr.line);
+    if (!json_is_object(c)) {
+        json_decref(c);
+        return err_set(err, err_len, c ? -EINVAL : -ENOMEM,
+                       c ? "not a JSON object" : "out of memory");
+    }
+    int rc = config_defaults(c, err, err_len);
+    if (rc < 0) {
+        json_decref(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int
+hostd_config_load(struct hostd *h, char **err)
+{
+    char why[256];
+    size_t len = 0;
+    snprintf(h->config_path, sizeof h->config_path, "%s/hostd.json", h->dir);
+    char *text = fs_read_file(h->config_path, HOSTD_CONFIG_MAX, &len);
+    if (!text && errno != ENOENT)
+        return cmd_fail(err, -errno, "%s: %s", h->config_path, strerror(errno));
+    json_t *c;
+    int rc = hostd_config_parse(text, len, &c, why, sizeof why);
+    free(text);
+    if (rc < 0)
+        return cmd_fail(err, rc, "%s: %s", h->config_path, why);
     json_decref(h->config);
     h->config = c;
     return 0;

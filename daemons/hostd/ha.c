@@ -129,18 +129,90 @@ save_state(struct hostd_ha *ha)
     free(s);
 }
 
+/* The index of DPU 'name' (a JSON string) of 'h', or -1. */
+static int
+dpu_index(const struct hostd *h, const json_t *name)
+{
+    for (unsigned i = 0; json_is_string(name) && i < h->n_dpus; i++)
+        if (!strcmp(h->dpus[i].name, json_string_value(name)))
+            return (int)i;
+    return -1;
+}
+
+/* The DPU index at 'key' of 'j' into '*out' (unchanged when absent).
+ * Returns 0, or -EINVAL when it names no DPU of 'h'. */
+static int
+state_dpu(const struct hostd *h, const json_t *j, const char *key, int *out, char *err,
+          size_t err_len)
+{
+    const json_t *v = json_object_get(j, key);
+    int i = dpu_index(h, v);
+    if (!v)
+        return 0;
+    if (i < 0)
+        return err_set(err, err_len, -EINVAL, "'%s' names no DPU of this host", key);
+    *out = i;
+    return 0;
+}
+
+/* 'epoch' of 'j' into '*out' (unchanged when absent): it must leave room for
+ * one more failover within what a heartbeat carries (hamsg.h). */
+static int
+state_epoch(const json_t *j, uint64_t *out, char *err, size_t err_len)
+{
+    const json_t *v = json_object_get(j, "epoch");
+    json_int_t e = json_integer_value(v);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || e < 0 || e == INT64_MAX)
+        return err_set(err, err_len, -EINVAL, "'epoch' must be an integer in 0..%lld",
+                       (long long)INT64_MAX - 1);
+    *out = (uint64_t)e;
+    return 0;
+}
+
+int
+hostd_ha_state_parse(const struct hostd *h, const char *text, size_t len,
+                     struct hostd_ha_state *out, char *err, size_t err_len)
+{
+    json_error_t jerr;
+    *out = (struct hostd_ha_state){0};
+    if (!text)
+        return 0;
+    json_t *j = json_loadb(text, len, 0, &jerr);
+    if (!j)
+        return err_set(err, err_len, -EINVAL, "%s (line %d)", jerr.text, jerr.line);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return err_set(err, err_len, -EINVAL, "not a JSON object");
+    }
+    /* Each field on its own: what is good is used. */
+    int a = state_dpu(h, j, "active", &out->active, err, err_len);
+    out->preferred = out->active;
+    int p = state_dpu(h, j, "preferred", &out->preferred, err, err_len);
+    int e = state_epoch(j, &out->epoch, err, err_len);
+    json_decref(j);
+    return a < 0 ? a : p < 0 ? p : e;
+}
+
+/* A bad file is no reason not to start: the first DPU is active, and the
+ * DPUs' answers set the epoch. */
 static void
 load_state(struct hostd_ha *ha)
 {
-    char path[4200];
+    char path[4200], why[200];
+    struct hostd_ha_state st;
+    size_t len = 0;
     snprintf(path, sizeof path, "%s/ha.json", ha->h->dir);
-    json_t *j = json_load_file(path, 0, NULL);
-    struct hostd_dpu *d = hostd_dpu_find(ha->h, json_string_value(json_object_get(j, "active")) ?: "");
-    ha->active = d ? (int)(d - ha->h->dpus) : 0;
-    d = hostd_dpu_find(ha->h, json_string_value(json_object_get(j, "preferred")) ?: "");
-    ha->preferred = d ? (int)(d - ha->h->dpus) : ha->active;
-    ha->epoch = (uint64_t)json_integer_value(json_object_get(j, "epoch"));
-    json_decref(j);
+    char *text = fs_read_file(path, HOSTD_CONFIG_MAX, &len);
+    if (!text && errno != ENOENT)
+        log_warn("cannot read %s: %s", path, strerror(errno));
+    if (hostd_ha_state_parse(ha->h, text, len, &st, why, sizeof why) < 0)
+        log_warn("%s: %s: ignored", path, why);
+    free(text);
+    ha->active = st.active;
+    ha->preferred = st.preferred;
+    ha->epoch = st.epoch;
 }
 
 /* ---- heartbeats ---- */

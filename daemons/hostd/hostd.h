@@ -82,6 +82,19 @@ struct hostd {
 #define HOSTD_HA_FENCE_MS 500
 int hostd_ha_start(struct hostd *, char **err);
 void hostd_ha_stop(struct hostd *);
+/* DIR/ha.json: the active and the preferred DPU (indices into h->dpus) and
+ * the epoch. */
+struct hostd_ha_state {
+    int active, preferred;
+    uint64_t epoch;
+};
+/* Parses ha.json's 'text' ('len' bytes; NULL: no file) for 'h''s DPUs: 0,
+ * or -EINVAL with a one-line reason (not JSON, a DPU this host does not
+ * have, an epoch out of 0..INT64_MAX-1); '*out' then holds what the file
+ * says that is good, and the defaults (the first DPU, epoch 0) for the
+ * rest. */
+int hostd_ha_state_parse(const struct hostd *h, const char *text, size_t len,
+                         struct hostd_ha_state *out, char *err, size_t err_len);
 /* The configuration changed: mode, interval, VMs (their VFs are put with
  * their owner).  Event loop. */
 void hostd_ha_reconfigure(struct hostd *);
@@ -127,7 +140,13 @@ extern const size_t hostd_n_software_commands;
 
 /* config.c: the desired state {generation, mac_age_s, next_vm, portgroups: [{name,
  * vlan, mtu}], vms: [{name, portgroup, mac, ip, dpu}]}. */
+#define HOSTD_CONFIG_MAX (16 * 1024 * 1024) /* a state file hostd reads */
 int hostd_config_load(struct hostd *, char **err);
+/* Parses hostd.json's 'text' ('len' bytes; NULL: no file, the defaults) into
+ * '*out' (a new object, every list and setting there).  Returns 0, or -EINVAL
+ * (-ENOMEM) with a one-line reason: not JSON, not an object, a list that is
+ * not an array. */
+int hostd_config_parse(const char *text, size_t len, json_t **out, char *err, size_t err_len);
 /* Bumps the generation and writes the state atomically.  Returns 0 or -errno. */
 int hostd_config_commit(struct hostd *, char **err);
 json_t *hostd_config_find(json_t *array, const char *name);
@@ -175,6 +194,15 @@ void hostd_dpus_push(struct hostd *);
  * and a veth whose DPU end is the VF representor). */
 int hostd_platform_vm_create(struct hostd *, json_t *vm, char **err);
 int hostd_platform_vm_destroy(struct hostd *, json_t *vm, char **err);
+/* DIR/platform.json of the host: {"hwmon": DIR} (its sensors, "" for none). */
+struct hostd_platform {
+    char hwmon[1024];
+};
+/* Parses platform.json's 'text' ('len' bytes; NULL: no file, no sensors).
+ * Returns 0, or -EINVAL with a one-line reason (not a JSON object, "hwmon"
+ * not a path that fits); '*out' is then empty. */
+int hostd_platform_parse(const char *text, size_t len, struct hostd_platform *out, char *err,
+                         size_t err_len);
 /* Representor name of a VM's vNIC on its DPU ("rep-vm1"). */
 void hostd_vm_rep_name(const char *vm, char *buf, size_t len);
 /* Moves VM 'vm''s vNIC to DPU index 'dpu' (its VF, as a hypervisor does; in

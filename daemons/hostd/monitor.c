@@ -464,9 +464,26 @@ hostd_monitor_reconfigure(struct hostd *h)
     pthread_mutex_unlock(&m->mu);
 }
 
+/* DIR/platform.json; without one (or with a bad one: said) the host has no
+ * sensors. */
+static void
+load_platform(const struct hostd *h, struct hostd_platform *plat)
+{
+    char path[4200], why[256];
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/platform.json", h->dir);
+    char *text = fs_read_file(path, HOSTD_CONFIG_MAX, &len);
+    if (!text && errno != ENOENT)
+        log_warn("cannot read %s: %s", path, strerror(errno));
+    if (hostd_platform_parse(text, len, plat, why, sizeof why) < 0)
+        log_warn("%s: %s: no sensors", path, why);
+    free(text);
+}
+
 int
 hostd_monitor_start(struct hostd *h, char **err)
 {
+    struct hostd_platform plat;
     struct hostd_monitor *m = calloc(1, sizeof *m);
     if (!m)
         return cmd_fail(err, -ENOMEM, "out of memory");
@@ -491,12 +508,8 @@ hostd_monitor_start(struct hostd *h, char **err)
         rc = cmd_fail(err, -ENOMEM, "out of memory");
         goto fail;
     }
-    json_t *plat = NULL;
-    snprintf(path, sizeof path, "%s/platform.json", h->dir);
-    plat = json_load_file(path, 0, NULL);
-    const char *hwmon = json_string_value(json_object_get(plat, "hwmon"));
-    m->dev_ok = mon_device_init(&m->dev, "host", hwmon, 0, true, why, sizeof why) == 0;
-    json_decref(plat);
+    load_platform(h, &plat);
+    m->dev_ok = mon_device_init(&m->dev, "host", plat.hwmon, 0, true, why, sizeof why) == 0;
     if (!m->dev_ok)
         log_warn("no CPU figures for the host: %s", why);
     for (unsigned i = 0; i < h->n_dpus; i++) {

@@ -2,7 +2,8 @@
 /*
  * hostd platform: giving a VM its vNIC on this platform.  In the lab that is
  * `dse-lab vm-create`, which makes the VM's netns and a veth whose DPU end is
- * the VF representor; on hardware it will be SR-IOV VF setup.
+ * the VF representor; on hardware it will be SR-IOV VF setup.  And the
+ * host's platform file (DIR/platform.json): where its sensors are.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -129,4 +130,28 @@ hostd_platform_vnic_move(struct hostd *h, const char *vm, unsigned dpu, char *er
     int n = slash ? (int)(slash - h->dir) : 0;
     snprintf(pin, sizeof pin, "%.*s/bpf/%s-%s", n, h->dir, lab_host(h), vm);
     return vfmux_set_leg(pin, dpu + 1, err, err_len);
+}
+
+int
+hostd_platform_parse(const char *text, size_t len, struct hostd_platform *out, char *err,
+                     size_t err_len)
+{
+    json_error_t jerr;
+    *out = (struct hostd_platform){""};
+    if (!text)
+        return 0;
+    json_t *j = json_loadb(text, len, 0, &jerr);
+    const json_t *hwmon = json_object_get(j, "hwmon");
+    int rc = 0;
+    if (!j)
+        rc = err_set(err, err_len, -EINVAL, "%s (line %d)", jerr.text, jerr.line);
+    else if (!json_is_object(j))
+        rc = err_set(err, err_len, -EINVAL, "not a JSON object");
+    else if (hwmon && (!json_is_string(hwmon) || json_string_length(hwmon) >= sizeof out->hwmon))
+        rc = err_set(err, err_len, -EINVAL, "'hwmon' must be a directory's path, below %zu bytes",
+                     sizeof out->hwmon);
+    else if (hwmon)
+        snprintf(out->hwmon, sizeof out->hwmon, "%s", json_string_value(hwmon));
+    json_decref(j);
+    return rc;
 }

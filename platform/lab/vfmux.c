@@ -26,6 +26,21 @@ vfmux_counter_name(enum vfmux_counter c)
     return (unsigned)c < VFMUX__N ? names[c] : "?";
 }
 
+int
+vfmux_load(struct bpf_object **out, char *err, size_t err_len)
+{
+    libbpf_set_print(NULL);
+    struct bpf_object *obj = bpf_object__open_mem(vfmux_bpf_obj, vfmux_bpf_obj_len, NULL);
+    int rc = obj ? bpf_object__load(obj) : -errno;
+    *out = NULL;
+    if (rc < 0) {
+        bpf_object__close(obj);
+        return err_set(err, err_len, rc, "load the mux: %s", strerror(-rc));
+    }
+    *out = obj;
+    return 0;
+}
+
 /* One tc program on 'ifindex' at 'where'. */
 static int
 hook(struct bpf_object *obj, const char *prog, int ifindex, enum bpf_tc_attach_point where,
@@ -61,13 +76,10 @@ vfmux_attach(const char *dev0, const char *dev1, const char *pin_at, unsigned le
         return err_set(err, err_len, -ENODEV, "no interface %s", !if0 ? dev0 : dev1);
     if (leg > 2)
         return err_set(err, err_len, -EINVAL, "leg %u: 0, 1 or 2", leg);
-    libbpf_set_print(NULL);
-    struct bpf_object *obj = bpf_object__open_mem(vfmux_bpf_obj, vfmux_bpf_obj_len, NULL);
-    int rc = obj ? bpf_object__load(obj) : -errno;
-    if (rc < 0) {
-        bpf_object__close(obj);
-        return err_set(err, err_len, rc, "load the mux: %s", strerror(-rc));
-    }
+    struct bpf_object *obj;
+    int rc = vfmux_load(&obj, err, err_len);
+    if (rc < 0)
+        return rc;
     struct vfmux_cfg c = {.leg = leg, .ifindex0 = (__u32)if0, .ifindex1 = (__u32)if1};
     __u32 k = 0;
     struct bpf_map *m = bpf_object__find_map_by_name(obj, "vfmux_cfg");

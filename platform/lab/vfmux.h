@@ -19,6 +19,12 @@
 
 #include "vfmux-abi.h"
 
+struct bpf_object;
+
+/* Loads the mux's programs and creates its maps, attached nowhere (what
+ * vfmux_attach() attaches; tests run them on frames): 0 with '*obj' (close
+ * it with bpf_object__close()), or -errno. */
+int vfmux_load(struct bpf_object **obj, char *err, size_t err_len);
 /* In the caller's namespace: programs on 'dev0' and 'dev1' (eth0, eth1),
  * leg 'leg' (0..2), maps pinned at 'pin'-cfg and -stats (replaced when there). */
 int vfmux_attach(const char *dev0, const char *dev1, const char *pin, unsigned leg, char *err,

@@ -3,7 +3,9 @@
  * replay: a main() for fuzz harnesses built without libFuzzer.  Feeds every
  * file of the directories (or files) named on the command line to
  * LLVMFuzzerTestOneInput() once, so that the corpus and every past crash run
- * as a regression test under the ordinary build and its sanitizers.
+ * as a regression test under the ordinary build and its sanitizers.  Replaying
+ * nothing fails: a corpus that is missing or empty tests nothing, and a typo
+ * in meson.build must not pass as a clean run.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -50,7 +52,11 @@ main(int argc, char **argv)
         }
         DIR *d = opendir(argv[i]);
         struct dirent *e;
-        while (d && (e = readdir(d))) {
+        if (!d) {
+            perror(argv[i]);
+            return 1;
+        }
+        while ((e = readdir(d))) {
             if (e->d_name[0] == '.')
                 continue;
             char path[4096];
@@ -59,8 +65,11 @@ main(int argc, char **argv)
                 return 1;
             n++;
         }
-        if (d)
-            closedir(d);
+        closedir(d);
+    }
+    if (!n) {
+        fprintf(stderr, "replay: no inputs to replay (a missing or empty corpus?)\n");
+        return 1;
     }
     printf("replayed %d inputs\n", n);
     return 0;

@@ -337,6 +337,39 @@ torn_last_line_is_skipped_and_appending_goes_on(void)
     dir_fini(&d);
 }
 
+/* A line whose seq leaves no room (or no exact JSON number) for the next:
+ * not an event; the log goes on after the last seq that is (fuzz-eventlog
+ * showed a log stuck behind a seq of 2^63 - 1: every append failed). */
+static void
+seq_past_the_max_is_foreign(void)
+{
+    struct dir d;
+    dir_init(&d);
+    static const char lines[] = "{\"seq\":7,\"type\":\"x\"}\n"
+                                "{\"seq\":9223372036854775807,\"type\":\"x\"}\n"
+                                "{\"seq\":9007199254740992,\"type\":\"x\"}\n";
+    ASSERT_EQ(fs_write_atomic(d.path, lines, strlen(lines)), 0);
+    struct eventlog *log = open_log(d.path, 4096, 3);
+    ASSERT_NOT_NULL(log);
+    ASSERT_EQ(eventlog_last_seq(log), 7);
+    ASSERT_EQ(append(log, "x", "eight"), 8);
+    json_t *l = eventlog_read(log, 0, 0, NULL);
+    ASSERT_EQ(json_array_size(l), 2);
+    ASSERT_EQ(seq_at(l, 1), 8);
+    json_decref(l);
+    eventlog_close(log);
+
+    /* The last seq there is: the log says so rather than wrap. */
+    char line[64];
+    snprintf(line, sizeof line, "{\"seq\":%lld,\"type\":\"x\"}\n", EVENTLOG_SEQ_MAX);
+    ASSERT_EQ(fs_write_atomic(d.path, line, strlen(line)), 0);
+    log = open_log(d.path, 4096, 3);
+    ASSERT_EQ(eventlog_last_seq(log), EVENTLOG_SEQ_MAX);
+    ASSERT_EQ(append(log, "x", "one too many"), -EOVERFLOW);
+    eventlog_close(log);
+    dir_fini(&d);
+}
+
 static void
 bad_events_and_arguments_are_refused(void)
 {
@@ -429,6 +462,7 @@ TEST_MAIN(TEST(append_adds_seq_and_time), TEST(time_is_made_from_the_events_time
           TEST(rotation_keeps_keep_files_and_drops_the_oldest),
           TEST(read_limit_returns_the_newest), TEST(read_filters_by_type_prefix),
           TEST(torn_last_line_is_skipped_and_appending_goes_on),
+          TEST(seq_past_the_max_is_foreign),
           TEST(bad_events_and_arguments_are_refused),
           TEST(open_creates_missing_directories),
           TEST(appends_from_threads_get_unique_seqs))

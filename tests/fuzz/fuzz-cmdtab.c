@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fuzz-cmdtab: a command table for the harnesses of transports (fuzz-util.h). */
+#include <stdlib.h>
+
+#include "authz.h"
+#include "cmdtab.h"
+#include "fuzz-util.h"
+
+static int
+cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+{
+    *result = json_pack("{s:O, s:I}", "args", args, "payload_len", (json_int_t)ctx->payload_len);
+    return 0;
+}
+
+static const struct cmd_def defs[] = {
+    {"echo", "[ANY]", cmd_echo, AUTHZ_HOST},
+    {"port.list", "", cmd_echo, 0}, /* local only: a network caller is refused */
+};
+
+struct cmdtab *
+fuzz_cmdtab(void)
+{
+    static struct cmdtab *tab;
+    if (!tab && !(tab = cmdtab_create(defs, sizeof defs / sizeof defs[0], NULL)))
+        abort();
+    return tab;
+}
