@@ -48,7 +48,9 @@ def main():
     print("# Figures\n")
     print("Written by `make bench` (bench/run); do not edit by hand. Medians of the runs shown;")
     print("anchors measured in the same invocation on the same topology. Ratio: dse / anchor")
-    print("(above 1 is better for dse when higher is better, below 1 when lower is better).\n")
+    print("(above 1 is better for dse when higher is better, below 1 when lower is better).")
+    print("Figures from dse-pktgen measured since it has fallback generators name the one that")
+    print("sent their frames (see Notes); earlier ones used `xdp-live`.\n")
     print(f"Machine: {m['cores']} cores ({m.get('cpu', '?')}), kernel {m['kernel']}, {m['date']}"
           + (", QUICK run" if m.get("quick") else "") + ".\n")
     print("| id | what | unit | dse | anchors | ratio | runs | command |")
@@ -62,6 +64,8 @@ def main():
                            if x["id"].startswith("mpps-pipeline-") else "bench/failover.sh"
                            if x["id"].startswith("failover-") else "bench/run")
         what = x["what"] + (f" (measured {x['measured']})" if x.get("measured") else "")
+        if x.get("generator"):
+            what += f"; dse-pktgen generator: {x['generator']}"
         print(f"| `{x['id']}` | {what} | {x['unit']} | {fmt(x['dse'])} | {anchors} | {ratios} "
               f"| {x.get('runs', '-')} | `{cmd}` |")
     print("""
@@ -75,7 +79,15 @@ those and replaces their figures in place; such a figure says when it was measur
 
 ## Notes
 
-- `l2-veth-64b`: dse-pktgen (XDP live frames, on the host core, in h1-vm1) sends
+- dse-pktgen generators: `xdp-live` (BPF_PROG_RUN live frames, in the kernel)
+  where the kernel allows it, else `afxdp` (AF_XDP transmit in copy mode, the
+  frames stamped in userspace: about 0.65 Mpps of 66 B frames from one core
+  into an XDP sink over a veth pair on kernel 6.18.44-fc-v1300, which refuses
+  live frames), else `afpacket` (AF_PACKET sendmmsg, about 0.44 there);
+  `vhost-user` and `udp` for those modes. A generator's speed bounds the
+  figures that the host core limits (see `l2-veth-64b`): compare figures
+  measured with the same generator.
+- `l2-veth-64b`: dse-pktgen (XDP live frames or AF_XDP, on the host core, in h1-vm1) sends
   UDP frames of 66 B (the smallest that carries its sequence header; the id keeps
   the 64 B name of DESIGN §10) to h1-vm2 on the same host, through the DPU; the
   sink (dse-pktgen rx, XDP) counts what arrives. The DPU-side receive work runs
@@ -211,7 +223,7 @@ those and replaces their figures in place; such a figure says when it was measur
   of a host: each anchor stands where it applies.
 - `dpu-capacity-independent`: a host's two DPUs independent (`dsectl host
   dpu-mode independent`, a pair of VMs on each, `vm add --dpu`): 64 B frames
-  from one VM of each pair to the other, flat out (dse-pktgen XDP, on each VM's
+  from one VM of each pair to the other, flat out (dse-pktgen tx --dev, on each VM's
   leg to its DPU), the Mpps both sinks count, against both pairs on dpu1
   (`one-dpu`). Each DPU has a core of its own (`dse-lab up --dpu-cpus` of every
   CPU); the generators and sinks share those two cores, so the figure says what

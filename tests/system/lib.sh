@@ -16,11 +16,14 @@ export DSE_LAB_DIR=${DSE_LAB_DIR:-/tmp/dse-lab-test.$$}
 
 N_FAILED=0
 N_CHECKS=0
+N_SKIPPED=0
 LAB_PREFIXES=()
 TEST_TMPDIRS=()
 TEST_CLEANUPS=() # commands cleanup runs first (e.g. undoing chattr +i)
 
 ok() { N_CHECKS=$((N_CHECKS + 1)); echo "ok - $*"; }
+# skip_check NAME REASON: a check that cannot run here, counted as skipped.
+skip_check() { N_SKIPPED=$((N_SKIPPED + 1)); echo "skip - $1: $2"; }
 not_ok() { N_CHECKS=$((N_CHECKS + 1)); N_FAILED=$((N_FAILED + 1)); echo "not ok - $*"; }
 
 # check DESCRIPTION CMD...: run CMD, report ok/not ok.
@@ -39,7 +42,9 @@ check_eq() {
 quiet() { "$@" >/dev/null; }
 
 finish() {
-	echo "# $N_CHECKS checks, $N_FAILED failed"
+	local skipped=
+	((N_SKIPPED == 0)) || skipped=", $N_SKIPPED skipped"
+	echo "# $N_CHECKS checks, $N_FAILED failed$skipped"
 	((N_FAILED == 0))
 }
 
