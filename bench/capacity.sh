@@ -13,7 +13,9 @@
 # moves a VM's kernel traffic, not XDP's).  Each DPU has a core of its own
 # (`up --dpu-cpus` of every CPU); the VMs' generators run on the same cores,
 # there being no others on a small machine, so the ratio shows what a second
-# DPU adds here, not a clean 2x.
+# DPU adds here, not a clean 2x.  The generator is dse-pktgen's fastest on this
+# kernel (XDP live frames, else AF_XDP copy mode), or PKTGEN_GENERATOR; the
+# figure names the one used ("generator").
 #
 #   [vm1] -> [h1-dpu1] -> [vm3]          one-dpu:  [vm1] -> [h1-dpu1] -> [vm3]
 #   [vm2] -> [h1-dpu2] -> [vm4]                    [vm5] -> [h1-dpu1] -> [vm6]
@@ -61,9 +63,12 @@ one_run() {
 		local to=${!j}
 		"$DSE_LAB" exec --prefix "$P" "h1-$from" -- "$PKTGEN" tx --dev "${dev[$from]}" \
 			--src-mac "$(vm_mac "$P" "h1-$from")" --dst-mac "$(vm_mac "$P" "h1-$to")" \
-			--rate max --duration "$secs" >/dev/null 2>&1 &
+			--rate max --duration "$secs" --generator "${PKTGEN_GENERATOR:-auto}" -j \
+			>"$TMPB/tx.$from" 2>/dev/null &
 	done
 	wait
+	for f in "$TMPB"/tx.vm*; do pktgen_record "$f"; done
+	rm -f "$TMPB"/tx.vm*
 	jq -s --argjson s "$secs" '(map(.rx_packets) | add) / $s / 1e6 * 1000 | round / 1000' "$TMPB"/rx.vm*
 	rm -f "$TMPB"/rx.vm*
 }

@@ -19,6 +19,10 @@
 #   1 s warm-up), dse's eswitch holds at most 65,536 flows: beyond that the
 #   rest stay on the miss path, which the 100,000-flow figure shows.
 #
+# The generator is dse-pktgen's fastest on this kernel (--generator auto: XDP
+# live frames, else AF_XDP copy mode), or PKTGEN_GENERATOR; each figure names
+# the one used ("generator").
+#
 # Prints one JSON object per figure.   bench/l2veth.sh [--quick]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +47,9 @@ one_run() { # SIZE RATE [TX-ARGS...]: one generator run; prints the sink's JSON 
 	local rpid=$!
 	wait_until 5 bash -c "ip -n $P-h1-vm2 link show dev eth0 | grep -q xdp"
 	"$DSE_LAB" exec --prefix "$P" h1-vm1 -- "$PKTGEN" tx --dev eth0 --src-mac "$M1" --dst-mac "$M2" \
-		--size "$size" --rate "$rate" --duration "$secs" -j "$@" >"$TMPB/tx.json" 2>/dev/null
+		--size "$size" --rate "$rate" --duration "$secs" --generator "${PKTGEN_GENERATOR:-auto}" \
+		-j "$@" >"$TMPB/tx.json" 2>/dev/null
+	pktgen_record "$TMPB/tx.json"
 	wait "$rpid" || true
 	cat "$out"
 }

@@ -4,7 +4,11 @@
 # tests/system/lib.sh).  Each variant's runs are one number a line in
 # $TMPB/VARIANT[SUFFIX] (record() appends them, "fail" for a failed run);
 # ANCHORS lists the variants other than dse, in the order they are printed;
-# runs is the number of rounds planned (a figure reports the runs it got).
+# runs is the number of rounds planned (a figure reports the runs it got).  A
+# benchmark that runs dse-pktgen tx hands each run's -j report to
+# pktgen_record, and every figure it then writes names the generators used
+# ("generator").  PKTGEN_GENERATOR (default auto) is what such a benchmark
+# passes to `tx --dev ... --generator`.
 
 # bench_tmp: $TMPB, the run's scratch directory, removed by cleanup.
 bench_tmp() {
@@ -48,12 +52,20 @@ stats() {
 # median FILE: the median of the numbers in FILE, or null.
 median() { stats "$1" | jq .median; }
 
+# pktgen_record TX_JSON: note which generator a dse-pktgen tx run used (its
+# -j report's "generator": xdp-live, afxdp, afpacket, vhost-user, udp).
+pktgen_record() { jq -r '.generator // empty' "$1" >>"$TMPB/generators" 2>/dev/null || true; }
+
+# pktgen_generators: the generators noted, comma-separated, or nothing.
+pktgen_generators() { [[ -s $TMPB/generators ]] && sort -u "$TMPB/generators" | paste -sd, - || true; }
+
 # figure ID WHAT UNIT HIGHER_IS_BETTER SUFFIX: one JSON line (DESIGN.md §10):
-# dse's median and every anchor's that has runs with that file suffix, and
-# in "stats" each one's real number of runs, failed runs, min, median and max.
-# A figure whose dse runs all failed (or never ran) carries "error": the run
-# of bench/run then fails.  FIGURE_KEY=max makes the figure the maximum of
-# the runs rather than their median (figure_max).
+# dse's median and every anchor's that has runs with that file suffix, in
+# "stats" each one's real number of runs, failed runs, min, median and max,
+# and the dse-pktgen generators of the run when there were any
+# (pktgen_record).  A figure whose dse runs all failed (or never ran) carries
+# "error": the run of bench/run then fails.  FIGURE_KEY=max makes the figure
+# the maximum of the runs rather than their median (figure_max).
 figure() {
 	local id=$1 what=$2 unit=$3 hib=$4 sfx=$5 v st all='{}' key=${FIGURE_KEY:-median}
 	for v in dse $ANCHORS; do
@@ -62,11 +74,12 @@ figure() {
 		all=$(jq -c --arg k "$v" --argjson s "$st" '. + {($k): $s}' <<<"$all")
 	done
 	jq -nc --arg id "$id" --arg what "$what" --arg unit "$unit" --argjson hib "$hib" \
-		--argjson all "$all" --arg key "$key" '
+		--argjson all "$all" --arg key "$key" --arg gen "$(pktgen_generators)" '
 		{id: $id, what: $what, unit: $unit, higher_is_better: $hib,
 		 runs: $all.dse.runs, failed: $all.dse.failed, dse: $all.dse[$key],
 		 anchors: ($all | del(.dse) | map_values(.[$key])), stats: $all}
 		+ (if $key != "median" then {statistic: $key} else {} end)
+		+ (if $gen == "" then {} else {generator: $gen} end)
 		+ (if $all.dse.runs == 0 then {error: "no successful run of dse (\($all.dse.failed) failed)"} else {} end)'
 	if [[ $(stats "$TMPB/dse$sfx" | jq .runs) == 0 ]]; then
 		echo "bench: $id: no successful run of dse" >&2

@@ -106,6 +106,12 @@ those and replaces their figures in place; such a figure says when it was measur
 How each figure is taken. The numbers are in the table above (and in
 `results.json`); this prose states none of its own.
 
+- dse-pktgen generators (`gen`): `xdp-live` (BPF_PROG_RUN with live frames,
+  in the kernel) where the kernel allows it, else `afxdp` (AF_XDP transmit in
+  copy mode, the frames stamped in userspace), else `afpacket` (AF_PACKET
+  `sendmmsg`, the qdisc bypassed); `vhost-user` and `udp` for those modes.
+  Where the host core bounds a figure (see `l2-veth-*`), the generator's own
+  speed does too: compare figures measured with the same generator.
 - `l2-veth-*`: dse-pktgen (on the host core, in h1-vm1; the generator it used
   is in `gen`) sends UDP frames of 66 B (the smallest that carries its
   sequence header; the id keeps the 64 B name of DESIGN section 10) to h1-vm2

@@ -53,6 +53,7 @@ one_run() { # TX-SOCK RX-SOCK RATE: one generator run; prints the sink's JSON re
 	wait_until 10 grep -q 'attached to' "$err"
 	"$DSE_LAB" exec --prefix "$P" h1 -- "$PKTGEN" tx --vhost-user "$1" --dst-mac "$SINK_MAC" \
 		--rate "$3" --duration "$secs" -j >"$TMPB/tx.json" 2>/dev/null
+	pktgen_record "$TMPB/tx.json"
 	wait "$rpid" || true
 	cat "$out"
 }

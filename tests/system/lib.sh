@@ -16,11 +16,15 @@ export DSE_LAB_DIR=${DSE_LAB_DIR:-/tmp/dse-lab-test.$$}
 
 N_FAILED=0
 N_CHECKS=0
+N_SKIPPED=0
 LAB_PREFIXES=()
 TEST_TMPDIRS=()
 TEST_CLEANUPS=() # commands cleanup runs first (e.g. undoing chattr +i)
 
 ok() { N_CHECKS=$((N_CHECKS + 1)); echo "ok - $*"; }
+# skip_check NAME REASON: a check that cannot run here, counted as a skip
+# by scripts/run-tests (never as a pass).
+skip_check() { N_SKIPPED=$((N_SKIPPED + 1)); echo "skip - $1: $2"; }
 not_ok() { N_CHECKS=$((N_CHECKS + 1)); N_FAILED=$((N_FAILED + 1)); echo "not ok - $*"; }
 
 # check DESCRIPTION CMD...: run CMD, report ok/not ok.
@@ -39,16 +43,14 @@ check_eq() {
 quiet() { "$@" >/dev/null; }
 
 finish() {
-	echo "# $N_CHECKS checks, $N_FAILED failed"
+	local skipped=
+	((N_SKIPPED == 0)) || skipped=", $N_SKIPPED skipped"
+	echo "# $N_CHECKS checks, $N_FAILED failed$skipped"
 	((N_FAILED == 0))
 }
 
 # skip REASON: the whole test cannot run here: one counted skip, exit 77.
 skip() { echo "skip - $(basename "$0" .sh): $*"; exit 77; }
-
-# skip_check DESCRIPTION REASON: a check that cannot run here, counted as a
-# skip by scripts/run-tests (never as a pass).
-skip_check() { echo "skip - $1: $2"; }
 
 require_root() { [[ $(id -u) == 0 ]] || skip "needs root"; }
 

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "check.h"
+#include "pktgen-afxdp.h"
+#include "pktgen-tx.h"
 #include "pktgen-udp.h"
 #include "pktgen.h"
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <linux/if_xdp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/socket.h>
@@ -327,6 +330,15 @@ vhost_user_args(void)
     ASSERT_STREQ(err, "--vhost-user needs a value");
 }
 
+/* The template frame of 'o' into 'f' (PKTGEN_MAX_SIZE bytes) and its
+ * stamping into 'cfg', as every generator starts; returns its length. */
+static unsigned
+template_for(const struct pktgen_opts *o, uint8_t *f, struct pktgen_tx_cfg *cfg)
+{
+    pktgen_tx_cfg_init(o, cfg);
+    return (unsigned)pktgen_frame_build(o, f, PKTGEN_MAX_SIZE);
+}
+
 /* What the XDP generator does per frame (bpf/pktgen-tx.bpf.c), and what the
  * XDP sink counts (bpf/pktgen-rx.bpf.c), in userspace. */
 static void
@@ -338,10 +350,9 @@ stamped_frames_are_counted_like_xdp(void)
                       "--src-mac", "02:00:00:00:00:fe", "--flows", "3", "--src-macs", "4",
                       "--stream", "5", "--vlan", "7", NULL));
     uint8_t f[PKTGEN_MAX_SIZE];
-    size_t len = pktgen_frame_build(&o, f, sizeof f);
-    ASSERT_EQ(len, 70);
     struct pktgen_tx_cfg cfg;
-    pktgen_tx_cfg_init(&o, &cfg);
+    size_t len = template_for(&o, f, &cfg);
+    ASSERT_EQ(len, 70);
     ASSERT_EQ(cfg.l4_off, 38);
     ASSERT_EQ(cfg.mac_low, 0xfe);
 
@@ -661,6 +672,244 @@ udp_loopback_delivers_every_datagram_in_order(void)
     free(t.stats);
 }
 
+static void
+generator_option_parses(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+#define DEV "--dev", "v0", "--dst-mac", "02:00:00:00:00:02"
+    ASSERT_TRUE(parse(&o, err, "tx", DEV, NULL));
+    ASSERT_EQ(o.generator, PKTGEN_GEN_AUTO);
+    static const char *const names[] = {"auto", "xdp-live", "afxdp", "afpacket"};
+    for (unsigned g = 0; g < ARRAY_SIZE(names); g++) {
+        ASSERT_TRUE(parse(&o, err, "tx", DEV, "--generator", names[g], NULL));
+        ASSERT_EQ(o.generator, g);
+        ASSERT_STREQ(pktgen_generator_name(o.generator), names[g]);
+    }
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--generator", "pktgen", NULL));
+    ASSERT_STREQ(err, "--generator 'pktgen': not auto, xdp-live, afxdp or afpacket");
+    ASSERT_FALSE(parse(&o, err, "tx", DEV, "--generator", NULL));
+    ASSERT_STREQ(err, "--generator needs a value");
+    ASSERT_FALSE(parse(&o, err, "rx", "--dev", "v0", "--generator", "afxdp", NULL));
+    ASSERT_STREQ(err, "rx: unknown option '--generator'");
+    ASSERT_FALSE(
+        parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--generator", "afxdp", NULL));
+    ASSERT_STREQ(err, "tx: --generator does not go with --udp");
+    ASSERT_FALSE(parse(&o, err, "tx", "--vhost-user", "/v", "--dst-mac",
+                       "02:00:00:00:00:02", "--generator", "afpacket", NULL));
+    ASSERT_STREQ(err, "tx: --generator goes with --dev");
+#undef DEV
+}
+
+/* A generator that sends nothing: it counts what pktgen_tx_run() asks of it,
+ * in batches of at most 'batch' frames. */
+struct fake_gen {
+    uint64_t batch;
+    uint64_t calls, frames, last_n, max_n;
+    uint64_t first_ns, last_ns; /* when the first and the last call came */
+    uint64_t stop_at;           /* sets '*stop' on this call (1 = the first), 0 never */
+    uint64_t fail_at;           /* returns 'fail_rc' on this call, 0 never */
+    int fail_rc;
+    bool takes_none; /* a kernel that takes no frame, ever */
+    volatile sig_atomic_t *stop;
+};
+
+static int64_t
+fake_send(void *ctx, uint64_t n)
+{
+    struct fake_gen *f = ctx;
+    f->last_ns = now_ns();
+    if (!f->calls++)
+        f->first_ns = f->last_ns;
+    if (f->calls == f->fail_at)
+        return f->fail_rc;
+    n = f->takes_none ? 0 : MIN(n, f->batch ? f->batch : n);
+    f->frames += n;
+    f->last_n = n;
+    f->max_n = MAX(f->max_n, n);
+    if (f->calls == f->stop_at)
+        *f->stop = 1;
+    return (int64_t)n;
+}
+
+static const struct pktgen_gen_ops fake_ops = {
+    .name = "fake", .chunk_max = 1000, .send = fake_send};
+
+/* Runs the fake generator over the tx arguments after "tx --dev v0 ...". */
+static int
+fake_run(struct fake_gen *f, uint64_t *elapsed_ns, const char *a1, const char *a2,
+         const char *a3, const char *a4)
+{
+    struct pktgen_opts o;
+    char err[256];
+    if (!parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02", a1, a2, a3,
+               a4, NULL))
+        return -EINVAL;
+    volatile sig_atomic_t stop = 0;
+    f->stop = &stop;
+    return pktgen_tx_run(&o, &fake_ops, f, &stop, elapsed_ns);
+}
+
+static void
+tx_run_paces_exact_counts_in_ms_chunks(void)
+{
+    struct fake_gen f = {0};
+    uint64_t ns;
+    /* 20 frames per ms: 12 chunks of 20, then 10; the run lasts until frame
+     * 250 is due, 12.5 ms after the first. */
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "20000", "--count", "250"), 0);
+    ASSERT_EQ(f.frames, 250);
+    ASSERT_EQ(f.calls, 13);
+    ASSERT_EQ(f.max_n, 20);
+    ASSERT_EQ(f.last_n, 10);
+    /* The last chunk is due 12 ms after the first: not sent in a burst. */
+    ASSERT_GE(f.last_ns - f.first_ns, 11000000);
+    ASSERT_GE(ns, 12500000);
+    ASSERT_LT(ns, 1000000000);
+    /* rate x duration */
+    f = (struct fake_gen){0};
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "20000", "--duration", "0.01"), 0);
+    ASSERT_EQ(f.frames, 200);
+    ASSERT_GE(ns, 10000000);
+    /* below 1000 pps, one frame per chunk */
+    f = (struct fake_gen){0};
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "500", "--count", "3"), 0);
+    ASSERT_EQ(f.calls, 3);
+    ASSERT_EQ(f.max_n, 1);
+    ASSERT_GE(ns, 6000000); /* frame 3 is due at 6 ms */
+    /* a generator that takes 7 frames at a time still sends exact chunks */
+    f = (struct fake_gen){.batch = 7};
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "20000", "--count", "250"), 0);
+    ASSERT_EQ(f.frames, 250);
+    ASSERT_EQ(f.calls, 12 * 3 + 2);
+    ASSERT_EQ(f.max_n, 7);
+    /* flat out: the generator's chunks, the last one short */
+    f = (struct fake_gen){0};
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "max", "--count", "2500"), 0);
+    ASSERT_EQ(f.frames, 2500);
+    ASSERT_EQ(f.calls, 3);
+    ASSERT_EQ(f.last_n, 500);
+    /* flat out for a duration */
+    f = (struct fake_gen){0};
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "max", "--duration", "0.02"), 0);
+    ASSERT_GE(ns, 20000000);
+    ASSERT_LT(ns, 1000000000);
+    ASSERT_EQ(f.frames, f.calls * 1000);
+}
+
+static void
+tx_run_ends_on_stop_and_errors(void)
+{
+    struct fake_gen f = {.stop_at = 3};
+    uint64_t ns;
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "1000", "--duration", "60"), 0);
+    ASSERT_EQ(f.calls, 3);
+    ASSERT_LT(ns, 1000000000); /* not the whole minute, nor its end */
+    f = (struct fake_gen){.fail_at = 2, .fail_rc = -ENETDOWN};
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "max", "--count", "5000"), -ENETDOWN);
+    ASSERT_EQ(f.calls, 2);
+    ASSERT_EQ(f.frames, 1000);
+    /* a signal during a batched chunk: no more batches */
+    f = (struct fake_gen){.batch = 10, .stop_at = 2};
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "max", "--count", "5000"), 0);
+    ASSERT_EQ(f.calls, 2);
+    ASSERT_EQ(f.frames, 20);
+    /* a kernel that takes nothing holds the run no longer than --duration */
+    f = (struct fake_gen){.takes_none = true};
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "max", "--duration", "0.02"), 0);
+    ASSERT_EQ(f.frames, 0);
+    ASSERT_GE(ns, 20000000);
+    ASSERT_LT(ns, 1000000000);
+    /* a signal: no error */
+    f = (struct fake_gen){.fail_at = 1, .fail_rc = -EINTR};
+    ASSERT_EQ(fake_run(&f, &ns, "--rate", "100", "--count", "5"), 0);
+    ASSERT_EQ(f.calls, 1);
+    ASSERT_LT(ns, 1000000000); /* it did not wait for frame 5 */
+}
+
+/* The afxdp generator's rings, over plain memory: the kernel's side played
+ * by the test (it consumes descriptors and completes frames). */
+static void
+afxdp_rings_stamp_each_frame_and_reuse_completed(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
+                      "--src-mac", "02:00:00:00:00:10", "--flows", "3", "--src-macs", "2",
+                      "--stream", "9", "--size", "100", NULL));
+    uint8_t tmpl[PKTGEN_MAX_SIZE];
+    struct pktgen_tx_cfg cfg;
+    unsigned len = template_for(&o, tmpl, &cfg);
+    ASSERT_EQ(len, 100);
+    static struct pktgen_afxdp_frames f;
+    uint8_t *area = calloc(PKTGEN_AFXDP_FRAMES, PKTGEN_AFXDP_FRAME_SIZE);
+    static struct xdp_desc descs[PKTGEN_AFXDP_FRAMES];
+    static uint64_t done[PKTGEN_AFXDP_FRAMES];
+    ASSERT_NOT_NULL(area);
+    pktgen_afxdp_frames_init(&f, area, tmpl, len, &cfg);
+    ASSERT_EQ(f.n_free, PKTGEN_AFXDP_FRAMES);
+    uint32_t prod = 0, cons = 0, cprod = 0, ccons = 0;
+    struct xsk_ring_prod tx = {.cached_cons = PKTGEN_AFXDP_FRAMES,
+                               .mask = PKTGEN_AFXDP_FRAMES - 1,
+                               .size = PKTGEN_AFXDP_FRAMES,
+                               .producer = &prod,
+                               .consumer = &cons,
+                               .ring = descs};
+    struct xsk_ring_cons comp = {.mask = PKTGEN_AFXDP_FRAMES - 1,
+                                 .size = PKTGEN_AFXDP_FRAMES,
+                                 .producer = &cprod,
+                                 .consumer = &ccons,
+                                 .ring = done};
+
+    ASSERT_EQ(pktgen_afxdp_fill(&f, &tx, 0, 32, 5000), 32);
+    ASSERT_EQ(prod, 32);
+    struct pktgen_rx_table t = {.stats = calloc(PKTGEN_MAX_STREAMS, sizeof *t.stats)};
+    for (unsigned i = 0; i < 32; i++) {
+        ASSERT_EQ(descs[i].len, 100);
+        ASSERT_EQ(descs[i].addr,
+                  (uint64_t)i * PKTGEN_AFXDP_FRAME_SIZE); /* frame 0 first */
+        const uint8_t *fr = area + descs[i].addr;
+        ASSERT_EQ(be16_at(fr + 34), PKTGEN_SPORT_BASE + i % 3);
+        ASSERT_EQ(fr[11], 0x10 + i % 2);
+        ASSERT_EQ(memcmp(fr, tmpl, 11), 0); /* the rest of the template is there */
+        ASSERT_TRUE(pktgen_rx_count(&t, fr, len, len, 5000 + 2000));
+    }
+    ASSERT_EQ(t.n, 1);
+    ASSERT_EQ(t.ids[0], 9);
+    ASSERT_EQ(t.stats[0].packets, 32);
+    ASSERT_EQ(t.stats[0].highest_seq, 31);
+    ASSERT_EQ(t.stats[0].reordered, 0);
+    ASSERT_EQ(t.stats[0].lat_max_ns, 2000); /* stamped with the time given */
+
+    /* No more than are free, and nothing once none is. */
+    ASSERT_EQ(pktgen_afxdp_fill(&f, &tx, 32, 2000, 6000), PKTGEN_AFXDP_FRAMES - 32);
+    ASSERT_EQ(pktgen_afxdp_fill(&f, &tx, PKTGEN_AFXDP_FRAMES, 1, 7000), 0);
+    ASSERT_EQ(prod, PKTGEN_AFXDP_FRAMES);
+
+    /* The kernel takes every descriptor and completes frames 0..9. */
+    cons = prod;
+    for (unsigned i = 0; i < 10; i++)
+        done[i] = descs[i].addr;
+    __atomic_store_n(&cprod, 10, __ATOMIC_RELEASE);
+    ASSERT_EQ(pktgen_afxdp_reap(&f, &comp), 10);
+    ASSERT_EQ(ccons, 10);
+    ASSERT_EQ(pktgen_afxdp_reap(&f, &comp), 0);
+    ASSERT_EQ(f.n_free, 10);
+    /* Those go out again as the next seqs, from the descriptors after. */
+    ASSERT_EQ(pktgen_afxdp_fill(&f, &tx, PKTGEN_AFXDP_FRAMES, 32, 8000), 10);
+    for (unsigned i = 0; i < 10; i++) {
+        const struct xdp_desc *d =
+            &descs[(PKTGEN_AFXDP_FRAMES + i) % PKTGEN_AFXDP_FRAMES];
+        ASSERT_LT(d->addr, 10 * PKTGEN_AFXDP_FRAME_SIZE);
+        ASSERT_TRUE(pktgen_rx_count(&t, area + d->addr, len, len, 9000));
+    }
+    ASSERT_EQ(t.stats[0].packets, 42);
+    ASSERT_EQ(t.stats[0].highest_seq, PKTGEN_AFXDP_FRAMES + 9);
+    ASSERT_EQ(t.stats[0].reordered, 0);
+    free(t.stats);
+    free(area);
+}
+
 TEST_MAIN(TEST(tx_args_get_defaults), TEST(tx_args_parse_everything),
           TEST(tx_args_refuse_bad_input), TEST(rx_args_parse),
           TEST(frame_has_valid_checksums), TEST(frame_carries_vlan_tag),
@@ -670,4 +919,7 @@ TEST_MAIN(TEST(tx_args_get_defaults), TEST(tx_args_parse_everything),
           TEST(udp_args_parse), TEST(udp_args_refuse_bad_input),
           TEST(udp_excludes_dev_vhost_and_header_options),
           TEST(rx_counter_tracks_longest_gap_and_lost_run),
-          TEST(udp_loopback_delivers_every_datagram_in_order))
+          TEST(udp_loopback_delivers_every_datagram_in_order),
+          TEST(generator_option_parses), TEST(tx_run_paces_exact_counts_in_ms_chunks),
+          TEST(tx_run_ends_on_stop_and_errors),
+          TEST(afxdp_rings_stamp_each_frame_and_reuse_completed))

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dse-pktgen: traffic generator (tx) and sink (rx) built on XDP.  tx runs an
- * embedded XDP program over copies of one template frame with BPF_PROG_RUN
- * (BPF_F_TEST_XDP_LIVE_FRAMES), paced in ~1 ms chunks against CLOCK_MONOTONIC;
- * rx attaches an embedded XDP program that counts, times and drops the frames.
- * With --vhost-user both are a virtio front-end instead (pktgen-vhost.c), with
+ * dse-pktgen: traffic generator (tx) and sink (rx), wiring only.  tx --dev
+ * sends copies of one template frame, stamped per frame, paced in ~1 ms chunks
+ * against CLOCK_MONOTONIC (pktgen-tx.c), with the fastest generator the
+ * kernel allows or the one --generator names: an embedded XDP program run
+ * with BPF_PROG_RUN live frames (pktgen-xdp.c), else AF_XDP transmit in copy
+ * mode (pktgen-afxdp.c), else AF_PACKET (pktgen-afpacket.c).  rx attaches an
+ * embedded XDP program that counts, times and drops the frames.  With
+ * --vhost-user both are a virtio front-end instead (pktgen-vhost.c), with
  * --udp a UDP socket (pktgen-udp.c).  The pure parts live in pktgen.c.
  */
 #include <bpf/bpf.h>
@@ -18,25 +21,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pktgen-afpacket.h"
+#include "pktgen-afxdp.h"
+#include "pktgen-tx.h"
 #include "pktgen-udp.h"
 #include "pktgen-vhost.h"
+#include "pktgen-xdp.h"
 #include "pktgen.h"
 #include "util.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
-extern const unsigned char pktgen_tx_bpf_obj[];
-extern const size_t pktgen_tx_bpf_obj_len;
 extern const unsigned char pktgen_rx_bpf_obj[];
 extern const size_t pktgen_rx_bpf_obj_len;
 
-#define TX_CHUNK_MAX 8192 /* frames per BPF_PROG_RUN at --rate max */
-#define TX_BATCH 64
 #define RX_POLL_MS 20
 
 static volatile sig_atomic_t stop_requested;
@@ -56,7 +58,7 @@ usage(FILE *f)
         "                     [--size BYTES] [--rate PPS|max] [--duration S | --count "
         "N]\n"
         "                     [--flows N] [--src-macs N] [--src-ip A] [--dst-ip B]\n"
-        "                     [--stream ID] [-j]\n"
+        "                     [--stream ID] [--generator G] [-j]\n"
         "       dse-pktgen rx --dev IF [--duration S] [--idle-ms MS] [--stream ID] [-j]\n"
         "       dse-pktgen tx|rx --vhost-user SOCK [the same options] [rx: --announce "
         "MAC]\n"
@@ -66,8 +68,7 @@ usage(FILE *f)
         "[-j]\n"
         "       dse-pktgen fwd --in IF --out IF\n"
         "\n"
-        "tx generates IPv4/UDP frames from an XDP program run with BPF_PROG_RUN\n"
-        "(live frames) and redirects them out of IF, in the current network namespace.\n"
+        "tx sends IPv4/UDP frames out of IF, in the current network namespace.\n"
         "Each frame carries {magic \"dse1\", stream, seq, tx time} after the UDP "
         "header;\n"
         "the UDP source port varies over --flows values (from %d), the UDP checksum is "
@@ -79,6 +80,13 @@ usage(FILE *f)
         "  --rate     frames per second, paced in ~1 ms chunks; max (default): flat out\n"
         "  --duration seconds to send (default %.0f); --count N: send N frames instead\n"
         "  defaults: --src-mac the address of IF, 198.18.0.1 -> 198.18.0.2, stream 0\n"
+        "  --generator how the frames are made; the report names the one used:\n"
+        "    auto      (default) the first of these that the kernel allows\n"
+        "    xdp-live  an XDP program run with BPF_PROG_RUN (live frames) stamps and\n"
+        "              redirects each frame in the kernel: fastest; some kernels refuse\n"
+        "              it (then forcing it exits 1)\n"
+        "    afxdp     AF_XDP transmit in copy mode, stamped in userspace\n"
+        "    afpacket  AF_PACKET sendmmsg() past the qdisc, stamped in userspace\n"
         "\n"
         "rx attaches an XDP program to IF (driver mode, replacing and later restoring\n"
         "what is there) that counts and drops frames with the header, and passes the\n"
@@ -89,10 +97,11 @@ usage(FILE *f)
         "two frames and the longest run of lost seqs (both between received frames),\n"
         "and one-way latency percentiles.  --stream reports one stream only.\n"
         "\n"
-        "A veth receiving redirected frames needs a NAPI context: the peer of the tx\n"
-        "--dev must run XDP (rx attaches its program, so a direct veth pair between\n"
-        "tx and rx works) or have GRO on (ethtool -K PEER gro on, after link up).\n"
-        "Otherwise the frames tx counts as sent are dropped silently by the kernel.\n"
+        "With xdp-live, a veth receiving the redirected frames needs a NAPI context:\n"
+        "the peer of the tx --dev must run XDP (rx attaches its program, so a direct\n"
+        "veth pair between tx and rx works) or have GRO on (ethtool -K PEER gro on,\n"
+        "after link up).  Otherwise the frames tx counts as sent are dropped silently\n"
+        "by the kernel.  (afxdp and afpacket frames reach the peer either way.)\n"
         "  -j         print JSON\n"
         "\n"
         "--vhost-user SOCK: instead of an interface, connect to the vhost-user device\n"
@@ -109,10 +118,11 @@ usage(FILE *f)
         "(ENOBUFS, EAGAIN, ECONNREFUSED, unreachable) counts as a send error and tx\n"
         "goes on.  rx binds PORT on every address and counts as the XDP sink does.\n"
         "\n"
-        "While tx runs, its program also sits on IF in generic XDP mode, passing every\n"
-        "real frame: that keeps it in the kernel's XDP dispatcher, which BPF_PROG_RUN\n"
-        "would otherwise update twice per chunk (~25 ms).  DSE_PKTGEN_NO_PIN=1 skips\n"
-        "that; DSE_PKTGEN_DEBUG=1 prints libbpf's log (verifier output).\n"
+        "While xdp-live runs, its program also sits on IF in generic XDP mode, passing\n"
+        "every real frame: that keeps it in the kernel's XDP dispatcher, which\n"
+        "BPF_PROG_RUN would otherwise update twice per chunk (~25 ms).\n"
+        "DSE_PKTGEN_NO_PIN=1 skips that; DSE_PKTGEN_DEBUG=1 prints libbpf's log\n"
+        "(verifier output).\n"
         "Exit status: 0 ok, 1 failed, 2 usage.\n",
         PKTGEN_SPORT_BASE, pktgen_min_size(false), pktgen_min_size(true),
         PKTGEN_DEFAULT_DURATION_S, PKTGEN_DEFAULT_IDLE_MS, PKTGEN_VHOST_SRC_MAC);
@@ -148,16 +158,6 @@ signals_install(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static void
-sleep_until_ns(uint64_t t_ns)
-{
-    struct timespec ts = {.tv_sec = (time_t)(t_ns / 1000000000ULL),
-                          .tv_nsec = (long)(t_ns % 1000000000ULL)};
-    while (!stop_requested &&
-           clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        ;
-}
-
 static int
 if_hwaddr(const char *dev, uint8_t mac[static 6])
 {
@@ -176,39 +176,61 @@ if_hwaddr(const char *dev, uint8_t mac[static 6])
 static struct bpf_object *
 obj_load(const unsigned char *img, size_t len, const char *what)
 {
-    struct bpf_object *obj = bpf_object__open_mem(img, len, NULL);
-    if (!obj) {
-        fail_runtime("cannot open the %s program: %s", what, strerror(errno));
-        return NULL;
-    }
-    int rc = bpf_object__load(obj);
-    if (rc) {
-        fail_runtime("cannot load the %s program: %s (DSE_PKTGEN_DEBUG=1 shows why)",
-                     what, strerror(-rc));
-        bpf_object__close(obj);
-        return NULL;
-    }
+    char err[256];
+    struct bpf_object *obj = pktgen_xdp_obj_load(img, len, what, err, sizeof err);
+    if (!obj)
+        fail_runtime("%s", err);
     return obj;
 }
 
 /* ---- tx ----------------------------------------------------------------- */
 
-/* BPF_PROG_RUN with repeat > 1 adds the program to the kernel's XDP dispatcher
- * and removes it afterwards, two dispatcher updates that wait for RCU: ~25 ms
- * per call here, which would make 1 ms chunks impossible.  A program that is
- * attached to some interface stays in the dispatcher, so we also attach ours,
- * in generic (skb) mode, to the tx interface for the run; it passes every
- * real frame untouched (no metadata cookie) and the bpf link goes away with
- * us.  Returns the link fd, or -1 when the interface has XDP already (then
- * every chunk pays the dispatcher updates). */
-static int
-tx_pin(int prog_fd, int ifindex)
+static const struct pktgen_gen_ops *const generators[] = {
+    [PKTGEN_GEN_XDP_LIVE] = &pktgen_xdp_ops,
+    [PKTGEN_GEN_AFXDP] = &pktgen_afxdp_ops,
+    [PKTGEN_GEN_AFPACKET] = &pktgen_afpacket_ops,
+};
+
+/* Opens the generator --generator names.  Returns it, or NULL after the
+ * error line. */
+static const struct pktgen_gen_ops *
+tx_open_forced(const struct pktgen_opts *o, int ifindex, void **ctx)
 {
-    if (getenv("DSE_PKTGEN_NO_PIN"))
-        return -1;
-    LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = XDP_FLAGS_SKB_MODE);
-    int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lopts);
-    return fd >= 0 ? fd : -1;
+    const struct pktgen_gen_ops *g = generators[o->generator];
+    char err[256];
+    int rc = g == &pktgen_xdp_ops ? pktgen_xdp_probe() : 0;
+    if (rc < 0) {
+        fail_runtime("tx: --generator xdp-live: this kernel refuses XDP live frames "
+                     "(BPF_PROG_RUN: %s)",
+                     strerror(-rc));
+        return NULL;
+    }
+    if (g->open(o, ifindex, ctx, err, sizeof err) < 0) {
+        fail_runtime("tx: dev=%s: %s: %s", o->dev, g->name, err);
+        return NULL;
+    }
+    return g;
+}
+
+/* --generator auto: the fastest generator that this kernel allows and that
+ * opens, in the order of enum pktgen_generator.  A kernel that refuses live
+ * frames is no news (some builds do); any other failure is said in a line.
+ * Returns it, or NULL after the error line. */
+static const struct pktgen_gen_ops *
+tx_open_auto(const struct pktgen_opts *o, int ifindex, void **ctx)
+{
+    char err[256];
+    for (size_t i = PKTGEN_GEN_XDP_LIVE; i < ARRAY_SIZE(generators); i++) {
+        const struct pktgen_gen_ops *g = generators[i];
+        if (g == &pktgen_xdp_ops && pktgen_xdp_probe() < 0)
+            continue;
+        if (!g->open(o, ifindex, ctx, err, sizeof err))
+            return g;
+        fprintf(stderr, "dse-pktgen: tx: dev=%s: %s: %s; trying the next generator\n",
+                o->dev, g->name, err);
+    }
+    fail_runtime("tx: dev=%s: no generator works here", o->dev);
+    return NULL;
 }
 
 static int
@@ -223,103 +245,36 @@ tx_main(struct pktgen_opts *o)
             return fail_runtime("tx: dev=%s: cannot read its MAC address: %s", o->dev,
                                 strerror(-rc));
     }
-    /* data_in: 4 bytes of XDP metadata (the cookie), then the frame. */
-    uint8_t buf[sizeof(__u32) + PKTGEN_MAX_SIZE];
-    __u32 cookie = 0;
-    while (!cookie && getrandom(&cookie, sizeof cookie, 0) != sizeof cookie)
-        ;
-    memcpy(buf, &cookie, sizeof cookie);
-    size_t frame_len = pktgen_frame_build(o, buf + sizeof cookie, PKTGEN_MAX_SIZE);
-    if (!frame_len)
-        return fail_runtime("tx: cannot build a %u byte frame", o->size);
-
-    struct bpf_object *obj = obj_load(pktgen_tx_bpf_obj, pktgen_tx_bpf_obj_len, "tx");
-    if (!obj)
+    void *ctx;
+    const struct pktgen_gen_ops *g = o->generator == PKTGEN_GEN_AUTO
+                                         ? tx_open_auto(o, ifindex, &ctx)
+                                         : tx_open_forced(o, ifindex, &ctx);
+    if (!g)
         return EXIT_FAILED;
-    int ret = EXIT_FAILED;
-    struct bpf_program *prog = bpf_object__find_program_by_name(obj, "pktgen_tx");
-    int cfg_fd = bpf_object__find_map_fd_by_name(obj, "tx_cfg");
-    int seq_fd = bpf_object__find_map_fd_by_name(obj, "tx_seq");
-    if (!prog || cfg_fd < 0 || seq_fd < 0) {
-        fail_runtime("tx: the program lacks its maps");
-        goto out_close;
-    }
-    int prog_fd = bpf_program__fd(prog);
-    __u32 k0 = 0;
-    struct pktgen_tx_cfg cfg;
-    pktgen_tx_cfg_init(o, &cfg);
-    cfg.cookie = cookie;
-    cfg.ifindex = (__u32)ifindex;
-    if (bpf_map_update_elem(cfg_fd, &k0, &cfg, BPF_ANY)) {
-        fail_runtime("tx: cannot configure the program: %s", strerror(errno));
-        goto out_close;
-    }
-
-    int pin_fd = tx_pin(prog_fd, ifindex);
-    if (pin_fd < 0 && !getenv("DSE_PKTGEN_NO_PIN"))
+    bool is_xdp = g == &pktgen_xdp_ops;
+    if (is_xdp && !pktgen_xdp_pinned(ctx) && !getenv("DSE_PKTGEN_NO_PIN"))
         fprintf(stderr,
                 "dse-pktgen: tx: dev=%s: cannot add generic XDP next to what is "
                 "there: each chunk waits ~25 ms for XDP dispatcher updates\n",
                 o->dev);
-
-    /* --rate with --duration sends exactly rate * duration frames. */
-    uint64_t target = pktgen_tx_target(o);
-    uint64_t chunk = o->rate_pps ? MAX(o->rate_pps / 1000, 1) : TX_CHUNK_MAX;
-    uint64_t dur_ns = (uint64_t)(o->duration_s * 1e9);
-
     signals_install();
-    uint64_t t0 = now_ns(), done = 0;
-    int run_err = 0;
-    while (!stop_requested) {
-        uint64_t n = chunk;
-        if (target) {
-            if (done >= target)
-                break;
-            n = MIN(chunk, target - done);
-        } else if (now_ns() - t0 >= dur_ns) {
-            break;
-        }
-        if (o->rate_pps) {
-            /* Chunk k starts at t0 + k * chunk / rate: late chunks catch up. */
-            sleep_until_ns(t0 + (uint64_t)((double)done * 1e9 / (double)o->rate_pps));
-            if (stop_requested)
-                break;
-        }
-        struct xdp_md md = {.data = sizeof cookie,
-                            .data_end = (__u32)(sizeof cookie + frame_len)};
-        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf,
-                    .data_size_in = (__u32)(sizeof cookie + frame_len), .ctx_in = &md,
-                    .ctx_size_in = sizeof md, .repeat = (__u32)n,
-                    .batch_size = (__u32)MIN(n, TX_BATCH),
-                    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
-        if (bpf_prog_test_run_opts(prog_fd, &opts)) {
-            if (errno != EINTR)
-                run_err = errno;
-            break;
-        }
-        done += n;
-    }
-    if (o->rate_pps && target && !stop_requested && !run_err)
-        sleep_until_ns(t0 + (uint64_t)((double)target * 1e9 / (double)o->rate_pps));
-    uint64_t t1 = now_ns();
-    if (pin_fd >= 0)
-        close(pin_fd);
-
-    __u64 sent = 0;
-    if (bpf_map_lookup_elem(seq_fd, &k0, &sent)) {
-        fail_runtime("tx: cannot read the frame counter: %s", strerror(errno));
-        goto out_close;
-    }
-    if (run_err) {
-        fail_runtime("tx: dev=%s: BPF_PROG_RUN failed after %llu frames: %s", o->dev,
-                     (unsigned long long)sent, strerror(run_err));
-        goto out_close;
-    }
-    pktgen_tx_print(o, sent, (double)(t1 - t0) / 1e9, stop_requested, pin_fd >= 0, 0);
-    ret = EXIT_OK;
-out_close:
-    bpf_object__close(obj);
-    return ret;
+    uint64_t elapsed_ns, sent = 0;
+    char err[256];
+    int rc = pktgen_tx_run(o, g, ctx, &stop_requested, &elapsed_ns);
+    int frc = g->finish(ctx, &sent, err, sizeof err);
+    struct pktgen_tx_report r = {.generator = g->name,
+                                 .sent = sent,
+                                 .secs = (double)elapsed_ns / 1e9,
+                                 .interrupted = stop_requested,
+                                 .pinned = is_xdp ? pktgen_xdp_pinned(ctx) : -1};
+    g->close(ctx);
+    if (frc < 0)
+        return fail_runtime("tx: dev=%s: %s", o->dev, err);
+    if (rc < 0)
+        return fail_runtime("tx: dev=%s: %s: sending failed after %llu frames: %s",
+                            o->dev, g->name, (unsigned long long)sent, strerror(-rc));
+    pktgen_tx_print(o, &r);
+    return EXIT_OK;
 }
 
 /* ---- rx ----------------------------------------------------------------- */
@@ -479,8 +434,13 @@ udp_tx_main(const struct pktgen_opts *o)
     if (rc < 0)
         return fail_runtime("tx: udp %s: send failed after %llu datagrams: %s", o->udp,
                             (unsigned long long)r.sent, strerror(-rc));
-    pktgen_tx_print(o, r.sent, (double)r.elapsed_ns / 1e9, stop_requested, -1,
-                    r.send_errors);
+    struct pktgen_tx_report rep = {.generator = "udp",
+                                   .sent = r.sent,
+                                   .secs = (double)r.elapsed_ns / 1e9,
+                                   .interrupted = stop_requested,
+                                   .pinned = -1,
+                                   .send_errors = r.send_errors};
+    pktgen_tx_print(o, &rep);
     return EXIT_OK;
 }
 

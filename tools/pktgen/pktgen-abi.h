@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pktgen-abi: what the dse-pktgen XDP programs (bpf/pktgen-tx.bpf.c,
- * bpf/pktgen-rx.bpf.c) share with the tool that loads them (main.c), and the
- * payload header that the sender writes and the sink reads.  Both sides include
+ * bpf/pktgen-rx.bpf.c) share with the tool that loads them (pktgen-xdp.c,
+ * main.c), and the payload header that every generator writes and the sink
+ * reads.  Both sides include
  * this file; a change here changes both.
  *
  * Frame: Ethernet [802.1Q] IPv4 (no options) UDP, then struct pktgen_hdr, all
@@ -16,7 +17,7 @@
  *
  * The tx program runs on generated frames only, which carry 'cookie' in 4
  * bytes of XDP metadata; anything else (the program may also sit on a real
- * interface, see main.c) passes untouched.
+ * interface, see pktgen-xdp.h) passes untouched.
  *
  * tx maps:  tx_cfg  ARRAY[1] pktgen_tx_cfg   set once before the first run
  *           tx_seq  ARRAY[1] u64             next seq; one runner at a time

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "pktgen-tx.h"
 #include "util.h"
 
 /* ---- tx ----------------------------------------------------------------- */
@@ -30,16 +30,6 @@ pktgen_udp_tx_open(const struct pktgen_opts *o)
         return rc;
     }
     return fd;
-}
-
-/* Sleeps until 't_ns' (CLOCK_MONOTONIC) or '*stop'. */
-static void
-sleep_until_ns(uint64_t t_ns, volatile sig_atomic_t *stop)
-{
-    struct timespec ts = {.tv_sec = (time_t)(t_ns / 1000000000ULL),
-                          .tv_nsec = (long)(t_ns % 1000000000ULL)};
-    while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        ;
 }
 
 /* Refusals that the network causes, and that a failover brings: count, go on. */
@@ -72,7 +62,7 @@ pktgen_udp_tx_run(int fd, const struct pktgen_opts *o, volatile sig_atomic_t *st
         if (o->rate_pps) {
             uint64_t due = t0 + (uint64_t)((double)seq * ns_per_frame);
             if (due > now) {
-                sleep_until_ns(due, stop);
+                pktgen_sleep_until(due, stop);
                 if (*stop)
                     break;
                 now = now_ns();
@@ -93,7 +83,7 @@ pktgen_udp_tx_run(int fd, const struct pktgen_opts *o, volatile sig_atomic_t *st
     }
     /* --rate with --duration: the run lasts the whole duration. */
     if (o->rate_pps && target && !*stop && !rc)
-        sleep_until_ns(t0 + (uint64_t)((double)target * ns_per_frame), stop);
+        pktgen_sleep_until(t0 + (uint64_t)((double)target * ns_per_frame), stop);
     r->elapsed_ns = now_ns() - t0;
     return rc;
 }

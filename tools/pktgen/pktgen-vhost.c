@@ -18,8 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "pktgen-tx.h"
 #include "util.h"
 #include "vhost-front.h"
 
@@ -90,15 +90,6 @@ tx_allowed(const struct pktgen_opts *o, uint64_t target, uint64_t sent, uint64_t
     return due > sent ? due - sent : 0;
 }
 
-static void
-sleep_until_ns(uint64_t t_ns, volatile sig_atomic_t *stop)
-{
-    struct timespec ts = {.tv_sec = (time_t)(t_ns / 1000000000ULL),
-                          .tv_nsec = (long)(t_ns % 1000000000ULL)};
-    while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        ;
-}
-
 int
 pktgen_vhost_tx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
 {
@@ -164,7 +155,8 @@ pktgen_vhost_tx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
         }
     }
     if (o->rate_pps && target && !*stop && !error)
-        sleep_until_ns(t0 + (uint64_t)((double)target * 1e9 / (double)o->rate_pps), stop);
+        pktgen_sleep_until(t0 + (uint64_t)((double)target * 1e9 / (double)o->rate_pps),
+                           stop);
     uint64_t t1 = now_ns();
     /* Let the device take what is in the ring before we hang up: a device
      * drops the rings of a front-end that goes. */
@@ -184,7 +176,12 @@ pktgen_vhost_tx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
         fprintf(stderr, "dse-pktgen: tx: vhost-user %s: the device did not take the last "
                         "%llu frames\n",
                 o->vhost_user, (unsigned long long)left);
-    pktgen_tx_print(o, seq - left, (double)(t1 - t0) / 1e9, *stop, -1, 0);
+    struct pktgen_tx_report rep = {.generator = "vhost-user",
+                                   .sent = seq - left,
+                                   .secs = (double)(t1 - t0) / 1e9,
+                                   .interrupted = *stop,
+                                   .pinned = -1};
+    pktgen_tx_print(o, &rep);
     ret = 0;
 out:
     free(t.free_ids);

@@ -162,7 +162,33 @@ static const struct {
     {"--idle-ms", IN_RX | IN_UDP, true},
     {"-j", IN_TX | IN_RX | IN_UDP, false},
     {"--json", IN_TX | IN_RX | IN_UDP, false},
+    {"--generator", IN_TX, true},
 };
+
+static const char *const generator_names[] = {
+    [PKTGEN_GEN_AUTO] = "auto",
+    [PKTGEN_GEN_XDP_LIVE] = "xdp-live",
+    [PKTGEN_GEN_AFXDP] = "afxdp",
+    [PKTGEN_GEN_AFPACKET] = "afpacket",
+};
+
+const char *
+pktgen_generator_name(enum pktgen_generator g)
+{
+    return (unsigned)g < ARRAY_SIZE(generator_names) ? generator_names[g] : "?";
+}
+
+static bool
+parse_generator(const char *v, struct pktgen_opts *o, char *err, size_t err_len)
+{
+    for (unsigned g = 0; g < ARRAY_SIZE(generator_names); g++)
+        if (!strcmp(v, generator_names[g])) {
+            o->generator = (enum pktgen_generator)g;
+            return true;
+        }
+    return fail(err, err_len, "--generator '%s': not auto, xdp-live, afxdp or afpacket",
+                v);
+}
 
 static bool
 parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
@@ -240,6 +266,8 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
                         UINT32_MAX);
         o->stream = (uint32_t)n;
         o->has_stream = true;
+    } else if (!strcmp(name, "--generator")) {
+        return parse_generator(v, o, err, err_len);
     } else if (!strcmp(name, "--idle-ms")) {
         if (!parse_u64(v, 0, 3600000, &n))
             return fail(err, err_len, "--idle-ms '%s': not a time in ms", v);
@@ -331,6 +359,8 @@ pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_
         return fail(err, err_len, "rx: --announce goes with --vhost-user");
     if (o->udp && not_udp)
         return fail(err, err_len, "%s: %s does not go with --udp", argv[0], not_udp);
+    if (o->vhost_user && o->generator != PKTGEN_GEN_AUTO)
+        return fail(err, err_len, "tx: --generator goes with --dev");
     if (o->mode == PKTGEN_RX)
         return true;
     if (o->udp)
@@ -744,32 +774,33 @@ pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
 }
 
 void
-pktgen_tx_print(const struct pktgen_opts *o, uint64_t sent, double secs, bool interrupted,
-                int pinned, uint64_t send_errors)
+pktgen_tx_print(const struct pktgen_opts *o, const struct pktgen_tx_report *r)
 {
-    double pps = secs > 0 ? (double)sent / secs : 0;
+    double pps = r->secs > 0 ? (double)r->sent / r->secs : 0;
     if (o->json) {
         printf("{\"tx_packets\": %llu, \"duration_s\": %.6f, \"tx_pps\": %.0f, "
                "\"size\": %u, \"flows\": %u, \"src_macs\": %u, \"stream\": %u, "
-               "\"rate_pps\": %llu",
-               (unsigned long long)sent, secs, pps, o->size, o->n_flows, o->n_macs,
-               o->stream, (unsigned long long)o->rate_pps);
-        if (pinned >= 0)
-            printf(", \"pinned\": %s", pinned ? "true" : "false");
+               "\"rate_pps\": %llu, \"generator\": \"%s\"",
+               (unsigned long long)r->sent, r->secs, pps, o->size, o->n_flows, o->n_macs,
+               o->stream, (unsigned long long)o->rate_pps, r->generator);
+        if (r->pinned >= 0)
+            printf(", \"pinned\": %s", r->pinned ? "true" : "false");
         if (o->udp)
-            printf(", \"send_errors\": %llu", (unsigned long long)send_errors);
+            printf(", \"send_errors\": %llu", (unsigned long long)r->send_errors);
         printf("}\n");
         return;
     }
     if (o->udp) {
         printf("sent %llu packets of %u bytes in %.3f s: %.0f pps (udp %s, stream %u, "
                "%llu send errors%s)\n",
-               (unsigned long long)sent, o->size, secs, pps, o->udp, o->stream,
-               (unsigned long long)send_errors, interrupted ? ", interrupted" : "");
+               (unsigned long long)r->sent, o->size, r->secs, pps, o->udp, o->stream,
+               (unsigned long long)r->send_errors, r->interrupted ? ", interrupted" : "");
         return;
     }
-    printf("sent %llu packets of %u bytes in %.3f s: %.0f pps (%s %s, stream %u, "
+    printf("sent %llu packets of %u bytes in %.3f s: %.0f pps (%s %s%s%s, stream %u, "
            "%u flows%s)\n",
-           (unsigned long long)sent, o->size, secs, pps, o->dev ? "dev" : "vhost-user",
-           pktgen_target(o), o->stream, o->n_flows, interrupted ? ", interrupted" : "");
+           (unsigned long long)r->sent, o->size, r->secs, pps,
+           o->dev ? "dev" : "vhost-user", pktgen_target(o), o->dev ? ", generator " : "",
+           o->dev ? r->generator : "", o->stream, o->n_flows,
+           r->interrupted ? ", interrupted" : "");
 }

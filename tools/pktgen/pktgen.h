@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pktgen: the pure parts of dse-pktgen, kept apart from the BPF glue (main.c)
- * and the vhost-user front-end (pktgen-vhost.c) so that unit tests can reach
- * them: command-line parsing, building the template frame with valid IPv4 and
- * UDP checksums, stamping it per frame as bpf/pktgen-tx.bpf.c does, counting
- * received frames (or the pktgen header of a UDP socket's datagram) as
+ * pktgen: the pure parts of dse-pktgen, kept apart from the BPF glue (main.c,
+ * pktgen-xdp.c), the generators (pktgen-afxdp.c, pktgen-afpacket.c) and the
+ * vhost-user front-end (pktgen-vhost.c) so that unit tests can reach them:
+ * command-line parsing, building the template frame with valid IPv4 and UDP
+ * checksums, stamping it per frame as bpf/pktgen-tx.bpf.c does (the
+ * userspace generators do it with pktgen_frame_stamp()), counting received
+ * frames (or the pktgen header of a UDP socket's datagram) as
  * bpf/pktgen-rx.bpf.c does, turning the per-stream counters and latency
  * histograms into one summary with percentiles, and printing the reports (one
- * format whichever path - XDP, vhost-user, UDP socket - sent or received).
+ * format whichever path - a generator of tx --dev, vhost-user, UDP socket -
+ * sent or received; tx's names the generator).
  *
  * Thread-safety: every function here is reentrant.
  */
@@ -36,6 +39,18 @@
 #define PKTGEN_DEFAULT_IDLE_MS 1000
 
 enum pktgen_mode { PKTGEN_TX, PKTGEN_RX };
+
+/* How tx --dev generates its frames (--generator). */
+enum pktgen_generator {
+    PKTGEN_GEN_AUTO,     /* the first of the others that this kernel allows */
+    PKTGEN_GEN_XDP_LIVE, /* BPF_PROG_RUN live frames (pktgen-xdp.h) */
+    PKTGEN_GEN_AFXDP,    /* AF_XDP transmit, copy mode (pktgen-afxdp.h) */
+    PKTGEN_GEN_AFPACKET, /* AF_PACKET sendmmsg() (pktgen-afpacket.h) */
+};
+
+/* The name of 'g' as --generator and the reports write it.  This function
+ * can't fail. */
+const char *pktgen_generator_name(enum pktgen_generator g);
 
 #define PKTGEN_VHOST_SRC_MAC "02:d5:70:67:00:01" /* tx --vhost-user without --src-mac */
 
@@ -67,6 +82,7 @@ struct pktgen_opts {
     bool has_stream;
     unsigned idle_ms; /* rx: stop after this long without frames; 0 = never */
     bool json;
+    enum pktgen_generator generator; /* tx --dev */
 };
 
 /* The smallest frame that carries the whole pktgen header. */
@@ -195,11 +211,18 @@ size_t pktgen_rx_select(const struct pktgen_rx_table *t, const struct pktgen_opt
 void pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
                      uint64_t untracked);
 
-/* Prints the generator's report: 'sent' frames in 'secs'; 'pinned' is
- * -1 where it does not apply (vhost-user, UDP), else whether tx's program
- * stayed attached (main.c); 'send_errors' (frames the socket refused) is
- * reported with --udp only. */
-void pktgen_tx_print(const struct pktgen_opts *o, uint64_t sent, double secs,
-                     bool interrupted, int pinned, uint64_t send_errors);
+/* What tx reports. */
+struct pktgen_tx_report {
+    const char *generator; /* "xdp-live", "afpacket", "vhost-user", "udp" */
+    uint64_t sent;         /* frames */
+    double secs;
+    bool interrupted;     /* by a signal */
+    int pinned;           /* xdp-live: whether its program stayed attached
+                           * (pktgen-xdp.h); -1 elsewhere, not reported */
+    uint64_t send_errors; /* --udp: datagrams the socket refused */
+};
+
+/* Prints the generator's report 'r' (JSON with 'o->json') on stdout. */
+void pktgen_tx_print(const struct pktgen_opts *o, const struct pktgen_tx_report *r);
 
 #endif
