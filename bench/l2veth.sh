@@ -55,55 +55,99 @@ one_run() { # SIZE RATE [TX-ARGS...]: one generator run; prints the sink's JSON 
 }
 
 # Variants measured beyond 66 B at full rate: at 512 and 1500 B, and for
-# latency at half of the rate they just reached.
+# latency at a fixed rate (LAT_PPS).
 DETAILED=" dse linux-bridge-nf-off xdp-redirect-ceiling ovs-afxdp "
 # ... and with many flows.
 FLOWED=" dse dse-slowpath linux-bridge-nf-off xdp-redirect-ceiling ovs-afxdp "
 FLOW_BASE=02:d5:ff:00:00:00 # source MACs from here up, outside the lab's own
+LAT_PPS=100000              # the latency figures' rate, for every variant
 
 # handed_off: the frames the switch handed to rep-vm2, the sink VM's port:
 # sent, or dropped because the VM's receive ring was full.
 handed_off() { ip -n "$DNS" -j -s link show rep-vm2 | jq '.[0].stats64.tx | .packets + .dropped'; }
 
-measure() { # NAME: one round of the current variant, appended to $TMPB/NAME*
-	local mpps half
+# placed: the DPU-side ports' receive threads (threaded NAPI) in the DPU's
+# cgroup and on its core, as the lab puts them; say why not on stderr.
+placed() { "$DSE_LAB" napi --prefix "$P" h1-dpu1 rep-vm1 rep-vm2 --check >&2; }
+# place: put them there again, after a variant loaded its own XDP programs
+# (OVS's afxdp ports and dse-pktgen fwd replace what is on the ports).
+place() { "$DSE_LAB" napi --prefix "$P" h1-dpu1 rep-vm1 rep-vm2 >/dev/null 2>&1 || true; }
+# plain_ports: the lab's pass-through XDP program on the DPU-side ports
+# instead of whatever is there (dse's eswitch stays attached when dpud
+# stops): what an anchor switch gets, the NAPI context and nothing more.
+plain_ports() {
+	local d
+	for d in rep-vm1 rep-vm2; do
+		ip -n "$DNS" link set dev "$d" xdpdrv off 2>/dev/null || true
+		ip -n "$DNS" link set dev "$d" xdpdrv obj "$DSE_BUILD_DIR/dataplane/bpf/xdp-pass.o" sec xdp.frags
+	done
+	place
+}
+prog_on() { ip -n "$DNS" -d link show dev "$1" | sed -n 's/.*prog\/xdp id [0-9]* name \([a-z_0-9]*\).*/\1/p' | head -n1; }
+
+# measure NAME: one round of the current variant, recorded in $TMPB/NAME*.
+# Its receive threads are checked before and after: a run with them
+# elsewhere (or any run that gave no report) is recorded as a failed run.
+measure() {
+	local name=$1 mpps half sw cpu ok=1 v
+	place
+	placed || ok=0
+	echo "bench: $name: XDP on the DPU ports: $(prog_on rep-vm1)/$(prog_on rep-vm2)" >&2
 	# learn both MACs (and install the flow where there is an eswitch)
 	ip netns exec "$P-h1-vm1" ping -c 2 -i 0.2 -W 1 198.18.10.12 >/dev/null 2>&1 || true
 	local cpu0 report h0
 	cpu0=$(cg_cpu_ns "$DNS") h0=$(handed_off)
 	report=$(one_run 66 max)
-	mpps=$(jq '.rx_pps / 1e6' <<<"$report")
-	echo "$mpps" >>"$TMPB/$1"
+	mpps=$(jq '.rx_pps / 1e6' <<<"$report" 2>/dev/null)
 	# What the switch itself forwarded, whether or not the sink kept up
-	jq -n --argjson n $(($(handed_off) - h0)) --argjson s "$(jq .duration_s "$TMPB/tx.json")" \
-		'$n / $s / 1e6 * 1000 | round / 1000' >>"$TMPB/$1.sw"
+	sw=$(jq -n --argjson n $(($(handed_off) - h0)) --argjson s "$(jq .duration_s "$TMPB/tx.json" 2>/dev/null || echo null)" \
+		'if $s > 0 then $n / $s / 1e6 * 1000 | round / 1000 else null end' 2>/dev/null)
 	# DPU CPU time per delivered frame: the switch core's cost of a frame
-	jq --argjson cpu $(($(cg_cpu_ns "$DNS") - cpu0)) \
-		'if .rx_packets > 0 then ($cpu / .rx_packets * 10 | round / 10) else null end' \
-		<<<"$report" >>"$TMPB/$1.cpu"
-	[[ $DETAILED == *" $1 "* ]] || return 0
-	one_run 512 max | jq '.rx_pps / 1e6' >>"$TMPB/$1.512"
-	one_run 1500 max | jq '.rx_pps / 1e6' >>"$TMPB/$1.1500"
-	half=$(jq -n --argjson m "$mpps" '$m * 500000 | floor')
-	((half > 0)) || return 0
-	one_run 66 "$half" >"$TMPB/lat.json"
-	jq '.lat_p50_us' "$TMPB/lat.json" >>"$TMPB/$1.p50"
-	jq '.lat_p99_us' "$TMPB/lat.json" >>"$TMPB/$1.p99"
+	cpu=$(jq --argjson cpu $(($(cg_cpu_ns "$DNS") - cpu0)) \
+		'if .rx_packets > 0 then ($cpu / .rx_packets * 10 | round / 10) else null end' <<<"$report" 2>/dev/null)
+	placed || ok=0
+	if ((!ok)); then
+		echo "bench: $name: receive threads not on the DPU core and in its cgroup: a failed run" >&2
+		mpps=fail sw=fail cpu=fail
+	fi
+	record "$TMPB/$name" "$mpps"
+	record "$TMPB/$name.sw" "$sw"
+	record "$TMPB/$name.cpu" "$cpu"
+	[[ $DETAILED == *" $name "* ]] || return 0
+	for v in 512 1500; do
+		record "$TMPB/$name.$v" "$( ((ok)) && one_run "$v" max | jq '.rx_pps / 1e6' 2>/dev/null)"
+	done
+	# Latency at one rate for every variant, well below the slowest one's
+	# capacity: at a rate of its own (half of each variant's, as before) the
+	# faster switches loaded the host core, which the generator and the
+	# sink share, and measured its queue rather than the switch.
+	: >"$TMPB/lat.json"
+	if ((ok)); then
+		one_run 66 "$LAT_PPS" >"$TMPB/lat.json"
+		placed || : >"$TMPB/lat.json"
+	fi
+	record "$TMPB/$name.p50" "$(jq '.lat_p50_us' "$TMPB/lat.json" 2>/dev/null)"
+	record "$TMPB/$name.p99" "$(jq '.lat_p99_us' "$TMPB/lat.json" 2>/dev/null)"
 }
 
 # measure_flows NAME: with many flows, last in a variant's turn: 100,000 flows
 # fill dse's eswitch, and the idle ones leave it only a second later.
 measure_flows() {
 	[[ $FLOWED == *" $1 "* ]] || return 0
-	local n
+	local n v
 	for n in 1000 100000; do
 		secs=1 one_run 66 max --src-mac $FLOW_BASE --src-macs $n >/dev/null # warm-up
-		one_run 66 max --src-mac $FLOW_BASE --src-macs $n | jq '.rx_pps / 1e6' >>"$TMPB/$1.f$n"
+		v=$(one_run 66 max --src-mac $FLOW_BASE --src-macs $n | jq '.rx_pps / 1e6' 2>/dev/null)
+		placed || v=fail
+		record "$TMPB/$1.f$n" "$v"
 	done
 }
 
 lab_again() { # [DPUD-ARGS]: dpud (re)started with these options; NAPI placement redone
 	stop_daemon "$P" h1-dpu1 dpud
+	# --eswitch off: no eswitch program left from the last dpud on the ports,
+	# the pass-through one as for the anchors.
+	[[ ${1:-} != *"--eswitch off"* ]] || plain_ports
 	DSE_DPUD_ARGS=${1:-} "$DSE_LAB" up --prefix "$P" --hosts 1 --dpus 1 --bin-dir "$DSE_BUILD_DIR" >/dev/null
 	wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.12
 }
@@ -151,6 +195,7 @@ for ((round = 0; round < runs; round++)); do
 	measure_flows dse-afpacket-only
 
 	stop_daemon "$P" h1-dpu1 dpud
+	plain_ports # dse's eswitch program off the ports for the anchors
 	ip -n "$DNS" link add br-anchor type bridge stp_state 0
 	ip -n "$DNS" link set rep-vm1 master br-anchor
 	ip -n "$DNS" link set rep-vm2 master br-anchor
@@ -185,7 +230,8 @@ for ((round = 0; round < runs; round++)); do
 			measure ovs-afxdp
 			measure_flows ovs-afxdp
 		else
-			echo "bench: ovs afxdp ports pass no traffic (see $OVS/vswitchd.log)" >&2
+			echo "bench: ovs afxdp ports pass no traffic (see $OVS/vswitchd.log): a failed run" >&2
+			for f in "" .sw .cpu .512 .1500 .p50 .p99 .f1000 .f100000; do record "$TMPB/ovs-afxdp$f" fail; done
 		fi
 		ovs_stop
 	fi
@@ -200,7 +246,7 @@ figure l2-veth-512b "L2 forwarding, veth, 512 B, $base" Mpps true .512
 figure l2-veth-1500b "L2 forwarding, veth, 1500 B, $base" Mpps true .1500
 figure l2-veth-64b-switched "frames the switch handed to the sink VM's port a second, delivered or dropped at the VM's full receive ring (the switch's own rate, not the sink's), 66 B, $base" Mpps true .sw
 figure l2-veth-64b-cpu "DPU CPU time per delivered 66 B frame at full rate (the DPU cgroup: switch, its NAPI threads), $base" ns false .cpu
-figure l2-veth-lat-p50 "one-way latency at half of each switch's own 66 B rate, p50, $base" us false .p50
-figure l2-veth-lat-p99 "one-way latency at half of each switch's own 66 B rate, p99, $base" us false .p99
+figure l2-veth-lat-p50 "one-way latency of 66 B frames at $LAT_PPS frames/s, p50, $base" us false .p50
+figure l2-veth-lat-p99 "one-way latency of 66 B frames at $LAT_PPS frames/s, p99, $base" us false .p99
 figure l2-veth-64b-1kflows "L2 forwarding, veth, 66 B, 1,000 flows (source MACs), $base" Mpps true .f1000
 figure l2-veth-64b-100kflows "L2 forwarding, veth, 66 B, 100,000 flows (source MACs; the eswitch holds 65,536, the rest take the miss path), $base" Mpps true .f100000

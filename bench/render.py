@@ -117,7 +117,7 @@ How each figure is taken. The numbers are in the table above (and in
   sequence header; the id keeps the 64 B name of DESIGN section 10) to h1-vm2
   on the same host, through the DPU; the sink (dse-pktgen rx, XDP) counts what
   arrives. The DPU-side receive work runs in threaded NAPI on the DPU core
-  for every variant, checked before each variant's runs: dse with its
+  for every variant: dse with its
   eswitch (flow hit in XDP), dse with `--eswitch slowpath` and with
   `--eswitch off` (`dse-afpacket-only`), the Linux bridge with bridge
   netfilter on (`linux-bridge`) and off, Open vSwitch 3.1's userspace
@@ -132,8 +132,15 @@ How each figure is taken. The numbers are in the table above (and in
   switch's own rate (the frames each variant handed to rep-vm2 a second, its
   tx packets plus tx drops, whether or not the sink kept up).
   `l2-veth-512b`, `-1500b` and the latency figures (one-way, sender and sink
-  on one clock, at half of the rate each switch reached at 66 B in the same
-  round) are taken for dse and the closest anchors only. `l2-veth-64b-cpu`
+  on one clock, at 100,000 frames a second for every variant, below the
+  slowest one's rate: at a rate of its own, a faster switch loaded the host
+  core that the generator and the sink share, and its latency measured that
+  queue) are taken for dse and the closest anchors only. Before each
+  variant's runs its programs are on the DPU-side ports (dse's eswitch, the
+  lab's pass-through XDP program for the anchors and for
+  `dse-afpacket-only`, dse-pktgen fwd's, OVS's), and its ports' receive
+  threads are checked in the DPU's cgroup and on its core, before and after
+  each run: a run with them elsewhere counts as failed. `l2-veth-64b-cpu`
   divides the CPU time charged to the DPU's cgroup during a full-rate run
   (dpud or OVS, and the NAPI threads of the DPU-side ports) by the frames
   delivered. `bench/l2veth.sh` prints every round on stderr.
@@ -223,8 +230,16 @@ How each figure is taken. The numbers are in the table above (and in
   its advertisements stop); `keepalived-vrrp-1s-slow` the same with VRRPv2
   and the default 1 s. A bond sees no software failure (the link stays up),
   and VRRP no cut cable of a host: each anchor stands where it applies.
-- `dpu-capacity-independent`: see `bench/capacity.sh` for what is measured and
-  how the generators are placed.
+- `dpu-capacity-independent`: a DPU's capacity is the frames it switched
+  per second of its own core's time (frames handed to the sink VMs'
+  representors in a flat-out run, over the CPU time its cgroup was charged:
+  dpud, its workers, its ports' NAPI threads); the figure sums it over the
+  DPUs that switched, two independent DPUs with a pair of VMs each against
+  one DPU with both pairs. It does not depend on who else shares the cores:
+  on a small machine the VMs' generators and sinks run on the DPUs' cores
+  too, so what the sinks count a second (`detail.sink_mpps`) measures the
+  machine rather than the DPUs (that ratio once went past the possible 2x).
+  It assumes a DPU's cost per frame stays what it was at the load measured.
 - `ha-cost-host`, `ha-cost-dpu`: what failover readiness costs an idle server
   with two DPUs: the CPU time of the host's cgroup (dse-hostd) and of the
   active DPU's (dse-dpud and its NAPI threads) over a window, % of one core,
