@@ -163,6 +163,16 @@ dse_runs hang hang_dpud resume_dpud
 dse_runs cut cut_cables mend_cables
 lab_down "$P" >/dev/null
 
+# anchor_failed NAME FAULT [N]: N runs (all RUNS by default) of an anchor
+# that could not be set up or brought back, recorded as failed runs.
+anchor_failed() {
+	local k
+	for ((k = 0; k < ${3:-$runs}; k++)); do
+		record "$TMPB/$1.$2" fail
+		record "$TMPB/$1.lost-$2" fail
+	done
+}
+
 # ---- anchors: Open vSwitch, active-backup bond ------------------------------------
 nsx() { local n=$1; shift; ip netns exec "$A-$n" "$@"; }
 veth() { # NS1 IF1 NS2 IF2
@@ -195,7 +205,14 @@ ovs_anchor() {
 	vsctl add-br br0 -- set bridge br0 datapath_type=netdev \
 		-- add-port br0 vm \
 		-- add-bond br0 bond0 up0 up1 bond_mode=active-backup "$@"
-	wait_until 15 reach || { echo "bench: no traffic through OVS (see $OVS/vswitchd.log)" >&2; exit 1; }
+	if ! wait_until 15 reach; then
+		echo "bench: $name: no traffic through OVS (see its log below)" >&2
+		sed 's/^/bench:   /' "$OVS/vswitchd.log" | tail -n 20 >&2
+		anchor_failed "$name" cut
+		ovs-appctl -t "$OVS/vswitchd.ctl" exit 2>/dev/null || true
+		ovs-appctl -t "$OVS/ovsdb.ctl" exit 2>/dev/null || true
+		return
+	fi
 	for ((i = 0; i < runs; i++)); do
 		was=$(ovs_active)
 		read -r gap lost _ <<<"$(streams "$A-ovm1" 198.18.250.11 "$A-ovm2" 198.18.250.21 ovs_cut "$was")"
@@ -203,7 +220,11 @@ ovs_anchor() {
 		record "$TMPB/$name.lost-cut" "$lost"
 		echo "bench: $name cut run $((i + 1)) on $was: gap $gap ms, $lost lost" >&2
 		ovs_mend "$was"
-		wait_until 10 ovs_both_up || { echo "bench: OVS bond member $was did not come back" >&2; exit 1; }
+		if ! wait_until 10 ovs_both_up; then
+			echo "bench: $name: bond member $was did not come back" >&2
+			anchor_failed "$name" cut $((runs - i - 1))
+			break
+		fi
 	done
 	ovs-appctl -t "$OVS/vswitchd.ctl" exit 2>/dev/null || true
 	ovs-appctl -t "$OVS/ovsdb.ctl" exit 2>/dev/null || true
@@ -242,7 +263,8 @@ vrrp_conf() { # K VERSION ADVERT: rK's configuration
 			"$((k == 1 ? 150 : 100))" "$3" "$net"
 	done
 }
-router_up() { # K: forwarding on, keepalived started
+router_up() { # K: forwarding on, keepalived started (the pid files of a killed one removed)
+	rm -f "$TMPB/r$1.pid" "$TMPB/r$1-vrrp.pid"
 	nsx "r$1" sysctl -qw net.ipv4.ip_forward=1
 	nsx "r$1" keepalived --vrrp -n -l -f "$TMPB/r$1.conf" -p "$TMPB/r$1.pid" -r "$TMPB/r$1-vrrp.pid" \
 		>"$TMPB/r$1.log" 2>&1 &
@@ -269,9 +291,14 @@ vrrp_anchor() {
 	for k in 1 2; do vrrp_conf "$k" "$2" "$3" >"$TMPB/r$k.conf"; done # one keyword a line
 	for k in 1 2; do vrrp_clear "$k"; done
 	router_up 1
-	wait_until 10 vrrp_master 1 || { echo "bench: $name: r1 not master (see $TMPB/r1.log)" >&2; exit 1; }
+	if ! wait_until 10 vrrp_master 1; then
+		echo "bench: $name: r1 not master; its log:" >&2
+		sed 's/^/bench:   /' "$TMPB/r1.log" >&2
+		anchor_failed "$name" kill
+		return
+	fi
 	router_up 2
-	wait_until 15 kreach || { echo "bench: $name: no traffic through the VRRP routers" >&2; exit 1; }
+	wait_until 15 kreach || { echo "bench: $name: no traffic through the VRRP routers" >&2; anchor_failed "$name" kill; return; }
 	local dur0=$DUR
 	DUR=$4
 	for ((i = 0; i < runs; i++)); do
@@ -281,8 +308,12 @@ vrrp_anchor() {
 		echo "bench: $name kill run $((i + 1)): gap $gap ms, $lost lost" >&2
 		vrrp_clear 1
 		router_up 1
-		wait_until 15 vrrp_master 1 && wait_until 15 kreach ||
-			{ echo "bench: $name: r1 did not become the master again (see $TMPB/r1.log)" >&2; exit 1; }
+		if ! { wait_until 15 vrrp_master 1 && wait_until 15 kreach; }; then
+			echo "bench: $name: r1 did not become the master again; its log:" >&2
+			sed 's/^/bench:   /' "$TMPB/r1.log" >&2
+			anchor_failed "$name" kill $((runs - i - 1))
+			break
+		fi
 	done
 	DUR=$dur0
 	for k in 1 2; do ip netns pids "$A-r$k" | xargs -r kill -KILL; done

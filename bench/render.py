@@ -152,7 +152,7 @@ How each figure is taken. The numbers are in the table above (and in
   `dpdk-testpmd-iofwd` is Debian's dpdk-testpmd with two `net_vhost` ports in io
   forwarding mode, both lcores on the DPU core: a forwarder that does no
   switching, the ceiling of this path. Generator and sink share the host core.
-  `vhost-64b-lat-p50/p99`: one-way latency at half of each forwarder's own rate.
+  `vhost-64b-lat-p50/p99`: one-way latency at 100,000 frames a second for both.
 - `tcp-vm2vm-1stream`, `rtt-vm2vm`: VM to VM across two hosts; on each DPU either
   dse-dpud (portgroup VLAN 10, tagged on the fabric), dse-dpud with `--eswitch off`
   (`dse-afpacket-only`: every frame through the AF_PACKET slow path), or a Linux
