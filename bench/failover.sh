@@ -188,6 +188,16 @@ ovs_cut() { nsx tor ip link set "t${1#up}" down; }
 ovs_mend() { nsx tor ip link set "t${1#up}" up; }
 ovs_both_up() { ovs-appctl -t "$OVS/vswitchd.ctl" bond/show bond0 | grep -c ': enabled' | grep -qx 2; }
 reach() { nsx ovm1 ping -c 1 -W 1 198.18.250.21 >/dev/null 2>&1; }
+# ovs_stop: both daemons asked to exit, and gone (a new instance in the same
+# directory refuses to start while the old one's pid lives).
+ovs_stop() {
+	local d pid
+	for d in vswitchd ovsdb; do
+		pid=$(cat "$OVS/$d.pid" 2>/dev/null) || pid=
+		ovs-appctl -t "$OVS/$d.ctl" exit 2>/dev/null || true
+		[[ -z $pid ]] || wait_until 10 bash -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
+	done
+}
 
 # ovs_anchor NAME DETECT-OPTIONS...: the bond with these other_config
 # options, RUNS cable cuts; gaps in $TMPB/NAME.cut, losses in NAME.lost-cut.
@@ -197,20 +207,24 @@ ovs_anchor() {
 	rm -rf "$OVS"
 	mkdir -p "$OVS"
 	ovsdb-tool create "$OVS/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-	nsx ovs "${ovs_env[@]}" ovsdb-server "$OVS/conf.db" --remote="punix:$OVS/db.sock" \
-		--pidfile="$OVS/ovsdb.pid" --detach --log-file="$OVS/ovsdb.log" --unixctl="$OVS/ovsdb.ctl" 2>/dev/null
-	vsctl --no-wait init
-	nsx ovs "${ovs_env[@]}" ovs-vswitchd "unix:$OVS/db.sock" --pidfile="$OVS/vswitchd.pid" --detach \
-		--log-file="$OVS/vswitchd.log" --unixctl="$OVS/vswitchd.ctl" 2>/dev/null
-	vsctl add-br br0 -- set bridge br0 datapath_type=netdev \
-		-- add-port br0 vm \
-		-- add-bond br0 bond0 up0 up1 bond_mode=active-backup "$@"
+	if ! { nsx ovs "${ovs_env[@]}" ovsdb-server "$OVS/conf.db" --remote="punix:$OVS/db.sock" \
+		--pidfile="$OVS/ovsdb.pid" --detach --log-file="$OVS/ovsdb.log" --unixctl="$OVS/ovsdb.ctl" 2>/dev/null &&
+		vsctl --no-wait init &&
+		nsx ovs "${ovs_env[@]}" ovs-vswitchd "unix:$OVS/db.sock" --pidfile="$OVS/vswitchd.pid" --detach \
+			--log-file="$OVS/vswitchd.log" --unixctl="$OVS/vswitchd.ctl" 2>/dev/null &&
+		vsctl add-br br0 -- set bridge br0 datapath_type=netdev \
+			-- add-port br0 vm \
+			-- add-bond br0 bond0 up0 up1 bond_mode=active-backup "$@"; }; then
+		echo "bench: $name: Open vSwitch did not start (see $OVS)" >&2
+		anchor_failed "$name" cut
+		ovs_stop
+		return
+	fi
 	if ! wait_until 15 reach; then
 		echo "bench: $name: no traffic through OVS (see its log below)" >&2
 		sed 's/^/bench:   /' "$OVS/vswitchd.log" | tail -n 20 >&2
 		anchor_failed "$name" cut
-		ovs-appctl -t "$OVS/vswitchd.ctl" exit 2>/dev/null || true
-		ovs-appctl -t "$OVS/ovsdb.ctl" exit 2>/dev/null || true
+		ovs_stop
 		return
 	fi
 	for ((i = 0; i < runs; i++)); do
@@ -226,8 +240,7 @@ ovs_anchor() {
 			break
 		fi
 	done
-	ovs-appctl -t "$OVS/vswitchd.ctl" exit 2>/dev/null || true
-	ovs-appctl -t "$OVS/ovsdb.ctl" exit 2>/dev/null || true
+	ovs_stop
 }
 if command -v ovs-vswitchd >/dev/null; then
 	for n in ovm1 ovs tor ovm2; do ip netns add "$A-$n"; nsx "$n" ip link set lo up; done
