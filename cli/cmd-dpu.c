@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dsectl dpu: the host's DPUs. */
-#include "dsectl.h"
+#include "cli/dsectl.h"
 
 #include <stdio.h>
 #include <string.h>

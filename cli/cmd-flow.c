@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dsectl flow: every flow of the host's DPUs, where it runs and why. */
-#include "dsectl.h"
+#include "cli/dsectl.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dsectl mac: the MAC tables of the host's DPUs. */
-#include "dsectl.h"
+#include "cli/dsectl.h"
 
 #include <stdio.h>
 #include <string.h>

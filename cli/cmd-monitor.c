@@ -4,7 +4,7 @@
  * sparkline of the last hour), `host metrics` (Prometheus text), `alarm ...`,
  * `event list`, `monitor show|set`.
  */
-#include "dsectl.h"
+#include "cli/dsectl.h"
 
 #include <math.h>
 #include <signal.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define SPARK_WIDTH 30
 #define FOLLOW_MS 500

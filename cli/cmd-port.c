@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dsectl port: switch ports of every DPU, with counters. */
-#include "dsectl.h"
+#include "cli/dsectl.h"
 
 #include <stdio.h>
 #include <string.h>

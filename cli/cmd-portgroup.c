@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dsectl portgroup: segments of the switch (VLAN, MTU). */
-#include "dsectl.h"
+#include "cli/dsectl.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dsectl software, dsectl host: images on the host and its DPUs, and reboots. */
-#include "dsectl.h"
+#include "cli/dsectl.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
-#include "util.h"
+#include "lib/ctl.h"
+#include "lib/util.h"
 
 #define POLL_MS 200
 #define INSTALL_WAIT_MS (10 * 60 * 1000)

@@ -4,7 +4,7 @@
  * DPUs (a .tgz, lcm/support.h) and writes it to a file, never over an existing
  * one unless --force.  Prints one line per device: where its part came from.
  */
-#include "dsectl.h"
+#include "cli/dsectl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base64.h"
+#include "lib/base64.h"
 
 #define SUPPORT_TIMEOUT_MS 120000 /* hostd waits up to 10 s per DPU */
 

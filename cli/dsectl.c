@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dsectl: main(), transport to hostd, option parsing and table printing. */
-#include "dsectl.h"
+#include "cli/dsectl.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "ctl.h"
-#include "util.h"
+#include "lib/ctl.h"
+#include "lib/util.h"
 
 #define CALL_TIMEOUT_MS 30000
 

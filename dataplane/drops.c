@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* drops: names and descriptions of the drop reasons, from the one X-macro list. */
-#include "drops.h"
+#include "dataplane/drops.h"
 
 static const char *const drop_names[DROP__N] = {
     [DROP_NONE] = "none",

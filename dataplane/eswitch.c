@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* eswitch: loading the XDP flow tier and managing its maps (libbpf). */
-#include "eswitch.h"
+#include "dataplane/eswitch.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

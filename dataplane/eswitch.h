@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "eswitch-abi.h"
+#include "dataplane/eswitch-abi.h"
 
 struct eswitch;
 

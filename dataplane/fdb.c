@@ -8,7 +8,7 @@
  * or change an entry take 'mu'; removals need the table to themselves (see
  * fdb.h), so an entry is never reused under a reader's feet.
  */
-#include "fdb.h"
+#include "dataplane/fdb.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* parse: Ethernet + 802.1Q parsing with a drop reason for every bad frame. */
-#include "parse.h"
+#include "dataplane/parse.h"
 
 #include <arpa/inet.h>
 #include <string.h>

@@ -14,8 +14,8 @@
 
 #include <stdint.h>
 
-#include "drops.h"
-#include "packet.h"
+#include "dataplane/drops.h"
+#include "dataplane/packet.h"
 
 /* Parses the frame at 'data' of 'len' bytes into 'meta'.  Returns DROP_NONE, or
  * the reason to drop it: DROP_RUNT, DROP_TRUNC_VLAN, DROP_QINQ, DROP_BAD_VID,

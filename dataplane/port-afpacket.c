@@ -15,7 +15,7 @@
  * Transmit is send(2) on the same socket, bypassing the qdisc.  Outgoing frames
  * are not looped back to our ring (PACKET_IGNORE_OUTGOING).
  */
-#include "port.h"
+#include "dataplane/port.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -20,7 +20,7 @@
  *
  * Thread-safety: one thread per port (see port.h).
  */
-#include "port.h"
+#include "dataplane/port.h"
 
 #include <errno.h>
 #include <linux/if_link.h>

@@ -3,7 +3,7 @@
  * also checks the port contract that its caller must keep: one thread at a
  * time in the backend (each call marks the port busy while it runs and counts
  * the calls that found it busy already). */
-#include "port.h"
+#include "dataplane/port.h"
 
 #include <errno.h>
 #include <stdatomic.h>

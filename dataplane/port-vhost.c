@@ -28,7 +28,7 @@
  * epoll only every VHOST_SERVICE_EVERY such bursts: under load a burst costs
  * no system call, and control messages wait a few bursts at most.
  */
-#include "port.h"
+#include "dataplane/port.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,8 +42,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "vhost-user.h"
+#include "lib/log.h"
+#include "dataplane/vhost-user.h"
 
 LOG_MODULE(vhost);
 

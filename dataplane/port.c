@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* port: backend registry and automatic choice. */
-#include "port.h"
+#include "dataplane/port.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -33,7 +33,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 
-#include "packet.h"
+#include "dataplane/packet.h"
 
 struct port;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* switch: portgroups, ports, uplink team and the L2 pipeline (see switch.h). */
-#include "switch.h"
+#include "dataplane/switch.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "parse.h"
-#include "util.h"
-#include "vlan.h"
+#include "lib/log.h"
+#include "dataplane/parse.h"
+#include "lib/util.h"
+#include "dataplane/vlan.h"
 
 LOG_MODULE(switch);
 

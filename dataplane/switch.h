@@ -59,9 +59,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "drops.h"
-#include "fdb.h"
-#include "port.h"
+#include "dataplane/drops.h"
+#include "dataplane/fdb.h"
+#include "dataplane/port.h"
 
 #define SW_MAX_PORTS 256
 #define SW_MAX_PORTGROUPS 256

@@ -5,7 +5,7 @@
  * blocking Unix socket, and the driver's half of the split rings, which
  * checks everything the device writes back.
  */
-#include "vhost-front.h"
+#include "dataplane/vhost-front.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vhost-user.h"
+#include "dataplane/vhost-user.h"
 
 struct vfront_ring {
     unsigned num; /* power of two, <= VIRTQ_MAX_SIZE */

@@ -6,7 +6,7 @@
  * trusts a field), and answered.  The packet path translates every descriptor
  * through the memory table and copies; nothing on it allocates.
  */
-#include "vhost-user.h"
+#include "dataplane/vhost-user.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 LOG_MODULE(vhost);
 

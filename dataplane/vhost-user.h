@@ -41,8 +41,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "packet.h"
-#include "virtio.h"
+#include "dataplane/packet.h"
+#include "dataplane/virtio.h"
 
 /* ---- wire format (spec "Message Specification") ---- */
 

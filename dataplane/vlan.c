@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* vlan: in-place 802.1Q push/pop using the packet's headroom. */
-#include "vlan.h"
+#include "dataplane/vlan.h"
 
 #include <string.h>
 

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "packet.h"
+#include "dataplane/packet.h"
 
 /* Inserts a tag with 'vid' and 'pcp' after the source MAC.  Returns false (and
  * leaves 'p' unchanged) when there is no headroom or 'p' is shorter than an

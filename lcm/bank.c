@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bank: A/B banks, early-boot verification and the install steps (bank.h). */
-#include "bank.h"
+#include "lcm/bank.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,12 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot.h"
-#include "bootstate.h"
-#include "fault.h"
-#include "lcm-private.h"
-#include "manifest.h"
-#include "util.h"
+#include "lcm/boot.h"
+#include "lcm/bootstate.h"
+#include "lib/fault.h"
+#include "lcm/lcm-private.h"
+#include "lcm/manifest.h"
+#include "lib/util.h"
 
 #define PATH_LEN 4096
 

@@ -41,7 +41,7 @@
 
 #include <jansson.h>
 
-#include "bundle.h"
+#include "lcm/bundle.h"
 
 #define BANK_ERR_LEN 320
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* boot: boot stages, rollback rules and version agreement (see boot.h). */
-#include "boot.h"
+#include "lcm/boot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "manifest.h"
+#include "lcm/manifest.h"
 
 static void
 say(const struct boot_hooks *h, const struct boot_dev *d, const char *fmt, ...)

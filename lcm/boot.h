@@ -44,7 +44,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "bootstate.h"
+#include "lcm/bootstate.h"
 
 #define BOOT_MAX_DEVICES 8
 #define BOOT_MAX_ROUNDS 3

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bootstate: the checksummed, atomically replaced boot record (bootstate.h). */
-#include "bootstate.h"
+#include "lcm/bootstate.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 static const char *const result_names[] = {
     [BOOT_RESULT_NONE] = "none",

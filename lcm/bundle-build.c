@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bundle-private.h"
-#include "bundle.h"
-#include "lcm-private.h"
+#include "lcm/bundle-private.h"
+#include "lcm/bundle.h"
+#include "lcm/lcm-private.h"
 
 #define COPY_BUF_LEN (64 * 1024)
 #define Q(s, b) lcm_quote((s), (b), sizeof(b))

@@ -14,9 +14,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "bundle-private.h"
-#include "bundle.h"
-#include "lcm-private.h"
+#include "lcm/bundle-private.h"
+#include "lcm/bundle.h"
+#include "lcm/lcm-private.h"
 
 #define Q(s, b) lcm_quote((s), (b), sizeof(b))
 

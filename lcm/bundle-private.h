@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "bundle.h"
+#include "lcm/bundle.h"
 
 #define BUNDLE_MANIFEST_NAME "manifest.json"
 #define BUNDLE_SIG_NAME "manifest.sig"

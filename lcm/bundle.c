@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bundle: opening, verifying and inspecting unified images (reading side). */
-#include "bundle.h"
+#include "lcm/bundle.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bundle-private.h"
-#include "lcm-private.h"
+#include "lcm/bundle-private.h"
+#include "lcm/lcm-private.h"
 
 #define READ_BUF_LEN (64 * 1024)
 #define Q(s, b) lcm_quote((s), (b), sizeof(b))

@@ -62,8 +62,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "manifest.h"
-#include "sign.h"
+#include "lcm/manifest.h"
+#include "lcm/sign.h"
 
 #define BUNDLE_ERR_LEN 320
 #define BUNDLE_SUFFIX ".dsebundle"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* lcm-private: reasons for refusals, shared by the lcm modules. */
-#include "lcm-private.h"
-#include "util.h"
+#include "lcm/lcm-private.h"
+#include "lib/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

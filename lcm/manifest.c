@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* manifest: parsing, validation and canonical emission of manifest.json. */
-#include "manifest.h"
+#include "lcm/manifest.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lcm-private.h"
-#include "util.h"
+#include "lcm/lcm-private.h"
+#include "lib/util.h"
 
 #define Q(s, b) lcm_quote((s), (b), sizeof(b))
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sign: Ed25519 key files, signatures and their checks with OpenSSL 3. */
-#include "sign.h"
+#include "lcm/sign.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lcm-private.h"
-#include "util.h"
+#include "lcm/lcm-private.h"
+#include "lib/util.h"
 
 struct sign_key {
     EVP_PKEY *pkey;

@@ -3,7 +3,7 @@
  * support: collecting a device's directory under the allow-list and caps, and
  * writing the support bundle (.tgz, index.json first) in memory.
  */
-#include "support.h"
+#include "lcm/support.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bank.h"
-#include "base64.h"
-#include "lcm-private.h"
-#include "util.h"
+#include "lcm/bank.h"
+#include "lib/base64.h"
+#include "lcm/lcm-private.h"
+#include "lib/util.h"
 
 #define KEY_MARKER "PRIVATE KEY-----" /* ends both lines around a PEM private key */
 #define LOG_FILES_MAX 256             /* log files looked at per device */

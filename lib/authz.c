@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* authz: roles, listener policies and refusal counters (authz.h). */
-#include "authz.h"
+#include "lib/authz.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 static const struct {
     unsigned role;

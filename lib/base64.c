@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* base64: RFC 4648 §4 encoding and strict decoding. */
-#include "base64.h"
+#include "lib/base64.h"
 
 #include <stdint.h>
 

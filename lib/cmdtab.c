@@ -3,8 +3,8 @@
  * cmdtab: dispatch of named commands to handlers and the reply envelope that
  * every transport (ctl, http) sends back.  See cmdtab.h for the contract.
  */
-#include "cmdtab.h"
-#include "util.h"
+#include "lib/cmdtab.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "cmdtab.h"
+#include "lib/cmdtab.h"
 
 /* Answers every whole request line in 'in' (LF or CRLF ended; empty lines
  * skipped; what follows the last newline stays for the next call) with one

@@ -3,10 +3,10 @@
  * ctl: the control socket server (libevent, one bufferevent per connection)
  * and its blocking client.  See ctl.h for the protocol.
  */
-#include "ctl.h"
-#include "ctl-private.h"
-#include "log.h"
-#include "util.h"
+#include "lib/ctl.h"
+#include "lib/ctl-private.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <event2/buffer.h>

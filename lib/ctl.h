@@ -19,7 +19,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "cmdtab.h"
+#include "lib/cmdtab.h"
 
 #define CTL_MAX_REQUEST (1024 * 1024)
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fault: DSE_FAULT=[PROG/]NAME[:N] kills the process at the Nth pass of NAME. */
-#include "fault.h"
+#include "lib/fault.h"
 
 #include <errno.h>
 

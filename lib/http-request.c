@@ -5,8 +5,8 @@
  * Dse-Args header.  Pure, so that the server calls it and a fuzzer can feed
  * it whatever a peer might send.
  */
-#include "http-private.h"
-#include "http.h"
+#include "lib/http-private.h"
+#include "lib/http.h"
 
 #include <errno.h>
 #include <string.h>

@@ -8,12 +8,12 @@
  * peer's role and CN) and the command's roles are checked here, per request,
  * because only then is the peer's certificate known to evhttp's handler.
  */
-#include "http.h"
-#include "authz.h"
-#include "http-private.h"
-#include "log.h"
-#include "tls-private.h"
-#include "tls.h"
+#include "lib/http.h"
+#include "lib/authz.h"
+#include "lib/http-private.h"
+#include "lib/log.h"
+#include "lib/tls-private.h"
+#include "lib/tls.h"
 
 #include <errno.h>
 #include <event2/buffer.h>

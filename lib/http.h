@@ -30,8 +30,8 @@
 #include <openssl/ssl.h>
 #include <stdint.h>
 
-#include "authz.h"
-#include "cmdtab.h"
+#include "lib/authz.h"
+#include "lib/cmdtab.h"
 
 struct http_server;
 

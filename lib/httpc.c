@@ -5,12 +5,12 @@
  * "Connection: close", and the whole response, every step bounded by poll()
  * against a single deadline.
  */
-#include "http.h"
-#include "authz.h"
-#include "http-private.h"
-#include "tls-private.h"
-#include "tls.h"
-#include "util.h"
+#include "lib/http.h"
+#include "lib/authz.h"
+#include "lib/http-private.h"
+#include "lib/tls-private.h"
+#include "lib/tls.h"
+#include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

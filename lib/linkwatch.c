@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* linkwatch: rtnetlink link notifications via libmnl. */
-#include "linkwatch.h"
+#include "lib/linkwatch.h"
 
 #include <errno.h>
 #include <libmnl/libmnl.h>

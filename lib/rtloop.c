@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* rtloop: an event loop on a real-time thread (rtloop.h). */
-#include "rtloop.h"
+#include "lib/rtloop.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -9,9 +9,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "cmdtab.h"
-#include "log.h"
-#include "util.h"
+#include "lib/cmdtab.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(rtloop);
 

@@ -8,10 +8,10 @@
  * reason, "no client certificate" included.  Both mark the SSL so that the
  * other stays quiet.
  */
-#include "tls.h"
-#include "authz.h"
-#include "log.h"
-#include "tls-private.h"
+#include "lib/tls.h"
+#include "lib/authz.h"
+#include "lib/log.h"
+#include "lib/tls-private.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 LOG_MODULE(tls);
 

@@ -18,7 +18,7 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 
-#include "authz.h"
+#include "lib/authz.h"
 #include <stddef.h>
 
 struct tls_paths {

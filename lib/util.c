@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* util: time, allocation, MAC, parsing and file helpers. */
-#include "util.h"
+#include "lib/util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fault.h"
+#include "lib/fault.h"
 
 uint64_t
 now_ns(void)

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alarm-private.h"
-#include "util.h"
+#include "monitor/alarm-private.h"
+#include "lib/util.h"
 
 /* The built-ins, as a user would write them: they go through the same parser.
  * A description is what the value is, so that messages read "DPU temperature

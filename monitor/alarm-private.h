@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "alarm.h"
+#include "monitor/alarm.h"
 
 #define ALARM_DESC_MAX 200
 #define ALARM_KEY_MAX 64 /* metric names and event types */

@@ -7,7 +7,7 @@
  * hash of its metric and object and a probe per definition on that metric,
  * and allocates nothing once its alarm exists.
  */
-#include "alarm.h"
+#include "monitor/alarm.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alarm-private.h"
-#include "log.h"
-#include "util.h"
+#include "monitor/alarm-private.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(alarm);
 

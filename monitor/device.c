@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* device: a device's own figures as metrics (device.h). */
-#include "device.h"
+#include "monitor/device.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 int
 mon_device_init(struct mon_device *d, const char *kind, const char *hwmon, uint64_t memory_total,

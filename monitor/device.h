@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "metrics.h"
-#include "sources.h"
+#include "monitor/metrics.h"
+#include "monitor/sources.h"
 
 struct mon_device {
     char kind[8];              /* "dpu" or "host" */

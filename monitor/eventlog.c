@@ -7,7 +7,7 @@
  * (or left by a cut that failed) is ended by a newline in front of the next
  * line, in the same write.
  */
-#include "eventlog.h"
+#include "monitor/eventlog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fault.h"
-#include "log.h"
-#include "util.h"
+#include "lib/fault.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(eventlog);
 

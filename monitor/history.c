@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* history: rings of gauge points per series (history.h). */
-#include "history.h"
+#include "monitor/history.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define KEY_MAX (METRIC_NAME_MAX + METRIC_MAX_LABELS * (METRIC_LABEL_KEY_MAX + METRIC_LABEL_VALUE_MAX + 2) + 2)
 

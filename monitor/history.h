@@ -17,7 +17,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "metrics.h"
+#include "monitor/metrics.h"
 
 struct history;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* metrics: labelled values, their JSON and Prometheus forms (metrics.h). */
-#include "metrics.h"
+#include "monitor/metrics.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /* Every name dse writes: its type and help text.  Per device kind, the same
  * figures for DPUs and hosts. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* notify: webhooks and commands, retried, on a thread of their own (notify.h). */
-#include "notify.h"
-#include "notify-private.h"
+#include "monitor/notify.h"
+#include "monitor/notify-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define TRY_TIMEOUT_MS 5000
 #define COMMAND_TIMEOUT_MS 10000

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sources.h"
+#include "monitor/sources.h"
 
 /* From /proc/self/cgroup ('cgroup') and /proc/self/mountinfo ('mountinfo'):
  * the directory of the process's cgroup for controller 'ctrl' ("cpuacct",

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sources: CPU, memory, sensors and network figures of a device (sources.h). */
-#include "sources.h"
-#include "sources-private.h"
+#include "monitor/sources.h"
+#include "monitor/sources-private.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define PATH_LEN 1024
 #define SMALL_FILE (1 << 20)

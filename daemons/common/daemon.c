@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* daemon: shared option handling and server start-up for dse daemons. */
-#include "daemon.h"
+#include "daemons/common/daemon.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "config.h"
-#include "ctl.h"
-#include "http.h"
-#include "log.h"
-#include "util.h"
+#include "lib/ctl.h"
+#include "lib/http.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(daemon);
 

@@ -11,9 +11,9 @@
 #include <openssl/ssl.h>
 #include <stdint.h>
 
-#include "authz.h"
-#include "cmdtab.h"
-#include "tls.h"
+#include "lib/authz.h"
+#include "lib/cmdtab.h"
+#include "lib/tls.h"
 
 struct daemon_common {
     const char *name;      /* device name, e.g. "dse-h1-dpu1" */

@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authz.h"
+#include "lib/authz.h"
 #include "config.h"
-#include "bank.h"
-#include "dpud.h"
-#include "log.h"
-#include "util.h"
-#include "vhost-user.h"
+#include "lcm/bank.h"
+#include "daemons/dpud/dpud.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "dataplane/vhost-user.h"
 
 #include <stdio.h>
 

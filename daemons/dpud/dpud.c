@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dpud.h"
-#include "linkwatch.h"
-#include "log.h"
-#include "util.h"
-#include "vhost-user.h"
+#include "daemons/dpud/dpud.h"
+#include "lib/linkwatch.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "dataplane/vhost-user.h"
 
 LOG_MODULE(dpud);
 

@@ -20,10 +20,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "authz.h"
-#include "cmdtab.h"
-#include "eswitch.h"
-#include "switch.h"
+#include "lib/authz.h"
+#include "lib/cmdtab.h"
+#include "dataplane/eswitch.h"
+#include "dataplane/switch.h"
 
 #define DPUD_MAX_UPLINKS SW_MAX_UPLINKS
 #define DPUD_MAX_WORKERS 64

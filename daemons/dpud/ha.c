@@ -53,15 +53,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "dpud.h"
-#include "hamsg.h"
-#include "linkwatch.h"
-#include "log.h"
-#include "rtloop.h"
-#include "tls.h"
-#include "util.h"
-#include "vlan.h"
+#include "daemons/common/daemon.h"
+#include "daemons/dpud/dpud.h"
+#include "lib/hamsg.h"
+#include "lib/linkwatch.h"
+#include "lib/log.h"
+#include "lib/rtloop.h"
+#include "lib/tls.h"
+#include "lib/util.h"
+#include "dataplane/vlan.h"
 
 LOG_MODULE(ha);
 

@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "config.h"
-#include "daemon.h"
-#include "dpud.h"
-#include "linkwatch.h"
-#include "log.h"
-#include "util.h"
+#include "daemons/common/daemon.h"
+#include "daemons/dpud/dpud.h"
+#include "lib/linkwatch.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(dpud);
 

@@ -15,12 +15,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "authz.h"
-#include "device.h"
-#include "dpud.h"
-#include "history.h"
-#include "log.h"
-#include "util.h"
+#include "lib/authz.h"
+#include "monitor/device.h"
+#include "daemons/dpud/dpud.h"
+#include "monitor/history.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(monitor);
 

@@ -21,15 +21,15 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "authz.h"
-#include "bank.h"
-#include "base64.h"
-#include "boot.h"
-#include "dpud.h"
-#include "fault.h"
-#include "log.h"
-#include "sign.h"
-#include "util.h"
+#include "lib/authz.h"
+#include "lcm/bank.h"
+#include "lib/base64.h"
+#include "lcm/boot.h"
+#include "daemons/dpud/dpud.h"
+#include "lib/fault.h"
+#include "lib/log.h"
+#include "lcm/sign.h"
+#include "lib/util.h"
 
 LOG_MODULE(software);
 

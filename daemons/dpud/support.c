@@ -4,10 +4,10 @@
 #include <stdlib.h>
 
 #include "config.h"
-#include "dpud.h"
-#include "log.h"
-#include "support.h"
-#include "util.h"
+#include "daemons/dpud/dpud.h"
+#include "lib/log.h"
+#include "lcm/support.h"
+#include "lib/util.h"
 
 LOG_MODULE(dpud);
 

@@ -41,9 +41,9 @@
 #include <unistd.h>
 #include <urcu/urcu-qsbr.h>
 
-#include "dpud.h"
-#include "log.h"
-#include "util.h"
+#include "daemons/dpud/dpud.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(dpud);
 

@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authz.h"
+#include "lib/authz.h"
 #include "config.h"
-#include "bank.h"
-#include "bootstate.h"
-#include "hostd.h"
-#include "log.h"
-#include "util.h"
+#include "lcm/bank.h"
+#include "lcm/bootstate.h"
+#include "daemons/hostd/hostd.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(hostd);
 

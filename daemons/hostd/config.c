@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostd.h"
-#include "log.h"
-#include "util.h"
+#include "daemons/hostd/hostd.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(hostd);
 

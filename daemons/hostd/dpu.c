@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
-#include "http.h"
-#include "hostd.h"
-#include "log.h"
-#include "util.h"
+#include "daemons/common/daemon.h"
+#include "lib/http.h"
+#include "daemons/hostd/hostd.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(hostd);
 

@@ -45,13 +45,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hamsg.h"
-#include "hostd.h"
-#include "log.h"
-#include "metrics.h"
-#include "rtloop.h"
-#include "tls.h"
-#include "util.h"
+#include "lib/hamsg.h"
+#include "daemons/hostd/hostd.h"
+#include "lib/log.h"
+#include "monitor/metrics.h"
+#include "lib/rtloop.h"
+#include "lib/tls.h"
+#include "lib/util.h"
 
 LOG_MODULE(ha);
 

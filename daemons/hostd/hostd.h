@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cmdtab.h"
+#include "lib/cmdtab.h"
 
 struct httpc_session;
 struct hostd_monitor;

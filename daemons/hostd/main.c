@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "config.h"
-#include "daemon.h"
-#include "hostd.h"
-#include "log.h"
-#include "util.h"
+#include "daemons/common/daemon.h"
+#include "daemons/hostd/hostd.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(hostd);
 

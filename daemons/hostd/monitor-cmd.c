@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "authz.h"
-#include "log.h"
-#include "monitor-private.h"
-#include "util.h"
+#include "lib/authz.h"
+#include "lib/log.h"
+#include "daemons/hostd/monitor-private.h"
+#include "lib/util.h"
 
 LOG_MODULE(monitor);
 

@@ -9,13 +9,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "alarm.h"
-#include "device.h"
-#include "eventlog.h"
-#include "history.h"
-#include "hostd.h"
-#include "metrics.h"
-#include "notify.h"
+#include "monitor/alarm.h"
+#include "monitor/device.h"
+#include "monitor/eventlog.h"
+#include "monitor/history.h"
+#include "daemons/hostd/hostd.h"
+#include "monitor/metrics.h"
+#include "monitor/notify.h"
 
 #define POLL_MS 200
 #define POLL_TIMEOUT_MS 1000

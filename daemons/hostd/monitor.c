@@ -25,20 +25,20 @@
 #include <string.h>
 #include <time.h>
 
-#include "alarm.h"
-#include "bank.h"
-#include "daemon.h"
-#include "device.h"
-#include "eventlog.h"
-#include "history.h"
-#include "hostd.h"
-#include "http.h"
-#include "log.h"
-#include "metrics.h"
-#include "authz.h"
-#include "notify.h"
-#include "monitor-private.h"
-#include "util.h"
+#include "monitor/alarm.h"
+#include "lcm/bank.h"
+#include "daemons/common/daemon.h"
+#include "monitor/device.h"
+#include "monitor/eventlog.h"
+#include "monitor/history.h"
+#include "daemons/hostd/hostd.h"
+#include "lib/http.h"
+#include "lib/log.h"
+#include "monitor/metrics.h"
+#include "lib/authz.h"
+#include "monitor/notify.h"
+#include "daemons/hostd/monitor-private.h"
+#include "lib/util.h"
 
 LOG_MODULE(monitor);
 

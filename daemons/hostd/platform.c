@@ -14,10 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hostd.h"
-#include "vfmux.h"
-#include "log.h"
-#include "util.h"
+#include "daemons/hostd/hostd.h"
+#include "platform/lab/vfmux.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(platform);
 

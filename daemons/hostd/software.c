@@ -38,17 +38,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "authz.h"
-#include "bank.h"
-#include "http.h"
+#include "lib/authz.h"
+#include "lcm/bank.h"
+#include "lib/http.h"
 #include "config.h"
-#include "fault.h"
-#include "bundle.h"
-#include "hostd.h"
-#include "log.h"
-#include "manifest.h"
-#include "sign.h"
-#include "util.h"
+#include "lib/fault.h"
+#include "lcm/bundle.h"
+#include "daemons/hostd/hostd.h"
+#include "lib/log.h"
+#include "lcm/manifest.h"
+#include "lcm/sign.h"
+#include "lib/util.h"
 
 LOG_MODULE(software);
 

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "base64.h"
-#include "hostd.h"
-#include "log.h"
-#include "support.h"
-#include "util.h"
+#include "lib/base64.h"
+#include "daemons/hostd/hostd.h"
+#include "lib/log.h"
+#include "lcm/support.h"
+#include "lib/util.h"
 
 LOG_MODULE(hostd);
 

@@ -15,7 +15,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "../eswitch-abi.h"
+#include "dataplane/eswitch-abi.h"
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);

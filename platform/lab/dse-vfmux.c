@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-#include "vfmux.h"
+#include "lib/util.h"
+#include "platform/lab/vfmux.h"
 
 static int
 usage(const char *why)

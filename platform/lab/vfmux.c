@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* vfmux: load, pin and steer the lab's VF mux (vfmux.h). */
-#include "vfmux.h"
-#include "util.h"
+#include "platform/lab/vfmux.h"
+#include "lib/util.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

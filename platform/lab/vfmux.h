@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vfmux-abi.h"
+#include "platform/lab/vfmux-abi.h"
 
 struct bpf_object;
 

@@ -20,11 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fdb.h"
-#include "log.h"
-#include "parse.h"
-#include "switch.h"
-#include "util.h"
+#include "dataplane/fdb.h"
+#include "lib/log.h"
+#include "dataplane/parse.h"
+#include "dataplane/switch.h"
+#include "lib/util.h"
 
 #define RUNS 5
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootstate.h"
+#include "lcm/bootstate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

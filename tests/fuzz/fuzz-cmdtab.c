@@ -2,9 +2,9 @@
 /* fuzz-cmdtab: a command table for the harnesses of transports (fuzz-util.h). */
 #include <stdlib.h>
 
-#include "authz.h"
-#include "cmdtab.h"
-#include "fuzz-util.h"
+#include "lib/authz.h"
+#include "lib/cmdtab.h"
+#include "tests/fuzz/fuzz-util.h"
 
 static int
 cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "dpud.h"
-#include "log.h"
+#include "daemons/dpud/dpud.h"
+#include "lib/log.h"
 
 static struct dpud d;
 static struct cmdtab *tab;

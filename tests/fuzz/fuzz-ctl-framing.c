@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmdtab.h"
-#include "ctl-private.h"
-#include "fuzz-util.h"
+#include "lib/cmdtab.h"
+#include "lib/ctl-private.h"
+#include "tests/fuzz/fuzz-util.h"
 
 #define MAX_REQUEST 128
 

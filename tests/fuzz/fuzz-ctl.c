@@ -4,7 +4,7 @@
  * cmdtab_dispatch_text(), with handlers that use every argument helper, and
  * the reply serialized as ctl would send it.
  */
-#include "cmdtab.h"
+#include "lib/cmdtab.h"
 
 #include <errno.h>
 #include <stdint.h>

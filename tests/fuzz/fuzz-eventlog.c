@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "eventlog.h"
-#include "fuzz-util.h"
-#include "log.h"
+#include "monitor/eventlog.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "lib/log.h"
 
 #define KEEP 2
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz-util.h"
-#include "hostd.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "daemons/hostd/hostd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hamsg.h"
+#include "lib/hamsg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

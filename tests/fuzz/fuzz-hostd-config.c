@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz-util.h"
-#include "hostd.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "daemons/hostd/hostd.h"
 
 static void
 check_int(json_t *c, const char *key, json_int_t min, json_int_t max)

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz-util.h"
-#include "http-private.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "lib/http-private.h"
 
 struct outcome {
     int rc;        /* of reading */

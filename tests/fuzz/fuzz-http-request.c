@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz-util.h"
-#include "http-private.h"
-#include "http.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "lib/http-private.h"
+#include "lib/http.h"
 
 static void
 check_refusal(int rc, json_t *error, int status)

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz-util.h"
-#include "notify-private.h"
-#include "notify.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "monitor/notify-private.h"
+#include "monitor/notify.h"
 
 static void
 check_clean(const char *s)

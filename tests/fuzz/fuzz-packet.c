@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "parse.h"
-#include "switch.h"
+#include "lib/log.h"
+#include "dataplane/parse.h"
+#include "dataplane/switch.h"
 
 static struct sw *sw;
 static int ids[4];

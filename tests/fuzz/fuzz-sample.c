@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "history.h"
-#include "metrics.h"
+#include "monitor/history.h"
+#include "monitor/metrics.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz-util.h"
-#include "sources-private.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "monitor/sources-private.h"
 
 static void
 check_cpus(const struct mon_cpu_reading *r)

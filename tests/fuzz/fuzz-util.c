@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-util: what the harnesses share (fuzz-util.h). */
-#include "fuzz-util.h"
+#include "tests/fuzz/fuzz-util.h"
 
 #include <stdlib.h>
 #include <string.h>

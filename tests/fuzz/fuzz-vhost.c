@@ -20,8 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "vhost-user.h"
+#include "lib/log.h"
+#include "dataplane/vhost-user.h"
 
 #define GUEST_MEM (256 * 1024)
 #define NO_FDS_FLAG (1U << 31)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "packet.h"
+#include "dataplane/packet.h"
 
 #define MAC(a, b, c, d, e, f) ((const uint8_t[6]){a, b, c, d, e, f})
 static const uint8_t mac_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};

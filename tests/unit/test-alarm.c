@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alarm.h"
-#include "check.h"
-#include "log.h"
-#include "util.h"
+#include "monitor/alarm.h"
+#include "tests/unit/check.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
-#include "alloc-count.h"
+#include "tests/unit/alloc-count.h"
 
 /* ---- fixture: an engine whose changes are recorded ---- */
 

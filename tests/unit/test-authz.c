@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* authz: roles, listener policies, the role of a certificate, the counters. */
-#include "check.h"
-#include "authz.h"
+#include "tests/unit/check.h"
+#include "lib/authz.h"
 
 static void
 roles_parse_and_print(void)

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bank.h"
-#include "bootstate.h"
-#include "check.h"
-#include "util.h"
+#include "lcm/bank.h"
+#include "lcm/bootstate.h"
+#include "tests/unit/check.h"
+#include "lib/util.h"
 
 #define TARGET "dpu/dse-lab/vdpu-2"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* base64 (lib/base64.h): RFC 4648 §10 vectors, round trips, strict refusals. */
-#include "base64.h"
-#include "check.h"
+#include "lib/base64.h"
+#include "tests/unit/check.h"
 
 static void
 base64_encodes_rfc4648_vectors(void)

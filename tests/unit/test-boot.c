@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot.h"
-#include "check.h"
-#include "util.h"
+#include "lcm/boot.h"
+#include "tests/unit/check.h"
+#include "lib/util.h"
 
 struct fake_bank {
     const char *version; /* NULL: empty */

@@ -33,9 +33,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "eswitch.h"
-#include "vfmux.h"
+#include "tests/unit/check.h"
+#include "dataplane/eswitch.h"
+#include "platform/lab/vfmux.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44

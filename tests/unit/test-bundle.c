@@ -5,11 +5,11 @@
  * hand here with libarchive's writer (bundle-shaped tars with one thing wrong),
  * signed with a test key where the signature must not be what refuses them.
  */
-#include "bundle.h"
-#include "check.h"
-#include "manifest.h"
-#include "sign.h"
-#include "util.h"
+#include "lcm/bundle.h"
+#include "tests/unit/check.h"
+#include "lcm/manifest.h"
+#include "lcm/sign.h"
+#include "lib/util.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "check.h"
-#include "authz.h"
-#include "cmdtab.h"
+#include "tests/unit/check.h"
+#include "lib/authz.h"
+#include "lib/cmdtab.h"
 
 #include <errno.h>
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "check.h"
-#include "loop-thread.h"
-#include "ctl.h"
+#include "tests/unit/check.h"
+#include "tests/unit/loop-thread.h"
+#include "lib/ctl.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "eventlog.h"
-#include "log.h"
-#include "util.h"
+#include "tests/unit/check.h"
+#include "monitor/eventlog.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 struct dir {
     char root[64];

@@ -2,9 +2,9 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "check.h"
-#include "fdb.h"
-#include "frames.h"
+#include "tests/unit/check.h"
+#include "dataplane/fdb.h"
+#include "tests/unit/frames.h"
 
 static const uint8_t *A = MAC(0x02, 0, 0, 0, 0, 0xa);
 static const uint8_t *B = MAC(0x02, 0, 0, 0, 0, 0xb);

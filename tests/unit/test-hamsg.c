@@ -2,8 +2,8 @@
 /* hamsg (lib/hamsg.h): the heartbeat lines hostd and dpud exchange. */
 #include <string.h>
 
-#include "check.h"
-#include "hamsg.h"
+#include "tests/unit/check.h"
+#include "lib/hamsg.h"
 
 /* Parses what must be accepted; a refusal prints why and fails the test. */
 static struct ha_msg

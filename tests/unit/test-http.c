@@ -15,13 +15,13 @@
  *
  * The server's policy: host:cli and manager (any CN).
  */
-#include "check.h"
-#include "loop-thread.h"
-#include "authz.h"
-#include "http.h"
-#include "log.h"
-#include "tls.h"
-#include "util.h"
+#include "tests/unit/check.h"
+#include "tests/unit/loop-thread.h"
+#include "lib/authz.h"
+#include "lib/http.h"
+#include "lib/log.h"
+#include "lib/tls.h"
+#include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lcm/manifest: strict parsing, canonical form, versions. */
-#include "check.h"
-#include "manifest.h"
+#include "tests/unit/check.h"
+#include "lcm/manifest.h"
 
 #include <stdlib.h>
 #include <string.h>

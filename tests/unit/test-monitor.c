@@ -5,13 +5,13 @@
  * forms, the history ring, and notifications to a webhook served by the test
  * and to commands.
  */
-#include "check.h"
-#include "device.h"
-#include "history.h"
-#include "metrics.h"
-#include "notify.h"
-#include "sources.h"
-#include "util.h"
+#include "tests/unit/check.h"
+#include "monitor/device.h"
+#include "monitor/history.h"
+#include "monitor/metrics.h"
+#include "monitor/notify.h"
+#include "monitor/sources.h"
+#include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <math.h>

@@ -9,12 +9,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "check.h"
-#include "frames.h"
-#include "log.h"
-#include "switch.h"
+#include "tests/unit/check.h"
+#include "tests/unit/frames.h"
+#include "lib/log.h"
+#include "dataplane/switch.h"
 
-#include "alloc-count.h"
+#include "tests/unit/alloc-count.h"
 
 static void
 switch_packet_path_allocates_nothing(void)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "check.h"
-#include "frames.h"
-#include "parse.h"
-#include "vlan.h"
+#include "tests/unit/check.h"
+#include "tests/unit/frames.h"
+#include "dataplane/parse.h"
+#include "dataplane/vlan.h"
 
 static const uint8_t *A = MAC(0x02, 0, 0, 0, 0, 0xa);
 static const uint8_t *B = MAC(0x02, 0, 0, 0, 0, 0xb);

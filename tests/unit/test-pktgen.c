@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "check.h"
-#include "pktgen-afxdp.h"
-#include "pktgen-tx.h"
-#include "pktgen-udp.h"
-#include "pktgen.h"
-#include "util.h"
+#include "tests/unit/check.h"
+#include "tools/pktgen/pktgen-afxdp.h"
+#include "tools/pktgen/pktgen-tx.h"
+#include "tools/pktgen/pktgen-udp.h"
+#include "tools/pktgen/pktgen.h"
+#include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <linux/if_xdp.h>

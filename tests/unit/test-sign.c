@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lcm/sign: Ed25519 key files and signatures. */
-#include "check.h"
-#include "sign.h"
+#include "tests/unit/check.h"
+#include "lcm/sign.h"
 
 #include <ftw.h>
 #include <stdlib.h>

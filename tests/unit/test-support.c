@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base64.h"
-#include "check.h"
-#include "support.h"
-#include "util.h"
+#include "lib/base64.h"
+#include "tests/unit/check.h"
+#include "lcm/support.h"
+#include "lib/util.h"
 
 #define PEM_KEY                                                                          \
     "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n"

@@ -5,10 +5,10 @@
  *     vm1, vm2: pg-a (VLAN 10)     vm3: pg-b (VLAN 20)
  *     u0 (active), u1 (standby): 802.1Q trunk uplinks
  */
-#include "check.h"
-#include "frames.h"
-#include "parse.h"
-#include "switch.h"
+#include "tests/unit/check.h"
+#include "tests/unit/frames.h"
+#include "dataplane/parse.h"
+#include "dataplane/switch.h"
 
 static const uint8_t *M1 = MAC(0x02, 0, 0, 0, 0, 1);
 static const uint8_t *M2 = MAC(0x02, 0, 0, 0, 0, 2);

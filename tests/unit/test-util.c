@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "util.h"
+#include "tests/unit/check.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <unistd.h>

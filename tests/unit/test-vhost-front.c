@@ -12,9 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "vhost-front.h"
-#include "vhost-user.h"
+#include "tests/unit/check.h"
+#include "dataplane/vhost-front.h"
+#include "dataplane/vhost-user.h"
 
 #define NUM 64
 #define BUF 2048

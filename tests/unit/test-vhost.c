@@ -20,12 +20,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "log.h"
-#include "port.h"
-#include "vhost-front.h"
-#include "util.h"
-#include "vhost-user.h"
+#include "tests/unit/check.h"
+#include "lib/log.h"
+#include "dataplane/port.h"
+#include "dataplane/vhost-front.h"
+#include "lib/util.h"
+#include "dataplane/vhost-user.h"
 
 #define GPA_BASE 0x40000000ULL
 #define UA_BASE 0x7f1200000000ULL

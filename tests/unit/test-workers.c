@@ -12,11 +12,11 @@
 #include <sched.h>
 #include <stdlib.h>
 
-#include "check.h"
-#include "dpud.h"
-#include "frames.h"
-#include "log.h"
-#include "util.h"
+#include "tests/unit/check.h"
+#include "daemons/dpud/dpud.h"
+#include "tests/unit/frames.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 static const uint8_t *MA = MAC(0x02, 0, 0, 0, 0, 0xa);
 static const uint8_t *MB = MAC(0x02, 0, 0, 0, 0, 0xb);

@@ -15,11 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bank.h"
-#include "boot.h"
-#include "ctl.h"
-#include "sign.h"
-#include "util.h"
+#include "lcm/bank.h"
+#include "lcm/boot.h"
+#include "lib/ctl.h"
+#include "lcm/sign.h"
+#include "lib/util.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 

@@ -10,11 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "bundle.h"
+#include "lcm/bundle.h"
 #include "config.h"
-#include "manifest.h"
-#include "sign.h"
-#include "util.h"
+#include "lcm/manifest.h"
+#include "lcm/sign.h"
+#include "lib/util.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 

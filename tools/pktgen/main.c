@@ -25,14 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pktgen-afpacket.h"
-#include "pktgen-afxdp.h"
-#include "pktgen-tx.h"
-#include "pktgen-udp.h"
-#include "pktgen-vhost.h"
-#include "pktgen-xdp.h"
-#include "pktgen.h"
-#include "util.h"
+#include "tools/pktgen/pktgen-afpacket.h"
+#include "tools/pktgen/pktgen-afxdp.h"
+#include "tools/pktgen/pktgen-tx.h"
+#include "tools/pktgen/pktgen-udp.h"
+#include "tools/pktgen/pktgen-vhost.h"
+#include "tools/pktgen/pktgen-xdp.h"
+#include "tools/pktgen/pktgen.h"
+#include "lib/util.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 

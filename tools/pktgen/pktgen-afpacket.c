@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* pktgen-afpacket: the AF_PACKET sendmmsg(2) generator (pktgen-afpacket.h). */
-#include "pktgen-afpacket.h"
+#include "tools/pktgen/pktgen-afpacket.h"
 
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 struct afpacket {
     int fd;

@@ -24,7 +24,7 @@
 #ifndef DSE_PKTGEN_AFPACKET_H
 #define DSE_PKTGEN_AFPACKET_H
 
-#include "pktgen-tx.h"
+#include "tools/pktgen/pktgen-tx.h"
 
 #define PKTGEN_AFP_BATCH 64 /* frames per sendmmsg(2) */
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* pktgen-afxdp: the AF_XDP copy-mode generator (pktgen-afxdp.h). */
-#include "pktgen-afxdp.h"
+#include "tools/pktgen/pktgen-afxdp.h"
 
 #include <errno.h>
 #include <linux/if_xdp.h>
@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define AREA_LEN ((size_t)PKTGEN_AFXDP_FRAMES * PKTGEN_AFXDP_FRAME_SIZE)
 #define FILL_RING 64 /* the kernel wants one; nothing is received */

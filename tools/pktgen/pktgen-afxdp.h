@@ -47,8 +47,8 @@
 #include <stdint.h>
 #include <xdp/xsk.h>
 
-#include "pktgen-abi.h"
-#include "pktgen-tx.h"
+#include "tools/pktgen/pktgen-abi.h"
+#include "tools/pktgen/pktgen-tx.h"
 
 #define PKTGEN_AFXDP_FRAMES 1024     /* umem frames, and entries of both rings */
 #define PKTGEN_AFXDP_FRAME_SIZE 2048 /* a whole frame; a power of two */

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* pktgen-tx: the pacing of `dse-pktgen tx --dev` over any generator
  * (pktgen-tx.h). */
-#include "pktgen-tx.h"
+#include "tools/pktgen/pktgen-tx.h"
 
 #include <errno.h>
 #include <time.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 void
 pktgen_sleep_until(uint64_t t_ns, volatile sig_atomic_t *stop)

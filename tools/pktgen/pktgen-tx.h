@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pktgen.h"
+#include "tools/pktgen/pktgen.h"
 
 struct pktgen_gen_ops {
     const char *name;   /* as --generator and the report write it */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* pktgen-udp: `dse-pktgen tx|rx --udp`, the generator and the sink on UDP
  * sockets (pktgen-udp.h). */
-#include "pktgen-udp.h"
+#include "tools/pktgen/pktgen-udp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "pktgen-tx.h"
-#include "util.h"
+#include "tools/pktgen/pktgen-tx.h"
+#include "lib/util.h"
 
 /* ---- tx ----------------------------------------------------------------- */
 

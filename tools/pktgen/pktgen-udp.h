@@ -34,7 +34,7 @@
 #include <signal.h>
 #include <stdint.h>
 
-#include "pktgen.h"
+#include "tools/pktgen/pktgen.h"
 
 #define PKTGEN_UDP_BATCH 64         /* datagrams per recvmmsg() */
 #define PKTGEN_UDP_BUF 2048         /* bytes per datagram buffer: any --size fits */

@@ -11,7 +11,7 @@
  * lengths, num_buffers) is checked before use: a device that breaks the ring
  * protocol ends the run with an error, never a wild read.
  */
-#include "pktgen-vhost.h"
+#include "tools/pktgen/pktgen-vhost.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pktgen-tx.h"
-#include "util.h"
-#include "vhost-front.h"
+#include "tools/pktgen/pktgen-tx.h"
+#include "lib/util.h"
+#include "dataplane/vhost-front.h"
 
 #define HANGUP_CHECK_NS 1000000ULL /* look at the socket every 1 ms */
 #define RX_SCRATCH 128             /* headers of a frame spread over buffers */

@@ -16,7 +16,7 @@
 
 #include <signal.h>
 
-#include "pktgen.h"
+#include "tools/pktgen/pktgen.h"
 
 #define PKTGEN_VHOST_RING 4096  /* entries per ring */
 #define PKTGEN_VHOST_BUF 2048   /* bytes per buffer: a whole frame and its header */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* pktgen-xdp: the xdp-live generator (pktgen-xdp.h). */
-#include "pktgen-xdp.h"
+#include "tools/pktgen/pktgen-xdp.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -11,7 +11,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 extern const unsigned char pktgen_tx_bpf_obj[];
 extern const size_t pktgen_tx_bpf_obj_len;

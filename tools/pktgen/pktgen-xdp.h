@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pktgen-tx.h"
+#include "tools/pktgen/pktgen-tx.h"
 
 struct bpf_object;
 

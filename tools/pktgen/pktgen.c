@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* pktgen: argument parsing, template frame and its stamping, the userspace
  * sink's counting, histogram percentiles, reports (pktgen.h). */
-#include "pktgen.h"
+#include "tools/pktgen/pktgen.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define PKTGEN_HDR_LEN ((unsigned)sizeof(struct pktgen_hdr))
 

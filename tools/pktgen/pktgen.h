@@ -23,7 +23,7 @@
 
 #include <netinet/in.h>
 
-#include "pktgen-abi.h"
+#include "tools/pktgen/pktgen-abi.h"
 
 #define PKTGEN_ETH_LEN 14
 #define PKTGEN_VLAN_LEN 4

@@ -8,7 +8,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
-#include "../vfmux-abi.h"
+#include "platform/lab/vfmux-abi.h"
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);

@@ -17,7 +17,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "../pktgen-abi.h"
+#include "tools/pktgen/pktgen-abi.h"
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
