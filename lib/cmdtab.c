@@ -15,14 +15,11 @@
 
 struct cmdtab {
     struct cmd_def *defs; /* copies of the definitions */
-    bool *unguarded;      /* per def */
     size_t n_defs;
     void *aux;
     void (*enter)(void *aux);
     void (*leave)(void *aux);
 };
-
-static const struct cmd_def *lookup(const struct cmdtab *tab, const char *name);
 
 void
 cmdtab_set_guard(struct cmdtab *tab, void (*enter)(void *aux), void (*leave)(void *aux))
@@ -32,28 +29,14 @@ cmdtab_set_guard(struct cmdtab *tab, void (*enter)(void *aux), void (*leave)(voi
 }
 
 int
-cmdtab_set_unguarded(struct cmdtab *tab, const char *name)
-{
-    const struct cmd_def *def = lookup(tab, name);
-    if (!def)
-        return -ENOENT;
-    tab->unguarded[def - tab->defs] = true;
-    return 0;
-}
-
-int
 cmdtab_add(struct cmdtab *tab, const struct cmd_def *defs, size_t n_defs)
 {
     size_t n = tab->n_defs + n_defs;
     struct cmd_def *d = realloc(tab->defs, (n ? n : 1) * sizeof *d);
-    if (d)
-        tab->defs = d;
-    bool *u = d ? realloc(tab->unguarded, (n ? n : 1) * sizeof *u) : NULL;
-    if (!u)
+    if (!d)
         return -ENOMEM;
-    tab->unguarded = u;
+    tab->defs = d;
     memcpy(tab->defs + tab->n_defs, defs, n_defs * sizeof *defs);
-    memset(tab->unguarded + tab->n_defs, 0, n_defs * sizeof *u);
     tab->n_defs = n;
     return 0;
 }
@@ -75,10 +58,8 @@ cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *aux)
 void
 cmdtab_destroy(struct cmdtab *tab)
 {
-    if (tab) {
-        free(tab->unguarded);
+    if (tab)
         free(tab->defs);
-    }
     free(tab);
 }
 
@@ -222,7 +203,7 @@ cmdtab_dispatch_payload(struct cmdtab *tab, const char *name, json_t *args, cons
                           .payload_len = payload ? payload_len : 0};
     json_t *result = NULL;
     char *err = NULL;
-    bool guarded = !tab->unguarded[def - tab->defs];
+    bool guarded = !(def->flags & CMD_UNGUARDED);
     if (guarded && tab->enter)
         tab->enter(tab->aux);
     int rc = def->fn(&ctx, args, &result, &err);

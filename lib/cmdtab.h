@@ -50,11 +50,20 @@ struct cmd_ctx {
 
 typedef int (*cmd_fn)(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err);
 
+enum cmd_flags {
+    /* Runs outside the table's guard (cmdtab_set_guard): the handler reads
+     * nothing the guard protects, or must not wait for it. */
+    CMD_UNGUARDED = 1U << 0,
+};
+
+/* One command.  Tables are written with designated initializers; a field
+ * left out is 0, which for 'roles' means the control socket only. */
 struct cmd_def {
     const char *name;  /* "port.list" */
     const char *usage; /* "[--port NAME]": shown by help and dsectl */
     cmd_fn fn;
     unsigned roles;    /* authz roles that may call it over the network; 0: local only */
+    unsigned flags;    /* enum cmd_flags */
 };
 
 struct cmdtab;
@@ -66,12 +75,10 @@ struct cmdtab *cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *au
 int cmdtab_add(struct cmdtab *, const struct cmd_def *defs, size_t n_defs);
 void cmdtab_destroy(struct cmdtab *);
 
-/* Runs every handler between enter(aux) and leave(aux) (e.g. to keep worker
- * threads away from the tables the handlers read and write). */
+/* Runs every handler but those flagged CMD_UNGUARDED between enter(aux) and
+ * leave(aux) (e.g. to keep worker threads away from the tables the handlers
+ * read and write). */
 void cmdtab_set_guard(struct cmdtab *, void (*enter)(void *aux), void (*leave)(void *aux));
-/* Lets command 'name' run outside the guard (it reads nothing the guard
- * protects).  Returns 0, -ENOENT for an unknown command, -ENOMEM. */
-int cmdtab_set_unguarded(struct cmdtab *, const char *name);
 
 /* Runs command 'name' with 'args' (borrowed; NULL means {}) for a local
  * caller (CMD_LOCAL).  Returns the reply envelope (caller owns the

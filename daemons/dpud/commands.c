@@ -503,13 +503,20 @@ cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 const struct cmd_def dpud_commands[] = {
-    {"flow.list", "", cmd_flow_list, AUTHZ_HOST},
-    {"dpu.info", "", cmd_dpu_info, AUTHZ_HOST},
-    {"config.apply", "{generation, mac_age_s, portgroups: [...], ports: [...]}",
-     cmd_config_apply, AUTHZ_HOST},
-    {"switch.show", "", cmd_switch_show, AUTHZ_HOST},
-    {"port.list", "[name]", cmd_port_list, AUTHZ_HOST},
-    {"mac.list", "", cmd_mac_list, AUTHZ_HOST},
-    {"support.collect", "", dpud_cmd_support_collect, AUTHZ_HOST},
+    {.name = "flow.list", .usage = "", .fn = cmd_flow_list, .roles = AUTHZ_HOST},
+    /* hostd's heartbeat, every second, must not pause the workers: it reads
+     * the team's active uplink and port names, which only this thread changes. */
+    {.name = "dpu.info", .usage = "", .fn = cmd_dpu_info, .roles = AUTHZ_HOST,
+     .flags = CMD_UNGUARDED},
+    {.name = "config.apply",
+     .usage = "{generation, mac_age_s, portgroups: [...], ports: [...]}",
+     .fn = cmd_config_apply,
+     .roles = AUTHZ_HOST},
+    {.name = "switch.show", .usage = "", .fn = cmd_switch_show, .roles = AUTHZ_HOST},
+    {.name = "port.list", .usage = "[name]", .fn = cmd_port_list, .roles = AUTHZ_HOST},
+    {.name = "mac.list", .usage = "", .fn = cmd_mac_list, .roles = AUTHZ_HOST},
+    /* Reads files only. */
+    {.name = "support.collect", .usage = "", .fn = dpud_cmd_support_collect,
+     .roles = AUTHZ_HOST, .flags = CMD_UNGUARDED},
 };
 const size_t dpud_n_commands = sizeof dpud_commands / sizeof dpud_commands[0];

@@ -226,22 +226,11 @@ main(int argc, char **argv)
         goto out;
     }
     cmdtab_set_guard(tab, guard_enter, guard_leave);
-    /* hostd's heartbeat, every second, must not pause the workers: it reads
-     * the team's active uplink and port names, which only this thread changes. */
-    cmdtab_set_unguarded(tab, "dpu.info");
-    if (cmdtab_add(tab, dpud_software_commands, dpud_n_software_commands) < 0) {
+    if (cmdtab_add(tab, dpud_software_commands, dpud_n_software_commands) < 0 ||
+        cmdtab_add(tab, dpud_monitor_commands, dpud_n_monitor_commands) < 0) {
         fprintf(stderr, "dse-dpud: out of memory\n");
         goto out;
     }
-    for (size_t i = 0; i < dpud_n_software_commands; i++)
-        cmdtab_set_unguarded(tab, dpud_software_commands[i].name);
-    cmdtab_set_unguarded(tab, "support.collect"); /* reads files only */
-    if (cmdtab_add(tab, dpud_monitor_commands, dpud_n_monitor_commands) < 0) {
-        fprintf(stderr, "dse-dpud: out of memory\n");
-        goto out;
-    }
-    for (size_t i = 0; i < dpud_n_monitor_commands; i++)
-        cmdtab_set_unguarded(tab, dpud_monitor_commands[i].name);
     servers = daemon_start(d.base, &c, tab);
     if (!servers)
         goto out;

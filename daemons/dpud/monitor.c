@@ -300,8 +300,17 @@ cmd_history(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     return 0;
 }
 
+/* The samples, which only the control thread writes: none pauses the workers. */
 const struct cmd_def dpud_monitor_commands[] = {
-    {"monitor.sample", "[since SEQ]: the last sample, when newer than SEQ", cmd_sample, AUTHZ_HOST},
-    {"monitor.history", "[prefix METRIC] [since_ms T] [max_points N]", cmd_history, AUTHZ_HOST},
+    {.name = "monitor.sample",
+     .usage = "[since SEQ]: the last sample, when newer than SEQ",
+     .fn = cmd_sample,
+     .roles = AUTHZ_HOST,
+     .flags = CMD_UNGUARDED},
+    {.name = "monitor.history",
+     .usage = "[prefix METRIC] [since_ms T] [max_points N]",
+     .fn = cmd_history,
+     .roles = AUTHZ_HOST,
+     .flags = CMD_UNGUARDED},
 };
 const size_t dpud_n_monitor_commands = ARRAY_SIZE(dpud_monitor_commands);

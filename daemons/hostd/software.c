@@ -697,11 +697,14 @@ cmd_reboot(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 const struct cmd_def hostd_software_commands[] = {
-    {"software.list", "", cmd_list, AUTHZ_MANAGER},
-    {"software.install", "{bundle, [dry_run], [fresh], [update], [serial]}", cmd_install, AUTHZ_MANAGER},
-    {"software.progress", "", cmd_progress, AUTHZ_MANAGER},
-    {"software.rollback", "", cmd_rollback, AUTHZ_MANAGER},
-    {"host.reboot", "", cmd_reboot, AUTHZ_MANAGER},
+    {.name = "software.list", .usage = "", .fn = cmd_list, .roles = AUTHZ_MANAGER},
+    {.name = "software.install",
+     .usage = "{bundle, [dry_run], [fresh], [update], [serial]}",
+     .fn = cmd_install,
+     .roles = AUTHZ_MANAGER},
+    {.name = "software.progress", .usage = "", .fn = cmd_progress, .roles = AUTHZ_MANAGER},
+    {.name = "software.rollback", .usage = "", .fn = cmd_rollback, .roles = AUTHZ_MANAGER},
+    {.name = "host.reboot", .usage = "", .fn = cmd_reboot, .roles = AUTHZ_MANAGER},
 };
 const size_t hostd_n_software_commands =
     sizeof hostd_software_commands / sizeof hostd_software_commands[0];

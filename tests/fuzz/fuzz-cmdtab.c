@@ -14,8 +14,8 @@ cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static const struct cmd_def defs[] = {
-    {"echo", "[ANY]", cmd_echo, AUTHZ_HOST},
-    {"port.list", "", cmd_echo, 0}, /* local only: a network caller is refused */
+    {.name = "echo", .usage = "[ANY]", .fn = cmd_echo, .roles = AUTHZ_HOST},
+    {.name = "port.list", .usage = "", .fn = cmd_echo}, /* local only: a network caller is refused */
 };
 
 struct cmdtab *

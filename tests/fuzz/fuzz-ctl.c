@@ -39,8 +39,8 @@ cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static const struct cmd_def defs[] = {
-    {"vlan.set", "--name NAME --vlan ID [--mtu N] [--desc TEXT]", cmd_vlan, 0},
-    {"echo", "[--rc ERRNO]", cmd_echo, 0},
+    {.name = "vlan.set", .usage = "--name NAME --vlan ID [--mtu N] [--desc TEXT]", .fn = cmd_vlan},
+    {.name = "echo", .usage = "[--rc ERRNO]", .fn = cmd_echo},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

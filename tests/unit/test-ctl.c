@@ -22,7 +22,7 @@ cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static const struct cmd_def defs[] = {
-    {"echo", "[ARGS]", cmd_echo, 0},
+    {.name = "echo", .usage = "[ARGS]", .fn = cmd_echo},
 };
 
 /* A server on its own event loop thread, stopped by a flag that a timer polls

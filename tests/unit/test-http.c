@@ -192,11 +192,14 @@ cmd_payload(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static const struct cmd_def defs[] = {
-    {"echo", "[ARGS]", cmd_echo, AUTHZ_HOST | AUTHZ_MANAGER},
-    {"port.get", "NAME", cmd_missing, AUTHZ_HOST | AUTHZ_MANAGER},
-    {"payload", "[ARGS] + payload", cmd_payload, AUTHZ_HOST | AUTHZ_MANAGER},
-    {"admin", "", cmd_echo, AUTHZ_MANAGER},
-    {"local", "", cmd_echo, 0},
+    {.name = "echo", .usage = "[ARGS]", .fn = cmd_echo, .roles = AUTHZ_HOST | AUTHZ_MANAGER},
+    {.name = "port.get", .usage = "NAME", .fn = cmd_missing, .roles = AUTHZ_HOST | AUTHZ_MANAGER},
+    {.name = "payload",
+     .usage = "[ARGS] + payload",
+     .fn = cmd_payload,
+     .roles = AUTHZ_HOST | AUTHZ_MANAGER},
+    {.name = "admin", .usage = "", .fn = cmd_echo, .roles = AUTHZ_MANAGER},
+    {.name = "local", .usage = "", .fn = cmd_echo},
 };
 
 /* host:cli and any manager. */
