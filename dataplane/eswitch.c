@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lib/util.h"
 #include <time.h>
 #include <unistd.h>
 
@@ -31,35 +33,26 @@ libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
     return 0; /* failures are reported through our own errors */
 }
 
-static void
-set_err(char **err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(err, fmt, ap) < 0)
-        *err = NULL;
-    va_end(ap);
-}
 
 struct eswitch *
-eswitch_create(char **err)
+eswitch_create(char *err, size_t err_len)
 {
     libbpf_set_print(libbpf_quiet);
     struct eswitch *e = calloc(1, sizeof *e);
     if (!e) {
-        set_err(err, "out of memory");
+        err_set(err, err_len, 0, "out of memory");
         return NULL;
     }
     e->n_cpus = libbpf_num_possible_cpus();
     e->flows_fd = -1;
     e->obj = bpf_object__open_mem(eswitch_bpf_obj, eswitch_bpf_obj_len, NULL);
     if (!e->obj) {
-        set_err(err, "cannot open the eswitch program: %s", strerror(errno));
+        err_set(err, err_len, 0, "cannot open the eswitch program: %s", strerror(errno));
         goto fail;
     }
     int rc = bpf_object__load(e->obj);
     if (rc) {
-        set_err(err, "cannot load the eswitch program: %s", strerror(-rc));
+        err_set(err, err_len, 0, "cannot load the eswitch program: %s", strerror(-rc));
         goto fail;
     }
     e->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(e->obj, "eswitch"));
@@ -71,7 +64,7 @@ eswitch_create(char **err)
     e->fence_fd = bpf_object__find_map_fd_by_name(e->obj, "fence");
     if (e->prog_fd < 0 || e->flows_fd < 0 || e->tx_fd < 0 || e->stats_fd < 0 ||
         e->slot_fd < 0 || e->xsks_fd < 0 || e->fence_fd < 0 || e->n_cpus <= 0) {
-        set_err(err, "eswitch program lacks its maps");
+        err_set(err, err_len, 0, "eswitch program lacks its maps");
         goto fail;
     }
     return e;

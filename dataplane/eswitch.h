@@ -25,13 +25,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <stddef.h>
+
 #include "dataplane/eswitch-abi.h"
 
 struct eswitch;
 
-/* Loads the program and creates its maps.  Returns NULL and sets '*err'
- * (malloc'd) when BPF is not available (no privilege, old kernel). */
-struct eswitch *eswitch_create(char **err);
+/* Loads the program and creates its maps.  Returns NULL with one line in
+ * 'err' when BPF is not available (no privilege, old kernel). */
+struct eswitch *eswitch_create(char *err, size_t err_len);
 /* Removes every flow and frees the handle; the program stays attached to the
  * ports and passes all their frames up.  Accepts NULL. */
 void eswitch_destroy(struct eswitch *);

@@ -202,29 +202,26 @@ cmdtab_dispatch_payload(struct cmdtab *tab, const char *name, json_t *args, cons
                           .payload = payload,
                           .payload_len = payload ? payload_len : 0};
     json_t *result = NULL;
-    char *err = NULL;
+    char err[ERR_LEN] = "";
     bool guarded = !(def->flags & CMD_UNGUARDED);
     if (guarded && tab->enter)
         tab->enter(tab->aux);
-    int rc = def->fn(&ctx, args, &result, &err);
+    int rc = def->fn(&ctx, args, &result, err, sizeof err);
     if (guarded && tab->leave)
         tab->leave(tab->aux);
     json_decref(empty);
 
-    if (!rc) {
-        free(err);
+    if (!rc)
         return envelope_ok(result);
-    }
     json_decref(result);
     /* A handler that returns a positive errno meant the negative one. */
     if (rc > 0)
         rc = -rc;
     json_t *env;
-    if (err)
+    if (err[0])
         env = envelope_error(cmdtab_code_for_errno(rc), err);
     else
         env = cmdtab_error(cmdtab_code_for_errno(rc), "%s: %s", name, strerror(-rc));
-    free(err);
     return env;
 }
 
@@ -254,19 +251,6 @@ cmdtab_dispatch_text(struct cmdtab *tab, const char *text, size_t len, const cha
     return env;
 }
 
-int
-cmd_fail(char **err, int rc, const char *fmt, ...)
-{
-    if (!err) /* a caller that wants the code alone */
-        return rc;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(err, fmt, ap) < 0)
-        *err = NULL; /* the dispatcher falls back on strerror(rc) */
-    va_end(ap);
-    return rc;
-}
-
 static json_t *
 arg_get(json_t *args, const char *key)
 {
@@ -274,58 +258,58 @@ arg_get(json_t *args, const char *key)
 }
 
 static int
-arg_str(json_t *args, const char *key, bool required, const char **out, char **err)
+arg_str(json_t *args, const char *key, bool required, const char **out, char *err, size_t err_len)
 {
     json_t *v = arg_get(args, key);
     if (!v) {
         if (required)
-            return cmd_fail(err, -EINVAL, "missing argument '%s'", key);
+            return err_set(err, err_len, -EINVAL, "missing argument '%s'", key);
         return 0;
     }
     if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-        return cmd_fail(err, -EINVAL, "argument '%s' must be a string", key);
+        return err_set(err, err_len, -EINVAL, "argument '%s' must be a string", key);
     *out = json_string_value(v);
     return 0;
 }
 
 int
-cmd_arg_str(json_t *args, const char *key, const char **out, char **err)
+cmd_arg_str(json_t *args, const char *key, const char **out, char *err, size_t err_len)
 {
-    return arg_str(args, key, true, out, err);
+    return arg_str(args, key, true, out, err, err_len);
 }
 
 int
-cmd_arg_str_opt(json_t *args, const char *key, const char **out, char **err)
+cmd_arg_str_opt(json_t *args, const char *key, const char **out, char *err, size_t err_len)
 {
-    return arg_str(args, key, false, out, err);
+    return arg_str(args, key, false, out, err, err_len);
 }
 
 static int
 arg_int(json_t *args, const char *key, bool required, long min, long max, long *out,
-        char **err)
+        char *err, size_t err_len)
 {
     json_t *v = arg_get(args, key);
     if (!v) {
         if (required)
-            return cmd_fail(err, -EINVAL, "missing argument '%s'", key);
+            return err_set(err, err_len, -EINVAL, "missing argument '%s'", key);
         return 0;
     }
     json_int_t i = json_is_integer(v) ? json_integer_value(v) : 0;
     if (!json_is_integer(v) || i < min || i > max)
-        return cmd_fail(err, -EINVAL, "argument '%s' must be an integer in %ld..%ld", key,
+        return err_set(err, err_len, -EINVAL, "argument '%s' must be an integer in %ld..%ld", key,
                         min, max);
     *out = (long)i;
     return 0;
 }
 
 int
-cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, char **err)
+cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, char *err, size_t err_len)
 {
-    return arg_int(args, key, true, min, max, out, err);
+    return arg_int(args, key, true, min, max, out, err, err_len);
 }
 
 int
-cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out, char **err)
+cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out, char *err, size_t err_len)
 {
-    return arg_int(args, key, false, min, max, out, err);
+    return arg_int(args, key, false, min, max, out, err, err_len);
 }

@@ -11,7 +11,8 @@
  *                   "failed"|"unknown-command"|"bad-request"|"forbidden"}
  *
  * Handlers return 0 and set '*result' (a new reference; NULL means JSON null),
- * or a negative errno and set '*err' (malloc'd one-line message).  The errno is
+ * or a negative errno, with one line in 'err' (ERR_LEN bytes) where a reason
+ * helps (else the envelope says "NAME: strerror").  The errno is
  * mapped to "code": -EINVAL -> "usage", -ENOENT -> "notfound", -EEXIST -> "exists",
  * anything else -> "failed".  The built-in command "help" lists every command with
  * its usage.
@@ -48,7 +49,8 @@ struct cmd_ctx {
     size_t payload_len;
 };
 
-typedef int (*cmd_fn)(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err);
+typedef int (*cmd_fn)(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
+                      size_t err_len);
 
 enum cmd_flags {
     /* Runs outside the table's guard (cmdtab_set_guard): the handler reads
@@ -104,17 +106,15 @@ json_t *cmdtab_error(const char *code, const char *fmt, ...)
 /* Maps a negative errno to the envelope's "code" string.  Can't fail. */
 const char *cmdtab_code_for_errno(int err);
 
-/* Argument helpers for handlers.  Each returns 0, or -EINVAL and sets '*err'
- * ("missing argument 'name'", "argument 'vlan' must be an integer in 1..4094").
- * Optional variants leave '*out' untouched when the key is absent. */
-int cmd_arg_str(json_t *args, const char *key, const char **out, char **err);
-int cmd_arg_str_opt(json_t *args, const char *key, const char **out, char **err);
-int cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, char **err);
-int cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out,
-                    char **err);
-
-/* Sets '*err' (when 'err' is not NULL) to a malloc'd formatted message and
- * returns 'rc'. */
-int cmd_fail(char **err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Argument helpers for handlers.  Each returns 0, or -EINVAL with one line in
+ * 'err' ("missing argument 'name'", "argument 'vlan' must be an integer in
+ * 1..4094").  Optional variants leave '*out' untouched when the key is absent. */
+int cmd_arg_str(json_t *args, const char *key, const char **out, char *err, size_t err_len);
+int cmd_arg_str_opt(json_t *args, const char *key, const char **out, char *err,
+                    size_t err_len);
+int cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, char *err,
+                size_t err_len);
+int cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out, char *err,
+                    size_t err_len);
 
 #endif

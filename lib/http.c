@@ -206,17 +206,17 @@ request_cb(struct evhttp_request *req, void *server_)
     reply(req, 0, env);
 }
 
-static struct http_server *create_fail(struct http_server *server, char **err,
+/* Writes the reason into 'err', frees 'server' (may be NULL), returns NULL. */
+static struct http_server *create_fail(struct http_server *server, char *err, size_t err_len,
                                        const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 4, 5)));
 
 static struct http_server *
-create_fail(struct http_server *server, char **err, const char *fmt, ...)
+create_fail(struct http_server *server, char *err, size_t err_len, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(err, fmt, ap) < 0)
-        *err = NULL;
+    err_vset(err, err_len, 0, fmt, ap);
     va_end(ap);
     http_server_destroy(server);
     return NULL;
@@ -224,13 +224,15 @@ create_fail(struct http_server *server, char **err, const char *fmt, ...)
 
 struct http_server *
 http_server_create(struct event_base *base, const char *addr, uint16_t port, SSL_CTX *ctx,
-                   struct cmdtab *tab, const struct authz_policy *policy, char **err)
+                   struct cmdtab *tab, const struct authz_policy *policy, char *err,
+                   size_t err_len)
 {
     if (!policy || !policy->n_peers)
-        return create_fail(NULL, err, "no authorization policy (who may call): not listening");
+        return create_fail(NULL, err, err_len,
+                           "no authorization policy (who may call): not listening");
     struct http_server *server = calloc(1, sizeof *server);
     if (!server)
-        return create_fail(NULL, err, "out of memory");
+        return create_fail(NULL, err, err_len, "out of memory");
     server->tab = tab;
     server->policy = *policy;
     SSL_CTX_up_ref(ctx);
@@ -238,7 +240,7 @@ http_server_create(struct event_base *base, const char *addr, uint16_t port, SSL
 
     server->http = evhttp_new(base);
     if (!server->http)
-        return create_fail(server, err, "cannot create HTTP server");
+        return create_fail(server, err, err_len, "cannot create HTTP server");
     evhttp_set_bevcb(server->http, bev_cb, server);
     evhttp_set_gencb(server->http, request_cb, server);
     evhttp_set_max_body_size(server->http, HTTP_MAX_BODY);
@@ -248,7 +250,7 @@ http_server_create(struct event_base *base, const char *addr, uint16_t port, SSL
                                                  EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
     errno = 0;
     if (!evhttp_bind_socket_with_handle(server->http, addr, port))
-        return create_fail(server, err, "cannot listen on %s port %u: %s", addr, port,
+        return create_fail(server, err, err_len, "cannot listen on %s port %u: %s", addr, port,
                            errno ? strerror(errno) : "bad address");
     return server;
 }

@@ -33,7 +33,8 @@ struct call {
     int fd;
     SSL *ssl;
     uint64_t deadline;
-    char **err;
+    char *err; /* the caller's buffer for the reason */
+    size_t err_len;
 };
 
 static int call_fail(struct call *c, int rc, const char *fmt, ...)
@@ -44,8 +45,7 @@ call_fail(struct call *c, int rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(c->err, fmt, ap) < 0)
-        *c->err = NULL;
+    err_vset(c->err, c->err_len, rc, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -132,7 +132,7 @@ is_refusal_alert(int reason)
     }
 }
 
-/* Turns a failed SSL_* call into -errno and '*err'. */
+/* Turns a failed SSL_* call into -errno and a reason in 'c->err'. */
 static int
 ssl_fail(struct call *c, int ret, const char *what)
 {
@@ -214,7 +214,7 @@ do_handshake(struct call *c, const struct httpc *peer)
 
 /* In TLS 1.3 the server checks our certificate after SSL_connect() returned,
  * so its refusal may surface as a failed write: the alert that says why can
- * still be waiting to be read.  Returns -EACCES with '*err' replaced if so. */
+ * still be waiting to be read.  Returns -EACCES with the reason replaced if so. */
 static int
 refusal_after_write(struct call *c, int rc)
 {
@@ -226,7 +226,6 @@ refusal_after_write(struct call *c, int rc)
         ERR_clear_error();
         return rc;
     }
-    free(*c->err);
     return ssl_fail(c, n, "sending request");
 }
 
@@ -488,24 +487,25 @@ call_close(struct call *c, bool clean)
 }
 
 int
-httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t **reply,
-           char **err)
+httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t **reply, char *err,
+           size_t err_len)
 {
-    return httpc_call_payload(peer, cmd, args, NULL, 0, reply, err);
+    return httpc_call_payload(peer, cmd, args, NULL, 0, reply, err, err_len);
 }
 
 int
 httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args,
-                   const void *payload, size_t payload_len, json_t **reply, char **err)
+                   const void *payload, size_t payload_len, json_t **reply, char *err,
+                   size_t err_len)
 {
     struct call c = {
         .fd = -1,
         .deadline = now_ms() + (peer->timeout_ms > 0 ? peer->timeout_ms : 0),
         .err = err,
+        .err_len = err_len,
     };
     bool got;
     *reply = NULL;
-    *err = NULL;
     int rc = check_call(&c, cmd, args, payload, payload_len);
     if (rc < 0)
         return rc;
@@ -552,15 +552,16 @@ httpc_session_destroy(struct httpc_session *s)
 
 int
 httpc_session_call(struct httpc_session *s, const char *cmd, json_t *args, const void *payload,
-                   size_t payload_len, int timeout_ms, json_t **reply, char **err)
+                   size_t payload_len, int timeout_ms, json_t **reply, char *err,
+                   size_t err_len)
 {
     struct call *c = &s->c;
     if (timeout_ms <= 0)
         timeout_ms = s->peer.timeout_ms > 0 ? s->peer.timeout_ms : 0;
     c->deadline = now_ms() + (uint64_t)timeout_ms;
     c->err = err;
+    c->err_len = err_len;
     *reply = NULL;
-    *err = NULL;
     int rc = check_call(c, cmd, args, payload, payload_len);
     if (rc < 0)
         return rc;
@@ -578,8 +579,6 @@ httpc_session_call(struct httpc_session *s, const char *cmd, json_t *args, const
             call_close(c, false);
         if (rc == 0 || !reused || got || rc == -ETIMEDOUT)
             break;
-        free(*err);
-        *err = NULL;
     }
     if (rc < 0)
         call_close(c, false);

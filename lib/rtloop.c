@@ -9,7 +9,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "lib/cmdtab.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -41,7 +40,8 @@ run(void *arg)
 }
 
 int
-rtloop_init(struct rtloop *l, void (*on_wake)(void *aux), void *aux, char **err)
+rtloop_init(struct rtloop *l, void (*on_wake)(void *aux), void *aux, char *err,
+            size_t err_len)
 {
     *l = (struct rtloop){.wake_fd = -1, .on_wake = on_wake, .aux = aux};
     l->base = event_base_new();
@@ -49,20 +49,20 @@ rtloop_init(struct rtloop *l, void (*on_wake)(void *aux), void *aux, char **err)
     if (l->base && l->wake_fd >= 0)
         l->wake_ev = event_new(l->base, l->wake_fd, EV_READ | EV_PERSIST, on_wake_fd, l);
     if (!l->wake_ev || event_add(l->wake_ev, NULL) < 0)
-        return cmd_fail(err, -ENOMEM, "cannot make an event loop for a thread");
+        return err_set(err, err_len, -ENOMEM, "cannot make an event loop for a thread");
     return 0;
 }
 
 int
 rtloop_start(struct rtloop *l, const char *name, int prio, const char *competes_with,
-             char **err)
+             char *err, size_t err_len)
 {
     snprintf(l->name, sizeof l->name, "%s", name);
     l->prio = prio;
     l->competes_with = competes_with;
     int rc = pthread_create(&l->thread, NULL, run, l);
     if (rc)
-        return cmd_fail(err, -rc, "%s thread: %s", name, strerror(rc));
+        return err_set(err, err_len, -rc, "%s thread: %s", name, strerror(rc));
     l->started = true;
     return 0;
 }

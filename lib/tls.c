@@ -177,46 +177,45 @@ tls_error_string(char *buf, size_t len)
 }
 
 static SSL_CTX *
-ctx_fail(SSL_CTX *ctx, char **err, const char *what, const char *path)
+ctx_fail(SSL_CTX *ctx, char *err, size_t err_len, const char *what, const char *path)
 {
     char ossl[512];
     tls_error_string(ossl, sizeof ossl);
-    if (asprintf(err, "%s '%s': %s", what, path ? path : "", ossl) < 0)
-        *err = NULL;
+    err_set(err, err_len, 0, "%s '%s': %s", what, path ? path : "", ossl);
     SSL_CTX_free(ctx);
     return NULL;
 }
 
 static SSL_CTX *
-ctx_new(const SSL_METHOD *method, const struct tls_paths *paths, bool is_server,
-        char **err)
+ctx_new(const SSL_METHOD *method, const struct tls_paths *paths, bool is_server, char *err,
+        size_t err_len)
 {
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(method);
     if (!ctx)
-        return ctx_fail(NULL, err, "cannot create TLS context", NULL);
+        return ctx_fail(NULL, err, err_len, "cannot create TLS context", NULL);
     if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
-        return ctx_fail(ctx, err, "cannot set TLS version floor", NULL);
+        return ctx_fail(ctx, err, err_len, "cannot set TLS version floor", NULL);
 
     /* A client may go without a certificate (is_server needs one). */
     if (paths->cert || is_server) {
         if (SSL_CTX_use_certificate_chain_file(ctx, paths->cert) != 1)
-            return ctx_fail(ctx, err, "cannot load certificate", paths->cert);
+            return ctx_fail(ctx, err, err_len, "cannot load certificate", paths->cert);
         if (SSL_CTX_use_PrivateKey_file(ctx, paths->key, SSL_FILETYPE_PEM) != 1)
-            return ctx_fail(ctx, err, "cannot load private key", paths->key);
+            return ctx_fail(ctx, err, err_len, "cannot load private key", paths->key);
         if (SSL_CTX_check_private_key(ctx) != 1)
-            return ctx_fail(ctx, err, "private key does not match certificate",
+            return ctx_fail(ctx, err, err_len, "private key does not match certificate",
                             paths->key);
     }
     if (SSL_CTX_load_verify_locations(ctx, paths->ca, NULL) != 1)
-        return ctx_fail(ctx, err, "cannot load CA", paths->ca);
+        return ctx_fail(ctx, err, err_len, "cannot load CA", paths->ca);
 
     int mode = SSL_VERIFY_PEER;
     if (is_server) {
         mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(paths->ca);
         if (!names)
-            return ctx_fail(ctx, err, "cannot read CA names", paths->ca);
+            return ctx_fail(ctx, err, err_len, "cannot read CA names", paths->ca);
         SSL_CTX_set_client_CA_list(ctx, names);
         /* Resumption with client certificates needs a session id context. */
         static const unsigned char sid_ctx[] = "dse";
@@ -228,15 +227,15 @@ ctx_new(const SSL_METHOD *method, const struct tls_paths *paths, bool is_server,
 }
 
 SSL_CTX *
-tls_server_ctx(const struct tls_paths *paths, char **err)
+tls_server_ctx(const struct tls_paths *paths, char *err, size_t err_len)
 {
-    return ctx_new(TLS_server_method(), paths, true, err);
+    return ctx_new(TLS_server_method(), paths, true, err, err_len);
 }
 
 SSL_CTX *
-tls_client_ctx(const struct tls_paths *paths, char **err)
+tls_client_ctx(const struct tls_paths *paths, char *err, size_t err_len)
 {
-    return ctx_new(TLS_client_method(), paths, false, err);
+    return ctx_new(TLS_client_method(), paths, false, err, err_len);
 }
 
 bool

@@ -27,9 +27,9 @@ struct tls_paths {
     const char *ca;   /* PEM CA certificate(s) that peers must chain to */
 };
 
-/* Return a new context or NULL and set '*err' (malloc'd one line). */
-SSL_CTX *tls_server_ctx(const struct tls_paths *paths, char **err);
-SSL_CTX *tls_client_ctx(const struct tls_paths *paths, char **err);
+/* Return a new context, or NULL with one line in 'err'. */
+SSL_CTX *tls_server_ctx(const struct tls_paths *paths, char *err, size_t err_len);
+SSL_CTX *tls_client_ctx(const struct tls_paths *paths, char *err, size_t err_len);
 
 /* Copies the peer certificate's subject CN into 'buf'.  Returns false when the
  * peer presented no certificate or it has no CN. */

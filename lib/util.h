@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * util: small helpers with no dse policy: time, MAC addresses, strings, files.
+ * util: small helpers with no dse policy: time, MAC addresses, strings, files,
+ * and the error convention of every module in the tree:
+ *
+ *   - A fallible function returns int: 0, or a negative errno, each listed
+ *     in its header.  A lookup returns a pointer or NULL.
+ *   - Where a reason helps the user, the caller passes a buffer, 'char *err,
+ *     size_t err_len' (ERR_LEN bytes hold any of ours), and the function
+ *     writes one line into it (err_set()).  Never a malloc'd message.
+ *   - A command handler (lib/cmdtab.h) is such a function too.
  *
  * Thread-safety: every function here is reentrant.
  */
@@ -72,9 +80,11 @@ int fs_mkdir_p(const char *path, unsigned mode);
  * them) become spaces.  Returns 's'. */
 char *str_one_line(char *s);
 
+/* A buffer for one reason line (the error convention above). */
+#define ERR_LEN 256
+
 /* Formats a reason into 'err' (of 'len' bytes; nothing when NULL or 0), one
- * line whatever it quotes (str_one_line()), and returns 'rc': the error
- * convention of modules that report into a buffer. */
+ * line whatever it quotes (str_one_line()), and returns 'rc'. */
 int err_set(char *err, size_t len, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int err_vset(char *err, size_t len, int rc, const char *fmt, va_list ap)

@@ -158,22 +158,20 @@ daemon_start(struct event_base *base, const struct daemon_common *c, struct cmdt
         goto fail;
     }
     if (c->listen) {
-        char addr[64], *err = NULL;
+        char addr[64], err[ERR_LEN] = "";
         uint16_t port;
         if (parse_hostport(c->listen, addr, sizeof addr, &port) < 0) {
             log_err("bad --listen '%s' (want ADDR:PORT)", c->listen);
             goto fail;
         }
-        s->ssl = tls_server_ctx(&c->tls, &err);
+        s->ssl = tls_server_ctx(&c->tls, err, sizeof err);
         if (!s->ssl) {
             log_err("tls: %s", err);
-            free(err);
             goto fail;
         }
-        s->http = http_server_create(base, addr, port, s->ssl, tab, &c->policy, &err);
+        s->http = http_server_create(base, addr, port, s->ssl, tab, &c->policy, err, sizeof err);
         if (!s->http) {
             log_err("api %s: %s", c->listen, err);
-            free(err);
             goto fail;
         }
     }

@@ -17,7 +17,7 @@
 LOG_MODULE(dpud);
 
 static int
-cmd_dpu_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_dpu_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
     json_t *r = json_deep_copy(d->platform);
@@ -41,43 +41,43 @@ cmd_dpu_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 
 /* Validates a desired config completely before anything changes. */
 static int
-config_check(json_t *cfg, char **err)
+config_check(json_t *cfg, char *err, size_t err_len)
 {
     json_t *pgs = json_object_get(cfg, "portgroups");
     json_t *ports = json_object_get(cfg, "ports");
     if (!json_is_array(pgs) || !json_is_array(ports))
-        return cmd_fail(err, -EINVAL, "config needs arrays 'portgroups' and 'ports'");
+        return err_set(err, err_len, -EINVAL, "config needs arrays 'portgroups' and 'ports'");
     size_t i, j;
     json_t *pg, *port, *other;
     json_array_foreach(pgs, i, pg) {
         const char *name;
         long vlan, mtu;
-        if (cmd_arg_str(pg, "name", &name, err) < 0 ||
-            cmd_arg_int(pg, "vlan", 0, 4094, &vlan, err) < 0 ||
-            cmd_arg_int(pg, "mtu", SW_MTU_MIN, SW_MTU_MAX, &mtu, err) < 0)
+        if (cmd_arg_str(pg, "name", &name, err, err_len) < 0 ||
+            cmd_arg_int(pg, "vlan", 0, 4094, &vlan, err, err_len) < 0 ||
+            cmd_arg_int(pg, "mtu", SW_MTU_MIN, SW_MTU_MAX, &mtu, err, err_len) < 0)
             return -EINVAL;
         if (!name_is_valid(name, SW_NAME_MAX))
-            return cmd_fail(err, -EINVAL, "bad portgroup name '%s'", name);
+            return err_set(err, err_len, -EINVAL, "bad portgroup name '%s'", name);
         json_array_foreach(pgs, j, other) {
             if (j >= i)
                 break;
             if (json_integer_value(json_object_get(other, "vlan")) == vlan)
-                return cmd_fail(err, -EINVAL, "portgroups %s and %s share VLAN %ld",
+                return err_set(err, err_len, -EINVAL, "portgroups %s and %s share VLAN %ld",
                                 json_string_value(json_object_get(other, "name")), name, vlan);
         }
     }
     json_array_foreach(ports, i, port) {
         const char *name, *pgname, *backend = NULL, *sock = NULL;
-        if (cmd_arg_str(port, "name", &name, err) < 0 ||
-            cmd_arg_str(port, "portgroup", &pgname, err) < 0 ||
-            cmd_arg_str_opt(port, "backend", &backend, err) < 0 ||
-            cmd_arg_str_opt(port, "connect", &sock, err) < 0)
+        if (cmd_arg_str(port, "name", &name, err, err_len) < 0 ||
+            cmd_arg_str(port, "portgroup", &pgname, err, err_len) < 0 ||
+            cmd_arg_str_opt(port, "backend", &backend, err, err_len) < 0 ||
+            cmd_arg_str_opt(port, "connect", &sock, err, err_len) < 0)
             return -EINVAL;
         if (backend && strcmp(backend, DPUD_VHOST_USER))
-            return cmd_fail(err, -EINVAL, "port %s: unknown backend '%s' (only %s may be asked for)",
+            return err_set(err, err_len, -EINVAL, "port %s: unknown backend '%s' (only %s may be asked for)",
                             name, backend, DPUD_VHOST_USER);
         if (sock && (!backend || sock[0] != '/' || strlen(sock) >= 108))
-            return cmd_fail(err, -EINVAL,
+            return err_set(err, err_len, -EINVAL,
                             "port %s: 'connect' is for vhost-user ports and takes an absolute "
                             "socket path shorter than 108 bytes",
                             name);
@@ -85,7 +85,7 @@ config_check(json_t *cfg, char **err)
         json_array_foreach(pgs, j, pg)
             found |= !strcmp(json_string_value(json_object_get(pg, "name")), pgname);
         if (!found)
-            return cmd_fail(err, -EINVAL, "port %s: no portgroup '%s'", name, pgname);
+            return err_set(err, err_len, -EINVAL, "port %s: no portgroup '%s'", name, pgname);
     }
     return 0;
 }
@@ -118,23 +118,23 @@ find_by_name(json_t *array, const char *name)
 }
 
 int
-dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
+dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
 {
-    int rc = config_check(cfg, err);
+    int rc = config_check(cfg, err, err_len);
     if (rc < 0)
         return rc;
     json_t *pgs = json_object_get(cfg, "portgroups");
     json_t *ports = json_object_get(cfg, "ports");
     long age_s, interval_s = DPUD_MONITOR_INTERVAL_S;
     const char *mode = "independent";
-    if (cmd_arg_int_opt(cfg, "mac_age_s", 1, 86400, &age_s, err) < 0 ||
-        cmd_arg_int_opt(cfg, "monitor_interval_s", 0, 3600, &interval_s, err) < 0 ||
-        cmd_arg_str_opt(cfg, "dpu_mode", &mode, err) < 0)
+    if (cmd_arg_int_opt(cfg, "mac_age_s", 1, 86400, &age_s, err, err_len) < 0 ||
+        cmd_arg_int_opt(cfg, "monitor_interval_s", 0, 3600, &interval_s, err, err_len) < 0 ||
+        cmd_arg_str_opt(cfg, "dpu_mode", &mode, err, err_len) < 0)
         return -EINVAL;
     if (!mode)
         mode = "independent";
     if (strcmp(mode, "independent") && strcmp(mode, "active-standby"))
-        return cmd_fail(err, -EINVAL, "dpu_mode: independent or active-standby, not %s", mode);
+        return err_set(err, err_len, -EINVAL, "dpu_mode: independent or active-standby, not %s", mode);
     dpud_monitor_set_interval(d, (unsigned)interval_s);
     json_t *errors = json_array();
     if (json_object_get(cfg, "mac_age_s"))
@@ -166,7 +166,7 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
         const char *backend = json_string_value(json_object_get(e, "backend"));
         const char *connect = json_string_value(json_object_get(e, "connect"));
         int id = sw_port_find(d->sw, name);
-        char *perr = NULL;
+        char perr[ERR_LEN] = "";
         /* A port whose backend or vhost-user socket changes is opened again. */
         if (id >= 0 && !port_matches(sw_port_at(d->sw, (unsigned)id)->io, backend, connect)) {
             dpud_port_del(d, name);
@@ -175,10 +175,9 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
         if (id >= 0)
             id = sw_port_set_portgroup(d->sw, (uint16_t)id, pg) < 0 ? -1 : id;
         else
-            id = dpud_port_add(d, name, SW_PORT_VNIC, pg, backend, connect, &perr);
+            id = dpud_port_add(d, name, SW_PORT_VNIC, pg, backend, connect, perr, sizeof perr);
         if (id < 0) {
             json_array_append_new(errors, json_string(perr ? perr : name));
-            free(perr);
         }
     }
     for (unsigned k = 0; k < SW_MAX_PORTGROUPS; k++) {
@@ -200,13 +199,13 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char **err)
 }
 
 static int
-cmd_config_apply(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_config_apply(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     long gen;
-    if (cmd_arg_int(args, "generation", 0, INT64_MAX, &gen, err) < 0)
+    if (cmd_arg_int(args, "generation", 0, INT64_MAX, &gen, err, err_len) < 0)
         return -EINVAL;
     json_t *cfg = json_deep_copy(args);
-    int rc = dpud_config_apply(ctx->aux, cfg, err);
+    int rc = dpud_config_apply(ctx->aux, cfg, err, err_len);
     if (rc == 0)
         *result = json_pack("{s:I,s:O}", "generation", (json_int_t)gen, "errors",
                             json_object_get(cfg, "errors"));
@@ -308,11 +307,11 @@ port_json(struct dpud *d, const struct sw_port *p)
 }
 
 static int
-cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
     const char *only = NULL;
-    if (cmd_arg_str_opt(args, "name", &only, err) < 0)
+    if (cmd_arg_str_opt(args, "name", &only, err, err_len) < 0)
         return -EINVAL;
     json_t *a = json_array();
     for (unsigned id = 0; id < SW_MAX_PORTS; id++) {
@@ -322,14 +321,14 @@ cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     }
     if (only && !json_array_size(a)) {
         json_decref(a);
-        return cmd_fail(err, -ENOENT, "no port '%s'", only);
+        return err_set(err, err_len, -ENOENT, "no port '%s'", only);
     }
     *result = a;
     return 0;
 }
 
 static int
-cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
     json_t *pgs = json_array(), *uplinks = json_array();
@@ -397,7 +396,7 @@ mac_one(const struct fdb_entry_info *e, void *aux)
 }
 
 static int
-cmd_mac_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_mac_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct mac_list_ctx m = {.d = ctx->aux, .a = json_array()};
     fdb_foreach(sw_fdb(m.d->sw), now_ms(), mac_one, &m);
@@ -490,7 +489,7 @@ soft_flow_json(const struct sw_soft_flow *f, void *aux)
 }
 
 static int
-cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
     struct flow_list_ctx c = {

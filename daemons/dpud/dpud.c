@@ -48,12 +48,12 @@ dpud_vhost_path(const struct dpud *d, const char *name, char *buf, size_t len)
 }
 
 static struct port *
-open_vhost(struct dpud *d, const char *name, const char *connect, char **err)
+open_vhost(struct dpud *d, const char *name, const char *connect, char *err, size_t err_len)
 {
     if (connect) {
         struct port *io = port_open_vhost_user_client(name, connect);
         if (!io)
-            cmd_fail(err, -errno, "port %s: vhost-user socket %s: %s", name, connect,
+            err_set(err, err_len, -errno, "port %s: vhost-user socket %s: %s", name, connect,
                      strerror(errno));
         return io;
     }
@@ -62,18 +62,18 @@ open_vhost(struct dpud *d, const char *name, const char *connect, char **err)
     if (rc == 0)
         rc = fs_mkdir_p(d->vhost_dir, 0755);
     if (rc < 0) {
-        cmd_fail(err, rc, "port %s: vhost-user socket: %s", name,
+        err_set(err, err_len, rc, "port %s: vhost-user socket: %s", name,
                  rc == -ENOTDIR ? "dpud runs without --dir" : strerror(-rc));
         return NULL;
     }
     struct port *io = port_open_vhost_user(name, path);
     if (!io)
-        cmd_fail(err, -errno, "port %s: vhost-user socket %s: %s", name, path, strerror(errno));
+        err_set(err, err_len, -errno, "port %s: vhost-user socket %s: %s", name, path, strerror(errno));
     return io;
 }
 
 static int port_add(struct dpud *, const char *name, enum sw_port_kind, const char *pg,
-                    const char *backend, const char *connect, char **err);
+                    const char *backend, const char *connect, char *err, size_t err_len);
 static int port_del(struct dpud *, const char *name);
 
 /* Opens port 'name''s backend.  With the eswitch loaded, the slow path's
@@ -109,32 +109,32 @@ open_io(struct dpud *d, const char *name)
 
 int
 dpud_port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg,
-              const char *backend, const char *connect, char **err)
+              const char *backend, const char *connect, char *err, size_t err_len)
 {
     dpud_pause(d);
-    int rc = port_add(d, name, kind, pg, backend, connect, err);
+    int rc = port_add(d, name, kind, pg, backend, connect, err, err_len);
     dpud_resume(d);
     return rc;
 }
 
 static int
 port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *pg,
-         const char *backend, const char *connect, char **err)
+         const char *backend, const char *connect, char *err, size_t err_len)
 {
     struct port *io;
     if (backend && !strcmp(backend, DPUD_VHOST_USER)) {
         if (!name_is_valid(name, IF_NAMESIZE - 1))
-            return cmd_fail(err, -EINVAL, "port %s: bad name for a vhost-user port", name);
-        if (!(io = open_vhost(d, name, connect, err)))
+            return err_set(err, err_len, -EINVAL, "port %s: bad name for a vhost-user port", name);
+        if (!(io = open_vhost(d, name, connect, err, err_len)))
             return -EINVAL;
     } else if (!(io = open_io(d, name))) {
-        return cmd_fail(err, -errno, "port %s: %s", name,
+        return err_set(err, err_len, -errno, "port %s: %s", name,
                         errno == ENODEV ? "no such interface" : strerror(errno));
     }
     bool attached = port_afxdp_fd(io) >= 0; /* open_io() attached the eswitch */
     int id = sw_port_add(d->sw, name, kind, pg, io);
     if (id < 0)
-        return cmd_fail(err, id, "port %s: %s", name,
+        return err_set(err, err_len, id, "port %s: %s", name,
                         id == -ENOENT ? "no such portgroup" : strerror(-id));
     const struct sw_port *p = sw_port_at(d->sw, (unsigned)id);
     d->port_cb[id] = (struct dpud_port_cb){.d = d, .id = (uint16_t)id};
@@ -143,7 +143,7 @@ port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *p
         int w = dpud_worker_attach(d, (uint16_t)id, fd);
         if (w < 0) {
             sw_port_del(d->sw, name);
-            return cmd_fail(err, w, "port %s: no worker takes it: %s", name, strerror(-w));
+            return err_set(err, err_len, w, "port %s: no worker takes it: %s", name, strerror(-w));
         }
     } else if (fd >= 0) {
         d->port_ev[id] = event_new(d->base, fd, EV_READ | EV_PERSIST, on_readable,

@@ -112,7 +112,7 @@ void dpud_software_fini(struct dpud *);
 #define DPUD_MONITOR_INTERVAL_S 20
 extern const struct cmd_def dpud_monitor_commands[];
 extern const size_t dpud_n_monitor_commands;
-int dpud_monitor_init(struct dpud *, char **err);
+int dpud_monitor_init(struct dpud *, char *err, size_t err_len);
 void dpud_monitor_fini(struct dpud *);
 /* Whether a collection is due at 'now_ms' (monotonic). */
 bool dpud_monitor_due(const struct dpud *, uint64_t now_ms);
@@ -128,7 +128,7 @@ void dpud_monitor_set_interval(struct dpud *, unsigned interval_s);
  * which vNICs it would announce ('ports': the configuration's, with "mac").
  * dpud_ha_json(): {"role", "fenced"} or null without HA.  Accept NULL. */
 int dpud_ha_start(struct dpud *, const char *listen, const struct tls_paths *tls,
-                  const struct authz_policy *policy, char **err);
+                  const struct authz_policy *policy, char *err, size_t err_len);
 void dpud_ha_stop(struct dpud *);
 void dpud_ha_configure(struct dpud *, bool active_standby, json_t *ports);
 json_t *dpud_ha_json(const struct dpud *);
@@ -145,7 +145,7 @@ void dpud_port_totals(struct dpud *, const struct sw_port *, struct dpud_port_to
 /* support.c: support.collect, this DPU's part of a support bundle (lcm/support.h):
  * its directory's logs, configuration, boot history and versions.  Reads only
  * files: runs unguarded, the workers keep switching. */
-int dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err);
+int dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len);
 
 /* Adds a port to the switch and to the event loop.  'backend' NULL: the
  * interface 'name' with dpud's backend; DPUD_VHOST_USER: a vhost-user port
@@ -154,7 +154,7 @@ int dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result,
  * -errno with '*err' set. */
 #define DPUD_VHOST_USER "vhost-user"
 int dpud_port_add(struct dpud *, const char *name, enum sw_port_kind kind, const char *pg,
-                  const char *backend, const char *connect, char **err);
+                  const char *backend, const char *connect, char *err, size_t err_len);
 /* Updates the carrier of ports without a kernel interface (vhost-user: a
  * client is attached). */
 void dpud_port_update_carrier(struct dpud *, uint16_t id);
@@ -170,7 +170,7 @@ void dpud_eswitch_init(struct dpud *, struct eswitch *es);
 void dpud_eswitch_revalidate(struct dpud *);
 
 /* Starts 'n' workers pinned to 'cpus'.  Returns 0 or -errno with '*err' set. */
-int dpud_workers_start(struct dpud *, const int *cpus, unsigned n, char **err);
+int dpud_workers_start(struct dpud *, const int *cpus, unsigned n, char *err, size_t err_len);
 void dpud_workers_stop(struct dpud *);
 /* Keeps the workers off the switch until the matching dpud_resume(); nests.
  * Control thread only; no-ops without workers. */
@@ -182,6 +182,6 @@ int dpud_worker_attach(struct dpud *, uint16_t id, int fd);
 void dpud_worker_detach(struct dpud *, uint16_t id, int fd);
 
 /* Applies a whole desired configuration (see config.apply in commands.c). */
-int dpud_config_apply(struct dpud *, json_t *config, char **err);
+int dpud_config_apply(struct dpud *, json_t *config, char *err, size_t err_len);
 
 #endif

@@ -380,16 +380,16 @@ on_fence_timer(evutil_socket_t fd, short what, void *arg)
 
 int
 dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
-              const struct authz_policy *policy, char **err)
+              const struct authz_policy *policy, char *err, size_t err_len)
 {
     char addr[128];
     uint16_t port;
     if (parse_hostport(listen, addr, sizeof addr, &port) < 0)
-        return cmd_fail(err, -EINVAL, "--ha-listen %s: want ADDR:PORT", listen);
+        return err_set(err, err_len, -EINVAL, "--ha-listen %s: want ADDR:PORT", listen);
     struct dpud_ha *ha = calloc(1, sizeof *ha);
     if (!ha || !(ha->scratch = malloc(sizeof *ha->scratch))) {
         free(ha);
-        return cmd_fail(err, -ENOMEM, "out of memory");
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     }
     d->ha = ha;
     ha->d = d;
@@ -399,22 +399,22 @@ dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
     pthread_mutex_init(&ha->mu, NULL);
     for (unsigned i = 0; i < DPUD_MAX_UPLINKS; i++)
         ha->raw_fd[i] = -1;
-    int rc = rtloop_init(&ha->loop, NULL, NULL, err);
+    int rc = rtloop_init(&ha->loop, NULL, NULL, err, err_len);
     if (rc < 0)
         return rc;
-    if (!(ha->ssl = tls_server_ctx(tls, err)))
+    if (!(ha->ssl = tls_server_ctx(tls, err, err_len)))
         return -EINVAL;
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
     char spec[160];
     snprintf(spec, sizeof spec, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
     if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) < 0)
-        return cmd_fail(err, -EINVAL, "--ha-listen %s: not an address", listen);
+        return err_set(err, err_len, -EINVAL, "--ha-listen %s: not an address", listen);
     ha->listener = evconnlistener_new_bind(ha->loop.base, on_accept, ha,
                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 8,
                                            (struct sockaddr *)&ss, sslen);
     if (!ha->listener)
-        return cmd_fail(err, -errno, "--ha-listen %s: %s", listen, strerror(errno));
+        return err_set(err, err_len, -errno, "--ha-listen %s: %s", listen, strerror(errno));
     ha->lw = linkwatch_create(ha->loop.base, on_link, ha);
     for (unsigned i = 0; i < d->n_uplinks; i++) {
         ha->up_carrier[i] = link_has_carrier(d->uplinks[i]);
@@ -429,9 +429,9 @@ dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
     }
     ha->fence_ev = evtimer_new(ha->loop.base, on_fence_timer, ha);
     if (!ha->lw || !ha->fence_ev)
-        return cmd_fail(err, -ENOMEM, "cannot set up the HA thread's events");
+        return err_set(err, err_len, -ENOMEM, "cannot set up the HA thread's events");
     /* Heartbeats answered on time even on a busy DPU core. */
-    if ((rc = rtloop_start(&ha->loop, "ha", RT_PRIORITY, "the data plane", err)) < 0)
+    if ((rc = rtloop_start(&ha->loop, "ha", RT_PRIORITY, "the data plane", err, err_len)) < 0)
         return rc;
     log_info("heartbeats on %s", listen);
     return 0;

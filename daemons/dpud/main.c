@@ -235,28 +235,25 @@ main(int argc, char **argv)
     if (!servers)
         goto out;
     d.platform = load_platform(o.platform_path);
-    char *merr = NULL;
-    if (dpud_monitor_init(&d, &merr) < 0) {
+    char merr[ERR_LEN] = "";
+    if (dpud_monitor_init(&d, merr, sizeof merr) < 0) {
         log_err("%s", merr);
-        free(merr);
         goto out;
     }
     if (!o.eswitch_off) {
-        char *err = NULL;
-        struct eswitch *es = eswitch_create(&err);
+        char err[ERR_LEN] = "";
+        struct eswitch *es = eswitch_create(err, sizeof err);
         if (es)
             log_info("eswitch: xdp flow tier loaded");
         else
-            log_warn("eswitch: %s (every flow runs in software)", err ? err : "unavailable");
-        free(err);
+            log_warn("eswitch: %s (every flow runs in software)", err[0] ? err : "unavailable");
         dpud_eswitch_init(&d, es);
     }
 
     if (n_cpus) {
-        char *err = NULL;
-        if (dpud_workers_start(&d, cpus, (unsigned)n_cpus, &err) < 0) {
+        char err[ERR_LEN] = "";
+        if (dpud_workers_start(&d, cpus, (unsigned)n_cpus, err, sizeof err) < 0) {
             log_err("%s", err);
-            free(err);
             goto out;
         }
     }
@@ -264,18 +261,16 @@ main(int argc, char **argv)
     if (!lw)
         log_warn("linkwatch: %s (carrier changes will be missed)", strerror(errno));
     for (unsigned i = 0; i < d.n_uplinks; i++) {
-        char *err = NULL;
-        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, NULL, NULL, &err) < 0) {
+        char err[ERR_LEN] = "";
+        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, NULL, NULL, err, sizeof err) < 0) {
             log_err("%s", err);
-            free(err);
         }
     }
     if (o.ha_listen) {
-        char *err = NULL;
+        char err[ERR_LEN] = "";
         if (!c.tls.cert || !c.policy.n_peers ||
-            dpud_ha_start(&d, o.ha_listen, &c.tls, &c.policy, &err) < 0) {
-            log_err("%s", err ? err : "--ha-listen needs --cert, --key, --ca and --allow");
-            free(err);
+            dpud_ha_start(&d, o.ha_listen, &c.tls, &c.policy, err, sizeof err) < 0) {
+            log_err("%s", err[0] ? err : "--ha-listen needs --cert, --key, --ca and --allow");
             goto out;
         }
     }

@@ -64,18 +64,18 @@ capacity(unsigned interval_s)
 }
 
 int
-dpud_monitor_init(struct dpud *d, char **err)
+dpud_monitor_init(struct dpud *d, char *err, size_t err_len)
 {
     struct dpud_monitor *m = calloc(1, sizeof *m);
     if (!m)
-        return cmd_fail(err, -ENOMEM, "out of memory");
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     m->interval_s = DPUD_MONITOR_INTERVAL_S;
     metric_set_init(&m->cur);
     metric_set_init(&m->next);
     m->hist = history_create(capacity(m->interval_s), MAX_SERIES);
     if (!m->hist) {
         free(m);
-        return cmd_fail(err, -ENOMEM, "out of memory");
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     }
     /* Sensors: the platform's hwmon directory (the lab's emulated one), else
      * the machine's. */
@@ -270,12 +270,12 @@ dpud_monitor_finish(struct dpud *d)
 /* ---- commands (unguarded: they read what the control thread keeps) ---- */
 
 static int
-cmd_sample(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_sample(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
     struct dpud_monitor *m = d->mon;
     long since = 0;
-    if (cmd_arg_int_opt(args, "since", 0, INT64_MAX, &since, err) < 0)
+    if (cmd_arg_int_opt(args, "since", 0, INT64_MAX, &since, err, err_len) < 0)
         return -EINVAL;
     json_t *sample = m->cur.seq && m->cur.seq > (uint64_t)since ? metric_set_json(&m->cur)
                                                                  : json_null();
@@ -285,14 +285,14 @@ cmd_sample(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_history(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_history(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
     const char *prefix = "";
     long since = 0, max_points = 0;
-    if (cmd_arg_str_opt(args, "prefix", &prefix, err) < 0 ||
-        cmd_arg_int_opt(args, "since_ms", 0, INT64_MAX, &since, err) < 0 ||
-        cmd_arg_int_opt(args, "max_points", 0, 100000, &max_points, err) < 0)
+    if (cmd_arg_str_opt(args, "prefix", &prefix, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "since_ms", 0, INT64_MAX, &since, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "max_points", 0, 100000, &max_points, err, err_len) < 0)
         return -EINVAL;
     *result = json_pack("{s:i,s:o}", "interval_s", (int)d->mon->interval_s, "series",
                         history_json(d->mon->hist, prefix ? prefix : "", (uint64_t)since,

@@ -65,57 +65,57 @@ dpud_software_fini(struct dpud *d)
 
 /* dpu/VENDOR/MODEL, from the platform file. */
 static int
-target(const struct dpud *d, char *buf, size_t len, char **err)
+target(const struct dpud *d, char *buf, size_t len, char *err, size_t err_len)
 {
     const char *vendor = json_string_value(json_object_get(d->platform, "vendor"));
     const char *model = json_string_value(json_object_get(d->platform, "model"));
     if (!d->dir)
-        return cmd_fail(err, -ENOTDIR, "dpud runs without --dir: it has no banks");
+        return err_set(err, err_len, -ENOTDIR, "dpud runs without --dir: it has no banks");
     if (!vendor || !model)
-        return cmd_fail(err, -EINVAL, "the platform file names no vendor and model");
+        return err_set(err, err_len, -EINVAL, "the platform file names no vendor and model");
     snprintf(buf, len, "dpu/%s/%s", vendor, model);
     return 0;
 }
 
 static int
-cmd_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
     char t[128];
-    int rc = target(d, t, sizeof t, err);
+    int rc = target(d, t, sizeof t, err, err_len);
     if (rc < 0)
         return rc;
     json_t *j = bank_status(d->dir);
     if (!j)
-        return cmd_fail(err, -ENOMEM, "out of memory");
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     json_object_set_new(j, "target", json_string(t));
     *result = j;
     return 0;
 }
 
 static int
-cmd_begin(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_begin(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
     const char *id = json_string_value(json_object_get(args, "id"));
     const char *sha = json_string_value(json_object_get(args, "sha256"));
     json_t *size = json_object_get(args, "size"), *need = json_object_get(args, "need");
     char t[128];
-    int rc = target(d, t, sizeof t, err);
+    int rc = target(d, t, sizeof t, err, err_len);
     if (rc < 0)
         return rc;
     if (!id || strlen(id) >= sizeof d->incoming->id || !sha || !json_is_integer(size) ||
         json_integer_value(size) <= 0 || !json_is_integer(need) || json_integer_value(need) < 0)
-        return cmd_fail(err, -EINVAL, "software.stage.begin wants {id, size, sha256, need}");
+        return err_set(err, err_len, -EINVAL, "software.stage.begin wants {id, size, sha256, need}");
     incoming_drop(d);
     struct dpud_incoming *in = calloc(1, sizeof *in);
     if (!in)
-        return cmd_fail(err, -ENOMEM, "out of memory");
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     in->fd = -1;
     d->incoming = in;
     if (!hex_parse(sha, in->sha256, 32)) {
         incoming_drop(d);
-        return cmd_fail(err, -EINVAL, "sha256: not 64 hex digits");
+        return err_set(err, err_len, -EINVAL, "sha256: not 64 hex digits");
     }
     snprintf(in->id, sizeof in->id, "%s", id);
     in->size = (uint64_t)json_integer_value(size);
@@ -127,11 +127,11 @@ cmd_begin(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     if ((rc = fs_mkdir_p(dir, 0755)) < 0 || statvfs(dir, &sv) < 0) {
         rc = rc < 0 ? rc : -errno;
         incoming_drop(d);
-        return cmd_fail(err, rc, "%s: %s", dir, strerror(-rc));
+        return err_set(err, err_len, rc, "%s: %s", dir, strerror(-rc));
     }
     if ((uint64_t)sv.f_bavail * sv.f_frsize < want) {
         incoming_drop(d);
-        return cmd_fail(err, -ENOSPC, "not enough space on the DPU: %llu KiB free, %llu KiB needed",
+        return err_set(err, err_len, -ENOSPC, "not enough space on the DPU: %llu KiB free, %llu KiB needed",
                         (unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize >> 10),
                         (unsigned long long)(want >> 10));
     }
@@ -140,7 +140,7 @@ cmd_begin(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     if (in->fd < 0 || !in->md || !EVP_DigestInit_ex(in->md, EVP_sha256(), NULL)) {
         rc = in->fd < 0 ? -errno : -ENOMEM;
         incoming_drop(d);
-        return cmd_fail(err, rc, "%s: %s", path, strerror(-rc));
+        return err_set(err, err_len, rc, "%s: %s", path, strerror(-rc));
     }
     log_info("software: receiving an image (%llu bytes) for %s", (unsigned long long)in->size, t);
     *result = json_pack("{s:s}", "target", t);
@@ -148,30 +148,30 @@ cmd_begin(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static struct dpud_incoming *
-incoming_for(struct dpud *d, json_t *args, char **err)
+incoming_for(struct dpud *d, json_t *args, char *err, size_t err_len)
 {
     const char *id = json_string_value(json_object_get(args, "id"));
     if (!d->incoming || !id || strcmp(id, d->incoming->id)) {
-        cmd_fail(err, -ENOENT, "no transfer %s in progress", id ? id : "(no id)");
+        err_set(err, err_len, -ENOENT, "no transfer %s in progress", id ? id : "(no id)");
         return NULL;
     }
     return d->incoming;
 }
 
 static int
-cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
-    struct dpud_incoming *in = incoming_for(d, args, err);
+    struct dpud_incoming *in = incoming_for(d, args, err, err_len);
     if (!in)
         return -ENOENT;
     json_t *off = json_object_get(args, "offset");
     const char *data = json_string_value(json_object_get(args, "data"));
     if (!json_is_integer(off) || (!data && !ctx->payload))
-        return cmd_fail(err, -EINVAL,
+        return err_set(err, err_len, -EINVAL,
                         "software.stage.chunk wants {id, offset} and a payload (or base64 data)");
     if ((uint64_t)json_integer_value(off) != in->written)
-        return cmd_fail(err, -EINVAL, "chunk at %lld, expected %llu",
+        return err_set(err, err_len, -EINVAL, "chunk at %lld, expected %llu",
                         (long long)json_integer_value(off), (unsigned long long)in->written);
     /* The bytes: the request's binary payload (hostd), or base64 in the
      * arguments (a JSON-only caller: the control socket). */
@@ -182,13 +182,13 @@ cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     if (!buf) {
         size_t len = strlen(data);
         if (!(copy = malloc(base64_decoded_max(len) + 1)) || !base64_decode(data, len, copy, &n))
-            rc = cmd_fail(err, -EINVAL, "chunk: bad base64");
+            rc = err_set(err, err_len, -EINVAL, "chunk: bad base64");
         buf = copy;
     }
     if (rc == 0 && in->written + (uint64_t)n > in->size)
-        rc = cmd_fail(err, -EINVAL, "chunk: more bytes than announced");
+        rc = err_set(err, err_len, -EINVAL, "chunk: more bytes than announced");
     else if (rc == 0 && pwrite(in->fd, buf, n, (off_t)in->written) != (ssize_t)n)
-        rc = cmd_fail(err, errno ? -errno : -EIO, "chunk: %s", strerror(errno ? errno : EIO));
+        rc = err_set(err, err_len, errno ? -errno : -EIO, "chunk: %s", strerror(errno ? errno : EIO));
     if (rc == 0) {
         fault_point("software.receive");
         EVP_DigestUpdate(in->md, buf, n);
@@ -202,33 +202,33 @@ cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_end(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_end(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
-    struct dpud_incoming *in = incoming_for(d, args, err);
+    struct dpud_incoming *in = incoming_for(d, args, err, err_len);
     if (!in)
         return -ENOENT;
     uint8_t md[32];
     unsigned md_len = 0;
     char t[128], path[4200], pub[4200], why[BUNDLE_ERR_LEN];
-    int rc = target(d, t, sizeof t, err);
+    int rc = target(d, t, sizeof t, err, err_len);
     if (rc == 0 && in->written != in->size)
-        rc = cmd_fail(err, -EINVAL, "transfer ended after %llu of %llu bytes",
+        rc = err_set(err, err_len, -EINVAL, "transfer ended after %llu of %llu bytes",
                       (unsigned long long)in->written, (unsigned long long)in->size);
     if (rc == 0 && (!EVP_DigestFinal_ex(in->md, md, &md_len) || memcmp(md, in->sha256, 32)))
-        rc = cmd_fail(err, -EBADMSG, "the image arrived damaged (SHA-256 mismatch)");
+        rc = err_set(err, err_len, -EBADMSG, "the image arrived damaged (SHA-256 mismatch)");
     if (rc == 0 && fsync(in->fd) < 0)
-        rc = cmd_fail(err, -errno, "fsync: %s", strerror(errno));
+        rc = err_set(err, err_len, -errno, "fsync: %s", strerror(errno));
     snprintf(path, sizeof path, "%s/banks/.incoming", d->dir);
     snprintf(pub, sizeof pub, "%s/certs/bundle.pub", d->dir);
     struct sign_key *key = NULL;
     struct bundle *b = NULL;
     if (rc == 0 && (rc = sign_key_load_public(pub, &key, why, sizeof why)) < 0)
-        cmd_fail(err, rc, "the DPU's trust anchor: %s", why);
+        err_set(err, err_len, rc, "the DPU's trust anchor: %s", why);
     if (rc == 0 && (rc = bundle_open(path, key, NULL, &b, why, sizeof why)) < 0)
-        cmd_fail(err, rc, "%s", why);
+        err_set(err, err_len, rc, "%s", why);
     if (rc == 0 && (rc = bank_stage(d->dir, b, t, why, sizeof why)) < 0)
-        cmd_fail(err, rc, "%s", why);
+        err_set(err, err_len, rc, "%s", why);
     if (rc == 0) {
         const struct manifest *m = bundle_manifest(b);
         log_info("software: %s %s staged", m->name, m->version);
@@ -242,36 +242,36 @@ cmd_end(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 
 static int
 bank_step(struct dpud *d, int (*step)(const char *, char *, size_t), const char *what,
-          json_t **result, char **err)
+          json_t **result, char *err, size_t err_len)
 {
     char t[128], why[BANK_ERR_LEN];
-    int rc = target(d, t, sizeof t, err);
+    int rc = target(d, t, sizeof t, err, err_len);
     if (rc < 0)
         return rc;
     if ((rc = step(d->dir, why, sizeof why)) < 0)
-        return cmd_fail(err, rc, "%s: %s", what, why);
+        return err_set(err, err_len, rc, "%s: %s", what, why);
     log_info("software: %s", what);
     *result = bank_status(d->dir);
     return 0;
 }
 
 static int
-cmd_commit(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_commit(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
-    return bank_step(ctx->aux, bank_commit, "commit", result, err);
+    return bank_step(ctx->aux, bank_commit, "commit", result, err, err_len);
 }
 
 static int
-cmd_finish(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_finish(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
-    return bank_step(ctx->aux, bank_finish, "finish", result, err);
+    return bank_step(ctx->aux, bank_finish, "finish", result, err, err_len);
 }
 
 static int
-cmd_undo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_undo(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     incoming_drop(ctx->aux);
-    return bank_step(ctx->aux, bank_undo, "undo", result, err);
+    return bank_step(ctx->aux, bank_undo, "undo", result, err, err_len);
 }
 
 static int
@@ -281,10 +281,10 @@ rollback_request(const char *dir, char *why, size_t len)
 }
 
 static int
-cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     return bank_step(ctx->aux, rollback_request, "rollback requested for the next boot", result,
-                     err);
+                     err, err_len);
 }
 
 /* The banks, not the switch: none pauses the workers. */

@@ -12,18 +12,18 @@
 LOG_MODULE(dpud);
 
 int
-dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
     if (!d->dir)
-        return cmd_fail(err, -ENOTDIR, "support: dpud has no device directory (--dir)");
+        return err_set(err, err_len, -ENOTDIR, "support: dpud has no device directory (--dir)");
     const struct support_limits lim = SUPPORT_LIMITS_DEFAULT;
     char why[SUPPORT_ERR_LEN];
     json_t *part = NULL;
     int rc = support_collect(d->dir, &lim, &part, why, sizeof why);
     if (rc < 0) {
         log_warn("peer=%s: support: %s", ctx->peer, why);
-        return cmd_fail(err, rc, "support: %s", why);
+        return err_set(err, err_len, rc, "support: %s", why);
     }
     json_object_set_new(part, "device", json_string(d->name));
     json_object_set_new(part, "daemon",

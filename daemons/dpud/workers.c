@@ -200,7 +200,7 @@ wake(struct dpud_worker *w)
 }
 
 int
-dpud_workers_start(struct dpud *d, const int *cpus, unsigned n, char **err)
+dpud_workers_start(struct dpud *d, const int *cpus, unsigned n, char *err, size_t err_len)
 {
     pthread_mutex_init(&d->park_mu, NULL);
     pthread_cond_init(&d->park_cv, NULL);
@@ -208,11 +208,11 @@ dpud_workers_start(struct dpud *d, const int *cpus, unsigned n, char **err)
         d->port_worker[i] = -1;
     d->carrier_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (d->carrier_fd < 0)
-        return cmd_fail(err, -errno, "workers: eventfd: %s", strerror(errno));
+        return err_set(err, err_len, -errno, "workers: eventfd: %s", strerror(errno));
     if (d->base) {
         d->carrier_ev = event_new(d->base, d->carrier_fd, EV_READ | EV_PERSIST, on_carrier, d);
         if (!d->carrier_ev || event_add(d->carrier_ev, NULL) < 0)
-            return cmd_fail(err, -ENOMEM, "workers: cannot watch carrier changes");
+            return err_set(err, err_len, -ENOMEM, "workers: cannot watch carrier changes");
     }
     for (unsigned i = 0; i < n; i++) {
         struct dpud_worker *w = &d->workers[i];
@@ -225,7 +225,7 @@ dpud_workers_start(struct dpud *d, const int *cpus, unsigned n, char **err)
         struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->wake_fd};
         if (w->epfd < 0 || w->wake_fd < 0 || !w->ctx ||
             epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0)
-            return cmd_fail(err, -errno, "worker %u: %s", i, strerror(errno ? errno : ENOMEM));
+            return err_set(err, err_len, -errno, "worker %u: %s", i, strerror(errno ? errno : ENOMEM));
     }
     /* Pausing needs the count; no worker runs a frame before its first port. */
     d->n_workers = n;
@@ -241,7 +241,7 @@ dpud_workers_start(struct dpud *d, const int *cpus, unsigned n, char **err)
         pthread_attr_destroy(&attr);
         if (rc) {
             d->n_workers = i;
-            return cmd_fail(err, -rc, "worker %u: cannot start: %s", i, strerror(rc));
+            return err_set(err, err_len, -rc, "worker %u: cannot start: %s", i, strerror(rc));
         }
         w->started = true;
         log_info("worker %u: polling on cpu %d", i, w->cpu);

@@ -24,9 +24,9 @@ static const char *const dpu_state_names[] = {
 /* Saves the desired state and pushes it to the DPUs at once (the heartbeat
  * would catch up within a second anyway). */
 static int
-commit(struct hostd *h, char **err)
+commit(struct hostd *h, char *err, size_t err_len)
 {
-    int rc = hostd_config_commit(h, err);
+    int rc = hostd_config_commit(h, err, err_len);
     if (rc == 0)
         hostd_dpus_push(h);
     return rc;
@@ -54,7 +54,7 @@ last_reboot(const struct hostd *h)
 }
 
 static int
-cmd_host_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_host_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     /* The image it runs (its bank), and how often it booted. */
@@ -70,7 +70,7 @@ cmd_host_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_dpu_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_dpu_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     hostd_dpus_sync(h); /* fresh state, not the last heartbeat's */
@@ -100,30 +100,27 @@ cmd_dpu_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 /* host.dpu_mode {mode, [heartbeat_ms], [auto_failback_s]}: an active-standby
  * pair of identical DPUs, or independent DPUs. */
 static int
-cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *mode;
     long hb = -1, fb = -1;
-    if (cmd_arg_str(args, "mode", &mode, err) < 0 ||
-        cmd_arg_int_opt(args, "heartbeat_ms", 1, 1000, &hb, err) < 0 ||
-        cmd_arg_int_opt(args, "auto_failback_s", 0, 3600, &fb, err) < 0)
+    if (cmd_arg_str(args, "mode", &mode, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "heartbeat_ms", 1, 1000, &hb, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "auto_failback_s", 0, 3600, &fb, err, err_len) < 0)
         return -EINVAL;
     bool pair = !strcmp(mode, "active-standby");
     if (!pair && strcmp(mode, "independent"))
-        return cmd_fail(err, -EINVAL, "mode: active-standby or independent, not %s", mode);
+        return err_set(err, err_len, -EINVAL, "mode: active-standby or independent, not %s", mode);
     if (pair && h->n_dpus != 2)
-        return cmd_fail(err, -ENOEXEC, "refused: active-standby needs two DPUs (%u here)",
+        return err_set(err, err_len, -ENOEXEC, "refused: active-standby needs two DPUs (%u here)",
                         h->n_dpus);
     if (pair) {
-        char *why = NULL;
-        int rc = hostd_dpus_identical(h, &why);
-        if (rc < 0) {
-            /* "refused: ..." already, or a DPU that did not answer. */
-            rc = cmd_fail(err, rc, "%s%s", strncmp(why, "refused", 7) ? "refused: " : "", why);
-            free(why);
-            return rc;
-        }
+        char why[ERR_LEN] = "";
+        int rc = hostd_dpus_identical(h, why, sizeof why);
+        if (rc < 0) /* "refused: ..." already, or a DPU that did not answer. */
+            return err_set(err, err_len, rc, "%s%s",
+                           strncmp(why, "refused", 7) ? "refused: " : "", why);
     }
     json_t *old_mode = json_incref(json_object_get(h->config, "dpu_mode"));
     json_t *old_hb = json_incref(json_object_get(h->config, "heartbeat_ms"));
@@ -133,7 +130,7 @@ cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         json_object_set_new(h->config, "heartbeat_ms", json_integer(hb));
     if (fb >= 0)
         json_object_set_new(h->config, "auto_failback_s", json_integer(fb));
-    int rc = commit(h, err);
+    int rc = commit(h, err, err_len);
     if (rc < 0) {
         json_object_set(h->config, "dpu_mode", old_mode);
         json_object_set(h->config, "heartbeat_ms", old_hb);
@@ -152,13 +149,13 @@ cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_dpu_failover(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_dpu_failover(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *to;
-    if (cmd_arg_str(args, "to", &to, err) < 0)
+    if (cmd_arg_str(args, "to", &to, err, err_len) < 0)
         return -EINVAL;
-    int rc = hostd_ha_failover(h, to, err);
+    int rc = hostd_ha_failover(h, to, err, err_len);
     if (rc == 0)
         *result = hostd_ha_status(h);
     return rc;
@@ -172,10 +169,9 @@ call_all(struct hostd *h, const char *cmd, json_t *args)
     json_t *r = json_object();
     for (unsigned i = 0; i < h->n_dpus; i++) {
         json_t *res = NULL;
-        char *err = NULL;
-        if (hostd_dpu_call(h, &h->dpus[i], cmd, args, &res, &err) < 0) {
+        char err[ERR_LEN] = "";
+        if (hostd_dpu_call(h, &h->dpus[i], cmd, args, &res, err, sizeof err) < 0) {
             res = json_pack("{s:s}", "error", err);
-            free(err);
         }
         json_object_set_new(r, h->dpus[i].name, res);
     }
@@ -183,7 +179,7 @@ call_all(struct hostd *h, const char *cmd, json_t *args)
 }
 
 static int
-cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     *result = json_pack("{s:s,s:O,s:O,s:O,s:o}", "host", h->name, "config_generation",
@@ -195,47 +191,47 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_switch_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_switch_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     long age = -1;
-    if (cmd_arg_int_opt(args, "mac_age_s", 1, 86400, &age, err) < 0)
+    if (cmd_arg_int_opt(args, "mac_age_s", 1, 86400, &age, err, err_len) < 0)
         return -EINVAL;
     if (age < 0)
-        return cmd_fail(err, -EINVAL, "nothing to set (mac_age_s)");
+        return err_set(err, err_len, -EINVAL, "nothing to set (mac_age_s)");
     json_object_set_new(h->config, "mac_age_s", json_integer(age));
-    return commit(h, err);
+    return commit(h, err, err_len);
 }
 
 static int
-cmd_portgroup_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_portgroup_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *name;
     long vlan, mtu = 1500;
-    if (cmd_arg_str(args, "name", &name, err) < 0 ||
-        cmd_arg_int(args, "vlan", 0, 4094, &vlan, err) < 0 ||
-        cmd_arg_int_opt(args, "mtu", 68, 9000, &mtu, err) < 0)
+    if (cmd_arg_str(args, "name", &name, err, err_len) < 0 ||
+        cmd_arg_int(args, "vlan", 0, 4094, &vlan, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "mtu", 68, 9000, &mtu, err, err_len) < 0)
         return -EINVAL;
     if (!name_is_valid(name, 31))
-        return cmd_fail(err, -EINVAL,
+        return err_set(err, err_len, -EINVAL,
                         "bad portgroup name '%s' (1-31 of A-Z a-z 0-9 . _ -)", name);
     json_t *pgs = json_object_get(h->config, "portgroups");
     if (hostd_config_find(pgs, name))
-        return cmd_fail(err, -EEXIST, "portgroup %s exists", name);
+        return err_set(err, err_len, -EEXIST, "portgroup %s exists", name);
     size_t i;
     json_t *pg;
     json_array_foreach(pgs, i, pg)
         if (json_integer_value(json_object_get(pg, "vlan")) == vlan)
-            return cmd_fail(err, -EEXIST, "VLAN %ld is used by portgroup %s", vlan,
+            return err_set(err, err_len, -EEXIST, "VLAN %ld is used by portgroup %s", vlan,
                             json_string_value(json_object_get(pg, "name")));
     json_array_append_new(pgs, json_pack("{s:s,s:i,s:i}", "name", name, "vlan", (int)vlan,
                                          "mtu", (int)mtu));
-    return commit(h, err);
+    return commit(h, err, err_len);
 }
 
 static int
-cmd_portgroup_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_portgroup_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     json_t *a = json_array();
@@ -255,27 +251,27 @@ cmd_portgroup_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **er
 }
 
 static int
-cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *name;
-    if (cmd_arg_str(args, "name", &name, err) < 0)
+    if (cmd_arg_str(args, "name", &name, err, err_len) < 0)
         return -EINVAL;
     json_t *pgs = json_object_get(h->config, "portgroups");
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(h->config, "vms"), i, e)
         if (!strcmp(json_string_value(json_object_get(e, "portgroup")), name))
-            return cmd_fail(err, -EBUSY, "portgroup %s is used by VM %s", name,
+            return err_set(err, err_len, -EBUSY, "portgroup %s is used by VM %s", name,
                             json_string_value(json_object_get(e, "name")));
     json_array_foreach(json_object_get(h->config, "ports"), i, e)
         if (!strcmp(json_string_value(json_object_get(e, "portgroup")), name))
-            return cmd_fail(err, -EBUSY, "portgroup %s is used by port %s", name,
+            return err_set(err, err_len, -EBUSY, "portgroup %s is used by port %s", name,
                             json_string_value(json_object_get(e, "name")));
     json_t *pg = hostd_config_take(pgs, name);
     if (!pg)
-        return cmd_fail(err, -ENOENT, "no portgroup %s", name);
-    int rc = commit(h, err);
+        return err_set(err, err_len, -ENOENT, "no portgroup %s", name);
+    int rc = commit(h, err, err_len);
     if (rc < 0)
         json_array_append(pgs, pg); /* not saved: keep what is on disk */
     json_decref(pg);
@@ -309,14 +305,14 @@ merge_all(struct hostd *h, const char *cmd)
 }
 
 static int
-cmd_mac_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_mac_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     *result = merge_all(ctx->aux, "mac.list");
     return 0;
 }
 
 static int
-cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     *result = merge_all(ctx->aux, "flow.list");
     return 0;
@@ -324,7 +320,7 @@ cmd_flow_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 
 /* Every port of every DPU, with "vm" added to representors. */
 static int
-cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     json_t *a = merge_all(ctx->aux, "port.list");
     size_t i;
@@ -341,43 +337,43 @@ cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 /* Adds a vhost-user port (a QEMU or DPDK client attaches to its socket on
  * the DPU); VMs' ports come with vm.add instead. */
 static int
-cmd_port_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_port_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *name, *pg, *dpu = NULL, *connect = NULL;
-    if (cmd_arg_str(args, "name", &name, err) < 0 ||
-        cmd_arg_str(args, "portgroup", &pg, err) < 0 ||
-        cmd_arg_str_opt(args, "dpu", &dpu, err) < 0 ||
-        cmd_arg_str_opt(args, "connect", &connect, err) < 0)
+    if (cmd_arg_str(args, "name", &name, err, err_len) < 0 ||
+        cmd_arg_str(args, "portgroup", &pg, err, err_len) < 0 ||
+        cmd_arg_str_opt(args, "dpu", &dpu, err, err_len) < 0 ||
+        cmd_arg_str_opt(args, "connect", &connect, err, err_len) < 0)
         return -EINVAL;
     if (connect && (connect[0] != '/' || strlen(connect) >= 108 || strpbrk(connect, "\n\r")))
-        return cmd_fail(err, -EINVAL,
+        return err_set(err, err_len, -EINVAL,
                         "--connect '%s': not an absolute socket path (under 108 bytes)", connect);
     if (!json_is_true(json_object_get(args, "vhost_user")))
-        return cmd_fail(err, -EINVAL,
+        return err_set(err, err_len, -EINVAL,
                         "only vhost-user ports are added by hand (--vhost-user); VMs' come "
                         "with 'vm add'");
     /* The name becomes a socket file name and must fit an interface name. */
     if (!name_is_valid(name, 15) || !strncmp(name, "rep-", 4) || !strncmp(name, "vmnic", 5) ||
         !strcmp(name, "int0"))
-        return cmd_fail(err, -EINVAL,
+        return err_set(err, err_len, -EINVAL,
                         "bad port name '%s' (1-15 of A-Z a-z 0-9 . _ -, not rep-*, vmnic*, int0)",
                         name);
     json_t *ports = json_object_get(h->config, "ports");
     if (hostd_config_find(ports, name))
-        return cmd_fail(err, -EEXIST, "port %s exists", name);
+        return err_set(err, err_len, -EEXIST, "port %s exists", name);
     if (!hostd_config_find(json_object_get(h->config, "portgroups"), pg))
-        return cmd_fail(err, -ENOENT, "no portgroup %s", pg);
+        return err_set(err, err_len, -ENOENT, "no portgroup %s", pg);
     if (!dpu)
         dpu = h->n_dpus ? h->dpus[0].name : "dpu1";
     if (!hostd_dpu_find(h, dpu))
-        return cmd_fail(err, -ENOENT, "no DPU %s on this host", dpu);
+        return err_set(err, err_len, -ENOENT, "no DPU %s on this host", dpu);
     json_t *port = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "portgroup", pg, "dpu", dpu,
                              "backend", "vhost-user");
     if (connect)
         json_object_set_new(port, "connect", json_string(connect));
     json_array_append(ports, port);
-    int rc = commit(h, err);
+    int rc = commit(h, err, err_len);
     if (rc < 0) {
         json_array_remove(ports, json_array_size(ports) - 1);
         json_decref(port);
@@ -389,17 +385,17 @@ cmd_port_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_port_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_port_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *name;
-    if (cmd_arg_str(args, "name", &name, err) < 0)
+    if (cmd_arg_str(args, "name", &name, err, err_len) < 0)
         return -EINVAL;
     json_t *ports = json_object_get(h->config, "ports");
     json_t *port = hostd_config_take(ports, name);
     if (!port)
-        return cmd_fail(err, -ENOENT, "no port %s (VMs' ports go with 'vm del')", name);
-    int rc = commit(h, err);
+        return err_set(err, err_len, -ENOENT, "no port %s (VMs' ports go with 'vm del')", name);
+    int rc = commit(h, err, err_len);
     if (rc == 0)
         log_info("port=%s: deleted", name);
     else
@@ -410,7 +406,7 @@ cmd_port_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 
 /* Lab VM segments must stay inside the special-purpose ranges (DESIGN §4). */
 static bool
-vm_ip_allowed(const char *cidr, char **err)
+vm_ip_allowed(const char *cidr, char *err, size_t err_len)
 {
     char addr[64];
     const char *slash = strchr(cidr, '/');
@@ -425,7 +421,7 @@ vm_ip_allowed(const char *cidr, char **err)
             goto bad;
         if (a[0] == 198 && a[1] == 18)
             return true;
-        cmd_fail(err, -EINVAL, "VM address %s is outside 198.18.0.0/16", cidr);
+        err_set(err, err_len, -EINVAL, "VM address %s is outside 198.18.0.0/16", cidr);
         return false;
     }
     if (inet_pton(AF_INET6, addr, a) == 1) {
@@ -433,11 +429,11 @@ vm_ip_allowed(const char *cidr, char **err)
             goto bad;
         if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
             return true;
-        cmd_fail(err, -EINVAL, "VM address %s is outside 2001:db8::/32", cidr);
+        err_set(err, err_len, -EINVAL, "VM address %s is outside 2001:db8::/32", cidr);
         return false;
     }
 bad:
-    cmd_fail(err, -EINVAL, "bad address '%s' (want ADDR/LEN)", cidr);
+    err_set(err, err_len, -EINVAL, "bad address '%s' (want ADDR/LEN)", cidr);
     return false;
 }
 
@@ -450,36 +446,36 @@ host_number(const struct hostd *h)
 }
 
 static int
-cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *name, *pg, *ip = NULL, *mac = NULL, *dpu = NULL;
-    if (cmd_arg_str(args, "name", &name, err) < 0 ||
-        cmd_arg_str(args, "portgroup", &pg, err) < 0 ||
-        cmd_arg_str_opt(args, "ip", &ip, err) < 0 ||
-        cmd_arg_str_opt(args, "mac", &mac, err) < 0 ||
-        cmd_arg_str_opt(args, "dpu", &dpu, err) < 0)
+    if (cmd_arg_str(args, "name", &name, err, err_len) < 0 ||
+        cmd_arg_str(args, "portgroup", &pg, err, err_len) < 0 ||
+        cmd_arg_str_opt(args, "ip", &ip, err, err_len) < 0 ||
+        cmd_arg_str_opt(args, "mac", &mac, err, err_len) < 0 ||
+        cmd_arg_str_opt(args, "dpu", &dpu, err, err_len) < 0)
         return -EINVAL;
     if (!name_is_valid(name, VM_NAME_MAX))
-        return cmd_fail(err, -EINVAL, "bad VM name '%s' (1-%d of A-Z a-z 0-9 . _ -)", name,
+        return err_set(err, err_len, -EINVAL, "bad VM name '%s' (1-%d of A-Z a-z 0-9 . _ -)", name,
                         VM_NAME_MAX);
     json_t *vms = json_object_get(h->config, "vms");
     if (hostd_config_find(vms, name))
-        return cmd_fail(err, -EEXIST, "VM %s exists", name);
+        return err_set(err, err_len, -EEXIST, "VM %s exists", name);
     if (!hostd_config_find(json_object_get(h->config, "portgroups"), pg))
-        return cmd_fail(err, -ENOENT, "no portgroup %s", pg);
-    if (ip && !vm_ip_allowed(ip, err))
+        return err_set(err, err_len, -ENOENT, "no portgroup %s", pg);
+    if (ip && !vm_ip_allowed(ip, err, err_len))
         return -EINVAL;
     if (!dpu)
         dpu = h->n_dpus ? h->dpus[0].name : "dpu1";
     if (!hostd_dpu_find(h, dpu))
-        return cmd_fail(err, -ENOENT, "no DPU %s on this host", dpu);
+        return err_set(err, err_len, -ENOENT, "no DPU %s on this host", dpu);
     uint8_t m[6];
     char macbuf[MAC_STRLEN];
     json_int_t seq = json_integer_value(json_object_get(h->config, "next_vm"));
     if (mac) {
         if (!mac_parse(mac, m) || (m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
-            return cmd_fail(err, -EINVAL, "bad MAC '%s' (want a unicast xx:xx:xx:xx:xx:xx)",
+            return err_set(err, err_len, -EINVAL, "bad MAC '%s' (want a unicast xx:xx:xx:xx:xx:xx)",
                             mac);
     } else {
         /* Locally administered, unique per host and VM: 02:d5:00:HOST:SEQ. */
@@ -490,19 +486,17 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     mac_format(m, macbuf);
     json_t *vm = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "name", name, "portgroup", pg, "mac",
                            macbuf, "dpu", dpu, "ip", ip);
-    int rc = hostd_platform_vm_create(h, vm, err);
+    int rc = hostd_platform_vm_create(h, vm, err, err_len);
     if (rc < 0) {
         json_decref(vm);
         return rc;
     }
     json_array_append(vms, vm);
     json_object_set_new(h->config, "next_vm", json_integer(seq + 1));
-    rc = commit(h, err);
+    rc = commit(h, err, err_len);
     if (rc < 0) {
-        char *ignored = NULL;
         json_array_remove(vms, json_array_size(vms) - 1);
-        hostd_platform_vm_destroy(h, vm, &ignored);
-        free(ignored);
+        hostd_platform_vm_destroy(h, vm, NULL, 0);
         json_decref(vm);
         return rc;
     }
@@ -512,7 +506,7 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_vm_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_vm_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     json_t *a = json_deep_copy(json_object_get(h->config, "vms"));
@@ -528,20 +522,20 @@ cmd_vm_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_vm_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_vm_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *name;
-    if (cmd_arg_str(args, "name", &name, err) < 0)
+    if (cmd_arg_str(args, "name", &name, err, err_len) < 0)
         return -EINVAL;
     json_t *vms = json_object_get(h->config, "vms");
     json_t *vm = hostd_config_take(vms, name);
     if (!vm)
-        return cmd_fail(err, -ENOENT, "no VM %s", name);
-    int rc = commit(h, err); /* the DPU lets go of the port first */
+        return err_set(err, err_len, -ENOENT, "no VM %s", name);
+    int rc = commit(h, err, err_len); /* the DPU lets go of the port first */
     if (rc < 0)
         json_array_append(vms, vm); /* not saved: keep what is on disk */
-    else if ((rc = hostd_platform_vm_destroy(h, vm, err)) == 0)
+    else if ((rc = hostd_platform_vm_destroy(h, vm, err, err_len)) == 0)
         log_info("vm=%s: deleted", name);
     json_decref(vm);
     return rc;

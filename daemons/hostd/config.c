@@ -97,36 +97,36 @@ hostd_config_parse(const char *text, size_t len, json_t **out, char *err, size_t
 }
 
 int
-hostd_config_load(struct hostd *h, char **err)
+hostd_config_load(struct hostd *h, char *err, size_t err_len)
 {
     char why[256];
     size_t len = 0;
     snprintf(h->config_path, sizeof h->config_path, "%s/hostd.json", h->dir);
     char *text = fs_read_file(h->config_path, HOSTD_CONFIG_MAX, &len);
     if (!text && errno != ENOENT)
-        return cmd_fail(err, -errno, "%s: %s", h->config_path, strerror(errno));
+        return err_set(err, err_len, -errno, "%s: %s", h->config_path, strerror(errno));
     json_t *c;
     int rc = hostd_config_parse(text, len, &c, why, sizeof why);
     free(text);
     if (rc < 0)
-        return cmd_fail(err, rc, "%s: %s", h->config_path, why);
+        return err_set(err, err_len, rc, "%s: %s", h->config_path, why);
     json_decref(h->config);
     h->config = c;
     return 0;
 }
 
 int
-hostd_config_commit(struct hostd *h, char **err)
+hostd_config_commit(struct hostd *h, char *err, size_t err_len)
 {
     json_int_t gen = json_integer_value(json_object_get(h->config, "generation")) + 1;
     json_object_set_new(h->config, "generation", json_integer(gen));
     char *text = json_dumps(h->config, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!text)
-        return cmd_fail(err, -ENOMEM, "cannot serialise config");
+        return err_set(err, err_len, -ENOMEM, "cannot serialise config");
     int rc = fs_write_atomic(h->config_path, text, strlen(text));
     free(text);
     if (rc < 0)
-        return cmd_fail(err, rc, "cannot write %s: %s", h->config_path, strerror(-rc));
+        return err_set(err, err_len, rc, "cannot write %s: %s", h->config_path, strerror(-rc));
     log_info("config generation %lld saved", (long long)gen);
     hostd_ha_reconfigure(h); /* the mode, the heartbeats, the VMs' VFs */
     return 0;

@@ -15,24 +15,24 @@ LOG_MODULE(hostd);
 
 /* "dpu1=169.254.1.2:7443,cn=dse-h1-dpu1" */
 int
-hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char **err)
+hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char *err, size_t err_len)
 {
     memset(dpu, 0, sizeof *dpu);
     const char *eq = strchr(spec, '=');
     const char *comma = eq ? strchr(eq, ',') : NULL;
     if (!eq || !comma || strncmp(comma, ",cn=", 4) || (size_t)(eq - spec) >= sizeof dpu->name)
-        return cmd_fail(err, -EINVAL, "bad --dpu '%s' (want NAME=ADDR:PORT,cn=CN)", spec);
+        return err_set(err, err_len, -EINVAL, "bad --dpu '%s' (want NAME=ADDR:PORT,cn=CN)", spec);
     memcpy(dpu->name, spec, (size_t)(eq - spec));
     char hp[128];
     size_t n = (size_t)(comma - eq - 1);
     if (n >= sizeof hp)
-        return cmd_fail(err, -EINVAL, "bad --dpu '%s'", spec);
+        return err_set(err, err_len, -EINVAL, "bad --dpu '%s'", spec);
     memcpy(hp, eq + 1, n);
     hp[n] = '\0';
     if (parse_hostport(hp, dpu->addr, sizeof dpu->addr, &dpu->port) < 0 ||
         snprintf(dpu->cn, sizeof dpu->cn, "%s", comma + 4) >= (int)sizeof dpu->cn ||
         !dpu->cn[0] || !name_is_valid(dpu->name, 15) || dpu->port == 65535)
-        return cmd_fail(err, -EINVAL, "bad --dpu '%s' (want NAME=ADDR:PORT,cn=CN)", spec);
+        return err_set(err, err_len, -EINVAL, "bad --dpu '%s' (want NAME=ADDR:PORT,cn=CN)", spec);
     dpu->ha_port = dpu->port + 1;
     return 0;
 }
@@ -80,25 +80,22 @@ dpu_peer(const struct hostd *h, const struct hostd_dpu *dpu, int timeout_ms)
     };
 }
 
-/* The result of a call that returned 'rc' with 'reply' (taken) or 'cerr'
- * (freed). */
+/* The result of a call that returned 'rc' with 'reply' (taken) or the
+ * reason 'cerr'. */
 static int
-unwrap(const struct hostd_dpu *dpu, int rc, json_t *reply, char *cerr, json_t **result,
-       bool *reached, char **err)
+unwrap(const struct hostd_dpu *dpu, int rc, json_t *reply, const char *cerr, json_t **result,
+       bool *reached, char *err, size_t err_len)
 {
     *reached = rc >= 0;
-    if (rc < 0) {
-        rc = cmd_fail(err, rc, "%s: %s", dpu->name, cerr ? cerr : strerror(-rc));
-        free(cerr);
-        return rc;
-    }
+    if (rc < 0)
+        return err_set(err, err_len, rc, "%s: %s", dpu->name, cerr[0] ? cerr : strerror(-rc));
     if (!json_is_true(json_object_get(reply, "ok"))) {
         const char *msg = json_string_value(json_object_get(reply, "error"));
         const char *code = json_string_value(json_object_get(reply, "code"));
         rc = code && !strcmp(code, "usage") ? -EINVAL
              : code && !strcmp(code, "notfound") ? -ENOENT
                                                  : -EIO;
-        rc = cmd_fail(err, rc, "%s: %s", dpu->name, msg ? msg : "failed");
+        rc = err_set(err, err_len, rc, "%s: %s", dpu->name, msg ? msg : "failed");
         json_decref(reply);
         return rc;
     }
@@ -109,13 +106,14 @@ unwrap(const struct hostd_dpu *dpu, int rc, json_t *reply, char *cerr, json_t **
 
 int
 hostd_dpu_request(const struct hostd *h, const struct hostd_dpu *dpu, const char *cmd,
-                  json_t *args, int timeout_ms, json_t **result, bool *reached, char **err)
+                  json_t *args, int timeout_ms, json_t **result, bool *reached, char *err,
+                  size_t err_len)
 {
     struct httpc peer = dpu_peer(h, dpu, timeout_ms);
     json_t *reply = NULL;
-    char *cerr = NULL;
-    int rc = httpc_call(&peer, cmd, args, &reply, &cerr);
-    return unwrap(dpu, rc, reply, cerr, result, reached, err);
+    char cerr[ERR_LEN] = "";
+    int rc = httpc_call(&peer, cmd, args, &reply, cerr, sizeof cerr);
+    return unwrap(dpu, rc, reply, cerr, result, reached, err, err_len);
 }
 
 struct httpc_session *
@@ -128,23 +126,27 @@ hostd_dpu_session(const struct hostd *h, const struct hostd_dpu *dpu)
 int
 hostd_dpu_session_call(struct httpc_session *s, const struct hostd_dpu *dpu, const char *cmd,
                        json_t *args, const void *payload, size_t len, int timeout_ms,
-                       json_t **result, char **err)
+                       json_t **result, char *err, size_t err_len)
 {
     json_t *reply = NULL;
-    char *cerr = NULL;
+    char cerr[ERR_LEN] = "";
     bool reached;
-    int rc = httpc_session_call(s, cmd, args, payload, len, timeout_ms, &reply, &cerr);
-    return unwrap(dpu, rc, reply, cerr, result, &reached, err);
+    int rc =
+        httpc_session_call(s, cmd, args, payload, len, timeout_ms, &reply, cerr, sizeof cerr);
+    return unwrap(dpu, rc, reply, cerr, result, &reached, err, err_len);
 }
 
 int
 hostd_dpu_call_ms(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *args,
-                  int timeout_ms, json_t **result, char **err)
+                  int timeout_ms, json_t **result, char *err, size_t err_len)
 {
     bool reached;
-    int rc = hostd_dpu_request(h, dpu, cmd, args, timeout_ms, result, &reached, err);
+    char why[ERR_LEN] = "";
+    int rc = hostd_dpu_request(h, dpu, cmd, args, timeout_ms, result, &reached, why, sizeof why);
+    if (rc < 0)
+        err_set(err, err_len, rc, "%s", why);
     if (!reached) {
-        dpu_set_state(dpu, DPU_UNREACHABLE, *err);
+        dpu_set_state(dpu, DPU_UNREACHABLE, why);
         return rc;
     }
     dpu->last_seen_ms = now_ms();
@@ -154,9 +156,9 @@ hostd_dpu_call_ms(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_
 
 int
 hostd_dpu_call(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *args,
-               json_t **result, char **err)
+               json_t **result, char *err, size_t err_len)
 {
-    return hostd_dpu_call_ms(h, dpu, cmd, args, HOSTD_DPU_TIMEOUT_MS, result, err);
+    return hostd_dpu_call_ms(h, dpu, cmd, args, HOSTD_DPU_TIMEOUT_MS, result, err, err_len);
 }
 
 /* The part of the desired state that DPU 'dpu' runs. */
@@ -201,10 +203,9 @@ static void
 dpu_push(struct hostd *h, struct hostd_dpu *dpu)
 {
     json_t *cfg = dpu_config(h, dpu), *res = NULL;
-    char *err = NULL;
-    if (hostd_dpu_call(h, dpu, "config.apply", cfg, &res, &err) < 0) {
+    char err[ERR_LEN] = "";
+    if (hostd_dpu_call(h, dpu, "config.apply", cfg, &res, err, sizeof err) < 0) {
         log_warn("dpu=%s: push failed: %s", dpu->name, err);
-        free(err);
     } else {
         json_t *errors = json_object_get(res, "errors");
         size_t i;
@@ -232,9 +233,8 @@ hostd_dpus_sync(struct hostd *h)
     for (unsigned i = 0; i < h->n_dpus; i++) {
         struct hostd_dpu *dpu = &h->dpus[i];
         json_t *info = NULL;
-        char *err = NULL;
-        if (hostd_dpu_call(h, dpu, "dpu.info", NULL, &info, &err) < 0) {
-            free(err);
+        char err[ERR_LEN] = "";
+        if (hostd_dpu_call(h, dpu, "dpu.info", NULL, &info, err, sizeof err) < 0) {
             continue;
         }
         json_decref(dpu->info);
@@ -246,12 +246,12 @@ hostd_dpus_sync(struct hostd *h)
 
 /* The DPUs' identities, from dpu.info; all must answer. */
 int
-hostd_dpu_identities(struct hostd *h, json_t **set, char **err)
+hostd_dpu_identities(struct hostd *h, json_t **set, char *err, size_t err_len)
 {
     *set = json_array();
     for (unsigned i = 0; i < h->n_dpus; i++) {
         json_t *info = NULL;
-        int rc = hostd_dpu_call(h, &h->dpus[i], "dpu.info", NULL, &info, err);
+        int rc = hostd_dpu_call(h, &h->dpus[i], "dpu.info", NULL, &info, err, err_len);
         if (rc < 0) {
             json_decref(*set);
             return rc;
@@ -270,7 +270,7 @@ hostd_dpu_identities(struct hostd *h, json_t **set, char **err)
 
 /* The two DPUs of a host must be the same hardware running the same firmware. */
 int
-hostd_dpus_check_identical(json_t *set, char **err)
+hostd_dpus_check_identical(json_t *set, char *err, size_t err_len)
 {
     static const char *const keys[] = {"vendor", "model", "hw_version", "firmware"};
     json_t *a = json_array_get(set, 0);
@@ -278,7 +278,7 @@ hostd_dpus_check_identical(json_t *set, char **err)
         json_t *b = json_array_get(set, i);
         for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
             if (strcmp(dpu_str(a, keys[k]), dpu_str(b, keys[k])))
-                return cmd_fail(err, -ENOEXEC,
+                return err_set(err, err_len, -ENOEXEC,
                                 "refused: the DPUs of a host must be identical: %s has %s %s, %s has %s",
                                 dpu_str(a, "name"), keys[k], dpu_str(a, keys[k]), dpu_str(b, "name"),
                                 dpu_str(b, keys[k]));
@@ -288,12 +288,12 @@ hostd_dpus_check_identical(json_t *set, char **err)
 
 
 int
-hostd_dpus_identical(struct hostd *h, char **err)
+hostd_dpus_identical(struct hostd *h, char *err, size_t err_len)
 {
     json_t *set = NULL;
-    int rc = hostd_dpu_identities(h, &set, err);
+    int rc = hostd_dpu_identities(h, &set, err, err_len);
     if (rc == 0)
-        rc = hostd_dpus_check_identical(set, err);
+        rc = hostd_dpus_check_identical(set, err, err_len);
     json_decref(set);
     return rc;
 }

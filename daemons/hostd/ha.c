@@ -622,14 +622,14 @@ hostd_ha_prefer_active(struct hostd *h)
 }
 
 int
-hostd_ha_failover(struct hostd *h, const char *to, char **err)
+hostd_ha_failover(struct hostd *h, const char *to, char *err, size_t err_len)
 {
     struct hostd_ha *ha = h->ha;
     struct hostd_dpu *d = hostd_dpu_find(h, to);
     if (!d)
-        return cmd_fail(err, -ENOENT, "no DPU %s", to);
+        return err_set(err, err_len, -ENOENT, "no DPU %s", to);
     if (!ha || !ha->active_standby)
-        return cmd_fail(err, -ENOTSUP, "failover: the DPUs are not an active-standby pair "
+        return err_set(err, err_len, -ENOTSUP, "failover: the DPUs are not an active-standby pair "
                         "(dsectl host dpu-mode active-standby)");
     pthread_mutex_lock(&ha->mu);
     ha->req_to = (int)(d - h->dpus);
@@ -645,7 +645,7 @@ hostd_ha_failover(struct hostd *h, const char *to, char **err)
             break;
     int rc = ha->req_done ? ha->req_rc : -ETIMEDOUT;
     if (rc < 0)
-        cmd_fail(err, rc, "%s", ha->req_done ? ha->req_err : "the HA thread did not answer");
+        err_set(err, err_len, rc, "%s", ha->req_done ? ha->req_err : "the HA thread did not answer");
     pthread_mutex_unlock(&ha->mu);
     return rc;
 }
@@ -716,13 +716,13 @@ hostd_ha_metrics(const struct hostd *h, struct metric_set *s)
 /* ---- start, stop ---- */
 
 int
-hostd_ha_start(struct hostd *h, char **err)
+hostd_ha_start(struct hostd *h, char *err, size_t err_len)
 {
     if (h->n_dpus == 0)
         return 0;
     struct hostd_ha *ha = calloc(1, sizeof *ha);
     if (!ha)
-        return cmd_fail(err, -ENOMEM, "out of memory");
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     h->ha = ha;
     ha->h = h;
     ha->req_to = -1;
@@ -732,14 +732,14 @@ hostd_ha_start(struct hostd *h, char **err)
     pthread_mutex_init(&ha->mu, NULL);
     pthread_cond_init(&ha->cv, NULL);
     load_state(ha);
-    int rc = rtloop_init(&ha->loop, on_wake, ha, err);
+    int rc = rtloop_init(&ha->loop, on_wake, ha, err, err_len);
     if (rc < 0)
         return rc;
     ha->tick_ev = event_new(ha->loop.base, -1, EV_PERSIST, on_tick, ha);
     if (!ha->tick_ev)
-        return cmd_fail(err, -ENOMEM, "HA: cannot make its events");
+        return err_set(err, err_len, -ENOMEM, "HA: cannot make its events");
     hostd_ha_reconfigure(h); /* and the first tick, through the wake */
-    return rtloop_start(&ha->loop, "ha", RT_PRIORITY, "the host's work", err);
+    return rtloop_start(&ha->loop, "ha", RT_PRIORITY, "the host's work", err, err_len);
 }
 
 void

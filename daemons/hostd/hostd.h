@@ -80,7 +80,7 @@ struct hostd {
 #define HOSTD_HA_IDLE_MS 100
 #define HOSTD_HA_MISS 3
 #define HOSTD_HA_FENCE_MS 500
-int hostd_ha_start(struct hostd *, char **err);
+int hostd_ha_start(struct hostd *, char *err, size_t err_len);
 void hostd_ha_stop(struct hostd *);
 /* DIR/ha.json: the active and the preferred DPU (indices into h->dpus) and
  * the epoch. */
@@ -101,7 +101,7 @@ void hostd_ha_reconfigure(struct hostd *);
 /* A manual failover (or failback) to DPU 'to'; waits for it.  Returns 0,
  * -ENOENT, -ENOTSUP (not active-standby), -EALREADY, -EHOSTUNREACH (the
  * target is not healthy: '*err' says why). */
-int hostd_ha_failover(struct hostd *, const char *to, char **err);
+int hostd_ha_failover(struct hostd *, const char *to, char *err, size_t err_len);
 /* A pair just formed (dpu-mode active-standby): its active DPU is the
  * preferred one, where automatic failback returns. */
 void hostd_ha_prefer_active(struct hostd *);
@@ -125,7 +125,7 @@ const char *hostd_vm_owner(struct hostd *, json_t *vm);
 #define HOSTD_MONITOR_INTERVAL_S 20
 extern const struct cmd_def hostd_monitor_commands[];
 extern const size_t hostd_n_monitor_commands;
-int hostd_monitor_start(struct hostd *, char **err);
+int hostd_monitor_start(struct hostd *, char *err, size_t err_len);
 void hostd_monitor_stop(struct hostd *);
 /* The configuration changed (interval, alarm definitions, notifications). */
 void hostd_monitor_reconfigure(struct hostd *);
@@ -141,35 +141,35 @@ extern const size_t hostd_n_software_commands;
 /* config.c: the desired state {generation, mac_age_s, next_vm, portgroups: [{name,
  * vlan, mtu}], vms: [{name, portgroup, mac, ip, dpu}]}. */
 #define HOSTD_CONFIG_MAX (16 * 1024 * 1024) /* a state file hostd reads */
-int hostd_config_load(struct hostd *, char **err);
+int hostd_config_load(struct hostd *, char *err, size_t err_len);
 /* Parses hostd.json's 'text' ('len' bytes; NULL: no file, the defaults) into
  * '*out' (a new object, every list and setting there).  Returns 0, or -EINVAL
  * (-ENOMEM) with a one-line reason: not JSON, not an object, a list that is
  * not an array. */
 int hostd_config_parse(const char *text, size_t len, json_t **out, char *err, size_t err_len);
 /* Bumps the generation and writes the state atomically.  Returns 0 or -errno. */
-int hostd_config_commit(struct hostd *, char **err);
+int hostd_config_commit(struct hostd *, char *err, size_t err_len);
 json_t *hostd_config_find(json_t *array, const char *name);
 /* Removes the element named 'name' from 'array' and returns it (a new
  * reference; put it back with json_array_append_new() to undo), or NULL. */
 json_t *hostd_config_take(json_t *array, const char *name);
 
 /* dpu.c */
-int hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char **err);
+int hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char *err, size_t err_len);
 struct hostd_dpu *hostd_dpu_find(struct hostd *, const char *name);
 /* The DPUs' identities from dpu.info ([{name, vendor, model, hw_version,
  * firmware, serial, version}]; every DPU must answer).  Returns 0 or -errno. */
-int hostd_dpu_identities(struct hostd *, json_t **set, char **err);
+int hostd_dpu_identities(struct hostd *, json_t **set, char *err, size_t err_len);
 /* The two DPUs of a host must be the same hardware running the same
  * firmware: 0, or -ENOEXEC with '*err' naming what differs. */
-int hostd_dpus_check_identical(json_t *set, char **err);
+int hostd_dpus_check_identical(json_t *set, char *err, size_t err_len);
 /* Both of the above.  Returns 0 or -errno. */
-int hostd_dpus_identical(struct hostd *, char **err);
+int hostd_dpus_identical(struct hostd *, char *err, size_t err_len);
 /* Calls 'cmd' on 'dpu' without touching hostd's view of it, so that any
  * thread may: returns 0 with '*result' (the envelope's result) or -errno with
  * '*err'; '*reached' says whether the DPU answered at all. */
 int hostd_dpu_request(const struct hostd *, const struct hostd_dpu *dpu, const char *cmd,
-                      json_t *args, int timeout_ms, json_t **result, bool *reached, char **err);
+                      json_t *args, int timeout_ms, json_t **result, bool *reached, char *err, size_t err_len);
 /* A stream of calls to 'dpu' on one connection (lib/http.h), for one thread
  * at a time.  NULL on ENOMEM; the caller destroys it with
  * httpc_session_destroy(). */
@@ -178,13 +178,13 @@ struct httpc_session *hostd_dpu_session(const struct hostd *, const struct hostd
  * most HTTP_MAX_BODY bytes, borrowed). */
 int hostd_dpu_session_call(struct httpc_session *s, const struct hostd_dpu *dpu, const char *cmd,
                            json_t *args, const void *payload, size_t len, int timeout_ms,
-                           json_t **result, char **err);
+                           json_t **result, char *err, size_t err_len);
 /* The same, from the event loop, updating the DPU's state (ready/unreachable). */
 int hostd_dpu_call(struct hostd *, struct hostd_dpu *dpu, const char *cmd, json_t *args,
-                   json_t **result, char **err);
+                   json_t **result, char *err, size_t err_len);
 /* The same with a timeout of 'timeout_ms' instead of HOSTD_DPU_TIMEOUT_MS. */
 int hostd_dpu_call_ms(struct hostd *, struct hostd_dpu *dpu, const char *cmd, json_t *args,
-                      int timeout_ms, json_t **result, char **err);
+                      int timeout_ms, json_t **result, char *err, size_t err_len);
 /* Heartbeat every DPU and push the config where its generation differs. */
 void hostd_dpus_sync(struct hostd *);
 /* Pushes the config to every reachable DPU now. */
@@ -192,8 +192,8 @@ void hostd_dpus_push(struct hostd *);
 
 /* platform.c: VM network identity on this platform (the lab creates a netns
  * and a veth whose DPU end is the VF representor). */
-int hostd_platform_vm_create(struct hostd *, json_t *vm, char **err);
-int hostd_platform_vm_destroy(struct hostd *, json_t *vm, char **err);
+int hostd_platform_vm_create(struct hostd *, json_t *vm, char *err, size_t err_len);
+int hostd_platform_vm_destroy(struct hostd *, json_t *vm, char *err, size_t err_len);
 /* DIR/platform.json of the host: {"hwmon": DIR} (its sensors, "" for none). */
 struct hostd_platform {
     char hwmon[1024];
@@ -216,9 +216,9 @@ int hostd_platform_vnic_move(struct hostd *, const char *vm, unsigned dpu, char 
  * directory and live state, and each DPU's part over the internal network or,
  * when the DPU does not answer, through its out-of-band path (lcm/support.h);
  * it blocks the loop while it runs (seconds). */
-int hostd_support_oob_parse(struct hostd *, const char *spec, char **err);
-int hostd_support_oob_check(const struct hostd *, char **err);
-int hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err);
+int hostd_support_oob_parse(struct hostd *, const char *spec, char *err, size_t err_len);
+int hostd_support_oob_check(const struct hostd *, char *err, size_t err_len);
+int hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len);
 
 extern const struct cmd_def hostd_commands[];
 extern const size_t hostd_n_commands;

@@ -40,21 +40,19 @@ hostd_option(const char *opt, const char *val, void *aux)
 {
     struct hostd *h = aux;
     if (!strcmp(opt, "--dpu")) {
-        char *err = NULL;
+        char err[ERR_LEN] = "";
         if (h->n_dpus == HOSTD_MAX_DPUS) {
             fprintf(stderr, "dse-hostd: at most %d DPUs\n", HOSTD_MAX_DPUS);
             return -1;
         }
-        if (hostd_dpu_parse(&h->dpus[h->n_dpus++], val, &err) < 0) {
+        if (hostd_dpu_parse(&h->dpus[h->n_dpus++], val, err, sizeof err) < 0) {
             fprintf(stderr, "dse-hostd: %s\n", err);
-            free(err);
             return -1;
         }
     } else if (!strcmp(opt, "--dpu-oob")) {
-        char *err = NULL;
-        if (hostd_support_oob_parse(h, val, &err) < 0) {
+        char err[ERR_LEN] = "";
+        if (hostd_support_oob_parse(h, val, err, sizeof err) < 0) {
             fprintf(stderr, "dse-hostd: %s\n", err);
-            free(err);
             return -1;
         }
     } else if (!strcmp(opt, "--lab")) {
@@ -92,10 +90,9 @@ main(int argc, char **argv)
         fprintf(stderr, "dse-hostd: --lab needs --lab-cmd\n");
         return 2;
     }
-    char *err = NULL;
-    if (hostd_support_oob_check(&h, &err) < 0) {
+    char err[ERR_LEN] = "";
+    if (hostd_support_oob_check(&h, err, sizeof err) < 0) {
         fprintf(stderr, "dse-hostd: %s\n", err);
-        free(err);
         return 2;
     }
     for (unsigned i = 0; i < h.n_dpus; i++) {
@@ -121,11 +118,11 @@ main(int argc, char **argv)
         fprintf(stderr, "dse-hostd: out of memory\n");
         goto out;
     }
-    if (hostd_config_load(&h, &err) < 0) {
+    if (hostd_config_load(&h, err, sizeof err) < 0) {
         fprintf(stderr, "dse-hostd: %s\n", err);
         goto out;
     }
-    h.client_ssl = tls_client_ctx(&c.tls, &err);
+    h.client_ssl = tls_client_ctx(&c.tls, err, sizeof err);
     if (!h.client_ssl) {
         fprintf(stderr, "dse-hostd: tls: %s\n", err);
         goto out;
@@ -133,11 +130,11 @@ main(int argc, char **argv)
     servers = daemon_start(h.base, &c, tab);
     if (!servers)
         goto out;
-    if (hostd_monitor_start(&h, &err) < 0) {
+    if (hostd_monitor_start(&h, err, sizeof err) < 0) {
         log_err("monitor: %s", err);
         goto out;
     }
-    if (hostd_ha_start(&h, &err) < 0) {
+    if (hostd_ha_start(&h, err, sizeof err) < 0) {
         log_err("ha: %s", err);
         goto out;
     }
@@ -151,7 +148,6 @@ main(int argc, char **argv)
     rc = 0;
 
 out:
-    free(err);
     if (tick)
         event_free(tick);
     hostd_ha_stop(&h);

@@ -22,9 +22,9 @@ LOG_MODULE(monitor);
 #define STATS_POINTS 3600
 
 static int
-save(struct hostd *h, char **err)
+save(struct hostd *h, char *err, size_t err_len)
 {
-    int rc = hostd_config_commit(h, err);
+    int rc = hostd_config_commit(h, err, err_len);
     if (rc == 0) {
         hostd_monitor_reconfigure(h);
         hostd_dpus_push(h);
@@ -33,7 +33,7 @@ save(struct hostd *h, char **err)
 }
 
 static int
-cmd_monitor_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_monitor_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     struct hostd_monitor *m = h->mon;
@@ -62,15 +62,15 @@ cmd_monitor_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_monitor_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_monitor_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     long iv;
-    if (cmd_arg_int(args, "interval_s", 0, 3600, &iv, err) < 0)
+    if (cmd_arg_int(args, "interval_s", 0, 3600, &iv, err, err_len) < 0)
         return -EINVAL;
     json_t *old = json_incref(json_object_get(h->config, "monitor_interval_s"));
     json_object_set_new(h->config, "monitor_interval_s", json_integer(iv));
-    int rc = save(h, err);
+    int rc = save(h, err, err_len);
     if (rc < 0)
         json_object_set(h->config, "monitor_interval_s", old);
     json_decref(old);
@@ -80,62 +80,62 @@ cmd_monitor_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_alarm_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_alarm_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd_monitor *m = ((struct hostd *)ctx->aux)->mon;
     pthread_mutex_lock(&m->mu);
     *result = alarm_list_json(m->alarms, json_is_true(json_object_get(args, "all")));
     pthread_mutex_unlock(&m->mu);
-    return *result ? 0 : cmd_fail(err, -ENOMEM, "out of memory");
+    return *result ? 0 : err_set(err, err_len, -ENOMEM, "out of memory");
 }
 
 static int
-cmd_alarm_ack(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_alarm_ack(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd_monitor *m = ((struct hostd *)ctx->aux)->mon;
     const char *id;
-    if (cmd_arg_str(args, "id", &id, err) < 0)
+    if (cmd_arg_str(args, "id", &id, err, err_len) < 0)
         return -EINVAL;
     pthread_mutex_lock(&m->mu);
     int rc = alarm_ack(m->alarms, id, ctx->peer, hostd_wall_ms());
     pthread_mutex_unlock(&m->mu);
     if (rc == -ENOENT)
-        return cmd_fail(err, rc, "no alarm %s (dsectl alarm list)", id);
+        return err_set(err, err_len, rc, "no alarm %s (dsectl alarm list)", id);
     if (rc == -EALREADY)
-        return cmd_fail(err, rc, "alarm %s is not raised: nothing to acknowledge", id);
+        return err_set(err, err_len, rc, "alarm %s is not raised: nothing to acknowledge", id);
     *result = json_pack("{s:s}", "acknowledged", id);
     return rc;
 }
 
 static int
-cmd_def_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_def_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd_monitor *m = ((struct hostd *)ctx->aux)->mon;
     pthread_mutex_lock(&m->mu);
     *result = alarm_defs_json(m->alarms);
     pthread_mutex_unlock(&m->mu);
-    return *result ? 0 : cmd_fail(err, -ENOMEM, "out of memory");
+    return *result ? 0 : err_set(err, err_len, -ENOMEM, "out of memory");
 }
 
 static int
-cmd_def_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_def_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     struct hostd_monitor *m = h->mon;
     json_t *def = json_object_get(args, "def");
     char why[256];
     if (!json_is_object(def))
-        return cmd_fail(err, -EINVAL, "alarm.def.add wants {def: {...}}");
+        return err_set(err, err_len, -EINVAL, "alarm.def.add wants {def: {...}}");
     pthread_mutex_lock(&m->mu);
     int rc = alarm_def_add(m->alarms, def, why, sizeof why);
     pthread_mutex_unlock(&m->mu);
     if (rc == -EEXIST)
-        return cmd_fail(err, rc, "an alarm definition %s exists",
+        return err_set(err, err_len, rc, "an alarm definition %s exists",
                         json_string_value(json_object_get(def, "name")));
     if (rc < 0)
-        return cmd_fail(err, rc, "%s", rc == -EINVAL ? why : strerror(-rc));
+        return err_set(err, err_len, rc, "%s", rc == -EINVAL ? why : strerror(-rc));
     json_array_append(json_object_get(h->config, "alarm_defs"), def);
-    if ((rc = save(h, err)) < 0) { /* not saved: not added */
+    if ((rc = save(h, err, err_len)) < 0) { /* not saved: not added */
         json_t *gone = hostd_config_take(json_object_get(h->config, "alarm_defs"),
                                          json_string_value(json_object_get(def, "name")));
         json_decref(gone);
@@ -149,12 +149,12 @@ cmd_def_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_def_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_def_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     struct hostd_monitor *m = h->mon;
     const char *name;
-    if (cmd_arg_str(args, "name", &name, err) < 0)
+    if (cmd_arg_str(args, "name", &name, err, err_len) < 0)
         return -EINVAL;
     json_t *defs = json_object_get(h->config, "alarm_defs");
     json_t *def = hostd_config_take(defs, name);
@@ -162,12 +162,12 @@ cmd_def_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         pthread_mutex_lock(&m->mu);
         int rc = alarm_def_del(m->alarms, name);
         pthread_mutex_unlock(&m->mu);
-        return cmd_fail(err, rc == -EPERM ? -EPERM : -ENOENT,
+        return err_set(err, err_len, rc == -EPERM ? -EPERM : -ENOENT,
                         rc == -EPERM ? "%s is built in: it cannot be deleted"
                                      : "no alarm definition %s",
                         name);
     }
-    int rc = save(h, err);
+    int rc = save(h, err, err_len);
     if (rc < 0) {
         json_array_append(defs, def);
     } else {
@@ -181,7 +181,7 @@ cmd_def_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_notify_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_notify_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     *result = json_pack("{s:O,s:o}", "targets", json_object_get(h->config, "notify"), "stats",
@@ -205,40 +205,40 @@ find_target(json_t *targets, const char *target, size_t *index)
 /* A command target must be a program that hostd can run now (it runs as
  * root: an operator who typed a path wrong hears it at once). */
 static int
-command_runnable(const char *path, char **err)
+command_runnable(const char *path, char *err, size_t err_len)
 {
     struct stat st;
     if (stat(path, &st) < 0)
-        return cmd_fail(err, -EINVAL, "command %s: %s", path, strerror(errno));
+        return err_set(err, err_len, -EINVAL, "command %s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
-        return cmd_fail(err, -EINVAL, "command %s: not an executable file", path);
+        return err_set(err, err_len, -EINVAL, "command %s: not an executable file", path);
     return 0;
 }
 
 static int
-cmd_notify_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_notify_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *kind, *target;
     char why[256];
     size_t i;
-    if (cmd_arg_str(args, "kind", &kind, err) < 0 || cmd_arg_str(args, "target", &target, err) < 0)
+    if (cmd_arg_str(args, "kind", &kind, err, err_len) < 0 || cmd_arg_str(args, "target", &target, err, err_len) < 0)
         return -EINVAL;
     json_t *argv = json_object_get(args, "args");
     if (!notify_target_check(kind, target, argv, why, sizeof why))
-        return cmd_fail(err, -EINVAL, "%s", why);
-    if (!strcmp(kind, "command") && command_runnable(target, err) < 0)
+        return err_set(err, err_len, -EINVAL, "%s", why);
+    if (!strcmp(kind, "command") && command_runnable(target, err, err_len) < 0)
         return -EINVAL;
     json_t *targets = json_object_get(h->config, "notify");
     if (find_target(targets, target, &i))
-        return cmd_fail(err, -EEXIST, "%s is a target already", target);
+        return err_set(err, err_len, -EEXIST, "%s is a target already", target);
     if (json_array_size(targets) >= 16)
-        return cmd_fail(err, -ENOSPC, "at most 16 notification targets");
+        return err_set(err, err_len, -ENOSPC, "at most 16 notification targets");
     json_t *t = json_pack("{s:s,s:s}", "kind", kind, "target", target);
     if (argv)
         json_object_set(t, "args", argv);
     json_array_append(targets, t);
-    int rc = save(h, err);
+    int rc = save(h, err, err_len);
     if (rc < 0)
         json_array_remove(targets, json_array_size(targets) - 1);
     else
@@ -248,20 +248,20 @@ cmd_notify_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_notify_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_notify_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *target;
     size_t i;
-    if (cmd_arg_str(args, "target", &target, err) < 0)
+    if (cmd_arg_str(args, "target", &target, err, err_len) < 0)
         return -EINVAL;
     json_t *targets = json_object_get(h->config, "notify");
     json_t *t = find_target(targets, target, &i);
     if (!t)
-        return cmd_fail(err, -ENOENT, "no notification target %s", target);
+        return err_set(err, err_len, -ENOENT, "no notification target %s", target);
     json_incref(t);
     json_array_remove(targets, i);
-    int rc = save(h, err);
+    int rc = save(h, err, err_len);
     if (rc < 0)
         json_array_insert(targets, i, t);
     else
@@ -271,45 +271,45 @@ cmd_notify_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_event_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_event_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd_monitor *m = ((struct hostd *)ctx->aux)->mon;
     long since = 0, limit = 100;
     const char *type = NULL;
-    if (cmd_arg_int_opt(args, "since", 0, INT64_MAX, &since, err) < 0 ||
-        cmd_arg_int_opt(args, "limit", 1, 100000, &limit, err) < 0 ||
-        cmd_arg_str_opt(args, "type", &type, err) < 0)
+    if (cmd_arg_int_opt(args, "since", 0, INT64_MAX, &since, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "limit", 1, 100000, &limit, err, err_len) < 0 ||
+        cmd_arg_str_opt(args, "type", &type, err, err_len) < 0)
         return -EINVAL;
     json_t *events = eventlog_read(m->events, (uint64_t)since, (size_t)limit, type);
     if (!events)
-        return cmd_fail(err, -ENOMEM, "out of memory");
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     *result = json_pack("{s:I,s:o}", "last", (json_int_t)eventlog_last_seq(m->events), "events",
                         events);
     return 0;
 }
 
 static int
-stats_args(json_t *args, long *since_ms, long *points, char **err)
+stats_args(json_t *args, long *since_ms, long *points, char *err, size_t err_len)
 {
     *since_ms = 0;
     *points = STATS_POINTS;
-    return cmd_arg_int_opt(args, "since_ms", 0, INT64_MAX, since_ms, err) < 0 ||
-                   cmd_arg_int_opt(args, "max_points", 0, 100000, points, err) < 0
+    return cmd_arg_int_opt(args, "since_ms", 0, INT64_MAX, since_ms, err, err_len) < 0 ||
+                   cmd_arg_int_opt(args, "max_points", 0, 100000, points, err, err_len) < 0
                ? -EINVAL
                : 0;
 }
 
 static int
-cmd_dpu_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_dpu_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     struct hostd_monitor *m = h->mon;
     const char *only = NULL;
     long since, points;
-    if (cmd_arg_str_opt(args, "dpu", &only, err) < 0 || stats_args(args, &since, &points, err) < 0)
+    if (cmd_arg_str_opt(args, "dpu", &only, err, err_len) < 0 || stats_args(args, &since, &points, err, err_len) < 0)
         return -EINVAL;
     if (only && !hostd_dpu_find(h, only))
-        return cmd_fail(err, -ENOENT, "no DPU %s", only);
+        return err_set(err, err_len, -ENOENT, "no DPU %s", only);
     json_t *a = json_array();
     for (unsigned i = 0; i < h->n_dpus; i++) {
         if (only && strcmp(only, h->dpus[i].name))
@@ -326,12 +326,10 @@ cmd_dpu_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         /* The hour of history lives on the DPU. */
         json_t *hist = NULL, *hargs = json_pack("{s:I,s:I}", "since_ms", (json_int_t)since,
                                                 "max_points", (json_int_t)points);
-        char *e = NULL;
-        if (up && hostd_dpu_call(h, &h->dpus[i], "monitor.history", hargs, &hist, &e) == 0)
+        if (up && hostd_dpu_call(h, &h->dpus[i], "monitor.history", hargs, &hist, NULL, 0) == 0)
             json_object_set(d, "history", json_object_get(hist, "series"));
         json_decref(hargs);
         json_decref(hist);
-        free(e);
         json_array_append_new(a, d);
     }
     *result = a;
@@ -339,12 +337,12 @@ cmd_dpu_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_host_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_host_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     struct hostd_monitor *m = h->mon;
     long since, points;
-    if (stats_args(args, &since, &points, err) < 0)
+    if (stats_args(args, &since, &points, err, err_len) < 0)
         return -EINVAL;
     pthread_mutex_lock(&m->mu);
     *result = json_pack("{s:s,s:i,s:o,s:o}", "host", h->name, "interval_s", (int)m->interval_s,
@@ -355,7 +353,7 @@ cmd_host_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_host_metrics(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_host_metrics(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd_monitor *m = ((struct hostd *)ctx->aux)->mon;
     size_t len = 0;
@@ -363,7 +361,7 @@ cmd_host_metrics(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     char *text = hostd_monitor_exposition(m, &len);
     pthread_mutex_unlock(&m->mu);
     if (!text)
-        return cmd_fail(err, -ENOMEM, "out of memory");
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     *result = json_pack("{s:s%}", "text", text, len);
     free(text);
     return 0;

@@ -244,17 +244,17 @@ poll_dpu(struct hostd_monitor *m, unsigned i)
     struct mon_dpu *x = &m->dpu[i];
     struct hostd_dpu *dpu = &m->h->dpus[i];
     json_t *res = NULL, *sw = NULL, *args = json_pack("{s:I}", "since", (json_int_t)x->seq);
-    char *err = NULL;
+    char err[ERR_LEN] = "";
     int rc = hostd_dpu_session_call(x->s, dpu, "monitor.sample", args, NULL, 0, POLL_TIMEOUT_MS,
-                                    &res, &err);
+                                    &res, err, sizeof err);
     json_decref(args);
     /* Its boot outcome, once per contact (outside the lock: a call). */
     bool check = rc == 0 && !x->boots_checked &&
                  hostd_dpu_session_call(x->s, dpu, "software.show", NULL, NULL, 0,
-                                        POLL_TIMEOUT_MS, &sw, NULL) == 0;
+                                        POLL_TIMEOUT_MS, &sw, NULL, 0) == 0;
     pthread_mutex_lock(&m->mu);
     if (rc < 0) {
-        dpu_down(m, i, err ? err : "no answer");
+        dpu_down(m, i, err[0] ? err : "no answer");
     } else {
         if (!x->up) {
             if (x->contacted)
@@ -280,7 +280,6 @@ poll_dpu(struct hostd_monitor *m, unsigned i)
     pthread_mutex_unlock(&m->mu);
     json_decref(res);
     json_decref(sw);
-    free(err);
 }
 
 static void
@@ -409,15 +408,15 @@ metrics_cb(struct evhttp_request *req, void *arg)
 }
 
 static int
-metrics_listen(struct hostd_monitor *m, char **err)
+metrics_listen(struct hostd_monitor *m, char *err, size_t err_len)
 {
     char addr[128];
     uint16_t port;
     if (parse_hostport(m->h->metrics_listen, addr, sizeof addr, &port) < 0)
-        return cmd_fail(err, -EINVAL, "--metrics-listen %s: want ADDR:PORT", m->h->metrics_listen);
+        return err_set(err, err_len, -EINVAL, "--metrics-listen %s: want ADDR:PORT", m->h->metrics_listen);
     m->metrics_http = evhttp_new(m->h->base);
     if (!m->metrics_http || evhttp_bind_socket(m->metrics_http, addr, port) < 0)
-        return cmd_fail(err, -EADDRNOTAVAIL, "--metrics-listen %s: cannot listen",
+        return err_set(err, err_len, -EADDRNOTAVAIL, "--metrics-listen %s: cannot listen",
                         m->h->metrics_listen);
     evhttp_set_allowed_methods(m->metrics_http, EVHTTP_REQ_GET);
     evhttp_set_gencb(m->metrics_http, metrics_cb, m);
@@ -481,12 +480,12 @@ load_platform(const struct hostd *h, struct hostd_platform *plat)
 }
 
 int
-hostd_monitor_start(struct hostd *h, char **err)
+hostd_monitor_start(struct hostd *h, char *err, size_t err_len)
 {
     struct hostd_platform plat;
     struct hostd_monitor *m = calloc(1, sizeof *m);
     if (!m)
-        return cmd_fail(err, -ENOMEM, "out of memory");
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
     m->h = h;
@@ -498,14 +497,14 @@ hostd_monitor_start(struct hostd *h, char **err)
     fs_mkdir_p(why, 0755);
     int rc = eventlog_open(path, EVENTS_MAX_BYTES, EVENTS_KEEP, &m->events, why, sizeof why);
     if (rc < 0) {
-        cmd_fail(err, rc, "event log: %s", why);
+        err_set(err, err_len, rc, "event log: %s", why);
         goto fail;
     }
     m->alarms = alarm_engine_create(on_alarm_change, m);
     m->notify = notify_create(on_notify_failed, m);
     m->host_hist = history_create(2, MAX_SERIES);
     if (!m->alarms || !m->notify || !m->host_hist) {
-        rc = cmd_fail(err, -ENOMEM, "out of memory");
+        rc = err_set(err, err_len, -ENOMEM, "out of memory");
         goto fail;
     }
     load_platform(h, &plat);
@@ -516,7 +515,7 @@ hostd_monitor_start(struct hostd *h, char **err)
         metric_set_init(&m->dpu[i].cur);
         m->dpu[i].s = hostd_dpu_session(h, &h->dpus[i]);
         if (!m->dpu[i].s) {
-            rc = cmd_fail(err, -ENOMEM, "out of memory");
+            rc = err_set(err, err_len, -ENOMEM, "out of memory");
             goto fail;
         }
     }
@@ -527,10 +526,10 @@ hostd_monitor_start(struct hostd *h, char **err)
     check_boots(m, "host", st);
     pthread_mutex_unlock(&m->mu);
     json_decref(st);
-    if (h->metrics_listen && (rc = metrics_listen(m, err)) < 0)
+    if (h->metrics_listen && (rc = metrics_listen(m, err, err_len)) < 0)
         goto fail;
     if ((rc = -pthread_create(&m->thread, NULL, run, m)) < 0) {
-        cmd_fail(err, rc, "monitor thread: %s", strerror(-rc));
+        err_set(err, err_len, rc, "monitor thread: %s", strerror(-rc));
         goto fail;
     }
     m->running = true;

@@ -38,13 +38,13 @@ lab_host(const struct hostd *h)
                                                                    : h->name;
 }
 
-/* Runs argv, captures the last line of its stderr into '*err' on failure. */
+/* Runs argv, captures the last line of its stderr into 'err' on failure. */
 static int
-run_lab(struct hostd *h, char *const argv[], char **err)
+run_lab(struct hostd *h, char *const argv[], char *err, size_t err_len)
 {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0)
-        return cmd_fail(err, -errno, "pipe: %s", strerror(errno));
+        return err_set(err, err_len, -errno, "pipe: %s", strerror(errno));
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
@@ -55,7 +55,7 @@ run_lab(struct hostd *h, char *const argv[], char **err)
     close(pipefd[1]);
     if (rc) {
         close(pipefd[0]);
-        return cmd_fail(err, -rc, "cannot run %s: %s", argv[0], strerror(rc));
+        return err_set(err, err_len, -rc, "cannot run %s: %s", argv[0], strerror(rc));
     }
     char out[4096];
     size_t n = 0;
@@ -72,14 +72,14 @@ run_lab(struct hostd *h, char *const argv[], char **err)
     while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
         out[--n] = '\0';
     char *last = strrchr(out, '\n');
-    return cmd_fail(err, -EIO, "%s", last ? last + 1 : n ? out : "lab command failed");
+    return err_set(err, err_len, -EIO, "%s", last ? last + 1 : n ? out : "lab command failed");
 }
 
 int
-hostd_platform_vm_create(struct hostd *h, json_t *vm, char **err)
+hostd_platform_vm_create(struct hostd *h, json_t *vm, char *err, size_t err_len)
 {
     if (!h->lab_prefix)
-        return cmd_fail(err, -EOPNOTSUPP, "VMs are created by the lab platform only");
+        return err_set(err, err_len, -EOPNOTSUPP, "VMs are created by the lab platform only");
     const char *dpu = hostd_vm_owner(h, vm);
     const char *ip = json_string_value(json_object_get(vm, "ip"));
     char dpu_num[8];
@@ -101,14 +101,14 @@ hostd_platform_vm_create(struct hostd *h, json_t *vm, char **err)
         argv[n++] = (char *)ip;
     }
     argv[n] = NULL;
-    return run_lab(h, argv, err);
+    return run_lab(h, argv, err, err_len);
 }
 
 int
-hostd_platform_vm_destroy(struct hostd *h, json_t *vm, char **err)
+hostd_platform_vm_destroy(struct hostd *h, json_t *vm, char *err, size_t err_len)
 {
     if (!h->lab_prefix)
-        return cmd_fail(err, -EOPNOTSUPP, "VMs are managed by the lab platform only");
+        return err_set(err, err_len, -EOPNOTSUPP, "VMs are managed by the lab platform only");
     char *argv[] = {(char *)h->lab_cmd,
                     "vm-destroy",
                     "--prefix",
@@ -116,7 +116,7 @@ hostd_platform_vm_destroy(struct hostd *h, json_t *vm, char **err)
                     (char *)lab_host(h),
                     (char *)json_string_value(json_object_get(vm, "name")),
                     NULL};
-    return run_lab(h, argv, err);
+    return run_lab(h, argv, err, err_len);
 }
 
 int

@@ -147,12 +147,12 @@ op_json(void)
  * whole bundle goes without a handshake per chunk). */
 static int
 dpu_step(struct sw_dev *d, const char *cmd, json_t *args, const void *payload, size_t len,
-         int timeout_ms, char **err)
+         int timeout_ms, char *err, size_t err_len)
 {
     json_t *r = NULL;
     int rc = d->session ? hostd_dpu_session_call(d->session, d->dpu, cmd, args, payload, len,
-                                                 timeout_ms, &r, err)
-                        : cmd_fail(err, -ENOMEM, "out of memory");
+                                                 timeout_ms, &r, err, err_len)
+                        : err_set(err, err_len, -ENOMEM, "out of memory");
     json_decref(args);
     json_decref(r);
     return rc;
@@ -174,29 +174,29 @@ stage_dpu(void *arg)
 {
     struct sw_dev *d = arg;
     stage_mark(d, false);
-    char *err = NULL, id[32];
+    char err[ERR_LEN] = "", id[32];
     snprintf(id, sizeof id, "op%u", op->id);
     set_step(d, "sending");
     int fd = open(op->bundle, O_RDONLY | O_CLOEXEC);
-    int rc = fd < 0 ? cmd_fail(&err, -errno, "%s: %s", op->bundle, strerror(errno)) : 0;
+    int rc = fd < 0 ? err_set(err, sizeof err, -errno, "%s: %s", op->bundle, strerror(errno)) : 0;
     if (rc == 0)
         rc = dpu_step(d, "software.stage.begin",
                       json_pack("{s:s,s:I,s:s,s:I}", "id", id, "size", (json_int_t)op->size,
                                 "sha256", op->sha256, "need", (json_int_t)op->need_dpu),
-                      NULL, 0, STEP_TIMEOUT_MS, &err);
+                      NULL, 0, STEP_TIMEOUT_MS, err, sizeof err);
     uint8_t *buf = malloc(CHUNK);
     if (!buf && rc == 0)
-        rc = cmd_fail(&err, -ENOMEM, "out of memory");
+        rc = err_set(err, sizeof err, -ENOMEM, "out of memory");
     uint64_t off = 0;
     while (rc == 0 && off < op->size) {
         ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
         if (n <= 0) {
-            rc = cmd_fail(&err, n < 0 ? -errno : -EIO, "%s: short read", op->bundle);
+            rc = err_set(err, sizeof err, n < 0 ? -errno : -EIO, "%s: short read", op->bundle);
             break;
         }
         rc = dpu_step(d, "software.stage.chunk",
                       json_pack("{s:s,s:I}", "id", id, "offset", (json_int_t)off), buf,
-                      (size_t)n, STEP_TIMEOUT_MS, &err);
+                      (size_t)n, STEP_TIMEOUT_MS, err, sizeof err);
         off += (uint64_t)n;
         pthread_mutex_lock(&op->mu);
         d->sent = off;
@@ -208,13 +208,12 @@ stage_dpu(void *arg)
     if (rc == 0) {
         set_step(d, "staging");
         rc = dpu_step(d, "software.stage.end", json_pack("{s:s}", "id", id), NULL, 0,
-                      STAGE_TIMEOUT_MS, &err);
+                      STAGE_TIMEOUT_MS, err, sizeof err);
     }
     if (rc < 0)
-        dev_fail(d, off < op->size ? "send" : "stage", err ? err : strerror(-rc));
+        dev_fail(d, off < op->size ? "send" : "stage", err[0] ? err : strerror(-rc));
     else
         set_step(d, "staged");
-    free(err);
     stage_mark(d, true);
     return NULL;
 }
@@ -249,18 +248,18 @@ stage_host(void *arg)
 
 /* One of commit, finish, undo on device 'd'. */
 static int
-device_step(struct sw_dev *d, const char *what, char **err)
+device_step(struct sw_dev *d, const char *what, char *err, size_t err_len)
 {
     char why[BANK_ERR_LEN];
     if (d->dpu) {
         char cmd[32];
         snprintf(cmd, sizeof cmd, "software.%s", what);
-        return dpu_step(d, cmd, NULL, NULL, 0, STEP_TIMEOUT_MS, err);
+        return dpu_step(d, cmd, NULL, NULL, 0, STEP_TIMEOUT_MS, err, err_len);
     }
     int rc = !strcmp(what, "commit")   ? bank_commit(op->h->dir, why, sizeof why)
              : !strcmp(what, "finish") ? bank_finish(op->h->dir, why, sizeof why)
                                        : bank_undo(op->h->dir, why, sizeof why);
-    return rc < 0 ? cmd_fail(err, rc, "%s", why) : 0;
+    return rc < 0 ? err_set(err, err_len, rc, "%s", why) : 0;
 }
 
 static void
@@ -268,13 +267,12 @@ undo_all(void)
 {
     for (unsigned i = 0; i < op->n_devs; i++) {
         struct sw_dev *d = &op->devs[i];
-        char *err = NULL;
-        if (device_step(d, "undo", &err) < 0)
+        char err[ERR_LEN] = "";
+        if (device_step(d, "undo", err, sizeof err) < 0)
             log_warn("install: %s: undo: %s (its boot state is checked at the next boot)", d->name,
                      err);
         else if (!d->failed)
             set_step(d, "undone");
-        free(err);
     }
 }
 
@@ -311,22 +309,20 @@ run_op(void *arg)
     /* Commit: the DPUs, then the host (devs[0]). */
     for (unsigned k = 1; k <= op->n_devs && !op->failed; k++) {
         struct sw_dev *d = &op->devs[k % op->n_devs];
-        char *err = NULL;
-        if (device_step(d, "commit", &err) < 0)
+        char err[ERR_LEN] = "";
+        if (device_step(d, "commit", err, sizeof err) < 0)
             dev_fail(d, "commit", err);
         else
             set_step(d, "committed");
-        free(err);
     }
     if (op->failed) {
         undo_all();
     } else {
         fault_point("install.committed");
         for (unsigned i = 0; i < op->n_devs; i++) {
-            char *err = NULL;
-            if (device_step(&op->devs[i], "finish", &err) < 0)
+            char err[ERR_LEN] = "";
+            if (device_step(&op->devs[i], "finish", err, sizeof err) < 0)
                 log_warn("install: %s: finish: %s", op->devs[i].name, err);
-            free(err);
             set_step(&op->devs[i], "done");
         }
         if (op->record_set)
@@ -385,7 +381,7 @@ str_of(json_t *o, const char *key)
 
 /* Has the set of DPUs (by name and serial) changed since the last install? */
 static int
-check_same_set(struct hostd *h, json_t *set, char **err)
+check_same_set(struct hostd *h, json_t *set, char *err, size_t err_len)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/software.json", h->dir);
@@ -411,7 +407,7 @@ check_same_set(struct hostd *h, json_t *set, char **err)
                  json_array_size(set));
     json_decref(rec);
     if (what[0])
-        return cmd_fail(err, -ENOEXEC,
+        return err_set(err, err_len, -ENOEXEC,
                         "refused: the host's DPUs changed since the last install (%s): install host and "
                         "all DPUs fresh (--fresh)",
                         what);
@@ -419,7 +415,7 @@ check_same_set(struct hostd *h, json_t *set, char **err)
 }
 
 static int
-cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     uint64_t t0 = now_ms(); /* the install's time includes its checks */
@@ -428,13 +424,13 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     bool fresh = json_is_true(json_object_get(args, "fresh"));
     bool update = json_is_true(json_object_get(args, "update"));
     bool serial = json_is_true(json_object_get(args, "serial"));
-    int rc = cmd_arg_str(args, "bundle", &path, err);
+    int rc = cmd_arg_str(args, "bundle", &path, err, err_len);
     if (rc < 0)
         return rc;
     if (path[0] != '/')
-        return cmd_fail(err, -EINVAL, "bundle: an absolute path, please (%s)", path);
+        return err_set(err, err_len, -EINVAL, "bundle: an absolute path, please (%s)", path);
     if (op && op->running)
-        return cmd_fail(err, -EBUSY, "an install is running (op %u)", op->id);
+        return err_set(err, err_len, -EBUSY, "an install is running (op %u)", op->id);
 
     /* The image: signed by the key this host trusts, and whole. */
     char why[BUNDLE_ERR_LEN], pub[4200], running[64] = DSE_VERSION;
@@ -444,35 +440,34 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     json_t *set = NULL;
     rc = sign_key_load_public(pub, &key, why, sizeof why);
     if (rc < 0) {
-        rc = cmd_fail(err, rc, "the host's trust anchor: %s", why);
+        rc = err_set(err, err_len, rc, "the host's trust anchor: %s", why);
         goto out;
     }
     if ((rc = bundle_open(path, key, NULL, &b, why, sizeof why)) < 0 ||
         (rc = bundle_verify(b, why, sizeof why)) < 0) {
-        rc = cmd_fail(err, rc, "refused: %s", why);
+        rc = err_set(err, err_len, rc, "refused: %s", why);
         goto out;
     }
     const struct manifest *m = bundle_manifest(b);
     bank_running_version(h->dir, running, sizeof running);
     if (update && manifest_version_cmp(m->version, running) <= 0) {
-        rc = cmd_fail(err, -ENOEXEC, "refused: %s is not newer than the running %s (install it "
+        rc = err_set(err, err_len, -ENOEXEC, "refused: %s is not newer than the running %s (install it "
                       "with `software install`)", m->version, running);
         goto out;
     }
     /* A component for the host and for every DPU; the DPUs alike, and the ones
      * the last install knew. */
     if (!manifest_find_component(m, HOST_TARGET)) {
-        rc = cmd_fail(err, -ENOEXEC, "refused: the image has no component for %s", HOST_TARGET);
+        rc = err_set(err, err_len, -ENOEXEC, "refused: the image has no component for %s", HOST_TARGET);
         goto out;
     }
-    if ((rc = hostd_dpu_identities(h, &set, err)) < 0) {
-        char *e = *err;
-        *err = NULL;
-        rc = cmd_fail(err, rc, "refused: every DPU must be reachable: %s", e);
-        free(e);
+    if ((rc = hostd_dpu_identities(h, &set, err, err_len)) < 0) {
+        char e[ERR_LEN];
+        snprintf(e, sizeof e, "%s", err);
+        rc = err_set(err, err_len, rc, "refused: every DPU must be reachable: %s", e);
         goto out;
     }
-    if ((rc = hostd_dpus_check_identical(set, err)) < 0 || (!fresh && (rc = check_same_set(h, set, err)) < 0))
+    if ((rc = hostd_dpus_check_identical(set, err, err_len)) < 0 || (!fresh && (rc = check_same_set(h, set, err, err_len)) < 0))
         goto out;
     uint64_t need_host = 0, need_dpu = 0;
     for (size_t i = 0; i < json_array_size(set); i++) {
@@ -480,7 +475,7 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         char t[128];
         snprintf(t, sizeof t, "dpu/%s/%s", str_of(dpu, "vendor"), str_of(dpu, "model"));
         if (bundle_space_needed(b, t, &need_dpu) < 0) {
-            rc = cmd_fail(err, -ENOEXEC, "refused: the image has no component for %s (%s)", t,
+            rc = err_set(err, err_len, -ENOEXEC, "refused: the image has no component for %s (%s)", t,
                           str_of(dpu, "name"));
             goto out;
         }
@@ -489,7 +484,7 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     struct statvfs sv;
     if (statvfs(h->dir, &sv) == 0 &&
         (uint64_t)sv.f_bavail * sv.f_frsize < need_host + need_host / 10 + (1 << 20)) {
-        rc = cmd_fail(err, -ENOSPC, "refused: not enough space on the host for %llu KiB",
+        rc = err_set(err, err_len, -ENOSPC, "refused: not enough space on the host for %llu KiB",
                       (unsigned long long)(need_host >> 10));
         goto out;
     }
@@ -497,7 +492,7 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     /* The plan. */
     struct sw_op *o = calloc(1, sizeof *o);
     if (!o) {
-        rc = cmd_fail(err, -ENOMEM, "out of memory");
+        rc = err_set(err, err_len, -ENOMEM, "out of memory");
         goto out;
     }
     static unsigned next_id;
@@ -529,7 +524,7 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         snprintf(d->step, sizeof d->step, "queued");
     }
     if ((rc = sha256_file(path, o->sha256, &o->size)) < 0) {
-        rc = cmd_fail(err, rc, "%s: %s", path, strerror(-rc));
+        rc = err_set(err, err_len, rc, "%s: %s", path, strerror(-rc));
         json_decref(o->dpu_set);
         free(o);
         goto out;
@@ -560,7 +555,7 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         snprintf(op->error, sizeof op->error, "cannot start: %s", strerror(rc));
         json_decref(*result);
         *result = NULL;
-        rc = cmd_fail(err, -rc, "cannot start the install: %s", strerror(rc));
+        rc = err_set(err, err_len, -rc, "cannot start the install: %s", strerror(rc));
         goto out;
     }
     pthread_detach(op->thread);
@@ -572,10 +567,10 @@ out:
 }
 
 static int
-cmd_progress(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_progress(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     if (!op)
-        return cmd_fail(err, -ENOENT, "no install since hostd started");
+        return err_set(err, err_len, -ENOENT, "no install since hostd started");
     *result = op_json();
     return 0;
 }
@@ -602,30 +597,29 @@ device_row(const char *device, const char *role, json_t *status, const char *err
 }
 
 static int
-cmd_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     json_t *rows = json_array(), *st = bank_status(h->dir);
     json_array_append_new(rows, device_row(h->name, "host", st, NULL));
     json_decref(st);
     for (unsigned i = 0; i < h->n_dpus; i++) {
-        char *e = NULL;
+        char e[ERR_LEN] = "";
         st = NULL;
-        hostd_dpu_call(h, &h->dpus[i], "software.show", NULL, &st, &e);
-        json_array_append_new(rows, device_row(h->dpus[i].name, "dpu", st, e));
+        hostd_dpu_call(h, &h->dpus[i], "software.show", NULL, &st, e, sizeof e);
+        json_array_append_new(rows, device_row(h->dpus[i].name, "dpu", st, e[0] ? e : NULL));
         json_decref(st);
-        free(e);
     }
     *result = rows;
     return 0;
 }
 
 static int
-cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     json_t *rows = NULL;
-    int rc = cmd_list(ctx, NULL, &rows, err);
+    int rc = cmd_list(ctx, NULL, &rows, err, err_len);
     if (rc < 0)
         return rc;
     /* Every device must hold the same version in its other bank. */
@@ -636,7 +630,7 @@ cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
         const char *v = json_string_value(json_object_get(r, "alternate_version"));
         const char *e = json_string_value(json_object_get(r, "error"));
         if (e || !v || (want && strcmp(v, want))) {
-            rc = cmd_fail(err, -ENOEXEC, "refused: %s %s", str_of(r, "device"),
+            rc = err_set(err, err_len, -ENOEXEC, "refused: %s %s", str_of(r, "device"),
                           e ? e : !v ? "has nothing to roll back to"
                                      : "holds another version in its other bank");
             json_decref(rows);
@@ -647,11 +641,11 @@ cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
     char why[BANK_ERR_LEN];
     for (unsigned k = 0; k < h->n_dpus && rc == 0; k++) {
         json_t *res = NULL;
-        rc = hostd_dpu_call(h, &h->dpus[k], "software.rollback", NULL, &res, err);
+        rc = hostd_dpu_call(h, &h->dpus[k], "software.rollback", NULL, &res, err, err_len);
         json_decref(res);
     }
     if (rc == 0 && (rc = bank_request_rollback(h->dir, why, sizeof why)) < 0)
-        cmd_fail(err, rc, "host: %s", why);
+        err_set(err, err_len, rc, "host: %s", why);
     if (rc == 0)
         *result = json_pack("{s:s}", "next_boot", want);
     json_decref(rows);
@@ -659,21 +653,21 @@ cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_reboot(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_reboot(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     if (!h->lab_prefix || !h->lab_cmd)
-        return cmd_fail(err, -ENOTSUP, "reboot: this platform has no reboot (lab only)");
+        return err_set(err, err_len, -ENOTSUP, "reboot: this platform has no reboot (lab only)");
     const char *name = strrchr(h->name, '-'); /* "dse-h1" -> "h1" */
     if (!name)
-        return cmd_fail(err, -EINVAL, "reboot: cannot tell my host name from %s", h->name);
+        return err_set(err, err_len, -EINVAL, "reboot: cannot tell my host name from %s", h->name);
     char log[4200];
     snprintf(log, sizeof log, "%s/log/reboot.log", h->dir);
     /* The reboot stops this daemon: it runs apart (its own session; dse-lab
      * leaves our cgroup), and its output goes to the host's log. */
     pid_t pid = fork();
     if (pid < 0)
-        return cmd_fail(err, -errno, "reboot: fork: %s", strerror(errno));
+        return err_set(err, err_len, -errno, "reboot: fork: %s", strerror(errno));
     if (pid == 0) {
         if (fork() != 0)
             _exit(0);

@@ -30,36 +30,36 @@ static const char *const state_cmds[] = {"host.info", "dpu.list", "switch.show",
                                          "port.list"};
 
 int
-hostd_support_oob_parse(struct hostd *h, const char *spec, char **err)
+hostd_support_oob_parse(struct hostd *h, const char *spec, char *err, size_t err_len)
 {
     const char *eq = strchr(spec, '=');
     size_t n = eq ? (size_t)(eq - spec) : 0;
     if (!eq || !n || n >= sizeof h->oob[0].name || !eq[1])
-        return cmd_fail(err, -EINVAL, "bad --dpu-oob '%s' (want NAME=DIR)", spec);
+        return err_set(err, err_len, -EINVAL, "bad --dpu-oob '%s' (want NAME=DIR)", spec);
     if (h->n_oob == HOSTD_MAX_DPUS)
-        return cmd_fail(err, -EINVAL, "at most %d --dpu-oob", HOSTD_MAX_DPUS);
+        return err_set(err, err_len, -EINVAL, "at most %d --dpu-oob", HOSTD_MAX_DPUS);
     struct hostd_oob *o = &h->oob[h->n_oob];
     memcpy(o->name, spec, n);
     o->name[n] = '\0';
     if (!name_is_valid(o->name, sizeof o->name - 1))
-        return cmd_fail(err, -EINVAL, "bad --dpu-oob '%s' (want NAME=DIR)", spec);
+        return err_set(err, err_len, -EINVAL, "bad --dpu-oob '%s' (want NAME=DIR)", spec);
     for (unsigned i = 0; i < h->n_oob; i++)
         if (!strcmp(h->oob[i].name, o->name))
-            return cmd_fail(err, -EINVAL, "--dpu-oob %s given twice", o->name);
+            return err_set(err, err_len, -EINVAL, "--dpu-oob %s given twice", o->name);
     o->dir = eq + 1;
     h->n_oob++;
     return 0;
 }
 
 int
-hostd_support_oob_check(const struct hostd *h, char **err)
+hostd_support_oob_check(const struct hostd *h, char *err, size_t err_len)
 {
     for (unsigned i = 0; i < h->n_oob; i++) {
         bool found = false;
         for (unsigned k = 0; k < h->n_dpus && !found; k++)
             found = !strcmp(h->dpus[k].name, h->oob[i].name);
         if (!found)
-            return cmd_fail(err, -EINVAL, "--dpu-oob %s: no --dpu of that name",
+            return err_set(err, err_len, -EINVAL, "--dpu-oob %s: no --dpu of that name",
                             h->oob[i].name);
     }
     return 0;
@@ -83,14 +83,13 @@ run_state_cmd(struct hostd *h, const char *name)
             continue;
         struct cmd_ctx ctx = {.aux = h, .peer = "support"};
         json_t *args = json_object(), *res = NULL;
-        char *err = NULL;
-        int rc = hostd_commands[i].fn(&ctx, args, &res, &err);
+        char err[ERR_LEN] = "";
+        int rc = hostd_commands[i].fn(&ctx, args, &res, err, sizeof err);
         json_decref(args);
         if (rc < 0) {
             json_decref(res);
             res = json_pack("{s:s}", "error", err ? err : strerror(-rc));
         }
-        free(err);
         return res ? res : json_null();
     }
     return json_pack("{s:s}", "error", "no such command");
@@ -105,15 +104,15 @@ add_dpu(struct hostd *h, struct hostd_dpu *dpu, struct support_bundle *b,
     char reason[SUPPORT_ERR_LEN + 64], why[SUPPORT_ERR_LEN];
     char msg[sizeof reason + sizeof why + 32];
     json_t *part = NULL;
-    char *err = NULL;
+    char err[ERR_LEN] = "";
     /* A short heartbeat first: a DPU cut off costs one second, not the
      * collection's timeout. */
-    int rc = hostd_dpu_call(h, dpu, "dpu.info", NULL, &part, &err);
+    int rc = hostd_dpu_call(h, dpu, "dpu.info", NULL, &part, err, sizeof err);
     json_decref(part);
     part = NULL;
     if (rc == 0)
         rc = hostd_dpu_call_ms(h, dpu, "support.collect", NULL, SUPPORT_DPU_TIMEOUT_MS,
-                               &part, &err);
+                               &part, err, sizeof err);
     if (rc == 0) {
         rc = support_bundle_add_device(b, dpu->name, dpu->cn, "internal-network", NULL,
                                        part, why, sizeof why);
@@ -125,7 +124,6 @@ add_dpu(struct hostd *h, struct hostd_dpu *dpu, struct support_bundle *b,
         snprintf(reason, sizeof reason, "internal network: %s",
                  err ? err : strerror(-rc));
     }
-    free(err);
 
     const char *dir = oob_dir(h, dpu->name);
     if (!dir) {
@@ -177,13 +175,13 @@ collect(struct hostd *h, struct support_bundle *b, const struct support_limits *
 }
 
 int
-hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const struct support_limits lim = SUPPORT_LIMITS_DEFAULT;
     struct support_bundle *b = support_bundle_create(&lim, SUPPORT_BUNDLE_MAX);
     if (!b)
-        return cmd_fail(err, -ENOMEM, "support bundle: out of memory");
+        return err_set(err, err_len, -ENOMEM, "support bundle: out of memory");
     char why[SUPPORT_ERR_LEN] = "out of memory";
     void *tgz = NULL;
     size_t len = 0;
@@ -195,13 +193,13 @@ hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, cha
     support_bundle_destroy(b);
     if (rc < 0) {
         log_warn("peer=%s: support bundle: %s", ctx->peer, why);
-        return cmd_fail(err, rc, "support bundle: %s", why);
+        return err_set(err, err_len, rc, "support bundle: %s", why);
     }
     char *text = malloc(base64_encoded_size(len));
     if (!text) {
         free(tgz);
         json_decref(index);
-        return cmd_fail(err, -ENOMEM, "support bundle: out of memory");
+        return err_set(err, err_len, -ENOMEM, "support bundle: out of memory");
     }
     size_t text_len = base64_encode(tgz, len, text);
     free(tgz);
@@ -211,5 +209,5 @@ hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, cha
     *result = json_pack("{s:o,s:I,s:s%}", "index", index, "size", (json_int_t)len, "data",
                         text, text_len);
     free(text);
-    return *result ? 0 : cmd_fail(err, -ENOMEM, "support bundle: out of memory");
+    return *result ? 0 : err_set(err, err_len, -ENOMEM, "support bundle: out of memory");
 }

@@ -7,7 +7,7 @@
 #include "tests/fuzz/fuzz-util.h"
 
 static int
-cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     *result = json_pack("{s:O, s:I}", "args", args, "payload_len", (json_int_t)ctx->payload_len);
     return 0;

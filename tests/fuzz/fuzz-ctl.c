@@ -11,15 +11,15 @@
 #include <stdlib.h>
 
 static int
-cmd_vlan(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_vlan(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     const char *name, *desc = "";
     long vlan, mtu = 1500;
     int rc;
-    if ((rc = cmd_arg_str(args, "name", &name, err)) ||
-        (rc = cmd_arg_str_opt(args, "desc", &desc, err)) ||
-        (rc = cmd_arg_int(args, "vlan", 1, 4094, &vlan, err)) ||
-        (rc = cmd_arg_int_opt(args, "mtu", 68, 9000, &mtu, err)))
+    if ((rc = cmd_arg_str(args, "name", &name, err, err_len)) ||
+        (rc = cmd_arg_str_opt(args, "desc", &desc, err, err_len)) ||
+        (rc = cmd_arg_int(args, "vlan", 1, 4094, &vlan, err, err_len)) ||
+        (rc = cmd_arg_int_opt(args, "mtu", 68, 9000, &mtu, err, err_len)))
         return rc;
     *result = json_pack("{s:s, s:s, s:I, s:I}", "name", name, "desc", desc, "vlan",
                         (json_int_t)vlan, "mtu", (json_int_t)mtu);
@@ -27,10 +27,10 @@ cmd_vlan(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 }
 
 static int
-cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     long rc = 0;
-    if (cmd_arg_int_opt(args, "rc", -4095, 4095, &rc, err))
+    if (cmd_arg_int_opt(args, "rc", -4095, 4095, &rc, err, err_len))
         return -EINVAL;
     if (rc)
         return (int)rc; /* without a message: the dispatcher supplies one */

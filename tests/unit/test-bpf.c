@@ -35,6 +35,7 @@
 
 #include "tests/unit/check.h"
 #include "dataplane/eswitch.h"
+#include "lib/util.h"
 #include "platform/lab/vfmux.h"
 
 #ifndef AF_XDP
@@ -49,15 +50,13 @@ static int lo;
 static void
 setup(void)
 {
-    char *err = NULL, why[256] = "";
+    char why[ERR_LEN] = "";
     if (esw)
         return;
     lo = (int)if_nametoindex("lo");
-    esw = eswitch_create(&err);
+    esw = eswitch_create(why, sizeof why);
     if (!esw || vfmux_load(&mux, why, sizeof why) < 0) {
-        printf("skip - test-bpf: cannot load BPF programs (root, CAP_BPF): %s\n",
-               err ? err : why);
-        free(err);
+        printf("skip - test-bpf: cannot load BPF programs (root, CAP_BPF): %s\n", why);
         eswitch_destroy(esw);
         exit(77);
     }

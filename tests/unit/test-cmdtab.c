@@ -2,38 +2,39 @@
 #include "tests/unit/check.h"
 #include "lib/authz.h"
 #include "lib/cmdtab.h"
+#include "lib/util.h"
 
 #include <errno.h>
 
 static int
-cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     *result = json_incref(args);
     return 0;
 }
 
 static int
-cmd_null(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_null(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     return 0;
 }
 
 static int
-cmd_peer(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_peer(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     *result = json_pack("{s:s, s:i}", "peer", ctx->peer, "aux", *(int *)ctx->aux);
     return 0;
 }
 
 static int
-cmd_vlan(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_vlan(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     const char *name;
     long vlan, mtu = 1500;
     int rc;
-    if ((rc = cmd_arg_str(args, "name", &name, err)) ||
-        (rc = cmd_arg_int(args, "vlan", 1, 4094, &vlan, err)) ||
-        (rc = cmd_arg_int_opt(args, "mtu", 68, 9000, &mtu, err)))
+    if ((rc = cmd_arg_str(args, "name", &name, err, err_len)) ||
+        (rc = cmd_arg_int(args, "vlan", 1, 4094, &vlan, err, err_len)) ||
+        (rc = cmd_arg_int_opt(args, "mtu", 68, 9000, &mtu, err, err_len)))
         return rc;
     *result =
         json_pack("{s:s, s:i, s:i}", "name", name, "vlan", (int)vlan, "mtu", (int)mtu);
@@ -42,16 +43,16 @@ cmd_vlan(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
 
 /* Fails with the errno given in args.rc, with a message unless args.quiet. */
 static int
-cmd_fails(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_fails(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     long rc = -EIO;
     const char *quiet = NULL;
-    cmd_arg_int_opt(args, "rc", -200, 200, &rc, err);
-    cmd_arg_str_opt(args, "quiet", &quiet, err);
+    cmd_arg_int_opt(args, "rc", -200, 200, &rc, err, err_len);
+    cmd_arg_str_opt(args, "quiet", &quiet, err, err_len);
     *result = json_string("leaked unless the dispatcher frees it");
     if (quiet)
         return (int)rc;
-    return cmd_fail(err, (int)rc, "it failed with %ld", rc);
+    return err_set(err, err_len, (int)rc, "it failed with %ld", rc);
 }
 
 static const struct cmd_def defs[] = {
@@ -266,16 +267,15 @@ arg_helpers_report_missing_wrong_type_and_range(void)
     /* Optional helpers leave the output alone when the key is absent. */
     const char *s = "keep";
     long v = 99;
-    char *err = NULL;
+    char err[ERR_LEN] = "";
     json_t *args = json_object();
-    ASSERT_EQ(cmd_arg_str_opt(args, "x", &s, &err), 0);
-    ASSERT_EQ(cmd_arg_int_opt(args, "x", 0, 1, &v, &err), 0);
+    ASSERT_EQ(cmd_arg_str_opt(args, "x", &s, err, sizeof err), 0);
+    ASSERT_EQ(cmd_arg_int_opt(args, "x", 0, 1, &v, err, sizeof err), 0);
     ASSERT_STREQ(s, "keep");
     ASSERT_EQ(v, 99);
-    ASSERT_NULL(err);
-    ASSERT_EQ(cmd_arg_int(args, "x", 0, 1, &v, &err), -EINVAL);
+    ASSERT_STREQ(err, "");
+    ASSERT_EQ(cmd_arg_int(args, "x", 0, 1, &v, err, sizeof err), -EINVAL);
     ASSERT_STREQ(err, "missing argument 'x'");
-    free(err);
     json_decref(args);
     cmdtab_destroy(tab);
 }
@@ -307,7 +307,7 @@ guard_out(void *a)
 }
 
 static int
-cmd_in_guard(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_in_guard(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     *result = json_integer(guard_depth);
     return 0;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 static int
-cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     *result = json_pack("{s:O, s:s}", "args", args, "peer", ctx->peer);
     return 0;

@@ -124,12 +124,11 @@ ctx_for(const char *name, const char *ca, bool is_server)
     snprintf(key, sizeof key, "%s/%s.key", pki, name ? name : "none");
     snprintf(cafile, sizeof cafile, "%s/%s.crt", pki, ca);
     struct tls_paths paths = {.cert = name ? cert : NULL, .key = key, .ca = cafile};
-    char *err = NULL;
+    char err[ERR_LEN] = "";
     SSL_CTX *ctx =
-        is_server ? tls_server_ctx(&paths, &err) : tls_client_ctx(&paths, &err);
+        is_server ? tls_server_ctx(&paths, err, sizeof err) : tls_client_ctx(&paths, err, sizeof err);
     if (!ctx) {
         fprintf(stderr, "tls ctx %s: %s\n", name ? name : "(none)", err);
-        free(err);
     }
     return ctx;
 }
@@ -165,24 +164,24 @@ free_port(void)
 }
 
 static int
-cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     *result = json_pack("{s:O, s:s}", "args", args, "peer", ctx->peer);
     return 0;
 }
 
 static int
-cmd_missing(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_missing(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
-    return cmd_fail(err, -ENOENT, "no such port");
+    return err_set(err, err_len, -ENOENT, "no such port");
 }
 
 /* What came as a binary payload: its length and an FNV-1a hash of it. */
 static int
-cmd_payload(struct cmd_ctx *ctx, json_t *args, json_t **result, char **err)
+cmd_payload(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     if (!ctx->payload)
-        return cmd_fail(err, -EINVAL, "no payload");
+        return err_set(err, err_len, -EINVAL, "no payload");
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < ctx->payload_len; i++)
         h = (h ^ ((const uint8_t *)ctx->payload)[i]) * 1099511628211ULL;
@@ -233,17 +232,14 @@ fixture_start(struct fixture *f)
     f->srv_ctx = ctx_for("srv", "ca1", true);
     if (!f->srv_ctx)
         return false;
-    char *err = NULL;
+    char err[ERR_LEN] = "";
     for (int tries = 0; !f->server && tries < 5; tries++) {
         f->port = free_port();
-        free(err);
-        err = NULL;
         f->server = http_server_create(f->lt.base, "127.0.0.1", f->port, f->srv_ctx, f->tab,
-                                       &policy, &err);
+                                       &policy, err, sizeof err);
     }
     if (!f->server) {
         fprintf(stderr, "http_server_create: %s\n", err);
-        free(err);
         return false;
     }
     return loop_thread_start(&f->lt);
@@ -262,7 +258,7 @@ fixture_stop(struct fixture *f)
 /* httpc_call() as client 'name' (NULL: no certificate) trusting 'ca'. */
 static int
 call_as(struct fixture *f, const char *name, const char *ca, const char *expect_cn,
-        const char *cmd, json_t *args, json_t **reply, char **err)
+        const char *cmd, json_t *args, json_t **reply, char *err, size_t err_len)
 {
     SSL_CTX *ctx = ctx_for(name, ca, false);
     if (!ctx)
@@ -274,7 +270,7 @@ call_as(struct fixture *f, const char *name, const char *ca, const char *expect_
         .expect_cn = expect_cn,
         .timeout_ms = 5000,
     };
-    int rc = httpc_call(&peer, cmd, args, reply, err);
+    int rc = httpc_call(&peer, cmd, args, reply, err, err_len);
     SSL_CTX_free(ctx);
     return rc;
 }
@@ -324,8 +320,8 @@ ok_call_echoes_args(void)
     ASSERT_TRUE(fixture_start(&f));
     json_t *args = json_pack("{s:s, s:i}", "name", "pg1", "vlan", 10);
     json_t *reply = NULL;
-    char *err = NULL;
-    int rc = call_as(&f, "cli", "ca1", "srv", "echo", args, &reply, &err);
+    char err[ERR_LEN] = "";
+    int rc = call_as(&f, "cli", "ca1", "srv", "echo", args, &reply, err, sizeof err);
     json_decref(args);
     if (rc)
         fprintf(stderr, "httpc_call: %s\n", err);
@@ -342,7 +338,7 @@ ok_call_echoes_args(void)
     json_decref(reply);
 
     /* No arguments at all, and an error envelope that is still a reply. */
-    ASSERT_EQ(call_as(&f, "cli", "ca1", NULL, "port.get", NULL, &reply, &err), 0);
+    ASSERT_EQ(call_as(&f, "cli", "ca1", NULL, "port.get", NULL, &reply, err, sizeof err), 0);
     ASSERT_STREQ(json_string_value(json_object_get(reply, "code")), "notfound");
     ASSERT_STREQ(json_string_value(json_object_get(reply, "error")), "no such port");
     json_decref(reply);
@@ -361,15 +357,14 @@ client_without_certificate_is_refused(void)
     struct fixture f;
     ASSERT_TRUE(fixture_start(&f));
     json_t *reply = NULL;
-    char *err = NULL;
+    char err[ERR_LEN] = "";
     /* httpc must not die of SIGPIPE when the server has hung up on it. */
     signal(SIGPIPE, SIG_DFL);
-    int rc = call_as(&f, NULL, "ca1", "srv", "echo", NULL, &reply, &err);
+    int rc = call_as(&f, NULL, "ca1", "srv", "echo", NULL, &reply, err, sizeof err);
     signal(SIGPIPE, SIG_IGN);
     ASSERT_TRUE(is_refusal(rc));
     ASSERT_NULL(reply);
     ASSERT_NOT_NULL(err);
-    free(err);
     ASSERT_TRUE(log_has("refused handshake: no client certificate"));
     ASSERT_TRUE(log_has("warn tls: peer=127.0.0.1:"));
     fixture_stop(&f);
@@ -381,11 +376,10 @@ client_from_other_ca_is_refused(void)
     struct fixture f;
     ASSERT_TRUE(fixture_start(&f));
     json_t *reply = NULL;
-    char *err = NULL;
-    int rc = call_as(&f, "evil", "ca1", "srv", "echo", NULL, &reply, &err);
+    char err[ERR_LEN] = "";
+    int rc = call_as(&f, "evil", "ca1", "srv", "echo", NULL, &reply, err, sizeof err);
     ASSERT_TRUE(is_refusal(rc));
     ASSERT_NULL(reply);
-    free(err);
     ASSERT_TRUE(log_has("refused client certificate: unable to get local issuer "
                         "certificate (depth=0 subject=/CN=evil)"));
     fixture_stop(&f);
@@ -397,8 +391,8 @@ client_cn_not_allowed_gets_403(void)
     struct fixture f;
     ASSERT_TRUE(fixture_start(&f));
     json_t *reply = NULL;
-    char *err = NULL;
-    int rc = call_as(&f, "other", "ca1", "srv", "echo", NULL, &reply, &err);
+    char err[ERR_LEN] = "";
+    int rc = call_as(&f, "other", "ca1", "srv", "echo", NULL, &reply, err, sizeof err);
     ASSERT_EQ(rc, 0);
     ASSERT_TRUE(json_is_false(json_object_get(reply, "ok")));
     ASSERT_STREQ(json_string_value(json_object_get(reply, "code")), "forbidden");
@@ -417,8 +411,8 @@ assert_forbidden(struct fixture *f, const char *name, const char *cmd, const cha
 {
     uint64_t before = authz_refused(reason);
     json_t *reply = NULL;
-    char *err = NULL;
-    ASSERT_EQ(call_as(f, name, "ca1", "srv", cmd, NULL, &reply, &err), 0);
+    char err[ERR_LEN] = "";
+    ASSERT_EQ(call_as(f, name, "ca1", "srv", cmd, NULL, &reply, err, sizeof err), 0);
     ASSERT_TRUE(json_is_false(json_object_get(reply, "ok")));
     ASSERT_STREQ(json_string_value(json_object_get(reply, "code")), "forbidden");
     ASSERT_NOT_NULL(strstr(json_string_value(json_object_get(reply, "error")), msg));
@@ -432,9 +426,9 @@ command_roles_decide_who_runs_it(void)
     struct fixture f;
     ASSERT_TRUE(fixture_start(&f));
     json_t *reply = NULL;
-    char *err = NULL;
+    char err[ERR_LEN] = "";
     /* The manager runs the manager-only command; the host may not. */
-    ASSERT_EQ(call_as(&f, "mgr", "ca1", "srv", "admin", NULL, &reply, &err), 0);
+    ASSERT_EQ(call_as(&f, "mgr", "ca1", "srv", "admin", NULL, &reply, err, sizeof err), 0);
     ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")));
     ASSERT_NOT_NULL(strstr(json_string_value(json_object_get(
                                json_object_get(reply, "result"), "peer")),
@@ -446,7 +440,7 @@ command_roles_decide_who_runs_it(void)
     assert_forbidden(&f, "mgr", "local", "local: not allowed to role manager",
                      AUTHZ_R_COMMAND);
     /* help lists what the caller may run, and nothing else. */
-    ASSERT_EQ(call_as(&f, "cli", "ca1", "srv", "help", NULL, &reply, &err), 0);
+    ASSERT_EQ(call_as(&f, "cli", "ca1", "srv", "help", NULL, &reply, err, sizeof err), 0);
     json_t *list = json_object_get(reply, "result");
     ASSERT_EQ(json_array_size(list), 4); /* echo, port.get, payload, help */
     size_t i;
@@ -477,11 +471,10 @@ expired_client_is_refused_and_counted(void)
     ASSERT_TRUE(fixture_start(&f));
     uint64_t before = authz_refused(AUTHZ_R_EXPIRED);
     json_t *reply = NULL;
-    char *err = NULL;
-    int rc = call_as(&f, "expired", "ca1", "srv", "echo", NULL, &reply, &err);
+    char err[ERR_LEN] = "";
+    int rc = call_as(&f, "expired", "ca1", "srv", "echo", NULL, &reply, err, sizeof err);
     ASSERT_TRUE(is_refusal(rc));
     ASSERT_NULL(reply);
-    free(err);
     ASSERT_TRUE(log_has("refused client certificate: certificate has expired"));
     ASSERT_EQ(authz_refused(AUTHZ_R_EXPIRED), before + 1);
     fixture_stop(&f);
@@ -493,16 +486,13 @@ server_without_policy_does_not_start(void)
     struct fixture f;
     ASSERT_TRUE(fixture_start(&f));
     struct authz_policy none = {0};
-    char *err = NULL;
+    char err[ERR_LEN] = "";
     struct http_server *s =
-        http_server_create(f.lt.base, "127.0.0.1", free_port(), f.srv_ctx, f.tab, &none, &err);
+        http_server_create(f.lt.base, "127.0.0.1", free_port(), f.srv_ctx, f.tab, &none, err, sizeof err);
     ASSERT_NULL(s);
     ASSERT_STREQ(err, "no authorization policy (who may call): not listening");
-    free(err);
-    err = NULL;
     ASSERT_NULL(http_server_create(f.lt.base, "127.0.0.1", free_port(), f.srv_ctx, f.tab, NULL,
-                                   &err));
-    free(err);
+                                   err, sizeof err));
     fixture_stop(&f);
 }
 
@@ -516,13 +506,12 @@ client_checks_the_server_role(void)
     struct httpc peer = {.ctx = ctx, .host = "127.0.0.1", .port = f.port,
                          .expect_cn = "srv", .expect_role = AUTHZ_DPU, .timeout_ms = 5000};
     json_t *reply = NULL;
-    char *err = NULL;
-    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, &err), 0);
+    char err[ERR_LEN] = "";
+    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, err, sizeof err), 0);
     json_decref(reply);
     peer.expect_role = AUTHZ_HOST; /* the server is a DPU, not a host */
-    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, &err), -EACCES);
+    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, err, sizeof err), -EACCES);
     ASSERT_STREQ(err, "server 'srv' has role dpu, not host");
-    free(err);
     SSL_CTX_free(ctx);
     fixture_stop(&f);
 }
@@ -533,18 +522,15 @@ server_cn_mismatch_is_eacces(void)
     struct fixture f;
     ASSERT_TRUE(fixture_start(&f));
     json_t *reply = NULL;
-    char *err = NULL;
-    int rc = call_as(&f, "cli", "ca1", "not-srv", "echo", NULL, &reply, &err);
+    char err[ERR_LEN] = "";
+    int rc = call_as(&f, "cli", "ca1", "not-srv", "echo", NULL, &reply, err, sizeof err);
     ASSERT_EQ(rc, -EACCES);
     ASSERT_STREQ(err, "server CN 'srv' is not the expected 'not-srv'");
-    free(err);
-    err = NULL;
 
     /* A server certificate from a CA we do not trust. */
-    rc = call_as(&f, "cli", "ca2", NULL, "echo", NULL, &reply, &err);
+    rc = call_as(&f, "cli", "ca2", NULL, "echo", NULL, &reply, err, sizeof err);
     ASSERT_EQ(rc, -EACCES);
     ASSERT_NULL(reply);
-    free(err);
     ASSERT_TRUE(log_has("refused server certificate"));
     fixture_stop(&f);
 }
@@ -555,8 +541,8 @@ unknown_command_and_path_get_404(void)
     struct fixture f;
     ASSERT_TRUE(fixture_start(&f));
     json_t *reply = NULL;
-    char *err = NULL;
-    ASSERT_EQ(call_as(&f, "cli", "ca1", "srv", "nope", NULL, &reply, &err), 0);
+    char err[ERR_LEN] = "";
+    ASSERT_EQ(call_as(&f, "cli", "ca1", "srv", "nope", NULL, &reply, err, sizeof err), 0);
     ASSERT_STREQ(json_string_value(json_object_get(reply, "code")), "unknown-command");
     json_decref(reply);
 
@@ -677,25 +663,23 @@ binary_payload_reaches_the_handler_whole(void)
     }
     json_t *args = json_pack("{s:s,s:i}", "id", "op1", "offset", 42);
     json_t *reply = NULL;
-    char *err = NULL;
-    ASSERT_EQ(httpc_call_payload(&peer, "payload", args, data, len, &reply, &err), 0);
+    char err[ERR_LEN] = "";
+    ASSERT_EQ(httpc_call_payload(&peer, "payload", args, data, len, &reply, err, sizeof err), 0);
     json_t *r = json_object_get(reply, "result");
     ASSERT_EQ(json_integer_value(json_object_get(r, "len")), (json_int_t)len);
     ASSERT_EQ(json_integer_value(json_object_get(r, "fnv")), (json_int_t)(h >> 1));
     ASSERT_TRUE(json_equal(json_object_get(r, "args"), args));
     json_decref(reply);
     /* An empty payload is still a payload. */
-    ASSERT_EQ(httpc_call_payload(&peer, "payload", NULL, data, 0, &reply, &err), 0);
+    ASSERT_EQ(httpc_call_payload(&peer, "payload", NULL, data, 0, &reply, err, sizeof err), 0);
     ASSERT_EQ(json_integer_value(json_object_get(json_object_get(reply, "result"), "len")), 0);
     json_decref(reply);
     /* One byte too many is refused before anything is sent. */
-    ASSERT_EQ(httpc_call_payload(&peer, "payload", args, data, len + 1, &reply, &err),
+    ASSERT_EQ(httpc_call_payload(&peer, "payload", args, data, len + 1, &reply, err, sizeof err),
               -EMSGSIZE);
     ASSERT_NULL(reply);
-    free(err);
-    err = NULL;
     /* A plain JSON call has no payload. */
-    ASSERT_EQ(httpc_call(&peer, "payload", NULL, &reply, &err), 0);
+    ASSERT_EQ(httpc_call(&peer, "payload", NULL, &reply, err, sizeof err), 0);
     ASSERT_STREQ(json_string_value(json_object_get(reply, "error")), "no payload");
     json_decref(reply);
     json_decref(args);
@@ -734,11 +718,11 @@ session_keeps_one_connection_and_survives_a_server_restart(void)
     struct httpc_session *s = httpc_session_create(&peer);
     ASSERT_NOT_NULL(s);
     json_t *reply = NULL;
-    char *err = NULL, *first = NULL;
+    char err[ERR_LEN] = "", *first = NULL;
     uint8_t byte = 7;
     for (int i = 0; i < 20; i++) {
         ASSERT_EQ(httpc_session_call(s, i % 2 ? "payload" : "echo", NULL, i % 2 ? &byte : NULL,
-                                     1, 0, &reply, &err),
+                                     1, 0, &reply, err, sizeof err),
                   0);
         ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")));
         char *p = seen_peer(reply);
@@ -752,7 +736,7 @@ session_keeps_one_connection_and_survives_a_server_restart(void)
             free(p);
     }
     /* A plain call is a connection of its own. */
-    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, &err), 0);
+    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, err, sizeof err), 0);
     char *other = seen_peer(reply);
     json_decref(reply);
     ASSERT_TRUE(strcmp(other, first) != 0);
@@ -766,15 +750,15 @@ session_keeps_one_connection_and_survives_a_server_restart(void)
     f.tab = cmdtab_create(defs, sizeof defs / sizeof defs[0], NULL);
     f.srv_ctx = ctx_for("srv", "ca1", true);
     struct authz_policy policy = test_policy();
-    f.server = http_server_create(f.lt.base, "127.0.0.1", port, f.srv_ctx, f.tab, &policy, &err);
+    f.server = http_server_create(f.lt.base, "127.0.0.1", port, f.srv_ctx, f.tab, &policy, err, sizeof err);
     ASSERT_NOT_NULL(f.server);
     ASSERT_TRUE(loop_thread_start(&f.lt));
-    ASSERT_EQ(httpc_session_call(s, "echo", NULL, NULL, 0, 0, &reply, &err), 0);
+    ASSERT_EQ(httpc_session_call(s, "echo", NULL, NULL, 0, 0, &reply, err, sizeof err), 0);
     char *again = seen_peer(reply);
     json_decref(reply);
     ASSERT_TRUE(strcmp(again, first) != 0);
     /* ... which it keeps in turn. */
-    ASSERT_EQ(httpc_session_call(s, "echo", NULL, NULL, 0, 0, &reply, &err), 0);
+    ASSERT_EQ(httpc_session_call(s, "echo", NULL, NULL, 0, 0, &reply, err, sizeof err), 0);
     char *kept = seen_peer(reply);
     json_decref(reply);
     ASSERT_STREQ(kept, again);
@@ -786,9 +770,8 @@ session_keeps_one_connection_and_survives_a_server_restart(void)
 
     /* No server at all: refused, not hung. */
     ASSERT_EQ(httpc_session_call(s = httpc_session_create(&peer), "echo", NULL, NULL, 0, 500,
-                                 &reply, &err),
+                                 &reply, err, sizeof err),
               -ECONNREFUSED);
-    free(err);
     httpc_session_destroy(s);
     httpc_session_destroy(NULL);
     SSL_CTX_free(ctx);
@@ -803,12 +786,9 @@ closed_port_is_econnrefused(void)
     struct httpc peer = {
         .ctx = ctx, .host = "127.0.0.1", .port = free_port(), .timeout_ms = 2000};
     json_t *reply = NULL;
-    char *err = NULL;
-    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, &err), -ECONNREFUSED);
-    free(err);
-    err = NULL;
-    ASSERT_EQ(httpc_call(&peer, "bad/name", NULL, &reply, &err), -EINVAL);
-    free(err);
+    char err[ERR_LEN] = "";
+    ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, err, sizeof err), -ECONNREFUSED);
+    ASSERT_EQ(httpc_call(&peer, "bad/name", NULL, &reply, err, sizeof err), -EINVAL);
     SSL_CTX_free(ctx);
 }
 

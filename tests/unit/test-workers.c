@@ -87,8 +87,8 @@ setup(struct dpud **dp, int p[4])
     for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
         if (CPU_ISSET(c, &allowed))
             cpus[n++] = c;
-    char *err = NULL;
-    ASSERT_EQ(dpud_workers_start(d, cpus, (unsigned)n, &err), 0);
+    char err[ERR_LEN] = "";
+    ASSERT_EQ(dpud_workers_start(d, cpus, (unsigned)n, err, sizeof err), 0);
 
     dpud_pause(d);
     for (int i = 0; i < 4; i++)
