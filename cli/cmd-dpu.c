@@ -8,16 +8,18 @@
 static void
 print_dpus(json_t *r, json_t *args)
 {
-    static const char *const h[] = {"DPU", "VENDOR", "MODEL", "FIRMWARE", "STATE",
-                                    "INTERNAL-ADDRESS", "ACTIVE-UPLINK", "ROLE", "HA-HEALTH"};
+    static const char *const h[] = {"DPU",           "VENDOR", "MODEL",
+                                    "FIRMWARE",      "STATE",  "INTERNAL-ADDRESS",
+                                    "ACTIVE-UPLINK", "ROLE",   "HA-HEALTH"};
     struct table *t = table_create(9, h);
     size_t i;
     json_t *d;
-    json_array_foreach(r, i, d) {
+    json_array_foreach(r, i, d)
+    {
         json_t *ha = json_object_get(d, "ha");
         char health[240];
         snprintf(health, sizeof health, "%s%s%s%s",
-                 !ha || json_is_null(ha) ? "-"
+                 !ha || json_is_null(ha)                        ? "-"
                  : json_is_true(json_object_get(ha, "healthy")) ? "healthy"
                                                                 : "unhealthy",
                  json_object_get(ha, "why") ? ": " : "",
@@ -32,9 +34,8 @@ print_dpus(json_t *r, json_t *args)
     table_print(t);
 }
 
-static const struct cli_opt stats_opts[] = {{"--dpu", "dpu", OPT_STR, false},
-                                            {"--watch", "watch", OPT_FLAG, false},
-                                            {0}};
+static const struct cli_opt stats_opts[] = {
+    {"--dpu", "dpu", OPT_STR, false}, {"--watch", "watch", OPT_FLAG, false}, {0}};
 void
 cli_print_ha(json_t *r, json_t *args)
 {

@@ -8,13 +8,14 @@
 static void
 print_flows(json_t *r, json_t *args)
 {
-    static const char *const h[] = {"DPU", "WHERE", "IN-PORT", "VLAN", "SRC", "DST",
-                                    "ACTIONS", "PACKETS", "IDLE-MS", "WHY"};
+    static const char *const h[] = {"DPU", "WHERE",   "IN-PORT", "VLAN",    "SRC",
+                                    "DST", "ACTIONS", "PACKETS", "IDLE-MS", "WHY"};
     struct table *t = table_create(10, h);
     size_t i;
     json_t *f;
     unsigned n_es = 0, n_sw = 0;
-    json_array_foreach(r, i, f) {
+    json_array_foreach(r, i, f)
+    {
         if (json_object_get(f, "error")) {
             table_add(t, fmt_json(json_object_get(f, "dpu")), "-", "-", "-", "-", "-", "-", "-",
                       "-", fmt_json(json_object_get(f, "error")));

@@ -28,14 +28,16 @@ value_of(json_t *sample, const char *name, const char *first)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(sample, "metrics"), i, m) {
+    json_array_foreach(json_object_get(sample, "metrics"), i, m)
+    {
         json_t *labels = json_array_get(m, 1);
         if (strcmp(json_string_value(json_array_get(m, 0)), name))
             continue;
         const char *k;
         json_t *v;
         const char *fv = NULL;
-        json_object_foreach(labels, k, v) {
+        json_object_foreach(labels, k, v)
+        {
             fv = json_string_value(v);
             break;
         }
@@ -126,7 +128,8 @@ print_device(const char *kind, json_t *sample, json_t *hist)
     json_t *m;
     char cores[96] = "";
     snprintf(name, sizeof name, "dse_%s_cpu_core_usage_ratio", kind);
-    json_array_foreach(json_object_get(sample, "metrics"), i, m) {
+    json_array_foreach(json_object_get(sample, "metrics"), i, m)
+    {
         if (strcmp(json_string_value(json_array_get(m, 0)), name) || n > 7)
             continue;
         json_t *labels = json_array_get(m, 1);
@@ -154,11 +157,13 @@ print_device(const char *kind, json_t *sample, json_t *hist)
     /* Sensors: value and health. */
     char line[512] = "";
     size_t o = 0;
-    json_array_foreach(json_object_get(sample, "metrics"), i, m) {
+    json_array_foreach(json_object_get(sample, "metrics"), i, m)
+    {
         const char *mn = json_string_value(json_array_get(m, 0));
         json_t *labels = json_array_get(m, 1);
         const char *sensor = json_string_value(json_object_get(labels, "sensor"));
-        const char *unit = strstr(mn, "_celsius") ? " C" : strstr(mn, "_watts") ? " W"
+        const char *unit = strstr(mn, "_celsius") ? " C"
+                           : strstr(mn, "_watts") ? " W"
                            : strstr(mn, "_rpm")   ? " rpm"
                                                   : NULL;
         if (sensor && strstr(mn, "_sensor_healthy") && json_number_value(json_array_get(m, 2)) < 1)
@@ -177,12 +182,13 @@ print_device(const char *kind, json_t *sample, json_t *hist)
 static void
 print_ports(json_t *sample)
 {
-    static const char *const h[] = {"PORT", "KIND", "UP", "RX-BIT/S", "TX-BIT/S", "RX-PKT/S",
-                                    "TX-PKT/S", "DROP/S", "RX-PKTS", "TX-PKTS"};
+    static const char *const h[] = {"PORT",     "KIND",     "UP",     "RX-BIT/S", "TX-BIT/S",
+                                    "RX-PKT/S", "TX-PKT/S", "DROP/S", "RX-PKTS",  "TX-PKTS"};
     struct table *t = table_create(10, h);
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(sample, "metrics"), i, m) {
+    json_array_foreach(json_object_get(sample, "metrics"), i, m)
+    {
         if (strcmp(json_string_value(json_array_get(m, 0)), "dse_dpu_port_up"))
             continue;
         json_t *labels = json_array_get(m, 1);
@@ -207,7 +213,8 @@ print_dpu_stats(json_t *r)
 {
     size_t i;
     json_t *d;
-    json_array_foreach(r, i, d) {
+    json_array_foreach(r, i, d)
+    {
         json_t *s = json_object_get(d, "sample"), *h = json_object_get(d, "history");
         int iv = (int)json_integer_value(json_object_get(d, "interval_s"));
         if (!json_is_true(json_object_get(d, "up"))) {
@@ -238,12 +245,15 @@ print_host_stats(json_t *r)
     print_device("host", s, h);
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(s, "metrics"), i, m) {
-        if (strcmp(json_string_value(json_array_get(m, 0)), "dse_host_interface_rx_bytes_per_second"))
+    json_array_foreach(json_object_get(s, "metrics"), i, m)
+    {
+        if (strcmp(json_string_value(json_array_get(m, 0)),
+                   "dse_host_interface_rx_bytes_per_second"))
             continue;
         const char *ifc = json_string_value(json_object_get(json_array_get(m, 1), "interface"));
         char buf[96], key[128];
-        snprintf(buf, sizeof buf, "rx %s  tx %s", fmt_rate(8 * json_number_value(json_array_get(m, 2)), "bit/s"),
+        snprintf(buf, sizeof buf, "rx %s  tx %s",
+                 fmt_rate(8 * json_number_value(json_array_get(m, 2)), "bit/s"),
                  fmt_rate(8 * value_of(s, "dse_host_interface_tx_bytes_per_second", ifc), "bit/s"));
         snprintf(key, sizeof key, "dse_host_interface_rx_bytes_per_second{interface=%s}", ifc);
         print_line(ifc, buf, h, key, 125);
@@ -314,7 +324,8 @@ print_alarms(json_t *r, json_t *args)
     struct table *t = table_create(6, h);
     size_t i;
     json_t *a;
-    json_array_foreach(r, i, a) {
+    json_array_foreach(r, i, a)
+    {
         char since[32] = "-";
         json_int_t ms = json_integer_value(json_object_get(a, "since_ms"));
         if (ms) {
@@ -337,12 +348,13 @@ print_alarms(json_t *r, json_t *args)
 static void
 print_defs(json_t *r, json_t *args)
 {
-    static const char *const h[] = {"NAME", "ON", "WARNING", "CRITICAL", "FOR", "HYSTERESIS",
-                                    "BUILTIN"};
+    static const char *const h[] = {"NAME", "ON",         "WARNING", "CRITICAL",
+                                    "FOR",  "HYSTERESIS", "BUILTIN"};
     struct table *t = table_create(7, h);
     size_t i;
     json_t *d;
-    json_array_foreach(r, i, d) {
+    json_array_foreach(r, i, d)
+    {
         json_t *metric = json_object_get(d, "metric");
         char on[128];
         if (metric)
@@ -384,19 +396,18 @@ static const char *const id_pos[] = {"id"};
 static const char *const name_pos[] = {"name"};
 static const char *const target_pos[] = {"target"};
 
-static const struct cli_opt def_add_opts[] = {
-    {"--name", "name", OPT_STR, true},
-    {"--metric", "metric", OPT_STR, false},
-    {"--direction", "direction", OPT_STR, false},
-    {"--warning", "warning", OPT_NUM, false},
-    {"--critical", "critical", OPT_NUM, false},
-    {"--for", "for_s", OPT_INT, false},
-    {"--hysteresis", "hysteresis", OPT_NUM, false},
-    {"--event", "event", OPT_STR, false},
-    {"--level", "level", OPT_STR, false},
-    {"--clear-event", "clear_event", OPT_STR, false},
-    {"--description", "description", OPT_STR, false},
-    {0}};
+static const struct cli_opt def_add_opts[] = {{"--name", "name", OPT_STR, true},
+                                              {"--metric", "metric", OPT_STR, false},
+                                              {"--direction", "direction", OPT_STR, false},
+                                              {"--warning", "warning", OPT_NUM, false},
+                                              {"--critical", "critical", OPT_NUM, false},
+                                              {"--for", "for_s", OPT_INT, false},
+                                              {"--hysteresis", "hysteresis", OPT_NUM, false},
+                                              {"--event", "event", OPT_STR, false},
+                                              {"--level", "level", OPT_STR, false},
+                                              {"--clear-event", "clear_event", OPT_STR, false},
+                                              {"--description", "description", OPT_STR, false},
+                                              {0}};
 static const struct cli_cmd def_cmds[] = {
     {"list", "", "alarm.def.list", NULL, 0, NULL, print_defs, NULL},
     {"add",
@@ -414,7 +425,8 @@ print_targets(json_t *r, json_t *args)
     struct table *t = table_create(3, h);
     size_t i;
     json_t *x;
-    json_array_foreach(json_object_get(r, "targets"), i, x) {
+    json_array_foreach(json_object_get(r, "targets"), i, x)
+    {
         json_t *a = json_object_get(x, "args");
         char *list = a ? json_dumps(a, JSON_COMPACT) : NULL;
         table_add(t, fmt_json(json_object_get(x, "kind")), fmt_json(json_object_get(x, "target")),
@@ -439,8 +451,7 @@ run_notify_add(struct cli *cli, const struct cli_cmd *c, json_t *args)
     const char *opt = n ? json_string_value(json_array_get(argv, 0)) : "";
     bool webhook = !strcmp(opt, "--webhook");
     if ((!webhook && strcmp(opt, "--command")) || n < 2 || (webhook && n > 2))
-        return cli_usage_error("alarm notify",
-                               "add: --webhook URL, or --command PATH [ARG]...");
+        return cli_usage_error("alarm notify", "add: --webhook URL, or --command PATH [ARG]...");
     json_t *req = json_pack("{s:s,s:O}", "kind", webhook ? "webhook" : "command", "target",
                             json_array_get(argv, 1));
     if (!webhook && n > 2) {
@@ -457,8 +468,8 @@ run_notify_add(struct cli *cli, const struct cli_cmd *c, json_t *args)
 
 static const struct cli_cmd notify_cmds[] = {
     {"list", "", "notify.list", NULL, 0, NULL, print_targets, NULL},
-    {"add", "--webhook http://HOST[:PORT]/PATH | --command /PATH [ARG]...", "notify.add", NULL,
-     -1, NULL, NULL, run_notify_add},
+    {"add", "--webhook http://HOST[:PORT]/PATH | --command /PATH [ARG]...", "notify.add", NULL, -1,
+     NULL, NULL, run_notify_add},
     {"del", "TARGET", "notify.del", target_pos, 1, NULL, NULL, NULL},
 };
 static const struct cli_object cli_alarm_notify = CLI_OBJECT("alarm notify", notify_cmds);
@@ -534,7 +545,8 @@ run_event_list(struct cli *cli, const struct cli_cmd *c, json_t *args)
             return rc;
         size_t i;
         json_t *e;
-        json_array_foreach(json_object_get(r, "events"), i, e) {
+        json_array_foreach(json_object_get(r, "events"), i, e)
+        {
             if (cli->json)
                 json_dumpf(e, stdout, JSON_COMPACT), putchar('\n');
             else

@@ -8,12 +8,14 @@
 static void
 print_ports(json_t *r, json_t *args)
 {
-    static const char *const h[] = {"DPU",     "PORT",    "KIND",    "ROLE",    "PORTGROUP", "BACKEND",
-                                    "ESWITCH", "CARRIER", "RX-PKTS", "TX-PKTS", "DROPS"};
+    static const char *const h[] = {"DPU",       "PORT",    "KIND",    "ROLE",
+                                    "PORTGROUP", "BACKEND", "ESWITCH", "CARRIER",
+                                    "RX-PKTS",   "TX-PKTS", "DROPS"};
     struct table *t = table_create(11, h);
     size_t i;
     json_t *p;
-    json_array_foreach(r, i, p) {
+    json_array_foreach(r, i, p)
+    {
         if (json_object_get(p, "error")) {
             table_add(t, fmt_json(json_object_get(p, "dpu")), "-", "-", "-", "-", "-", "-", "-",
                       "-", "-", fmt_json(json_object_get(p, "error")));
@@ -21,15 +23,17 @@ print_ports(json_t *r, json_t *args)
         }
         table_add(t, fmt_json(json_object_get(p, "dpu")), fmt_json(json_object_get(p, "name")),
                   fmt_json(json_object_get(p, "kind")), fmt_json(json_object_get(p, "role")),
-                  fmt_json(json_object_get(p, "portgroup")), fmt_json(json_object_get(p, "backend")),
-                  fmt_json(json_object_get(p, "eswitch")), json_is_true(json_object_get(p, "carrier")) ? "up" : "down",
+                  fmt_json(json_object_get(p, "portgroup")),
+                  fmt_json(json_object_get(p, "backend")), fmt_json(json_object_get(p, "eswitch")),
+                  json_is_true(json_object_get(p, "carrier")) ? "up" : "down",
                   fmt_count(json_integer_value(json_object_get(p, "rx_packets"))),
                   fmt_count(json_integer_value(json_object_get(p, "tx_packets"))),
                   fmt_count(json_integer_value(json_object_get(p, "drops_total"))));
     }
     table_print(t);
     bool first = true;
-    json_array_foreach(r, i, p) {
+    json_array_foreach(r, i, p)
+    {
         json_t *v = json_object_get(p, "vhost");
         if (!v)
             continue;
@@ -45,26 +49,27 @@ print_ports(json_t *r, json_t *args)
                : connects                                   ? "none (connecting)"
                                                             : "none (listening)");
         if (json_is_true(json_object_get(v, "attached")))
-            printf("  features %s%s  rings rx %s%s tx %s%s",
-                   fmt_json(json_object_get(v, "features")),
-                   json_is_true(json_object_get(v, "mrg_rxbuf")) ? " (mrg_rxbuf)" : "",
-                   fmt_json(json_object_get(json_array_get(rings, 0), "size")),
-                   json_is_true(json_object_get(json_array_get(rings, 0), "running")) ? "" : " (stopped)",
-                   fmt_json(json_object_get(json_array_get(rings, 1), "size")),
-                   json_is_true(json_object_get(json_array_get(rings, 1), "running")) ? "" : " (stopped)");
+            printf(
+                "  features %s%s  rings rx %s%s tx %s%s", fmt_json(json_object_get(v, "features")),
+                json_is_true(json_object_get(v, "mrg_rxbuf")) ? " (mrg_rxbuf)" : "",
+                fmt_json(json_object_get(json_array_get(rings, 0), "size")),
+                json_is_true(json_object_get(json_array_get(rings, 0), "running")) ? ""
+                                                                                   : " (stopped)",
+                fmt_json(json_object_get(json_array_get(rings, 1), "size")),
+                json_is_true(json_object_get(json_array_get(rings, 1), "running")) ? ""
+                                                                                   : " (stopped)");
         printf("\n");
     }
     if (!json_is_true(json_object_get(args, "drops")))
         return;
     printf("\ndrops by reason:\n");
-    json_array_foreach(r, i, p) {
+    json_array_foreach(r, i, p)
+    {
         const char *reason;
         json_t *n;
-        json_object_foreach(json_object_get(p, "drops"), reason, n)
-            if (json_integer_value(n))
-                printf("  %s %s %s %lld\n", fmt_json(json_object_get(p, "dpu")),
-                       fmt_json(json_object_get(p, "name")), reason,
-                       (long long)json_integer_value(n));
+        json_object_foreach(json_object_get(p, "drops"), reason, n) if (json_integer_value(n))
+            printf("  %s %s %s %lld\n", fmt_json(json_object_get(p, "dpu")),
+                   fmt_json(json_object_get(p, "name")), reason, (long long)json_integer_value(n));
     }
 }
 
@@ -84,9 +89,8 @@ static const struct cli_opt add_opts[] = {{"--portgroup", "portgroup", OPT_STR, 
                                           {0}};
 static const struct cli_cmd cmds[] = {
     {"list", "[--drops]", "port.list", NULL, 0, list_opts, print_ports, NULL},
-    {"add", "NAME --portgroup PG --vhost-user [--connect SOCKET] [--dpu DPU]", "port.add", name,
-     1, add_opts,
-     print_added, NULL},
+    {"add", "NAME --portgroup PG --vhost-user [--connect SOCKET] [--dpu DPU]", "port.add", name, 1,
+     add_opts, print_added, NULL},
     {"del", "NAME", "port.del", name, 1, NULL, NULL, NULL},
 };
 const struct cli_object cli_port = CLI_OBJECT("port", cmds);

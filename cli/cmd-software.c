@@ -26,12 +26,13 @@ sleep_ms(unsigned ms)
 static void
 print_list(json_t *r, json_t *args)
 {
-    static const char *const h[] = {"DEVICE", "ACTIVE", "VERSION", "ALTERNATE", "VERSION",
+    static const char *const h[] = {"DEVICE",  "ACTIVE",   "VERSION",   "ALTERNATE", "VERSION",
                                     "PENDING", "ATTEMPTS", "LAST-BOOT", "REASON"};
     struct table *t = table_create(9, h);
     size_t i;
     json_t *d;
-    json_array_foreach(r, i, d) {
+    json_array_foreach(r, i, d)
+    {
         const char *e = json_string_value(json_object_get(d, "error"));
         const char *why = json_string_value(json_object_get(d, "last_reason"));
         table_add(t, fmt_json(json_object_get(d, "device")), fmt_json(json_object_get(d, "active")),
@@ -40,7 +41,9 @@ print_list(json_t *r, json_t *args)
                   fmt_json(json_object_get(d, "alternate_version")),
                   fmt_json(json_object_get(d, "pending")), fmt_json(json_object_get(d, "attempts")),
                   fmt_json(json_object_get(d, "last_result")),
-                  e ? e : why && *why ? why : "-");
+                  e             ? e
+                  : why && *why ? why
+                                : "-");
     }
     table_print(t);
 }
@@ -51,7 +54,8 @@ print_progress(json_t *p, char seen[][96])
 {
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(p, "devices"), i, d) {
+    json_array_foreach(json_object_get(p, "devices"), i, d)
+    {
         if (i >= 8)
             break;
         json_int_t sent = json_integer_value(json_object_get(d, "sent"));
@@ -148,8 +152,8 @@ static const struct cli_cmd software_cmds[] = {
     {"list", "", "software.list", no_pos, 0, NULL, print_list, NULL},
     {"install", "--bundle FILE [--dry-run] [--fresh] [--serial]", "software.install", no_pos, 0,
      install_opts, NULL, run_install},
-    {"update", "--bundle FILE [--dry-run] [--serial]", "software.install", no_pos, 0, update_opts, NULL,
-     run_install},
+    {"update", "--bundle FILE [--dry-run] [--serial]", "software.install", no_pos, 0, update_opts,
+     NULL, run_install},
     {"rollback", "", "software.rollback", no_pos, 0, NULL, print_rollback, NULL},
 };
 const struct cli_object cli_software = CLI_OBJECT("software", software_cmds);
@@ -222,8 +226,7 @@ static const struct cli_cmd host_cmds[] = {
     {"stats", "[--watch]", "host.stats", no_pos, 0, watch_opts, NULL, cli_host_stats},
     {"metrics", "", "host.metrics", no_pos, 0, NULL, cli_print_metrics, NULL},
     {"dpu-mode", "active-standby|independent [--heartbeat-ms N] [--auto-failback-s N]",
-     "host.dpu_mode", mode_pos, 1,
-     mode_opts, cli_print_ha, NULL},
+     "host.dpu_mode", mode_pos, 1, mode_opts, cli_print_ha, NULL},
     {"ha", "", "host.info", no_pos, 0, NULL, cli_print_host_ha, NULL},
 };
 const struct cli_object cli_host = CLI_OBJECT("host", host_cmds);

@@ -105,8 +105,7 @@ print_devices(json_t *index, const char *out, json_int_t size)
         if (err)
             printf("not collected: %s\n", err);
         else
-            printf("%lld files%s%s%s\n",
-                   (long long)json_integer_value(json_object_get(d, "files")),
+            printf("%lld files%s%s%s\n", (long long)json_integer_value(json_object_get(d, "files")),
                    reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
     }
     size_t n_omitted = json_array_size(json_object_get(index, "omitted"));

@@ -8,12 +8,13 @@
 static void
 print_switch(json_t *r, json_t *args)
 {
-    printf("host %s  config generation %s  MAC ageing %ss\n",
-           fmt_json(json_object_get(r, "host")), fmt_json(json_object_get(r, "config_generation")),
+    printf("host %s  config generation %s  MAC ageing %ss\n", fmt_json(json_object_get(r, "host")),
+           fmt_json(json_object_get(r, "config_generation")),
            fmt_json(json_object_get(r, "mac_age_s")));
     const char *name;
     json_t *s;
-    json_object_foreach(json_object_get(r, "dpus"), name, s) {
+    json_object_foreach(json_object_get(r, "dpus"), name, s)
+    {
         if (json_object_get(s, "error")) {
             printf("\n%s: %s\n", name, fmt_json(json_object_get(s, "error")));
             continue;

@@ -16,8 +16,8 @@
 #define CALL_TIMEOUT_MS 30000
 
 static const struct cli_object *const objects[] = {
-    &cli_dpu, &cli_switch, &cli_portgroup, &cli_port, &cli_mac, &cli_flow, &cli_vm,
-    &cli_software, &cli_host, &cli_alarm, &cli_event, &cli_monitor,
+    &cli_dpu, &cli_switch,   &cli_portgroup, &cli_port,  &cli_mac,   &cli_flow,
+    &cli_vm,  &cli_software, &cli_host,      &cli_alarm, &cli_event, &cli_monitor,
 };
 
 static void
@@ -59,10 +59,8 @@ cli_call(struct cli *cli, const char *cmd, json_t *args, json_t **result)
     int rc = ctl_call(cli->socket, cmd, args, timeout_ms, &reply);
     json_decref(args);
     if (rc < 0) {
-        fprintf(stderr, "dsectl: cannot reach hostd at %s: %s%s\n", cli->socket,
-                strerror(-rc),
-                rc == -ENOENT || rc == -ECONNREFUSED ? " (is the lab up? try 'make demo')"
-                                                     : "");
+        fprintf(stderr, "dsectl: cannot reach hostd at %s: %s%s\n", cli->socket, strerror(-rc),
+                rc == -ENOENT || rc == -ECONNREFUSED ? " (is the lab up? try 'make demo')" : "");
         return EXIT_FAILED;
     }
     if (!json_is_true(json_object_get(reply, "ok"))) {
@@ -70,7 +68,7 @@ cli_call(struct cli *cli, const char *cmd, json_t *args, json_t **result)
         const char *code = json_string_value(json_object_get(reply, "code"));
         fprintf(stderr, "dsectl: %s\n", msg ? msg : "failed");
         rc = code && (!strcmp(code, "usage") || !strcmp(code, "bad-request")) ? EXIT_USAGE
-                                                                             : EXIT_FAILED;
+                                                                              : EXIT_FAILED;
         json_decref(reply);
         return rc;
     }
@@ -330,8 +328,7 @@ main(int argc, char **argv)
         } else if (!strcmp(o, "--version")) {
             printf("dsectl %s\n", DSE_VERSION);
             return EXIT_OK;
-        } else if ((!strcmp(o, "-s") || !strcmp(o, "--lab") || !strcmp(o, "-H")) &&
-                   i + 1 < argc) {
+        } else if ((!strcmp(o, "-s") || !strcmp(o, "--lab") || !strcmp(o, "-H")) && i + 1 < argc) {
             const char *v = argv[++i];
             if (!strcmp(o, "-s"))
                 cli.socket = v;
@@ -358,8 +355,8 @@ main(int argc, char **argv)
     if (!cli.socket) {
         if (!name_is_valid(prefix ? prefix : "dse", 16) || !name_is_valid(host, 16))
             return cli_usage_error(NULL, "bad lab prefix or host name");
-        snprintf(sock, sizeof sock, "%s/%s/%s/run/hostd.sock",
-                 labdir ? labdir : "/var/lib/dse-lab", prefix ? prefix : "dse", host);
+        snprintf(sock, sizeof sock, "%s/%s/%s/run/hostd.sock", labdir ? labdir : "/var/lib/dse-lab",
+                 prefix ? prefix : "dse", host);
         cli.socket = sock;
     }
     if (!strcmp(argv[i], "support-bundle"))

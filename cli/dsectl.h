@@ -31,11 +31,11 @@ struct cli_opt {
 /* One command of an object: how its words become the API call's arguments,
  * and how the result is printed (NULL: print nothing on success). */
 struct cli_cmd {
-    const char *name;         /* "add" */
-    const char *usage;        /* "NAME --vlan ID [--mtu BYTES]" */
-    const char *api;          /* "portgroup.add" */
-    const char *const *pos;   /* keys of the positional arguments */
-    int n_pos;                /* -1: the arguments go to 'run' as "_argv" */
+    const char *name;           /* "add" */
+    const char *usage;          /* "NAME --vlan ID [--mtu BYTES]" */
+    const char *api;            /* "portgroup.add" */
+    const char *const *pos;     /* keys of the positional arguments */
+    int n_pos;                  /* -1: the arguments go to 'run' as "_argv" */
     const struct cli_opt *opts; /* terminated by {0}; NULL: none */
     void (*print)(json_t *result, json_t *args);
     /* Instead of one call and 'print': does the whole command (calls, waits,
@@ -48,7 +48,10 @@ struct cli_object {
     const struct cli_cmd *cmds;
     size_t n_cmds;
 };
-#define CLI_OBJECT(name_, cmds_) {name_, cmds_, sizeof cmds_ / sizeof cmds_[0]}
+#define CLI_OBJECT(name_, cmds_)                                                                   \
+    {                                                                                              \
+        name_, cmds_, sizeof cmds_ / sizeof cmds_[0]                                               \
+    }
 
 /* Calls 'cmd' with 'args' (consumed) on hostd.  Returns EXIT_OK with '*result'
  * set (caller frees), or prints a one-line error and returns EXIT_FAILED or
@@ -59,8 +62,7 @@ int cli_call(struct cli *, const char *cmd, json_t *args, json_t **result);
 int cli_object_run(struct cli *, const struct cli_object *obj, int argc, char **argv);
 
 /* Prints "dsectl: OBJECT: unknown command 'x'" etc. and returns EXIT_USAGE. */
-int cli_usage_error(const char *object, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *object, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A text table: add a header, rows of cells, print aligned. */
 struct table;
@@ -78,8 +80,8 @@ void cli_print_json(json_t *result);
  * "support-bundle".  Returns the exit status. */
 int cli_support_bundle(struct cli *, int argc, char **argv);
 
-extern const struct cli_object cli_dpu, cli_switch, cli_portgroup, cli_port, cli_mac,
-    cli_vm, cli_flow, cli_software, cli_host, cli_alarm, cli_event, cli_monitor;
+extern const struct cli_object cli_dpu, cli_switch, cli_portgroup, cli_port, cli_mac, cli_vm,
+    cli_flow, cli_software, cli_host, cli_alarm, cli_event, cli_monitor;
 
 /* cmd-monitor.c: `dpu stats` and `host stats` ([--watch]), `host metrics`. */
 int cli_dpu_stats(struct cli *, const struct cli_cmd *, json_t *args);

@@ -2,17 +2,15 @@
 /* drops: names and descriptions of the drop reasons, from the one X-macro list. */
 #include "dataplane/drops.h"
 
-static const char *const drop_names[DROP__N] = {
-    [DROP_NONE] = "none",
+static const char *const drop_names[DROP__N] = {[DROP_NONE] = "none",
 #define DROP_NAME_(e, name, what) [DROP_##e] = name,
-    DROP_REASONS(DROP_NAME_)
+                                                DROP_REASONS(DROP_NAME_)
 #undef DROP_NAME_
 };
 
-static const char *const drop_whats[DROP__N] = {
-    [DROP_NONE] = "not dropped",
+static const char *const drop_whats[DROP__N] = {[DROP_NONE] = "not dropped",
 #define DROP_WHAT_(e, name, what) [DROP_##e] = what,
-    DROP_REASONS(DROP_WHAT_)
+                                                DROP_REASONS(DROP_WHAT_)
 #undef DROP_WHAT_
 };
 
@@ -27,4 +25,3 @@ drop_reason_what(enum drop_reason r)
 {
     return (unsigned)r < DROP__N ? drop_whats[r] : "not dropped";
 }
-

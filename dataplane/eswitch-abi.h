@@ -45,9 +45,9 @@ struct eswitch_action {
     __u32 max_len;  /* longer frames go to the slow path (MTU policing) */
     __u16 in_port;  /* switch port ids, for port_stats */
     __u16 out_port;
-    __u64 packets;  /* updated by the program */
+    __u64 packets; /* updated by the program */
     __u64 bytes;
-    __u64 last_ns;  /* bpf_ktime_get_ns() of the last hit */
+    __u64 last_ns; /* bpf_ktime_get_ns() of the last hit */
 };
 
 struct eswitch_port_stats {

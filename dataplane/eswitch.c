@@ -33,7 +33,6 @@ libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
     return 0; /* failures are reported through our own errors */
 }
 
-
 struct eswitch *
 eswitch_create(char *err, size_t err_len)
 {
@@ -62,8 +61,8 @@ eswitch_create(char *err, size_t err_len)
     e->slot_fd = bpf_object__find_map_fd_by_name(e->obj, "miss_slot");
     e->xsks_fd = bpf_object__find_map_fd_by_name(e->obj, "xsks");
     e->fence_fd = bpf_object__find_map_fd_by_name(e->obj, "fence");
-    if (e->prog_fd < 0 || e->flows_fd < 0 || e->tx_fd < 0 || e->stats_fd < 0 ||
-        e->slot_fd < 0 || e->xsks_fd < 0 || e->fence_fd < 0 || e->n_cpus <= 0) {
+    if (e->prog_fd < 0 || e->flows_fd < 0 || e->tx_fd < 0 || e->stats_fd < 0 || e->slot_fd < 0 ||
+        e->xsks_fd < 0 || e->fence_fd < 0 || e->n_cpus <= 0) {
         err_set(err, err_len, 0, "eswitch program lacks its maps");
         goto fail;
     }
@@ -180,8 +179,8 @@ eswitch_flow_foreach(struct eswitch *e,
     bool first = true;
     for (;;) {
         __u32 n = ESWITCH_BATCH;
-        int rc = bpf_map_lookup_batch(e->flows_fd, first ? NULL : &token, &token, keys, vals,
-                                      &n, NULL);
+        int rc =
+            bpf_map_lookup_batch(e->flows_fd, first ? NULL : &token, &token, keys, vals, &n, NULL);
         if (rc && errno != ENOENT) {
             if (first)
                 foreach_one_by_one(e, cb, aux);

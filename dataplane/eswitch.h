@@ -73,8 +73,8 @@ unsigned eswitch_flow_del(struct eswitch *, const struct eswitch_key *keys, unsi
 
 /* Calls 'cb' for every flow with its current counters. */
 void eswitch_flow_foreach(struct eswitch *,
-                          void (*cb)(const struct eswitch_key *,
-                                     const struct eswitch_action *, void *aux),
+                          void (*cb)(const struct eswitch_key *, const struct eswitch_action *,
+                                     void *aux),
                           void *aux);
 
 /* Fences (or unfences) the vNIC ports: flows marked 'vnic' go to the slow

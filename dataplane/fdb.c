@@ -116,8 +116,7 @@ entry_expired(const struct fdb *f, const struct fdb_entry *e, uint64_t now_ms)
 /* Returns the index of (vid, mac) and sets '*prev' to its predecessor in the
  * chain (FDB_NIL if first), or FDB_NIL. */
 static uint32_t
-fdb_find(const struct fdb *f, uint16_t vid, const uint8_t mac[6], uint32_t *bucket,
-         uint32_t *prev)
+fdb_find(const struct fdb *f, uint16_t vid, const uint8_t mac[6], uint32_t *bucket, uint32_t *prev)
 {
     *bucket = fdb_hash(vid, mac) & (f->n_buckets - 1);
     *prev = FDB_NIL;
@@ -146,8 +145,8 @@ fdb_unlink(struct fdb *f, uint32_t bucket, uint32_t prev, uint32_t i)
 }
 
 static int
-fdb_insert(struct fdb *f, uint32_t bucket, uint16_t vid, const uint8_t mac[6],
-           uint16_t port, bool is_static, uint64_t now_ms)
+fdb_insert(struct fdb *f, uint32_t bucket, uint16_t vid, const uint8_t mac[6], uint16_t port,
+           bool is_static, uint64_t now_ms)
 {
     if (f->free_head == FDB_NIL)
         return -ENOSPC;
@@ -204,8 +203,8 @@ learn_locked(struct fdb *f, uint16_t vid, const uint8_t mac[6], uint16_t port, u
 }
 
 enum fdb_learn_result
-fdb_learn(struct fdb *f, uint16_t vid, const uint8_t mac[static 6], uint16_t port,
-          uint64_t now_ms, uint16_t *old_port)
+fdb_learn(struct fdb *f, uint16_t vid, const uint8_t mac[static 6], uint16_t port, uint64_t now_ms,
+          uint16_t *old_port)
 {
     /* The common case, a known MAC where it was, takes no lock. */
     uint32_t bucket, prev;
@@ -263,8 +262,7 @@ fdb_del(struct fdb *f, uint16_t vid, const uint8_t mac[static 6])
 
 /* Removes every entry for which 'doomed' says so.  Returns how many. */
 static size_t
-fdb_sweep(struct fdb *f, bool (*doomed)(const struct fdb *, const struct fdb_entry *,
-                                        uint64_t),
+fdb_sweep(struct fdb *f, bool (*doomed)(const struct fdb *, const struct fdb_entry *, uint64_t),
           uint64_t arg)
 {
     size_t n = 0;

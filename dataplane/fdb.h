@@ -71,8 +71,8 @@ enum fdb_learn_result fdb_learn(struct fdb *, uint16_t vid, const uint8_t mac[st
                                 uint16_t port, uint64_t now_ms, uint16_t *old_port);
 
 /* Returns true and sets '*port' when (vid, mac) is known and not expired. */
-bool fdb_lookup(const struct fdb *, uint16_t vid, const uint8_t mac[static 6],
-                uint64_t now_ms, uint16_t *port);
+bool fdb_lookup(const struct fdb *, uint16_t vid, const uint8_t mac[static 6], uint64_t now_ms,
+                uint16_t *port);
 
 /* Adds a static entry.  Returns 0, -ENOSPC when full. */
 int fdb_add_static(struct fdb *, uint16_t vid, const uint8_t mac[static 6], uint16_t port);

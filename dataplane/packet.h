@@ -48,8 +48,8 @@ struct pkt_meta {
 };
 
 struct pkt {
-    uint8_t *data;   /* first byte of the frame, inside buf */
-    uint32_t len;    /* frame length in bytes */
+    uint8_t *data; /* first byte of the frame, inside buf */
+    uint32_t len;  /* frame length in bytes */
     uint16_t in_port;
     struct pkt_meta meta;
     uint8_t buf[PKT_HEADROOM + PKT_DATA_MAX];

@@ -37,9 +37,9 @@ struct afp_port {
     int fd;
     uint8_t *ring;
     size_t ring_len;
-    unsigned block;               /* block being read */
-    struct tpacket3_hdr *next;    /* next frame in it, NULL if none started */
-    unsigned left;                /* frames left in it */
+    unsigned block;            /* block being read */
+    struct tpacket3_hdr *next; /* next frame in it, NULL if none started */
+    unsigned left;             /* frames left in it */
 };
 
 static struct tpacket_block_desc *
@@ -95,8 +95,7 @@ afp_open(struct port *port)
     if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
         goto fail;
     a->ring_len = (size_t)RING_BLOCK_SIZE * RING_BLOCK_NR;
-    a->ring = mmap(NULL, a->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED,
-                   a->fd, 0);
+    a->ring = mmap(NULL, a->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, a->fd, 0);
     if (a->ring == MAP_FAILED)
         a->ring = mmap(NULL, a->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
     if (a->ring == MAP_FAILED)
@@ -129,8 +128,8 @@ afp_copy(const struct tpacket3_hdr *h, struct pkt *p)
     if (len > PKT_DATA_MAX - VLAN_TAG_LEN)
         len = PKT_DATA_MAX - VLAN_TAG_LEN; /* longer than any port may carry */
     if ((h->tp_status & TP_STATUS_VLAN_VALID) && len >= 2 * ETH_ADDR_LEN) {
-        uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid
-                                                                   : ETH_TYPE_VLAN;
+        uint16_t tpid =
+            (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : ETH_TYPE_VLAN;
         uint16_t tci = h->hv1.tp_vlan_tci;
         memcpy(p->data, src, 2 * ETH_ADDR_LEN);
         p->data[12] = (uint8_t)(tpid >> 8);
@@ -157,8 +156,7 @@ afp_rx_burst(struct port *port, struct pkt **pkts, unsigned n)
     while (got < n) {
         struct tpacket_block_desc *b = afp_block(a, a->block);
         if (!a->next) {
-            if (!(__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) &
-                  TP_STATUS_USER))
+            if (!(__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
                 break;
             a->left = b->hdr.bh1.num_pkts;
             a->next = (struct tpacket3_hdr *)((uint8_t *)b + b->hdr.bh1.offset_to_first_pkt);

@@ -55,7 +55,7 @@ struct xsk_port {
     struct xsk_ring_prod tx;
     uint64_t free_tx[XSK_N_CHUNKS - XSK_N_RX];
     unsigned n_free_tx;
-    bool unsent; /* descriptors submitted since the last kick */
+    bool unsent;        /* descriptors submitted since the last kick */
     uint64_t rx_bad;    /* chains that did not fit a buffer */
     uint64_t fill_lost; /* chunks the fill ring had no room for */
 };

@@ -54,7 +54,7 @@ enum { TAG_LISTEN = 1, TAG_CONN, TAG_KICK, TAG_WAKE, TAG_RETRY };
 struct vhost_port {
     struct vhost_dev *dev;
     int epfd, listen_fd, wake_fd;
-    int retry_fd; /* client mode: a timerfd, armed while not connected; else -1 */
+    int retry_fd;         /* client mode: a timerfd, armed while not connected; else -1 */
     unsigned full_bursts; /* in a row, since epoll was last looked at */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char name[IF_NAMESIZE];
@@ -394,8 +394,7 @@ const struct port_ops port_vhost_ops = {
 };
 
 bool
-port_vhost_user_info(const struct port *port, struct vhost_dev_info *info,
-                     const char **sock_path)
+port_vhost_user_info(const struct port *port, struct vhost_dev_info *info, const char **sock_path)
 {
     if (port->ops != &port_vhost_ops)
         return false;
@@ -409,6 +408,5 @@ port_vhost_user_info(const struct port *port, struct vhost_dev_info *info,
 bool
 port_vhost_user_is_client(const struct port *port)
 {
-    return port->ops == &port_vhost_ops &&
-           ((const struct vhost_port *)port->priv)->retry_fd >= 0;
+    return port->ops == &port_vhost_ops && ((const struct vhost_port *)port->priv)->retry_fd >= 0;
 }

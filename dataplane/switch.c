@@ -17,15 +17,15 @@ LOG_MODULE(switch);
 
 /* A cached forwarding decision (see switch.h). */
 struct fc_entry {
-    uint8_t macs[12];       /* dst, src: the key, with in_port and tag */
+    uint8_t macs[12]; /* dst, src: the key, with in_port and tag */
     uint16_t in_port, tag;
-    uint32_t gen;           /* valid while equal to sw->gen */
-    uint16_t out_port;      /* a port id (the active uplink, for the team) */
-    uint16_t push_vid;      /* SW_NO_PUSH or the portgroup's VLAN */
-    uint32_t max_len;       /* longer frames take the long way (MTU policing) */
-    uint16_t lport, pg;     /* where the source is learned, for refreshing it */
-    uint8_t why;            /* enum sw_soft_reason recorded for its frames */
-    uint64_t refreshed_ms;  /* last time the source MAC's age was refreshed */
+    uint32_t gen;          /* valid while equal to sw->gen */
+    uint16_t out_port;     /* a port id (the active uplink, for the team) */
+    uint16_t push_vid;     /* SW_NO_PUSH or the portgroup's VLAN */
+    uint32_t max_len;      /* longer frames take the long way (MTU policing) */
+    uint16_t lport, pg;    /* where the source is learned, for refreshing it */
+    uint8_t why;           /* enum sw_soft_reason recorded for its frames */
+    uint64_t refreshed_ms; /* last time the source MAC's age was refreshed */
 };
 
 struct sw {
@@ -38,13 +38,13 @@ struct sw {
     uint64_t n_failovers;
     struct fdb *fdb;
     struct log_ratelimit move_rl;
-    struct pkt *scratch;         /* for frames we originate (announcements) */
+    struct pkt *scratch; /* for frames we originate (announcements) */
     struct sw_offload offload;
     bool has_offload;
-    uint32_t gen; /* of the decisions; bumped whenever one may change (atomic) */
-    bool vnics_fenced; /* (atomic) vNIC ports neither receive nor send */
-    struct sw_ctx *own;      /* the context of sw_input(), sw_poll(), announcements */
-    struct sw_ctx *ctxs;     /* every context, for their statistics */
+    uint32_t gen;        /* of the decisions; bumped whenever one may change (atomic) */
+    bool vnics_fenced;   /* (atomic) vNIC ports neither receive nor send */
+    struct sw_ctx *own;  /* the context of sw_input(), sw_poll(), announcements */
+    struct sw_ctx *ctxs; /* every context, for their statistics */
     /* One per port: whoever calls the port's backend holds it (see switch.h). */
     pthread_mutex_t io_mu[SW_MAX_PORTS];
 };
@@ -258,8 +258,7 @@ pg_by_vid(const struct sw *sw, uint16_t vid)
 int
 sw_portgroup_set(struct sw *sw, const char *name, uint16_t vid, uint16_t mtu)
 {
-    if (!name_is_valid(name, SW_NAME_MAX) || vid > 4094 || mtu < SW_MTU_MIN ||
-        mtu > SW_MTU_MAX)
+    if (!name_is_valid(name, SW_NAME_MAX) || vid > 4094 || mtu < SW_MTU_MIN || mtu > SW_MTU_MAX)
         return -EINVAL;
     const struct sw_portgroup *other = pg_by_vid(sw, vid);
     if (other && strcmp(other->name, name))
@@ -339,8 +338,7 @@ sw_team_failovers(const struct sw *sw)
 /* Sends a RARP from every MAC learned on a vNIC out of the active uplink, in
  * its VLAN, so that the fabric learns the new path at once (as vSphere's
  * "notify switches" does). */
-static void
-sw_announce(struct sw *sw, uint64_t now_ms);
+static void sw_announce(struct sw *sw, uint64_t now_ms);
 
 /* Picks the active uplink: with failback, the first in order with carrier;
  * without, the current one while it has carrier.  Returns true on change. */
@@ -355,8 +353,7 @@ team_elect(struct sw *sw, uint64_t now_ms)
             want = sw->uplinks[i];
     if (want == sw->active)
         return false;
-    log_info("team: active uplink %s -> %s", sw->active >= 0 ? sw->ports[sw->active].name
-                                                              : "none",
+    log_info("team: active uplink %s -> %s", sw->active >= 0 ? sw->ports[sw->active].name : "none",
              want >= 0 ? sw->ports[want].name : "none");
     bool was_up = sw->active >= 0;
     sw->active = want;
@@ -595,8 +592,8 @@ learn(struct sw_ctx *x, const struct sw_portgroup *pg, const uint8_t *src, uint1
         sw->offload.flush_mac(sw->offload.aux, src);
     char mac[MAC_STRLEN];
     mac_format(src, mac);
-    log_warn_rl(&sw->move_rl, "port=%s vlan=%u: mac %s moved from %s",
-                sw_lport_name(sw, lport), pg->vid, mac, sw_lport_name(sw, old));
+    log_warn_rl(&sw->move_rl, "port=%s vlan=%u: mac %s moved from %s", sw_lport_name(sw, lport),
+                pg->vid, mac, sw_lport_name(sw, old));
 }
 
 /* Where 'mac' in portgroup 'pg' is: true with '*out' set, or false when it is
@@ -608,8 +605,7 @@ dst_lookup(struct sw *sw, const struct sw_portgroup *pg, const uint8_t *mac, uin
 {
     if (!fdb_lookup(sw->fdb, pg->vid, mac, now_ms, out))
         return false;
-    return *out == SW_TEAM ||
-           (sw->ports[*out].in_use && sw->ports[*out].pg == (int)(pg - sw->pgs));
+    return *out == SW_TEAM || (sw->ports[*out].in_use && sw->ports[*out].pg == (int)(pg - sw->pgs));
 }
 
 /* Which portgroup and logical port a frame belongs to, from its ingress port
@@ -685,8 +681,8 @@ fc_hash(uint16_t in_port, uint16_t tag, const uint8_t *macs)
 }
 
 static void
-fc_insert(struct sw_ctx *x, const struct sw_flow *f, const struct sw_portgroup *pg,
-          uint16_t lport, enum sw_soft_reason why, uint64_t now_ms)
+fc_insert(struct sw_ctx *x, const struct sw_flow *f, const struct sw_portgroup *pg, uint16_t lport,
+          enum sw_soft_reason why, uint64_t now_ms)
 {
     struct sw *sw = x->sw;
     if (sw->params.no_cache)
@@ -954,7 +950,6 @@ sw_cache_stats(const struct sw *sw, struct sw_cache_stats *out)
     }
     out->generation = gen_now(sw);
 }
-
 
 static void
 announce_one(const struct fdb_entry_info *e, void *aux)

@@ -116,25 +116,25 @@ struct sw_flow {
 /* The eswitch tier's hooks (all optional). */
 struct sw_offload {
     bool (*install)(void *aux, const struct sw_flow *flow); /* false: not taken */
-    void (*flush_mac)(void *aux, const uint8_t mac[6]); /* flows from or to 'mac' */
+    void (*flush_mac)(void *aux, const uint8_t mac[6]);     /* flows from or to 'mac' */
     void (*flush_all)(void *aux);
     void *aux;
 };
 
 /* Why a frame was handled in software; with SW_SOFT_DROP the drop reason says
  * more. */
-#define SW_SOFT_REASONS(X)                                                       \
-    X(BROADCAST, "broadcast or multicast: flooded by the slow path")            \
-    X(UNKNOWN_DST, "unknown destination: flooded by the slow path")             \
-    X(PRIORITY_TAG, "priority-tagged frame: handled in software")               \
-    X(NO_ESWITCH, "known unicast, but the eswitch could not take the flow")     \
-    X(FIRST_PACKET, "first packet of a flow now in the eswitch")                \
+#define SW_SOFT_REASONS(X)                                                                         \
+    X(BROADCAST, "broadcast or multicast: flooded by the slow path")                               \
+    X(UNKNOWN_DST, "unknown destination: flooded by the slow path")                                \
+    X(PRIORITY_TAG, "priority-tagged frame: handled in software")                                  \
+    X(NO_ESWITCH, "known unicast, but the eswitch could not take the flow")                        \
+    X(FIRST_PACKET, "first packet of a flow now in the eswitch")                                   \
     X(DROP, "dropped")
 enum sw_soft_reason {
 #define SW_SOFT_ENUM_(e, what) SW_SOFT_##e,
     SW_SOFT_REASONS(SW_SOFT_ENUM_)
 #undef SW_SOFT_ENUM_
-    SW_SOFT__N
+        SW_SOFT__N
 };
 const char *sw_soft_reason_what(enum sw_soft_reason r);
 
@@ -157,10 +157,13 @@ struct sw_soft_flow {
 struct sw_params {
     unsigned fdb_capacity;
     uint64_t fdb_age_ms;
-    bool failback;   /* return to the first uplink when its carrier returns */
-    bool no_cache;   /* every frame through the whole pipeline (tests, benchmarks) */
+    bool failback; /* return to the first uplink when its carrier returns */
+    bool no_cache; /* every frame through the whole pipeline (tests, benchmarks) */
 };
-#define SW_PARAMS_DEFAULT {.fdb_capacity = 131072, .fdb_age_ms = 300000, .failback = true}
+#define SW_PARAMS_DEFAULT                                                                          \
+    {                                                                                              \
+        .fdb_capacity = 131072, .fdb_age_ms = 300000, .failback = true                             \
+    }
 
 #define SW_FLOW_CACHE_SIZE 8192 /* entries, a power of two */
 struct sw_cache_stats {
@@ -171,7 +174,7 @@ struct sw_cache_stats {
 struct sw;
 
 struct sw *sw_create(const struct sw_params *params); /* NULL on ENOMEM */
-void sw_destroy(struct sw *);                          /* accepts NULL */
+void sw_destroy(struct sw *);                         /* accepts NULL */
 
 /* Adds or updates portgroup 'name'.  Returns its index, or -EINVAL (bad name,
  * VLAN or MTU), -EEXIST (VLAN used by another portgroup), -ENOSPC. */
@@ -189,8 +192,8 @@ int sw_port_add(struct sw *, const char *name, enum sw_port_kind kind, const cha
                 struct port *io);
 /* Moves a vNIC to portgroup 'pg'; its learned MACs are forgotten. */
 int sw_port_set_portgroup(struct sw *, uint16_t id, const char *pg);
-int sw_port_del(struct sw *, const char *name); /* 0 or -ENOENT */
-int sw_port_find(const struct sw *, const char *name); /* id or -ENOENT */
+int sw_port_del(struct sw *, const char *name);                   /* 0 or -ENOENT */
+int sw_port_find(const struct sw *, const char *name);            /* id or -ENOENT */
 const struct sw_port *sw_port_at(const struct sw *, unsigned id); /* NULL if unused */
 
 /* Carrier change of port 'id'.  For uplinks this may change the active uplink
@@ -217,9 +220,8 @@ unsigned sw_poll(struct sw *, uint16_t id, uint64_t now_ms);
  * being switched. */
 struct sw_ctx;
 struct sw_ctx *sw_ctx_create(struct sw *); /* NULL on ENOMEM */
-void sw_ctx_destroy(struct sw_ctx *);       /* accepts NULL */
-void sw_input_ctx(struct sw_ctx *, uint16_t in, struct pkt **pkts, unsigned n,
-                  uint64_t now_ms);
+void sw_ctx_destroy(struct sw_ctx *);      /* accepts NULL */
+void sw_input_ctx(struct sw_ctx *, uint16_t in, struct pkt **pkts, unsigned n, uint64_t now_ms);
 unsigned sw_poll_ctx(struct sw_ctx *, uint16_t id, uint64_t now_ms);
 
 /* Port 'id''s counters: the sum over every context.  This function can't

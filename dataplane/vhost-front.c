@@ -37,15 +37,13 @@ close_fd(int *fd)
 }
 
 int
-vfront_init(struct vfront *f, unsigned num, unsigned buf_len, uint64_t gpa_base,
-            uint64_t ua_base)
+vfront_init(struct vfront *f, unsigned num, unsigned buf_len, uint64_t gpa_base, uint64_t ua_base)
 {
     memset(f, 0, sizeof *f);
     f->sock = f->mem_fd = -1;
     for (unsigned q = 0; q < VHOST_N_VRINGS; q++)
         f->ring[q].kick_fd = f->ring[q].call_fd = -1;
-    if (!num || num > VIRTQ_MAX_SIZE || (num & (num - 1)) || buf_len < 64 ||
-        buf_len > 65536)
+    if (!num || num > VIRTQ_MAX_SIZE || (num & (num - 1)) || buf_len < 64 || buf_len > 65536)
         return -EINVAL;
 
     uint64_t ofs = 0;
@@ -116,7 +114,7 @@ int
 vfront_seal(struct vfront *f)
 {
     return fcntl(f->mem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0 ? -errno
-                                                                                       : 0;
+                                                                                        : 0;
 }
 
 int
@@ -154,11 +152,10 @@ vfront_gpa(const struct vfront *f, const void *p)
 /* ---- messages ---- */
 
 int
-vfront_send(struct vfront *f, uint32_t req, uint32_t flags, const void *payload,
-            uint32_t size, const int *fds, unsigned n_fds)
+vfront_send(struct vfront *f, uint32_t req, uint32_t flags, const void *payload, uint32_t size,
+            const int *fds, unsigned n_fds)
 {
-    struct vhost_user_hdr h = {.request = req, .flags = VHOST_USER_VERSION | flags,
-                               .size = size};
+    struct vhost_user_hdr h = {.request = req, .flags = VHOST_USER_VERSION | flags, .size = size};
     return vhost_user_send(f->sock, &h, payload, size, fds, n_fds);
 }
 
@@ -169,8 +166,7 @@ vfront_send_u64(struct vfront *f, uint32_t req, uint32_t flags, uint64_t v)
 }
 
 int
-vfront_send_state(struct vfront *f, uint32_t req, uint32_t flags, uint32_t index,
-                  uint32_t num)
+vfront_send_state(struct vfront *f, uint32_t req, uint32_t flags, uint32_t index, uint32_t num)
 {
     struct vhost_user_vring_state s = {index, num};
     return vfront_send(f, req, flags, &s, sizeof s, NULL, 0);
@@ -182,15 +178,16 @@ vfront_send_mem_table(struct vfront *f, uint32_t flags, uint64_t len)
     struct vhost_user_mem m = {.n_regions = 1};
     m.regions[0] = (struct vhost_user_region){
         .guest_addr = f->gpa_base, .size = len, .user_addr = f->ua_base, .mmap_offset = 0};
-    return vfront_send(f, VHOST_USER_SET_MEM_TABLE, flags, &m, 8 + sizeof m.regions[0],
-                       &f->mem_fd, 1);
+    return vfront_send(f, VHOST_USER_SET_MEM_TABLE, flags, &m, 8 + sizeof m.regions[0], &f->mem_fd,
+                       1);
 }
 
 int
 vfront_send_vring(struct vfront *f, unsigned q, uint32_t flags, bool enable)
 {
     const struct vfront_ring *r = &f->ring[q];
-    struct vhost_user_vring_addr a = {.index = q, .desc = f->ua_base + r->desc_ofs,
+    struct vhost_user_vring_addr a = {.index = q,
+                                      .desc = f->ua_base + r->desc_ofs,
                                       .avail = f->ua_base + r->avail_ofs,
                                       .used = f->ua_base + r->used_ofs};
     uint64_t v = q;
@@ -289,8 +286,8 @@ acks(struct vfront *f, uint32_t req, int n_acks, int timeout_ms, char *err, size
 }
 
 int
-vfront_handshake(struct vfront *f, uint64_t want, bool no_interrupt, int timeout_ms,
-                 char *err, size_t err_len)
+vfront_handshake(struct vfront *f, uint64_t want, bool no_interrupt, int timeout_ms, char *err,
+                 size_t err_len)
 {
     uint64_t offered, pf = 0;
     int rc;
@@ -331,7 +328,7 @@ vfront_handshake(struct vfront *f, uint64_t want, bool no_interrupt, int timeout
     for (unsigned q = 0; q < VHOST_N_VRINGS; q++) {
         struct vfront_ring *r = &f->ring[q];
         r->avail->flags = no_interrupt ? VIRTQ_AVAIL_F_NO_INTERRUPT : 0;
-        static const uint32_t reqs[] = {VHOST_USER_SET_VRING_NUM, VHOST_USER_SET_VRING_BASE,
+        static const uint32_t reqs[] = {VHOST_USER_SET_VRING_NUM,  VHOST_USER_SET_VRING_BASE,
                                         VHOST_USER_SET_VRING_ADDR, VHOST_USER_SET_VRING_CALL,
                                         VHOST_USER_SET_VRING_KICK, VHOST_USER_SET_VRING_ENABLE};
         int n = vfront_send_vring(f, q, ack, has_pf);

@@ -36,7 +36,7 @@
 #include "dataplane/vhost-user.h"
 
 struct vfront_ring {
-    unsigned num; /* power of two, <= VIRTQ_MAX_SIZE */
+    unsigned num;                           /* power of two, <= VIRTQ_MAX_SIZE */
     uint64_t desc_ofs, avail_ofs, used_ofs; /* in guest memory */
     struct virtq_desc *desc;
     struct virtq_avail *avail;
@@ -89,11 +89,10 @@ uint64_t vfront_gpa(const struct vfront *, const void *p);
 /* Sends request 'req' with 'flags' (VHOST_USER_FLAG_NEED_REPLY) besides the
  * version, 'size' bytes of 'payload' and 'n_fds' descriptors.  Returns 0 or
  * -errno of vhost_user_send(). */
-int vfront_send(struct vfront *, uint32_t req, uint32_t flags, const void *payload,
-                uint32_t size, const int *fds, unsigned n_fds);
+int vfront_send(struct vfront *, uint32_t req, uint32_t flags, const void *payload, uint32_t size,
+                const int *fds, unsigned n_fds);
 int vfront_send_u64(struct vfront *, uint32_t req, uint32_t flags, uint64_t v);
-int vfront_send_state(struct vfront *, uint32_t req, uint32_t flags, uint32_t index,
-                      uint32_t num);
+int vfront_send_state(struct vfront *, uint32_t req, uint32_t flags, uint32_t index, uint32_t num);
 /* SET_MEM_TABLE: one region, the first 'len' bytes of guest memory. */
 int vfront_send_mem_table(struct vfront *, uint32_t flags, uint64_t len);
 /* SET_VRING_NUM, _BASE (0), _ADDR, _CALL, _KICK and, with 'enable',
@@ -114,8 +113,8 @@ int vfront_recv_reply(struct vfront *, uint32_t req, uint64_t *v, int timeout_ms
  * checked), SET_MEM_TABLE, then both rings.  Every avail ring is flagged
  * VIRTQ_AVAIL_F_NO_INTERRUPT when 'no_interrupt' (a polling driver).
  * Returns 0, or -errno with a one-line reason in 'err'. */
-int vfront_handshake(struct vfront *, uint64_t want, bool no_interrupt, int timeout_ms,
-                     char *err, size_t err_len);
+int vfront_handshake(struct vfront *, uint64_t want, bool no_interrupt, int timeout_ms, char *err,
+                     size_t err_len);
 
 /* True when the device has hung up or the connection failed. */
 bool vfront_hung_up(const struct vfront *);

@@ -142,9 +142,12 @@ mem_set(struct vhost_dev *d, const struct vhost_user_mem *mem, int *fds, unsigne
         void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fds[i], 0);
         if (m == MAP_FAILED)
             goto bad;
-        nr[i] = (struct vhost_region){.guest_addr = r->guest_addr, .user_addr = r->user_addr,
-                                      .size = r->size, .host = (uint8_t *)m + r->mmap_offset,
-                                      .map = m, .map_len = len};
+        nr[i] = (struct vhost_region){.guest_addr = r->guest_addr,
+                                      .user_addr = r->user_addr,
+                                      .size = r->size,
+                                      .host = (uint8_t *)m + r->mmap_offset,
+                                      .map = m,
+                                      .map_len = len};
     }
     mem_unmap(d->regions, d->n_regions);
     memcpy(d->regions, nr, sizeof nr);
@@ -213,8 +216,8 @@ vring_break(struct vhost_dev *d, struct vhost_vring *vq, const char *why)
     vq->broken = true;
     d->stats.drops[VHOST_DROP_BAD_DESC]++;
     if (log_ratelimit_ok(&d->rl))
-        log_warn("port=%s: ring %u: %s: the ring is stopped until it is set up again",
-                 d->name, (unsigned)(vq - d->vq), why);
+        log_warn("port=%s: ring %u: %s: the ring is stopped until it is set up again", d->name,
+                 (unsigned)(vq - d->vq), why);
 }
 
 static uint16_t
@@ -240,8 +243,9 @@ desc_get(struct vhost_dev *d, struct vhost_vring *vq, uint16_t idx, struct virtq
         return NULL;
     }
     if ((out->flags & VIRTQ_DESC_F_WRITE) != want_write) {
-        vring_break(d, vq, want_write ? "read-only descriptor on the receive ring"
-                                      : "writable descriptor on the transmit ring");
+        vring_break(d, vq,
+                    want_write ? "read-only descriptor on the receive ring"
+                               : "writable descriptor on the transmit ring");
         return NULL;
     }
     uint8_t *p = translate(d, out->addr, out->len, false);
@@ -253,14 +257,15 @@ desc_get(struct vhost_dev *d, struct vhost_vring *vq, uint16_t idx, struct virtq
 /* Follows the chain after 'cur'.  Returns false at its end; breaks the ring
  * (and returns false with '*bad') on an index out of range or a loop. */
 static bool
-desc_next(struct vhost_dev *d, struct vhost_vring *vq, const struct virtq_desc *cur,
-          uint16_t *idx, unsigned *n_seen, bool *bad)
+desc_next(struct vhost_dev *d, struct vhost_vring *vq, const struct virtq_desc *cur, uint16_t *idx,
+          unsigned *n_seen, bool *bad)
 {
     if (!(cur->flags & VIRTQ_DESC_F_NEXT))
         return false;
     if (cur->next >= vq->num || ++*n_seen >= vq->num) {
-        vring_break(d, vq, cur->next >= vq->num ? "descriptor index out of range"
-                                                : "descriptor chain loops");
+        vring_break(d, vq,
+                    cur->next >= vq->num ? "descriptor index out of range"
+                                         : "descriptor chain loops");
         *bad = true;
         return false;
     }
@@ -285,8 +290,8 @@ vring_avail_count(struct vhost_dev *d, struct vhost_vring *vq, uint16_t *avail_i
 static uint16_t
 vring_head(struct vhost_dev *d, struct vhost_vring *vq, uint16_t slot, bool *bad)
 {
-    uint16_t head = le16toh(__atomic_load_n(&vq->avail->ring[slot & (vq->num - 1)],
-                                            __ATOMIC_RELAXED));
+    uint16_t head =
+        le16toh(__atomic_load_n(&vq->avail->ring[slot & (vq->num - 1)], __ATOMIC_RELAXED));
     if (head >= vq->num) {
         vring_break(d, vq, "descriptor index out of range");
         *bad = true;
@@ -403,7 +408,7 @@ struct rx_stream {
     unsigned hdr_len;
     const uint8_t *data;
     unsigned len;
-    unsigned ofs; /* bytes written so far */
+    unsigned ofs;            /* bytes written so far */
     uint8_t *num_buffers[2]; /* where header bytes 10 and 11 landed */
 };
 
@@ -486,8 +491,10 @@ vhost_dev_stage(struct vhost_dev *d, struct pkt *const *pkts, unsigned n)
     unsigned sent;
     uint16_t used0 = vq->last_used;
     for (sent = 0; sent < n; sent++) {
-        struct rx_stream s = {.hdr = (const uint8_t *)&hdr, .hdr_len = d->hdr_len,
-                              .data = pkts[sent]->data, .len = pkts[sent]->len};
+        struct rx_stream s = {.hdr = (const uint8_t *)&hdr,
+                              .hdr_len = d->hdr_len,
+                              .data = pkts[sent]->data,
+                              .len = pkts[sent]->len};
         uint16_t cursor = vq->last_avail, n_bufs = 0;
         bool bad = false;
         while (s.ofs < s.hdr_len + s.len && cursor != avail_idx && (mrg || !n_bufs)) {
@@ -561,15 +568,15 @@ vhost_user_request_name(uint32_t req)
 
 /* Takes fds[0] out of 'fds' for a SET_VRING_KICK/CALL/ERR message. */
 static int
-vring_fd_arg(const struct vhost_user_msg *m, int *fds, unsigned n_fds, unsigned *idx,
-             int *fd)
+vring_fd_arg(const struct vhost_user_msg *m, int *fds, unsigned n_fds, unsigned *idx, int *fd)
 {
     if (m->hdr.size < 8)
         return -EINVAL;
     uint64_t v = m->payload.u64;
     *idx = (unsigned)(v & VHOST_USER_VRING_IDX_MASK);
     *fd = -1;
-    if (*idx >= VHOST_N_VRINGS || (v & ~(uint64_t)(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD)))
+    if (*idx >= VHOST_N_VRINGS ||
+        (v & ~(uint64_t)(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD)))
         return -EINVAL;
     if (v & VHOST_USER_VRING_NOFD)
         return n_fds == 0 ? 0 : -EINVAL;
@@ -727,16 +734,16 @@ dispatch(struct vhost_dev *d, const struct vhost_user_msg *m, int *fds, unsigned
         return 0;
     default:
         if (log_ratelimit_ok(&d->rl))
-            log_warn("port=%s: unsupported request %u (%s, %u bytes, %u fds): ignored",
-                     d->name, m->hdr.request, vhost_user_request_name(m->hdr.request), size, n_fds);
+            log_warn("port=%s: unsupported request %u (%s, %u bytes, %u fds): ignored", d->name,
+                     m->hdr.request, vhost_user_request_name(m->hdr.request), size, n_fds);
         d->stats.n_bad_msgs++;
         return -ENOTSUP;
     }
 }
 
 bool
-vhost_dev_handle_msg(struct vhost_dev *d, const struct vhost_user_msg *m, int *fds,
-                     unsigned n_fds, struct vhost_user_msg *r)
+vhost_dev_handle_msg(struct vhost_dev *d, const struct vhost_user_msg *m, int *fds, unsigned n_fds,
+                     struct vhost_user_msg *r)
 {
     memset(&r->hdr, 0, sizeof r->hdr);
     r->payload.u64 = 0;
@@ -836,8 +843,8 @@ vhost_dev_kick_fd(const struct vhost_dev *d, unsigned idx)
 }
 
 int
-vhost_user_send(int sock, const struct vhost_user_hdr *hdr, const void *payload,
-                size_t payload_len, const int *fds, unsigned n_fds)
+vhost_user_send(int sock, const struct vhost_user_hdr *hdr, const void *payload, size_t payload_len,
+                const int *fds, unsigned n_fds)
 {
     if (n_fds > VHOST_USER_MAX_FDS)
         return -EINVAL;
@@ -892,7 +899,9 @@ recv_some(struct vhost_dev *d)
         struct cmsghdr align;
     } cbuf;
     struct iovec iov = {.iov_base = dst, .iov_len = want};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = cbuf.buf,
                         .msg_controllen = sizeof cbuf.buf};
     ssize_t n;
     do
@@ -924,9 +933,8 @@ recv_some(struct vhost_dev *d)
             return -EPROTO;
         memset(&d->msg.payload, 0, sizeof d->msg.payload);
     }
-    return d->rlen >= VHOST_USER_HDR_SIZE && d->rlen == VHOST_USER_HDR_SIZE + d->msg.hdr.size
-               ? 1
-               : 2;
+    return d->rlen >= VHOST_USER_HDR_SIZE && d->rlen == VHOST_USER_HDR_SIZE + d->msg.hdr.size ? 1
+                                                                                              : 2;
 }
 
 int
@@ -949,8 +957,8 @@ vhost_dev_service(struct vhost_dev *d)
         unsigned n_fds = d->n_rfds;
         d->n_rfds = 0;
         d->rlen = 0;
-        log_debug("port=%s: %s (%u bytes, %u fds)", d->name, vhost_user_request_name(d->msg.hdr.request),
-                  d->msg.hdr.size, n_fds);
+        log_debug("port=%s: %s (%u bytes, %u fds)", d->name,
+                  vhost_user_request_name(d->msg.hdr.request), d->msg.hdr.size, n_fds);
         if (vhost_dev_handle_msg(d, &d->msg, d->rfds, n_fds, &d->reply)) {
             rc = send_reply(d);
             if (rc < 0) {
@@ -975,9 +983,12 @@ vhost_dev_get_info(const struct vhost_dev *d, struct vhost_dev_info *info)
         info->mem_bytes += d->regions[i].size;
     for (unsigned i = 0; i < VHOST_N_VRINGS; i++) {
         const struct vhost_vring *vq = &d->vq[i];
-        info->vring[i] = (struct vhost_vring_info){
-            .num = vq->num, .started = vq->started, .enabled = vq->enabled,
-            .usable = vring_usable(vq), .broken = vq->broken,
-            .last_avail = vq->last_avail, .last_used = vq->last_used};
+        info->vring[i] = (struct vhost_vring_info){.num = vq->num,
+                                                   .started = vq->started,
+                                                   .enabled = vq->enabled,
+                                                   .usable = vring_usable(vq),
+                                                   .broken = vq->broken,
+                                                   .last_avail = vq->last_avail,
+                                                   .last_used = vq->last_used};
     }
 }

@@ -105,7 +105,7 @@ struct vhost_user_vring_state {
 struct vhost_user_vring_addr {
     uint32_t index;
     uint32_t flags;
-    uint64_t desc;  /* front-end virtual addresses ("user addresses") */
+    uint64_t desc; /* front-end virtual addresses ("user addresses") */
     uint64_t used;
     uint64_t avail;
     uint64_t log;
@@ -115,7 +115,7 @@ _Static_assert(sizeof(struct vhost_user_vring_addr) == 40, "vring address is 40 
 struct vhost_user_region {
     uint64_t guest_addr; /* guest physical: what descriptors carry */
     uint64_t size;
-    uint64_t user_addr;  /* front-end virtual: what SET_VRING_ADDR carries */
+    uint64_t user_addr; /* front-end virtual: what SET_VRING_ADDR carries */
     uint64_t mmap_offset;
 };
 _Static_assert(sizeof(struct vhost_user_region) == 32, "region is 32 bytes");
@@ -154,22 +154,22 @@ const char *vhost_user_request_name(uint32_t req);
 /* ---- the device ---- */
 
 /* Frames the device drops or cannot deliver, per reason (X(ENUM, name, what)). */
-#define VHOST_DROPS(X)                                                                   \
-    X(BAD_DESC, "vhost_bad_desc", "descriptor outside guest memory, looped or malformed") \
-    X(OVERSIZE, "vhost_oversize", "guest frame longer than a port may carry")            \
-    X(SHORT, "vhost_short", "guest frame shorter than the virtio-net header")            \
-    X(NO_RX_BUFFER, "vhost_no_rx_buffer", "the guest posted no receive buffer")          \
+#define VHOST_DROPS(X)                                                                             \
+    X(BAD_DESC, "vhost_bad_desc", "descriptor outside guest memory, looped or malformed")          \
+    X(OVERSIZE, "vhost_oversize", "guest frame longer than a port may carry")                      \
+    X(SHORT, "vhost_short", "guest frame shorter than the virtio-net header")                      \
+    X(NO_RX_BUFFER, "vhost_no_rx_buffer", "the guest posted no receive buffer")                    \
     X(NOT_READY, "vhost_not_ready", "no client, or its receive ring is not running")
 enum vhost_drop {
 #define VHOST_DROP_ENUM_(e, name, what) VHOST_DROP_##e,
     VHOST_DROPS(VHOST_DROP_ENUM_)
 #undef VHOST_DROP_ENUM_
-    VHOST_DROP__N
+        VHOST_DROP__N
 };
 const char *vhost_drop_name(enum vhost_drop d); /* can't fail */
 
 struct vhost_vring_info {
-    unsigned num;   /* ring size, 0 if not set */
+    unsigned num; /* ring size, 0 if not set */
     bool started, enabled, usable, broken;
     uint16_t last_avail, last_used;
 };
@@ -182,11 +182,11 @@ struct vhost_dev_info {
     unsigned n_regions;
     uint64_t mem_bytes;
     struct vhost_vring_info vring[VHOST_N_VRINGS];
-    uint64_t n_attach;          /* clients attached so far */
+    uint64_t n_attach;               /* clients attached so far */
     uint64_t rx_packets, tx_packets; /* from, to the guest */
     uint64_t drops[VHOST_DROP__N];
-    uint64_t n_calls;           /* call eventfd signals */
-    uint64_t n_bad_msgs;        /* refused messages */
+    uint64_t n_calls;    /* call eventfd signals */
+    uint64_t n_bad_msgs; /* refused messages */
 };
 
 /* Told when the kick eventfd of ring 'idx' changes, before 'old_fd' (or -1) is
@@ -223,8 +223,8 @@ int vhost_dev_service(struct vhost_dev *);
  * descriptors that came with it, all of which this function consumes (keeps
  * or closes).  Returns true with 'reply' filled when a reply must be sent.
  * Bad messages are refused with a (rate-limited) log line and counted. */
-bool vhost_dev_handle_msg(struct vhost_dev *, const struct vhost_user_msg *msg,
-                          int *fds, unsigned n_fds, struct vhost_user_msg *reply);
+bool vhost_dev_handle_msg(struct vhost_dev *, const struct vhost_user_msg *msg, int *fds,
+                          unsigned n_fds, struct vhost_user_msg *reply);
 
 /* The kick eventfd of ring 'idx', or -1. */
 int vhost_dev_kick_fd(const struct vhost_dev *, unsigned idx);
@@ -256,8 +256,8 @@ void vhost_dev_publish(struct vhost_dev *);
 void vhost_dev_get_info(const struct vhost_dev *, struct vhost_dev_info *info);
 
 /* What we offer. */
-#define VHOST_DEV_FEATURES                                                           \
-    ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) |              \
+#define VHOST_DEV_FEATURES                                                                         \
+    ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) |                             \
      (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))
 #define VHOST_DEV_PROTOCOL_FEATURES (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK)
 

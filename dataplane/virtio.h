@@ -56,7 +56,7 @@ struct virtq_avail {
 };
 
 struct virtq_used_elem {
-    uint32_t id; /* head of the descriptor chain */
+    uint32_t id;  /* head of the descriptor chain */
     uint32_t len; /* bytes written into the chain */
 };
 _Static_assert(sizeof(struct virtq_used_elem) == 8, "used element is 8 bytes");

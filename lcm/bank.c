@@ -207,13 +207,12 @@ bank_verify(const char *devdir, char bank, char *err, size_t err_len)
     if (rfd < 0)
         rc = lcm_error(err, err_len, -EBADMSG, "root/: %s", strerror(errno));
     for (size_t i = 0; rc == 0 && i < c->n_files; i++)
-        rc = hash_file(rfd, c->files[i].path, c->files[i].size, c->files[i].sha256, err,
-                       err_len);
+        rc = hash_file(rfd, c->files[i].path, c->files[i].size, c->files[i].sha256, err, err_len);
     if (rc == 0) {
         long n = count_files(rfd, "root", 0, err, err_len);
         if (n >= 0 && (size_t)n != c->n_files)
-            rc = lcm_error(err, err_len, -EBADMSG, "root/ holds %ld files, the manifest %zu",
-                           n, c->n_files);
+            rc = lcm_error(err, err_len, -EBADMSG, "root/ holds %ld files, the manifest %zu", n,
+                           c->n_files);
         else if (n < 0)
             rc = (int)n;
     }
@@ -287,9 +286,9 @@ write_metadata(const char *dir, struct bundle *b, const char *target, char *err,
     const struct manifest *m = bundle_manifest(b);
     char path[PATH_LEN + 16], when[32];
     utc_now(when);
-    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "target", target, "name", m->name,
-                          "version", m->version, "build", m->build, "signed",
-                          bundle_is_verified(b), "installed", when);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "target", target, "name", m->name, "version",
+                          m->version, "build", m->build, "signed", bundle_is_verified(b),
+                          "installed", when);
     char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     snprintf(path, sizeof path, "%s/bank.json", dir);
@@ -325,8 +324,7 @@ check_space(const char *devdir, struct bundle *b, const char *target, char *err,
         return lcm_error(err, err_len, -errno, "%s: %s", devdir, strerror(errno));
     uint64_t have = (uint64_t)sv.f_bavail * sv.f_frsize, want = need + need / 10 + (1 << 20);
     if (have < want)
-        return lcm_error(err, err_len, -ENOSPC,
-                         "not enough space: %llu KiB free, %llu KiB needed",
+        return lcm_error(err, err_len, -ENOSPC, "not enough space: %llu KiB free, %llu KiB needed",
                          (unsigned long long)(have >> 10), (unsigned long long)(want >> 10));
     return 0;
 }
@@ -507,13 +505,13 @@ bank_status(const char *devdir)
     for (char bank = 'A'; bank <= 'B'; bank++) {
         struct bank_info info;
         char key[2] = {bank, '\0'};
-        json_object_set_new(
-            banks, key,
-            bank_read(devdir, bank, &info) == 0
-                ? json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "target", info.target, "name",
-                            info.name, "version", info.version, "build", info.build, "signed",
-                            info.is_signed, "installed", info.installed)
-                : json_null());
+        json_object_set_new(banks, key,
+                            bank_read(devdir, bank, &info) == 0
+                                ? json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "target", info.target,
+                                            "name", info.name, "version", info.version, "build",
+                                            info.build, "signed", info.is_signed, "installed",
+                                            info.installed)
+                                : json_null());
     }
     json_object_set_new(j, "banks", banks);
     return j;

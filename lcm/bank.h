@@ -75,8 +75,7 @@ int bank_install_fresh(const char *devdir, struct bundle *b, const char *target,
 /* The install steps (see above).  Each returns 0 or -errno with a one-line
  * reason in 'err'.  install_stage checks the component exists (-ENOENT) and
  * fits in the device's file system (-ENOSPC) before writing anything. */
-int bank_stage(const char *devdir, struct bundle *b, const char *target, char *err,
-               size_t err_len);
+int bank_stage(const char *devdir, struct bundle *b, const char *target, char *err, size_t err_len);
 int bank_commit(const char *devdir, char *err, size_t err_len);
 int bank_finish(const char *devdir, char *err, size_t err_len);
 int bank_undo(const char *devdir, char *err, size_t err_len);

@@ -49,9 +49,9 @@ history_append(const struct boot_dev *d, unsigned round)
     char path[4096];
     snprintf(path, sizeof path, "%s/boot/history", d->dir);
     char bank[2] = {d->bank ? d->bank : '-', '\0'};
-    json_t *j = json_pack("{s:I,s:I,s:i,s:s,s:s,s:s,s:s,s:s,s:b}", "time",
-                          (json_int_t)time(NULL), "boot", (json_int_t)d->st.boots, "round",
-                          (int)round, "bank", bank, "version", d->version, "result", boot_result_name(d->st.last_result),
+    json_t *j = json_pack("{s:I,s:I,s:i,s:s,s:s,s:s,s:s,s:s,s:b}", "time", (json_int_t)time(NULL),
+                          "boot", (json_int_t)d->st.boots, "round", (int)round, "bank", bank,
+                          "version", d->version, "result", boot_result_name(d->st.last_result),
                           "stage", d->st.last_stage, "reason", d->st.last_reason, "ready", d->ok);
     char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -104,8 +104,8 @@ verify_or_other(struct boot_dev *d, const struct boot_hooks *h, char bank)
         d->st.active = other;
         d->st.pending = 0;
         d->st.last_result = BOOT_RESULT_ROLLED_BACK;
-        set_reason(&d->st, "early-boot", "bank %c does not verify (%s): booting bank %c", bank,
-                   why, other);
+        set_reason(&d->st, "early-boot", "bank %c does not verify (%s): booting bank %c", bank, why,
+                   other);
         d->rolled_back = true;
         return other;
     }
@@ -225,8 +225,7 @@ load(struct boot_dev *d, const struct boot_hooks *h)
 }
 
 static int
-boot_one(struct boot_dev *d, const struct boot_hooks *h, unsigned round, char *err,
-         size_t err_len)
+boot_one(struct boot_dev *d, const struct boot_hooks *h, unsigned round, char *err, size_t err_len)
 {
     char bank;
     int rc = boot_early(d, h, &bank, err, err_len);

@@ -54,12 +54,12 @@ struct boot_dev {
     const char *name; /* "h1", "h1-dpu1" */
     const char *dir;  /* its device directory */
     bool is_host;
-    bool reboot;      /* boot it in the first round (else it keeps running) */
+    bool reboot; /* boot it in the first round (else it keeps running) */
     /* Filled in by boot_server(): */
-    char bank;        /* the bank it runs, or 0 */
+    char bank; /* the bank it runs, or 0 */
     char version[BOOT_VERSION_MAX];
     bool tried_pending, rolled_back, ok;
-    bool recovered;   /* its boot state was unreadable: booted what verifies */
+    bool recovered; /* its boot state was unreadable: booted what verifies */
     struct bootstate st;
 };
 
@@ -82,8 +82,8 @@ struct boot_hooks {
  * Returns 0 when every device ended ready on one version, else -EIO
  * with 'err' naming the first device that did not (its state says why), or
  * another -errno (boot state unwritable: 'err' says). */
-int boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *,
-                unsigned *rounds, char *err, size_t err_len);
+int boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *, unsigned *rounds,
+                char *err, size_t err_len);
 
 /* Asks 'dir''s next boot to boot its other bank (the key pressed before the
  * boot loader).  Returns 0, -ENOENT (the other bank is empty) or -errno. */

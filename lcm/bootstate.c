@@ -51,12 +51,11 @@ bank_json(char bank)
 json_t *
 bootstate_to_json(const struct bootstate *st)
 {
-    return json_pack("{s:i,s:o,s:o,s:o,s:i,s:i,s:b,s:s,s:s,s:s,s:I}", "format",
-                     BOOTSTATE_FORMAT, "active", bank_json(st->active), "pending",
-                     bank_json(st->pending), "booted", bank_json(st->booted), "attempts",
-                     (int)st->attempts, "max_attempts", (int)st->max_attempts,
-                     "rollback_requested", st->rollback_requested, "last_result",
-                     boot_result_name(st->last_result), "last_stage", st->last_stage,
+    return json_pack("{s:i,s:o,s:o,s:o,s:i,s:i,s:b,s:s,s:s,s:s,s:I}", "format", BOOTSTATE_FORMAT,
+                     "active", bank_json(st->active), "pending", bank_json(st->pending), "booted",
+                     bank_json(st->booted), "attempts", (int)st->attempts, "max_attempts",
+                     (int)st->max_attempts, "rollback_requested", st->rollback_requested,
+                     "last_result", boot_result_name(st->last_result), "last_stage", st->last_stage,
                      "last_reason", st->last_reason, "boots", (json_int_t)st->boots);
 }
 

@@ -40,16 +40,16 @@ enum boot_result {
 };
 
 struct bootstate {
-    char active;  /* 'A' or 'B' */
-    char pending; /* 'A', 'B', or 0: none */
-    char booted;  /* the bank the last boot ran, or 0 */
-    unsigned attempts;     /* boots of 'pending' so far */
-    unsigned max_attempts; /* then the pending bank is given up */
+    char active;             /* 'A' or 'B' */
+    char pending;            /* 'A', 'B', or 0: none */
+    char booted;             /* the bank the last boot ran, or 0 */
+    unsigned attempts;       /* boots of 'pending' so far */
+    unsigned max_attempts;   /* then the pending bank is given up */
     bool rollback_requested; /* boot the other bank next (a key pressed) */
     enum boot_result last_result;
-    char last_stage[16];   /* boot-loader, early-boot, jumpstart, ready */
+    char last_stage[16]; /* boot-loader, early-boot, jumpstart, ready */
     char last_reason[192];
-    uint64_t boots;        /* every boot, for the history */
+    uint64_t boots; /* every boot, for the history */
 };
 
 /* A fresh device: bank A active, nothing pending.  This function can't fail. */
@@ -57,8 +57,7 @@ void bootstate_init(struct bootstate *);
 
 /* Parses a record (file contents, 'len' bytes).  Returns false with a one-line
  * reason in 'err' on a bad checksum, bad JSON or a field out of range. */
-bool bootstate_parse(const char *text, size_t len, struct bootstate *, char *err,
-                     size_t err_len);
+bool bootstate_parse(const char *text, size_t len, struct bootstate *, char *err, size_t err_len);
 
 /* Reads DEVDIR/boot/state.  Returns 0, -ENOENT (never written), -EBADMSG (a
  * record that does not parse: 'err' says why) or another -errno. */

@@ -46,8 +46,7 @@ bundle_writer_open(int fd, bool zstd, struct archive **out, char *err, size_t er
         rc = write_fail(a, "tar format", err, err_len);
     /* ARCHIVE_WARN means an external zstd program: not for a signed image. */
     if (!rc && zstd && archive_write_add_filter_zstd(a) != ARCHIVE_OK)
-        rc = lcm_error(err, err_len, -ENOTSUP,
-                       "this libarchive has no built-in zstd compression");
+        rc = lcm_error(err, err_len, -ENOTSUP, "this libarchive has no built-in zstd compression");
     if (!rc && (archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
                 archive_write_open_fd(a, fd) != ARCHIVE_OK))
         rc = write_fail(a, "the bundle", err, err_len);
@@ -60,8 +59,8 @@ bundle_writer_open(int fd, bool zstd, struct archive **out, char *err, size_t er
 }
 
 int
-bundle_write_header(struct archive *a, const char *name, uint64_t size, unsigned mode,
-                    time_t mtime, char *err, size_t err_len)
+bundle_write_header(struct archive *a, const char *name, uint64_t size, unsigned mode, time_t mtime,
+                    char *err, size_t err_len)
 {
     struct archive_entry *e = archive_entry_new();
     if (!e)
@@ -79,23 +78,21 @@ bundle_write_header(struct archive *a, const char *name, uint64_t size, unsigned
 }
 
 int
-bundle_write_data(struct archive *a, const void *buf, size_t len, char *err,
-                  size_t err_len)
+bundle_write_data(struct archive *a, const void *buf, size_t len, char *err, size_t err_len)
 {
     la_ssize_t n = archive_write_data(a, buf, len);
     return n == (la_ssize_t)len ? 0 : write_fail(a, "the bundle", err, err_len);
 }
 
 int
-bundle_write_head(struct archive *a, const char *json, size_t len, const uint8_t *sig,
-                  time_t mtime, char *err, size_t err_len)
+bundle_write_head(struct archive *a, const char *json, size_t len, const uint8_t *sig, time_t mtime,
+                  char *err, size_t err_len)
 {
     int rc = bundle_write_header(a, BUNDLE_MANIFEST_NAME, len, 0644, mtime, err, err_len);
     if (!rc)
         rc = bundle_write_data(a, json, len, err, err_len);
     if (!rc && sig)
-        rc = bundle_write_header(a, BUNDLE_SIG_NAME, SIGN_SIG_LEN, 0644, mtime, err,
-                                 err_len);
+        rc = bundle_write_header(a, BUNDLE_SIG_NAME, SIGN_SIG_LEN, 0644, mtime, err, err_len);
     if (!rc && sig)
         rc = bundle_write_data(a, sig, SIGN_SIG_LEN, err, err_len);
     return rc;
@@ -227,27 +224,25 @@ scan_file(struct scan *s, int dfd, const char *name, const char *path)
 {
     char q[LCM_QUOTE_LEN];
     if (s->c->n_files == MANIFEST_MAX_FILES)
-        return lcm_error(s->err, s->err_len, -EINVAL, "%s: more than %d files",
-                         Q(s->dir, q), MANIFEST_MAX_FILES);
+        return lcm_error(s->err, s->err_len, -EINVAL, "%s: more than %d files", Q(s->dir, q),
+                         MANIFEST_MAX_FILES);
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         int rc = -errno;
         if (fd >= 0)
             close(fd);
-        return lcm_error(s->err, s->err_len, rc, "%s/%s: %s", Q(s->dir, q), path,
-                         strerror(-rc));
+        return lcm_error(s->err, s->err_len, rc, "%s/%s: %s", Q(s->dir, q), path, strerror(-rc));
     }
     uint8_t sha[32];
     uint64_t size;
     int rc = hash_fd(fd, s->buf, sha, &size);
     close(fd);
     if (rc)
-        return lcm_error(s->err, s->err_len, rc, "%s/%s: %s", Q(s->dir, q), path,
-                         strerror(-rc));
+        return lcm_error(s->err, s->err_len, rc, "%s/%s: %s", Q(s->dir, q), path, strerror(-rc));
     if (size > MANIFEST_MAX_FILE_SIZE)
-        return lcm_error(s->err, s->err_len, -EINVAL, "%s/%s: larger than %llu bytes",
-                         Q(s->dir, q), path, (unsigned long long)MANIFEST_MAX_FILE_SIZE);
+        return lcm_error(s->err, s->err_len, -EINVAL, "%s/%s: larger than %llu bytes", Q(s->dir, q),
+                         path, (unsigned long long)MANIFEST_MAX_FILE_SIZE);
     if (manifest_add_file(s->m, s->c, path, size, st.st_mode & 0777, sha) < 0)
         return lcm_error(s->err, s->err_len, -ENOMEM, "out of memory");
     return 0;
@@ -262,13 +257,12 @@ scan_entry(struct scan *s, int dfd, const char *name, const char *path, unsigned
     char q[LCM_QUOTE_LEN], qp[LCM_QUOTE_LEN];
     struct stat st;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return lcm_error(s->err, s->err_len, -errno, "%s/%s: %s", Q(s->dir, q),
-                         Q(path, qp), strerror(errno));
+        return lcm_error(s->err, s->err_len, -errno, "%s/%s: %s", Q(s->dir, q), Q(path, qp),
+                         strerror(errno));
     if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
         return lcm_error(s->err, s->err_len, -EINVAL,
                          "%s/%s: %s, a bundle carries only regular files", Q(s->dir, q),
-                         Q(path, qp),
-                         S_ISLNK(st.st_mode) ? "a symlink" : "a special file");
+                         Q(path, qp), S_ISLNK(st.st_mode) ? "a symlink" : "a special file");
     if (!manifest_path_is_valid(path))
         return lcm_error(s->err, s->err_len, -EINVAL,
                          "%s/%s: a name a bundle cannot carry (too long, too deep or "
@@ -321,8 +315,7 @@ scan_source(struct manifest *m, const struct bundle_source *src, uint8_t *buf, c
 {
     char q[LCM_QUOTE_LEN];
     if (!manifest_target_is_valid(src->target))
-        return lcm_error(err, err_len, -EINVAL,
-                         "bad target '%s' (host/ARCH or dpu/VENDOR/MODEL)",
+        return lcm_error(err, err_len, -EINVAL, "bad target '%s' (host/ARCH or dpu/VENDOR/MODEL)",
                          Q(src->target, q));
     for (size_t i = 0; i < m->n_components; i++)
         if (!strcmp(m->components[i].target, src->target))
@@ -342,16 +335,14 @@ scan_source(struct manifest *m, const struct bundle_source *src, uint8_t *buf, c
 /* The manifest of 'spec', emitted, and parsed back: what bundle_open() will
  * accept, or a reason now. */
 static int
-spec_manifest(const struct bundle_spec *spec, uint8_t *buf, struct manifest **out,
-              char **json, size_t *len, char *err, size_t err_len)
+spec_manifest(const struct bundle_spec *spec, uint8_t *buf, struct manifest **out, char **json,
+              size_t *len, char *err, size_t err_len)
 {
     if (!spec->name || !spec->version || !spec->build || !spec->created)
-        return lcm_error(err, err_len, -EINVAL,
-                         "name, version, build and created are needed");
+        return lcm_error(err, err_len, -EINVAL, "name, version, build and created are needed");
     if (spec->n_sources == 0)
         return lcm_error(err, err_len, -EINVAL, "no components");
-    struct manifest *m =
-        manifest_create(spec->name, spec->version, spec->build, spec->created);
+    struct manifest *m = manifest_create(spec->name, spec->version, spec->build, spec->created);
     if (!m)
         return lcm_error(err, err_len, -ENOMEM, "out of memory");
     int rc = 0;
@@ -387,8 +378,7 @@ spec_source(const struct bundle_spec *spec, const char *target)
  * manifest says. */
 static int
 copy_file(struct archive *a, const char *dir, const struct manifest_component *c,
-          const struct manifest_file *f, uint8_t *buf, time_t mtime, char *err,
-          size_t err_len)
+          const struct manifest_file *f, uint8_t *buf, time_t mtime, char *err, size_t err_len)
 {
     char path[PATH_MAX], name[MANIFEST_MAX_TARGET + MANIFEST_MAX_PATH + 16];
     char q[LCM_QUOTE_LEN];
@@ -417,10 +407,10 @@ copy_file(struct archive *a, const char *dir, const struct manifest_component *c
         rc = bundle_write_data(a, buf, (size_t)n, err, err_len);
     }
     uint8_t sha[32];
-    if (!rc && (got != f->size || EVP_DigestFinal_ex(md, sha, NULL) != 1 ||
-                memcmp(sha, f->sha256, 32)))
-        rc = lcm_error(err, err_len, -EAGAIN, "%s changed while the bundle was written",
-                       Q(path, q));
+    if (!rc &&
+        (got != f->size || EVP_DigestFinal_ex(md, sha, NULL) != 1 || memcmp(sha, f->sha256, 32)))
+        rc =
+            lcm_error(err, err_len, -EAGAIN, "%s changed while the bundle was written", Q(path, q));
     EVP_MD_CTX_free(md);
     close(fd);
     return rc;
@@ -444,8 +434,8 @@ write_payload(struct archive *a, const struct bundle_spec *spec, const struct ma
 }
 
 int
-bundle_build(const struct bundle_spec *spec, const char *out_path,
-             const struct sign_key *key, char *err, size_t err_len)
+bundle_build(const struct bundle_spec *spec, const char *out_path, const struct sign_key *key,
+             char *err, size_t err_len)
 {
     struct manifest *m = NULL;
     char *json = NULL;
@@ -463,8 +453,8 @@ bundle_build(const struct bundle_spec *spec, const char *out_path,
     }
     if ((rc = out_open(&o, out_path, spec->zstd, err, err_len)))
         goto err_free;
-    rc = bundle_write_head(o.a, json, len, key ? sig : NULL,
-                           bundle_created_time(m->created), err, err_len);
+    rc = bundle_write_head(o.a, json, len, key ? sig : NULL, bundle_created_time(m->created), err,
+                           err_len);
     if (!rc)
         rc = write_payload(o.a, spec, m, buf, err, err_len);
     if (rc)
@@ -487,8 +477,8 @@ struct copy {
 };
 
 static int
-copy_begin(void *ctx, const struct manifest_component *c, const struct manifest_file *f,
-           char *err, size_t err_len)
+copy_begin(void *ctx, const struct manifest_component *c, const struct manifest_file *f, char *err,
+           size_t err_len)
 {
     struct copy *cp = ctx;
     char name[MANIFEST_MAX_TARGET + MANIFEST_MAX_PATH + 16];
@@ -528,8 +518,7 @@ bundle_sign(const char *path, const struct sign_key *key, char *err, size_t err_
     struct copy cp = {.a = o.a, .mtime = bundle_created_time(b->m->created)};
     const struct bundle_sink sink = {
         .begin = copy_begin, .data = copy_data, .end = copy_end, .ctx = &cp};
-    rc = bundle_write_head(o.a, b->manifest_json, b->manifest_len, sig, cp.mtime, err,
-                           err_len);
+    rc = bundle_write_head(o.a, b->manifest_json, b->manifest_len, sig, cp.mtime, err, err_len);
     if (!rc)
         rc = bundle_walk(b, &sink, err, err_len);
     if (rc)

@@ -198,10 +198,9 @@ open_parent(int root, const char *path, const char **leaf)
         memcpy(comp, p, (size_t)(slash - p));
         comp[slash - p] = '\0';
         bool is_new = mkdirat(cur, comp, 0755) == 0;
-        int next =
-            (is_new || errno == EEXIST)
-                ? openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                : -1;
+        int next = (is_new || errno == EEXIST)
+                       ? openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                       : -1;
         int saved = errno;
         if (next >= 0 && is_new)
             fchmod(next, 0755);
@@ -214,8 +213,8 @@ open_parent(int root, const char *path, const char **leaf)
 }
 
 static int
-extract_begin(void *ctx, const struct manifest_component *c,
-              const struct manifest_file *f, char *err, size_t err_len)
+extract_begin(void *ctx, const struct manifest_component *c, const struct manifest_file *f,
+              char *err, size_t err_len)
 {
     struct extract *x = ctx;
     x->f = f;
@@ -225,8 +224,7 @@ extract_begin(void *ctx, const struct manifest_component *c,
     int rc = open_parent(x->root_fd, f->path, &leaf);
     if (rc >= 0) {
         int dfd = rc;
-        x->fd =
-            openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        x->fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         rc = x->fd < 0 ? -errno : 0;
         close(dfd);
     }
@@ -244,8 +242,7 @@ extract_data(void *ctx, const void *buf, size_t len, char *err, size_t err_len)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
-            return lcm_error(err, err_len, -errno, "writing %s: %s", x->f->path,
-                             strerror(errno));
+            return lcm_error(err, err_len, -errno, "writing %s: %s", x->f->path, strerror(errno));
         p += w;
         len -= (size_t)w;
     }
@@ -274,8 +271,7 @@ bundle_extract(struct bundle *b, const char *target, const char *dest_dir, char 
     char q[LCM_QUOTE_LEN];
     const struct manifest_component *c = manifest_find_component(b->m, target);
     if (!c)
-        return lcm_error(err, err_len, -ENOENT, "the bundle has no component for %s",
-                         Q(target, q));
+        return lcm_error(err, err_len, -ENOENT, "the bundle has no component for %s", Q(target, q));
     uint64_t need;
     bundle_space_needed(b, target, &need);
     struct dest d;

@@ -36,8 +36,8 @@ struct bundle {
  * read (before the digest is known); 'end' is called only once size and
  * SHA-256 matched.  Each returns 0 or -errno with a reason in 'err'. */
 struct bundle_sink {
-    int (*begin)(void *ctx, const struct manifest_component *c,
-                 const struct manifest_file *f, char *err, size_t err_len);
+    int (*begin)(void *ctx, const struct manifest_component *c, const struct manifest_file *f,
+                 char *err, size_t err_len);
     int (*data)(void *ctx, const void *buf, size_t len, char *err, size_t err_len);
     int (*end)(void *ctx, char *err, size_t err_len);
     void *ctx;
@@ -46,13 +46,11 @@ struct bundle_sink {
 /* One pass over the whole bundle: re-checks the head, matches every payload
  * entry with the manifest, calls 'sink' (may be NULL) and checks at the end
  * that no file is missing.  Returns 0 or an error of bundle.h. */
-int bundle_walk(struct bundle *b, const struct bundle_sink *sink, char *err,
-                size_t err_len);
+int bundle_walk(struct bundle *b, const struct bundle_sink *sink, char *err, size_t err_len);
 
 /* The tar writer: pax (ustar unless a name needs more), zstd if asked, owner
  * 0:0, every mtime 'mtime'.  Returns 0 or -ENOTSUP (no zstd), -ENOMEM, -EIO. */
-int bundle_writer_open(int fd, bool zstd, struct archive **out, char *err,
-                       size_t err_len);
+int bundle_writer_open(int fd, bool zstd, struct archive **out, char *err, size_t err_len);
 /* Writes manifest.json and, when 'sig' is not NULL, manifest.sig. */
 int bundle_write_head(struct archive *a, const char *json, size_t len, const uint8_t *sig,
                       time_t mtime, char *err, size_t err_len);
@@ -60,8 +58,7 @@ int bundle_write_head(struct archive *a, const char *json, size_t len, const uin
 int bundle_write_header(struct archive *a, const char *name, uint64_t size, unsigned mode,
                         time_t mtime, char *err, size_t err_len);
 /* Writes 'len' bytes of the current entry's data. */
-int bundle_write_data(struct archive *a, const void *buf, size_t len, char *err,
-                      size_t err_len);
+int bundle_write_data(struct archive *a, const void *buf, size_t len, char *err, size_t err_len);
 
 /* "payload/TARGET/PATH" into 'buf'; false if it does not fit. */
 bool bundle_entry_name(char *buf, size_t len, const char *target, const char *path);

@@ -47,16 +47,13 @@ src_read(struct archive *a, void *ctx, const void **out)
 
 /* The reason for a failed libarchive read: the system's, or the format's. */
 static int
-read_fail(struct archive *a, const struct src *s, const char *what, char *err,
-          size_t err_len)
+read_fail(struct archive *a, const struct src *s, const char *what, char *err, size_t err_len)
 {
     char q[160];
     if (s->err)
-        return lcm_error(err, err_len, -s->err, "reading the bundle: %s",
-                         strerror(s->err));
+        return lcm_error(err, err_len, -s->err, "reading the bundle: %s", strerror(s->err));
     if (!what)
-        return lcm_error(err, err_len, -EBADMSG,
-                         "not a readable bundle (tar, plain or zstd): %s",
+        return lcm_error(err, err_len, -EBADMSG, "not a readable bundle (tar, plain or zstd): %s",
                          Q(archive_error_string(a), q));
     return lcm_error(err, err_len, -EBADMSG, "truncated or corrupt bundle (%s): %s", what,
                      Q(archive_error_string(a), q));
@@ -144,8 +141,8 @@ check_filters(struct archive *a, char *err, size_t err_len)
 /* Reads the whole data of entry 'e' (a regular file of at most 'max' bytes)
  * into a new buffer, NUL-terminated. */
 static int
-read_member(struct archive *a, const struct src *s, struct archive_entry *e, size_t max,
-            char **out, size_t *len, char *err, size_t err_len)
+read_member(struct archive *a, const struct src *s, struct archive_entry *e, size_t max, char **out,
+            size_t *len, char *err, size_t err_len)
 {
     const char *name = archive_entry_pathname(e), *kind = entry_kind(e);
     if (kind)
@@ -185,8 +182,8 @@ struct head {
 };
 
 static int
-read_sig(struct archive *a, const struct src *s, struct archive_entry *e, struct head *h,
-         char *err, size_t err_len)
+read_sig(struct archive *a, const struct src *s, struct archive_entry *e, struct head *h, char *err,
+         size_t err_len)
 {
     char *sig;
     size_t len;
@@ -195,8 +192,8 @@ read_sig(struct archive *a, const struct src *s, struct archive_entry *e, struct
         return rc;
     if (len != SIGN_SIG_LEN) {
         free(sig);
-        return lcm_error(err, err_len, -EKEYREJECTED, "manifest.sig is %zu bytes, not %d",
-                         len, SIGN_SIG_LEN);
+        return lcm_error(err, err_len, -EKEYREJECTED, "manifest.sig is %zu bytes, not %d", len,
+                         SIGN_SIG_LEN);
     }
     memcpy(h->sig, sig, SIGN_SIG_LEN);
     free(sig);
@@ -207,8 +204,8 @@ read_sig(struct archive *a, const struct src *s, struct archive_entry *e, struct
 /* Reads manifest.json and manifest.sig.  An entry that follows manifest.json
  * and is not manifest.sig (an unsigned bundle) is returned in '*pending'. */
 static int
-head_read(struct archive *a, const struct src *s, struct head *h,
-          struct archive_entry **pending, char *err, size_t err_len)
+head_read(struct archive *a, const struct src *s, struct head *h, struct archive_entry **pending,
+          char *err, size_t err_len)
 {
     struct archive_entry *e;
     char q[LCM_QUOTE_LEN];
@@ -220,8 +217,7 @@ head_read(struct archive *a, const struct src *s, struct head *h,
     int rc = check_filters(a, err, err_len);
     if (rc)
         return rc;
-    if (strcmp(archive_entry_pathname(e) ? archive_entry_pathname(e) : "",
-               BUNDLE_MANIFEST_NAME))
+    if (strcmp(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", BUNDLE_MANIFEST_NAME))
         return lcm_error(err, err_len, -EBADMSG,
                          "not a bundle: the first entry is '%s', not manifest.json",
                          Q(archive_entry_pathname(e), q));
@@ -261,20 +257,17 @@ head_trust(struct bundle *b, const struct sign_key *pubkey, char *err, size_t er
 {
     if (pubkey && !b->is_signed)
         return lcm_error(err, err_len, -ENOKEY, "the bundle is not signed");
-    if (pubkey &&
-        !sign_verify(pubkey, b->manifest_json, b->manifest_len, b->sig, SIGN_SIG_LEN))
-        return lcm_error(
-            err, err_len, -EKEYREJECTED,
-            "bad signature: the manifest was altered or signed by another key");
+    if (pubkey && !sign_verify(pubkey, b->manifest_json, b->manifest_len, b->sig, SIGN_SIG_LEN))
+        return lcm_error(err, err_len, -EKEYREJECTED,
+                         "bad signature: the manifest was altered or signed by another key");
     b->is_verified = pubkey != NULL;
     char reason[MANIFEST_ERR_LEN];
     if (!manifest_parse(b->manifest_json, b->manifest_len, &b->m, reason, sizeof reason))
         return lcm_error(err, err_len, -EBADMSG, "bad manifest: %s", reason);
     if (b->m->total_size > b->limits.max_total)
-        return lcm_error(err, err_len, -EMSGSIZE,
-                         "the bundle declares %llu bytes, more than the limit %llu",
-                         (unsigned long long)b->m->total_size,
-                         (unsigned long long)b->limits.max_total);
+        return lcm_error(
+            err, err_len, -EMSGSIZE, "the bundle declares %llu bytes, more than the limit %llu",
+            (unsigned long long)b->m->total_size, (unsigned long long)b->limits.max_total);
     return 0;
 }
 
@@ -330,9 +323,8 @@ bundle_open_fd(int fd, const struct sign_key *pubkey, const struct bundle_limits
 }
 
 int
-bundle_open(const char *path, const struct sign_key *pubkey,
-            const struct bundle_limits *limits, struct bundle **out, char *err,
-            size_t err_len)
+bundle_open(const char *path, const struct sign_key *pubkey, const struct bundle_limits *limits,
+            struct bundle **out, char *err, size_t err_len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -429,8 +421,7 @@ walk_init(struct walk *w, struct bundle *b, char *err, size_t err_len)
         w->first[i] = w->first[i - 1] + m->components[i - 1].n_files;
     /* Per entry: a header, a pax header and its block, padding; then the
      * head and the end-of-archive blocks. */
-    w->max_tar =
-        m->total_size + (m->n_files + 2) * 4096ULL + b->manifest_len + (1ULL << 20);
+    w->max_tar = m->total_size + (m->n_files + 2) * 4096ULL + b->manifest_len + (1ULL << 20);
     return 0;
 }
 
@@ -440,12 +431,10 @@ walk_head(struct walk *w, struct archive_entry **pending)
 {
     struct head h = {0};
     int rc = head_read(w->a, w->src, &h, pending, w->err, w->err_len);
-    if (!rc &&
-        (h.len != w->b->manifest_len || memcmp(h.json, w->b->manifest_json, h.len) ||
-         h.is_signed != w->b->is_signed ||
-         (h.is_signed && memcmp(h.sig, w->b->sig, SIGN_SIG_LEN)))) {
-        rc = lcm_error(w->err, w->err_len, -ESTALE,
-                       "the bundle changed since it was opened");
+    if (!rc && (h.len != w->b->manifest_len || memcmp(h.json, w->b->manifest_json, h.len) ||
+                h.is_signed != w->b->is_signed ||
+                (h.is_signed && memcmp(h.sig, w->b->sig, SIGN_SIG_LEN)))) {
+        rc = lcm_error(w->err, w->err_len, -ESTALE, "the bundle changed since it was opened");
     }
     free(h.json);
     return rc;
@@ -484,21 +473,18 @@ entry_lookup(const struct manifest *m, const char *name, size_t *comp)
 
 /* Matches entry 'e' with a file of the manifest that has not been seen. */
 static int
-entry_match(struct walk *w, struct archive_entry *e, size_t *comp,
-            const struct manifest_file **fp)
+entry_match(struct walk *w, struct archive_entry *e, size_t *comp, const struct manifest_file **fp)
 {
     const char *name = archive_entry_pathname(e), *kind;
     char q[LCM_QUOTE_LEN];
     if (!name || !*name || name_is_unsafe(name))
-        return lcm_error(w->err, w->err_len, -EBADMSG, "unsafe entry name '%s'",
-                         Q(name, q));
+        return lcm_error(w->err, w->err_len, -EBADMSG, "unsafe entry name '%s'", Q(name, q));
     if ((kind = entry_kind(e)))
-        return lcm_error(w->err, w->err_len, -EBADMSG, "entry '%s' is %s", Q(name, q),
-                         kind);
+        return lcm_error(w->err, w->err_len, -EBADMSG, "entry '%s' is %s", Q(name, q), kind);
     const struct manifest_file *f = entry_lookup(w->b->m, name, comp);
     if (!f)
-        return lcm_error(w->err, w->err_len, -EBADMSG,
-                         "entry '%s' is not in the manifest", Q(name, q));
+        return lcm_error(w->err, w->err_len, -EBADMSG, "entry '%s' is not in the manifest",
+                         Q(name, q));
     size_t idx = w->first[*comp] + (size_t)(f - w->b->m->components[*comp].files);
     if (w->seen[idx]++)
         return lcm_error(w->err, w->err_len, -EBADMSG, "entry '%s' twice", Q(name, q));
@@ -542,8 +528,8 @@ entry_data(struct walk *w, const struct manifest_file *f, const char *name,
         *got += (uint64_t)n;
         w->total += (uint64_t)n;
         if (*got > f->size || w->total > w->b->m->total_size)
-            return lcm_error(w->err, w->err_len, -EMSGSIZE,
-                             "entry '%s' outgrows its declared size", name);
+            return lcm_error(w->err, w->err_len, -EMSGSIZE, "entry '%s' outgrows its declared size",
+                             name);
         int rc = check_inflation(w);
         if (rc)
             return rc;
@@ -554,8 +540,8 @@ entry_data(struct walk *w, const struct manifest_file *f, const char *name,
 }
 
 static int
-entry_read(struct walk *w, const struct manifest_component *c,
-           const struct manifest_file *f, const struct bundle_sink *sink)
+entry_read(struct walk *w, const struct manifest_component *c, const struct manifest_file *f,
+           const struct bundle_sink *sink)
 {
     char name[MANIFEST_MAX_TARGET + MANIFEST_MAX_PATH + 16];
     bundle_entry_name(name, sizeof name, c->target, f->path);
@@ -658,19 +644,17 @@ bundle_inspect(const struct bundle *b)
     json_t *comps = json_array();
     for (size_t i = 0; comps && i < m->n_components; i++) {
         const struct manifest_component *c = &m->components[i];
-        if (json_array_append_new(comps, json_pack("{s:s, s:I, s:I}", "target", c->target,
-                                                   "files", (json_int_t)c->n_files,
-                                                   "size", (json_int_t)c->total_size)) <
-            0) {
+        if (json_array_append_new(comps, json_pack("{s:s, s:I, s:I}", "target", c->target, "files",
+                                                   (json_int_t)c->n_files, "size",
+                                                   (json_int_t)c->total_size)) < 0) {
             json_decref(comps);
             return NULL;
         }
     }
     const char *sig = !b->is_signed ? "none" : b->is_verified ? "valid" : "unchecked";
-    return comps ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "name",
-                             m->name, "version", m->version, "build", m->build, "created",
-                             m->created, "signature", sig, "compression",
-                             b->is_zstd ? "zstd" : "none", "size",
+    return comps ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "name", m->name,
+                             "version", m->version, "build", m->build, "created", m->created,
+                             "signature", sig, "compression", b->is_zstd ? "zstd" : "none", "size",
                              (json_int_t)m->total_size, "files", (json_int_t)m->n_files,
                              "components", comps)
                  : NULL;

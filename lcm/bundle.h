@@ -104,8 +104,8 @@ struct bundle_spec {
  * files), -ENOTSUP when libarchive has no zstd writer, -EAGAIN when a source
  * file changed while it was being copied, -EIO for a libarchive failure, and
  * file system errors.  On failure 'out_path' is left as it was. */
-int bundle_build(const struct bundle_spec *spec, const char *out_path,
-                 const struct sign_key *key, char *err, size_t err_len);
+int bundle_build(const struct bundle_spec *spec, const char *out_path, const struct sign_key *key,
+                 char *err, size_t err_len);
 
 /* Rewrites the bundle at 'path' in place, signed by 'key' (replacing any
  * signature), after checking its whole payload against its manifest as
@@ -121,12 +121,10 @@ int bundle_sign(const char *path, const struct sign_key *key, char *err, size_t 
  * is refused; without, the signature (if any) is not checked, which only
  * inspection and tests should do.  'limits' may be NULL (defaults).  Returns
  * 0 and sets '*out' (free with bundle_close()), or an error above. */
-int bundle_open(const char *path, const struct sign_key *pubkey,
-                const struct bundle_limits *limits, struct bundle **out, char *err,
-                size_t err_len);
-int bundle_open_fd(int fd, const struct sign_key *pubkey,
-                   const struct bundle_limits *limits, struct bundle **out, char *err,
-                   size_t err_len);
+int bundle_open(const char *path, const struct sign_key *pubkey, const struct bundle_limits *limits,
+                struct bundle **out, char *err, size_t err_len);
+int bundle_open_fd(int fd, const struct sign_key *pubkey, const struct bundle_limits *limits,
+                   struct bundle **out, char *err, size_t err_len);
 
 /* Closes 'b'.  Accepts NULL. */
 void bundle_close(struct bundle *b);

@@ -18,8 +18,8 @@
 static bool
 path_char_ok(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-' || c == '+' || c == '@';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '+' || c == '@';
 }
 
 bool
@@ -155,15 +155,13 @@ created_is_valid(const char *s)
             return false;
     int mon = atoi(s + 5), day = atoi(s + 8), hour = atoi(s + 11), min = atoi(s + 14),
         sec = atoi(s + 17);
-    return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour < 24 && min < 60 &&
-           sec <= 60;
+    return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour < 24 && min < 60 && sec <= 60;
 }
 
 /* ---- building ---------------------------------------------------------- */
 
 struct manifest *
-manifest_create(const char *name, const char *version, const char *build,
-                const char *created)
+manifest_create(const char *name, const char *version, const char *build, const char *created)
 {
     struct manifest *m = calloc(1, sizeof *m);
     if (!m)
@@ -183,8 +181,7 @@ manifest_create(const char *name, const char *version, const char *build,
 struct manifest_component *
 manifest_add_component(struct manifest *m, const char *target)
 {
-    struct manifest_component *cs =
-        realloc(m->components, (m->n_components + 1) * sizeof *cs);
+    struct manifest_component *cs = realloc(m->components, (m->n_components + 1) * sizeof *cs);
     if (!cs)
         return NULL;
     m->components = cs;
@@ -198,8 +195,8 @@ manifest_add_component(struct manifest *m, const char *target)
 }
 
 int
-manifest_add_file(struct manifest *m, struct manifest_component *c, const char *path,
-                  uint64_t size, unsigned mode, const uint8_t sha256[static 32])
+manifest_add_file(struct manifest *m, struct manifest_component *c, const char *path, uint64_t size,
+                  unsigned mode, const uint8_t sha256[static 32])
 {
     struct manifest_file *fs = realloc(c->files, (c->n_files + 1) * sizeof *fs);
     if (!fs)
@@ -312,8 +309,7 @@ manifest_find_file(const struct manifest_component *c, const char *path)
 
 /* Refuses a key of 'obj' that is not in 'keys' (NULL-terminated). */
 static bool
-only_keys(json_t *obj, const char *const *keys, const char *what, char *err,
-          size_t err_len)
+only_keys(json_t *obj, const char *const *keys, const char *what, char *err, size_t err_len)
 {
     const char *k;
     json_t *v;
@@ -358,13 +354,11 @@ parse_mode(const char *s, unsigned *mode)
 static bool
 parse_sha256(const char *s, uint8_t out[static 32])
 {
-    return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64 &&
-           hex_parse(s, out, 32);
+    return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64 && hex_parse(s, out, 32);
 }
 
 static bool
-parse_file(json_t *jf, struct manifest *m, struct manifest_component *c, char *err,
-           size_t err_len)
+parse_file(json_t *jf, struct manifest *m, struct manifest_component *c, char *err, size_t err_len)
 {
     static const char *const keys[] = {"path", "size", "mode", "sha256", NULL};
     char what[MANIFEST_MAX_TARGET + 32], q[LCM_QUOTE_LEN];
@@ -377,8 +371,7 @@ parse_file(json_t *jf, struct manifest *m, struct manifest_component *c, char *e
                *hex = get_string(jf, "sha256");
     json_t *jsize = json_object_get(jf, "size");
     if (!path || !mode_s || !hex || !jsize)
-        return lcm_fail(err, err_len,
-                        "%s: missing or mistyped path, size, mode or sha256", what);
+        return lcm_fail(err, err_len, "%s: missing or mistyped path, size, mode or sha256", what);
     if (!manifest_path_is_valid(path))
         return lcm_fail(err, err_len, "%s: bad path '%s'", what, Q(path, q));
     if (!json_is_integer(jsize) || json_integer_value(jsize) < 0 ||
@@ -387,8 +380,7 @@ parse_file(json_t *jf, struct manifest *m, struct manifest_component *c, char *e
                         (unsigned long long)MANIFEST_MAX_FILE_SIZE);
     unsigned mode;
     if (!parse_mode(mode_s, &mode))
-        return lcm_fail(err, err_len, "%s: mode '%s' is not 0000 to 0777", what,
-                        Q(mode_s, q));
+        return lcm_fail(err, err_len, "%s: mode '%s' is not 0000 to 0777", what, Q(mode_s, q));
     uint8_t sha[32];
     if (!parse_sha256(hex, sha))
         return lcm_fail(err, err_len, "%s: sha256 is not 64 lowercase hex digits", what);
@@ -405,12 +397,10 @@ check_paths(const struct manifest_component *c, char *err, size_t err_len)
     for (size_t i = 0; i < c->n_files; i++) {
         const char *p = c->files[i].path;
         if (i > 0 && !strcmp(p, c->files[i - 1].path))
-            return lcm_fail(err, err_len, "component %s: path '%s' twice", c->target,
-                            Q(p, q));
+            return lcm_fail(err, err_len, "component %s: path '%s' twice", c->target, Q(p, q));
         for (const char *s = strchr(p, '/'); s; s = strchr(s + 1, '/'))
             if (find_file_n(c, p, (size_t)(s - p)))
-                return lcm_fail(err, err_len,
-                                "component %s: '%.*s' is both a file and a directory",
+                return lcm_fail(err, err_len, "component %s: '%.*s' is both a file and a directory",
                                 c->target, (int)(s - p), p);
     }
     return true;
@@ -431,12 +421,10 @@ parse_component(json_t *jc, struct manifest *m, size_t idx, char *err, size_t er
     if (!target || !json_is_array(files))
         return lcm_fail(err, err_len, "%s: missing or mistyped target or files", what);
     if (!manifest_target_is_valid(target))
-        return lcm_fail(err, err_len,
-                        "%s: bad target '%s' (host/ARCH or dpu/VENDOR/MODEL)", what,
+        return lcm_fail(err, err_len, "%s: bad target '%s' (host/ARCH or dpu/VENDOR/MODEL)", what,
                         Q(target, q));
     if (json_array_size(files) == 0 || json_array_size(files) > MANIFEST_MAX_FILES)
-        return lcm_fail(err, err_len, "component %s: 1 to %d files", target,
-                        MANIFEST_MAX_FILES);
+        return lcm_fail(err, err_len, "component %s: 1 to %d files", target, MANIFEST_MAX_FILES);
     struct manifest_component *c = manifest_add_component(m, target);
     if (!c)
         return lcm_fail(err, err_len, "out of memory");
@@ -469,8 +457,7 @@ parse_header(json_t *root, struct manifest **out, char *err, size_t err_len)
     const char *name = get_string(root, "name"), *version = get_string(root, "version"),
                *build = get_string(root, "build"), *created = get_string(root, "created");
     if (!name || !version || !build || !created)
-        return lcm_fail(err, err_len,
-                        "missing or mistyped name, version, build or created");
+        return lcm_fail(err, err_len, "missing or mistyped name, version, build or created");
     if (!name_is_valid(name, MANIFEST_MAX_NAME))
         return lcm_fail(err, err_len, "bad name '%s'", Q(name, q));
     if (!manifest_version_is_valid(version))
@@ -478,8 +465,7 @@ parse_header(json_t *root, struct manifest **out, char *err, size_t err_len)
     if (!build_is_valid(build))
         return lcm_fail(err, err_len, "bad build '%s'", Q(build, q));
     if (!created_is_valid(created))
-        return lcm_fail(err, err_len, "bad created '%s' (YYYY-MM-DDTHH:MM:SSZ)",
-                        Q(created, q));
+        return lcm_fail(err, err_len, "bad created '%s' (YYYY-MM-DDTHH:MM:SSZ)", Q(created, q));
     *out = manifest_create(name, version, build, created);
     return *out ? true : lcm_fail(err, err_len, "out of memory");
 }
@@ -493,8 +479,7 @@ parse_root(json_t *root, struct manifest **out, char *err, size_t err_len)
     json_t *comps = json_object_get(root, "components"), *jc;
     if (!json_is_array(comps) || json_array_size(comps) == 0 ||
         json_array_size(comps) > MANIFEST_MAX_COMPONENTS) {
-        lcm_fail(err, err_len, "components: an array of 1 to %d",
-                 MANIFEST_MAX_COMPONENTS);
+        lcm_fail(err, err_len, "components: an array of 1 to %d", MANIFEST_MAX_COMPONENTS);
         goto err_free;
     }
     size_t i;
@@ -514,8 +499,7 @@ parse_root(json_t *root, struct manifest **out, char *err, size_t err_len)
     }
     if (m->total_size > MANIFEST_MAX_TOTAL_SIZE) {
         lcm_fail(err, err_len, "files total %llu bytes, more than %llu",
-                 (unsigned long long)m->total_size,
-                 (unsigned long long)MANIFEST_MAX_TOTAL_SIZE);
+                 (unsigned long long)m->total_size, (unsigned long long)MANIFEST_MAX_TOTAL_SIZE);
         goto err_free;
     }
     *out = m;
@@ -527,13 +511,11 @@ err_free:
 }
 
 bool
-manifest_parse(const char *data, size_t len, struct manifest **out, char *err,
-               size_t err_len)
+manifest_parse(const char *data, size_t len, struct manifest **out, char *err, size_t err_len)
 {
     *out = NULL;
     if (len > MANIFEST_MAX_LEN)
-        return lcm_fail(err, err_len, "manifest is %zu bytes, more than %d", len,
-                        MANIFEST_MAX_LEN);
+        return lcm_fail(err, err_len, "manifest is %zu bytes, more than %d", len, MANIFEST_MAX_LEN);
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -554,8 +536,8 @@ emit_file(const struct manifest_file *f)
     char hex[65], mode[8];
     hex_format(f->sha256, 32, hex);
     snprintf(mode, sizeof mode, "%04o", f->mode & 0777);
-    return json_pack("{s:s, s:I, s:s, s:s}", "path", f->path, "size", (json_int_t)f->size,
-                     "mode", mode, "sha256", hex);
+    return json_pack("{s:s, s:I, s:s, s:s}", "path", f->path, "size", (json_int_t)f->size, "mode",
+                     mode, "sha256", hex);
 }
 
 static json_t *
@@ -582,11 +564,10 @@ manifest_emit(struct manifest *m, size_t *len)
             comps = NULL;
         }
     }
-    json_t *root = comps
-                       ? json_pack("{s:i, s:s, s:s, s:s, s:s, s:o}", "format", m->format,
-                                   "name", m->name, "version", m->version, "build",
-                                   m->build, "created", m->created, "components", comps)
-                       : NULL;
+    json_t *root = comps ? json_pack("{s:i, s:s, s:s, s:s, s:s, s:o}", "format", m->format, "name",
+                                     m->name, "version", m->version, "build", m->build, "created",
+                                     m->created, "components", comps)
+                         : NULL;
     char *s = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     if (!s) {

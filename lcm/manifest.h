@@ -81,8 +81,7 @@ struct manifest {
  * '*out' (caller frees with manifest_destroy()), or false with a one-line
  * reason in 'err' ('err_len' bytes; MANIFEST_ERR_LEN is enough).  Out of
  * memory is reported as a reason too. */
-bool manifest_parse(const char *data, size_t len, struct manifest **out, char *err,
-                    size_t err_len);
+bool manifest_parse(const char *data, size_t len, struct manifest **out, char *err, size_t err_len);
 
 /* Writes 'm' in canonical form.  Returns the text (NUL-terminated, caller
  * frees) and its length in '*len', or NULL on -ENOMEM or when 'm' holds a

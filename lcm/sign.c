@@ -70,9 +70,8 @@ key_pem(const struct sign_key *key, bool private_half)
     BIO *bio = BIO_new(BIO_s_mem());
     if (!bio)
         return NULL;
-    int ok = private_half
-                 ? PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL)
-                 : PEM_write_bio_PUBKEY(bio, key->pkey);
+    int ok = private_half ? PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL)
+                          : PEM_write_bio_PUBKEY(bio, key->pkey);
     if (!ok) {
         BIO_free(bio);
         ERR_clear_error();
@@ -147,8 +146,7 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 }
 
 static int
-key_load(const char *path, bool is_private, struct sign_key **out, char *err,
-         size_t err_len)
+key_load(const char *path, bool is_private, struct sign_key **out, char *err, size_t err_len)
 {
     char q[LCM_QUOTE_LEN];
     size_t len;

@@ -40,10 +40,8 @@ int sign_key_save(const struct sign_key *key, const char *key_path, const char *
  * sets '*out', or -errno with a one-line reason in 'err': -ENOENT and other
  * errors of open()/read(), -EFBIG for a file over SIGN_MAX_PEM_LEN, -EINVAL
  * when the file is not such a PEM key or not an Ed25519 one, -ENOMEM. */
-int sign_key_load_private(const char *path, struct sign_key **out, char *err,
-                          size_t err_len);
-int sign_key_load_public(const char *path, struct sign_key **out, char *err,
-                         size_t err_len);
+int sign_key_load_private(const char *path, struct sign_key **out, char *err, size_t err_len);
+int sign_key_load_public(const char *path, struct sign_key **out, char *err, size_t err_len);
 
 /* True if 'key' holds a private half (it can sign). */
 bool sign_key_is_private(const struct sign_key *key);
@@ -58,7 +56,7 @@ int sign_bytes(const struct sign_key *key, const void *data, size_t len,
 
 /* True if 'sig' ('sig_len' bytes) is a valid signature of 'data' by 'key'
  * (public or private).  Any failure, out of memory too, is false. */
-bool sign_verify(const struct sign_key *key, const void *data, size_t len,
-                 const uint8_t *sig, size_t sig_len);
+bool sign_verify(const struct sign_key *key, const void *data, size_t len, const uint8_t *sig,
+                 size_t sig_len);
 
 #endif

@@ -31,17 +31,9 @@
 /* The fixed paths, most telling first: they go before the logs when the
  * device's cap runs out. */
 static const char *const fixed_paths[] = {
-    "platform.json",
-    "hostd.json",
-    "boot/state",
-    "boot/history",
-    "banks/.prev-state",
-    "banks/A/bank.json",
-    "banks/B/bank.json",
-    "banks/A/manifest.json",
-    "banks/B/manifest.json",
-    "certs/ca.pem",
-    "certs/cert.pem",
+    "platform.json",         "hostd.json",        "boot/state",        "boot/history",
+    "banks/.prev-state",     "banks/A/bank.json", "banks/B/bank.json", "banks/A/manifest.json",
+    "banks/B/manifest.json", "certs/ca.pem",      "certs/cert.pem",
 };
 #define LOG_DIR "log"
 static const char *const log_patterns[] = {"*.log", "*.log.[0-9]*", "*.out"};
@@ -55,12 +47,12 @@ support_path_clean(const char *name, char out[static SUPPORT_PATH_MAX])
     bool cut = false;
     const char *p = name;
 /* Room is kept for the "~" of a cut name and the NUL. */
-#define PUT(c)                                                                           \
-    do {                                                                                 \
-        if (o < SUPPORT_PATH_MAX - 2)                                                    \
-            out[o++] = (c);                                                              \
-        else                                                                             \
-            cut = true;                                                                  \
+#define PUT(c)                                                                                     \
+    do {                                                                                           \
+        if (o < SUPPORT_PATH_MAX - 2)                                                              \
+            out[o++] = (c);                                                                        \
+        else                                                                                       \
+            cut = true;                                                                            \
     } while (0)
     while (*p && !cut) {
         while (*p == '/')
@@ -162,8 +154,7 @@ collect_file(struct collector *c, int dfd, const char *leaf, const char *name)
     size_t size = (size_t)st.st_size, room = c->lim->total_max - c->used;
     if (size && !room) {
         char why[96];
-        snprintf(why, sizeof why, "over the device's cap of %zu bytes",
-                 c->lim->total_max);
+        snprintf(why, sizeof why, "over the device's cap of %zu bytes", c->lim->total_max);
         omit(c, name, why);
         goto close;
     }
@@ -183,9 +174,9 @@ collect_file(struct collector *c, int dfd, const char *leaf, const char *name)
         if (b64) {
             size_t b64_len = base64_encode(buf, (size_t)n, b64);
             append(c, c->files,
-                   json_pack("{s:s,s:I,s:I,s:b,s:s%}", "name", name, "size",
-                             (json_int_t)n, "full_size", (json_int_t)size, "truncated",
-                             want < size, "data", b64, b64_len));
+                   json_pack("{s:s,s:I,s:I,s:b,s:s%}", "name", name, "size", (json_int_t)n,
+                             "full_size", (json_int_t)size, "truncated", want < size, "data", b64,
+                             b64_len));
             c->used += (size_t)n;
         } else {
             c->rc = -ENOMEM;
@@ -208,8 +199,7 @@ open_dir(int dfd, const char *name)
     int e = errno;
     struct stat st;
     /* O_DIRECTORY wins over O_NOFOLLOW: a link to a directory says ENOTDIR. */
-    if (e == ENOTDIR && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISLNK(st.st_mode))
+    if (e == ENOTDIR && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
         e = ELOOP;
     return -e;
 }
@@ -302,23 +292,21 @@ collect_logs(struct collector *c, int root)
     }
     if (more) {
         char why[96];
-        snprintf(why, sizeof why, "%zu more log files left out (at most %d)", more,
-                 LOG_FILES_MAX);
+        snprintf(why, sizeof why, "%zu more log files left out (at most %d)", more, LOG_FILES_MAX);
         omit(c, LOG_DIR, why);
     }
     close(fd);
 }
 
 int
-support_collect(const char *devdir, const struct support_limits *lim, json_t **part,
-                char *err, size_t err_len)
+support_collect(const char *devdir, const struct support_limits *lim, json_t **part, char *err,
+                size_t err_len)
 {
     int root = open(devdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root < 0) {
         char q[LCM_QUOTE_LEN];
         int e = errno;
-        return lcm_error(err, err_len, -e, "%s: %s", lcm_quote(devdir, q, sizeof q),
-                         strerror(e));
+        return lcm_error(err, err_len, -e, "%s: %s", lcm_quote(devdir, q, sizeof q), strerror(e));
     }
     struct collector c = {.lim = lim, .files = json_array(), .omitted = json_array()};
     if (!c.files || !c.omitted)
@@ -334,8 +322,8 @@ support_collect(const char *devdir, const struct support_limits *lim, json_t **p
         json_decref(c.omitted);
         return lcm_error(err, err_len, -ENOMEM, "out of memory");
     }
-    *part = json_pack("{s:o,s:o,s:o}", "files", c.files, "omitted", c.omitted, "versions",
-                      versions);
+    *part =
+        json_pack("{s:o,s:o,s:o}", "files", c.files, "omitted", c.omitted, "versions", versions);
     return *part ? 0 : lcm_error(err, err_len, -ENOMEM, "out of memory");
 }
 
@@ -392,9 +380,8 @@ support_bundle_destroy(struct support_bundle *b)
 /* Adds DEVICE/NAME with 'data' (taken over, freed on failure too) and its
  * line in "parts".  Returns 0 or -ENOMEM. */
 static int
-add_entry(struct support_bundle *b, const char *device, const char *name,
-          const char *source, uint8_t *data, size_t len, bool truncated,
-          json_int_t full_size)
+add_entry(struct support_bundle *b, const char *device, const char *name, const char *source,
+          uint8_t *data, size_t len, bool truncated, json_int_t full_size)
 {
     if (b->n_entries == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 32;
@@ -410,9 +397,8 @@ add_entry(struct support_bundle *b, const char *device, const char *name,
     char joined[2 * SUPPORT_PATH_MAX];
     snprintf(joined, sizeof joined, "%s/%s", device, name);
     support_path_clean(joined, e->path);
-    json_t *p =
-        json_pack("{s:s,s:s,s:s,s:I,s:b}", "device", device, "path", e->path, "source",
-                  source, "size", (json_int_t)len, "truncated", truncated);
+    json_t *p = json_pack("{s:s,s:s,s:s,s:I,s:b}", "device", device, "path", e->path, "source",
+                          source, "size", (json_int_t)len, "truncated", truncated);
     if (p && full_size >= 0)
         json_object_set_new(p, "full_size", json_integer(full_size));
     if (!p || json_array_append_new(b->parts, p) < 0) {
@@ -456,8 +442,8 @@ int
 support_bundle_add_error(struct support_bundle *b, const char *device, const char *id,
                          const char *error)
 {
-    json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:i}", "device", device, "id", id, "source",
-                          "none", "error", error, "files", 0);
+    json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:i}", "device", device, "id", id, "source", "none",
+                          "error", error, "files", 0);
     if (!d || json_array_append_new(b->devices, d) < 0)
         return -ENOMEM;
     return add_problem(b, device, "%s", error);
@@ -467,8 +453,8 @@ support_bundle_add_error(struct support_bundle *b, const char *device, const cha
  * the device's bytes.  Returns 0 (a bad entry is an error in the index, not
  * a failure) or -ENOMEM. */
 static int
-add_file(struct support_bundle *b, const char *device, const char *source, size_t idx,
-         json_t *f, size_t *used, unsigned *n_files)
+add_file(struct support_bundle *b, const char *device, const char *source, size_t idx, json_t *f,
+         size_t *used, unsigned *n_files)
 {
     const char *name = json_string_value(json_object_get(f, "name"));
     json_t *data = json_object_get(f, "data");
@@ -478,8 +464,8 @@ add_file(struct support_bundle *b, const char *device, const char *source, size_
     support_path_clean(name, clean);
     size_t text_len = json_string_length(data), max = base64_decoded_max(text_len);
     if (max > b->lim.total_max - *used)
-        return add_problem(b, device, "file %s: over the device's cap of %zu bytes",
-                           clean, b->lim.total_max);
+        return add_problem(b, device, "file %s: over the device's cap of %zu bytes", clean,
+                           b->lim.total_max);
     uint8_t *buf = malloc(max ? max : 1);
     if (!buf)
         return -ENOMEM;
@@ -489,9 +475,8 @@ add_file(struct support_bundle *b, const char *device, const char *source, size_
         return add_problem(b, device, "file %s: data is not base64", clean);
     }
     json_t *full = json_object_get(f, "full_size");
-    json_int_t full_size = json_is_integer(full) && json_integer_value(full) >= 0
-                               ? json_integer_value(full)
-                               : -1;
+    json_int_t full_size =
+        json_is_integer(full) && json_integer_value(full) >= 0 ? json_integer_value(full) : -1;
     *used += len;
     (*n_files)++;
     return add_entry(b, device, clean, source, buf, len,
@@ -531,8 +516,8 @@ support_bundle_add_device(struct support_bundle *b, const char *device, const ch
         if (!rc && (!e || json_array_append_new(b->omitted, e) < 0))
             rc = -ENOMEM;
     }
-    json_t *d = json_pack("{s:s,s:s,s:s,s:i}", "device", device, "id", id, "source",
-                          source, "files", (int)n_files);
+    json_t *d = json_pack("{s:s,s:s,s:s,s:i}", "device", device, "id", id, "source", source,
+                          "files", (int)n_files);
     if (d && reason)
         json_object_set_new(d, "reason", json_string(reason));
     if (!rc && (!d || json_array_append_new(b->devices, d) < 0))
@@ -570,8 +555,7 @@ sink_write(struct archive *a, void *aux, const void *data, size_t n)
 }
 
 static int
-write_entry(struct archive *a, const char *path, const void *data, size_t len,
-            time_t mtime)
+write_entry(struct archive *a, const char *path, const void *data, size_t len, time_t mtime)
 {
     struct archive_entry *e = archive_entry_new();
     if (!e)
@@ -589,15 +573,15 @@ write_entry(struct archive *a, const char *path, const void *data, size_t len,
 }
 
 int
-support_bundle_finish(struct support_bundle *b, const char *host, time_t created,
-                      void **tgz, size_t *len, json_t **index, char *err, size_t err_len)
+support_bundle_finish(struct support_bundle *b, const char *host, time_t created, void **tgz,
+                      size_t *len, json_t **index, char *err, size_t err_len)
 {
     char when[32];
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&created, &tm));
-    json_t *idx = json_pack("{s:s,s:s,s:O,s:O,s:O,s:O}", "created", when, "host", host,
-                            "devices", b->devices, "parts", b->parts, "omitted",
-                            b->omitted, "errors", b->errors);
+    json_t *idx =
+        json_pack("{s:s,s:s,s:O,s:O,s:O,s:O}", "created", when, "host", host, "devices", b->devices,
+                  "parts", b->parts, "omitted", b->omitted, "errors", b->errors);
     char *text = idx ? json_dumps(idx, JSON_INDENT(2)) : NULL;
     if (!text) {
         json_decref(idx);
@@ -614,15 +598,13 @@ support_bundle_finish(struct support_bundle *b, const char *host, time_t created
     if (!rc)
         rc = write_entry(a, "index.json", text, strlen(text), created);
     for (size_t i = 0; i < b->n_entries && !rc; i++)
-        rc = write_entry(a, b->entries[i].path, b->entries[i].data, b->entries[i].len,
-                         created);
+        rc = write_entry(a, b->entries[i].path, b->entries[i].data, b->entries[i].len, created);
     if (!rc && archive_write_close(a) != ARCHIVE_OK)
         rc = archive_errno(a) > 0 ? -archive_errno(a) : -EIO;
     if (rc) {
         char q[160];
         lcm_error(err, err_len, rc, "writing the bundle: %s",
-                  a ? lcm_quote(archive_error_string(a) ? archive_error_string(a)
-                                                        : strerror(-rc),
+                  a ? lcm_quote(archive_error_string(a) ? archive_error_string(a) : strerror(-rc),
                                 q, sizeof q)
                     : "out of memory");
     }

@@ -67,9 +67,9 @@ struct support_limits {
     size_t file_max;  /* bytes from one file (its tail) */
     size_t total_max; /* bytes from one device */
 };
-#define SUPPORT_LIMITS_DEFAULT                                                           \
-    {                                                                                    \
-        .file_max = SUPPORT_FILE_MAX, .total_max = SUPPORT_DEVICE_MAX                    \
+#define SUPPORT_LIMITS_DEFAULT                                                                     \
+    {                                                                                              \
+        .file_max = SUPPORT_FILE_MAX, .total_max = SUPPORT_DEVICE_MAX                              \
     }
 
 /* Collects the device directory 'devdir' as above into '*part' (a new
@@ -77,8 +77,8 @@ struct support_limits {
  * one is skipped.  Returns 0, or -errno with a one-line reason in 'err':
  * -ENOENT, -ENOTDIR, -EACCES, -ELOOP (the directory cannot be opened),
  * -ENOMEM. */
-int support_collect(const char *devdir, const struct support_limits *, json_t **part,
-                    char *err, size_t err_len);
+int support_collect(const char *devdir, const struct support_limits *, json_t **part, char *err,
+                    size_t err_len);
 
 /* Writes a safe relative archive path for untrusted 'name' into 'out'
  * (SUPPORT_PATH_MAX bytes): "/" separates components; empty and "."
@@ -92,8 +92,7 @@ struct support_bundle;
 
 /* A bundle whose .tgz may reach 'max_len' bytes; each device gives at most
  * 'lim'->total_max bytes of files.  Returns NULL on ENOMEM. */
-struct support_bundle *support_bundle_create(const struct support_limits *lim,
-                                             size_t max_len);
+struct support_bundle *support_bundle_create(const struct support_limits *lim, size_t max_len);
 void support_bundle_destroy(struct support_bundle *); /* accepts NULL */
 
 /* Adds device 'device' (its directory in the archive: "host", "dpu1"; 'id'
@@ -104,8 +103,8 @@ void support_bundle_destroy(struct support_bundle *); /* accepts NULL */
  * a bad file entry is skipped and listed in "errors".  Returns 0, -EBADMSG
  * when 'part' is no such object (nothing added; 'err' says why), -ENOMEM. */
 int support_bundle_add_device(struct support_bundle *, const char *device, const char *id,
-                              const char *source, const char *reason, json_t *part,
-                              char *err, size_t err_len);
+                              const char *source, const char *reason, json_t *part, char *err,
+                              size_t err_len);
 
 /* Adds 'value' (borrowed) as DEVICE/NAME, indented JSON, from 'source'.
  * Returns 0 or -ENOMEM. */
@@ -121,8 +120,7 @@ int support_bundle_add_error(struct support_bundle *, const char *device, const 
  * into the index) and sets '*tgz' (malloc'd, caller frees), '*len' and
  * '*index' (a new reference).  Call once.  Returns 0, or -errno with a
  * one-line reason in 'err': -EFBIG (over 'max_len'), -ENOMEM, -EIO. */
-int support_bundle_finish(struct support_bundle *, const char *host, time_t created,
-                          void **tgz, size_t *len, json_t **index, char *err,
-                          size_t err_len);
+int support_bundle_finish(struct support_bundle *, const char *host, time_t created, void **tgz,
+                          size_t *len, json_t **index, char *err, size_t err_len);
 
 #endif

@@ -86,8 +86,8 @@ authz_policy_add_peer(struct authz_policy *p, unsigned role, const char *cn, cha
     if (!cn)
         cn = "";
     if (*cn && !cn_is_valid(cn))
-        return err_set(err, err_len, -EINVAL, "bad CN '%s' (1..%d printable characters)",
-                       cn, AUTHZ_CN_MAX - 1);
+        return err_set(err, err_len, -EINVAL, "bad CN '%s' (1..%d printable characters)", cn,
+                       AUTHZ_CN_MAX - 1);
     if (!strcmp(authz_role_name(role), "none"))
         return err_set(err, err_len, -EINVAL, "a peer has exactly one role");
     for (unsigned i = 0; i < p->n_peers; i++)
@@ -114,8 +114,7 @@ authz_policy_add(struct authz_policy *p, const char *spec, char *err, size_t err
     name[n] = '\0';
     if (authz_role_parse(name, &role) < 0)
         return err_set(err, err_len, -EINVAL,
-                       "peer '%s': want ROLE or ROLE:CN, ROLE manager, host or dpu",
-                       spec);
+                       "peer '%s': want ROLE or ROLE:CN, ROLE manager, host or dpu", spec);
     if (colon && !colon[1])
         return err_set(err, err_len, -EINVAL, "peer '%s': empty CN", spec);
     return authz_policy_add_peer(p, role, colon ? colon + 1 : NULL, err, err_len);
@@ -139,8 +138,7 @@ authz_policy_json(const struct authz_policy *p)
     for (unsigned i = 0; a && i < p->n_peers; i++) {
         char s[AUTHZ_CN_MAX + 16];
         const struct authz_peer *e = &p->peers[i];
-        snprintf(s, sizeof s, "%s%s%s", authz_role_name(e->role), e->cn[0] ? ":" : "",
-                 e->cn);
+        snprintf(s, sizeof s, "%s%s%s", authz_role_name(e->role), e->cn[0] ? ":" : "", e->cn);
         if (json_array_append_new(a, json_string(s)) < 0) {
             json_decref(a);
             return NULL;
@@ -150,8 +148,7 @@ authz_policy_json(const struct authz_policy *p)
 }
 
 int
-authz_role_from_uris(const char *const *uris, size_t n, unsigned *role, char *err,
-                     size_t err_len)
+authz_role_from_uris(const char *const *uris, size_t n, unsigned *role, char *err, size_t err_len)
 {
     const size_t plen = strlen(AUTHZ_ROLE_URI_PREFIX);
     unsigned found = 0;
@@ -198,8 +195,8 @@ authz_refused_json(void)
 {
     json_t *o = json_object();
     for (unsigned i = 0; o && i < AUTHZ_N_REASONS; i++) {
-        if (json_object_set_new(o, reason_names[i],
-                                json_integer((json_int_t)authz_refused(i))) < 0) {
+        if (json_object_set_new(o, reason_names[i], json_integer((json_int_t)authz_refused(i))) <
+            0) {
             json_decref(o);
             return NULL;
         }

@@ -40,13 +40,13 @@ enum authz_role {
 #define AUTHZ_ANY_ROLE (AUTHZ_MANAGER | AUTHZ_HOST | AUTHZ_DPU)
 
 /* Why a caller was refused: the label of dse_*_api_refused_total. */
-#define AUTHZ_REASONS(X)                                                                 \
-    X(NO_CERT, "no-certificate") /* TLS: the client sent no certificate */               \
-    X(UNTRUSTED, "untrusted")    /* TLS: it does not chain to our CA */                  \
-    X(EXPIRED, "expired")        /* TLS: outside its validity period */                  \
-    X(HANDSHAKE, "handshake")    /* TLS: any other failed handshake */                   \
-    X(NO_ROLE, "no-role")        /* no CN, or not exactly one known role */              \
-    X(PEER, "peer")              /* role and CN not in the listener's policy */          \
+#define AUTHZ_REASONS(X)                                                                           \
+    X(NO_CERT, "no-certificate") /* TLS: the client sent no certificate */                         \
+    X(UNTRUSTED, "untrusted")    /* TLS: it does not chain to our CA */                            \
+    X(EXPIRED, "expired")        /* TLS: outside its validity period */                            \
+    X(HANDSHAKE, "handshake")    /* TLS: any other failed handshake */                             \
+    X(NO_ROLE, "no-role")        /* no CN, or not exactly one known role */                        \
+    X(PEER, "peer")              /* role and CN not in the listener's policy */                    \
     X(COMMAND, "command")        /* the command does not allow the role */
 
 enum authz_reason {
@@ -81,8 +81,8 @@ void authz_roles_format(unsigned roles, char *buf, size_t len);
  * same peer twice is harmless. */
 int authz_policy_add(struct authz_policy *p, const char *spec, char *err, size_t err_len);
 /* The same with the parts apart; 'cn' NULL or "" for any CN of 'role'. */
-int authz_policy_add_peer(struct authz_policy *p, unsigned role, const char *cn,
-                          char *err, size_t err_len);
+int authz_policy_add_peer(struct authz_policy *p, unsigned role, const char *cn, char *err,
+                          size_t err_len);
 /* True when a peer of 'role' (one bit) with 'cn' matches an entry of 'p'. */
 bool authz_policy_allows(const struct authz_policy *p, unsigned role, const char *cn);
 /* The entries as ["host:dse-h1", "manager"], for logs and status.  NULL on

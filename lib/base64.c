@@ -4,8 +4,7 @@
 
 #include <stdint.h>
 
-static const char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 size_t
 base64_encoded_size(size_t len)
@@ -80,8 +79,8 @@ base64_decode(const char *text, size_t text_len, uint8_t *out, size_t *len)
             if (s[k] < 0)
                 return false;
         }
-        uint32_t v = (uint32_t)s[0] << 18 | (uint32_t)s[1] << 12 | (uint32_t)s[2] << 6 |
-                     (uint32_t)s[3];
+        uint32_t v =
+            (uint32_t)s[0] << 18 | (uint32_t)s[1] << 12 | (uint32_t)s[2] << 6 | (uint32_t)s[3];
         /* The bits the padding drops must be zero (one encoding per input). */
         if ((pad == 1 && (v & 0xff)) || (pad == 2 && (v & 0xffff)))
             return false;

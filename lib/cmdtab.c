@@ -154,8 +154,7 @@ help(const struct cmdtab *tab, unsigned caller)
         json_array_append_new(list, must(json_pack("{s:s, s:s}", "name", d->name, "usage",
                                                    d->usage ? d->usage : "")));
     }
-    json_array_append_new(list,
-                          must(json_pack("{s:s, s:s}", "name", "help", "usage", "")));
+    json_array_append_new(list, must(json_pack("{s:s, s:s}", "name", "help", "usage", "")));
     return envelope_ok(list);
 }
 
@@ -231,8 +230,8 @@ cmdtab_dispatch_text(struct cmdtab *tab, const char *text, size_t len, const cha
     json_error_t jerr;
     json_t *req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req)
-        return cmdtab_error("bad-request", "malformed JSON at line %d column %d: %s",
-                            jerr.line, jerr.column, jerr.text);
+        return cmdtab_error("bad-request", "malformed JSON at line %d column %d: %s", jerr.line,
+                            jerr.column, jerr.text);
 
     json_t *env;
     json_t *cmd = json_object_get(req, "cmd");
@@ -285,8 +284,8 @@ cmd_arg_str_opt(json_t *args, const char *key, const char **out, char *err, size
 }
 
 static int
-arg_int(json_t *args, const char *key, bool required, long min, long max, long *out,
-        char *err, size_t err_len)
+arg_int(json_t *args, const char *key, bool required, long min, long max, long *out, char *err,
+        size_t err_len)
 {
     json_t *v = arg_get(args, key);
     if (!v) {
@@ -297,7 +296,7 @@ arg_int(json_t *args, const char *key, bool required, long min, long max, long *
     json_int_t i = json_is_integer(v) ? json_integer_value(v) : 0;
     if (!json_is_integer(v) || i < min || i > max)
         return err_set(err, err_len, -EINVAL, "argument '%s' must be an integer in %ld..%ld", key,
-                        min, max);
+                       min, max);
     *out = (long)i;
     return 0;
 }
@@ -309,7 +308,8 @@ cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, char *
 }
 
 int
-cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out, char *err, size_t err_len)
+cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out, char *err,
+                size_t err_len)
 {
     return arg_int(args, key, false, min, max, out, err, err_len);
 }

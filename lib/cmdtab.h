@@ -64,8 +64,8 @@ struct cmd_def {
     const char *name;  /* "port.list" */
     const char *usage; /* "[--port NAME]": shown by help and dsectl */
     cmd_fn fn;
-    unsigned roles;    /* authz roles that may call it over the network; 0: local only */
-    unsigned flags;    /* enum cmd_flags */
+    unsigned roles; /* authz roles that may call it over the network; 0: local only */
+    unsigned flags; /* enum cmd_flags */
 };
 
 struct cmdtab;
@@ -96,12 +96,10 @@ json_t *cmdtab_dispatch_payload(struct cmdtab *, const char *name, json_t *args,
 /* Parses 'text' as a request {"cmd": NAME, "args": {...}} and dispatches it
  * for a local caller.  Malformed requests get an envelope with code
  * "bad-request".  Never NULL. */
-json_t *cmdtab_dispatch_text(struct cmdtab *, const char *text, size_t len,
-                             const char *peer);
+json_t *cmdtab_dispatch_text(struct cmdtab *, const char *text, size_t len, const char *peer);
 
 /* Builds an error envelope; 'code' as above.  Never returns NULL. */
-json_t *cmdtab_error(const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+json_t *cmdtab_error(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Maps a negative errno to the envelope's "code" string.  Can't fail. */
 const char *cmdtab_code_for_errno(int err);
@@ -110,8 +108,7 @@ const char *cmdtab_code_for_errno(int err);
  * 'err' ("missing argument 'name'", "argument 'vlan' must be an integer in
  * 1..4094").  Optional variants leave '*out' untouched when the key is absent. */
 int cmd_arg_str(json_t *args, const char *key, const char **out, char *err, size_t err_len);
-int cmd_arg_str_opt(json_t *args, const char *key, const char **out, char *err,
-                    size_t err_len);
+int cmd_arg_str_opt(json_t *args, const char *key, const char **out, char *err, size_t err_len);
 int cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, char *err,
                 size_t err_len);
 int cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out, char *err,

@@ -21,8 +21,7 @@
  * 'max_request' bytes is answered with a "bad-request" envelope and
  * -EMSGSIZE: the connection is to be closed once that is written.  Returns
  * 0, -EMSGSIZE, or -ENOMEM (a reply could not be queued). */
-int ctl_serve(struct cmdtab *tab, struct evbuffer *in, struct evbuffer *out,
-              size_t max_request);
+int ctl_serve(struct cmdtab *tab, struct evbuffer *in, struct evbuffer *out, size_t max_request);
 
 /* The reply envelope on one line (without its newline), as the client reads
  * it: 0 with '*reply' (caller owns), or -EPROTO when it is not a JSON object

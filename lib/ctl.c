@@ -104,8 +104,8 @@ ctl_serve(struct cmdtab *tab, struct evbuffer *in, struct evbuffer *out, size_t 
     return 0;
 
 too_long:
-    rc = queue_reply(out, cmdtab_error("bad-request", "request longer than %zu bytes",
-                                       max_request));
+    rc =
+        queue_reply(out, cmdtab_error("bad-request", "request longer than %zu bytes", max_request));
     return rc < 0 ? rc : -EMSGSIZE;
 }
 
@@ -118,8 +118,8 @@ conn_read_cb(struct bufferevent *bev, void *c_)
     int rc = ctl_serve(c->server->tab, bufferevent_get_input(bev), bufferevent_get_output(bev),
                        CTL_MAX_REQUEST);
     if (rc == -EMSGSIZE) {
-        log_warn_rl(&ctl_rl, "path=%s: request over %d bytes, closing connection",
-                    c->server->path, CTL_MAX_REQUEST);
+        log_warn_rl(&ctl_rl, "path=%s: request over %d bytes, closing connection", c->server->path,
+                    CTL_MAX_REQUEST);
         conn_close_after_write(c);
     } else if (rc < 0) {
         conn_free(c);
@@ -242,8 +242,8 @@ ctl_server_create(struct event_base *base, const char *path, struct cmdtab *tab)
         rc = -errno;
         goto err_unlink;
     }
-    server->listener = evconnlistener_new(
-        base, accept_cb, server, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64, fd);
+    server->listener = evconnlistener_new(base, accept_cb, server,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64, fd);
     if (!server->listener) {
         rc = -ENOMEM;
         goto err_unlink;
@@ -274,7 +274,6 @@ ctl_server_destroy(struct ctl_server *server)
     free(server->path);
     free(server);
 }
-
 
 static int
 send_all(int fd, const char *buf, size_t len, uint64_t deadline)

@@ -26,15 +26,13 @@
 struct ctl_server;
 
 /* Listens on 'path'.  Returns NULL and sets errno on failure. */
-struct ctl_server *ctl_server_create(struct event_base *base, const char *path,
-                                     struct cmdtab *tab);
+struct ctl_server *ctl_server_create(struct event_base *base, const char *path, struct cmdtab *tab);
 /* Closes the socket and unlinks its path.  Accepts NULL. */
 void ctl_server_destroy(struct ctl_server *);
 
 /* Sends one request to the daemon at 'path' and waits at most 'timeout_ms' for
  * its reply.  Returns 0 and sets '*reply' (the envelope; caller owns), or -errno
  * (-ENOENT/-ECONNREFUSED: no daemon, -ETIMEDOUT, -EPROTO: bad reply). */
-int ctl_call(const char *path, const char *cmd, json_t *args, int timeout_ms,
-             json_t **reply);
+int ctl_call(const char *path, const char *cmd, json_t *args, int timeout_ms, json_t **reply);
 
 #endif

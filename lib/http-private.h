@@ -59,10 +59,10 @@ int http_request_decode(const struct http_request *req, struct http_call *call, 
 /* ---- the client: a reply as it arrives ---- */
 
 struct http_response {
-    char *buf;              /* what arrived so far (the caller's buffer) */
+    char *buf; /* what arrived so far (the caller's buffer) */
     size_t len;
-    size_t head_len;        /* through the blank line, 0 until it is there */
-    long long content_len;  /* -1: the body runs until the connection closes */
+    size_t head_len;       /* through the blank line, 0 until it is there */
+    long long content_len; /* -1: the body runs until the connection closes */
     int status;
 };
 

@@ -17,8 +17,8 @@ http_cmd_name_is_valid(const char *s)
     if (!s || !*s)
         return false;
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-              *s == '_' || *s == '-'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+              *s == '-'))
             return false;
     return true;
 }
@@ -34,8 +34,7 @@ refuse(int rc, int status, json_t *env, json_t **error, int *status_out)
 /* A binary payload: the body is the data, the arguments ride in the Dse-Args
  * header. */
 static int
-decode_payload(const struct http_request *req, struct http_call *call, json_t **error,
-               int *status)
+decode_payload(const struct http_request *req, struct http_call *call, json_t **error, int *status)
 {
     call->payload = req->body_len ? req->body : "";
     call->payload_len = req->body_len;
@@ -79,8 +78,7 @@ http_request_decode(const struct http_request *req, struct http_call *call, json
     *status = 200;
     if (req->method != HTTP_GET && req->method != HTTP_POST)
         return refuse(-EOPNOTSUPP, 405,
-                      cmdtab_error("bad-request", "method not allowed (GET, POST)"), error,
-                      status);
+                      cmdtab_error("bad-request", "method not allowed (GET, POST)"), error, status);
     if (!req->path || strncmp(req->path, HTTP_API_PREFIX, plen) ||
         !http_cmd_name_is_valid(req->path + plen))
         return refuse(-ENOENT, 404,
@@ -93,9 +91,8 @@ http_request_decode(const struct http_request *req, struct http_call *call, json
     else if (req->method == HTTP_POST && req->body_len)
         rc = decode_body(req, call, error, status);
     if (rc == 0 && call->args && !json_is_object(call->args))
-        rc = refuse(-EINVAL, 400,
-                    cmdtab_error("bad-request", "arguments must be a JSON object"), error,
-                    status);
+        rc = refuse(-EINVAL, 400, cmdtab_error("bad-request", "arguments must be a JSON object"),
+                    error, status);
     if (rc < 0) {
         json_decref(call->args);
         memset(call, 0, sizeof *call);

@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/tls-private.h"
 #include "lib/tls.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -113,8 +114,7 @@ reply(struct evhttp_request *req, int status, json_t *env)
         evhttp_send_error(req, 500, NULL);
         goto out;
     }
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
     evhttp_send_reply(req, status, reason_for(status), buf);
 out:
     if (buf)
@@ -130,8 +130,9 @@ decode(struct evhttp_request *req, struct http_call *call, json_t **error, int *
     struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     struct http_request r = {
-        .method = method == EVHTTP_REQ_GET ? HTTP_GET : method == EVHTTP_REQ_POST ? HTTP_POST
-                                                                                  : HTTP_OTHER,
+        .method = method == EVHTTP_REQ_GET    ? HTTP_GET
+                  : method == EVHTTP_REQ_POST ? HTTP_POST
+                                              : HTTP_OTHER,
         .path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)),
         .content_type = evhttp_find_header(headers, "Content-Type"),
         .dse_args = evhttp_find_header(headers, "Dse-Args"),
@@ -148,8 +149,7 @@ refuse(struct evhttp_request *req, enum authz_reason why, const char *addr, cons
        const char *msg)
 {
     authz_count(why);
-    log_warn_rl(&http_rl, "peer=%s cn=%s: refused (%s): %s", addr, cn, authz_reason_name(why),
-                msg);
+    log_warn_rl(&http_rl, "peer=%s cn=%s: refused (%s): %s", addr, cn, authz_reason_name(why), msg);
     reply(req, 403, cmdtab_error("forbidden", "%s", msg));
 }
 
@@ -176,8 +176,8 @@ request_cb(struct evhttp_request *req, void *server_)
         refuse(req, AUTHZ_R_HANDSHAKE, addr, "?", "not a TLS connection");
         return;
     }
-    if (tls_peer_authorize(ssl, &server->policy, cn, sizeof cn, &role, &reason, why,
-                           sizeof why) < 0) {
+    if (tls_peer_authorize(ssl, &server->policy, cn, sizeof cn, &role, &reason, why, sizeof why) <
+        0) {
         refuse(req, reason, addr, cn, why);
         return;
     }
@@ -208,8 +208,7 @@ request_cb(struct evhttp_request *req, void *server_)
 
 /* Writes the reason into 'err', frees 'server' (may be NULL), returns NULL. */
 static struct http_server *create_fail(struct http_server *server, char *err, size_t err_len,
-                                       const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+                                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static struct http_server *
 create_fail(struct http_server *server, char *err, size_t err_len, const char *fmt, ...)
@@ -224,8 +223,7 @@ create_fail(struct http_server *server, char *err, size_t err_len, const char *f
 
 struct http_server *
 http_server_create(struct event_base *base, const char *addr, uint16_t port, SSL_CTX *ctx,
-                   struct cmdtab *tab, const struct authz_policy *policy, char *err,
-                   size_t err_len)
+                   struct cmdtab *tab, const struct authz_policy *policy, char *err, size_t err_len)
 {
     if (!policy || !policy->n_peers)
         return create_fail(NULL, err, err_len,
@@ -245,9 +243,9 @@ http_server_create(struct event_base *base, const char *addr, uint16_t port, SSL
     evhttp_set_gencb(server->http, request_cb, server);
     evhttp_set_max_body_size(server->http, HTTP_MAX_BODY);
     evhttp_set_timeout(server->http, HTTP_TIMEOUT_S);
-    evhttp_set_allowed_methods(server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                                 EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
+    evhttp_set_allowed_methods(server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                                 EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+                                                 EVHTTP_REQ_PATCH);
     errno = 0;
     if (!evhttp_bind_socket_with_handle(server->http, addr, port))
         return create_fail(server, err, err_len, "cannot listen on %s port %u: %s", addr, port,

@@ -42,33 +42,32 @@ struct http_server;
  * which peers may call at all; without one (NULL or no peer) the server does
  * not start.  The server takes a reference to 'ctx'.  Returns NULL and sets
  * one line in 'err' on failure. */
-struct http_server *http_server_create(struct event_base *base, const char *addr,
-                                       uint16_t port, SSL_CTX *ctx, struct cmdtab *tab,
+struct http_server *http_server_create(struct event_base *base, const char *addr, uint16_t port,
+                                       SSL_CTX *ctx, struct cmdtab *tab,
                                        const struct authz_policy *policy, char *err,
                                        size_t err_len);
 void http_server_destroy(struct http_server *); /* accepts NULL */
 
 /* A peer to call. */
 struct httpc {
-    SSL_CTX *ctx;        /* from tls_client_ctx() */
-    const char *host;    /* IPv4/IPv6 literal */
+    SSL_CTX *ctx;     /* from tls_client_ctx() */
+    const char *host; /* IPv4/IPv6 literal */
     uint16_t port;
     const char *expect_cn; /* server certificate CN must equal this; NULL: any */
     unsigned expect_role;  /* its one role (authz.h) must be this; 0: any */
-    int timeout_ms;      /* for the whole call */
+    int timeout_ms;        /* for the whole call */
 };
 
 /* POSTs 'args' (borrowed; NULL means {}) to /api/v1/'cmd' and returns 0 with
  * '*reply' set to the envelope (caller owns), or -errno with one line in 'err':
  * -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH,
  * -EACCES (TLS verification failed or CN mismatch), -EPROTO (bad HTTP/JSON). */
-int httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t **reply,
-               char *err, size_t err_len);
+int httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t **reply, char *err,
+               size_t err_len);
 /* The same with a binary payload of 'len' bytes (at most HTTP_MAX_BODY;
  * borrowed) beside 'args'. */
-int httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args,
-                       const void *payload, size_t len, json_t **reply, char *err,
-                       size_t err_len);
+int httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args, const void *payload,
+                       size_t len, json_t **reply, char *err, size_t err_len);
 
 /* A session keeps one TLS connection open across calls (HTTP/1.1
  * keep-alive), for a stream of calls to one peer: no handshake per call.
@@ -81,9 +80,8 @@ int httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args,
  * session is used by one thread at a time. */
 struct httpc_session;
 struct httpc_session *httpc_session_create(const struct httpc *peer);
-int httpc_session_call(struct httpc_session *, const char *cmd, json_t *args,
-                       const void *payload, size_t len, int timeout_ms, json_t **reply,
-                       char *err, size_t err_len);
+int httpc_session_call(struct httpc_session *, const char *cmd, json_t *args, const void *payload,
+                       size_t len, int timeout_ms, json_t **reply, char *err, size_t err_len);
 void httpc_session_destroy(struct httpc_session *); /* accepts NULL */
 
 #endif

@@ -297,8 +297,7 @@ http_response_add(struct http_response *r, size_t n, char *err, size_t err_len)
 bool
 http_response_is_done(const struct http_response *r)
 {
-    return r->head_len && r->content_len >= 0 &&
-           r->len - r->head_len >= (size_t)r->content_len;
+    return r->head_len && r->content_len >= 0 && r->len - r->head_len >= (size_t)r->content_len;
 }
 
 int
@@ -314,8 +313,7 @@ http_response_envelope(const struct http_response *r, json_t **reply, char *err,
     json_t *env = json_loadb(body, body_len, 0, NULL);
     if (!json_is_object(env) || !json_is_boolean(json_object_get(env, "ok"))) {
         json_decref(env);
-        return err_set(err, err_len, -EPROTO, "HTTP %d without a JSON reply envelope",
-                       r->status);
+        return err_set(err, err_len, -EPROTO, "HTTP %d without a JSON reply envelope", r->status);
     }
     *reply = env;
     return 0;
@@ -415,8 +413,8 @@ build_request(const struct httpc *peer, const char *cmd, json_t *args, bool has_
                                    "Content-Length: %zu\r\n"
                                    "Connection: %s\r\n"
                                    "\r\n",
-                                   cmd, v6 ? "[" : "", peer->host, v6 ? "]" : "", peer->port,
-                                   body, payload_len, conn)
+                                   cmd, v6 ? "[" : "", peer->host, v6 ? "]" : "", peer->port, body,
+                                   payload_len, conn)
                         : asprintf(&req,
                                    "POST /api/v1/%s HTTP/1.1\r\n"
                                    "Host: %s%s%s:%u\r\n"
@@ -437,8 +435,7 @@ build_request(const struct httpc *peer, const char *cmd, json_t *args, bool has_
 /* One request and its response on the connection of 'c' (connected). */
 static int
 exchange(struct call *c, const struct httpc *peer, const char *cmd, json_t *args,
-         const void *payload, size_t payload_len, bool keep_alive, json_t **reply,
-         bool *got_bytes)
+         const void *payload, size_t payload_len, bool keep_alive, json_t **reply, bool *got_bytes)
 {
     struct http_response r;
     char err[128];
@@ -459,8 +456,7 @@ exchange(struct call *c, const struct httpc *peer, const char *cmd, json_t *args
 }
 
 static int
-check_call(struct call *c, const char *cmd, json_t *args, const void *payload,
-           size_t payload_len)
+check_call(struct call *c, const char *cmd, json_t *args, const void *payload, size_t payload_len)
 {
     if (!http_cmd_name_is_valid(cmd))
         return call_fail(c, -EINVAL, "bad command name '%s'", cmd ? cmd : "(null)");
@@ -494,9 +490,8 @@ httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t **rep
 }
 
 int
-httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args,
-                   const void *payload, size_t payload_len, json_t **reply, char *err,
-                   size_t err_len)
+httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args, const void *payload,
+                   size_t payload_len, json_t **reply, char *err, size_t err_len)
 {
     struct call c = {
         .fd = -1,
@@ -552,8 +547,7 @@ httpc_session_destroy(struct httpc_session *s)
 
 int
 httpc_session_call(struct httpc_session *s, const char *cmd, json_t *args, const void *payload,
-                   size_t payload_len, int timeout_ms, json_t **reply, char *err,
-                   size_t err_len)
+                   size_t payload_len, int timeout_ms, json_t **reply, char *err, size_t err_len)
 {
     struct call *c = &s->c;
     if (timeout_ms <= 0)

@@ -15,8 +15,7 @@ struct linkwatch;
 
 /* 'cb' gets the interface index and name and whether it has carrier (running
  * and lower layer up); 'gone' is true when the interface was deleted. */
-typedef void (*linkwatch_cb)(int ifindex, const char *ifname, bool carrier, bool gone,
-                             void *aux);
+typedef void (*linkwatch_cb)(int ifindex, const char *ifname, bool carrier, bool gone, void *aux);
 
 /* Returns NULL and sets errno on failure. */
 struct linkwatch *linkwatch_create(struct event_base *base, linkwatch_cb cb, void *aux);

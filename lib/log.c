@@ -17,7 +17,10 @@ static enum log_level log_max = LL_INFO;
 static char log_prog[32] = "dse";
 
 static const char *const level_names[] = {
-    [LL_ERR] = "err", [LL_WARN] = "warn", [LL_INFO] = "info", [LL_DEBUG] = "debug",
+    [LL_ERR] = "err",
+    [LL_WARN] = "warn",
+    [LL_INFO] = "info",
+    [LL_DEBUG] = "debug",
 };
 
 int
@@ -60,9 +63,10 @@ log_msg(enum log_level level, const char *module, const char *fmt, ...)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, log_prog, level_names[level], module);
+    int n = snprintf(line, sizeof line,
+                     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s %s: ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, log_prog, level_names[level], module);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);

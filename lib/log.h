@@ -29,8 +29,7 @@ bool log_level_parse(const char *s, enum log_level *level);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define LOG_MODULE(name) \
-    static const char *const log_module_ __attribute__((unused)) = #name
+#define LOG_MODULE(name) static const char *const log_module_ __attribute__((unused)) = #name
 #define log_err(...) log_msg(LL_ERR, log_module_, __VA_ARGS__)
 #define log_warn(...) log_msg(LL_WARN, log_module_, __VA_ARGS__)
 #define log_info(...) log_msg(LL_INFO, log_module_, __VA_ARGS__)
@@ -45,17 +44,19 @@ struct log_ratelimit {
     unsigned n_in_window;
     unsigned n_suppressed;
 };
-#define LOG_RATELIMIT_INIT(burst_, interval_ms_) \
-    { .burst = (burst_), .interval_ms = (interval_ms_) }
+#define LOG_RATELIMIT_INIT(burst_, interval_ms_)                                                   \
+    {                                                                                              \
+        .burst = (burst_), .interval_ms = (interval_ms_)                                           \
+    }
 
 /* Returns true if a message may be logged now.  Thread-safe: threads may
  * share one struct. */
 bool log_ratelimit_ok(struct log_ratelimit *rl);
 
-#define log_warn_rl(rl, ...)                \
-    do {                                    \
-        if (log_ratelimit_ok(rl))           \
-            log_warn(__VA_ARGS__);          \
+#define log_warn_rl(rl, ...)                                                                       \
+    do {                                                                                           \
+        if (log_ratelimit_ok(rl))                                                                  \
+            log_warn(__VA_ARGS__);                                                                 \
     } while (0)
 
 #endif

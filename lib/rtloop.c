@@ -40,8 +40,7 @@ run(void *arg)
 }
 
 int
-rtloop_init(struct rtloop *l, void (*on_wake)(void *aux), void *aux, char *err,
-            size_t err_len)
+rtloop_init(struct rtloop *l, void (*on_wake)(void *aux), void *aux, char *err, size_t err_len)
 {
     *l = (struct rtloop){.wake_fd = -1, .on_wake = on_wake, .aux = aux};
     l->base = event_base_new();
@@ -54,8 +53,8 @@ rtloop_init(struct rtloop *l, void (*on_wake)(void *aux), void *aux, char *err,
 }
 
 int
-rtloop_start(struct rtloop *l, const char *name, int prio, const char *competes_with,
-             char *err, size_t err_len)
+rtloop_start(struct rtloop *l, const char *name, int prio, const char *competes_with, char *err,
+             size_t err_len)
 {
     snprintf(l->name, sizeof l->name, "%s", name);
     l->prio = prio;

@@ -35,12 +35,11 @@ struct rtloop {
 };
 
 /* The base and the wake event.  Returns 0, or -ENOMEM with one line in 'err'. */
-int rtloop_init(struct rtloop *, void (*on_wake)(void *aux), void *aux, char *err,
-                size_t err_len);
+int rtloop_init(struct rtloop *, void (*on_wake)(void *aux), void *aux, char *err, size_t err_len);
 /* The thread, named 'name' (at most 15 characters), SCHED_FIFO 'prio' where
  * allowed (else a warning that it competes with 'competes_with'). */
-int rtloop_start(struct rtloop *, const char *name, int prio, const char *competes_with,
-                 char *err, size_t err_len);
+int rtloop_start(struct rtloop *, const char *name, int prio, const char *competes_with, char *err,
+                 size_t err_len);
 void rtloop_wake(struct rtloop *);
 /* Breaks the loop and joins the thread (if started). */
 void rtloop_stop(struct rtloop *);

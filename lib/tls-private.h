@@ -19,7 +19,6 @@ void tls_format_peer_fd(int fd, char *buf, size_t len);
 
 /* Logs, rate-limited, at warn level: "peer=ADDR: MESSAGE" for 'ssl's peer, and
  * marks 'ssl' so that its failed handshake is not reported a second time. */
-void tls_log_refusal(SSL *ssl, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void tls_log_refusal(SSL *ssl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -126,8 +126,7 @@ verify_cb(int ok, X509_STORE_CTX *store)
     if (cert)
         X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
     tls_log_refusal(ssl, "refused %s certificate: %s (depth=%d subject=%s)",
-                    SSL_is_server(ssl) ? "client" : "server",
-                    X509_verify_cert_error_string(err),
+                    SSL_is_server(ssl) ? "client" : "server", X509_verify_cert_error_string(err),
                     X509_STORE_CTX_get_error_depth(store), subject);
     return ok;
 }
@@ -150,8 +149,7 @@ info_cb(const SSL *cssl, int where, int ret)
     }
     if (SSL_is_server(ssl))
         authz_count(AUTHZ_R_HANDSHAKE);
-    tls_log_refusal(ssl, "refused handshake: sent alert '%s'",
-                    SSL_alert_desc_string_long(ret));
+    tls_log_refusal(ssl, "refused handshake: sent alert '%s'", SSL_alert_desc_string_long(ret));
 }
 
 void
@@ -288,8 +286,7 @@ cert_uris(X509 *cert, GENERAL_NAMES **names, const char **uris, size_t max)
 }
 
 int
-tls_peer_identity(SSL *ssl, char *cn, size_t cn_len, unsigned *role, char *err,
-                  size_t err_len)
+tls_peer_identity(SSL *ssl, char *cn, size_t cn_len, unsigned *role, char *err, size_t err_len)
 {
     if (!tls_peer_cn(ssl, cn, cn_len))
         return err_set(err, err_len, -ENOENT, "certificate has no usable CN");

@@ -39,8 +39,7 @@ bool tls_peer_cn(SSL *ssl, char *buf, size_t len);
  * (authz.h: a SAN URI "urn:dse:role:ROLE") into '*role'.  Returns 0, or
  * -ENOENT (no certificate, no usable CN, no role) or -EINVAL (an unknown
  * role, several roles) with one line in 'err'. */
-int tls_peer_identity(SSL *ssl, char *cn, size_t cn_len, unsigned *role, char *err,
-                      size_t err_len);
+int tls_peer_identity(SSL *ssl, char *cn, size_t cn_len, unsigned *role, char *err, size_t err_len);
 
 /* Whether the peer of 'ssl' may talk to a listener of 'policy': its identity
  * (above) matches one of the policy's peers.  Returns 0 with 'cn' and

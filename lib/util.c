@@ -105,8 +105,8 @@ mac_parse(const char *s, uint8_t mac[static 6])
 void
 mac_format(const uint8_t mac[static 6], char buf[static MAC_STRLEN])
 {
-    snprintf(buf, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-             mac[3], mac[4], mac[5]);
+    snprintf(buf, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+             mac[4], mac[5]);
 }
 
 void

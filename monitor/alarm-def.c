@@ -136,8 +136,7 @@ static bool
 name_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n < 1 || n > ALARM_NAME_MAX ||
-        !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[0]))
+    if (n < 1 || n > ALARM_NAME_MAX || !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[0]))
         return false;
     return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
@@ -179,11 +178,9 @@ check_keys(const json_t *j, bool is_event, char *err, size_t err_len)
         if (!is_metric_key && !is_event_key)
             return fail(err, err_len, "unknown key \"%s\"", Q(k));
         if (is_metric_key && is_event)
-            return fail(err, err_len, "\"%s\" is for metric definitions, not event ones",
-                        k);
+            return fail(err, err_len, "\"%s\" is for metric definitions, not event ones", k);
         if (is_event_key && !is_event)
-            return fail(err, err_len, "\"%s\" is for event definitions, not metric ones",
-                        k);
+            return fail(err, err_len, "\"%s\" is for event definitions, not metric ones", k);
     }
     return true;
 }
@@ -207,8 +204,8 @@ get_string(const json_t *j, const char *key, bool required, const char **out, ch
 
 /* A watched name: a metric or an event type. */
 static bool
-get_key(const json_t *j, const char *key, bool required, char out[ALARM_KEY_MAX + 1],
-        char *err, size_t err_len)
+get_key(const json_t *j, const char *key, bool required, char out[ALARM_KEY_MAX + 1], char *err,
+        size_t err_len)
 {
     const char *s;
     if (!get_string(j, key, required, &s, err, err_len))
@@ -220,8 +217,7 @@ get_key(const json_t *j, const char *key, bool required, char out[ALARM_KEY_MAX 
 }
 
 static bool
-get_number(const json_t *j, const char *key, bool *has, double *out, char *err,
-           size_t err_len)
+get_number(const json_t *j, const char *key, bool *has, double *out, char *err, size_t err_len)
 {
     json_t *v = json_object_get(j, key);
     *has = v != NULL;
@@ -242,8 +238,7 @@ parse_common(const json_t *j, struct alarm_def *def, char *err, size_t err_len)
     if (!get_string(j, "name", true, &name, err, err_len))
         return false;
     if (!name_ok(name))
-        return fail(err, err_len, "name \"%s\" is not [a-z0-9][a-z0-9._-]{0,47}",
-                    Q(name));
+        return fail(err, err_len, "name \"%s\" is not [a-z0-9][a-z0-9._-]{0,47}", Q(name));
     snprintf(def->name, sizeof def->name, "%s", name);
     if (!get_string(j, "description", false, &desc, err, err_len))
         return false;
@@ -264,8 +259,7 @@ parse_direction(const json_t *j, struct alarm_def *def, char *err, size_t err_le
     if (!get_string(j, "direction", false, &dir, err, err_len))
         return false;
     if (dir && strcmp(dir, "above") && strcmp(dir, "below"))
-        return fail(err, err_len, "direction \"%s\" is not \"above\" or \"below\"",
-                    Q(dir));
+        return fail(err, err_len, "direction \"%s\" is not \"above\" or \"below\"", Q(dir));
     def->is_below = dir && !strcmp(dir, "below");
     return true;
 }
@@ -280,11 +274,11 @@ parse_thresholds(const json_t *j, struct alarm_def *def, char *err, size_t err_l
         return fail(err, err_len, "needs \"warning\" or \"critical\" (or both)");
     if (def->has_warning && def->has_critical) {
         if (!def->is_below && def->warning > def->critical)
-            return fail(err, err_len, "warning %g is above critical %g for \"above\"",
-                        def->warning, def->critical);
+            return fail(err, err_len, "warning %g is above critical %g for \"above\"", def->warning,
+                        def->critical);
         if (def->is_below && def->warning < def->critical)
-            return fail(err, err_len, "warning %g is below critical %g for \"below\"",
-                        def->warning, def->critical);
+            return fail(err, err_len, "warning %g is below critical %g for \"below\"", def->warning,
+                        def->critical);
     }
     return true;
 }
@@ -346,8 +340,8 @@ alarm_def_parse(const json_t *j, struct alarm_def *def, char *err, size_t err_le
         return parse_event(j, def, err, err_len);
     def->level = ALARM_GREEN;
     return get_key(j, "metric", true, def->key, err, err_len) &&
-           parse_direction(j, def, err, err_len) &&
-           parse_thresholds(j, def, err, err_len) && parse_timing(j, def, err, err_len);
+           parse_direction(j, def, err, err_len) && parse_thresholds(j, def, err, err_len) &&
+           parse_timing(j, def, err, err_len);
 }
 
 bool
@@ -363,11 +357,9 @@ metric_def_json(const struct alarm_def *def)
     json_t *j = json_pack("{s:s,s:s,s:s,s:I,s:f}", "name", def->name, "metric", def->key,
                           "direction", def->is_below ? "below" : "above", "for_s",
                           (json_int_t)def->for_s, "hysteresis", def->hysteresis);
-    if (j && def->has_warning &&
-        json_object_set_new(j, "warning", json_real(def->warning)))
+    if (j && def->has_warning && json_object_set_new(j, "warning", json_real(def->warning)))
         goto err_free;
-    if (j && def->has_critical &&
-        json_object_set_new(j, "critical", json_real(def->critical)))
+    if (j && def->has_critical && json_object_set_new(j, "critical", json_real(def->critical)))
         goto err_free;
     return j;
 err_free:

@@ -36,8 +36,8 @@ struct alarm {
     uint32_t hash; /* of (def, object): its table slot */
     enum alarm_state state;
     bool acknowledged, has_value;
-    bool had_data;     /* has left gray once ("data back", not "first value") */
-    bool is_rising[2]; /* [0] yellow, [1] red: values at that level (or worse) */
+    bool had_data;               /* has left gray once ("data back", not "first value") */
+    bool is_rising[2];           /* [0] yellow, [1] red: values at that level (or worse) */
     uint64_t rising_since_ms[2]; /* seen continuously since then */
     uint64_t since_ms;           /* of the current state */
     double value;                /* the latest value */
@@ -88,8 +88,7 @@ add_watch(struct alarm_engine *e, size_t *n, const struct alarm_def *def, const 
           bool is_clear)
 {
     struct watch *w = &e->watches[*n];
-    *w = (struct watch){
-        .key = key, .hash = alarm_hash_str(key), .def = def, .is_clear = is_clear};
+    *w = (struct watch){.key = key, .hash = alarm_hash_str(key), .def = def, .is_clear = is_clear};
     uint32_t b = w->hash & (WATCH_BUCKETS - 1);
     w->next = e->buckets[b];
     e->buckets[b] = (int)(*n)++;
@@ -139,8 +138,7 @@ object_ok(const char *s)
 {
     size_t n = 0;
     for (; s[n]; n++)
-        if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] >= 0x7f ||
-            n >= ALARM_OBJECT_MAX)
+        if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] >= 0x7f || n >= ALARM_OBJECT_MAX)
             return false;
     return n > 0;
 }
@@ -157,8 +155,8 @@ alarm_get(struct alarm_engine *e, const struct alarm_def *def, const char *objec
         return *slot;
     struct alarm *a = e->n_alarms < ALARM_MAX_ALARMS ? calloc(1, sizeof *a) : NULL;
     if (!a) {
-        log_warn_rl(&full_rl, "alarm=%s@%s: not tracked (%zu alarms, at most %d)",
-                    def->name, object, e->n_alarms, ALARM_MAX_ALARMS);
+        log_warn_rl(&full_rl, "alarm=%s@%s: not tracked (%zu alarms, at most %d)", def->name,
+                    object, e->n_alarms, ALARM_MAX_ALARMS);
         return NULL;
     }
     a->def = def;
@@ -262,8 +260,7 @@ alarm_def_add(struct alarm_engine *e, const json_t *json, char *err, size_t err_
         return -EEXIST;
     }
     if (e->n_defs == ALARM_MAX_DEFS) {
-        snprintf(err, err_len, "%d definitions already, the most there may be",
-                 ALARM_MAX_DEFS);
+        snprintf(err, err_len, "%d definitions already, the most there may be", ALARM_MAX_DEFS);
         return -ENOSPC;
     }
     struct alarm_def *d = malloc(sizeof *d);
@@ -329,8 +326,8 @@ alarm_defs_json(const struct alarm_engine *e)
 
 /* Reports a change of 'a' from 'from' to its current state. */
 static void
-report(struct alarm_engine *e, const struct alarm *a, enum alarm_state from,
-       const char *message, uint64_t now_ms)
+report(struct alarm_engine *e, const struct alarm *a, enum alarm_state from, const char *message,
+       uint64_t now_ms)
 {
     struct alarm_change c = {
         .id = a->id,
@@ -440,25 +437,24 @@ fall(struct alarm_engine *e, struct alarm *a, enum alarm_state to, uint64_t now_
     double t = threshold(d, passed), h = d->hysteresis;
     char bound[160], msg[512];
     if (h > 0)
-        snprintf(bound, sizeof bound, "%g (%s %g %c hysteresis %g)",
-                 d->is_below ? t + h : t - h, level_word(passed), t,
-                 d->is_below ? '+' : '-', h);
+        snprintf(bound, sizeof bound, "%g (%s %g %c hysteresis %g)", d->is_below ? t + h : t - h,
+                 level_word(passed), t, d->is_below ? '+' : '-', h);
     else
         snprintf(bound, sizeof bound, "%g (%s)", t, level_word(passed));
     if (to == ALARM_GREEN)
         snprintf(msg, sizeof msg, "%s back to %.3g %c %s", alarm_def_label(d), a->value,
                  d->is_below ? '>' : '<', bound);
     else
-        snprintf(msg, sizeof msg, "%s %.3g %c %s: down to warning", alarm_def_label(d),
-                 a->value, d->is_below ? '>' : '<', bound);
+        snprintf(msg, sizeof msg, "%s %.3g %c %s: down to warning", alarm_def_label(d), a->value,
+                 d->is_below ? '>' : '<', bound);
     change(e, a, to, msg, now_ms);
 }
 
 /* From gray at once: to the level whose wait is over, or green.
  * "DPU temperature 96: data back, critical if it holds 5 s" */
 static void
-leave_gray(struct alarm_engine *e, struct alarm *a, enum alarm_state shown,
-           enum alarm_state risen, uint64_t now_ms)
+leave_gray(struct alarm_engine *e, struct alarm *a, enum alarm_state shown, enum alarm_state risen,
+           uint64_t now_ms)
 {
     bool had_data = a->had_data;
     a->had_data = true;
@@ -470,8 +466,8 @@ leave_gray(struct alarm_engine *e, struct alarm *a, enum alarm_state shown,
     int n = snprintf(msg, sizeof msg, "%s %.3g: %s", alarm_def_label(a->def), a->value,
                      had_data ? "data back" : "first value");
     if (shown > ALARM_GREEN && n > 0 && (size_t)n < sizeof msg)
-        snprintf(msg + n, sizeof msg - (size_t)n, ", %s if it holds %u s",
-                 level_word(shown), (unsigned)a->def->for_s);
+        snprintf(msg + n, sizeof msg - (size_t)n, ", %s if it holds %u s", level_word(shown),
+                 (unsigned)a->def->for_s);
     change(e, a, ALARM_GREEN, msg, now_ms);
 }
 
@@ -494,8 +490,8 @@ metric_update(struct alarm_engine *e, struct alarm *a, double v, uint64_t now_ms
 }
 
 void
-alarm_engine_sample(struct alarm_engine *e, const char *metric, const char *object,
-                    double value, uint64_t now_ms)
+alarm_engine_sample(struct alarm_engine *e, const char *metric, const char *object, double value,
+                    uint64_t now_ms)
 {
     if (!metric || !object || !isfinite(value) || !object_ok(object))
         return;
@@ -604,10 +600,9 @@ cmp_alarms(const void *x, const void *y)
 static json_t *
 alarm_json(const struct alarm *a)
 {
-    json_t *j =
-        json_pack("{s:s,s:s,s:s,s:s,s:I,s:b}", "id", a->id, "def", a->def->name, "object",
-                  a->object, "state", alarm_state_name(a->state), "since_ms",
-                  (json_int_t)a->since_ms, "acknowledged", (int)a->acknowledged);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b}", "id", a->id, "def", a->def->name, "object",
+                          a->object, "state", alarm_state_name(a->state), "since_ms",
+                          (json_int_t)a->since_ms, "acknowledged", (int)a->acknowledged);
     if (!j)
         return NULL;
     if ((a->has_value && json_object_set_new(j, "value", json_real(a->value))) ||

@@ -80,7 +80,7 @@
 
 #define ALARM_NAME_MAX 48
 #define ALARM_OBJECT_MAX 64
-#define ALARM_MAX_DEFS 256 /* built-ins included */
+#define ALARM_MAX_DEFS 256    /* built-ins included */
 #define ALARM_MAX_ALARMS 4096 /* beyond that, new (def, object) pairs are not tracked */
 
 enum alarm_state { ALARM_GRAY, ALARM_GREEN, ALARM_YELLOW, ALARM_RED };
@@ -91,14 +91,14 @@ const char *alarm_state_name(enum alarm_state);
 /* One change of one alarm, as the callback receives it (valid during the
  * call only). */
 struct alarm_change {
-    const char *id;          /* "dpu-temperature@dpu1/temp1" */
-    const char *def;         /* "dpu-temperature" */
-    const char *object;      /* "dpu1/temp1" */
+    const char *id;     /* "dpu-temperature@dpu1/temp1" */
+    const char *def;    /* "dpu-temperature" */
+    const char *object; /* "dpu1/temp1" */
     enum alarm_state from, to;
     bool has_value;
-    double value;            /* the value that caused it (metric alarms) */
-    const char *message;     /* one line: "DPU temperature 96 >= 95 (critical)",
-                                "acknowledged by ...", the event's message */
+    double value;        /* the value that caused it (metric alarms) */
+    const char *message; /* one line: "DPU temperature 96 >= 95 (critical)",
+                            "acknowledged by ...", the event's message */
     uint64_t time_ms;
 };
 

@@ -57,8 +57,8 @@ sample_cpu(struct mon_device *d, struct metric_set *s)
         rc = metric_set_add(s, name(d, "cpu_usage_ratio", n, sizeof n), usage, NULL);
         for (unsigned i = 0; rc == 0 && r.per_core && i < r.n_cpus; i++) {
             snprintf(cpu, sizeof cpu, "%d", r.cpus[i]);
-            rc = metric_set_add(s, name(d, "cpu_core_usage_ratio", n, sizeof n), per_core[i],
-                                "cpu", cpu, NULL);
+            rc = metric_set_add(s, name(d, "cpu_core_usage_ratio", n, sizeof n), per_core[i], "cpu",
+                                cpu, NULL);
         }
     }
     d->prev_cpu = r;
@@ -73,11 +73,11 @@ sample_memory(struct mon_device *d, struct metric_set *s)
     char n[METRIC_NAME_MAX];
     if (mon_mem_read("", d->memory_total, &m) < 0 || !m.total_bytes)
         return 0;
-    int rc = metric_set_add(s, name(d, "memory_used_bytes", n, sizeof n), (double)m.used_bytes,
-                            NULL);
+    int rc =
+        metric_set_add(s, name(d, "memory_used_bytes", n, sizeof n), (double)m.used_bytes, NULL);
     if (rc == 0)
-        rc = metric_set_add(s, name(d, "memory_total_bytes", n, sizeof n),
-                            (double)m.total_bytes, NULL);
+        rc = metric_set_add(s, name(d, "memory_total_bytes", n, sizeof n), (double)m.total_bytes,
+                            NULL);
     if (rc == 0)
         rc = metric_set_add(s, name(d, "memory_usage_ratio", n, sizeof n),
                             (double)m.used_bytes / (double)m.total_bytes, NULL);
@@ -87,9 +87,8 @@ sample_memory(struct mon_device *d, struct metric_set *s)
 static int
 sample_sensors(struct mon_device *d, struct metric_set *s)
 {
-    static const char *const what[] = {[MON_TEMP] = "temperature_celsius",
-                                       [MON_POWER] = "power_watts",
-                                       [MON_FAN] = "fan_rpm"};
+    static const char *const what[] = {
+        [MON_TEMP] = "temperature_celsius", [MON_POWER] = "power_watts", [MON_FAN] = "fan_rpm"};
     struct mon_sensor sens[MON_MAX_SENSORS];
     char n[METRIC_NAME_MAX];
     int count = d->hwmon[0] ? mon_sensors_read(d->hwmon, sens, MON_MAX_SENSORS) : 0;
@@ -97,8 +96,8 @@ sample_sensors(struct mon_device *d, struct metric_set *s)
     for (int i = 0; rc == 0 && i < count; i++) {
         const struct mon_sensor *x = &sens[i];
         if (x->healthy)
-            rc = metric_set_add(s, name(d, what[x->kind], n, sizeof n), x->value, "sensor",
-                                x->name, "label", x->label, NULL);
+            rc = metric_set_add(s, name(d, what[x->kind], n, sizeof n), x->value, "sensor", x->name,
+                                "label", x->label, NULL);
         if (rc == 0)
             rc = metric_set_add(s, name(d, "sensor_healthy", n, sizeof n), x->healthy ? 1 : 0,
                                 "sensor", x->name, "label", x->label, NULL);
@@ -132,12 +131,10 @@ sample_interfaces(struct mon_device *d, struct metric_set *s)
                                 (double)x->tx_bytes, "interface", x->name, NULL);
         if (rc == 0 && p)
             rc = metric_set_add(s, name(d, "interface_rx_bytes_per_second", n, sizeof n),
-                                mon_rate(p->rx_bytes, x->rx_bytes, dt), "interface", x->name,
-                                NULL);
+                                mon_rate(p->rx_bytes, x->rx_bytes, dt), "interface", x->name, NULL);
         if (rc == 0 && p)
             rc = metric_set_add(s, name(d, "interface_tx_bytes_per_second", n, sizeof n),
-                                mon_rate(p->tx_bytes, x->tx_bytes, dt), "interface", x->name,
-                                NULL);
+                                mon_rate(p->tx_bytes, x->tx_bytes, dt), "interface", x->name, NULL);
     }
     if (count >= 0) {
         memcpy(d->prev_nd, nd, (size_t)count * sizeof nd[0]);

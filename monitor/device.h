@@ -18,11 +18,11 @@
 #include "monitor/sources.h"
 
 struct mon_device {
-    char kind[8];              /* "dpu" or "host" */
-    char hwmon[1024];          /* sensor directory, or "" */
-    uint64_t memory_total;     /* the platform's, or 0 */
-    bool interfaces;           /* sample the network namespace's interfaces */
-    uint64_t started_ms;       /* monotonic, for uptime */
+    char kind[8];          /* "dpu" or "host" */
+    char hwmon[1024];      /* sensor directory, or "" */
+    uint64_t memory_total; /* the platform's, or 0 */
+    bool interfaces;       /* sample the network namespace's interfaces */
+    uint64_t started_ms;   /* monotonic, for uptime */
     struct mon_cpu_source *cpu;
     struct mon_cpu_reading prev_cpu;
     bool have_prev_cpu;
@@ -33,8 +33,8 @@ struct mon_device {
 
 /* 'kind' "dpu" or "host"; 'hwmon' NULL or "" for no sensors.  Returns 0, or
  * -errno with a one-line reason. */
-int mon_device_init(struct mon_device *, const char *kind, const char *hwmon,
-                    uint64_t memory_total, bool interfaces, char *err, size_t err_len);
+int mon_device_init(struct mon_device *, const char *kind, const char *hwmon, uint64_t memory_total,
+                    bool interfaces, char *err, size_t err_len);
 void mon_device_fini(struct mon_device *);
 
 /* Appends the device's figures to 'set'.  A source that cannot be read is

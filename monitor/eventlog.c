@@ -70,8 +70,7 @@ fsync_dir(const char *path)
 /* Calls 'fn' with each line of 'path' (newline stripped) until it returns
  * false.  A missing or unreadable file has no lines. */
 static void
-for_each_line(const char *path, bool (*fn)(void *aux, const char *line, size_t len),
-              void *aux)
+for_each_line(const char *path, bool (*fn)(void *aux, const char *line, size_t len), void *aux)
 {
     FILE *f = fopen(path, "re");
     if (!f)
@@ -140,8 +139,7 @@ open_current(struct eventlog *log)
         return -errno;
     struct stat st;
     char last = '\n';
-    if (fstat(fd, &st) < 0 ||
-        (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)) {
+    if (fstat(fd, &st) < 0 || (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)) {
         int rc = -errno;
         close(fd);
         return rc ? rc : -EIO;
@@ -172,8 +170,8 @@ rotate(struct eventlog *log)
 }
 
 int
-eventlog_open(const char *path, size_t max_bytes, unsigned keep, struct eventlog **out,
-              char *err, size_t err_len)
+eventlog_open(const char *path, size_t max_bytes, unsigned keep, struct eventlog **out, char *err,
+              size_t err_len)
 {
     char dir[PATH_MAX];
     *out = NULL;
@@ -187,8 +185,7 @@ eventlog_open(const char *path, size_t max_bytes, unsigned keep, struct eventlog
         return -EINVAL;
     }
     if (keep < 1 || keep > EVENTLOG_MAX_KEEP) {
-        snprintf(err, err_len, "eventlog: keep %u is out of 1..%d", keep,
-                 EVENTLOG_MAX_KEEP);
+        snprintf(err, err_len, "eventlog: keep %u is out of 1..%d", keep, EVENTLOG_MAX_KEEP);
         return -EINVAL;
     }
     snprintf(dir, sizeof dir, "%s", path);
@@ -250,19 +247,16 @@ stamp(const json_t *event, uint64_t seq)
 {
     json_t *ms = json_object_get(event, "time_ms"), *j = json_object(), *v;
     json_int_t t = json_integer_value(ms);
-    uint64_t time_ms =
-        json_is_integer(ms) && t >= 0 && t <= TIME_MS_MAX ? (uint64_t)t : wall_ms();
+    uint64_t time_ms = json_is_integer(ms) && t >= 0 && t <= TIME_MS_MAX ? (uint64_t)t : wall_ms();
     char time[32];
     const char *k;
     format_time(time_ms, time);
     if (!j || json_object_set_new(j, "seq", json_integer((json_int_t)seq)) ||
-        (!json_object_get(event, "time") &&
-         json_object_set_new(j, "time", json_string(time))) ||
+        (!json_object_get(event, "time") && json_object_set_new(j, "time", json_string(time))) ||
         (!ms && json_object_set_new(j, "time_ms", json_integer((json_int_t)time_ms))))
         goto err_free;
     json_object_foreach((json_t *)event, k,
-                        v) if (strcmp(k, "seq") &&
-                               json_object_set(j, k, v)) goto err_free;
+                        v) if (strcmp(k, "seq") && json_object_set(j, k, v)) goto err_free;
     return j;
 
 err_free:

@@ -7,15 +7,14 @@
  *     PATH.1    the previous one ... PATH.KEEP the oldest kept
  *
  * Every event gets "seq" (1, 2, ... up to EVENTLOG_SEQ_MAX, across rotations
- * and restarts: opening an existing log continues after its last seq) and "time" (UTC, ISO 8601 with
- * milliseconds, "2026-12-06T05:35:18.123Z") and "time_ms" (ms since the epoch)
- * unless it has them ("time" is made from the event's "time_ms" when it has
- * only that; a "seq" of its own is replaced).  A line is written with one
- * write(2) of the whole line and flushed with fdatasync() before
- * eventlog_append() returns, so an event that was reported is on disk.  When
- * the current file would grow past 'max_bytes', it is renamed PATH.1 (PATH.1
- * to PATH.2 ..., the oldest dropped) and a new one begun.  A torn or otherwise
- * unparsable line (power lost mid-write) is skipped when reading, never fatal.
+ * and restarts: opening an existing log continues after its last seq) and "time" (UTC, ISO 8601
+ * with milliseconds, "2026-12-06T05:35:18.123Z") and "time_ms" (ms since the epoch) unless it has
+ * them ("time" is made from the event's "time_ms" when it has only that; a "seq" of its own is
+ * replaced).  A line is written with one write(2) of the whole line and flushed with fdatasync()
+ * before eventlog_append() returns, so an event that was reported is on disk.  When the current
+ * file would grow past 'max_bytes', it is renamed PATH.1 (PATH.1 to PATH.2 ..., the oldest dropped)
+ * and a new one begun.  A torn or otherwise unparsable line (power lost mid-write) is skipped when
+ * reading, never fatal.
  *
  * Thread-safety: every call may come from any thread (one mutex inside).
  */

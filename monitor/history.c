@@ -8,7 +8,8 @@
 
 #include "lib/util.h"
 
-#define KEY_MAX (METRIC_NAME_MAX + METRIC_MAX_LABELS * (METRIC_LABEL_KEY_MAX + METRIC_LABEL_VALUE_MAX + 2) + 2)
+#define KEY_MAX                                                                                    \
+    (METRIC_NAME_MAX + METRIC_MAX_LABELS * (METRIC_LABEL_KEY_MAX + METRIC_LABEL_VALUE_MAX + 2) + 2)
 
 struct point {
     uint64_t time_ms;
@@ -70,8 +71,7 @@ history_key(const struct metric *m, char *buf, size_t len)
 {
     size_t n = (size_t)snprintf(buf, len, "%s", m->name);
     for (unsigned i = 0; i < m->n_labels && n < len; i++)
-        n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", i ? "," : "{", m->keys[i],
-                              m->values[i]);
+        n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", i ? "," : "{", m->keys[i], m->values[i]);
     if (m->n_labels && n < len)
         snprintf(buf + n, len - n, "}");
 }
@@ -160,7 +160,8 @@ history_json(const struct history *h, const char *prefix, uint64_t since_ms, uns
         json_t *pts = json_array();
         for (unsigned k = first; pts && k < s->count; k++) {
             const struct point *p = &s->ring[(s->head + h->capacity - s->count + k) % h->capacity];
-            json_array_append_new(pts, json_pack("[I,f]", (json_int_t)p->time_ms, (double)p->value));
+            json_array_append_new(pts,
+                                  json_pack("[I,f]", (json_int_t)p->time_ms, (double)p->value));
         }
         json_object_set_new(out, s->key, pts);
     }

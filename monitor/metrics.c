@@ -12,21 +12,23 @@
 
 /* Every name dse writes: its type and help text.  Per device kind, the same
  * figures for DPUs and hosts. */
-#define DEVICE_METRICS(D, K)                                                                 \
-    {"dse_" D "_up", 'g', "1 when the " K " answers its agent, else 0"},                     \
-    {"dse_" D "_state", 'g', "1 for the " K "'s current state"},                              \
-    {"dse_" D "_uptime_seconds", 'g', "seconds since the " K "'s agent started"},             \
-    {"dse_" D "_cpu_usage_ratio", 'g', "CPU in use on the " K "'s CPUs, 0 to 1"},             \
-    {"dse_" D "_cpu_core_usage_ratio", 'g', "CPU in use on one CPU of the " K ", 0 to 1"},   \
-    {"dse_" D "_cpu_seconds_total", 'c', "CPU time the " K " used"},                          \
-    {"dse_" D "_memory_used_bytes", 'g', "memory in use on the " K " (page cache excluded)"}, \
-    {"dse_" D "_memory_total_bytes", 'g', "memory of the " K},                                \
-    {"dse_" D "_memory_usage_ratio", 'g', "memory in use on the " K ", 0 to 1"},              \
-    {"dse_" D "_temperature_celsius", 'g', "a temperature sensor of the " K},                 \
-    {"dse_" D "_power_watts", 'g', "a power sensor of the " K},                               \
-    {"dse_" D "_fan_rpm", 'g', "a fan of the " K},                                            \
-    {"dse_" D "_sensor_healthy", 'g', "1 when the " K "'s sensor reads and reports no fault"}, \
-    {"dse_" D "_collection_seconds", 'g', "time the " K "'s last collection took"}
+#define DEVICE_METRICS(D, K)                                                                       \
+    {"dse_" D "_up", 'g', "1 when the " K " answers its agent, else 0"},                           \
+        {"dse_" D "_state", 'g', "1 for the " K "'s current state"},                               \
+        {"dse_" D "_uptime_seconds", 'g', "seconds since the " K "'s agent started"},              \
+        {"dse_" D "_cpu_usage_ratio", 'g', "CPU in use on the " K "'s CPUs, 0 to 1"},              \
+        {"dse_" D "_cpu_core_usage_ratio", 'g', "CPU in use on one CPU of the " K ", 0 to 1"},     \
+        {"dse_" D "_cpu_seconds_total", 'c', "CPU time the " K " used"},                           \
+        {"dse_" D "_memory_used_bytes", 'g', "memory in use on the " K " (page cache excluded)"},  \
+        {"dse_" D "_memory_total_bytes", 'g', "memory of the " K},                                 \
+        {"dse_" D "_memory_usage_ratio", 'g', "memory in use on the " K ", 0 to 1"},               \
+        {"dse_" D "_temperature_celsius", 'g', "a temperature sensor of the " K},                  \
+        {"dse_" D "_power_watts", 'g', "a power sensor of the " K},                                \
+        {"dse_" D "_fan_rpm", 'g', "a fan of the " K},                                             \
+        {"dse_" D "_sensor_healthy", 'g', "1 when the " K "'s sensor reads and reports no fault"}, \
+    {                                                                                              \
+        "dse_" D "_collection_seconds", 'g', "time the " K "'s last collection took"               \
+    }
 
 static const struct metric_def {
     const char *name;
@@ -238,7 +240,8 @@ metric_set_from_json(const json_t *j, struct metric_set *out, char *err, size_t 
     out->interval_s = (unsigned)json_integer_value(iv);
     size_t i;
     json_t *m;
-    json_array_foreach(ms, i, m) {
+    json_array_foreach(ms, i, m)
+    {
         json_t *name = json_array_get(m, 0), *labels = json_array_get(m, 1);
         json_t *val = json_array_get(m, 2);
         if (json_array_size(m) != 3 || !json_is_string(name) || !json_is_object(labels) ||
@@ -248,7 +251,8 @@ metric_set_from_json(const json_t *j, struct metric_set *out, char *err, size_t 
         unsigned n = 0;
         const char *k;
         json_t *v;
-        json_object_foreach(labels, k, v) {
+        json_object_foreach(labels, k, v)
+        {
             if (!json_is_string(v))
                 return fail(err, err_len, "metric %zu: label %s is not a string", i, k);
             kv[2 * n] = k;
@@ -336,8 +340,8 @@ metric_prom_write(FILE *f, const struct metric_set *const *sets, const char *con
         const struct metric *m = refs[i].m;
         if (!i || strcmp(m->name, refs[i - 1].m->name)) {
             const struct metric_def *d = def_of(m->name);
-            fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m->name, d ? d->help : "dse metric",
-                    m->name, d ? (d->type == 'c' ? "counter" : "gauge") : "untyped");
+            fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m->name, d ? d->help : "dse metric", m->name,
+                    d ? (d->type == 'c' ? "counter" : "gauge") : "untyped");
         }
         fputs(m->name, f);
         bool first = true;

@@ -14,8 +14,8 @@
 #define NOTIFY_URL_MAX 512 /* a target, NUL included */
 
 struct notify_url {
-    char host[256];  /* a name, an IPv4 address, or an IPv6 one without brackets */
-    char port[8];    /* decimal, 1..65535 ("80" when the URL has none) */
+    char host[256];            /* a name, an IPv4 address, or an IPv6 one without brackets */
+    char port[8];              /* decimal, 1..65535 ("80" when the URL has none) */
     char path[NOTIFY_URL_MAX]; /* "/" when the URL has none */
 };
 

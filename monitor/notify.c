@@ -33,9 +33,9 @@ enum kind { WEBHOOK, COMMAND };
 struct delivery {
     enum kind kind;
     char *target;
-    char **argv;    /* for commands: NULL-terminated, argv[0] the target */
-    char *body;     /* the notification, JSON */
-    char **env;     /* for commands: NULL-terminated "KEY=VALUE" additions */
+    char **argv; /* for commands: NULL-terminated, argv[0] the target */
+    char *body;  /* the notification, JSON */
+    char **env;  /* for commands: NULL-terminated "KEY=VALUE" additions */
     unsigned tries;
     uint64_t next_ms;
     struct delivery *next;
@@ -188,7 +188,9 @@ connect_to(const struct notify_url *u, uint64_t deadline, char *why, size_t len)
             (errno != EINPROGRESS || fd_wait(fd, POLLOUT, deadline) < 0 ||
              getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0 || err)) {
             snprintf(why, len, "connect to %.100s:%s: %s", u->host, u->port,
-                     strerror(err ? err : errno ? errno : ETIMEDOUT));
+                     strerror(err     ? err
+                              : errno ? errno
+                                      : ETIMEDOUT));
             close(fd);
             fd = -1;
         }
@@ -467,11 +469,12 @@ args_check(const json_t *args, char *err, size_t err_len)
         snprintf(err, err_len, "command arguments: a list of at most %d strings", ARGS_MAX);
         return false;
     }
-    json_array_foreach(args, i, a) {
+    json_array_foreach(args, i, a)
+    {
         if (!json_is_string(a) || json_string_length(a) >= ARG_MAX_LEN ||
             strlen(json_string_value(a)) != json_string_length(a)) {
-            snprintf(err, err_len, "command argument %zu: a string of less than %d bytes",
-                     i + 1, ARG_MAX_LEN);
+            snprintf(err, err_len, "command argument %zu: a string of less than %d bytes", i + 1,
+                     ARG_MAX_LEN);
             return false;
         }
     }
@@ -523,7 +526,8 @@ command_argv(const char *target, const json_t *args)
         return NULL;
     }
     json_t *a;
-    json_array_foreach(args, i, a) {
+    json_array_foreach(args, i, a)
+    {
         if (!(v[i + 1] = strdup(json_string_value(a)))) {
             strv_free(v);
             return NULL;
@@ -542,7 +546,8 @@ notify_set_targets(struct notifier *n, const json_t *targets)
     int skipped = 0;
     if (!json_is_array(targets) || json_array_size(targets) > TARGETS_MAX)
         return -EINVAL;
-    json_array_foreach(targets, i, x) {
+    json_array_foreach(targets, i, x)
+    {
         const char *kind = json_string_value(json_object_get(x, "kind"));
         const char *target = json_string_value(json_object_get(x, "target"));
         const json_t *args = json_object_get(x, "args");
@@ -579,8 +584,8 @@ static char **
 command_env(const json_t *msg)
 {
     static const char *const fields[][2] = {
-        {"DSE_ALARM_ID", "id"},         {"DSE_ALARM_STATE", "state"},
-        {"DSE_ALARM_FROM", "from"},     {"DSE_ALARM_OBJECT", "object"},
+        {"DSE_ALARM_ID", "id"},           {"DSE_ALARM_STATE", "state"},
+        {"DSE_ALARM_FROM", "from"},       {"DSE_ALARM_OBJECT", "object"},
         {"DSE_ALARM_MESSAGE", "message"}, {"DSE_EVENT_TYPE", "type"},
     };
     char **env = calloc(ARRAY_SIZE(fields) + 1, sizeof *env);
@@ -625,10 +630,10 @@ json_t *
 notify_stats(struct notifier *n)
 {
     pthread_mutex_lock(&n->mu);
-    json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:i,s:i}", "sent", (json_int_t)n->sent, "retries",
-                          (json_int_t)n->retries, "failed", (json_int_t)n->failed, "dropped",
-                          (json_int_t)n->dropped, "queued", (int)n->queued, "targets",
-                          (int)n->n_targets);
+    json_t *j =
+        json_pack("{s:I,s:I,s:I,s:I,s:i,s:i}", "sent", (json_int_t)n->sent, "retries",
+                  (json_int_t)n->retries, "failed", (json_int_t)n->failed, "dropped",
+                  (json_int_t)n->dropped, "queued", (int)n->queued, "targets", (int)n->n_targets);
     pthread_mutex_unlock(&n->mu);
     return j;
 }

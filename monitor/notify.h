@@ -48,8 +48,8 @@ void notify_destroy(struct notifier *);
  * with the absolute path of a program and 'args' NULL or a list of at most 16
  * strings (each under 256 bytes).  Whether the program exists is not checked
  * (the caller may).  Returns true, or false with a one-line reason. */
-bool notify_target_check(const char *kind, const char *target, const json_t *args,
-                         char *err, size_t err_len);
+bool notify_target_check(const char *kind, const char *target, const json_t *args, char *err,
+                         size_t err_len);
 
 /* Replaces the targets: 'targets' is [{"kind": "webhook"|"command",
  * "target": "...", ["args": [...]]}] (borrowed).  A target that

@@ -21,8 +21,7 @@
  * "memory", "cpuset"; "" for the v2 hierarchy), mount point and path, into
  * 'dir'.  False when the process sits in the hierarchy's root, or either
  * text says nothing about it. */
-bool mon_cgroup_dir_parse(char *cgroup, char *mountinfo, const char *ctrl, char *dir,
-                          size_t len);
+bool mon_cgroup_dir_parse(char *cgroup, char *mountinfo, const char *ctrl, char *dir, size_t len);
 
 /* A CPU list ("0-3,6", as cpuset.effective_cpus or cpu/online hold it, up to
  * its first newline) into r->cpus and r->n_cpus.  Returns 0 or -EINVAL. */
@@ -48,8 +47,7 @@ void mon_meminfo_parse(const char *text, uint64_t *total, uint64_t *used);
 
 /* If 'file' is the input file of a sensor of a known kind ("temp1_input"),
  * its sensor's name ("temp1") into 'sensor' and its kind.  Else false. */
-bool mon_sensor_of(const char *file, char sensor[MON_SENSOR_NAME_MAX],
-                   enum mon_sensor_kind *kind);
+bool mon_sensor_of(const char *file, char sensor[MON_SENSOR_NAME_MAX], enum mon_sensor_kind *kind);
 
 /* What a sensor's files hold, NUL-terminated, or NULL when unreadable. */
 struct mon_sensor_files {

@@ -22,11 +22,11 @@ enum cg_kind { CG_NONE, CG_V1, CG_V2 };
 
 struct mon_cpu_source {
     enum cg_kind kind;
-    char root[PATH_LEN];    /* the caller's prefix */
-    char acct[PATH_LEN];    /* v1: the cpuacct directory; v2: the cgroup directory */
-    char cpuset[PATH_LEN];  /* the cpuset directory, or "" (every online CPU) */
+    char root[PATH_LEN];   /* the caller's prefix */
+    char acct[PATH_LEN];   /* v1: the cpuacct directory; v2: the cgroup directory */
+    char cpuset[PATH_LEN]; /* the cpuset directory, or "" (every online CPU) */
     char describe[PATH_LEN + 16];
-    uint64_t hz;            /* /proc/stat ticks per second */
+    uint64_t hz; /* /proc/stat ticks per second */
 };
 
 static char *
@@ -125,9 +125,10 @@ mon_cpu_open(const char *root, struct mon_cpu_source **out, char *err, size_t er
         snprintf(s->acct, sizeof s->acct, "%s", dir);
         snprintf(s->cpuset, sizeof s->cpuset, "%s", dir);
     }
-    snprintf(s->describe, sizeof s->describe, "%s%s", s->kind == CG_V1 ? "cgroup-v1 "
-                                                      : s->kind == CG_V2 ? "cgroup-v2 "
-                                                                          : "proc",
+    snprintf(s->describe, sizeof s->describe, "%s%s",
+             s->kind == CG_V1   ? "cgroup-v1 "
+             : s->kind == CG_V2 ? "cgroup-v2 "
+                                : "proc",
              s->acct);
     struct mon_cpu_reading r;
     int rc = mon_cpu_read(s, &r);
@@ -249,8 +250,9 @@ mon_proc_stat_parse(char *text, uint64_t hz, struct mon_cpu_reading *r)
         int cpu;
         uint64_t v[8] = {0};
         if (strncmp(line, "cpu", 3) || !isdigit((unsigned char)line[3]) ||
-            sscanf(line + 3, "%d %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-                             " %" SCNu64 " %" SCNu64 " %" SCNu64,
+            sscanf(line + 3,
+                   "%d %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+                   " %" SCNu64 " %" SCNu64,
                    &cpu, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5)
             continue;
         /* user nice system idle iowait irq softirq steal: busy is all but
@@ -291,8 +293,7 @@ mon_cpu_read(struct mon_cpu_source *s, struct mon_cpu_reading *r)
 }
 
 double
-mon_cpu_usage(const struct mon_cpu_reading *a, const struct mon_cpu_reading *b,
-              double *per_core)
+mon_cpu_usage(const struct mon_cpu_reading *a, const struct mon_cpu_reading *b, double *per_core)
 {
     if (b->time_ns <= a->time_ns || a->n_cpus != b->n_cpus || !a->n_cpus ||
         memcmp(a->cpus, b->cpus, a->n_cpus * sizeof a->cpus[0]))

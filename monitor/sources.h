@@ -37,12 +37,12 @@
 /* ---- CPU ---- */
 
 struct mon_cpu_reading {
-    uint64_t time_ns;            /* monotonic, when read */
-    unsigned n_cpus;             /* the device's CPUs */
-    int cpus[MON_MAX_CPUS];      /* their numbers */
+    uint64_t time_ns;               /* monotonic, when read */
+    unsigned n_cpus;                /* the device's CPUs */
+    int cpus[MON_MAX_CPUS];         /* their numbers */
     uint64_t busy_ns[MON_MAX_CPUS]; /* per CPU, cumulative; 0s without per-core data */
-    uint64_t total_ns;           /* cumulative busy time over all of them */
-    bool per_core;               /* busy_ns is meaningful */
+    uint64_t total_ns;              /* cumulative busy time over all of them */
+    bool per_core;                  /* busy_ns is meaningful */
 };
 
 struct mon_cpu_source;
@@ -83,8 +83,8 @@ struct mon_sensor {
     char name[40];  /* "temp1", or "hwmon1/temp1" when there are several chips */
     char label[40]; /* the *_label, or the name */
     enum mon_sensor_kind kind;
-    double value;   /* degrees C, watts, RPM */
-    bool healthy;   /* readable, and no *_fault or *_alarm raised */
+    double value; /* degrees C, watts, RPM */
+    bool healthy; /* readable, and no *_fault or *_alarm raised */
 };
 
 /* Reads every sensor under 'dir' (see above) into 'out' (at most 'max'),

@@ -61,10 +61,7 @@ daemon_common_option(struct daemon_common *c, const char *opt, const char *val)
 int
 daemon_common_check(const struct daemon_common *c, const char *prog)
 {
-    const char *missing = !c->name       ? "--name"
-                          : !c->ctl_path ? "--ctl"
-                          : !c->dir      ? "--dir"
-                                         : NULL;
+    const char *missing = !c->name ? "--name" : !c->ctl_path ? "--ctl" : !c->dir ? "--dir" : NULL;
     if (!missing && c->listen && (!c->tls.cert || !c->tls.key || !c->tls.ca))
         missing = "--cert, --key and --ca (needed by --listen)";
     if (!missing && c->listen && !c->policy.n_peers)

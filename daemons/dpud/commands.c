@@ -28,7 +28,8 @@ cmd_dpu_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
         bank_running_version(d->dir, version, sizeof version);
     json_object_set_new(r, "version", json_string(version));
     json_object_set_new(r, "state", json_string("ready"));
-    json_object_set_new(r, "uptime_s", json_integer((json_int_t)((now_ms() - d->started_ms) / 1000)));
+    json_object_set_new(r, "uptime_s",
+                        json_integer((json_int_t)((now_ms() - d->started_ms) / 1000)));
     json_object_set_new(r, "config_generation", json_integer(d->generation));
     int active = sw_team_active(d->sw);
     json_object_set_new(r, "active_uplink",
@@ -49,7 +50,8 @@ config_check(json_t *cfg, char *err, size_t err_len)
         return err_set(err, err_len, -EINVAL, "config needs arrays 'portgroups' and 'ports'");
     size_t i, j;
     json_t *pg, *port, *other;
-    json_array_foreach(pgs, i, pg) {
+    json_array_foreach(pgs, i, pg)
+    {
         const char *name;
         long vlan, mtu;
         if (cmd_arg_str(pg, "name", &name, err, err_len) < 0 ||
@@ -58,15 +60,17 @@ config_check(json_t *cfg, char *err, size_t err_len)
             return -EINVAL;
         if (!name_is_valid(name, SW_NAME_MAX))
             return err_set(err, err_len, -EINVAL, "bad portgroup name '%s'", name);
-        json_array_foreach(pgs, j, other) {
+        json_array_foreach(pgs, j, other)
+        {
             if (j >= i)
                 break;
             if (json_integer_value(json_object_get(other, "vlan")) == vlan)
                 return err_set(err, err_len, -EINVAL, "portgroups %s and %s share VLAN %ld",
-                                json_string_value(json_object_get(other, "name")), name, vlan);
+                               json_string_value(json_object_get(other, "name")), name, vlan);
         }
     }
-    json_array_foreach(ports, i, port) {
+    json_array_foreach(ports, i, port)
+    {
         const char *name, *pgname, *backend = NULL, *sock = NULL;
         if (cmd_arg_str(port, "name", &name, err, err_len) < 0 ||
             cmd_arg_str(port, "portgroup", &pgname, err, err_len) < 0 ||
@@ -74,16 +78,17 @@ config_check(json_t *cfg, char *err, size_t err_len)
             cmd_arg_str_opt(port, "connect", &sock, err, err_len) < 0)
             return -EINVAL;
         if (backend && strcmp(backend, DPUD_VHOST_USER))
-            return err_set(err, err_len, -EINVAL, "port %s: unknown backend '%s' (only %s may be asked for)",
-                            name, backend, DPUD_VHOST_USER);
+            return err_set(err, err_len, -EINVAL,
+                           "port %s: unknown backend '%s' (only %s may be asked for)", name,
+                           backend, DPUD_VHOST_USER);
         if (sock && (!backend || sock[0] != '/' || strlen(sock) >= 108))
             return err_set(err, err_len, -EINVAL,
-                            "port %s: 'connect' is for vhost-user ports and takes an absolute "
-                            "socket path shorter than 108 bytes",
-                            name);
+                           "port %s: 'connect' is for vhost-user ports and takes an absolute "
+                           "socket path shorter than 108 bytes",
+                           name);
         bool found = false;
-        json_array_foreach(pgs, j, pg)
-            found |= !strcmp(json_string_value(json_object_get(pg, "name")), pgname);
+        json_array_foreach(pgs, j, pg) found |=
+            !strcmp(json_string_value(json_object_get(pg, "name")), pgname);
         if (!found)
             return err_set(err, err_len, -EINVAL, "port %s: no portgroup '%s'", name, pgname);
     }
@@ -111,9 +116,8 @@ find_by_name(json_t *array, const char *name)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(array, i, e)
-        if (!strcmp(json_string_value(json_object_get(e, "name")), name))
-            return e;
+    json_array_foreach(
+        array, i, e) if (!strcmp(json_string_value(json_object_get(e, "name")), name)) return e;
     return NULL;
 }
 
@@ -134,7 +138,8 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
     if (!mode)
         mode = "independent";
     if (strcmp(mode, "independent") && strcmp(mode, "active-standby"))
-        return err_set(err, err_len, -EINVAL, "dpu_mode: independent or active-standby, not %s", mode);
+        return err_set(err, err_len, -EINVAL, "dpu_mode: independent or active-standby, not %s",
+                       mode);
     dpud_monitor_set_interval(d, (unsigned)interval_s);
     json_t *errors = json_array();
     if (json_object_get(cfg, "mac_age_s"))
@@ -152,15 +157,17 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
     }
     size_t i;
     json_t *e;
-    json_array_foreach(pgs, i, e) {
+    json_array_foreach(pgs, i, e)
+    {
         const char *name = json_string_value(json_object_get(e, "name"));
-        int r = sw_portgroup_set(d->sw, name,
-                                 (uint16_t)json_integer_value(json_object_get(e, "vlan")),
-                                 (uint16_t)json_integer_value(json_object_get(e, "mtu")));
+        int r =
+            sw_portgroup_set(d->sw, name, (uint16_t)json_integer_value(json_object_get(e, "vlan")),
+                             (uint16_t)json_integer_value(json_object_get(e, "mtu")));
         if (r < 0)
             json_array_append_new(errors, json_sprintf("portgroup %s: %s", name, strerror(-r)));
     }
-    json_array_foreach(ports, i, e) {
+    json_array_foreach(ports, i, e)
+    {
         const char *name = json_string_value(json_object_get(e, "name"));
         const char *pg = json_string_value(json_object_get(e, "portgroup"));
         const char *backend = json_string_value(json_object_get(e, "backend"));
@@ -177,7 +184,7 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
         else
             id = dpud_port_add(d, name, SW_PORT_VNIC, pg, backend, connect, perr, sizeof perr);
         if (id < 0) {
-            json_array_append_new(errors, json_string(perr ? perr : name));
+            json_array_append_new(errors, json_string(perr[0] ? perr : name));
         }
     }
     for (unsigned k = 0; k < SW_MAX_PORTGROUPS; k++) {
@@ -192,8 +199,7 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
     json_int_t gen = json_integer_value(json_object_get(cfg, "generation"));
     d->generation = gen;
     log_info("config generation %lld applied (%zu portgroups, %zu ports, %zu errors)",
-             (long long)gen, json_array_size(pgs), json_array_size(ports),
-             json_array_size(errors));
+             (long long)gen, json_array_size(pgs), json_array_size(ports), json_array_size(errors));
     json_object_set_new(cfg, "errors", errors);
     return 0;
 }
@@ -229,19 +235,19 @@ vhost_json(const struct vhost_dev_info *vi, const char *sock)
     for (unsigned i = 0; i < VHOST_N_VRINGS; i++) {
         const struct vhost_vring_info *r = &vi->vring[i];
         json_array_append_new(
-            rings, json_pack("{s:s,s:i,s:b,s:b,s:b,s:b,s:i,s:i}", "name", i == VHOST_RXQ ? "rx" : "tx",
-                             "size", r->num, "started", r->started, "enabled", r->enabled,
-                             "running", r->usable, "broken", r->broken, "last_avail",
-                             r->last_avail, "last_used", r->last_used));
+            rings, json_pack("{s:s,s:i,s:b,s:b,s:b,s:b,s:i,s:i}", "name",
+                             i == VHOST_RXQ ? "rx" : "tx", "size", r->num, "started", r->started,
+                             "enabled", r->enabled, "running", r->usable, "broken", r->broken,
+                             "last_avail", r->last_avail, "last_used", r->last_used));
     }
     return json_pack("{s:s,s:b,s:s,s:s,s:b,s:i,s:i,s:I,s:o,s:I,s:I,s:I,s:I,s:I}", "socket", sock,
                      "attached", vi->attached, "features", feat, "protocol_features", pfeat,
                      "mrg_rxbuf", (vi->features >> VIRTIO_NET_F_MRG_RXBUF) & 1, "hdr_len",
                      vi->hdr_len, "mem_regions", vi->n_regions, "mem_bytes",
                      (json_int_t)vi->mem_bytes, "rings", rings, "attaches",
-                     (json_int_t)vi->n_attach, "from_guest", (json_int_t)vi->rx_packets,
-                     "to_guest", (json_int_t)vi->tx_packets, "calls", (json_int_t)vi->n_calls,
-                     "bad_messages", (json_int_t)vi->n_bad_msgs);
+                     (json_int_t)vi->n_attach, "from_guest", (json_int_t)vi->rx_packets, "to_guest",
+                     (json_int_t)vi->tx_packets, "calls", (json_int_t)vi->n_calls, "bad_messages",
+                     (json_int_t)vi->n_bad_msgs);
 }
 
 void
@@ -281,15 +287,15 @@ port_json(struct dpud *d, const struct sw_port *p)
     if (p->kind == SW_PORT_UPLINK)
         role = sw_team_active(d->sw) == p->id ? "active" : "standby";
     json_t *j = json_pack(
-        "{s:s,s:s,s:s,s:o,s:s,s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "name",
-        p->name, "kind", p->kind == SW_PORT_UPLINK ? "uplink" : "vnic", "role", role,
-        "portgroup", pg ? json_string(pg->name) : json_null(), "backend",
-        port_backend_name(p->io), "eswitch", d->on_eswitch[p->id] ? json_string("xdp") : json_null(),
-        "carrier", p->carrier, "rx_packets", (json_int_t)t.rx_packets, "rx_bytes",
-        (json_int_t)t.rx_bytes, "tx_packets", (json_int_t)t.tx_packets, "tx_bytes",
-        (json_int_t)t.tx_bytes, "eswitch_rx_packets", (json_int_t)es.rx_packets,
-        "eswitch_tx_packets", (json_int_t)es.tx_packets, "rx_flood", (json_int_t)s->rx_flood,
-        "mac_moves", (json_int_t)s->mac_moves, "drops_total", (json_int_t)total, "drops", drops);
+        "{s:s,s:s,s:s,s:o,s:s,s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "name", p->name,
+        "kind", p->kind == SW_PORT_UPLINK ? "uplink" : "vnic", "role", role, "portgroup",
+        pg ? json_string(pg->name) : json_null(), "backend", port_backend_name(p->io), "eswitch",
+        d->on_eswitch[p->id] ? json_string("xdp") : json_null(), "carrier", p->carrier,
+        "rx_packets", (json_int_t)t.rx_packets, "rx_bytes", (json_int_t)t.rx_bytes, "tx_packets",
+        (json_int_t)t.tx_packets, "tx_bytes", (json_int_t)t.tx_bytes, "eswitch_rx_packets",
+        (json_int_t)es.rx_packets, "eswitch_tx_packets", (json_int_t)es.tx_packets, "rx_flood",
+        (json_int_t)s->rx_flood, "mac_moves", (json_int_t)s->mac_moves, "drops_total",
+        (json_int_t)total, "drops", drops);
     int w = d->n_workers ? d->port_worker[p->id] : -1;
     json_object_set_new(j, "worker", w >= 0 ? json_integer(w) : json_null());
     struct vhost_dev_info vi;
@@ -338,8 +344,8 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, s
     for (unsigned id = 0; id < SW_MAX_PORTS; id++) {
         const struct sw_port *p = sw_port_at(d->sw, id);
         if (p && p->kind == SW_PORT_UPLINK)
-            json_array_append_new(uplinks, json_pack("{s:s,s:b}", "name", p->name,
-                                                     "carrier", p->carrier));
+            json_array_append_new(uplinks,
+                                  json_pack("{s:s,s:b}", "name", p->name, "carrier", p->carrier));
     }
     struct fdb_stats fs;
     fdb_get_stats(sw_fdb(d->sw), &fs);
@@ -347,10 +353,9 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, s
     sw_cache_stats(d->sw, &cs);
     int active = sw_team_active(d->sw);
     *result = json_pack(
-        "{s:s,s:I,s:o,s:{s:s,s:o,s:I,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}",
-        "dpu", d->name,
-        "config_generation", (json_int_t)d->generation, "portgroups", pgs, "team", "policy",
-        "active-standby", "active",
+        "{s:s,s:I,s:o,s:{s:s,s:o,s:I,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}", "dpu",
+        d->name, "config_generation", (json_int_t)d->generation, "portgroups", pgs, "team",
+        "policy", "active-standby", "active",
         active >= 0 ? json_string(sw_port_at(d->sw, (unsigned)active)->name) : json_null(),
         "failovers", (json_int_t)sw_team_failovers(d->sw), "uplinks", uplinks, "mac_table",
         "entries", (json_int_t)fs.n_entries, "learned", (json_int_t)fs.n_learned, "moved",
@@ -361,19 +366,17 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, s
     json_t *workers = json_array();
     for (unsigned i = 0; i < d->n_workers; i++) {
         const struct dpud_worker *w = &d->workers[i];
-        json_array_append_new(workers,
-                              json_pack("{s:i,s:i,s:i,s:I,s:I}", "worker", i, "cpu", w->cpu,
-                                        "ports", w->n_ports, "packets",
-                                        (json_int_t)atomic_load(&w->packets), "sleeps",
-                                        (json_int_t)atomic_load(&w->sleeps)));
+        json_array_append_new(workers, json_pack("{s:i,s:i,s:i,s:I,s:I}", "worker", i, "cpu",
+                                                 w->cpu, "ports", w->n_ports, "packets",
+                                                 (json_int_t)atomic_load(&w->packets), "sleeps",
+                                                 (json_int_t)atomic_load(&w->sleeps)));
     }
     json_object_set_new(*result, "workers", workers);
     if (d->es)
         json_object_set_new(*result, "eswitch",
                             json_pack("{s:b,s:I,s:I,s:i}", "offload", !d->no_offload,
                                       "last_revalidation_us", (json_int_t)d->reval_us,
-                                      "last_revalidation_paused_us",
-                                      (json_int_t)d->reval_pause_us,
+                                      "last_revalidation_paused_us", (json_int_t)d->reval_pause_us,
                                       "last_revalidation_removed", d->reval_removed));
     json_object_set_new(*result, "poll_us", json_integer(d->poll_us));
     return 0;
@@ -429,17 +432,18 @@ eswitch_flow_json(const struct eswitch_key *k, const struct eswitch_action *a, v
     mac_format(k->src, src);
     mac_format(k->dst, dst);
     if (a->push_vid != ESWITCH_NO_PUSH)
-        snprintf(action, sizeof action, "push_vlan:%u,output:%s", a->push_vid, out ? out->name : "?");
+        snprintf(action, sizeof action, "push_vlan:%u,output:%s", a->push_vid,
+                 out ? out->name : "?");
     else
         snprintf(action, sizeof action, "%soutput:%s", a->pop ? "pop_vlan," : "",
                  out ? out->name : "?");
-    json_array_append_new(
-        c->a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "where", "eswitch", "in_port",
-                        in ? in->name : "?", "vlan", tag_str(k->tag, tag), "src", src, "dst", dst,
-                        "actions", action, "packets", (json_int_t)a->packets, "bytes",
-                        (json_int_t)a->bytes, "idle_ms",
-                        (json_int_t)((c->now_ns - a->last_ns) / 1000000), "why",
-                        "known unicast: installed by the slow path"));
+    json_array_append_new(c->a,
+                          json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "where", "eswitch",
+                                    "in_port", in ? in->name : "?", "vlan", tag_str(k->tag, tag),
+                                    "src", src, "dst", dst, "actions", action, "packets",
+                                    (json_int_t)a->packets, "bytes", (json_int_t)a->bytes,
+                                    "idle_ms", (json_int_t)((c->now_ns - a->last_ns) / 1000000),
+                                    "why", "known unicast: installed by the slow path"));
 }
 
 /* The port of software flow 'f' that keeps it off the eswitch, if any. */
@@ -477,15 +481,15 @@ soft_flow_json(const struct sw_soft_flow *f, void *aux)
     else
         snprintf(why, sizeof why, "%s", sw_soft_reason_what(f->reason));
     json_array_append_new(
-        c->a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "where", "software",
-                        "in_port", in ? in->name : "?", "vlan", tag_str(f->tag, tag), "src", src,
-                        "dst", dst, "actions",
-                        f->reason == SW_SOFT_DROP ? "drop"
-                        : f->reason == SW_SOFT_BROADCAST || f->reason == SW_SOFT_UNKNOWN_DST
-                            ? "flood"
-                            : "output",
-                        "packets", (json_int_t)f->packets, "bytes", (json_int_t)f->bytes,
-                        "idle_ms", (json_int_t)(c->now_ms - f->last_ms), "why", why));
+        c->a,
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "where", "software", "in_port",
+                  in ? in->name : "?", "vlan", tag_str(f->tag, tag), "src", src, "dst", dst,
+                  "actions",
+                  f->reason == SW_SOFT_DROP                                            ? "drop"
+                  : f->reason == SW_SOFT_BROADCAST || f->reason == SW_SOFT_UNKNOWN_DST ? "flood"
+                                                                                       : "output",
+                  "packets", (json_int_t)f->packets, "bytes", (json_int_t)f->bytes, "idle_ms",
+                  (json_int_t)(c->now_ms - f->last_ms), "why", why));
 }
 
 static int
@@ -505,7 +509,10 @@ const struct cmd_def dpud_commands[] = {
     {.name = "flow.list", .usage = "", .fn = cmd_flow_list, .roles = AUTHZ_HOST},
     /* hostd's heartbeat, every second, must not pause the workers: it reads
      * the team's active uplink and port names, which only this thread changes. */
-    {.name = "dpu.info", .usage = "", .fn = cmd_dpu_info, .roles = AUTHZ_HOST,
+    {.name = "dpu.info",
+     .usage = "",
+     .fn = cmd_dpu_info,
+     .roles = AUTHZ_HOST,
      .flags = CMD_UNGUARDED},
     {.name = "config.apply",
      .usage = "{generation, mac_age_s, portgroups: [...], ports: [...]}",
@@ -515,7 +522,10 @@ const struct cmd_def dpud_commands[] = {
     {.name = "port.list", .usage = "[name]", .fn = cmd_port_list, .roles = AUTHZ_HOST},
     {.name = "mac.list", .usage = "", .fn = cmd_mac_list, .roles = AUTHZ_HOST},
     /* Reads files only. */
-    {.name = "support.collect", .usage = "", .fn = dpud_cmd_support_collect,
-     .roles = AUTHZ_HOST, .flags = CMD_UNGUARDED},
+    {.name = "support.collect",
+     .usage = "",
+     .fn = dpud_cmd_support_collect,
+     .roles = AUTHZ_HOST,
+     .flags = CMD_UNGUARDED},
 };
 const size_t dpud_n_commands = sizeof dpud_commands / sizeof dpud_commands[0];

@@ -54,7 +54,7 @@ open_vhost(struct dpud *d, const char *name, const char *connect, char *err, siz
         struct port *io = port_open_vhost_user_client(name, connect);
         if (!io)
             err_set(err, err_len, -errno, "port %s: vhost-user socket %s: %s", name, connect,
-                     strerror(errno));
+                    strerror(errno));
         return io;
     }
     char path[108]; /* sizeof sun_path */
@@ -63,12 +63,13 @@ open_vhost(struct dpud *d, const char *name, const char *connect, char *err, siz
         rc = fs_mkdir_p(d->vhost_dir, 0755);
     if (rc < 0) {
         err_set(err, err_len, rc, "port %s: vhost-user socket: %s", name,
-                 rc == -ENOTDIR ? "dpud runs without --dir" : strerror(-rc));
+                rc == -ENOTDIR ? "dpud runs without --dir" : strerror(-rc));
         return NULL;
     }
     struct port *io = port_open_vhost_user(name, path);
     if (!io)
-        err_set(err, err_len, -errno, "port %s: vhost-user socket %s: %s", name, path, strerror(errno));
+        err_set(err, err_len, -errno, "port %s: vhost-user socket %s: %s", name, path,
+                strerror(errno));
     return io;
 }
 
@@ -129,13 +130,13 @@ port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *p
             return -EINVAL;
     } else if (!(io = open_io(d, name))) {
         return err_set(err, err_len, -errno, "port %s: %s", name,
-                        errno == ENODEV ? "no such interface" : strerror(errno));
+                       errno == ENODEV ? "no such interface" : strerror(errno));
     }
     bool attached = port_afxdp_fd(io) >= 0; /* open_io() attached the eswitch */
     int id = sw_port_add(d->sw, name, kind, pg, io);
     if (id < 0)
         return err_set(err, err_len, id, "port %s: %s", name,
-                        id == -ENOENT ? "no such portgroup" : strerror(-id));
+                       id == -ENOENT ? "no such portgroup" : strerror(-id));
     const struct sw_port *p = sw_port_at(d->sw, (unsigned)id);
     d->port_cb[id] = (struct dpud_port_cb){.d = d, .id = (uint16_t)id};
     int fd = p->io->ops->fd(p->io);
@@ -146,8 +147,7 @@ port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *p
             return err_set(err, err_len, w, "port %s: no worker takes it: %s", name, strerror(-w));
         }
     } else if (fd >= 0) {
-        d->port_ev[id] = event_new(d->base, fd, EV_READ | EV_PERSIST, on_readable,
-                                  &d->port_cb[id]);
+        d->port_ev[id] = event_new(d->base, fd, EV_READ | EV_PERSIST, on_readable, &d->port_cb[id]);
         event_add(d->port_ev[id], NULL);
     }
     d->on_eswitch[id] = false;
@@ -334,9 +334,11 @@ dpud_eswitch_revalidate(struct dpud *d)
      * worker installs meanwhile is checked next time; one it replaces and we
      * then remove comes back with its next frame. */
     uint64_t t0 = now_ns();
-    struct reval_ctx c = {.d = d, .now_ms = now_ms(), .now_ns = eswitch_now_ns(),
-                          .idle_ns = atomic_load(&d->es_full) ? ESWITCH_IDLE_FULL_NS
-                                                              : ESWITCH_IDLE_NS};
+    struct reval_ctx c = {.d = d,
+                          .now_ms = now_ms(),
+                          .now_ns = eswitch_now_ns(),
+                          .idle_ns =
+                              atomic_load(&d->es_full) ? ESWITCH_IDLE_FULL_NS : ESWITCH_IDLE_NS};
     unsigned n = eswitch_flow_read(d->es, d->reval_keys, d->reval_actions, ESWITCH_MAX_FLOWS);
     unsigned m = 0;
     uint64_t t1 = now_ns();

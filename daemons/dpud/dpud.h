@@ -55,7 +55,7 @@ struct tls_paths;
 
 struct dpud {
     const char *name;
-    const char *dir;     /* the device directory (banks, logs), or NULL */
+    const char *dir;                /* the device directory (banks, logs), or NULL */
     struct dpud_incoming *incoming; /* an image being received (software.c) */
     struct dpud_monitor *mon;       /* metrics collection (monitor.c) */
     struct dpud_ha *ha;             /* dual-DPU high availability (ha.c), or NULL */
@@ -65,11 +65,11 @@ struct dpud {
     struct dpud_port_cb port_cb[SW_MAX_PORTS];
     const char *uplinks[DPUD_MAX_UPLINKS];
     unsigned n_uplinks;
-    const char *backend; /* forced port backend, or NULL for automatic */
-    const char *vhost_dir; /* where vhost-user ports listen (DIR/run/vhost), or NULL */
-    struct eswitch *es;  /* the flow tier, or NULL (all flows in software) */
-    bool no_offload;     /* --eswitch slowpath: es steers misses, holds no flows */
-    atomic_bool es_full; /* the flow table was full since the last revalidation */
+    const char *backend;            /* forced port backend, or NULL for automatic */
+    const char *vhost_dir;          /* where vhost-user ports listen (DIR/run/vhost), or NULL */
+    struct eswitch *es;             /* the flow tier, or NULL (all flows in software) */
+    bool no_offload;                /* --eswitch slowpath: es steers misses, holds no flows */
+    atomic_bool es_full;            /* the flow table was full since the last revalidation */
     struct eswitch_key *reval_keys; /* ESWITCH_MAX_FLOWS each, for revalidation */
     struct eswitch_action *reval_actions;
     uint64_t reval_us, reval_pause_us; /* the last revalidation, and how long it
@@ -78,20 +78,20 @@ struct dpud {
     unsigned reval_flows;              /* flows it left in the table */
     bool on_eswitch[SW_MAX_PORTS];
     uint64_t last_reval_ns;
-    json_t *platform;    /* vendor, model, hw_version, firmware, serial */
-    int64_t generation;  /* of the config hostd last applied; -1: none */
+    json_t *platform;   /* vendor, model, hw_version, firmware, serial */
+    int64_t generation; /* of the config hostd last applied; -1: none */
     uint64_t started_ms;
 
     /* poll-mode workers (workers.c) */
     struct dpud_worker workers[DPUD_MAX_WORKERS];
-    unsigned n_workers;  /* 0: ports are polled on the control thread */
-    unsigned poll_us;    /* how long an idle worker keeps polling before it sleeps */
+    unsigned n_workers;            /* 0: ports are polled on the control thread */
+    unsigned poll_us;              /* how long an idle worker keeps polling before it sleeps */
     int port_worker[SW_MAX_PORTS]; /* worker index per port id, or -1 */
     atomic_bool paused, stopping;
     unsigned pause_depth; /* control thread only */
     pthread_mutex_t park_mu;
     pthread_cond_t park_cv;
-    int carrier_fd;      /* eventfd: a worker saw a port's carrier change */
+    int carrier_fd; /* eventfd: a worker saw a port's carrier change */
     struct event *carrier_ev;
     atomic_bool carrier_pending;
 };
@@ -137,15 +137,16 @@ json_t *dpud_ha_json(const struct dpud *);
 struct dpud_port_totals {
     uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
     uint64_t drops_total;
-    struct sw_port_stats sw;            /* the slow path's own, drops by reason */
-    struct eswitch_port_stats es;       /* the eswitch's */
+    struct sw_port_stats sw;      /* the slow path's own, drops by reason */
+    struct eswitch_port_stats es; /* the eswitch's */
 };
 void dpud_port_totals(struct dpud *, const struct sw_port *, struct dpud_port_totals *out);
 
 /* support.c: support.collect, this DPU's part of a support bundle (lcm/support.h):
  * its directory's logs, configuration, boot history and versions.  Reads only
  * files: runs unguarded, the workers keep switching. */
-int dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len);
+int dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
+                             size_t err_len);
 
 /* Adds a port to the switch and to the event loop.  'backend' NULL: the
  * interface 'name' with dpud's backend; DPUD_VHOST_USER: a vhost-user port

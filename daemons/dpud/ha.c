@@ -72,7 +72,7 @@ static struct log_ratelimit ha_rl = LOG_RATELIMIT_INIT(5, 10000);
 
 struct ha_vnic {
     uint8_t mac[6];
-    uint16_t vid; /* 0: untagged */
+    uint16_t vid;  /* 0: untagged */
     uint16_t port; /* its switch port */
 };
 
@@ -82,8 +82,8 @@ struct dpud_ha {
     struct evconnlistener *listener;
     SSL_CTX *ssl;
     const struct authz_policy *policy; /* who may connect: its own host */
-    struct bufferevent *conn;    /* hostd, once it said who it is */
-    struct bufferevent *pending; /* a connection in its handshake */
+    struct bufferevent *conn;          /* hostd, once it said who it is */
+    struct bufferevent *pending;       /* a connection in its handshake */
     struct linkwatch *lw;
     struct event *fence_ev;
 
@@ -91,24 +91,24 @@ struct dpud_ha {
     enum ha_role role;
     uint64_t epoch;
     bool fenced;
-    _Atomic int es_fenced;       /* what the eswitch holds: -1 unknown, 0, 1 */
+    _Atomic int es_fenced; /* what the eswitch holds: -1 unknown, 0, 1 */
     unsigned fence_ms;
     uint64_t last_hb_ms;
-    char why[160];               /* of the fencing */
+    char why[160]; /* of the fencing */
     int up_ifindex[DPUD_MAX_UPLINKS];
     bool up_carrier[DPUD_MAX_UPLINKS];
     int raw_fd[DPUD_MAX_UPLINKS]; /* AF_PACKET, for announcements */
     struct pkt *scratch;
-    char held[HA_MSG_MAX];       /* hostd's newest line, not yet acted on */
+    char held[HA_MSG_MAX]; /* hostd's newest line, not yet acted on */
     size_t held_len;
     unsigned held_rounds;
 
     /* Shared with the control thread. */
     pthread_mutex_t mu;
-    bool standby_by_default;     /* the configuration says active-standby */
+    bool standby_by_default; /* the configuration says active-standby */
     struct ha_vnic vnics[SW_MAX_PORTS];
     unsigned n_vnics;
-    _Atomic unsigned status;     /* role | fenced << 4, for dpu.info */
+    _Atomic unsigned status; /* role | fenced << 4, for dpu.info */
 };
 
 /* ---- fencing and announcing ---- */
@@ -479,7 +479,8 @@ dpud_ha_configure(struct dpud *d, bool active_standby, json_t *ports)
     ha->n_vnics = 0;
     size_t i;
     json_t *p;
-    json_array_foreach(ports, i, p) {
+    json_array_foreach(ports, i, p)
+    {
         uint8_t mac[6];
         const char *m = json_string_value(json_object_get(p, "mac"));
         int id = sw_port_find(d->sw, json_string_value(json_object_get(p, "name")));
@@ -513,6 +514,6 @@ dpud_ha_json(const struct dpud *d)
     if (!ha)
         return json_null();
     unsigned st = atomic_load(&((struct dpud_ha *)ha)->status);
-    return json_pack("{s:s,s:b}", "role", ha_role_name((enum ha_role)(st & 0xf)),
-                     "fenced", sw_vnics_fenced(d->sw));
+    return json_pack("{s:s,s:b}", "role", ha_role_name((enum ha_role)(st & 0xf)), "fenced",
+                     sw_vnics_fenced(d->sw));
 }

@@ -80,9 +80,9 @@ guard_leave(void *aux)
 static json_t *
 load_platform(const char *path)
 {
-    json_t *defaults = json_pack("{s:s,s:s,s:s,s:s,s:s}", "vendor", "unknown", "model",
-                                 "unknown", "hw_version", "unknown", "firmware", "unknown",
-                                 "serial", "unknown");
+    json_t *defaults =
+        json_pack("{s:s,s:s,s:s,s:s,s:s}", "vendor", "unknown", "model", "unknown", "hw_version",
+                  "unknown", "firmware", "unknown", "serial", "unknown");
     if (!path)
         return defaults;
     json_error_t jerr;
@@ -176,8 +176,10 @@ worker_cpus(const char *cores, int *cpus)
     }
     int n = parse_cpu_list(cores, cpus, DPUD_MAX_WORKERS, CPU_SETSIZE);
     if (n < 0) {
-        fprintf(stderr, "dse-dpud: --cores '%s': not a CPU list (\"1\", \"2-5\", \"1,3\"; "
-                "at most %d) or none\n", cores, DPUD_MAX_WORKERS);
+        fprintf(stderr,
+                "dse-dpud: --cores '%s': not a CPU list (\"1\", \"2-5\", \"1,3\"; "
+                "at most %d) or none\n",
+                cores, DPUD_MAX_WORKERS);
         return -1;
     }
     for (int i = 0; i < n; i++)
@@ -211,7 +213,8 @@ main(int argc, char **argv)
     d.dir = c.dir;
     d.started_ms = now_ms();
     char vhost_dir[4096];
-    if (c.dir && snprintf(vhost_dir, sizeof vhost_dir, "%s/run/vhost", c.dir) < (int)sizeof vhost_dir)
+    if (c.dir &&
+        snprintf(vhost_dir, sizeof vhost_dir, "%s/run/vhost", c.dir) < (int)sizeof vhost_dir)
         d.vhost_dir = vhost_dir;
     rc = 1;
     struct daemon_servers *servers = NULL;
@@ -262,7 +265,8 @@ main(int argc, char **argv)
         log_warn("linkwatch: %s (carrier changes will be missed)", strerror(errno));
     for (unsigned i = 0; i < d.n_uplinks; i++) {
         char err[ERR_LEN] = "";
-        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, NULL, NULL, err, sizeof err) < 0) {
+        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, NULL, NULL, err, sizeof err) <
+            0) {
             log_err("%s", err);
         }
     }

@@ -36,17 +36,17 @@ struct port_prev {
 };
 
 struct dpud_monitor {
-    unsigned interval_s;      /* 0: off */
-    uint64_t last_ms;         /* monotonic, of the last collection */
+    unsigned interval_s; /* 0: off */
+    uint64_t last_ms;    /* monotonic, of the last collection */
     uint64_t seq;
     bool dev_ok;
     struct mon_device dev;
-    struct metric_set cur;    /* the last complete sample */
-    struct metric_set next;   /* being built */
+    struct metric_set cur;  /* the last complete sample */
+    struct metric_set next; /* being built */
     struct history *hist;
     struct port_prev prev[SW_MAX_PORTS];
     uint64_t prev_ns, t0_ns;
-    double cost_s;            /* the last collection's own time */
+    double cost_s; /* the last collection's own time */
 };
 
 static uint64_t
@@ -86,8 +86,8 @@ dpud_monitor_init(struct dpud *d, char *err, size_t err_len)
     json_t *mem = json_object_get(d->platform, "memory_bytes");
     char why[256];
     m->dev_ok = mon_device_init(&m->dev, "dpu", hwmon,
-                                json_is_integer(mem) ? (uint64_t)json_integer_value(mem) : 0,
-                                false, why, sizeof why) == 0;
+                                json_is_integer(mem) ? (uint64_t)json_integer_value(mem) : 0, false,
+                                why, sizeof why) == 0;
     if (!m->dev_ok)
         log_warn("no CPU figures: %s", why);
     else
@@ -157,14 +157,14 @@ port_figures(struct dpud *d, const struct sw_port *p, uint64_t dt_ns, double *ne
         NULL, NULL);
     add(m, "dse_dpu_port_tx_packets_total", (double)t.tx_packets, "port", p->name, "kind", kind,
         NULL, NULL);
-    add(m, "dse_dpu_port_rx_bytes_total", (double)t.rx_bytes, "port", p->name, "kind", kind,
-        NULL, NULL);
-    add(m, "dse_dpu_port_tx_bytes_total", (double)t.tx_bytes, "port", p->name, "kind", kind,
-        NULL, NULL);
+    add(m, "dse_dpu_port_rx_bytes_total", (double)t.rx_bytes, "port", p->name, "kind", kind, NULL,
+        NULL);
+    add(m, "dse_dpu_port_tx_bytes_total", (double)t.tx_bytes, "port", p->name, "kind", kind, NULL,
+        NULL);
     for (int r = 1; r < DROP__N; r++)
         if (t.sw.drops[r])
-            add(m, "dse_dpu_port_drops_total", (double)t.sw.drops[r], "port", p->name, "kind",
-                kind, "reason", drop_reason_name(r));
+            add(m, "dse_dpu_port_drops_total", (double)t.sw.drops[r], "port", p->name, "kind", kind,
+                "reason", drop_reason_name(r));
     if (p->kind == SW_PORT_UPLINK) {
         add(m, "dse_dpu_uplink_up", p->carrier, "uplink", p->name, NULL, NULL, NULL, NULL);
         add(m, "dse_dpu_uplink_active", sw_team_active(d->sw) == p->id, "uplink", p->name, NULL,
@@ -181,13 +181,12 @@ port_figures(struct dpud *d, const struct sw_port *p, uint64_t dt_ns, double *ne
             NULL);
         add(m, "dse_dpu_port_tx_bytes_per_second", tx_Bps, "port", p->name, "kind", kind, NULL,
             NULL);
-        add(m, "dse_dpu_port_rx_packets_per_second", rx_pps, "port", p->name, "kind", kind,
-            NULL, NULL);
-        add(m, "dse_dpu_port_tx_packets_per_second",
-            mon_rate(pp->tx_packets, t.tx_packets, dt_ns), "port", p->name, "kind", kind, NULL,
+        add(m, "dse_dpu_port_rx_packets_per_second", rx_pps, "port", p->name, "kind", kind, NULL,
             NULL);
-        add(m, "dse_dpu_port_drops_per_second", mon_rate(pp->drops, t.drops_total, dt_ns),
+        add(m, "dse_dpu_port_tx_packets_per_second", mon_rate(pp->tx_packets, t.tx_packets, dt_ns),
             "port", p->name, "kind", kind, NULL, NULL);
+        add(m, "dse_dpu_port_drops_per_second", mon_rate(pp->drops, t.drops_total, dt_ns), "port",
+            p->name, "kind", kind, NULL, NULL);
         if (p->kind == SW_PORT_UPLINK) {
             net[0] += rx_Bps;
             net[1] += tx_Bps;
@@ -195,8 +194,8 @@ port_figures(struct dpud *d, const struct sw_port *p, uint64_t dt_ns, double *ne
         net[2] += rx_pps;
         net[3] = 1;
     }
-    *pp = (struct port_prev){true, "", t.rx_packets, t.tx_packets, t.rx_bytes, t.tx_bytes,
-                             t.drops_total};
+    *pp = (struct port_prev){true,       "",         t.rx_packets, t.tx_packets,
+                             t.rx_bytes, t.tx_bytes, t.drops_total};
     snprintf(pp->name, sizeof pp->name, "%s", p->name);
 }
 
@@ -277,8 +276,8 @@ cmd_sample(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
     long since = 0;
     if (cmd_arg_int_opt(args, "since", 0, INT64_MAX, &since, err, err_len) < 0)
         return -EINVAL;
-    json_t *sample = m->cur.seq && m->cur.seq > (uint64_t)since ? metric_set_json(&m->cur)
-                                                                 : json_null();
+    json_t *sample =
+        m->cur.seq && m->cur.seq > (uint64_t)since ? metric_set_json(&m->cur) : json_null();
     *result = json_pack("{s:i,s:I,s:o}", "interval_s", (int)m->interval_s, "seq",
                         (json_int_t)m->cur.seq, "sample", sample);
     return 0;
@@ -294,9 +293,9 @@ cmd_history(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
         cmd_arg_int_opt(args, "since_ms", 0, INT64_MAX, &since, err, err_len) < 0 ||
         cmd_arg_int_opt(args, "max_points", 0, 100000, &max_points, err, err_len) < 0)
         return -EINVAL;
-    *result = json_pack("{s:i,s:o}", "interval_s", (int)d->mon->interval_s, "series",
-                        history_json(d->mon->hist, prefix ? prefix : "", (uint64_t)since,
-                                     (unsigned)max_points));
+    *result = json_pack(
+        "{s:i,s:o}", "interval_s", (int)d->mon->interval_s, "series",
+        history_json(d->mon->hist, prefix ? prefix : "", (uint64_t)since, (unsigned)max_points));
     return 0;
 }
 

@@ -106,7 +106,8 @@ cmd_begin(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t 
         return rc;
     if (!id || strlen(id) >= sizeof d->incoming->id || !sha || !json_is_integer(size) ||
         json_integer_value(size) <= 0 || !json_is_integer(need) || json_integer_value(need) < 0)
-        return err_set(err, err_len, -EINVAL, "software.stage.begin wants {id, size, sha256, need}");
+        return err_set(err, err_len, -EINVAL,
+                       "software.stage.begin wants {id, size, sha256, need}");
     incoming_drop(d);
     struct dpud_incoming *in = calloc(1, sizeof *in);
     if (!in)
@@ -131,9 +132,10 @@ cmd_begin(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t 
     }
     if ((uint64_t)sv.f_bavail * sv.f_frsize < want) {
         incoming_drop(d);
-        return err_set(err, err_len, -ENOSPC, "not enough space on the DPU: %llu KiB free, %llu KiB needed",
-                        (unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize >> 10),
-                        (unsigned long long)(want >> 10));
+        return err_set(err, err_len, -ENOSPC,
+                       "not enough space on the DPU: %llu KiB free, %llu KiB needed",
+                       (unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize >> 10),
+                       (unsigned long long)(want >> 10));
     }
     in->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     in->md = EVP_MD_CTX_new();
@@ -169,10 +171,10 @@ cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t 
     const char *data = json_string_value(json_object_get(args, "data"));
     if (!json_is_integer(off) || (!data && !ctx->payload))
         return err_set(err, err_len, -EINVAL,
-                        "software.stage.chunk wants {id, offset} and a payload (or base64 data)");
+                       "software.stage.chunk wants {id, offset} and a payload (or base64 data)");
     if ((uint64_t)json_integer_value(off) != in->written)
         return err_set(err, err_len, -EINVAL, "chunk at %lld, expected %llu",
-                        (long long)json_integer_value(off), (unsigned long long)in->written);
+                       (long long)json_integer_value(off), (unsigned long long)in->written);
     /* The bytes: the request's binary payload (hostd), or base64 in the
      * arguments (a JSON-only caller: the control socket). */
     uint8_t *copy = NULL;
@@ -188,7 +190,8 @@ cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t 
     if (rc == 0 && in->written + (uint64_t)n > in->size)
         rc = err_set(err, err_len, -EINVAL, "chunk: more bytes than announced");
     else if (rc == 0 && pwrite(in->fd, buf, n, (off_t)in->written) != (ssize_t)n)
-        rc = err_set(err, err_len, errno ? -errno : -EIO, "chunk: %s", strerror(errno ? errno : EIO));
+        rc = err_set(err, err_len, errno ? -errno : -EIO, "chunk: %s",
+                     strerror(errno ? errno : EIO));
     if (rc == 0) {
         fault_point("software.receive");
         EVP_DigestUpdate(in->md, buf, n);
@@ -214,7 +217,7 @@ cmd_end(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t er
     int rc = target(d, t, sizeof t, err, err_len);
     if (rc == 0 && in->written != in->size)
         rc = err_set(err, err_len, -EINVAL, "transfer ended after %llu of %llu bytes",
-                      (unsigned long long)in->written, (unsigned long long)in->size);
+                     (unsigned long long)in->written, (unsigned long long)in->size);
     if (rc == 0 && (!EVP_DigestFinal_ex(in->md, md, &md_len) || memcmp(md, in->sha256, 32)))
         rc = err_set(err, err_len, -EBADMSG, "the image arrived damaged (SHA-256 mismatch)");
     if (rc == 0 && fsync(in->fd) < 0)

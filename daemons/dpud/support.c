@@ -12,7 +12,8 @@
 LOG_MODULE(dpud);
 
 int
-dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
+                         size_t err_len)
 {
     struct dpud *d = ctx->aux;
     if (!d->dir)
@@ -27,9 +28,8 @@ dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result, cha
     }
     json_object_set_new(part, "device", json_string(d->name));
     json_object_set_new(part, "daemon",
-                        json_pack("{s:s,s:s,s:I}", "name", "dse-dpud", "version",
-                                  DSE_VERSION, "uptime_s",
-                                  (json_int_t)((now_ms() - d->started_ms) / 1000)));
+                        json_pack("{s:s,s:s,s:I}", "name", "dse-dpud", "version", DSE_VERSION,
+                                  "uptime_s", (json_int_t)((now_ms() - d->started_ms) / 1000)));
     log_info("peer=%s: support: collected %zu files, %zu left out", ctx->peer,
              json_array_size(json_object_get(part, "files")),
              json_array_size(json_object_get(part, "omitted")));

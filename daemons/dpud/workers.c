@@ -225,7 +225,8 @@ dpud_workers_start(struct dpud *d, const int *cpus, unsigned n, char *err, size_
         struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->wake_fd};
         if (w->epfd < 0 || w->wake_fd < 0 || !w->ctx ||
             epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0)
-            return err_set(err, err_len, -errno, "worker %u: %s", i, strerror(errno ? errno : ENOMEM));
+            return err_set(err, err_len, -errno, "worker %u: %s", i,
+                           strerror(errno ? errno : ENOMEM));
     }
     /* Pausing needs the count; no worker runs a frame before its first port. */
     d->n_workers = n;

@@ -63,9 +63,9 @@ cmd_host_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, siz
     bank_running_version(h->dir, version, sizeof version);
     json_int_t boots = bootstate_load(h->dir, &st, why, sizeof why) == 0 ? (json_int_t)st.boots : 0;
     *result = json_pack("{s:s,s:s,s:O,s:i,s:s?,s:I,s:o,s:o}", "name", h->name, "version", version,
-                        "config_generation", json_object_get(h->config, "generation"),
-                        "dpus", h->n_dpus, "lab", h->lab_prefix, "boots", boots,
-                        "last_reboot", last_reboot(h), "ha", hostd_ha_status(h));
+                        "config_generation", json_object_get(h->config, "generation"), "dpus",
+                        h->n_dpus, "lab", h->lab_prefix, "boots", boots, "last_reboot",
+                        last_reboot(h), "ha", hostd_ha_status(h));
     return 0;
 }
 
@@ -82,10 +82,10 @@ cmd_dpu_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
             "{s:s,s:s,s:O?,s:O?,s:O?,s:O?,s:O?,s:s,s:s,s:O?,s:I}", "name", d->name, "id", d->cn,
             "vendor", json_object_get(info, "vendor"), "model", json_object_get(info, "model"),
             "hw_version", json_object_get(info, "hw_version"), "firmware",
-            json_object_get(info, "firmware"), "version", json_object_get(info, "version"),
-            "state", dpu_state_names[d->state], "address", d->addr, "active_uplink",
-            json_object_get(info, "active_uplink"),
-            "last_seen_ms_ago", d->last_seen_ms ? (json_int_t)(now_ms() - d->last_seen_ms) : -1);
+            json_object_get(info, "firmware"), "version", json_object_get(info, "version"), "state",
+            dpu_state_names[d->state], "address", d->addr, "active_uplink",
+            json_object_get(info, "active_uplink"), "last_seen_ms_ago",
+            d->last_seen_ms ? (json_int_t)(now_ms() - d->last_seen_ms) : -1);
         if (d->state == DPU_UNREACHABLE)
             json_object_set_new(e, "error", json_string(d->last_error));
         json_object_set_new(e, "ha", hostd_ha_json(h, i));
@@ -114,13 +114,13 @@ cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
         return err_set(err, err_len, -EINVAL, "mode: active-standby or independent, not %s", mode);
     if (pair && h->n_dpus != 2)
         return err_set(err, err_len, -ENOEXEC, "refused: active-standby needs two DPUs (%u here)",
-                        h->n_dpus);
+                       h->n_dpus);
     if (pair) {
         char why[ERR_LEN] = "";
         int rc = hostd_dpus_identical(h, why, sizeof why);
         if (rc < 0) /* "refused: ..." already, or a DPU that did not answer. */
-            return err_set(err, err_len, rc, "%s%s",
-                           strncmp(why, "refused", 7) ? "refused: " : "", why);
+            return err_set(err, err_len, rc, "%s%s", strncmp(why, "refused", 7) ? "refused: " : "",
+                           why);
     }
     json_t *old_mode = json_incref(json_object_get(h->config, "dpu_mode"));
     json_t *old_hb = json_incref(json_object_get(h->config, "heartbeat_ms"));
@@ -214,19 +214,20 @@ cmd_portgroup_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
         cmd_arg_int_opt(args, "mtu", 68, 9000, &mtu, err, err_len) < 0)
         return -EINVAL;
     if (!name_is_valid(name, 31))
-        return err_set(err, err_len, -EINVAL,
-                        "bad portgroup name '%s' (1-31 of A-Z a-z 0-9 . _ -)", name);
+        return err_set(err, err_len, -EINVAL, "bad portgroup name '%s' (1-31 of A-Z a-z 0-9 . _ -)",
+                       name);
     json_t *pgs = json_object_get(h->config, "portgroups");
     if (hostd_config_find(pgs, name))
         return err_set(err, err_len, -EEXIST, "portgroup %s exists", name);
     size_t i;
     json_t *pg;
-    json_array_foreach(pgs, i, pg)
-        if (json_integer_value(json_object_get(pg, "vlan")) == vlan)
-            return err_set(err, err_len, -EEXIST, "VLAN %ld is used by portgroup %s", vlan,
-                            json_string_value(json_object_get(pg, "name")));
-    json_array_append_new(pgs, json_pack("{s:s,s:i,s:i}", "name", name, "vlan", (int)vlan,
-                                         "mtu", (int)mtu));
+    json_array_foreach(pgs, i,
+                       pg) if (json_integer_value(json_object_get(pg, "vlan")) ==
+                               vlan) return err_set(err, err_len, -EEXIST,
+                                                    "VLAN %ld is used by portgroup %s", vlan,
+                                                    json_string_value(json_object_get(pg, "name")));
+    json_array_append_new(
+        pgs, json_pack("{s:s,s:i,s:i}", "name", name, "vlan", (int)vlan, "mtu", (int)mtu));
     return commit(h, err, err_len);
 }
 
@@ -237,12 +238,14 @@ cmd_portgroup_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err
     json_t *a = json_array();
     size_t i, j;
     json_t *pg, *vm;
-    json_array_foreach(json_object_get(h->config, "portgroups"), i, pg) {
+    json_array_foreach(json_object_get(h->config, "portgroups"), i, pg)
+    {
         json_t *e = json_deep_copy(pg);
         json_t *vms = json_array();
-        json_array_foreach(json_object_get(h->config, "vms"), j, vm)
-            if (json_equal(json_object_get(vm, "portgroup"), json_object_get(pg, "name")))
-                json_array_append(vms, json_object_get(vm, "name"));
+        json_array_foreach(
+            json_object_get(h->config, "vms"), j,
+            vm) if (json_equal(json_object_get(vm, "portgroup"), json_object_get(pg, "name")))
+            json_array_append(vms, json_object_get(vm, "name"));
         json_object_set_new(e, "vms", vms);
         json_array_append_new(a, e);
     }
@@ -260,14 +263,17 @@ cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
     json_t *pgs = json_object_get(h->config, "portgroups");
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(h->config, "vms"), i, e)
-        if (!strcmp(json_string_value(json_object_get(e, "portgroup")), name))
-            return err_set(err, err_len, -EBUSY, "portgroup %s is used by VM %s", name,
-                            json_string_value(json_object_get(e, "name")));
-    json_array_foreach(json_object_get(h->config, "ports"), i, e)
-        if (!strcmp(json_string_value(json_object_get(e, "portgroup")), name))
-            return err_set(err, err_len, -EBUSY, "portgroup %s is used by port %s", name,
-                            json_string_value(json_object_get(e, "name")));
+    json_array_foreach(
+        json_object_get(h->config, "vms"), i,
+        e) if (!strcmp(json_string_value(json_object_get(e, "portgroup")),
+                       name)) return err_set(err, err_len, -EBUSY, "portgroup %s is used by VM %s",
+                                             name, json_string_value(json_object_get(e, "name")));
+    json_array_foreach(
+        json_object_get(h->config, "ports"), i,
+        e) if (!strcmp(json_string_value(json_object_get(e, "portgroup")),
+                       name)) return err_set(err, err_len, -EBUSY,
+                                             "portgroup %s is used by port %s", name,
+                                             json_string_value(json_object_get(e, "name")));
     json_t *pg = hostd_config_take(pgs, name);
     if (!pg)
         return err_set(err, err_len, -ENOENT, "no portgroup %s", name);
@@ -286,7 +292,8 @@ merge_all(struct hostd *h, const char *cmd)
     json_t *per_dpu = call_all(h, cmd, NULL), *a = json_array();
     const char *dpu_name;
     json_t *items;
-    json_object_foreach(per_dpu, dpu_name, items) {
+    json_object_foreach(per_dpu, dpu_name, items)
+    {
         if (!json_is_array(items)) {
             json_array_append_new(a, json_pack("{s:s,s:O}", "dpu", dpu_name, "error",
                                                json_object_get(items, "error")));
@@ -294,7 +301,8 @@ merge_all(struct hostd *h, const char *cmd)
         }
         size_t i;
         json_t *item;
-        json_array_foreach(items, i, item) {
+        json_array_foreach(items, i, item)
+        {
             json_t *e = json_pack("{s:s}", "dpu", dpu_name);
             json_object_update(e, item);
             json_array_append_new(a, e);
@@ -325,7 +333,8 @@ cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, siz
     json_t *a = merge_all(ctx->aux, "port.list");
     size_t i;
     json_t *p;
-    json_array_foreach(a, i, p) {
+    json_array_foreach(a, i, p)
+    {
         const char *pname = json_string_value(json_object_get(p, "name"));
         if (pname && !strncmp(pname, "rep-", 4))
             json_object_set_new(p, "vm", json_string(pname + 4));
@@ -348,17 +357,17 @@ cmd_port_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
         return -EINVAL;
     if (connect && (connect[0] != '/' || strlen(connect) >= 108 || strpbrk(connect, "\n\r")))
         return err_set(err, err_len, -EINVAL,
-                        "--connect '%s': not an absolute socket path (under 108 bytes)", connect);
+                       "--connect '%s': not an absolute socket path (under 108 bytes)", connect);
     if (!json_is_true(json_object_get(args, "vhost_user")))
         return err_set(err, err_len, -EINVAL,
-                        "only vhost-user ports are added by hand (--vhost-user); VMs' come "
-                        "with 'vm add'");
+                       "only vhost-user ports are added by hand (--vhost-user); VMs' come "
+                       "with 'vm add'");
     /* The name becomes a socket file name and must fit an interface name. */
     if (!name_is_valid(name, 15) || !strncmp(name, "rep-", 4) || !strncmp(name, "vmnic", 5) ||
         !strcmp(name, "int0"))
         return err_set(err, err_len, -EINVAL,
-                        "bad port name '%s' (1-15 of A-Z a-z 0-9 . _ -, not rep-*, vmnic*, int0)",
-                        name);
+                       "bad port name '%s' (1-15 of A-Z a-z 0-9 . _ -, not rep-*, vmnic*, int0)",
+                       name);
     json_t *ports = json_object_get(h->config, "ports");
     if (hostd_config_find(ports, name))
         return err_set(err, err_len, -EEXIST, "port %s exists", name);
@@ -458,7 +467,7 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
         return -EINVAL;
     if (!name_is_valid(name, VM_NAME_MAX))
         return err_set(err, err_len, -EINVAL, "bad VM name '%s' (1-%d of A-Z a-z 0-9 . _ -)", name,
-                        VM_NAME_MAX);
+                       VM_NAME_MAX);
     json_t *vms = json_object_get(h->config, "vms");
     if (hostd_config_find(vms, name))
         return err_set(err, err_len, -EEXIST, "VM %s exists", name);
@@ -476,16 +485,16 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
     if (mac) {
         if (!mac_parse(mac, m) || (m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
             return err_set(err, err_len, -EINVAL, "bad MAC '%s' (want a unicast xx:xx:xx:xx:xx:xx)",
-                            mac);
+                           mac);
     } else {
         /* Locally administered, unique per host and VM: 02:d5:00:HOST:SEQ. */
-        uint8_t gen[6] = {0x02, 0xd5, 0x00, (uint8_t)host_number(h), (uint8_t)(seq >> 8),
+        uint8_t gen[6] = {0x02,        0xd5, 0x00, (uint8_t)host_number(h), (uint8_t)(seq >> 8),
                           (uint8_t)seq};
         memcpy(m, gen, 6);
     }
     mac_format(m, macbuf);
-    json_t *vm = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "name", name, "portgroup", pg, "mac",
-                           macbuf, "dpu", dpu, "ip", ip);
+    json_t *vm = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "name", name, "portgroup", pg, "mac", macbuf,
+                           "dpu", dpu, "ip", ip);
     int rc = hostd_platform_vm_create(h, vm, err, err_len);
     if (rc < 0) {
         json_decref(vm);
@@ -512,7 +521,8 @@ cmd_vm_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
     json_t *a = json_deep_copy(json_object_get(h->config, "vms"));
     size_t i;
     json_t *vm;
-    json_array_foreach(a, i, vm) {
+    json_array_foreach(a, i, vm)
+    {
         char rep[32];
         hostd_vm_rep_name(json_string_value(json_object_get(vm, "name")), rep, sizeof rep);
         json_object_set_new(vm, "port", json_string(rep));

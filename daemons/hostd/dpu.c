@@ -30,8 +30,8 @@ hostd_dpu_parse(struct hostd_dpu *dpu, const char *spec, char *err, size_t err_l
     memcpy(hp, eq + 1, n);
     hp[n] = '\0';
     if (parse_hostport(hp, dpu->addr, sizeof dpu->addr, &dpu->port) < 0 ||
-        snprintf(dpu->cn, sizeof dpu->cn, "%s", comma + 4) >= (int)sizeof dpu->cn ||
-        !dpu->cn[0] || !name_is_valid(dpu->name, 15) || dpu->port == 65535)
+        snprintf(dpu->cn, sizeof dpu->cn, "%s", comma + 4) >= (int)sizeof dpu->cn || !dpu->cn[0] ||
+        !name_is_valid(dpu->name, 15) || dpu->port == 65535)
         return err_set(err, err_len, -EINVAL, "bad --dpu '%s' (want NAME=ADDR:PORT,cn=CN)", spec);
     dpu->ha_port = dpu->port + 1;
     return 0;
@@ -92,7 +92,7 @@ unwrap(const struct hostd_dpu *dpu, int rc, json_t *reply, const char *cerr, jso
     if (!json_is_true(json_object_get(reply, "ok"))) {
         const char *msg = json_string_value(json_object_get(reply, "error"));
         const char *code = json_string_value(json_object_get(reply, "code"));
-        rc = code && !strcmp(code, "usage") ? -EINVAL
+        rc = code && !strcmp(code, "usage")      ? -EINVAL
              : code && !strcmp(code, "notfound") ? -ENOENT
                                                  : -EIO;
         rc = err_set(err, err_len, rc, "%s: %s", dpu->name, msg ? msg : "failed");
@@ -105,9 +105,8 @@ unwrap(const struct hostd_dpu *dpu, int rc, json_t *reply, const char *cerr, jso
 }
 
 int
-hostd_dpu_request(const struct hostd *h, const struct hostd_dpu *dpu, const char *cmd,
-                  json_t *args, int timeout_ms, json_t **result, bool *reached, char *err,
-                  size_t err_len)
+hostd_dpu_request(const struct hostd *h, const struct hostd_dpu *dpu, const char *cmd, json_t *args,
+                  int timeout_ms, json_t **result, bool *reached, char *err, size_t err_len)
 {
     struct httpc peer = dpu_peer(h, dpu, timeout_ms);
     json_t *reply = NULL;
@@ -131,8 +130,7 @@ hostd_dpu_session_call(struct httpc_session *s, const struct hostd_dpu *dpu, con
     json_t *reply = NULL;
     char cerr[ERR_LEN] = "";
     bool reached;
-    int rc =
-        httpc_session_call(s, cmd, args, payload, len, timeout_ms, &reply, cerr, sizeof cerr);
+    int rc = httpc_session_call(s, cmd, args, payload, len, timeout_ms, &reply, cerr, sizeof cerr);
     return unwrap(dpu, rc, reply, cerr, result, &reached, err, err_len);
 }
 
@@ -172,7 +170,8 @@ dpu_config(struct hostd *h, struct hostd_dpu *dpu)
     json_t *vm;
     /* An active-standby pair both hold every vNIC (the standby fenced); else
      * each DPU its own VMs'. */
-    json_array_foreach(json_object_get(c, "vms"), i, vm) {
+    json_array_foreach(json_object_get(c, "vms"), i, vm)
+    {
         if (!pair && strcmp(json_string_value(json_object_get(vm, "dpu")), dpu->name))
             continue;
         char rep[32];
@@ -182,11 +181,12 @@ dpu_config(struct hostd *h, struct hostd_dpu *dpu)
                                                json_object_get(vm, "mac")));
     }
     json_t *port;
-    json_array_foreach(json_object_get(c, "ports"), i, port) {
+    json_array_foreach(json_object_get(c, "ports"), i, port)
+    {
         if (strcmp(json_string_value(json_object_get(port, "dpu")), dpu->name))
             continue;
-        json_t *p = json_pack("{s:O,s:O,s:O}", "name", json_object_get(port, "name"),
-                              "portgroup", json_object_get(port, "portgroup"), "backend",
+        json_t *p = json_pack("{s:O,s:O,s:O}", "name", json_object_get(port, "name"), "portgroup",
+                              json_object_get(port, "portgroup"), "backend",
                               json_object_get(port, "backend"));
         if (json_object_get(port, "connect"))
             json_object_set(p, "connect", json_object_get(port, "connect"));
@@ -210,8 +210,7 @@ dpu_push(struct hostd *h, struct hostd_dpu *dpu)
         json_t *errors = json_object_get(res, "errors");
         size_t i;
         json_t *e;
-        json_array_foreach(errors, i, e)
-            log_warn("dpu=%s: %s", dpu->name, json_string_value(e));
+        json_array_foreach(errors, i, e) log_warn("dpu=%s: %s", dpu->name, json_string_value(e));
         log_info("dpu=%s: config generation %lld pushed", dpu->name,
                  (long long)json_integer_value(json_object_get(cfg, "generation")));
     }
@@ -256,13 +255,12 @@ hostd_dpu_identities(struct hostd *h, json_t **set, char *err, size_t err_len)
             json_decref(*set);
             return rc;
         }
-        json_array_append_new(*set, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "name",
-                                              h->dpus[i].name, "vendor", dpu_str(info, "vendor"),
-                                              "model", dpu_str(info, "model"), "hw_version",
-                                              dpu_str(info, "hw_version"), "firmware",
-                                              dpu_str(info, "firmware"), "serial",
-                                              dpu_str(info, "serial"), "version",
-                                              dpu_str(info, "version")));
+        json_array_append_new(
+            *set,
+            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "name", h->dpus[i].name, "vendor",
+                      dpu_str(info, "vendor"), "model", dpu_str(info, "model"), "hw_version",
+                      dpu_str(info, "hw_version"), "firmware", dpu_str(info, "firmware"), "serial",
+                      dpu_str(info, "serial"), "version", dpu_str(info, "version")));
         json_decref(info);
     }
     return 0;
@@ -278,14 +276,14 @@ hostd_dpus_check_identical(json_t *set, char *err, size_t err_len)
         json_t *b = json_array_get(set, i);
         for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
             if (strcmp(dpu_str(a, keys[k]), dpu_str(b, keys[k])))
-                return err_set(err, err_len, -ENOEXEC,
-                                "refused: the DPUs of a host must be identical: %s has %s %s, %s has %s",
-                                dpu_str(a, "name"), keys[k], dpu_str(a, keys[k]), dpu_str(b, "name"),
-                                dpu_str(b, keys[k]));
+                return err_set(
+                    err, err_len, -ENOEXEC,
+                    "refused: the DPUs of a host must be identical: %s has %s %s, %s has %s",
+                    dpu_str(a, "name"), keys[k], dpu_str(a, keys[k]), dpu_str(b, "name"),
+                    dpu_str(b, keys[k]));
     }
     return 0;
 }
-
 
 int
 hostd_dpus_identical(struct hostd *h, char *err, size_t err_len)

@@ -63,16 +63,16 @@ static struct log_ratelimit ha_rl = LOG_RATELIMIT_INIT(5, 10000);
 
 struct ha_peer {
     struct bufferevent *bev;
-    bool connected;         /* handshake done */
-    uint64_t connect_ms;    /* when the last attempt began */
-    uint64_t last_rx_ms;    /* the last message from it */
-    unsigned unanswered;    /* heartbeats sent since its last message */
+    bool connected;               /* handshake done */
+    uint64_t connect_ms;          /* when the last attempt began */
+    uint64_t last_rx_ms;          /* the last message from it */
+    unsigned unanswered;          /* heartbeats sent since its last message */
     uint64_t first_unanswered_ms; /* when the first of them went */
     uint64_t seq;
     unsigned uplinks, uplinks_total;
     bool fenced;
-    char role[16];          /* as it says */
-    char why_down[200];     /* why it is not healthy, "" when it is */
+    char role[16];      /* as it says */
+    char why_down[200]; /* why it is not healthy, "" when it is */
 };
 
 struct hostd_ha {
@@ -91,16 +91,16 @@ struct hostd_ha {
 
     /* State (under mu). */
     uint64_t epoch;
-    int active;               /* DPU index, active-standby only */
-    int preferred;            /* the DPU the operator chose last: failback's aim */
+    int active;                                /* DPU index, active-standby only */
+    int preferred;                             /* the DPU the operator chose last: failback's aim */
     uint64_t healthy_since_ms[HOSTD_MAX_DPUS]; /* 0: not healthy */
     struct ha_peer peer[HOSTD_MAX_DPUS];
     uint64_t seq;
     unsigned failovers;
-    char last_failover[400];  /* what happened last, for dpu list */
+    char last_failover[400];        /* what happened last, for dpu list */
     uint64_t last_failover_unix_us; /* its decision, wall clock */
-    char no_failover[400];    /* why the last failover could not happen */
-    int req_to;               /* a requested failover (command), -1 none */
+    char no_failover[400];          /* why the last failover could not happen */
+    int req_to;                     /* a requested failover (command), -1 none */
     int req_rc;
     char req_err[256];
     bool req_done;
@@ -119,9 +119,9 @@ save_state(struct hostd_ha *ha)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/ha.json", ha->h->dir);
-    json_t *j = json_pack("{s:s,s:s,s:I}", "active",
-                          ha->h->dpus[ha->active < 0 ? 0 : ha->active].name, "preferred",
-                          ha->h->dpus[ha->preferred].name, "epoch", (json_int_t)ha->epoch);
+    json_t *j =
+        json_pack("{s:s,s:s,s:I}", "active", ha->h->dpus[ha->active < 0 ? 0 : ha->active].name,
+                  "preferred", ha->h->dpus[ha->preferred].name, "epoch", (json_int_t)ha->epoch);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s || fs_write_atomic(path, s, strlen(s)) < 0)
@@ -561,26 +561,27 @@ hostd_ha_reconfigure(struct hostd *h)
         return;
     json_t *c = h->config;
     pthread_mutex_lock(&ha->mu);
-    ha->active_standby = !strcmp(json_string_value(json_object_get(c, "dpu_mode")) ?: "",
-                                 "active-standby") &&
-                         h->n_dpus == 2;
+    ha->active_standby =
+        !strcmp(json_string_value(json_object_get(c, "dpu_mode")) ?: "", "active-standby") &&
+        h->n_dpus == 2;
     ha->auto_failback_ms =
         (unsigned)json_integer_value(json_object_get(c, "auto_failback_s")) * 1000;
     json_t *hb = json_object_get(c, "heartbeat_ms");
-    ha->interval_ms = json_is_integer(hb) ? (unsigned)json_integer_value(hb) : HOSTD_HA_HEARTBEAT_MS;
+    ha->interval_ms =
+        json_is_integer(hb) ? (unsigned)json_integer_value(hb) : HOSTD_HA_HEARTBEAT_MS;
     if (!ha->active_standby) /* a core's worth of heartbeats for nothing */
         ha->interval_ms = MAX(ha->interval_ms, HOSTD_HA_IDLE_MS);
     ha->fence_ms = MAX(HOSTD_HA_FENCE_MS, 10 * ha->interval_ms);
     ha->n_vms = 0;
     size_t i;
     json_t *vm;
-    json_array_foreach(json_object_get(c, "vms"), i, vm)
-        if (ha->n_vms < HA_VMS_MAX)
-            snprintf(ha->vms[ha->n_vms++], sizeof ha->vms[0], "%s",
-                     json_string_value(json_object_get(vm, "name")));
+    json_array_foreach(json_object_get(c, "vms"), i, vm) if (ha->n_vms < HA_VMS_MAX)
+        snprintf(ha->vms[ha->n_vms++], sizeof ha->vms[0], "%s",
+                 json_string_value(json_object_get(vm, "name")));
     /* The VFs where they belong: every vNIC with the active DPU, or each with
      * its own DPU in independent mode. */
-    json_array_foreach(json_object_get(c, "vms"), i, vm) {
+    json_array_foreach(json_object_get(c, "vms"), i, vm)
+    {
         struct hostd_dpu *d = hostd_dpu_find(h, json_string_value(json_object_get(vm, "dpu")));
         int to = ha->active_standby ? ha->active : d ? (int)(d - h->dpus) : 0;
         char err[256];
@@ -629,8 +630,9 @@ hostd_ha_failover(struct hostd *h, const char *to, char *err, size_t err_len)
     if (!d)
         return err_set(err, err_len, -ENOENT, "no DPU %s", to);
     if (!ha || !ha->active_standby)
-        return err_set(err, err_len, -ENOTSUP, "failover: the DPUs are not an active-standby pair "
-                        "(dsectl host dpu-mode active-standby)");
+        return err_set(err, err_len, -ENOTSUP,
+                       "failover: the DPUs are not an active-standby pair "
+                       "(dsectl host dpu-mode active-standby)");
     pthread_mutex_lock(&ha->mu);
     ha->req_to = (int)(d - h->dpus);
     ha->req_done = false;
@@ -645,7 +647,8 @@ hostd_ha_failover(struct hostd *h, const char *to, char *err, size_t err_len)
             break;
     int rc = ha->req_done ? ha->req_rc : -ETIMEDOUT;
     if (rc < 0)
-        err_set(err, err_len, rc, "%s", ha->req_done ? ha->req_err : "the HA thread did not answer");
+        err_set(err, err_len, rc, "%s",
+                ha->req_done ? ha->req_err : "the HA thread did not answer");
     pthread_mutex_unlock(&ha->mu);
     return rc;
 }
@@ -660,10 +663,10 @@ hostd_ha_json(struct hostd *h, unsigned i)
     const struct ha_peer *p = &ha->peer[i];
     char why[200] = "";
     bool ok = healthy(ha, (int)i, now_ms(), why, sizeof why);
-    json_t *j = json_pack("{s:s,s:b,s:s,s:b,s:i,s:i,s:I}", "role", ha_role_name(role_of(ha, (int)i)),
-                          "healthy", ok, "reported_role", p->role[0] ? p->role : "-", "fenced",
-                          p->fenced, "uplinks", (int)p->uplinks, "uplinks_total",
-                          (int)p->uplinks_total, "epoch", (json_int_t)ha->epoch);
+    json_t *j = json_pack(
+        "{s:s,s:b,s:s,s:b,s:i,s:i,s:I}", "role", ha_role_name(role_of(ha, (int)i)), "healthy", ok,
+        "reported_role", p->role[0] ? p->role : "-", "fenced", p->fenced, "uplinks",
+        (int)p->uplinks, "uplinks_total", (int)p->uplinks_total, "epoch", (json_int_t)ha->epoch);
     if (!ok)
         json_object_set_new(j, "why", json_string(why));
     pthread_mutex_unlock(&ha->mu);

@@ -32,14 +32,14 @@ struct hostd_ha;
 enum dpu_state { DPU_UNKNOWN, DPU_READY, DPU_UNREACHABLE };
 
 struct hostd_dpu {
-    char name[16];    /* "dpu1" */
-    char addr[64];    /* internal network address */
+    char name[16]; /* "dpu1" */
+    char addr[64]; /* internal network address */
     uint16_t port;
     uint16_t ha_port; /* heartbeats (ha.c): the API port + 1 */
     char cn[64];      /* expected certificate CN */
     enum dpu_state state;
     char last_error[256];
-    json_t *info;     /* last dpu.info reply, or NULL */
+    json_t *info; /* last dpu.info reply, or NULL */
     uint64_t last_seen_ms;
 };
 
@@ -51,7 +51,7 @@ struct hostd_oob {
 };
 
 struct hostd {
-    const char *name;  /* "dse-h1" */
+    const char *name; /* "dse-h1" */
     const char *dir;
     const char *lab_prefix; /* lab platform: prefix, or NULL on hardware */
     const char *lab_cmd;    /* path of dse-lab */
@@ -63,8 +63,8 @@ struct hostd {
     char config_path[4096];
     struct hostd_oob oob[HOSTD_MAX_DPUS];
     unsigned n_oob;
-    struct hostd_monitor *mon; /* monitor.c */
-    struct hostd_ha *ha;       /* ha.c, with DPUs */
+    struct hostd_monitor *mon;  /* monitor.c */
+    struct hostd_ha *ha;        /* ha.c, with DPUs */
     const char *metrics_listen; /* --metrics-listen ADDR:PORT, or NULL */
 };
 
@@ -169,7 +169,8 @@ int hostd_dpus_identical(struct hostd *, char *err, size_t err_len);
  * thread may: returns 0 with '*result' (the envelope's result) or -errno with
  * '*err'; '*reached' says whether the DPU answered at all. */
 int hostd_dpu_request(const struct hostd *, const struct hostd_dpu *dpu, const char *cmd,
-                      json_t *args, int timeout_ms, json_t **result, bool *reached, char *err, size_t err_len);
+                      json_t *args, int timeout_ms, json_t **result, bool *reached, char *err,
+                      size_t err_len);
 /* A stream of calls to 'dpu' on one connection (lib/http.h), for one thread
  * at a time.  NULL on ENOMEM; the caller destroys it with
  * httpc_session_destroy(). */
@@ -218,7 +219,8 @@ int hostd_platform_vnic_move(struct hostd *, const char *vm, unsigned dpu, char 
  * it blocks the loop while it runs (seconds). */
 int hostd_support_oob_parse(struct hostd *, const char *spec, char *err, size_t err_len);
 int hostd_support_oob_check(const struct hostd *, char *err, size_t err_len);
-int hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len);
+int hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
+                             size_t err_len);
 
 extern const struct cmd_def hostd_commands[];
 extern const size_t hostd_n_commands;

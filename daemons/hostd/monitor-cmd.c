@@ -53,10 +53,9 @@ cmd_monitor_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, 
     *result = json_pack("{s:i,s:s,s:I,s:I,s:o,s:O,s:o,s:s?}", "interval_s", (int)m->interval_s,
                         "host_cpu_source", m->dev_ok ? mon_cpu_describe(m->dev.cpu) : "none",
                         "events_total", (json_int_t)m->events_total, "last_event",
-                        (json_int_t)eventlog_last_seq(m->events), "notify",
-                        notify_stats(m->notify), "targets",
-                        json_object_get(h->config, "notify"), "dpus", dpus, "metrics_listen",
-                        h->metrics_listen);
+                        (json_int_t)eventlog_last_seq(m->events), "notify", notify_stats(m->notify),
+                        "targets", json_object_get(h->config, "notify"), "dpus", dpus,
+                        "metrics_listen", h->metrics_listen);
     pthread_mutex_unlock(&m->mu);
     return 0;
 }
@@ -131,7 +130,7 @@ cmd_def_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
     pthread_mutex_unlock(&m->mu);
     if (rc == -EEXIST)
         return err_set(err, err_len, rc, "an alarm definition %s exists",
-                        json_string_value(json_object_get(def, "name")));
+                       json_string_value(json_object_get(def, "name")));
     if (rc < 0)
         return err_set(err, err_len, rc, "%s", rc == -EINVAL ? why : strerror(-rc));
     json_array_append(json_object_get(h->config, "alarm_defs"), def);
@@ -162,10 +161,9 @@ cmd_def_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
         pthread_mutex_lock(&m->mu);
         int rc = alarm_def_del(m->alarms, name);
         pthread_mutex_unlock(&m->mu);
-        return err_set(err, err_len, rc == -EPERM ? -EPERM : -ENOENT,
-                        rc == -EPERM ? "%s is built in: it cannot be deleted"
-                                     : "no alarm definition %s",
-                        name);
+        return err_set(
+            err, err_len, rc == -EPERM ? -EPERM : -ENOENT,
+            rc == -EPERM ? "%s is built in: it cannot be deleted" : "no alarm definition %s", name);
     }
     int rc = save(h, err, err_len);
     if (rc < 0) {
@@ -194,11 +192,12 @@ find_target(json_t *targets, const char *target, size_t *index)
 {
     size_t i;
     json_t *t;
-    json_array_foreach(targets, i, t)
-        if (!strcmp(json_string_value(json_object_get(t, "target")), target)) {
-            *index = i;
-            return t;
-        }
+    json_array_foreach(targets, i,
+                       t) if (!strcmp(json_string_value(json_object_get(t, "target")), target))
+    {
+        *index = i;
+        return t;
+    }
     return NULL;
 }
 
@@ -222,7 +221,8 @@ cmd_notify_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, si
     const char *kind, *target;
     char why[256];
     size_t i;
-    if (cmd_arg_str(args, "kind", &kind, err, err_len) < 0 || cmd_arg_str(args, "target", &target, err, err_len) < 0)
+    if (cmd_arg_str(args, "kind", &kind, err, err_len) < 0 ||
+        cmd_arg_str(args, "target", &target, err, err_len) < 0)
         return -EINVAL;
     json_t *argv = json_object_get(args, "args");
     if (!notify_target_check(kind, target, argv, why, sizeof why))
@@ -283,8 +283,8 @@ cmd_event_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, si
     json_t *events = eventlog_read(m->events, (uint64_t)since, (size_t)limit, type);
     if (!events)
         return err_set(err, err_len, -ENOMEM, "out of memory");
-    *result = json_pack("{s:I,s:o}", "last", (json_int_t)eventlog_last_seq(m->events), "events",
-                        events);
+    *result =
+        json_pack("{s:I,s:o}", "last", (json_int_t)eventlog_last_seq(m->events), "events", events);
     return 0;
 }
 
@@ -306,7 +306,8 @@ cmd_dpu_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, siz
     struct hostd_monitor *m = h->mon;
     const char *only = NULL;
     long since, points;
-    if (cmd_arg_str_opt(args, "dpu", &only, err, err_len) < 0 || stats_args(args, &since, &points, err, err_len) < 0)
+    if (cmd_arg_str_opt(args, "dpu", &only, err, err_len) < 0 ||
+        stats_args(args, &since, &points, err, err_len) < 0)
         return -EINVAL;
     if (only && !hostd_dpu_find(h, only))
         return err_set(err, err_len, -ENOENT, "no DPU %s", only);
@@ -317,8 +318,7 @@ cmd_dpu_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, siz
         pthread_mutex_lock(&m->mu);
         const struct mon_dpu *x = &m->dpu[i];
         json_t *d = json_pack("{s:s,s:b,s:i,s:o}", "dpu", h->dpus[i].name, "up", x->up,
-                              "interval_s", (int)m->interval_s, "sample",
-                              metric_set_json(&x->cur));
+                              "interval_s", (int)m->interval_s, "sample", metric_set_json(&x->cur));
         if (x->why[0])
             json_object_set_new(d, "why", json_string(x->why));
         bool up = x->up;

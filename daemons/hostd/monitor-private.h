@@ -32,7 +32,7 @@ struct mon_dpu {
     char why[256];           /* why it does not answer */
     uint64_t last_sample_ms; /* monotonic */
     char active_uplink[METRIC_LABEL_VALUE_MAX];
-    struct metric_set cur;   /* the last sample (with dse_dpu_up), or just dse_dpu_up 0 */
+    struct metric_set cur; /* the last sample (with dse_dpu_up), or just dse_dpu_up 0 */
 };
 
 struct hostd_monitor {

@@ -65,8 +65,8 @@ log_event(struct hostd_monitor *m, json_t *ev)
 static void
 event_locked(struct hostd_monitor *m, const char *type, const char *object, const char *msg)
 {
-    json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "type", type, "host", m->h->name, "object",
-                           object, "message", msg);
+    json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "type", type, "host", m->h->name, "object", object,
+                           "message", msg);
     log_event(m, ev);
     json_decref(ev);
     log_info("event %s %s: %s", type, object, msg);
@@ -104,9 +104,9 @@ on_alarm_change(void *aux, const struct alarm_change *c)
         return;
     char type[32];
     snprintf(type, sizeof type, "alarm.%s", c->from == c->to ? "ack" : to);
-    json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "type", type, "host",
-                           m->h->name, "object", c->object, "id", c->id, "alarm", c->def,
-                           "state", to, "from", from, "message", c->message);
+    json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "type", type, "host", m->h->name,
+                           "object", c->object, "id", c->id, "alarm", c->def, "state", to, "from",
+                           from, "message", c->message);
     if (c->has_value && isfinite(c->value))
         json_object_set_new(ev, "value", json_real(c->value));
     log_event(m, ev);
@@ -250,8 +250,8 @@ poll_dpu(struct hostd_monitor *m, unsigned i)
     json_decref(args);
     /* Its boot outcome, once per contact (outside the lock: a call). */
     bool check = rc == 0 && !x->boots_checked &&
-                 hostd_dpu_session_call(x->s, dpu, "software.show", NULL, NULL, 0,
-                                        POLL_TIMEOUT_MS, &sw, NULL, 0) == 0;
+                 hostd_dpu_session_call(x->s, dpu, "software.show", NULL, NULL, 0, POLL_TIMEOUT_MS,
+                                        &sw, NULL, 0) == 0;
     pthread_mutex_lock(&m->mu);
     if (rc < 0) {
         dpu_down(m, i, err[0] ? err : "no answer");
@@ -309,7 +309,8 @@ run(void *arg)
     while (!m->stop) {
         uint64_t t = now_ms();
         unsigned iv = m->interval_s;
-        bool host_due = iv && (!m->host_last_ms || t + POLL_MS / 2 >= m->host_last_ms + iv * 1000ULL);
+        bool host_due =
+            iv && (!m->host_last_ms || t + POLL_MS / 2 >= m->host_last_ms + iv * 1000ULL);
         pthread_mutex_unlock(&m->mu);
         for (unsigned i = 0; i < m->h->n_dpus; i++)
             poll_dpu(m, i);
@@ -344,9 +345,13 @@ hostd_monitor_exposition(struct hostd_monitor *m, size_t *len)
     json_t *alarms = alarm_list_json(m->alarms, true);
     size_t i;
     json_t *a;
-    json_array_foreach(alarms, i, a) {
+    json_array_foreach(alarms, i, a)
+    {
         const char *st = json_string_value(json_object_get(a, "state"));
-        double v = !strcmp(st, "green") ? 0 : !strcmp(st, "yellow") ? 1 : !strcmp(st, "red") ? 2 : 3;
+        double v = !strcmp(st, "green")    ? 0
+                   : !strcmp(st, "yellow") ? 1
+                   : !strcmp(st, "red")    ? 2
+                                           : 3;
         metric_set_add(&own, "dse_alarm_state", v, "alarm",
                        json_string_value(json_object_get(a, "def")), "object",
                        json_string_value(json_object_get(a, "object")), NULL);
@@ -413,11 +418,12 @@ metrics_listen(struct hostd_monitor *m, char *err, size_t err_len)
     char addr[128];
     uint16_t port;
     if (parse_hostport(m->h->metrics_listen, addr, sizeof addr, &port) < 0)
-        return err_set(err, err_len, -EINVAL, "--metrics-listen %s: want ADDR:PORT", m->h->metrics_listen);
+        return err_set(err, err_len, -EINVAL, "--metrics-listen %s: want ADDR:PORT",
+                       m->h->metrics_listen);
     m->metrics_http = evhttp_new(m->h->base);
     if (!m->metrics_http || evhttp_bind_socket(m->metrics_http, addr, port) < 0)
         return err_set(err, err_len, -EADDRNOTAVAIL, "--metrics-listen %s: cannot listen",
-                        m->h->metrics_listen);
+                       m->h->metrics_listen);
     evhttp_set_allowed_methods(m->metrics_http, EVHTTP_REQ_GET);
     evhttp_set_gencb(m->metrics_http, metrics_cb, m);
     log_info("Prometheus metrics on http://%s/metrics", m->h->metrics_listen);
@@ -431,7 +437,8 @@ load_defs(struct hostd_monitor *m)
 {
     size_t i;
     json_t *def;
-    json_array_foreach(json_object_get(m->h->config, "alarm_defs"), i, def) {
+    json_array_foreach(json_object_get(m->h->config, "alarm_defs"), i, def)
+    {
         char why[256];
         if (alarm_def_add(m->alarms, def, why, sizeof why) < 0)
             log_warn("alarm definition %zu in %s skipped: %s", i, m->h->config_path, why);

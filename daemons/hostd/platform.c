@@ -34,8 +34,7 @@ static const char *
 lab_host(const struct hostd *h)
 {
     size_t n = strlen(h->lab_prefix);
-    return !strncmp(h->name, h->lab_prefix, n) && h->name[n] == '-' ? h->name + n + 1
-                                                                   : h->name;
+    return !strncmp(h->name, h->lab_prefix, n) && h->name[n] == '-' ? h->name + n + 1 : h->name;
 }
 
 /* Runs argv, captures the last line of its stderr into 'err' on failure. */

@@ -53,17 +53,17 @@
 LOG_MODULE(software);
 
 #define HOST_TARGET "host/x86_64"
-#define CHUNK HTTP_MAX_BODY         /* raw bytes, the API's largest payload */
-#define STAGE_TIMEOUT_MS 120000     /* a DPU verifies and unpacks the whole image */
+#define CHUNK HTTP_MAX_BODY     /* raw bytes, the API's largest payload */
+#define STAGE_TIMEOUT_MS 120000 /* a DPU verifies and unpacks the whole image */
 #define STEP_TIMEOUT_MS 30000
 
 struct sw_dev {
-    char name[16];         /* "host", "dpu1" */
-    struct hostd_dpu *dpu; /* NULL for the host */
+    char name[16];                 /* "host", "dpu1" */
+    struct hostd_dpu *dpu;         /* NULL for the host */
     struct httpc_session *session; /* the DPU's connection during the operation */
     char target[96];
-    char from[64];         /* the version it runs */
-    char step[16];         /* queued, sending, staging, staged, committed, done, undone */
+    char from[64]; /* the version it runs */
+    char step[16]; /* queued, sending, staging, staged, committed, done, undone */
     uint64_t sent, total;
     uint64_t stage_begin_ms, stage_end_ms; /* since the operation began; 0: not yet */
     char error[384];
@@ -76,12 +76,12 @@ struct sw_op {
     struct hostd *h;
     unsigned id;
     bool running, failed;
-    bool serial;           /* stage one device after another (for comparison) */
+    bool serial; /* stage one device after another (for comparison) */
     uint64_t start_ms, end_ms;
     char bundle[4096], version[64], sha256[65];
     uint64_t size, need_dpu;
-    bool record_set;       /* write software.json when done */
-    json_t *dpu_set;       /* what to write there */
+    bool record_set; /* write software.json when done */
+    json_t *dpu_set; /* what to write there */
     char error[512];
     struct sw_dev devs[1 + HOSTD_MAX_DPUS];
     unsigned n_devs;
@@ -119,10 +119,10 @@ op_json(void)
     json_t *devs = json_array();
     for (unsigned i = 0; i < op->n_devs; i++) {
         const struct sw_dev *d = &op->devs[i];
-        json_t *dev = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s?}", "device", d->name, "target",
-                                d->target, "from", d->from, "step", d->step, "sent",
-                                (json_int_t)d->sent, "total", (json_int_t)d->total, "error",
-                                d->failed ? d->error : NULL);
+        json_t *dev =
+            json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s?}", "device", d->name, "target", d->target,
+                      "from", d->from, "step", d->step, "sent", (json_int_t)d->sent, "total",
+                      (json_int_t)d->total, "error", d->failed ? d->error : NULL);
         if (d->stage_begin_ms)
             json_object_set_new(dev, "stage_begin_ms", json_integer((json_int_t)d->stage_begin_ms));
         if (d->stage_end_ms)
@@ -132,8 +132,10 @@ op_json(void)
     uint64_t end = op->running ? now_ms() : op->end_ms;
     uint64_t elapsed = op->start_ms && end ? end - op->start_ms : 0;
     json_t *j = json_pack("{s:i,s:s,s:s,s:s,s:s?,s:b,s:I,s:o}", "op", (int)op->id, "state",
-                          op->running ? "running" : op->failed ? "failed" : "ok", "version",
-                          op->version, "bundle", op->bundle, "error",
+                          op->running  ? "running"
+                          : op->failed ? "failed"
+                                       : "ok",
+                          "version", op->version, "bundle", op->bundle, "error",
                           op->failed ? op->error : NULL, "serial", op->serial, "elapsed_ms",
                           (json_int_t)elapsed, "devices", devs);
     pthread_mutex_unlock(&op->mu);
@@ -195,8 +197,8 @@ stage_dpu(void *arg)
             break;
         }
         rc = dpu_step(d, "software.stage.chunk",
-                      json_pack("{s:s,s:I}", "id", id, "offset", (json_int_t)off), buf,
-                      (size_t)n, STEP_TIMEOUT_MS, err, sizeof err);
+                      json_pack("{s:s,s:I}", "id", id, "offset", (json_int_t)off), buf, (size_t)n,
+                      STEP_TIMEOUT_MS, err, sizeof err);
         off += (uint64_t)n;
         pthread_mutex_lock(&op->mu);
         d->sent = off;
@@ -327,8 +329,7 @@ run_op(void *arg)
         }
         if (op->record_set)
             record_dpu_set();
-        log_info("install: %s staged on every device; pending until the next reboot",
-                 op->version);
+        log_info("install: %s staged on every device; pending until the next reboot", op->version);
     }
     for (unsigned i = 0; i < op->n_devs; i++) {
         httpc_session_destroy(op->devs[i].session);
@@ -407,10 +408,11 @@ check_same_set(struct hostd *h, json_t *set, char *err, size_t err_len)
                  json_array_size(set));
     json_decref(rec);
     if (what[0])
-        return err_set(err, err_len, -ENOEXEC,
-                        "refused: the host's DPUs changed since the last install (%s): install host and "
-                        "all DPUs fresh (--fresh)",
-                        what);
+        return err_set(
+            err, err_len, -ENOEXEC,
+            "refused: the host's DPUs changed since the last install (%s): install host and "
+            "all DPUs fresh (--fresh)",
+            what);
     return 0;
 }
 
@@ -451,14 +453,17 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
     const struct manifest *m = bundle_manifest(b);
     bank_running_version(h->dir, running, sizeof running);
     if (update && manifest_version_cmp(m->version, running) <= 0) {
-        rc = err_set(err, err_len, -ENOEXEC, "refused: %s is not newer than the running %s (install it "
-                      "with `software install`)", m->version, running);
+        rc = err_set(err, err_len, -ENOEXEC,
+                     "refused: %s is not newer than the running %s (install it "
+                     "with `software install`)",
+                     m->version, running);
         goto out;
     }
     /* A component for the host and for every DPU; the DPUs alike, and the ones
      * the last install knew. */
     if (!manifest_find_component(m, HOST_TARGET)) {
-        rc = err_set(err, err_len, -ENOEXEC, "refused: the image has no component for %s", HOST_TARGET);
+        rc = err_set(err, err_len, -ENOEXEC, "refused: the image has no component for %s",
+                     HOST_TARGET);
         goto out;
     }
     if ((rc = hostd_dpu_identities(h, &set, err, err_len)) < 0) {
@@ -467,7 +472,8 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
         rc = err_set(err, err_len, rc, "refused: every DPU must be reachable: %s", e);
         goto out;
     }
-    if ((rc = hostd_dpus_check_identical(set, err, err_len)) < 0 || (!fresh && (rc = check_same_set(h, set, err, err_len)) < 0))
+    if ((rc = hostd_dpus_check_identical(set, err, err_len)) < 0 ||
+        (!fresh && (rc = check_same_set(h, set, err, err_len)) < 0))
         goto out;
     uint64_t need_host = 0, need_dpu = 0;
     for (size_t i = 0; i < json_array_size(set); i++) {
@@ -475,8 +481,8 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
         char t[128];
         snprintf(t, sizeof t, "dpu/%s/%s", str_of(dpu, "vendor"), str_of(dpu, "model"));
         if (bundle_space_needed(b, t, &need_dpu) < 0) {
-            rc = err_set(err, err_len, -ENOEXEC, "refused: the image has no component for %s (%s)", t,
-                          str_of(dpu, "name"));
+            rc = err_set(err, err_len, -ENOEXEC, "refused: the image has no component for %s (%s)",
+                         t, str_of(dpu, "name"));
             goto out;
         }
     }
@@ -485,7 +491,7 @@ cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
     if (statvfs(h->dir, &sv) == 0 &&
         (uint64_t)sv.f_bavail * sv.f_frsize < need_host + need_host / 10 + (1 << 20)) {
         rc = err_set(err, err_len, -ENOSPC, "refused: not enough space on the host for %llu KiB",
-                      (unsigned long long)(need_host >> 10));
+                     (unsigned long long)(need_host >> 10));
         goto out;
     }
 
@@ -585,12 +591,11 @@ device_row(const char *device, const char *role, json_t *status, const char *err
     char other[2] = {active && active[0] == 'A' ? 'B' : 'A', '\0'};
     json_t *a = active ? json_object_get(banks, active) : NULL;
     json_t *o = json_object_get(banks, other);
-    return json_pack("{s:s,s:s,s:O?,s:O?,s:s,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:s?}", "device",
-                     device, "role", role, "active", json_object_get(status, "active"),
-                     "active_version", json_object_get(a, "version"), "alternate", other,
-                     "alternate_version", json_object_get(o, "version"), "pending",
-                     json_object_get(status, "pending"), "attempts",
-                     json_object_get(status, "attempts"), "last_result",
+    return json_pack("{s:s,s:s,s:O?,s:O?,s:s,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:s?}", "device", device,
+                     "role", role, "active", json_object_get(status, "active"), "active_version",
+                     json_object_get(a, "version"), "alternate", other, "alternate_version",
+                     json_object_get(o, "version"), "pending", json_object_get(status, "pending"),
+                     "attempts", json_object_get(status, "attempts"), "last_result",
                      json_object_get(status, "last_result"), "last_stage",
                      json_object_get(status, "last_stage"), "last_reason",
                      json_object_get(status, "last_reason"), "error", error);
@@ -626,13 +631,15 @@ cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
     const char *want = NULL;
     size_t i;
     json_t *r;
-    json_array_foreach(rows, i, r) {
+    json_array_foreach(rows, i, r)
+    {
         const char *v = json_string_value(json_object_get(r, "alternate_version"));
         const char *e = json_string_value(json_object_get(r, "error"));
         if (e || !v || (want && strcmp(v, want))) {
             rc = err_set(err, err_len, -ENOEXEC, "refused: %s %s", str_of(r, "device"),
-                          e ? e : !v ? "has nothing to roll back to"
-                                     : "holds another version in its other bank");
+                         e    ? e
+                         : !v ? "has nothing to roll back to"
+                              : "holds another version in its other bank");
             json_decref(rows);
             return rc;
         }
@@ -680,8 +687,7 @@ cmd_reboot(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
         int null = open("/dev/null", O_RDONLY);
         if (null >= 0)
             dup2(null, 0);
-        execl(h->lab_cmd, h->lab_cmd, "reboot", "--prefix", h->lab_prefix, name + 1,
-              (char *)NULL);
+        execl(h->lab_cmd, h->lab_cmd, "reboot", "--prefix", h->lab_prefix, name + 1, (char *)NULL);
         _exit(127);
     }
     waitpid(pid, NULL, 0);

@@ -26,8 +26,7 @@ LOG_MODULE(hostd);
 #define SUPPORT_DPU_TIMEOUT_MS 10000
 
 /* hostd's own live state, from its command table, as host/state/CMD.json. */
-static const char *const state_cmds[] = {"host.info", "dpu.list", "switch.show",
-                                         "port.list"};
+static const char *const state_cmds[] = {"host.info", "dpu.list", "switch.show", "port.list"};
 
 int
 hostd_support_oob_parse(struct hostd *h, const char *spec, char *err, size_t err_len)
@@ -60,7 +59,7 @@ hostd_support_oob_check(const struct hostd *h, char *err, size_t err_len)
             found = !strcmp(h->dpus[k].name, h->oob[i].name);
         if (!found)
             return err_set(err, err_len, -EINVAL, "--dpu-oob %s: no --dpu of that name",
-                            h->oob[i].name);
+                           h->oob[i].name);
     }
     return 0;
 }
@@ -88,7 +87,7 @@ run_state_cmd(struct hostd *h, const char *name)
         json_decref(args);
         if (rc < 0) {
             json_decref(res);
-            res = json_pack("{s:s}", "error", err ? err : strerror(-rc));
+            res = json_pack("{s:s}", "error", err[0] ? err : strerror(-rc));
         }
         return res ? res : json_null();
     }
@@ -111,24 +110,22 @@ add_dpu(struct hostd *h, struct hostd_dpu *dpu, struct support_bundle *b,
     json_decref(part);
     part = NULL;
     if (rc == 0)
-        rc = hostd_dpu_call_ms(h, dpu, "support.collect", NULL, SUPPORT_DPU_TIMEOUT_MS,
-                               &part, err, sizeof err);
+        rc = hostd_dpu_call_ms(h, dpu, "support.collect", NULL, SUPPORT_DPU_TIMEOUT_MS, &part, err,
+                               sizeof err);
     if (rc == 0) {
-        rc = support_bundle_add_device(b, dpu->name, dpu->cn, "internal-network", NULL,
-                                       part, why, sizeof why);
+        rc = support_bundle_add_device(b, dpu->name, dpu->cn, "internal-network", NULL, part, why,
+                                       sizeof why);
         json_decref(part);
         if (rc != -EBADMSG)
             return rc;
         snprintf(reason, sizeof reason, "internal network: %s: %s", dpu->name, why);
     } else {
-        snprintf(reason, sizeof reason, "internal network: %s",
-                 err ? err : strerror(-rc));
+        snprintf(reason, sizeof reason, "internal network: %s", err[0] ? err : strerror(-rc));
     }
 
     const char *dir = oob_dir(h, dpu->name);
     if (!dir) {
-        log_warn("dpu=%s: support: %s; no out-of-band path (--dpu-oob)", dpu->name,
-                 reason);
+        log_warn("dpu=%s: support: %s; no out-of-band path (--dpu-oob)", dpu->name, reason);
         snprintf(msg, sizeof msg, "%s; no out-of-band path (--dpu-oob)", reason);
         return support_bundle_add_error(b, dpu->name, dpu->cn, msg);
     }
@@ -140,10 +137,8 @@ add_dpu(struct hostd *h, struct hostd_dpu *dpu, struct support_bundle *b,
         snprintf(msg, sizeof msg, "%s; out-of-band: %s", reason, why);
         return support_bundle_add_error(b, dpu->name, dpu->cn, msg);
     }
-    log_info("dpu=%s: support: %s; collected through the out-of-band path", dpu->name,
-             reason);
-    rc = support_bundle_add_device(b, dpu->name, dpu->cn, "oob", reason, part, why,
-                                   sizeof why);
+    log_info("dpu=%s: support: %s; collected through the out-of-band path", dpu->name, reason);
+    rc = support_bundle_add_device(b, dpu->name, dpu->cn, "oob", reason, part, why, sizeof why);
     json_decref(part);
     return rc;
 }
@@ -156,8 +151,7 @@ collect(struct hostd *h, struct support_bundle *b, const struct support_limits *
     json_t *part = NULL;
     int rc = support_collect(h->dir, lim, &part, why, sizeof why);
     if (rc == 0) {
-        rc = support_bundle_add_device(b, "host", h->name, "local", NULL, part, why,
-                                       sizeof why);
+        rc = support_bundle_add_device(b, "host", h->name, "local", NULL, part, why, sizeof why);
         json_decref(part);
     } else if (rc != -ENOMEM) {
         rc = support_bundle_add_error(b, "host", h->name, why);
@@ -175,7 +169,8 @@ collect(struct hostd *h, struct support_bundle *b, const struct support_limits *
 }
 
 int
-hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
+                         size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const struct support_limits lim = SUPPORT_LIMITS_DEFAULT;
@@ -188,8 +183,7 @@ hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, cha
     json_t *index = NULL;
     int rc = collect(h, b, &lim);
     if (rc == 0)
-        rc = support_bundle_finish(b, h->name, time(NULL), &tgz, &len, &index, why,
-                                   sizeof why);
+        rc = support_bundle_finish(b, h->name, time(NULL), &tgz, &len, &index, why, sizeof why);
     support_bundle_destroy(b);
     if (rc < 0) {
         log_warn("peer=%s: support bundle: %s", ctx->peer, why);
@@ -206,8 +200,8 @@ hostd_cmd_support_bundle(struct cmd_ctx *ctx, json_t *args, json_t **result, cha
     log_info("peer=%s: support bundle: %zu bytes, %zu parts, %zu errors", ctx->peer, len,
              json_array_size(json_object_get(index, "parts")),
              json_array_size(json_object_get(index, "errors")));
-    *result = json_pack("{s:o,s:I,s:s%}", "index", index, "size", (json_int_t)len, "data",
-                        text, text_len);
+    *result = json_pack("{s:o,s:I,s:s%}", "index", index, "size", (json_int_t)len, "data", text,
+                        text_len);
     free(text);
     return *result ? 0 : err_set(err, err_len, -ENOMEM, "support bundle: out of memory");
 }

@@ -17,8 +17,10 @@
 static int
 usage(const char *why)
 {
-    fprintf(stderr, "dse-vfmux: %s\nusage: dse-vfmux attach|set|show --pin PATH [--leg 0|1|2] "
-                    "[--dev0 IF] [--dev1 IF]\n", why);
+    fprintf(stderr,
+            "dse-vfmux: %s\nusage: dse-vfmux attach|set|show --pin PATH [--leg 0|1|2] "
+            "[--dev0 IF] [--dev1 IF]\n",
+            why);
     return 2;
 }
 

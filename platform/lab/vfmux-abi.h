@@ -35,12 +35,12 @@ struct vfmux_cfg {
 };
 
 enum vfmux_counter {
-    VFMUX_TX_LEG1,    /* frames out to dpu1 */
-    VFMUX_TX_LEG2,    /* frames out to dpu2 */
-    VFMUX_RX_LEG1,    /* frames in from dpu1 */
-    VFMUX_RX_LEG2,    /* frames in from dpu2 */
-    VFMUX_DROP_TX,    /* frames the VM sent with no leg */
-    VFMUX_DROP_RX,    /* frames from the DPU that does not own the vNIC */
+    VFMUX_TX_LEG1, /* frames out to dpu1 */
+    VFMUX_TX_LEG2, /* frames out to dpu2 */
+    VFMUX_RX_LEG1, /* frames in from dpu1 */
+    VFMUX_RX_LEG2, /* frames in from dpu2 */
+    VFMUX_DROP_TX, /* frames the VM sent with no leg */
+    VFMUX_DROP_RX, /* frames from the DPU that does not own the vNIC */
     VFMUX__N
 };
 

@@ -88,7 +88,8 @@ vfmux_attach(const char *dev0, const char *dev1, const char *pin_at, unsigned le
     if (rc < 0)
         err_set(err, err_len, rc, "configure the mux: %s", strerror(errno));
     if (rc == 0)
-        snprintf(path, sizeof path, "%s-cfg", pin_at), rc = pin(obj, "vfmux_cfg", path, err, err_len);
+        snprintf(path, sizeof path, "%s-cfg", pin_at),
+            rc = pin(obj, "vfmux_cfg", path, err, err_len);
     if (rc == 0)
         snprintf(path, sizeof path, "%s-stats", pin_at),
             rc = pin(obj, "vfmux_stats", path, err, err_len);
@@ -141,8 +142,7 @@ vfmux_set_leg(const char *pin_at, unsigned leg, char *err, size_t err_len)
 }
 
 int
-vfmux_get(const char *pin_at, unsigned *leg, uint64_t counters[VFMUX__N], char *err,
-          size_t err_len)
+vfmux_get(const char *pin_at, unsigned *leg, uint64_t counters[VFMUX__N], char *err, size_t err_len)
 {
     struct vfmux_cfg c;
     int rc = cfg_access(pin_at, &c, UINT_MAX, err, err_len);

@@ -204,8 +204,11 @@ scaling_run(unsigned n, const int *cpus)
         free(p);
         uint8_t out[128];
         port_mem_take(sw_port_at(sw, (unsigned)pa)->io, out, sizeof out);
-        t[i] = (struct scaler){.ctx = sw_ctx_create(sw), .out = sw_port_at(sw, (unsigned)pb)->io,
-                               .in = (uint16_t)pa, .cpu = cpus[i], .start = &start,
+        t[i] = (struct scaler){.ctx = sw_ctx_create(sw),
+                               .out = sw_port_at(sw, (unsigned)pb)->io,
+                               .in = (uint16_t)pa,
+                               .cpu = cpus[i],
+                               .start = &start,
                                .bursts = 4000000 / SW_BURST};
         uint8_t fa[64] = {0x02, 0, 0, 0, (uint8_t)i, 2, 0x02, 0, 0, 0, (uint8_t)i, 1, 0x08};
         memcpy(t[i].frame, fa, 64);

@@ -23,9 +23,8 @@ static void
 on_change(void *aux, const struct alarm_change *c)
 {
     size_t n = strlen(c->def);
-    if (strncmp(c->id, c->def, n) || c->id[n] != '@' ||
-        strcmp(c->id + n + 1, c->object) || strchr(c->message, '\n') ||
-        c->from > ALARM_RED || c->to > ALARM_RED)
+    if (strncmp(c->id, c->def, n) || c->id[n] != '@' || strcmp(c->id + n + 1, c->object) ||
+        strchr(c->message, '\n') || c->from > ALARM_RED || c->to > ALARM_RED)
         abort();
 }
 

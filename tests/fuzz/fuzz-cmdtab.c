@@ -15,7 +15,9 @@ cmd_echo(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t e
 
 static const struct cmd_def defs[] = {
     {.name = "echo", .usage = "[ANY]", .fn = cmd_echo, .roles = AUTHZ_HOST},
-    {.name = "port.list", .usage = "", .fn = cmd_echo}, /* local only: a network caller is refused */
+    {.name = "port.list",
+     .usage = "",
+     .fn = cmd_echo}, /* local only: a network caller is refused */
 };
 
 struct cmdtab *

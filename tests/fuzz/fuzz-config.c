@@ -32,8 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tab = cmdtab_create(dpud_commands, dpud_n_commands, &d);
     }
     json_t *args = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
-    static const char *const cmds[] = {"config.apply", "port.list", "switch.show",
-                                       "mac.list", "dpu.info"};
+    static const char *const cmds[] = {"config.apply", "port.list", "switch.show", "mac.list",
+                                       "dpu.info"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         json_decref(cmdtab_dispatch(tab, cmds[i], i == 0 ? args : NULL, "fuzz"));
     json_decref(args);

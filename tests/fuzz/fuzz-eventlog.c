@@ -78,14 +78,17 @@ check_read(struct eventlog *log)
     json_t *e;
     if (!all || !last || !alarms || json_array_size(last) != (n < 3 ? n : 3))
         abort();
-    json_array_foreach(all, i, e) {
+    json_array_foreach(all, i, e)
+    {
         seq_of(e);
     }
-    json_array_foreach(last, i, e) {
+    json_array_foreach(last, i, e)
+    {
         if (!json_equal(e, json_array_get(all, n - json_array_size(last) + i)))
             abort();
     }
-    json_array_foreach(alarms, i, e) {
+    json_array_foreach(alarms, i, e)
+    {
         const char *type = json_string_value(json_object_get(e, "type"));
         if (!type || strncmp(type, "alarm.", 6))
             abort();
@@ -126,8 +129,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     json_t *all = eventlog_read(log, 0, 0, NULL);
     json_t *mine = json_array_get(all, json_array_size(all) - 1);
-    if (seq_of(mine) != seq || strcmp(json_string_value(json_object_get(mine, "type")) ?: "",
-                                      "fuzz.appended"))
+    if (seq_of(mine) != seq ||
+        strcmp(json_string_value(json_object_get(mine, "type")) ?: "", "fuzz.appended"))
         abort();
     json_decref(all);
     eventlog_close(log);

@@ -29,8 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     /* As save_state() writes it back, after a failover. */
     snprintf(text, sizeof text, "{\"active\":\"%s\",\"preferred\":\"%s\",\"epoch\":%llu}",
-             h.dpus[st.active].name, h.dpus[st.preferred].name,
-             (unsigned long long)st.epoch + 1);
+             h.dpus[st.active].name, h.dpus[st.preferred].name, (unsigned long long)st.epoch + 1);
     if (st.epoch + 1 < INT64_MAX &&
         (hostd_ha_state_parse(&h, text, strlen(text), &again, err, sizeof err) < 0 ||
          again.active != st.active || again.preferred != st.preferred ||

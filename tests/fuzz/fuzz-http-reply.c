@@ -15,7 +15,7 @@
 #include "lib/http-private.h"
 
 struct outcome {
-    int rc;        /* of reading */
+    int rc; /* of reading */
     int status;
     long long content_len;
     size_t head_len;
@@ -47,8 +47,8 @@ read_reply(const uint8_t *data, size_t size, size_t chunk, struct outcome *o)
         err[0] = '\0';
         int rc = http_response_envelope(&r, &o->reply, err, sizeof err);
         fuzz_check_reason(rc, err);
-        if (rc == 0 && (!json_is_object(o->reply) ||
-                        !json_is_boolean(json_object_get(o->reply, "ok"))))
+        if (rc == 0 &&
+            (!json_is_object(o->reply) || !json_is_boolean(json_object_get(o->reply, "ok"))))
             abort();
     }
     if (r.head_len && o->rc == 0 && (r.status < 100 || r.status > 599))

@@ -35,7 +35,8 @@ check_call(const struct http_request *req, const struct http_call *call)
 {
     bool is_payload = req->method == HTTP_POST && req->content_type &&
                       !strcmp(req->content_type, HTTP_PAYLOAD_TYPE);
-    if (!http_cmd_name_is_valid(call->name) || strcmp(req->path + strlen(HTTP_API_PREFIX), call->name))
+    if (!http_cmd_name_is_valid(call->name) ||
+        strcmp(req->path + strlen(HTTP_API_PREFIX), call->name))
         abort();
     if (call->args && !json_is_object(call->args))
         abort();
@@ -53,8 +54,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_split(data, size, 5, &in);
     const char *method = in.p[0];
     struct http_request req = {
-        .method = !strcmp(method, "GET") ? HTTP_GET : !strcmp(method, "POST") ? HTTP_POST
-                                                                               : HTTP_OTHER,
+        .method = !strcmp(method, "GET")    ? HTTP_GET
+                  : !strcmp(method, "POST") ? HTTP_POST
+                                            : HTTP_OTHER,
         .path = in.n > 1 && in.len[1] ? in.p[1] : NULL,
         .content_type = in.n > 2 && in.len[2] ? in.p[2] : NULL,
         .dse_args = in.n > 3 && in.len[3] ? in.p[3] : NULL,

@@ -24,8 +24,7 @@ check_lookups(const struct manifest *m)
                 !manifest_path_is_valid(c->files[j].path))
                 abort();
     }
-    if (manifest_version_cmp(m->version, m->version) != 0 ||
-        !manifest_version_is_valid(m->version))
+    if (manifest_version_cmp(m->version, m->version) != 0 || !manifest_version_is_valid(m->version))
         abort();
 }
 

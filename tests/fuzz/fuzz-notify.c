@@ -52,8 +52,8 @@ check_url(const char *text)
     /* The URL written back from its parts, as the request's Host and path use them. */
     char url[2 * NOTIFY_URL_MAX];
     bool v6 = strchr(u.host, ':') != NULL;
-    snprintf(url, sizeof url, "http://%s%s%s:%s%s", v6 ? "[" : "", u.host, v6 ? "]" : "",
-             u.port, u.path);
+    snprintf(url, sizeof url, "http://%s%s%s:%s%s", v6 ? "[" : "", u.host, v6 ? "]" : "", u.port,
+             u.path);
     if (strlen(url) < NOTIFY_URL_MAX &&
         (!notify_url_parse(url, &again) || strcmp(u.host, again.host) ||
          strcmp(u.port, again.port) || strcmp(u.path, again.path)))

@@ -96,8 +96,8 @@ fuzz_text(struct fuzz_pieces *in, const char *kind)
         struct mon_netdev devs[4];
         int n = mon_netdev_parse(in->p[1], devs, 4);
         for (int i = 0; i < n; i++)
-            if (i >= 4 || !devs[i].name[0] || strnlen(devs[i].name, sizeof devs[i].name) ==
-                                                     sizeof devs[i].name)
+            if (i >= 4 || !devs[i].name[0] ||
+                strnlen(devs[i].name, sizeof devs[i].name) == sizeof devs[i].name)
                 abort();
     }
 }

@@ -49,8 +49,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct support_limits lim = {.file_max = 4096, .total_max = 16384};
     struct support_bundle *b = support_bundle_create(&lim, 1 << 20);
     char err[SUPPORT_ERR_LEN];
-    int rc = support_bundle_add_device(b, "dpu1", "dse-h1-dpu1", "internal-network", NULL,
-                                       part, err, sizeof err);
+    int rc = support_bundle_add_device(b, "dpu1", "dse-h1-dpu1", "internal-network", NULL, part,
+                                       err, sizeof err);
     if (rc && rc != -EBADMSG)
         abort();
     void *tgz = NULL;

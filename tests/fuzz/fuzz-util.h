@@ -14,8 +14,8 @@
 #define FUZZ_PIECES_MAX 8
 
 struct fuzz_pieces {
-    char *buf;                    /* a NUL-terminated copy of the input */
-    char *p[FUZZ_PIECES_MAX];     /* each piece, NUL-terminated; NULL past the end */
+    char *buf;                /* a NUL-terminated copy of the input */
+    char *p[FUZZ_PIECES_MAX]; /* each piece, NUL-terminated; NULL past the end */
     size_t len[FUZZ_PIECES_MAX];
     unsigned n;
 };

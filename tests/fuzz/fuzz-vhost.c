@@ -109,10 +109,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vhost_dev_info info;
     vhost_dev_get_info(d, &info);
     if (getenv("FUZZ_VHOST_VERBOSE")) /* to check what a seed reaches */
-        fprintf(stderr, "attached %d regions %u from_guest %llu to_guest %llu bad_msgs %llu "
-                "bad_desc %llu\n", info.attached, info.n_regions,
-                (unsigned long long)info.rx_packets, (unsigned long long)info.tx_packets,
-                (unsigned long long)info.n_bad_msgs,
+        fprintf(stderr,
+                "attached %d regions %u from_guest %llu to_guest %llu bad_msgs %llu "
+                "bad_desc %llu\n",
+                info.attached, info.n_regions, (unsigned long long)info.rx_packets,
+                (unsigned long long)info.tx_packets, (unsigned long long)info.n_bad_msgs,
                 (unsigned long long)info.drops[VHOST_DROP_BAD_DESC]);
     vhost_dev_destroy(d);
     close(sv[1]);

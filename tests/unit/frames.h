@@ -15,8 +15,7 @@ static const uint8_t mac_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
  * dst, src, optional 802.1Q tag, ethertype 0x0800 and a patterned payload.
  * Returns 'len'. */
 static inline unsigned
-frame_build(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], int vid,
-            unsigned len)
+frame_build(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], int vid, unsigned len)
 {
     memcpy(buf, dst, 6);
     memcpy(buf + 6, src, 6);

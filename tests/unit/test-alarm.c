@@ -81,8 +81,8 @@ add(struct alarm_engine *e, const char *text)
 }
 
 /* A plain definition: warning 85, critical 95, hysteresis 5, no wait. */
-#define TEMP_DEF                                                                         \
-    "{\"name\": \"temp\", \"description\": \"Temp\", \"metric\": \"temp\","              \
+#define TEMP_DEF                                                                                   \
+    "{\"name\": \"temp\", \"description\": \"Temp\", \"metric\": \"temp\","                        \
     " \"warning\": 85, \"critical\": 95, \"hysteresis\": 5}"
 
 /* ---- definitions ---- */
@@ -110,25 +110,20 @@ static const struct {
     {"{\"name\": \"a\", \"description\": \"d\"}", "needs \"metric\" or \"event\""},
     {"{\"name\": \"a\", \"metric\": \"m\", \"warning\": 1, \"colour\": \"red\"}",
      "unknown key \"colour\""},
-    {"{\"name\": \"a\", \"metric\": \"m\", \"warning\": 1, \"x\\ny\": 1}",
-     "unknown key \"x y\""},
+    {"{\"name\": \"a\", \"metric\": \"m\", \"warning\": 1, \"x\\ny\": 1}", "unknown key \"x y\""},
     {"{\"name\": \"a\", \"metric\": \"m\", \"warning\": 1, \"level\": \"red\"}",
      "\"level\" is for event definitions, not metric ones"},
     {"{\"name\": \"a\", \"event\": \"e\", \"for_s\": 5}",
      "\"for_s\" is for metric definitions, not event ones"},
     {"{\"name\": \"a\", \"metric\": \"Bad Metric\", \"warning\": 1}",
      "metric \"Bad Metric\" is not [a-z0-9_.:]{1,64}"},
-    {"{\"name\": \"a\", \"metric\": \"\", \"warning\": 1}",
-     "metric \"\" is not [a-z0-9_.:]{1,64}"},
+    {"{\"name\": \"a\", \"metric\": \"\", \"warning\": 1}", "metric \"\" is not [a-z0-9_.:]{1,64}"},
     {"{\"name\": \"a\", \"metric\": 3, \"warning\": 1}", "\"metric\" is not a string"},
     {"{\"name\": \"a\", \"metric\": \"m\", \"direction\": \"sideways\", \"warning\": 1}",
      "direction \"sideways\" is not \"above\" or \"below\""},
-    {"{\"name\": \"a\", \"metric\": \"m\"}",
-     "needs \"warning\" or \"critical\" (or both)"},
-    {"{\"name\": \"a\", \"metric\": \"m\", \"warning\": \"high\"}",
-     "\"warning\" is not a number"},
-    {"{\"name\": \"a\", \"metric\": \"m\", \"critical\": null}",
-     "\"critical\" is not a number"},
+    {"{\"name\": \"a\", \"metric\": \"m\"}", "needs \"warning\" or \"critical\" (or both)"},
+    {"{\"name\": \"a\", \"metric\": \"m\", \"warning\": \"high\"}", "\"warning\" is not a number"},
+    {"{\"name\": \"a\", \"metric\": \"m\", \"critical\": null}", "\"critical\" is not a number"},
     {"{\"name\": \"a\", \"metric\": \"m\", \"warning\": 95, \"critical\": 85}",
      "warning 95 is above critical 85 for \"above\""},
     {"{\"name\": \"a\", \"metric\": \"m\", \"direction\": \"below\", \"warning\": 5,"
@@ -197,8 +192,7 @@ def_check_refuses_oversized_description_and_metric(void)
     j = json_loads(text, 0, NULL);
     ASSERT_TRUE(alarm_def_check(j, err, sizeof err));
     json_decref(j);
-    snprintf(text, sizeof text, "{\"name\": \"a\", \"metric\": \"%s\", \"warning\": 1}",
-             metric);
+    snprintf(text, sizeof text, "{\"name\": \"a\", \"metric\": \"%s\", \"warning\": 1}", metric);
     j = json_loads(text, 0, NULL);
     ASSERT_FALSE(alarm_def_check(j, err, sizeof err));
     ASSERT_TRUE(strstr(err, "is not [a-z0-9_.:]{1,64}") != NULL);
@@ -245,8 +239,7 @@ def_named(json_t *defs, const char *name)
     size_t i;
     json_t *d;
     json_array_foreach(
-        defs, i,
-        d) if (!strcmp(json_string_value(json_object_get(d, "name")), name)) return d;
+        defs, i, d) if (!strcmp(json_string_value(json_object_get(d, "name")), name)) return d;
     return NULL;
 }
 
@@ -275,22 +268,17 @@ builtins_have_their_documented_thresholds(void)
     for (size_t i = 0; i < ARRAY_SIZE(metric_defs); i++) {
         json_t *d = def_named(defs, metric_defs[i].name);
         ASSERT_NOT_NULL(d);
-        ASSERT_STREQ(json_string_value(json_object_get(d, "metric")),
-                     metric_defs[i].metric);
-        ASSERT_STREQ(json_string_value(json_object_get(d, "direction")),
-                     metric_defs[i].direction);
+        ASSERT_STREQ(json_string_value(json_object_get(d, "metric")), metric_defs[i].metric);
+        ASSERT_STREQ(json_string_value(json_object_get(d, "direction")), metric_defs[i].direction);
         double w = num(d, "warning"), c = num(d, "critical");
-        ASSERT_TRUE(isnan(metric_defs[i].warning) ? isnan(w)
-                                                  : w == metric_defs[i].warning);
-        ASSERT_TRUE(isnan(metric_defs[i].critical) ? isnan(c)
-                                                   : c == metric_defs[i].critical);
+        ASSERT_TRUE(isnan(metric_defs[i].warning) ? isnan(w) : w == metric_defs[i].warning);
+        ASSERT_TRUE(isnan(metric_defs[i].critical) ? isnan(c) : c == metric_defs[i].critical);
         ASSERT_TRUE(num(d, "for_s") == metric_defs[i].for_s);
         ASSERT_TRUE((json_object_get(d, "hysteresis") ? num(d, "hysteresis") : 0) ==
                     metric_defs[i].hysteresis);
         ASSERT_NOT_NULL(json_string_value(json_object_get(d, "description")));
     }
-    json_t *boot = def_named(defs, "boot-rolled-back"),
-           *fo = def_named(defs, "dpu-failover");
+    json_t *boot = def_named(defs, "boot-rolled-back"), *fo = def_named(defs, "dpu-failover");
     ASSERT_STREQ(json_string_value(json_object_get(boot, "event")), "boot.rolled_back");
     ASSERT_STREQ(json_string_value(json_object_get(boot, "level")), "yellow");
     ASSERT_STREQ(json_string_value(json_object_get(boot, "clear_event")), "boot.ok");
@@ -313,8 +301,7 @@ builtins_are_listed_first_and_cannot_be_deleted(void)
     json_t *mine = json_array_get(defs, 8);
     ASSERT_STREQ(json_string_value(json_object_get(mine, "name")), "temp");
     ASSERT_TRUE(json_is_false(json_object_get(mine, "builtin")));
-    ASSERT_STREQ(json_string_value(json_object_get(mine, "direction")),
-                 "above"); /* default */
+    ASSERT_STREQ(json_string_value(json_object_get(mine, "direction")), "above"); /* default */
     ASSERT_EQ(json_integer_value(json_object_get(mine, "for_s")), 0);
     json_decref(defs);
     ASSERT_EQ(alarm_def_del(e, "dpu-temperature"), -EPERM);
@@ -333,8 +320,7 @@ def_add_refuses_a_taken_name(void)
 {
     struct alarm_engine *e = engine();
     char err[256] = "";
-    json_t *j = json_pack("{s:s,s:s,s:i}", "name", "dpu-temperature", "metric", "x",
-                          "warning", 1);
+    json_t *j = json_pack("{s:s,s:s,s:i}", "name", "dpu-temperature", "metric", "x", "warning", 1);
     ASSERT_EQ(alarm_def_add(e, j, err, sizeof err), -EEXIST);
     ASSERT_STREQ(err, "a built-in definition named \"dpu-temperature\" exists");
     json_decref(j);
@@ -349,8 +335,8 @@ def_add_refuses_more_than_the_maximum(void)
     struct alarm_engine *e = engine();
     char text[128];
     for (int i = 0; i < ALARM_MAX_DEFS - 8; i++) {
-        snprintf(text, sizeof text,
-                 "{\"name\": \"d%d\", \"metric\": \"m%d\", \"warning\": 1}", i, i % 7);
+        snprintf(text, sizeof text, "{\"name\": \"d%d\", \"metric\": \"m%d\", \"warning\": 1}", i,
+                 i % 7);
         ASSERT_EQ(add(e, text), 0);
     }
     ASSERT_EQ(add(e, "{\"name\": \"one-more\", \"event\": \"x\"}"), -ENOSPC);
@@ -405,8 +391,7 @@ alarm_rises_only_after_for_s_of_continuous_values(void)
     ASSERT_STREQ(seen[1].message, "DPU temperature 92 >= 85 (warning)");
     ASSERT_EQ(seen[1].time_ms, 11000);
     alarm_engine_sample(e, m, "dpu1/temp1", 96, 12000);
-    alarm_engine_sample(e, m, "dpu1/temp1", 94,
-                        14000); /* yellow, not red: restarts red */
+    alarm_engine_sample(e, m, "dpu1/temp1", 94, 14000); /* yellow, not red: restarts red */
     alarm_engine_sample(e, m, "dpu1/temp1", 96, 15000);
     alarm_engine_sample(e, m, "dpu1/temp1", 97, 19999);
     ASSERT_EQ(alarm_state_of(e, id), ALARM_YELLOW);
@@ -430,8 +415,7 @@ alarm_rises_to_yellow_first_when_red_has_not_held(void)
     ASSERT_EQ(alarm_state_of(e, id), ALARM_RED);
     ASSERT_EQ(n_seen, 3);
     ASSERT_EQ(seen[0].to, ALARM_GREEN);
-    ASSERT_STREQ(seen[0].message,
-                 "DPU temperature 88: first value, warning if it holds 5 s");
+    ASSERT_STREQ(seen[0].message, "DPU temperature 88: first value, warning if it holds 5 s");
     ASSERT_EQ(seen[1].to, ALARM_YELLOW);
     ASSERT_EQ(seen[2].from, ALARM_YELLOW);
     ASSERT_EQ(seen[2].to, ALARM_RED);
@@ -453,8 +437,7 @@ alarm_falls_only_past_the_hysteresis(void)
     ASSERT_EQ(n_seen, 2);
     ASSERT_EQ(seen[1].from, ALARM_RED);
     ASSERT_EQ(seen[1].to, ALARM_YELLOW);
-    ASSERT_STREQ(seen[1].message,
-                 "Temp 89.5 < 90 (critical 95 - hysteresis 5): down to warning");
+    ASSERT_STREQ(seen[1].message, "Temp 89.5 < 90 (critical 95 - hysteresis 5): down to warning");
     alarm_engine_sample(e, "temp", "host", 80.01, 4);
     alarm_engine_sample(e, "temp", "host", 80, 5);
     ASSERT_EQ(alarm_state_of(e, "temp@host"), ALARM_YELLOW);
@@ -532,8 +515,7 @@ gray_covers_the_object_and_its_subobjects_only(void)
 {
     struct alarm_engine *e = engine();
     const char *m = "dse_dpu_temperature_celsius";
-    static const char *const objects[] = {"dpu1", "dpu1/temp1", "dpu10", "dpu10/temp1",
-                                          "host"};
+    static const char *const objects[] = {"dpu1", "dpu1/temp1", "dpu10", "dpu10/temp1", "host"};
     for (size_t i = 0; i < ARRAY_SIZE(objects); i++)
         alarm_engine_sample(e, m, objects[i], 40, 0);
     alarm_engine_event(e, "dpu.failover", "dpu1", "dpu1 failed over", 0);
@@ -545,8 +527,7 @@ gray_covers_the_object_and_its_subobjects_only(void)
     ASSERT_EQ(alarm_state_of(e, "dpu-temperature@dpu10"), ALARM_GREEN);
     ASSERT_EQ(alarm_state_of(e, "dpu-temperature@dpu10/temp1"), ALARM_GREEN);
     ASSERT_EQ(alarm_state_of(e, "dpu-temperature@host"), ALARM_GREEN);
-    ASSERT_EQ(alarm_state_of(e, "dpu-failover@dpu1"),
-              ALARM_YELLOW); /* events: not gray */
+    ASSERT_EQ(alarm_state_of(e, "dpu-failover@dpu1"), ALARM_YELLOW); /* events: not gray */
     ASSERT_EQ(seen[before].to, ALARM_GRAY);
     ASSERT_FALSE(seen[before].has_value);
     ASSERT_STREQ(seen[before].message, "DPU temperature: no data from dpu1");
@@ -594,8 +575,7 @@ nan_and_infinities_are_ignored(void)
     ASSERT_EQ(alarm_state_of(e, "temp@a"), ALARM_RED);
     ASSERT_EQ(n_seen, 1);
     json_t *list = alarm_list_json(e, true);
-    ASSERT_TRUE(json_number_value(json_object_get(json_array_get(list, 0), "value")) ==
-                99);
+    ASSERT_TRUE(json_number_value(json_object_get(json_array_get(list, 0), "value")) == 99);
     json_decref(list);
     alarm_engine_destroy(e);
 }
@@ -625,15 +605,13 @@ static void
 event_alarm_is_raised_and_cleared_by_its_clear_event(void)
 {
     struct alarm_engine *e = engine();
-    alarm_engine_event(e, "boot.rolled_back", "dpu1", "dpu1 booted bank A: bank B failed",
-                       10);
+    alarm_engine_event(e, "boot.rolled_back", "dpu1", "dpu1 booted bank A: bank B failed", 10);
     ASSERT_EQ(alarm_state_of(e, "boot-rolled-back@dpu1"), ALARM_YELLOW);
     ASSERT_EQ(n_seen, 1);
     ASSERT_EQ(seen[0].from, ALARM_GRAY);
     ASSERT_FALSE(seen[0].has_value);
     ASSERT_STREQ(seen[0].message, "dpu1 booted bank A: bank B failed");
-    alarm_engine_event(e, "boot.rolled_back", "dpu1", "again",
-                       11); /* already: no change */
+    alarm_engine_event(e, "boot.rolled_back", "dpu1", "again", 11); /* already: no change */
     ASSERT_EQ(n_seen, 1);
     ASSERT_EQ(alarm_state_of(e, "boot-rolled-back@dpu2"), -1);
     alarm_engine_event(e, "boot.ok", "dpu1", NULL, 20);
@@ -685,8 +663,7 @@ listed_acknowledged(struct alarm_engine *e, const char *id)
     json_t *list = alarm_list_json(e, true), *a;
     size_t i;
     bool ack = false;
-    json_array_foreach(list, i,
-                       a) if (!strcmp(json_string_value(json_object_get(a, "id")), id))
+    json_array_foreach(list, i, a) if (!strcmp(json_string_value(json_object_get(a, "id")), id))
         ack = json_is_true(json_object_get(a, "acknowledged"));
     json_decref(list);
     return ack;
@@ -737,8 +714,7 @@ list_shows_worst_first_then_by_id(void)
     json_t *list = alarm_list_json(e, true);
     ASSERT_EQ(json_array_size(list), ARRAY_SIZE(order));
     for (size_t i = 0; i < ARRAY_SIZE(order); i++)
-        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(list, i), "id")),
-                     order[i]);
+        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(list, i), "id")), order[i]);
     json_t *red = json_array_get(list, 0);
     ASSERT_STREQ(json_string_value(json_object_get(red, "def")), "temp");
     ASSERT_STREQ(json_string_value(json_object_get(red, "object")), "a-red");
@@ -746,8 +722,7 @@ list_shows_worst_first_then_by_id(void)
     ASSERT_EQ(json_integer_value(json_object_get(red, "since_ms")), 0);
     ASSERT_TRUE(json_is_false(json_object_get(red, "acknowledged")));
     ASSERT_TRUE(json_number_value(json_object_get(red, "value")) == 99);
-    ASSERT_STREQ(json_string_value(json_object_get(red, "message")),
-                 "Temp 99 >= 95 (critical)");
+    ASSERT_STREQ(json_string_value(json_object_get(red, "message")), "Temp 99 >= 95 (critical)");
     ASSERT_STREQ(json_string_value(json_object_get(red, "description")), "Temp");
     json_t *gray = json_array_get(list, 3);
     ASSERT_NULL(json_object_get(gray, "value"));
@@ -824,9 +799,8 @@ def_del_drops_its_alarms_and_keeps_the_others(void)
 static void
 thousands_of_alarms_cost_linear_time_and_no_allocation(void)
 {
-    static const char *const metrics[] = {"dse_dpu_cpu_usage_ratio",
-                                          "dse_dpu_memory_usage_ratio", "dse_dpu_up",
-                                          "dse_dpu_uplink_up"};
+    static const char *const metrics[] = {"dse_dpu_cpu_usage_ratio", "dse_dpu_memory_usage_ratio",
+                                          "dse_dpu_up", "dse_dpu_uplink_up"};
     enum { N_OBJECTS = 1000, ROUNDS = 100 };
     struct alarm_engine *e = engine();
     char obj[N_OBJECTS][16];
@@ -851,8 +825,7 @@ thousands_of_alarms_cost_linear_time_and_no_allocation(void)
     unsigned allocs = n_allocs;
     alloc_counting = false;
     fprintf(stderr, "%d samples on %d alarms: %.0f ns/sample, %u allocations\n",
-            N_OBJECTS * ROUNDS * 4, N_OBJECTS * 4, (double)ns / (N_OBJECTS * ROUNDS * 4),
-            allocs);
+            N_OBJECTS * ROUNDS * 4, N_OBJECTS * 4, (double)ns / (N_OBJECTS * ROUNDS * 4), allocs);
     ASSERT_EQ(allocs, 0);
     ASSERT_GT(n_seen, N_OBJECTS * 4);
     /* A scan of every alarm per sample would take 4000 x longer: minutes. */
@@ -887,11 +860,9 @@ alarms_past_the_maximum_are_not_tracked(void)
 
 TEST_MAIN(TEST(def_check_refuses_each_rule_with_its_reason),
           TEST(def_check_refuses_oversized_description_and_metric),
-          TEST(def_check_accepts_good_definitions),
-          TEST(builtins_have_their_documented_thresholds),
-          TEST(builtins_are_listed_first_and_cannot_be_deleted),
-          TEST(def_add_refuses_a_taken_name), TEST(def_add_refuses_more_than_the_maximum),
-          TEST(alarm_is_gray_until_its_first_value),
+          TEST(def_check_accepts_good_definitions), TEST(builtins_have_their_documented_thresholds),
+          TEST(builtins_are_listed_first_and_cannot_be_deleted), TEST(def_add_refuses_a_taken_name),
+          TEST(def_add_refuses_more_than_the_maximum), TEST(alarm_is_gray_until_its_first_value),
           TEST(alarm_rises_only_after_for_s_of_continuous_values),
           TEST(alarm_rises_to_yellow_first_when_red_has_not_held),
           TEST(alarm_falls_only_past_the_hysteresis),
@@ -903,8 +874,7 @@ TEST_MAIN(TEST(def_check_refuses_each_rule_with_its_reason),
           TEST(event_alarm_is_raised_and_cleared_by_its_clear_event),
           TEST(event_alarm_without_clear_event_is_cleared_by_ack),
           TEST(ack_refuses_green_gray_and_unknown_alarms),
-          TEST(acknowledged_is_kept_until_the_next_change),
-          TEST(list_shows_worst_first_then_by_id),
+          TEST(acknowledged_is_kept_until_the_next_change), TEST(list_shows_worst_first_then_by_id),
           TEST(every_change_is_reported_once_with_from_and_to),
           TEST(def_del_drops_its_alarms_and_keeps_the_others),
           TEST(thousands_of_alarms_cost_linear_time_and_no_allocation),

@@ -48,8 +48,11 @@ make_bundle(struct lab *l, const char *out, const char *version, const char *con
     snprintf(path, sizeof path, "%s/VERSION", l->src);
     write_file(path, version);
     struct bundle_source src = {.target = TARGET, .dir = l->src};
-    struct bundle_spec spec = {.name = "dse", .version = version, .build = "0",
-                               .created = "2026-11-25T00:00:00Z", .sources = &src,
+    struct bundle_spec spec = {.name = "dse",
+                               .version = version,
+                               .build = "0",
+                               .created = "2026-11-25T00:00:00Z",
+                               .sources = &src,
                                .n_sources = 1};
     int rc = bundle_build(&spec, out, NULL, err, sizeof err);
     if (rc)

@@ -100,8 +100,12 @@ h_health(void *aux, const struct boot_dev *d, char *why, size_t len)
 static struct boot_hooks
 hooks(struct server *s)
 {
-    return (struct boot_hooks){.verify = h_verify, .version = h_version, .stop = h_stop,
-                               .jumpstart = h_jumpstart, .health = h_health, .aux = s};
+    return (struct boot_hooks){.verify = h_verify,
+                               .version = h_version,
+                               .stop = h_stop,
+                               .jumpstart = h_jumpstart,
+                               .health = h_health,
+                               .aux = s};
 }
 
 /* A host and two DPUs, all on 1.0 in bank A with 2.0 installed in bank B and
@@ -117,8 +121,8 @@ server_init(struct server *s)
     s->n = 3;
     for (unsigned i = 0; i < 3; i++) {
         snprintf(s->dirs[i], sizeof s->dirs[i], "%s/%s", s->root, names[i]);
-        s->devs[i] = (struct boot_dev){.name = names[i], .dir = s->dirs[i], .is_host = i == 0,
-                                       .reboot = true};
+        s->devs[i] = (struct boot_dev){
+            .name = names[i], .dir = s->dirs[i], .is_host = i == 0, .reboot = true};
         s->fake[i].banks[0].version = "1.0";
         s->fake[i].banks[1].version = "2.0";
         struct bootstate st;
@@ -160,11 +164,11 @@ reboot_server(struct server *s, const char *want, unsigned *rounds)
     }
 }
 
-#define REBOOTS(s, want, n)                                                            \
-    do {                                                                               \
-        unsigned rounds_;                                                              \
-        reboot_server(s, want, &rounds_);                                              \
-        ASSERT_EQ(rounds_, n);                                                         \
+#define REBOOTS(s, want, n)                                                                        \
+    do {                                                                                           \
+        unsigned rounds_;                                                                          \
+        reboot_server(s, want, &rounds_);                                                          \
+        ASSERT_EQ(rounds_, n);                                                                     \
     } while (0)
 
 static void
@@ -390,4 +394,5 @@ TEST_MAIN(TEST(upgrade_boots_everything_in_one_round), TEST(table_a_dpus_fine_ho
           TEST(manual_rollback_boots_the_other_bank), TEST(corrupted_active_bank_boots_the_other),
           TEST(unreadable_boot_state_boots_a_bank_that_verifies),
           TEST(failure_after_jumpstart_does_not_roll_back),
-          TEST(lone_dpu_that_cannot_come_forward_takes_the_server_back), TEST(bootstate_record_is_checked))
+          TEST(lone_dpu_that_cannot_come_forward_takes_the_server_back),
+          TEST(bootstate_record_is_checked))

@@ -73,8 +73,7 @@ static const uint8_t mac_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 /* An IPv4-looking frame of 'len' bytes, with an 802.1Q tag of TCI 'tci'
  * unless NO_TAG; the payload counts up from 'seed'. */
 static size_t
-frame(uint8_t *buf, size_t len, const uint8_t dst[6], const uint8_t src[6], int tci,
-      uint8_t seed)
+frame(uint8_t *buf, size_t len, const uint8_t dst[6], const uint8_t src[6], int tci, uint8_t seed)
 {
     size_t off = 12;
     memcpy(buf, dst, 6);
@@ -94,7 +93,7 @@ struct run {
     uint32_t retval; /* the verdict */
     uint8_t out[2048];
     uint32_t out_len;
-    uint32_t mark;   /* tc: skb->mark after the run */
+    uint32_t mark; /* tc: skb->mark after the run */
 };
 
 /* Runs the eswitch on 'len' bytes of 'in' arriving on lo. */
@@ -209,10 +208,10 @@ counters_of(const struct eswitch_key *k)
     return none;
 }
 
-#define ASSERT_FRAME(r, want, want_len)                                             \
-    do {                                                                            \
-        ASSERT_EQ((r).out_len, (want_len));                                         \
-        ASSERT_TRUE(!memcmp((r).out, (want), (want_len)));                          \
+#define ASSERT_FRAME(r, want, want_len)                                                            \
+    do {                                                                                           \
+        ASSERT_EQ((r).out_len, (want_len));                                                        \
+        ASSERT_TRUE(!memcmp((r).out, (want), (want_len)));                                         \
     } while (0)
 
 /* ---- eswitch ---- */
@@ -489,8 +488,8 @@ vfmux_leg1_passes_eth0_and_cuts_eth1(void)
         {"vfmux_ingress1", 0, TC_ACT_SHOT, 0},
         {"vfmux_egress1", 0, TC_ACT_SHOT, 0},
     };
-    static const uint64_t want[VFMUX__N] = {[VFMUX_TX_LEG1] = 1, [VFMUX_RX_LEG1] = 1,
-                                            [VFMUX_DROP_RX] = 1};
+    static const uint64_t want[VFMUX__N] = {
+        [VFMUX_TX_LEG1] = 1, [VFMUX_RX_LEG1] = 1, [VFMUX_DROP_RX] = 1};
     setup();
     ASSERT_TRUE(mux_set_leg(1));
     expect_mux(cases, sizeof cases / sizeof cases[0], want);
@@ -500,15 +499,15 @@ static void
 vfmux_leg2_moves_frames_marked(void)
 {
     static const struct mux_case cases[] = {
-        {"vfmux_egress0", 0, TC_ACT_REDIRECT, VFMUX_MARK},   /* out of eth1 */
-        {"vfmux_egress1", VFMUX_MARK, TC_ACT_OK, 0},         /* ... which lets it go */
-        {"vfmux_ingress1", 0, TC_ACT_REDIRECT, VFMUX_MARK},  /* into eth0 */
-        {"vfmux_ingress0", VFMUX_MARK, TC_ACT_OK, 0},        /* ... which takes it */
-        {"vfmux_ingress0", 0, TC_ACT_SHOT, 0},               /* dpu1 is cut off */
-        {"vfmux_egress1", 0, TC_ACT_SHOT, 0},                /* the stack is on eth0 */
+        {"vfmux_egress0", 0, TC_ACT_REDIRECT, VFMUX_MARK},  /* out of eth1 */
+        {"vfmux_egress1", VFMUX_MARK, TC_ACT_OK, 0},        /* ... which lets it go */
+        {"vfmux_ingress1", 0, TC_ACT_REDIRECT, VFMUX_MARK}, /* into eth0 */
+        {"vfmux_ingress0", VFMUX_MARK, TC_ACT_OK, 0},       /* ... which takes it */
+        {"vfmux_ingress0", 0, TC_ACT_SHOT, 0},              /* dpu1 is cut off */
+        {"vfmux_egress1", 0, TC_ACT_SHOT, 0},               /* the stack is on eth0 */
     };
-    static const uint64_t want[VFMUX__N] = {[VFMUX_TX_LEG2] = 1, [VFMUX_RX_LEG2] = 1,
-                                            [VFMUX_DROP_RX] = 1};
+    static const uint64_t want[VFMUX__N] = {
+        [VFMUX_TX_LEG2] = 1, [VFMUX_RX_LEG2] = 1, [VFMUX_DROP_RX] = 1};
     setup();
     ASSERT_TRUE(mux_set_leg(2));
     expect_mux(cases, sizeof cases / sizeof cases[0], want);

@@ -23,11 +23,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ASSERT_CONTAINS(hay, needle)                                                     \
-    do {                                                                                 \
-        const char *h_ = (hay), *n_ = (needle);                                          \
-        if (!strstr(h_, n_))                                                             \
-            CHECK_FAIL_("\"%s\" does not contain \"%s\"", h_, n_);                       \
+#define ASSERT_CONTAINS(hay, needle)                                                               \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (!strstr(h_, n_))                                                                       \
+            CHECK_FAIL_("\"%s\" does not contain \"%s\"", h_, n_);                                 \
     } while (0)
 
 #define HOST "host/x86_64"
@@ -164,9 +164,9 @@ struct raw {
     bool is_hardlink;
 };
 
-#define RAW(n, d)                                                                        \
-    {                                                                                    \
-        .name = (n), .data = (d), .len = sizeof(d) - 1                                   \
+#define RAW(n, d)                                                                                  \
+    {                                                                                              \
+        .name = (n), .data = (d), .len = sizeof(d) - 1                                             \
     }
 #define P_A RAW("payload/" HOST "/bin/a", data_a)
 #define P_B RAW("payload/" HOST "/lib/deep/b", data_b)
@@ -218,9 +218,9 @@ struct decl {
     size_t len;
 };
 
-#define DECL(t, p, d)                                                                    \
-    {                                                                                    \
-        (t), (p), (d), sizeof(d) - 1                                                     \
+#define DECL(t, p, d)                                                                              \
+    {                                                                                              \
+        (t), (p), (d), sizeof(d) - 1                                                               \
     }
 static const struct decl std_decl[] = {
     DECL(HOST, "bin/a", data_a),
@@ -275,8 +275,7 @@ craft(struct fx *x, const struct decl *d, size_t nd, const struct raw *payload, 
     size_t n = 0;
     r[n++] = (struct raw){.name = "manifest.json", .data = json, .len = len};
     if (key)
-        r[n++] =
-            (struct raw){.name = "manifest.sig", .data = (char *)sig, .len = sizeof sig};
+        r[n++] = (struct raw){.name = "manifest.sig", .data = (char *)sig, .len = sizeof sig};
     memcpy(r + n, payload, np * sizeof *r);
     bool ok = raw_write(x->raw, n_zstd, r, n + np);
     free(r);
@@ -284,7 +283,7 @@ craft(struct fx *x, const struct decl *d, size_t nd, const struct raw *payload, 
     return ok;
 }
 
-#define CRAFT(x, payload, key)                                                           \
+#define CRAFT(x, payload, key)                                                                     \
     craft((x), std_decl, ARRAY_SIZE(std_decl), (payload), ARRAY_SIZE(payload), (key), 0)
 
 /* Opening 'path' with 'pub' must fail with 'want' (0: any error) and
@@ -366,8 +365,7 @@ check_round_trip(bool zstd)
 
     json_t *j = bundle_inspect(b);
     ASSERT_STREQ(json_string_value(json_object_get(j, "signature")), "valid");
-    ASSERT_STREQ(json_string_value(json_object_get(j, "compression")),
-                 zstd ? "zstd" : "none");
+    ASSERT_STREQ(json_string_value(json_object_get(j, "compression")), zstd ? "zstd" : "none");
     ASSERT_EQ(json_integer_value(json_object_get(j, "files")), 4);
     ASSERT_EQ(json_array_size(json_object_get(j, "components")), 2);
     json_decref(j);
@@ -544,12 +542,10 @@ bundle_not_a_bundle_is_refused(void)
     struct fx x;
     ASSERT_TRUE(fx_init(&x));
     ASSERT_EQ(fs_write_atomic(x.raw, "just some text, not a tar\n", 26), 0);
-    expect_refused(&x, x.raw, NULL, -EBADMSG,
-                   "not a readable bundle (tar, plain or zstd)");
+    expect_refused(&x, x.raw, NULL, -EBADMSG, "not a readable bundle (tar, plain or zstd)");
     const struct raw first_not_manifest[] = {P_A, P_B};
     ASSERT_TRUE(raw_write(x.raw, 0, first_not_manifest, 2));
-    expect_refused(&x, x.raw, NULL, -EBADMSG,
-                   "first entry is 'payload/host/x86_64/bin/a'");
+    expect_refused(&x, x.raw, NULL, -EBADMSG, "first entry is 'payload/host/x86_64/bin/a'");
     const struct raw manifest_symlink[] = {
         {.name = "manifest.json", .link = "/etc/passwd", .type = AE_IFLNK}};
     ASSERT_TRUE(raw_write(x.raw, 0, manifest_symlink, 1));
@@ -576,8 +572,7 @@ bundle_missing_file_is_refused(void)
     ASSERT_TRUE(fx_init(&x));
     const struct raw payload[] = {P_A, P_D};
     ASSERT_TRUE(CRAFT(&x, payload, x.key));
-    expect_refused(&x, x.raw, x.pub, -EBADMSG,
-                   "payload/host/x86_64/lib/deep/b is missing");
+    expect_refused(&x, x.raw, x.pub, -EBADMSG, "payload/host/x86_64/lib/deep/b is missing");
     fx_fini(&x);
 }
 
@@ -588,16 +583,14 @@ bundle_extra_or_duplicate_file_is_refused(void)
     ASSERT_TRUE(fx_init(&x));
     const struct raw extra[] = {P_A, P_B, P_D, RAW("payload/" HOST "/bin/evil", "x")};
     ASSERT_TRUE(CRAFT(&x, extra, x.key));
-    expect_refused(&x, x.raw, x.pub, -EBADMSG,
-                   "'payload/host/x86_64/bin/evil' is not in");
+    expect_refused(&x, x.raw, x.pub, -EBADMSG, "'payload/host/x86_64/bin/evil' is not in");
     const struct raw outside[] = {P_A, RAW("etc/x", "x"), P_B, P_D};
     ASSERT_TRUE(CRAFT(&x, outside, x.key));
     expect_refused(&x, x.raw, x.pub, -EBADMSG, "'etc/x' is not in the manifest");
     const struct raw twice[] = {P_A, P_B, P_A, P_D};
     ASSERT_TRUE(CRAFT(&x, twice, x.key));
     expect_refused(&x, x.raw, x.pub, -EBADMSG, "bin/a' twice");
-    const struct raw longer[] = {P_A, RAW("payload/" HOST "/lib/deep/b", "bravo, longer"),
-                                 P_D};
+    const struct raw longer[] = {P_A, RAW("payload/" HOST "/lib/deep/b", "bravo, longer"), P_D};
     ASSERT_TRUE(CRAFT(&x, longer, x.key));
     expect_refused(&x, x.raw, x.pub, -EBADMSG, "is 13 bytes, the manifest says 30");
     fx_fini(&x);
@@ -608,11 +601,10 @@ bundle_unsafe_names_are_refused(void)
 {
     struct fx x;
     ASSERT_TRUE(fx_init(&x));
-    static const char *const names[] = {
-        "../x", "/etc/x", "payload/host/x86_64/../../../x", "payload/..", "./../x"};
+    static const char *const names[] = {"../x", "/etc/x", "payload/host/x86_64/../../../x",
+                                        "payload/..", "./../x"};
     for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-        const struct raw payload[] = {
-            P_A, {.name = names[i], .data = "x", .len = 1}, P_B, P_D};
+        const struct raw payload[] = {P_A, {.name = names[i], .data = "x", .len = 1}, P_B, P_D};
         ASSERT_TRUE(CRAFT(&x, payload, x.key));
         expect_refused(&x, x.raw, x.pub, -EBADMSG, "unsafe entry name");
     }
@@ -655,8 +647,7 @@ bundle_bombs_are_refused(void)
     ASSERT_TRUE(fx_init(&x));
     /* A 64 MiB entry (64 KiB of zstd) where the manifest says 30 bytes:
      * refused on its header, before its data is inflated. */
-    const struct raw big_b[] = {
-        P_A, {.name = "payload/" HOST "/lib/deep/b", .len = 64 << 20}, P_D};
+    const struct raw big_b[] = {P_A, {.name = "payload/" HOST "/lib/deep/b", .len = 64 << 20}, P_D};
     ASSERT_TRUE(craft(&x, std_decl, 3, big_b, 3, x.key, 1));
     expect_refused(&x, x.raw, x.pub, -EBADMSG, "is 67108864 bytes, the manifest says 30");
 
@@ -665,17 +656,14 @@ bundle_bombs_are_refused(void)
     const struct decl zeros_decl[] = {DECL(HOST, "bin/a", data_a),
                                       {HOST, "lib/deep/b", NULL, 32 << 20},
                                       DECL(DPU, "bin/d", data_d)};
-    const struct raw zeros[] = {
-        P_A, {.name = "payload/" HOST "/lib/deep/b", .len = 32 << 20}, P_D};
+    const struct raw zeros[] = {P_A, {.name = "payload/" HOST "/lib/deep/b", .len = 32 << 20}, P_D};
     ASSERT_TRUE(craft(&x, zeros_decl, 3, zeros, 3, x.key, 1));
     const struct bundle_limits tight = {.max_ratio = 100, .ratio_after = 1 << 20};
-    expect_refused_limits(&x, x.raw, x.pub, &tight, -EMSGSIZE,
-                          "compression ratio above 100");
+    expect_refused_limits(&x, x.raw, x.pub, &tight, -EMSGSIZE, "compression ratio above 100");
 
     /* More than the reader accepts in all, refused before reading on. */
     const struct bundle_limits small = {.max_total = 1 << 20};
-    expect_refused_limits(&x, x.raw, x.pub, &small, -EMSGSIZE,
-                          "more than the limit 1048576");
+    expect_refused_limits(&x, x.raw, x.pub, &small, -EMSGSIZE, "more than the limit 1048576");
 
     /* The default limits refuse it too: 32 MiB of zeros inflate far beyond
      * 200:1 once past 16 MiB. */
@@ -868,14 +856,11 @@ bundle_sign_refuses_a_bad_payload(void)
 TEST_MAIN(TEST(bundle_round_trip_signed), TEST(bundle_round_trip_zstd),
           TEST(bundle_build_is_deterministic), TEST(bundle_unsigned_needs_no_key_only),
           TEST(bundle_wrong_key_is_refused), TEST(bundle_tampered_manifest_is_refused),
-          TEST(bundle_missing_signature_is_refused),
-          TEST(bundle_tampered_payload_is_refused), TEST(bundle_truncated_is_refused),
-          TEST(bundle_not_a_bundle_is_refused), TEST(bundle_missing_file_is_refused),
-          TEST(bundle_extra_or_duplicate_file_is_refused),
-          TEST(bundle_unsafe_names_are_refused),
-          TEST(bundle_links_and_specials_are_refused), TEST(bundle_bombs_are_refused),
-          TEST(bundle_extract_wants_a_new_or_empty_directory),
+          TEST(bundle_missing_signature_is_refused), TEST(bundle_tampered_payload_is_refused),
+          TEST(bundle_truncated_is_refused), TEST(bundle_not_a_bundle_is_refused),
+          TEST(bundle_missing_file_is_refused), TEST(bundle_extra_or_duplicate_file_is_refused),
+          TEST(bundle_unsafe_names_are_refused), TEST(bundle_links_and_specials_are_refused),
+          TEST(bundle_bombs_are_refused), TEST(bundle_extract_wants_a_new_or_empty_directory),
           TEST(bundle_extract_cleans_up_when_writes_fail),
-          TEST(bundle_changed_after_open_is_refused),
-          TEST(bundle_build_refuses_odd_sources), TEST(bundle_sign_rewrites_in_place),
-          TEST(bundle_sign_refuses_a_bad_payload))
+          TEST(bundle_changed_after_open_is_refused), TEST(bundle_build_refuses_odd_sources),
+          TEST(bundle_sign_rewrites_in_place), TEST(bundle_sign_refuses_a_bad_payload))

@@ -36,8 +36,7 @@ cmd_vlan(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t e
         (rc = cmd_arg_int(args, "vlan", 1, 4094, &vlan, err, err_len)) ||
         (rc = cmd_arg_int_opt(args, "mtu", 68, 9000, &mtu, err, err_len)))
         return rc;
-    *result =
-        json_pack("{s:s, s:i, s:i}", "name", name, "vlan", (int)vlan, "mtu", (int)mtu);
+    *result = json_pack("{s:s, s:i, s:i}", "name", name, "vlan", (int)vlan, "mtu", (int)mtu);
     return 0;
 }
 
@@ -91,8 +90,7 @@ dispatch_ok_envelope_carries_result(void)
     json_t *env = cmdtab_dispatch(tab, "echo", args, "unix");
     json_decref(args);
     ASSERT_TRUE(json_is_true(json_object_get(env, "ok")));
-    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(env, "result"), "x")),
-              7);
+    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(env, "result"), "x")), 7);
     json_decref(env);
 
     env = cmdtab_dispatch(tab, "null", NULL, "unix");
@@ -241,13 +239,10 @@ arg_helpers_report_missing_wrong_type_and_range(void)
         {"{}", "missing argument 'name'"},
         {"{\"name\":3}", "argument 'name' must be a string"},
         {"{\"name\":\"pg\"}", "missing argument 'vlan'"},
-        {"{\"name\":\"pg\",\"vlan\":\"10\"}",
-         "argument 'vlan' must be an integer in 1..4094"},
-        {"{\"name\":\"pg\",\"vlan\":10.0}",
-         "argument 'vlan' must be an integer in 1..4094"},
+        {"{\"name\":\"pg\",\"vlan\":\"10\"}", "argument 'vlan' must be an integer in 1..4094"},
+        {"{\"name\":\"pg\",\"vlan\":10.0}", "argument 'vlan' must be an integer in 1..4094"},
         {"{\"name\":\"pg\",\"vlan\":0}", "argument 'vlan' must be an integer in 1..4094"},
-        {"{\"name\":\"pg\",\"vlan\":4095}",
-         "argument 'vlan' must be an integer in 1..4094"},
+        {"{\"name\":\"pg\",\"vlan\":4095}", "argument 'vlan' must be an integer in 1..4094"},
         {"{\"name\":\"pg\",\"vlan\":9223372036854775807}",
          "argument 'vlan' must be an integer in 1..4094"},
         {"{\"name\":\"pg\",\"vlan\":1,\"mtu\":true}",
@@ -373,10 +368,10 @@ roles_decide_who_may_call(void)
     cmdtab_destroy(t);
 }
 
-TEST_MAIN(TEST(guard_surrounds_every_handler), TEST(roles_decide_who_may_call), TEST(dispatch_ok_envelope_carries_result), TEST(dispatch_maps_errno_to_code),
+TEST_MAIN(TEST(guard_surrounds_every_handler), TEST(roles_decide_who_may_call),
+          TEST(dispatch_ok_envelope_carries_result), TEST(dispatch_maps_errno_to_code),
           TEST(dispatch_without_message_uses_strerror), TEST(help_lists_every_command),
-          TEST(unknown_command_suggests_help),
-          TEST(dispatch_text_refuses_malformed_requests),
+          TEST(unknown_command_suggests_help), TEST(dispatch_text_refuses_malformed_requests),
           TEST(dispatch_text_runs_valid_requests),
           TEST(arg_helpers_report_missing_wrong_type_and_range),
           TEST(error_envelope_is_one_valid_line))

@@ -145,8 +145,7 @@ two_requests_on_one_connection(void)
     ASSERT_NOT_NULL(nl);
     *nl = '\0';
     ASSERT_STREQ(buf, "{\"ok\":true,\"result\":{\"args\":{\"n\":1},\"peer\":\"unix\"}}");
-    ASSERT_STREQ(nl + 1,
-                 "{\"ok\":true,\"result\":{\"args\":{\"n\":2},\"peer\":\"unix\"}}\n");
+    ASSERT_STREQ(nl + 1, "{\"ok\":true,\"result\":{\"args\":{\"n\":2},\"peer\":\"unix\"}}\n");
 
     /* Still open: a bad request gets an answer, not a hang-up. */
     ASSERT_EQ(send(fd, "nonsense\n", 9, 0), 9);

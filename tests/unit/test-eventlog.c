@@ -122,11 +122,9 @@ append_adds_seq_and_time(void)
     ASSERT_NOT_NULL(log);
     ASSERT_EQ(eventlog_last_seq(log), 0);
     ASSERT_EQ(append(log, "dpu.up", "dpu1 is up"), 1);
-    json_t *ev =
-        json_pack("{s:s,s:s,s:I,s:i}", "type", "x", "time", "2026-01-01T00:00:00.000Z",
-                  "time_ms", (json_int_t)1767225600000, "seq", 99);
-    ASSERT_EQ(eventlog_append(log, ev),
-              2); /* the log numbers; a caller's seq is not kept */
+    json_t *ev = json_pack("{s:s,s:s,s:I,s:i}", "type", "x", "time", "2026-01-01T00:00:00.000Z",
+                           "time_ms", (json_int_t)1767225600000, "seq", 99);
+    ASSERT_EQ(eventlog_append(log, ev), 2); /* the log numbers; a caller's seq is not kept */
     json_decref(ev);
     ASSERT_EQ(eventlog_last_seq(log), 2);
 
@@ -151,8 +149,7 @@ append_adds_seq_and_time(void)
     ASSERT_EQ(json_array_size(all), 2);
     json_t *second = json_array_get(all, 1);
     ASSERT_EQ(seq_at(all, 1), 2);
-    ASSERT_STREQ(json_string_value(json_object_get(second, "time")),
-                 "2026-01-01T00:00:00.000Z");
+    ASSERT_STREQ(json_string_value(json_object_get(second, "time")), "2026-01-01T00:00:00.000Z");
     ASSERT_EQ(json_integer_value(json_object_get(second, "time_ms")), 1767225600000LL);
     json_decref(all);
     eventlog_close(log);
@@ -165,8 +162,7 @@ time_is_made_from_the_events_time_ms(void)
     struct dir d;
     dir_init(&d);
     struct eventlog *log = open_log(d.path, 4096, 1);
-    json_t *ev =
-        json_pack("{s:s,s:I}", "type", "x", "time_ms", (json_int_t)1796534118123);
+    json_t *ev = json_pack("{s:s,s:I}", "type", "x", "time_ms", (json_int_t)1796534118123);
     ASSERT_EQ(eventlog_append(log, ev), 1);
     json_decref(ev);
     json_t *all = eventlog_read(log, 0, 0, NULL);
@@ -325,8 +321,7 @@ torn_last_line_is_skipped_and_appending_goes_on(void)
     l = eventlog_read(log, 0, 0, NULL);
     ASSERT_EQ(json_array_size(l), 4);
     ASSERT_EQ(seq_at(l, 2), 3);
-    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(l, 2), "text")),
-                 "three");
+    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(l, 2), "text")), "three");
     json_decref(l);
     eventlog_close(log);
     /* The torn bytes stay, on a line of their own. */
@@ -458,11 +453,8 @@ appends_from_threads_get_unique_seqs(void)
 }
 
 TEST_MAIN(TEST(append_adds_seq_and_time), TEST(time_is_made_from_the_events_time_ms),
-          TEST(reopen_continues_seq),
-          TEST(rotation_keeps_keep_files_and_drops_the_oldest),
+          TEST(reopen_continues_seq), TEST(rotation_keeps_keep_files_and_drops_the_oldest),
           TEST(read_limit_returns_the_newest), TEST(read_filters_by_type_prefix),
-          TEST(torn_last_line_is_skipped_and_appending_goes_on),
-          TEST(seq_past_the_max_is_foreign),
-          TEST(bad_events_and_arguments_are_refused),
-          TEST(open_creates_missing_directories),
+          TEST(torn_last_line_is_skipped_and_appending_goes_on), TEST(seq_past_the_max_is_foreign),
+          TEST(bad_events_and_arguments_are_refused), TEST(open_creates_missing_directories),
           TEST(appends_from_threads_get_unique_seqs))

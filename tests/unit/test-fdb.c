@@ -184,7 +184,6 @@ racer_main(void *arg)
     return NULL;
 }
 
-
 static void
 fdb_learners_and_readers_run_at_once(void)
 {

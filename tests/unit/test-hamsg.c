@@ -21,12 +21,13 @@ parse_ok(const char *line)
 static void
 hamsg_hostd_heartbeat_round_trips(void)
 {
-    struct ha_msg m = {.type = HA_MSG_HB, .seq = 41, .epoch = 7, .role = HA_ROLE_STANDBY,
-                       .fence_ms = 500};
+    struct ha_msg m = {
+        .type = HA_MSG_HB, .seq = 41, .epoch = 7, .role = HA_ROLE_STANDBY, .fence_ms = 500};
     char line[256];
     int n = ha_msg_format(&m, false, line, sizeof line);
     ASSERT_GT(n, 0);
-    ASSERT_STREQ(line, "{\"t\":\"hb\",\"seq\":41,\"epoch\":7,\"role\":\"standby\",\"fence_ms\":500}\n");
+    ASSERT_STREQ(line,
+                 "{\"t\":\"hb\",\"seq\":41,\"epoch\":7,\"role\":\"standby\",\"fence_ms\":500}\n");
     line[n - 1] = '\0';
     struct ha_msg b = parse_ok(line);
     ASSERT_EQ(b.type, HA_MSG_HB);
@@ -40,8 +41,13 @@ hamsg_hostd_heartbeat_round_trips(void)
 static void
 hamsg_dpu_answer_and_report_round_trip(void)
 {
-    struct ha_msg m = {.type = HA_MSG_HB, .seq = 9, .epoch = 2, .role = HA_ROLE_ACTIVE,
-                       .fenced = false, .uplinks = 1, .uplinks_total = 2};
+    struct ha_msg m = {.type = HA_MSG_HB,
+                       .seq = 9,
+                       .epoch = 2,
+                       .role = HA_ROLE_ACTIVE,
+                       .fenced = false,
+                       .uplinks = 1,
+                       .uplinks_total = 2};
     char line[256];
     int n = ha_msg_format(&m, true, line, sizeof line);
     ASSERT_GT(n, 0);
@@ -68,15 +74,15 @@ hamsg_refuses_what_it_cannot_act_on(void)
         "",
         "not json",
         "[1]",
-        "{\"seq\":1}",                                      /* no type */
-        "{\"t\":\"hello\"}",                                /* unknown type */
-        "{\"t\":\"hb\",\"role\":\"active\"}",               /* no epoch */
-        "{\"t\":\"hb\",\"epoch\":-1,\"role\":\"active\"}",  /* negative epoch */
-        "{\"t\":\"hb\",\"epoch\":1,\"role\":\"boss\"}",     /* unknown role */
-        "{\"t\":\"hb\",\"epoch\":1}",                       /* no role */
+        "{\"seq\":1}",                                     /* no type */
+        "{\"t\":\"hello\"}",                               /* unknown type */
+        "{\"t\":\"hb\",\"role\":\"active\"}",              /* no epoch */
+        "{\"t\":\"hb\",\"epoch\":-1,\"role\":\"active\"}", /* negative epoch */
+        "{\"t\":\"hb\",\"epoch\":1,\"role\":\"boss\"}",    /* unknown role */
+        "{\"t\":\"hb\",\"epoch\":1}",                      /* no role */
         "{\"t\":\"hb\",\"epoch\":1,\"role\":\"none\",\"fence_ms\":60001}",
         "{\"t\":\"hb\",\"epoch\":1,\"role\":\"none\",\"fenced\":1}",
-        "{\"t\":\"uplinks\",\"uplinks\":1}",                /* no total */
+        "{\"t\":\"uplinks\",\"uplinks\":1}", /* no total */
         "{\"t\":\"uplinks\",\"uplinks\":65,\"uplinks_total\":65}",
         "{\"t\":\"hb\",\"t\":\"hb\",\"epoch\":1,\"role\":\"none\"}", /* a key twice */
     };

@@ -85,8 +85,8 @@ make_leaf(const char *name, const char *ca, int serial, const char *uris, int da
               "printf 'basicConstraints=CA:FALSE\\n%s%s\\n' >%s.ext && "
               "openssl x509 -req -in %s.csr -CA %s.crt -CAkey %s.key -set_serial %d "
               "-days %d -extfile %s.ext -out %s.crt 2>/dev/null",
-              pki, name, name, name, *uris ? "subjectAltName=" : "", uris, name, name, ca,
-              ca, serial, days, name, name);
+              pki, name, name, name, *uris ? "subjectAltName=" : "", uris, name, name, ca, ca,
+              serial, days, name, name);
 }
 
 /* Makes the PKI once and directs the log to a file that tests read back.
@@ -125,8 +125,8 @@ ctx_for(const char *name, const char *ca, bool is_server)
     snprintf(cafile, sizeof cafile, "%s/%s.crt", pki, ca);
     struct tls_paths paths = {.cert = name ? cert : NULL, .key = key, .ca = cafile};
     char err[ERR_LEN] = "";
-    SSL_CTX *ctx =
-        is_server ? tls_server_ctx(&paths, err, sizeof err) : tls_client_ctx(&paths, err, sizeof err);
+    SSL_CTX *ctx = is_server ? tls_server_ctx(&paths, err, sizeof err)
+                             : tls_client_ctx(&paths, err, sizeof err);
     if (!ctx) {
         fprintf(stderr, "tls ctx %s: %s\n", name ? name : "(none)", err);
     }
@@ -153,8 +153,7 @@ log_has(const char *needle)
 static uint16_t
 free_port(void)
 {
-    struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_addr.s_addr = htonl(0x7f000001)};
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
     socklen_t len = sizeof sin;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     bind(fd, (struct sockaddr *)&sin, sizeof sin);
@@ -185,8 +184,8 @@ cmd_payload(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < ctx->payload_len; i++)
         h = (h ^ ((const uint8_t *)ctx->payload)[i]) * 1099511628211ULL;
-    *result = json_pack("{s:O,s:I,s:I}", "args", args, "len", (json_int_t)ctx->payload_len,
-                        "fnv", (json_int_t)(h >> 1));
+    *result = json_pack("{s:O,s:I,s:I}", "args", args, "len", (json_int_t)ctx->payload_len, "fnv",
+                        (json_int_t)(h >> 1));
     return 0;
 }
 
@@ -257,8 +256,8 @@ fixture_stop(struct fixture *f)
 
 /* httpc_call() as client 'name' (NULL: no certificate) trusting 'ca'. */
 static int
-call_as(struct fixture *f, const char *name, const char *ca, const char *expect_cn,
-        const char *cmd, json_t *args, json_t **reply, char *err, size_t err_len)
+call_as(struct fixture *f, const char *name, const char *ca, const char *expect_cn, const char *cmd,
+        json_t *args, json_t **reply, char *err, size_t err_len)
 {
     SSL_CTX *ctx = ctx_for(name, ca, false);
     if (!ctx)
@@ -281,9 +280,8 @@ static char *
 raw_request(struct fixture *f, const char *head, size_t body_len)
 {
     SSL_CTX *ctx = ctx_for("cli", "ca1", false);
-    struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_port = htons(f->port),
-                              .sin_addr.s_addr = htonl(0x7f000001)};
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons(f->port), .sin_addr.s_addr = htonl(0x7f000001)};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     char *out = NULL;
     size_t len = 0;
@@ -329,8 +327,7 @@ ok_call_echoes_args(void)
     ASSERT_NULL(err);
     json_t *res = json_object_get(reply, "result");
     ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")));
-    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(res, "args"), "vlan")),
-              10);
+    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(res, "args"), "vlan")), 10);
     const char *peer = json_string_value(json_object_get(res, "peer"));
     ASSERT_NOT_NULL(peer);
     ASSERT_TRUE(!strncmp(peer, "127.0.0.1:", 10));
@@ -430,22 +427,22 @@ command_roles_decide_who_runs_it(void)
     /* The manager runs the manager-only command; the host may not. */
     ASSERT_EQ(call_as(&f, "mgr", "ca1", "srv", "admin", NULL, &reply, err, sizeof err), 0);
     ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")));
-    ASSERT_NOT_NULL(strstr(json_string_value(json_object_get(
-                               json_object_get(reply, "result"), "peer")),
-                           " cn=mgr role=manager"));
+    ASSERT_NOT_NULL(
+        strstr(json_string_value(json_object_get(json_object_get(reply, "result"), "peer")),
+               " cn=mgr role=manager"));
     json_decref(reply);
     assert_forbidden(&f, "cli", "admin", "admin: not allowed to role host", AUTHZ_R_COMMAND);
     ASSERT_TRUE(log_has("cn=cli: refused (command): admin: not allowed to role host"));
     /* A command of the local control socket only: nobody over the network. */
-    assert_forbidden(&f, "mgr", "local", "local: not allowed to role manager",
-                     AUTHZ_R_COMMAND);
+    assert_forbidden(&f, "mgr", "local", "local: not allowed to role manager", AUTHZ_R_COMMAND);
     /* help lists what the caller may run, and nothing else. */
     ASSERT_EQ(call_as(&f, "cli", "ca1", "srv", "help", NULL, &reply, err, sizeof err), 0);
     json_t *list = json_object_get(reply, "result");
     ASSERT_EQ(json_array_size(list), 4); /* echo, port.get, payload, help */
     size_t i;
     json_t *c;
-    json_array_foreach(list, i, c) {
+    json_array_foreach(list, i, c)
+    {
         const char *n = json_string_value(json_object_get(c, "name"));
         ASSERT_TRUE(strcmp(n, "admin") && strcmp(n, "local"));
     }
@@ -487,12 +484,12 @@ server_without_policy_does_not_start(void)
     ASSERT_TRUE(fixture_start(&f));
     struct authz_policy none = {0};
     char err[ERR_LEN] = "";
-    struct http_server *s =
-        http_server_create(f.lt.base, "127.0.0.1", free_port(), f.srv_ctx, f.tab, &none, err, sizeof err);
+    struct http_server *s = http_server_create(f.lt.base, "127.0.0.1", free_port(), f.srv_ctx,
+                                               f.tab, &none, err, sizeof err);
     ASSERT_NULL(s);
     ASSERT_STREQ(err, "no authorization policy (who may call): not listening");
-    ASSERT_NULL(http_server_create(f.lt.base, "127.0.0.1", free_port(), f.srv_ctx, f.tab, NULL,
-                                   err, sizeof err));
+    ASSERT_NULL(http_server_create(f.lt.base, "127.0.0.1", free_port(), f.srv_ctx, f.tab, NULL, err,
+                                   sizeof err));
     fixture_stop(&f);
 }
 
@@ -503,8 +500,12 @@ client_checks_the_server_role(void)
     ASSERT_TRUE(fixture_start(&f));
     SSL_CTX *ctx = ctx_for("cli", "ca1", false);
     ASSERT_NOT_NULL(ctx);
-    struct httpc peer = {.ctx = ctx, .host = "127.0.0.1", .port = f.port,
-                         .expect_cn = "srv", .expect_role = AUTHZ_DPU, .timeout_ms = 5000};
+    struct httpc peer = {.ctx = ctx,
+                         .host = "127.0.0.1",
+                         .port = f.port,
+                         .expect_cn = "srv",
+                         .expect_role = AUTHZ_DPU,
+                         .timeout_ms = 5000};
     json_t *reply = NULL;
     char err[ERR_LEN] = "";
     ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, err, sizeof err), 0);
@@ -613,9 +614,8 @@ status_403_and_413_on_the_wire(void)
     ASSERT_TRUE(fixture_start(&f));
     SSL_CTX *ctx = ctx_for("other", "ca1", false);
     ASSERT_NOT_NULL(ctx);
-    struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_port = htons(f.port),
-                              .sin_addr.s_addr = htonl(0x7f000001)};
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons(f.port), .sin_addr.s_addr = htonl(0x7f000001)};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     ASSERT_EQ(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
     SSL *ssl = SSL_new(ctx);
@@ -702,8 +702,7 @@ binary_payload_reaches_the_handler_whole(void)
 static char *
 seen_peer(json_t *reply)
 {
-    const char *p = json_string_value(
-        json_object_get(json_object_get(reply, "result"), "peer"));
+    const char *p = json_string_value(json_object_get(json_object_get(reply, "result"), "peer"));
     return p ? strdup(p) : NULL;
 }
 
@@ -721,8 +720,8 @@ session_keeps_one_connection_and_survives_a_server_restart(void)
     char err[ERR_LEN] = "", *first = NULL;
     uint8_t byte = 7;
     for (int i = 0; i < 20; i++) {
-        ASSERT_EQ(httpc_session_call(s, i % 2 ? "payload" : "echo", NULL, i % 2 ? &byte : NULL,
-                                     1, 0, &reply, err, sizeof err),
+        ASSERT_EQ(httpc_session_call(s, i % 2 ? "payload" : "echo", NULL, i % 2 ? &byte : NULL, 1,
+                                     0, &reply, err, sizeof err),
                   0);
         ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")));
         char *p = seen_peer(reply);
@@ -750,7 +749,8 @@ session_keeps_one_connection_and_survives_a_server_restart(void)
     f.tab = cmdtab_create(defs, sizeof defs / sizeof defs[0], NULL);
     f.srv_ctx = ctx_for("srv", "ca1", true);
     struct authz_policy policy = test_policy();
-    f.server = http_server_create(f.lt.base, "127.0.0.1", port, f.srv_ctx, f.tab, &policy, err, sizeof err);
+    f.server = http_server_create(f.lt.base, "127.0.0.1", port, f.srv_ctx, f.tab, &policy, err,
+                                  sizeof err);
     ASSERT_NOT_NULL(f.server);
     ASSERT_TRUE(loop_thread_start(&f.lt));
     ASSERT_EQ(httpc_session_call(s, "echo", NULL, NULL, 0, 0, &reply, err, sizeof err), 0);
@@ -783,8 +783,7 @@ closed_port_is_econnrefused(void)
     ASSERT_TRUE(pki_setup());
     SSL_CTX *ctx = ctx_for("cli", "ca1", false);
     ASSERT_NOT_NULL(ctx);
-    struct httpc peer = {
-        .ctx = ctx, .host = "127.0.0.1", .port = free_port(), .timeout_ms = 2000};
+    struct httpc peer = {.ctx = ctx, .host = "127.0.0.1", .port = free_port(), .timeout_ms = 2000};
     json_t *reply = NULL;
     char err[ERR_LEN] = "";
     ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, err, sizeof err), -ECONNREFUSED);
@@ -815,7 +814,9 @@ pair_read(struct bufferevent *bev, void *arg)
 }
 
 /* Runs 'base' until 'done' holds or 5 s pass. */
-#define LOOP_UNTIL(base, done)                                                           for (uint64_t t0_ = now_ms(); !(done) && now_ms() - t0_ < 5000;)                         event_base_loop((base), EVLOOP_ONCE | EVLOOP_NONBLOCK)
+#define LOOP_UNTIL(base, done)                                                                     \
+    for (uint64_t t0_ = now_ms(); !(done) && now_ms() - t0_ < 5000;)                               \
+    event_base_loop((base), EVLOOP_ONCE | EVLOOP_NONBLOCK)
 
 static void
 bev_write_now_sends_at_once_queues_behind_and_fails_when_backed_up(void)
@@ -878,9 +879,9 @@ TEST_MAIN(TEST(ok_call_echoes_args), TEST(client_without_certificate_is_refused)
           TEST(client_from_other_ca_is_refused), TEST(client_cn_not_allowed_gets_403),
           TEST(command_roles_decide_who_runs_it), TEST(certificate_without_one_role_is_refused),
           TEST(expired_client_is_refused_and_counted), TEST(server_without_policy_does_not_start),
-          TEST(client_checks_the_server_role),
-          TEST(server_cn_mismatch_is_eacces), TEST(unknown_command_and_path_get_404),
-          TEST(status_403_and_413_on_the_wire), TEST(binary_payload_reaches_the_handler_whole),
+          TEST(client_checks_the_server_role), TEST(server_cn_mismatch_is_eacces),
+          TEST(unknown_command_and_path_get_404), TEST(status_403_and_413_on_the_wire),
+          TEST(binary_payload_reaches_the_handler_whole),
           TEST(session_keeps_one_connection_and_survives_a_server_restart),
           TEST(closed_port_is_econnrefused),
           TEST(bev_write_now_sends_at_once_queues_behind_and_fails_when_backed_up))

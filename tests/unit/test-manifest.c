@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ASSERT_CONTAINS(hay, needle)                                                     \
-    do {                                                                                 \
-        const char *h_ = (hay), *n_ = (needle);                                          \
-        if (!strstr(h_, n_))                                                             \
-            CHECK_FAIL_("\"%s\" does not contain \"%s\"", h_, n_);                       \
+#define ASSERT_CONTAINS(hay, needle)                                                               \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (!strstr(h_, n_))                                                                       \
+            CHECK_FAIL_("\"%s\" does not contain \"%s\"", h_, n_);                                 \
     } while (0)
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -24,11 +24,9 @@ static const char valid[] =
     "    {\"target\": \"host/x86_64\", \"files\": [\n"
     "      {\"path\": \"bin/dsectl\", \"size\": 10, \"mode\": \"0755\", \"sha256\": "
     "\"" SHA_A "\"},\n"
-    "      {\"sha256\": \"" SHA_B
-    "\", \"mode\": \"0644\", \"size\": 0, \"path\": \"VERSION\"}]},\n"
+    "      {\"sha256\": \"" SHA_B "\", \"mode\": \"0644\", \"size\": 0, \"path\": \"VERSION\"}]},\n"
     "    {\"files\": [{\"path\": \"bin/dse-dpud\", \"size\": 5, \"mode\": \"0755\",\n"
-    "                  \"sha256\": \"" SHA_B
-    "\"}], \"target\": \"dpu/dse-lab/vdpu-2\"}]}";
+    "                  \"sha256\": \"" SHA_B "\"}], \"target\": \"dpu/dse-lab/vdpu-2\"}]}";
 
 static void
 manifest_parse_accepts_valid_and_sorts(void)
@@ -67,9 +65,8 @@ manifest_emit_is_canonical(void)
     char *s = manifest_emit(m, &len);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(strlen(s), len);
-    static const char prefix[] =
-        "{\"build\":\"g1\",\"components\":[{\"files\":[{\"mode\":"
-        "\"0755\",\"path\":\"bin/dse-dpud\",";
+    static const char prefix[] = "{\"build\":\"g1\",\"components\":[{\"files\":[{\"mode\":"
+                                 "\"0755\",\"path\":\"bin/dse-dpud\",";
     ASSERT_EQ(strncmp(s, prefix, sizeof prefix - 1), 0);
     ASSERT_NULL(strchr(s, ' '));
     ASSERT_TRUE(manifest_parse(s, len, &m2, err, sizeof err));
@@ -140,8 +137,7 @@ manifest_parse_refuses_with_a_reason(void)
         {"\"target\": \"host/x86_64\"", "\"target\": \"dpu/a/b/c\"", "bad target"},
         {"\"target\": \"host/x86_64\"", "\"target\": \"dpu/x86_64\"", "bad target"},
         {"\"target\": \"host/x86_64\"", "\"target\": \"dpu/dse-lab/vdpu-2\"", "twice"},
-        {"\"target\": \"host/x86_64\",", "\"target\": \"host/x86_64\", \"x\": 0,",
-         "unknown key"},
+        {"\"target\": \"host/x86_64\",", "\"target\": \"host/x86_64\", \"x\": 0,", "unknown key"},
         {"\"path\": \"bin/dsectl\"", "\"path\": \"../dsectl\"", "bad path"},
         {"\"path\": \"bin/dsectl\"", "\"path\": \"/bin/dsectl\"", "bad path"},
         {"\"path\": \"bin/dsectl\"", "\"path\": \"bin//dsectl\"", "bad path"},
@@ -153,8 +149,7 @@ manifest_parse_refuses_with_a_reason(void)
         {"\"path\": \"bin/dsectl\"", "\"path\": \"bin/a\\nb\"", "bad path"},
         {"\"path\": \"bin/dsectl\"", "\"path\": \"bin/a\\u0000b\"", "not JSON"},
         {"\"path\": \"bin/dsectl\"", "\"path\": \"VERSION\"", "path 'VERSION' twice"},
-        {"\"path\": \"bin/dsectl\"", "\"path\": \"VERSION/x\"",
-         "both a file and a directory"},
+        {"\"path\": \"bin/dsectl\"", "\"path\": \"VERSION/x\"", "both a file and a directory"},
         {"\"size\": 10", "\"size\": -1", "size"},
         {"\"size\": 10", "\"size\": 4294967297", "size"},
         {"\"size\": 10", "\"size\": 1.5", "size"},
@@ -164,11 +159,9 @@ manifest_parse_refuses_with_a_reason(void)
         {"\"mode\": \"0755\"", "\"mode\": \"0855\"", "mode"},
         {"\"mode\": \"0755\"", "\"mode\": \"4755\"", "mode"},
         {"\"mode\": \"0755\"", "\"mode\": 493", "mistyped"},
-        {SHA_A, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-         "sha256"},
+        {SHA_A, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "sha256"},
         {SHA_A, "aaaa", "sha256"},
-        {SHA_A, "gaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-         "sha256"},
+        {SHA_A, "gaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "sha256"},
         {"\"size\": 10,", "\"size\": 10, \"size\": 11,", "not JSON"},
         {"\"files\": [\n", "\"files\": [], \"x\": [\n", "unknown key"},
         {"{\"target\": \"host", "7, {\"target\": \"host", "component 1: not an object"},
@@ -221,10 +214,9 @@ big_manifest(int n_comps, int n_files, unsigned long long size)
 {
     size_t cap = 1 << 22, n = 0;
     char *s = malloc(cap);
-    n +=
-        (size_t)snprintf(s + n, cap - n,
-                         "{\"format\":1,\"name\":\"a\",\"version\":\"1\",\"build\":\"b\","
-                         "\"created\":\"2025-01-01T00:00:00Z\",\"components\":[");
+    n += (size_t)snprintf(s + n, cap - n,
+                          "{\"format\":1,\"name\":\"a\",\"version\":\"1\",\"build\":\"b\","
+                          "\"created\":\"2025-01-01T00:00:00Z\",\"components\":[");
     for (int c = 0; c < n_comps; c++) {
         n += (size_t)snprintf(s + n, cap - n, "%s{\"target\":\"dpu/v/m%d\",\"files\":[",
                               c ? "," : "", c);
@@ -343,9 +335,7 @@ manifest_target_is_valid_knows_host_and_dpu(void)
 
 TEST_MAIN(TEST(manifest_parse_accepts_valid_and_sorts), TEST(manifest_emit_is_canonical),
           TEST(manifest_builder_round_trips), TEST(manifest_parse_refuses_with_a_reason),
-          TEST(manifest_parse_refuses_odd_documents),
-          TEST(manifest_parse_enforces_limits),
-          TEST(manifest_path_is_valid_refuses_escapes),
-          TEST(manifest_version_cmp_is_numeric),
+          TEST(manifest_parse_refuses_odd_documents), TEST(manifest_parse_enforces_limits),
+          TEST(manifest_path_is_valid_refuses_escapes), TEST(manifest_version_cmp_is_numeric),
           TEST(manifest_version_is_valid_refuses_odd_forms),
           TEST(manifest_target_is_valid_knows_host_and_dpu))

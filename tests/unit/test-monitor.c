@@ -63,10 +63,10 @@ put(const char *rel, const char *fmt, ...)
     fclose(f);
 }
 
-#define MOUNTINFO_V1                                                                       \
-    "30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct\n"  \
-    "31 25 0:27 / /sys/fs/cgroup/cpuset rw,nosuid - cgroup cgroup rw,cpuset\n"            \
-    "32 25 0:28 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"            \
+#define MOUNTINFO_V1                                                                               \
+    "30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct\n"           \
+    "31 25 0:27 / /sys/fs/cgroup/cpuset rw,nosuid - cgroup cgroup rw,cpuset\n"                     \
+    "32 25 0:28 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"                     \
     "33 25 0:29 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw\n"
 
 static void
@@ -159,10 +159,10 @@ memory_of_the_cgroup_without_cache_capped_by_the_platform(void)
     put("sys/fs/cgroup/memory/lab-dpu/memory.limit_in_bytes", "9223372036854771712\n");
     put("sys/fs/cgroup/memory/lab-dpu/memory.stat", "cache 10\ntotal_inactive_file 1000\n");
     ASSERT_EQ(mon_mem_read(dir, 0, &m), 0);
-    ASSERT_EQ(m.used_bytes, 4000);                       /* the inactive cache left out */
-    ASSERT_EQ(m.total_bytes, 1000000ULL * 1024);          /* no limit: the machine's */
+    ASSERT_EQ(m.used_bytes, 4000);               /* the inactive cache left out */
+    ASSERT_EQ(m.total_bytes, 1000000ULL * 1024); /* no limit: the machine's */
     ASSERT_EQ(mon_mem_read(dir, 16384, &m), 0);
-    ASSERT_EQ(m.total_bytes, 16384);                      /* the platform's memory */
+    ASSERT_EQ(m.total_bytes, 16384); /* the platform's memory */
     rm();
 }
 
@@ -212,7 +212,8 @@ netdev_parses_proc_net_dev_and_refuses_other_text(void)
 {
     const char *text =
         "Inter-|   Receive                                                |  Transmit\n"
-        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
+        "drop fifo colls carrier compressed\n"
         "    lo:  100 2 0 0 0 0 0 0 100 2 0 0 0 0 0 0\n"
         "  vmk0: 5000 40 1 3 0 0 0 0 7000 50 0 4 0 0 0 0\n";
     struct mon_netdev d[4];
@@ -236,7 +237,8 @@ metrics_check_names_and_round_trip_as_json(void)
     metric_set_init(&s);
     metric_set_init(&t);
     ASSERT_EQ(metric_set_add(&s, "dse_dpu_cpu_usage_ratio", 0.25, NULL), 0);
-    ASSERT_EQ(metric_set_add(&s, "dse_dpu_port_up", 1, "port", "vmnic0", "kind", "uplink", NULL), 0);
+    ASSERT_EQ(metric_set_add(&s, "dse_dpu_port_up", 1, "port", "vmnic0", "kind", "uplink", NULL),
+              0);
     ASSERT_EQ(metric_set_add(&s, "Bad-Name", 1, NULL), -EINVAL);
     ASSERT_EQ(metric_set_add(&s, "x", 1, "9key", "v", NULL), -EINVAL);
     ASSERT_EQ(metric_set_add(&s, "x", 1, "k", "new\nline", NULL), -EINVAL);
@@ -292,7 +294,8 @@ prometheus_groups_names_with_help_and_escapes_labels(void)
     metric_set_add(&b, "dse_dpu_temperature_celsius", 50, "sensor", "temp1", "label", "x", NULL);
     metric_set_add(&b, "dse_dpu_port_rx_packets_total", 12345678901.0, "port", "p", NULL);
     const struct metric_set *sets[] = {&a, &b};
-    const char *la[] = {"host", "h1", "dpu", "dpu1", NULL}, *lb[] = {"host", "h1", "dpu", "dpu2", NULL};
+    const char *la[] = {"host", "h1", "dpu", "dpu1", NULL},
+               *lb[] = {"host", "h1", "dpu", "dpu2", NULL};
     const char *const *extra[] = {la, lb};
     char *text = NULL;
     size_t len = 0;
@@ -305,7 +308,8 @@ prometheus_groups_names_with_help_and_escapes_labels(void)
         "dse_dpu_port_rx_packets_total{host=\"h1\",dpu=\"dpu2\",port=\"p\"} 12345678901\n"
         "# HELP dse_dpu_temperature_celsius a temperature sensor of the DPU\n"
         "# TYPE dse_dpu_temperature_celsius gauge\n"
-        "dse_dpu_temperature_celsius{host=\"h1\",dpu=\"dpu1\",sensor=\"temp1\",label=\"a\\\"b\\\\c\"} 45.5\n"
+        "dse_dpu_temperature_celsius{host=\"h1\",dpu=\"dpu1\",sensor=\"temp1\",label="
+        "\"a\\\"b\\\\c\"} 45.5\n"
         "dse_dpu_temperature_celsius{host=\"h1\",dpu=\"dpu2\",sensor=\"temp1\",label=\"x\"} 50\n"
         "# HELP dse_dpu_up 1 when the DPU answers its agent, else 0\n"
         "# TYPE dse_dpu_up gauge\n"
@@ -584,7 +588,8 @@ targets_are_checked_and_shell_lines_are_never_run(void)
     ASSERT_FALSE(notify_target_check("webhook", "http://h:99999/", NULL, err, sizeof err));
     ASSERT_FALSE(notify_target_check("mail", "x", NULL, err, sizeof err));
     ASSERT_FALSE(notify_target_check("command", "", NULL, err, sizeof err));
-    ASSERT_TRUE(notify_target_check("webhook", "http://[2001:db8::1]:8080/x", NULL, err, sizeof err));
+    ASSERT_TRUE(
+        notify_target_check("webhook", "http://[2001:db8::1]:8080/x", NULL, err, sizeof err));
     json_t *args = json_pack("[s]", "a");
     ASSERT_FALSE(notify_target_check("webhook", "http://h/x", args, err, sizeof err));
     ASSERT_STREQ(err, "webhook http://h/x: takes no arguments");
@@ -605,8 +610,8 @@ targets_are_checked_and_shell_lines_are_never_run(void)
     /* ... and one stored by an older version is skipped, not run. */
     struct failures f = {0};
     struct notifier *n = notify_create(on_failed, &f);
-    json_t *t = json_pack("[{s:s,s:s},{s:s,s:s}]", "kind", "command", "target",
-                          "touch /tmp/never", "kind", "command", "target", "/bin/true");
+    json_t *t = json_pack("[{s:s,s:s},{s:s,s:s}]", "kind", "command", "target", "touch /tmp/never",
+                          "kind", "command", "target", "/bin/true");
     ASSERT_EQ(notify_set_targets(n, t), 1);
     json_t *st = notify_stats(n);
     ASSERT_EQ(json_integer_value(json_object_get(st, "targets")), 1);
@@ -615,7 +620,8 @@ targets_are_checked_and_shell_lines_are_never_run(void)
     notify_destroy(n);
 }
 
-TEST_MAIN(TEST(cpu_from_a_cgroup_v1_per_core_over_its_cpuset), TEST(cpu_from_cgroup_v2_or_proc_stat),
+TEST_MAIN(TEST(cpu_from_a_cgroup_v1_per_core_over_its_cpuset),
+          TEST(cpu_from_cgroup_v2_or_proc_stat),
           TEST(memory_of_the_cgroup_without_cache_capped_by_the_platform),
           TEST(sensors_with_labels_faults_and_chips),
           TEST(netdev_parses_proc_net_dev_and_refuses_other_text),

@@ -32,8 +32,7 @@ tx_args_get_defaults(void)
 {
     struct pktgen_opts o;
     char err[256];
-    ASSERT_TRUE(
-        parse(&o, err, "tx", "--dev", "eth0", "--dst-mac", "02:00:00:00:00:02", NULL));
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "eth0", "--dst-mac", "02:00:00:00:00:02", NULL));
     ASSERT_EQ(o.mode, PKTGEN_TX);
     ASSERT_STREQ(o.dev, "eth0");
     ASSERT_EQ(o.size, 66);
@@ -54,11 +53,10 @@ tx_args_parse_everything(void)
 {
     struct pktgen_opts o;
     char err[256];
-    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
-                      "--src-mac", "02:00:00:00:00:01", "--vlan", "100", "--size", "1514",
-                      "--rate", "10000", "--count", "5", "--flows", "1000", "--src-macs", "100000", "--src-ip",
-                      "198.18.1.1", "--dst-ip", "198.18.1.2", "--stream", "7", "-j",
-                      NULL));
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02", "--src-mac",
+                      "02:00:00:00:00:01", "--vlan", "100", "--size", "1514", "--rate", "10000",
+                      "--count", "5", "--flows", "1000", "--src-macs", "100000", "--src-ip",
+                      "198.18.1.1", "--dst-ip", "198.18.1.2", "--stream", "7", "-j", NULL));
     ASSERT_EQ(o.vlan, 100);
     ASSERT_EQ(o.size, 1514);
     ASSERT_EQ(o.rate_pps, 10000);
@@ -70,8 +68,8 @@ tx_args_parse_everything(void)
     ASSERT_TRUE(o.has_src_mac && o.json);
     ASSERT_EQ(o.src_mac[5], 1);
     ASSERT_EQ(o.dst_ip_be, htonl(0xc6120102));
-    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
-                      "--rate", "max", "--duration", "0.5", NULL));
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02", "--rate",
+                      "max", "--duration", "0.5", NULL));
     ASSERT_EQ(o.rate_pps, 0);
     ASSERT_TRUE(o.duration_s == 0.5);
 }
@@ -138,9 +136,8 @@ frame_has_valid_checksums(void)
 {
     struct pktgen_opts o;
     char err[256];
-    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
-                      "--src-mac", "02:00:00:00:00:01", "--size", "99", "--stream", "3",
-                      NULL));
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02", "--src-mac",
+                      "02:00:00:00:00:01", "--size", "99", "--stream", "3", NULL));
     uint8_t f[PKTGEN_MAX_SIZE];
     ASSERT_EQ(pktgen_frame_build(&o, f, sizeof f), 99);
     ASSERT_EQ(f[0], 0x02);
@@ -174,8 +171,8 @@ frame_carries_vlan_tag(void)
 {
     struct pktgen_opts o;
     char err[256];
-    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
-                      "--vlan", "100", NULL));
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02", "--vlan",
+                      "100", NULL));
     ASSERT_EQ(o.size, 70);
     uint8_t f[PKTGEN_MAX_SIZE];
     ASSERT_EQ(pktgen_frame_build(&o, f, sizeof f), 70);
@@ -362,7 +359,7 @@ stamped_frames_are_counted_like_xdp(void)
         pktgen_frame_stamp(&cfg, f, seqs[i], 1000000 + seqs[i] * 1000);
         const uint8_t *udp = f + 38;
         ASSERT_EQ(be16_at(udp), PKTGEN_SPORT_BASE + seqs[i] % 3);
-        ASSERT_EQ(be16_at(udp + 6), 0); /* checksum: none */
+        ASSERT_EQ(be16_at(udp + 6), 0);                  /* checksum: none */
         ASSERT_EQ(f[11], (uint8_t)(0xfe + seqs[i] % 4)); /* counts up over 24 bits */
         ASSERT_EQ(f[10], (0xfe + seqs[i] % 4) >> 8);
         ASSERT_TRUE(pktgen_rx_count(&t, f, len, len, 1000000 + seqs[i] * 1000 + 3500));
@@ -425,8 +422,8 @@ udp_args_parse(void)
     ASSERT_TRUE(o.duration_s == PKTGEN_DEFAULT_DURATION_S);
     ASSERT_STREQ(pktgen_target(&o), "198.18.7.2:9000");
 
-    ASSERT_TRUE(parse(&o, err, "tx", "--udp", "[2001:db8::1]:65535", "--rate", "1000",
-                      "--count", "50", "--size", "1514", "--stream", "9", "-j", NULL));
+    ASSERT_TRUE(parse(&o, err, "tx", "--udp", "[2001:db8::1]:65535", "--rate", "1000", "--count",
+                      "50", "--size", "1514", "--stream", "9", "-j", NULL));
     ASSERT_EQ(o.udp_dst.in6.sin6_family, AF_INET6);
     ASSERT_EQ(ntohs(o.udp_dst.in6.sin6_port), 65535);
     ASSERT_EQ(o.udp_dst.in6.sin6_addr.s6_addr[1], 0x01);
@@ -438,8 +435,8 @@ udp_args_parse(void)
     ASSERT_EQ(o.size, 14 + 40 + 8 + 24);
     ASSERT_EQ(pktgen_udp_overhead(AF_INET6), 62);
 
-    ASSERT_TRUE(parse(&o, err, "rx", "--udp", "9000", "--duration", "2", "--idle-ms",
-                      "50", "--stream", "3", "-j", NULL));
+    ASSERT_TRUE(parse(&o, err, "rx", "--udp", "9000", "--duration", "2", "--idle-ms", "50",
+                      "--stream", "3", "-j", NULL));
     ASSERT_EQ(o.udp_port, 9000);
     ASSERT_EQ(o.idle_ms, 50);
     ASSERT_TRUE(o.has_stream && o.stream == 3);
@@ -481,8 +478,7 @@ udp_args_refuse_bad_input(void)
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         bool ok = parse(&o, err, bad[i].mode, "--udp", bad[i].v, NULL);
         if (ok || !strstr(err, bad[i].reason))
-            fprintf(stderr, "# %s --udp '%s': %s\n", bad[i].mode, bad[i].v,
-                    ok ? "accepted" : err);
+            fprintf(stderr, "# %s --udp '%s': %s\n", bad[i].mode, bad[i].v, ok ? "accepted" : err);
         ASSERT_FALSE(ok);
         ASSERT_TRUE(strstr(err, bad[i].reason) != NULL);
         ASSERT_TRUE(strchr(err, '\n') == NULL);
@@ -501,14 +497,13 @@ udp_excludes_dev_vhost_and_header_options(void)
     ASSERT_FALSE(parse(&o, err, "rx", "--udp", "9", "--vhost-user", "/v", NULL));
     ASSERT_STREQ(err, "rx: give --udp or --vhost-user, not both");
     /* The kernel writes MACs, VLAN, addresses and ports. */
-    ASSERT_FALSE(parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--dst-mac",
-                       "02:00:00:00:00:02", NULL));
+    ASSERT_FALSE(
+        parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--dst-mac", "02:00:00:00:00:02", NULL));
     ASSERT_STREQ(err, "tx: --dst-mac does not go with --udp");
     ASSERT_FALSE(parse(&o, err, "tx", "--vlan", "5", "--udp", "198.18.7.2:9", NULL));
     ASSERT_STREQ(err, "tx: --vlan does not go with --udp");
     ASSERT_FALSE(parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--flows", "4", NULL));
-    ASSERT_FALSE(
-        parse(&o, err, "rx", "--udp", "9", "--announce", "02:00:00:00:00:09", NULL));
+    ASSERT_FALSE(parse(&o, err, "rx", "--udp", "9", "--announce", "02:00:00:00:00:09", NULL));
     ASSERT_STREQ(err, "rx: --announce goes with --vhost-user");
     /* The frame must hold the header: 66 bytes over IPv4, 86 over IPv6. */
     ASSERT_FALSE(parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--size", "65", NULL));
@@ -516,8 +511,8 @@ udp_excludes_dev_vhost_and_header_options(void)
     ASSERT_FALSE(parse(&o, err, "tx", "--udp", "[::1]:9", "--size", "85", NULL));
     ASSERT_TRUE(strstr(err, "at least 86 bytes over IPv6") != NULL);
     ASSERT_TRUE(parse(&o, err, "tx", "--udp", "[::1]:9", "--size", "86", NULL));
-    ASSERT_FALSE(parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--count", "1",
-                       "--duration", "1", NULL));
+    ASSERT_FALSE(
+        parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--count", "1", "--duration", "1", NULL));
     ASSERT_STREQ(err, "tx: give --duration or --count, not both");
     ASSERT_FALSE(parse(&o, err, "tx", "--udp", NULL));
     ASSERT_STREQ(err, "--udp needs a value");
@@ -525,8 +520,8 @@ udp_excludes_dev_vhost_and_header_options(void)
 
 /* Stamps one frame of 'cfg' as 'seq' and counts it as arriving at 'at_ns'. */
 static bool
-count_at(struct pktgen_rx_table *t, const struct pktgen_tx_cfg *cfg, uint8_t *f,
-         size_t len, uint64_t seq, uint64_t at_ns)
+count_at(struct pktgen_rx_table *t, const struct pktgen_tx_cfg *cfg, uint8_t *f, size_t len,
+         uint64_t seq, uint64_t at_ns)
 {
     pktgen_frame_stamp(cfg, f, seq, at_ns - 5000);
     return pktgen_rx_count(t, f, len, len, at_ns);
@@ -537,8 +532,8 @@ rx_counter_tracks_longest_gap_and_lost_run(void)
 {
     struct pktgen_opts o;
     char err[256];
-    ASSERT_TRUE(parse(&o, err, "tx", "--vhost-user", "/v", "--dst-mac",
-                      "02:00:00:00:00:02", "--stream", "1", NULL));
+    ASSERT_TRUE(parse(&o, err, "tx", "--vhost-user", "/v", "--dst-mac", "02:00:00:00:00:02",
+                      "--stream", "1", NULL));
     uint8_t f[PKTGEN_MAX_SIZE];
     size_t len = pktgen_frame_build(&o, f, sizeof f);
     struct pktgen_tx_cfg cfg;
@@ -622,8 +617,7 @@ udp_loopback_delivers_every_datagram_in_order(void)
 {
     struct pktgen_opts rxo;
     char err[256], dst[32];
-    ASSERT_TRUE(parse(&rxo, err, "rx", "--udp", "9", "--duration", "10", "--idle-ms",
-                      "500", NULL));
+    ASSERT_TRUE(parse(&rxo, err, "rx", "--udp", "9", "--duration", "10", "--idle-ms", "500", NULL));
     rxo.udp_port = 0; /* a free port */
     int rx_fd = pktgen_udp_rx_open(&rxo);
     ASSERT_GE(rx_fd, 0);
@@ -632,8 +626,8 @@ udp_loopback_delivers_every_datagram_in_order(void)
     snprintf(dst, sizeof dst, "127.0.0.1:%d", p);
 
     struct tx_thread tx = {.fd = -1};
-    ASSERT_TRUE(parse(&tx.o, err, "tx", "--udp", dst, "--rate", "1000", "--duration",
-                      "0.3", "--stream", "4", "--size", "100", NULL));
+    ASSERT_TRUE(parse(&tx.o, err, "tx", "--udp", dst, "--rate", "1000", "--duration", "0.3",
+                      "--stream", "4", "--size", "100", NULL));
     tx.fd = pktgen_udp_tx_open(&tx.o);
     ASSERT_GE(tx.fd, 0);
     /* Something else on the port is not counted (nor does it start the run). */
@@ -692,11 +686,10 @@ generator_option_parses(void)
     ASSERT_STREQ(err, "--generator needs a value");
     ASSERT_FALSE(parse(&o, err, "rx", "--dev", "v0", "--generator", "afxdp", NULL));
     ASSERT_STREQ(err, "rx: unknown option '--generator'");
-    ASSERT_FALSE(
-        parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--generator", "afxdp", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", "--udp", "198.18.7.2:9", "--generator", "afxdp", NULL));
     ASSERT_STREQ(err, "tx: --generator does not go with --udp");
-    ASSERT_FALSE(parse(&o, err, "tx", "--vhost-user", "/v", "--dst-mac",
-                       "02:00:00:00:00:02", "--generator", "afpacket", NULL));
+    ASSERT_FALSE(parse(&o, err, "tx", "--vhost-user", "/v", "--dst-mac", "02:00:00:00:00:02",
+                       "--generator", "afpacket", NULL));
     ASSERT_STREQ(err, "tx: --generator goes with --dev");
 #undef DEV
 }
@@ -737,13 +730,13 @@ static const struct pktgen_gen_ops fake_ops = {
 
 /* Runs the fake generator over the tx arguments after "tx --dev v0 ...". */
 static int
-fake_run(struct fake_gen *f, uint64_t *elapsed_ns, const char *a1, const char *a2,
-         const char *a3, const char *a4)
+fake_run(struct fake_gen *f, uint64_t *elapsed_ns, const char *a1, const char *a2, const char *a3,
+         const char *a4)
 {
     struct pktgen_opts o;
     char err[256];
-    if (!parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02", a1, a2, a3,
-               a4, NULL))
+    if (!parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02", a1, a2, a3, a4,
+               NULL))
         return -EINVAL;
     volatile sig_atomic_t stop = 0;
     f->stop = &stop;
@@ -834,9 +827,9 @@ afxdp_rings_stamp_each_frame_and_reuse_completed(void)
 {
     struct pktgen_opts o;
     char err[256];
-    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02",
-                      "--src-mac", "02:00:00:00:00:10", "--flows", "3", "--src-macs", "2",
-                      "--stream", "9", "--size", "100", NULL));
+    ASSERT_TRUE(parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02", "--src-mac",
+                      "02:00:00:00:00:10", "--flows", "3", "--src-macs", "2", "--stream", "9",
+                      "--size", "100", NULL));
     uint8_t tmpl[PKTGEN_MAX_SIZE];
     struct pktgen_tx_cfg cfg;
     unsigned len = template_for(&o, tmpl, &cfg);
@@ -866,8 +859,7 @@ afxdp_rings_stamp_each_frame_and_reuse_completed(void)
     struct pktgen_rx_table t = {.stats = calloc(PKTGEN_MAX_STREAMS, sizeof *t.stats)};
     for (unsigned i = 0; i < 32; i++) {
         ASSERT_EQ(descs[i].len, 100);
-        ASSERT_EQ(descs[i].addr,
-                  (uint64_t)i * PKTGEN_AFXDP_FRAME_SIZE); /* frame 0 first */
+        ASSERT_EQ(descs[i].addr, (uint64_t)i * PKTGEN_AFXDP_FRAME_SIZE); /* frame 0 first */
         const uint8_t *fr = area + descs[i].addr;
         ASSERT_EQ(be16_at(fr + 34), PKTGEN_SPORT_BASE + i % 3);
         ASSERT_EQ(fr[11], 0x10 + i % 2);
@@ -898,8 +890,7 @@ afxdp_rings_stamp_each_frame_and_reuse_completed(void)
     /* Those go out again as the next seqs, from the descriptors after. */
     ASSERT_EQ(pktgen_afxdp_fill(&f, &tx, PKTGEN_AFXDP_FRAMES, 32, 8000), 10);
     for (unsigned i = 0; i < 10; i++) {
-        const struct xdp_desc *d =
-            &descs[(PKTGEN_AFXDP_FRAMES + i) % PKTGEN_AFXDP_FRAMES];
+        const struct xdp_desc *d = &descs[(PKTGEN_AFXDP_FRAMES + i) % PKTGEN_AFXDP_FRAMES];
         ASSERT_LT(d->addr, 10 * PKTGEN_AFXDP_FRAME_SIZE);
         ASSERT_TRUE(pktgen_rx_count(&t, area + d->addr, len, len, 9000));
     }
@@ -911,15 +902,13 @@ afxdp_rings_stamp_each_frame_and_reuse_completed(void)
 }
 
 TEST_MAIN(TEST(tx_args_get_defaults), TEST(tx_args_parse_everything),
-          TEST(tx_args_refuse_bad_input), TEST(rx_args_parse),
-          TEST(frame_has_valid_checksums), TEST(frame_carries_vlan_tag),
-          TEST(csum_matches_rfc1071_example), TEST(lat_buckets_are_monotonic_and_fine),
-          TEST(percentiles_from_histogram), TEST(summary_counts_loss_per_stream),
-          TEST(vhost_user_args), TEST(stamped_frames_are_counted_like_xdp),
-          TEST(udp_args_parse), TEST(udp_args_refuse_bad_input),
-          TEST(udp_excludes_dev_vhost_and_header_options),
+          TEST(tx_args_refuse_bad_input), TEST(rx_args_parse), TEST(frame_has_valid_checksums),
+          TEST(frame_carries_vlan_tag), TEST(csum_matches_rfc1071_example),
+          TEST(lat_buckets_are_monotonic_and_fine), TEST(percentiles_from_histogram),
+          TEST(summary_counts_loss_per_stream), TEST(vhost_user_args),
+          TEST(stamped_frames_are_counted_like_xdp), TEST(udp_args_parse),
+          TEST(udp_args_refuse_bad_input), TEST(udp_excludes_dev_vhost_and_header_options),
           TEST(rx_counter_tracks_longest_gap_and_lost_run),
-          TEST(udp_loopback_delivers_every_datagram_in_order),
-          TEST(generator_option_parses), TEST(tx_run_paces_exact_counts_in_ms_chunks),
-          TEST(tx_run_ends_on_stop_and_errors),
+          TEST(udp_loopback_delivers_every_datagram_in_order), TEST(generator_option_parses),
+          TEST(tx_run_paces_exact_counts_in_ms_chunks), TEST(tx_run_ends_on_stop_and_errors),
           TEST(afxdp_rings_stamp_each_frame_and_reuse_completed))

@@ -21,8 +21,7 @@
 #include "lcm/support.h"
 #include "lib/util.h"
 
-#define PEM_KEY                                                                          \
-    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n"
+#define PEM_KEY "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n"
 
 struct dev {
     char root[64]; /* the temporary directory */
@@ -68,10 +67,8 @@ dev_init(struct dev *d)
     put_str(d, "banks/A/root/bin/dse-dpud",
             "\x7f"
             "ELF payload\n");
-    put_str(d, "certs/cert.pem",
-            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n");
-    put_str(d, "certs/ca.pem",
-            "-----BEGIN CERTIFICATE-----\nAB==\n-----END CERTIFICATE-----\n");
+    put_str(d, "certs/cert.pem", "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n");
+    put_str(d, "certs/ca.pem", "-----BEGIN CERTIFICATE-----\nAB==\n-----END CERTIFICATE-----\n");
     put_str(d, "certs/key.pem", PEM_KEY);
     put_str(d, "certs/bundle.pub", "public\n");
     put_str(d, "bundle.key", PEM_KEY);
@@ -108,10 +105,9 @@ omitted_reason(json_t *part, const char *name)
 {
     size_t i;
     json_t *o;
-    json_array_foreach(
-        json_object_get(part, "omitted"), i,
-        o) if (!strcmp(json_string_value(json_object_get(o, "name")),
-                       name)) return json_string_value(json_object_get(o, "reason"));
+    json_array_foreach(json_object_get(part, "omitted"), i,
+                       o) if (!strcmp(json_string_value(json_object_get(o, "name")),
+                                      name)) return json_string_value(json_object_get(o, "reason"));
     return NULL;
 }
 
@@ -123,8 +119,7 @@ file_data(json_t *part, const char *name, size_t *len)
     if (!data)
         return NULL;
     char *buf = malloc(json_string_length(data) + 1);
-    if (!base64_decode(json_string_value(data), json_string_length(data), (uint8_t *)buf,
-                       len)) {
+    if (!base64_decode(json_string_value(data), json_string_length(data), (uint8_t *)buf, len)) {
         free(buf);
         return NULL;
     }
@@ -160,8 +155,7 @@ collect_takes_only_the_allow_list(void)
     ASSERT_EQ(json_array_size(files), ARRAY_SIZE(want));
     for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
         /* The fixed paths in their order, then the logs by name. */
-        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(files, i), "name")),
-                     want[i]);
+        ASSERT_STREQ(json_string_value(json_object_get(json_array_get(files, i), "name")), want[i]);
     }
     size_t len;
     char *log = file_data(part, "log/dpud.log", &len);
@@ -265,12 +259,9 @@ collect_caps_the_device_total(void)
     /* The small fixed files came first and whole, then the logs by name:
      * a.log and b.log whole, c.log what was left (its tail); the logs after
      * it are left out. */
-    ASSERT_TRUE(
-        json_is_false(json_object_get(find_file(part, "boot/history"), "truncated")));
-    ASSERT_TRUE(
-        json_is_false(json_object_get(find_file(part, "log/a.log"), "truncated")));
-    ASSERT_EQ(json_integer_value(json_object_get(find_file(part, "log/b.log"), "size")),
-              900);
+    ASSERT_TRUE(json_is_false(json_object_get(find_file(part, "boot/history"), "truncated")));
+    ASSERT_TRUE(json_is_false(json_object_get(find_file(part, "log/a.log"), "truncated")));
+    ASSERT_EQ(json_integer_value(json_object_get(find_file(part, "log/b.log"), "size")), 900);
     json_t *c = find_file(part, "log/c.log");
     ASSERT_TRUE(json_is_true(json_object_get(c, "truncated")));
     ASSERT_LT(json_integer_value(json_object_get(c, "size")), 900);
@@ -289,8 +280,7 @@ collect_fails_without_the_directory(void)
     struct support_limits lim = SUPPORT_LIMITS_DEFAULT;
     char err[SUPPORT_ERR_LEN];
     json_t *part = NULL;
-    ASSERT_EQ(support_collect("/nonexistent/dse-support", &lim, &part, err, sizeof err),
-              -ENOENT);
+    ASSERT_EQ(support_collect("/nonexistent/dse-support", &lim, &part, err, sizeof err), -ENOENT);
     ASSERT_NULL(part);
     ASSERT_NOT_NULL(strstr(err, "/nonexistent/dse-support"));
 }
@@ -390,23 +380,19 @@ bundle_holds_index_first_and_every_part(void)
     ASSERT_NOT_NULL(part);
     struct support_bundle *b = support_bundle_create(&lim, SUPPORT_BUNDLE_MAX);
     char err[SUPPORT_ERR_LEN];
-    ASSERT_EQ(support_bundle_add_device(b, "host", "dse-h1", "local", NULL, part, err,
-                                        sizeof err),
+    ASSERT_EQ(support_bundle_add_device(b, "host", "dse-h1", "local", NULL, part, err, sizeof err),
               0);
     ASSERT_EQ(support_bundle_add_device(b, "dpu1", "dse-h1-dpu1", "oob",
-                                        "internal network: refused", part, err,
-                                        sizeof err),
+                                        "internal network: refused", part, err, sizeof err),
               0);
     json_t *state = json_pack("{s:i}", "dpus", 1);
-    ASSERT_EQ(support_bundle_add_json(b, "host", "state/host.info.json", "local", state),
-              0);
+    ASSERT_EQ(support_bundle_add_json(b, "host", "state/host.info.json", "local", state), 0);
     json_decref(state);
     ASSERT_EQ(support_bundle_add_error(b, "dpu2", "dse-h1-dpu2", "unreachable"), 0);
     void *tgz = NULL;
     size_t len = 0;
     json_t *index = NULL;
-    ASSERT_EQ(support_bundle_finish(b, "dse-h1", 1767225600, &tgz, &len, &index, err,
-                                    sizeof err),
+    ASSERT_EQ(support_bundle_finish(b, "dse-h1", 1767225600, &tgz, &len, &index, err, sizeof err),
               0);
     support_bundle_destroy(b);
     json_decref(part);
@@ -417,8 +403,7 @@ bundle_holds_index_first_and_every_part(void)
     ASSERT_STREQ(e[0].path, "index.json");
     json_t *idx = json_loads(e[0].data, 0, NULL);
     ASSERT_NOT_NULL(idx);
-    ASSERT_STREQ(json_string_value(json_object_get(idx, "created")),
-                 "2026-01-01T00:00:00Z");
+    ASSERT_STREQ(json_string_value(json_object_get(idx, "created")), "2026-01-01T00:00:00Z");
     ASSERT_STREQ(json_string_value(json_object_get(idx, "host")), "dse-h1");
     /* Every part in the index is in the archive, and nothing else. */
     json_t *parts = json_object_get(idx, "parts");
@@ -427,8 +412,7 @@ bundle_holds_index_first_and_every_part(void)
     json_t *p;
     json_array_foreach(parts, i, p)
     {
-        const struct entry *x =
-            entry_named(e, n, json_string_value(json_object_get(p, "path")));
+        const struct entry *x = entry_named(e, n, json_string_value(json_object_get(p, "path")));
         ASSERT_NOT_NULL(x);
         ASSERT_EQ(json_integer_value(json_object_get(p, "size")), x->len);
     }
@@ -440,12 +424,10 @@ bundle_holds_index_first_and_every_part(void)
     ASSERT_NOT_NULL(entry_named(e, n, "host/state/host.info.json"));
     json_t *devs = json_object_get(idx, "devices");
     ASSERT_EQ(json_array_size(devs), 3);
-    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(devs, 1), "source")),
-                 "oob");
+    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(devs, 1), "source")), "oob");
     ASSERT_STREQ(json_string_value(json_object_get(json_array_get(devs, 1), "reason")),
                  "internal network: refused");
-    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(devs, 2), "source")),
-                 "none");
+    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(devs, 2), "source")), "none");
     ASSERT_EQ(json_array_size(json_object_get(idx, "errors")), 1);
     for (int k = 0; k < n; k++)
         ASSERT_NULL(strstr(e[k].data, "PRIVATE KEY"));
@@ -464,43 +446,38 @@ bundle_survives_odd_names_and_bad_entries(void)
     static const char *const names[] = {"../../etc/passwd", "/abs/x", "a\nb", "", ".",
                                         "a//b/./c",         "x y\\z"};
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-        json_array_append_new(files,
-                              json_pack("{s:s,s:s}", "name", names[i], "data", "b2s="));
+        json_array_append_new(files, json_pack("{s:s,s:s}", "name", names[i], "data", "b2s="));
     char longname[1000];
     memset(longname, 'L', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    json_array_append_new(files,
-                          json_pack("{s:s,s:s}", "name", longname, "data", "b2s="));
+    json_array_append_new(files, json_pack("{s:s,s:s}", "name", longname, "data", "b2s="));
     json_t *odd = json_object();
     json_object_set_new(odd, "name", json_stringn_nocheck("\xff\xfe\x01", 3));
     json_object_set_new(odd, "data", json_string("b2s="));
     json_array_append_new(files, odd);
-    json_array_append_new(files,
-                          json_pack("{s:s,s:s}", "name", "bad64", "data", "not base64!"));
+    json_array_append_new(files, json_pack("{s:s,s:s}", "name", "bad64", "data", "not base64!"));
     json_array_append_new(files, json_pack("{s:s}", "name", "nodata"));
     json_array_append_new(files, json_string("not an object"));
-    json_array_append_new(files,
-                          json_pack("{s:s,s:s}", "name", "big", "data",
-                                    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"));
-    json_t *part = json_pack("{s:o,s:[{s:i}],s:s}", "files", files, "omitted", "name", 5,
-                             "versions", "odd");
+    json_array_append_new(files, json_pack("{s:s,s:s}", "name", "big", "data",
+                                           "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"));
+    json_t *part =
+        json_pack("{s:o,s:[{s:i}],s:s}", "files", files, "omitted", "name", 5, "versions", "odd");
 
     struct support_limits lim = {.file_max = 100, .total_max = 30}; /* "big" is over */
     struct support_bundle *b = support_bundle_create(&lim, SUPPORT_BUNDLE_MAX);
     char err[SUPPORT_ERR_LEN];
-    ASSERT_EQ(support_bundle_add_device(b, "dpu1", "x", "internal-network", NULL, part,
-                                        err, sizeof err),
-              0);
+    ASSERT_EQ(
+        support_bundle_add_device(b, "dpu1", "x", "internal-network", NULL, part, err, sizeof err),
+        0);
     json_t *notpart = json_pack("{s:s}", "files", "none");
-    ASSERT_EQ(support_bundle_add_device(b, "dpu2", "y", "internal-network", NULL, notpart,
-                                        err, sizeof err),
+    ASSERT_EQ(support_bundle_add_device(b, "dpu2", "y", "internal-network", NULL, notpart, err,
+                                        sizeof err),
               -EBADMSG);
     json_decref(notpart);
     void *tgz = NULL;
     size_t len = 0;
     json_t *index = NULL;
-    ASSERT_EQ(support_bundle_finish(b, "dse-h1", 0, &tgz, &len, &index, err, sizeof err),
-              0);
+    ASSERT_EQ(support_bundle_finish(b, "dse-h1", 0, &tgz, &len, &index, err, sizeof err), 0);
     support_bundle_destroy(b);
     json_decref(part);
 
@@ -540,30 +517,23 @@ bundle_refuses_to_outgrow_its_cap(void)
     }
     char *text = malloc(base64_encoded_size(sizeof raw));
     size_t text_len = base64_encode(raw, sizeof raw, text);
-    json_t *part =
-        json_pack("{s:[{s:s,s:s%}]}", "files", "name", "noise", "data", text, text_len);
+    json_t *part = json_pack("{s:[{s:s,s:s%}]}", "files", "name", "noise", "data", text, text_len);
     free(text);
     char err[SUPPORT_ERR_LEN];
-    ASSERT_EQ(
-        support_bundle_add_device(b, "host", "h", "local", NULL, part, err, sizeof err),
-        0);
+    ASSERT_EQ(support_bundle_add_device(b, "host", "h", "local", NULL, part, err, sizeof err), 0);
     json_decref(part);
     void *tgz = NULL;
     size_t len = 0;
     json_t *index = NULL;
-    ASSERT_EQ(support_bundle_finish(b, "h", 0, &tgz, &len, &index, err, sizeof err),
-              -EFBIG);
+    ASSERT_EQ(support_bundle_finish(b, "h", 0, &tgz, &len, &index, err, sizeof err), -EFBIG);
     ASSERT_NULL(tgz);
     ASSERT_NULL(index);
     ASSERT_NOT_NULL(strstr(err, "4096"));
     support_bundle_destroy(b);
 }
 
-TEST_MAIN(TEST(collect_takes_only_the_allow_list),
-          TEST(collect_refuses_keys_links_and_odd_files),
-          TEST(collect_keeps_the_tail_of_a_long_file),
-          TEST(collect_caps_the_device_total), TEST(collect_fails_without_the_directory),
-          TEST(path_clean_makes_names_safe),
+TEST_MAIN(TEST(collect_takes_only_the_allow_list), TEST(collect_refuses_keys_links_and_odd_files),
+          TEST(collect_keeps_the_tail_of_a_long_file), TEST(collect_caps_the_device_total),
+          TEST(collect_fails_without_the_directory), TEST(path_clean_makes_names_safe),
           TEST(bundle_holds_index_first_and_every_part),
-          TEST(bundle_survives_odd_names_and_bad_entries),
-          TEST(bundle_refuses_to_outgrow_its_cap))
+          TEST(bundle_survives_odd_names_and_bad_entries), TEST(bundle_refuses_to_outgrow_its_cap))

@@ -64,8 +64,7 @@ st(struct lab *l, int id)
 
 /* Injects a frame on port 'id' and runs one poll. */
 static void
-send_frame(struct lab *l, int id, const uint8_t *dst, const uint8_t *src, int vid,
-           unsigned len)
+send_frame(struct lab *l, int id, const uint8_t *dst, const uint8_t *src, int vid, unsigned len)
 {
     uint8_t f[PKT_DATA_MAX];
     frame_build(f, dst, src, vid, len);
@@ -107,7 +106,7 @@ switch_fenced_vnics_neither_receive_nor_send(void)
     ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 0);
     ASSERT_EQ(port_mem_n_tx(io(&l, l.u0)), 0);
     ASSERT_EQ(st(&l, l.vm1)->drops[DROP_FENCED], 2);
-    send_frame(&l, l.u0, M1, MR, 10, 64);        /* the fabric to a vNIC: dropped */
+    send_frame(&l, l.u0, M1, MR, 10, 64); /* the fabric to a vNIC: dropped */
     ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)), 0);
     ASSERT_EQ(st(&l, l.vm1)->drops[DROP_FENCED], 3);
     send_frame(&l, l.u0, mac_bcast, MR, 10, 64); /* a flood reaches no vNIC */
@@ -128,14 +127,14 @@ switch_floods_broadcast_within_vlan_only(void)
     lab_init(&l);
     struct pkt_meta m;
     send_frame(&l, l.vm1, mac_bcast, M1, -1, 60);
-    ASSERT_EQ(take(&l, l.vm2, &m), 60);          /* same portgroup */
-    ASSERT_FALSE(m.has_vlan);                    /* untagged to a vNIC */
-    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm3)), 0);  /* other portgroup */
-    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)), 0);  /* never back to ingress */
-    ASSERT_EQ(take(&l, l.u0, &m), 64);           /* tagged to the fabric */
+    ASSERT_EQ(take(&l, l.vm2, &m), 60);         /* same portgroup */
+    ASSERT_FALSE(m.has_vlan);                   /* untagged to a vNIC */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm3)), 0); /* other portgroup */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.vm1)), 0); /* never back to ingress */
+    ASSERT_EQ(take(&l, l.u0, &m), 64);          /* tagged to the fabric */
     ASSERT_TRUE(m.has_vlan);
     ASSERT_EQ(m.vid, 10);
-    ASSERT_EQ(port_mem_n_tx(io(&l, l.u1)), 0);   /* not the standby */
+    ASSERT_EQ(port_mem_n_tx(io(&l, l.u1)), 0); /* not the standby */
     sw_destroy(l.sw);
 }
 
@@ -171,7 +170,7 @@ switch_pops_tag_from_fabric_and_learns_remote(void)
     ASSERT_EQ(take(&l, l.vm2, &m), 60);
     ASSERT_EQ(port_mem_n_tx(io(&l, l.vm3)), 0);
     ASSERT_EQ(port_mem_n_tx(io(&l, l.u1)), 0); /* split horizon */
-    send_frame(&l, l.vm1, MR, M1, -1, 60);      /* reply goes to the uplink only */
+    send_frame(&l, l.vm1, MR, M1, -1, 60);     /* reply goes to the uplink only */
     ASSERT_EQ(take(&l, l.u0, &m), 64);
     ASSERT_EQ(m.vid, 10);
     ASSERT_EQ(port_mem_n_tx(io(&l, l.vm2)), 0);
@@ -262,14 +261,14 @@ switch_counts_malformed_and_keeps_going(void)
 {
     struct lab l;
     lab_init(&l);
-    send_frame(&l, l.vm1, M2, M1, -1, 10);      /* runt */
-    send_frame(&l, l.vm1, M2, M1, 10, 64);      /* tagged on access port */
-    send_frame(&l, l.vm1, M2, M1, -1, 1515);    /* payload 1501 > MTU */
-    send_frame(&l, l.u0, M1, MR, 30, 64);       /* VLAN nobody carries */
+    send_frame(&l, l.vm1, M2, M1, -1, 10);   /* runt */
+    send_frame(&l, l.vm1, M2, M1, 10, 64);   /* tagged on access port */
+    send_frame(&l, l.vm1, M2, M1, -1, 1515); /* payload 1501 > MTU */
+    send_frame(&l, l.u0, M1, MR, 30, 64);    /* VLAN nobody carries */
     send_frame(&l, l.vm1, M2, mac_bcast, -1, 60);
     uint8_t f[64];
     frame_build(f, M2, M1, 10, 64);
-    port_mem_inject(io(&l, l.u0), f, 16);       /* truncated tag */
+    port_mem_inject(io(&l, l.u0), f, 16); /* truncated tag */
     sw_poll(l.sw, l.u0, 0);
     const struct sw_port_stats *s = st(&l, l.vm1);
     ASSERT_EQ(s->drops[DROP_RUNT], 1);
@@ -573,7 +572,7 @@ TEST_MAIN(TEST(switch_flow_cache_replays_known_unicast),
           TEST(switch_floods_broadcast_within_vlan_only),
           TEST(switch_fenced_vnics_neither_receive_nor_send),
           TEST(switch_floods_unknown_unicast_once_then_learns),
-          TEST(switch_pops_tag_from_fabric_and_learns_remote),
-          TEST(switch_drops_on_standby_uplink), TEST(switch_fails_over_to_standby_and_announces),
-          TEST(switch_handles_mac_move), TEST(switch_ages_out_and_floods_again),
-          TEST(switch_counts_malformed_and_keeps_going), TEST(switch_config_validation))
+          TEST(switch_pops_tag_from_fabric_and_learns_remote), TEST(switch_drops_on_standby_uplink),
+          TEST(switch_fails_over_to_standby_and_announces), TEST(switch_handles_mac_move),
+          TEST(switch_ages_out_and_floods_again), TEST(switch_counts_malformed_and_keeps_going),
+          TEST(switch_config_validation))

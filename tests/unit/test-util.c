@@ -107,6 +107,5 @@ hex_round_trips_and_refuses_garbage(void)
 
 TEST_MAIN(TEST(parse_cpu_list_reads_lists_and_ranges), TEST(mac_parse_accepts_colon_form),
           TEST(mac_parse_refuses_garbage), TEST(parse_long_checks_range_and_trailing),
-          TEST(name_is_valid_refuses_odd_characters),
-          TEST(fs_write_atomic_replaces_whole_file),
+          TEST(name_is_valid_refuses_odd_characters), TEST(fs_write_atomic_replaces_whole_file),
           TEST(hex_round_trips_and_refuses_garbage))

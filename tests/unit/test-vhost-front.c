@@ -103,7 +103,8 @@ handshake_with_the_device(void)
     /* receive: a posted buffer gets a frame with its header */
     struct vfront_ring *rx = &f.ring[VHOST_RXQ];
     rx->desc[5] = (struct virtq_desc){.addr = vfront_gpa(&f, vfront_buf(&f, VHOST_RXQ, 5)),
-                                      .len = BUF, .flags = VIRTQ_DESC_F_WRITE};
+                                      .len = BUF,
+                                      .flags = VIRTQ_DESC_F_WRITE};
     vfront_avail_put(rx, 5);
     vfront_avail_publish(rx);
     ASSERT_FALSE(vfront_kick(rx)); /* the device never waits for receive buffers */
@@ -177,8 +178,8 @@ fake_main(void *arg)
         uint8_t payload[512];
         char cbuf[CMSG_SPACE(sizeof(int) * 8)];
         struct iovec iov = {&h, sizeof h};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                            .msg_controllen = sizeof cbuf};
+        struct msghdr mh = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
         if (recvmsg(fk->sock, &mh, MSG_WAITALL) != sizeof h || h.size > sizeof payload)
             break;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
@@ -191,9 +192,8 @@ fake_main(void *arg)
             break;
         if (h.request == fk->hang_up_at)
             break;
-        struct vhost_user_hdr r = {.request = h.request,
-                                   .flags = VHOST_USER_VERSION | VHOST_USER_FLAG_REPLY,
-                                   .size = 8};
+        struct vhost_user_hdr r = {
+            .request = h.request, .flags = VHOST_USER_VERSION | VHOST_USER_FLAG_REPLY, .size = 8};
         uint64_t v;
         if (h.request == VHOST_USER_GET_FEATURES)
             v = fk->features;
@@ -235,27 +235,23 @@ refusing_devices_fail_with_a_reason(void)
     char err[256];
     const uint64_t ok = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VHOST_USER_F_PROTOCOL_FEATURES);
     ASSERT_EQ(handshake_with((struct fake){.features = ok}, err, sizeof err), 0);
-    ASSERT_EQ(handshake_with((struct fake){.features = 1ULL << VIRTIO_NET_F_MRG_RXBUF}, err,
-                             sizeof err),
-              -ENOTSUP);
+    ASSERT_EQ(
+        handshake_with((struct fake){.features = 1ULL << VIRTIO_NET_F_MRG_RXBUF}, err, sizeof err),
+        -ENOTSUP);
     ASSERT_TRUE(strstr(err, "does not offer VIRTIO_F_VERSION_1") != NULL);
-    ASSERT_EQ(handshake_with((struct fake){.features = ok,
-                                           .refuse_req = VHOST_USER_SET_MEM_TABLE},
+    ASSERT_EQ(handshake_with((struct fake){.features = ok, .refuse_req = VHOST_USER_SET_MEM_TABLE},
                              err, sizeof err),
               -EINVAL);
     ASSERT_STREQ(err, "the device refused SET_MEM_TABLE");
-    ASSERT_EQ(handshake_with((struct fake){.features = ok,
-                                           .refuse_req = VHOST_USER_SET_VRING_KICK},
+    ASSERT_EQ(handshake_with((struct fake){.features = ok, .refuse_req = VHOST_USER_SET_VRING_KICK},
                              err, sizeof err),
               -EINVAL);
     ASSERT_STREQ(err, "the device refused SET_VRING_KICK");
-    ASSERT_EQ(handshake_with((struct fake){.features = ok,
-                                           .hang_up_at = VHOST_USER_GET_FEATURES},
+    ASSERT_EQ(handshake_with((struct fake){.features = ok, .hang_up_at = VHOST_USER_GET_FEATURES},
                              err, sizeof err),
               -ECONNRESET);
     ASSERT_STREQ(err, "GET_FEATURES: the device closed the connection");
-    ASSERT_LT(handshake_with((struct fake){.features = ok,
-                                           .hang_up_at = VHOST_USER_SET_VRING_ADDR},
+    ASSERT_LT(handshake_with((struct fake){.features = ok, .hang_up_at = VHOST_USER_SET_VRING_ADDR},
                              err, sizeof err),
               0);
     ASSERT_TRUE(strstr(err, "the device closed the connection") != NULL);

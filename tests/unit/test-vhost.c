@@ -158,9 +158,11 @@ g_tx(struct guest *g, const uint8_t *frame, unsigned len, unsigned n_segs)
         unsigned i = g_next(g, VHOST_TXQ);
         unsigned k = s == n_segs - 1 ? total - ofs : (total / n_segs);
         memcpy(g_buf(g, VHOST_TXQ, i), stream + ofs, k);
-        g_desc(g, VHOST_TXQ)[i] = (struct virtq_desc){
-            .addr = gpa(g, g_buf(g, VHOST_TXQ, i)), .len = k,
-            .flags = s < n_segs - 1 ? VIRTQ_DESC_F_NEXT : 0, .next = g->next_desc[VHOST_TXQ]};
+        g_desc(g, VHOST_TXQ)[i] =
+            (struct virtq_desc){.addr = gpa(g, g_buf(g, VHOST_TXQ, i)),
+                                .len = k,
+                                .flags = s < n_segs - 1 ? VIRTQ_DESC_F_NEXT : 0,
+                                .next = g->next_desc[VHOST_TXQ]};
         ofs += k;
     }
     vfront_avail_put(&g->f.ring[VHOST_TXQ], (uint16_t)head);
@@ -352,8 +354,8 @@ mem_table_is_checked(void)
     ASSERT_EQ(info(f.dev).mem_bytes, MEM_LEN);
     ASSERT_TRUE(info(f.dev).vring[1].usable);
     /* a ring that lies outside memory does not run */
-    struct vhost_user_vring_addr a = {.index = 1, .desc = UA_BASE + MEM_LEN - 8,
-                                      .avail = UA_BASE, .used = UA_BASE};
+    struct vhost_user_vring_addr a = {
+        .index = 1, .desc = UA_BASE + MEM_LEN - 8, .avail = UA_BASE, .used = UA_BASE};
     g_send(&f.g, VHOST_USER_SET_VRING_ADDR, VHOST_USER_FLAG_NEED_REPLY, &a, sizeof a, NULL, 0);
     vhost_dev_service(f.dev);
     ASSERT_EQ(g_reply(&f.g, VHOST_USER_SET_VRING_ADDR), 1);
@@ -450,7 +452,8 @@ rx_without_mergeable_buffers(void)
     g_mem_table(&g, MEM_LEN);
     for (unsigned q = 0; q < 2; q++) {
         g_state(&g, VHOST_USER_SET_VRING_NUM, 0, q, NUM);
-        struct vhost_user_vring_addr a = {.index = q, .desc = UA_BASE + g.f.ring[q].desc_ofs,
+        struct vhost_user_vring_addr a = {.index = q,
+                                          .desc = UA_BASE + g.f.ring[q].desc_ofs,
                                           .avail = UA_BASE + g.f.ring[q].avail_ofs,
                                           .used = UA_BASE + g.f.ring[q].used_ofs};
         g_send(&g, VHOST_USER_SET_VRING_ADDR, 0, &a, sizeof a, NULL, 0);
@@ -532,8 +535,8 @@ bad_descriptors_are_counted(void)
     uint8_t fr[64];
     frame_fill(fr, 64, 9);
     const struct virtq_desc bad[] = {
-        {.addr = GPA_BASE + MEM_LEN - 16, .len = 100},         /* runs off memory */
-        {.addr = UA_BASE + 0x10000, .len = 100},               /* a user address */
+        {.addr = GPA_BASE + MEM_LEN - 16, .len = 100}, /* runs off memory */
+        {.addr = UA_BASE + 0x10000, .len = 100},       /* a user address */
         {.addr = GPA_BASE + 0x10000, .len = 100, .flags = VIRTQ_DESC_F_NEXT, .next = 999},
         {.addr = GPA_BASE + 0x10000, .len = 100, .flags = VIRTQ_DESC_F_INDIRECT},
         {.addr = GPA_BASE + 0x10000, .len = 100, .flags = VIRTQ_DESC_F_WRITE},
@@ -553,10 +556,10 @@ bad_descriptors_are_counted(void)
     /* a chain that loops back on itself */
     fx_init(&f, ALL_FEATURES);
     struct guest *g = &f.g;
-    g_desc(g, 1)[0] = (struct virtq_desc){.addr = gpa(g, g_buf(g, 1, 0)), .len = 64,
-                                          .flags = VIRTQ_DESC_F_NEXT, .next = 1};
-    g_desc(g, 1)[1] = (struct virtq_desc){.addr = gpa(g, g_buf(g, 1, 1)), .len = 64,
-                                          .flags = VIRTQ_DESC_F_NEXT, .next = 0};
+    g_desc(g, 1)[0] = (struct virtq_desc){
+        .addr = gpa(g, g_buf(g, 1, 0)), .len = 64, .flags = VIRTQ_DESC_F_NEXT, .next = 1};
+    g_desc(g, 1)[1] = (struct virtq_desc){
+        .addr = gpa(g, g_buf(g, 1, 1)), .len = 64, .flags = VIRTQ_DESC_F_NEXT, .next = 0};
     g_avail(g, 1)->ring[0] = 0;
     g_avail(g, 1)->idx = 1;
     ASSERT_EQ(vhost_dev_dequeue(f.dev, f.pkts, 4), 0);
@@ -741,8 +744,8 @@ port_connects_and_reconnects(void)
     rmdir(dir);
 }
 
-TEST_MAIN(TEST(negotiation_and_replies), TEST(mem_table_is_checked),
-          TEST(guest_tx_is_received), TEST(guest_rx_uses_mergeable_buffers),
-          TEST(rx_without_mergeable_buffers), TEST(eventfds_never_block), TEST(rings_wrap),
-          TEST(bad_descriptors_are_counted), TEST(disconnect_and_reconnect),
-          TEST(port_listens_and_reattaches), TEST(port_connects_and_reconnects))
+TEST_MAIN(TEST(negotiation_and_replies), TEST(mem_table_is_checked), TEST(guest_tx_is_received),
+          TEST(guest_rx_uses_mergeable_buffers), TEST(rx_without_mergeable_buffers),
+          TEST(eventfds_never_block), TEST(rings_wrap), TEST(bad_descriptors_are_counted),
+          TEST(disconnect_and_reconnect), TEST(port_listens_and_reattaches),
+          TEST(port_connects_and_reconnects))

@@ -168,11 +168,13 @@ split_dev(char *spec, const char **name, const char **dir)
 static int
 cmd_server(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"host", required_argument, NULL, 'H'}, {"dpu", required_argument, NULL, 'd'},
-        {"reboot", required_argument, NULL, 'r'}, {"stop", required_argument, NULL, 's'},
-        {"jumpstart", required_argument, NULL, 'j'}, {"health", required_argument, NULL, 'h'},
-        {0}};
+    static const struct option opts[] = {{"host", required_argument, NULL, 'H'},
+                                         {"dpu", required_argument, NULL, 'd'},
+                                         {"reboot", required_argument, NULL, 'r'},
+                                         {"stop", required_argument, NULL, 's'},
+                                         {"jumpstart", required_argument, NULL, 'j'},
+                                         {"health", required_argument, NULL, 'h'},
+                                         {0}};
     struct boot_dev devs[BOOT_MAX_DEVICES];
     const char *reboot[BOOT_MAX_DEVICES];
     unsigned n = 0, n_reboot = 0;
@@ -200,10 +202,17 @@ cmd_server(int argc, char **argv)
                 return usage_err("too many --reboot", NULL);
             reboot[n_reboot++] = optarg;
             break;
-        case 's': c.stop = optarg; break;
-        case 'j': c.jumpstart = optarg; break;
-        case 'h': c.health = optarg; break;
-        default: return EXIT_USAGE;
+        case 's':
+            c.stop = optarg;
+            break;
+        case 'j':
+            c.jumpstart = optarg;
+            break;
+        case 'h':
+            c.health = optarg;
+            break;
+        default:
+            return EXIT_USAGE;
         }
     }
     if (!have_host || !c.stop || !c.jumpstart || !c.health || optind != argc)
@@ -218,8 +227,13 @@ cmd_server(int argc, char **argv)
             return usage_err("--reboot names no device", reboot[k]);
         devs[i].reboot = true;
     }
-    struct boot_hooks h = {.verify = bank_boot_verify, .version = bank_boot_version, .stop = h_stop,
-                           .jumpstart = h_jumpstart, .health = h_health, .say = h_say, .aux = &c};
+    struct boot_hooks h = {.verify = bank_boot_verify,
+                           .version = bank_boot_version,
+                           .stop = h_stop,
+                           .jumpstart = h_jumpstart,
+                           .health = h_health,
+                           .say = h_say,
+                           .aux = &c};
     unsigned rounds = 0;
     char err[512];
     int rc = boot_server(devs, n, &h, &rounds, err, sizeof err);
@@ -300,23 +314,32 @@ main(int argc, char **argv)
             return usage_err("ping SOCKET [COMMAND]", NULL);
         return cmd_ping(argv[2], argc == 4 ? argv[3] : "dpu.info");
     }
-    static const struct option opts[] = {{"dev", required_argument, NULL, 'D'},
-                                         {"target", required_argument, NULL, 't'},
-                                         {"bundle", required_argument, NULL, 'b'},
-                                         {"pubkey", required_argument, NULL, 'p'},
-                                         {"bank", required_argument, NULL, 'k'},
-                                         {0}};
+    static const struct option opts[] = {
+        {"dev", required_argument, NULL, 'D'},    {"target", required_argument, NULL, 't'},
+        {"bundle", required_argument, NULL, 'b'}, {"pubkey", required_argument, NULL, 'p'},
+        {"bank", required_argument, NULL, 'k'},   {0}};
     const char *dev = NULL, *target = NULL, *file = NULL, *pub = NULL, *bank = NULL;
     int o;
     optind = 2;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'D': dev = optarg; break;
-        case 't': target = optarg; break;
-        case 'b': file = optarg; break;
-        case 'p': pub = optarg; break;
-        case 'k': bank = optarg; break;
-        default: return EXIT_USAGE;
+        case 'D':
+            dev = optarg;
+            break;
+        case 't':
+            target = optarg;
+            break;
+        case 'b':
+            file = optarg;
+            break;
+        case 'p':
+            pub = optarg;
+            break;
+        case 'k':
+            bank = optarg;
+            break;
+        default:
+            return EXIT_USAGE;
         }
     }
     if (optind != argc)

@@ -24,30 +24,28 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 static void
 usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: dse-bundle keygen --out-dir DIR\n"
-        "       dse-bundle build --name NAME --version VERSION [--build BUILD]\n"
-        "                        --component TARGET=DIR... [--key KEY] [--zstd] -o FILE\n"
-        "       dse-bundle sign --key KEY FILE\n"
-        "       dse-bundle verify --pubkey PUB FILE\n"
-        "       dse-bundle inspect [-j] [--pubkey PUB] FILE\n"
-        "\n"
-        "A unified image is a tar of manifest.json (every file's size, mode and\n"
-        "SHA-256, per target), manifest.sig (Ed25519 over the manifest) and the\n"
-        "payload, payload/TARGET/PATH.  TARGET is host/ARCH (host/x86_64) or\n"
-        "dpu/VENDOR/MODEL (dpu/dse-lab/vdpu-2); DIR holds that target's files\n"
-        "(regular files and directories only).\n"
-        "  keygen   writes DIR/" KEY_NAME " (private, 0600) and DIR/" PUB_NAME "\n"
-        "  build    --build defaults to 0; created is now, or $SOURCE_DATE_EPOCH;\n"
-        "           without --key the bundle is unsigned (for tests only)\n"
-        "  sign     checks FILE's payload against its manifest, then rewrites it\n"
-        "           signed by KEY (replacing any signature)\n"
-        "  verify   checks the signature with PUB and every payload file; prints\n"
-        "           one line \"ok ...\" or the reason for refusing\n"
-        "  inspect  prints the manifest's summary; the signature is checked only\n"
-        "           with --pubkey, the payload never (use verify)\n"
-        "Exit status: 0 ok, 1 failed, 2 usage.\n");
+    fprintf(f, "usage: dse-bundle keygen --out-dir DIR\n"
+               "       dse-bundle build --name NAME --version VERSION [--build BUILD]\n"
+               "                        --component TARGET=DIR... [--key KEY] [--zstd] -o FILE\n"
+               "       dse-bundle sign --key KEY FILE\n"
+               "       dse-bundle verify --pubkey PUB FILE\n"
+               "       dse-bundle inspect [-j] [--pubkey PUB] FILE\n"
+               "\n"
+               "A unified image is a tar of manifest.json (every file's size, mode and\n"
+               "SHA-256, per target), manifest.sig (Ed25519 over the manifest) and the\n"
+               "payload, payload/TARGET/PATH.  TARGET is host/ARCH (host/x86_64) or\n"
+               "dpu/VENDOR/MODEL (dpu/dse-lab/vdpu-2); DIR holds that target's files\n"
+               "(regular files and directories only).\n"
+               "  keygen   writes DIR/" KEY_NAME " (private, 0600) and DIR/" PUB_NAME "\n"
+               "  build    --build defaults to 0; created is now, or $SOURCE_DATE_EPOCH;\n"
+               "           without --key the bundle is unsigned (for tests only)\n"
+               "  sign     checks FILE's payload against its manifest, then rewrites it\n"
+               "           signed by KEY (replacing any signature)\n"
+               "  verify   checks the signature with PUB and every payload file; prints\n"
+               "           one line \"ok ...\" or the reason for refusing\n"
+               "  inspect  prints the manifest's summary; the signature is checked only\n"
+               "           with --pubkey, the payload never (use verify)\n"
+               "Exit status: 0 ok, 1 failed, 2 usage.\n");
 }
 
 struct opts {
@@ -94,8 +92,7 @@ opt_component(struct opts *o, const char *val, char *err, size_t len)
     memcpy(target, val, (size_t)(eq - val));
     target[eq - val] = '\0';
     if (!manifest_target_is_valid(target))
-        return usage_err(err, len, "bad target '%s' (host/ARCH or dpu/VENDOR/MODEL)",
-                         target);
+        return usage_err(err, len, "bad target '%s' (host/ARCH or dpu/VENDOR/MODEL)", target);
     /* 'val' lives in argv: the target is the part before '='. */
     ((char *)val)[eq - val] = '\0';
     o->comps[o->n_comps++] = (struct bundle_source){.target = val, .dir = eq + 1};
@@ -111,14 +108,10 @@ opt_slot(struct opts *o, const char *opt, unsigned cmd)
         unsigned cmds;
         const char **slot;
     } table[] = {
-        {"--out-dir", C_KEYGEN, &o->out_dir},
-        {"--name", C_BUILD, &o->name},
-        {"--version", C_BUILD, &o->version},
-        {"--build", C_BUILD, &o->build},
-        {"--key", C_BUILD | C_SIGN, &o->key},
-        {"--pubkey", C_VERIFY | C_INSPECT, &o->pubkey},
-        {"-o", C_BUILD, &o->output},
-        {"--output", C_BUILD, &o->output},
+        {"--out-dir", C_KEYGEN, &o->out_dir}, {"--name", C_BUILD, &o->name},
+        {"--version", C_BUILD, &o->version},  {"--build", C_BUILD, &o->build},
+        {"--key", C_BUILD | C_SIGN, &o->key}, {"--pubkey", C_VERIFY | C_INSPECT, &o->pubkey},
+        {"-o", C_BUILD, &o->output},          {"--output", C_BUILD, &o->output},
     };
     for (size_t i = 0; i < ARRAY_SIZE(table); i++)
         if (!strcmp(opt, table[i].name) && (table[i].cmds & cmd))
@@ -127,8 +120,7 @@ opt_slot(struct opts *o, const char *opt, unsigned cmd)
 }
 
 static bool
-parse_opt(struct opts *o, unsigned cmd, char **argv, int *i, int argc, char *err,
-          size_t len)
+parse_opt(struct opts *o, unsigned cmd, char **argv, int *i, int argc, char *err, size_t len)
 {
     const char *a = argv[*i];
     if (!strcmp(a, "--zstd") && cmd == C_BUILD)
@@ -156,13 +148,11 @@ check_required(const struct opts *o, unsigned cmd, char *err, size_t len)
     if (cmd == C_KEYGEN && !o->out_dir)
         return usage_err(err, len, "%s needs --out-dir DIR", o->cmd);
     if (cmd == C_BUILD && (!o->name || !o->version || !o->n_comps || !o->output))
-        return usage_err(err, len, "%s needs --name, --version, --component and -o",
-                         o->cmd);
+        return usage_err(err, len, "%s needs --name, --version, --component and -o", o->cmd);
     if (cmd == C_BUILD && !name_is_valid(o->name, MANIFEST_MAX_NAME))
         return usage_err(err, len, "bad name '%s' ([A-Za-z0-9_.-], 64 at most)", o->name);
     if (cmd == C_BUILD && !manifest_version_is_valid(o->version))
-        return usage_err(err, len, "bad version '%s' (dotted numbers: 0.1.0)",
-                         o->version);
+        return usage_err(err, len, "bad version '%s' (dotted numbers: 0.1.0)", o->version);
     if (cmd == C_SIGN && !o->key)
         return usage_err(err, len, "%s needs --key KEY", o->cmd);
     if (cmd == C_VERIFY && !o->pubkey)
@@ -305,8 +295,8 @@ cmd_verify(const struct opts *o)
     int rc = bundle_verify(b, err, sizeof err);
     if (!rc) {
         const struct manifest *m = bundle_manifest(b);
-        printf("ok %s: %s %s build %s, %zu components, %zu files, signature valid\n",
-               o->file, m->name, m->version, m->build, m->n_components, m->n_files);
+        printf("ok %s: %s %s build %s, %zu components, %zu files, signature valid\n", o->file,
+               m->name, m->version, m->build, m->n_components, m->n_files);
     }
     bundle_close(b);
     return rc ? fail(o->file, err) : EXIT_OK;
@@ -320,8 +310,7 @@ print_inspect(json_t *j)
     printf("version      %s\n", json_string_value(json_object_get(j, "version")));
     printf("build        %s\n", json_string_value(json_object_get(j, "build")));
     printf("created      %s\n", json_string_value(json_object_get(j, "created")));
-    printf("signature    %s%s\n", sig,
-           strcmp(sig, "unchecked") ? "" : " (check it with --pubkey)");
+    printf("signature    %s%s\n", sig, strcmp(sig, "unchecked") ? "" : " (check it with --pubkey)");
     printf("compression  %s\n", json_string_value(json_object_get(j, "compression")));
     printf("size         %lld bytes in %lld files\n",
            (long long)json_integer_value(json_object_get(j, "size")),
@@ -360,8 +349,8 @@ cmd_inspect(const struct opts *o)
 int
 main(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h") ||
-                      !strcmp(argv[1], "--help"))) {
+    if (argc >= 2 &&
+        (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         usage(stdout);
         return EXIT_OK;
     }

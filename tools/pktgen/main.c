@@ -52,80 +52,79 @@ on_signal(int sig)
 static void
 usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: dse-pktgen tx --dev IF --dst-mac MAC [--src-mac MAC] [--vlan VID]\n"
-        "                     [--size BYTES] [--rate PPS|max] [--duration S | --count "
-        "N]\n"
-        "                     [--flows N] [--src-macs N] [--src-ip A] [--dst-ip B]\n"
-        "                     [--stream ID] [--generator G] [-j]\n"
-        "       dse-pktgen rx --dev IF [--duration S] [--idle-ms MS] [--stream ID] [-j]\n"
-        "       dse-pktgen tx|rx --vhost-user SOCK [the same options] [rx: --announce "
-        "MAC]\n"
-        "       dse-pktgen tx --udp ADDR:PORT [--size BYTES] [--rate PPS|max]\n"
-        "                     [--duration S | --count N] [--stream ID] [-j]\n"
-        "       dse-pktgen rx --udp PORT [--duration S] [--idle-ms MS] [--stream ID] "
-        "[-j]\n"
-        "       dse-pktgen fwd --in IF --out IF\n"
-        "\n"
-        "tx sends IPv4/UDP frames out of IF, in the current network namespace.\n"
-        "Each frame carries {magic \"dse1\", stream, seq, tx time} after the UDP "
-        "header;\n"
-        "the UDP source port varies over --flows values (from %d), the UDP checksum is "
-        "0.\n"
-        "  --src-macs the source MAC cycles through N addresses from --src-mac up\n"
-        "             (its last 3 bytes count up): N distinct L2 flows\n"
-        "  --size     frame bytes with Ethernet header, without FCS (60..1514); the\n"
-        "             default and minimum is %u (%u with --vlan), what the header needs\n"
-        "  --rate     frames per second, paced in ~1 ms chunks; max (default): flat out\n"
-        "  --duration seconds to send (default %.0f); --count N: send N frames instead\n"
-        "  defaults: --src-mac the address of IF, 198.18.0.1 -> 198.18.0.2, stream 0\n"
-        "  --generator how the frames are made; the report names the one used:\n"
-        "    auto      (default) the first of these that the kernel allows\n"
-        "    xdp-live  an XDP program run with BPF_PROG_RUN (live frames) stamps and\n"
-        "              redirects each frame in the kernel: fastest; some kernels refuse\n"
-        "              it (then forcing it exits 1)\n"
-        "    afxdp     AF_XDP transmit in copy mode, stamped in userspace\n"
-        "    afpacket  AF_PACKET sendmmsg() past the qdisc, stamped in userspace\n"
-        "\n"
-        "rx attaches an XDP program to IF (driver mode, replacing and later restoring\n"
-        "what is there) that counts and drops frames with the header, and passes the\n"
-        "rest.  It stops after --duration, after --idle-ms (default %d, 0 = never)\n"
-        "without new frames once traffic started, or on SIGINT/SIGTERM, then reports\n"
-        "packets, rate (first to last frame), loss ((highest seq + 1) - received, per\n"
-        "stream: seq starts at 0 in each tx run), reordering, the longest gap between\n"
-        "two frames and the longest run of lost seqs (both between received frames),\n"
-        "and one-way latency percentiles.  --stream reports one stream only.\n"
-        "\n"
-        "With xdp-live, a veth receiving the redirected frames needs a NAPI context:\n"
-        "the peer of the tx --dev must run XDP (rx attaches its program, so a direct\n"
-        "veth pair between tx and rx works) or have GRO on (ethtool -K PEER gro on,\n"
-        "after link up).  Otherwise the frames tx counts as sent are dropped silently\n"
-        "by the kernel.  (afxdp and afpacket frames reach the peer either way.)\n"
-        "  -j         print JSON\n"
-        "\n"
-        "--vhost-user SOCK: instead of an interface, connect to the vhost-user device\n"
-        "listening on SOCK as its front-end (the driver, like QEMU or virtio_user),\n"
-        "with guest memory in a memfd, and send the same frames on its transmit ring\n"
-        "(tx; --src-mac defaults to %s) or count them from its receive ring (rx),\n"
-        "busy-polling the rings.  rx --announce MAC first sends one RARP frame from\n"
-        "MAC (as QEMU announces a guest) so that a switch learns where MAC is.\n"
-        "\n"
-        "--udp: through the kernel's network stack instead (routing, tc, netfilter).\n"
-        "tx sends from a UDP socket connected to ADDR:PORT (A.B.C.D:PORT or\n"
-        "[IPv6]:PORT) datagrams with the same header, padded so that the frame on the\n"
-        "wire has --size bytes, paced per datagram; a send the network refuses\n"
-        "(ENOBUFS, EAGAIN, ECONNREFUSED, unreachable) counts as a send error and tx\n"
-        "goes on.  rx binds PORT on every address and counts as the XDP sink does.\n"
-        "\n"
-        "While xdp-live runs, its program also sits on IF in generic XDP mode, passing\n"
-        "every real frame: that keeps it in the kernel's XDP dispatcher, which\n"
-        "BPF_PROG_RUN would otherwise update twice per chunk (~25 ms).\n"
-        "DSE_PKTGEN_NO_PIN=1 skips that; DSE_PKTGEN_DEBUG=1 prints libbpf's log\n"
-        "(verifier output).\n"
-        "Exit status: 0 ok, 1 failed, 2 usage.\n",
-        PKTGEN_SPORT_BASE, pktgen_min_size(false), pktgen_min_size(true),
-        PKTGEN_DEFAULT_DURATION_S, PKTGEN_DEFAULT_IDLE_MS, PKTGEN_VHOST_SRC_MAC);
+    fprintf(f,
+            "usage: dse-pktgen tx --dev IF --dst-mac MAC [--src-mac MAC] [--vlan VID]\n"
+            "                     [--size BYTES] [--rate PPS|max] [--duration S | --count "
+            "N]\n"
+            "                     [--flows N] [--src-macs N] [--src-ip A] [--dst-ip B]\n"
+            "                     [--stream ID] [--generator G] [-j]\n"
+            "       dse-pktgen rx --dev IF [--duration S] [--idle-ms MS] [--stream ID] [-j]\n"
+            "       dse-pktgen tx|rx --vhost-user SOCK [the same options] [rx: --announce "
+            "MAC]\n"
+            "       dse-pktgen tx --udp ADDR:PORT [--size BYTES] [--rate PPS|max]\n"
+            "                     [--duration S | --count N] [--stream ID] [-j]\n"
+            "       dse-pktgen rx --udp PORT [--duration S] [--idle-ms MS] [--stream ID] "
+            "[-j]\n"
+            "       dse-pktgen fwd --in IF --out IF\n"
+            "\n"
+            "tx sends IPv4/UDP frames out of IF, in the current network namespace.\n"
+            "Each frame carries {magic \"dse1\", stream, seq, tx time} after the UDP "
+            "header;\n"
+            "the UDP source port varies over --flows values (from %d), the UDP checksum is "
+            "0.\n"
+            "  --src-macs the source MAC cycles through N addresses from --src-mac up\n"
+            "             (its last 3 bytes count up): N distinct L2 flows\n"
+            "  --size     frame bytes with Ethernet header, without FCS (60..1514); the\n"
+            "             default and minimum is %u (%u with --vlan), what the header needs\n"
+            "  --rate     frames per second, paced in ~1 ms chunks; max (default): flat out\n"
+            "  --duration seconds to send (default %.0f); --count N: send N frames instead\n"
+            "  defaults: --src-mac the address of IF, 198.18.0.1 -> 198.18.0.2, stream 0\n"
+            "  --generator how the frames are made; the report names the one used:\n"
+            "    auto      (default) the first of these that the kernel allows\n"
+            "    xdp-live  an XDP program run with BPF_PROG_RUN (live frames) stamps and\n"
+            "              redirects each frame in the kernel: fastest; some kernels refuse\n"
+            "              it (then forcing it exits 1)\n"
+            "    afxdp     AF_XDP transmit in copy mode, stamped in userspace\n"
+            "    afpacket  AF_PACKET sendmmsg() past the qdisc, stamped in userspace\n"
+            "\n"
+            "rx attaches an XDP program to IF (driver mode, replacing and later restoring\n"
+            "what is there) that counts and drops frames with the header, and passes the\n"
+            "rest.  It stops after --duration, after --idle-ms (default %d, 0 = never)\n"
+            "without new frames once traffic started, or on SIGINT/SIGTERM, then reports\n"
+            "packets, rate (first to last frame), loss ((highest seq + 1) - received, per\n"
+            "stream: seq starts at 0 in each tx run), reordering, the longest gap between\n"
+            "two frames and the longest run of lost seqs (both between received frames),\n"
+            "and one-way latency percentiles.  --stream reports one stream only.\n"
+            "\n"
+            "With xdp-live, a veth receiving the redirected frames needs a NAPI context:\n"
+            "the peer of the tx --dev must run XDP (rx attaches its program, so a direct\n"
+            "veth pair between tx and rx works) or have GRO on (ethtool -K PEER gro on,\n"
+            "after link up).  Otherwise the frames tx counts as sent are dropped silently\n"
+            "by the kernel.  (afxdp and afpacket frames reach the peer either way.)\n"
+            "  -j         print JSON\n"
+            "\n"
+            "--vhost-user SOCK: instead of an interface, connect to the vhost-user device\n"
+            "listening on SOCK as its front-end (the driver, like QEMU or virtio_user),\n"
+            "with guest memory in a memfd, and send the same frames on its transmit ring\n"
+            "(tx; --src-mac defaults to %s) or count them from its receive ring (rx),\n"
+            "busy-polling the rings.  rx --announce MAC first sends one RARP frame from\n"
+            "MAC (as QEMU announces a guest) so that a switch learns where MAC is.\n"
+            "\n"
+            "--udp: through the kernel's network stack instead (routing, tc, netfilter).\n"
+            "tx sends from a UDP socket connected to ADDR:PORT (A.B.C.D:PORT or\n"
+            "[IPv6]:PORT) datagrams with the same header, padded so that the frame on the\n"
+            "wire has --size bytes, paced per datagram; a send the network refuses\n"
+            "(ENOBUFS, EAGAIN, ECONNREFUSED, unreachable) counts as a send error and tx\n"
+            "goes on.  rx binds PORT on every address and counts as the XDP sink does.\n"
+            "\n"
+            "While xdp-live runs, its program also sits on IF in generic XDP mode, passing\n"
+            "every real frame: that keeps it in the kernel's XDP dispatcher, which\n"
+            "BPF_PROG_RUN would otherwise update twice per chunk (~25 ms).\n"
+            "DSE_PKTGEN_NO_PIN=1 skips that; DSE_PKTGEN_DEBUG=1 prints libbpf's log\n"
+            "(verifier output).\n"
+            "Exit status: 0 ok, 1 failed, 2 usage.\n",
+            PKTGEN_SPORT_BASE, pktgen_min_size(false), pktgen_min_size(true),
+            PKTGEN_DEFAULT_DURATION_S, PKTGEN_DEFAULT_IDLE_MS, PKTGEN_VHOST_SRC_MAC);
 }
 
 static int
@@ -226,8 +225,8 @@ tx_open_auto(const struct pktgen_opts *o, int ifindex, void **ctx)
             continue;
         if (!g->open(o, ifindex, ctx, err, sizeof err))
             return g;
-        fprintf(stderr, "dse-pktgen: tx: dev=%s: %s: %s; trying the next generator\n",
-                o->dev, g->name, err);
+        fprintf(stderr, "dse-pktgen: tx: dev=%s: %s: %s; trying the next generator\n", o->dev,
+                g->name, err);
     }
     fail_runtime("tx: dev=%s: no generator works here", o->dev);
     return NULL;
@@ -271,8 +270,8 @@ tx_main(struct pktgen_opts *o)
     if (frc < 0)
         return fail_runtime("tx: dev=%s: %s", o->dev, err);
     if (rc < 0)
-        return fail_runtime("tx: dev=%s: %s: sending failed after %llu frames: %s",
-                            o->dev, g->name, (unsigned long long)sent, strerror(-rc));
+        return fail_runtime("tx: dev=%s: %s: sending failed after %llu frames: %s", o->dev, g->name,
+                            (unsigned long long)sent, strerror(-rc));
     pktgen_tx_print(o, &r);
     return EXIT_OK;
 }
@@ -343,8 +342,8 @@ rx_restore(int ifindex, int old_fd, const char *dev)
     if (old_fd < 0)
         return;
     if (bpf_xdp_attach(ifindex, old_fd, XDP_FLAGS_DRV_MODE, NULL))
-        fprintf(stderr, "dse-pktgen: rx: dev=%s: cannot put back its XDP program: %s\n",
-                dev, strerror(errno));
+        fprintf(stderr, "dse-pktgen: rx: dev=%s: cannot put back its XDP program: %s\n", dev,
+                strerror(errno));
     close(old_fd);
 }
 

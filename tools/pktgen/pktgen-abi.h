@@ -40,7 +40,7 @@
 #define PKTGEN_LOG_FIRST 10 /* 2^10 == PKTGEN_LIN_US */
 #define PKTGEN_LOG_LAST 19
 #define PKTGEN_SUB_BITS 6 /* 64 buckets per power of two */
-#define PKTGEN_N_BUCKETS                                                                 \
+#define PKTGEN_N_BUCKETS                                                                           \
     (PKTGEN_LIN_US + ((PKTGEN_LOG_LAST - PKTGEN_LOG_FIRST + 1) << PKTGEN_SUB_BITS) + 1)
 
 struct pktgen_hdr {

@@ -52,8 +52,7 @@ afpacket_socket(int ifindex)
 }
 
 static int
-afpacket_open(const struct pktgen_opts *o, int ifindex, void **ctx, char *err,
-              size_t err_len)
+afpacket_open(const struct pktgen_opts *o, int ifindex, void **ctx, char *err, size_t err_len)
 {
     struct afpacket *a = calloc(1, sizeof *a);
     if (!a)
@@ -74,8 +73,7 @@ afpacket_open(const struct pktgen_opts *o, int ifindex, void **ctx, char *err,
     if (a->fd < 0) {
         int rc = a->fd;
         afpacket_close(a);
-        return err_set(err, err_len, rc, "cannot open an AF_PACKET socket: %s",
-                       strerror(-rc));
+        return err_set(err, err_len, rc, "cannot open an AF_PACKET socket: %s", strerror(-rc));
     }
     *ctx = a;
     return 0;

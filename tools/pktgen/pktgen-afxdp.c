@@ -49,8 +49,8 @@ pktgen_afxdp_frames_init(struct pktgen_afxdp_frames *f, void *area, const uint8_
 }
 
 unsigned
-pktgen_afxdp_fill(struct pktgen_afxdp_frames *f, struct xsk_ring_prod *tx, uint64_t seq,
-                  unsigned n, uint64_t now_ns)
+pktgen_afxdp_fill(struct pktgen_afxdp_frames *f, struct xsk_ring_prod *tx, uint64_t seq, unsigned n,
+                  uint64_t now_ns)
 {
     uint32_t idx;
     n = MIN(n, f->n_free);
@@ -61,8 +61,7 @@ pktgen_afxdp_fill(struct pktgen_afxdp_frames *f, struct xsk_ring_prod *tx, uint6
     for (unsigned i = 0; i < n; i++) {
         uint64_t addr = f->free[--f->n_free];
         pktgen_frame_stamp(&f->cfg, f->area + addr, seq + i, now_ns);
-        *xsk_ring_prod__tx_desc(tx, idx + i) =
-            (struct xdp_desc){.addr = addr, .len = f->frame_len};
+        *xsk_ring_prod__tx_desc(tx, idx + i) = (struct xdp_desc){.addr = addr, .len = f->frame_len};
     }
     xsk_ring_prod__submit(tx, n);
     return n;
@@ -124,8 +123,7 @@ afxdp_socket(struct afxdp *x, const char *dev)
 }
 
 static int
-afxdp_open(const struct pktgen_opts *o, int ifindex, void **ctx, char *err,
-           size_t err_len)
+afxdp_open(const struct pktgen_opts *o, int ifindex, void **ctx, char *err, size_t err_len)
 {
     uint8_t tmpl[PKTGEN_MAX_SIZE];
     unsigned len = (unsigned)pktgen_frame_build(o, tmpl, sizeof tmpl);
@@ -134,8 +132,7 @@ afxdp_open(const struct pktgen_opts *o, int ifindex, void **ctx, char *err,
     struct afxdp *x = calloc(1, sizeof *x);
     if (!x)
         return err_set(err, err_len, -ENOMEM, "out of memory");
-    x->area =
-        mmap(NULL, AREA_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    x->area = mmap(NULL, AREA_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (x->area == MAP_FAILED) {
         x->area = NULL;
         afxdp_close(x);
@@ -154,8 +151,8 @@ afxdp_open(const struct pktgen_opts *o, int ifindex, void **ctx, char *err,
     }
     if (rc < 0) {
         afxdp_close(x);
-        return err_set(err, err_len, rc,
-                       "cannot bind an AF_XDP socket to its queue 0: %s", strerror(-rc));
+        return err_set(err, err_len, rc, "cannot bind an AF_XDP socket to its queue 0: %s",
+                       strerror(-rc));
     }
     *ctx = x;
     return 0;
@@ -168,8 +165,8 @@ afxdp_kick(struct afxdp *x)
 {
     /* EAGAIN: the device was busy, or the socket's send buffer full; EBUSY:
      * the device dropped a frame (it counts as sent).  The rest go next time. */
-    if (sendto(xsk_socket__fd(x->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
-        errno != EAGAIN && errno != EBUSY && errno != ENOBUFS && errno != EINTR)
+    if (sendto(xsk_socket__fd(x->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN &&
+        errno != EBUSY && errno != ENOBUFS && errno != EINTR)
         return -errno;
     x->sent += pktgen_afxdp_reap(&x->frames, &x->comp);
     return 0;
@@ -179,8 +176,8 @@ static int64_t
 afxdp_send(void *ctx, uint64_t n)
 {
     struct afxdp *x = ctx;
-    unsigned k = pktgen_afxdp_fill(&x->frames, &x->tx, x->seq,
-                                   (unsigned)MIN(n, PKTGEN_AFXDP_BATCH), now_ns());
+    unsigned k = pktgen_afxdp_fill(&x->frames, &x->tx, x->seq, (unsigned)MIN(n, PKTGEN_AFXDP_BATCH),
+                                   now_ns());
     x->seq += k;
     int rc = afxdp_kick(x);
     return rc < 0 ? (int64_t)rc : (int64_t)k;

@@ -52,12 +52,12 @@
 
 #define PKTGEN_AFXDP_FRAMES 1024     /* umem frames, and entries of both rings */
 #define PKTGEN_AFXDP_FRAME_SIZE 2048 /* a whole frame; a power of two */
-#define PKTGEN_AFXDP_BATCH 32 /* frames per sendto(2): what copy mode sends per call */
+#define PKTGEN_AFXDP_BATCH 32        /* frames per sendto(2): what copy mode sends per call */
 
 /* The umem's frames and their free stack, apart from the socket so that unit
  * tests can run the rings over plain memory. */
 struct pktgen_afxdp_frames {
-    uint8_t *area; /* PKTGEN_AFXDP_FRAMES * PKTGEN_AFXDP_FRAME_SIZE bytes */
+    uint8_t *area;                      /* PKTGEN_AFXDP_FRAMES * PKTGEN_AFXDP_FRAME_SIZE bytes */
     uint64_t free[PKTGEN_AFXDP_FRAMES]; /* umem addresses */
     unsigned n_free;
     unsigned frame_len;
@@ -67,15 +67,14 @@ struct pktgen_afxdp_frames {
 /* Sets up 'f' over 'area' with every frame free and a copy of the 'len' byte
  * template 'tmpl' (len <= PKTGEN_AFXDP_FRAME_SIZE), stamped by 'cfg' later.
  * This function can't fail. */
-void pktgen_afxdp_frames_init(struct pktgen_afxdp_frames *f, void *area,
-                              const uint8_t *tmpl, unsigned len,
-                              const struct pktgen_tx_cfg *cfg);
+void pktgen_afxdp_frames_init(struct pktgen_afxdp_frames *f, void *area, const uint8_t *tmpl,
+                              unsigned len, const struct pktgen_tx_cfg *cfg);
 
 /* Puts the next frames, 'seq', 'seq' + 1 ..., stamped as sent at 'now_ns', on
  * the transmit ring 'tx': 'n' of them, or as many as are free.  Returns how
  * many.  This function can't fail. */
-unsigned pktgen_afxdp_fill(struct pktgen_afxdp_frames *f, struct xsk_ring_prod *tx,
-                           uint64_t seq, unsigned n, uint64_t now_ns);
+unsigned pktgen_afxdp_fill(struct pktgen_afxdp_frames *f, struct xsk_ring_prod *tx, uint64_t seq,
+                           unsigned n, uint64_t now_ns);
 
 /* Takes the frames on the completion ring 'comp' back.  Returns how many.
  * This function can't fail. */

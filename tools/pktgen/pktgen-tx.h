@@ -35,8 +35,7 @@ struct pktgen_gen_ops {
     /* Sets up the generator of the frames 'o' describes ('o->src_mac' set)
      * to go out of 'o->dev', whose index is 'ifindex', into '*ctx'.  Returns
      * 0, or -errno with one line in 'err' (nothing left to close). */
-    int (*open)(const struct pktgen_opts *o, int ifindex, void **ctx, char *err,
-                size_t err_len);
+    int (*open)(const struct pktgen_opts *o, int ifindex, void **ctx, char *err, size_t err_len);
     /* Sends up to 'n' of the next frames (n >= 1), one batch of its own.
      * Returns how many went out (0: the kernel took none this time), or
      * -errno: the run ends (-EINTR: a signal came). */

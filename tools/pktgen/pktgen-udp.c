@@ -37,8 +37,7 @@ static bool
 is_network_error(int err)
 {
     return err == ENOBUFS || err == EAGAIN || err == EWOULDBLOCK || err == ECONNREFUSED ||
-           err == EHOSTUNREACH || err == ENETUNREACH || err == ENETDOWN ||
-           err == EHOSTDOWN;
+           err == EHOSTUNREACH || err == ENETUNREACH || err == ENETDOWN || err == EHOSTDOWN;
 }
 
 int

@@ -79,8 +79,7 @@ tx_reclaim(struct tx_state *t)
 /* Frames the pacing allows now: all that are due at --rate since 't0' (the
  * first one at 't0'), none beyond 'target'. */
 static uint64_t
-tx_allowed(const struct pktgen_opts *o, uint64_t target, uint64_t sent, uint64_t t0,
-           uint64_t now)
+tx_allowed(const struct pktgen_opts *o, uint64_t target, uint64_t sent, uint64_t t0, uint64_t now)
 {
     uint64_t due = UINT64_MAX;
     if (o->rate_pps)
@@ -113,8 +112,8 @@ pktgen_vhost_tx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
         uint8_t *buf = vfront_buf(&t.f, VHOST_TXQ, id);
         memset(buf, 0, hdr_len); /* no offloads; num_buffers is 0 on transmit */
         memcpy(buf + hdr_len, tmpl, frame_len);
-        r->desc[id] = (struct virtq_desc){.addr = vfront_gpa(&t.f, buf),
-                                          .len = hdr_len + frame_len};
+        r->desc[id] =
+            (struct virtq_desc){.addr = vfront_gpa(&t.f, buf), .len = hdr_len + frame_len};
         t.free_ids[t.n_free++] = (uint16_t)(r->num - 1 - id); /* 0 on top */
     }
     struct pktgen_tx_cfg cfg;
@@ -155,8 +154,7 @@ pktgen_vhost_tx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
         }
     }
     if (o->rate_pps && target && !*stop && !error)
-        pktgen_sleep_until(t0 + (uint64_t)((double)target * 1e9 / (double)o->rate_pps),
-                           stop);
+        pktgen_sleep_until(t0 + (uint64_t)((double)target * 1e9 / (double)o->rate_pps), stop);
     uint64_t t1 = now_ns();
     /* Let the device take what is in the ring before we hang up: a device
      * drops the rings of a front-end that goes. */
@@ -173,8 +171,9 @@ pktgen_vhost_tx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
     }
     uint64_t left = r->num - t.n_free;
     if (left)
-        fprintf(stderr, "dse-pktgen: tx: vhost-user %s: the device did not take the last "
-                        "%llu frames\n",
+        fprintf(stderr,
+                "dse-pktgen: tx: vhost-user %s: the device did not take the last "
+                "%llu frames\n",
                 o->vhost_user, (unsigned long long)left);
     struct pktgen_tx_report rep = {.generator = "vhost-user",
                                    .sent = seq - left,
@@ -206,9 +205,9 @@ rx_announce(struct vfront *f, const uint8_t mac[static 6])
 }
 
 struct rx_frame {
-    unsigned pending;  /* buffers still to come (mergeable receive buffers) */
-    size_t len;        /* frame bytes so far */
-    size_t head_len;   /* bytes in 'head' */
+    unsigned pending; /* buffers still to come (mergeable receive buffers) */
+    size_t len;       /* frame bytes so far */
+    size_t head_len;  /* bytes in 'head' */
     uint8_t head[RX_SCRATCH];
 };
 
@@ -278,7 +277,8 @@ pktgen_vhost_rx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
     struct vfront_ring *r = &f.ring[VHOST_RXQ];
     for (unsigned id = 0; id < r->num; id++) {
         r->desc[id] = (struct virtq_desc){.addr = vfront_gpa(&f, vfront_buf(&f, VHOST_RXQ, id)),
-                                          .len = f.buf_len, .flags = VIRTQ_DESC_F_WRITE};
+                                          .len = f.buf_len,
+                                          .flags = VIRTQ_DESC_F_WRITE};
         vfront_avail_put(r, (uint16_t)id);
     }
     vfront_avail_publish(r);

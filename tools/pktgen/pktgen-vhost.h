@@ -18,9 +18,9 @@
 
 #include "tools/pktgen/pktgen.h"
 
-#define PKTGEN_VHOST_RING 4096  /* entries per ring */
-#define PKTGEN_VHOST_BUF 2048   /* bytes per buffer: a whole frame and its header */
-#define PKTGEN_VHOST_BATCH 64   /* frames per kick */
+#define PKTGEN_VHOST_RING 4096 /* entries per ring */
+#define PKTGEN_VHOST_BUF 2048  /* bytes per buffer: a whole frame and its header */
+#define PKTGEN_VHOST_BATCH 64  /* frames per kick */
 #define PKTGEN_VHOST_TIMEOUT_MS 5000
 
 /* Runs tx or rx for 'o' (o->vhost_user set) and prints the report.  Returns

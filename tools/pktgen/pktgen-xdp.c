@@ -36,8 +36,8 @@ pktgen_xdp_probe(void)
         {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_DROP},
         {.code = BPF_JMP | BPF_EXIT},
     };
-    int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "pktgen_probe", "GPL", insns,
-                           ARRAY_SIZE(insns), NULL);
+    int fd =
+        bpf_prog_load(BPF_PROG_TYPE_XDP, "pktgen_probe", "GPL", insns, ARRAY_SIZE(insns), NULL);
     if (fd < 0)
         return fd;
     uint8_t frame[64] = {0};
@@ -54,15 +54,13 @@ pktgen_xdp_obj_load(const unsigned char *img, size_t len, const char *what, char
 {
     struct bpf_object *obj = bpf_object__open_mem(img, len, NULL);
     if (!obj) {
-        err_set(err, err_len, -errno, "cannot open the %s program: %s", what,
-                strerror(errno));
+        err_set(err, err_len, -errno, "cannot open the %s program: %s", what, strerror(errno));
         return NULL;
     }
     int rc = bpf_object__load(obj);
     if (rc) {
-        err_set(err, err_len, rc,
-                "cannot load the %s program: %s (DSE_PKTGEN_DEBUG=1 shows why)", what,
-                strerror(-rc));
+        err_set(err, err_len, rc, "cannot load the %s program: %s (DSE_PKTGEN_DEBUG=1 shows why)",
+                what, strerror(-rc));
         bpf_object__close(obj);
         return NULL;
     }
@@ -83,8 +81,8 @@ xdp_pin(int prog_fd, int ifindex)
 
 /* Finds the program and its maps and configures it.  Returns 0 or -errno. */
 static int
-xdp_setup(struct pktgen_xdp *x, const struct pktgen_opts *o, int ifindex, __u32 cookie,
-          char *err, size_t err_len)
+xdp_setup(struct pktgen_xdp *x, const struct pktgen_opts *o, int ifindex, __u32 cookie, char *err,
+          size_t err_len)
 {
     struct bpf_program *prog = bpf_object__find_program_by_name(x->obj, "pktgen_tx");
     int cfg_fd = bpf_object__find_map_fd_by_name(x->obj, "tx_cfg");
@@ -133,8 +131,7 @@ xdp_open(const struct pktgen_opts *o, int ifindex, void **ctx, char *err, size_t
     }
     x->data_len = sizeof cookie + frame_len;
     int rc = -EINVAL;
-    x->obj =
-        pktgen_xdp_obj_load(pktgen_tx_bpf_obj, pktgen_tx_bpf_obj_len, "tx", err, err_len);
+    x->obj = pktgen_xdp_obj_load(pktgen_tx_bpf_obj, pktgen_tx_bpf_obj_len, "tx", err, err_len);
     if (!x->obj || (rc = xdp_setup(x, o, ifindex, cookie, err, err_len)) < 0) {
         xdp_close(x);
         return rc;
@@ -150,10 +147,9 @@ xdp_send(void *ctx, uint64_t n)
 {
     struct pktgen_xdp *x = ctx;
     struct xdp_md md = {.data = sizeof(__u32), .data_end = (__u32)x->data_len};
-    LIBBPF_OPTS(
-        bpf_test_run_opts, opts, .data_in = x->data, .data_size_in = (__u32)x->data_len,
-        .ctx_in = &md, .ctx_size_in = sizeof md, .repeat = (__u32)n,
-        .batch_size = (__u32)MIN(n, TX_BATCH), .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = x->data, .data_size_in = (__u32)x->data_len,
+                .ctx_in = &md, .ctx_size_in = sizeof md, .repeat = (__u32)n,
+                .batch_size = (__u32)MIN(n, TX_BATCH), .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
     return bpf_prog_test_run_opts(x->prog_fd, &opts) ? -errno : (int64_t)n;
 }
 
@@ -173,8 +169,7 @@ xdp_finish(void *ctx, uint64_t *sent, char *err, size_t err_len)
     __u32 k0 = 0;
     __u64 v = 0;
     if (bpf_map_lookup_elem(x->seq_fd, &k0, &v))
-        return err_set(err, err_len, -errno, "cannot read the frame counter: %s",
-                       strerror(errno));
+        return err_set(err, err_len, -errno, "cannot read the frame counter: %s", strerror(errno));
     *sent = v;
     return 0;
 }

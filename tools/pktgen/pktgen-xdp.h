@@ -35,8 +35,8 @@ struct bpf_object;
 /* Opens and loads the embedded BPF object 'img' ('len' bytes), the 'what'
  * program (tx, rx, fwd; for the message).  Returns it (the caller closes it
  * with bpf_object__close()), or NULL with one line in 'err'. */
-struct bpf_object *pktgen_xdp_obj_load(const unsigned char *img, size_t len,
-                                       const char *what, char *err, size_t err_len);
+struct bpf_object *pktgen_xdp_obj_load(const unsigned char *img, size_t len, const char *what,
+                                       char *err, size_t err_len);
 
 /* Whether this kernel runs XDP live frames: one BPF_PROG_RUN with
  * BPF_F_TEST_XDP_LIVE_FRAMES of a program that drops its frame, so nothing

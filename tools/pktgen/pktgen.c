@@ -25,15 +25,14 @@ put_be16(uint8_t *p, uint16_t v)
 unsigned
 pktgen_min_size(bool has_vlan)
 {
-    return PKTGEN_ETH_LEN + (has_vlan ? PKTGEN_VLAN_LEN : 0) + PKTGEN_IP_LEN +
-           PKTGEN_UDP_LEN + PKTGEN_HDR_LEN;
+    return PKTGEN_ETH_LEN + (has_vlan ? PKTGEN_VLAN_LEN : 0) + PKTGEN_IP_LEN + PKTGEN_UDP_LEN +
+           PKTGEN_HDR_LEN;
 }
 
 unsigned
 pktgen_udp_overhead(int family)
 {
-    return PKTGEN_ETH_LEN + (family == AF_INET6 ? PKTGEN_IP6_LEN : PKTGEN_IP_LEN) +
-           PKTGEN_UDP_LEN;
+    return PKTGEN_ETH_LEN + (family == AF_INET6 ? PKTGEN_IP6_LEN : PKTGEN_IP_LEN) + PKTGEN_UDP_LEN;
 }
 
 unsigned
@@ -95,12 +94,10 @@ parse_udp_dst(const char *v, struct pktgen_opts *o, char *err, size_t err_len)
     } else {
         const char *colon = strrchr(v, ':');
         if (!colon)
-            return fail(err, err_len,
-                        "--udp '%s': not ADDR:PORT (A.B.C.D:PORT or [IPv6]:PORT)", v);
+            return fail(err, err_len, "--udp '%s': not ADDR:PORT (A.B.C.D:PORT or [IPv6]:PORT)", v);
         addr_len = (size_t)(colon - v);
         if (memchr(v, ':', addr_len))
-            return fail(err, err_len,
-                        "--udp '%s': an IPv6 address is written [ADDR]:PORT", v);
+            return fail(err, err_len, "--udp '%s': an IPv6 address is written [ADDR]:PORT", v);
         port_s = colon + 1;
     }
     uint64_t port;
@@ -186,13 +183,12 @@ parse_generator(const char *v, struct pktgen_opts *o, char *err, size_t err_len)
             o->generator = (enum pktgen_generator)g;
             return true;
         }
-    return fail(err, err_len, "--generator '%s': not auto, xdp-live, afxdp or afpacket",
-                v);
+    return fail(err, err_len, "--generator '%s': not auto, xdp-live, afxdp or afpacket", v);
 }
 
 static bool
-parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
-          bool *has_size, char *err, size_t err_len)
+parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst, bool *has_size,
+          char *err, size_t err_len)
 {
     uint64_t n;
     if (!strcmp(name, "--dev")) {
@@ -228,8 +224,7 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
         o->vlan = (int)n;
     } else if (!strcmp(name, "--size")) {
         if (!parse_u64(v, 60, PKTGEN_MAX_SIZE, &n))
-            return fail(err, err_len, "--size '%s': not a frame size (60..%d)", v,
-                        PKTGEN_MAX_SIZE);
+            return fail(err, err_len, "--size '%s': not a frame size (60..%d)", v, PKTGEN_MAX_SIZE);
         o->size = (unsigned)n;
         *has_size = true;
     } else if (!strcmp(name, "--rate")) {
@@ -262,8 +257,7 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
         *(name[2] == 's' ? &o->src_ip_be : &o->dst_ip_be) = a.s_addr;
     } else if (!strcmp(name, "--stream")) {
         if (!parse_u64(v, 0, UINT32_MAX, &n))
-            return fail(err, err_len, "--stream '%s': not a stream id (0..%u)", v,
-                        UINT32_MAX);
+            return fail(err, err_len, "--stream '%s': not a stream id (0..%u)", v, UINT32_MAX);
         o->stream = (uint32_t)n;
         o->has_stream = true;
     } else if (!strcmp(name, "--generator")) {
@@ -353,8 +347,7 @@ pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_
         return fail(err, err_len, "%s: give --udp or %s, not both", argv[0],
                     o->dev ? "--dev" : "--vhost-user");
     if (!o->dev && !o->vhost_user && !o->udp)
-        return fail(err, err_len, "%s: --dev, --vhost-user or --udp is required",
-                    argv[0]);
+        return fail(err, err_len, "%s: --dev, --vhost-user or --udp is required", argv[0]);
     if (o->has_announce && !o->vhost_user)
         return fail(err, err_len, "rx: --announce goes with --vhost-user");
     if (o->udp && not_udp)
@@ -378,10 +371,9 @@ pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_
     if (!has_size)
         o->size = min;
     else if (o->size < min)
-        return fail(
-            err, err_len,
-            "--size %u: frames carrying the pktgen header need at least %u bytes%s",
-            o->size, min, o->vlan >= 0 ? " with --vlan" : "");
+        return fail(err, err_len,
+                    "--size %u: frames carrying the pktgen header need at least %u bytes%s",
+                    o->size, min, o->vlan >= 0 ? " with --vlan" : "");
     return true;
 }
 
@@ -513,8 +505,7 @@ put_be64(uint8_t *p, uint64_t v)
 }
 
 void
-pktgen_frame_stamp(const struct pktgen_tx_cfg *cfg, uint8_t *frame, uint64_t seq,
-                   uint64_t now_ns)
+pktgen_frame_stamp(const struct pktgen_tx_cfg *cfg, uint8_t *frame, uint64_t seq, uint64_t now_ns)
 {
     uint8_t *udp = frame + cfg->l4_off;
     uint32_t n_flows = cfg->n_flows ? cfg->n_flows : 1;
@@ -526,8 +517,7 @@ pktgen_frame_stamp(const struct pktgen_tx_cfg *cfg, uint8_t *frame, uint64_t seq
         frame[10] = (uint8_t)(low >> 8);
         frame[11] = (uint8_t)low;
     }
-    pktgen_hdr_stamp((struct pktgen_hdr *)(udp + PKTGEN_UDP_LEN), cfg->stream, seq,
-                     now_ns);
+    pktgen_hdr_stamp((struct pktgen_hdr *)(udp + PKTGEN_UDP_LEN), cfg->stream, seq, now_ns);
 }
 
 void
@@ -681,13 +671,12 @@ pktgen_rx_count(struct pktgen_rx_table *t, const uint8_t *frame, size_t len, siz
     size_t h_off = l3 + ihl * 4 + PKTGEN_UDP_LEN;
     if (len < h_off + PKTGEN_HDR_LEN)
         return false;
-    return pktgen_rx_count_hdr(t, (const struct pktgen_hdr *)(frame + h_off), frame_len,
-                               now_ns);
+    return pktgen_rx_count_hdr(t, (const struct pktgen_hdr *)(frame + h_off), frame_len, now_ns);
 }
 
 bool
-pktgen_rx_count_hdr(struct pktgen_rx_table *t, const struct pktgen_hdr *hdr,
-                    size_t frame_len, uint64_t now_ns)
+pktgen_rx_count_hdr(struct pktgen_rx_table *t, const struct pktgen_hdr *hdr, size_t frame_len,
+                    uint64_t now_ns)
 {
     const uint8_t *h = (const uint8_t *)hdr;
     if (get_be16(h) != PKTGEN_MAGIC >> 16 || get_be16(h + 2) != (PKTGEN_MAGIC & 0xffff))
@@ -742,8 +731,7 @@ pktgen_rx_select(const struct pktgen_rx_table *t, const struct pktgen_opts *o,
 }
 
 void
-pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
-                uint64_t untracked)
+pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s, uint64_t untracked)
 {
     if (o->json) {
         printf("{\"rx_packets\": %llu, \"rx_bytes\": %llu, \"rx_pps\": %.0f, "
@@ -754,9 +742,9 @@ pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
                "\"untracked\": %llu}\n",
                (unsigned long long)s->packets, (unsigned long long)s->bytes, s->pps,
                (unsigned long long)s->lost, (unsigned long long)s->reordered,
-               (unsigned long long)s->max_lost_run, s->max_gap_us, s->lat_p50_us,
-               s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us, s->duration_s,
-               s->n_streams, (unsigned long long)untracked);
+               (unsigned long long)s->max_lost_run, s->max_gap_us, s->lat_p50_us, s->lat_p99_us,
+               s->lat_p999_us, s->lat_max_us, s->lat_avg_us, s->duration_s, s->n_streams,
+               (unsigned long long)untracked);
         return;
     }
     printf("received %llu packets (%llu bytes, %u streams) in %.3f s: %.0f pps\n",
@@ -764,10 +752,10 @@ pktgen_rx_print(const struct pktgen_opts *o, const struct pktgen_rx_summary *s,
            s->duration_s, s->pps);
     printf("lost %llu, reordered %llu\n", (unsigned long long)s->lost,
            (unsigned long long)s->reordered);
-    printf("longest gap between frames %.1f us, longest run lost %llu frames\n",
-           s->max_gap_us, (unsigned long long)s->max_lost_run);
-    printf("latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  avg %.1f\n",
-           s->lat_p50_us, s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us);
+    printf("longest gap between frames %.1f us, longest run lost %llu frames\n", s->max_gap_us,
+           (unsigned long long)s->max_lost_run);
+    printf("latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  avg %.1f\n", s->lat_p50_us,
+           s->lat_p99_us, s->lat_p999_us, s->lat_max_us, s->lat_avg_us);
     if (untracked)
         printf("warning: %llu frames of streams beyond the first %d were not tracked\n",
                (unsigned long long)untracked, PKTGEN_MAX_STREAMS);
@@ -781,8 +769,8 @@ pktgen_tx_print(const struct pktgen_opts *o, const struct pktgen_tx_report *r)
         printf("{\"tx_packets\": %llu, \"duration_s\": %.6f, \"tx_pps\": %.0f, "
                "\"size\": %u, \"flows\": %u, \"src_macs\": %u, \"stream\": %u, "
                "\"rate_pps\": %llu, \"generator\": \"%s\"",
-               (unsigned long long)r->sent, r->secs, pps, o->size, o->n_flows, o->n_macs,
-               o->stream, (unsigned long long)o->rate_pps, r->generator);
+               (unsigned long long)r->sent, r->secs, pps, o->size, o->n_flows, o->n_macs, o->stream,
+               (unsigned long long)o->rate_pps, r->generator);
         if (r->pinned >= 0)
             printf(", \"pinned\": %s", r->pinned ? "true" : "false");
         if (o->udp)
@@ -799,8 +787,7 @@ pktgen_tx_print(const struct pktgen_opts *o, const struct pktgen_tx_report *r)
     }
     printf("sent %llu packets of %u bytes in %.3f s: %.0f pps (%s %s%s%s, stream %u, "
            "%u flows%s)\n",
-           (unsigned long long)r->sent, o->size, r->secs, pps,
-           o->dev ? "dev" : "vhost-user", pktgen_target(o), o->dev ? ", generator " : "",
-           o->dev ? r->generator : "", o->stream, o->n_flows,
-           r->interrupted ? ", interrupted" : "");
+           (unsigned long long)r->sent, o->size, r->secs, pps, o->dev ? "dev" : "vhost-user",
+           pktgen_target(o), o->dev ? ", generator " : "", o->dev ? r->generator : "", o->stream,
+           o->n_flows, r->interrupted ? ", interrupted" : "");
 }

@@ -101,8 +101,7 @@ unsigned pktgen_udp_overhead(int family);
  * unspecified address) in tx, a PORT in rx; it goes with neither --dev nor
  * --vhost-user, nor with the options that shape the frame's headers (MACs,
  * VLAN, addresses, flows): the kernel writes those. */
-bool pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err,
-                       size_t err_len);
+bool pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_t err_len);
 
 /* Writes the template frame that 'o' describes (with 'o->src_mac' set) into
  * 'buf': IPv4 header and UDP checksums valid, pktgen header with magic and
@@ -128,8 +127,7 @@ void pktgen_frame_stamp(const struct pktgen_tx_cfg *cfg, uint8_t *frame, uint64_
 /* Writes the pktgen header of frame 'seq' of 'stream', sent at 'now_ns'
  * (CLOCK_MONOTONIC), into 'h' (24 bytes, any alignment), in network byte
  * order.  This function can't fail. */
-void pktgen_hdr_stamp(struct pktgen_hdr *h, uint32_t stream, uint64_t seq,
-                      uint64_t now_ns);
+void pktgen_hdr_stamp(struct pktgen_hdr *h, uint32_t stream, uint64_t seq, uint64_t now_ns);
 
 /* Frames tx sends: --count, or --rate x --duration (at least 1); 0 when it
  * sends flat out until --duration.  This function can't fail. */
@@ -158,8 +156,7 @@ double pktgen_bucket_hi_us(uint32_t b);
 /* The 'p'-quantile (0 < p <= 1) of 'hist' in microseconds: the upper edge of
  * the bucket holding the ceil(p * n)-th sample, but no more than 'max_us'.
  * Returns 0 for an empty histogram. */
-double pktgen_percentile_us(const uint64_t hist[PKTGEN_N_BUCKETS], double p,
-                            double max_us);
+double pktgen_percentile_us(const uint64_t hist[PKTGEN_N_BUCKETS], double p, double max_us);
 
 struct pktgen_rx_summary {
     uint64_t packets, bytes;
@@ -191,16 +188,16 @@ struct pktgen_rx_table {
 /* Counts one received frame of 'frame_len' bytes whose first 'len' bytes are
  * at 'frame', at time 'now_ns', as bpf/pktgen-rx.bpf.c counts it.  Returns
  * false (and counts nothing) when it is not a pktgen frame.  Never allocates. */
-bool pktgen_rx_count(struct pktgen_rx_table *t, const uint8_t *frame, size_t len,
-                     size_t frame_len, uint64_t now_ns);
+bool pktgen_rx_count(struct pktgen_rx_table *t, const uint8_t *frame, size_t len, size_t frame_len,
+                     uint64_t now_ns);
 
 /* The counting of pktgen_rx_count() once the header is found: counts the
  * frame of 'frame_len' bytes that carries the pktgen header at 'h' (24
  * readable bytes, any alignment), received at 'now_ns' (CLOCK_MONOTONIC).
  * Returns false (and counts nothing) when the magic is not ours.  Never
  * allocates. */
-bool pktgen_rx_count_hdr(struct pktgen_rx_table *t, const struct pktgen_hdr *h,
-                         size_t frame_len, uint64_t now_ns);
+bool pktgen_rx_count_hdr(struct pktgen_rx_table *t, const struct pktgen_hdr *h, size_t frame_len,
+                         uint64_t now_ns);
 
 /* The entries of 't' that 'o' reports (only 'o->stream' with --stream):
  * sets '*first' and returns how many.  This function can't fail. */
