@@ -324,7 +324,7 @@ ok_call_echoes_args(void)
     if (rc)
         fprintf(stderr, "httpc_call: %s\n", err);
     ASSERT_EQ(rc, 0);
-    ASSERT_NULL(err);
+    ASSERT_STREQ(err, "");
     json_t *res = json_object_get(reply, "result");
     ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")));
     ASSERT_EQ(json_integer_value(json_object_get(json_object_get(res, "args"), "vlan")), 10);
@@ -361,7 +361,7 @@ client_without_certificate_is_refused(void)
     signal(SIGPIPE, SIG_IGN);
     ASSERT_TRUE(is_refusal(rc));
     ASSERT_NULL(reply);
-    ASSERT_NOT_NULL(err);
+    ASSERT_TRUE(err[0] != 0);
     ASSERT_TRUE(log_has("refused handshake: no client certificate"));
     ASSERT_TRUE(log_has("warn tls: peer=127.0.0.1:"));
     fixture_stop(&f);
