@@ -258,9 +258,12 @@ failf(char *err, size_t err_len, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(err, err_len, fmt, ap);
     va_end(ap);
+    /* A device that hung up shows as a reset when we read and as a broken
+     * pipe when we write next, whichever comes first: the same to the user. */
     if (n >= 0 && (size_t)n < err_len && rc != -EPROTO)
         snprintf(err + n, err_len - (size_t)n, ": %s",
-                 rc == -ECONNRESET ? "the device closed the connection" : strerror(-rc));
+                 rc == -ECONNRESET || rc == -EPIPE ? "the device closed the connection"
+                                                   : strerror(-rc));
     else if (n >= 0 && (size_t)n < err_len)
         snprintf(err + n, err_len - (size_t)n, ": the device answered out of protocol");
     return rc;
