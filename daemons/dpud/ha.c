@@ -55,7 +55,8 @@
 
 #include "daemons/common/daemon.h"
 #include "daemons/dpud/dpud.h"
-#include "lib/hamsg.h"
+#include "ha/hamsg.h"
+#include "ha/member.h"
 #include "lib/linkwatch.h"
 #include "lib/log.h"
 #include "lib/rtloop.h"
@@ -88,9 +89,7 @@ struct dpud_ha {
     struct event *fence_ev;
 
     /* The thread's own. */
-    enum ha_role role;
-    uint64_t epoch;
-    bool fenced;
+    struct ha_member m;    /* role, epoch, fenced (ha/member.h) */
     _Atomic int es_fenced; /* what the eswitch holds: -1 unknown, 0, 1 */
     unsigned fence_ms;
     uint64_t last_hb_ms;
@@ -113,20 +112,22 @@ struct dpud_ha {
 
 /* ---- fencing and announcing ---- */
 
+/* Puts the member's fencing ('ha->m.fenced', 'was' before) into the switch
+ * and the eswitch. */
 static void
-set_fenced(struct dpud_ha *ha, bool fenced, const char *why)
+set_fenced(struct dpud_ha *ha, bool was, const char *why)
 {
     struct dpud *d = ha->d;
+    bool fenced = ha->m.fenced;
     sw_set_vnics_fenced(d->sw, fenced);
     /* Every heartbeat restates the role: a system call only for a change
      * (or after one that failed). */
     if (d->es && ha->es_fenced != (int)fenced)
         ha->es_fenced = eswitch_set_fenced(d->es, fenced) == 0 ? (int)fenced : -1;
-    if (fenced != ha->fenced)
+    if (fenced != was)
         log_info("vNIC ports %s: %s", fenced ? "fenced" : "unfenced", why);
-    ha->fenced = fenced;
     snprintf(ha->why, sizeof ha->why, "%s", fenced ? why : "");
-    atomic_store(&ha->status, (unsigned)ha->role | (fenced ? 0x10u : 0));
+    atomic_store(&ha->status, (unsigned)ha->m.role | (fenced ? 0x10u : 0));
 }
 
 /* The VMs' MACs are ours now, whatever the uplinks said while we stood by. */
@@ -165,22 +166,15 @@ announce(struct dpud_ha *ha)
     log_info("announced %u of %u vNIC MACs on %s", sent, n, p->name);
 }
 
+/* Does what the member says (ha/member.h); 'was' is its fencing before. */
 static void
-apply_role(struct dpud_ha *ha, enum ha_role role, uint64_t epoch)
+act(struct dpud_ha *ha, unsigned acts, bool was, const char *why)
 {
-    if (epoch < ha->epoch)
-        return; /* from before a failover */
-    bool was_fenced = ha->fenced;
-    ha->epoch = epoch;
-    ha->role = role;
-    if (role == HA_ROLE_STANDBY) {
-        set_fenced(ha, true, "standby");
-    } else {
-        set_fenced(ha, false, "");
-        if (role == HA_ROLE_ACTIVE && was_fenced) {
-            claim(ha);
-            announce(ha);
-        }
+    if (acts & (HA_ACT_FENCE | HA_ACT_UNFENCE))
+        set_fenced(ha, was, ha->m.fenced ? why : "");
+    if (acts & HA_ACT_ANNOUNCE) {
+        claim(ha);
+        announce(ha);
     }
 }
 
@@ -202,9 +196,9 @@ send_state(struct dpud_ha *ha, enum ha_msg_type type, uint64_t seq)
 {
     struct ha_msg m = {.type = type,
                        .seq = seq,
-                       .epoch = ha->epoch,
-                       .role = ha->role,
-                       .fenced = ha->fenced,
+                       .epoch = ha->m.epoch,
+                       .role = ha->m.role,
+                       .fenced = ha->m.fenced,
                        .uplinks = (int)uplinks_up(ha),
                        .uplinks_total = (int)ha->d->n_uplinks};
     char line[256];
@@ -231,7 +225,8 @@ on_heartbeat(struct dpud_ha *ha, const struct ha_msg *hb)
     if (hb->fence_ms)
         ha->fence_ms = hb->fence_ms;
     ha->last_hb_ms = now_ms();
-    apply_role(ha, hb->role, hb->epoch);
+    bool was = ha->m.fenced;
+    act(ha, ha_member_heartbeat(&ha->m, hb->role, hb->epoch), was, "standby");
     arm_fence(ha);
     send_state(ha, HA_MSG_HB, hb->seq);
 }
@@ -371,11 +366,10 @@ static void
 on_fence_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct dpud_ha *ha = arg;
-    if (ha->role == HA_ROLE_ACTIVE && !ha->fenced) {
-        char why[96];
-        snprintf(why, sizeof why, "no heartbeat from hostd for %u ms", ha->fence_ms);
-        set_fenced(ha, true, why);
-    }
+    char why[96];
+    snprintf(why, sizeof why, "no heartbeat from hostd for %u ms", ha->fence_ms);
+    bool was = ha->m.fenced;
+    act(ha, ha_member_silence(&ha->m), was, why);
 }
 
 int
@@ -396,6 +390,7 @@ dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
     ha->policy = policy;
     ha->fence_ms = FENCE_MS_DEFAULT;
     ha->es_fenced = -1;
+    ha_member_init(&ha->m, false); /* the control thread fences a new pair (configure) */
     pthread_mutex_init(&ha->mu, NULL);
     for (unsigned i = 0; i < DPUD_MAX_UPLINKS; i++)
         ha->raw_fd[i] = -1;

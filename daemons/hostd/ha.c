@@ -45,7 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/hamsg.h"
+#include "ha/detector.h"
+#include "ha/hamsg.h"
 #include "daemons/hostd/hostd.h"
 #include "lib/log.h"
 #include "monitor/metrics.h"
@@ -61,18 +62,12 @@ static struct log_ratelimit ha_rl = LOG_RATELIMIT_INIT(5, 10000);
 #define RT_PRIORITY 20
 #define HA_VMS_MAX 256
 
+/* A DPU's connection (its health is the detector's: hostd_ha.health). */
 struct ha_peer {
     struct bufferevent *bev;
-    bool connected;               /* handshake done */
-    uint64_t connect_ms;          /* when the last attempt began */
-    uint64_t last_rx_ms;          /* the last message from it */
-    unsigned unanswered;          /* heartbeats sent since its last message */
-    uint64_t first_unanswered_ms; /* when the first of them went */
-    uint64_t seq;
-    unsigned uplinks, uplinks_total;
+    uint64_t connect_ms; /* when the last attempt began */
     bool fenced;
-    char role[16];      /* as it says */
-    char why_down[200]; /* why it is not healthy, "" when it is */
+    char role[16]; /* as it says */
 };
 
 struct hostd_ha {
@@ -83,18 +78,18 @@ struct hostd_ha {
     pthread_cond_t cv;
 
     /* Configuration (under mu): from hostd.json. */
-    bool active_standby;
-    unsigned interval_ms, miss, fence_ms;
-    unsigned auto_failback_ms; /* 0: failback by hand */
-    char vms[HA_VMS_MAX][32];  /* every VM, for moving their VFs */
+    struct ha_detector_cfg cfg; /* heartbeat interval, misses that fail */
+    unsigned fence_ms;
+    char vms[HA_VMS_MAX][32]; /* every VM, for moving their VFs */
     unsigned n_vms;
 
-    /* State (under mu). */
+    /* State (under mu).  'pair': the mode, the active DPU (active-standby
+     * only), the preferred one (the operator's last choice: failback's aim),
+     * the failback hold time (0: by hand). */
+    struct ha_pair pair;
     uint64_t epoch;
-    int active;                                /* DPU index, active-standby only */
-    int preferred;                             /* the DPU the operator chose last: failback's aim */
-    uint64_t healthy_since_ms[HOSTD_MAX_DPUS]; /* 0: not healthy */
     struct ha_peer peer[HOSTD_MAX_DPUS];
+    struct ha_peer_health health[HOSTD_MAX_DPUS]; /* what the heartbeats said (ha/detector.h) */
     uint64_t seq;
     unsigned failovers;
     char last_failover[400];        /* what happened last, for dpu list */
@@ -109,7 +104,7 @@ struct hostd_ha {
 static enum ha_role
 role_of(const struct hostd_ha *ha, int i)
 {
-    return !ha->active_standby ? HA_ROLE_NONE : i == ha->active ? HA_ROLE_ACTIVE : HA_ROLE_STANDBY;
+    return !ha->pair.active_standby ? HA_ROLE_NONE : i == ha->pair.active ? HA_ROLE_ACTIVE : HA_ROLE_STANDBY;
 }
 
 /* ---- state on disk: which DPU is active, the epoch ---- */
@@ -120,8 +115,8 @@ save_state(struct hostd_ha *ha)
     char path[4200];
     snprintf(path, sizeof path, "%s/ha.json", ha->h->dir);
     json_t *j =
-        json_pack("{s:s,s:s,s:I}", "active", ha->h->dpus[ha->active < 0 ? 0 : ha->active].name,
-                  "preferred", ha->h->dpus[ha->preferred].name, "epoch", (json_int_t)ha->epoch);
+        json_pack("{s:s,s:s,s:I}", "active", ha->h->dpus[ha->pair.active < 0 ? 0 : ha->pair.active].name,
+                  "preferred", ha->h->dpus[ha->pair.preferred].name, "epoch", (json_int_t)ha->epoch);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s || fs_write_atomic(path, s, strlen(s)) < 0)
@@ -210,8 +205,8 @@ load_state(struct hostd_ha *ha)
     if (hostd_ha_state_parse(ha->h, text, len, &st, why, sizeof why) < 0)
         log_warn("%s: %s: ignored", path, why);
     free(text);
-    ha->active = st.active;
-    ha->preferred = st.preferred;
+    ha->pair.active = st.active;
+    ha->pair.preferred = st.preferred;
     ha->epoch = st.epoch;
 }
 
@@ -223,15 +218,10 @@ static void
 send_hb(struct hostd_ha *ha, int i)
 {
     struct ha_peer *p = &ha->peer[i];
-    if (!p->connected)
+    uint64_t now = now_ms();
+    if (!ha_peer_should_send(&ha->cfg, &ha->health[i], now))
         return;
-    /* A DPU that stopped answering gets a heartbeat now and then, not a
-     * backlog to work through when it wakes up. */
-    uint64_t quiet = now_ms() - p->last_rx_ms;
-    if (p->unanswered > 2 * ha->miss && quiet % 50 > ha->interval_ms)
-        return;
-    if (!p->unanswered++)
-        p->first_unanswered_ms = now_ms();
+    ha_peer_sent(&ha->health[i], now);
     struct ha_msg m = {.type = HA_MSG_HB,
                        .seq = ++ha->seq,
                        .epoch = ha->epoch,
@@ -243,30 +233,11 @@ send_hb(struct hostd_ha *ha, int i)
         peer_down(ha, i, "heartbeats back up, unread: connection closed");
 }
 
-/* Has DPU 'i' left 'miss' heartbeats in a row unanswered, the first of them
- * 'miss' intervals ago?  Counting what was sent, not the time since its last
- * answer, keeps a stall of hostd itself (a busy host core) from looking like
- * a stall of the DPU. */
-static bool
-silent(const struct hostd_ha *ha, const struct ha_peer *p, uint64_t now)
-{
-    return p->unanswered >= ha->miss && now - p->first_unanswered_ms >= ha->miss * ha->interval_ms;
-}
-
+/* Healthy at 'now' (ha/detector.h); if not, why. */
 static bool
 healthy(const struct hostd_ha *ha, int i, uint64_t now, char *why, size_t len)
 {
-    const struct ha_peer *p = &ha->peer[i];
-    if (!p->connected)
-        snprintf(why, len, "%s", p->why_down[0] ? p->why_down : "not connected");
-    else if (silent(ha, p, now))
-        snprintf(why, len, "%u heartbeats unanswered in %llu ms", p->unanswered,
-                 (unsigned long long)(now - p->first_unanswered_ms));
-    else if (p->uplinks_total && !p->uplinks)
-        snprintf(why, len, "no uplink has carrier");
-    else
-        return true;
-    return false;
+    return ha_peer_healthy(&ha->cfg, &ha->health[i], now, why, len);
 }
 
 /* Moves every vNIC to DPU 'to' and tells both DPUs.  Under mu. */
@@ -279,17 +250,17 @@ failover(struct hostd_ha *ha, int to, const char *reason, uint64_t detected_at_n
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     char why[200];
-    if (to == ha->active)
-        return snprintf(err, err_len, "%s is active already", h->dpus[to].name), -EALREADY;
-    if (!healthy(ha, to, now, why, sizeof why)) {
+    int rc = ha_may_fail_over(&ha->cfg, &ha->pair, ha->health, to, now, why, sizeof why);
+    if (rc == -EALREADY)
+        return err_set(err, err_len, rc, "%s is %s", h->dpus[to].name, why);
+    if (rc < 0) {
         snprintf(ha->no_failover, sizeof ha->no_failover, "no failover to %s (%s): %s",
                  h->dpus[to].name, reason, why);
-        snprintf(err, err_len, "%s", ha->no_failover);
-        return -EHOSTUNREACH;
+        return err_set(err, err_len, rc, "%s", ha->no_failover);
     }
-    int from = ha->active;
+    int from = ha->pair.active;
     ha->epoch++;
-    ha->active = to;
+    ha->pair.active = to;
     unsigned moved = 0;
     char perr[256] = "";
     for (unsigned v = 0; v < ha->n_vms; v++)
@@ -320,17 +291,29 @@ after_failover(struct hostd_ha *ha, const char *to)
     pthread_mutex_lock(&ha->mu);
 }
 
-/* The active DPU 'i' failed for 'reason': fail over to the other. */
+/* DPU 'i' failed for 'reason': what the policy says (ha/detector.h). */
 static void
-active_failed(struct hostd_ha *ha, int i, const char *reason)
+dpu_failed(struct hostd_ha *ha, int i, const char *reason)
 {
-    if (!ha->active_standby || i != ha->active || ha->h->n_dpus < 2)
-        return;
-    char err[400];
-    if (failover(ha, 1 - i, reason, now_ns(), err, sizeof err) == 0) {
-        after_failover(ha, ha->h->dpus[1 - i].name);
-    } else if (strcmp(err, ha->no_failover) || !ha->no_failover[0]) {
-        log_warn("%s", err);
+    char err[400], why[200];
+    int to = -1;
+    uint64_t now = now_ms();
+    switch (ha_on_failure(&ha->cfg, &ha->pair, ha->health, i, now, &to, why, sizeof why)) {
+    case HA_FAILOVER:
+        if (failover(ha, to, reason, now_ns(), err, sizeof err) == 0)
+            after_failover(ha, ha->h->dpus[to].name);
+        else
+            log_warn("%s", err);
+        break;
+    case HA_NO_FAILOVER:
+        snprintf(err, sizeof err, "no failover to %s (%s): %s", ha->h->dpus[1 - i].name, reason,
+                 why);
+        if (strcmp(err, ha->no_failover))
+            log_warn("%s", err);
+        snprintf(ha->no_failover, sizeof ha->no_failover, "%s", err);
+        break;
+    default:
+        break;
     }
 }
 
@@ -345,12 +328,11 @@ peer_down(struct hostd_ha *ha, int i, const char *why)
     if (p->bev)
         bufferevent_free(p->bev);
     p->bev = NULL;
-    bool was = p->connected;
-    p->connected = false;
-    snprintf(p->why_down, sizeof p->why_down, "%s", why);
+    bool was = ha->health[i].connected;
+    ha_peer_lost(&ha->health[i], why);
     if (was) {
         log_warn("dpu=%s: %s", ha->h->dpus[i].name, why);
-        active_failed(ha, i, why);
+        dpu_failed(ha, i, why);
     }
 }
 
@@ -358,12 +340,8 @@ static void
 on_message(struct hostd_ha *ha, int i, const struct ha_msg *m)
 {
     struct ha_peer *p = &ha->peer[i];
-    p->last_rx_ms = now_ms();
-    p->unanswered = 0;
-    if (m->uplinks >= 0)
-        p->uplinks = (unsigned)m->uplinks;
-    if (m->uplinks_total >= 0)
-        p->uplinks_total = (unsigned)m->uplinks_total;
+    struct ha_peer_health *health = &ha->health[i];
+    ha_peer_heard(health, m->uplinks, m->uplinks_total, now_ms());
     if (m->type == HA_MSG_HB) {
         snprintf(p->role, sizeof p->role, "%s", ha_role_name(m->role));
         p->fenced = m->fenced;
@@ -373,8 +351,8 @@ on_message(struct hostd_ha *ha, int i, const struct ha_msg *m)
             save_state(ha);
         }
     }
-    if (p->uplinks_total && !p->uplinks)
-        active_failed(ha, i, "its uplinks lost carrier");
+    if (health->uplinks_total && !health->uplinks)
+        dpu_failed(ha, i, "its uplinks lost carrier");
 }
 
 struct peer_cb {
@@ -428,10 +406,7 @@ on_peer_event(struct bufferevent *bev, short what, void *arg)
         } else {
             int one = 1;
             setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            p->connected = true;
-            p->last_rx_ms = now_ms();
-            p->unanswered = 0;
-            p->why_down[0] = '\0';
+            ha_peer_connected(&ha->health[c->i], now_ms());
             log_info("dpu=%s: heartbeats connected", dpu->name);
             send_hb(ha, c->i);
         }
@@ -463,7 +438,9 @@ peer_connect(struct hostd_ha *ha, int i)
     if (!ssl || evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &len) < 0) {
         if (ssl)
             SSL_free(ssl);
-        snprintf(p->why_down, sizeof p->why_down, "bad address %s", spec);
+        char why[160];
+        snprintf(why, sizeof why, "bad address %s", spec);
+        ha_peer_lost(&ha->health[i], why);
         return;
     }
     SSL_set_tlsext_host_name(ssl, dpu->addr);
@@ -480,7 +457,9 @@ peer_connect(struct hostd_ha *ha, int i)
     if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&ss, len) < 0) {
         bufferevent_free(p->bev);
         p->bev = NULL;
-        snprintf(p->why_down, sizeof p->why_down, "connect: %s", strerror(errno));
+        char why[100];
+        snprintf(why, sizeof why, "connect: %s", strerror(errno));
+        ha_peer_lost(&ha->health[i], why);
     }
 }
 
@@ -489,9 +468,8 @@ peer_connect(struct hostd_ha *ha, int i)
 static void
 auto_failback(struct hostd_ha *ha, uint64_t now)
 {
-    int to = ha->preferred;
-    if (!ha->active_standby || !ha->auto_failback_ms || to == ha->active ||
-        !ha->healthy_since_ms[to] || now - ha->healthy_since_ms[to] < ha->auto_failback_ms)
+    int to = -1;
+    if (ha_on_tick(&ha->cfg, &ha->pair, ha->health, now, &to) != HA_FAILBACK)
         return;
     char err[400];
     if (failover(ha, to, "automatic failback", now_ns(), err, sizeof err) == 0)
@@ -509,21 +487,17 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     uint64_t now = now_ms();
     for (unsigned i = 0; i < ha->h->n_dpus; i++) {
         struct ha_peer *p = &ha->peer[i];
-        if (p->connected && silent(ha, p, now)) {
+        struct ha_peer_health *health = &ha->health[i];
+        if (health->connected && ha_peer_silent(&ha->cfg, health, now)) {
             char why[96];
-            snprintf(why, sizeof why, "%u heartbeats unanswered in %llu ms", p->unanswered,
-                     (unsigned long long)(now - p->first_unanswered_ms));
-            if (ha->active_standby && (int)i == ha->active)
-                active_failed(ha, (int)i, why);
+            snprintf(why, sizeof why, "%u heartbeats unanswered in %llu ms", health->unanswered,
+                     (unsigned long long)(now - health->first_unanswered_ms));
+            dpu_failed(ha, (int)i, why);
         }
         if (!p->bev && now - p->connect_ms >= RECONNECT_MS)
             peer_connect(ha, (int)i);
         send_hb(ha, (int)i);
-        char why[200];
-        if (!healthy(ha, (int)i, now, why, sizeof why))
-            ha->healthy_since_ms[i] = 0;
-        else if (!ha->healthy_since_ms[i])
-            ha->healthy_since_ms[i] = now;
+        ha_peer_update(&ha->cfg, health, now);
     }
     auto_failback(ha, now);
     pthread_mutex_unlock(&ha->mu);
@@ -540,13 +514,13 @@ on_wake(void *arg)
         ha->req_to = -1;
         ha->req_rc = failover(ha, to, "requested", now_ns(), ha->req_err, sizeof ha->req_err);
         if (ha->req_rc == 0) {
-            ha->preferred = to; /* where the operator wants the VMs */
+            ha->pair.preferred = to; /* where the operator wants the VMs */
             after_failover(ha, ha->h->dpus[to].name);
         }
         ha->req_done = true;
         pthread_cond_broadcast(&ha->cv);
     }
-    struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)ha->interval_ms * 1000};
+    struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)ha->cfg.interval_ms * 1000};
     event_add(ha->tick_ev, &tv); /* a changed interval */
     pthread_mutex_unlock(&ha->mu);
 }
@@ -561,17 +535,18 @@ hostd_ha_reconfigure(struct hostd *h)
         return;
     json_t *c = h->config;
     pthread_mutex_lock(&ha->mu);
-    ha->active_standby =
+    ha->pair.n = h->n_dpus;
+    ha->pair.active_standby =
         !strcmp(json_string_value(json_object_get(c, "dpu_mode")) ?: "", "active-standby") &&
         h->n_dpus == 2;
-    ha->auto_failback_ms =
+    ha->pair.auto_failback_ms =
         (unsigned)json_integer_value(json_object_get(c, "auto_failback_s")) * 1000;
     json_t *hb = json_object_get(c, "heartbeat_ms");
-    ha->interval_ms =
+    ha->cfg.interval_ms =
         json_is_integer(hb) ? (unsigned)json_integer_value(hb) : HOSTD_HA_HEARTBEAT_MS;
-    if (!ha->active_standby) /* a core's worth of heartbeats for nothing */
-        ha->interval_ms = MAX(ha->interval_ms, HOSTD_HA_IDLE_MS);
-    ha->fence_ms = MAX(HOSTD_HA_FENCE_MS, 10 * ha->interval_ms);
+    if (!ha->pair.active_standby) /* a core's worth of heartbeats for nothing */
+        ha->cfg.interval_ms = MAX(ha->cfg.interval_ms, HOSTD_HA_IDLE_MS);
+    ha->fence_ms = MAX(HOSTD_HA_FENCE_MS, 10 * ha->cfg.interval_ms);
     ha->n_vms = 0;
     size_t i;
     json_t *vm;
@@ -583,7 +558,7 @@ hostd_ha_reconfigure(struct hostd *h)
     json_array_foreach(json_object_get(c, "vms"), i, vm)
     {
         struct hostd_dpu *d = hostd_dpu_find(h, json_string_value(json_object_get(vm, "dpu")));
-        int to = ha->active_standby ? ha->active : d ? (int)(d - h->dpus) : 0;
+        int to = ha->pair.active_standby ? ha->pair.active : d ? (int)(d - h->dpus) : 0;
         char err[256];
         if (h->n_dpus == 2 &&
             hostd_platform_vnic_move(h, json_string_value(json_object_get(vm, "name")),
@@ -601,8 +576,8 @@ hostd_vm_owner(struct hostd *h, json_t *vm)
     const char *own = json_string_value(json_object_get(vm, "dpu"));
     if (ha) {
         pthread_mutex_lock(&ha->mu);
-        if (ha->active_standby)
-            own = h->dpus[ha->active].name;
+        if (ha->pair.active_standby)
+            own = h->dpus[ha->pair.active].name;
         pthread_mutex_unlock(&ha->mu);
     }
     return own;
@@ -615,8 +590,8 @@ hostd_ha_prefer_active(struct hostd *h)
     if (!ha)
         return;
     pthread_mutex_lock(&ha->mu);
-    if (ha->preferred != ha->active) {
-        ha->preferred = ha->active;
+    if (ha->pair.preferred != ha->pair.active) {
+        ha->pair.preferred = ha->pair.active;
         save_state(ha);
     }
     pthread_mutex_unlock(&ha->mu);
@@ -629,7 +604,7 @@ hostd_ha_failover(struct hostd *h, const char *to, char *err, size_t err_len)
     struct hostd_dpu *d = hostd_dpu_find(h, to);
     if (!d)
         return err_set(err, err_len, -ENOENT, "no DPU %s", to);
-    if (!ha || !ha->active_standby)
+    if (!ha || !ha->pair.active_standby)
         return err_set(err, err_len, -ENOTSUP,
                        "failover: the DPUs are not an active-standby pair "
                        "(dsectl host dpu-mode active-standby)");
@@ -666,7 +641,8 @@ hostd_ha_json(struct hostd *h, unsigned i)
     json_t *j = json_pack(
         "{s:s,s:b,s:s,s:b,s:i,s:i,s:I}", "role", ha_role_name(role_of(ha, (int)i)), "healthy", ok,
         "reported_role", p->role[0] ? p->role : "-", "fenced", p->fenced, "uplinks",
-        (int)p->uplinks, "uplinks_total", (int)p->uplinks_total, "epoch", (json_int_t)ha->epoch);
+        (int)ha->health[i].uplinks, "uplinks_total", (int)ha->health[i].uplinks_total, "epoch",
+        (json_int_t)ha->epoch);
     if (!ok)
         json_object_set_new(j, "why", json_string(why));
     pthread_mutex_unlock(&ha->mu);
@@ -681,12 +657,12 @@ hostd_ha_status(struct hostd *h)
         return json_null();
     pthread_mutex_lock(&ha->mu);
     json_t *j = json_pack("{s:s,s:s?,s:s?,s:i,s:I,s:i,s:i,s:i,s:i,s:s?,s:s?}", "mode",
-                          ha->active_standby ? "active-standby" : "independent", "active",
-                          ha->active_standby ? h->dpus[ha->active].name : NULL, "preferred",
-                          ha->active_standby ? h->dpus[ha->preferred].name : NULL,
-                          "auto_failback_s", (int)(ha->auto_failback_ms / 1000), "epoch",
-                          (json_int_t)ha->epoch, "heartbeat_ms", (int)ha->interval_ms,
-                          "failure_after_ms", (int)(ha->miss * ha->interval_ms), "fence_ms",
+                          ha->pair.active_standby ? "active-standby" : "independent", "active",
+                          ha->pair.active_standby ? h->dpus[ha->pair.active].name : NULL, "preferred",
+                          ha->pair.active_standby ? h->dpus[ha->pair.preferred].name : NULL,
+                          "auto_failback_s", (int)(ha->pair.auto_failback_ms / 1000), "epoch",
+                          (json_int_t)ha->epoch, "heartbeat_ms", (int)ha->cfg.interval_ms,
+                          "failure_after_ms", (int)(ha->cfg.miss * ha->cfg.interval_ms), "fence_ms",
                           (int)ha->fence_ms, "failovers", (int)ha->failovers, "last_failover",
                           ha->last_failover[0] ? ha->last_failover : NULL, "no_failover",
                           ha->no_failover[0] ? ha->no_failover : NULL);
@@ -729,8 +705,8 @@ hostd_ha_start(struct hostd *h, char *err, size_t err_len)
     h->ha = ha;
     ha->h = h;
     ha->req_to = -1;
-    ha->miss = HOSTD_HA_MISS;
-    ha->interval_ms = HOSTD_HA_HEARTBEAT_MS;
+    ha->cfg.miss = HOSTD_HA_MISS;
+    ha->cfg.interval_ms = HOSTD_HA_HEARTBEAT_MS;
     ha->fence_ms = HOSTD_HA_FENCE_MS;
     pthread_mutex_init(&ha->mu, NULL);
     pthread_cond_init(&ha->cv, NULL);

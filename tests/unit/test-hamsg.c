@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* hamsg (lib/hamsg.h): the heartbeat lines hostd and dpud exchange. */
+/* hamsg (ha/hamsg.h): the heartbeat lines hostd and dpud exchange. */
 #include <string.h>
 
 #include "tests/unit/check.h"
-#include "lib/hamsg.h"
+#include "ha/hamsg.h"
 
 /* Parses what must be accepted; a refusal prints why and fails the test. */
 static struct ha_msg

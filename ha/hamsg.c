@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* hamsg: the heartbeat lines of high availability (hamsg.h). */
-#include "lib/hamsg.h"
+#include "ha/hamsg.h"
 
 #include <errno.h>
 #include <jansson.h>
