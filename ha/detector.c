@@ -29,8 +29,7 @@ ha_peer_lost(struct ha_peer_health *p, const char *why)
 }
 
 bool
-ha_peer_should_send(const struct ha_detector_cfg *cfg, const struct ha_peer_health *p,
-                    uint64_t now)
+ha_peer_should_send(const struct ha_detector_cfg *cfg, const struct ha_peer_health *p, uint64_t now)
 {
     if (!p->connected)
         return false;
@@ -91,8 +90,8 @@ ha_peer_update(const struct ha_detector_cfg *cfg, struct ha_peer_health *p, uint
 
 enum ha_decision
 ha_on_failure(const struct ha_detector_cfg *cfg, const struct ha_pair *pair,
-              const struct ha_peer_health *peers, int failed, uint64_t now, int *to,
-              char *why_not, size_t why_len)
+              const struct ha_peer_health *peers, int failed, uint64_t now, int *to, char *why_not,
+              size_t why_len)
 {
     if (!pair->active_standby || failed != pair->active || pair->n < 2)
         return HA_STAY;

@@ -22,7 +22,9 @@ static const char *const dpu_state_names[] = {
     [DPU_UNKNOWN] = "unknown", [DPU_READY] = "ready", [DPU_UNREACHABLE] = "unreachable"};
 
 /* Saves the desired state and pushes it to the DPUs at once (the heartbeat
- * would catch up within a second anyway). */
+ * would catch up within a second anyway).  A change that cannot be saved is
+ * undone whole (hostd_config_commit): what the caller held of the
+ * configuration is stale then. */
 static int
 commit(struct hostd *h, char *err, size_t err_len)
 {
@@ -123,26 +125,18 @@ cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
                            why);
     }
     json_t *old_mode = json_incref(json_object_get(h->config, "dpu_mode"));
-    json_t *old_hb = json_incref(json_object_get(h->config, "heartbeat_ms"));
-    json_t *old_fb = json_incref(json_object_get(h->config, "auto_failback_s"));
     json_object_set_new(h->config, "dpu_mode", json_string(mode));
     if (hb > 0)
         json_object_set_new(h->config, "heartbeat_ms", json_integer(hb));
     if (fb >= 0)
         json_object_set_new(h->config, "auto_failback_s", json_integer(fb));
     int rc = commit(h, err, err_len);
-    if (rc < 0) {
-        json_object_set(h->config, "dpu_mode", old_mode);
-        json_object_set(h->config, "heartbeat_ms", old_hb);
-        json_object_set(h->config, "auto_failback_s", old_fb);
-    } else if (strcmp(json_string_value(old_mode), mode)) {
+    if (rc == 0 && strcmp(json_string_value(old_mode), mode)) {
         hostd_event(h, "dpu.mode", "host", "DPUs %s", mode);
         if (pair)
             hostd_ha_prefer_active(h);
     }
     json_decref(old_mode);
-    json_decref(old_hb);
-    json_decref(old_fb);
     if (rc == 0)
         *result = hostd_ha_status(h);
     return rc;
@@ -277,11 +271,8 @@ cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
     json_t *pg = hostd_config_take(pgs, name);
     if (!pg)
         return err_set(err, err_len, -ENOENT, "no portgroup %s", name);
-    int rc = commit(h, err, err_len);
-    if (rc < 0)
-        json_array_append(pgs, pg); /* not saved: keep what is on disk */
     json_decref(pg);
-    return rc;
+    return commit(h, err, err_len);
 }
 
 /* Runs 'cmd' on every DPU and merges the arrays, each element tagged with its
@@ -384,7 +375,6 @@ cmd_port_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
     json_array_append(ports, port);
     int rc = commit(h, err, err_len);
     if (rc < 0) {
-        json_array_remove(ports, json_array_size(ports) - 1);
         json_decref(port);
         return rc;
     }
@@ -404,12 +394,10 @@ cmd_port_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
     json_t *port = hostd_config_take(ports, name);
     if (!port)
         return err_set(err, err_len, -ENOENT, "no port %s (VMs' ports go with 'vm del')", name);
+    json_decref(port);
     int rc = commit(h, err, err_len);
     if (rc == 0)
         log_info("port=%s: deleted", name);
-    else
-        json_array_append(ports, port); /* not saved: keep what is on disk */
-    json_decref(port);
     return rc;
 }
 
@@ -495,7 +483,7 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
     mac_format(m, macbuf);
     json_t *vm = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "name", name, "portgroup", pg, "mac", macbuf,
                            "dpu", dpu, "ip", ip);
-    int rc = hostd_platform_vm_create(h, vm, err, err_len);
+    int rc = hostd_platform_vm_create(h, vm, hostd_vm_owner(h, vm), err, err_len);
     if (rc < 0) {
         json_decref(vm);
         return rc;
@@ -504,7 +492,6 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
     json_object_set_new(h->config, "next_vm", json_integer(seq + 1));
     rc = commit(h, err, err_len);
     if (rc < 0) {
-        json_array_remove(vms, json_array_size(vms) - 1);
         hostd_platform_vm_destroy(h, vm, NULL, 0);
         json_decref(vm);
         return rc;
@@ -543,9 +530,7 @@ cmd_vm_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
     if (!vm)
         return err_set(err, err_len, -ENOENT, "no VM %s", name);
     int rc = commit(h, err, err_len); /* the DPU lets go of the port first */
-    if (rc < 0)
-        json_array_append(vms, vm); /* not saved: keep what is on disk */
-    else if ((rc = hostd_platform_vm_destroy(h, vm, err, err_len)) == 0)
+    if (rc == 0 && (rc = hostd_platform_vm_destroy(h, vm, err, err_len)) == 0)
         log_info("vm=%s: deleted", name);
     json_decref(vm);
     return rc;

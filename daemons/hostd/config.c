@@ -113,8 +113,21 @@ hostd_config_load(struct hostd *h, char *err, size_t err_len)
     if (rc < 0)
         return err_set(err, err_len, rc, "%s: %s", h->config_path, why);
     json_decref(h->config);
+    json_decref(h->saved);
     h->config = c;
-    return 0;
+    h->saved = json_deep_copy(c);
+    return h->saved ? 0 : err_set(err, err_len, -ENOMEM, "out of memory");
+}
+
+/* Back to what is on disk. */
+static void
+restore(struct hostd *h)
+{
+    json_t *c = json_deep_copy(h->saved);
+    if (!c)
+        return; /* out of memory: what was changed stays, unsaved */
+    json_decref(h->config);
+    h->config = c;
 }
 
 int
@@ -123,13 +136,21 @@ hostd_config_commit(struct hostd *h, char *err, size_t err_len)
     json_int_t gen = json_integer_value(json_object_get(h->config, "generation")) + 1;
     json_object_set_new(h->config, "generation", json_integer(gen));
     char *text = json_dumps(h->config, JSON_INDENT(2) | JSON_SORT_KEYS);
-    if (!text)
-        return err_set(err, err_len, -ENOMEM, "cannot serialise config");
-    int rc = fs_write_atomic(h->config_path, text, strlen(text));
+    json_t *copy = text ? json_deep_copy(h->config) : NULL;
+    int rc = copy ? fs_write_atomic(h->config_path, text, strlen(text)) : -ENOMEM;
     free(text);
-    if (rc < 0)
-        return err_set(err, err_len, rc, "cannot write %s: %s", h->config_path, strerror(-rc));
+    if (rc < 0) {
+        json_decref(copy);
+        restore(h);
+        /* -EIO whatever the cause: a state that cannot be saved is a failure
+         * of the host, not a "not found" of what the caller named. */
+        if (rc == -ENOMEM)
+            return err_set(err, err_len, rc, "cannot save the configuration: out of memory");
+        return err_set(err, err_len, -EIO, "cannot write %s: %s", h->config_path, strerror(-rc));
+    }
+    json_decref(h->saved);
+    h->saved = copy;
     log_info("config generation %lld saved", (long long)gen);
-    hostd_ha_reconfigure(h); /* the mode, the heartbeats, the VMs' VFs */
+    hostd_config_changed(h); /* the HA mode, the heartbeats, the VMs' VFs */
     return 0;
 }

@@ -104,7 +104,9 @@ struct hostd_ha {
 static enum ha_role
 role_of(const struct hostd_ha *ha, int i)
 {
-    return !ha->pair.active_standby ? HA_ROLE_NONE : i == ha->pair.active ? HA_ROLE_ACTIVE : HA_ROLE_STANDBY;
+    return !ha->pair.active_standby ? HA_ROLE_NONE
+           : i == ha->pair.active   ? HA_ROLE_ACTIVE
+                                    : HA_ROLE_STANDBY;
 }
 
 /* ---- state on disk: which DPU is active, the epoch ---- */
@@ -114,9 +116,9 @@ save_state(struct hostd_ha *ha)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/ha.json", ha->h->dir);
-    json_t *j =
-        json_pack("{s:s,s:s,s:I}", "active", ha->h->dpus[ha->pair.active < 0 ? 0 : ha->pair.active].name,
-                  "preferred", ha->h->dpus[ha->pair.preferred].name, "epoch", (json_int_t)ha->epoch);
+    json_t *j = json_pack("{s:s,s:s,s:I}", "active",
+                          ha->h->dpus[ha->pair.active < 0 ? 0 : ha->pair.active].name, "preferred",
+                          ha->h->dpus[ha->pair.preferred].name, "epoch", (json_int_t)ha->epoch);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s || fs_write_atomic(path, s, strlen(s)) < 0)
@@ -638,11 +640,11 @@ hostd_ha_json(struct hostd *h, unsigned i)
     const struct ha_peer *p = &ha->peer[i];
     char why[200] = "";
     bool ok = healthy(ha, (int)i, now_ms(), why, sizeof why);
-    json_t *j = json_pack(
-        "{s:s,s:b,s:s,s:b,s:i,s:i,s:I}", "role", ha_role_name(role_of(ha, (int)i)), "healthy", ok,
-        "reported_role", p->role[0] ? p->role : "-", "fenced", p->fenced, "uplinks",
-        (int)ha->health[i].uplinks, "uplinks_total", (int)ha->health[i].uplinks_total, "epoch",
-        (json_int_t)ha->epoch);
+    json_t *j =
+        json_pack("{s:s,s:b,s:s,s:b,s:i,s:i,s:I}", "role", ha_role_name(role_of(ha, (int)i)),
+                  "healthy", ok, "reported_role", p->role[0] ? p->role : "-", "fenced", p->fenced,
+                  "uplinks", (int)ha->health[i].uplinks, "uplinks_total",
+                  (int)ha->health[i].uplinks_total, "epoch", (json_int_t)ha->epoch);
     if (!ok)
         json_object_set_new(j, "why", json_string(why));
     pthread_mutex_unlock(&ha->mu);
@@ -656,16 +658,16 @@ hostd_ha_status(struct hostd *h)
     if (!ha)
         return json_null();
     pthread_mutex_lock(&ha->mu);
-    json_t *j = json_pack("{s:s,s:s?,s:s?,s:i,s:I,s:i,s:i,s:i,s:i,s:s?,s:s?}", "mode",
-                          ha->pair.active_standby ? "active-standby" : "independent", "active",
-                          ha->pair.active_standby ? h->dpus[ha->pair.active].name : NULL, "preferred",
-                          ha->pair.active_standby ? h->dpus[ha->pair.preferred].name : NULL,
-                          "auto_failback_s", (int)(ha->pair.auto_failback_ms / 1000), "epoch",
-                          (json_int_t)ha->epoch, "heartbeat_ms", (int)ha->cfg.interval_ms,
-                          "failure_after_ms", (int)(ha->cfg.miss * ha->cfg.interval_ms), "fence_ms",
-                          (int)ha->fence_ms, "failovers", (int)ha->failovers, "last_failover",
-                          ha->last_failover[0] ? ha->last_failover : NULL, "no_failover",
-                          ha->no_failover[0] ? ha->no_failover : NULL);
+    json_t *j = json_pack(
+        "{s:s,s:s?,s:s?,s:i,s:I,s:i,s:i,s:i,s:i,s:s?,s:s?}", "mode",
+        ha->pair.active_standby ? "active-standby" : "independent", "active",
+        ha->pair.active_standby ? h->dpus[ha->pair.active].name : NULL, "preferred",
+        ha->pair.active_standby ? h->dpus[ha->pair.preferred].name : NULL, "auto_failback_s",
+        (int)(ha->pair.auto_failback_ms / 1000), "epoch", (json_int_t)ha->epoch, "heartbeat_ms",
+        (int)ha->cfg.interval_ms, "failure_after_ms", (int)(ha->cfg.miss * ha->cfg.interval_ms),
+        "fence_ms", (int)ha->fence_ms, "failovers", (int)ha->failovers, "last_failover",
+        ha->last_failover[0] ? ha->last_failover : NULL, "no_failover",
+        ha->no_failover[0] ? ha->no_failover : NULL);
     if (ha->last_failover_unix_us) /* when it was decided: what a benchmark compares */
         json_object_set_new(j, "last_failover_unix_us",
                             json_integer((json_int_t)ha->last_failover_unix_us));

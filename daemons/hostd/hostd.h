@@ -8,8 +8,23 @@
  *     desired state (hostd.json) --generation N--> dpud config.apply
  *     every second: dpu.info (heartbeat); generation differs -> push again
  *
- * Thread-safety: single-threaded (libevent).  Calls to DPUs block the loop for
- * at most their timeout (short: the internal network is one veth hop).
+ * The modules, lowest first; each calls only those below it, and what must
+ * go up (an event, a changed configuration, the HA figures) goes through
+ * the hooks that main() wires (struct hostd_hooks):
+ *
+ *     main.c            options and wiring
+ *     commands.c, monitor-cmd.c, software.c, support.c   the command tables
+ *     ha.c (a thread), monitor.c (a thread)
+ *     dpu.c             calls to the DPUs, the config push
+ *     platform.c        what the platform (the lab) does: VMs, VFs, reboot
+ *     config.c, hostd.c the desired state on disk; the hooks
+ *
+ * Thread-safety: the event loop's thread runs the commands and owns the
+ * desired state ('config') and the DPUs' view; ha.c and monitor.c run a
+ * thread each and keep their state under their own mutex (their headers
+ * below say what may be called from where).  Calls to DPUs block the calling
+ * thread for at most their timeout (short: the internal network is one veth
+ * hop).
  */
 #ifndef DSE_HOSTD_H
 #define DSE_HOSTD_H
@@ -50,6 +65,22 @@ struct hostd_oob {
     const char *dir;
 };
 
+struct hostd;
+struct metric_set;
+
+/* Calls from a lower module to a higher one, wired by main(). */
+struct hostd_hooks {
+    /* The desired state changed and was saved (config.c): the HA mode,
+     * heartbeats and the VMs' VFs follow.  Event loop. */
+    void (*config_changed)(struct hostd *);
+    /* An event {type, object, message} to log (and to feed event alarms).
+     * Any thread. */
+    void (*event)(struct hostd *, const char *type, const char *object, const char *msg);
+    /* Adds figures of other modules (HA) to the host's own metrics.  The
+     * monitor's thread or the event loop. */
+    void (*metrics)(const struct hostd *, struct metric_set *);
+};
+
 struct hostd {
     const char *name; /* "dse-h1" */
     const char *dir;
@@ -60,13 +91,22 @@ struct hostd {
     struct hostd_dpu dpus[HOSTD_MAX_DPUS];
     unsigned n_dpus;
     json_t *config; /* desired state, see config.c */
+    json_t *saved;  /* 'config' as it is on disk: what a failed save restores */
     char config_path[4096];
     struct hostd_oob oob[HOSTD_MAX_DPUS];
     unsigned n_oob;
     struct hostd_monitor *mon;  /* monitor.c */
     struct hostd_ha *ha;        /* ha.c, with DPUs */
     const char *metrics_listen; /* --metrics-listen ADDR:PORT, or NULL */
+    struct hostd_hooks hooks;
 };
+
+/* hostd.c: the hooks, called by the modules.  hostd_event() formats the
+ * message and logs it through hooks.event (or the log, when none); any
+ * thread.  hostd_config_changed() runs hooks.config_changed; event loop. */
+void hostd_event(struct hostd *, const char *type, const char *object, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void hostd_config_changed(struct hostd *);
 
 /* ha.c: dual-DPU high availability (ha.c draws it).  hostd.json says the
  * mode ("dpu_mode": "active-standby" or "independent", the default) and the
@@ -96,7 +136,7 @@ struct hostd_ha_state {
 int hostd_ha_state_parse(const struct hostd *h, const char *text, size_t len,
                          struct hostd_ha_state *out, char *err, size_t err_len);
 /* The configuration changed: mode, interval, VMs (their VFs are put with
- * their owner).  Event loop. */
+ * their owner).  Event loop (a hooks.config_changed). */
 void hostd_ha_reconfigure(struct hostd *);
 /* A manual failover (or failback) to DPU 'to'; waits for it.  Returns 0,
  * -ENOENT, -ENOTSUP (not active-standby), -EALREADY, -EHOSTUNREACH (the
@@ -109,8 +149,8 @@ void hostd_ha_prefer_active(struct hostd *);
 json_t *hostd_ha_json(struct hostd *, unsigned i);
 /* {mode, active, epoch, heartbeat_ms, failovers, last_failover, ...}. */
 json_t *hostd_ha_status(struct hostd *);
-struct metric_set;
-/* Adds the HA figures (role and health of each DPU, failovers) to 's'. */
+/* Adds the HA figures (role and health of each DPU, failovers) to 's'
+ * (a hooks.metrics). */
 void hostd_ha_metrics(const struct hostd *, struct metric_set *s);
 /* The DPU that owns VM 'vm''s vNIC: the active one in active-standby mode,
  * else the VM's own ("dpu"). */
@@ -130,9 +170,8 @@ void hostd_monitor_stop(struct hostd *);
 /* The configuration changed (interval, alarm definitions, notifications). */
 void hostd_monitor_reconfigure(struct hostd *);
 /* Logs an event {type, object, message} (and feeds event alarms).  Any
- * thread.  'fmt' makes the message. */
-void hostd_event(struct hostd *, const char *type, const char *object, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+ * thread (a hooks.event). */
+void hostd_monitor_event(struct hostd *, const char *type, const char *object, const char *msg);
 
 /* software.c: install, list, rollback, reboot (their own command table). */
 extern const struct cmd_def hostd_software_commands[];
@@ -147,7 +186,10 @@ int hostd_config_load(struct hostd *, char *err, size_t err_len);
  * (-ENOMEM) with a one-line reason: not JSON, not an object, a list that is
  * not an array. */
 int hostd_config_parse(const char *text, size_t len, json_t **out, char *err, size_t err_len);
-/* Bumps the generation and writes the state atomically.  Returns 0 or -errno. */
+/* Bumps the generation and writes the state atomically.  Returns 0, or -EIO
+ * (-ENOMEM) with a reason, and then 'config' is again what is on disk: a
+ * change that cannot be saved is undone whole, so no command half-applies.
+ * Whatever the caller held of 'config' is stale after a failure. */
 int hostd_config_commit(struct hostd *, char *err, size_t err_len);
 json_t *hostd_config_find(json_t *array, const char *name);
 /* Removes the element named 'name' from 'array' and returns it (a new
@@ -193,7 +235,9 @@ void hostd_dpus_push(struct hostd *);
 
 /* platform.c: VM network identity on this platform (the lab creates a netns
  * and a veth whose DPU end is the VF representor). */
-int hostd_platform_vm_create(struct hostd *, json_t *vm, char *err, size_t err_len);
+/* Creates VM 'vm' with its vNIC on DPU 'dpu' ("dpu1": hostd_vm_owner()). */
+int hostd_platform_vm_create(struct hostd *, json_t *vm, const char *dpu, char *err,
+                             size_t err_len);
 int hostd_platform_vm_destroy(struct hostd *, json_t *vm, char *err, size_t err_len);
 /* DIR/platform.json of the host: {"hwmon": DIR} (its sensors, "" for none). */
 struct hostd_platform {

@@ -103,6 +103,9 @@ main(int argc, char **argv)
         }
     }
     h.name = c.name;
+    h.hooks = (struct hostd_hooks){.config_changed = hostd_ha_reconfigure,
+                                   .event = hostd_monitor_event,
+                                   .metrics = hostd_ha_metrics};
     h.dir = c.dir;
     rc = 1;
     struct daemon_servers *servers = NULL;
@@ -157,6 +160,7 @@ out:
     for (unsigned i = 0; i < h.n_dpus; i++)
         json_decref(h.dpus[i].info);
     json_decref(h.config);
+    json_decref(h.saved);
     if (h.client_ssl)
         SSL_CTX_free(h.client_ssl);
     if (h.base)

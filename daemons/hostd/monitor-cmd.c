@@ -21,6 +21,8 @@ LOG_MODULE(monitor);
 
 #define STATS_POINTS 3600
 
+/* Saves the configuration (undone whole when it cannot be: what the caller
+ * held of it is stale then) and tells the monitor and the DPUs. */
 static int
 save(struct hostd *h, char *err, size_t err_len)
 {
@@ -67,12 +69,8 @@ cmd_monitor_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, s
     long iv;
     if (cmd_arg_int(args, "interval_s", 0, 3600, &iv, err, err_len) < 0)
         return -EINVAL;
-    json_t *old = json_incref(json_object_get(h->config, "monitor_interval_s"));
     json_object_set_new(h->config, "monitor_interval_s", json_integer(iv));
     int rc = save(h, err, err_len);
-    if (rc < 0)
-        json_object_set(h->config, "monitor_interval_s", old);
-    json_decref(old);
     if (rc == 0)
         *result = json_pack("{s:i}", "interval_s", (int)iv);
     return rc;
@@ -135,9 +133,6 @@ cmd_def_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
         return err_set(err, err_len, rc, "%s", rc == -EINVAL ? why : strerror(-rc));
     json_array_append(json_object_get(h->config, "alarm_defs"), def);
     if ((rc = save(h, err, err_len)) < 0) { /* not saved: not added */
-        json_t *gone = hostd_config_take(json_object_get(h->config, "alarm_defs"),
-                                         json_string_value(json_object_get(def, "name")));
-        json_decref(gone);
         pthread_mutex_lock(&m->mu);
         alarm_def_del(m->alarms, json_string_value(json_object_get(def, "name")));
         pthread_mutex_unlock(&m->mu);
@@ -166,9 +161,7 @@ cmd_def_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
             rc == -EPERM ? "%s is built in: it cannot be deleted" : "no alarm definition %s", name);
     }
     int rc = save(h, err, err_len);
-    if (rc < 0) {
-        json_array_append(defs, def);
-    } else {
+    if (rc == 0) {
         pthread_mutex_lock(&m->mu);
         alarm_def_del(m->alarms, name);
         pthread_mutex_unlock(&m->mu);
@@ -239,9 +232,7 @@ cmd_notify_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, si
         json_object_set(t, "args", argv);
     json_array_append(targets, t);
     int rc = save(h, err, err_len);
-    if (rc < 0)
-        json_array_remove(targets, json_array_size(targets) - 1);
-    else
+    if (rc == 0)
         *result = json_incref(t);
     json_decref(t);
     return rc;
@@ -262,9 +253,7 @@ cmd_notify_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, si
     json_incref(t);
     json_array_remove(targets, i);
     int rc = save(h, err, err_len);
-    if (rc < 0)
-        json_array_insert(targets, i, t);
-    else
+    if (rc == 0)
         *result = json_pack("{s:s}", "deleted", target);
     json_decref(t);
     return rc;

@@ -74,13 +74,8 @@ event_locked(struct hostd_monitor *m, const char *type, const char *object, cons
 }
 
 void
-hostd_event(struct hostd *h, const char *type, const char *object, const char *fmt, ...)
+hostd_monitor_event(struct hostd *h, const char *type, const char *object, const char *msg)
 {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     struct hostd_monitor *m = h->mon;
     if (!m) {
         log_info("event %s %s: %s", type, object, msg);
@@ -361,7 +356,8 @@ hostd_monitor_exposition(struct hostd_monitor *m, size_t *len)
     for (unsigned r = 0; r < AUTHZ_N_REASONS; r++)
         metric_set_add(&own, "dse_host_api_refused_total", (double)authz_refused(r), "reason",
                        authz_reason_name(r), NULL);
-    hostd_ha_metrics(h, &own); /* takes the HA lock inside ours: it never takes ours */
+    if (h->hooks.metrics) /* the HA figures: its lock inside ours, it never takes ours */
+        h->hooks.metrics(h, &own);
     sets[n] = &m->host_cur;
     labels[n][0] = "host", labels[n][1] = h->name, labels[n][2] = NULL;
     extra[n] = labels[n];

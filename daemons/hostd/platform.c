@@ -75,11 +75,11 @@ run_lab(struct hostd *h, char *const argv[], char *err, size_t err_len)
 }
 
 int
-hostd_platform_vm_create(struct hostd *h, json_t *vm, char *err, size_t err_len)
+hostd_platform_vm_create(struct hostd *h, json_t *vm, const char *dpu, char *err,
+                         size_t err_len)
 {
     if (!h->lab_prefix)
         return err_set(err, err_len, -EOPNOTSUPP, "VMs are created by the lab platform only");
-    const char *dpu = hostd_vm_owner(h, vm);
     const char *ip = json_string_value(json_object_get(vm, "ip"));
     char dpu_num[8];
     snprintf(dpu_num, sizeof dpu_num, "%s", dpu + 3); /* "dpu1" -> "1" */
