@@ -12,6 +12,18 @@
 #include "monitor/alarm-private.h"
 #include "lib/util.h"
 
+const char *
+alarm_state_name(enum alarm_state s)
+{
+    static const char *const names[] = {
+        [ALARM_GRAY] = "gray",
+        [ALARM_GREEN] = "green",
+        [ALARM_YELLOW] = "yellow",
+        [ALARM_RED] = "red",
+    };
+    return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
 /* The built-ins, as a user would write them: they go through the same parser.
  * A description is what the value is, so that messages read "DPU temperature
  * 96 >= 95 (critical)". */

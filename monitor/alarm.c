@@ -69,18 +69,6 @@ struct alarm_engine {
 
 static struct log_ratelimit full_rl = LOG_RATELIMIT_INIT(1, 60000);
 
-const char *
-alarm_state_name(enum alarm_state s)
-{
-    static const char *const names[] = {
-        [ALARM_GRAY] = "gray",
-        [ALARM_GREEN] = "green",
-        [ALARM_YELLOW] = "yellow",
-        [ALARM_RED] = "red",
-    };
-    return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
-}
-
 /* ---- indexes ---- */
 
 static void

@@ -13,11 +13,12 @@
  * the hooks that main() wires (struct hostd_hooks):
  *
  *     main.c            options and wiring
+ *     hostd.c           its life: open, start, stop, close; the command table
  *     commands.c, monitor-cmd.c, software.c, support.c   the command tables
  *     ha.c (a thread), monitor.c (a thread)
  *     dpu.c             calls to the DPUs, the config push
  *     platform.c        what the platform (the lab) does: VMs, VFs, reboot
- *     config.c, hostd.c the desired state on disk; the hooks
+ *     config.c, hooks.c the desired state on disk; the hooks
  *
  * Thread-safety: the event loop's thread runs the commands and owns the
  * desired state ('config') and the DPUs' view; ha.c and monitor.c run a
@@ -99,9 +100,23 @@ struct hostd {
     struct hostd_ha *ha;        /* ha.c, with DPUs */
     const char *metrics_listen; /* --metrics-listen ADDR:PORT, or NULL */
     struct hostd_hooks hooks;
+    struct event *tick; /* hostd_start()'s, every second */
 };
 
-/* hostd.c: the hooks, called by the modules.  hostd_event() formats the
+struct tls_paths;
+/* hostd.c: its life.  hostd_open() makes the event base, loads the desired
+ * state and the TLS client context (the fields of 'h' from the options set);
+ * hostd_start() starts the monitor, HA and the second's tick (after the
+ * servers); hostd_stop() and hostd_close() undo them (each accepts a
+ * half-done one).  Each returns 0, or -errno with one line in 'err'. */
+int hostd_open(struct hostd *, const struct tls_paths *tls, char *err, size_t err_len);
+int hostd_start(struct hostd *, char *err, size_t err_len);
+void hostd_stop(struct hostd *);
+void hostd_close(struct hostd *);
+/* The command table of every module: NULL on ENOMEM. */
+struct cmdtab *hostd_cmdtab(struct hostd *);
+
+/* hooks.c: the hooks, called by the modules.  hostd_event() formats the
  * message and logs it through hooks.event (or the log, when none); any
  * thread.  hostd_config_changed() runs hooks.config_changed; event loop. */
 void hostd_event(struct hostd *, const char *type, const char *object, const char *fmt, ...)

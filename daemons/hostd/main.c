@@ -29,12 +29,6 @@ static const char usage[] =
     "             answer (the out-of-band path, for support bundles)\n"
     "  --metrics-listen  serve Prometheus text on http://ADDR:PORT/metrics\n";
 
-static void
-on_tick(evutil_socket_t fd, short what, void *arg)
-{
-    hostd_dpus_sync(arg);
-}
-
 static int
 hostd_option(const char *opt, const char *val, void *aux)
 {
@@ -73,97 +67,62 @@ hostd_option(const char *opt, const char *val, void *aux)
     return 1;
 }
 
+/* What parsing one option at a time cannot check. */
+static int
+check_options(struct daemon_common *c, struct hostd *h)
+{
+    char err[ERR_LEN] = "";
+    if (!c->tls.cert || !c->tls.key || !c->tls.ca)
+        snprintf(err, sizeof err, "missing --cert, --key or --ca (DPUs need mTLS)");
+    else if (h->lab_prefix && !h->lab_cmd)
+        snprintf(err, sizeof err, "--lab needs --lab-cmd");
+    else
+        hostd_support_oob_check(h, err, sizeof err);
+    /* The host's own DPUs may call it, as DPUs (DESIGN.md section 11). */
+    for (unsigned i = 0; !err[0] && i < h->n_dpus; i++)
+        authz_policy_add_peer(&c->policy, AUTHZ_DPU, h->dpus[i].cn, err, sizeof err);
+    if (!err[0])
+        return 0;
+    fprintf(stderr, "dse-hostd: %s\n", err);
+    return -1;
+}
+
 int
 main(int argc, char **argv)
 {
     struct daemon_common c = {0};
     struct hostd h = {0};
-
     int rc = daemon_parse_args(argc, argv, "dse-hostd", usage, &c, hostd_option, &h);
     if (rc >= 0)
         return rc;
-    if (!c.tls.cert || !c.tls.key || !c.tls.ca) {
-        fprintf(stderr, "dse-hostd: missing --cert, --key or --ca (DPUs need mTLS)\n");
+    if (check_options(&c, &h) < 0)
         return 2;
-    }
-    if (h.lab_prefix && !h.lab_cmd) {
-        fprintf(stderr, "dse-hostd: --lab needs --lab-cmd\n");
-        return 2;
-    }
-    char err[ERR_LEN] = "";
-    if (hostd_support_oob_check(&h, err, sizeof err) < 0) {
-        fprintf(stderr, "dse-hostd: %s\n", err);
-        return 2;
-    }
-    for (unsigned i = 0; i < h.n_dpus; i++) {
-        char aerr[160];
-        if (authz_policy_add_peer(&c.policy, AUTHZ_DPU, h.dpus[i].cn, aerr, sizeof aerr) < 0) {
-            fprintf(stderr, "dse-hostd: --dpu %s: %s\n", h.dpus[i].name, aerr);
-            return 2;
-        }
-    }
     h.name = c.name;
+    h.dir = c.dir;
     h.hooks = (struct hostd_hooks){.config_changed = hostd_ha_reconfigure,
                                    .event = hostd_monitor_event,
                                    .metrics = hostd_ha_metrics};
-    h.dir = c.dir;
-    rc = 1;
+    char err[ERR_LEN] = "";
     struct daemon_servers *servers = NULL;
-    struct event *tick = NULL;
-    h.base = event_base_new();
-    struct cmdtab *tab = cmdtab_create(hostd_commands, hostd_n_commands, &h);
-    if (tab && (cmdtab_add(tab, hostd_software_commands, hostd_n_software_commands) < 0 ||
-                cmdtab_add(tab, hostd_monitor_commands, hostd_n_monitor_commands) < 0)) {
-        cmdtab_destroy(tab);
-        tab = NULL;
-    }
-    if (!h.base || !tab) {
-        fprintf(stderr, "dse-hostd: out of memory\n");
+    struct cmdtab *tab = NULL;
+    rc = 1;
+    if (hostd_open(&h, &c.tls, err, sizeof err) < 0 || !(tab = hostd_cmdtab(&h))) {
+        fprintf(stderr, "dse-hostd: %s\n", err[0] ? err : "out of memory");
         goto out;
     }
-    if (hostd_config_load(&h, err, sizeof err) < 0) {
-        fprintf(stderr, "dse-hostd: %s\n", err);
+    if (!(servers = daemon_start(h.base, &c, tab)))
+        goto out;
+    if (hostd_start(&h, err, sizeof err) < 0) {
+        log_err("%s", err);
         goto out;
     }
-    h.client_ssl = tls_client_ctx(&c.tls, err, sizeof err);
-    if (!h.client_ssl) {
-        fprintf(stderr, "dse-hostd: tls: %s\n", err);
-        goto out;
-    }
-    servers = daemon_start(h.base, &c, tab);
-    if (!servers)
-        goto out;
-    if (hostd_monitor_start(&h, err, sizeof err) < 0) {
-        log_err("monitor: %s", err);
-        goto out;
-    }
-    if (hostd_ha_start(&h, err, sizeof err) < 0) {
-        log_err("ha: %s", err);
-        goto out;
-    }
-
-    hostd_dpus_sync(&h);
-    tick = event_new(h.base, -1, EV_PERSIST, on_tick, &h);
-    event_add(tick, &(struct timeval){.tv_sec = 1});
-
     event_base_dispatch(h.base);
     log_info("stopped");
     rc = 0;
-
 out:
-    if (tick)
-        event_free(tick);
-    hostd_ha_stop(&h);
-    hostd_monitor_stop(&h);
+    hostd_stop(&h);
     daemon_stop(servers);
     cmdtab_destroy(tab);
-    for (unsigned i = 0; i < h.n_dpus; i++)
-        json_decref(h.dpus[i].info);
-    json_decref(h.config);
-    json_decref(h.saved);
-    if (h.client_ssl)
-        SSL_CTX_free(h.client_ssl);
-    if (h.base)
-        event_base_free(h.base);
+    hostd_close(&h);
     return rc;
 }

@@ -49,7 +49,7 @@ fixture_start(struct fixture *f)
     h->n_dpus = 2;
     if (hostd_config_load(h, err, sizeof err) < 0)
         return false;
-    f->tab = cmdtab_create(hostd_commands, hostd_n_commands, h);
+    f->tab = hostd_cmdtab(h);
     return f->tab != NULL;
 }
 
@@ -57,11 +57,7 @@ static void
 fixture_stop(struct fixture *f)
 {
     cmdtab_destroy(f->tab);
-    json_decref(f->h.config);
-    json_decref(f->h.saved);
-    for (unsigned i = 0; i < f->h.n_dpus; i++)
-        json_decref(f->h.dpus[i].info);
-    SSL_CTX_free(f->h.client_ssl);
+    hostd_close(&f->h);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
