@@ -89,52 +89,51 @@ tx_allowed(const struct pktgen_opts *o, uint64_t target, uint64_t sent, uint64_t
     return due > sent ? due - sent : 0;
 }
 
-int
-pktgen_vhost_tx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
+/* Every transmit descriptor: a buffer with the header and the template. */
+static int
+tx_fill(struct tx_state *t, const struct pktgen_opts *o)
 {
-    struct tx_state t = {0};
-    if (start(&t.f, "tx", o))
-        return 1;
-    struct vfront_ring *r = &t.f.ring[VHOST_TXQ];
-    unsigned hdr_len = t.f.hdr_len, frame_len = o->size;
-    int ret = 1;
-    t.free_ids = calloc(r->num, sizeof *t.free_ids);
-    if (!t.free_ids) {
-        fail("tx", o, "out of memory", NULL);
-        goto out;
-    }
+    struct vfront_ring *r = &t->f.ring[VHOST_TXQ];
+    unsigned hdr_len = t->f.hdr_len;
     uint8_t tmpl[PKTGEN_MAX_SIZE];
-    if (!pktgen_frame_build(o, tmpl, sizeof tmpl)) {
-        fail("tx", o, "cannot build the frame", NULL);
-        goto out;
-    }
+    if (!(t->free_ids = calloc(r->num, sizeof *t->free_ids)))
+        return fail("tx", o, "out of memory", NULL);
+    if (!pktgen_frame_build(o, tmpl, sizeof tmpl))
+        return fail("tx", o, "cannot build the frame", NULL);
     for (unsigned id = 0; id < r->num; id++) {
-        uint8_t *buf = vfront_buf(&t.f, VHOST_TXQ, id);
+        uint8_t *buf = vfront_buf(&t->f, VHOST_TXQ, id);
         memset(buf, 0, hdr_len); /* no offloads; num_buffers is 0 on transmit */
-        memcpy(buf + hdr_len, tmpl, frame_len);
-        r->desc[id] =
-            (struct virtq_desc){.addr = vfront_gpa(&t.f, buf), .len = hdr_len + frame_len};
-        t.free_ids[t.n_free++] = (uint16_t)(r->num - 1 - id); /* 0 on top */
+        memcpy(buf + hdr_len, tmpl, o->size);
+        r->desc[id] = (struct virtq_desc){.addr = vfront_gpa(&t->f, buf), .len = hdr_len + o->size};
+        t->free_ids[t->n_free++] = (uint16_t)(r->num - 1 - id); /* 0 on top */
     }
+    return 0;
+}
+
+/* Sends as 'o' says until done or '*stop': the frames sent in '*seq' and
+ * the time the sending began in '*t0'.  NULL, or what went wrong. */
+static const char *
+tx_send(struct tx_state *t, const struct pktgen_opts *o, volatile sig_atomic_t *stop, uint64_t *seq,
+        uint64_t *t0)
+{
+    struct vfront_ring *r = &t->f.ring[VHOST_TXQ];
     struct pktgen_tx_cfg cfg;
     pktgen_tx_cfg_init(o, &cfg);
-
     uint64_t target = pktgen_tx_target(o), dur_ns = (uint64_t)(o->duration_s * 1e9);
-    uint64_t seq = 0, t0 = now_ns(), next_check = t0 + HANGUP_CHECK_NS, now = t0;
-    const char *error = NULL;
+    uint64_t start = now_ns(), next_check = start + HANGUP_CHECK_NS;
+    *t0 = start;
     while (!*stop) {
-        if (tx_reclaim(&t) < 0) {
-            error = "the device returned a bad used entry on the transmit ring";
+        if (tx_reclaim(t) < 0)
+            return "the device returned a bad used entry on the transmit ring";
+        uint64_t now = now_ns();
+        if (target ? *seq >= target : now - start >= dur_ns)
             break;
-        }
-        now = now_ns();
-        if (target ? seq >= target : now - t0 >= dur_ns)
-            break;
-        uint64_t n = tx_allowed(o, target, seq, t0, now);
-        n = MIN(n, MIN(t.n_free, PKTGEN_VHOST_BATCH));
+        uint64_t n = tx_allowed(o, target, *seq, start, now);
+        n = MIN(n, MIN(t->n_free, PKTGEN_VHOST_BATCH));
         for (uint64_t i = 0; i < n; i++) {
-            uint16_t id = t.free_ids[--t.n_free];
-            pktgen_frame_stamp(&cfg, vfront_buf(&t.f, VHOST_TXQ, id) + hdr_len, seq++, now);
+            uint16_t id = t->free_ids[--t->n_free];
+            pktgen_frame_stamp(&cfg, vfront_buf(&t->f, VHOST_TXQ, id) + t->f.hdr_len, (*seq)++,
+                               now);
             vfront_avail_put(r, id);
         }
         if (n) {
@@ -147,29 +146,51 @@ pktgen_vhost_tx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
         sched_yield();
         if (now >= next_check) {
             next_check = now + HANGUP_CHECK_NS;
-            if (vfront_hung_up(&t.f)) {
-                error = "the device closed the connection";
-                break;
-            }
+            if (vfront_hung_up(&t->f))
+                return "the device closed the connection";
         }
     }
-    if (o->rate_pps && target && !*stop && !error)
-        pktgen_sleep_until(t0 + (uint64_t)((double)target * 1e9 / (double)o->rate_pps), stop);
-    uint64_t t1 = now_ns();
-    /* Let the device take what is in the ring before we hang up: a device
-     * drops the rings of a front-end that goes. */
-    uint64_t drain_end = t1 + 1000000000ULL;
-    while (!error && t.n_free < r->num && now_ns() < drain_end) {
-        if (tx_reclaim(&t) < 0)
-            error = "the device returned a bad used entry on the transmit ring";
-        else if (t.n_free < r->num)
+    if (o->rate_pps && target && !*stop)
+        pktgen_sleep_until(start + (uint64_t)((double)target * 1e9 / (double)o->rate_pps), stop);
+    return NULL;
+}
+
+/* Lets the device take what is in the ring before we hang up (a device drops
+ * the rings of a front-end that goes), for at most a second.  NULL, or what
+ * went wrong. */
+static const char *
+tx_drain(struct tx_state *t)
+{
+    struct vfront_ring *r = &t->f.ring[VHOST_TXQ];
+    uint64_t drain_end = now_ns() + 1000000000ULL;
+    while (t->n_free < r->num && now_ns() < drain_end) {
+        if (tx_reclaim(t) < 0)
+            return "the device returned a bad used entry on the transmit ring";
+        if (t->n_free < r->num)
             sched_yield();
     }
+    return NULL;
+}
+
+int
+pktgen_vhost_tx(const struct pktgen_opts *o, volatile sig_atomic_t *stop)
+{
+    struct tx_state t = {0};
+    if (start(&t.f, "tx", o))
+        return 1;
+    int ret = 1;
+    uint64_t seq = 0, t0 = 0;
+    if (tx_fill(&t, o))
+        goto out;
+    const char *error = tx_send(&t, o, stop, &seq, &t0);
+    uint64_t t1 = now_ns();
+    if (!error)
+        error = tx_drain(&t);
     if (error) {
         fail("tx", o, error, NULL);
         goto out;
     }
-    uint64_t left = r->num - t.n_free;
+    uint64_t left = t.f.ring[VHOST_TXQ].num - t.n_free;
     if (left)
         fprintf(stderr,
                 "dse-pktgen: tx: vhost-user %s: the device did not take the last "

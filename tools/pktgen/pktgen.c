@@ -186,9 +186,12 @@ parse_generator(const char *v, struct pktgen_opts *o, char *err, size_t err_len)
     return fail(err, err_len, "--generator '%s': not auto, xdp-live, afxdp or afpacket", v);
 }
 
-static bool
-parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst, bool *has_size,
-          char *err, size_t err_len)
+/* The option groups below return 1 when they took 'name' (its value good),
+ * 0 after writing why it is bad into 'err', -1 when 'name' is not theirs. */
+
+/* What to send to or receive from: an interface, a vhost-user device, UDP. */
+static int
+parse_target(struct pktgen_opts *o, const char *name, const char *v, char *err, size_t err_len)
 {
     uint64_t n;
     if (!strcmp(name, "--dev")) {
@@ -210,7 +213,20 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
         if (!mac_parse(v, o->announce_mac))
             return fail(err, err_len, "--announce '%s': not a MAC address", v);
         o->has_announce = true;
-    } else if (!strcmp(name, "--dst-mac")) {
+    } else {
+        return -1;
+    }
+    return 1;
+}
+
+/* The frame's addresses and headers. */
+static int
+parse_addresses(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst, char *err,
+                size_t err_len)
+{
+    uint64_t n;
+    struct in_addr a;
+    if (!strcmp(name, "--dst-mac")) {
         if (!mac_parse(v, o->dst_mac))
             return fail(err, err_len, "--dst-mac '%s': not a MAC address", v);
         *has_dst = true;
@@ -222,21 +238,27 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
         if (!parse_u64(v, 0, 4095, &n))
             return fail(err, err_len, "--vlan '%s': not a VLAN id (0..4095)", v);
         o->vlan = (int)n;
-    } else if (!strcmp(name, "--size")) {
+    } else if (!strcmp(name, "--src-ip") || !strcmp(name, "--dst-ip")) {
+        if (inet_pton(AF_INET, v, &a) != 1)
+            return fail(err, err_len, "%s '%s': not an IPv4 address", name, v);
+        *(name[2] == 's' ? &o->src_ip_be : &o->dst_ip_be) = a.s_addr;
+    } else {
+        return -1;
+    }
+    return 1;
+}
+
+/* How many frames, of what size, over how many flows and streams. */
+static int
+parse_frames(struct pktgen_opts *o, const char *name, const char *v, bool *has_size, char *err,
+             size_t err_len)
+{
+    uint64_t n;
+    if (!strcmp(name, "--size")) {
         if (!parse_u64(v, 60, PKTGEN_MAX_SIZE, &n))
             return fail(err, err_len, "--size '%s': not a frame size (60..%d)", v, PKTGEN_MAX_SIZE);
         o->size = (unsigned)n;
         *has_size = true;
-    } else if (!strcmp(name, "--rate")) {
-        if (!strcmp(v, "max"))
-            o->rate_pps = 0;
-        else if (!parse_u64(v, 1, 100000000, &n))
-            return fail(err, err_len, "--rate '%s': not a rate (1..100000000 or max)", v);
-        else
-            o->rate_pps = n;
-    } else if (!strcmp(name, "--duration")) {
-        if (!parse_seconds(v, &o->duration_s))
-            return fail(err, err_len, "--duration '%s': not a number of seconds > 0", v);
     } else if (!strcmp(name, "--count")) {
         if (!parse_u64(v, 1, 1000000000000ULL, &o->count))
             return fail(err, err_len, "--count '%s': not a packet count (>= 1)", v);
@@ -250,16 +272,32 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
             return fail(err, err_len, "--src-macs '%s': not a MAC count (1..%d)", v,
                         PKTGEN_MAX_MACS);
         o->n_macs = (unsigned)n;
-    } else if (!strcmp(name, "--src-ip") || !strcmp(name, "--dst-ip")) {
-        struct in_addr a;
-        if (inet_pton(AF_INET, v, &a) != 1)
-            return fail(err, err_len, "%s '%s': not an IPv4 address", name, v);
-        *(name[2] == 's' ? &o->src_ip_be : &o->dst_ip_be) = a.s_addr;
     } else if (!strcmp(name, "--stream")) {
         if (!parse_u64(v, 0, UINT32_MAX, &n))
             return fail(err, err_len, "--stream '%s': not a stream id (0..%u)", v, UINT32_MAX);
         o->stream = (uint32_t)n;
         o->has_stream = true;
+    } else {
+        return -1;
+    }
+    return 1;
+}
+
+/* When and how fast: rate, duration, the generator, the sink's patience. */
+static int
+parse_pacing(struct pktgen_opts *o, const char *name, const char *v, char *err, size_t err_len)
+{
+    uint64_t n;
+    if (!strcmp(name, "--rate")) {
+        if (!strcmp(v, "max"))
+            o->rate_pps = 0;
+        else if (!parse_u64(v, 1, 100000000, &n))
+            return fail(err, err_len, "--rate '%s': not a rate (1..100000000 or max)", v);
+        else
+            o->rate_pps = n;
+    } else if (!strcmp(name, "--duration")) {
+        if (!parse_seconds(v, &o->duration_s))
+            return fail(err, err_len, "--duration '%s': not a number of seconds > 0", v);
     } else if (!strcmp(name, "--generator")) {
         return parse_generator(v, o, err, err_len);
     } else if (!strcmp(name, "--idle-ms")) {
@@ -267,9 +305,25 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
             return fail(err, err_len, "--idle-ms '%s': not a time in ms", v);
         o->idle_ms = (unsigned)n;
     } else {
-        o->json = true; /* -j, --json */
+        return -1;
     }
-    return true;
+    return 1;
+}
+
+static bool
+parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst, bool *has_size,
+          char *err, size_t err_len)
+{
+    int r = parse_target(o, name, v, err, err_len);
+    if (r < 0)
+        r = parse_addresses(o, name, v, has_dst, err, err_len);
+    if (r < 0)
+        r = parse_frames(o, name, v, has_size, err, err_len);
+    if (r < 0)
+        r = parse_pacing(o, name, v, err, err_len);
+    if (r < 0)
+        o->json = true; /* -j, --json: the caller knows every other name */
+    return r != 0;
 }
 
 static bool
