@@ -165,6 +165,24 @@ split_dev(char *spec, const char **name, const char **dir)
     return true;
 }
 
+/* Which devices boot_server() reboots: those --reboot names, or every one
+ * when none does.  EXIT_OK, or a usage error. */
+static int
+mark_reboots(struct boot_dev *devs, unsigned n, const char *const *reboot, unsigned n_reboot)
+{
+    for (unsigned i = 0; i < n; i++)
+        devs[i].reboot = n_reboot == 0;
+    for (unsigned k = 0; k < n_reboot; k++) {
+        unsigned i;
+        for (i = 0; i < n && strcmp(devs[i].name, reboot[k]); i++)
+            ;
+        if (i == n)
+            return usage_err("--reboot names no device", reboot[k]);
+        devs[i].reboot = true;
+    }
+    return EXIT_OK;
+}
+
 static int
 cmd_server(int argc, char **argv)
 {
@@ -217,16 +235,9 @@ cmd_server(int argc, char **argv)
     }
     if (!have_host || !c.stop || !c.jumpstart || !c.health || optind != argc)
         return usage_err("server needs --host, --stop, --jumpstart and --health", NULL);
-    for (unsigned i = 0; i < n; i++)
-        devs[i].reboot = n_reboot == 0;
-    for (unsigned k = 0; k < n_reboot; k++) {
-        unsigned i;
-        for (i = 0; i < n && strcmp(devs[i].name, reboot[k]); i++)
-            ;
-        if (i == n)
-            return usage_err("--reboot names no device", reboot[k]);
-        devs[i].reboot = true;
-    }
+    int rc = mark_reboots(devs, n, reboot, n_reboot);
+    if (rc != EXIT_OK)
+        return rc;
     struct boot_hooks h = {.verify = bank_boot_verify,
                            .version = bank_boot_version,
                            .stop = h_stop,
@@ -236,19 +247,18 @@ cmd_server(int argc, char **argv)
                            .aux = &c};
     unsigned rounds = 0;
     char err[512];
-    int rc = boot_server(devs, n, &h, &rounds, err, sizeof err);
+    rc = boot_server(devs, n, &h, &rounds, err, sizeof err);
     const char *version = NULL;
     for (unsigned i = 0; i < n; i++)
         if (devs[i].is_host)
             version = devs[i].version;
-    if (rc < 0) {
+    if (rc < 0)
         printf("boot: %u round%s of reboots; not booted: %s\n", rounds, rounds == 1 ? "" : "s",
                err);
-        return EXIT_FAILED;
-    }
-    printf("boot: %u round%s of reboots; every device ready on %s\n", rounds,
-           rounds == 1 ? "" : "s", version && version[0] ? version : "?");
-    return EXIT_OK;
+    else
+        printf("boot: %u round%s of reboots; every device ready on %s\n", rounds,
+               rounds == 1 ? "" : "s", version && version[0] ? version : "?");
+    return rc < 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 static int
