@@ -23,7 +23,9 @@
 #include "lib/authz.h"
 #include "lib/cmdtab.h"
 #include "dataplane/eswitch.h"
+#include "dataplane/flowcache.h"
 #include "dataplane/switch.h"
+#include "dataplane/team.h"
 
 #define DPUD_MAX_UPLINKS SW_MAX_UPLINKS
 #define DPUD_MAX_WORKERS 64
