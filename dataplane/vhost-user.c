@@ -206,14 +206,27 @@ vhost_dev_publish(struct vhost_dev *d)
  * it), and the reply it may fill. */
 struct vhost_call {
     struct vhost_dev *d;
+    const struct vhost_request *req; /* its entry in requests[] */
     const struct vhost_user_msg *m;
     int *fds;
     unsigned n_fds;
     struct vhost_user_msg *r;
+    struct virtq *vq; /* the ring a vring state names (requests[].ring_state) */
 };
 
 /* Returns <0 to refuse the message, 0 when done, 1 with a reply in c->r. */
 typedef int vhost_handler_fn(struct vhost_call *c);
+
+/* A request we know: its name and, if we serve it, its handler.  'u64': the
+ * answer of a question whose answer never changes; 'ring_state': the payload
+ * is a vring state (index, num), checked before the handler runs, which finds
+ * the ring in c->vq. */
+struct vhost_request {
+    const char *name;
+    vhost_handler_fn *fn;
+    uint64_t u64;
+    bool ring_state;
+};
 
 static int
 reply_u64(struct vhost_call *c, uint64_t v)
@@ -283,10 +296,11 @@ vring_fd_arg(struct vhost_call *c, unsigned *idx, int *fd)
     return 0;
 }
 
+/* GET_FEATURES, GET_PROTOCOL_FEATURES, GET_QUEUE_NUM: what we offer. */
 static int
-get_features(struct vhost_call *c)
+get_constant(struct vhost_call *c)
 {
-    return reply_u64(c, VHOST_DEV_FEATURES);
+    return reply_u64(c, c->req->u64);
 }
 
 static int
@@ -301,12 +315,6 @@ set_features(struct vhost_call *c)
         if (!(d->q.features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)))
             d->vq[i].enabled = true;
     return 0;
-}
-
-static int
-get_protocol_features(struct vhost_call *c)
-{
-    return reply_u64(c, VHOST_DEV_PROTOCOL_FEATURES);
 }
 
 static int
@@ -340,36 +348,23 @@ set_mem_table(struct vhost_call *c)
 }
 
 static int
-get_queue_num(struct vhost_call *c)
-{
-    return reply_u64(c, 1);
-}
-
-static int
 set_vring_num(struct vhost_call *c)
 {
-    int idx = vring_state_arg(c);
-    if (idx < 0)
-        return idx;
     unsigned num = c->m->payload.state.num;
     if (!num || num > VIRTQ_MAX_SIZE || (num & (num - 1)))
         return -EINVAL;
-    c->d->vq[idx].num = num;
-    virtq_map(&c->d->q, &c->d->vq[idx]);
+    c->vq->num = num;
+    virtq_map(&c->d->q, c->vq);
     return 0;
 }
 
 static int
 set_vring_base(struct vhost_call *c)
 {
-    int idx = vring_state_arg(c);
-    if (idx < 0)
-        return idx;
     if (c->m->payload.state.num > UINT16_MAX)
         return -EINVAL;
-    struct virtq *vq = &c->d->vq[idx];
-    vq->last_avail = vq->last_used = (uint16_t)c->m->payload.state.num;
-    vq->broken = false;
+    c->vq->last_avail = c->vq->last_used = (uint16_t)c->m->payload.state.num;
+    c->vq->broken = false;
     return 0;
 }
 
@@ -413,11 +408,11 @@ set_vring_kick(struct vhost_call *c)
     return 0;
 }
 
-/* SET_VRING_CALL ('is_call') or SET_VRING_ERR: the eventfd replaces the
- * ring's. */
+/* SET_VRING_CALL, SET_VRING_ERR: the eventfd replaces the ring's. */
 static int
-set_vring_eventfd(struct vhost_call *c, bool is_call)
+set_vring_eventfd(struct vhost_call *c)
 {
+    bool is_call = c->m->hdr.request == VHOST_USER_SET_VRING_CALL;
     unsigned idx;
     int fd, rc = vring_fd_arg(c, &idx, &fd);
     if (rc < 0)
@@ -429,53 +424,35 @@ set_vring_eventfd(struct vhost_call *c, bool is_call)
 }
 
 static int
-set_vring_call(struct vhost_call *c)
-{
-    return set_vring_eventfd(c, true);
-}
-
-static int
-set_vring_err(struct vhost_call *c)
-{
-    return set_vring_eventfd(c, false);
-}
-
-static int
 set_vring_enable(struct vhost_call *c)
 {
-    int idx = vring_state_arg(c);
-    if (idx < 0)
-        return idx;
-    c->d->vq[idx].enabled = c->m->payload.state.num != 0;
+    c->vq->enabled = c->m->payload.state.num != 0;
     return 0;
 }
 
-/* Every request we know: its name and, if we serve it, its handler. */
-static const struct vhost_request {
-    const char *name;
-    vhost_handler_fn *fn;
-} requests[] = {
-    [VHOST_USER_GET_FEATURES] = {.name = "GET_FEATURES", .fn = get_features},
-    [VHOST_USER_SET_FEATURES] = {.name = "SET_FEATURES", .fn = set_features},
-    [VHOST_USER_SET_OWNER] = {.name = "SET_OWNER", .fn = set_owner},
-    [VHOST_USER_RESET_OWNER] = {.name = "RESET_OWNER", .fn = reset_owner},
-    [VHOST_USER_SET_MEM_TABLE] = {.name = "SET_MEM_TABLE", .fn = set_mem_table},
-    [VHOST_USER_SET_LOG_BASE] = {.name = "SET_LOG_BASE"}, /* no dirty logging */
-    [VHOST_USER_SET_LOG_FD] = {.name = "SET_LOG_FD"},
-    [VHOST_USER_SET_VRING_NUM] = {.name = "SET_VRING_NUM", .fn = set_vring_num},
-    [VHOST_USER_SET_VRING_ADDR] = {.name = "SET_VRING_ADDR", .fn = set_vring_addr},
-    [VHOST_USER_SET_VRING_BASE] = {.name = "SET_VRING_BASE", .fn = set_vring_base},
-    [VHOST_USER_GET_VRING_BASE] = {.name = "GET_VRING_BASE", .fn = get_vring_base},
-    [VHOST_USER_SET_VRING_KICK] = {.name = "SET_VRING_KICK", .fn = set_vring_kick},
-    [VHOST_USER_SET_VRING_CALL] = {.name = "SET_VRING_CALL", .fn = set_vring_call},
-    [VHOST_USER_SET_VRING_ERR] = {.name = "SET_VRING_ERR", .fn = set_vring_err},
-    [VHOST_USER_GET_PROTOCOL_FEATURES] = {.name = "GET_PROTOCOL_FEATURES",
-                                          .fn = get_protocol_features},
-    [VHOST_USER_SET_PROTOCOL_FEATURES] = {.name = "SET_PROTOCOL_FEATURES",
-                                          .fn = set_protocol_features},
-    [VHOST_USER_GET_QUEUE_NUM] = {.name = "GET_QUEUE_NUM", .fn = get_queue_num},
-    [VHOST_USER_SET_VRING_ENABLE] = {.name = "SET_VRING_ENABLE", .fn = set_vring_enable},
+/* Every request we know, by number; its name is its enum's. */
+#define REQUEST_(r, ...) [VHOST_USER_##r] = {.name = #r, __VA_ARGS__}
+static const struct vhost_request requests[] = {
+    REQUEST_(GET_FEATURES, .fn = get_constant, .u64 = VHOST_DEV_FEATURES),
+    REQUEST_(SET_FEATURES, .fn = set_features),
+    REQUEST_(SET_OWNER, .fn = set_owner),
+    REQUEST_(RESET_OWNER, .fn = reset_owner),
+    REQUEST_(SET_MEM_TABLE, .fn = set_mem_table),
+    REQUEST_(SET_LOG_BASE), /* no dirty logging */
+    REQUEST_(SET_LOG_FD),
+    REQUEST_(SET_VRING_NUM, .fn = set_vring_num, .ring_state = true),
+    REQUEST_(SET_VRING_ADDR, .fn = set_vring_addr),
+    REQUEST_(SET_VRING_BASE, .fn = set_vring_base, .ring_state = true),
+    REQUEST_(GET_VRING_BASE, .fn = get_vring_base),
+    REQUEST_(SET_VRING_KICK, .fn = set_vring_kick),
+    REQUEST_(SET_VRING_CALL, .fn = set_vring_eventfd),
+    REQUEST_(SET_VRING_ERR, .fn = set_vring_eventfd),
+    REQUEST_(GET_PROTOCOL_FEATURES, .fn = get_constant, .u64 = VHOST_DEV_PROTOCOL_FEATURES),
+    REQUEST_(SET_PROTOCOL_FEATURES, .fn = set_protocol_features),
+    REQUEST_(GET_QUEUE_NUM, .fn = get_constant, .u64 = 1),
+    REQUEST_(SET_VRING_ENABLE, .fn = set_vring_enable, .ring_state = true),
 };
+#undef REQUEST_
 
 const char *
 vhost_user_request_name(uint32_t req)
@@ -488,8 +465,16 @@ static int
 dispatch(struct vhost_call *c)
 {
     uint32_t req = c->m->hdr.request;
-    if (req < ARRAY_SIZE(requests) && requests[req].fn)
-        return requests[req].fn(c);
+    if (req < ARRAY_SIZE(requests) && requests[req].fn) {
+        c->req = &requests[req];
+        if (c->req->ring_state) {
+            int idx = vring_state_arg(c);
+            if (idx < 0)
+                return idx;
+            c->vq = &c->d->vq[idx];
+        }
+        return c->req->fn(c);
+    }
     if (log_ratelimit_ok(&c->d->q.rl))
         log_warn("port=%s: unsupported request %u (%s, %u bytes, %u fds): ignored", c->d->q.name,
                  req, vhost_user_request_name(req), c->m->hdr.size, c->n_fds);
