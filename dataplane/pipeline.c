@@ -35,42 +35,6 @@ sw_soft_reason_what(enum sw_soft_reason r)
 
 /* ---- contexts ---- */
 
-struct sw_ctx *
-sw_ctx_create(struct sw *sw)
-{
-    struct sw_ctx *x = calloc(1, sizeof *x);
-    if (!x)
-        return NULL;
-    x->sw = sw;
-    for (unsigned i = 0; i < SW_BURST; i++) {
-        if (!(x->burst[i] = malloc(sizeof *x->burst[i]))) {
-            for (unsigned j = 0; j < i; j++)
-                free(x->burst[j]);
-            free(x);
-            return NULL;
-        }
-    }
-    x->next = sw->ctxs;
-    sw->ctxs = x;
-    return x;
-}
-
-void
-sw_ctx_destroy(struct sw_ctx *x)
-{
-    if (!x)
-        return;
-    struct sw_ctx **pp = &x->sw->ctxs;
-    while (*pp != x)
-        pp = &(*pp)->next;
-    *pp = x->next;
-    if (x->sw->own == x)
-        x->sw->own = NULL;
-    for (unsigned i = 0; i < SW_BURST; i++)
-        free(x->burst[i]);
-    free(x);
-}
-
 void
 sw_soft_flows_foreach(const struct sw *sw, void (*cb)(const struct sw_soft_flow *, void *),
                       void *aux)
@@ -227,16 +191,29 @@ flood(struct sw_ctx *x, uint16_t in_lport, const struct sw_portgroup *pg, struct
         lport_output(x, SW_TEAM, pg, pkt, in);
 }
 
-bool
-pipeline_output(struct sw_ctx *x, uint16_t lport, const struct sw_portgroup *pg, struct pkt *pkt,
-                struct sw_port *in)
+/* ---- frames the switch originates ---- */
+
+static void
+announce_one(const struct fdb_entry_info *e, void *aux)
 {
-    return lport_output(x, lport, pg, pkt, in);
+    struct sw_ctx *x = aux;
+    struct sw *sw = x->sw;
+    /* A fenced DPU owns no vNIC: announcing one would pull its traffic here. */
+    if (e->port == SW_TEAM || sw->team.active < 0 ||
+        __atomic_load_n(&sw->vnics_fenced, __ATOMIC_RELAXED))
+        return;
+    const struct sw_portgroup *pg = pg_by_vid(sw, e->vid);
+    if (!pg)
+        return;
+    struct pkt *p = sw->team.scratch;
+    pkt_rarp_build(p, e->mac);
+    lport_output(x, SW_TEAM, pg, p, &sw->ports[sw->team.active]);
 }
 
 void
-pipeline_flush(struct sw_ctx *x)
+pipeline_announce(struct sw_ctx *x, uint64_t now_ms)
 {
+    fdb_foreach(x->sw->fdb, now_ms, announce_one, x);
     flush_ports(x);
 }
 
@@ -309,8 +286,8 @@ learn_frame(struct decide_run *r)
     sw_offload_flush_mac(sw, r->k->src);
     char mac[MAC_STRLEN];
     mac_format(r->k->src, mac);
-    log_warn_rl(&sw->move_rl, "port=%s vlan=%u: mac %s moved from %s", sw_lport_name(sw, d->lport),
-                d->pg->vid, mac, sw_lport_name(sw, old));
+    log_warn_rl(&sw->move_rl, "port=%s vlan=%u: mac %s moved from %s", lport_name(sw, d->lport),
+                d->pg->vid, mac, lport_name(sw, old));
 }
 
 static inline enum sw_verdict
@@ -409,7 +386,7 @@ bool
 sw_flow_revalidate(struct sw *sw, const struct sw_flow *f, bool hit, uint64_t now_ms)
 {
     /* Priority-tagged frames are never offloaded. */
-    if (!sw_port_at(sw, f->in_port) || f->tag == 0)
+    if (f->in_port >= SW_MAX_PORTS || !sw->ports[f->in_port].in_use || f->tag == 0)
         return false;
     struct sw_key k = {.in_port = f->in_port, .tag = f->tag, .dst = f->dst, .src = f->src};
     struct sw_decision d;

@@ -2,8 +2,10 @@
 /*
  * switch-private: what the switch's own modules share and nobody else may
  * use: the switch object, the pipeline context, and the few helpers that
- * cross between switch.c (portgroups, ports), team.c, flowcache.c and
- * pipeline.c.  Include it from those files only; everyone else goes through
+ * cross between switch.c (portgroups, ports, contexts), team.c, flowcache.c
+ * and pipeline.c.  Calls go one way: switch.c uses pipeline.c, team.c and
+ * flowcache.c; pipeline.c uses flowcache.c; team.c and flowcache.c use
+ * nobody (scripts/check-layers).  Include it from those files only; everyone else goes through
  * switch.h, pipeline.h, team.h and flowcache.h.
  *
  * Thread-safety: as switch.h says.  In short: everything here may change
@@ -91,12 +93,19 @@ sw_offload_flush_mac(struct sw *sw, const uint8_t *mac)
  * to change: bumps the generation and flushes the eswitch's flows. */
 void sw_invalidate(struct sw *);
 
-/* pipeline.c, for frames the switch originates (team.c's announcements):
- * sends untagged 'pkt' to logical port 'lport' of portgroup 'pg' from context
- * 'x', counting a drop against port 'in'; pipeline_flush() then sends what
- * the context holds.  Returns true if the frame was sent. */
-bool pipeline_output(struct sw_ctx *x, uint16_t lport, const struct sw_portgroup *pg,
-                     struct pkt *pkt, struct sw_port *in);
-void pipeline_flush(struct sw_ctx *x);
+/* The name of logical port 'lport' (a port's, or "uplinks" for SW_TEAM). */
+static inline const char *
+lport_name(const struct sw *sw, uint16_t lport)
+{
+    if (lport == SW_TEAM)
+        return "uplinks";
+    return lport < SW_MAX_PORTS && sw->ports[lport].in_use ? sw->ports[lport].name : "?";
+}
+
+/* pipeline.c, after the team's active uplink changed: from context 'x', a
+ * RARP from every MAC learned on a vNIC out of the active uplink, in its
+ * VLAN, so that the fabric learns the new path at once (none while the
+ * vNICs are fenced). */
+void pipeline_announce(struct sw_ctx *x, uint64_t now_ms);
 
 #endif

@@ -60,6 +60,44 @@ sw_invalidate(struct sw *sw)
         sw->offload.flush_all(sw->offload.aux);
 }
 
+/* ---- contexts (pipeline.h): the switch keeps the list ---- */
+
+struct sw_ctx *
+sw_ctx_create(struct sw *sw)
+{
+    struct sw_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->sw = sw;
+    for (unsigned i = 0; i < SW_BURST; i++) {
+        if (!(x->burst[i] = malloc(sizeof *x->burst[i]))) {
+            for (unsigned j = 0; j < i; j++)
+                free(x->burst[j]);
+            free(x);
+            return NULL;
+        }
+    }
+    x->next = sw->ctxs;
+    sw->ctxs = x;
+    return x;
+}
+
+void
+sw_ctx_destroy(struct sw_ctx *x)
+{
+    if (!x)
+        return;
+    struct sw_ctx **pp = &x->sw->ctxs;
+    while (*pp != x)
+        pp = &(*pp)->next;
+    *pp = x->next;
+    if (x->sw->own == x)
+        x->sw->own = NULL;
+    for (unsigned i = 0; i < SW_BURST; i++)
+        free(x->burst[i]);
+    free(x);
+}
+
 struct sw *
 sw_create(const struct sw_params *params)
 {
@@ -183,10 +221,32 @@ sw_port_at(const struct sw *sw, unsigned id)
 const char *
 sw_lport_name(const struct sw *sw, uint16_t lport)
 {
-    if (lport == SW_TEAM)
-        return "uplinks";
-    const struct sw_port *p = sw_port_at(sw, lport);
-    return p ? p->name : "?";
+    return lport_name(sw, lport);
+}
+
+int
+sw_team_active(const struct sw *sw)
+{
+    return sw->team.active;
+}
+
+uint64_t
+sw_team_failovers(const struct sw *sw)
+{
+    return sw->team.n_failovers;
+}
+
+/* The team elects (team.h); a new active uplink invalidates every decision
+ * (they name the old one) and announces.  Returns true on change. */
+static bool
+team_changed(struct sw *sw, uint64_t now_ms)
+{
+    if (!team_elect(&sw->team, sw->ports, sw->params.failback))
+        return false;
+    sw_invalidate(sw);
+    if (sw->team.active >= 0)
+        pipeline_announce(sw->own, now_ms);
+    return true;
 }
 
 bool
@@ -205,7 +265,7 @@ sw_port_set_carrier(struct sw *sw, uint16_t id, bool up, uint64_t now_ms)
         }
         return false;
     }
-    return team_elect(sw, now_ms); /* the team's carrier changed */
+    return team_changed(sw, now_ms); /* the team's carrier changed */
 }
 
 int
@@ -276,9 +336,11 @@ sw_port_del(struct sw *sw, const char *name)
     if (id < 0)
         return id;
     struct sw_port *p = &sw->ports[id];
-    if (p->kind == SW_PORT_UPLINK)
-        team_remove(sw, (uint16_t)id, now_ms());
-    else
+    if (p->kind == SW_PORT_UPLINK) {
+        p->carrier = false;
+        if (team_remove(&sw->team, (uint16_t)id))
+            team_changed(sw, now_ms());
+    } else
         fdb_flush(sw->fdb, (uint16_t)id);
     sw_invalidate(sw);
     port_close(p->io);
@@ -296,6 +358,16 @@ sw_port_io_carrier(struct sw *sw, uint16_t id)
     bool up = p->io->ops->carrier(p->io);
     pthread_mutex_unlock(&sw->io_mu[id]);
     return up;
+}
+
+bool
+sw_port_sync_carrier(struct sw *sw, uint16_t id, uint64_t now_ms)
+{
+    const struct sw_port *p = sw_port_at(sw, id);
+    if (!p)
+        return false;
+    bool up = sw_port_io_carrier(sw, id);
+    return up != p->carrier && sw_port_set_carrier(sw, id, up, now_ms);
 }
 
 void

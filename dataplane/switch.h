@@ -146,6 +146,12 @@ void sw_port_stats(const struct sw *, unsigned id, struct sw_port_stats *out);
  * carrier the switch has.  Safe beside the packet path. */
 bool sw_port_io_carrier(struct sw *, uint16_t id);
 
+/* Brings the switch's carrier of port 'id' in line with its backend's
+ * (sw_port_io_carrier(), then sw_port_set_carrier() if they differ), with
+ * sw_port_set_carrier()'s needs.  Returns true if the active uplink
+ * changed. */
+bool sw_port_sync_carrier(struct sw *, uint16_t id, uint64_t now_ms);
+
 /* Periodic work (ageing).  Call about once a second. */
 void sw_tick(struct sw *, uint64_t now_ms);
 

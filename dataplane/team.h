@@ -25,8 +25,8 @@
  *
  * Thread-safety: like the switch's configuration: everything here runs with
  * no frame being switched (dpud pauses its workers); the packet path only
- * reads 'active'.  team_elect() sends its announcements from the switch's
- * own pipeline context.
+ * reads 'active'.  The announcements are the pipeline's (pipeline_announce():
+ * from the switch's own context); team.c only decides.
  */
 #ifndef DSE_TEAM_H
 #define DSE_TEAM_H
@@ -43,7 +43,7 @@ struct team {
     unsigned n_uplinks;
     int active; /* port id of the active uplink, -1 if none */
     uint64_t n_failovers;
-    struct pkt *scratch; /* for the announcements */
+    struct pkt *scratch; /* for the announcements (pipeline_announce()) */
 };
 
 /* Returns 0 or -ENOMEM. */
@@ -54,14 +54,15 @@ void team_fini(struct team *);
 bool team_has_room(const struct team *);
 /* Makes port 'id' the last member (it has room: team_has_room()). */
 void team_add(struct team *, uint16_t id);
-/* Port 'id' leaves the team (losing its carrier); elects another member if it
- * was the active one. */
-void team_remove(struct sw *, uint16_t id, uint64_t now_ms);
+/* Port 'id' leaves the team.  Returns true when it was the active member:
+ * then the caller marks it without carrier and elects another. */
+bool team_remove(struct team *, uint16_t id);
 
-/* Picks the active uplink (see above) after a member's carrier changed; on a
- * change, invalidates every decision and announces.  Returns true on
- * change. */
-bool team_elect(struct sw *, uint64_t now_ms);
+/* Picks the active uplink (see above) from the members' carrier in 'ports'
+ * (the switch's, by port id) after a member's carrier changed, and counts a
+ * failover.  Returns true on change: the caller (switch.c) then invalidates
+ * every decision and has the new member announce (pipeline_announce()). */
+bool team_elect(struct team *, const struct sw_port *ports, bool failback);
 
 /* Active uplink's port id, or -1 when no uplink has carrier. */
 int sw_team_active(const struct sw *);

@@ -250,27 +250,6 @@ vhost_json(const struct vhost_dev_info *vi, const char *sock)
                      (json_int_t)vi->n_bad_msgs);
 }
 
-void
-dpud_port_totals(struct dpud *d, const struct sw_port *p, struct dpud_port_totals *t)
-{
-    memset(t, 0, sizeof *t);
-    sw_port_stats(d->sw, p->id, &t->sw);
-    /* Frames the eswitch forwarded never reached the slow path's counters. */
-    if (offload_port_on_eswitch(d->off, p->id))
-        eswitch_port_stats(d->es, p->id, &t->es);
-    t->rx_packets = t->sw.rx_packets + t->es.rx_packets;
-    t->rx_bytes = t->sw.rx_bytes + t->es.rx_bytes;
-    t->tx_packets = t->sw.tx_packets + t->es.tx_packets;
-    t->tx_bytes = t->sw.tx_bytes + t->es.tx_bytes;
-    for (int r = 1; r < DROP__N; r++)
-        t->drops_total += t->sw.drops[r];
-    struct vhost_dev_info vi;
-    const char *sock;
-    if (port_vhost_user_info(p->io, &vi, &sock))
-        for (int r = 0; r < VHOST_DROP__N; r++)
-            t->drops_total += vi.drops[r];
-}
-
 static json_t *
 port_json(struct dpud *d, const struct sw_port *p)
 {

@@ -22,20 +22,30 @@ on_readable(evutil_socket_t fd, short what, void *arg)
     bool full = false;
     for (int i = 0; i < 16 && (full = sw_poll(pc->d->sw, pc->id, now) == SW_BURST); i++)
         ;
-    dpud_port_update_carrier(pc->d, pc->id);
+    sw_port_sync_carrier(pc->d->sw, pc->id, now);
     if (full && pc->d->port_ev[pc->id])
         event_active(pc->d->port_ev[pc->id], EV_READ, 0);
 }
 
 void
-dpud_port_update_carrier(struct dpud *d, uint16_t id)
+dpud_port_totals(struct dpud *d, const struct sw_port *p, struct dpud_port_totals *t)
 {
-    const struct sw_port *p = sw_port_at(d->sw, id);
-    if (!p || !p->io->ops->carrier)
-        return;
-    bool up = p->io->ops->carrier(p->io);
-    if (up != p->carrier)
-        sw_port_set_carrier(d->sw, id, up, now_ms());
+    memset(t, 0, sizeof *t);
+    sw_port_stats(d->sw, p->id, &t->sw);
+    /* Frames the eswitch forwarded never reached the slow path's counters. */
+    if (offload_port_on_eswitch(d->off, p->id))
+        eswitch_port_stats(d->es, p->id, &t->es);
+    t->rx_packets = t->sw.rx_packets + t->es.rx_packets;
+    t->rx_bytes = t->sw.rx_bytes + t->es.rx_bytes;
+    t->tx_packets = t->sw.tx_packets + t->es.tx_packets;
+    t->tx_bytes = t->sw.tx_bytes + t->es.tx_bytes;
+    for (int r = 1; r < DROP__N; r++)
+        t->drops_total += t->sw.drops[r];
+    struct vhost_dev_info vi;
+    const char *sock;
+    if (port_vhost_user_info(p->io, &vi, &sock))
+        for (int r = 0; r < VHOST_DROP__N; r++)
+            t->drops_total += vi.drops[r];
 }
 
 int

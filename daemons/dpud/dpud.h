@@ -152,9 +152,6 @@ int dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result,
 #define DPUD_VHOST_USER "vhost-user"
 int dpud_port_add(struct dpud *, const char *name, enum sw_port_kind kind, const char *pg,
                   const char *backend, const char *connect, char *err, size_t err_len);
-/* Updates the carrier of ports without a kernel interface (vhost-user: a
- * client is attached). */
-void dpud_port_update_carrier(struct dpud *, uint16_t id);
 /* Writes the socket path of vhost-user port 'name' into 'buf'.  Returns
  * -ENAMETOOLONG, -ENOTDIR (dpud has no --dir) or 0. */
 int dpud_vhost_path(const struct dpud *, const char *name, char *buf, size_t len);
