@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vhost-user: the back-end side of the protocol and the split-ring copies
- * (see vhost-user.h).  Messages are framed from a non-blocking stream socket
- * into one buffer per device, handled by vhost_dev_handle_msg() (which never
- * trusts a field), and answered.  The packet path translates every descriptor
- * through the memory table and copies; nothing on it allocates.
+ * vhost-user: the back-end side of the protocol (see vhost-user.h).  Messages
+ * are framed from a non-blocking stream socket into one buffer per device,
+ * handled by vhost_dev_handle_msg() through a table of one handler per
+ * request (each never trusts a field), and answered.  The rings themselves,
+ * and the packet copies, are virtq.c's.
  */
 #include "dataplane/vhost-user.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,42 +18,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dataplane/virtq.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 LOG_MODULE(vhost);
 
-struct vhost_region {
-    uint64_t guest_addr, user_addr, size;
-    uint8_t *host; /* where guest_addr is mapped */
-    void *map;
-    size_t map_len;
-};
-
-struct vhost_vring {
-    unsigned num; /* 0: not set */
-    bool addr_set;
-    uint64_t desc_ua, avail_ua, used_ua;
-    struct virtq_desc *desc; /* translated; NULL while the addresses are not valid */
-    struct virtq_avail *avail;
-    struct virtq_used *used;
-    uint16_t last_avail, last_used;
-    bool unpublished; /* used entries staged past used->idx (receive ring) */
-    int kick_fd, call_fd, err_fd;
-    bool started, enabled, broken;
-};
-
 struct vhost_dev {
-    char name[32];
+    struct virtq_dev q; /* name, guest memory, features, counters: what the rings share */
     vhost_kick_changed_fn *kick_changed;
     void *aux;
     int conn;
-    uint64_t features, protocol_features;
-    unsigned hdr_len;
-    unsigned n_regions;
-    struct vhost_region regions[VHOST_USER_MAX_REGIONS];
-    struct vhost_vring vq[VHOST_N_VRINGS];
-    struct vhost_dev_info stats; /* counters only; the rest is filled on demand */
-    struct log_ratelimit rl;
+    uint64_t protocol_features;
+    struct virtq vq[VHOST_N_VRINGS];
     /* framing of the message being received */
     size_t rlen;
     int rfds[VHOST_USER_MAX_FDS];
@@ -84,39 +60,19 @@ close_fd(int *fd)
 
 /* ---- guest memory ---- */
 
-/* Host address of 'len' bytes at 'addr' in the guest's physical ('user' false)
- * or the front-end's virtual ('user' true) address space, or NULL unless they
- * lie inside one region. */
-static void *
-translate(const struct vhost_dev *d, uint64_t addr, uint64_t len, bool user)
-{
-    for (unsigned i = 0; i < d->n_regions; i++) {
-        const struct vhost_region *r = &d->regions[i];
-        uint64_t base = user ? r->user_addr : r->guest_addr;
-        if (addr < base)
-            continue;
-        uint64_t ofs = addr - base;
-        if (ofs <= r->size && len <= r->size - ofs)
-            return r->host + ofs;
-    }
-    return NULL;
-}
-
 static void
-mem_unmap(struct vhost_region *regions, unsigned n)
+mem_unmap(struct virtq_region *regions, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
         if (regions[i].map)
             munmap(regions[i].map, regions[i].map_len);
 }
 
-static void vring_translate(struct vhost_dev *d, struct vhost_vring *vq);
-
 /* Maps a new memory table; the old one stays until the new one is complete. */
 static int
 mem_set(struct vhost_dev *d, const struct vhost_user_mem *mem, int *fds, unsigned n_fds)
 {
-    struct vhost_region nr[VHOST_USER_MAX_REGIONS] = {0};
+    struct virtq_region nr[VHOST_USER_MAX_REGIONS] = {0};
     unsigned n = mem->n_regions;
     if (n == 0 || n > VHOST_USER_MAX_REGIONS || n != n_fds)
         return -EINVAL;
@@ -142,18 +98,18 @@ mem_set(struct vhost_dev *d, const struct vhost_user_mem *mem, int *fds, unsigne
         void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fds[i], 0);
         if (m == MAP_FAILED)
             goto bad;
-        nr[i] = (struct vhost_region){.guest_addr = r->guest_addr,
+        nr[i] = (struct virtq_region){.guest_addr = r->guest_addr,
                                       .user_addr = r->user_addr,
                                       .size = r->size,
                                       .host = (uint8_t *)m + r->mmap_offset,
                                       .map = m,
                                       .map_len = len};
     }
-    mem_unmap(d->regions, d->n_regions);
-    memcpy(d->regions, nr, sizeof nr);
-    d->n_regions = n;
+    mem_unmap(d->q.mem.regions, d->q.mem.n_regions);
+    memcpy(d->q.mem.regions, nr, sizeof nr);
+    d->q.mem.n_regions = n;
     for (unsigned i = 0; i < VHOST_N_VRINGS; i++)
-        vring_translate(d, &d->vq[i]);
+        virtq_map(&d->q, &d->vq[i]);
     return 0;
 bad:
     mem_unmap(nr, n);
@@ -163,35 +119,9 @@ bad:
 /* ---- rings ---- */
 
 static void
-vring_translate(struct vhost_dev *d, struct vhost_vring *vq)
-{
-    vq->desc = NULL;
-    vq->avail = NULL;
-    vq->used = NULL;
-    if (!vq->num || !vq->addr_set)
-        return;
-    void *desc = translate(d, vq->desc_ua, virtq_desc_size(vq->num), true);
-    void *avail = translate(d, vq->avail_ua, virtq_avail_size(vq->num), true);
-    void *used = translate(d, vq->used_ua, virtq_used_size(vq->num), true);
-    /* virtio 1.1 §2.6: alignment 16, 2 and 4 */
-    if (!desc || !avail || !used || (uintptr_t)desc % 16 || (uintptr_t)avail % 2 ||
-        (uintptr_t)used % 4)
-        return;
-    vq->desc = desc;
-    vq->avail = avail;
-    vq->used = used;
-}
-
-static bool
-vring_usable(const struct vhost_vring *vq)
-{
-    return vq->desc && vq->started && vq->enabled && !vq->broken;
-}
-
-static void
 vring_set_kick(struct vhost_dev *d, unsigned idx, int fd)
 {
-    struct vhost_vring *vq = &d->vq[idx];
+    struct virtq *vq = &d->vq[idx];
     if (vq->kick_fd == fd)
         return;
     if (d->kick_changed)
@@ -203,259 +133,44 @@ vring_set_kick(struct vhost_dev *d, unsigned idx, int fd)
 static void
 vring_reset(struct vhost_dev *d, unsigned idx)
 {
-    struct vhost_vring *vq = &d->vq[idx];
+    struct virtq *vq = &d->vq[idx];
     vring_set_kick(d, idx, -1);
     close_fd(&vq->call_fd);
     close_fd(&vq->err_fd);
-    *vq = (struct vhost_vring){.kick_fd = -1, .call_fd = -1, .err_fd = -1};
+    *vq = (struct virtq){.idx = idx, .kick_fd = -1, .call_fd = -1, .err_fd = -1};
 }
 
 static void
-vring_break(struct vhost_dev *d, struct vhost_vring *vq, const char *why)
+dev_reset(struct vhost_dev *d)
 {
-    vq->broken = true;
-    d->stats.drops[VHOST_DROP_BAD_DESC]++;
-    if (log_ratelimit_ok(&d->rl))
-        log_warn("port=%s: ring %u: %s: the ring is stopped until it is set up again", d->name,
-                 (unsigned)(vq - d->vq), why);
+    for (unsigned i = 0; i < VHOST_N_VRINGS; i++)
+        vring_reset(d, i);
+    mem_unmap(d->q.mem.regions, d->q.mem.n_regions);
+    d->q.mem.n_regions = 0;
+    d->q.features = 0;
+    d->protocol_features = 0;
+    d->q.hdr_len = virtio_net_hdr_len(0);
 }
 
-static uint16_t
-load_u16(const uint16_t *p)
-{
-    return le16toh(__atomic_load_n(p, __ATOMIC_ACQUIRE));
-}
-
-/* Reads descriptor 'idx' once into 'out' and translates it.  Returns its host
- * address, or NULL (after breaking the ring) if it is bad. */
-static uint8_t *
-desc_get(struct vhost_dev *d, struct vhost_vring *vq, uint16_t idx, struct virtq_desc *out,
-         uint16_t want_write)
-{
-    struct virtq_desc raw;
-    memcpy(&raw, (const void *)&vq->desc[idx], sizeof raw);
-    out->addr = le64toh(raw.addr);
-    out->len = le32toh(raw.len);
-    out->flags = le16toh(raw.flags);
-    out->next = le16toh(raw.next);
-    if (out->flags & VIRTQ_DESC_F_INDIRECT) {
-        vring_break(d, vq, "indirect descriptor (not negotiated)");
-        return NULL;
-    }
-    if ((out->flags & VIRTQ_DESC_F_WRITE) != want_write) {
-        vring_break(d, vq,
-                    want_write ? "read-only descriptor on the receive ring"
-                               : "writable descriptor on the transmit ring");
-        return NULL;
-    }
-    uint8_t *p = translate(d, out->addr, out->len, false);
-    if (!p)
-        vring_break(d, vq, "descriptor address outside guest memory");
-    return p;
-}
-
-/* Follows the chain after 'cur'.  Returns false at its end; breaks the ring
- * (and returns false with '*bad') on an index out of range or a loop. */
-static bool
-desc_next(struct vhost_dev *d, struct vhost_vring *vq, const struct virtq_desc *cur, uint16_t *idx,
-          unsigned *n_seen, bool *bad)
-{
-    if (!(cur->flags & VIRTQ_DESC_F_NEXT))
-        return false;
-    if (cur->next >= vq->num || ++*n_seen >= vq->num) {
-        vring_break(d, vq,
-                    cur->next >= vq->num ? "descriptor index out of range"
-                                         : "descriptor chain loops");
-        *bad = true;
-        return false;
-    }
-    *idx = cur->next;
-    return true;
-}
-
-/* Slots the guest made available and we did not take, or -1 (ring broken) if
- * the guest claims more than the ring holds. */
-static int
-vring_avail_count(struct vhost_dev *d, struct vhost_vring *vq, uint16_t *avail_idx)
-{
-    *avail_idx = load_u16(&vq->avail->idx);
-    uint16_t n = (uint16_t)(*avail_idx - vq->last_avail);
-    if (n > vq->num) {
-        vring_break(d, vq, "available index ran ahead of the ring");
-        return -1;
-    }
-    return n;
-}
-
-static uint16_t
-vring_head(struct vhost_dev *d, struct vhost_vring *vq, uint16_t slot, bool *bad)
-{
-    uint16_t head =
-        le16toh(__atomic_load_n(&vq->avail->ring[slot & (vq->num - 1)], __ATOMIC_RELAXED));
-    if (head >= vq->num) {
-        vring_break(d, vq, "descriptor index out of range");
-        *bad = true;
-    }
-    return head;
-}
-
-static void
-vring_used_put(struct vhost_vring *vq, uint16_t slot, uint16_t head, uint32_t len)
-{
-    struct virtq_used_elem *e = &vq->used->ring[slot & (vq->num - 1)];
-    e->id = htole32(head);
-    e->len = htole32(len);
-}
-
-/* Publishes the used entries up to last_used and calls the guest unless it
- * asked not to be (VRING_AVAIL_F_NO_INTERRUPT; no EVENT_IDX). */
-static void
-vring_publish(struct vhost_dev *d, struct vhost_vring *vq)
-{
-    __atomic_store_n(&vq->used->idx, htole16(vq->last_used), __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* store idx before reading flags */
-    if (vq->call_fd >= 0 && !(load_u16(&vq->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT)) {
-        uint64_t one = 1;
-        if (write(vq->call_fd, &one, sizeof one) == sizeof one)
-            d->stats.n_calls++;
-    }
-}
-
-enum chain_result { CHAIN_OK, CHAIN_BAD, CHAIN_OVERSIZE, CHAIN_SHORT };
-
-/* Copies the frame of the transmit chain at 'head' into 'p', skipping the
- * virtio-net header (which may span descriptors). */
-static enum chain_result
-chain_read(struct vhost_dev *d, struct vhost_vring *vq, uint16_t head, struct pkt *p)
-{
-    unsigned skip = d->hdr_len, n_seen = 0;
-    uint16_t idx = head;
-    bool bad = false;
-    pkt_reset(p);
-    for (;;) {
-        struct virtq_desc desc;
-        const uint8_t *src = desc_get(d, vq, idx, &desc, 0);
-        if (!src)
-            return CHAIN_BAD;
-        uint32_t len = desc.len;
-        if (skip) {
-            unsigned k = len < skip ? len : skip;
-            src += k;
-            len -= k;
-            skip -= k;
-        }
-        if (len > PKT_DATA_MAX - p->len)
-            return CHAIN_OVERSIZE;
-        memcpy(p->data + p->len, src, len);
-        p->len += len;
-        if (!desc_next(d, vq, &desc, &idx, &n_seen, &bad))
-            break;
-    }
-    if (bad)
-        return CHAIN_BAD;
-    return skip ? CHAIN_SHORT : CHAIN_OK;
-}
+/* ---- the packet path: virtq.c's, on this device's rings ---- */
 
 unsigned
 vhost_dev_dequeue(struct vhost_dev *d, struct pkt **pkts, unsigned n)
 {
-    struct vhost_vring *vq = &d->vq[VHOST_TXQ];
-    if (!vring_usable(vq))
-        return 0;
-    uint16_t avail_idx;
-    if (vring_avail_count(d, vq, &avail_idx) <= 0)
-        return 0;
-    unsigned got = 0;
-    uint16_t used0 = vq->last_used;
-    while (got < n && vq->last_avail != avail_idx) {
-        bool bad = false;
-        uint16_t head = vring_head(d, vq, vq->last_avail, &bad);
-        if (bad)
-            break;
-        enum chain_result r = chain_read(d, vq, head, pkts[got]);
-        if (r == CHAIN_BAD)
-            break;
-        vq->last_avail++;
-        vring_used_put(vq, vq->last_used++, head, 0);
-        if (r == CHAIN_OK)
-            got++;
-        else
-            d->stats.drops[r == CHAIN_OVERSIZE ? VHOST_DROP_OVERSIZE : VHOST_DROP_SHORT]++;
-    }
-    if (vq->last_used != used0)
-        vring_publish(d, vq);
-    d->stats.rx_packets += got;
-    return got;
+    return virtq_dequeue(&d->q, &d->vq[VHOST_TXQ], pkts, n);
 }
 
 bool
 vhost_dev_tx_pending(const struct vhost_dev *d)
 {
-    const struct vhost_vring *vq = &d->vq[VHOST_TXQ];
-    return vring_usable(vq) && load_u16(&vq->avail->idx) != vq->last_avail;
+    return virtq_pending(&d->vq[VHOST_TXQ]);
 }
 
 bool
 vhost_dev_tx_polled(const struct vhost_dev *d)
 {
-    const struct vhost_vring *vq = &d->vq[VHOST_TXQ];
-    return vring_usable(vq) && vq->kick_fd < 0;
-}
-
-/* The byte stream a received frame becomes: the header, then the frame. */
-struct rx_stream {
-    const uint8_t *hdr;
-    unsigned hdr_len;
-    const uint8_t *data;
-    unsigned len;
-    unsigned ofs;            /* bytes written so far */
-    uint8_t *num_buffers[2]; /* where header bytes 10 and 11 landed */
-};
-
-static void
-stream_copy(struct rx_stream *s, uint8_t *dst, unsigned k)
-{
-    while (k) {
-        if (s->ofs < s->hdr_len) {
-            unsigned c = s->hdr_len - s->ofs < k ? s->hdr_len - s->ofs : k;
-            for (unsigned i = 0; i < c; i++) {
-                unsigned o = s->ofs + i;
-                if (o == 10 || o == 11)
-                    s->num_buffers[o - 10] = dst + i;
-            }
-            memcpy(dst, s->hdr + s->ofs, c);
-            dst += c;
-            s->ofs += c;
-            k -= c;
-        } else {
-            memcpy(dst, s->data + (s->ofs - s->hdr_len), k);
-            s->ofs += k;
-            k = 0;
-        }
-    }
-}
-
-/* Writes as much of 's' as fits into the receive chain at 'head'.  Returns
- * the bytes written, or -1 (ring broken) on a bad descriptor. */
-static long
-chain_write(struct vhost_dev *d, struct vhost_vring *vq, uint16_t head, struct rx_stream *s)
-{
-    unsigned n_seen = 0, total = s->hdr_len + s->len;
-    uint16_t idx = head;
-    bool bad = false;
-    long written = 0;
-    for (;;) {
-        struct virtq_desc desc;
-        uint8_t *dst = desc_get(d, vq, idx, &desc, VIRTQ_DESC_F_WRITE);
-        if (!dst)
-            return -1;
-        unsigned k = total - s->ofs < desc.len ? total - s->ofs : desc.len;
-        stream_copy(s, dst, k);
-        written += k;
-        if (s->ofs == total || !desc_next(d, vq, &desc, &idx, &n_seen, &bad))
-            break;
-    }
-    return bad ? -1 : written;
+    const struct virtq *vq = &d->vq[VHOST_TXQ];
+    return virtq_usable(vq) && vq->kick_fd < 0;
 }
 
 unsigned
@@ -466,67 +181,81 @@ vhost_dev_enqueue(struct vhost_dev *d, struct pkt *const *pkts, unsigned n)
     return sent;
 }
 
-void
-vhost_dev_publish(struct vhost_dev *d)
-{
-    struct vhost_vring *vq = &d->vq[VHOST_RXQ];
-    if (vq->unpublished && d->conn >= 0 && vring_usable(vq))
-        vring_publish(d, vq);
-    vq->unpublished = false;
-}
-
 unsigned
 vhost_dev_stage(struct vhost_dev *d, struct pkt *const *pkts, unsigned n)
 {
-    struct vhost_vring *vq = &d->vq[VHOST_RXQ];
-    if (d->conn < 0 || !vring_usable(vq)) {
-        d->stats.drops[VHOST_DROP_NOT_READY] += n;
+    if (d->conn < 0) {
+        d->q.stats.drops[VHOST_DROP_NOT_READY] += n;
         return 0;
     }
-    uint16_t avail_idx;
-    if (vring_avail_count(d, vq, &avail_idx) < 0)
-        return 0;
-    bool mrg = d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
-    struct virtio_net_hdr hdr = {0};
-    unsigned sent;
-    uint16_t used0 = vq->last_used;
-    for (sent = 0; sent < n; sent++) {
-        struct rx_stream s = {.hdr = (const uint8_t *)&hdr,
-                              .hdr_len = d->hdr_len,
-                              .data = pkts[sent]->data,
-                              .len = pkts[sent]->len};
-        uint16_t cursor = vq->last_avail, n_bufs = 0;
-        bool bad = false;
-        while (s.ofs < s.hdr_len + s.len && cursor != avail_idx && (mrg || !n_bufs)) {
-            uint16_t head = vring_head(d, vq, cursor, &bad);
-            long w = bad ? -1 : chain_write(d, vq, head, &s);
-            if (w < 0) {
-                bad = true;
-                break;
-            }
-            /* Staged past used->idx: the guest reads nothing there yet. */
-            vring_used_put(vq, (uint16_t)(vq->last_used + n_bufs), head, (uint32_t)w);
-            n_bufs++;
-            cursor++;
-        }
-        if (bad || s.ofs < s.hdr_len + s.len) {
-            if (!bad)
-                d->stats.drops[VHOST_DROP_NO_RX_BUFFER] += n - sent;
-            break;
-        }
-        if (s.num_buffers[0]) {
-            *s.num_buffers[0] = (uint8_t)n_bufs;
-            *s.num_buffers[1] = (uint8_t)(n_bufs >> 8);
-        }
-        vq->last_avail = cursor;
-        vq->last_used = (uint16_t)(vq->last_used + n_bufs);
-    }
-    vq->unpublished |= vq->last_used != used0;
-    d->stats.tx_packets += sent;
-    return sent;
+    return virtq_stage(&d->q, &d->vq[VHOST_RXQ], pkts, n);
 }
 
-/* ---- messages ---- */
+void
+vhost_dev_publish(struct vhost_dev *d)
+{
+    /* Frames are staged only with a client, and detaching resets the rings:
+     * whatever is staged is this client's. */
+    virtq_publish(&d->q, &d->vq[VHOST_RXQ]);
+}
+
+/* ---- messages: one handler per request ---- */
+
+/* One request being handled: the message, the descriptors that came with it
+ * (a handler that keeps one takes it out of 'fds'; the rest are closed after
+ * it), and the reply it may fill. */
+struct vhost_call {
+    struct vhost_dev *d;
+    const struct vhost_request *req; /* its entry in requests[] */
+    const struct vhost_user_msg *m;
+    int *fds;
+    unsigned n_fds;
+    struct vhost_user_msg *r;
+    struct virtq *vq; /* the ring a vring state names (requests[].ring_state) */
+};
+
+/* Returns <0 to refuse the message, 0 when done, 1 with a reply in c->r. */
+typedef int vhost_handler_fn(struct vhost_call *c);
+
+/* A request we know: its name and, if we serve it, its handler.  'u64': the
+ * answer of a question whose answer never changes; 'ring_state': the payload
+ * is a vring state (index, num), checked before the handler runs, which finds
+ * the ring in c->vq. */
+struct vhost_request {
+    const char *name;
+    vhost_handler_fn *fn;
+    uint64_t u64;
+    bool ring_state;
+};
+
+static int
+reply_u64(struct vhost_call *c, uint64_t v)
+{
+    c->r->payload.u64 = v;
+    c->r->hdr.size = 8;
+    return 1;
+}
+
+/* The u64 argument of a SET_*FEATURES message, if it offers no bit beyond
+ * 'offered'. */
+static int
+features_arg(const struct vhost_call *c, uint64_t offered, uint64_t *v)
+{
+    if (c->m->hdr.size < 8 || c->n_fds || (c->m->payload.u64 & ~offered))
+        return -EINVAL;
+    *v = c->m->payload.u64;
+    return 0;
+}
+
+/* The ring a SET/GET_VRING_NUM/BASE/ENABLE message names, or -EINVAL. */
+static int
+vring_state_arg(const struct vhost_call *c)
+{
+    const struct vhost_user_msg *m = c->m;
+    if (m->hdr.size < sizeof m->payload.state || c->n_fds)
+        return -EINVAL;
+    return m->payload.state.index < VHOST_N_VRINGS ? (int)m->payload.state.index : -EINVAL;
+}
 
 static bool
 fd_is_eventfd(int fd)
@@ -540,205 +269,217 @@ fd_is_eventfd(int fd)
     return !strcmp(target, "anon_inode:[eventfd]");
 }
 
-const char *
-vhost_user_request_name(uint32_t req)
-{
-    static const char *const names[] = {
-        [VHOST_USER_GET_FEATURES] = "GET_FEATURES",
-        [VHOST_USER_SET_FEATURES] = "SET_FEATURES",
-        [VHOST_USER_SET_OWNER] = "SET_OWNER",
-        [VHOST_USER_RESET_OWNER] = "RESET_OWNER",
-        [VHOST_USER_SET_MEM_TABLE] = "SET_MEM_TABLE",
-        [VHOST_USER_SET_LOG_BASE] = "SET_LOG_BASE",
-        [VHOST_USER_SET_LOG_FD] = "SET_LOG_FD",
-        [VHOST_USER_SET_VRING_NUM] = "SET_VRING_NUM",
-        [VHOST_USER_SET_VRING_ADDR] = "SET_VRING_ADDR",
-        [VHOST_USER_SET_VRING_BASE] = "SET_VRING_BASE",
-        [VHOST_USER_GET_VRING_BASE] = "GET_VRING_BASE",
-        [VHOST_USER_SET_VRING_KICK] = "SET_VRING_KICK",
-        [VHOST_USER_SET_VRING_CALL] = "SET_VRING_CALL",
-        [VHOST_USER_SET_VRING_ERR] = "SET_VRING_ERR",
-        [VHOST_USER_GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
-        [VHOST_USER_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES",
-        [VHOST_USER_GET_QUEUE_NUM] = "GET_QUEUE_NUM",
-        [VHOST_USER_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
-    };
-    return req < sizeof names / sizeof names[0] && names[req] ? names[req] : "unknown";
-}
-
-/* Takes fds[0] out of 'fds' for a SET_VRING_KICK/CALL/ERR message. */
+/* Takes fds[0] out of the call for a SET_VRING_KICK/CALL/ERR message: '*fd'
+ * is the eventfd of ring '*idx', or -1 with VHOST_USER_VRING_NOFD. */
 static int
-vring_fd_arg(const struct vhost_user_msg *m, int *fds, unsigned n_fds, unsigned *idx, int *fd)
+vring_fd_arg(struct vhost_call *c, unsigned *idx, int *fd)
 {
-    if (m->hdr.size < 8)
+    if (c->m->hdr.size < 8)
         return -EINVAL;
-    uint64_t v = m->payload.u64;
+    uint64_t v = c->m->payload.u64;
     *idx = (unsigned)(v & VHOST_USER_VRING_IDX_MASK);
     *fd = -1;
     if (*idx >= VHOST_N_VRINGS ||
         (v & ~(uint64_t)(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD)))
         return -EINVAL;
     if (v & VHOST_USER_VRING_NOFD)
-        return n_fds == 0 ? 0 : -EINVAL;
+        return c->n_fds == 0 ? 0 : -EINVAL;
     /* Never block on it: a client could fill the counter (our call write
      * would wait) or empty it first (our kick read would).  The flag is on the
      * shared file description; QEMU and DPDK use non-blocking eventfds anyway. */
-    int fl = fcntl(fds[0], F_GETFL);
-    if (n_fds != 1 || !fd_is_eventfd(fds[0]) || fl < 0 ||
-        fcntl(fds[0], F_SETFL, fl | O_NONBLOCK) < 0)
+    int fl = fcntl(c->fds[0], F_GETFL);
+    if (c->n_fds != 1 || !fd_is_eventfd(c->fds[0]) || fl < 0 ||
+        fcntl(c->fds[0], F_SETFL, fl | O_NONBLOCK) < 0)
         return -EINVAL;
-    *fd = fds[0];
-    fds[0] = -1;
+    *fd = c->fds[0];
+    c->fds[0] = -1;
+    return 0;
+}
+
+/* GET_FEATURES, GET_PROTOCOL_FEATURES, GET_QUEUE_NUM: what we offer. */
+static int
+get_constant(struct vhost_call *c)
+{
+    return reply_u64(c, c->req->u64);
+}
+
+static int
+set_features(struct vhost_call *c)
+{
+    struct vhost_dev *d = c->d;
+    int rc = features_arg(c, VHOST_DEV_FEATURES, &d->q.features);
+    if (rc < 0)
+        return rc;
+    d->q.hdr_len = virtio_net_hdr_len(d->q.features);
+    for (unsigned i = 0; i < VHOST_N_VRINGS; i++)
+        if (!(d->q.features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)))
+            d->vq[i].enabled = true;
     return 0;
 }
 
 static int
-vring_state_arg(const struct vhost_user_msg *m, unsigned n_fds)
+set_protocol_features(struct vhost_call *c)
 {
-    if (m->hdr.size < sizeof m->payload.state || n_fds)
-        return -EINVAL;
-    return m->payload.state.index < VHOST_N_VRINGS ? (int)m->payload.state.index : -EINVAL;
+    return features_arg(c, VHOST_DEV_PROTOCOL_FEATURES, &c->d->protocol_features);
 }
 
-static void
-dev_reset(struct vhost_dev *d)
-{
-    for (unsigned i = 0; i < VHOST_N_VRINGS; i++)
-        vring_reset(d, i);
-    mem_unmap(d->regions, d->n_regions);
-    d->n_regions = 0;
-    d->features = 0;
-    d->protocol_features = 0;
-    d->hdr_len = virtio_net_hdr_len(0);
-}
-
-/* Handles 'm'; returns <0 to refuse it, 0 done, 1 with a reply in 'r'. */
 static int
-dispatch(struct vhost_dev *d, const struct vhost_user_msg *m, int *fds, unsigned n_fds,
-         struct vhost_user_msg *r)
+set_owner(struct vhost_call *c)
 {
-    uint32_t size = m->hdr.size;
-    int idx, fd, rc;
-    unsigned ui;
-    struct vhost_vring *vq;
-    switch (m->hdr.request) {
-    case VHOST_USER_GET_FEATURES:
-        r->payload.u64 = VHOST_DEV_FEATURES;
-        r->hdr.size = 8;
-        return 1;
-    case VHOST_USER_GET_PROTOCOL_FEATURES:
-        r->payload.u64 = VHOST_DEV_PROTOCOL_FEATURES;
-        r->hdr.size = 8;
-        return 1;
-    case VHOST_USER_GET_QUEUE_NUM:
-        r->payload.u64 = 1;
-        r->hdr.size = 8;
-        return 1;
-    case VHOST_USER_GET_VRING_BASE:
-        idx = vring_state_arg(m, n_fds);
-        r->hdr.size = sizeof r->payload.state;
-        r->payload.state.index = m->payload.state.index;
-        r->payload.state.num = 0;
-        if (idx < 0)
-            return 1; /* the front-end waits for an answer even to a bad question */
-        vq = &d->vq[idx];
-        r->payload.state.num = vq->last_avail;
-        vq->started = false;
-        vring_set_kick(d, (unsigned)idx, -1);
-        return 1;
-    case VHOST_USER_SET_FEATURES:
-        if (size < 8 || n_fds || (m->payload.u64 & ~VHOST_DEV_FEATURES))
-            return -EINVAL;
-        d->features = m->payload.u64;
-        d->hdr_len = virtio_net_hdr_len(d->features);
-        for (unsigned i = 0; i < VHOST_N_VRINGS; i++)
-            if (!(d->features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)))
-                d->vq[i].enabled = true;
-        return 0;
-    case VHOST_USER_SET_PROTOCOL_FEATURES:
-        if (size < 8 || n_fds || (m->payload.u64 & ~VHOST_DEV_PROTOCOL_FEATURES))
-            return -EINVAL;
-        d->protocol_features = m->payload.u64;
-        return 0;
-    case VHOST_USER_SET_OWNER:
-        return n_fds ? -EINVAL : 0;
-    case VHOST_USER_RESET_OWNER:
-        dev_reset(d);
-        return 0;
-    case VHOST_USER_SET_MEM_TABLE:
-        ui = m->payload.mem.n_regions;
-        if (size < 8 || ui > VHOST_USER_MAX_REGIONS ||
-            size < 8 + sizeof(struct vhost_user_region) * ui)
-            return -EINVAL;
-        return mem_set(d, &m->payload.mem, fds, n_fds);
-    case VHOST_USER_SET_VRING_NUM:
-        if ((idx = vring_state_arg(m, n_fds)) < 0)
-            return idx;
-        ui = m->payload.state.num;
-        if (!ui || ui > VIRTQ_MAX_SIZE || (ui & (ui - 1)))
-            return -EINVAL;
-        d->vq[idx].num = ui;
-        vring_translate(d, &d->vq[idx]);
-        return 0;
-    case VHOST_USER_SET_VRING_BASE:
-        if ((idx = vring_state_arg(m, n_fds)) < 0)
-            return idx;
-        if (m->payload.state.num > UINT16_MAX)
-            return -EINVAL;
-        d->vq[idx].last_avail = d->vq[idx].last_used = (uint16_t)m->payload.state.num;
-        d->vq[idx].broken = false;
-        return 0;
-    case VHOST_USER_SET_VRING_ADDR:
-        if (size < sizeof m->payload.addr || n_fds || m->payload.addr.index >= VHOST_N_VRINGS)
-            return -EINVAL;
-        vq = &d->vq[m->payload.addr.index];
-        vq->desc_ua = m->payload.addr.desc;
-        vq->avail_ua = m->payload.addr.avail;
-        vq->used_ua = m->payload.addr.used;
-        vq->addr_set = true;
-        vq->broken = false;
-        vring_translate(d, vq);
-        if (!vq->desc)
-            return -EINVAL;
-        /* A front-end that outlived its back-end (we restarted) resumes where
-         * its used ring says, as DPDK's vhost library does. */
-        uint16_t used_idx = load_u16(&vq->used->idx);
-        if (used_idx != vq->last_used)
-            vq->last_avail = vq->last_used = used_idx;
-        if (m->payload.addr.index == VHOST_RXQ)
-            __atomic_store_n(&vq->used->flags, htole16(VIRTQ_USED_F_NO_NOTIFY), __ATOMIC_RELAXED);
-        return 0;
-    case VHOST_USER_SET_VRING_KICK:
-        if ((rc = vring_fd_arg(m, fds, n_fds, &ui, &fd)) < 0)
-            return rc;
-        vring_set_kick(d, ui, fd);
-        d->vq[ui].started = true;
-        d->vq[ui].broken = false;
-        return 0;
-    case VHOST_USER_SET_VRING_CALL:
-        if ((rc = vring_fd_arg(m, fds, n_fds, &ui, &fd)) < 0)
-            return rc;
-        close_fd(&d->vq[ui].call_fd);
-        d->vq[ui].call_fd = fd;
-        return 0;
-    case VHOST_USER_SET_VRING_ERR:
-        if ((rc = vring_fd_arg(m, fds, n_fds, &ui, &fd)) < 0)
-            return rc;
-        close_fd(&d->vq[ui].err_fd);
-        d->vq[ui].err_fd = fd;
-        return 0;
-    case VHOST_USER_SET_VRING_ENABLE:
-        if ((idx = vring_state_arg(m, n_fds)) < 0)
-            return idx;
-        d->vq[idx].enabled = m->payload.state.num != 0;
-        return 0;
-    default:
-        if (log_ratelimit_ok(&d->rl))
-            log_warn("port=%s: unsupported request %u (%s, %u bytes, %u fds): ignored", d->name,
-                     m->hdr.request, vhost_user_request_name(m->hdr.request), size, n_fds);
-        d->stats.n_bad_msgs++;
-        return -ENOTSUP;
+    return c->n_fds ? -EINVAL : 0;
+}
+
+static int
+reset_owner(struct vhost_call *c)
+{
+    dev_reset(c->d);
+    return 0;
+}
+
+static int
+set_mem_table(struct vhost_call *c)
+{
+    const struct vhost_user_msg *m = c->m;
+    unsigned n = m->payload.mem.n_regions;
+    if (m->hdr.size < 8 || n > VHOST_USER_MAX_REGIONS ||
+        m->hdr.size < 8 + sizeof(struct vhost_user_region) * n)
+        return -EINVAL;
+    return mem_set(c->d, &m->payload.mem, c->fds, c->n_fds);
+}
+
+static int
+set_vring_num(struct vhost_call *c)
+{
+    unsigned num = c->m->payload.state.num;
+    if (!num || num > VIRTQ_MAX_SIZE || (num & (num - 1)))
+        return -EINVAL;
+    c->vq->num = num;
+    virtq_map(&c->d->q, c->vq);
+    return 0;
+}
+
+static int
+set_vring_base(struct vhost_call *c)
+{
+    if (c->m->payload.state.num > UINT16_MAX)
+        return -EINVAL;
+    c->vq->last_avail = c->vq->last_used = (uint16_t)c->m->payload.state.num;
+    c->vq->broken = false;
+    return 0;
+}
+
+/* Stops the ring and answers where it stopped. */
+static int
+get_vring_base(struct vhost_call *c)
+{
+    int idx = vring_state_arg(c);
+    c->r->hdr.size = sizeof c->r->payload.state;
+    c->r->payload.state.index = c->m->payload.state.index;
+    c->r->payload.state.num = 0;
+    if (idx < 0)
+        return 1; /* the front-end waits for an answer even to a bad question */
+    struct virtq *vq = &c->d->vq[idx];
+    c->r->payload.state.num = vq->last_avail;
+    vq->started = false;
+    vring_set_kick(c->d, (unsigned)idx, -1);
+    return 1;
+}
+
+static int
+set_vring_addr(struct vhost_call *c)
+{
+    const struct vhost_user_vring_addr *a = &c->m->payload.addr;
+    if (c->m->hdr.size < sizeof *a || c->n_fds || a->index >= VHOST_N_VRINGS)
+        return -EINVAL;
+    return virtq_set_addr(&c->d->q, &c->d->vq[a->index], a->desc, a->avail, a->used);
+}
+
+/* Starts the ring. */
+static int
+set_vring_kick(struct vhost_call *c)
+{
+    unsigned idx;
+    int fd, rc = vring_fd_arg(c, &idx, &fd);
+    if (rc < 0)
+        return rc;
+    vring_set_kick(c->d, idx, fd);
+    c->d->vq[idx].started = true;
+    c->d->vq[idx].broken = false;
+    return 0;
+}
+
+/* SET_VRING_CALL, SET_VRING_ERR: the eventfd replaces the ring's. */
+static int
+set_vring_eventfd(struct vhost_call *c)
+{
+    bool is_call = c->m->hdr.request == VHOST_USER_SET_VRING_CALL;
+    unsigned idx;
+    int fd, rc = vring_fd_arg(c, &idx, &fd);
+    if (rc < 0)
+        return rc;
+    int *slot = is_call ? &c->d->vq[idx].call_fd : &c->d->vq[idx].err_fd;
+    close_fd(slot);
+    *slot = fd;
+    return 0;
+}
+
+static int
+set_vring_enable(struct vhost_call *c)
+{
+    c->vq->enabled = c->m->payload.state.num != 0;
+    return 0;
+}
+
+/* Every request we know, by number; its name is its enum's. */
+#define REQUEST_(r, ...) [VHOST_USER_##r] = {.name = #r, __VA_ARGS__}
+static const struct vhost_request requests[] = {
+    REQUEST_(GET_FEATURES, .fn = get_constant, .u64 = VHOST_DEV_FEATURES),
+    REQUEST_(SET_FEATURES, .fn = set_features),
+    REQUEST_(SET_OWNER, .fn = set_owner),
+    REQUEST_(RESET_OWNER, .fn = reset_owner),
+    REQUEST_(SET_MEM_TABLE, .fn = set_mem_table),
+    REQUEST_(SET_LOG_BASE), /* no dirty logging */
+    REQUEST_(SET_LOG_FD),
+    REQUEST_(SET_VRING_NUM, .fn = set_vring_num, .ring_state = true),
+    REQUEST_(SET_VRING_ADDR, .fn = set_vring_addr),
+    REQUEST_(SET_VRING_BASE, .fn = set_vring_base, .ring_state = true),
+    REQUEST_(GET_VRING_BASE, .fn = get_vring_base),
+    REQUEST_(SET_VRING_KICK, .fn = set_vring_kick),
+    REQUEST_(SET_VRING_CALL, .fn = set_vring_eventfd),
+    REQUEST_(SET_VRING_ERR, .fn = set_vring_eventfd),
+    REQUEST_(GET_PROTOCOL_FEATURES, .fn = get_constant, .u64 = VHOST_DEV_PROTOCOL_FEATURES),
+    REQUEST_(SET_PROTOCOL_FEATURES, .fn = set_protocol_features),
+    REQUEST_(GET_QUEUE_NUM, .fn = get_constant, .u64 = 1),
+    REQUEST_(SET_VRING_ENABLE, .fn = set_vring_enable, .ring_state = true),
+};
+#undef REQUEST_
+
+const char *
+vhost_user_request_name(uint32_t req)
+{
+    return req < ARRAY_SIZE(requests) && requests[req].name ? requests[req].name : "unknown";
+}
+
+/* Handles 'c'; returns <0 to refuse it, 0 done, 1 with a reply in c->r. */
+static int
+dispatch(struct vhost_call *c)
+{
+    uint32_t req = c->m->hdr.request;
+    if (req < ARRAY_SIZE(requests) && requests[req].fn) {
+        c->req = &requests[req];
+        if (c->req->ring_state) {
+            int idx = vring_state_arg(c);
+            if (idx < 0)
+                return idx;
+            c->vq = &c->d->vq[idx];
+        }
+        return c->req->fn(c);
     }
+    if (log_ratelimit_ok(&c->d->q.rl))
+        log_warn("port=%s: unsupported request %u (%s, %u bytes, %u fds): ignored", c->d->q.name,
+                 req, vhost_user_request_name(req), c->m->hdr.size, c->n_fds);
+    c->d->q.stats.n_bad_msgs++;
+    return -ENOTSUP;
 }
 
 bool
@@ -747,13 +488,14 @@ vhost_dev_handle_msg(struct vhost_dev *d, const struct vhost_user_msg *m, int *f
 {
     memset(&r->hdr, 0, sizeof r->hdr);
     r->payload.u64 = 0;
-    int rc = m->hdr.size <= VHOST_USER_MAX_PAYLOAD ? dispatch(d, m, fds, n_fds, r) : -EINVAL;
+    struct vhost_call c = {.d = d, .m = m, .fds = fds, .n_fds = n_fds, .r = r};
+    int rc = m->hdr.size <= VHOST_USER_MAX_PAYLOAD ? dispatch(&c) : -EINVAL;
     for (unsigned i = 0; i < n_fds; i++)
         close_fd(&fds[i]);
     if (rc < 0 && rc != -ENOTSUP) {
-        d->stats.n_bad_msgs++;
-        if (log_ratelimit_ok(&d->rl))
-            log_warn("port=%s: refused %s (%u bytes, %u fds): bad arguments", d->name,
+        d->q.stats.n_bad_msgs++;
+        if (log_ratelimit_ok(&d->q.rl))
+            log_warn("port=%s: refused %s (%u bytes, %u fds): bad arguments", d->q.name,
                      vhost_user_request_name(m->hdr.request), m->hdr.size, n_fds);
     }
     if (rc <= 0) {
@@ -777,14 +519,14 @@ vhost_dev_create(const char *name, vhost_kick_changed_fn *kick_changed, void *au
     struct vhost_dev *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    snprintf(d->name, sizeof d->name, "%s", name);
+    snprintf(d->q.name, sizeof d->q.name, "%s", name);
     d->kick_changed = kick_changed;
     d->aux = aux;
     d->conn = -1;
-    d->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 10000);
+    d->q.rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 10000);
     for (unsigned i = 0; i < VHOST_N_VRINGS; i++)
-        d->vq[i] = (struct vhost_vring){.kick_fd = -1, .call_fd = -1, .err_fd = -1};
-    d->hdr_len = virtio_net_hdr_len(0);
+        d->vq[i] = (struct virtq){.idx = i, .kick_fd = -1, .call_fd = -1, .err_fd = -1};
+    d->q.hdr_len = virtio_net_hdr_len(0);
     return d;
 }
 
@@ -807,7 +549,7 @@ vhost_dev_attach(struct vhost_dev *d, int fd)
     d->conn = fd;
     d->rlen = 0;
     d->n_rfds = 0;
-    d->stats.n_attach++;
+    d->q.stats.n_attach++;
     return 0;
 }
 
@@ -947,8 +689,8 @@ vhost_dev_service(struct vhost_dev *d)
         if (rc == 0)
             return 0;
         if (rc < 0) {
-            if (rc == -EPROTO && log_ratelimit_ok(&d->rl))
-                log_warn("port=%s: client broke the message framing: disconnecting", d->name);
+            if (rc == -EPROTO && log_ratelimit_ok(&d->q.rl))
+                log_warn("port=%s: client broke the message framing: disconnecting", d->q.name);
             vhost_dev_detach(d);
             return rc;
         }
@@ -957,7 +699,7 @@ vhost_dev_service(struct vhost_dev *d)
         unsigned n_fds = d->n_rfds;
         d->n_rfds = 0;
         d->rlen = 0;
-        log_debug("port=%s: %s (%u bytes, %u fds)", d->name,
+        log_debug("port=%s: %s (%u bytes, %u fds)", d->q.name,
                   vhost_user_request_name(d->msg.hdr.request), d->msg.hdr.size, n_fds);
         if (vhost_dev_handle_msg(d, &d->msg, d->rfds, n_fds, &d->reply)) {
             rc = send_reply(d);
@@ -972,21 +714,21 @@ vhost_dev_service(struct vhost_dev *d)
 void
 vhost_dev_get_info(const struct vhost_dev *d, struct vhost_dev_info *info)
 {
-    *info = d->stats;
+    *info = d->q.stats;
     info->attached = d->conn >= 0;
-    info->features = d->features;
+    info->features = d->q.features;
     info->protocol_features = d->protocol_features;
-    info->hdr_len = d->hdr_len;
-    info->n_regions = d->n_regions;
+    info->hdr_len = d->q.hdr_len;
+    info->n_regions = d->q.mem.n_regions;
     info->mem_bytes = 0;
-    for (unsigned i = 0; i < d->n_regions; i++)
-        info->mem_bytes += d->regions[i].size;
+    for (unsigned i = 0; i < d->q.mem.n_regions; i++)
+        info->mem_bytes += d->q.mem.regions[i].size;
     for (unsigned i = 0; i < VHOST_N_VRINGS; i++) {
-        const struct vhost_vring *vq = &d->vq[i];
+        const struct virtq *vq = &d->vq[i];
         info->vring[i] = (struct vhost_vring_info){.num = vq->num,
                                                    .started = vq->started,
                                                    .enabled = vq->enabled,
-                                                   .usable = vring_usable(vq),
+                                                   .usable = virtq_usable(vq),
                                                    .broken = vq->broken,
                                                    .last_avail = vq->last_avail,
                                                    .last_used = vq->last_used};

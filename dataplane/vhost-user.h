@@ -2,7 +2,9 @@
 /*
  * vhost-user: the device (back-end, "slave") side of the vhost-user protocol
  * (QEMU docs/interop/vhost-user.rst) for one virtio-net device with one queue
- * pair, and the packet copy between its split rings and struct pkt buffers.
+ * pair, and its packet path: frames between its split rings and struct pkt
+ * buffers (the rings and the copies are virtq.h's; this module sets the rings
+ * up as the front-end says and hands them to it).
  *
  * A front-end (QEMU's vhost-user netdev, DPDK's virtio_user) connects over a
  * Unix stream socket, hands us its memory as file descriptors (SET_MEM_TABLE),
@@ -26,7 +28,8 @@
  * counts, ring sizes (power of two, <= 32768), every address (translated and
  * bounds-checked against the memory table), descriptor chains (at most 'num'
  * descriptors, indexes < num).  The guest may change its memory under us, so
- * each descriptor and ring index is read once into a local copy.
+ * each descriptor and ring index is read once into a local copy (virtq.h).
+ * Each request has one handler, in a table indexed by request (vhost-user.c).
  *
  * Features offered: VERSION_1, MRG_RXBUF, PROTOCOL_FEATURES; protocol features
  * REPLY_ACK.  Not offered (and so never used): EVENT_IDX, INDIRECT_DESC, MQ,

@@ -250,27 +250,6 @@ vhost_json(const struct vhost_dev_info *vi, const char *sock)
                      (json_int_t)vi->n_bad_msgs);
 }
 
-void
-dpud_port_totals(struct dpud *d, const struct sw_port *p, struct dpud_port_totals *t)
-{
-    memset(t, 0, sizeof *t);
-    sw_port_stats(d->sw, p->id, &t->sw);
-    /* Frames the eswitch forwarded never reached the slow path's counters. */
-    if (d->on_eswitch[p->id])
-        eswitch_port_stats(d->es, p->id, &t->es);
-    t->rx_packets = t->sw.rx_packets + t->es.rx_packets;
-    t->rx_bytes = t->sw.rx_bytes + t->es.rx_bytes;
-    t->tx_packets = t->sw.tx_packets + t->es.tx_packets;
-    t->tx_bytes = t->sw.tx_bytes + t->es.tx_bytes;
-    for (int r = 1; r < DROP__N; r++)
-        t->drops_total += t->sw.drops[r];
-    struct vhost_dev_info vi;
-    const char *sock;
-    if (port_vhost_user_info(p->io, &vi, &sock))
-        for (int r = 0; r < VHOST_DROP__N; r++)
-            t->drops_total += vi.drops[r];
-}
-
 static json_t *
 port_json(struct dpud *d, const struct sw_port *p)
 {
@@ -286,12 +265,13 @@ port_json(struct dpud *d, const struct sw_port *p)
     const char *role = "vnic";
     if (p->kind == SW_PORT_UPLINK)
         role = sw_team_active(d->sw) == p->id ? "active" : "standby";
+    bool on_es = offload_port_on_eswitch(d->off, p->id);
     json_t *j = json_pack(
         "{s:s,s:s,s:s,s:o,s:s,s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "name", p->name,
         "kind", p->kind == SW_PORT_UPLINK ? "uplink" : "vnic", "role", role, "portgroup",
         pg ? json_string(pg->name) : json_null(), "backend", port_backend_name(p->io), "eswitch",
-        d->on_eswitch[p->id] ? json_string("xdp") : json_null(), "carrier", p->carrier,
-        "rx_packets", (json_int_t)t.rx_packets, "rx_bytes", (json_int_t)t.rx_bytes, "tx_packets",
+        on_es ? json_string("xdp") : json_null(), "carrier", p->carrier, "rx_packets",
+        (json_int_t)t.rx_packets, "rx_bytes", (json_int_t)t.rx_bytes, "tx_packets",
         (json_int_t)t.tx_packets, "tx_bytes", (json_int_t)t.tx_bytes, "eswitch_rx_packets",
         (json_int_t)es.rx_packets, "eswitch_tx_packets", (json_int_t)es.tx_packets, "rx_flood",
         (json_int_t)s->rx_flood, "mac_moves", (json_int_t)s->mac_moves, "drops_total",
@@ -372,12 +352,14 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, s
                                                  (json_int_t)atomic_load(&w->sleeps)));
     }
     json_object_set_new(*result, "workers", workers);
+    struct offload_stats os;
+    offload_get_stats(d->off, &os);
     if (d->es)
         json_object_set_new(*result, "eswitch",
                             json_pack("{s:b,s:I,s:I,s:i}", "offload", !d->no_offload,
-                                      "last_revalidation_us", (json_int_t)d->reval_us,
-                                      "last_revalidation_paused_us", (json_int_t)d->reval_pause_us,
-                                      "last_revalidation_removed", d->reval_removed));
+                                      "last_revalidation_us", (json_int_t)os.reval_us,
+                                      "last_revalidation_paused_us", (json_int_t)os.reval_pause_us,
+                                      "last_revalidation_removed", os.reval_removed));
     json_object_set_new(*result, "poll_us", json_integer(d->poll_us));
     return 0;
 }
@@ -453,9 +435,9 @@ off_eswitch(struct dpud *d, const struct sw_soft_flow *f)
     const struct sw_port *in = sw_port_at(d->sw, f->in_port);
     const struct sw_port *out =
         f->out_port != SW_SOFT_NO_OUT ? sw_port_at(d->sw, f->out_port) : NULL;
-    if (in && !d->on_eswitch[in->id])
+    if (in && !offload_port_on_eswitch(d->off, in->id))
         return in;
-    if (out && !d->on_eswitch[out->id])
+    if (out && !offload_port_on_eswitch(d->off, out->id))
         return out;
     return NULL;
 }

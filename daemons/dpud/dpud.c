@@ -22,20 +22,30 @@ on_readable(evutil_socket_t fd, short what, void *arg)
     bool full = false;
     for (int i = 0; i < 16 && (full = sw_poll(pc->d->sw, pc->id, now) == SW_BURST); i++)
         ;
-    dpud_port_update_carrier(pc->d, pc->id);
+    sw_port_sync_carrier(pc->d->sw, pc->id, now);
     if (full && pc->d->port_ev[pc->id])
         event_active(pc->d->port_ev[pc->id], EV_READ, 0);
 }
 
 void
-dpud_port_update_carrier(struct dpud *d, uint16_t id)
+dpud_port_totals(struct dpud *d, const struct sw_port *p, struct dpud_port_totals *t)
 {
-    const struct sw_port *p = sw_port_at(d->sw, id);
-    if (!p || !p->io->ops->carrier)
-        return;
-    bool up = p->io->ops->carrier(p->io);
-    if (up != p->carrier)
-        sw_port_set_carrier(d->sw, id, up, now_ms());
+    memset(t, 0, sizeof *t);
+    sw_port_stats(d->sw, p->id, &t->sw);
+    /* Frames the eswitch forwarded never reached the slow path's counters. */
+    if (offload_port_on_eswitch(d->off, p->id))
+        eswitch_port_stats(d->es, p->id, &t->es);
+    t->rx_packets = t->sw.rx_packets + t->es.rx_packets;
+    t->rx_bytes = t->sw.rx_bytes + t->es.rx_bytes;
+    t->tx_packets = t->sw.tx_packets + t->es.tx_packets;
+    t->tx_bytes = t->sw.tx_bytes + t->es.tx_bytes;
+    for (int r = 1; r < DROP__N; r++)
+        t->drops_total += t->sw.drops[r];
+    struct vhost_dev_info vi;
+    const char *sock;
+    if (port_vhost_user_info(p->io, &vi, &sock))
+        for (int r = 0; r < VHOST_DROP__N; r++)
+            t->drops_total += vi.drops[r];
 }
 
 int
@@ -150,14 +160,7 @@ port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *p
         d->port_ev[id] = event_new(d->base, fd, EV_READ | EV_PERSIST, on_readable, &d->port_cb[id]);
         event_add(d->port_ev[id], NULL);
     }
-    d->on_eswitch[id] = false;
-    if (d->es && p->io->ifindex > 0) {
-        eswitch_port_stats_clear(d->es, (unsigned)id);
-        int rc = attached ? 0 : eswitch_port_attach(d->es, p->io->ifindex);
-        if (rc < 0)
-            log_warn("port=%s: eswitch: %s (its flows stay in software)", name, strerror(-rc));
-        d->on_eswitch[id] = rc == 0;
-    }
+    bool on_eswitch = offload_port_add(d->off, (uint16_t)id, attached);
     sw_port_set_carrier(d->sw, (uint16_t)id,
                         p->io->ops->carrier ? p->io->ops->carrier(p->io) : link_has_carrier(name),
                         now_ms());
@@ -166,7 +169,7 @@ port_add(struct dpud *d, const char *name, enum sw_port_kind kind, const char *p
     port_vhost_user_info(p->io, &vi, &sock);
     log_info("port=%s: added (%s, backend %s%s%s%s%s%s)", name,
              kind == SW_PORT_UPLINK ? "uplink" : "vnic", port_backend_name(p->io),
-             d->on_eswitch[id] ? ", eswitch xdp" : "", pg ? ", portgroup " : "", pg ? pg : "",
+             on_eswitch ? ", eswitch xdp" : "", pg ? ", portgroup " : "", pg ? pg : "",
              sock ? ", socket " : "", sock ? sock : "");
     return id;
 }
@@ -194,163 +197,39 @@ port_del(struct dpud *d, const char *name)
         event_free(d->port_ev[id]);
         d->port_ev[id] = NULL;
     }
-    if (d->on_eswitch[id]) {
-        eswitch_port_detach(d->es, sw_port_at(d->sw, (unsigned)id)->io->ifindex);
-        d->on_eswitch[id] = false;
-    }
+    offload_port_del(d->off, (uint16_t)id);
     log_info("port=%s: removed", name);
     return sw_port_del(d->sw, name);
 }
 
-/* ---- the eswitch tier ---- */
+/* ---- the eswitch tier (dataplane/offload.h) ---- */
 
-static bool
-es_install(void *aux, const struct sw_flow *f)
+static void
+pause_workers(void *aux)
 {
-    struct dpud *d = aux;
-    if (!d->on_eswitch[f->in_port] || !d->on_eswitch[f->out_port] ||
-        atomic_load_explicit(&d->es_full, memory_order_relaxed))
-        return false;
-    struct eswitch_key k = {
-        .in_ifindex = (__u32)sw_port_at(d->sw, f->in_port)->io->ifindex,
-        .tag = f->tag,
-    };
-    memcpy(k.src, f->src, 6);
-    memcpy(k.dst, f->dst, 6);
-    struct eswitch_action a = {
-        .out_ifindex = (__u32)sw_port_at(d->sw, f->out_port)->io->ifindex,
-        .push_vid = f->push_vid,
-        .pop = f->pop,
-        .max_len = f->max_len,
-        .in_port = f->in_port,
-        .out_port = f->out_port,
-        .vnic = sw_port_at(d->sw, f->in_port)->kind == SW_PORT_VNIC ||
-                sw_port_at(d->sw, f->out_port)->kind == SW_PORT_VNIC,
-        .last_ns = eswitch_now_ns(),
-    };
-    int rc = eswitch_flow_add(d->es, &k, &a);
-    if (rc == -ENOSPC) {
-        /* Until the next revalidation frees room, don't pay a failed syscall
-         * per miss: the flows that do not fit stay in software. */
-        static struct log_ratelimit rl = LOG_RATELIMIT_INIT(1, 60000);
-        log_warn_rl(&rl, "eswitch: flow table full (%d flows); new flows stay in software",
-                    ESWITCH_MAX_FLOWS);
-        atomic_store_explicit(&d->es_full, true, memory_order_relaxed);
-        return false;
-    }
-    if (rc < 0) {
-        static struct log_ratelimit rl = LOG_RATELIMIT_INIT(5, 10000);
-        log_warn_rl(&rl, "eswitch: cannot install a flow: %s", strerror(-rc));
-        return false;
-    }
-    return true;
-}
-
-static bool
-touches_mac(const struct eswitch_key *k, const struct eswitch_action *a, void *aux)
-{
-    return !memcmp(k->src, aux, 6) || !memcmp(k->dst, aux, 6);
+    dpud_pause(aux);
 }
 
 static void
-es_flush_mac(void *aux, const uint8_t mac[6])
+resume_workers(void *aux)
 {
-    struct dpud *d = aux;
-    eswitch_flow_sweep(d->es, touches_mac, (void *)mac);
-}
-
-static void
-es_flush_all(void *aux)
-{
-    struct dpud *d = aux;
-    eswitch_flow_sweep(d->es, NULL, NULL);
+    dpud_resume(aux);
 }
 
 void
 dpud_eswitch_init(struct dpud *d, struct eswitch *es)
 {
     d->es = es;
-    if (es) {
-        d->reval_keys = calloc(ESWITCH_MAX_FLOWS, sizeof *d->reval_keys);
-        d->reval_actions = calloc(ESWITCH_MAX_FLOWS, sizeof *d->reval_actions);
-        if (!d->reval_keys || !d->reval_actions)
-            log_warn("eswitch: no memory to revalidate flows (they expire only when flushed)");
-    }
-    d->last_reval_ns = eswitch_now_ns();
-    static const struct sw_offload hooks = {
-        .install = es_install, .flush_mac = es_flush_mac, .flush_all = es_flush_all};
-    struct sw_offload o = hooks;
-    o.aux = d;
-    if (d->no_offload)
-        o.install = NULL; /* every frame is a miss: the software path alone */
-    sw_set_offload(d->sw, es ? &o : NULL);
-}
-
-/* Flows idle this long leave the table; the slow path reinstalls them on
- * their next frame.  While the table is full, new flows wait for room: then
- * one idle second is enough. */
-#define ESWITCH_IDLE_NS (10ull * 1000000000ull)
-#define ESWITCH_IDLE_FULL_NS (1ull * 1000000000ull)
-
-struct reval_ctx {
-    struct dpud *d;
-    uint64_t now_ms, now_ns;
-    uint64_t idle_ns;
-};
-
-static bool
-flow_is_stale(const struct eswitch_key *k, const struct eswitch_action *a, void *aux)
-{
-    struct reval_ctx *c = aux;
-    bool hit = a->last_ns > c->d->last_reval_ns;
-    if (!hit && c->now_ns - a->last_ns > c->idle_ns)
-        return true;
-    struct sw_flow f = {
-        .in_port = a->in_port,
-        .out_port = a->out_port,
-        .tag = k->tag,
-        .push_vid = a->push_vid,
-        .pop = a->pop,
-        .max_len = a->max_len,
-    };
-    memcpy(f.src, k->src, 6);
-    memcpy(f.dst, k->dst, 6);
-    /* The ports' ifindexes must still be the ones the flow was made for. */
-    const struct sw_port *in = sw_port_at(c->d->sw, a->in_port);
-    const struct sw_port *out = sw_port_at(c->d->sw, a->out_port);
-    if (!in || !out || (__u32)in->io->ifindex != k->in_ifindex ||
-        (__u32)out->io->ifindex != a->out_ifindex)
-        return true;
-    return !sw_flow_revalidate(c->d->sw, &f, hit, c->now_ms);
-}
-
-void
-dpud_eswitch_revalidate(struct dpud *d)
-{
-    if (!d->es || !d->reval_keys)
+    if (!es) {
+        sw_set_offload(d->sw, NULL);
         return;
-    /* The table is read and pruned beside the workers (BPF maps allow it);
-     * only the checks against the switch run with them paused.  A flow a
-     * worker installs meanwhile is checked next time; one it replaces and we
-     * then remove comes back with its next frame. */
-    uint64_t t0 = now_ns();
-    struct reval_ctx c = {.d = d,
-                          .now_ms = now_ms(),
-                          .now_ns = eswitch_now_ns(),
-                          .idle_ns =
-                              atomic_load(&d->es_full) ? ESWITCH_IDLE_FULL_NS : ESWITCH_IDLE_NS};
-    unsigned n = eswitch_flow_read(d->es, d->reval_keys, d->reval_actions, ESWITCH_MAX_FLOWS);
-    unsigned m = 0;
-    uint64_t t1 = now_ns();
-    dpud_pause(d);
-    for (unsigned i = 0; i < n; i++)
-        if (flow_is_stale(&d->reval_keys[i], &d->reval_actions[i], &c))
-            d->reval_keys[m++] = d->reval_keys[i];
-    d->last_reval_ns = c.now_ns;
-    atomic_store(&d->es_full, false);
-    dpud_resume(d);
-    d->reval_pause_us = (now_ns() - t1) / 1000;
-    d->reval_removed = eswitch_flow_del(d->es, d->reval_keys, m);
-    d->reval_flows = n - MIN(n, d->reval_removed);
-    d->reval_us = (now_ns() - t0) / 1000;
+    }
+    struct offload_params p = {.sw = d->sw,
+                               .es = es,
+                               .no_install = d->no_offload,
+                               .pause = pause_workers,
+                               .resume = resume_workers,
+                               .aux = d};
+    if (!(d->off = offload_create(&p)))
+        log_warn("eswitch: out of memory (every flow runs in software)");
 }

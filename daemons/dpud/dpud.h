@@ -23,7 +23,11 @@
 #include "lib/authz.h"
 #include "lib/cmdtab.h"
 #include "dataplane/eswitch.h"
+#include "dataplane/flowcache.h"
+#include "dataplane/offload.h"
+#include "dataplane/pipeline.h"
 #include "dataplane/switch.h"
+#include "dataplane/team.h"
 
 #define DPUD_MAX_UPLINKS SW_MAX_UPLINKS
 #define DPUD_MAX_WORKERS 64
@@ -65,21 +69,13 @@ struct dpud {
     struct dpud_port_cb port_cb[SW_MAX_PORTS];
     const char *uplinks[DPUD_MAX_UPLINKS];
     unsigned n_uplinks;
-    const char *backend;            /* forced port backend, or NULL for automatic */
-    const char *vhost_dir;          /* where vhost-user ports listen (DIR/run/vhost), or NULL */
-    struct eswitch *es;             /* the flow tier, or NULL (all flows in software) */
-    bool no_offload;                /* --eswitch slowpath: es steers misses, holds no flows */
-    atomic_bool es_full;            /* the flow table was full since the last revalidation */
-    struct eswitch_key *reval_keys; /* ESWITCH_MAX_FLOWS each, for revalidation */
-    struct eswitch_action *reval_actions;
-    uint64_t reval_us, reval_pause_us; /* the last revalidation, and how long it
-                                           kept the workers paused */
-    unsigned reval_removed;            /* flows it removed */
-    unsigned reval_flows;              /* flows it left in the table */
-    bool on_eswitch[SW_MAX_PORTS];
-    uint64_t last_reval_ns;
-    json_t *platform;   /* vendor, model, hw_version, firmware, serial */
-    int64_t generation; /* of the config hostd last applied; -1: none */
+    const char *backend;   /* forced port backend, or NULL for automatic */
+    const char *vhost_dir; /* where vhost-user ports listen (DIR/run/vhost), or NULL */
+    struct eswitch *es;    /* the flow tier, or NULL (all flows in software) */
+    struct offload *off;   /* what drives it: installs, flushes, revalidation; or NULL */
+    bool no_offload;       /* --eswitch slowpath: es steers misses, holds no flows */
+    json_t *platform;      /* vendor, model, hw_version, firmware, serial */
+    int64_t generation;    /* of the config hostd last applied; -1: none */
     uint64_t started_ms;
 
     /* poll-mode workers (workers.c) */
@@ -156,19 +152,15 @@ int dpud_cmd_support_collect(struct cmd_ctx *ctx, json_t *args, json_t **result,
 #define DPUD_VHOST_USER "vhost-user"
 int dpud_port_add(struct dpud *, const char *name, enum sw_port_kind kind, const char *pg,
                   const char *backend, const char *connect, char *err, size_t err_len);
-/* Updates the carrier of ports without a kernel interface (vhost-user: a
- * client is attached). */
-void dpud_port_update_carrier(struct dpud *, uint16_t id);
 /* Writes the socket path of vhost-user port 'name' into 'buf'.  Returns
  * -ENAMETOOLONG, -ENOTDIR (dpud has no --dir) or 0. */
 int dpud_vhost_path(const struct dpud *, const char *name, char *buf, size_t len);
 int dpud_port_del(struct dpud *, const char *name);
 
-/* Sets up the eswitch tier (NULL 'es': none).  Takes ownership of 'es'. */
+/* Sets up the eswitch tier (NULL 'es': none): d->off, which pauses the
+ * workers to revalidate (offload_revalidate(), about once a second).  Takes
+ * ownership of 'es'. */
 void dpud_eswitch_init(struct dpud *, struct eswitch *es);
-/* Revalidates every eswitch flow against the switch; removes the stale and the
- * idle ones.  Call about once a second, not paused (it pauses for the checks). */
-void dpud_eswitch_revalidate(struct dpud *);
 
 /* Starts 'n' workers pinned to 'cpus'.  Returns 0 or -errno with '*err' set. */
 int dpud_workers_start(struct dpud *, const int *cpus, unsigned n, char *err, size_t err_len);

@@ -54,7 +54,7 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct dpud *d = arg;
-    dpud_eswitch_revalidate(d); /* first: it refreshes MACs the eswitch saw */
+    offload_revalidate(d->off); /* first: it refreshes MACs the eswitch saw */
     bool collect = dpud_monitor_due(d, now_ms());
     dpud_pause(d);
     sw_tick(d->sw, now_ms());
@@ -190,6 +190,85 @@ worker_cpus(const char *cores, int *cpus)
     return n;
 }
 
+/* The command table: dpud's commands, guarded (they pause the workers), and
+ * the software and monitor commands.  NULL on ENOMEM. */
+static struct cmdtab *
+commands_create(struct dpud *d)
+{
+    struct cmdtab *tab = cmdtab_create(dpud_commands, dpud_n_commands, d);
+    if (!tab)
+        return NULL;
+    cmdtab_set_guard(tab, guard_enter, guard_leave);
+    if (cmdtab_add(tab, dpud_software_commands, dpud_n_software_commands) < 0 ||
+        cmdtab_add(tab, dpud_monitor_commands, dpud_n_monitor_commands) < 0) {
+        cmdtab_destroy(tab);
+        return NULL;
+    }
+    return tab;
+}
+
+/* Loads the eswitch tier; without it, every flow runs in software. */
+static void
+eswitch_start(struct dpud *d)
+{
+    char err[ERR_LEN] = "";
+    struct eswitch *es = eswitch_create(err, sizeof err);
+    if (es)
+        log_info("eswitch: xdp flow tier loaded");
+    else
+        log_warn("eswitch: %s (every flow runs in software)", err[0] ? err : "unavailable");
+    dpud_eswitch_init(d, es);
+}
+
+/* Starts 'n_cpus' workers, if any.  Returns 0, or -errno after logging why. */
+static int
+workers_start(struct dpud *d, const int *cpus, int n_cpus)
+{
+    char err[ERR_LEN] = "";
+    int rc = n_cpus ? dpud_workers_start(d, cpus, (unsigned)n_cpus, err, sizeof err) : 0;
+    if (rc < 0)
+        log_err("%s", err);
+    return rc;
+}
+
+/* The uplinks of --uplink; one that cannot be added is logged and left out. */
+static void
+uplinks_add(struct dpud *d)
+{
+    for (unsigned i = 0; i < d->n_uplinks; i++) {
+        char err[ERR_LEN] = "";
+        if (dpud_port_add(d, d->uplinks[i], SW_PORT_UPLINK, NULL, NULL, NULL, err, sizeof err) <
+            0) {
+            log_err("%s", err);
+        }
+    }
+}
+
+/* Undoes main(), whatever part of it ran (NULLs are not there yet). */
+static void
+teardown(struct dpud *d, struct event *tick, struct linkwatch *lw, struct daemon_servers *servers,
+         struct cmdtab *tab)
+{
+    dpud_ha_stop(d);
+    dpud_workers_stop(d);
+    if (tick)
+        event_free(tick);
+    linkwatch_destroy(lw);
+    for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+        if (d->port_ev[i])
+            event_free(d->port_ev[i]);
+    daemon_stop(servers);
+    cmdtab_destroy(tab);
+    sw_destroy(d->sw);
+    offload_destroy(d->off);
+    eswitch_destroy(d->es);
+    dpud_software_fini(d);
+    dpud_monitor_fini(d);
+    json_decref(d->platform);
+    if (d->base)
+        event_base_free(d->base);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -223,14 +302,8 @@ main(int argc, char **argv)
     d.base = event_base_new();
     struct sw_params params = SW_PARAMS_DEFAULT;
     d.sw = sw_create(&params);
-    struct cmdtab *tab = cmdtab_create(dpud_commands, dpud_n_commands, &d);
+    struct cmdtab *tab = commands_create(&d);
     if (!d.base || !d.sw || !tab) {
-        fprintf(stderr, "dse-dpud: out of memory\n");
-        goto out;
-    }
-    cmdtab_set_guard(tab, guard_enter, guard_leave);
-    if (cmdtab_add(tab, dpud_software_commands, dpud_n_software_commands) < 0 ||
-        cmdtab_add(tab, dpud_monitor_commands, dpud_n_monitor_commands) < 0) {
         fprintf(stderr, "dse-dpud: out of memory\n");
         goto out;
     }
@@ -243,33 +316,14 @@ main(int argc, char **argv)
         log_err("%s", merr);
         goto out;
     }
-    if (!o.eswitch_off) {
-        char err[ERR_LEN] = "";
-        struct eswitch *es = eswitch_create(err, sizeof err);
-        if (es)
-            log_info("eswitch: xdp flow tier loaded");
-        else
-            log_warn("eswitch: %s (every flow runs in software)", err[0] ? err : "unavailable");
-        dpud_eswitch_init(&d, es);
-    }
-
-    if (n_cpus) {
-        char err[ERR_LEN] = "";
-        if (dpud_workers_start(&d, cpus, (unsigned)n_cpus, err, sizeof err) < 0) {
-            log_err("%s", err);
-            goto out;
-        }
-    }
+    if (!o.eswitch_off)
+        eswitch_start(&d);
+    if (workers_start(&d, cpus, n_cpus) < 0)
+        goto out;
     lw = linkwatch_create(d.base, on_link, &d);
     if (!lw)
         log_warn("linkwatch: %s (carrier changes will be missed)", strerror(errno));
-    for (unsigned i = 0; i < d.n_uplinks; i++) {
-        char err[ERR_LEN] = "";
-        if (dpud_port_add(&d, d.uplinks[i], SW_PORT_UPLINK, NULL, NULL, NULL, err, sizeof err) <
-            0) {
-            log_err("%s", err);
-        }
-    }
+    uplinks_add(&d);
     if (o.ha_listen) {
         char err[ERR_LEN] = "";
         if (!c.tls.cert || !c.policy.n_peers ||
@@ -286,24 +340,6 @@ main(int argc, char **argv)
     rc = 0;
 
 out:
-    dpud_ha_stop(&d);
-    dpud_workers_stop(&d);
-    if (tick)
-        event_free(tick);
-    linkwatch_destroy(lw);
-    for (unsigned i = 0; i < SW_MAX_PORTS; i++)
-        if (d.port_ev[i])
-            event_free(d.port_ev[i]);
-    daemon_stop(servers);
-    cmdtab_destroy(tab);
-    sw_destroy(d.sw);
-    eswitch_destroy(d.es);
-    free(d.reval_keys);
-    free(d.reval_actions);
-    dpud_software_fini(&d);
-    dpud_monitor_fini(&d);
-    json_decref(d.platform);
-    if (d.base)
-        event_base_free(d.base);
+    teardown(&d, tick, lw, servers, tab);
     return rc;
 }

@@ -232,8 +232,11 @@ dpud_monitor_switch(struct dpud *d)
     add(m, "dse_dpu_flow_cache_misses_total", (double)cs.misses, NULL, NULL, NULL, NULL, NULL,
         NULL);
     add(m, "dse_dpu_mac_entries", (double)fs.n_entries, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (d->es)
-        add(m, "dse_dpu_eswitch_flows", d->reval_flows, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (d->es) {
+        struct offload_stats os;
+        offload_get_stats(d->off, &os);
+        add(m, "dse_dpu_eswitch_flows", os.reval_flows, NULL, NULL, NULL, NULL, NULL, NULL);
+    }
     for (unsigned i = 0; i < d->n_workers; i++) {
         char w[16];
         snprintf(w, sizeof w, "%u", i);

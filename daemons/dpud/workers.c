@@ -84,8 +84,9 @@ on_carrier(evutil_socket_t fd, short what, void *arg)
     (void)r;
     atomic_store(&d->carrier_pending, false);
     dpud_pause(d);
+    uint64_t now = now_ms();
     for (unsigned id = 0; id < SW_MAX_PORTS; id++)
-        dpud_port_update_carrier(d, (uint16_t)id);
+        sw_port_sync_carrier(d->sw, (uint16_t)id, now);
     dpud_resume(d);
 }
 

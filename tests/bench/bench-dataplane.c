@@ -23,6 +23,7 @@
 #include "dataplane/fdb.h"
 #include "lib/log.h"
 #include "dataplane/parse.h"
+#include "dataplane/pipeline.h"
 #include "dataplane/switch.h"
 #include "lib/util.h"
 

@@ -13,6 +13,7 @@
 
 #include "lib/log.h"
 #include "dataplane/parse.h"
+#include "dataplane/pipeline.h"
 #include "dataplane/switch.h"
 
 static struct sw *sw;

@@ -12,6 +12,7 @@
 #include "tests/unit/check.h"
 #include "tests/unit/frames.h"
 #include "lib/log.h"
+#include "dataplane/flowcache.h"
 #include "dataplane/switch.h"
 
 #include "tests/unit/alloc-count.h"

@@ -8,7 +8,9 @@
 #include "tests/unit/check.h"
 #include "tests/unit/frames.h"
 #include "dataplane/parse.h"
+#include "dataplane/flowcache.h"
 #include "dataplane/switch.h"
+#include "dataplane/team.h"
 
 static const uint8_t *M1 = MAC(0x02, 0, 0, 0, 0, 1);
 static const uint8_t *M2 = MAC(0x02, 0, 0, 0, 0, 2);
