@@ -41,6 +41,7 @@
 struct httpc_session;
 struct hostd_monitor;
 struct hostd_ha;
+struct hostd_install;
 
 #define HOSTD_MAX_DPUS 2
 #define HOSTD_DPU_TIMEOUT_MS 1000
@@ -101,6 +102,11 @@ struct hostd {
     const char *metrics_listen; /* --metrics-listen ADDR:PORT, or NULL */
     struct hostd_hooks hooks;
     struct event *tick; /* hostd_start()'s, every second */
+
+    /* software.c: the last install (NULL: none yet), and how many were
+     * planned (their ids). */
+    struct hostd_install *install;
+    unsigned n_installs;
 };
 
 struct tls_paths;
@@ -191,6 +197,9 @@ void hostd_monitor_event(struct hostd *, const char *type, const char *object, c
 /* software.c: install, list, rollback, reboot (their own command table). */
 extern const struct cmd_def hostd_software_commands[];
 extern const size_t hostd_n_software_commands;
+/* Waits for a running install to end (its threads use 'h') and frees the
+ * last one.  Event loop, at stop. */
+void hostd_software_stop(struct hostd *);
 
 /* config.c: the desired state {generation, mac_age_s, next_vm, portgroups: [{name,
  * vlan, mtu}], vms: [{name, portgroup, mac, ip, dpu}]}. */
