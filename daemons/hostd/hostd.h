@@ -263,6 +263,15 @@ void hostd_dpus_push(struct hostd *);
 int hostd_platform_vm_create(struct hostd *, json_t *vm, const char *dpu, char *err,
                              size_t err_len);
 int hostd_platform_vm_destroy(struct hostd *, json_t *vm, char *err, size_t err_len);
+/* Starts rebooting the whole server (host and DPUs), which stops this
+ * daemon.  Returns 0 once the reboot runs apart, with 'r' filled: the
+ * server's name on the platform ("h1") and the file its output goes to; or
+ * -ENOTSUP off the lab, -errno of fork(). */
+struct hostd_reboot {
+    char name[64];
+    char log[4200];
+};
+int hostd_platform_reboot(struct hostd *, struct hostd_reboot *r, char *err, size_t err_len);
 /* DIR/platform.json of the host: {"hwmon": DIR} (its sensors, "" for none). */
 struct hostd_platform {
     char hwmon[1024];

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hostd platform: giving a VM its vNIC on this platform.  In the lab that is
- * `dse-lab vm-create`, which makes the VM's netns and a veth whose DPU end is
- * the VF representor; on hardware it will be SR-IOV VF setup.  And the
- * host's platform file (DIR/platform.json): where its sensors are.
+ * hostd platform: what hostd asks of the platform it runs on.  Giving a VM
+ * its vNIC: in the lab that is `dse-lab vm-create`, which makes the VM's
+ * netns and a veth whose DPU end is the VF representor; on hardware it will
+ * be SR-IOV VF setup.  Rebooting the server: in the lab `dse-lab reboot`; on
+ * hardware the BMC's or the kernel's.  And the host's platform file
+ * (DIR/platform.json): where its sensors are.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -129,6 +131,41 @@ hostd_platform_vnic_move(struct hostd *h, const char *vm, unsigned dpu, char *er
     int n = slash ? (int)(slash - h->dir) : 0;
     snprintf(pin, sizeof pin, "%.*s/bpf/%s-%s", n, h->dir, lab_host(h), vm);
     return vfmux_set_leg(pin, dpu + 1, err, err_len);
+}
+
+int
+hostd_platform_reboot(struct hostd *h, struct hostd_reboot *r, char *err, size_t err_len)
+{
+    if (!h->lab_prefix || !h->lab_cmd)
+        return err_set(err, err_len, -ENOTSUP, "reboot: this platform has no reboot (lab only)");
+    const char *log = r->log;
+    snprintf(r->name, sizeof r->name, "%s", lab_host(h));
+    snprintf(r->log, sizeof r->log, "%s/log/reboot.log", h->dir);
+    /* The reboot stops this daemon: it runs apart (its own session; dse-lab
+     * leaves our cgroup), and its output goes to the host's log. */
+    pid_t pid = fork();
+    if (pid < 0)
+        return err_set(err, err_len, -errno, "reboot: fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (fork() != 0)
+            _exit(0);
+        setsid();
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0)
+            dup2(null, 0);
+        execl(h->lab_cmd, h->lab_cmd, "reboot", "--prefix", h->lab_prefix, lab_host(h),
+              (char *)NULL);
+        _exit(127);
+    }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    log_info("reboot: %s reboot %s (log %s)", h->lab_cmd, lab_host(h), log);
+    return 0;
 }
 
 int

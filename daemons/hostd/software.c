@@ -19,13 +19,9 @@
  * state).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "daemons/hostd/hostd.h"
@@ -304,37 +300,11 @@ static int
 cmd_reboot(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
-    if (!h->lab_prefix || !h->lab_cmd)
-        return err_set(err, err_len, -ENOTSUP, "reboot: this platform has no reboot (lab only)");
-    const char *name = strrchr(h->name, '-'); /* "dse-h1" -> "h1" */
-    if (!name)
-        return err_set(err, err_len, -EINVAL, "reboot: cannot tell my host name from %s", h->name);
-    char log[4200];
-    snprintf(log, sizeof log, "%s/log/reboot.log", h->dir);
-    /* The reboot stops this daemon: it runs apart (its own session; dse-lab
-     * leaves our cgroup), and its output goes to the host's log. */
-    pid_t pid = fork();
-    if (pid < 0)
-        return err_set(err, err_len, -errno, "reboot: fork: %s", strerror(errno));
-    if (pid == 0) {
-        if (fork() != 0)
-            _exit(0);
-        setsid();
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        int null = open("/dev/null", O_RDONLY);
-        if (null >= 0)
-            dup2(null, 0);
-        execl(h->lab_cmd, h->lab_cmd, "reboot", "--prefix", h->lab_prefix, name + 1, (char *)NULL);
-        _exit(127);
-    }
-    waitpid(pid, NULL, 0);
-    log_info("reboot: %s reboot %s (log %s)", h->lab_cmd, name + 1, log);
-    *result = json_pack("{s:s,s:s}", "rebooting", name + 1, "log", log);
-    return 0;
+    struct hostd_reboot r;
+    int rc = hostd_platform_reboot(h, &r, err, err_len);
+    if (rc == 0)
+        *result = json_pack("{s:s,s:s}", "rebooting", r.name, "log", r.log);
+    return rc;
 }
 
 const struct cmd_def hostd_software_commands[] = {
