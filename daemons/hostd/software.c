@@ -300,8 +300,8 @@ static int
 cmd_reboot(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
-    struct hostd_reboot r;
-    int rc = hostd_platform_reboot(h, &r, err, err_len);
+    struct platform_reboot r;
+    int rc = platform_reboot(&h->platform, &r, err, err_len);
     if (rc == 0)
         *result = json_pack("{s:s,s:s}", "rebooting", r.name, "log", r.log);
     return rc;
