@@ -2,15 +2,12 @@
 /* bank: A/B banks, early-boot verification and the install steps (bank.h). */
 #include "lcm/bank.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +16,7 @@
 #include "lib/fault.h"
 #include "lcm/lcm-private.h"
 #include "lcm/manifest.h"
+#include "lcm/sha256.h"
 #include "lib/util.h"
 
 #define PATH_LEN 4096
@@ -88,39 +86,64 @@ bank_read(const char *devdir, char bank, struct bank_info *out)
 /* ---- verification ---- */
 
 static int
-hash_file(int dirfd, const char *path, uint64_t size, const uint8_t want[32], char *err,
+hash_file(int dirfd, const char *path, uint64_t size, const uint8_t want[SHA256_LEN], char *err,
           size_t err_len)
 {
     int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return lcm_error(err, err_len, -EBADMSG, "%s: %s", path, strerror(errno));
     struct stat sb;
-    int rc = 0;
     if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != size) {
         close(fd);
         return lcm_error(err, err_len, -EBADMSG, "%s: not the file the manifest lists", path);
     }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-        rc = -ENOMEM;
-    uint8_t buf[65536];
-    ssize_t n;
-    while (rc == 0 && (n = read(fd, buf, sizeof buf)) != 0) {
-        if (n < 0)
-            rc = -errno;
-        else
-            EVP_DigestUpdate(ctx, buf, (size_t)n);
-    }
-    uint8_t md[32];
-    unsigned md_len = 0;
-    if (rc == 0 && (!EVP_DigestFinal_ex(ctx, md, &md_len) || md_len != 32))
-        rc = -EIO;
-    EVP_MD_CTX_free(ctx);
+    uint8_t md[SHA256_LEN];
+    uint64_t got;
+    int rc = sha256_fd(fd, md, &got, NULL, NULL);
     close(fd);
     if (rc < 0)
         return lcm_error(err, err_len, rc, "%s: %s", path, strerror(-rc));
-    if (memcmp(md, want, 32))
+    if (got != size || memcmp(md, want, SHA256_LEN))
         return lcm_error(err, err_len, -EBADMSG, "%s: SHA-256 mismatch", path);
+    return 0;
+}
+
+/* Counting the files of a bank's root/, one directory. */
+struct count {
+    const char *at; /* the directory's path, for messages */
+    int depth;
+    long n;
+    char *err;
+    size_t err_len;
+};
+
+static long count_files(int dirfd, const char *at, int depth, char *err, size_t err_len);
+
+/* fs_dir_each()'s callback: one entry; anything but a regular file or a
+ * directory is refused. */
+static int
+count_one(int dirfd, const char *name, void *aux)
+{
+    struct count *c = aux;
+    struct stat sb;
+    char sub[PATH_LEN];
+    snprintf(sub, sizeof sub, "%s/%s", c->at, name);
+    if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+        return lcm_error(c->err, c->err_len, -EBADMSG, "%s: %s", sub, strerror(errno));
+    if (S_ISREG(sb.st_mode)) {
+        c->n++;
+        return 0;
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return lcm_error(c->err, c->err_len, -EBADMSG, "%s: not a regular file", sub);
+    int sfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd < 0)
+        return lcm_error(c->err, c->err_len, -EBADMSG, "%s: %s", sub, strerror(errno));
+    long m = count_files(sfd, sub, c->depth + 1, c->err, c->err_len);
+    close(sfd);
+    if (m < 0)
+        return (int)m;
+    c->n += m;
     return 0;
 }
 
@@ -131,38 +154,13 @@ count_files(int dirfd, const char *at, int depth, char *err, size_t err_len)
 {
     if (depth > MANIFEST_MAX_DEPTH)
         return lcm_error(err, err_len, -EBADMSG, "%s: too deep", at);
-    int fd = dup(dirfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return lcm_error(err, err_len, -EBADMSG, "%s: %s", at, strerror(errno));
-    }
-    long n = 0;
-    struct dirent *e;
-    while (n >= 0 && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        struct stat sb;
-        char sub[PATH_LEN];
-        snprintf(sub, sizeof sub, "%s/%s", at, e->d_name);
-        if (fstatat(dirfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-            n = lcm_error(err, err_len, -EBADMSG, "%s: %s", sub, strerror(errno));
-        } else if (S_ISREG(sb.st_mode)) {
-            n++;
-        } else if (S_ISDIR(sb.st_mode)) {
-            int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            long m = sfd >= 0 ? count_files(sfd, sub, depth + 1, err, err_len)
-                              : lcm_error(err, err_len, -EBADMSG, "%s: %s", sub, strerror(errno));
-            if (sfd >= 0)
-                close(sfd);
-            n = m < 0 ? m : n + m;
-        } else {
-            n = lcm_error(err, err_len, -EBADMSG, "%s: not a regular file", sub);
-        }
-    }
-    closedir(d);
-    return n;
+    struct count c = {.at = at, .depth = depth, .err = err, .err_len = err_len};
+    int rc = fs_dir_each(dirfd, count_one, &c);
+    if (rc == -EBADMSG)
+        return rc;
+    if (rc < 0)
+        return lcm_error(err, err_len, -EBADMSG, "%s: %s", at, strerror(-rc));
+    return c.n;
 }
 
 /* Loads bank 'bank''s manifest and finds its component. */
@@ -224,28 +222,6 @@ bank_verify(const char *devdir, char bank, char *err, size_t err_len)
 
 /* ---- removing ---- */
 
-static int
-remove_tree_at(int at, const char *name)
-{
-    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return unlinkat(at, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return -errno;
-    }
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && rc == 0)
-            rc = remove_tree_at(dirfd(d), e->d_name);
-    closedir(d);
-    if (rc == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-        rc = -errno;
-    return rc;
-}
-
 /* rm -rf DEVDIR/banks/WHAT (never following a symlink). */
 static int
 remove_in_banks(const char *devdir, const char *what)
@@ -257,7 +233,7 @@ remove_in_banks(const char *devdir, const char *what)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
-    rc = remove_tree_at(fd, what);
+    rc = fs_remove_at(fd, what);
     close(fd);
     return rc;
 }
@@ -294,17 +270,9 @@ write_metadata(const char *dir, struct bundle *b, const char *target, char *err,
     snprintf(path, sizeof path, "%s/bank.json", dir);
     int rc = text ? fs_write_atomic(path, text, strlen(text)) : -ENOMEM;
     free(text);
-    if (rc == 0) {
-        /* The manifest in canonical form: emitting sorts in place, so a copy. */
+    if (rc == 0) { /* the manifest in canonical form */
         size_t len;
-        char *raw = NULL;
-        struct manifest *copy = NULL;
-        char why[MANIFEST_ERR_LEN];
-        char *tmp = manifest_emit((struct manifest *)m, &len);
-        if (tmp && manifest_parse(tmp, len, &copy, why, sizeof why))
-            raw = manifest_emit(copy, &len);
-        manifest_destroy(copy);
-        free(tmp);
+        char *raw = manifest_emit(m, &len);
         snprintf(path, sizeof path, "%s/manifest.json", dir);
         rc = raw ? fs_write_atomic(path, raw, len) : -ENOMEM;
         free(raw);
@@ -312,21 +280,20 @@ write_metadata(const char *dir, struct bundle *b, const char *target, char *err,
     return rc < 0 ? lcm_error(err, err_len, rc, "bank metadata: %s", strerror(-rc)) : 0;
 }
 
-/* Free space for 'target' in 'devdir''s file system, with a margin. */
+int
+bank_space_check(const char *devdir, uint64_t extra, uint64_t need, char *err, size_t err_len)
+{
+    return fs_space_check(devdir, extra + need + need / 10 + (1 << 20), err, err_len);
+}
+
+/* Free space for 'target' in 'devdir''s file system. */
 static int
 check_space(const char *devdir, struct bundle *b, const char *target, char *err, size_t err_len)
 {
     uint64_t need;
     if (bundle_space_needed(b, target, &need) < 0)
         return lcm_error(err, err_len, -ENOENT, "the image has no component for %s", target);
-    struct statvfs sv;
-    if (statvfs(devdir, &sv) < 0)
-        return lcm_error(err, err_len, -errno, "%s: %s", devdir, strerror(errno));
-    uint64_t have = (uint64_t)sv.f_bavail * sv.f_frsize, want = need + need / 10 + (1 << 20);
-    if (have < want)
-        return lcm_error(err, err_len, -ENOSPC, "not enough space: %llu KiB free, %llu KiB needed",
-                         (unsigned long long)(have >> 10), (unsigned long long)(want >> 10));
-    return 0;
+    return bank_space_check(devdir, 0, need, err, err_len);
 }
 
 static int

@@ -15,7 +15,7 @@
  * pending in the boot state only after it is complete, in three steps:
  *
  *     stage   extract the device's component from a verified bundle into
- *             .staging (every file hashed while written, fsynced)
+ *             .staging (every file hashed as it is read, fsynced)
  *     commit  X -> .prev-X, .staging -> X (fsync of banks/), then the boot
  *             state's pending bank := X (an atomic write: the commit point)
  *     finish  drop .prev-X          undo  X := .prev-X, the old boot state
@@ -81,6 +81,13 @@ int bank_finish(const char *devdir, char *err, size_t err_len);
 int bank_undo(const char *devdir, char *err, size_t err_len);
 /* Removes what an interrupted stage left (.staging). */
 void bank_discard_staging(const char *devdir);
+
+/* The one free-space rule of a device: staging 'need' bytes of files (in
+ * 4 KiB blocks: bundle_space_needed()) wants them plus a tenth and 1 MiB,
+ * besides 'extra' bytes (a bundle kept beside the banks), free in 'devdir''s
+ * file system.  Returns 0, -ENOSPC ("not enough space: N KiB free, M KiB
+ * needed"), or -errno of statvfs(). */
+int bank_space_check(const char *devdir, uint64_t extra, uint64_t need, char *err, size_t err_len);
 
 /* Asks the next boot to boot the other bank (boot_request_rollback() with
  * the banks' versions).  Returns 0, -ENOENT (the other bank is empty). */

@@ -241,20 +241,26 @@ find_host(struct boot_dev *devs, unsigned n)
     return NULL;
 }
 
-int
-boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsigned *rounds,
-            char *err, size_t err_len)
+/* A device that is not rebooted keeps running what it booted. */
+static void
+keep_running(struct boot_dev *d, const struct boot_hooks *h)
 {
-    struct boot_dev *host = find_host(devs, n);
+    d->bank = d->st.booted ? d->st.booted : d->st.active;
+    d->ok = d->st.last_result != BOOT_RESULT_FAILED;
+    d->rolled_back = d->tried_pending = false;
+    if (!bank_version(h, d, d->bank, d->version))
+        snprintf(d->version, sizeof d->version, "?");
+}
+
+/* Every device's boot state; the ones to reboot stopped. */
+static int
+boot_prepare(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, char *err,
+             size_t err_len)
+{
     char why[256];
-    int rc;
-    *rounds = 0;
-    if (!host || n > BOOT_MAX_DEVICES) {
-        snprintf(err, err_len, "a server has one host and at most %d devices", BOOT_MAX_DEVICES);
-        return -EINVAL;
-    }
     for (unsigned i = 0; i < n; i++) {
-        if ((rc = load(&devs[i], h)) < 0) {
+        int rc = load(&devs[i], h);
+        if (rc < 0) {
             snprintf(err, err_len, "%s: boot state: %s", devs[i].name, strerror(-rc));
             return rc;
         }
@@ -262,18 +268,19 @@ boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsig
             snprintf(err, err_len, "%s: cannot stop: %s", devs[i].name, why);
             return -EIO;
         }
-        if (!devs[i].reboot) { /* it keeps running what it booted */
-            struct boot_dev *d = &devs[i];
-            d->bank = d->st.booted ? d->st.booted : d->st.active;
-            d->ok = d->st.last_result != BOOT_RESULT_FAILED;
-            d->rolled_back = d->tried_pending = false;
-            if (!bank_version(h, d, d->bank, d->version))
-                snprintf(d->version, sizeof d->version, "?");
-        }
+        if (!devs[i].reboot)
+            keep_running(&devs[i], h);
     }
-    /* Round 1: the DPUs, then the host, which follows a DPU's rollback. */
-    *rounds = 1;
+    return 0;
+}
+
+/* Round 1: the DPUs, then the host, which follows a DPU's rollback. */
+static int
+boot_first_round(struct boot_dev *devs, unsigned n, struct boot_dev *host,
+                 const struct boot_hooks *h, char *err, size_t err_len)
+{
     const char *fell_back = NULL;
+    int rc;
     for (unsigned i = 0; i < n; i++) {
         struct boot_dev *d = &devs[i];
         if (d->is_host || !d->reboot)
@@ -283,51 +290,77 @@ boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsig
         if (d->rolled_back && !fell_back)
             fell_back = d->name;
     }
-    if (host->reboot) {
-        char bank;
-        if ((rc = boot_early(host, h, &bank, err, err_len)) < 0)
-            return rc;
-        if (bank && host->tried_pending && fell_back) {
-            snprintf(why, sizeof why, "%s rolled back", fell_back);
-            roll_back(host, "early-boot", why);
-            say(h, host, "early boot: %s", host->st.last_reason);
-            bank = verify_or_other(host, h, host->st.active);
-        }
-        if ((rc = boot_late(host, h, bank, 1, err, err_len)) < 0)
-            return rc;
+    if (!host->reboot)
+        return 0;
+    char bank, why[256];
+    if ((rc = boot_early(host, h, &bank, err, err_len)) < 0)
+        return rc;
+    if (bank && host->tried_pending && fell_back) {
+        snprintf(why, sizeof why, "%s rolled back", fell_back);
+        roll_back(host, "early-boot", why);
+        say(h, host, "early boot: %s", host->st.last_reason);
+        bank = verify_or_other(host, h, host->st.active);
     }
+    return boot_late(host, h, bank, 1, err, err_len);
+}
 
-    /* Then one version everywhere: the oldest one running (a rollback is the
-     * safe direction).  Every device on another version boots its other bank
-     * when that holds it: the DPUs a host left behind by rolling back, or the
-     * host and DPUs ahead of a DPU that cannot come forward. */
-    for (unsigned round = 2; round <= BOOT_MAX_ROUNDS; round++) {
-        const char *target = NULL;
-        for (unsigned i = 0; i < n; i++)
-            if (devs[i].bank && (!target || manifest_version_cmp(devs[i].version, target) < 0))
-                target = devs[i].version;
-        bool again = false;
-        for (unsigned i = 0; target && i < n; i++) {
-            struct boot_dev *d = &devs[i];
-            char other = bootstate_other(d->bank), v[BOOT_VERSION_MAX];
-            d->reboot = false;
-            /* A device that just fell back from its other bank keeps its
-             * version: booting that bank again would fail again. */
-            if (!d->bank || d->rolled_back || !strcmp(d->version, target) ||
-                !bank_version(h, d, other, v) || strcmp(v, target))
-                continue;
-            d->st.pending = other;
-            d->st.attempts = 0;
-            say(h, d, "runs %s, the server's oldest is %s: booting bank %c", d->version, target,
-                other);
-            if ((rc = save(d, err, err_len)) < 0)
-                return rc;
-            if (h->stop(h->aux, d, why, sizeof why) < 0) {
-                snprintf(err, err_len, "%s: cannot stop: %s", d->name, why);
-                return -EIO;
-            }
-            d->reboot = again = true;
+/* The oldest version that runs, or NULL when none does. */
+static const char *
+oldest_running(const struct boot_dev *devs, unsigned n)
+{
+    const char *target = NULL;
+    for (unsigned i = 0; i < n; i++)
+        if (devs[i].bank && (!target || manifest_version_cmp(devs[i].version, target) < 0))
+            target = devs[i].version;
+    return target;
+}
+
+/* Sets every device on another version than 'target' to boot its other bank
+ * when that holds 'target', and stops it.  '*again': some device was. */
+static int
+boot_plan_round(struct boot_dev *devs, unsigned n, const char *target, const struct boot_hooks *h,
+                bool *again, char *err, size_t err_len)
+{
+    char why[256];
+    *again = false;
+    for (unsigned i = 0; i < n; i++) {
+        struct boot_dev *d = &devs[i];
+        char other = bootstate_other(d->bank), v[BOOT_VERSION_MAX];
+        d->reboot = false;
+        /* A device that just fell back from its other bank keeps its
+         * version: booting that bank again would fail again. */
+        if (!d->bank || d->rolled_back || !strcmp(d->version, target) ||
+            !bank_version(h, d, other, v) || strcmp(v, target))
+            continue;
+        d->st.pending = other;
+        d->st.attempts = 0;
+        say(h, d, "runs %s, the server's oldest is %s: booting bank %c", d->version, target, other);
+        int rc = save(d, err, err_len);
+        if (rc < 0)
+            return rc;
+        if (h->stop(h->aux, d, why, sizeof why) < 0) {
+            snprintf(err, err_len, "%s: cannot stop: %s", d->name, why);
+            return -EIO;
         }
+        d->reboot = *again = true;
+    }
+    return 0;
+}
+
+/* Then one version everywhere: the oldest one running (a rollback is the safe
+ * direction).  Every device on another version boots its other bank when
+ * that holds it: the DPUs a host left behind by rolling back, or the host and
+ * DPUs ahead of a DPU that cannot come forward. */
+static int
+boot_agree(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsigned *rounds,
+           char *err, size_t err_len)
+{
+    for (unsigned round = 2; round <= BOOT_MAX_ROUNDS; round++) {
+        const char *target = oldest_running(devs, n);
+        bool again = false;
+        int rc = target ? boot_plan_round(devs, n, target, h, &again, err, err_len) : 0;
+        if (rc < 0)
+            return rc;
         if (!again)
             break;
         *rounds = round;
@@ -338,6 +371,14 @@ boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsig
                     (rc = boot_one(&devs[i], h, round, err, err_len)) < 0)
                     return rc;
     }
+    return 0;
+}
+
+/* Every device ready, on the host's version. */
+static int
+boot_check(const struct boot_dev *devs, unsigned n, const struct boot_dev *host, char *err,
+           size_t err_len)
+{
     for (unsigned i = 0; i < n; i++) {
         const struct boot_dev *d = &devs[i];
         if (!d->ok || strcmp(d->version, host->version)) {
@@ -349,6 +390,26 @@ boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsig
         }
     }
     return 0;
+}
+
+int
+boot_server(struct boot_dev *devs, unsigned n, const struct boot_hooks *h, unsigned *rounds,
+            char *err, size_t err_len)
+{
+    struct boot_dev *host = find_host(devs, n);
+    *rounds = 0;
+    if (!host || n > BOOT_MAX_DEVICES) {
+        snprintf(err, err_len, "a server has one host and at most %d devices", BOOT_MAX_DEVICES);
+        return -EINVAL;
+    }
+    int rc = boot_prepare(devs, n, h, err, err_len);
+    if (rc < 0)
+        return rc;
+    *rounds = 1;
+    if ((rc = boot_first_round(devs, n, host, h, err, err_len)) < 0 ||
+        (rc = boot_agree(devs, n, h, rounds, err, err_len)) < 0)
+        return rc;
+    return boot_check(devs, n, host, err, err_len);
 }
 
 int

@@ -5,12 +5,10 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +18,9 @@
 #include "lcm/bundle-private.h"
 #include "lcm/bundle.h"
 #include "lcm/lcm-private.h"
+#include "lcm/sha256.h"
+#include "lib/util.h"
 
-#define COPY_BUF_LEN (64 * 1024)
 #define Q(s, b) lcm_quote((s), (b), sizeof(b))
 
 /* ---- the tar writer ---------------------------------------------------- */
@@ -186,38 +185,9 @@ struct scan {
     struct manifest *m;
     struct manifest_component *c;
     const char *dir; /* for messages */
-    uint8_t *buf;
     char *err;
     size_t err_len;
 };
-
-/* SHA-256 and size of the whole file at 'fd'. */
-static int
-hash_fd(int fd, uint8_t *buf, uint8_t sha[static 32], uint64_t *size)
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
-        return -ENOMEM;
-    }
-    int rc = 0;
-    *size = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, COPY_BUF_LEN);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -errno : 0;
-            break;
-        }
-        *size += (uint64_t)n;
-        EVP_DigestUpdate(md, buf, (size_t)n);
-    }
-    if (!rc && EVP_DigestFinal_ex(md, sha, NULL) != 1)
-        rc = -ENOMEM;
-    EVP_MD_CTX_free(md);
-    return rc;
-}
 
 static int
 scan_file(struct scan *s, int dfd, const char *name, const char *path)
@@ -234,9 +204,9 @@ scan_file(struct scan *s, int dfd, const char *name, const char *path)
             close(fd);
         return lcm_error(s->err, s->err_len, rc, "%s/%s: %s", Q(s->dir, q), path, strerror(-rc));
     }
-    uint8_t sha[32];
+    uint8_t sha[SHA256_LEN];
     uint64_t size;
-    int rc = hash_fd(fd, s->buf, sha, &size);
+    int rc = sha256_fd(fd, sha, &size, NULL, NULL);
     close(fd);
     if (rc)
         return lcm_error(s->err, s->err_len, rc, "%s/%s: %s", Q(s->dir, q), path, strerror(-rc));
@@ -279,39 +249,47 @@ scan_entry(struct scan *s, int dfd, const char *name, const char *path, unsigned
     return rc;
 }
 
+/* One directory of a source being scanned. */
+struct scan_dir {
+    struct scan *s;
+    const char *rel; /* its path from the top, "" for the top */
+    unsigned depth;
+    bool failed; /* an entry was refused: 'err' says why */
+};
+
+/* fs_dir_each()'s callback: one entry of a scan_dir. */
+static int
+scan_one(int dfd, const char *name, void *aux)
+{
+    struct scan_dir *sd = aux;
+    struct scan *s = sd->s;
+    char path[MANIFEST_MAX_PATH + 2];
+    int n = snprintf(path, sizeof path, "%s%s%s", sd->rel, *sd->rel ? "/" : "", name);
+    int rc;
+    if (n < 0 || (size_t)n >= sizeof path || sd->depth >= MANIFEST_MAX_DEPTH) {
+        char q[LCM_QUOTE_LEN];
+        rc = lcm_error(s->err, s->err_len, -EINVAL, "%s/%s...: path too long or deep", Q(s->dir, q),
+                       sd->rel);
+    } else {
+        rc = scan_entry(s, dfd, name, path, sd->depth);
+    }
+    sd->failed = rc != 0;
+    return rc;
+}
+
 /* Scans directory 'dfd' (closed by the caller) at 'rel' ("" for the top). */
 static int
 scan_dir(struct scan *s, int dfd, const char *rel, unsigned depth)
 {
-    int fd = dup(dfd);
-    DIR *d = fd < 0 ? NULL : fdopendir(fd);
-    if (!d) {
-        int rc = -errno;
-        if (fd >= 0)
-            close(fd);
+    struct scan_dir sd = {.s = s, .rel = rel, .depth = depth};
+    int rc = fs_dir_each(dfd, scan_one, &sd);
+    if (rc < 0 && !sd.failed)
         return lcm_error(s->err, s->err_len, rc, "%s: %s", s->dir, strerror(-rc));
-    }
-    int rc = 0;
-    for (struct dirent *e; !rc && (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char path[MANIFEST_MAX_PATH + 2];
-        int n = snprintf(path, sizeof path, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
-        if (n < 0 || (size_t)n >= sizeof path || depth >= MANIFEST_MAX_DEPTH) {
-            char q[LCM_QUOTE_LEN];
-            rc = lcm_error(s->err, s->err_len, -EINVAL, "%s/%s...: path too long or deep",
-                           Q(s->dir, q), rel);
-            break;
-        }
-        rc = scan_entry(s, dfd, e->d_name, path, depth);
-    }
-    closedir(d);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 static int
-scan_source(struct manifest *m, const struct bundle_source *src, uint8_t *buf, char *err,
-            size_t err_len)
+scan_source(struct manifest *m, const struct bundle_source *src, char *err, size_t err_len)
 {
     char q[LCM_QUOTE_LEN];
     if (!manifest_target_is_valid(src->target))
@@ -323,7 +301,7 @@ scan_source(struct manifest *m, const struct bundle_source *src, uint8_t *buf, c
     int dfd = open(src->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return lcm_error(err, err_len, -errno, "%s: %s", Q(src->dir, q), strerror(errno));
-    struct scan s = {.m = m, .dir = src->dir, .buf = buf, .err = err, .err_len = err_len};
+    struct scan s = {.m = m, .dir = src->dir, .err = err, .err_len = err_len};
     s.c = manifest_add_component(m, src->target);
     int rc = s.c ? scan_dir(&s, dfd, "", 0) : lcm_error(err, err_len, -ENOMEM, "oom");
     close(dfd);
@@ -335,8 +313,8 @@ scan_source(struct manifest *m, const struct bundle_source *src, uint8_t *buf, c
 /* The manifest of 'spec', emitted, and parsed back: what bundle_open() will
  * accept, or a reason now. */
 static int
-spec_manifest(const struct bundle_spec *spec, uint8_t *buf, struct manifest **out, char **json,
-              size_t *len, char *err, size_t err_len)
+spec_manifest(const struct bundle_spec *spec, struct manifest **out, char **json, size_t *len,
+              char *err, size_t err_len)
 {
     if (!spec->name || !spec->version || !spec->build || !spec->created)
         return lcm_error(err, err_len, -EINVAL, "name, version, build and created are needed");
@@ -347,7 +325,7 @@ spec_manifest(const struct bundle_spec *spec, uint8_t *buf, struct manifest **ou
         return lcm_error(err, err_len, -ENOMEM, "out of memory");
     int rc = 0;
     for (size_t i = 0; !rc && i < spec->n_sources; i++)
-        rc = scan_source(m, &spec->sources[i], buf, err, err_len);
+        rc = scan_source(m, &spec->sources[i], err, err_len);
     *json = rc ? NULL : manifest_emit(m, len);
     manifest_destroy(m);
     if (rc)
@@ -374,11 +352,35 @@ spec_source(const struct bundle_spec *spec, const char *target)
     return NULL;
 }
 
+/* sha256_fd()'s look at each block of a source file: into the archive, as
+ * long as the file is no longer than the manifest says. */
+struct copy_src {
+    struct archive *a;
+    uint64_t left;
+    bool grew, failed;
+    char *err;
+    size_t err_len;
+};
+
+static int
+copy_block(void *aux, const void *buf, size_t len)
+{
+    struct copy_src *cs = aux;
+    if (len > cs->left) {
+        cs->grew = true;
+        return -EAGAIN;
+    }
+    cs->left -= len;
+    int rc = bundle_write_data(cs->a, buf, len, cs->err, cs->err_len);
+    cs->failed = rc != 0;
+    return rc;
+}
+
 /* Copies one source file into the archive; it must still be what the
  * manifest says. */
 static int
 copy_file(struct archive *a, const char *dir, const struct manifest_component *c,
-          const struct manifest_file *f, uint8_t *buf, time_t mtime, char *err, size_t err_len)
+          const struct manifest_file *f, time_t mtime, char *err, size_t err_len)
 {
     char path[PATH_MAX], name[MANIFEST_MAX_TARGET + MANIFEST_MAX_PATH + 16];
     char q[LCM_QUOTE_LEN];
@@ -387,45 +389,34 @@ copy_file(struct archive *a, const char *dir, const struct manifest_component *c
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return lcm_error(err, err_len, -errno, "%s: %s", Q(path, q), strerror(errno));
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
-                 ? bundle_write_header(a, name, f->size, f->mode, mtime, err, err_len)
-                 : lcm_error(err, err_len, -ENOMEM, "out of memory");
+    struct copy_src cs = {.a = a, .left = f->size, .err = err, .err_len = err_len};
+    uint8_t sha[SHA256_LEN];
     uint64_t got = 0;
-    while (!rc) {
-        ssize_t n = read(fd, buf, COPY_BUF_LEN);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = lcm_error(err, err_len, -errno, "%s: %s", Q(path, q), strerror(errno));
-        if (n <= 0)
-            break;
-        got += (uint64_t)n;
-        if (got > f->size)
-            break;
-        EVP_DigestUpdate(md, buf, (size_t)n);
-        rc = bundle_write_data(a, buf, (size_t)n, err, err_len);
+    int rc = bundle_write_header(a, name, f->size, f->mode, mtime, err, err_len);
+    if (rc) {
+        close(fd);
+        return rc;
     }
-    uint8_t sha[32];
-    if (!rc &&
-        (got != f->size || EVP_DigestFinal_ex(md, sha, NULL) != 1 || memcmp(sha, f->sha256, 32)))
-        rc =
-            lcm_error(err, err_len, -EAGAIN, "%s changed while the bundle was written", Q(path, q));
-    EVP_MD_CTX_free(md);
+    rc = sha256_fd(fd, sha, &got, copy_block, &cs);
     close(fd);
+    if (cs.grew || (!rc && (got != f->size || memcmp(sha, f->sha256, SHA256_LEN))))
+        return lcm_error(err, err_len, -EAGAIN, "%s changed while the bundle was written",
+                         Q(path, q));
+    if (rc && !cs.failed) /* reading the file, not writing the bundle */
+        return lcm_error(err, err_len, rc, "%s: %s", Q(path, q), strerror(-rc));
     return rc;
 }
 
 static int
 write_payload(struct archive *a, const struct bundle_spec *spec, const struct manifest *m,
-              uint8_t *buf, char *err, size_t err_len)
+              char *err, size_t err_len)
 {
     time_t mtime = bundle_created_time(m->created);
     for (size_t i = 0; i < m->n_components; i++) {
         const struct manifest_component *c = &m->components[i];
         const struct bundle_source *src = spec_source(spec, c->target);
         for (size_t j = 0; j < c->n_files; j++) {
-            int rc = copy_file(a, src->dir, c, &c->files[j], buf, mtime, err, err_len);
+            int rc = copy_file(a, src->dir, c, &c->files[j], mtime, err, err_len);
             if (rc)
                 return rc;
         }
@@ -442,9 +433,7 @@ bundle_build(const struct bundle_spec *spec, const char *out_path, const struct 
     size_t len;
     uint8_t sig[SIGN_SIG_LEN];
     struct out o;
-    uint8_t *buf = malloc(COPY_BUF_LEN);
-    int rc = buf ? spec_manifest(spec, buf, &m, &json, &len, err, err_len)
-                 : lcm_error(err, err_len, -ENOMEM, "out of memory");
+    int rc = spec_manifest(spec, &m, &json, &len, err, err_len);
     if (rc)
         goto err_free;
     if (key && (rc = sign_bytes(key, json, len, sig))) {
@@ -456,7 +445,7 @@ bundle_build(const struct bundle_spec *spec, const char *out_path, const struct 
     rc = bundle_write_head(o.a, json, len, key ? sig : NULL, bundle_created_time(m->created), err,
                            err_len);
     if (!rc)
-        rc = write_payload(o.a, spec, m, buf, err, err_len);
+        rc = write_payload(o.a, spec, m, err, err_len);
     if (rc)
         out_abort(&o);
     else
@@ -465,7 +454,6 @@ bundle_build(const struct bundle_spec *spec, const char *out_path, const struct 
 err_free:
     manifest_destroy(m);
     free(json);
-    free(buf);
     return rc;
 }
 
@@ -520,7 +508,7 @@ bundle_sign(const char *path, const struct sign_key *key, char *err, size_t err_
         .begin = copy_begin, .data = copy_data, .end = copy_end, .ctx = &cp};
     rc = bundle_write_head(o.a, b->manifest_json, b->manifest_len, sig, cp.mtime, err, err_len);
     if (!rc)
-        rc = bundle_walk(b, &sink, err, err_len);
+        rc = bundle_walk(b, &sink, NULL, NULL, err, err_len);
     if (rc)
         out_abort(&o);
     else

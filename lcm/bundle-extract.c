@@ -3,7 +3,6 @@
  * bundle-extract: unpacking one component of a bundle into a directory, in
  * the verifying pass, and removing it all again when the pass refuses.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,80 +10,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "lcm/bundle-private.h"
 #include "lcm/bundle.h"
 #include "lcm/lcm-private.h"
+#include "lib/util.h"
 
 #define Q(s, b) lcm_quote((s), (b), sizeof(b))
 
-/* ---- directory trees, by descriptor, never through a symlink ----------- */
+/* ---- fsync of a tree, by descriptor, never through a symlink ----------- */
 
-/* Calls 'fn' on each entry of directory 'dfd' but "." and "..".  Returns the
- * number of entries seen, or -errno. */
+static int fsync_tree_at(int dfd);
+
+/* fs_dir_each()'s callback: fsync()s directory 'name' under 'dfd' and the
+ * directories below it; keeps the first failure in '*aux' (an int, -errno). */
 static int
-dir_each(int dfd, void (*fn)(int dfd, const char *name, void *ctx), void *ctx)
+fsync_entry(int dfd, const char *name, void *aux)
 {
-    int fd = dup(dfd);
-    DIR *d = fd < 0 ? NULL : fdopendir(fd);
-    if (!d) {
-        int rc = -errno;
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    }
-    int n = 0;
-    rewinddir(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        n++;
-        if (fn)
-            fn(dfd, e->d_name, ctx);
-    }
-    closedir(d);
-    return n;
-}
-
-static void remove_entry(int dfd, const char *name, void *ctx);
-
-/* Removes everything under 'dfd'.  Entries removed while reading a directory
- * may make readdir() skip others, so it reads again until nothing is left. */
-static void
-remove_tree_at(int dfd)
-{
-    for (int tries = 0; tries < 8 && dir_each(dfd, remove_entry, NULL) > 0; tries++)
-        ;
-}
-
-static void
-remove_entry(int dfd, const char *name, void *ctx)
-{
-    int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0) {
-        unlinkat(dfd, name, 0);
-        return;
-    }
-    remove_tree_at(sub);
-    close(sub);
-    unlinkat(dfd, name, AT_REMOVEDIR);
-}
-
-/* fsync()s the directory 'name' under 'dfd' and the directories below it;
- * keeps the first failure in '*ctx' (an int, -errno). */
-static void
-fsync_entry(int dfd, const char *name, void *ctx)
-{
-    int *rc = ctx;
+    int *rc = aux;
     int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0)
-        return; /* a file: fsynced when it was written */
-    dir_each(sub, fsync_entry, ctx);
-    if (fsync(sub) < 0 && !*rc)
-        *rc = -errno;
+        return 0; /* a file: fsynced when it was written */
+    int r = fsync_tree_at(sub);
+    if (r && !*rc)
+        *rc = r;
     close(sub);
+    return 0;
 }
 
 /* fsync()s every directory under 'dfd' and 'dfd' itself. */
@@ -92,7 +44,7 @@ static int
 fsync_tree_at(int dfd)
 {
     int rc = 0;
-    dir_each(dfd, fsync_entry, &rc);
+    fs_dir_each(dfd, fsync_entry, &rc);
     if (fsync(dfd) < 0 && !rc)
         rc = -errno;
     return rc;
@@ -124,7 +76,7 @@ dest_open(struct dest *d, const char *path, char *err, size_t err_len)
     }
     if (d->is_created)
         fchmod(d->fd, 0755); /* as its subdirectories, whatever the umask */
-    int n = d->is_created ? 0 : dir_each(d->fd, NULL, NULL);
+    int n = d->is_created ? 0 : fs_dir_each(d->fd, NULL, NULL);
     if (n != 0) {
         close(d->fd);
         d->fd = -1;
@@ -138,7 +90,7 @@ dest_open(struct dest *d, const char *path, char *err, size_t err_len)
 static void
 dest_undo(struct dest *d)
 {
-    remove_tree_at(d->fd);
+    fs_remove_at(d->fd, NULL);
     close(d->fd);
     if (d->is_created)
         rmdir(d->path);
@@ -160,20 +112,6 @@ dest_commit(struct dest *d, char *err, size_t err_len)
     if (rc)
         return lcm_error(err, err_len, rc, "fsync: %s", strerror(-rc));
     close(d->fd);
-    return 0;
-}
-
-static int
-check_space(const struct dest *d, uint64_t need, char *err, size_t err_len)
-{
-    struct statvfs sv;
-    if (fstatvfs(d->fd, &sv) < 0)
-        return 0; /* unknown: the writes will tell */
-    uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-    if (avail < need)
-        return lcm_error(err, err_len, -ENOSPC,
-                         "%llu bytes needed, %llu free: No space left on device",
-                         (unsigned long long)need, (unsigned long long)avail);
     return 0;
 }
 
@@ -278,12 +216,12 @@ bundle_extract(struct bundle *b, const char *target, const char *dest_dir, char 
     int rc = dest_open(&d, dest_dir, err, err_len);
     if (rc)
         return rc;
-    rc = check_space(&d, need, err, err_len);
+    rc = fs_space_check(dest_dir, need, err, err_len);
     struct extract x = {.target = c, .root_fd = d.fd, .fd = -1};
     const struct bundle_sink sink = {
         .begin = extract_begin, .data = extract_data, .end = extract_end, .ctx = &x};
     if (!rc)
-        rc = bundle_walk(b, &sink, err, err_len);
+        rc = bundle_walk_component(b, c, &sink, err, err_len);
     if (x.fd >= 0)
         close(x.fd);
     if (!rc)

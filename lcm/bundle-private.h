@@ -17,6 +17,8 @@
 
 #include "lcm/bundle.h"
 
+struct sha256;
+
 #define BUNDLE_MANIFEST_NAME "manifest.json"
 #define BUNDLE_SIG_NAME "manifest.sig"
 #define BUNDLE_PAYLOAD_DIR "payload/"
@@ -29,6 +31,10 @@ struct bundle {
     uint8_t sig[SIGN_SIG_LEN];
     bool is_signed, is_verified, is_zstd;
     struct bundle_limits limits;
+    /* One component's files, from a verifying pass (bundle_verify_keep()):
+     * one after another, in the component's order; NULL: none kept. */
+    const struct manifest_component *kept;
+    uint8_t *kept_data;
 };
 
 /* What a pass does with each payload file, once its entry has been matched
@@ -45,8 +51,17 @@ struct bundle_sink {
 
 /* One pass over the whole bundle: re-checks the head, matches every payload
  * entry with the manifest, calls 'sink' (may be NULL) and checks at the end
- * that no file is missing.  Returns 0 or an error of bundle.h. */
-int bundle_walk(struct bundle *b, const struct bundle_sink *sink, char *err, size_t err_len);
+ * that no file is missing.  With 'file_md', also reads the file to its end
+ * and adds every byte of it to 'file_md', in order; '*file_size' (may be
+ * NULL) gets the bytes read.  Returns 0 or an error of bundle.h. */
+int bundle_walk(struct bundle *b, const struct bundle_sink *sink, struct sha256 *file_md,
+                uint64_t *file_size, char *err, size_t err_len);
+
+/* 'sink' over the files of component 'c' only: from the bytes that
+ * bundle_verify_keep() kept when it kept 'c' (the file is not read; 'sink'
+ * sees each file whole, once), else with bundle_walk(). */
+int bundle_walk_component(struct bundle *b, const struct manifest_component *c,
+                          const struct bundle_sink *sink, char *err, size_t err_len);
 
 /* The tar writer: pax (ustar unless a name needs more), zstd if asked, owner
  * 0:0, every mtime 'mtime'.  Returns 0 or -ENOTSUP (no zstd), -ENOMEM, -EIO. */

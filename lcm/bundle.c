@@ -6,7 +6,6 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "lcm/bundle-private.h"
 #include "lcm/lcm-private.h"
+#include "lcm/sha256.h"
 
 #define READ_BUF_LEN (64 * 1024)
 #define Q(s, b) lcm_quote((s), (b), sizeof(b))
@@ -23,7 +23,8 @@
 struct src {
     int fd;
     off_t off;
-    int err; /* errno of a failed pread(), else 0 */
+    int err;                /* errno of a failed pread(), else 0 */
+    struct sha256 *file_md; /* every byte read, in order, or NULL */
     uint8_t buf[READ_BUF_LEN];
 };
 
@@ -41,8 +42,28 @@ src_read(struct archive *a, void *ctx, const void **out)
         return -1;
     }
     s->off += n;
+    if (s->file_md)
+        sha256_update(s->file_md, s->buf, (size_t)n);
     *out = s->buf;
     return n;
+}
+
+/* Reads what libarchive left of the file (after the end-of-archive blocks)
+ * into the file's digest: the digest is then the whole file's. */
+static int
+src_drain(struct src *s, char *err, size_t err_len)
+{
+    for (;;) {
+        ssize_t n = pread(s->fd, s->buf, sizeof s->buf, s->off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return lcm_error(err, err_len, -errno, "reading the bundle: %s", strerror(errno));
+        if (n == 0)
+            return 0;
+        s->off += n;
+        sha256_update(s->file_md, s->buf, (size_t)n);
+    }
 }
 
 /* The reason for a failed libarchive read: the system's, or the format's. */
@@ -77,7 +98,8 @@ reader_new(void)
 }
 
 static int
-reader_open(int fd, struct src **srcp, struct archive **ap, char *err, size_t err_len)
+reader_open(int fd, struct sha256 *file_md, struct src **srcp, struct archive **ap, char *err,
+            size_t err_len)
 {
     struct src *s = malloc(sizeof *s);
     struct archive *a = reader_new();
@@ -86,7 +108,7 @@ reader_open(int fd, struct src **srcp, struct archive **ap, char *err, size_t er
         lcm_error(err, err_len, rc, "out of memory");
         goto err_free;
     }
-    *s = (struct src){.fd = fd};
+    *s = (struct src){.fd = fd, .file_md = file_md};
     if (archive_read_open(a, s, NULL, src_read, NULL) != ARCHIVE_OK) {
         rc = read_fail(a, s, NULL, err, err_len);
         goto err_free;
@@ -278,7 +300,7 @@ head_load(struct bundle *b, char *err, size_t err_len)
     struct archive *a;
     struct archive_entry *pending;
     struct head h = {0};
-    int rc = reader_open(b->fd, &s, &a, err, err_len);
+    int rc = reader_open(b->fd, NULL, &s, &a, err, err_len);
     if (rc)
         return rc;
     rc = head_read(a, s, &h, &pending, err, err_len);
@@ -345,6 +367,7 @@ bundle_close(struct bundle *b)
         close(b->fd);
     manifest_destroy(b->m);
     free(b->manifest_json);
+    free(b->kept_data);
     free(b);
 }
 
@@ -378,7 +401,7 @@ struct walk {
     struct bundle *b;
     struct archive *a;
     struct src *src;
-    EVP_MD_CTX *md;
+    struct sha256 *md;
     uint8_t *seen;    /* one flag per manifest file */
     size_t *first;    /* per component: index of its first file in 'seen' */
     uint64_t total;   /* payload bytes read */
@@ -393,18 +416,18 @@ walk_fini(struct walk *w)
 {
     archive_read_free(w->a);
     free(w->src);
-    EVP_MD_CTX_free(w->md);
+    sha256_destroy(w->md);
     free(w->seen);
     free(w->first);
     free(w->buf);
 }
 
 static int
-walk_init(struct walk *w, struct bundle *b, char *err, size_t err_len)
+walk_init(struct walk *w, struct bundle *b, struct sha256 *file_md, char *err, size_t err_len)
 {
     const struct manifest *m = b->m;
     *w = (struct walk){.b = b, .err = err, .err_len = err_len};
-    w->md = EVP_MD_CTX_new();
+    w->md = sha256_create();
     w->seen = calloc(m->n_files ? m->n_files : 1, 1);
     w->first = calloc(m->n_components, sizeof *w->first);
     w->buf = malloc(READ_BUF_LEN);
@@ -412,7 +435,7 @@ walk_init(struct walk *w, struct bundle *b, char *err, size_t err_len)
         walk_fini(w);
         return lcm_error(err, err_len, -ENOMEM, "out of memory");
     }
-    int rc = reader_open(b->fd, &w->src, &w->a, err, err_len);
+    int rc = reader_open(b->fd, file_md, &w->src, &w->a, err, err_len);
     if (rc) {
         walk_fini(w);
         return rc;
@@ -533,7 +556,7 @@ entry_data(struct walk *w, const struct manifest_file *f, const char *name,
         int rc = check_inflation(w);
         if (rc)
             return rc;
-        EVP_DigestUpdate(w->md, w->buf, (size_t)n);
+        sha256_update(w->md, w->buf, (size_t)n);
         if (sink && (rc = sink->data(sink->ctx, w->buf, (size_t)n, w->err, w->err_len)))
             return rc;
     }
@@ -547,19 +570,16 @@ entry_read(struct walk *w, const struct manifest_component *c, const struct mani
     bundle_entry_name(name, sizeof name, c->target, f->path);
     int rc = sink ? sink->begin(sink->ctx, c, f, w->err, w->err_len) : 0;
     uint64_t got = 0;
-    if (!rc && EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
-        rc = lcm_error(w->err, w->err_len, -ENOMEM, "out of memory");
     if (!rc)
         rc = entry_data(w, f, name, sink, &got);
     if (rc)
         return rc;
-    uint8_t md[32];
-    unsigned md_len = 0;
+    uint8_t md[SHA256_LEN];
     if (got != f->size)
         return lcm_error(w->err, w->err_len, -EBADMSG,
                          "entry '%s' is %llu bytes, the manifest says %llu", name,
                          (unsigned long long)got, (unsigned long long)f->size);
-    if (EVP_DigestFinal_ex(w->md, md, &md_len) != 1 || memcmp(md, f->sha256, 32))
+    if (sha256_final(w->md, md) || memcmp(md, f->sha256, SHA256_LEN))
         return lcm_error(w->err, w->err_len, -EBADMSG,
                          "entry '%s': SHA-256 does not match the manifest", name);
     return sink ? sink->end(sink->ctx, w->err, w->err_len) : 0;
@@ -578,11 +598,12 @@ walk_missing(struct walk *w)
 }
 
 int
-bundle_walk(struct bundle *b, const struct bundle_sink *sink, char *err, size_t err_len)
+bundle_walk(struct bundle *b, const struct bundle_sink *sink, struct sha256 *file_md,
+            uint64_t *file_size, char *err, size_t err_len)
 {
     struct walk w;
     struct archive_entry *e;
-    int rc = walk_init(&w, b, err, err_len);
+    int rc = walk_init(&w, b, file_md, err, err_len);
     if (rc)
         return rc;
     rc = walk_head(&w, &e);
@@ -605,6 +626,10 @@ bundle_walk(struct bundle *b, const struct bundle_sink *sink, char *err, size_t 
     }
     if (!rc)
         rc = walk_missing(&w);
+    if (!rc && file_md)
+        rc = src_drain(w.src, err, err_len);
+    if (!rc && file_size)
+        *file_size = (uint64_t)w.src->off;
     walk_fini(&w);
     return rc;
 }
@@ -612,7 +637,103 @@ bundle_walk(struct bundle *b, const struct bundle_sink *sink, char *err, size_t 
 int
 bundle_verify(struct bundle *b, char *err, size_t err_len)
 {
-    return bundle_walk(b, NULL, err, err_len);
+    return bundle_walk(b, NULL, NULL, NULL, err, err_len);
+}
+
+/* ---- keeping one component's verified files ---------------------------- */
+
+/* The kept files lie one after another in the component's (sorted) order. */
+static uint64_t
+kept_offset(const struct manifest_component *c, const struct manifest_file *f)
+{
+    uint64_t off = 0;
+    for (const struct manifest_file *g = c->files; g < f; g++)
+        off += g->size;
+    return off;
+}
+
+struct keep {
+    struct bundle *b;
+    uint8_t *at; /* where the current entry's bytes go, or NULL */
+};
+
+static int
+keep_begin(void *ctx, const struct manifest_component *c, const struct manifest_file *f, char *err,
+           size_t err_len)
+{
+    struct keep *k = ctx;
+    k->at = c == k->b->kept ? k->b->kept_data + kept_offset(c, f) : NULL;
+    return 0;
+}
+
+/* The walk stops an entry that outgrows its size before it gets here. */
+static int
+keep_data(void *ctx, const void *buf, size_t len, char *err, size_t err_len)
+{
+    struct keep *k = ctx;
+    if (k->at) {
+        memcpy(k->at, buf, len);
+        k->at += len;
+    }
+    return 0;
+}
+
+static int
+keep_end(void *ctx, char *err, size_t err_len)
+{
+    return 0;
+}
+
+int
+bundle_verify_keep(struct bundle *b, const char *keep, uint8_t sha256[static SHA256_LEN],
+                   uint64_t *size, char *err, size_t err_len)
+{
+    const struct manifest_component *c = keep ? manifest_find_component(b->m, keep) : NULL;
+    struct sha256 *md = sha256_create();
+    free(b->kept_data);
+    b->kept = NULL;
+    b->kept_data = c ? malloc(c->total_size ? c->total_size : 1) : NULL;
+    if (!md || (c && !b->kept_data)) {
+        sha256_destroy(md);
+        free(b->kept_data);
+        b->kept_data = NULL;
+        return lcm_error(err, err_len, -ENOMEM, "out of memory");
+    }
+    b->kept = c;
+    struct keep k = {.b = b};
+    const struct bundle_sink sink = {
+        .begin = keep_begin, .data = keep_data, .end = keep_end, .ctx = &k};
+    int rc = bundle_walk(b, &sink, md, size, err, err_len);
+    if (!rc)
+        rc = sha256_final(md, sha256) ? lcm_error(err, err_len, -ENOMEM, "out of memory") : 0;
+    sha256_destroy(md);
+    if (rc) {
+        free(b->kept_data);
+        b->kept_data = NULL;
+        b->kept = NULL;
+    }
+    return rc;
+}
+
+int
+bundle_walk_component(struct bundle *b, const struct manifest_component *c,
+                      const struct bundle_sink *sink, char *err, size_t err_len)
+{
+    if (b->kept != c)
+        return bundle_walk(b, sink, NULL, NULL, err, err_len);
+    const uint8_t *p = b->kept_data;
+    for (size_t i = 0; i < c->n_files; i++) {
+        const struct manifest_file *f = &c->files[i];
+        int rc = sink->begin(sink->ctx, c, f, err, err_len);
+        if (!rc)
+            rc = sink->data(sink->ctx, p, f->size, err, err_len);
+        if (!rc)
+            rc = sink->end(sink->ctx, err, err_len);
+        if (rc)
+            return rc;
+        p += f->size;
+    }
+    return 0;
 }
 
 bool

@@ -32,10 +32,15 @@
  *                     leaves nothing behind.  Only names from the (signed)
  *                     manifest are ever used to create files, never the
  *                     archive's own.
+ *   bundle_verify_keep()  bundle_verify() that also hashes the whole file and
+ *                     keeps one component's verified bytes, so that the host
+ *                     reads an image once: bundle_extract() of that component
+ *                     then writes the kept bytes and reads nothing.
  *
  * Each pass also re-reads the first two entries and compares them with what
  * bundle_open() checked, so a file replaced or rewritten after opening is
- * refused rather than half-trusted.  Only the tar format and the zstd filter
+ * refused rather than half-trusted (kept bytes were checked when they were
+ * read, and are not read again).  Only the tar format and the zstd filter
  * are enabled in the reader, one filter deep.
  *
  * Errors are negative errno values, each with a one-line reason in 'err'
@@ -63,6 +68,7 @@
 #include <stdint.h>
 
 #include "lcm/manifest.h"
+#include "lcm/sha256.h"
 #include "lcm/sign.h"
 
 #define BUNDLE_ERR_LEN 320
@@ -142,9 +148,21 @@ bool bundle_is_compressed(const struct bundle *b);
  * above. */
 int bundle_verify(struct bundle *b, char *err, size_t err_len);
 
+/* bundle_verify(), and in the same single read of the file: the SHA-256 of
+ * the whole file into 'sha256' and its size into '*size' (what a copy of it
+ * must match), and the files of component 'keep' (when not NULL and the
+ * bundle has it) kept in memory, so that bundle_extract() of 'keep' writes
+ * these verified bytes without reading the file again (it may change or go
+ * after this call).  The kept bytes take the component's size in memory
+ * until bundle_close().  Returns 0 or an error above; on failure nothing is
+ * kept. */
+int bundle_verify_keep(struct bundle *b, const char *keep, uint8_t sha256[static SHA256_LEN],
+                       uint64_t *size, char *err, size_t err_len);
+
 /* Extracts the component for 'target' into 'dest_dir', which must not exist
  * (its parent must) or be an empty directory; the whole bundle is verified in
- * the same pass.  Files get their manifest modes, directories 0755; every file
+ * the same pass, unless bundle_verify_keep() kept 'target': then its kept
+ * bytes are written and the file is not read.  Files get their manifest modes, directories 0755; every file
  * and directory is fsynced before success.  Returns 0 or an error above, or
  * -ENOENT if the bundle has no such component, -ENOTEMPTY if 'dest_dir' is
  * not empty, -ENOTDIR; free space is checked first (-ENOSPC).  On failure

@@ -530,9 +530,45 @@ manifest_parse(const char *data, size_t len, struct manifest **out, char *err, s
 
 /* ---- canonical emission ------------------------------------------------ */
 
+/* The 'n' elements of 'base' ('size' bytes each) as a JSON array, each by
+ * 'emit', in the order 'cmp' (over pointers to elements) gives, without
+ * moving them.  NULL on ENOMEM. */
 static json_t *
-emit_file(const struct manifest_file *f)
+emit_sorted(const void *base, size_t n, size_t size, int (*cmp)(const void *, const void *),
+            json_t *(*emit)(const void *))
 {
+    const void **sorted = malloc((n ? n : 1) * sizeof *sorted);
+    json_t *array = sorted ? json_array() : NULL;
+    for (size_t i = 0; array && i < n; i++)
+        sorted[i] = (const char *)base + i * size;
+    if (array)
+        qsort(sorted, n, sizeof *sorted, cmp);
+    for (size_t i = 0; array && i < n; i++) {
+        if (json_array_append_new(array, emit(sorted[i])) < 0) {
+            json_decref(array);
+            array = NULL;
+        }
+    }
+    free(sorted);
+    return array;
+}
+
+static int
+file_ptr_cmp(const void *a, const void *b)
+{
+    return file_cmp(*(const void *const *)a, *(const void *const *)b);
+}
+
+static int
+component_ptr_cmp(const void *a, const void *b)
+{
+    return component_cmp(*(const void *const *)a, *(const void *const *)b);
+}
+
+static json_t *
+emit_file(const void *p)
+{
+    const struct manifest_file *f = p;
     char hex[65], mode[8];
     hex_format(f->sha256, 32, hex);
     snprintf(mode, sizeof mode, "%04o", f->mode & 0777);
@@ -541,29 +577,18 @@ emit_file(const struct manifest_file *f)
 }
 
 static json_t *
-emit_component(const struct manifest_component *c)
+emit_component(const void *p)
 {
-    json_t *files = json_array();
-    for (size_t i = 0; files && i < c->n_files; i++) {
-        if (json_array_append_new(files, emit_file(&c->files[i])) < 0) {
-            json_decref(files);
-            return NULL;
-        }
-    }
+    const struct manifest_component *c = p;
+    json_t *files = emit_sorted(c->files, c->n_files, sizeof *c->files, file_ptr_cmp, emit_file);
     return files ? json_pack("{s:s, s:o}", "target", c->target, "files", files) : NULL;
 }
 
 char *
-manifest_emit(struct manifest *m, size_t *len)
+manifest_emit(const struct manifest *m, size_t *len)
 {
-    manifest_sort(m);
-    json_t *comps = json_array();
-    for (size_t i = 0; comps && i < m->n_components; i++) {
-        if (json_array_append_new(comps, emit_component(&m->components[i])) < 0) {
-            json_decref(comps);
-            comps = NULL;
-        }
-    }
+    json_t *comps = emit_sorted(m->components, m->n_components, sizeof *m->components,
+                                component_ptr_cmp, emit_component);
     json_t *root = comps ? json_pack("{s:i, s:s, s:s, s:s, s:s, s:o}", "format", m->format, "name",
                                      m->name, "version", m->version, "build", m->build, "created",
                                      m->created, "components", comps)

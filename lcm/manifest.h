@@ -83,11 +83,11 @@ struct manifest {
  * memory is reported as a reason too. */
 bool manifest_parse(const char *data, size_t len, struct manifest **out, char *err, size_t err_len);
 
-/* Writes 'm' in canonical form.  Returns the text (NUL-terminated, caller
- * frees) and its length in '*len', or NULL on -ENOMEM or when 'm' holds a
- * string that is not valid UTF-8 (errno EINVAL).  Sorts 'm''s components and
- * files in place. */
-char *manifest_emit(struct manifest *m, size_t *len);
+/* Writes 'm' in canonical form (components and files in sorted order
+ * whatever their order in 'm', which is not modified).  Returns the text
+ * (NUL-terminated, caller frees) and its length in '*len', or NULL on -ENOMEM
+ * or when 'm' holds a string that is not valid UTF-8 (errno EINVAL). */
+char *manifest_emit(const struct manifest *m, size_t *len);
 
 /* Frees 'm' and everything it holds.  Accepts NULL. */
 void manifest_destroy(struct manifest *m);

@@ -7,7 +7,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -245,6 +244,29 @@ is_log_name(const char *name)
     return false;
 }
 
+/* The names of the log files in log/, at most LOG_FILES_MAX of them. */
+struct log_names {
+    char *names[LOG_FILES_MAX];
+    size_t n, more;
+};
+
+/* fs_dir_each()'s callback: keeps 'name' if it is a log's. */
+static int
+log_name(int dfd, const char *name, void *aux)
+{
+    struct log_names *l = aux;
+    if (!is_log_name(name))
+        return 0;
+    if (l->n == LOG_FILES_MAX) {
+        l->more++;
+        return 0;
+    }
+    if (!(l->names[l->n] = strdup(name)))
+        return -ENOMEM;
+    l->n++;
+    return 0;
+}
+
 /* Collects the logs (log/ *.log, *.log.N, *.out) in name order. */
 static void
 collect_logs(struct collector *c, int root)
@@ -255,32 +277,14 @@ collect_logs(struct collector *c, int root)
             omit_errno(c, LOG_DIR, -fd);
         return;
     }
-    int list_fd = dup(fd);
-    DIR *dir = list_fd >= 0 ? fdopendir(list_fd) : NULL;
-    if (!dir) {
-        if (list_fd >= 0)
-            close(list_fd);
-        omit_errno(c, LOG_DIR, errno);
-        close(fd);
-        return;
-    }
-    char *names[LOG_FILES_MAX];
-    size_t n = 0, more = 0;
-    struct dirent *de;
-    while ((de = readdir(dir))) {
-        if (!is_log_name(de->d_name))
-            continue;
-        if (n == LOG_FILES_MAX) {
-            more++;
-            continue;
-        }
-        if (!(names[n] = strdup(de->d_name))) {
-            c->rc = -ENOMEM;
-            break;
-        }
-        n++;
-    }
-    closedir(dir);
+    struct log_names l = {.n = 0};
+    int rc = fs_dir_each(fd, log_name, &l);
+    if (rc == -ENOMEM)
+        c->rc = rc;
+    else if (rc < 0)
+        omit_errno(c, LOG_DIR, -rc);
+    char **names = l.names;
+    size_t n = l.n, more = l.more;
     qsort(names, n, sizeof names[0], cmp_names);
     for (size_t i = 0; i < n; i++) {
         char rel[SUPPORT_PATH_MAX + 8], clean[SUPPORT_PATH_MAX];

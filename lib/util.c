@@ -3,6 +3,7 @@
 #include "lib/util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -311,6 +313,79 @@ fs_mkdir_p(const char *path, unsigned mode)
     }
     if (mkdir(buf, mode) < 0 && errno != EEXIST)
         return -errno;
+    return 0;
+}
+
+int
+fs_dir_each(int dfd, int (*fn)(int dfd, const char *name, void *aux), void *aux)
+{
+    /* A new open file description: its own position, whatever 'dfd' has. */
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (!d) {
+        int rc = -errno;
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    int n = 0, rc = 0;
+    for (struct dirent *e; !rc && (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        n++;
+        if (fn)
+            rc = fn(dfd, e->d_name, aux);
+    }
+    closedir(d);
+    return rc ? rc : n;
+}
+
+/* fs_dir_each()'s callback of fs_remove_at(): keeps the first failure in
+ * '*aux' and goes on (the others may still go). */
+static int
+remove_one(int dfd, const char *name, void *aux)
+{
+    int *first = aux, rc = fs_remove_at(dfd, name);
+    if (rc && !*first)
+        *first = rc;
+    return 0;
+}
+
+int
+fs_remove_at(int at, const char *name)
+{
+    int fd = openat(at, name ? name : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && !name)
+        return -errno;
+    if (fd < 0) /* a file, a symlink (to a directory, too), or nothing */
+        return errno == ENOENT || unlinkat(at, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+    /* Entries removed while a directory is read may make readdir() skip
+     * others: read it again until nothing is left. */
+    int rc = 0;
+    for (int tries = 0; tries < 8; tries++) {
+        int n = fs_dir_each(fd, remove_one, &rc);
+        if (n <= 0) {
+            if (n < 0 && !rc)
+                rc = n;
+            break;
+        }
+    }
+    close(fd);
+    if (name && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !rc)
+        rc = -errno;
+    return rc;
+}
+
+int
+fs_space_check(const char *path, uint64_t need, char *err, size_t err_len)
+{
+    struct statvfs sv;
+    if (statvfs(path, &sv) < 0)
+        return err_set(err, err_len, -errno, "%s: %s", path, strerror(errno));
+    uint64_t have = (uint64_t)sv.f_bavail * sv.f_frsize;
+    if (have < need)
+        return err_set(err, err_len, -ENOSPC, "not enough space: %llu KiB free, %llu KiB needed",
+                       (unsigned long long)(have >> 10), (unsigned long long)(need >> 10));
     return 0;
 }
 

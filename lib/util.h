@@ -76,6 +76,25 @@ int fd_wait(int fd, short events, uint64_t deadline);
 /* mkdir -p with 'mode'.  Returns 0 or -errno. */
 int fs_mkdir_p(const char *path, unsigned mode);
 
+/* The directory walk: calls 'fn' on each entry of directory 'dfd' but "."
+ * and "..", in readdir() order, with 'dfd' and the entry's name; 'fn' returns
+ * 0 to go on, or a negative errno that stops the walk.  'dfd' stays open and
+ * its position is its own (the walk reads a duplicate from the start).
+ * Returns the number of entries seen, or that errno, or -errno of opening
+ * the directory.  Recursion is the caller's: open a subdirectory with
+ * openat(O_DIRECTORY | O_NOFOLLOW) and walk it. */
+int fs_dir_each(int dfd, int (*fn)(int dfd, const char *name, void *aux), void *aux);
+
+/* rm -rf of 'name' under directory 'at' ("." or a path; NULL: empties 'at'
+ * itself), never following a symbolic link.  A missing 'name' is not an
+ * error.  Returns 0 or -errno of the first entry that could not go. */
+int fs_remove_at(int at, const char *name);
+
+/* Refuses with -ENOSPC, "not enough space: N KiB free, M KiB needed", when
+ * the file system of 'path' has less than 'need' bytes free for unprivileged
+ * writers.  Returns 0, that, or -errno of statvfs() with its reason. */
+int fs_space_check(const char *path, uint64_t need, char *err, size_t err_len);
+
 /* Makes 's' one printable line in place: control characters (newlines among
  * them) become spaces.  Returns 's'. */
 char *str_one_line(char *s);

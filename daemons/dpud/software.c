@@ -1,59 +1,42 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * software: the DPU's side of installing a unified image (lcm/bank.h).
- *
- * hostd streams the whole bundle over the internal network in chunks
- * (software.stage.begin, .chunk..., .end); the DPU trusts nothing it did not
- * check itself: the transfer's SHA-256, then the bundle's signature against
- * its own trust anchor (DIR/certs/bundle.pub), then its own component, which it
- * stages into its alternate bank.  software.commit, .finish and .undo follow
- * the host's two-phase install; software.rollback asks the next boot for the
- * other bank.  None of these touch the switch: they run beside the workers.
- *
- *     DIR/banks/.incoming   the bundle being received (removed after staging)
+ * software: the DPU's side of installing a unified image: command handlers
+ * over lcm/incoming.h (the bundle hostd streams in chunks:
+ * software.stage.begin, .chunk..., .end, checked and staged by the DPU
+ * itself, which trusts only its own anchor, DIR/certs/bundle.pub) and
+ * lcm/bank.h (software.commit, .finish and .undo of the host's two-phase
+ * install, software.rollback for the next boot).  None of these touch the
+ * switch: they run beside the workers.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
-#include "lib/authz.h"
-#include "lcm/bank.h"
-#include "lib/base64.h"
-#include "lcm/boot.h"
 #include "daemons/dpud/dpud.h"
-#include "lib/fault.h"
+#include "lcm/bank.h"
+#include "lcm/incoming.h"
+#include "lib/authz.h"
+#include "lib/base64.h"
 #include "lib/log.h"
-#include "lcm/sign.h"
 #include "lib/util.h"
 
 LOG_MODULE(software);
 
+/* A transfer from hostd: its id, and the image arriving. */
 struct dpud_incoming {
     char id[64];
-    int fd;
-    uint64_t size, written;
-    uint8_t sha256[32];
-    EVP_MD_CTX *md;
+    struct incoming *in;
 };
 
 static void
 incoming_drop(struct dpud *d)
 {
-    struct dpud_incoming *in = d->incoming;
-    if (!in)
+    if (!d->incoming)
         return;
-    if (in->fd >= 0)
-        close(in->fd);
-    EVP_MD_CTX_free(in->md);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/banks/.incoming", d->dir);
-    unlink(path);
-    free(in);
+    incoming_destroy(d->incoming->in);
+    free(d->incoming);
     d->incoming = NULL;
 }
 
@@ -101,6 +84,7 @@ cmd_begin(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t 
     const char *sha = json_string_value(json_object_get(args, "sha256"));
     json_t *size = json_object_get(args, "size"), *need = json_object_get(args, "need");
     char t[128];
+    uint8_t md[SHA256_LEN];
     int rc = target(d, t, sizeof t, err, err_len);
     if (rc < 0)
         return rc;
@@ -109,47 +93,26 @@ cmd_begin(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t 
         return err_set(err, err_len, -EINVAL,
                        "software.stage.begin wants {id, size, sha256, need}");
     incoming_drop(d);
-    struct dpud_incoming *in = calloc(1, sizeof *in);
-    if (!in)
-        return err_set(err, err_len, -ENOMEM, "out of memory");
-    in->fd = -1;
-    d->incoming = in;
-    if (!hex_parse(sha, in->sha256, 32)) {
-        incoming_drop(d);
+    if (!hex_parse(sha, md, SHA256_LEN))
         return err_set(err, err_len, -EINVAL, "sha256: not 64 hex digits");
+    struct dpud_incoming *x = calloc(1, sizeof *x);
+    if (!x)
+        return err_set(err, err_len, -ENOMEM, "out of memory");
+    rc = incoming_begin(d->dir, (uint64_t)json_integer_value(size), md,
+                        (uint64_t)json_integer_value(need), &x->in, err, err_len);
+    if (rc < 0) {
+        free(x);
+        return rc;
     }
-    snprintf(in->id, sizeof in->id, "%s", id);
-    in->size = (uint64_t)json_integer_value(size);
-    char dir[4096], path[4200];
-    snprintf(dir, sizeof dir, "%s/banks", d->dir);
-    snprintf(path, sizeof path, "%s/.incoming", dir);
-    struct statvfs sv;
-    uint64_t want = in->size + (uint64_t)json_integer_value(need) * 11 / 10 + (1 << 20);
-    if ((rc = fs_mkdir_p(dir, 0755)) < 0 || statvfs(dir, &sv) < 0) {
-        rc = rc < 0 ? rc : -errno;
-        incoming_drop(d);
-        return err_set(err, err_len, rc, "%s: %s", dir, strerror(-rc));
-    }
-    if ((uint64_t)sv.f_bavail * sv.f_frsize < want) {
-        incoming_drop(d);
-        return err_set(err, err_len, -ENOSPC,
-                       "not enough space on the DPU: %llu KiB free, %llu KiB needed",
-                       (unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize >> 10),
-                       (unsigned long long)(want >> 10));
-    }
-    in->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    in->md = EVP_MD_CTX_new();
-    if (in->fd < 0 || !in->md || !EVP_DigestInit_ex(in->md, EVP_sha256(), NULL)) {
-        rc = in->fd < 0 ? -errno : -ENOMEM;
-        incoming_drop(d);
-        return err_set(err, err_len, rc, "%s: %s", path, strerror(-rc));
-    }
-    log_info("software: receiving an image (%llu bytes) for %s", (unsigned long long)in->size, t);
+    snprintf(x->id, sizeof x->id, "%s", id);
+    d->incoming = x;
+    log_info("software: receiving an image (%llu bytes) for %s",
+             (unsigned long long)json_integer_value(size), t);
     *result = json_pack("{s:s}", "target", t);
     return 0;
 }
 
-static struct dpud_incoming *
+static struct incoming *
 incoming_for(struct dpud *d, json_t *args, char *err, size_t err_len)
 {
     const char *id = json_string_value(json_object_get(args, "id"));
@@ -157,14 +120,14 @@ incoming_for(struct dpud *d, json_t *args, char *err, size_t err_len)
         err_set(err, err_len, -ENOENT, "no transfer %s in progress", id ? id : "(no id)");
         return NULL;
     }
-    return d->incoming;
+    return d->incoming->in;
 }
 
 static int
 cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
-    struct dpud_incoming *in = incoming_for(d, args, err, err_len);
+    struct incoming *in = incoming_for(d, args, err, err_len);
     if (!in)
         return -ENOENT;
     json_t *off = json_object_get(args, "offset");
@@ -172,9 +135,6 @@ cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t 
     if (!json_is_integer(off) || (!data && !ctx->payload))
         return err_set(err, err_len, -EINVAL,
                        "software.stage.chunk wants {id, offset} and a payload (or base64 data)");
-    if ((uint64_t)json_integer_value(off) != in->written)
-        return err_set(err, err_len, -EINVAL, "chunk at %lld, expected %llu",
-                       (long long)json_integer_value(off), (unsigned long long)in->written);
     /* The bytes: the request's binary payload (hostd), or base64 in the
      * arguments (a JSON-only caller: the control socket). */
     uint8_t *copy = NULL;
@@ -187,19 +147,14 @@ cmd_chunk(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t 
             rc = err_set(err, err_len, -EINVAL, "chunk: bad base64");
         buf = copy;
     }
-    if (rc == 0 && in->written + (uint64_t)n > in->size)
-        rc = err_set(err, err_len, -EINVAL, "chunk: more bytes than announced");
-    else if (rc == 0 && pwrite(in->fd, buf, n, (off_t)in->written) != (ssize_t)n)
-        rc = err_set(err, err_len, errno ? -errno : -EIO, "chunk: %s",
-                     strerror(errno ? errno : EIO));
-    if (rc == 0) {
-        fault_point("software.receive");
-        EVP_DigestUpdate(in->md, buf, n);
-        in->written += (uint64_t)n;
-        *result = json_pack("{s:I}", "received", (json_int_t)in->written);
-    }
+    bool is_broken = rc < 0; /* a chunk at another offset may come again */
+    if (rc == 0 &&
+        (rc = incoming_write(in, (uint64_t)json_integer_value(off), buf, n, err, err_len)) < 0)
+        is_broken = incoming_is_broken(in);
+    if (rc == 0)
+        *result = json_pack("{s:I}", "received", (json_int_t)incoming_received(in));
     free(copy);
-    if (rc < 0)
+    if (is_broken)
         incoming_drop(d);
     return rc;
 }
@@ -208,37 +163,15 @@ static int
 cmd_end(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct dpud *d = ctx->aux;
-    struct dpud_incoming *in = incoming_for(d, args, err, err_len);
+    struct incoming *in = incoming_for(d, args, err, err_len);
     if (!in)
         return -ENOENT;
-    uint8_t md[32];
-    unsigned md_len = 0;
-    char t[128], path[4200], pub[4200], why[BUNDLE_ERR_LEN];
+    char t[128], version[64];
     int rc = target(d, t, sizeof t, err, err_len);
-    if (rc == 0 && in->written != in->size)
-        rc = err_set(err, err_len, -EINVAL, "transfer ended after %llu of %llu bytes",
-                     (unsigned long long)in->written, (unsigned long long)in->size);
-    if (rc == 0 && (!EVP_DigestFinal_ex(in->md, md, &md_len) || memcmp(md, in->sha256, 32)))
-        rc = err_set(err, err_len, -EBADMSG, "the image arrived damaged (SHA-256 mismatch)");
-    if (rc == 0 && fsync(in->fd) < 0)
-        rc = err_set(err, err_len, -errno, "fsync: %s", strerror(errno));
-    snprintf(path, sizeof path, "%s/banks/.incoming", d->dir);
-    snprintf(pub, sizeof pub, "%s/certs/bundle.pub", d->dir);
-    struct sign_key *key = NULL;
-    struct bundle *b = NULL;
-    if (rc == 0 && (rc = sign_key_load_public(pub, &key, why, sizeof why)) < 0)
-        err_set(err, err_len, rc, "the DPU's trust anchor: %s", why);
-    if (rc == 0 && (rc = bundle_open(path, key, NULL, &b, why, sizeof why)) < 0)
-        err_set(err, err_len, rc, "%s", why);
-    if (rc == 0 && (rc = bank_stage(d->dir, b, t, why, sizeof why)) < 0)
-        err_set(err, err_len, rc, "%s", why);
-    if (rc == 0) {
-        const struct manifest *m = bundle_manifest(b);
-        log_info("software: %s %s staged", m->name, m->version);
-        *result = json_pack("{s:s,s:s}", "target", t, "version", m->version);
+    if (rc == 0 && (rc = incoming_stage(in, t, version, sizeof version, err, err_len)) == 0) {
+        log_info("software: %s staged", version);
+        *result = json_pack("{s:s,s:s}", "target", t, "version", version);
     }
-    bundle_close(b);
-    sign_key_destroy(key);
     incoming_drop(d);
     return rc;
 }

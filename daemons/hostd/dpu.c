@@ -253,6 +253,7 @@ hostd_dpu_identities(struct hostd *h, json_t **set, char *err, size_t err_len)
         int rc = hostd_dpu_call(h, &h->dpus[i], "dpu.info", NULL, &info, err, err_len);
         if (rc < 0) {
             json_decref(*set);
+            *set = NULL;
             return rc;
         }
         json_array_append_new(

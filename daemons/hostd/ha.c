@@ -266,7 +266,7 @@ failover(struct hostd_ha *ha, int to, const char *reason, uint64_t detected_at_n
     unsigned moved = 0;
     char perr[256] = "";
     for (unsigned v = 0; v < ha->n_vms; v++)
-        moved += hostd_platform_vnic_move(h, ha->vms[v], (unsigned)to, perr, sizeof perr) == 0;
+        moved += platform_vnic_move(&h->platform, ha->vms[v], (unsigned)to, perr, sizeof perr) == 0;
     send_hb(ha, to);
     send_hb(ha, from);
     uint64_t took_us = (now_ns() - detected_at_ns) / 1000;
@@ -563,8 +563,8 @@ hostd_ha_reconfigure(struct hostd *h)
         int to = ha->pair.active_standby ? ha->pair.active : d ? (int)(d - h->dpus) : 0;
         char err[256];
         if (h->n_dpus == 2 &&
-            hostd_platform_vnic_move(h, json_string_value(json_object_get(vm, "name")),
-                                     (unsigned)to, err, sizeof err) < 0)
+            platform_vnic_move(&h->platform, json_string_value(json_object_get(vm, "name")),
+                               (unsigned)to, err, sizeof err) < 0)
             log_warn("vm=%s: %s", json_string_value(json_object_get(vm, "name")), err);
     }
     pthread_mutex_unlock(&ha->mu);

@@ -66,6 +66,7 @@ hostd_stop(struct hostd *h)
     h->tick = NULL;
     hostd_ha_stop(h);
     hostd_monitor_stop(h);
+    hostd_software_stop(h);
 }
 
 void

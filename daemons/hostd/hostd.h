@@ -37,10 +37,12 @@
 #include <stdint.h>
 
 #include "lib/cmdtab.h"
+#include "platform/platform.h"
 
 struct httpc_session;
 struct hostd_monitor;
 struct hostd_ha;
+struct hostd_install;
 
 #define HOSTD_MAX_DPUS 2
 #define HOSTD_DPU_TIMEOUT_MS 1000
@@ -85,8 +87,9 @@ struct hostd_hooks {
 struct hostd {
     const char *name; /* "dse-h1" */
     const char *dir;
-    const char *lab_prefix; /* lab platform: prefix, or NULL on hardware */
-    const char *lab_cmd;    /* path of dse-lab */
+    const char *lab_prefix;   /* --lab: the lab's prefix, or NULL on hardware */
+    const char *lab_cmd;      /* --lab-cmd: the path of dse-lab */
+    struct platform platform; /* main.c's: VMs, vNICs, reboot (zeroed: none) */
     struct event_base *base;
     SSL_CTX *client_ssl;
     struct hostd_dpu dpus[HOSTD_MAX_DPUS];
@@ -101,6 +104,11 @@ struct hostd {
     const char *metrics_listen; /* --metrics-listen ADDR:PORT, or NULL */
     struct hostd_hooks hooks;
     struct event *tick; /* hostd_start()'s, every second */
+
+    /* software.c: the last install (NULL: none yet), and how many were
+     * planned (their ids). */
+    struct hostd_install *install;
+    unsigned n_installs;
 };
 
 struct tls_paths;
@@ -191,6 +199,9 @@ void hostd_monitor_event(struct hostd *, const char *type, const char *object, c
 /* software.c: install, list, rollback, reboot (their own command table). */
 extern const struct cmd_def hostd_software_commands[];
 extern const size_t hostd_n_software_commands;
+/* Waits for a running install to end (its threads use 'h') and frees the
+ * last one.  Event loop, at stop. */
+void hostd_software_stop(struct hostd *);
 
 /* config.c: the desired state {generation, mac_age_s, next_vm, portgroups: [{name,
  * vlan, mtu}], vms: [{name, portgroup, mac, ip, dpu}]}. */
@@ -248,9 +259,10 @@ void hostd_dpus_sync(struct hostd *);
 /* Pushes the config to every reachable DPU now. */
 void hostd_dpus_push(struct hostd *);
 
-/* platform.c: VM network identity on this platform (the lab creates a netns
- * and a veth whose DPU end is the VF representor). */
-/* Creates VM 'vm' with its vNIC on DPU 'dpu' ("dpu1": hostd_vm_owner()). */
+/* platform.c: hostd's VMs on its platform (h->platform: platform/platform.h;
+ * the reboot and a vNIC's move are platform_reboot() and platform_vnic_move()
+ * of it).  Creates VM 'vm' with its vNIC on DPU 'dpu' ("dpu1":
+ * hostd_vm_owner()). */
 int hostd_platform_vm_create(struct hostd *, json_t *vm, const char *dpu, char *err,
                              size_t err_len);
 int hostd_platform_vm_destroy(struct hostd *, json_t *vm, char *err, size_t err_len);
@@ -265,10 +277,6 @@ int hostd_platform_parse(const char *text, size_t len, struct hostd_platform *ou
                          size_t err_len);
 /* Representor name of a VM's vNIC on its DPU ("rep-vm1"). */
 void hostd_vm_rep_name(const char *vm, char *buf, size_t len);
-/* Moves VM 'vm''s vNIC to DPU index 'dpu' (its VF, as a hypervisor does; in
- * the lab the VF mux).  Any thread.  Returns 0 or -errno with 'err'. */
-int hostd_platform_vnic_move(struct hostd *, const char *vm, unsigned dpu, char *err,
-                             size_t err_len);
 
 /* support.c: the support bundle.  hostd_support_oob_parse() takes a --dpu-oob
  * "NAME=DIR"; hostd_support_oob_check() then checks that each names a --dpu.

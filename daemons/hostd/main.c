@@ -10,6 +10,7 @@
 #include "daemons/hostd/hostd.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "platform/lab/lab.h"
 
 LOG_MODULE(hostd);
 
@@ -99,10 +100,18 @@ main(int argc, char **argv)
         return 2;
     h.name = c.name;
     h.dir = c.dir;
+    struct lab_platform lab;
+    char err[ERR_LEN] = "";
+    if (h.lab_prefix) {
+        if (lab_platform_init(&lab, h.lab_prefix, h.lab_cmd, h.name, h.dir, err, sizeof err) < 0) {
+            fprintf(stderr, "dse-hostd: %s\n", err);
+            return 2;
+        }
+        h.platform = (struct platform){.ops = &lab_platform_ops, .aux = &lab};
+    }
     h.hooks = (struct hostd_hooks){.config_changed = hostd_ha_reconfigure,
                                    .event = hostd_monitor_event,
                                    .metrics = hostd_ha_metrics};
-    char err[ERR_LEN] = "";
     struct daemon_servers *servers = NULL;
     struct cmdtab *tab = NULL;
     rc = 1;

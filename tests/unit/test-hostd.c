@@ -11,6 +11,7 @@
 #include "lib/cmdtab.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "platform/lab/lab.h"
 
 #include <openssl/ssl.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 
 struct fixture {
     char dir[64], lab[128], calls[128];
+    struct lab_platform platform;
     struct hostd h;
     struct cmdtab *tab;
 };
@@ -43,6 +45,9 @@ fixture_start(struct fixture *f)
     h->lab_cmd = f->lab;
     h->client_ssl = SSL_CTX_new(TLS_client_method());
     char err[ERR_LEN];
+    if (lab_platform_init(&f->platform, "lt1", f->lab, h->name, h->dir, err, sizeof err) < 0)
+        return false;
+    h->platform = (struct platform){.ops = &lab_platform_ops, .aux = &f->platform};
     if (hostd_dpu_parse(&h->dpus[0], "dpu1=127.0.0.1:1,cn=lt1-h1-dpu1", err, sizeof err) < 0 ||
         hostd_dpu_parse(&h->dpus[1], "dpu2=127.0.0.1:1,cn=lt1-h1-dpu2", err, sizeof err) < 0)
         return false;

@@ -91,6 +91,9 @@ manifest_builder_round_trips(void)
     size_t len;
     char *s = manifest_emit(m, &len), err[MANIFEST_ERR_LEN];
     struct manifest *p;
+    /* Emitted sorted; 'm' left as it was built. */
+    ASSERT_STREQ(m->components[0].files[0].path, "z");
+    ASSERT_TRUE(strstr(s, "\"a/b\"") < strstr(s, "\"z\""));
     ASSERT_TRUE(manifest_parse(s, len, &p, err, sizeof err));
     ASSERT_EQ(p->total_size, 16);
     ASSERT_EQ(manifest_find_file(&p->components[0], "z")->mode, 0600);
