@@ -71,6 +71,7 @@ struct dpud {
     unsigned n_uplinks;
     const char *backend;   /* forced port backend, or NULL for automatic */
     const char *vhost_dir; /* where vhost-user ports listen (DIR/run/vhost), or NULL */
+    char vhost_path[4096]; /* what vhost_dir points to */
     struct eswitch *es;    /* the flow tier, or NULL (all flows in software) */
     struct offload *off;   /* what drives it: installs, flushes, revalidation; or NULL */
     bool no_offload;       /* --eswitch slowpath: es steers misses, holds no flows */
@@ -90,7 +91,35 @@ struct dpud {
     int carrier_fd; /* eventfd: a worker saw a port's carrier change */
     struct event *carrier_ev;
     atomic_bool carrier_pending;
+
+    /* life.c */
+    struct linkwatch *lw; /* the uplinks' carrier, or NULL */
+    struct event *tick;   /* every second: revalidation, ageing, monitoring */
 };
+
+/* life.c: dpud's life, as main() wires it.  dpud_open() makes the event
+ * base and the switch, loads the platform file and starts monitoring;
+ * dpud_cmdtab() is the command table (dpud's commands guarded: they pause
+ * the workers; the software and monitor commands beside them), NULL on
+ * ENOMEM; dpud_start() (after the servers) loads the eswitch, starts the
+ * workers, the link watch, the uplinks, HA and the tick; dpud_stop() and
+ * dpud_close() undo them, whatever part ran.  Each returns 0, or -errno
+ * with one line in 'err'. */
+struct tls_paths;
+struct dpud_setup {
+    const char *platform_path; /* --platform, or NULL */
+    bool eswitch_off;          /* --eswitch off */
+    const int *cpus;           /* the workers' CPUs (--cores) */
+    unsigned n_cpus;           /* 0: ports polled on the control thread */
+    const char *ha_listen;     /* --ha-listen, or NULL */
+    const struct tls_paths *tls;
+    const struct authz_policy *policy;
+};
+int dpud_open(struct dpud *, const struct dpud_setup *s, char *err, size_t err_len);
+struct cmdtab *dpud_cmdtab(struct dpud *);
+int dpud_start(struct dpud *, const struct dpud_setup *s, char *err, size_t err_len);
+void dpud_stop(struct dpud *);
+void dpud_close(struct dpud *);
 
 /* The command table (commands.c), and the software commands (software.c),
  * which touch no switch state and run beside the workers. */

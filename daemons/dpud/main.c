@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* dse-dpud: the DPU agent's main(): options, wiring, event loop. */
+/* dse-dpud: the DPU agent's main(): options, then its life (life.c). */
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -33,69 +33,6 @@ static const char usage[] =
     "             is for the host role only\n"
     "  --ha-listen  heartbeats of dual-DPU high availability (mTLS, the API's\n"
     "             certificates and --allow)\n";
-
-static void
-on_link(int ifindex, const char *ifname, bool carrier, bool gone, void *aux)
-{
-    struct dpud *d = aux;
-    dpud_pause(d);
-    int id = sw_port_find(d->sw, ifname);
-    const struct sw_port *p = id >= 0 ? sw_port_at(d->sw, (unsigned)id) : NULL;
-    /* A vhost-user port is no kernel interface, whatever shares its name. */
-    if (p && p->io->ifindex) {
-        if (p->carrier != carrier)
-            log_info("port=%s: carrier %s", ifname, carrier ? "up" : "down");
-        sw_port_set_carrier(d->sw, (uint16_t)id, carrier, now_ms());
-    }
-    dpud_resume(d);
-}
-
-static void
-on_tick(evutil_socket_t fd, short what, void *arg)
-{
-    struct dpud *d = arg;
-    offload_revalidate(d->off); /* first: it refreshes MACs the eswitch saw */
-    bool collect = dpud_monitor_due(d, now_ms());
-    dpud_pause(d);
-    sw_tick(d->sw, now_ms());
-    if (collect)
-        dpud_monitor_switch(d); /* the switch's counters, in the same pause */
-    dpud_resume(d);
-    if (collect)
-        dpud_monitor_finish(d);
-}
-
-static void
-guard_enter(void *aux)
-{
-    dpud_pause(aux);
-}
-
-static void
-guard_leave(void *aux)
-{
-    dpud_resume(aux);
-}
-
-static json_t *
-load_platform(const char *path)
-{
-    json_t *defaults =
-        json_pack("{s:s,s:s,s:s,s:s,s:s}", "vendor", "unknown", "model", "unknown", "hw_version",
-                  "unknown", "firmware", "unknown", "serial", "unknown");
-    if (!path)
-        return defaults;
-    json_error_t jerr;
-    json_t *j = json_load_file(path, 0, &jerr);
-    if (!json_is_object(j)) {
-        log_warn("platform file %s: %s", path, j ? "not an object" : jerr.text);
-        json_decref(j);
-        return defaults;
-    }
-    json_object_update_missing(j, defaults);
-    json_decref(defaults);
-    return j;
-}
 
 struct dpud_opts {
     struct dpud *d;
@@ -190,85 +127,6 @@ worker_cpus(const char *cores, int *cpus)
     return n;
 }
 
-/* The command table: dpud's commands, guarded (they pause the workers), and
- * the software and monitor commands.  NULL on ENOMEM. */
-static struct cmdtab *
-commands_create(struct dpud *d)
-{
-    struct cmdtab *tab = cmdtab_create(dpud_commands, dpud_n_commands, d);
-    if (!tab)
-        return NULL;
-    cmdtab_set_guard(tab, guard_enter, guard_leave);
-    if (cmdtab_add(tab, dpud_software_commands, dpud_n_software_commands) < 0 ||
-        cmdtab_add(tab, dpud_monitor_commands, dpud_n_monitor_commands) < 0) {
-        cmdtab_destroy(tab);
-        return NULL;
-    }
-    return tab;
-}
-
-/* Loads the eswitch tier; without it, every flow runs in software. */
-static void
-eswitch_start(struct dpud *d)
-{
-    char err[ERR_LEN] = "";
-    struct eswitch *es = eswitch_create(err, sizeof err);
-    if (es)
-        log_info("eswitch: xdp flow tier loaded");
-    else
-        log_warn("eswitch: %s (every flow runs in software)", err[0] ? err : "unavailable");
-    dpud_eswitch_init(d, es);
-}
-
-/* Starts 'n_cpus' workers, if any.  Returns 0, or -errno after logging why. */
-static int
-workers_start(struct dpud *d, const int *cpus, int n_cpus)
-{
-    char err[ERR_LEN] = "";
-    int rc = n_cpus ? dpud_workers_start(d, cpus, (unsigned)n_cpus, err, sizeof err) : 0;
-    if (rc < 0)
-        log_err("%s", err);
-    return rc;
-}
-
-/* The uplinks of --uplink; one that cannot be added is logged and left out. */
-static void
-uplinks_add(struct dpud *d)
-{
-    for (unsigned i = 0; i < d->n_uplinks; i++) {
-        char err[ERR_LEN] = "";
-        if (dpud_port_add(d, d->uplinks[i], SW_PORT_UPLINK, NULL, NULL, NULL, err, sizeof err) <
-            0) {
-            log_err("%s", err);
-        }
-    }
-}
-
-/* Undoes main(), whatever part of it ran (NULLs are not there yet). */
-static void
-teardown(struct dpud *d, struct event *tick, struct linkwatch *lw, struct daemon_servers *servers,
-         struct cmdtab *tab)
-{
-    dpud_ha_stop(d);
-    dpud_workers_stop(d);
-    if (tick)
-        event_free(tick);
-    linkwatch_destroy(lw);
-    for (unsigned i = 0; i < SW_MAX_PORTS; i++)
-        if (d->port_ev[i])
-            event_free(d->port_ev[i]);
-    daemon_stop(servers);
-    cmdtab_destroy(tab);
-    sw_destroy(d->sw);
-    offload_destroy(d->off);
-    eswitch_destroy(d->es);
-    dpud_software_fini(d);
-    dpud_monitor_fini(d);
-    json_decref(d->platform);
-    if (d->base)
-        event_base_free(d->base);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -290,56 +148,34 @@ main(int argc, char **argv)
         return 2;
     d.name = c.name;
     d.dir = c.dir;
-    d.started_ms = now_ms();
-    char vhost_dir[4096];
-    if (c.dir &&
-        snprintf(vhost_dir, sizeof vhost_dir, "%s/run/vhost", c.dir) < (int)sizeof vhost_dir)
-        d.vhost_dir = vhost_dir;
-    rc = 1;
+    struct dpud_setup s = {.platform_path = o.platform_path,
+                           .eswitch_off = o.eswitch_off,
+                           .cpus = cpus,
+                           .n_cpus = (unsigned)n_cpus,
+                           .ha_listen = o.ha_listen,
+                           .tls = &c.tls,
+                           .policy = &c.policy};
+    char err[ERR_LEN] = "";
     struct daemon_servers *servers = NULL;
-    struct linkwatch *lw = NULL;
-    struct event *tick = NULL;
-    d.base = event_base_new();
-    struct sw_params params = SW_PARAMS_DEFAULT;
-    d.sw = sw_create(&params);
-    struct cmdtab *tab = commands_create(&d);
-    if (!d.base || !d.sw || !tab) {
-        fprintf(stderr, "dse-dpud: out of memory\n");
+    struct cmdtab *tab = NULL;
+    rc = 1;
+    if (dpud_open(&d, &s, err, sizeof err) < 0 || !(tab = dpud_cmdtab(&d))) {
+        fprintf(stderr, "dse-dpud: %s\n", err[0] ? err : "out of memory");
         goto out;
     }
-    servers = daemon_start(d.base, &c, tab);
-    if (!servers)
+    if (!(servers = daemon_start(d.base, &c, tab)))
         goto out;
-    d.platform = load_platform(o.platform_path);
-    char merr[ERR_LEN] = "";
-    if (dpud_monitor_init(&d, merr, sizeof merr) < 0) {
-        log_err("%s", merr);
+    if (dpud_start(&d, &s, err, sizeof err) < 0) {
+        log_err("%s", err);
         goto out;
     }
-    if (!o.eswitch_off)
-        eswitch_start(&d);
-    if (workers_start(&d, cpus, n_cpus) < 0)
-        goto out;
-    lw = linkwatch_create(d.base, on_link, &d);
-    if (!lw)
-        log_warn("linkwatch: %s (carrier changes will be missed)", strerror(errno));
-    uplinks_add(&d);
-    if (o.ha_listen) {
-        char err[ERR_LEN] = "";
-        if (!c.tls.cert || !c.policy.n_peers ||
-            dpud_ha_start(&d, o.ha_listen, &c.tls, &c.policy, err, sizeof err) < 0) {
-            log_err("%s", err[0] ? err : "--ha-listen needs --cert, --key, --ca and --allow");
-            goto out;
-        }
-    }
-    tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
-    event_add(tick, &(struct timeval){.tv_sec = 1});
-
     event_base_dispatch(d.base);
     log_info("stopped");
     rc = 0;
-
 out:
-    teardown(&d, tick, lw, servers, tab);
+    dpud_stop(&d);
+    daemon_stop(servers);
+    cmdtab_destroy(tab);
+    dpud_close(&d);
     return rc;
 }

@@ -46,10 +46,14 @@ wait_tx(struct dpud *d, int id, unsigned n)
         dpud_pause(d);
         unsigned got = port_mem_n_tx(io(d, id));
         dpud_resume(d);
+        if (got > n)
+            fprintf(stderr, "port %d: %u frames sent, %u expected\n", id, got, n);
         if (got >= n)
             return got == n;
-        if (now_ms() > deadline)
+        if (now_ms() > deadline) {
+            fprintf(stderr, "port %d: %u of %u frames sent after 5 s\n", id, got, n);
             return false;
+        }
         sched_yield();
     }
 }
