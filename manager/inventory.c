@@ -282,7 +282,7 @@ check_refs(struct store *st, const struct inv_kind_def *d, json_t *obj, char *er
     return 0;
 }
 
-/* The key of the parent in the key of a two-segment name, or "" */
+/* -ENOENT unless the parent that a two-segment name starts with exists. */
 static int
 check_key_parent(struct store *st, const struct inv_kind_def *d, const char *name, char *err,
                  size_t err_len)
