@@ -230,14 +230,11 @@ kind_of_key(const char *key, const char **name)
     return -1;
 }
 
-const char *
-inv_parent(const char *key, char *buf, size_t len, void *aux)
+/* The key of the parent of object 'key' (kind 'k', name 'name') into 'buf',
+ * INV_ROOT for a kind without one, or NULL. */
+static const char *
+inv_parent_of(struct store *st, int k, const char *key, const char *name, char *buf, size_t len)
 {
-    struct store *st = aux;
-    const char *name;
-    int k = kind_of_key(key, &name);
-    if (k < 0)
-        return NULL;
     const struct inv_kind_def *d = &kinds[k];
     if (d->key_parent >= 0) {
         const char *slash = strchr(name, '/');
@@ -248,7 +245,7 @@ inv_parent(const char *key, char *buf, size_t len, void *aux)
         return buf;
     }
     if (!d->parent_field)
-        return NULL;
+        return INV_ROOT;
     struct store_kv kv = {0};
     if (store_get(st, key, &kv, NULL, 0) < 0)
         return NULL;
@@ -259,6 +256,20 @@ inv_parent(const char *key, char *buf, size_t len, void *aux)
     json_decref(obj);
     store_kv_fini(&kv);
     return r;
+}
+
+const char *
+inv_parent(const char *key, char *buf, size_t len, void *aux)
+{
+    struct store *st = aux;
+    const char *name;
+    if (!key || strncmp(key, INV_ROOT, strlen(INV_ROOT)) || !strcmp(key, INV_ROOT))
+        return NULL;
+    int k = kind_of_key(key, &name);
+    const char *up = k < 0 ? INV_ROOT : inv_parent_of(st, k, key, name, buf, len);
+    if (up == INV_ROOT)
+        snprintf(buf, len, "%s", INV_ROOT);
+    return up ? buf : NULL;
 }
 
 /* -ENOENT unless every object 'obj' names (its F_REF fields) exists. */

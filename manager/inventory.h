@@ -24,8 +24,8 @@
  * fails with -ESTALE (HTTP 409) when someone changed the object meanwhile.
  * Every change is one store transaction with its audit entry (store.h).
  *
- * Design: a table of kinds (struct inv_kind_def); the tree is both in the
- * keys (a child that never leaves its parent) and in the values (one that
+ * Design: a table of kinds (struct inv_kind_def); the tree (under INV_ROOT)
+ * is both in the keys (a child that never leaves its parent) and in the values (one that
  * moves: a host between clusters, a VM between hosts).  inv_parent() walks
  * it upwards for rbac.h.
  *
@@ -66,8 +66,13 @@ int inv_key(enum inv_kind, const char *name, char *key, size_t len, char *err, s
  * -EINVAL with the reason ("portgroup: vlan: 0 to 4094"). */
 int inv_validate(enum inv_kind, json_t *obj, char *err, size_t err_len);
 
+/* The root of the tree: above every datacenter, and above every key that
+ * is no inventory object (users, tokens): a grant there holds for all. */
+#define INV_ROOT "/dse/v1/"
+
 /* rbac_parent_fn (rbac.h) over the store 'aux': the key of the object above
- * 'key', or NULL at a datacenter (or for a key that is no object). */
+ * 'key' (INV_ROOT above a datacenter and above keys of other kinds), or NULL
+ * at the root and for a key outside it. */
 const char *inv_parent(const char *key, char *buf, size_t len, void *aux);
 
 /* Creates (expected STORE_MUST_NOT_EXIST) or updates (expected: the version

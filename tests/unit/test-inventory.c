@@ -222,9 +222,11 @@ the_tree_walked_upwards_decides_who_may(void)
                                         "/dse/v1/datacenter/dc1"};
     for (size_t i = 0; i + 1 < sizeof chain / sizeof chain[0]; i++)
         ASSERT_STREQ(inv_parent(chain[i], buf, sizeof buf, st), chain[i + 1]);
-    ASSERT_NULL(inv_parent("/dse/v1/datacenter/dc1", buf, sizeof buf, st));
+    ASSERT_STREQ(inv_parent("/dse/v1/datacenter/dc1", buf, sizeof buf, st), INV_ROOT);
+    ASSERT_NULL(inv_parent(INV_ROOT, buf, sizeof buf, st));
+    ASSERT_NULL(inv_parent("/elsewhere", buf, sizeof buf, st));
     ASSERT_STREQ(inv_parent("/dse/v1/portgroup/s1/pg-a", buf, sizeof buf, st), "/dse/v1/switch/s1");
-    ASSERT_NULL(inv_parent("/dse/v1/user/ann", buf, sizeof buf, st));
+    ASSERT_STREQ(inv_parent("/dse/v1/user/ann", buf, sizeof buf, st), INV_ROOT);
 
     const struct rbac_grant g[] = {{"bob", "/dse/v1/cluster/c1", RBAC_OPERATOR}};
     ASSERT_EQ(rbac_role_on(g, 1, "bob", "/dse/v1/vnic/vm1/eth0", inv_parent, st), RBAC_OPERATOR);
