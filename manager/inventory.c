@@ -230,8 +230,10 @@ kind_of_key(const char *key, const char **name)
     return -1;
 }
 
+static const char root[] = INV_ROOT;
+
 /* The key of the parent of object 'key' (kind 'k', name 'name') into 'buf',
- * INV_ROOT for a kind without one, or NULL. */
+ * 'root' for a kind without one, or NULL. */
 static const char *
 inv_parent_of(struct store *st, int k, const char *key, const char *name, char *buf, size_t len)
 {
@@ -245,7 +247,7 @@ inv_parent_of(struct store *st, int k, const char *key, const char *name, char *
         return buf;
     }
     if (!d->parent_field)
-        return INV_ROOT;
+        return root;
     struct store_kv kv = {0};
     if (store_get(st, key, &kv, NULL, 0) < 0)
         return NULL;
@@ -266,9 +268,9 @@ inv_parent(const char *key, char *buf, size_t len, void *aux)
     if (!key || strncmp(key, INV_ROOT, strlen(INV_ROOT)) || !strcmp(key, INV_ROOT))
         return NULL;
     int k = kind_of_key(key, &name);
-    const char *up = k < 0 ? INV_ROOT : inv_parent_of(st, k, key, name, buf, len);
-    if (up == INV_ROOT)
-        snprintf(buf, len, "%s", INV_ROOT);
+    const char *up = k < 0 ? root : inv_parent_of(st, k, key, name, buf, len);
+    if (up == root)
+        snprintf(buf, len, "%s", root);
     return up ? buf : NULL;
 }
 
