@@ -249,8 +249,9 @@ inv_parent_of(struct store *st, int k, const char *key, const char *name, char *
     if (!d->parent_field)
         return root;
     struct store_kv kv = {0};
-    if (store_get(st, key, &kv, NULL, 0) < 0)
-        return NULL;
+    int rc = store_get(st, key, &kv, NULL, 0);
+    if (rc < 0) /* an object that does not exist sits under the root alone */
+        return rc == -ENOENT ? root : NULL;
     json_t *obj = json_loads(kv.value, 0, NULL);
     const char *parent = json_string_value(json_object_get(obj, d->parent_field));
     const struct field *f = field_of(d, d->parent_field);
@@ -272,6 +273,28 @@ inv_parent(const char *key, char *buf, size_t len, void *aux)
     if (up == root)
         snprintf(buf, len, "%s", root);
     return up ? buf : NULL;
+}
+
+const char *
+inv_parent_of_new(enum inv_kind k, const char *name, json_t *obj, char *buf, size_t len)
+{
+    const struct inv_kind_def *d = &kinds[k];
+    char key[STORE_KEY_MAX];
+    if (inv_key(k, name, key, sizeof key, NULL, 0) < 0)
+        return NULL;
+    if (d->key_parent >= 0) {
+        const char *slash = strchr(name, '/');
+        snprintf(buf, len, "%s%s/%.*s", STORE_KEY_PREFIX, kinds[d->key_parent].name,
+                 (int)(slash - name), name);
+        return buf;
+    }
+    if (!d->parent_field) {
+        snprintf(buf, len, "%s", root);
+        return buf;
+    }
+    const char *parent = json_string_value(json_object_get(obj, d->parent_field));
+    const struct field *f = field_of(d, d->parent_field);
+    return parent && inv_key(f->ref, parent, buf, len, NULL, 0) == 0 ? buf : NULL;
 }
 
 /* -ENOENT unless every object 'obj' names (its F_REF fields) exists. */

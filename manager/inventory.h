@@ -71,9 +71,17 @@ int inv_validate(enum inv_kind, json_t *obj, char *err, size_t err_len);
 #define INV_ROOT "/dse/v1/"
 
 /* rbac_parent_fn (rbac.h) over the store 'aux': the key of the object above
- * 'key' (INV_ROOT above a datacenter and above keys of other kinds), or NULL
- * at the root and for a key outside it. */
+ * 'key' (INV_ROOT above a datacenter, above keys of other kinds and above
+ * an object that does not exist), or NULL at the root and for a key outside
+ * it. */
 const char *inv_parent(const char *key, char *buf, size_t len, void *aux);
+
+/* The key of the object that would be the parent of object 'name' of
+ * 'kind' with value 'obj' (which need not exist yet), into 'buf': for a
+ * create, whose rights decide.  Returns buf, or NULL for a bad name or
+ * value. */
+const char *inv_parent_of_new(enum inv_kind, const char *name, json_t *obj, char *buf,
+                              size_t len);
 
 /* Creates (expected STORE_MUST_NOT_EXIST) or updates (expected: the version
  * read, or STORE_ANY_VERSION) object 'name' of 'kind' with 'obj', by
