@@ -61,15 +61,21 @@ auth_password_hash(const char *password, const struct auth_cost *cost, char *out
     return 0;
 }
 
-/* Whether 'encoded' is an Argon2id PHC string within our limits. */
+/* Whether 'encoded' is an Argon2id PHC string within our limits: our
+ * costs, a salt of 16 bytes and a hash of 32 (unpadded base64: 22 and 43
+ * characters). */
 static bool
 is_ours(const char *encoded)
 {
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     unsigned long m, t, p;
     int used = 0;
     if (sscanf(encoded, "$argon2id$v=19$m=%lu,t=%lu,p=%lu$%n", &m, &t, &p, &used) != 3 || !used)
         return false;
-    return m >= 8 && m <= MAX_M_KIB && t >= 1 && t <= MAX_T && p >= 1 && p <= MAX_LANES;
+    const char *salt = encoded + used;
+    size_t ns = strspn(salt, b64);
+    return m >= 8 && m <= MAX_M_KIB && t >= 1 && t <= MAX_T && p >= 1 && p <= MAX_LANES &&
+           ns == 22 && salt[ns] == '$' && strspn(salt + ns + 1, b64) == 43 && !salt[ns + 44];
 }
 
 int

@@ -121,7 +121,7 @@ request_cb(struct evhttp_request *req, void *arg)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     char peer[80];
-    const char *host = NULL;
+    char *host = NULL;
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
     snprintf(peer, sizeof peer, "%s:%u", host ? host : "?", port);
