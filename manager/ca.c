@@ -220,26 +220,33 @@ csr_key(const char *csr, size_t csr_len, char *err, size_t err_len)
     return key;
 }
 
-int
-ca_sign_csr(struct ca *ca, const char *csr, size_t csr_len, const char *cn, unsigned role,
-            const char *ip, unsigned days, char *out, size_t out_len,
-            char serial[CA_SERIAL_HEX_LEN], char *err, size_t err_len)
+/* Checks what a certificate will say and writes its SAN into 'san'. */
+static int
+check_names(const char *cn, unsigned role, const char *ip, char *san, size_t san_len, char *err,
+            size_t err_len)
 {
     const char *rname = authz_role_name(role);
-    char san[256];
     if (!cn || !cn[0] || strlen(cn) >= AUTHZ_CN_MAX || !name_is_valid(cn, AUTHZ_CN_MAX - 1))
         return err_set(err, err_len, -EINVAL, "a certificate's name: letters, digits, '.-_'");
     if (!rname || role & (role - 1))
         return err_set(err, err_len, -EINVAL, "a certificate carries one role");
     if (ip && (strlen(ip) > 45 || strspn(ip, "0123456789abcdefABCDEF.:") != strlen(ip)))
         return err_set(err, err_len, -EINVAL, "%s: not an IP address", ip);
-    snprintf(san, sizeof san, "URI:%s%s%s%s", AUTHZ_ROLE_URI_PREFIX, rname, ip ? ",IP:" : "",
+    snprintf(san, san_len, "URI:%s%s%s%s", AUTHZ_ROLE_URI_PREFIX, rname, ip ? ",IP:" : "",
              ip ? ip : "");
-    EVP_PKEY *key = csr_key(csr, csr_len, err, err_len);
-    if (!key)
-        return -EINVAL;
+    return 0;
+}
+
+/* A certificate of 'key' signed by the CA (ca.h says what it holds). */
+static int
+sign_key(struct ca *ca, EVP_PKEY *key, const char *cn, unsigned role, const char *ip, unsigned days,
+         char *out, size_t out_len, char serial[CA_SERIAL_HEX_LEN], char *err, size_t err_len)
+{
+    char san[256];
+    int rc = check_names(cn, role, ip, san, sizeof san, err, err_len);
+    if (rc < 0)
+        return rc;
     X509 *x = cert_new(key, cn, days, serial);
-    int rc = 0;
     if (!x || !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
         add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
         add_ext(x, ca->cert, NID_key_usage, "critical,digitalSignature") < 0 ||
@@ -251,6 +258,50 @@ ca_sign_csr(struct ca *ca, const char *csr, size_t csr_len, const char *cn, unsi
     if (rc == 0)
         rc = pem_out(x, NULL, out, out_len, err, err_len);
     X509_free(x);
+    return rc;
+}
+
+int
+ca_sign_csr(struct ca *ca, const char *csr, size_t csr_len, const char *cn, unsigned role,
+            const char *ip, unsigned days, char *out, size_t out_len,
+            char serial[CA_SERIAL_HEX_LEN], char *err, size_t err_len)
+{
+    char san[256];
+    if (check_names(cn, role, ip, san, sizeof san, err, err_len) < 0)
+        return -EINVAL; /* the arguments, before the CSR */
+    EVP_PKEY *key = csr_key(csr, csr_len, err, err_len);
+    if (!key)
+        return -EINVAL;
+    int rc = sign_key(ca, key, cn, role, ip, days, out, out_len, serial, err, err_len);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+int
+ca_issue(struct ca *ca, const char *dir, const char *cn, unsigned role, const char *ip,
+         unsigned days, char *err, size_t err_len)
+{
+    char path[4200], pem[CA_PEM_MAX], serial[CA_SERIAL_HEX_LEN];
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    int rc = key ? fs_mkdir_p(dir, 0700) : err_set(err, err_len, -ENOMEM, "no key");
+    if (rc < 0 && key)
+        err_set(err, err_len, rc, "%s: %s", dir, strerror(-rc));
+    if (rc == 0)
+        rc = sign_key(ca, key, cn, role, ip, days, pem, sizeof pem, serial, err, err_len);
+    if (rc == 0) {
+        ca_path(dir, "key.pem", path, sizeof path);
+        rc = write_pem(path, key, NULL, err, err_len);
+    }
+    if (rc == 0) {
+        ca_path(dir, "cert.pem", path, sizeof path);
+        rc = fs_write_atomic(path, pem, strlen(pem));
+        if (rc == 0 && (rc = ca_cert_pem(ca, pem, sizeof pem, err, err_len)) == 0) {
+            ca_path(dir, "ca.pem", path, sizeof path);
+            rc = fs_write_atomic(path, pem, strlen(pem));
+        }
+        if (rc < 0)
+            err_set(err, err_len, rc, "%s: %s", path, strerror(-rc));
+    }
     EVP_PKEY_free(key);
     return rc;
 }

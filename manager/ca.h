@@ -51,6 +51,12 @@ int ca_sign_csr(struct ca *, const char *csr, size_t csr_len, const char *cn, un
                 const char *ip, unsigned days, char *out, size_t out_len,
                 char serial[CA_SERIAL_HEX_LEN], char *err, size_t err_len);
 
+/* Issues a certificate to a new key of the CA's own making (the manager's
+ * own identity): DIR/key.pem (0600), DIR/cert.pem and DIR/ca.pem, for 'cn',
+ * 'role' and 'ip' as ca_sign_csr() says. */
+int ca_issue(struct ca *, const char *dir, const char *cn, unsigned role, const char *ip,
+             unsigned days, char *err, size_t err_len);
+
 /* A CRL, PEM, into 'out': the 'n' serials (hex, as ca_sign_csr() wrote
  * them) revoked, issued at 'now_s' (seconds since the epoch), valid
  * 'days'. */

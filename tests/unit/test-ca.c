@@ -235,5 +235,33 @@ the_key_is_private_and_not_replaced(void)
     ca_done(ca);
 }
 
+static void
+the_manager_issues_itself_an_identity(void)
+{
+    struct ca *ca = ca_fresh();
+    ASSERT_NOT_NULL(ca);
+    char sub[128], path[160], err[ERR_LEN] = "";
+    snprintf(sub, sizeof sub, "%s/tls", dir);
+    ASSERT_EQ(ca_issue(ca, sub, "dse-manager", AUTHZ_MANAGER, "127.0.0.1", 825, err, sizeof err),
+              0);
+    snprintf(path, sizeof path, "%s/key.pem", sub);
+    struct stat st;
+    ASSERT_EQ(stat(path, &st), 0);
+    ASSERT_EQ(st.st_mode & 0777, 0600);
+    snprintf(path, sizeof path, "%s/cert.pem", sub);
+    size_t len;
+    char *text = fs_read_file(path, 65536, &len);
+    ASSERT_NOT_NULL(text);
+    X509 *x = cert_of(text);
+    free(text);
+    ASSERT_NOT_NULL(x);
+    ASSERT_EQ(verify(ca, x, NULL), X509_V_OK);
+    ASSERT_EQ(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
+    X509_free(x);
+    ASSERT_EQ(ca_issue(ca, sub, "bad name", AUTHZ_MANAGER, NULL, 1, err, sizeof err), -EINVAL);
+    ca_done(ca);
+}
+
 TEST_MAIN(TEST(a_csr_becomes_what_the_ca_says), TEST(bad_requests_are_refused),
-          TEST(a_crl_revokes_one_and_not_the_other), TEST(the_key_is_private_and_not_replaced))
+          TEST(a_crl_revokes_one_and_not_the_other), TEST(the_key_is_private_and_not_replaced),
+          TEST(the_manager_issues_itself_an_identity))
