@@ -80,7 +80,11 @@ fail(struct api_reply *rep, int status, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    str_one_line(msg);
+    /* One line of ASCII: what the caller sent (a path, a name) may hold
+     * anything, and JSON strings are UTF-8. */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            *c = '?';
     json_decref(rep->body);
     rep->status = status;
     rep->body = json_pack("{s:s,s:s}", "code", code, "message", msg);
