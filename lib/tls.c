@@ -230,6 +230,12 @@ tls_server_ctx(const struct tls_paths *paths, char *err, size_t err_len)
     return ctx_new(TLS_server_method(), paths, true, err, err_len);
 }
 
+void
+tls_ctx_peer_cert_optional(SSL_CTX *ctx)
+{
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+}
+
 SSL_CTX *
 tls_client_ctx(const struct tls_paths *paths, char *err, size_t err_len)
 {

@@ -31,6 +31,11 @@ struct tls_paths {
 SSL_CTX *tls_server_ctx(const struct tls_paths *paths, char *err, size_t err_len);
 SSL_CTX *tls_client_ctx(const struct tls_paths *paths, char *err, size_t err_len);
 
+/* Makes server context 'ctx' accept clients without a certificate (the
+ * manager's users, who log in with a password); a certificate that is
+ * presented is still verified.  This function can't fail. */
+void tls_ctx_peer_cert_optional(SSL_CTX *ctx);
+
 /* Copies the peer certificate's subject CN into 'buf'.  Returns false when the
  * peer presented no certificate or it has no CN. */
 bool tls_peer_cn(SSL *ssl, char *buf, size_t len);

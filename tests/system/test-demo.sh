@@ -27,6 +27,12 @@ check_eq "one background ping per portgroup, not more" 2 "$(lab_procs "$P" | xar
 rx() { dsectl_on "$P" h1 -j port list | jq '[.[] | select(.name == "rep-vm1") | .tx_packets] | add'; }
 r0=$(rx)
 check "traffic keeps flowing through the DPU" wait_until 10 bash -c "[[ \$(DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j port list | jq '[.[] | select(.name == \"rep-vm1\") | .tx_packets] | add') -gt $r0 ]]"
+M=$DSE_LAB_DIR/$P/mgmt/manager
+mcurl() { ip netns exec "$P-h1" curl -s --max-time 10 --cacert "$M/ca/ca.pem" "$@"; }
+tok=$(mcurl https://198.19.0.1:8443/api/v1/login \
+	-d "{\"user\":\"admin\",\"password\":\"$(cat "$M/admin-password" 2>/dev/null)\"}" | jq -r .token)
+check_eq "the demo made portgroup dvs1/pg-web on the manager (VLAN 10)" 10 \
+	"$(mcurl -H "Authorization: Bearer $tok" https://198.19.0.1:8443/api/v1/portgroups/dvs1/pg-web | jq .spec.vlan)"
 check "pg-web and pg-db stay apart" bash -c "! ip netns exec $P-h1-vm1 ping -c 2 -i 0.2 -W 1 198.18.10.22 >/dev/null"
 # the lab's fault injection, which the demo and its "try it" lines use
 out=$("$DSE_LAB" fail --prefix "$P" h1 kill 2>&1)

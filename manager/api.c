@@ -1,0 +1,728 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* api: the manager's REST API, request in, reply out (api.h). */
+#include "manager/api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "manager/inventory.h"
+#include "manager/rbac.h"
+
+LOG_MODULE(api);
+
+#define MAX_GRANTS 64
+#define LIMITER_KEYS 4096
+
+struct api {
+    struct api_params p;
+    struct auth_limiter *limiter;
+};
+
+/* Who is calling: a user and the grants they hold (borrowed from 'user'). */
+struct caller {
+    char name[INV_NAME_MAX + 1];
+    json_t *user; /* the user's object */
+    struct rbac_grant grants[MAX_GRANTS];
+    size_t n_grants;
+};
+
+static uint64_t
+wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+api_create(const struct api_params *p, struct api **out)
+{
+    struct api *a = calloc(1, sizeof *a);
+    if (!a || !(a->limiter = auth_limiter_create(LIMITER_KEYS))) {
+        free(a);
+        return -ENOMEM;
+    }
+    a->p = *p;
+    if (!a->p.now_ms)
+        a->p.now_ms = wall_ms;
+    if (!a->p.token_ttl_ms)
+        a->p.token_ttl_ms = API_TOKEN_TTL_MS;
+    *out = a;
+    return 0;
+}
+
+void
+api_destroy(struct api *a)
+{
+    if (!a)
+        return;
+    auth_limiter_destroy(a->limiter);
+    free(a);
+}
+
+/* ---- replies ---- */
+
+static void __attribute__((format(printf, 4, 5)))
+fail(struct api_reply *rep, int status, const char *code, const char *fmt, ...)
+{
+    char msg[ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* One line of ASCII: what the caller sent (a path, a name) may hold
+     * anything, and JSON strings are UTF-8. */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            *c = '?';
+    json_decref(rep->body);
+    rep->status = status;
+    rep->body = json_pack("{s:s,s:s}", "code", code, "message", msg);
+}
+
+/* The reply for store or inventory error 'rc' with reason 'why'. */
+static void
+fail_errno(struct api_reply *rep, int rc, const char *why)
+{
+    switch (rc) {
+    case -EINVAL:
+        return fail(rep, 400, "bad-request", "%s", why);
+    case -ENOENT:
+        return fail(rep, 404, "not-found", "%s", why);
+    case -EEXIST:
+    case -ESTALE:
+        return fail(rep, 409, "conflict", "%s", why);
+    case -ENOTEMPTY:
+        return fail(rep, 409, "not-empty", "%s", why);
+    default:
+        log_warn("%s", why);
+        return fail(rep, 500, "internal", "%s", why);
+    }
+}
+
+static void
+ok(struct api_reply *rep, int status, json_t *body)
+{
+    rep->status = body ? status : 500;
+    rep->body =
+        body ? body : json_pack("{s:s,s:s}", "code", "internal", "message", "out of memory");
+}
+
+/* ---- query strings ---- */
+
+static int
+hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* The value of 'name' in query 'q', percent-decoded into 'buf'.  Returns 1,
+ * 0 (absent) or -1 (malformed, too long for 'buf', or a NUL in it). */
+static int
+query_get(const char *q, const char *name, char *buf, size_t len)
+{
+    size_t n = strlen(name);
+    for (const char *p = q; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+        if (strncmp(p, name, n) || p[n] != '=')
+            continue;
+        size_t o = 0;
+        for (const char *s = p + n + 1; *s && *s != '&'; s++) {
+            int c = *s == '+' ? ' ' : (unsigned char)*s;
+            if (*s == '%') {
+                int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+                if (lo < 0 || (c = hi * 16 + lo) == 0)
+                    return -1;
+                s += 2;
+            }
+            if (o + 1 >= len)
+                return -1;
+            buf[o++] = (char)c;
+        }
+        buf[o] = '\0';
+        return 1;
+    }
+    return 0;
+}
+
+/* Integer 'name' of query 'q' in [min, max], or 'dflt' when absent.
+ * Returns false when present and not such a number. */
+static bool
+query_int(const char *q, const char *name, int64_t min, int64_t max, int64_t dflt, int64_t *out)
+{
+    char buf[32], *end;
+    *out = dflt;
+    int rc = query_get(q, name, buf, sizeof buf);
+    if (rc <= 0)
+        return rc == 0;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (errno || end == buf || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---- the store, as JSON ---- */
+
+/* Object 'key' as JSON into '*obj' (and its versions into 'kv', when not
+ * NULL: the caller's to free).  Returns 0 or the store's error. */
+static int
+load(struct api *a, const char *key, json_t **obj, struct store_kv *kv, char *err, size_t err_len)
+{
+    struct store_kv mine = {0};
+    struct store_kv *k = kv ? kv : &mine;
+    int rc = store_get(a->p.store, key, k, err, err_len);
+    *obj = rc == 0 ? json_loads(k->value, 0, NULL) : NULL;
+    if (rc == 0 && !*obj)
+        rc = err_set(err, err_len, -EIO, "%s: not JSON in the store", key);
+    store_kv_fini(&mine);
+    return rc;
+}
+
+/* One put (or delete, 'value' NULL) committed by 'who' from the request. */
+static int
+commit_one(struct api *a, const struct api_request *req, const char *who, const char *what,
+           const char *key, json_t *value, int64_t expected, int64_t *rev, char *err,
+           size_t err_len)
+{
+    struct store_txn *t = store_txn_begin(a->p.store);
+    char *text = value ? json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    int rc = !t || (value && !text) ? err_set(err, err_len, -ENOMEM, "out of memory") : 0;
+    if (rc == 0)
+        rc = value ? store_txn_put(t, key, text, expected, err, err_len)
+                   : store_txn_delete(t, key, expected, err, err_len);
+    free(text);
+    if (rc < 0) {
+        store_txn_abort(t);
+        return rc;
+    }
+    struct store_actor actor = {.who = who, .from = req->peer, .what = what};
+    return store_txn_commit(t, &actor, rev, err, err_len);
+}
+
+/* ---- who is calling ---- */
+
+/* Fills 'c' from user object 'user' (taken) named 'name'. */
+static void
+caller_set(struct caller *c, const char *name, json_t *user)
+{
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->user = user;
+    c->n_grants = 0;
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(user, "grants"), i, g)
+    {
+        enum rbac_role role;
+        const char *object = json_string_value(json_object_get(g, "object"));
+        if (c->n_grants == MAX_GRANTS || !object ||
+            rbac_role_parse(json_string_value(json_object_get(g, "role")), &role) < 0)
+            continue;
+        c->grants[c->n_grants++] = (struct rbac_grant){c->name, object, role};
+    }
+}
+
+/* The caller of 'req' from its bearer token, or a 401 in 'rep'. */
+static int
+authenticate(struct api *a, const struct api_request *req, struct caller *c, struct api_reply *rep)
+{
+    char id[AUTH_TOKEN_ID_LEN], key[STORE_KEY_MAX], err[ERR_LEN];
+    json_t *tok = NULL, *user = NULL;
+    if (!req->bearer) {
+        fail(rep, 401, "unauthenticated",
+             "log in first (POST /api/v1/login), then send "
+             "Authorization: Bearer TOKEN");
+        return -EACCES;
+    }
+    if (auth_token_id(req->bearer, id) < 0 ||
+        (snprintf(key, sizeof key, "%stoken/%s", STORE_KEY_PREFIX, id),
+         load(a, key, &tok, NULL, err, sizeof err)) < 0 ||
+        !auth_token_is_valid((uint64_t)json_integer_value(json_object_get(tok, "expires_ms")),
+                             a->p.now_ms())) {
+        json_decref(tok);
+        fail(rep, 401, "unauthenticated", "unknown or expired token: log in again");
+        return -EACCES;
+    }
+    const char *name = json_string_value(json_object_get(tok, "user"));
+    snprintf(key, sizeof key, "%suser/%s", STORE_KEY_PREFIX, name ? name : "");
+    int rc = name ? load(a, key, &user, NULL, err, sizeof err) : -ENOENT;
+    if (rc == 0)
+        caller_set(c, name, user);
+    json_decref(tok);
+    if (rc < 0)
+        fail(rep, 401, "unauthenticated", "the token's user is gone");
+    return rc < 0 ? -EACCES : 0;
+}
+
+static bool
+may(struct api *a, const struct caller *c, const char *key, enum rbac_action action)
+{
+    return rbac_allows(rbac_role_on(c->grants, c->n_grants, c->name, key, inv_parent, a->p.store),
+                       action);
+}
+
+/* 403 unless 'c' may do 'action' on 'key'. */
+static bool
+check_may(struct api *a, const struct caller *c, const char *key, enum rbac_action action,
+          struct api_reply *rep)
+{
+    static const char *const verbs[] = {"read", "change", "administer"};
+    if (may(a, c, key, action))
+        return true;
+    fail(rep, 403, "forbidden", "%s may not %s %s", c->name, verbs[action], key);
+    return false;
+}
+
+/* ---- login, the first admin ---- */
+
+/* The address of 'peer' ("ADDR:PORT") into 'buf' as a limiter key. */
+static void
+addr_key(const char *peer, char *buf, size_t len)
+{
+    const char *colon = peer ? strrchr(peer, ':') : NULL;
+    int n = colon ? (int)(colon - peer) : (int)strlen(peer ? peer : "");
+    snprintf(buf, len, "addr:%.*s", n, peer ? peer : "");
+}
+
+/* A PHC string that matches no password, checked for a user that does not
+ * exist, so that a login takes as long whether the user exists or not. */
+static const char *
+decoy_hash(struct api *a)
+{
+    static char h[AUTH_HASH_LEN];
+    char err[ERR_LEN];
+    if (!h[0] &&
+        auth_password_hash("decoy, never a password", a->p.cost, h, sizeof h, err, sizeof err) < 0)
+        h[0] = '\0';
+    return h;
+}
+
+/* Checks 'user''s 'password' against the store and the limiter.  Returns 0
+ * or fills 'rep'. */
+static int
+check_login(struct api *a, const struct api_request *req, const char *user, const char *password,
+            struct api_reply *rep)
+{
+    char ukey[STORE_KEY_MAX], lu[STORE_KEY_MAX], la[128], err[ERR_LEN];
+    snprintf(lu, sizeof lu, "user:%s", user);
+    addr_key(req->peer, la, sizeof la);
+    uint64_t now = a->p.now_ms(), wu = auth_limiter_wait_ms(a->limiter, lu, now),
+             wa = auth_limiter_wait_ms(a->limiter, la, now), wait = wu > wa ? wu : wa;
+    if (wait) {
+        fail(rep, 429, "too-many-requests", "too many failed logins: try again in %llu s",
+             (unsigned long long)(wait + 999) / 1000);
+        return -EAGAIN;
+    }
+    json_t *u = NULL;
+    snprintf(ukey, sizeof ukey, "%suser/%s", STORE_KEY_PREFIX, user);
+    bool named = name_is_valid(user, INV_NAME_MAX) && load(a, ukey, &u, NULL, err, sizeof err) == 0;
+    const char *hash = named ? json_string_value(json_object_get(u, "password")) : NULL;
+    int rc = auth_password_verify(hash ? hash : decoy_hash(a), password);
+    json_decref(u);
+    if (rc == 0 && hash) {
+        auth_limiter_succeeded(a->limiter, lu);
+        auth_limiter_succeeded(a->limiter, la);
+        return 0;
+    }
+    auth_limiter_failed(a->limiter, lu, now);
+    auth_limiter_failed(a->limiter, la, now);
+    log_warn("login of %.64s from %s refused", user, req->peer ? req->peer : "?");
+    fail(rep, 401, "unauthenticated", "wrong user or password");
+    return -EACCES;
+}
+
+static void
+do_login(struct api *a, const struct api_request *req, json_t *body, struct api_reply *rep)
+{
+    const char *user = json_string_value(json_object_get(body, "user"));
+    const char *password = json_string_value(json_object_get(body, "password"));
+    if (!user || !password)
+        return fail(rep, 400, "bad-request", "login wants {\"user\", \"password\"}");
+    if (check_login(a, req, user, password, rep) < 0)
+        return;
+    char token[AUTH_TOKEN_LEN], id[AUTH_TOKEN_ID_LEN], key[STORE_KEY_MAX], err[ERR_LEN];
+    if (auth_token_new(token, id) < 0)
+        return fail(rep, 500, "internal", "no randomness for a token");
+    uint64_t expires = a->p.now_ms() + a->p.token_ttl_ms;
+    snprintf(key, sizeof key, "%stoken/%s", STORE_KEY_PREFIX, id);
+    json_t *t = json_pack("{s:s,s:I}", "user", user, "expires_ms", (json_int_t)expires);
+    int rc = commit_one(a, req, user, "login", key, t, STORE_MUST_NOT_EXIST, NULL, err, sizeof err);
+    json_decref(t);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    ok(rep, 200, json_pack("{s:s,s:I}", "token", token, "expires_ms", (json_int_t)expires));
+}
+
+int
+api_bootstrap_admin(struct api *a, const char *path, char *err, size_t err_len)
+{
+    struct store_list l = {0};
+    char prefix[64], pw[33], hash[AUTH_HASH_LEN];
+    snprintf(prefix, sizeof prefix, "%suser/", STORE_KEY_PREFIX);
+    int rc = store_list(a->p.store, prefix, NULL, 1, &l, err, err_len);
+    size_t n = l.n_kvs;
+    store_list_fini(&l);
+    if (rc < 0 || n)
+        return rc < 0 ? rc : 0;
+    uint8_t r[16];
+    if (RAND_bytes(r, sizeof r) != 1)
+        return err_set(err, err_len, -EIO, "no randomness for a password");
+    for (int i = 0; i < 16; i++)
+        snprintf(pw + 2 * i, 3, "%02x", r[i]);
+    if ((rc = auth_password_hash(pw, a->p.cost, hash, sizeof hash, err, err_len)) < 0)
+        return rc;
+    char line[40];
+    int len = snprintf(line, sizeof line, "%s\n", pw);
+    if ((rc = fs_write_atomic(path, line, (size_t)len)) < 0 || chmod(path, 0600) < 0)
+        return err_set(err, err_len, rc < 0 ? rc : -errno, "%s: %s", path,
+                       strerror(rc < 0 ? -rc : errno));
+    json_t *u = json_pack("{s:s,s:[{s:s,s:s}]}", "password", hash, "grants", "object", INV_ROOT,
+                          "role", "admin");
+    struct api_request req = {.peer = "dse-manager"};
+    rc = commit_one(a, &req, "dse-manager", "user.bootstrap", "/dse/v1/user/admin", u,
+                    STORE_MUST_NOT_EXIST, NULL, err, err_len);
+    json_decref(u);
+    return rc < 0 ? rc : 1;
+}
+
+/* ---- inventory ---- */
+
+static const char *const plurals[INV__N] = {
+    [INV_DATACENTER] = "datacenters",
+    [INV_CLUSTER] = "clusters",
+    [INV_HOST] = "hosts",
+    [INV_DPU] = "dpus",
+    [INV_SWITCH] = "switches",
+    [INV_PORTGROUP] = "portgroups",
+    [INV_VM] = "vms",
+    [INV_VNIC] = "vnics",
+};
+
+/* OBJ (api.h) of 'kv', an object of kind 'k' under 'prefix'. */
+static json_t *
+obj_json(enum inv_kind k, const char *prefix, const struct store_kv *kv)
+{
+    json_t *spec = json_loads(kv->value, 0, NULL);
+    return json_pack("{s:s,s:s,s:o?,s:I,s:I}", "kind", inv_kind_name(k), "name",
+                     kv->key + strlen(prefix), "spec", spec, "resource_version",
+                     (json_int_t)kv->mod_revision, "create_revision",
+                     (json_int_t)kv->create_revision);
+}
+
+static void
+inv_list(struct api *a, const struct caller *c, enum inv_kind k, const char *query,
+         struct api_reply *rep)
+{
+    char prefix[64], after[STORE_KEY_MAX] = "", name[STORE_KEY_MAX - 64], err[ERR_LEN];
+    int64_t limit;
+    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, inv_kind_name(k));
+    int has_after = query_get(query, "after", name, sizeof name);
+    if (has_after < 0 || !query_int(query, "limit", 1, API_LIST_LIMIT, API_LIST_LIMIT, &limit))
+        return fail(rep, 400, "bad-request", "after=NAME, limit=1..%d", API_LIST_LIMIT);
+    if (has_after)
+        snprintf(after, sizeof after, "%s%s", prefix, name);
+    struct store_list l = {0};
+    int rc = store_list(a->p.store, prefix, after, (size_t)limit, &l, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    json_t *items = json_array();
+    for (size_t i = 0; i < l.n_kvs; i++)
+        if (may(a, c, l.kvs[i].key, RBAC_READ))
+            json_array_append_new(items, obj_json(k, prefix, &l.kvs[i]));
+    json_t *body = json_pack("{s:o}", "items", items);
+    if (body && l.more && l.n_kvs)
+        json_object_set_new(body, "next", json_string(l.kvs[l.n_kvs - 1].key + strlen(prefix)));
+    store_list_fini(&l);
+    ok(rep, 200, body);
+}
+
+static void
+inv_get(struct api *a, const struct caller *c, enum inv_kind k, const char *name,
+        struct api_reply *rep)
+{
+    char key[STORE_KEY_MAX], prefix[64], err[ERR_LEN];
+    int rc = inv_key(k, name, key, sizeof key, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    if (!check_may(a, c, key, RBAC_READ, rep))
+        return;
+    struct store_kv kv = {0};
+    if ((rc = store_get(a->p.store, key, &kv, err, sizeof err)) < 0)
+        return fail_errno(rep, rc, err);
+    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, inv_kind_name(k));
+    ok(rep, 200, obj_json(k, prefix, &kv));
+    store_kv_fini(&kv);
+}
+
+/* Replies with object 'name' of 'k' as stored now, with 'status'. */
+static void
+reply_obj(struct api *a, enum inv_kind k, const char *name, int status, struct api_reply *rep)
+{
+    char key[STORE_KEY_MAX], prefix[64], err[ERR_LEN];
+    struct store_kv kv = {0};
+    inv_key(k, name, key, sizeof key, NULL, 0);
+    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, inv_kind_name(k));
+    int rc = store_get(a->p.store, key, &kv, err, sizeof err);
+    if (rc < 0)
+        fail_errno(rep, rc, err);
+    else
+        ok(rep, status, obj_json(k, prefix, &kv));
+    store_kv_fini(&kv);
+}
+
+/* POST (name NULL: in the body) or PUT. */
+static void
+inv_write(struct api *a, const struct api_request *req, const struct caller *c, enum inv_kind k,
+          const char *name, json_t *body, struct api_reply *rep)
+{
+    char key[STORE_KEY_MAX], up[STORE_KEY_MAX], err[ERR_LEN], what[64];
+    json_t *spec = json_object_get(body, "spec"), *rv = json_object_get(body, "resource_version");
+    bool create = !name;
+    if (create)
+        name = json_string_value(json_object_get(body, "name"));
+    if (!name || !json_is_object(spec) || (create ? rv != NULL : !json_is_integer(rv)) ||
+        (!create && json_integer_value(rv) <= 0))
+        return fail(rep, 400, "bad-request", "%s",
+                    create ? "create wants {\"name\", \"spec\"}"
+                           : "update wants {\"spec\", "
+                             "\"resource_version\"}");
+    int rc = inv_key(k, name, key, sizeof key, err, sizeof err);
+    if (rc < 0 || (rc = inv_validate(k, spec, err, sizeof err)) < 0)
+        return fail_errno(rep, rc, err);
+    /* Changing an object needs its rights; placing it needs the parent's. */
+    if ((!create && !check_may(a, c, key, RBAC_OPERATE, rep)) ||
+        !check_may(a, c, inv_parent_of_new(k, name, spec, up, sizeof up), RBAC_OPERATE, rep))
+        return;
+    snprintf(what, sizeof what, "%s.%s", inv_kind_name(k), create ? "create" : "update");
+    struct store_actor actor = {.who = c->name, .from = req->peer, .what = what};
+    rc = inv_put(a->p.store, k, name, spec, create ? STORE_MUST_NOT_EXIST : json_integer_value(rv),
+                 &actor, NULL, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    reply_obj(a, k, name, create ? 201 : 200, rep);
+}
+
+static void
+inv_del(struct api *a, const struct api_request *req, const struct caller *c, enum inv_kind k,
+        const char *name, struct api_reply *rep)
+{
+    char key[STORE_KEY_MAX], err[ERR_LEN], what[64];
+    int64_t expected, rev = 0;
+    if (!query_int(req->query, "resource_version", 1, INT64_MAX, STORE_ANY_VERSION, &expected))
+        return fail(rep, 400, "bad-request", "resource_version: a positive integer");
+    int rc = inv_key(k, name, key, sizeof key, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    if (!check_may(a, c, key, RBAC_OPERATE, rep))
+        return;
+    snprintf(what, sizeof what, "%s.delete", inv_kind_name(k));
+    struct store_actor actor = {.who = c->name, .from = req->peer, .what = what};
+    if ((rc = inv_delete(a->p.store, k, name, expected, &actor, &rev, err, sizeof err)) < 0)
+        return fail_errno(rep, rc, err);
+    ok(rep, 200, json_pack("{s:I}", "revision", (json_int_t)rev));
+}
+
+/* /api/v1/KINDS[/NAME] */
+static bool
+inv_route(struct api *a, const struct api_request *req, const struct caller *c, const char *rest,
+          json_t *body, struct api_reply *rep)
+{
+    for (int k = 0; k < INV__N; k++) {
+        size_t n = strlen(plurals[k]);
+        if (strncmp(rest, plurals[k], n) || (rest[n] && rest[n] != '/'))
+            continue;
+        const char *name = rest[n] ? rest + n + 1 : NULL;
+        const char *m = req->method;
+        if (!strcmp(m, "GET"))
+            name ? inv_get(a, c, k, name, rep) : inv_list(a, c, k, req->query, rep);
+        else if (!strcmp(m, "POST") && !name)
+            inv_write(a, req, c, k, NULL, body, rep);
+        else if (!strcmp(m, "PUT") && name)
+            inv_write(a, req, c, k, name, body, rep);
+        else if (!strcmp(m, "DELETE") && name)
+            inv_del(a, req, c, k, name, rep);
+        else
+            fail(rep, 405, "method-not-allowed", "%s %s", m, req->path);
+        return true;
+    }
+    return false;
+}
+
+/* ---- users ---- */
+
+/* Checks grants [{"object", "role"}]: each object the root or a key. */
+static int
+grants_check(json_t *grants, char *err, size_t err_len)
+{
+    size_t i;
+    json_t *g;
+    if (!json_is_array(grants) || json_array_size(grants) > MAX_GRANTS)
+        return err_set(err, err_len, -EINVAL, "grants: an array of at most %d", MAX_GRANTS);
+    json_array_foreach(grants, i, g)
+    {
+        const char *object = json_string_value(json_object_get(g, "object"));
+        enum rbac_role role;
+        if (!json_is_object(g) || json_object_size(g) != 2 || !object ||
+            rbac_role_parse(json_string_value(json_object_get(g, "role")), &role) < 0 ||
+            role == RBAC_NONE)
+            return err_set(err, err_len, -EINVAL,
+                           "grants: {\"object\": KEY, \"role\": admin|operator|read-only}");
+        if (strcmp(object, INV_ROOT) && store_key_check(object, err, err_len) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+static void
+user_create(struct api *a, const struct api_request *req, const struct caller *c, json_t *body,
+            struct api_reply *rep)
+{
+    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *password = json_string_value(json_object_get(body, "password"));
+    json_t *grants = json_object_get(body, "grants");
+    char key[STORE_KEY_MAX], hash[AUTH_HASH_LEN], err[ERR_LEN];
+    if (!name || !name_is_valid(name, INV_NAME_MAX) || !password)
+        return fail(rep, 400, "bad-request", "a user wants {\"name\", \"password\", \"grants\"}");
+    int rc = auth_password_acceptable(password, err, sizeof err);
+    if (rc < 0 || (rc = grants_check(grants ? grants : json_array(), err, sizeof err)) < 0 ||
+        (rc = auth_password_hash(password, a->p.cost, hash, sizeof hash, err, sizeof err)) < 0)
+        return fail_errno(rep, rc == -EINVAL ? rc : -EIO, err);
+    snprintf(key, sizeof key, "%suser/%s", STORE_KEY_PREFIX, name);
+    json_t *u = json_pack("{s:s,s:O}", "password", hash, "grants", grants ? grants : json_array());
+    rc = commit_one(a, req, c->name, "user.create", key, u, STORE_MUST_NOT_EXIST, NULL, err,
+                    sizeof err);
+    json_decref(u);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    ok(rep, 201, json_pack("{s:s,s:O}", "name", name, "grants", grants ? grants : json_array()));
+}
+
+static void
+user_list(struct api *a, struct api_reply *rep)
+{
+    char prefix[64], err[ERR_LEN];
+    snprintf(prefix, sizeof prefix, "%suser/", STORE_KEY_PREFIX);
+    struct store_list l = {0};
+    int rc = store_list(a->p.store, prefix, NULL, STORE_LIST_MAX, &l, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    json_t *items = json_array();
+    for (size_t i = 0; i < l.n_kvs; i++) {
+        json_t *u = json_loads(l.kvs[i].value, 0, NULL);
+        json_array_append_new(items, json_pack("{s:s,s:O?}", "name", l.kvs[i].key + strlen(prefix),
+                                               "grants", json_object_get(u, "grants")));
+        json_decref(u);
+    }
+    store_list_fini(&l);
+    ok(rep, 200, json_pack("{s:o}", "items", items));
+}
+
+/* ---- audit ---- */
+
+/* An audit entry's object as JSON, without a user's password hash. */
+static json_t *
+audit_value(const char *text)
+{
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+    if (json_object_get(v, "password"))
+        json_object_set_new(v, "password", json_string("(hidden)"));
+    return v ? v : json_null();
+}
+
+static void
+audit_list(struct api *a, const char *query, struct api_reply *rep)
+{
+    char prefix[STORE_KEY_MAX], after_key[STORE_KEY_MAX], err[ERR_LEN];
+    struct store_audit_query q = {0};
+    int64_t limit;
+    int hp = query_get(query, "prefix", prefix, sizeof prefix);
+    int hk = query_get(query, "after_key", after_key, sizeof after_key);
+    if (hp < 0 || hk < 0 || !query_int(query, "since_ms", 0, INT64_MAX, 0, &q.since_ms) ||
+        !query_int(query, "until_ms", 0, INT64_MAX, 0, &q.until_ms) ||
+        !query_int(query, "after", 0, INT64_MAX, 0, &q.after_revision) ||
+        !query_int(query, "limit", 1, API_LIST_LIMIT, API_LIST_LIMIT, &limit))
+        return fail(rep, 400, "bad-request",
+                    "prefix=KEY, since_ms, until_ms, after=REVISION, "
+                    "after_key=KEY, limit=1..%d",
+                    API_LIST_LIMIT);
+    q.prefix = hp ? prefix : NULL;
+    q.after_key = hk ? after_key : NULL;
+    q.limit = (size_t)limit;
+    struct store_audit_list l = {0};
+    int rc = store_audit_list(a->p.store, &q, &l, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    json_t *items = json_array();
+    for (size_t i = 0; i < l.n_entries; i++) {
+        const struct store_audit_entry *e = &l.entries[i];
+        json_array_append_new(
+            items, json_pack("{s:I,s:I,s:s,s:s?,s:s,s:s,s:o,s:o}", "revision",
+                             (json_int_t)e->revision, "time_ms", (json_int_t)e->time_ms, "who",
+                             e->who, "from", e->from, "what", e->what, "key", e->key, "before",
+                             audit_value(e->before), "after", audit_value(e->after)));
+    }
+    json_t *body = json_pack("{s:o,s:b}", "items", items, "more", l.more);
+    store_audit_list_fini(&l);
+    ok(rep, 200, body);
+}
+
+/* ---- the routes ---- */
+
+static void
+route(struct api *a, const struct api_request *req, const struct caller *c, const char *rest,
+      json_t *body, struct api_reply *rep)
+{
+    bool get = !strcmp(req->method, "GET"), post = !strcmp(req->method, "POST");
+    if (inv_route(a, req, c, rest, body, rep))
+        return;
+    if (!strcmp(rest, "users") && (get || post)) {
+        if (check_may(a, c, INV_ROOT, RBAC_ADMINISTER, rep))
+            get ? user_list(a, rep) : user_create(a, req, c, body, rep);
+    } else if (!strcmp(rest, "audit") && get) {
+        if (check_may(a, c, INV_ROOT, RBAC_ADMINISTER, rep))
+            audit_list(a, req->query, rep);
+    } else {
+        fail(rep, 404, "not-found", "no %s %s", req->method, req->path);
+    }
+}
+
+void
+api_handle(struct api *a, const struct api_request *req, struct api_reply *rep)
+{
+    static const char v1[] = "/api/v1/";
+    *rep = (struct api_reply){0};
+    json_error_t je;
+    json_t *body = NULL;
+    if (req->body && req->body_len &&
+        !(body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je)))
+        return fail(rep, 400, "bad-request", "body: not JSON: %s", je.text);
+    if (body && !json_is_object(body)) {
+        json_decref(body);
+        return fail(rep, 400, "bad-request", "body: not a JSON object");
+    }
+    if (!req->path || strncmp(req->path, v1, sizeof v1 - 1)) {
+        fail(rep, 404, "not-found", "the API is under %s", v1);
+    } else if (!strcmp(req->path + sizeof v1 - 1, "login")) {
+        !strcmp(req->method, "POST") ? do_login(a, req, body, rep)
+                                     : fail(rep, 405, "method-not-allowed", "POST to log in");
+    } else {
+        struct caller c = {0};
+        if (authenticate(a, req, &c, rep) == 0)
+            route(a, req, &c, req->path + sizeof v1 - 1, body, rep);
+        json_decref(c.user);
+    }
+    json_decref(body);
+}

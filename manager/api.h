@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api: the manager's REST API as a function.  A request (method, path,
+ * query, body, the caller's bearer token, where it came from) goes in; a
+ * status and a JSON body come out.  The HTTPS server only moves bytes, so
+ * that unit tests drive everything a caller can do without a socket.
+ *
+ *   POST   /api/v1/login             {"user", "password"}
+ *                                    -> {"token", "expires_ms"}
+ *   GET    /api/v1/KINDS             ?after=NAME&limit=N -> {"items": [OBJ], "next"?}
+ *   GET    /api/v1/KINDS/NAME        -> OBJ
+ *   POST   /api/v1/KINDS             {"name", "spec"} -> 201, OBJ
+ *   PUT    /api/v1/KINDS/NAME        {"spec", "resource_version"} -> OBJ
+ *   DELETE /api/v1/KINDS/NAME        ?resource_version=N -> {"revision"}
+ *   GET    /api/v1/users             -> {"items": [{"name", "grants"}]}
+ *   POST   /api/v1/users             {"name", "password", "grants": [{"object", "role"}]}
+ *   GET    /api/v1/audit             ?prefix=KEY&since_ms=&until_ms=&after=REV&limit=N
+ *
+ *   KINDS: datacenters, clusters, hosts, dpus, switches, portgroups, vms,
+ *   vnics (inventory.h; NAME of a dpu, portgroup or vnic is PARENT/NAME).
+ *   OBJ: {"kind", "name", "spec": {...}, "resource_version", "create_revision"}
+ *
+ * Every call but login carries "Authorization: Bearer TOKEN".  What it may
+ * do is its user's role on the object (rbac.h over inventory.h's tree):
+ * read to GET, operate to change inventory (on the parent, to create),
+ * administer on the root for users and the audit log.  A list shows only
+ * the objects the caller may read.
+ *
+ * Errors are {"code", "message"}: 400 bad-request, 401 unauthenticated,
+ * 403 forbidden, 404 not-found, 405 method-not-allowed, 409 conflict (an
+ * update or delete that names an old resource_version, or a create of an
+ * existing name), 409 not-empty (a delete of an object that still has
+ * something), 429 too-many-requests (failed logins), 500 internal.  A
+ * refused request writes nothing.
+ *
+ * Thread-safety: one thread at a time (the manager's event loop), as the
+ * store.
+ */
+#ifndef DSE_API_H
+#define DSE_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manager/auth.h"
+#include "manager/store.h"
+
+#define API_TOKEN_TTL_MS (12ull * 3600 * 1000)
+#define API_LIST_LIMIT 100 /* a page, unless 'limit' asks for fewer */
+
+struct api;
+
+struct api_params {
+    struct store *store;          /* the caller's */
+    const struct auth_cost *cost; /* of new password hashes; NULL: the default */
+    uint64_t token_ttl_ms;        /* 0: API_TOKEN_TTL_MS */
+    uint64_t (*now_ms)(void);     /* wall clock, ms since the epoch; NULL: the real one */
+};
+
+/* Returns 0 and '*out', or -ENOMEM. */
+int api_create(const struct api_params *p, struct api **out);
+void api_destroy(struct api *); /* accepts NULL */
+
+/* With no user yet, creates user "admin" (admin on the root) with a random
+ * password and writes that password into file 'path' (mode 0600): the first
+ * login of a new manager.  Returns 1 (created), 0 (users exist: nothing
+ * done), or -errno with the reason. */
+int api_bootstrap_admin(struct api *, const char *path, char *err, size_t err_len);
+
+struct api_request {
+    const char *method; /* "GET", "POST", "PUT", "DELETE" */
+    const char *path;   /* "/api/v1/portgroups/s1/pg-a", without the query */
+    const char *query;  /* "after=x&limit=10" (percent-encoded), or NULL */
+    const char *body;   /* may be NULL */
+    size_t body_len;
+    const char *bearer; /* the token of "Authorization: Bearer", or NULL */
+    const char *peer;   /* "198.19.0.10:51234" */
+};
+
+struct api_reply {
+    int status;
+    json_t *body; /* the caller's (json_decref) */
+};
+
+/* Handles 'req' into 'rep'.  This function can't fail: every failure is a
+ * reply. */
+void api_handle(struct api *, const struct api_request *req, struct api_reply *rep);
+
+#endif

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* inventory: the kinds, their fields, the tree and the rules (inventory.h). */
+#include "manager/inventory.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+enum field_type { F_TEXT, F_REF, F_INT, F_BOOL, F_IPV4, F_MAC, F_DPU_RULE };
+
+struct field {
+    const char *name;
+    enum field_type type;
+    bool required;
+    int64_t min, max;  /* F_INT */
+    enum inv_kind ref; /* F_REF: the kind it names */
+};
+
+struct inv_kind_def {
+    const char *name;
+    unsigned segments;          /* of a name: 2 when the parent is in the key */
+    int key_parent;             /* the kind of the first segment, or -1 */
+    const char *parent_field;   /* the F_REF field naming the parent, or NULL */
+    const struct field *fields; /* ends with a NULL name */
+};
+
+#define TEXT(n)                                                                                    \
+    {                                                                                              \
+        .name = (n), .type = F_TEXT                                                                \
+    }
+#define MTU                                                                                        \
+    {                                                                                              \
+        .name = "mtu", .type = F_INT, .min = 68, .max = 9000                                       \
+    }
+static const struct field dc_fields[] = {TEXT("description"), {0}};
+static const struct field cluster_fields[] = {
+    {.name = "datacenter", .type = F_REF, .required = true, .ref = INV_DATACENTER},
+    {.name = "dpu_rule", .type = F_DPU_RULE},
+    TEXT("description"),
+    {0}};
+static const struct field host_fields[] = {
+    {.name = "cluster", .type = F_REF, .required = true, .ref = INV_CLUSTER},
+    {.name = "address", .type = F_IPV4},
+    TEXT("description"),
+    {0}};
+static const struct field dpu_fields[] = {
+    TEXT("vendor"), TEXT("model"), TEXT("firmware"), TEXT("serial"), {0}};
+static const struct field switch_fields[] = {
+    {.name = "datacenter", .type = F_REF, .required = true, .ref = INV_DATACENTER},
+    MTU,
+    TEXT("description"),
+    {0}};
+static const struct field pg_fields[] = {
+    {.name = "vlan", .type = F_INT, .required = true, .min = 0, .max = 4094},
+    MTU,
+    {.name = "failback", .type = F_BOOL},
+    TEXT("description"),
+    {0}};
+static const struct field vm_fields[] = {
+    {.name = "host", .type = F_REF, .required = true, .ref = INV_HOST}, TEXT("description"), {0}};
+static const struct field vnic_fields[] = {
+    {.name = "mac", .type = F_MAC, .required = true},
+    {.name = "portgroup", .type = F_REF, .required = true, .ref = INV_PORTGROUP},
+    {0}};
+
+static const struct inv_kind_def kinds[INV__N] = {
+    [INV_DATACENTER] = {"datacenter", 1, -1, NULL, dc_fields},
+    [INV_CLUSTER] = {"cluster", 1, -1, "datacenter", cluster_fields},
+    [INV_HOST] = {"host", 1, -1, "cluster", host_fields},
+    [INV_DPU] = {"dpu", 2, INV_HOST, NULL, dpu_fields},
+    [INV_SWITCH] = {"switch", 1, -1, "datacenter", switch_fields},
+    [INV_PORTGROUP] = {"portgroup", 2, INV_SWITCH, NULL, pg_fields},
+    [INV_VM] = {"vm", 1, -1, "host", vm_fields},
+    [INV_VNIC] = {"vnic", 2, INV_VM, NULL, vnic_fields},
+};
+
+int
+inv_kind_parse(const char *name, enum inv_kind *out)
+{
+    for (int k = 0; k < INV__N; k++)
+        if (name && !strcmp(name, kinds[k].name)) {
+            *out = (enum inv_kind)k;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *
+inv_kind_name(enum inv_kind k)
+{
+    return (unsigned)k < INV__N ? kinds[k].name : "?";
+}
+
+int
+inv_key(enum inv_kind k, const char *name, char *key, size_t len, char *err, size_t err_len)
+{
+    const struct inv_kind_def *d = &kinds[k];
+    const char *slash = name ? strchr(name, '/') : NULL;
+    char a[INV_NAME_MAX + 1] = "", b[INV_NAME_MAX + 1] = "";
+    bool ok = name && (d->segments == 2) == (slash != NULL);
+    if (ok && slash) {
+        ok = slash - name <= INV_NAME_MAX && strlen(slash + 1) <= INV_NAME_MAX;
+        if (ok) {
+            snprintf(a, sizeof a, "%.*s", (int)(slash - name), name);
+            snprintf(b, sizeof b, "%s", slash + 1);
+        }
+        ok = ok && name_is_valid(a, INV_NAME_MAX) && name_is_valid(b, INV_NAME_MAX);
+    } else if (ok) {
+        ok = name_is_valid(name, INV_NAME_MAX);
+    }
+    if (!ok)
+        return err_set(err, err_len, -EINVAL, "%s: a name is %s of letters, digits, '.-_'", d->name,
+                       d->segments == 2 ? "PARENT/NAME, each" : "1 to 64 characters");
+    snprintf(key, len, "%s%s/%s", STORE_KEY_PREFIX, d->name, name);
+    return 0;
+}
+
+/* ---- values ---- */
+
+static int
+check_dpu_rule(json_t *v, char *err, size_t err_len)
+{
+    const char *k;
+    json_t *x;
+    if (!json_is_object(v))
+        return err_set(err, err_len, -EINVAL, "dpu_rule: an object");
+    json_object_foreach(v, k, x)
+    {
+        if (strcmp(k, "vendor") && strcmp(k, "model") && strcmp(k, "firmware"))
+            return err_set(err, err_len, -EINVAL, "dpu_rule: %s: not vendor, model or firmware", k);
+        if (!json_is_string(x))
+            return err_set(err, err_len, -EINVAL, "dpu_rule: %s: a string", k);
+    }
+    return 0;
+}
+
+static bool
+is_mac(const char *s)
+{
+    unsigned b[6];
+    char end;
+    return s && strlen(s) == 17 &&
+           sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) ==
+               6 &&
+           !(b[0] & 1); /* a unicast address */
+}
+
+/* Checks 'v', the value of field 'f'. */
+static int
+check_field(const struct field *f, json_t *v, char *err, size_t err_len)
+{
+    const char *s = json_string_value(v);
+    char key[STORE_KEY_MAX];
+    struct in_addr in;
+    switch (f->type) {
+    case F_TEXT:
+        return s && strlen(s) <= 1024 ? 0 : err_set(err, err_len, -EINVAL, "a string");
+    case F_REF:
+        return inv_key(f->ref, s, key, sizeof key, err, err_len);
+    case F_INT:
+        if (!json_is_integer(v) || json_integer_value(v) < f->min || json_integer_value(v) > f->max)
+            return err_set(err, err_len, -EINVAL, "%lld to %lld", (long long)f->min,
+                           (long long)f->max);
+        return 0;
+    case F_BOOL:
+        return json_is_boolean(v) ? 0 : err_set(err, err_len, -EINVAL, "true or false");
+    case F_IPV4:
+        return s && inet_pton(AF_INET, s, &in) == 1
+                   ? 0
+                   : err_set(err, err_len, -EINVAL, "an IPv4 address");
+    case F_MAC:
+        return is_mac(s) ? 0 : err_set(err, err_len, -EINVAL, "a unicast MAC, xx:xx:xx:xx:xx:xx");
+    case F_DPU_RULE:
+        return check_dpu_rule(v, err, err_len);
+    }
+    return -EINVAL;
+}
+
+static const struct field *
+field_of(const struct inv_kind_def *d, const char *name)
+{
+    for (const struct field *f = d->fields; f->name; f++)
+        if (!strcmp(f->name, name))
+            return f;
+    return NULL;
+}
+
+int
+inv_validate(enum inv_kind k, json_t *obj, char *err, size_t err_len)
+{
+    const struct inv_kind_def *d = &kinds[k];
+    if (!json_is_object(obj))
+        return err_set(err, err_len, -EINVAL, "%s: a JSON object", d->name);
+    const char *name;
+    json_t *v;
+    json_object_foreach(obj, name, v)
+    {
+        const struct field *f = field_of(d, name);
+        char why[ERR_LEN];
+        if (!f)
+            return err_set(err, err_len, -EINVAL, "%s: %s: no such field", d->name, name);
+        if (check_field(f, v, why, sizeof why) < 0)
+            return err_set(err, err_len, -EINVAL, "%s: %s: %s", d->name, name, why);
+    }
+    for (const struct field *f = d->fields; f->name; f++)
+        if (f->required && !json_object_get(obj, f->name))
+            return err_set(err, err_len, -EINVAL, "%s: %s is required", d->name, f->name);
+    return 0;
+}
+
+/* ---- the tree ---- */
+
+/* The kind of store key 'key' and where its name starts, or -1. */
+static int
+kind_of_key(const char *key, const char **name)
+{
+    size_t p = strlen(STORE_KEY_PREFIX);
+    if (!key || strncmp(key, STORE_KEY_PREFIX, p))
+        return -1;
+    for (int k = 0; k < INV__N; k++) {
+        size_t n = strlen(kinds[k].name);
+        if (!strncmp(key + p, kinds[k].name, n) && key[p + n] == '/') {
+            *name = key + p + n + 1;
+            return k;
+        }
+    }
+    return -1;
+}
+
+static const char root[] = INV_ROOT;
+
+/* The key of the parent of object 'key' (kind 'k', name 'name') into 'buf',
+ * 'root' for a kind without one, or NULL. */
+static const char *
+inv_parent_of(struct store *st, int k, const char *key, const char *name, char *buf, size_t len)
+{
+    const struct inv_kind_def *d = &kinds[k];
+    if (d->key_parent >= 0) {
+        const char *slash = strchr(name, '/');
+        if (!slash)
+            return NULL;
+        snprintf(buf, len, "%s%s/%.*s", STORE_KEY_PREFIX, kinds[d->key_parent].name,
+                 (int)(slash - name), name);
+        return buf;
+    }
+    if (!d->parent_field)
+        return root;
+    struct store_kv kv = {0};
+    int rc = store_get(st, key, &kv, NULL, 0);
+    if (rc < 0) /* an object that does not exist sits under the root alone */
+        return rc == -ENOENT ? root : NULL;
+    json_t *obj = json_loads(kv.value, 0, NULL);
+    const char *parent = json_string_value(json_object_get(obj, d->parent_field));
+    const struct field *f = field_of(d, d->parent_field);
+    const char *r = parent && inv_key(f->ref, parent, buf, len, NULL, 0) == 0 ? buf : NULL;
+    json_decref(obj);
+    store_kv_fini(&kv);
+    return r;
+}
+
+const char *
+inv_parent(const char *key, char *buf, size_t len, void *aux)
+{
+    struct store *st = aux;
+    const char *name;
+    if (!key || strncmp(key, INV_ROOT, strlen(INV_ROOT)) || !strcmp(key, INV_ROOT))
+        return NULL;
+    int k = kind_of_key(key, &name);
+    const char *up = k < 0 ? root : inv_parent_of(st, k, key, name, buf, len);
+    if (up == root)
+        snprintf(buf, len, "%s", root);
+    return up ? buf : NULL;
+}
+
+const char *
+inv_parent_of_new(enum inv_kind k, const char *name, json_t *obj, char *buf, size_t len)
+{
+    const struct inv_kind_def *d = &kinds[k];
+    char key[STORE_KEY_MAX];
+    if (inv_key(k, name, key, sizeof key, NULL, 0) < 0)
+        return NULL;
+    if (d->key_parent >= 0) {
+        const char *slash = strchr(name, '/');
+        snprintf(buf, len, "%s%s/%.*s", STORE_KEY_PREFIX, kinds[d->key_parent].name,
+                 (int)(slash - name), name);
+        return buf;
+    }
+    if (!d->parent_field) {
+        snprintf(buf, len, "%s", root);
+        return buf;
+    }
+    const char *parent = json_string_value(json_object_get(obj, d->parent_field));
+    const struct field *f = field_of(d, d->parent_field);
+    return parent && inv_key(f->ref, parent, buf, len, NULL, 0) == 0 ? buf : NULL;
+}
+
+/* -ENOENT unless every object 'obj' names (its F_REF fields) exists. */
+static int
+check_refs(struct store *st, const struct inv_kind_def *d, json_t *obj, char *err, size_t err_len)
+{
+    for (const struct field *f = d->fields; f->name; f++) {
+        const char *name = json_string_value(json_object_get(obj, f->name));
+        char key[STORE_KEY_MAX];
+        struct store_kv kv = {0};
+        if (f->type != F_REF || !name || inv_key(f->ref, name, key, sizeof key, NULL, 0) < 0)
+            continue;
+        int rc = store_get(st, key, &kv, err, err_len);
+        store_kv_fini(&kv);
+        if (rc == -ENOENT)
+            return err_set(err, err_len, -ENOENT, "%s: no %s %s", d->name, kinds[f->ref].name,
+                           name);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* -ENOENT unless the parent that a two-segment name starts with exists. */
+static int
+check_key_parent(struct store *st, const struct inv_kind_def *d, const char *name, char *err,
+                 size_t err_len)
+{
+    if (d->key_parent < 0)
+        return 0;
+    char key[STORE_KEY_MAX];
+    const char *slash = strchr(name, '/');
+    snprintf(key, sizeof key, "%s%s/%.*s", STORE_KEY_PREFIX, kinds[d->key_parent].name,
+             (int)(slash - name), name);
+    struct store_kv kv = {0};
+    int rc = store_get(st, key, &kv, err, err_len);
+    store_kv_fini(&kv);
+    if (rc == -ENOENT)
+        return err_set(err, err_len, -ENOENT, "%s: no %s %.*s", d->name, kinds[d->key_parent].name,
+                       (int)(slash - name), name);
+    return rc;
+}
+
+int
+inv_put(struct store *st, enum inv_kind k, const char *name, json_t *obj, int64_t expected,
+        const struct store_actor *actor, int64_t *revision, char *err, size_t err_len)
+{
+    const struct inv_kind_def *d = &kinds[k];
+    char key[STORE_KEY_MAX];
+    int rc = inv_key(k, name, key, sizeof key, err, err_len);
+    if (rc < 0 || (rc = inv_validate(k, obj, err, err_len)) < 0 ||
+        (rc = check_key_parent(st, d, name, err, err_len)) < 0 ||
+        (rc = check_refs(st, d, obj, err, err_len)) < 0)
+        return rc;
+    char *text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    struct store_txn *t = text ? store_txn_begin(st) : NULL;
+    if (!t) {
+        free(text);
+        return err_set(err, err_len, -ENOMEM, "out of memory");
+    }
+    rc = store_txn_put(t, key, text, expected, err, err_len);
+    free(text);
+    if (rc < 0) {
+        store_txn_abort(t);
+        return rc;
+    }
+    return store_txn_commit(t, actor, revision, err, err_len);
+}
+
+/* Whether a 'c' object names 'name' in its F_REF field 'f': scans them all
+ * (a page at a time).  Sets 'who' to the first.  Returns 1, 0 or an error. */
+static int
+find_referrer(struct store *st, enum inv_kind c, const struct field *f, const char *name, char *who,
+              size_t who_len, char *err, size_t err_len)
+{
+    char prefix[STORE_KEY_MAX], after[STORE_KEY_MAX] = "";
+    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, kinds[c].name);
+    for (;;) {
+        struct store_list l = {0};
+        int rc = store_list(st, prefix, after, STORE_LIST_MAX, &l, err, err_len);
+        for (size_t i = 0; rc == 0 && i < l.n_kvs; i++) {
+            json_t *obj = json_loads(l.kvs[i].value, 0, NULL);
+            const char *v = json_string_value(json_object_get(obj, f->name));
+            if (v && !strcmp(v, name)) {
+                snprintf(who, who_len, "%s %s", kinds[c].name, l.kvs[i].key + strlen(prefix));
+                rc = 1;
+            }
+            json_decref(obj);
+        }
+        bool more = rc == 0 && l.more && l.n_kvs;
+        if (more)
+            snprintf(after, sizeof after, "%s", l.kvs[l.n_kvs - 1].key);
+        store_list_fini(&l);
+        if (!more)
+            return rc;
+    }
+}
+
+/* Sets 'who' to an object below or naming object 'name' of kind 'k'.
+ * Returns 1 (one exists), 0 or an error. */
+static int
+find_child(struct store *st, enum inv_kind k, const char *name, char *who, size_t who_len,
+           char *err, size_t err_len)
+{
+    for (int c = 0; c < INV__N; c++) {
+        int rc = 0;
+        if (kinds[c].key_parent == (int)k) {
+            char prefix[STORE_KEY_MAX];
+            struct store_list l = {0};
+            snprintf(prefix, sizeof prefix, "%s%s/%s/", STORE_KEY_PREFIX, kinds[c].name, name);
+            rc = store_list(st, prefix, NULL, 1, &l, err, err_len);
+            if (rc == 0 && l.n_kvs) {
+                snprintf(who, who_len, "%s %s", kinds[c].name,
+                         l.kvs[0].key + strlen(STORE_KEY_PREFIX) + strlen(kinds[c].name) + 1);
+                rc = 1;
+            }
+            store_list_fini(&l);
+        }
+        for (const struct field *f = kinds[c].fields; rc == 0 && f->name; f++)
+            if (f->type == F_REF && f->ref == k)
+                rc = find_referrer(st, (enum inv_kind)c, f, name, who, who_len, err, err_len);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int
+inv_delete(struct store *st, enum inv_kind k, const char *name, int64_t expected,
+           const struct store_actor *actor, int64_t *revision, char *err, size_t err_len)
+{
+    char key[STORE_KEY_MAX], who[STORE_KEY_MAX + 32];
+    int rc = inv_key(k, name, key, sizeof key, err, err_len);
+    if (rc < 0 || (rc = find_child(st, k, name, who, sizeof who, err, err_len)) < 0)
+        return rc;
+    if (rc == 1)
+        return err_set(err, err_len, -ENOTEMPTY, "%s %s: %s still belongs to it", kinds[k].name,
+                       name, who);
+    struct store_txn *t = store_txn_begin(st);
+    if (!t)
+        return err_set(err, err_len, -ENOMEM, "out of memory");
+    if ((rc = store_txn_delete(t, key, expected, err, err_len)) < 0) {
+        store_txn_abort(t);
+        return rc;
+    }
+    return store_txn_commit(t, actor, revision, err, err_len);
+}

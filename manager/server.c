@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* server: evhttp over TLS in, api_handle() out (server.h). */
+#include "manager/server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+
+LOG_MODULE(server);
+
+struct server {
+    struct evhttp *http;
+    SSL_CTX *ctx;
+    struct api *api;
+};
+
+static struct bufferevent *
+bev_cb(struct event_base *base, void *arg)
+{
+    struct server *s = arg;
+    SSL *ssl = SSL_new(s->ctx);
+    struct bufferevent *bev =
+        ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE)
+            : NULL;
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    default:
+        return "OTHER";
+    }
+}
+
+static const char *
+reason_for(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 429:
+        return "Too Many Requests";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+static void
+send_json(struct evhttp_request *req, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct evbuffer *buf = evbuffer_new();
+    if (!text || !buf || evbuffer_add(buf, text, strlen(text)) || evbuffer_add(buf, "\n", 1)) {
+        evhttp_send_error(req, 500, NULL);
+    } else {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        evhttp_add_header(h, "Content-Type", "application/json");
+        evhttp_add_header(h, "Cache-Control", "no-store");
+        evhttp_send_reply(req, status, reason_for(status), buf);
+    }
+    if (buf)
+        evbuffer_free(buf);
+    free(text);
+}
+
+/* The bearer token of 'req', or NULL. */
+static const char *
+bearer_of(struct evhttp_request *req)
+{
+    const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    return a && !strncasecmp(a, "Bearer ", 7) ? a + 7 : NULL;
+}
+
+static void
+request_cb(struct evhttp_request *req, void *arg)
+{
+    struct server *s = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    char peer[80];
+    char *host = NULL;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
+    snprintf(peer, sizeof peer, "%s:%u", host ? host : "?", port);
+    size_t len = evbuffer_get_length(in);
+    struct api_request r = {
+        .method = method_name(evhttp_request_get_command(req)),
+        .path = evhttp_uri_get_path(uri),
+        .query = evhttp_uri_get_query(uri),
+        .body = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : NULL,
+        .body_len = len,
+        .bearer = bearer_of(req),
+        .peer = peer,
+    };
+    struct api_reply rep;
+    api_handle(s->api, &r, &rep);
+    send_json(req, rep.status, rep.body);
+    json_decref(rep.body);
+}
+
+struct server *
+server_create(struct event_base *base, const char *addr, uint16_t port, SSL_CTX *ctx,
+              struct api *api, char *err, size_t err_len)
+{
+    struct server *s = calloc(1, sizeof *s);
+    if (!s || !(s->http = evhttp_new(base))) {
+        free(s);
+        err_set(err, err_len, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    SSL_CTX_up_ref(ctx);
+    s->ctx = ctx;
+    s->api = api;
+    evhttp_set_bevcb(s->http, bev_cb, s);
+    evhttp_set_gencb(s->http, request_cb, s);
+    evhttp_set_max_body_size(s->http, SERVER_MAX_BODY);
+    evhttp_set_max_headers_size(s->http, 16384);
+    evhttp_set_timeout(s->http, SERVER_TIMEOUT_S);
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
+    if (!evhttp_bind_socket_with_handle(s->http, addr, port)) {
+        err_set(err, err_len, -EADDRNOTAVAIL, "cannot listen on %s port %u: %s", addr, port,
+                errno ? strerror(errno) : "bad address");
+        server_destroy(s);
+        return NULL;
+    }
+    log_info("listening on https://%s:%u", addr, port);
+    return s;
+}
+
+void
+server_destroy(struct server *s)
+{
+    if (!s)
+        return;
+    if (s->http)
+        evhttp_free(s->http);
+    SSL_CTX_free(s->ctx);
+    free(s);
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fuzz-api: arbitrary requests to the manager's REST API (manager/api.h), as
+ * its admin.  The input is METHOD NUL PATH NUL QUERY NUL BODY (fuzz-util.h).
+ * Every reply has a status from 200 to 599 and a JSON object; a refusal (4xx)
+ * says why in {"code", "message"}, one line, and writes nothing (the store's
+ * revision is unchanged).  The store lives in a scratch directory (in
+ * /dev/shm when there is one), removed at exit.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "lib/util.h"
+#include "manager/api.h"
+#include "tests/fuzz/fuzz-util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const struct auth_cost cheap = {.t_cost = 1, .m_cost_kib = 64, .lanes = 1};
+static struct store *st;
+static struct api *api;
+static char dir[64], token[AUTH_TOKEN_LEN];
+
+static void
+remove_all(void)
+{
+    api_destroy(api);
+    store_close(st);
+    fs_remove_at(AT_FDCWD, dir);
+}
+
+static void
+setup_once(void)
+{
+    char err[ERR_LEN] = "", path[128], pw[64] = "";
+    if (api)
+        return;
+    snprintf(dir, sizeof dir, "%s/dse-fuzz-api-XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    if (!mkdtemp(dir))
+        abort();
+    snprintf(path, sizeof path, "%s/store.db", dir);
+    struct api_params p = {.cost = &cheap};
+    if (store_open(path, &st, err, sizeof err) < 0 || (p.store = st, api_create(&p, &api)) < 0)
+        abort();
+    atexit(remove_all);
+    snprintf(path, sizeof path, "%s/pw", dir);
+    FILE *f = NULL;
+    if (api_bootstrap_admin(api, path, err, sizeof err) != 1 || !(f = fopen(path, "r")) ||
+        !fgets(pw, sizeof pw, f))
+        abort();
+    fclose(f);
+    pw[strcspn(pw, "\n")] = '\0';
+    json_t *body = json_pack("{s:s,s:s}", "user", "admin", "password", pw);
+    char *text = json_dumps(body, 0);
+    struct api_request req = {.method = "POST",
+                              .path = "/api/v1/login",
+                              .body = text,
+                              .body_len = strlen(text),
+                              .peer = "fuzz:1"};
+    struct api_reply rep;
+    api_handle(api, &req, &rep);
+    if (rep.status != 200)
+        abort();
+    snprintf(token, sizeof token, "%s", json_string_value(json_object_get(rep.body, "token")));
+    json_decref(rep.body);
+    json_decref(body);
+    free(text);
+}
+
+static int64_t
+revision(void)
+{
+    char err[ERR_LEN];
+    int64_t rev;
+    if (store_revision(st, &rev, err, sizeof err) < 0)
+        abort();
+    return rev;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    setup_once();
+    struct fuzz_pieces in;
+    fuzz_split(data, size, 4, &in);
+    struct api_request req = {
+        .method = in.p[0] ? in.p[0] : "GET",
+        .path = in.p[1] ? in.p[1] : "/api/v1/hosts",
+        .query = in.p[2],
+        .body = in.p[3],
+        .body_len = in.p[3] ? in.len[3] : 0,
+        .bearer = token,
+        .peer = "fuzz:2",
+    };
+    int64_t before = revision();
+    struct api_reply rep;
+    api_handle(api, &req, &rep);
+    if (rep.status < 200 || rep.status > 599 || !json_is_object(rep.body))
+        abort();
+    if (rep.status >= 400) {
+        const char *msg = json_string_value(json_object_get(rep.body, "message"));
+        if (!json_string_value(json_object_get(rep.body, "code")) || !msg || !msg[0] ||
+            strchr(msg, '\n'))
+            abort();
+        if (rep.status < 500 && revision() != before)
+            abort(); /* a refusal wrote something */
+    }
+    json_decref(rep.body);
+    fuzz_pieces_free(&in);
+    return 0;
+}

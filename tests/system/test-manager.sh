@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# dse-manager in the lab: it runs in P-mgmt at 198.19.0.1:8443 with the
+# lab's CA as the cluster CA, reached from the root netns through the lab's
+# forwarder on a loopback port, and from the hosts' management network.
+#
+#   root netns: curl -> 127.0.0.1:PORT (dse-lab-fwd, living in P-mgmt)
+#                                 \--> P-mgmt: dse-manager 198.19.0.1:8443
+#   P-h1: curl ---- vmk0 ==== mgmt0 ----/
+#
+# The REST API as a user meets it: the first admin's password, login,
+# inventory with resource versions (409), a read-only user refused, the
+# audit log, bad input; a kill -9 of the manager in the middle of writes
+# loses none that it acknowledged; down leaves no process.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+require_root
+trap cleanup EXIT
+
+P=$(lab_prefix) || exit 1
+TMP=$(mktemp -d /tmp/dse-manager.XXXXXX)
+TEST_TMPDIRS+=("$TMP")
+# A free loopback port for the forwarder.
+PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+lab_up "$P" --hosts 1 --dpus 1 --manager-port "$PORT" >/dev/null || { not_ok "lab up"; finish; exit 1; }
+LD=$DSE_LAB_DIR/$P
+S=$LD/mgmt/manager
+URL=https://127.0.0.1:$PORT/api/v1
+
+# call METHOD PATH [BODY] [TOKEN]: prints the HTTP status; the body in $TMP/body.
+call() {
+	local auth=()
+	[[ -n ${4:-} ]] && auth=(-H "Authorization: Bearer $4")
+	curl -s -o "$TMP/body" -w '%{http_code}' --max-time 10 --cacert "$S/ca/ca.pem" \
+		-X "$1" "${auth[@]}" ${3:+-d "$3"} "$URL$2"
+}
+body() { jq -r "$1" "$TMP/body"; }
+
+mpid=$(cat "$LD/mgmt/run/manager.pid" 2>/dev/null)
+check "dse-manager runs in the management netns" \
+	test "$(readlink "/proc/$mpid/ns/net")" = "net:[$(stat -L -c %i "/run/netns/$P-mgmt")]"
+check "it holds the lab's CA as the cluster CA" cmp -s "$S/ca/ca.pem" "$LD/ca/ca.pem"
+check_eq "its state is the operator's alone" 700 "$(stat -c %a "$S")"
+check_eq "the first admin's password file is 0600" 600 "$(stat -c %a "$S/admin-password")"
+
+PW=$(cat "$S/admin-password")
+check_eq "login through the loopback port" 200 "$(call POST /login "{\"user\":\"admin\",\"password\":\"$PW\"}")"
+T=$(body .token)
+check_eq "a wrong password is refused" 401 "$(call POST /login '{"user":"admin","password":"nope-nope-nope"}')"
+check_eq "no token, no inventory" 401 "$(call GET /hosts)"
+check_eq "the hosts' management network reaches it too" 401 \
+	"$(ip netns exec "$P-h1" curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+		--cacert "$S/ca/ca.pem" https://198.19.0.1:8443/api/v1/hosts)"
+
+for o in 'datacenters {"name":"dc1","spec":{}}' 'clusters {"name":"c1","spec":{"datacenter":"dc1"}}' \
+	'hosts {"name":"h1","spec":{"cluster":"c1","address":"198.19.0.11"}}' \
+	'switches {"name":"s1","spec":{"datacenter":"dc1"}}' 'portgroups {"name":"s1/pg-a","spec":{"vlan":10}}'; do
+	check_eq "create ${o%% *}" 201 "$(call POST "/${o%% *}" "${o#* }" "$T")"
+done
+check_eq "read a portgroup" 200 "$(call GET /portgroups/s1/pg-a "" "$T")"
+rv=$(body .resource_version)
+check_eq "update with the version read" 200 \
+	"$(call PUT /portgroups/s1/pg-a "{\"spec\":{\"vlan\":20},\"resource_version\":$rv}" "$T")"
+check_eq "update again with the same, old version: conflict" 409 \
+	"$(call PUT /portgroups/s1/pg-a "{\"spec\":{\"vlan\":30},\"resource_version\":$rv}" "$T")"
+check_eq "... as {code, message}" conflict "$(body .code)"
+check_eq "the first update stands" 20 "$(call GET /portgroups/s1/pg-a "" "$T" >/dev/null; body .spec.vlan)"
+
+check_eq "an admin adds a read-only user" 201 "$(call POST /users \
+	'{"name":"ro","password":"read-only-password","grants":[{"object":"/dse/v1/","role":"read-only"}]}' "$T")"
+check_eq "... who logs in" 200 "$(call POST /login '{"user":"ro","password":"read-only-password"}')"
+RO=$(body .token)
+check_eq "... reads" 200 "$(call GET /portgroups "" "$RO")"
+check_eq "... and may not change" 403 "$(call POST /portgroups '{"name":"s1/pg-b","spec":{"vlan":11}}' "$RO")"
+check_eq "... nor read the audit log" 403 "$(call GET /audit "" "$RO")"
+
+check_eq "the audit log" 200 "$(call GET "/audit?prefix=%2Fdse%2Fv1%2Fportgroup%2F" "" "$T")"
+check "... has the update with who, from where, before and after" bash -c \
+	"jq -e '.items[1] | .who == \"admin\" and (.from | startswith(\"198.19.0.1:\")) and .before.vlan == 10 and .after.vlan == 20' $TMP/body >/dev/null"
+
+check_eq "bad JSON: 400" 400 "$(call POST /portgroups '{"name":' "$T")"
+check_eq "an unknown field: 400" 400 "$(call POST /portgroups '{"name":"s1/x","spec":{"vlna":1}}' "$T")"
+check "... with one clear line" bash -c "jq -e '.message == \"portgroup: vlna: no such field\"' $TMP/body >/dev/null"
+check_eq "a body over 1 MiB: refused" 413 "$(head -c 1100000 /dev/zero | tr '\0' a |
+	curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$S/ca/ca.pem" \
+		-H "Authorization: Bearer $T" --data-binary @- "$URL/portgroups")"
+
+# kill -9 in the middle of writes: every acknowledged one is there after.
+: >"$TMP/acked"
+(
+	for i in $(seq 1 400); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$S/ca/ca.pem" \
+			-H "Authorization: Bearer $T" -d "{\"name\":\"vm$i\",\"spec\":{\"host\":\"h1\"}}" "$URL/vms")
+		[[ $code == 201 ]] && echo "vm$i" >>"$TMP/acked"
+	done
+) &
+writer=$!
+wait_until 20 bash -c "[[ \$(wc -l <'$TMP/acked' 2>/dev/null) -ge 30 ]]"
+kill -KILL "$mpid"
+wait "$writer"
+acked=$(wc -l <"$TMP/acked")
+check "the manager was killed with writes under way (some acknowledged: $acked)" test "$acked" -ge 30
+check "dse-lab up starts it again" quiet "$DSE_LAB" up --prefix "$P" --hosts 1 --dpus 1 --manager-port "$PORT"
+check_eq "the old token still works" 200 "$(call GET "/vms?limit=100" "" "$T")"
+have=$(next=; while :; do
+	call GET "/vms?limit=100${next:+&after=$next}" "" "$T" >/dev/null
+	body '.items[].name'
+	next=$(body '.next // empty')
+	[[ -n $next ]] || break
+done | sort)
+missing=$(comm -23 <(sort "$TMP/acked") <(echo "$have"))
+check_eq "every acknowledged VM is there ($acked)" "" "$missing"
+check "the store passes integrity_check" bash -c \
+	"[[ \$(sqlite3 '$S/store.db' 'PRAGMA integrity_check') == ok ]]"
+
+mpid=$(cat "$LD/mgmt/run/manager.pid")
+fpid=$(cat "$LD/mgmt/run/lab-fwd.pid")
+check "down" quiet lab_down "$P"
+gone() { [[ ! -d /proc/$1 ]] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+check "no manager left" gone "$mpid"
+check "no forwarder left" gone "$fpid"
+check_eq "no process left in $P" "" "$(lab_procs "$P")"
+check_eq "the loopback port is free again" 0 "$(ss -Hltn "sport = :$PORT" | wc -l)"
+finish

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The manager's REST API (manager/api.h) as a function, over a scratch store
+ * and a clock of our own: the first admin, logins and tokens, the inventory
+ * with resource versions (409), who may do what (the RBAC matrix), the audit
+ * log, bad input (4xx and nothing written), and the login limiter.
+ */
+#include "tests/unit/check.h"
+#include "lib/util.h"
+#include "manager/api.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const struct auth_cost cheap = {.t_cost = 1, .m_cost_kib = 64, .lanes = 1};
+static uint64_t clock_ms = 1800000000000ull;
+static uint64_t
+fake_now(void)
+{
+    return clock_ms;
+}
+
+struct fx {
+    char dir[64], pwfile[96];
+    struct store *st;
+    struct api *api;
+    char admin[AUTH_TOKEN_LEN];
+};
+
+static struct api_reply last;
+
+/* One call; its reply stays in 'last' until the next.  Returns the status. */
+static int
+call(struct fx *f, const char *method, const char *path, const char *query, const char *body,
+     const char *token)
+{
+    json_decref(last.body);
+    struct api_request req = {.method = method,
+                              .path = path,
+                              .query = query,
+                              .body = body,
+                              .body_len = body ? strlen(body) : 0,
+                              .bearer = token,
+                              .peer = "198.19.0.50:40000"};
+    api_handle(f->api, &req, &last);
+    return last.status;
+}
+
+static const char *
+str(const char *field)
+{
+    return json_string_value(json_object_get(last.body, field));
+}
+
+/* Logs 'user' in; the token into 'out'.  Returns the status. */
+static int
+login(struct fx *f, const char *user, const char *password, char out[AUTH_TOKEN_LEN])
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"user\":\"%s\",\"password\":\"%s\"}", user, password);
+    int status = call(f, "POST", "/api/v1/login", NULL, body, NULL);
+    if (status == 200 && out)
+        snprintf(out, AUTH_TOKEN_LEN, "%s", str("token"));
+    return status;
+}
+
+static bool
+fx_init(struct fx *f)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/dse-test-api-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return false;
+    char path[128], err[ERR_LEN] = "", pw[64] = "";
+    snprintf(path, sizeof path, "%s/store.db", f->dir);
+    snprintf(f->pwfile, sizeof f->pwfile, "%s/admin-password", f->dir);
+    struct api_params p = {.cost = &cheap, .now_ms = fake_now};
+    if (store_open(path, &f->st, err, sizeof err) < 0 || (p.store = f->st, 0) ||
+        api_create(&p, &f->api) < 0 || api_bootstrap_admin(f->api, f->pwfile, err, sizeof err) != 1)
+        return fprintf(stderr, "%s\n", err), false;
+    FILE *fp = fopen(f->pwfile, "r");
+    if (!fp || !fgets(pw, sizeof pw, fp))
+        return false;
+    fclose(fp);
+    pw[strcspn(pw, "\n")] = '\0';
+    return login(f, "admin", pw, f->admin) == 200;
+}
+
+static void
+fx_fini(struct fx *f)
+{
+    json_decref(last.body);
+    last.body = NULL;
+    api_destroy(f->api);
+    store_close(f->st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+}
+
+static int64_t
+revision(struct fx *f)
+{
+    int64_t rev = -1;
+    char err[ERR_LEN];
+    store_revision(f->st, &rev, err, sizeof err);
+    return rev;
+}
+
+/* dc1 > {c1, c2}, s1 > s1/pg-a, by the admin. */
+static bool
+build(struct fx *f)
+{
+    static const char *const objs[][2] = {
+        {"/api/v1/datacenters", "{\"name\":\"dc1\",\"spec\":{}}"},
+        {"/api/v1/clusters", "{\"name\":\"c1\",\"spec\":{\"datacenter\":\"dc1\"}}"},
+        {"/api/v1/clusters", "{\"name\":\"c2\",\"spec\":{\"datacenter\":\"dc1\"}}"},
+        {"/api/v1/switches", "{\"name\":\"s1\",\"spec\":{\"datacenter\":\"dc1\"}}"},
+        {"/api/v1/portgroups", "{\"name\":\"s1/pg-a\",\"spec\":{\"vlan\":10}}"},
+    };
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
+        if (call(f, "POST", objs[i][0], NULL, objs[i][1], f->admin) != 201)
+            return fprintf(stderr, "%s: %s\n", objs[i][0], str("message")), false;
+    return true;
+}
+
+static void
+the_first_admin_logs_in_with_a_token(void)
+{
+    struct fx f;
+    ASSERT_TRUE(fx_init(&f));
+    struct stat st;
+    ASSERT_EQ(stat(f.pwfile, &st), 0);
+    ASSERT_EQ(st.st_mode & 0777, 0600);
+    char err[ERR_LEN];
+    ASSERT_EQ(api_bootstrap_admin(f.api, f.pwfile, err, sizeof err), 0); /* once only */
+    ASSERT_EQ(strncmp(f.admin, "dse_", 4), 0);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts", NULL, NULL, f.admin), 200);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts", NULL, NULL, NULL), 401);
+    ASSERT_STREQ(str("code"), "unauthenticated");
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts", NULL, NULL, "dse_nope"), 401);
+    ASSERT_EQ(login(&f, "admin", "not the password", NULL), 401);
+    ASSERT_STREQ(str("message"), "wrong user or password");
+    ASSERT_EQ(login(&f, "nobody", "not the password", NULL), 401);
+    ASSERT_STREQ(str("message"), "wrong user or password"); /* the same: no user listing */
+    /* A token expires. */
+    clock_ms += API_TOKEN_TTL_MS;
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts", NULL, NULL, f.admin), 401);
+    fx_fini(&f);
+}
+
+static void
+objects_carry_versions_and_conflicts_are_409(void)
+{
+    struct fx f;
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(build(&f));
+    ASSERT_EQ(call(&f, "GET", "/api/v1/portgroups/s1/pg-a", NULL, NULL, f.admin), 200);
+    ASSERT_STREQ(str("kind"), "portgroup");
+    ASSERT_STREQ(str("name"), "s1/pg-a");
+    int64_t rv = json_integer_value(json_object_get(last.body, "resource_version"));
+    char body[128];
+    snprintf(body, sizeof body, "{\"spec\":{\"vlan\":11},\"resource_version\":%lld}",
+             (long long)rv);
+    ASSERT_EQ(call(&f, "PUT", "/api/v1/portgroups/s1/pg-a", NULL, body, f.admin), 200);
+    ASSERT_GT(json_integer_value(json_object_get(last.body, "resource_version")), rv);
+    int64_t before = revision(&f);
+    ASSERT_EQ(call(&f, "PUT", "/api/v1/portgroups/s1/pg-a", NULL, body, f.admin), 409);
+    ASSERT_STREQ(str("code"), "conflict");
+    ASSERT_EQ(call(&f, "POST", "/api/v1/portgroups", NULL,
+                   "{\"name\":\"s1/pg-a\",\"spec\":{\"vlan\":12}}", f.admin),
+              409);
+    ASSERT_EQ(call(&f, "DELETE", "/api/v1/switches/s1", NULL, NULL, f.admin), 409);
+    ASSERT_STREQ(str("code"), "not-empty");
+    char q[64];
+    snprintf(q, sizeof q, "resource_version=%lld", (long long)rv);
+    ASSERT_EQ(call(&f, "DELETE", "/api/v1/portgroups/s1/pg-a", q, NULL, f.admin), 409);
+    ASSERT_EQ(revision(&f), before); /* none of these wrote */
+    ASSERT_EQ(call(&f, "DELETE", "/api/v1/portgroups/s1/pg-a", NULL, NULL, f.admin), 200);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/portgroups/s1/pg-a", NULL, NULL, f.admin), 404);
+    ASSERT_STREQ(str("code"), "not-found");
+    fx_fini(&f);
+}
+
+/* Adds user 'name' with 'grants' (JSON) as the admin. */
+static bool
+add_user(struct fx *f, const char *name, const char *grants)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"password\":\"password-of-%s\",\"grants\":%s}",
+             name, name, grants);
+    return call(f, "POST", "/api/v1/users", NULL, body, f->admin) == 201;
+}
+
+static void
+who_may_do_what(void)
+{
+    struct fx f;
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(build(&f));
+    ASSERT_TRUE(add_user(&f, "ro", "[{\"object\":\"/dse/v1/\",\"role\":\"read-only\"}]"));
+    ASSERT_TRUE(add_user(&f, "op", "[{\"object\":\"/dse/v1/cluster/c1\",\"role\":\"operator\"}]"));
+    ASSERT_TRUE(add_user(&f, "nobody", "[]"));
+    char ro[AUTH_TOKEN_LEN], op[AUTH_TOKEN_LEN], nobody[AUTH_TOKEN_LEN];
+    ASSERT_EQ(login(&f, "ro", "password-of-ro", ro), 200);
+    ASSERT_EQ(login(&f, "op", "password-of-op", op), 200);
+    ASSERT_EQ(login(&f, "nobody", "password-of-nobody", nobody), 200);
+    const char *h1 = "{\"name\":\"h1\",\"spec\":{\"cluster\":\"c1\"}}";
+    const char *h2 = "{\"name\":\"h2\",\"spec\":{\"cluster\":\"c2\"}}";
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts", NULL, h1, ro), 403);
+    ASSERT_STREQ(str("code"), "forbidden");
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts", NULL, h1, op), 201);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts", NULL, h2, op), 403);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts", NULL, h2, f.admin), 201);
+    /* op may not move h1 out of reach, nor touch h2. */
+    char body[128];
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts/h1", NULL, NULL, op), 200);
+    snprintf(body, sizeof body, "{\"spec\":{\"cluster\":\"c2\"},\"resource_version\":%lld}",
+             (long long)json_integer_value(json_object_get(last.body, "resource_version")));
+    ASSERT_EQ(call(&f, "PUT", "/api/v1/hosts/h1", NULL, body, op), 403);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts/h2", NULL, NULL, op), 403);
+    /* Lists show what each may read. */
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts", NULL, NULL, ro), 200);
+    ASSERT_EQ(json_array_size(json_object_get(last.body, "items")), 2);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts", NULL, NULL, op), 200);
+    ASSERT_EQ(json_array_size(json_object_get(last.body, "items")), 1);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts", NULL, NULL, nobody), 200);
+    ASSERT_EQ(json_array_size(json_object_get(last.body, "items")), 0);
+    /* Users and the audit log: the root's admins only. */
+    const char *const tokens[] = {ro, op, nobody};
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(call(&f, "GET", "/api/v1/users", NULL, NULL, tokens[i]), 403);
+        ASSERT_EQ(call(&f, "GET", "/api/v1/audit", NULL, NULL, tokens[i]), 403);
+        ASSERT_EQ(call(&f, "POST", "/api/v1/users", NULL,
+                       "{\"name\":\"x\",\"password\":\"0123456789\",\"grants\":[]}", tokens[i]),
+                  403);
+    }
+    ASSERT_EQ(call(&f, "GET", "/api/v1/users", NULL, NULL, f.admin), 200);
+    ASSERT_EQ(json_array_size(json_object_get(last.body, "items")), 4);
+    fx_fini(&f);
+}
+
+static void
+every_change_is_in_the_audit_log(void)
+{
+    struct fx f;
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(build(&f));
+    ASSERT_EQ(call(&f, "GET", "/api/v1/portgroups/s1/pg-a", NULL, NULL, f.admin), 200);
+    char body[128];
+    snprintf(body, sizeof body, "{\"spec\":{\"vlan\":30},\"resource_version\":%lld}",
+             (long long)json_integer_value(json_object_get(last.body, "resource_version")));
+    ASSERT_EQ(call(&f, "PUT", "/api/v1/portgroups/s1/pg-a", NULL, body, f.admin), 200);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/audit", "prefix=%2Fdse%2Fv1%2Fportgroup%2F", NULL, f.admin),
+              200);
+    json_t *items = json_object_get(last.body, "items");
+    ASSERT_EQ(json_array_size(items), 2);
+    json_t *e = json_array_get(items, 1);
+    ASSERT_STREQ(json_string_value(json_object_get(e, "who")), "admin");
+    ASSERT_STREQ(json_string_value(json_object_get(e, "from")), "198.19.0.50:40000");
+    ASSERT_STREQ(json_string_value(json_object_get(e, "what")), "portgroup.update");
+    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(e, "before"), "vlan")), 10);
+    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(e, "after"), "vlan")), 30);
+    /* A user's entry hides the password hash. */
+    ASSERT_TRUE(add_user(&f, "ro", "[]"));
+    ASSERT_EQ(call(&f, "GET", "/api/v1/audit", "prefix=/dse/v1/user/ro", NULL, f.admin), 200);
+    e = json_array_get(json_object_get(last.body, "items"), 0);
+    ASSERT_STREQ(json_string_value(json_object_get(json_object_get(e, "after"), "password")),
+                 "(hidden)");
+    fx_fini(&f);
+}
+
+static void
+bad_input_gets_4xx_and_writes_nothing(void)
+{
+    struct fx f;
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(build(&f));
+    int64_t before = revision(&f);
+    static const struct {
+        const char *method, *path, *query, *body;
+        int status;
+        const char *code;
+    } bad[] = {
+        {"POST", "/api/v1/portgroups", NULL, "{\"name\":", 400, "bad-request"},
+        {"POST", "/api/v1/portgroups", NULL, "[1]", 400, "bad-request"},
+        {"POST", "/api/v1/portgroups", NULL, "{\"name\":\"s1/x\"}", 400, "bad-request"},
+        {"POST", "/api/v1/portgroups", NULL, "{\"name\":\"s1/x\",\"spec\":{\"vlan\":9999}}", 400,
+         "bad-request"},
+        {"POST", "/api/v1/portgroups", NULL, "{\"name\":\"s1/x\",\"spec\":{\"vlna\":1}}", 400,
+         "bad-request"},
+        {"POST", "/api/v1/portgroups", NULL, "{\"name\":\"../x\",\"spec\":{\"vlan\":1}}", 400,
+         "bad-request"},
+        {"POST", "/api/v1/portgroups", NULL, "{\"name\":\"s9/x\",\"spec\":{\"vlan\":1}}", 404,
+         "not-found"},
+        {"PUT", "/api/v1/portgroups/s1/pg-a", NULL, "{\"spec\":{\"vlan\":1}}", 400, "bad-request"},
+        {"PUT", "/api/v1/portgroups/s1/pg-a", NULL,
+         "{\"spec\":{\"vlan\":1},\"resource_version\":0}", 400, "bad-request"},
+        {"GET", "/api/v1/portgroups", "limit=0", NULL, 400, "bad-request"},
+        {"GET", "/api/v1/portgroups", "limit=abc", NULL, 400, "bad-request"},
+        {"GET", "/api/v1/portgroups", "after=%00", NULL, 400, "bad-request"},
+        {"DELETE", "/api/v1/portgroups/s1/pg-a", "resource_version=-5", NULL, 400, "bad-request"},
+        {"PATCH", "/api/v1/portgroups/s1/pg-a", NULL, NULL, 405, "method-not-allowed"},
+        {"POST", "/api/v1/portgroups/s1/pg-a", NULL, "{}", 405, "method-not-allowed"},
+        {"GET", "/api/v1/nothing", NULL, NULL, 404, "not-found"},
+        {"GET", "/elsewhere", NULL, NULL, 404, "not-found"},
+        {"GET", "/api/v1/login", NULL, NULL, 405, "method-not-allowed"},
+        {"POST", "/api/v1/users", NULL, "{\"name\":\"u\",\"password\":\"short\"}", 400,
+         "bad-request"},
+        {"POST", "/api/v1/users", NULL,
+         "{\"name\":\"u\",\"password\":\"0123456789\",\"grants\":[{\"object\":\"/x\","
+         "\"role\":\"admin\"}]}",
+         400, "bad-request"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int status = call(&f, bad[i].method, bad[i].path, bad[i].query, bad[i].body, f.admin);
+        if (status != bad[i].status)
+            fprintf(stderr, "case %zu: %s\n", i, str("message"));
+        ASSERT_EQ(status, bad[i].status);
+        ASSERT_STREQ(str("code"), bad[i].code);
+        ASSERT_TRUE(str("message") && str("message")[0] && !strchr(str("message"), '\n'));
+    }
+    ASSERT_EQ(revision(&f), before);
+    fx_fini(&f);
+}
+
+static void
+failed_logins_are_slowed_down(void)
+{
+    struct fx f;
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(add_user(&f, "eve", "[]"));
+    for (int i = 0; i < AUTH_FREE_TRIES; i++)
+        ASSERT_EQ(login(&f, "eve", "guess-guess-guess", NULL), 401);
+    ASSERT_EQ(login(&f, "eve", "guess-guess-guess", NULL), 401);
+    ASSERT_EQ(login(&f, "eve", "password-of-eve", NULL), 429); /* even the right one waits */
+    ASSERT_STREQ(str("code"), "too-many-requests");
+    clock_ms += AUTH_WAIT_BASE_MS;
+    ASSERT_EQ(login(&f, "eve", "password-of-eve", NULL), 200);
+    fx_fini(&f);
+}
+
+TEST_MAIN(TEST(the_first_admin_logs_in_with_a_token),
+          TEST(objects_carry_versions_and_conflicts_are_409), TEST(who_may_do_what),
+          TEST(every_change_is_in_the_audit_log), TEST(bad_input_gets_4xx_and_writes_nothing),
+          TEST(failed_logins_are_slowed_down))
