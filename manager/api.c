@@ -512,6 +512,8 @@ inv_write(struct api *a, const struct api_request *req, const struct caller *c, 
                  &actor, NULL, err, sizeof err);
     if (rc < 0)
         return fail_errno(rep, rc, err);
+    if (a->p.changed)
+        a->p.changed(a->p.aux);
     reply_obj(a, k, name, create ? 201 : 200, rep);
 }
 
@@ -532,7 +534,32 @@ inv_del(struct api *a, const struct api_request *req, const struct caller *c, en
     struct store_actor actor = {.who = c->name, .from = req->peer, .what = what};
     if ((rc = inv_delete(a->p.store, k, name, expected, &actor, &rev, err, sizeof err)) < 0)
         return fail_errno(rep, rc, err);
+    if (a->p.changed)
+        a->p.changed(a->p.aux);
     ok(rep, 200, json_pack("{s:I}", "revision", (json_int_t)rev));
+}
+
+/* GET /api/v1/hosts/NAME/status */
+static void
+host_status(struct api *a, const struct caller *c, const char *name, struct api_reply *rep)
+{
+    char key[STORE_KEY_MAX], skey[STORE_KEY_MAX], err[ERR_LEN];
+    int rc = inv_key(INV_HOST, name, key, sizeof key, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    if (!check_may(a, c, key, RBAC_READ, rep))
+        return;
+    snprintf(skey, sizeof skey, "%sstatus/%s", STORE_KEY_PREFIX, name);
+    json_t *st = NULL;
+    struct store_kv kv = {0};
+    if ((rc = load(a, skey, &st, &kv, err, sizeof err)) < 0) {
+        store_kv_fini(&kv);
+        return fail_errno(rep, rc,
+                          rc == -ENOENT ? "the manager has not reached the host yet" : err);
+    }
+    json_object_set_new(st, "revision", json_integer((json_int_t)kv.mod_revision));
+    store_kv_fini(&kv);
+    ok(rep, 200, st);
 }
 
 /* /api/v1/KINDS[/NAME] */
@@ -545,8 +572,16 @@ inv_route(struct api *a, const struct api_request *req, const struct caller *c, 
         if (strncmp(rest, plurals[k], n) || (rest[n] && rest[n] != '/'))
             continue;
         const char *name = rest[n] ? rest + n + 1 : NULL;
-        const char *m = req->method;
-        if (!strcmp(m, "GET"))
+        const char *m = req->method, *tail = name ? strrchr(name, '/') : NULL;
+        if (k == INV_HOST && tail && !strcmp(tail, "/status") && !strcmp(m, "GET")) {
+            char host[INV_NAME_MAX + 1];
+            if (tail - name > INV_NAME_MAX) {
+                fail(rep, 400, "bad-request", "host: a name is 1 to 64 characters");
+            } else {
+                snprintf(host, sizeof host, "%.*s", (int)(tail - name), name);
+                host_status(a, c, host, rep);
+            }
+        } else if (!strcmp(m, "GET"))
             name ? inv_get(a, c, k, name, rep) : inv_list(a, c, k, req->query, rep);
         else if (!strcmp(m, "POST") && !name)
             inv_write(a, req, c, k, NULL, body, rep);
@@ -592,22 +627,26 @@ user_create(struct api *a, const struct api_request *req, const struct caller *c
 {
     const char *name = json_string_value(json_object_get(body, "name"));
     const char *password = json_string_value(json_object_get(body, "password"));
-    json_t *grants = json_object_get(body, "grants");
+    json_t *given = json_object_get(body, "grants");
     char key[STORE_KEY_MAX], hash[AUTH_HASH_LEN], err[ERR_LEN];
     if (!name || !name_is_valid(name, INV_NAME_MAX) || !password)
         return fail(rep, 400, "bad-request", "a user wants {\"name\", \"password\", \"grants\"}");
+    json_t *grants = given ? json_incref(given) : json_array();
     int rc = auth_password_acceptable(password, err, sizeof err);
-    if (rc < 0 || (rc = grants_check(grants ? grants : json_array(), err, sizeof err)) < 0 ||
+    if (rc == 0 && (rc = grants_check(grants, err, sizeof err)) == 0 &&
         (rc = auth_password_hash(password, a->p.cost, hash, sizeof hash, err, sizeof err)) < 0)
-        return fail_errno(rep, rc == -EINVAL ? rc : -EIO, err);
+        rc = -EIO;
+    json_t *u = rc == 0 ? json_pack("{s:s,s:O}", "password", hash, "grants", grants) : NULL;
     snprintf(key, sizeof key, "%suser/%s", STORE_KEY_PREFIX, name);
-    json_t *u = json_pack("{s:s,s:O}", "password", hash, "grants", grants ? grants : json_array());
-    rc = commit_one(a, req, c->name, "user.create", key, u, STORE_MUST_NOT_EXIST, NULL, err,
-                    sizeof err);
+    if (rc == 0)
+        rc = commit_one(a, req, c->name, "user.create", key, u, STORE_MUST_NOT_EXIST, NULL, err,
+                        sizeof err);
+    if (rc == 0)
+        ok(rep, 201, json_pack("{s:s,s:O}", "name", name, "grants", grants));
+    else
+        fail_errno(rep, rc, err);
     json_decref(u);
-    if (rc < 0)
-        return fail_errno(rep, rc, err);
-    ok(rep, 201, json_pack("{s:s,s:O}", "name", name, "grants", grants ? grants : json_array()));
+    json_decref(grants);
 }
 
 static void

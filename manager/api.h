@@ -12,6 +12,8 @@
  *   POST   /api/v1/KINDS             {"name", "spec"} -> 201, OBJ
  *   PUT    /api/v1/KINDS/NAME        {"spec", "resource_version"} -> OBJ
  *   DELETE /api/v1/KINDS/NAME        ?resource_version=N -> {"revision"}
+ *   GET    /api/v1/hosts/NAME/status what the manager last saw of the host
+ *                                    (reconcile.h), 404 before it looked
  *   GET    /api/v1/users             -> {"items": [{"name", "grants"}]}
  *   POST   /api/v1/users             {"name", "password", "grants": [{"object", "role"}]}
  *   GET    /api/v1/audit             ?prefix=KEY&since_ms=&until_ms=&after=REV&limit=N
@@ -56,6 +58,9 @@ struct api_params {
     const struct auth_cost *cost; /* of new password hashes; NULL: the default */
     uint64_t token_ttl_ms;        /* 0: API_TOKEN_TTL_MS */
     uint64_t (*now_ms)(void);     /* wall clock, ms since the epoch; NULL: the real one */
+    /* Called after each change of the inventory (to reconcile).  Optional. */
+    void (*changed)(void *aux);
+    void *aux;
 };
 
 /* Returns 0 and '*out', or -ENOMEM. */

@@ -44,6 +44,7 @@ static const struct field cluster_fields[] = {
 static const struct field host_fields[] = {
     {.name = "cluster", .type = F_REF, .required = true, .ref = INV_CLUSTER},
     {.name = "address", .type = F_IPV4},
+    TEXT("cn"),
     TEXT("description"),
     {0}};
 static const struct field dpu_fields[] = {

@@ -6,7 +6,7 @@
  *
  *     datacenter DC
  *       +-- cluster C          {"datacenter": DC, "dpu_rule": {...}}
- *       |     +-- host H       {"cluster": C, "address": IPv4}
+ *       |     +-- host H       {"cluster": C, "address": IPv4, "cn": its certificate's}
  *       |           +-- dpu H/D       {"vendor", "model", "firmware", "serial"}
  *       |           +-- vm V          {"host": H}
  *       |                 +-- vnic V/N  {"mac", "portgroup": "S/P"}

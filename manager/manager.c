@@ -15,6 +15,7 @@
 #include "lib/util.h"
 #include "manager/api.h"
 #include "manager/ca.h"
+#include "manager/reconcile.h"
 #include "manager/server.h"
 #include "manager/store.h"
 
@@ -31,7 +32,9 @@ struct manager {
     struct store *store;
     struct api *api;
     struct server *server;
-    SSL_CTX *ssl;
+    SSL_CTX *ssl;    /* the listener's */
+    SSL_CTX *client; /* to call hosts, as the manager */
+    struct reconciler *reconcile;
 };
 
 static bool
@@ -64,10 +67,19 @@ open_trust(struct manager *m, char *err, size_t err_len)
     snprintf(cap, sizeof cap, "%s/ca.pem", m->ca_dir);
     struct tls_paths tp = {
         .cert = m->p.cert ? m->p.cert : cert, .key = m->p.key ? m->p.key : key, .ca = cap};
-    if (!(m->ssl = tls_server_ctx(&tp, err, err_len)))
+    if (!(m->ssl = tls_server_ctx(&tp, err, err_len)) ||
+        !(m->client = tls_client_ctx(&tp, err, err_len)))
         return -EIO;
     tls_ctx_peer_cert_optional(m->ssl);
     return 0;
+}
+
+/* The API's hook: the inventory changed, reconcile soon. */
+static void
+reconcile_kick_of(void *aux)
+{
+    struct manager *m = aux;
+    reconcile_kick(m->reconcile);
 }
 
 int
@@ -91,7 +103,7 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
         rc = open_trust(m, err, err_len);
     if (rc == 0)
         rc = store_open(db, &m->store, err, err_len);
-    struct api_params ap = {.store = m->store};
+    struct api_params ap = {.store = m->store, .changed = reconcile_kick_of, .aux = m};
     if (rc == 0 && api_create(&ap, &m->api) < 0)
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
     if (rc == 0 && (rc = api_bootstrap_admin(m->api, m->pwfile, err, err_len)) >= 0) {
@@ -109,6 +121,12 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
 int
 manager_start(struct manager *m, struct event_base *base, char *err, size_t err_len)
 {
+    char db[4300];
+    snprintf(db, sizeof db, "%s/store.db", m->dir);
+    struct reconcile_params rp = {.store_path = db, .client = m->client};
+    int rc = reconcile_start(&rp, &m->reconcile, err, err_len);
+    if (rc < 0)
+        return rc;
     m->server = server_create(base, m->p.addr, m->p.port, m->ssl, m->api, err, err_len);
     return m->server ? 0 : -EADDRNOTAVAIL;
 }
@@ -119,10 +137,13 @@ manager_close(struct manager *m)
     if (!m)
         return;
     server_destroy(m->server);
+    reconcile_stop(m->reconcile);
     api_destroy(m->api);
     store_close(m->store);
     if (m->ssl)
         SSL_CTX_free(m->ssl);
+    if (m->client)
+        SSL_CTX_free(m->client);
     free(m);
 }
 

@@ -10,8 +10,11 @@
 #
 # The REST API as a user meets it: the first admin's password, login,
 # inventory with resource versions (409), a read-only user refused, the
-# audit log, bad input; a kill -9 of the manager in the middle of writes
-# loses none that it acknowledged; down leaves no process.
+# audit log, bad input.  Desired state down: a portgroup created once is
+# applied on both hosts and their DPUs; drift (a host changed by hand) is
+# shown; with the manager stopped the VMs keep talking, and on its return
+# what was undone by hand is put back.  A kill -9 of the manager in the
+# middle of writes loses none that it acknowledged; down leaves no process.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -22,7 +25,7 @@ TMP=$(mktemp -d /tmp/dse-manager.XXXXXX)
 TEST_TMPDIRS+=("$TMP")
 # A free loopback port for the forwarder.
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-lab_up "$P" --hosts 1 --dpus 1 --manager-port "$PORT" >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_up "$P" --hosts 2 --dpus 1 --manager-port "$PORT" >/dev/null || { not_ok "lab up"; finish; exit 1; }
 LD=$DSE_LAB_DIR/$P
 S=$LD/mgmt/manager
 URL=https://127.0.0.1:$PORT/api/v1
@@ -35,6 +38,7 @@ call() {
 		-X "$1" "${auth[@]}" ${3:+-d "$3"} "$URL$2"
 }
 body() { jq -r "$1" "$TMP/body"; }
+gone() { [[ ! -d /proc/$1 ]] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
 mpid=$(cat "$LD/mgmt/run/manager.pid" 2>/dev/null)
 check "dse-manager runs in the management netns" \
@@ -65,6 +69,43 @@ check_eq "update again with the same, old version: conflict" 409 \
 	"$(call PUT /portgroups/s1/pg-a "{\"spec\":{\"vlan\":30},\"resource_version\":$rv}" "$T")"
 check_eq "... as {code, message}" conflict "$(body .code)"
 check_eq "the first update stands" 20 "$(call GET /portgroups/s1/pg-a "" "$T" >/dev/null; body .spec.vlan)"
+
+# --- desired state down, observed state up ---------------------------------
+pg_on_host() { dsectl_on "$P" "$1" -j portgroup list | jq -e --arg n "$2" --argjson v "$3" 'any(.[]; .name == $n and .vlan == $v)' >/dev/null; }
+pg_on_dpu() { "$DSECTL" -s "$LD/$1-dpu1/run/dpud.sock" -j switch show | jq -e --arg n "$2" 'any(.portgroups[]; .name == $n)' >/dev/null; }
+check_eq "host h2 (its address and certificate name)" 201 \
+	"$(call POST /hosts "{\"name\":\"h2\",\"spec\":{\"cluster\":\"c1\",\"address\":\"198.19.0.12\",\"cn\":\"$P-h2\"}}" "$T")"
+check_eq "h1 gets its certificate name" 200 "$(call GET /hosts/h1 "" "$T" >/dev/null
+	call PUT /hosts/h1 "{\"spec\":{\"cluster\":\"c1\",\"address\":\"198.19.0.11\",\"cn\":\"$P-h1\"},\"resource_version\":$(body .resource_version)}" "$T")"
+check_eq "a portgroup created once" 201 "$(call POST /portgroups '{"name":"s1/pg-m","spec":{"vlan":31}}' "$T")"
+for h in h1 h2; do
+	check "... is applied on $h" wait_until 15 pg_on_host "$h" pg-m 31
+	check "... and on its DPU's switch" wait_until 10 pg_on_dpu "$h" pg-m
+	check "... and the manager says so" wait_until 10 bash -c \
+		"[[ \$(curl -s --cacert '$S/ca/ca.pem' -H 'Authorization: Bearer $T' '$URL/hosts/$h/status' | jq -c '[.reachable, (.portgroups | index(\"pg-m\") != null)]') == '[true,true]' ]]"
+done
+check "the portgroup changed by the API earlier (VLAN 20) is there too" pg_on_host h1 pg-a 20
+dsectl_on "$P" h2 portgroup add by-hand --vlan 99 >/dev/null
+call POST /datacenters '{"name":"dc-kick","spec":{}}' "$T" >/dev/null # a change: a round at once
+check "drift: a portgroup added by hand on h2 is shown" wait_until 15 bash -c \
+	"curl -s --cacert '$S/ca/ca.pem' -H 'Authorization: Bearer $T' '$URL/hosts/h2/status' | jq -e '.drift | index(\"portgroup by-hand: not in the manager\")' >/dev/null"
+check "... and left alone (a VM may use it)" pg_on_host h2 by-hand 99
+
+# The data plane never depends on the manager.
+dsectl_on "$P" h1 vm add vm1 --portgroup pg-m --ip 198.18.31.11/24 >/dev/null
+dsectl_on "$P" h2 vm add vm1 --portgroup pg-m --ip 198.18.31.21/24 >/dev/null
+check "VMs in the manager's portgroup talk across hosts" wait_until 10 ping_ok "$P-h1-vm1" 198.18.31.21
+mpid=$(cat "$LD/mgmt/run/manager.pid")
+kill -TERM "$mpid"
+check "the manager stops" wait_until 10 gone "$mpid"
+check "with the manager down, the VMs keep talking" ping_ok "$P-h1-vm1" 198.18.31.21
+check "... and the hosts keep their portgroups" pg_on_host h2 pg-m 31
+dsectl_on "$P" h1 portgroup del pg-a >/dev/null
+check "pg-a removed by hand on h1 while the manager is down" bash -c "! DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j portgroup list | jq -e 'any(.[]; .name == \"pg-a\")' >/dev/null"
+check "the manager starts again (dse-lab up)" quiet "$DSE_LAB" up --prefix "$P" --hosts 2 --dpus 1 --manager-port "$PORT"
+check "on its return pg-a is put back on h1" wait_until 20 pg_on_host h1 pg-a 20
+check "... and the VMs still talk" ping_ok "$P-h1-vm1" 198.18.31.21
+mpid=$(cat "$LD/mgmt/run/manager.pid")
 
 check_eq "an admin adds a read-only user" 201 "$(call POST /users \
 	'{"name":"ro","password":"read-only-password","grants":[{"object":"/dse/v1/","role":"read-only"}]}' "$T")"
@@ -100,7 +141,7 @@ kill -KILL "$mpid"
 wait "$writer"
 acked=$(wc -l <"$TMP/acked")
 check "the manager was killed with writes under way (some acknowledged: $acked)" test "$acked" -ge 30
-check "dse-lab up starts it again" quiet "$DSE_LAB" up --prefix "$P" --hosts 1 --dpus 1 --manager-port "$PORT"
+check "dse-lab up starts it again" quiet "$DSE_LAB" up --prefix "$P" --hosts 2 --dpus 1 --manager-port "$PORT"
 check_eq "the old token still works" 200 "$(call GET "/vms?limit=100" "" "$T")"
 have=$(next=; while :; do
 	call GET "/vms?limit=100${next:+&after=$next}" "" "$T" >/dev/null
@@ -116,7 +157,6 @@ check "the store passes integrity_check" bash -c \
 mpid=$(cat "$LD/mgmt/run/manager.pid")
 fpid=$(cat "$LD/mgmt/run/lab-fwd.pid")
 check "down" quiet lab_down "$P"
-gone() { [[ ! -d /proc/$1 ]] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 check "no manager left" gone "$mpid"
 check "no forwarder left" gone "$fpid"
 check_eq "no process left in $P" "" "$(lab_procs "$P")"

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* reconcile: the inventory's portgroups pushed to each host (reconcile.h). */
+#include "manager/reconcile.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/authz.h"
+#include "lib/http.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+LOG_MODULE(reconcile);
+
+struct reconciler {
+    struct reconcile_params p;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool kicked, stopping;
+};
+
+/* Every object of 'kind' as {NAME: spec} (NULL on a store error). */
+static json_t *
+load_all(struct store *st, const char *kind)
+{
+    char prefix[64], after[STORE_KEY_MAX] = "", err[ERR_LEN];
+    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, kind);
+    json_t *all = json_object();
+    for (;;) {
+        struct store_list l = {0};
+        if (store_list(st, prefix, after, STORE_LIST_MAX, &l, err, sizeof err) < 0) {
+            log_warn("%s", err);
+            json_decref(all);
+            return NULL;
+        }
+        for (size_t i = 0; i < l.n_kvs; i++)
+            json_object_set_new(all, l.kvs[i].key + strlen(prefix),
+                                json_loads(l.kvs[i].value, 0, NULL));
+        bool more = l.more && l.n_kvs;
+        if (more)
+            snprintf(after, sizeof after, "%s", l.kvs[l.n_kvs - 1].key);
+        store_list_fini(&l);
+        if (!more)
+            return all;
+    }
+}
+
+static const char *
+str(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* What host 'host' should have: {P: {"vlan", "mtu"}} of every portgroup
+ * S/P of a switch S in the host's datacenter. */
+static json_t *
+desired_for(json_t *host, json_t *clusters, json_t *switches, json_t *pgs)
+{
+    const char *dc = str(json_object_get(clusters, str(host, "cluster")), "datacenter");
+    json_t *want = json_object();
+    const char *name;
+    json_t *pg;
+    json_object_foreach(pgs, name, pg)
+    {
+        const char *slash = strchr(name, '/');
+        char sw[STORE_KEY_MAX];
+        snprintf(sw, sizeof sw, "%.*s", slash ? (int)(slash - name) : 0, name);
+        const char *sdc = str(json_object_get(switches, sw), "datacenter");
+        if (!slash || !dc || !sdc || strcmp(dc, sdc) || json_object_get(want, slash + 1))
+            continue;
+        json_object_set_new(want, slash + 1,
+                            json_pack("{s:O,s:I}", "vlan", json_object_get(pg, "vlan"), "mtu",
+                                      json_integer_value(json_object_get(pg, "mtu"))
+                                          ? json_integer_value(json_object_get(pg, "mtu"))
+                                          : 1500));
+    }
+    return want;
+}
+
+/* Calls 'cmd' on the host: 0 and '*result' (taken), or -errno and 'err'. */
+static int
+call(const struct httpc *peer, const char *cmd, json_t *args, json_t **result, char *err,
+     size_t err_len)
+{
+    json_t *env = NULL;
+    int rc = httpc_call(peer, cmd, args, &env, err, err_len);
+    if (rc == 0 && !json_is_true(json_object_get(env, "ok")))
+        rc = err_set(err, err_len, -EIO, "%s: %s", cmd,
+                     str(env, "message") ? str(env, "message") : "refused");
+    if (rc == 0 && result)
+        *result = json_incref(json_object_get(env, "result"));
+    json_decref(env);
+    return rc;
+}
+
+/* The portgroup called 'name' in hostd's list 'have', or NULL. */
+static json_t *
+find_pg(json_t *have, const char *name)
+{
+    size_t i;
+    json_t *pg;
+    json_array_foreach(have, i, pg)
+    {
+        if (str(pg, "name") && !strcmp(str(pg, "name"), name))
+            return pg;
+    }
+    return NULL;
+}
+
+/* Adds what 'have' lacks of 'want' on 'peer'; 'ok' gets the portgroups
+ * there as wanted, 'drift' the differences. */
+static void
+push_pgs(const struct httpc *peer, json_t *want, json_t *have, json_t *ok, json_t *drift)
+{
+    const char *name;
+    json_t *pg;
+    json_object_foreach(want, name, pg)
+    {
+        json_t *h = find_pg(have, name);
+        long long hv = json_integer_value(json_object_get(h, "vlan")),
+                  wv = json_integer_value(json_object_get(pg, "vlan"));
+        char why[ERR_LEN] = "";
+        if (h && hv == wv) {
+            json_array_append_new(ok, json_string(name));
+        } else if (h) {
+            json_array_append_new(drift, json_sprintf("portgroup %s: VLAN %lld on the host, %lld "
+                                                      "in the manager",
+                                                      name, hv, wv));
+        } else {
+            json_t *args =
+                json_pack("{s:s,s:O,s:O}", "name", name, "vlan", json_object_get(pg, "vlan"), "mtu",
+                          json_object_get(pg, "mtu"));
+            if (call(peer, "portgroup.add", args, NULL, why, sizeof why) == 0) {
+                log_info("host %s: portgroup %s added (VLAN %lld)", peer->host, name, wv);
+                json_array_append_new(ok, json_string(name));
+            } else {
+                json_array_append_new(drift,
+                                      json_sprintf("portgroup %s: cannot add: %s", name, why));
+            }
+            json_decref(args);
+        }
+    }
+}
+
+/* Brings host 'peer' in line with 'want' and fills 'status'.  Returns 0
+ * when the host answered. */
+static int
+push_host(const struct httpc *peer, json_t *want, json_t *status)
+{
+    char err[ERR_LEN] = "";
+    json_t *have = NULL, *ok = json_array(), *drift = json_array(), *pg;
+    int rc = call(peer, "portgroup.list", NULL, &have, err, sizeof err);
+    if (rc == 0) {
+        push_pgs(peer, want, have, ok, drift);
+        size_t i;
+        json_array_foreach(have, i, pg)
+        {
+            if (str(pg, "name") && !json_object_get(want, str(pg, "name")))
+                json_array_append_new(
+                    drift, json_sprintf("portgroup %s: not in the manager", str(pg, "name")));
+        }
+    }
+    json_object_set_new(status, "reachable", json_boolean(rc == 0));
+    json_object_set_new(status, "portgroups", ok);
+    json_object_set_new(status, "drift", drift);
+    if (rc < 0)
+        json_object_set_new(status, "error", json_string(err));
+    json_decref(have);
+    return rc;
+}
+
+/* Writes host 'name''s status when it differs from the stored one. */
+static void
+save_status(struct store *st, const char *name, json_t *status)
+{
+    char key[STORE_KEY_MAX], err[ERR_LEN];
+    struct store_kv kv = {0};
+    snprintf(key, sizeof key, "%sstatus/%s", STORE_KEY_PREFIX, name);
+    json_t *old = store_get(st, key, &kv, NULL, 0) == 0 ? json_loads(kv.value, 0, NULL) : NULL;
+    store_kv_fini(&kv);
+    bool same = old && json_equal(old, status);
+    json_decref(old);
+    if (same)
+        return;
+    char *text = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS);
+    struct store_txn *t = text ? store_txn_begin(st) : NULL;
+    struct store_actor actor = {.who = "dse-manager", .from = "reconcile", .what = "host.observe"};
+    int rc = t ? store_txn_put(t, key, text, STORE_ANY_VERSION, err, sizeof err) : -ENOMEM;
+    if (rc == 0)
+        rc = store_txn_commit(t, &actor, NULL, err, sizeof err);
+    else
+        store_txn_abort(t);
+    if (rc < 0)
+        log_warn("host %s: status: %s", name, rc == -ENOMEM ? "out of memory" : err);
+    free(text);
+}
+
+int
+reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port)
+{
+    json_t *hosts = load_all(st, "host"), *clusters = load_all(st, "cluster"),
+           *switches = load_all(st, "switch"), *pgs = load_all(st, "portgroup");
+    int reached = hosts && clusters && switches && pgs ? 0 : -EIO;
+    const char *name;
+    json_t *host;
+    json_object_foreach(reached < 0 ? NULL : hosts, name, host)
+    {
+        if (!str(host, "address"))
+            continue;
+        struct httpc peer = {.ctx = client,
+                             .host = str(host, "address"),
+                             .port = hostd_port,
+                             .expect_cn = str(host, "cn") ? str(host, "cn") : name,
+                             .expect_role = AUTHZ_HOST,
+                             .timeout_ms = RECONCILE_CALL_MS};
+        json_t *want = desired_for(host, clusters, switches, pgs), *status = json_object();
+        if (push_host(&peer, want, status) == 0)
+            reached++;
+        save_status(st, name, status);
+        json_decref(want);
+        json_decref(status);
+    }
+    json_decref(hosts);
+    json_decref(clusters);
+    json_decref(switches);
+    json_decref(pgs);
+    return reached;
+}
+
+/* ---- the thread ---- */
+
+static void *
+run(void *arg)
+{
+    struct reconciler *r = arg;
+    struct store *st = NULL;
+    char err[ERR_LEN];
+    if (store_open(r->p.store_path, &st, err, sizeof err) < 0) {
+        log_err("reconcile: %s", err);
+        return NULL;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (!r->stopping) {
+        if (!r->kicked) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += r->p.interval_ms / 1000;
+            until.tv_nsec += (long)(r->p.interval_ms % 1000) * 1000000;
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&r->cv, &r->mu, &until);
+            if (r->stopping)
+                break;
+        }
+        r->kicked = false;
+        pthread_mutex_unlock(&r->mu);
+        reconcile_round(st, r->p.client, r->p.hostd_port);
+        pthread_mutex_lock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    store_close(st);
+    return NULL;
+}
+
+int
+reconcile_start(const struct reconcile_params *p, struct reconciler **out, char *err,
+                size_t err_len)
+{
+    struct reconciler *r = calloc(1, sizeof *r);
+    if (!r)
+        return err_set(err, err_len, -ENOMEM, "out of memory");
+    r->p = *p;
+    if (!r->p.interval_ms)
+        r->p.interval_ms = RECONCILE_INTERVAL_MS;
+    if (!r->p.hostd_port)
+        r->p.hostd_port = RECONCILE_HOSTD_PORT;
+    SSL_CTX_up_ref(r->p.client);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->kicked = true; /* a round at once */
+    int rc = pthread_create(&r->thread, NULL, run, r);
+    if (rc) {
+        SSL_CTX_free(r->p.client);
+        free(r);
+        return err_set(err, err_len, -rc, "reconcile: %s", strerror(rc));
+    }
+    *out = r;
+    return 0;
+}
+
+void
+reconcile_kick(struct reconciler *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->kicked = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void
+reconcile_stop(struct reconciler *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stopping = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    SSL_CTX_free(r->p.client);
+    free(r);
+}

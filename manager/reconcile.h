@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * reconcile: desired state down, observed state up.  For every host of the
+ * inventory with an address, the portgroups of the distributed switches of
+ * its datacenter are pushed to its hostd (which pushes them to its DPUs):
+ * what the host lacks is added; what differs (a VLAN changed by hand) or
+ * what the manager does not know is reported as drift, not undone, since a
+ * VM may use it.  What the manager saw is kept per host at
+ * /dse/v1/status/HOST (reachable, applied, drift, error), written only when
+ * it changed.
+ *
+ *     change through the API --kick--+
+ *                                    v
+ *     every RECONCILE_INTERVAL_MS -> a round: for each host: hostd
+ *       portgroup.list -> add the missing -> status (if it changed)
+ *
+ * Design: a thread of its own with its own store handle (SQLite in WAL
+ * mode: it reads beside the API's writes) and blocking mTLS calls to each
+ * hostd as the manager (role manager), so that a slow or dead host never
+ * stalls the API.  The data plane never waits for it: hosts keep their last
+ * desired state on disk.
+ *
+ * Thread-safety: reconcile_kick() from any thread; start and stop from one.
+ */
+#ifndef DSE_RECONCILE_H
+#define DSE_RECONCILE_H
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manager/store.h"
+
+#define RECONCILE_INTERVAL_MS 10000
+#define RECONCILE_HOSTD_PORT 7443
+#define RECONCILE_CALL_MS 3000
+
+struct reconciler;
+
+struct reconcile_params {
+    const char *store_path; /* the store's file: opened again by the thread */
+    SSL_CTX *client;        /* the manager's identity for calling hostd (a reference is taken) */
+    unsigned interval_ms;   /* 0: RECONCILE_INTERVAL_MS */
+    uint16_t hostd_port;    /* 0: RECONCILE_HOSTD_PORT */
+};
+
+/* Starts the thread.  Returns 0 and '*out', or -errno with 'err'. */
+int reconcile_start(const struct reconcile_params *p, struct reconciler **out, char *err,
+                    size_t err_len);
+/* Asks for a round soon (after a change).  Any thread; can't fail. */
+void reconcile_kick(struct reconciler *);
+/* Stops the thread (after the round under way) and frees.  Accepts NULL. */
+void reconcile_stop(struct reconciler *);
+
+/* One round over store 'st' (what the thread runs; exposed for tests).
+ * Returns the number of hosts it reached, or -errno of the store. */
+int reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port);
+
+#endif
