@@ -12,6 +12,7 @@
  *   dsectl -M host status h1
  *   dsectl -M user list | add NAME --password-file F [--grant OBJECT=ROLE]...
  *   dsectl -M audit list [--prefix KEY] [--limit N]
+ *   dsectl -M task list | show ID | watch ID         (a change's push to the hosts)
  *
  * The manager's URL, CA and token: --manager URL and --ca PEM, else
  * $DSE_MANAGER and $DSE_MANAGER_CA, else the config file that login writes,
@@ -19,6 +20,7 @@
  * token: $DSE_TOKEN, else that file.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +173,9 @@ print_obj(struct mgr *m, json_t *o)
            (long long)json_integer_value(json_object_get(o, "resource_version")),
            spec ? spec : "?");
     free(spec);
+    const char *task = json_string_value(json_object_get(o, "task"));
+    if (task)
+        printf("  to the hosts: dsectl -M task watch %s\n", task);
 }
 
 static int
@@ -399,6 +404,83 @@ pick(const char *given, const char *env, json_t *cfg, const char *key)
     return given ? given : getenv(env) ? getenv(env) : json_string_value(json_object_get(cfg, key));
 }
 
+static void
+print_task(struct mgr *m, json_t *t)
+{
+    if (m->json)
+        return cli_print_json(t);
+    printf("task %s: %s %s: %s %lld%%\n", json_string_value(json_object_get(t, "id")),
+           json_string_value(json_object_get(t, "kind")),
+           json_string_value(json_object_get(t, "object")),
+           json_string_value(json_object_get(t, "state")),
+           (long long)json_integer_value(json_object_get(t, "progress")));
+    const char *host;
+    json_t *r;
+    json_object_foreach(json_object_get(t, "results"), host, r)
+    {
+        const char *e = json_string_value(json_object_get(r, "error"));
+        printf("  %-12s %s%s%s\n", host, json_is_true(json_object_get(r, "ok")) ? "ok" : "failed",
+               e ? ": " : "", e ? e : "");
+    }
+}
+
+static bool
+task_over(json_t *t)
+{
+    const char *s = json_string_value(json_object_get(t, "state"));
+    return s && (!strcmp(s, "success") || !strcmp(s, "error"));
+}
+
+/* task list | show ID | watch ID: watch polls until the task ends, and
+ * exits 1 if it failed. */
+static int
+task_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const head[] = {"ID", "KIND", "OBJECT", "STATE", "PROGRESS", "BY"};
+    char target[256];
+    json_t *r = NULL;
+    int rc;
+    if (!strcmp(argv[0], "list") && argc == 1) {
+        if ((rc = call(m, "GET", "/api/v1/tasks", NULL, &r)) == EXIT_OK && m->json) {
+            cli_print_json(json_object_get(r, "items"));
+        } else if (rc == EXIT_OK) {
+            struct table *t = table_create(6, head);
+            size_t i;
+            json_t *k;
+            json_array_foreach(json_object_get(r, "items"), i, k)
+            {
+                table_add(t, json_string_value(json_object_get(k, "id")),
+                          json_string_value(json_object_get(k, "kind")),
+                          json_string_value(json_object_get(k, "object")),
+                          json_string_value(json_object_get(k, "state")),
+                          fmt_json(json_object_get(k, "progress")),
+                          json_string_value(json_object_get(k, "started_by")));
+            }
+            table_print(t);
+        }
+        json_decref(r);
+        return rc;
+    }
+    if (argc != 2 || (strcmp(argv[0], "show") && strcmp(argv[0], "watch")) ||
+        strspn(argv[1], "0123456789") != strlen(argv[1]))
+        return cli_usage_error("task", "list | show ID | watch ID");
+    snprintf(target, sizeof target, "/api/v1/tasks/%s", argv[1]);
+    uint64_t deadline = now_ms() + CALL_MS * 4;
+    while ((rc = call(m, "GET", target, NULL, &r)) == EXIT_OK && !strcmp(argv[0], "watch") &&
+           !task_over(r) && now_ms() < deadline) {
+        json_decref(r);
+        poll(NULL, 0, 200); /* the task's pace: a human's watch, not a sync */
+    }
+    if (rc == EXIT_OK)
+        print_task(m, r);
+    if (rc == EXIT_OK && !strcmp(argv[0], "watch"))
+        rc = !task_over(r)                                                        ? EXIT_FAILED
+             : !strcmp(json_string_value(json_object_get(r, "state")), "success") ? EXIT_OK
+                                                                                  : EXIT_FAILED;
+    json_decref(r);
+    return rc;
+}
+
 /* OBJECT VERB... with a reachable manager. */
 static int
 dispatch(struct mgr *m, const char *url, const char *ca, int argc, char **argv)
@@ -411,12 +493,14 @@ dispatch(struct mgr *m, const char *url, const char *ca, int argc, char **argv)
         return user_run(m, argc - 1, argv + 1);
     if (!strcmp(argv[0], "audit"))
         return audit_run(m, argc - 1, argv + 1);
+    if (!strcmp(argv[0], "task"))
+        return task_run(m, argc - 1, argv + 1);
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         if (!strcmp(argv[0], kinds[k][0]))
             return obj_run(m, kinds[k][1], argc - 1, argv + 1);
     return cli_usage_error(NULL,
                            "unknown object '%s' (the manager's: datacenter, cluster, "
-                           "host, dpu, switch, portgroup, vm, vnic, user, audit, login)",
+                           "host, dpu, switch, portgroup, vm, vnic, task, user, audit, login)",
                            argv[0]);
 }
 

@@ -116,6 +116,13 @@ check "dsectl -M portgroup add (the same OBJECT VERB grammar)" quiet "${M[@]}" -
 check "... applied on h2" wait_until 15 pg_on_host h2 pg-cli 41
 check_eq "dsectl -M portgroup set reads, changes, writes back" 9000 \
 	"$("${M[@]}" -M portgroup set s1/pg-cli --mtu 9000 >/dev/null; "${M[@]}" -M -j portgroup show s1/pg-cli | jq .spec.mtu)"
+tid=$("${M[@]}" -M -j portgroup add s1/pg-task --vlan 42 | jq -r .task)
+check "a change names the task that pushes it to the hosts" bash -c "[[ '$tid' =~ ^[0-9]{20}\$ ]]"
+check "dsectl -M task watch: it ends in success" quiet "${M[@]}" -M task watch "$tid"
+check "... with each host's result" bash -c "${M[*]} -M -j task show $tid | jq -e '.state == \"success\" and .progress == 100 and .results.h1.ok and .results.h2.ok and .started_by == \"admin\"' >/dev/null"
+both_have() { pg_on_host h1 "$1" "$2" && pg_on_host h2 "$1" "$2"; }
+check "... and the portgroup is on both hosts when it does" both_have pg-task 42
+check "dsectl -M task list" bash -c "${M[*]} -M -j task list | jq -e 'any(.[]; .id == \"$tid\")' >/dev/null"
 check "dsectl -M host status h1" bash -c "${M[*]} -M -j host status h1 | jq -e .reachable >/dev/null"
 out=$("${M[@]}" -M portgroup add s1/pg-x --vlna 3 2>&1)
 check_eq "a refusal: exit 1" 1 "$?"
