@@ -13,7 +13,6 @@
 #include "lib/ctl.h"
 #include "lib/util.h"
 
-
 static const struct cli_object *const objects[] = {
     &cli_dpu, &cli_switch,   &cli_portgroup, &cli_port,  &cli_mac,   &cli_flow,
     &cli_vm,  &cli_software, &cli_host,      &cli_alarm, &cli_event, &cli_monitor,
@@ -22,7 +21,9 @@ static const struct cli_object *const objects[] = {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: dsectl [-j] [-s SOCKET | --lab PREFIX -H HOST] OBJECT COMMAND [ARGS]\n\n");
+    fprintf(f, "usage: dsectl [-j] [-s SOCKET | --lab PREFIX -H HOST] OBJECT COMMAND [ARGS]\n"
+               "       dsectl [-j] --manager https://ADDR:PORT [--ca PEM] | -M  OBJECT COMMAND "
+               "[ARGS]\n\n");
     for (size_t i = 0; i < ARRAY_SIZE(objects); i++)
         for (size_t k = 0; k < objects[i]->n_cmds; k++)
             fprintf(f, "  dsectl %s %s%s%s\n", objects[i]->name, objects[i]->cmds[k].name,
@@ -35,6 +36,14 @@ usage(FILE *f)
                "  -s SOCKET   hostd control socket (default: the lab's host socket)\n"
                "  --lab P     lab prefix (default $DSE_LAB_PREFIX or dse)\n"
                "  -H HOST     lab host, h1 by default\n"
+               "  --manager URL, --ca PEM, -M   the manager instead of a host (-M: the URL,\n"
+               "              CA and token of $DSE_MANAGER, $DSE_MANAGER_CA, $DSE_TOKEN or of\n"
+               "              ~/.config/dse/manager.json, which `login --user NAME` writes):\n"
+               "              datacenter|cluster|host|dpu|switch|portgroup|vm|vnic\n"
+               "              list | show NAME | add NAME [--FIELD VALUE]... | set NAME\n"
+               "              [--FIELD VALUE]... | del NAME; host status NAME; user list |\n"
+               "              add NAME --password-file F [--grant OBJECT=ROLE]...; audit list\n"
+               "              [--prefix KEY] [--limit N]\n"
                "Exit status: 0 ok, 1 failed, 2 usage.\n");
 }
 
@@ -91,6 +100,8 @@ main(int argc, char **argv)
     struct cli cli = {0};
     const char *prefix = getenv("DSE_LAB_PREFIX"), *host = "h1";
     const char *labdir = getenv("DSE_LAB_DIR");
+    const char *url = NULL, *ca = NULL;
+    bool manager = getenv("DSE_MANAGER") != NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *o = argv[i];
@@ -102,6 +113,11 @@ main(int argc, char **argv)
         } else if (!strcmp(o, "--version")) {
             printf("dsectl %s\n", DSE_VERSION);
             return EXIT_OK;
+        } else if (!strcmp(o, "-M")) {
+            manager = true;
+        } else if ((!strcmp(o, "--manager") || !strcmp(o, "--ca")) && i + 1 < argc) {
+            manager = true;
+            *(!strcmp(o, "--ca") ? &ca : &url) = argv[++i];
         } else if ((!strcmp(o, "-s") || !strcmp(o, "--lab") || !strcmp(o, "-H")) && i + 1 < argc) {
             const char *v = argv[++i];
             if (!strcmp(o, "-s"))
@@ -124,6 +140,8 @@ main(int argc, char **argv)
     }
     if (!strcmp(argv[i], "lab"))
         return run_lab(argc - i, argv + i);
+    if (manager && !cli.socket && strcmp(argv[i], "support-bundle") && strcmp(argv[i], "call"))
+        return cli_manager(url, ca, cli.json, argc - i, argv + i);
 
     char sock[4096];
     if (!cli.socket) {

@@ -80,6 +80,10 @@ void cli_print_json(json_t *result);
  * "support-bundle".  Returns the exit status. */
 int cli_support_bundle(struct cli *, int argc, char **argv);
 
+/* cmd-manager.c: OBJECT VERB against the manager's REST API ('url' and 'ca'
+ * may be NULL: the environment, then the config file login writes). */
+int cli_manager(const char *url, const char *ca, bool json, int argc, char **argv);
+
 extern const struct cli_object cli_dpu, cli_switch, cli_portgroup, cli_port, cli_mac, cli_vm,
     cli_flow, cli_software, cli_host, cli_alarm, cli_event, cli_monitor;
 

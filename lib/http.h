@@ -69,6 +69,15 @@ int httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t *
 int httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args, const void *payload,
                        size_t len, json_t **reply, char *err, size_t err_len);
 
+/* A REST call (the manager's API, api.h): 'method' (GET, POST, PUT,
+ * DELETE) of 'target' ("/api/v1/hosts?limit=5", percent-encoded), with
+ * "Authorization: Bearer 'bearer'" when not NULL and 'body' (borrowed; NULL:
+ * none).  Returns 0 with the HTTP status in '*status' and the reply's JSON
+ * object in '*reply' (caller owns), whatever the status; or -errno with one
+ * line in 'err' as httpc_call(), -EINVAL for bad arguments. */
+int httpc_rest(const struct httpc *peer, const char *method, const char *target, const char *bearer,
+               json_t *body, int *status, json_t **reply, char *err, size_t err_len);
+
 /* A session keeps one TLS connection open across calls (HTTP/1.1
  * keep-alive), for a stream of calls to one peer: no handshake per call.
  * httpc_session_create() copies 'peer' (its strings and SSL_CTX must outlive

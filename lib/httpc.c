@@ -580,3 +580,94 @@ httpc_session_call(struct httpc_session *s, const char *cmd, json_t *args, const
     ERR_clear_error();
     return rc;
 }
+
+/* ---- REST calls (the manager's API) ---- */
+
+static bool
+is_token_text(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+static char *
+build_rest(const struct httpc *peer, const char *method, const char *target, const char *bearer,
+           const char *body, size_t *len)
+{
+    bool v6 = strchr(peer->host, ':') != NULL;
+    char auth[600] = "", clen[96] = "";
+    if (bearer)
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", bearer);
+    if (body)
+        snprintf(clen, sizeof clen, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                 strlen(body));
+    char *req;
+    int n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: %s%s%s:%u\r\n%s%sConnection: close\r\n\r\n%s",
+                     method, target, v6 ? "[" : "", peer->host, v6 ? "]" : "", peer->port, auth,
+                     clen, body ? body : "");
+    if (n < 0)
+        return NULL;
+    *len = (size_t)n;
+    return req;
+}
+
+/* The response's status and its body, a JSON object. */
+static int
+rest_reply(struct call *c, struct http_response *r, int *status, json_t **reply)
+{
+    size_t body_len = r->len - r->head_len;
+    if (r->content_len >= 0)
+        body_len = MIN(body_len, (size_t)r->content_len);
+    json_t *j = json_loadb(r->buf + r->head_len, body_len, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return call_fail(c, -EPROTO, "HTTP %d without a JSON object", r->status);
+    }
+    *status = r->status;
+    *reply = j;
+    return 0;
+}
+
+int
+httpc_rest(const struct httpc *peer, const char *method, const char *target, const char *bearer,
+           json_t *body, int *status, json_t **reply, char *err, size_t err_len)
+{
+    struct call c = {.fd = -1,
+                     .deadline = now_ms() + (peer->timeout_ms > 0 ? peer->timeout_ms : 0),
+                     .err = err,
+                     .err_len = err_len};
+    *reply = NULL;
+    if (!method ||
+        (strcmp(method, "GET") && strcmp(method, "POST") && strcmp(method, "PUT") &&
+         strcmp(method, "DELETE")) ||
+        !target || target[0] != '/' || !is_token_text(target, 4096) ||
+        (bearer && !is_token_text(bearer, 512)) || (body && !json_is_object(body)))
+        return call_fail(&c, -EINVAL,
+                         "a REST call wants GET, POST, PUT or DELETE, a /path, "
+                         "a token and a JSON object");
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    size_t len = 0;
+    char *req = !body || text ? build_rest(peer, method, target, bearer, text, &len) : NULL;
+    free(text);
+    if (!req)
+        return call_fail(&c, -ENOMEM, "out of memory");
+    struct sigpipe_guard guard;
+    struct http_response r;
+    http_response_init(&r);
+    sigpipe_block(&guard);
+    int rc = do_connect(&c, peer);
+    if (rc == 0 && (rc = do_handshake(&c, peer)) == 0 && (rc = ssl_write_all(&c, req, len)) == 0 &&
+        (rc = read_response(&c, &r)) == 0)
+        rc = rest_reply(&c, &r, status, reply);
+    call_close(&c, rc == 0);
+    sigpipe_restore(&guard);
+    ERR_clear_error();
+    free(r.buf);
+    free(req);
+    return rc;
+}

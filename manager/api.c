@@ -17,6 +17,7 @@
 #include "lib/util.h"
 #include "manager/inventory.h"
 #include "manager/rbac.h"
+#include "manager/task.h"
 
 LOG_MODULE(api);
 
@@ -483,6 +484,26 @@ reply_obj(struct api *a, enum inv_kind k, const char *name, int status, struct a
     store_kv_fini(&kv);
 }
 
+/* After a change at revision 'rev' of 'key': the task that pushes it to
+ * the hosts, named in the reply, and the hook that starts it.  A task that
+ * cannot be recorded only goes unrecorded: the change stands. */
+static void
+push_task(struct api *a, const struct store_actor *actor, const char *key, int64_t rev,
+          struct api_reply *rep)
+{
+    char id[TASK_ID_LEN], err[ERR_LEN];
+    struct store_actor ta = *actor;
+    ta.what = "task.create";
+    if (task_create(a->p.store, "config.push", key, rev, &ta, id, err, sizeof err) < 0) {
+        log_warn("task of %s: %s", key, err);
+        id[0] = '\0';
+    } else if (json_is_object(rep->body)) {
+        json_object_set_new(rep->body, "task", json_string(id));
+    }
+    if (a->p.changed)
+        a->p.changed(a->p.aux, id[0] ? id : NULL);
+}
+
 /* POST (name NULL: in the body) or PUT. */
 static void
 inv_write(struct api *a, const struct api_request *req, const struct caller *c, enum inv_kind k,
@@ -508,13 +529,13 @@ inv_write(struct api *a, const struct api_request *req, const struct caller *c, 
         return;
     snprintf(what, sizeof what, "%s.%s", inv_kind_name(k), create ? "create" : "update");
     struct store_actor actor = {.who = c->name, .from = req->peer, .what = what};
+    int64_t rev = 0;
     rc = inv_put(a->p.store, k, name, spec, create ? STORE_MUST_NOT_EXIST : json_integer_value(rv),
-                 &actor, NULL, err, sizeof err);
+                 &actor, &rev, err, sizeof err);
     if (rc < 0)
         return fail_errno(rep, rc, err);
-    if (a->p.changed)
-        a->p.changed(a->p.aux);
     reply_obj(a, k, name, create ? 201 : 200, rep);
+    push_task(a, &actor, key, rev, rep);
 }
 
 static void
@@ -534,9 +555,8 @@ inv_del(struct api *a, const struct api_request *req, const struct caller *c, en
     struct store_actor actor = {.who = c->name, .from = req->peer, .what = what};
     if ((rc = inv_delete(a->p.store, k, name, expected, &actor, &rev, err, sizeof err)) < 0)
         return fail_errno(rep, rc, err);
-    if (a->p.changed)
-        a->p.changed(a->p.aux);
     ok(rep, 200, json_pack("{s:I}", "revision", (json_int_t)rev));
+    push_task(a, &actor, key, rev, rep);
 }
 
 /* GET /api/v1/hosts/NAME/status */
@@ -718,6 +738,68 @@ audit_list(struct api *a, const char *query, struct api_reply *rep)
     ok(rep, 200, body);
 }
 
+/* ---- tasks ---- */
+
+/* TASK (task.h) with its id, from the store's 'kv'. */
+static json_t *
+task_json(const struct store_kv *kv)
+{
+    json_t *t = json_loads(kv->value, 0, NULL);
+    if (t)
+        json_object_set_new(t, "id", json_string(strrchr(kv->key, '/') + 1));
+    return t;
+}
+
+static void
+task_list(struct api *a, const struct caller *c, const char *query, struct api_reply *rep)
+{
+    char prefix[64], after[STORE_KEY_MAX] = "", id[32], err[ERR_LEN];
+    int64_t limit;
+    snprintf(prefix, sizeof prefix, "%stask/", STORE_KEY_PREFIX);
+    int has_after = query_get(query, "after", id, sizeof id);
+    if (has_after < 0 || (has_after && !task_id_is_valid(id)) ||
+        !query_int(query, "limit", 1, API_LIST_LIMIT, API_LIST_LIMIT, &limit))
+        return fail(rep, 400, "bad-request", "after=ID, limit=1..%d", API_LIST_LIMIT);
+    if (has_after)
+        snprintf(after, sizeof after, "%s%s", prefix, id);
+    struct store_list l = {0};
+    int rc = store_list(a->p.store, prefix, after, (size_t)limit, &l, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    json_t *items = json_array();
+    for (size_t i = 0; i < l.n_kvs; i++) {
+        json_t *t = task_json(&l.kvs[i]);
+        const char *object = json_string_value(json_object_get(t, "object"));
+        if (t && may(a, c, object ? object : INV_ROOT, RBAC_READ))
+            json_array_append(items, t);
+        json_decref(t);
+    }
+    json_t *body = json_pack("{s:o}", "items", items);
+    if (body && l.more && l.n_kvs)
+        json_object_set_new(body, "next", json_string(strrchr(l.kvs[l.n_kvs - 1].key, '/') + 1));
+    store_list_fini(&l);
+    ok(rep, 200, body);
+}
+
+static void
+task_get(struct api *a, const struct caller *c, const char *id, struct api_reply *rep)
+{
+    char key[STORE_KEY_MAX], err[ERR_LEN];
+    if (!task_id_is_valid(id))
+        return fail(rep, 400, "bad-request", "a task id is 20 digits");
+    snprintf(key, sizeof key, "%stask/%s", STORE_KEY_PREFIX, id);
+    struct store_kv kv = {0};
+    int rc = store_get(a->p.store, key, &kv, err, sizeof err);
+    json_t *t = rc == 0 ? task_json(&kv) : NULL;
+    store_kv_fini(&kv);
+    const char *object = json_string_value(json_object_get(t, "object"));
+    if (rc < 0)
+        fail_errno(rep, rc, rc == -ENOENT ? "no such task" : err);
+    else if (check_may(a, c, object ? object : INV_ROOT, RBAC_READ, rep))
+        return ok(rep, 200, t);
+    json_decref(t);
+}
+
 /* ---- the routes ---- */
 
 static void
@@ -730,6 +812,10 @@ route(struct api *a, const struct api_request *req, const struct caller *c, cons
     if (!strcmp(rest, "users") && (get || post)) {
         if (check_may(a, c, INV_ROOT, RBAC_ADMINISTER, rep))
             get ? user_list(a, rep) : user_create(a, req, c, body, rep);
+    } else if (!strcmp(rest, "tasks") && get) {
+        task_list(a, c, req->query, rep);
+    } else if (!strncmp(rest, "tasks/", 6) && get) {
+        task_get(a, c, rest + 6, rep);
     } else if (!strcmp(rest, "audit") && get) {
         if (check_may(a, c, INV_ROOT, RBAC_ADMINISTER, rep))
             audit_list(a, req->query, rep);

@@ -12,6 +12,8 @@
  *   POST   /api/v1/KINDS             {"name", "spec"} -> 201, OBJ
  *   PUT    /api/v1/KINDS/NAME        {"spec", "resource_version"} -> OBJ
  *   DELETE /api/v1/KINDS/NAME        ?resource_version=N -> {"revision"}
+ *   GET    /api/v1/tasks             ?after=ID&limit=N -> {"items": [TASK], "next"?}
+ *   GET    /api/v1/tasks/ID          TASK (task.h): a change's push to the hosts
  *   GET    /api/v1/hosts/NAME/status what the manager last saw of the host
  *                                    (reconcile.h), 404 before it looked
  *   GET    /api/v1/users             -> {"items": [{"name", "grants"}]}
@@ -20,7 +22,8 @@
  *
  *   KINDS: datacenters, clusters, hosts, dpus, switches, portgroups, vms,
  *   vnics (inventory.h; NAME of a dpu, portgroup or vnic is PARENT/NAME).
- *   OBJ: {"kind", "name", "spec": {...}, "resource_version", "create_revision"}
+ *   OBJ: {"kind", "name", "spec": {...}, "resource_version", "create_revision"},
+ *   and after a change "task": the id of the task that pushes it to the hosts
  *
  * Every call but login carries "Authorization: Bearer TOKEN".  What it may
  * do is its user's role on the object (rbac.h over inventory.h's tree):
@@ -58,8 +61,9 @@ struct api_params {
     const struct auth_cost *cost; /* of new password hashes; NULL: the default */
     uint64_t token_ttl_ms;        /* 0: API_TOKEN_TTL_MS */
     uint64_t (*now_ms)(void);     /* wall clock, ms since the epoch; NULL: the real one */
-    /* Called after each change of the inventory (to reconcile).  Optional. */
-    void (*changed)(void *aux);
+    /* Called after each change of the inventory with the id of the task
+     * that pushes it to the hosts (task.h).  Optional. */
+    void (*changed)(void *aux, const char *task);
     void *aux;
 };
 

@@ -80,8 +80,7 @@ const char *inv_parent(const char *key, char *buf, size_t len, void *aux);
  * 'kind' with value 'obj' (which need not exist yet), into 'buf': for a
  * create, whose rights decide.  Returns buf, or NULL for a bad name or
  * value. */
-const char *inv_parent_of_new(enum inv_kind, const char *name, json_t *obj, char *buf,
-                              size_t len);
+const char *inv_parent_of_new(enum inv_kind, const char *name, json_t *obj, char *buf, size_t len);
 
 /* Creates (expected STORE_MUST_NOT_EXIST) or updates (expected: the version
  * read, or STORE_ANY_VERSION) object 'name' of 'kind' with 'obj', by

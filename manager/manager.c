@@ -76,10 +76,10 @@ open_trust(struct manager *m, char *err, size_t err_len)
 
 /* The API's hook: the inventory changed, reconcile soon. */
 static void
-reconcile_kick_of(void *aux)
+reconcile_kick_of(void *aux, const char *task)
 {
     struct manager *m = aux;
-    reconcile_kick(m->reconcile);
+    reconcile_kick(m->reconcile, task);
 }
 
 int

@@ -18,10 +18,14 @@ LOG_MODULE(reconcile);
 
 struct reconciler {
     struct reconcile_params p;
+    char store_path[4096]; /* p.store_path points here: the caller's may go */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool kicked, stopping;
+    char queue[RECONCILE_QUEUE][TASK_ID_LEN]; /* tasks for the next round */
+    size_t n_queue;
+    bool overflow; /* more were kicked: the round looks for queued ones */
 };
 
 /* Every object of 'kind' as {NAME: spec} (NULL on a store error). */
@@ -200,16 +204,48 @@ save_status(struct store *st, const char *name, json_t *status)
     free(text);
 }
 
+/* Each task of the round: 'state' at 'progress' with 'results'. */
+static void
+tasks_set(struct store *st, char (*tasks)[TASK_ID_LEN], size_t n, const char *state, int progress,
+          json_t *results)
+{
+    char err[ERR_LEN];
+    for (size_t i = 0; i < n; i++)
+        if (task_update(st, tasks[i], state, progress, results, err, sizeof err) < 0)
+            log_warn("task %s: %s", tasks[i], err);
+}
+
+/* A host's result in a task: it answered and added what it lacked. */
+static json_t *
+host_result(json_t *status)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(status, "drift"), i, d)
+    {
+        if (strstr(json_string_value(d), ": cannot add: "))
+            return json_pack("{s:b,s:O}", "ok", 0, "error", d);
+    }
+    if (!json_is_true(json_object_get(status, "reachable")))
+        return json_pack("{s:b,s:O?}", "ok", 0, "error", json_object_get(status, "error"));
+    return json_pack("{s:b}", "ok", 1);
+}
+
 int
-reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port)
+reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*tasks)[TASK_ID_LEN],
+                size_t n_tasks)
 {
     json_t *hosts = load_all(st, "host"), *clusters = load_all(st, "cluster"),
            *switches = load_all(st, "switch"), *pgs = load_all(st, "portgroup");
+    json_t *results = json_object();
     int reached = hosts && clusters && switches && pgs ? 0 : -EIO;
+    size_t n = json_object_size(hosts), done = 0;
+    tasks_set(st, tasks, n_tasks, "running", 0, NULL);
     const char *name;
     json_t *host;
     json_object_foreach(reached < 0 ? NULL : hosts, name, host)
     {
+        done++;
         if (!str(host, "address"))
             continue;
         struct httpc peer = {.ctx = client,
@@ -222,14 +258,60 @@ reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port)
         if (push_host(&peer, want, status) == 0)
             reached++;
         save_status(st, name, status);
+        json_object_set_new(results, name, host_result(status));
+        if (done < n)
+            tasks_set(st, tasks, n_tasks, "running", (int)(done * 100 / n), results);
         json_decref(want);
         json_decref(status);
     }
+    bool failed = reached < 0;
+    json_object_foreach(results, name, host) failed |= !json_is_true(json_object_get(host, "ok"));
+    tasks_set(st, tasks, n_tasks, failed ? "error" : "success", 100, results);
+    json_decref(results);
     json_decref(hosts);
     json_decref(clusters);
     json_decref(switches);
     json_decref(pgs);
     return reached;
+}
+
+/* Up to 'max' ids of queued tasks into 'ids' (after a kick overflowed the
+ * queue: any round that starts after a task was made does its work).
+ * Returns how many. */
+static size_t
+queued_tasks(struct store *st, char (*ids)[TASK_ID_LEN], size_t max)
+{
+    json_t *tasks = load_all(st, "task"), *t;
+    const char *id;
+    size_t n = 0;
+    json_object_foreach(tasks, id, t)
+    {
+        if (n < max && str(t, "state") && !strcmp(str(t, "state"), "queued"))
+            snprintf(ids[n++], TASK_ID_LEN, "%s", id);
+    }
+    json_decref(tasks);
+    return n;
+}
+
+/* Ends the tasks a stopped manager left queued or running. */
+static void
+end_orphans(struct store *st)
+{
+    json_t *tasks = load_all(st, "task"), *t;
+    json_t *why = json_pack("{s:{s:b,s:s}}", "dse-manager", "ok", 0, "error",
+                            "the manager stopped before the task ended");
+    const char *id;
+    char err[ERR_LEN];
+    json_object_foreach(tasks, id, t)
+    {
+        const char *state = str(t, "state");
+        if (state && (!strcmp(state, "queued") || !strcmp(state, "running")) &&
+            task_update(st, id, "error", json_integer_value(json_object_get(t, "progress")), why,
+                        err, sizeof err) < 0)
+            log_warn("task %s: %s", id, err);
+    }
+    json_decref(why);
+    json_decref(tasks);
 }
 
 /* ---- the thread ---- */
@@ -244,6 +326,8 @@ run(void *arg)
         log_err("reconcile: %s", err);
         return NULL;
     }
+    end_orphans(st);
+    char tasks[RECONCILE_QUEUE][TASK_ID_LEN];
     pthread_mutex_lock(&r->mu);
     while (!r->stopping) {
         if (!r->kicked) {
@@ -260,8 +344,17 @@ run(void *arg)
                 break;
         }
         r->kicked = false;
+        size_t n = r->n_queue;
+        bool overflow = r->overflow;
+        memcpy(tasks, r->queue, n * sizeof tasks[0]);
+        r->n_queue = 0;
+        r->overflow = false;
         pthread_mutex_unlock(&r->mu);
-        reconcile_round(st, r->p.client, r->p.hostd_port);
+        if (overflow) /* the queue's and those it had no room for */
+            n = queued_tasks(st, tasks, RECONCILE_QUEUE);
+        reconcile_round(st, r->p.client, r->p.hostd_port, tasks, n);
+        if (overflow && n == RECONCILE_QUEUE)
+            reconcile_kick(r, "overflow"); /* more may wait: another round */
         pthread_mutex_lock(&r->mu);
     }
     pthread_mutex_unlock(&r->mu);
@@ -277,6 +370,8 @@ reconcile_start(const struct reconcile_params *p, struct reconciler **out, char 
     if (!r)
         return err_set(err, err_len, -ENOMEM, "out of memory");
     r->p = *p;
+    snprintf(r->store_path, sizeof r->store_path, "%s", p->store_path);
+    r->p.store_path = r->store_path;
     if (!r->p.interval_ms)
         r->p.interval_ms = RECONCILE_INTERVAL_MS;
     if (!r->p.hostd_port)
@@ -296,12 +391,16 @@ reconcile_start(const struct reconcile_params *p, struct reconciler **out, char 
 }
 
 void
-reconcile_kick(struct reconciler *r)
+reconcile_kick(struct reconciler *r, const char *task)
 {
     if (!r)
         return;
     pthread_mutex_lock(&r->mu);
     r->kicked = true;
+    if (task && task_id_is_valid(task) && r->n_queue < RECONCILE_QUEUE)
+        snprintf(r->queue[r->n_queue++], TASK_ID_LEN, "%s", task);
+    else if (task)
+        r->overflow = true;
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
 }

@@ -107,6 +107,29 @@ check "on its return pg-a is put back on h1" wait_until 20 pg_on_host h1 pg-a 20
 check "... and the VMs still talk" ping_ok "$P-h1-vm1" 198.18.31.21
 mpid=$(cat "$LD/mgmt/run/manager.pid")
 
+# dsectl against the manager.
+M=(env XDG_CONFIG_HOME="$TMP/cfg" "$DSECTL")
+check "dsectl --manager URL --ca PEM login" quiet "${M[@]}" --manager "https://127.0.0.1:$PORT" \
+	--ca "$S/ca/ca.pem" login --user admin --password-file "$S/admin-password"
+check_eq "... keeps the token in a 0600 file" 600 "$(stat -c %a "$TMP/cfg/dse/manager.json")"
+check "dsectl -M portgroup add (the same OBJECT VERB grammar)" quiet "${M[@]}" -M portgroup add s1/pg-cli --vlan 41
+check "... applied on h2" wait_until 15 pg_on_host h2 pg-cli 41
+check_eq "dsectl -M portgroup set reads, changes, writes back" 9000 \
+	"$("${M[@]}" -M portgroup set s1/pg-cli --mtu 9000 >/dev/null; "${M[@]}" -M -j portgroup show s1/pg-cli | jq .spec.mtu)"
+tid=$("${M[@]}" -M -j portgroup add s1/pg-task --vlan 42 | jq -r .task)
+check "a change names the task that pushes it to the hosts" bash -c "[[ '$tid' =~ ^[0-9]{20}\$ ]]"
+check "dsectl -M task watch: it ends in success" quiet "${M[@]}" -M task watch "$tid"
+check "... with each host's result" bash -c "${M[*]} -M -j task show $tid | jq -e '.state == \"success\" and .progress == 100 and .results.h1.ok and .results.h2.ok and .started_by == \"admin\"' >/dev/null"
+both_have() { pg_on_host h1 "$1" "$2" && pg_on_host h2 "$1" "$2"; }
+check "... and the portgroup is on both hosts when it does" both_have pg-task 42
+check "dsectl -M task list" bash -c "${M[*]} -M -j task list | jq -e 'any(.[]; .id == \"$tid\")' >/dev/null"
+check "dsectl -M host status h1" bash -c "${M[*]} -M -j host status h1 | jq -e .reachable >/dev/null"
+out=$("${M[@]}" -M portgroup add s1/pg-x --vlna 3 2>&1)
+check_eq "a refusal: exit 1" 1 "$?"
+check_eq "... and the manager's message in one line" "dsectl: bad-request: portgroup: vlna: no such field" "$out"
+"${M[@]}" -M nothing list >/dev/null 2>&1
+check_eq "an unknown object: exit 2" 2 "$?"
+
 check_eq "an admin adds a read-only user" 201 "$(call POST /users \
 	'{"name":"ro","password":"read-only-password","grants":[{"object":"/dse/v1/","role":"read-only"}]}' "$T")"
 check_eq "... who logs in" 200 "$(call POST /login '{"user":"ro","password":"read-only-password"}')"

@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dsectl against the manager (`dsectl --manager URL ...`): the same OBJECT
+ * VERB grammar over the manager's REST API (manager/api.h).
+ *
+ *   dsectl --manager https://127.0.0.1:8443 --ca CA.pem login --user admin
+ *           (the password from --password-file F, or the first line of stdin)
+ *   dsectl -M portgroup list | show NAME | del NAME
+ *   dsectl -M portgroup add dvs1/pg-web --vlan 10     (any --FIELD VALUE of the spec)
+ *   dsectl -M portgroup set dvs1/pg-web --vlan 11     (read, change, write back:
+ *                                                      409 if someone changed it)
+ *   dsectl -M host status h1
+ *   dsectl -M user list | add NAME --password-file F [--grant OBJECT=ROLE]...
+ *   dsectl -M audit list [--prefix KEY] [--limit N]
+ *   dsectl -M task list | show ID | watch ID         (a change's push to the hosts)
+ *
+ * The manager's URL, CA and token: --manager URL and --ca PEM, else
+ * $DSE_MANAGER and $DSE_MANAGER_CA, else the config file that login writes,
+ * $XDG_CONFIG_HOME/dse/manager.json (~/.config/dse/manager.json, 0600); the
+ * token: $DSE_TOKEN, else that file.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/dsectl.h"
+#include "lib/http.h"
+#include "lib/tls.h"
+#include "lib/util.h"
+
+#define CALL_MS 30000
+
+static const char *const kinds[][2] = {
+    {"datacenter", "datacenters"},
+    {"cluster", "clusters"},
+    {"host", "hosts"},
+    {"dpu", "dpus"},
+    {"switch", "switches"},
+    {"portgroup", "portgroups"},
+    {"vm", "vms"},
+    {"vnic", "vnics"},
+};
+
+/* The config file's path into 'buf'. */
+static void
+config_path(char *buf, size_t len)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (xdg && xdg[0])
+        snprintf(buf, len, "%s/dse/manager.json", xdg);
+    else
+        snprintf(buf, len, "%s/.config/dse/manager.json", home ? home : "/root");
+}
+
+static json_t *
+config_load(void)
+{
+    char path[4096];
+    config_path(path, sizeof path);
+    json_t *j = json_load_file(path, 0, NULL);
+    return json_is_object(j) ? j : (json_decref(j), json_object());
+}
+
+static int
+config_save(json_t *cfg)
+{
+    char path[4096], *slash;
+    config_path(path, sizeof path);
+    char *text = json_dumps(cfg, JSON_INDENT(2));
+    if (!text)
+        return -ENOMEM;
+    slash = strrchr(path, '/');
+    *slash = '\0';
+    int rc = fs_mkdir_p(path, 0700);
+    *slash = '/';
+    if (rc == 0 && (rc = fs_write_atomic(path, text, strlen(text))) == 0 && chmod(path, 0600) < 0)
+        rc = -errno;
+    free(text);
+    return rc;
+}
+
+/* https://ADDR:PORT into 'peer' (an IP literal: the lab's and the manager's
+ * own certificate name addresses). */
+static int
+parse_url(const char *url, char *host, size_t host_len, struct httpc *peer)
+{
+    const char *p = url && !strncmp(url, "https://", 8) ? url + 8 : NULL;
+    const char *colon = p ? strrchr(p, ':') : NULL;
+    long port = 0;
+    if (!colon || colon == p || (size_t)(colon - p) >= host_len ||
+        !parse_long(colon + 1, 1, 65535, &port))
+        return -EINVAL;
+    snprintf(host, host_len, "%.*s", (int)(colon - p), p);
+    if (host[0] == '[') { /* [v6] */
+        memmove(host, host + 1, strlen(host));
+        host[strcspn(host, "]")] = '\0';
+    }
+    peer->host = host;
+    peer->port = (uint16_t)port;
+    return 0;
+}
+
+struct mgr {
+    struct httpc peer;
+    char host[64];
+    const char *token;
+    bool json;
+};
+
+/* One call; prints the refusal and returns EXIT_FAILED unless 2xx.  On
+ * EXIT_OK, '*reply' is the caller's. */
+static int
+call(struct mgr *m, const char *method, const char *target, json_t *body, json_t **reply)
+{
+    char err[ERR_LEN] = "";
+    int status = 0;
+    *reply = NULL;
+    int rc = httpc_rest(&m->peer, method, target, m->token, body, &status, reply, err, sizeof err);
+    json_decref(body);
+    if (rc < 0) {
+        fprintf(stderr, "dsectl: manager %s:%u: %s\n", m->peer.host, m->peer.port, err);
+        return EXIT_FAILED;
+    }
+    if (status >= 200 && status < 300)
+        return EXIT_OK;
+    const char *code = json_string_value(json_object_get(*reply, "code"));
+    const char *msg = json_string_value(json_object_get(*reply, "message"));
+    fprintf(stderr, "dsectl: %s: %s%s\n", code ? code : "error", msg ? msg : "?",
+            status == 401 ? " (dsectl --manager URL login --user NAME)" : "");
+    json_decref(*reply);
+    *reply = NULL;
+    return EXIT_FAILED;
+}
+
+/* "--dpu-rule VALUE" -> spec["dpu_rule"]: an integer, true/false, JSON
+ * ({...}, [...]) or a string. */
+static int
+spec_from_args(int argc, char **argv, json_t *spec)
+{
+    for (int i = 0; i < argc; i += 2) {
+        if (strncmp(argv[i], "--", 2) || !argv[i][2] || i + 1 >= argc)
+            return cli_usage_error(NULL, "want --FIELD VALUE pairs, not '%s'", argv[i]);
+        char key[64];
+        snprintf(key, sizeof key, "%s", argv[i] + 2);
+        for (char *c = key; *c; c++)
+            *c = *c == '-' ? '_' : *c;
+        const char *v = argv[i + 1];
+        long n;
+        json_t *val = parse_long(v, -(1L << 53), 1L << 53, &n) ? json_integer(n)
+                      : !strcmp(v, "true")                     ? json_true()
+                      : !strcmp(v, "false")                    ? json_false()
+                      : (v[0] == '{' || v[0] == '[')           ? json_loads(v, 0, NULL)
+                                                               : json_string(v);
+        if (!val)
+            return cli_usage_error(NULL, "--%s: not JSON", argv[i] + 2);
+        json_object_set_new(spec, key, val);
+    }
+    return EXIT_OK;
+}
+
+static void
+print_obj(struct mgr *m, json_t *o)
+{
+    if (m->json)
+        return cli_print_json(o);
+    char *spec = json_dumps(json_object_get(o, "spec"), JSON_COMPACT | JSON_SORT_KEYS);
+    printf("%s %s (resource version %lld): %s\n", json_string_value(json_object_get(o, "kind")),
+           json_string_value(json_object_get(o, "name")),
+           (long long)json_integer_value(json_object_get(o, "resource_version")),
+           spec ? spec : "?");
+    free(spec);
+    const char *task = json_string_value(json_object_get(o, "task"));
+    if (task)
+        printf("  to the hosts: dsectl -M task watch %s\n", task);
+}
+
+static int
+obj_list(struct mgr *m, const char *plural)
+{
+    static const char *const head[] = {"NAME", "VERSION", "SPEC"};
+    json_t *all = json_array(), *r = NULL;
+    char target[4200], next[4096] = "";
+    int rc;
+    do { /* every page */
+        snprintf(target, sizeof target, "/api/v1/%s?limit=100%s%s", plural,
+                 next[0] ? "&after=" : "", next);
+        if ((rc = call(m, "GET", target, NULL, &r)) != EXIT_OK)
+            break;
+        json_array_extend(all, json_object_get(r, "items"));
+        const char *n = json_string_value(json_object_get(r, "next"));
+        snprintf(next, sizeof next, "%s", n && !strchr(n, '&') ? n : "");
+        json_decref(r);
+    } while (next[0]);
+    if (rc == EXIT_OK && m->json) {
+        cli_print_json(all);
+    } else if (rc == EXIT_OK) {
+        struct table *t = table_create(3, head);
+        size_t i;
+        json_t *o;
+        json_array_foreach(all, i, o)
+        {
+            char *spec = json_dumps(json_object_get(o, "spec"), JSON_COMPACT | JSON_SORT_KEYS);
+            table_add(t, json_string_value(json_object_get(o, "name")),
+                      fmt_json(json_object_get(o, "resource_version")), spec ? spec : "?");
+            free(spec);
+        }
+        table_print(t);
+    }
+    json_decref(all);
+    return rc;
+}
+
+static int
+obj_write(struct mgr *m, const char *plural, const char *verb, const char *name, int argc,
+          char **argv)
+{
+    char target[4200];
+    json_t *spec = json_object(), *r = NULL, *body = NULL;
+    int rc = spec_from_args(argc, argv, spec);
+    snprintf(target, sizeof target, "/api/v1/%s/%s", plural, name);
+    if (rc == EXIT_OK && !strcmp(verb, "add")) {
+        snprintf(target, sizeof target, "/api/v1/%s", plural);
+        body = json_pack("{s:s,s:O}", "name", name, "spec", spec);
+    } else if (rc == EXIT_OK && (rc = call(m, "GET", target, NULL, &r)) == EXIT_OK) {
+        json_t *have = json_deep_copy(json_object_get(r, "spec"));
+        json_object_update(have, spec); /* what was read, with the fields given */
+        body = json_pack("{s:o,s:O}", "spec", have, "resource_version",
+                         json_object_get(r, "resource_version"));
+        json_decref(r);
+    }
+    json_decref(spec);
+    if (rc != EXIT_OK)
+        return rc;
+    if ((rc = call(m, !strcmp(verb, "add") ? "POST" : "PUT", target, body, &r)) == EXIT_OK)
+        print_obj(m, r);
+    json_decref(r);
+    return rc;
+}
+
+/* OBJECT VERB [NAME] [--FIELD VALUE]... */
+static int
+obj_run(struct mgr *m, const char *plural, int argc, char **argv)
+{
+    const char *verb = argv[0], *name = argc > 1 ? argv[1] : NULL;
+    char target[4200];
+    json_t *r = NULL;
+    int rc;
+    if (!strcmp(verb, "list") && argc == 1)
+        return obj_list(m, plural);
+    if (!name || (argc > 2 && strcmp(verb, "add") && strcmp(verb, "set")))
+        return cli_usage_error(NULL,
+                               "%s: list | show NAME | add NAME [--FIELD VALUE]... | set "
+                               "NAME [--FIELD VALUE]... | del NAME",
+                               plural);
+    snprintf(target, sizeof target, "/api/v1/%s/%s", plural, name);
+    if (!strcmp(verb, "add") || !strcmp(verb, "set"))
+        return obj_write(m, plural, verb, name, argc - 2, argv + 2);
+    if (!strcmp(verb, "show") || !strcmp(verb, "status")) {
+        if (!strcmp(verb, "status"))
+            snprintf(target, sizeof target, "/api/v1/%s/%s/status", plural, name);
+        if ((rc = call(m, "GET", target, NULL, &r)) == EXIT_OK)
+            !strcmp(verb, "show") ? print_obj(m, r) : cli_print_json(r);
+    } else if (!strcmp(verb, "del")) {
+        rc = call(m, "DELETE", target, NULL, &r);
+    } else {
+        return cli_usage_error(NULL, "%s: unknown command '%s'", plural, verb);
+    }
+    json_decref(r);
+    return rc;
+}
+
+/* The first line of file 'path' ("-": stdin) into 'buf'. */
+static int
+read_secret(const char *path, char *buf, size_t len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    bool ok = f && fgets(buf, (int)len, f);
+    if (f && f != stdin)
+        fclose(f);
+    if (!ok)
+        return cli_usage_error(NULL, "cannot read a password from %s", path);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return EXIT_OK;
+}
+
+static int
+login(struct mgr *m, const char *url, const char *ca, int argc, char **argv)
+{
+    const char *user = NULL, *pwfile = "-";
+    for (int i = 0; i + 1 < argc; i += 2)
+        if (!strcmp(argv[i], "--user"))
+            user = argv[i + 1];
+        else if (!strcmp(argv[i], "--password-file"))
+            pwfile = argv[i + 1];
+    char pw[1100];
+    if (!user || argc % 2)
+        return cli_usage_error(NULL, "login --user NAME [--password-file F] (default: stdin)");
+    int rc = read_secret(pwfile, pw, sizeof pw);
+    json_t *r = NULL;
+    if (rc != EXIT_OK ||
+        (rc = call(m, "POST", "/api/v1/login", json_pack("{s:s,s:s}", "user", user, "password", pw),
+                   &r)) != EXIT_OK)
+        return rc;
+    json_t *cfg = config_load();
+    json_object_set_new(cfg, "url", json_string(url));
+    json_object_set_new(cfg, "ca", json_string(ca));
+    json_object_set(cfg, "token", json_object_get(r, "token"));
+    json_object_set(cfg, "expires_ms", json_object_get(r, "expires_ms"));
+    char path[4096];
+    config_path(path, sizeof path);
+    if ((rc = config_save(cfg)) < 0)
+        fprintf(stderr, "dsectl: %s: %s\n", path, strerror(-rc));
+    else
+        printf("logged in as %s; token saved in %s\n", user, path);
+    json_decref(cfg);
+    json_decref(r);
+    return rc < 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+static int
+user_run(struct mgr *m, int argc, char **argv)
+{
+    json_t *r = NULL;
+    int rc;
+    if (!strcmp(argv[0], "list") && argc == 1) {
+        if ((rc = call(m, "GET", "/api/v1/users", NULL, &r)) == EXIT_OK)
+            cli_print_json(json_object_get(r, "items"));
+        json_decref(r);
+        return rc;
+    }
+    if (strcmp(argv[0], "add") || argc < 2 || argc % 2)
+        return cli_usage_error("user",
+                               "list | add NAME --password-file F [--grant OBJECT=ROLE]...");
+    const char *pwfile = NULL;
+    json_t *grants = json_array();
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const char *eq = strchr(argv[i + 1], '=');
+        if (!strcmp(argv[i], "--password-file"))
+            pwfile = argv[i + 1];
+        else if (!strcmp(argv[i], "--grant") && eq)
+            json_array_append_new(grants, json_pack("{s:s#,s:s}", "object", argv[i + 1],
+                                                    (int)(eq - argv[i + 1]), "role", eq + 1));
+    }
+    char pw[1100];
+    if (!pwfile || (rc = read_secret(pwfile, pw, sizeof pw)) != EXIT_OK) {
+        json_decref(grants);
+        return pwfile ? rc : cli_usage_error("user", "add NAME --password-file F");
+    }
+    rc = call(m, "POST", "/api/v1/users",
+              json_pack("{s:s,s:s,s:o}", "name", argv[1], "password", pw, "grants", grants), &r);
+    if (rc == EXIT_OK && m->json)
+        cli_print_json(r);
+    json_decref(r);
+    return rc;
+}
+
+static int
+audit_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const head[] = {"REVISION", "WHO", "FROM", "WHAT", "KEY"};
+    const char *prefix = NULL, *limit = "100";
+    for (int i = 1; i + 1 < argc; i += 2)
+        if (!strcmp(argv[i], "--prefix"))
+            prefix = argv[i + 1];
+        else if (!strcmp(argv[i], "--limit"))
+            limit = argv[i + 1];
+    if (strcmp(argv[0], "list") || argc % 2 == 0 || strchr(limit, '&') ||
+        (prefix && strpbrk(prefix, "&= ")))
+        return cli_usage_error("audit", "list [--prefix KEY] [--limit N]");
+    char target[4200];
+    snprintf(target, sizeof target, "/api/v1/audit?limit=%s%s%s", limit, prefix ? "&prefix=" : "",
+             prefix ? prefix : "");
+    json_t *r = NULL;
+    int rc = call(m, "GET", target, NULL, &r);
+    if (rc == EXIT_OK && m->json) {
+        cli_print_json(json_object_get(r, "items"));
+    } else if (rc == EXIT_OK) {
+        struct table *t = table_create(5, head);
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(r, "items"), i, e)
+        {
+            table_add(t, fmt_json(json_object_get(e, "revision")),
+                      json_string_value(json_object_get(e, "who")),
+                      json_string_value(json_object_get(e, "from")),
+                      json_string_value(json_object_get(e, "what")),
+                      json_string_value(json_object_get(e, "key")));
+        }
+        table_print(t);
+    }
+    json_decref(r);
+    return rc;
+}
+
+/* The manager's URL and CA, from the options, the environment or the
+ * config file, in that order. */
+static const char *
+pick(const char *given, const char *env, json_t *cfg, const char *key)
+{
+    return given ? given : getenv(env) ? getenv(env) : json_string_value(json_object_get(cfg, key));
+}
+
+static void
+print_task(struct mgr *m, json_t *t)
+{
+    if (m->json)
+        return cli_print_json(t);
+    printf("task %s: %s %s: %s %lld%%\n", json_string_value(json_object_get(t, "id")),
+           json_string_value(json_object_get(t, "kind")),
+           json_string_value(json_object_get(t, "object")),
+           json_string_value(json_object_get(t, "state")),
+           (long long)json_integer_value(json_object_get(t, "progress")));
+    const char *host;
+    json_t *r;
+    json_object_foreach(json_object_get(t, "results"), host, r)
+    {
+        const char *e = json_string_value(json_object_get(r, "error"));
+        printf("  %-12s %s%s%s\n", host, json_is_true(json_object_get(r, "ok")) ? "ok" : "failed",
+               e ? ": " : "", e ? e : "");
+    }
+}
+
+static bool
+task_over(json_t *t)
+{
+    const char *s = json_string_value(json_object_get(t, "state"));
+    return s && (!strcmp(s, "success") || !strcmp(s, "error"));
+}
+
+/* task list | show ID | watch ID: watch polls until the task ends, and
+ * exits 1 if it failed. */
+static int
+task_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const head[] = {"ID", "KIND", "OBJECT", "STATE", "PROGRESS", "BY"};
+    char target[256];
+    json_t *r = NULL;
+    int rc;
+    if (!strcmp(argv[0], "list") && argc == 1) {
+        if ((rc = call(m, "GET", "/api/v1/tasks", NULL, &r)) == EXIT_OK && m->json) {
+            cli_print_json(json_object_get(r, "items"));
+        } else if (rc == EXIT_OK) {
+            struct table *t = table_create(6, head);
+            size_t i;
+            json_t *k;
+            json_array_foreach(json_object_get(r, "items"), i, k)
+            {
+                table_add(t, json_string_value(json_object_get(k, "id")),
+                          json_string_value(json_object_get(k, "kind")),
+                          json_string_value(json_object_get(k, "object")),
+                          json_string_value(json_object_get(k, "state")),
+                          fmt_json(json_object_get(k, "progress")),
+                          json_string_value(json_object_get(k, "started_by")));
+            }
+            table_print(t);
+        }
+        json_decref(r);
+        return rc;
+    }
+    if (argc != 2 || (strcmp(argv[0], "show") && strcmp(argv[0], "watch")) ||
+        strspn(argv[1], "0123456789") != strlen(argv[1]))
+        return cli_usage_error("task", "list | show ID | watch ID");
+    snprintf(target, sizeof target, "/api/v1/tasks/%s", argv[1]);
+    uint64_t deadline = now_ms() + CALL_MS * 4;
+    while ((rc = call(m, "GET", target, NULL, &r)) == EXIT_OK && !strcmp(argv[0], "watch") &&
+           !task_over(r) && now_ms() < deadline) {
+        json_decref(r);
+        poll(NULL, 0, 200); /* the task's pace: a human's watch, not a sync */
+    }
+    if (rc == EXIT_OK)
+        print_task(m, r);
+    if (rc == EXIT_OK && !strcmp(argv[0], "watch"))
+        rc = !task_over(r)                                                        ? EXIT_FAILED
+             : !strcmp(json_string_value(json_object_get(r, "state")), "success") ? EXIT_OK
+                                                                                  : EXIT_FAILED;
+    json_decref(r);
+    return rc;
+}
+
+/* OBJECT VERB... with a reachable manager. */
+static int
+dispatch(struct mgr *m, const char *url, const char *ca, int argc, char **argv)
+{
+    if (!strcmp(argv[0], "login"))
+        return login(m, url, ca, argc - 1, argv + 1);
+    if (argc < 2)
+        return cli_usage_error(argv[0], "missing command");
+    if (!strcmp(argv[0], "user"))
+        return user_run(m, argc - 1, argv + 1);
+    if (!strcmp(argv[0], "audit"))
+        return audit_run(m, argc - 1, argv + 1);
+    if (!strcmp(argv[0], "task"))
+        return task_run(m, argc - 1, argv + 1);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (!strcmp(argv[0], kinds[k][0]))
+            return obj_run(m, kinds[k][1], argc - 1, argv + 1);
+    return cli_usage_error(NULL,
+                           "unknown object '%s' (the manager's: datacenter, cluster, "
+                           "host, dpu, switch, portgroup, vm, vnic, task, user, audit, login)",
+                           argv[0]);
+}
+
+int
+cli_manager(const char *url_opt, const char *ca_opt, bool json, int argc, char **argv)
+{
+    json_t *cfg = config_load();
+    const char *url = pick(url_opt, "DSE_MANAGER", cfg, "url");
+    const char *ca = pick(ca_opt, "DSE_MANAGER_CA", cfg, "ca");
+    const char *saved = json_string_value(json_object_get(cfg, "url"));
+    struct mgr m = {.json = json, .peer.timeout_ms = CALL_MS};
+    char err[ERR_LEN] = "";
+    struct tls_paths tp = {.ca = ca};
+    int rc;
+    if (!url || parse_url(url, m.host, sizeof m.host, &m.peer) < 0) {
+        rc = cli_usage_error(NULL, "--manager https://ADDR:PORT (or $DSE_MANAGER)");
+    } else if (!ca) {
+        rc = cli_usage_error(NULL, "--ca PEM: the manager's CA (or $DSE_MANAGER_CA)");
+    } else if (!(m.peer.ctx = tls_client_ctx(&tp, err, sizeof err))) {
+        fprintf(stderr, "dsectl: %s\n", err);
+        rc = EXIT_FAILED;
+    } else {
+        m.token = getenv("DSE_TOKEN");
+        if (!m.token && saved && !strcmp(saved, url))
+            m.token = json_string_value(json_object_get(cfg, "token"));
+        rc = dispatch(&m, url, ca, argc, argv);
+    }
+    if (m.peer.ctx)
+        SSL_CTX_free(m.peer.ctx);
+    json_decref(cfg);
+    return rc;
+}

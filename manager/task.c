@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* task: a long operation's record in the store (task.h). */
+#include "manager/task.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/util.h"
+
+static int64_t
+wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool
+task_id_is_valid(const char *id)
+{
+    return id && strlen(id) == TASK_ID_LEN - 1 && strspn(id, "0123456789") == TASK_ID_LEN - 1;
+}
+
+/* Puts 'task' at task 'id' (expected as given) in one transaction. */
+static int
+put(struct store *st, const char *id, json_t *task, int64_t expected,
+    const struct store_actor *actor, char *err, size_t err_len)
+{
+    char key[STORE_KEY_MAX];
+    snprintf(key, sizeof key, "%stask/%s", STORE_KEY_PREFIX, id);
+    char *text = json_dumps(task, JSON_COMPACT | JSON_SORT_KEYS);
+    struct store_txn *t = text ? store_txn_begin(st) : NULL;
+    int rc = t ? store_txn_put(t, key, text, expected, err, err_len)
+               : err_set(err, err_len, -ENOMEM, "out of memory");
+    free(text);
+    if (rc == 0)
+        return store_txn_commit(t, actor, NULL, err, err_len);
+    store_txn_abort(t);
+    return rc;
+}
+
+int
+task_create(struct store *st, const char *kind, const char *object, int64_t seq,
+            const struct store_actor *actor, char id[TASK_ID_LEN], char *err, size_t err_len)
+{
+    snprintf(id, TASK_ID_LEN, "%020lld", (long long)seq);
+    json_t *task = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s?,s:I,s:{}}", "kind", kind, "object", object,
+                             "state", "queued", "progress", 0, "started_by", actor->who, "from",
+                             actor->from, "created_ms", (json_int_t)wall_ms(), "results");
+    int rc = task ? put(st, id, task, STORE_MUST_NOT_EXIST, actor, err, err_len)
+                  : err_set(err, err_len, -ENOMEM, "out of memory");
+    json_decref(task);
+    return rc;
+}
+
+int
+task_update(struct store *st, const char *id, const char *state, int progress, json_t *results,
+            char *err, size_t err_len)
+{
+    char key[STORE_KEY_MAX];
+    struct store_kv kv = {0};
+    snprintf(key, sizeof key, "%stask/%s", STORE_KEY_PREFIX, id);
+    int rc = store_get(st, key, &kv, err, err_len);
+    json_t *task = rc == 0 ? json_loads(kv.value, 0, NULL) : NULL;
+    if (rc == 0 && !task)
+        rc = err_set(err, err_len, -EIO, "task %s: not JSON", id);
+    if (rc == 0) {
+        bool done = strcmp(state, "running") != 0;
+        json_object_set_new(task, "state", json_string(state));
+        json_object_set_new(task, "progress", json_integer(progress));
+        if (!json_object_get(task, "start_ms"))
+            json_object_set_new(task, "start_ms", json_integer((json_int_t)wall_ms()));
+        if (done)
+            json_object_set_new(task, "end_ms", json_integer((json_int_t)wall_ms()));
+        if (results)
+            json_object_set(task, "results", results);
+        struct store_actor actor = {.who = "dse-manager", .from = "task", .what = "task.update"};
+        rc = put(st, id, task, kv.mod_revision, &actor, err, err_len);
+    }
+    json_decref(task);
+    store_kv_fini(&kv);
+    return rc;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * task: a long operation's record, kept in the store at /dse/v1/task/SEQ (20
+ * decimal digits: key order is creation order), where every caller reads its
+ * progress.  Today the one kind is "config.push": a change of the inventory
+ * pushed to every host (reconcile.h).
+ *
+ *     queued --> running --> success
+ *                        \-> error      (some host failed: "results" says which)
+ *
+ *     {"kind", "object": KEY, "state", "progress": 0..100, "started_by",
+ *      "from", "created_ms", "start_ms"?, "end_ms"?,
+ *      "results": {HOST: {"ok": bool, "error"?}}}
+ *
+ * Thread-safety: as the store's handle it is given.
+ */
+#ifndef DSE_TASK_H
+#define DSE_TASK_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manager/store.h"
+
+#define TASK_ID_LEN 21 /* 20 digits and a NUL */
+
+/* Records a new queued task of 'kind' on object 'object', numbered 'seq'
+ * (the revision of the change that started it: unique), by 'actor'.  Writes
+ * its id into 'id'.  Returns 0 or the store's errors with 'err'. */
+int task_create(struct store *, const char *kind, const char *object, int64_t seq,
+                const struct store_actor *actor, char id[TASK_ID_LEN], char *err, size_t err_len);
+
+/* Sets task 'id''s state ("running", "success", "error"), progress and, when
+ * not NULL, its results (borrowed); times the start and the end.  Returns 0
+ * or the store's errors. */
+int task_update(struct store *, const char *id, const char *state, int progress, json_t *results,
+                char *err, size_t err_len);
+
+/* Whether 'id' is a task id (20 digits). */
+bool task_id_is_valid(const char *id);
+
+#endif
