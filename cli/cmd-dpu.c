@@ -14,8 +14,7 @@ print_dpus(json_t *r, json_t *args)
     struct table *t = table_create(9, h);
     size_t i;
     json_t *d;
-    json_array_foreach(r, i, d)
-    {
+    json_array_foreach (r, i, d) {
         json_t *ha = json_object_get(d, "ha");
         char health[240];
         snprintf(health, sizeof health, "%s%s%s%s",

@@ -14,8 +14,7 @@ print_flows(json_t *r, json_t *args)
     size_t i;
     json_t *f;
     unsigned n_es = 0, n_sw = 0;
-    json_array_foreach(r, i, f)
-    {
+    json_array_foreach (r, i, f) {
         if (json_object_get(f, "error")) {
             table_add(t, fmt_json(json_object_get(f, "dpu")), "-", "-", "-", "-", "-", "-", "-",
                       "-", fmt_json(json_object_get(f, "error")));

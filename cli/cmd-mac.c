@@ -12,8 +12,7 @@ print_macs(json_t *r, json_t *args)
     struct table *t = table_create(5, h);
     size_t i;
     json_t *m;
-    json_array_foreach(r, i, m)
-    {
+    json_array_foreach (r, i, m) {
         table_add(t, fmt_json(json_object_get(m, "dpu")), fmt_json(json_object_get(m, "vlan")),
                   fmt_json(json_object_get(m, "mac")), fmt_json(json_object_get(m, "port")),
                   json_is_true(json_object_get(m, "static"))

@@ -201,8 +201,7 @@ obj_list(struct mgr *m, const char *plural)
         struct table *t = table_create(3, head);
         size_t i;
         json_t *o;
-        json_array_foreach(all, i, o)
-        {
+        json_array_foreach (all, i, o) {
             char *spec = json_dumps(json_object_get(o, "spec"), JSON_COMPACT | JSON_SORT_KEYS);
             table_add(t, json_string_value(json_object_get(o, "name")),
                       fmt_json(json_object_get(o, "resource_version")), spec ? spec : "?");
@@ -382,8 +381,7 @@ audit_run(struct mgr *m, int argc, char **argv)
         struct table *t = table_create(5, head);
         size_t i;
         json_t *e;
-        json_array_foreach(json_object_get(r, "items"), i, e)
-        {
+        json_array_foreach (json_object_get(r, "items"), i, e) {
             table_add(t, fmt_json(json_object_get(e, "revision")),
                       json_string_value(json_object_get(e, "who")),
                       json_string_value(json_object_get(e, "from")),
@@ -416,8 +414,7 @@ print_task(struct mgr *m, json_t *t)
            (long long)json_integer_value(json_object_get(t, "progress")));
     const char *host;
     json_t *r;
-    json_object_foreach(json_object_get(t, "results"), host, r)
-    {
+    json_object_foreach (json_object_get(t, "results"), host, r) {
         const char *e = json_string_value(json_object_get(r, "error"));
         printf("  %-12s %s%s%s\n", host, json_is_true(json_object_get(r, "ok")) ? "ok" : "failed",
                e ? ": " : "", e ? e : "");
@@ -447,8 +444,7 @@ task_run(struct mgr *m, int argc, char **argv)
             struct table *t = table_create(6, head);
             size_t i;
             json_t *k;
-            json_array_foreach(json_object_get(r, "items"), i, k)
-            {
+            json_array_foreach (json_object_get(r, "items"), i, k) {
                 table_add(t, json_string_value(json_object_get(k, "id")),
                           json_string_value(json_object_get(k, "kind")),
                           json_string_value(json_object_get(k, "object")),

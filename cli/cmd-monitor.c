@@ -28,16 +28,14 @@ value_of(json_t *sample, const char *name, const char *first)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(sample, "metrics"), i, m)
-    {
+    json_array_foreach (json_object_get(sample, "metrics"), i, m) {
         json_t *labels = json_array_get(m, 1);
         if (strcmp(json_string_value(json_array_get(m, 0)), name))
             continue;
         const char *k;
         json_t *v;
         const char *fv = NULL;
-        json_object_foreach(labels, k, v)
-        {
+        json_object_foreach (labels, k, v) {
             fv = json_string_value(v);
             break;
         }
@@ -128,8 +126,7 @@ print_device(const char *kind, json_t *sample, json_t *hist)
     json_t *m;
     char cores[96] = "";
     snprintf(name, sizeof name, "dse_%s_cpu_core_usage_ratio", kind);
-    json_array_foreach(json_object_get(sample, "metrics"), i, m)
-    {
+    json_array_foreach (json_object_get(sample, "metrics"), i, m) {
         if (strcmp(json_string_value(json_array_get(m, 0)), name) || n > 7)
             continue;
         json_t *labels = json_array_get(m, 1);
@@ -157,8 +154,7 @@ print_device(const char *kind, json_t *sample, json_t *hist)
     /* Sensors: value and health. */
     char line[512] = "";
     size_t o = 0;
-    json_array_foreach(json_object_get(sample, "metrics"), i, m)
-    {
+    json_array_foreach (json_object_get(sample, "metrics"), i, m) {
         const char *mn = json_string_value(json_array_get(m, 0));
         json_t *labels = json_array_get(m, 1);
         const char *sensor = json_string_value(json_object_get(labels, "sensor"));
@@ -187,8 +183,7 @@ print_ports(json_t *sample)
     struct table *t = table_create(10, h);
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(sample, "metrics"), i, m)
-    {
+    json_array_foreach (json_object_get(sample, "metrics"), i, m) {
         if (strcmp(json_string_value(json_array_get(m, 0)), "dse_dpu_port_up"))
             continue;
         json_t *labels = json_array_get(m, 1);
@@ -213,8 +208,7 @@ print_dpu_stats(json_t *r)
 {
     size_t i;
     json_t *d;
-    json_array_foreach(r, i, d)
-    {
+    json_array_foreach (r, i, d) {
         json_t *s = json_object_get(d, "sample"), *h = json_object_get(d, "history");
         int iv = (int)json_integer_value(json_object_get(d, "interval_s"));
         if (!json_is_true(json_object_get(d, "up"))) {
@@ -245,8 +239,7 @@ print_host_stats(json_t *r)
     print_device("host", s, h);
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(s, "metrics"), i, m)
-    {
+    json_array_foreach (json_object_get(s, "metrics"), i, m) {
         if (strcmp(json_string_value(json_array_get(m, 0)),
                    "dse_host_interface_rx_bytes_per_second"))
             continue;
@@ -324,8 +317,7 @@ print_alarms(json_t *r, json_t *args)
     struct table *t = table_create(6, h);
     size_t i;
     json_t *a;
-    json_array_foreach(r, i, a)
-    {
+    json_array_foreach (r, i, a) {
         char since[32] = "-";
         json_int_t ms = json_integer_value(json_object_get(a, "since_ms"));
         if (ms) {
@@ -353,8 +345,7 @@ print_defs(json_t *r, json_t *args)
     struct table *t = table_create(7, h);
     size_t i;
     json_t *d;
-    json_array_foreach(r, i, d)
-    {
+    json_array_foreach (r, i, d) {
         json_t *metric = json_object_get(d, "metric");
         char on[128];
         if (metric)
@@ -425,8 +416,7 @@ print_targets(json_t *r, json_t *args)
     struct table *t = table_create(3, h);
     size_t i;
     json_t *x;
-    json_array_foreach(json_object_get(r, "targets"), i, x)
-    {
+    json_array_foreach (json_object_get(r, "targets"), i, x) {
         json_t *a = json_object_get(x, "args");
         char *list = a ? json_dumps(a, JSON_COMPACT) : NULL;
         table_add(t, fmt_json(json_object_get(x, "kind")), fmt_json(json_object_get(x, "target")),
@@ -545,8 +535,7 @@ run_event_list(struct cli *cli, const struct cli_cmd *c, json_t *args)
             return rc;
         size_t i;
         json_t *e;
-        json_array_foreach(json_object_get(r, "events"), i, e)
-        {
+        json_array_foreach (json_object_get(r, "events"), i, e) {
             if (cli->json)
                 json_dumpf(e, stdout, JSON_COMPACT), putchar('\n');
             else
@@ -589,7 +578,7 @@ print_monitor(json_t *r, json_t *args)
                : "not served (dsectl host metrics)");
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(r, "dpus"), i, d)
+    json_array_foreach (json_object_get(r, "dpus"), i, d)
         printf("%s: %s, sample %s%s%s\n", fmt_json(json_object_get(d, "dpu")),
                json_is_true(json_object_get(d, "up")) ? "up" : "unreachable",
                fmt_json(json_object_get(d, "seq")), json_object_get(d, "why") ? ": " : "",

@@ -14,8 +14,7 @@ print_ports(json_t *r, json_t *args)
     struct table *t = table_create(11, h);
     size_t i;
     json_t *p;
-    json_array_foreach(r, i, p)
-    {
+    json_array_foreach (r, i, p) {
         if (json_object_get(p, "error")) {
             table_add(t, fmt_json(json_object_get(p, "dpu")), "-", "-", "-", "-", "-", "-", "-",
                       "-", "-", fmt_json(json_object_get(p, "error")));
@@ -32,8 +31,7 @@ print_ports(json_t *r, json_t *args)
     }
     table_print(t);
     bool first = true;
-    json_array_foreach(r, i, p)
-    {
+    json_array_foreach (r, i, p) {
         json_t *v = json_object_get(p, "vhost");
         if (!v)
             continue;
@@ -63,13 +61,14 @@ print_ports(json_t *r, json_t *args)
     if (!json_is_true(json_object_get(args, "drops")))
         return;
     printf("\ndrops by reason:\n");
-    json_array_foreach(r, i, p)
-    {
+    json_array_foreach (r, i, p) {
         const char *reason;
         json_t *n;
-        json_object_foreach(json_object_get(p, "drops"), reason, n) if (json_integer_value(n))
-            printf("  %s %s %s %lld\n", fmt_json(json_object_get(p, "dpu")),
-                   fmt_json(json_object_get(p, "name")), reason, (long long)json_integer_value(n));
+        json_object_foreach (json_object_get(p, "drops"), reason, n)
+            if (json_integer_value(n))
+                printf("  %s %s %s %lld\n", fmt_json(json_object_get(p, "dpu")),
+                       fmt_json(json_object_get(p, "name")), reason,
+                       (long long)json_integer_value(n));
     }
 }
 

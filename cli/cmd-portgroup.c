@@ -12,13 +12,12 @@ print_portgroups(json_t *r, json_t *args)
     struct table *t = table_create(4, h);
     size_t i, j;
     json_t *pg, *vm;
-    json_array_foreach(r, i, pg)
-    {
+    json_array_foreach (r, i, pg) {
         char vms[256] = "";
         size_t n = 0;
-        json_array_foreach(json_object_get(pg, "vms"), j, vm) n +=
-            (size_t)snprintf(vms + n, n < sizeof vms ? sizeof vms - n : 0, "%s%s", j ? "," : "",
-                             json_string_value(vm));
+        json_array_foreach (json_object_get(pg, "vms"), j, vm)
+            n += (size_t)snprintf(vms + n, n < sizeof vms ? sizeof vms - n : 0, "%s%s",
+                                  j ? "," : "", json_string_value(vm));
         table_add(t, fmt_json(json_object_get(pg, "name")), fmt_json(json_object_get(pg, "vlan")),
                   fmt_json(json_object_get(pg, "mtu")), vms[0] ? vms : "-");
     }

@@ -31,8 +31,7 @@ print_list(json_t *r, json_t *args)
     struct table *t = table_create(9, h);
     size_t i;
     json_t *d;
-    json_array_foreach(r, i, d)
-    {
+    json_array_foreach (r, i, d) {
         const char *e = json_string_value(json_object_get(d, "error"));
         const char *why = json_string_value(json_object_get(d, "last_reason"));
         table_add(t, fmt_json(json_object_get(d, "device")), fmt_json(json_object_get(d, "active")),
@@ -54,8 +53,7 @@ print_progress(json_t *p, char seen[][96])
 {
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(p, "devices"), i, d)
-    {
+    json_array_foreach (json_object_get(p, "devices"), i, d) {
         if (i >= 8)
             break;
         json_int_t sent = json_integer_value(json_object_get(d, "sent"));

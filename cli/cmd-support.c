@@ -96,8 +96,7 @@ print_devices(json_t *index, const char *out, json_int_t size)
 {
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(index, "devices"), i, d)
-    {
+    json_array_foreach (json_object_get(index, "devices"), i, d) {
         const char *err = json_string_value(json_object_get(d, "error"));
         const char *reason = json_string_value(json_object_get(d, "reason"));
         printf("%-6s %-16s ", fmt_json(json_object_get(d, "device")),

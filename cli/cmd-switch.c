@@ -13,8 +13,7 @@ print_switch(json_t *r, json_t *args)
            fmt_json(json_object_get(r, "mac_age_s")));
     const char *name;
     json_t *s;
-    json_object_foreach(json_object_get(r, "dpus"), name, s)
-    {
+    json_object_foreach (json_object_get(r, "dpus"), name, s) {
         if (json_object_get(s, "error")) {
             printf("\n%s: %s\n", name, fmt_json(json_object_get(s, "error")));
             continue;
@@ -27,7 +26,7 @@ print_switch(json_t *r, json_t *args)
                fmt_json(json_object_get(team, "failovers")));
         size_t i;
         json_t *u;
-        json_array_foreach(json_object_get(team, "uplinks"), i, u)
+        json_array_foreach (json_object_get(team, "uplinks"), i, u)
             printf(" %s(%s)", fmt_json(json_object_get(u, "name")),
                    json_is_true(json_object_get(u, "carrier")) ? "up" : "down");
         printf("\n  MAC table: %s entries, %s learned, %s moved, %s aged\n",
@@ -38,7 +37,7 @@ print_switch(json_t *r, json_t *args)
                fmt_json(json_object_get(fc, "hits")), fmt_json(json_object_get(fc, "misses")),
                fmt_json(json_object_get(fc, "generation")));
         json_t *w;
-        json_array_foreach(json_object_get(s, "workers"), i, w)
+        json_array_foreach (json_object_get(s, "workers"), i, w)
             printf("  worker %s on CPU %s: %s ports, %s frames, %s sleeps (polls %sus when idle)\n",
                    fmt_json(json_object_get(w, "worker")), fmt_json(json_object_get(w, "cpu")),
                    fmt_json(json_object_get(w, "ports")), fmt_json(json_object_get(w, "packets")),
@@ -54,7 +53,7 @@ print_switch(json_t *r, json_t *args)
         if (!json_array_size(json_object_get(s, "workers")))
             printf("  no workers: ports polled on the control thread\n");
         json_t *pg;
-        json_array_foreach(json_object_get(s, "portgroups"), i, pg)
+        json_array_foreach (json_object_get(s, "portgroups"), i, pg)
             printf("  portgroup %-16s VLAN %-4s MTU %s\n", fmt_json(json_object_get(pg, "name")),
                    fmt_json(json_object_get(pg, "vlan")), fmt_json(json_object_get(pg, "mtu")));
     }

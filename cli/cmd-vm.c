@@ -12,8 +12,7 @@ print_vms(json_t *r, json_t *args)
     struct table *t = table_create(6, h);
     size_t i;
     json_t *v;
-    json_array_foreach(r, i, v)
-    {
+    json_array_foreach (r, i, v) {
         table_add(t, fmt_json(json_object_get(v, "name")),
                   fmt_json(json_object_get(v, "portgroup")), fmt_json(json_object_get(v, "mac")),
                   fmt_json(json_object_get(v, "ip")), fmt_json(json_object_get(v, "dpu")),

@@ -162,12 +162,11 @@ int bundle_verify_keep(struct bundle *b, const char *keep, uint8_t sha256[static
 /* Extracts the component for 'target' into 'dest_dir', which must not exist
  * (its parent must) or be an empty directory; the whole bundle is verified in
  * the same pass, unless bundle_verify_keep() kept 'target': then its kept
- * bytes are written and the file is not read.  Files get their manifest modes, directories 0755; every file
- * and directory is fsynced before success.  Returns 0 or an error above, or
- * -ENOENT if the bundle has no such component, -ENOTEMPTY if 'dest_dir' is
- * not empty, -ENOTDIR; free space is checked first (-ENOSPC).  On failure
- * 'dest_dir' is removed if this call created it, else emptied of what it
- * wrote. */
+ * bytes are written and the file is not read.  Files get their manifest modes, directories 0755;
+ * every file and directory is fsynced before success.  Returns 0 or an error above, or -ENOENT if
+ * the bundle has no such component, -ENOTEMPTY if 'dest_dir' is not empty, -ENOTDIR; free space is
+ * checked first (-ENOSPC).  On failure 'dest_dir' is removed if this call created it, else emptied
+ * of what it wrote. */
 int bundle_extract(struct bundle *b, const char *target, const char *dest_dir, char *err,
                    size_t err_len);
 

@@ -313,8 +313,7 @@ only_keys(json_t *obj, const char *const *keys, const char *what, char *err, siz
 {
     const char *k;
     json_t *v;
-    json_object_foreach(obj, k, v)
-    {
+    json_object_foreach (obj, k, v) {
         size_t i = 0;
         while (keys[i] && strcmp(keys[i], k))
             i++;
@@ -430,8 +429,7 @@ parse_component(json_t *jc, struct manifest *m, size_t idx, char *err, size_t er
         return lcm_fail(err, err_len, "out of memory");
     size_t i;
     json_t *jf;
-    json_array_foreach(files, i, jf)
-    {
+    json_array_foreach (files, i, jf) {
         if (!parse_file(jf, m, c, err, err_len))
             return false;
     }
@@ -483,8 +481,7 @@ parse_root(json_t *root, struct manifest **out, char *err, size_t err_len)
         goto err_free;
     }
     size_t i;
-    json_array_foreach(comps, i, jc)
-    {
+    json_array_foreach (comps, i, jc) {
         if (!parse_component(jc, m, i, err, err_len))
             goto err_free;
     }

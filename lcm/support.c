@@ -502,15 +502,13 @@ support_bundle_add_device(struct support_bundle *b, const char *device, const ch
     size_t used = 0, i;
     unsigned n_files = 0;
     json_t *f;
-    json_array_foreach(files, i, f)
-    {
+    json_array_foreach (files, i, f) {
         if (rc)
             break;
         rc = add_file(b, device, source, i, f, &used, &n_files);
     }
     json_t *o;
-    json_array_foreach(json_object_get(part, "omitted"), i, o)
-    {
+    json_array_foreach (json_object_get(part, "omitted"), i, o) {
         const char *name = json_string_value(json_object_get(o, "name"));
         const char *why = json_string_value(json_object_get(o, "reason"));
         char clean[SUPPORT_PATH_MAX];

@@ -225,8 +225,7 @@ caller_set(struct caller *c, const char *name, json_t *user)
     c->n_grants = 0;
     size_t i;
     json_t *g;
-    json_array_foreach(json_object_get(user, "grants"), i, g)
-    {
+    json_array_foreach (json_object_get(user, "grants"), i, g) {
         enum rbac_role role;
         const char *object = json_string_value(json_object_get(g, "object"));
         if (c->n_grants == MAX_GRANTS || !object ||
@@ -626,8 +625,7 @@ grants_check(json_t *grants, char *err, size_t err_len)
     json_t *g;
     if (!json_is_array(grants) || json_array_size(grants) > MAX_GRANTS)
         return err_set(err, err_len, -EINVAL, "grants: an array of at most %d", MAX_GRANTS);
-    json_array_foreach(grants, i, g)
-    {
+    json_array_foreach (grants, i, g) {
         const char *object = json_string_value(json_object_get(g, "object"));
         enum rbac_role role;
         if (!json_is_object(g) || json_object_size(g) != 2 || !object ||

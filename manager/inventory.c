@@ -128,8 +128,7 @@ check_dpu_rule(json_t *v, char *err, size_t err_len)
     json_t *x;
     if (!json_is_object(v))
         return err_set(err, err_len, -EINVAL, "dpu_rule: an object");
-    json_object_foreach(v, k, x)
-    {
+    json_object_foreach (v, k, x) {
         if (strcmp(k, "vendor") && strcmp(k, "model") && strcmp(k, "firmware"))
             return err_set(err, err_len, -EINVAL, "dpu_rule: %s: not vendor, model or firmware", k);
         if (!json_is_string(x))
@@ -197,8 +196,7 @@ inv_validate(enum inv_kind k, json_t *obj, char *err, size_t err_len)
         return err_set(err, err_len, -EINVAL, "%s: a JSON object", d->name);
     const char *name;
     json_t *v;
-    json_object_foreach(obj, name, v)
-    {
+    json_object_foreach (obj, name, v) {
         const struct field *f = field_of(d, name);
         char why[ERR_LEN];
         if (!f)

@@ -69,8 +69,7 @@ desired_for(json_t *host, json_t *clusters, json_t *switches, json_t *pgs)
     json_t *want = json_object();
     const char *name;
     json_t *pg;
-    json_object_foreach(pgs, name, pg)
-    {
+    json_object_foreach (pgs, name, pg) {
         const char *slash = strchr(name, '/');
         char sw[STORE_KEY_MAX];
         snprintf(sw, sizeof sw, "%.*s", slash ? (int)(slash - name) : 0, name);
@@ -108,8 +107,7 @@ find_pg(json_t *have, const char *name)
 {
     size_t i;
     json_t *pg;
-    json_array_foreach(have, i, pg)
-    {
+    json_array_foreach (have, i, pg) {
         if (str(pg, "name") && !strcmp(str(pg, "name"), name))
             return pg;
     }
@@ -123,8 +121,7 @@ push_pgs(const struct httpc *peer, json_t *want, json_t *have, json_t *ok, json_
 {
     const char *name;
     json_t *pg;
-    json_object_foreach(want, name, pg)
-    {
+    json_object_foreach (want, name, pg) {
         json_t *h = find_pg(have, name);
         long long hv = json_integer_value(json_object_get(h, "vlan")),
                   wv = json_integer_value(json_object_get(pg, "vlan"));
@@ -162,8 +159,7 @@ push_host(const struct httpc *peer, json_t *want, json_t *status)
     if (rc == 0) {
         push_pgs(peer, want, have, ok, drift);
         size_t i;
-        json_array_foreach(have, i, pg)
-        {
+        json_array_foreach (have, i, pg) {
             if (str(pg, "name") && !json_object_get(want, str(pg, "name")))
                 json_array_append_new(
                     drift, json_sprintf("portgroup %s: not in the manager", str(pg, "name")));
@@ -221,8 +217,7 @@ host_result(json_t *status)
 {
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(status, "drift"), i, d)
-    {
+    json_array_foreach (json_object_get(status, "drift"), i, d) {
         if (strstr(json_string_value(d), ": cannot add: "))
             return json_pack("{s:b,s:O}", "ok", 0, "error", d);
     }
@@ -243,8 +238,7 @@ reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*t
     tasks_set(st, tasks, n_tasks, "running", 0, NULL);
     const char *name;
     json_t *host;
-    json_object_foreach(reached < 0 ? NULL : hosts, name, host)
-    {
+    json_object_foreach (reached < 0 ? NULL : hosts, name, host) {
         done++;
         if (!str(host, "address"))
             continue;
@@ -265,7 +259,8 @@ reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*t
         json_decref(status);
     }
     bool failed = reached < 0;
-    json_object_foreach(results, name, host) failed |= !json_is_true(json_object_get(host, "ok"));
+    json_object_foreach (results, name, host)
+        failed |= !json_is_true(json_object_get(host, "ok"));
     tasks_set(st, tasks, n_tasks, failed ? "error" : "success", 100, results);
     json_decref(results);
     json_decref(hosts);
@@ -284,8 +279,7 @@ queued_tasks(struct store *st, char (*ids)[TASK_ID_LEN], size_t max)
     json_t *tasks = load_all(st, "task"), *t;
     const char *id;
     size_t n = 0;
-    json_object_foreach(tasks, id, t)
-    {
+    json_object_foreach (tasks, id, t) {
         if (n < max && str(t, "state") && !strcmp(str(t, "state"), "queued"))
             snprintf(ids[n++], TASK_ID_LEN, "%s", id);
     }
@@ -302,8 +296,7 @@ end_orphans(struct store *st)
                             "the manager stopped before the task ended");
     const char *id;
     char err[ERR_LEN];
-    json_object_foreach(tasks, id, t)
-    {
+    json_object_foreach (tasks, id, t) {
         const char *state = str(t, "state");
         if (state && (!strcmp(state, "queued") || !strcmp(state, "running")) &&
             task_update(st, id, "error", json_integer_value(json_object_get(t, "progress")), why,

@@ -181,8 +181,7 @@ check_keys(const json_t *j, bool is_event, char *err, size_t err_len)
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)j, k, v)
-    {
+    json_object_foreach ((json_t *)j, k, v) {
         bool is_metric_key = in_list(k, metric_keys, ARRAY_SIZE(metric_keys));
         bool is_event_key = in_list(k, event_keys, ARRAY_SIZE(event_keys));
         if (in_list(k, common_keys, ARRAY_SIZE(common_keys)))

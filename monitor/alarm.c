@@ -198,8 +198,7 @@ alarm_engine_create(alarm_change_fn fn, void *aux)
     size_t i;
     if (!e->alarms || !e->table || !builtins)
         goto err_destroy;
-    json_array_foreach(builtins, i, j)
-    {
+    json_array_foreach (builtins, i, j) {
         struct alarm_def *d = malloc(sizeof *d);
         if (!d)
             goto err_destroy;

@@ -255,8 +255,9 @@ stamp(const json_t *event, uint64_t seq)
         (!json_object_get(event, "time") && json_object_set_new(j, "time", json_string(time))) ||
         (!ms && json_object_set_new(j, "time_ms", json_integer((json_int_t)time_ms))))
         goto err_free;
-    json_object_foreach((json_t *)event, k,
-                        v) if (strcmp(k, "seq") && json_object_set(j, k, v)) goto err_free;
+    json_object_foreach ((json_t *)event, k, v)
+        if (strcmp(k, "seq") && json_object_set(j, k, v))
+            goto err_free;
     return j;
 
 err_free:

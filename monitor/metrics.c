@@ -240,8 +240,7 @@ metric_set_from_json(const json_t *j, struct metric_set *out, char *err, size_t 
     out->interval_s = (unsigned)json_integer_value(iv);
     size_t i;
     json_t *m;
-    json_array_foreach(ms, i, m)
-    {
+    json_array_foreach (ms, i, m) {
         json_t *name = json_array_get(m, 0), *labels = json_array_get(m, 1);
         json_t *val = json_array_get(m, 2);
         if (json_array_size(m) != 3 || !json_is_string(name) || !json_is_object(labels) ||
@@ -251,8 +250,7 @@ metric_set_from_json(const json_t *j, struct metric_set *out, char *err, size_t 
         unsigned n = 0;
         const char *k;
         json_t *v;
-        json_object_foreach(labels, k, v)
-        {
+        json_object_foreach (labels, k, v) {
             if (!json_is_string(v))
                 return fail(err, err_len, "metric %zu: label %s is not a string", i, k);
             kv[2 * n] = k;

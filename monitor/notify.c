@@ -469,8 +469,7 @@ args_check(const json_t *args, char *err, size_t err_len)
         snprintf(err, err_len, "command arguments: a list of at most %d strings", ARGS_MAX);
         return false;
     }
-    json_array_foreach(args, i, a)
-    {
+    json_array_foreach (args, i, a) {
         if (!json_is_string(a) || json_string_length(a) >= ARG_MAX_LEN ||
             strlen(json_string_value(a)) != json_string_length(a)) {
             snprintf(err, err_len, "command argument %zu: a string of less than %d bytes", i + 1,
@@ -526,8 +525,7 @@ command_argv(const char *target, const json_t *args)
         return NULL;
     }
     json_t *a;
-    json_array_foreach(args, i, a)
-    {
+    json_array_foreach (args, i, a) {
         if (!(v[i + 1] = strdup(json_string_value(a)))) {
             strv_free(v);
             return NULL;
@@ -546,8 +544,7 @@ notify_set_targets(struct notifier *n, const json_t *targets)
     int skipped = 0;
     if (!json_is_array(targets) || json_array_size(targets) > TARGETS_MAX)
         return -EINVAL;
-    json_array_foreach(targets, i, x)
-    {
+    json_array_foreach (targets, i, x) {
         const char *kind = json_string_value(json_object_get(x, "kind"));
         const char *target = json_string_value(json_object_get(x, "target"));
         const json_t *args = json_object_get(x, "args");

@@ -50,8 +50,7 @@ config_check(json_t *cfg, char *err, size_t err_len)
         return err_set(err, err_len, -EINVAL, "config needs arrays 'portgroups' and 'ports'");
     size_t i, j;
     json_t *pg, *port, *other;
-    json_array_foreach(pgs, i, pg)
-    {
+    json_array_foreach (pgs, i, pg) {
         const char *name;
         long vlan, mtu;
         if (cmd_arg_str(pg, "name", &name, err, err_len) < 0 ||
@@ -60,8 +59,7 @@ config_check(json_t *cfg, char *err, size_t err_len)
             return -EINVAL;
         if (!name_is_valid(name, SW_NAME_MAX))
             return err_set(err, err_len, -EINVAL, "bad portgroup name '%s'", name);
-        json_array_foreach(pgs, j, other)
-        {
+        json_array_foreach (pgs, j, other) {
             if (j >= i)
                 break;
             if (json_integer_value(json_object_get(other, "vlan")) == vlan)
@@ -69,8 +67,7 @@ config_check(json_t *cfg, char *err, size_t err_len)
                                json_string_value(json_object_get(other, "name")), name, vlan);
         }
     }
-    json_array_foreach(ports, i, port)
-    {
+    json_array_foreach (ports, i, port) {
         const char *name, *pgname, *backend = NULL, *sock = NULL;
         if (cmd_arg_str(port, "name", &name, err, err_len) < 0 ||
             cmd_arg_str(port, "portgroup", &pgname, err, err_len) < 0 ||
@@ -87,8 +84,8 @@ config_check(json_t *cfg, char *err, size_t err_len)
                            "socket path shorter than 108 bytes",
                            name);
         bool found = false;
-        json_array_foreach(pgs, j, pg) found |=
-            !strcmp(json_string_value(json_object_get(pg, "name")), pgname);
+        json_array_foreach (pgs, j, pg)
+            found |= !strcmp(json_string_value(json_object_get(pg, "name")), pgname);
         if (!found)
             return err_set(err, err_len, -EINVAL, "port %s: no portgroup '%s'", name, pgname);
     }
@@ -116,8 +113,9 @@ find_by_name(json_t *array, const char *name)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(
-        array, i, e) if (!strcmp(json_string_value(json_object_get(e, "name")), name)) return e;
+    json_array_foreach (array, i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "name")), name))
+            return e;
     return NULL;
 }
 
@@ -157,8 +155,7 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
     }
     size_t i;
     json_t *e;
-    json_array_foreach(pgs, i, e)
-    {
+    json_array_foreach (pgs, i, e) {
         const char *name = json_string_value(json_object_get(e, "name"));
         int r =
             sw_portgroup_set(d->sw, name, (uint16_t)json_integer_value(json_object_get(e, "vlan")),
@@ -166,8 +163,7 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
         if (r < 0)
             json_array_append_new(errors, json_sprintf("portgroup %s: %s", name, strerror(-r)));
     }
-    json_array_foreach(ports, i, e)
-    {
+    json_array_foreach (ports, i, e) {
         const char *name = json_string_value(json_object_get(e, "name"));
         const char *pg = json_string_value(json_object_get(e, "portgroup"));
         const char *backend = json_string_value(json_object_get(e, "backend"));

@@ -474,8 +474,7 @@ dpud_ha_configure(struct dpud *d, bool active_standby, json_t *ports)
     ha->n_vnics = 0;
     size_t i;
     json_t *p;
-    json_array_foreach(ports, i, p)
-    {
+    json_array_foreach (ports, i, p) {
         uint8_t mac[6];
         const char *m = json_string_value(json_object_get(p, "mac"));
         int id = sw_port_find(d->sw, json_string_value(json_object_get(p, "name")));

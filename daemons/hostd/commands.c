@@ -215,11 +215,10 @@ cmd_portgroup_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
         return err_set(err, err_len, -EEXIST, "portgroup %s exists", name);
     size_t i;
     json_t *pg;
-    json_array_foreach(pgs, i,
-                       pg) if (json_integer_value(json_object_get(pg, "vlan")) ==
-                               vlan) return err_set(err, err_len, -EEXIST,
-                                                    "VLAN %ld is used by portgroup %s", vlan,
-                                                    json_string_value(json_object_get(pg, "name")));
+    json_array_foreach (pgs, i, pg)
+        if (json_integer_value(json_object_get(pg, "vlan")) == vlan)
+            return err_set(err, err_len, -EEXIST, "VLAN %ld is used by portgroup %s", vlan,
+                           json_string_value(json_object_get(pg, "name")));
     json_array_append_new(
         pgs, json_pack("{s:s,s:i,s:i}", "name", name, "vlan", (int)vlan, "mtu", (int)mtu));
     return commit(h, err, err_len);
@@ -232,14 +231,12 @@ cmd_portgroup_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err
     json_t *a = json_array();
     size_t i, j;
     json_t *pg, *vm;
-    json_array_foreach(json_object_get(h->config, "portgroups"), i, pg)
-    {
+    json_array_foreach (json_object_get(h->config, "portgroups"), i, pg) {
         json_t *e = json_deep_copy(pg);
         json_t *vms = json_array();
-        json_array_foreach(
-            json_object_get(h->config, "vms"), j,
-            vm) if (json_equal(json_object_get(vm, "portgroup"), json_object_get(pg, "name")))
-            json_array_append(vms, json_object_get(vm, "name"));
+        json_array_foreach (json_object_get(h->config, "vms"), j, vm)
+            if (json_equal(json_object_get(vm, "portgroup"), json_object_get(pg, "name")))
+                json_array_append(vms, json_object_get(vm, "name"));
         json_object_set_new(e, "vms", vms);
         json_array_append_new(a, e);
     }
@@ -257,17 +254,14 @@ cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
     json_t *pgs = json_object_get(h->config, "portgroups");
     size_t i;
     json_t *e;
-    json_array_foreach(
-        json_object_get(h->config, "vms"), i,
-        e) if (!strcmp(json_string_value(json_object_get(e, "portgroup")),
-                       name)) return err_set(err, err_len, -EBUSY, "portgroup %s is used by VM %s",
-                                             name, json_string_value(json_object_get(e, "name")));
-    json_array_foreach(
-        json_object_get(h->config, "ports"), i,
-        e) if (!strcmp(json_string_value(json_object_get(e, "portgroup")),
-                       name)) return err_set(err, err_len, -EBUSY,
-                                             "portgroup %s is used by port %s", name,
-                                             json_string_value(json_object_get(e, "name")));
+    json_array_foreach (json_object_get(h->config, "vms"), i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "portgroup")), name))
+            return err_set(err, err_len, -EBUSY, "portgroup %s is used by VM %s", name,
+                           json_string_value(json_object_get(e, "name")));
+    json_array_foreach (json_object_get(h->config, "ports"), i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "portgroup")), name))
+            return err_set(err, err_len, -EBUSY, "portgroup %s is used by port %s", name,
+                           json_string_value(json_object_get(e, "name")));
     json_t *pg = hostd_config_take(pgs, name);
     if (!pg)
         return err_set(err, err_len, -ENOENT, "no portgroup %s", name);
@@ -283,8 +277,7 @@ merge_all(struct hostd *h, const char *cmd)
     json_t *per_dpu = call_all(h, cmd, NULL), *a = json_array();
     const char *dpu_name;
     json_t *items;
-    json_object_foreach(per_dpu, dpu_name, items)
-    {
+    json_object_foreach (per_dpu, dpu_name, items) {
         if (!json_is_array(items)) {
             json_array_append_new(a, json_pack("{s:s,s:O}", "dpu", dpu_name, "error",
                                                json_object_get(items, "error")));
@@ -292,8 +285,7 @@ merge_all(struct hostd *h, const char *cmd)
         }
         size_t i;
         json_t *item;
-        json_array_foreach(items, i, item)
-        {
+        json_array_foreach (items, i, item) {
             json_t *e = json_pack("{s:s}", "dpu", dpu_name);
             json_object_update(e, item);
             json_array_append_new(a, e);
@@ -324,8 +316,7 @@ cmd_port_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, siz
     json_t *a = merge_all(ctx->aux, "port.list");
     size_t i;
     json_t *p;
-    json_array_foreach(a, i, p)
-    {
+    json_array_foreach (a, i, p) {
         const char *pname = json_string_value(json_object_get(p, "name"));
         if (pname && !strncmp(pname, "rep-", 4))
             json_object_set_new(p, "vm", json_string(pname + 4));
@@ -508,8 +499,7 @@ cmd_vm_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
     json_t *a = json_deep_copy(json_object_get(h->config, "vms"));
     size_t i;
     json_t *vm;
-    json_array_foreach(a, i, vm)
-    {
+    json_array_foreach (a, i, vm) {
         char rep[32];
         hostd_vm_rep_name(json_string_value(json_object_get(vm, "name")), rep, sizeof rep);
         json_object_set_new(vm, "port", json_string(rep));

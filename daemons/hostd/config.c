@@ -16,8 +16,7 @@ hostd_config_find(json_t *array, const char *name)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(array, i, e)
-    {
+    json_array_foreach (array, i, e) {
         const char *n = json_string_value(json_object_get(e, "name"));
         if (n && !strcmp(n, name))
             return e;
@@ -30,8 +29,7 @@ hostd_config_take(json_t *array, const char *name)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(array, i, e)
-    {
+    json_array_foreach (array, i, e) {
         const char *n = json_string_value(json_object_get(e, "name"));
         if (n && !strcmp(n, name)) {
             json_incref(e);

@@ -170,8 +170,7 @@ dpu_config(struct hostd *h, struct hostd_dpu *dpu)
     json_t *vm;
     /* An active-standby pair both hold every vNIC (the standby fenced); else
      * each DPU its own VMs'. */
-    json_array_foreach(json_object_get(c, "vms"), i, vm)
-    {
+    json_array_foreach (json_object_get(c, "vms"), i, vm) {
         if (!pair && strcmp(json_string_value(json_object_get(vm, "dpu")), dpu->name))
             continue;
         char rep[32];
@@ -181,8 +180,7 @@ dpu_config(struct hostd *h, struct hostd_dpu *dpu)
                                                json_object_get(vm, "mac")));
     }
     json_t *port;
-    json_array_foreach(json_object_get(c, "ports"), i, port)
-    {
+    json_array_foreach (json_object_get(c, "ports"), i, port) {
         if (strcmp(json_string_value(json_object_get(port, "dpu")), dpu->name))
             continue;
         json_t *p = json_pack("{s:O,s:O,s:O}", "name", json_object_get(port, "name"), "portgroup",
@@ -210,7 +208,8 @@ dpu_push(struct hostd *h, struct hostd_dpu *dpu)
         json_t *errors = json_object_get(res, "errors");
         size_t i;
         json_t *e;
-        json_array_foreach(errors, i, e) log_warn("dpu=%s: %s", dpu->name, json_string_value(e));
+        json_array_foreach (errors, i, e)
+            log_warn("dpu=%s: %s", dpu->name, json_string_value(e));
         log_info("dpu=%s: config generation %lld pushed", dpu->name,
                  (long long)json_integer_value(json_object_get(cfg, "generation")));
     }

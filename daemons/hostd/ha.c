@@ -552,13 +552,13 @@ hostd_ha_reconfigure(struct hostd *h)
     ha->n_vms = 0;
     size_t i;
     json_t *vm;
-    json_array_foreach(json_object_get(c, "vms"), i, vm) if (ha->n_vms < HA_VMS_MAX)
-        snprintf(ha->vms[ha->n_vms++], sizeof ha->vms[0], "%s",
-                 json_string_value(json_object_get(vm, "name")));
+    json_array_foreach (json_object_get(c, "vms"), i, vm)
+        if (ha->n_vms < HA_VMS_MAX)
+            snprintf(ha->vms[ha->n_vms++], sizeof ha->vms[0], "%s",
+                     json_string_value(json_object_get(vm, "name")));
     /* The VFs where they belong: every vNIC with the active DPU, or each with
      * its own DPU in independent mode. */
-    json_array_foreach(json_object_get(c, "vms"), i, vm)
-    {
+    json_array_foreach (json_object_get(c, "vms"), i, vm) {
         struct hostd_dpu *d = hostd_dpu_find(h, json_string_value(json_object_get(vm, "dpu")));
         int to = ha->pair.active_standby ? ha->pair.active : d ? (int)(d - h->dpus) : 0;
         char err[256];

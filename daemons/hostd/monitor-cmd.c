@@ -185,12 +185,11 @@ find_target(json_t *targets, const char *target, size_t *index)
 {
     size_t i;
     json_t *t;
-    json_array_foreach(targets, i,
-                       t) if (!strcmp(json_string_value(json_object_get(t, "target")), target))
-    {
-        *index = i;
-        return t;
-    }
+    json_array_foreach (targets, i, t)
+        if (!strcmp(json_string_value(json_object_get(t, "target")), target)) {
+            *index = i;
+            return t;
+        }
     return NULL;
 }
 

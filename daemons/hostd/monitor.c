@@ -340,8 +340,7 @@ hostd_monitor_exposition(struct hostd_monitor *m, size_t *len)
     json_t *alarms = alarm_list_json(m->alarms, true);
     size_t i;
     json_t *a;
-    json_array_foreach(alarms, i, a)
-    {
+    json_array_foreach (alarms, i, a) {
         const char *st = json_string_value(json_object_get(a, "state"));
         double v = !strcmp(st, "green")    ? 0
                    : !strcmp(st, "yellow") ? 1
@@ -433,8 +432,7 @@ load_defs(struct hostd_monitor *m)
 {
     size_t i;
     json_t *def;
-    json_array_foreach(json_object_get(m->h->config, "alarm_defs"), i, def)
-    {
+    json_array_foreach (json_object_get(m->h->config, "alarm_defs"), i, def) {
         char why[256];
         if (alarm_def_add(m->alarms, def, why, sizeof why) < 0)
             log_warn("alarm definition %zu in %s skipped: %s", i, m->h->config_path, why);

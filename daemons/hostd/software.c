@@ -268,8 +268,7 @@ cmd_rollback(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
     const char *want = NULL;
     size_t i;
     json_t *r;
-    json_array_foreach(rows, i, r)
-    {
+    json_array_foreach (rows, i, r) {
         const char *v = json_string_value(json_object_get(r, "alternate_version"));
         const char *e = json_string_value(json_object_get(r, "error"));
         if (e || !v || (want && strcmp(v, want))) {

@@ -61,8 +61,7 @@ check_round_trip(const struct alarm_engine *e, const char *name)
     char err[256];
     if (!defs)
         abort();
-    json_array_foreach(defs, i, d)
-    {
+    json_array_foreach (defs, i, d) {
         if (strcmp(json_string_value(json_object_get(d, "name")), name))
             continue;
         json_t *copy = json_copy(d);

@@ -78,17 +78,14 @@ check_read(struct eventlog *log)
     json_t *e;
     if (!all || !last || !alarms || json_array_size(last) != (n < 3 ? n : 3))
         abort();
-    json_array_foreach(all, i, e)
-    {
+    json_array_foreach (all, i, e) {
         seq_of(e);
     }
-    json_array_foreach(last, i, e)
-    {
+    json_array_foreach (last, i, e) {
         if (!json_equal(e, json_array_get(all, n - json_array_size(last) + i)))
             abort();
     }
-    json_array_foreach(alarms, i, e)
-    {
+    json_array_foreach (alarms, i, e) {
         const char *type = json_string_value(json_object_get(e, "type"));
         if (!type || strncmp(type, "alarm.", 6))
             abort();

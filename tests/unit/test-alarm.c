@@ -229,7 +229,8 @@ def_check_accepts_good_definitions(void)
     json_t *builtins = alarm_builtin_defs(), *j;
     size_t i;
     ASSERT_EQ(json_array_size(builtins), 8);
-    json_array_foreach(builtins, i, j) ASSERT_TRUE(alarm_def_check(j, err, sizeof err));
+    json_array_foreach (builtins, i, j)
+        ASSERT_TRUE(alarm_def_check(j, err, sizeof err));
     json_decref(builtins);
 }
 
@@ -238,8 +239,9 @@ def_named(json_t *defs, const char *name)
 {
     size_t i;
     json_t *d;
-    json_array_foreach(
-        defs, i, d) if (!strcmp(json_string_value(json_object_get(d, "name")), name)) return d;
+    json_array_foreach (defs, i, d)
+        if (!strcmp(json_string_value(json_object_get(d, "name")), name))
+            return d;
     return NULL;
 }
 
@@ -663,8 +665,9 @@ listed_acknowledged(struct alarm_engine *e, const char *id)
     json_t *list = alarm_list_json(e, true), *a;
     size_t i;
     bool ack = false;
-    json_array_foreach(list, i, a) if (!strcmp(json_string_value(json_object_get(a, "id")), id))
-        ack = json_is_true(json_object_get(a, "acknowledged"));
+    json_array_foreach (list, i, a)
+        if (!strcmp(json_string_value(json_object_get(a, "id")), id))
+            ack = json_is_true(json_object_get(a, "acknowledged"));
     json_decref(list);
     return ack;
 }

@@ -441,8 +441,7 @@ command_roles_decide_who_runs_it(void)
     ASSERT_EQ(json_array_size(list), 4); /* echo, port.get, payload, help */
     size_t i;
     json_t *c;
-    json_array_foreach(list, i, c)
-    {
+    json_array_foreach (list, i, c) {
         const char *n = json_string_value(json_object_get(c, "name"));
         ASSERT_TRUE(strcmp(n, "admin") && strcmp(n, "local"));
     }

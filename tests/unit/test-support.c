@@ -94,9 +94,9 @@ find_file(json_t *part, const char *name)
 {
     size_t i;
     json_t *f;
-    json_array_foreach(
-        json_object_get(part, "files"), i,
-        f) if (!strcmp(json_string_value(json_object_get(f, "name")), name)) return f;
+    json_array_foreach (json_object_get(part, "files"), i, f)
+        if (!strcmp(json_string_value(json_object_get(f, "name")), name))
+            return f;
     return NULL;
 }
 
@@ -105,9 +105,9 @@ omitted_reason(json_t *part, const char *name)
 {
     size_t i;
     json_t *o;
-    json_array_foreach(json_object_get(part, "omitted"), i,
-                       o) if (!strcmp(json_string_value(json_object_get(o, "name")),
-                                      name)) return json_string_value(json_object_get(o, "reason"));
+    json_array_foreach (json_object_get(part, "omitted"), i, o)
+        if (!strcmp(json_string_value(json_object_get(o, "name")), name))
+            return json_string_value(json_object_get(o, "reason"));
     return NULL;
 }
 
@@ -253,8 +253,8 @@ collect_caps_the_device_total(void)
     ASSERT_NOT_NULL(part);
     size_t total = 0, i;
     json_t *f;
-    json_array_foreach(json_object_get(part, "files"), i, f) total +=
-        (size_t)json_integer_value(json_object_get(f, "size"));
+    json_array_foreach (json_object_get(part, "files"), i, f)
+        total += (size_t)json_integer_value(json_object_get(f, "size"));
     ASSERT_EQ(total, 2500); /* filled to the byte, no further */
     /* The small fixed files came first and whole, then the logs by name:
      * a.log and b.log whole, c.log what was left (its tail); the logs after
@@ -410,8 +410,7 @@ bundle_holds_index_first_and_every_part(void)
     ASSERT_EQ(json_array_size(parts), (size_t)n - 1);
     size_t i;
     json_t *p;
-    json_array_foreach(parts, i, p)
-    {
+    json_array_foreach (parts, i, p) {
         const struct entry *x = entry_named(e, n, json_string_value(json_object_get(p, "path")));
         ASSERT_NOT_NULL(x);
         ASSERT_EQ(json_integer_value(json_object_get(p, "size")), x->len);

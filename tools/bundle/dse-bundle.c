@@ -318,8 +318,7 @@ print_inspect(json_t *j)
     printf("\n%-32s %6s %12s\n", "TARGET", "FILES", "BYTES");
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(j, "components"), i, c)
-    {
+    json_array_foreach (json_object_get(j, "components"), i, c) {
         printf("%-32s %6lld %12lld\n", json_string_value(json_object_get(c, "target")),
                (long long)json_integer_value(json_object_get(c, "files")),
                (long long)json_integer_value(json_object_get(c, "size")));
