@@ -581,6 +581,42 @@ host_status(struct api *a, const struct caller *c, const char *name, struct api_
     ok(rep, 200, st);
 }
 
+/* GET /api/v1/hosts/NAME/metrics?window=hour|day */
+static void
+host_metrics(struct api *a, const struct caller *c, const char *name, const char *query,
+             struct api_reply *rep)
+{
+    char key[STORE_KEY_MAX], window[8] = "hour", err[ERR_LEN];
+    int rc = inv_key(INV_HOST, name, key, sizeof key, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    if (query_get(query, "window", window, sizeof window) < 0 ||
+        (strcmp(window, "hour") && strcmp(window, "day")))
+        return fail(rep, 400, "bad-request", "window=hour or window=day");
+    if (!check_may(a, c, key, RBAC_READ, rep))
+        return;
+    json_t *h =
+        a->p.fleet ? fleet_history(a->p.fleet, name, !strcmp(window, "day"), a->p.now_ms()) : NULL;
+    if (!h)
+        return fail(rep, 404, "not-found", "no figures of host %s yet", name);
+    ok(rep, 200, h);
+}
+
+/* GET /metrics: the fleet in Prometheus text. */
+static void
+fleet_metrics(struct api *a, const struct caller *c, struct api_reply *rep)
+{
+    if (!check_may(a, c, INV_ROOT, RBAC_READ, rep))
+        return;
+    size_t len = 0;
+    char *text = a->p.fleet ? fleet_prometheus(a->p.fleet, &len) : strdup("");
+    if (!text)
+        return fail(rep, 500, "internal", "out of memory");
+    rep->status = 200;
+    rep->text = text;
+    rep->text_len = a->p.fleet ? len : 0;
+}
+
 /* /api/v1/KINDS[/NAME] */
 static bool
 inv_route(struct api *a, const struct api_request *req, const struct caller *c, const char *rest,
@@ -592,13 +628,15 @@ inv_route(struct api *a, const struct api_request *req, const struct caller *c, 
             continue;
         const char *name = rest[n] ? rest + n + 1 : NULL;
         const char *m = req->method, *tail = name ? strrchr(name, '/') : NULL;
-        if (k == INV_HOST && tail && !strcmp(tail, "/status") && !strcmp(m, "GET")) {
+        if (k == INV_HOST && tail && (!strcmp(tail, "/status") || !strcmp(tail, "/metrics")) &&
+            !strcmp(m, "GET")) {
             char host[INV_NAME_MAX + 1];
             if (tail - name > INV_NAME_MAX) {
                 fail(rep, 400, "bad-request", "host: a name is 1 to 64 characters");
             } else {
                 snprintf(host, sizeof host, "%.*s", (int)(tail - name), name);
-                host_status(a, c, host, rep);
+                !strcmp(tail, "/status") ? host_status(a, c, host, rep)
+                                         : host_metrics(a, c, host, req->query, rep);
             }
         } else if (!strcmp(m, "GET"))
             name ? inv_get(a, c, k, name, rep) : inv_list(a, c, k, req->query, rep);
@@ -836,7 +874,12 @@ api_handle(struct api *a, const struct api_request *req, struct api_reply *rep)
         json_decref(body);
         return fail(rep, 400, "bad-request", "body: not a JSON object");
     }
-    if (!req->path || strncmp(req->path, v1, sizeof v1 - 1)) {
+    if (req->path && !strcmp(req->path, "/metrics") && !strcmp(req->method, "GET")) {
+        struct caller c = {0};
+        if (authenticate(a, req, &c, rep) == 0)
+            fleet_metrics(a, &c, rep);
+        json_decref(c.user);
+    } else if (!req->path || strncmp(req->path, v1, sizeof v1 - 1)) {
         fail(rep, 404, "not-found", "the API is under %s", v1);
     } else if (!strcmp(req->path + sizeof v1 - 1, "login")) {
         !strcmp(req->method, "POST") ? do_login(a, req, body, rep)

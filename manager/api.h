@@ -14,6 +14,10 @@
  *   DELETE /api/v1/KINDS/NAME        ?resource_version=N -> {"revision"}
  *   GET    /api/v1/tasks             ?after=ID&limit=N -> {"items": [TASK], "next"?}
  *   GET    /api/v1/tasks/ID          TASK (task.h): a change's push to the hosts
+ *   GET    /api/v1/hosts/NAME/metrics ?window=hour|day: the figures of the host
+ *                                    and its DPUs (fleet.h), oldest first
+ *   GET    /metrics                  Prometheus text of the whole fleet (read on
+ *                                    the root)
  *   GET    /api/v1/hosts/NAME/status what the manager last saw of the host
  *                                    (reconcile.h), 404 before it looked
  *   GET    /api/v1/users             -> {"items": [{"name", "grants"}]}
@@ -49,6 +53,7 @@
 #include <stdint.h>
 
 #include "manager/auth.h"
+#include "manager/fleet.h"
 #include "manager/store.h"
 
 #define API_TOKEN_TTL_MS (12ull * 3600 * 1000)
@@ -64,6 +69,7 @@ struct api_params {
     /* Called after each change of the inventory with the id of the task
      * that pushes it to the hosts (task.h).  Optional. */
     void (*changed)(void *aux, const char *task);
+    struct fleet *fleet; /* the figures (borrowed); NULL: none */
     void *aux;
 };
 
@@ -90,6 +96,8 @@ struct api_request {
 struct api_reply {
     int status;
     json_t *body; /* the caller's (json_decref) */
+    char *text;   /* instead of 'body': text/plain (GET /metrics); the caller's (free) */
+    size_t text_len;
 };
 
 /* Handles 'req' into 'rep'.  This function can't fail: every failure is a

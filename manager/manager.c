@@ -15,6 +15,7 @@
 #include "lib/util.h"
 #include "manager/api.h"
 #include "manager/ca.h"
+#include "manager/fleet.h"
 #include "manager/reconcile.h"
 #include "manager/server.h"
 #include "manager/store.h"
@@ -35,6 +36,7 @@ struct manager {
     SSL_CTX *ssl;    /* the listener's */
     SSL_CTX *client; /* to call hosts, as the manager */
     struct reconciler *reconcile;
+    struct fleet *fleet;
 };
 
 static bool
@@ -103,7 +105,10 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
         rc = open_trust(m, err, err_len);
     if (rc == 0)
         rc = store_open(db, &m->store, err, err_len);
-    struct api_params ap = {.store = m->store, .changed = reconcile_kick_of, .aux = m};
+    if (rc == 0 && !(m->fleet = fleet_create()))
+        rc = err_set(err, err_len, -ENOMEM, "out of memory");
+    struct api_params ap = {
+        .store = m->store, .changed = reconcile_kick_of, .aux = m, .fleet = m->fleet};
     if (rc == 0 && api_create(&ap, &m->api) < 0)
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
     if (rc == 0 && (rc = api_bootstrap_admin(m->api, m->pwfile, err, err_len)) >= 0) {
@@ -123,7 +128,7 @@ manager_start(struct manager *m, struct event_base *base, char *err, size_t err_
 {
     char db[4300];
     snprintf(db, sizeof db, "%s/store.db", m->dir);
-    struct reconcile_params rp = {.store_path = db, .client = m->client};
+    struct reconcile_params rp = {.store_path = db, .client = m->client, .fleet = m->fleet};
     int rc = reconcile_start(&rp, &m->reconcile, err, err_len);
     if (rc < 0)
         return rc;
@@ -139,6 +144,7 @@ manager_close(struct manager *m)
     server_destroy(m->server);
     reconcile_stop(m->reconcile);
     api_destroy(m->api);
+    fleet_destroy(m->fleet);
     store_close(m->store);
     if (m->ssl)
         SSL_CTX_free(m->ssl);

@@ -226,9 +226,32 @@ host_result(json_t *status)
     return json_pack("{s:b}", "ok", 1);
 }
 
+/* The host's figures and its DPUs' into 'fleet'. */
+static void
+collect(const struct httpc *peer, const char *name, struct fleet *fleet)
+{
+    char err[ERR_LEN];
+    json_t *hs = NULL, *ds = NULL;
+    json_t *args = json_pack("{s:i}", "max_points", 0); /* the sample; the history is ours */
+    if (call(peer, "host.stats", args, &hs, err, sizeof err) == 0 &&
+        call(peer, "dpu.stats", args, &ds, err, sizeof err) == 0) {
+        size_t i;
+        json_t *d;
+        json_array_foreach (ds, i, d)
+            json_object_del(d, "history"); /* the hour is kept here */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        fleet_record(fleet, name, json_object_get(hs, "sample"), ds,
+                     (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+    }
+    json_decref(args);
+    json_decref(hs);
+    json_decref(ds);
+}
+
 int
 reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*tasks)[TASK_ID_LEN],
-                size_t n_tasks)
+                size_t n_tasks, struct fleet *fleet)
 {
     json_t *hosts = load_all(st, "host"), *clusters = load_all(st, "cluster"),
            *switches = load_all(st, "switch"), *pgs = load_all(st, "portgroup");
@@ -249,8 +272,11 @@ reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*t
                              .expect_role = AUTHZ_HOST,
                              .timeout_ms = RECONCILE_CALL_MS};
         json_t *want = desired_for(host, clusters, switches, pgs), *status = json_object();
-        if (push_host(&peer, want, status) == 0)
+        if (push_host(&peer, want, status) == 0) {
             reached++;
+            if (fleet)
+                collect(&peer, name, fleet);
+        }
         save_status(st, name, status);
         json_object_set_new(results, name, host_result(status));
         if (done < n)
@@ -345,7 +371,7 @@ run(void *arg)
         pthread_mutex_unlock(&r->mu);
         if (overflow) /* the queue's and those it had no room for */
             n = queued_tasks(st, tasks, RECONCILE_QUEUE);
-        reconcile_round(st, r->p.client, r->p.hostd_port, tasks, n);
+        reconcile_round(st, r->p.client, r->p.hostd_port, tasks, n, r->p.fleet);
         if (overflow && n == RECONCILE_QUEUE)
             reconcile_kick(r, "overflow"); /* more may wait: another round */
         pthread_mutex_lock(&r->mu);

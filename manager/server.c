@@ -106,6 +106,22 @@ send_json(struct evhttp_request *req, int status, json_t *body)
     free(text);
 }
 
+static void
+send_text(struct evhttp_request *req, int status, const char *text, size_t len)
+{
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf || evbuffer_add(buf, text, len)) {
+        evhttp_send_error(req, 500, NULL);
+    } else {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4");
+        evhttp_add_header(h, "Cache-Control", "no-store");
+        evhttp_send_reply(req, status, reason_for(status), buf);
+    }
+    if (buf)
+        evbuffer_free(buf);
+}
+
 /* The bearer token of 'req', or NULL. */
 static const char *
 bearer_of(struct evhttp_request *req)
@@ -137,8 +153,12 @@ request_cb(struct evhttp_request *req, void *arg)
     };
     struct api_reply rep;
     api_handle(s->api, &r, &rep);
-    send_json(req, rep.status, rep.body);
+    if (rep.text)
+        send_text(req, rep.status, rep.text, rep.text_len);
+    else
+        send_json(req, rep.status, rep.body);
     json_decref(rep.body);
+    free(rep.text);
 }
 
 struct server *

@@ -28,6 +28,7 @@ PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 lab_up "$P" --hosts 2 --dpus 1 --manager-port "$PORT" >/dev/null || { not_ok "lab up"; finish; exit 1; }
 LD=$DSE_LAB_DIR/$P
 S=$LD/mgmt/manager
+for h in h1 h2; do dsectl_on "$P" "$h" monitor set --interval 1 >/dev/null; done # figures sooner
 URL=https://127.0.0.1:$PORT/api/v1
 
 # call METHOD PATH [BODY] [TOKEN]: prints the HTTP status; the body in $TMP/body.
@@ -90,6 +91,17 @@ call POST /datacenters '{"name":"dc-kick","spec":{}}' "$T" >/dev/null # a change
 check "drift: a portgroup added by hand on h2 is shown" wait_until 15 bash -c \
 	"curl -s --cacert '$S/ca/ca.pem' -H 'Authorization: Bearer $T' '$URL/hosts/h2/status' | jq -e '.drift | index(\"portgroup by-hand: not in the manager\")' >/dev/null"
 check "... and left alone (a VM may use it)" pg_on_host h2 by-hand 99
+
+# Figures, fleet-wide: each host's and DPU's, with history, and one /metrics.
+figures() { curl -s --cacert "$S/ca/ca.pem" -H "Authorization: Bearer $T" "$URL/hosts/$1/metrics"; }
+check "the manager collects h1's figures and its DPU's" wait_until 30 bash -c \
+	"$(declare -f figures); S='$S' T='$T' URL='$URL'; figures h1 | jq -e '(.points | length) >= 1 and (.points[-1].host.metrics | length) > 0 and (.points[-1].dpus[0].dpu == \"dpu1\") and (.points[-1].dpus[0].sample.metrics | length) > 0' >/dev/null"
+check_eq "... an hour and a day of them (window=day)" day "$(curl -s --cacert "$S/ca/ca.pem" -H "Authorization: Bearer $T" "$URL/hosts/h1/metrics?window=day" | jq -r .window)"
+check_eq "a bad window: 400" 400 "$(call GET "/hosts/h1/metrics?window=week" "" "$T")"
+curl -s --cacert "$S/ca/ca.pem" -H "Authorization: Bearer $T" "https://127.0.0.1:$PORT/metrics" >"$TMP/metrics"
+check "one /metrics for the fleet: h2's DPU in it" grep -q 'host="h2",dpu="dpu1"' "$TMP/metrics"
+check "... that promtool check metrics accepts" bash -c "promtool check metrics <'$TMP/metrics'"
+check_eq "... and only with a token" 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$S/ca/ca.pem" "https://127.0.0.1:$PORT/metrics")"
 
 # The data plane never depends on the manager.
 dsectl_on "$P" h1 vm add vm1 --portgroup pg-m --ip 198.18.31.11/24 >/dev/null

@@ -36,6 +36,7 @@ call(struct fx *f, const char *method, const char *path, const char *query, cons
      const char *token)
 {
     json_decref(last.body);
+    free(last.text);
     struct api_request req = {.method = method,
                               .path = path,
                               .query = query,
@@ -91,7 +92,8 @@ static void
 fx_fini(struct fx *f)
 {
     json_decref(last.body);
-    last.body = NULL;
+    free(last.text);
+    last = (struct api_reply){0};
     api_destroy(f->api);
     store_close(f->st);
     char cmd[128];
