@@ -46,19 +46,7 @@ static struct bufferevent *
 bev_cb(struct event_base *base, void *server_)
 {
     struct http_server *server = server_;
-    SSL *ssl = SSL_new(server->ctx);
-    if (!ssl)
-        return NULL;
-    /* evhttp sets the fd later (bufferevent_setfd), which attaches the socket
-     * BIO; the handshake starts when the connection is enabled. */
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
+    return tls_bev_accepting(base, server->ctx);
 }
 
 static int
@@ -80,27 +68,6 @@ status_for(json_t *env)
     return 500;
 }
 
-static const char *
-reason_for(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    default:
-        return "Internal Server Error";
-    }
-}
-
 /* Sends 'env' (consumed) with 'status', or the status from 'env' if 0. */
 static void
 reply(struct evhttp_request *req, int status, json_t *env)
@@ -115,7 +82,7 @@ reply(struct evhttp_request *req, int status, json_t *env)
         goto out;
     }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, status, reason_for(status), buf);
+    evhttp_send_reply(req, status, NULL, buf); /* libevent names the reason */
 out:
     if (buf)
         evbuffer_free(buf);

@@ -230,6 +230,24 @@ tls_server_ctx(const struct tls_paths *paths, char *err, size_t err_len)
     return ctx_new(TLS_server_method(), paths, true, err, err_len);
 }
 
+struct bufferevent *
+tls_bev_accepting(struct event_base *base, SSL_CTX *ctx)
+{
+    SSL *ssl = SSL_new(ctx);
+    if (!ssl)
+        return NULL;
+    /* evhttp sets the fd later (bufferevent_setfd), which attaches the socket
+     * BIO; the handshake starts when the connection is enabled. */
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
 void
 tls_ctx_peer_cert_optional(SSL_CTX *ctx)
 {

@@ -57,6 +57,13 @@ int tls_peer_authorize(SSL *ssl, const struct authz_policy *policy, char *cn, si
 void tls_error_string(char *buf, size_t len);
 
 struct bufferevent;
+struct event_base;
+/* The bufferevent of one accepted connection for evhttp_set_bevcb(): a
+ * server-side TLS session of 'ctx' on a socket evhttp attaches later (the
+ * handshake starts when the connection is enabled); a peer that closes
+ * without close_notify is no error.  NULL on ENOMEM. */
+struct bufferevent *tls_bev_accepting(struct event_base *base, SSL_CTX *ctx);
+
 /* Writes a short message (one TLS record) on a connected SSL socket
  * bufferevent at once: through SSL_write when nothing is queued, so that no
  * write event is armed and disarmed around it (two epoll_ctl calls and a

@@ -43,6 +43,14 @@ now_ms(void)
     return now_ns() / 1000000ull;
 }
 
+uint64_t
+wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void
 oom(void)
 {

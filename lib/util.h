@@ -26,6 +26,9 @@
 
 /* Monotonic clock in milliseconds / nanoseconds.  These functions can't fail. */
 uint64_t now_ms(void);
+/* The wall clock (CLOCK_REALTIME) in ms since the epoch: for times a person
+ * or another machine reads; now_ms() is for intervals.  Can't fail. */
+uint64_t wall_ms(void);
 uint64_t now_ns(void);
 
 /* Names the calling thread (15 characters at most) and gives it real-time

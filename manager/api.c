@@ -37,14 +37,6 @@ struct caller {
     size_t n_grants;
 };
 
-static uint64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int
 api_create(const struct api_params *p, struct api **out)
 {

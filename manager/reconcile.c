@@ -239,10 +239,7 @@ collect(const struct httpc *peer, const char *name, struct fleet *fleet)
         json_t *d;
         json_array_foreach (ds, i, d)
             json_object_del(d, "history"); /* the hour is kept here */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        fleet_record(fleet, name, json_object_get(hs, "sample"), ds,
-                     (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+        fleet_record(fleet, name, json_object_get(hs, "sample"), ds, wall_ms());
     }
     json_decref(args);
     json_decref(hs);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/tls.h"
 #include "lib/util.h"
 
 LOG_MODULE(server);
@@ -27,17 +27,7 @@ static struct bufferevent *
 bev_cb(struct event_base *base, void *arg)
 {
     struct server *s = arg;
-    SSL *ssl = SSL_new(s->ctx);
-    struct bufferevent *bev =
-        ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                             BEV_OPT_CLOSE_ON_FREE)
-            : NULL;
-    if (!bev) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
+    return tls_bev_accepting(base, s->ctx);
 }
 
 static const char *
@@ -59,64 +49,18 @@ method_name(enum evhttp_cmd_type m)
     }
 }
 
-static const char *
-reason_for(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Content Too Large";
-    case 429:
-        return "Too Many Requests";
-    default:
-        return "Internal Server Error";
-    }
-}
-
+/* Sends 'len' bytes of 'type' with 'status' (libevent names the reason). */
 static void
-send_json(struct evhttp_request *req, int status, json_t *body)
+send_body(struct evhttp_request *req, int status, const char *type, const char *data, size_t len)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    struct evbuffer *buf = evbuffer_new();
-    if (!text || !buf || evbuffer_add(buf, text, strlen(text)) || evbuffer_add(buf, "\n", 1)) {
+    struct evbuffer *buf = data ? evbuffer_new() : NULL;
+    if (!buf || evbuffer_add(buf, data, len)) {
         evhttp_send_error(req, 500, NULL);
     } else {
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        evhttp_add_header(h, "Content-Type", "application/json");
+        evhttp_add_header(h, "Content-Type", type);
         evhttp_add_header(h, "Cache-Control", "no-store");
-        evhttp_send_reply(req, status, reason_for(status), buf);
-    }
-    if (buf)
-        evbuffer_free(buf);
-    free(text);
-}
-
-static void
-send_text(struct evhttp_request *req, int status, const char *text, size_t len)
-{
-    struct evbuffer *buf = evbuffer_new();
-    if (!buf || evbuffer_add(buf, text, len)) {
-        evhttp_send_error(req, 500, NULL);
-    } else {
-        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4");
-        evhttp_add_header(h, "Cache-Control", "no-store");
-        evhttp_send_reply(req, status, reason_for(status), buf);
+        evhttp_send_reply(req, status, NULL, buf);
     }
     if (buf)
         evbuffer_free(buf);
@@ -153,10 +97,12 @@ request_cb(struct evhttp_request *req, void *arg)
     };
     struct api_reply rep;
     api_handle(s->api, &r, &rep);
+    char *json = rep.text ? NULL : json_dumps(rep.body, JSON_COMPACT);
     if (rep.text)
-        send_text(req, rep.status, rep.text, rep.text_len);
+        send_body(req, rep.status, "text/plain; version=0.0.4", rep.text, rep.text_len);
     else
-        send_json(req, rep.status, rep.body);
+        send_body(req, rep.status, "application/json", json, json ? strlen(json) : 0);
+    free(json);
     json_decref(rep.body);
     free(rep.text);
 }

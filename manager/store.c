@@ -292,14 +292,6 @@ store_txn_abort(struct store_txn *t)
     free(t);
 }
 
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 store_txn_commit(struct store_txn *t, const struct store_actor *actor, int64_t *revision, char *err,
                  size_t err_len)

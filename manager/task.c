@@ -10,14 +10,6 @@
 
 #include "lib/util.h"
 
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool
 task_id_is_valid(const char *id)
 {

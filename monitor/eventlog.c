@@ -233,14 +233,6 @@ format_time(uint64_t ms, char buf[32])
     snprintf(buf + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
-static uint64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* 'event' with seq, time and time_ms first (unless it has the latter two). */
 static json_t *
 stamp(const json_t *event, uint64_t seq)

@@ -49,14 +49,6 @@ struct dpud_monitor {
     double cost_s; /* the last collection's own time */
 };
 
-static uint64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static unsigned
 capacity(unsigned interval_s)
 {

@@ -94,7 +94,7 @@ cmd_alarm_ack(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, siz
     if (cmd_arg_str(args, "id", &id, err, err_len) < 0)
         return -EINVAL;
     pthread_mutex_lock(&m->mu);
-    int rc = alarm_ack(m->alarms, id, ctx->peer, hostd_wall_ms());
+    int rc = alarm_ack(m->alarms, id, ctx->peer, wall_ms());
     pthread_mutex_unlock(&m->mu);
     if (rc == -ENOENT)
         return err_set(err, err_len, rc, "no alarm %s (dsectl alarm list)", id);

@@ -55,8 +55,6 @@ struct hostd_monitor {
     struct evhttp *metrics_http;
 };
 
-/* Wall clock, ms since the epoch (alarms and events use it). */
-uint64_t hostd_wall_ms(void);
 /* The Prometheus exposition of everything hostd knows; call under 'mu'.
  * Caller frees; NULL on ENOMEM. */
 char *hostd_monitor_exposition(struct hostd_monitor *, size_t *len);

@@ -42,14 +42,6 @@
 
 LOG_MODULE(monitor);
 
-uint64_t
-hostd_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- events and alarm changes (under mu) ---- */
 
 static void
@@ -70,7 +62,7 @@ event_locked(struct hostd_monitor *m, const char *type, const char *object, cons
     log_event(m, ev);
     json_decref(ev);
     log_info("event %s %s: %s", type, object, msg);
-    alarm_engine_event(m->alarms, type, object, msg, hostd_wall_ms());
+    alarm_engine_event(m->alarms, type, object, msg, wall_ms());
 }
 
 void
@@ -108,7 +100,7 @@ on_alarm_change(void *aux, const struct alarm_change *c)
     log_info("alarm %s: %s -> %s: %s", c->id, from, to, c->message);
     /* Notified: a change of level (an ack is logged only). */
     if (m->notify && c->from != c->to) {
-        json_object_set_new(ev, "time_ms", json_integer((json_int_t)hostd_wall_ms()));
+        json_object_set_new(ev, "time_ms", json_integer((json_int_t)wall_ms()));
         notify_send(m->notify, ev);
     }
     json_decref(ev);
@@ -136,7 +128,7 @@ feed(struct hostd_monitor *m, const struct metric_set *set, const char *device)
     char obj[ALARM_OBJECT_MAX];
     for (size_t i = 0; i < set->n; i++) {
         metric_object(&set->m[i], device, obj, sizeof obj);
-        alarm_engine_sample(m->alarms, set->m[i].name, obj, set->m[i].value, hostd_wall_ms());
+        alarm_engine_sample(m->alarms, set->m[i].name, obj, set->m[i].value, wall_ms());
     }
 }
 
@@ -187,7 +179,7 @@ dpu_down(struct hostd_monitor *m, unsigned i, const char *why)
     if (x->up || !x->contacted) {
         if (x->up || strcmp(x->why, why))
             event_locked(m, "dpu.unreachable", name, why);
-        alarm_engine_gray(m->alarms, name, hostd_wall_ms());
+        alarm_engine_gray(m->alarms, name, wall_ms());
     }
     x->up = false;
     x->contacted = true;
@@ -195,7 +187,7 @@ dpu_down(struct hostd_monitor *m, unsigned i, const char *why)
     snprintf(x->why, sizeof x->why, "%s", why);
     metric_set_clear(&x->cur);
     metric_set_add(&x->cur, "dse_dpu_up", 0, NULL);
-    alarm_engine_sample(m->alarms, "dse_dpu_up", name, 0, hostd_wall_ms());
+    alarm_engine_sample(m->alarms, "dse_dpu_up", name, 0, wall_ms());
 }
 
 /* A new sample from DPU 'i' (under mu). */
@@ -258,7 +250,7 @@ poll_dpu(struct hostd_monitor *m, unsigned i)
             x->why[0] = '\0';
             metric_set_clear(&x->cur);
             metric_set_add(&x->cur, "dse_dpu_up", 1, NULL);
-            alarm_engine_sample(m->alarms, "dse_dpu_up", dpu->name, 1, hostd_wall_ms());
+            alarm_engine_sample(m->alarms, "dse_dpu_up", dpu->name, 1, wall_ms());
         }
         /* A restarted dpud numbers its samples from 1 again. */
         json_int_t seq = json_integer_value(json_object_get(res, "seq"));
@@ -286,7 +278,7 @@ sample_host(struct hostd_monitor *m)
         mon_device_sample(&m->dev, &set);
     pthread_mutex_lock(&m->mu);
     set.seq = ++m->host_seq;
-    set.time_ms = hostd_wall_ms();
+    set.time_ms = wall_ms();
     set.interval_s = m->interval_s;
     feed(m, &set, "host");
     history_add(m->host_hist, &set);

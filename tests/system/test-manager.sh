@@ -161,6 +161,15 @@ check_eq "a body over 1 MiB: refused" 413 "$(head -c 1100000 /dev/zero | tr '\0'
 	curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$S/ca/ca.pem" \
 		-H "Authorization: Bearer $T" --data-binary @- "$URL/portgroups")"
 
+# A host the manager cannot reach: its status and the task's result say so.
+check_eq "a host at an address where nothing answers" 201 \
+	"$(call POST /hosts "{\"name\":\"h9\",\"spec\":{\"cluster\":\"c1\",\"address\":\"198.19.0.99\",\"cn\":\"$P-h9\"}}" "$T")"
+tid=$(body .task)
+check "... its task ends in error" wait_until 20 bash -c \
+	"curl -s --cacert '$S/ca/ca.pem' -H 'Authorization: Bearer $T' '$URL/tasks/$tid' | jq -e '.state == \"error\" and (.results.h9.ok | not) and (.results.h9.error | length > 0) and .results.h1.ok' >/dev/null"
+check_eq "... its status: not reachable" false "$(call GET /hosts/h9/status "" "$T" >/dev/null; body .reachable)"
+check_eq "... and it goes" 200 "$(call DELETE /hosts/h9 "" "$T")"
+
 # kill -9 in the middle of writes: every acknowledged one is there after.
 : >"$TMP/acked"
 (

@@ -9,6 +9,7 @@
 #include "lib/util.h"
 #include "manager/api.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,9 +97,7 @@ fx_fini(struct fx *f)
     last = (struct api_reply){0};
     api_destroy(f->api);
     store_close(f->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (fs_remove_at(AT_FDCWD, f->dir) < 0)
         fprintf(stderr, "cannot remove %s\n", f->dir);
 }
 

@@ -78,9 +78,7 @@ lab_init(struct lab *l)
 static void
 lab_fini(struct lab *l)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", l->root);
-    ASSERT_EQ(system(cmd), 0);
+    ASSERT_EQ(fs_remove_at(AT_FDCWD, l->root), 0);
 }
 
 static struct bundle *

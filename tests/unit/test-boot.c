@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -136,9 +137,7 @@ server_init(struct server *s)
 static void
 server_fini(struct server *s)
 {
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->root);
-    ASSERT_EQ(system(cmd), 0);
+    ASSERT_EQ(fs_remove_at(AT_FDCWD, s->root), 0);
 }
 
 /* Boots the server and checks that every device ended ready on 'want' with

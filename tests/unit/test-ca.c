@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,9 +38,7 @@ static void
 ca_done(struct ca *ca)
 {
     ca_close(ca);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (fs_remove_at(AT_FDCWD, dir) < 0)
         fprintf(stderr, "cannot remove %s\n", dir);
 }
 

@@ -7,6 +7,8 @@
  * placed on the DPU asked for, else the first.
  */
 #include "tests/unit/check.h"
+
+#include <fcntl.h>
 #include "daemons/hostd/hostd.h"
 #include "lib/cmdtab.h"
 #include "lib/log.h"
@@ -63,9 +65,7 @@ fixture_stop(struct fixture *f)
 {
     cmdtab_destroy(f->tab);
     hostd_close(&f->h);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (fs_remove_at(AT_FDCWD, f->dir) < 0)
         fprintf(stderr, "cannot remove %s\n", f->dir);
 }
 

@@ -464,10 +464,8 @@ lab_init(struct lab *l, const char *version, bool is_signed)
 static void
 lab_fini(struct lab *l)
 {
-    char cmd[128];
     sign_key_destroy(l->key);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", l->root);
-    ASSERT_EQ(system(cmd), 0);
+    ASSERT_EQ(fs_remove_at(AT_FDCWD, l->root), 0);
 }
 
 static bool
@@ -598,9 +596,7 @@ install_dpus_must_be_the_last_ones(void)
     json_decref(one);
     json_decref(two);
     json_decref(other);
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ASSERT_EQ(system(cmd), 0);
+    ASSERT_EQ(fs_remove_at(AT_FDCWD, dir), 0);
 }
 
 /* ---- an image received in chunks -------------------------------------- */

@@ -10,6 +10,7 @@
 #include "manager/inventory.h"
 #include "manager/rbac.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -35,9 +36,7 @@ static void
 close_scratch(struct store *st)
 {
     store_close(st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (fs_remove_at(AT_FDCWD, dir) < 0)
         fprintf(stderr, "cannot remove %s\n", dir);
 }
 

@@ -6,6 +6,8 @@
  * and to commands.
  */
 #include "tests/unit/check.h"
+
+#include <fcntl.h>
 #include "monitor/device.h"
 #include "monitor/history.h"
 #include "monitor/metrics.h"
@@ -36,9 +38,7 @@ mk(void)
 static void
 rm(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (fs_remove_at(AT_FDCWD, dir) < 0)
         fprintf(stderr, "cannot remove %s\n", dir);
 }
 

@@ -127,14 +127,6 @@ value_of(struct store *st, const char *key, int64_t *create_rev, int64_t *mod_re
     return v;
 }
 
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool
 is_one_line(const char *err)
 {
@@ -405,7 +397,7 @@ store_audits_each_key_of_a_transaction(void)
     ASSERT_EQ(store_txn_put(t, "/dse/v1/vm/c", "{\"v\":1}", 0, err, sizeof err), 0);
     ASSERT_EQ(store_txn_put(t, "/dse/v1/vm/a", "{\"v\":2}", 1, err, sizeof err), 0);
     ASSERT_EQ(store_txn_delete(t, "/dse/v1/vm/b", 1, err, sizeof err), 0);
-    struct store_actor bob = {.who = "bob", .from = "10.0.0.1:443", .what = "vm.update"};
+    struct store_actor bob = {.who = "bob", .from = "198.19.0.10:443", .what = "vm.update"};
     int64_t rev = 0;
     ASSERT_EQ(store_txn_commit(t, &bob, &rev, err, sizeof err), 0);
     ASSERT_EQ(rev, 2);
@@ -421,7 +413,7 @@ store_audits_each_key_of_a_transaction(void)
     check_entry(&l.entries[2], 2, "/dse/v1/vm/c", NULL, "{\"v\":1}");
     for (size_t i = 0; i < l.n_entries && !check_failed_; i++) {
         ASSERT_STREQ(l.entries[i].who, "bob");
-        ASSERT_STREQ(l.entries[i].from, "10.0.0.1:443");
+        ASSERT_STREQ(l.entries[i].from, "198.19.0.10:443");
         ASSERT_STREQ(l.entries[i].what, "vm.update");
         ASSERT_GE(l.entries[i].time_ms, t0);
         ASSERT_LE(l.entries[i].time_ms, t1);

@@ -83,9 +83,7 @@ dev_init(struct dev *d)
 static void
 dev_fini(struct dev *d)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->root);
-    if (system(cmd) != 0)
+    if (fs_remove_at(AT_FDCWD, d->root) < 0)
         abort();
 }
 
