@@ -10,6 +10,8 @@
  *   dsectl -M portgroup set dvs1/pg-web --vlan 11     (read, change, write back:
  *                                                      409 if someone changed it)
  *   dsectl -M host status h1
+ *   dsectl -M host join-token h1     (prints a one-time token; on the host:
+ *                                     dsectl host join --manager URL --token T)
  *   dsectl -M user list | add NAME --password-file F [--grant OBJECT=ROLE]...
  *   dsectl -M audit list [--prefix KEY] [--limit N]
  *   dsectl -M task list | show ID | watch ID         (a change's push to the hosts)
@@ -258,13 +260,23 @@ obj_run(struct mgr *m, const char *plural, int argc, char **argv)
     snprintf(target, sizeof target, "/api/v1/%s/%s", plural, name);
     if (!strcmp(verb, "add") || !strcmp(verb, "set"))
         return obj_write(m, plural, verb, name, argc - 2, argv + 2);
-    if (!strcmp(verb, "show") || !strcmp(verb, "status")) {
+    if (!strcmp(verb, "join-token") && !strcmp(plural, "hosts")) {
+        /* The token alone on stdout, for a script to hand to the host. */
+        snprintf(target, sizeof target, "/api/v1/hosts/%s/join-token", name);
+        if ((rc = call(m, "POST", target, json_object(), &r)) == EXIT_OK) {
+            if (m->json)
+                cli_print_json(r);
+            else
+                printf("%s\n", fmt_json(json_object_get(r, "token")));
+        }
+    } else if (!strcmp(verb, "show") || !strcmp(verb, "status")) {
         if (!strcmp(verb, "status"))
             snprintf(target, sizeof target, "/api/v1/%s/%s/status", plural, name);
         if ((rc = call(m, "GET", target, NULL, &r)) == EXIT_OK)
             !strcmp(verb, "show") ? print_obj(m, r) : cli_print_json(r);
     } else if (!strcmp(verb, "del")) {
-        rc = call(m, "DELETE", target, NULL, &r);
+        if ((rc = call(m, "DELETE", target, NULL, &r)) == EXIT_OK && m->json)
+            cli_print_json(r);
     } else {
         return cli_usage_error(NULL, "%s: unknown command '%s'", plural, verb);
     }

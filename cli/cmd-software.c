@@ -219,7 +219,26 @@ static const char *const mode_pos[] = {"mode"};
 static const struct cli_opt mode_opts[] = {{"--heartbeat-ms", "heartbeat_ms", OPT_INT, false},
                                            {"--auto-failback-s", "auto_failback_s", OPT_INT, false},
                                            {0}};
+/* ---- host join ---- */
+
+static const struct cli_opt join_opts[] = {
+    {"--manager", "manager", OPT_STR, true}, {"--token", "token", OPT_STR, true}, {0}};
+
+static void
+print_join(json_t *r, json_t *args)
+{
+    printf("joined as host %s (certificate CN %s, serial %s)\n",
+           fmt_json(json_object_get(r, "host")), fmt_json(json_object_get(r, "cn")),
+           fmt_json(json_object_get(r, "serial")));
+    const char *name;
+    json_t *v;
+    json_object_foreach (json_object_get(r, "dpus"), name, v)
+        printf("  %s: %s\n", name, fmt_json(v));
+}
+
 static const struct cli_cmd host_cmds[] = {
+    {"join", "--manager https://ADDR:PORT --token TOKEN", "host.join", no_pos, 0, join_opts,
+     print_join, NULL},
     {"reboot", "", "host.reboot", no_pos, 0, NULL, NULL, run_reboot},
     {"stats", "[--watch]", "host.stats", no_pos, 0, watch_opts, NULL, cli_host_stats},
     {"metrics", "", "host.metrics", no_pos, 0, NULL, cli_print_metrics, NULL},

@@ -44,6 +44,7 @@ enum authz_role {
     X(NO_CERT, "no-certificate") /* TLS: the client sent no certificate */                         \
     X(UNTRUSTED, "untrusted")    /* TLS: it does not chain to our CA */                            \
     X(EXPIRED, "expired")        /* TLS: outside its validity period */                            \
+    X(REVOKED, "revoked")        /* TLS: on the CA's revocation list */                            \
     X(HANDSHAKE, "handshake")    /* TLS: any other failed handshake */                             \
     X(NO_ROLE, "no-role")        /* no CN, or not exactly one known role */                        \
     X(PEER, "peer")              /* role and CN not in the listener's policy */                    \

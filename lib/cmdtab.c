@@ -15,6 +15,7 @@
 
 struct cmdtab {
     struct cmd_def *defs; /* copies of the definitions */
+    void **auxes;         /* each definition's aux */
     size_t n_defs;
     void *aux;
     void (*enter)(void *aux);
@@ -29,16 +30,28 @@ cmdtab_set_guard(struct cmdtab *tab, void (*enter)(void *aux), void (*leave)(voi
 }
 
 int
-cmdtab_add(struct cmdtab *tab, const struct cmd_def *defs, size_t n_defs)
+cmdtab_add_aux(struct cmdtab *tab, const struct cmd_def *defs, size_t n_defs, void *aux)
 {
     size_t n = tab->n_defs + n_defs;
     struct cmd_def *d = realloc(tab->defs, (n ? n : 1) * sizeof *d);
     if (!d)
         return -ENOMEM;
     tab->defs = d;
+    void **a = realloc(tab->auxes, (n ? n : 1) * sizeof *a);
+    if (!a)
+        return -ENOMEM;
+    tab->auxes = a;
     memcpy(tab->defs + tab->n_defs, defs, n_defs * sizeof *defs);
+    for (size_t i = tab->n_defs; i < n; i++)
+        tab->auxes[i] = aux;
     tab->n_defs = n;
     return 0;
+}
+
+int
+cmdtab_add(struct cmdtab *tab, const struct cmd_def *defs, size_t n_defs)
+{
+    return cmdtab_add_aux(tab, defs, n_defs, tab->aux);
 }
 
 struct cmdtab *
@@ -58,8 +71,10 @@ cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *aux)
 void
 cmdtab_destroy(struct cmdtab *tab)
 {
-    if (tab)
+    if (tab) {
         free(tab->defs);
+        free(tab->auxes);
+    }
     free(tab);
 }
 
@@ -195,7 +210,7 @@ cmdtab_dispatch_payload(struct cmdtab *tab, const char *name, json_t *args, cons
     if (!args)
         args = empty = must(json_object());
 
-    struct cmd_ctx ctx = {.aux = tab->aux,
+    struct cmd_ctx ctx = {.aux = tab->auxes[def - tab->defs],
                           .peer = peer ? peer : "unknown",
                           .caller = caller,
                           .payload = payload,

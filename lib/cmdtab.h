@@ -75,6 +75,9 @@ struct cmdtab;
 struct cmdtab *cmdtab_create(const struct cmd_def *defs, size_t n_defs, void *aux);
 /* Adds more definitions (a module's own commands).  Returns 0 or -ENOMEM. */
 int cmdtab_add(struct cmdtab *, const struct cmd_def *defs, size_t n_defs);
+/* The same, with their own 'aux' in their cmd_ctx (a module shared by
+ * several daemons; the guard still gets the table's). */
+int cmdtab_add_aux(struct cmdtab *, const struct cmd_def *defs, size_t n_defs, void *aux);
 void cmdtab_destroy(struct cmdtab *);
 
 /* Runs every handler but those flagged CMD_UNGUARDED between enter(aux) and

@@ -20,11 +20,13 @@
 #include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/util.h"
 
@@ -112,6 +114,11 @@ verify_cb(int ok, X509_STORE_CTX *store)
 {
     if (ok)
         return ok;
+    /* A stale revocation list is still the best one there is: an agent
+     * whose manager is away keeps working (tls_ctx_reload). */
+    int e = X509_STORE_CTX_get_error(store);
+    if (e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_NOT_YET_VALID)
+        return 1;
     SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     if (!ssl || was_reported(ssl))
         return ok;
@@ -120,7 +127,8 @@ verify_cb(int ok, X509_STORE_CTX *store)
     if (SSL_is_server(ssl))
         authz_count(err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID
                         ? AUTHZ_R_EXPIRED
-                        : AUTHZ_R_UNTRUSTED);
+                    : err == X509_V_ERR_CERT_REVOKED ? AUTHZ_R_REVOKED
+                                                     : AUTHZ_R_UNTRUSTED);
     X509 *cert = X509_STORE_CTX_get_current_cert(store);
     char subject[256] = "?";
     if (cert)
@@ -207,6 +215,11 @@ ctx_new(const SSL_METHOD *method, const struct tls_paths *paths, bool is_server,
     }
     if (SSL_CTX_load_verify_locations(ctx, paths->ca, NULL) != 1)
         return ctx_fail(ctx, err, err_len, "cannot load CA", paths->ca);
+    if (paths->crl && access(paths->crl, F_OK) == 0 &&
+        tls_ctx_reload(ctx, paths, err, err_len) < 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
 
     int mode = SSL_VERIFY_PEER;
     if (is_server) {
@@ -260,10 +273,10 @@ tls_client_ctx(const struct tls_paths *paths, char *err, size_t err_len)
     return ctx_new(TLS_client_method(), paths, false, err, err_len);
 }
 
-bool
-tls_peer_cn(SSL *ssl, char *buf, size_t len)
+/* The one CN of 'cert' into 'buf'. */
+static bool
+cert_cn(X509 *cert, char *buf, size_t len)
 {
-    X509 *cert = SSL_get0_peer_certificate(ssl);
     if (!cert || !len)
         return false;
     X509_NAME *name = X509_get_subject_name(cert);
@@ -285,6 +298,12 @@ tls_peer_cn(SSL *ssl, char *buf, size_t len)
     }
     OPENSSL_free(utf8);
     return ok;
+}
+
+bool
+tls_peer_cn(SSL *ssl, char *buf, size_t len)
+{
+    return cert_cn(SSL_get0_peer_certificate(ssl), buf, len);
 }
 
 /* The SAN URIs of 'cert' into 'uris' (at most 'max', pointers into
@@ -312,9 +331,14 @@ cert_uris(X509 *cert, GENERAL_NAMES **names, const char **uris, size_t max)
 int
 tls_peer_identity(SSL *ssl, char *cn, size_t cn_len, unsigned *role, char *err, size_t err_len)
 {
-    if (!tls_peer_cn(ssl, cn, cn_len))
+    return tls_cert_identity(SSL_get0_peer_certificate(ssl), cn, cn_len, role, err, err_len);
+}
+
+int
+tls_cert_identity(X509 *cert, char *cn, size_t cn_len, unsigned *role, char *err, size_t err_len)
+{
+    if (!cert_cn(cert, cn, cn_len))
         return err_set(err, err_len, -ENOENT, "certificate has no usable CN");
-    X509 *cert = SSL_get0_peer_certificate(ssl);
     GENERAL_NAMES *names = NULL;
     const char *uris[16];
     size_t n = cert_uris(cert, &names, uris, 16);
@@ -353,4 +377,153 @@ tls_bev_write_now(struct bufferevent *bev, const void *buf, size_t len)
         return 0;
     ERR_clear_error();
     return -1;
+}
+
+/* ---- reloading an identity and a revocation list ---- */
+
+/* The CRL in PEM file 'path', or NULL with one line in 'err'. */
+static X509_CRL *
+crl_read_file(const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        err_set(err, err_len, 0, "cannot open CRL '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    X509_CRL *crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!crl) {
+        char ossl[256];
+        tls_error_string(ossl, sizeof ossl);
+        err_set(err, err_len, 0, "bad CRL '%s': %s", path, ossl);
+    }
+    return crl;
+}
+
+/* Whether 'crl' is signed by one of the certificates of PEM file 'ca'. */
+static int
+crl_signed_by(X509_CRL *crl, const char *ca, char *err, size_t err_len)
+{
+    FILE *f = fopen(ca, "r");
+    if (!f)
+        return err_set(err, err_len, -EINVAL, "cannot open CA '%s': %s", ca, strerror(errno));
+    int rc = err_set(err, err_len, -EINVAL, "CRL not signed by the CA of '%s'", ca);
+    X509 *x;
+    while ((x = PEM_read_X509(f, NULL, NULL, NULL))) {
+        if (X509_NAME_cmp(X509_get_subject_name(x), X509_CRL_get_issuer(crl)) == 0 &&
+            X509_CRL_verify(crl, X509_get0_pubkey(x)) == 1)
+            rc = 0;
+        X509_free(x);
+        if (rc == 0)
+            break;
+    }
+    ERR_clear_error(); /* the end of the file */
+    fclose(f);
+    return rc;
+}
+
+static int64_t
+crl_number(X509_CRL *crl)
+{
+    int64_t n = 0;
+    ASN1_INTEGER *i = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+    if (!i || ASN1_INTEGER_get_int64(&n, i) != 1)
+        n = 0;
+    ASN1_INTEGER_free(i);
+    return n;
+}
+
+int
+tls_crl_check(const char *pem, size_t len, const char *ca, int64_t *number, char *err,
+              size_t err_len)
+{
+    if (len > INT_MAX)
+        return err_set(err, err_len, -EINVAL, "CRL too large");
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    X509_CRL *crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    ERR_clear_error();
+    if (!crl)
+        return err_set(err, err_len, -EINVAL, "not a PEM CRL");
+    int rc = crl_signed_by(crl, ca, err, err_len);
+    if (rc == 0)
+        *number = crl_number(crl);
+    X509_CRL_free(crl);
+    return rc;
+}
+
+/* Replaces the CRLs of 'st' with 'crl', under the store's lock (what
+ * X509_STORE_add_crl does, less the old lists), so that a lookup sees the
+ * old list or the new one, never none; then checks every leaf against it. */
+static int
+store_set_crl(X509_STORE *st, X509_CRL *crl)
+{
+    X509_OBJECT *obj = X509_OBJECT_new();
+    if (!obj || !X509_OBJECT_set1_X509_CRL(obj, crl)) {
+        X509_OBJECT_free(obj);
+        return -ENOMEM;
+    }
+    if (!X509_STORE_lock(st)) {
+        X509_OBJECT_free(obj);
+        return -EIO;
+    }
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st);
+    for (int i = sk_X509_OBJECT_num(objs) - 1; i >= 0; i--) {
+        X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+        if (X509_OBJECT_get_type(o) == X509_LU_CRL)
+            X509_OBJECT_free(sk_X509_OBJECT_delete(objs, i));
+    }
+    int ok = sk_X509_OBJECT_push(objs, obj) > 0;
+    X509_STORE_unlock(st);
+    if (!ok) {
+        X509_OBJECT_free(obj);
+        return -ENOMEM;
+    }
+    X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+    return 0;
+}
+
+int
+tls_ctx_reload(SSL_CTX *ctx, const struct tls_paths *paths, char *err, size_t err_len)
+{
+    ERR_clear_error();
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    X509_CRL *crl = NULL;
+    int rc = 0;
+    if (paths->cert && SSL_CTX_get0_certificate(ctx)) {
+        FILE *f = fopen(paths->cert, "r");
+        cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+        if (f)
+            fclose(f);
+        f = fopen(paths->key, "r");
+        key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+        if (f)
+            fclose(f);
+        if (!cert || !key)
+            rc = err_set(err, err_len, -EINVAL, "cannot read %s '%s'",
+                         cert ? "private key" : "certificate", cert ? paths->key : paths->cert);
+        else if (X509_check_private_key(cert, key) != 1)
+            rc = err_set(err, err_len, -EINVAL, "private key '%s' does not match certificate '%s'",
+                         paths->key, paths->cert);
+    }
+    if (rc == 0 && paths->crl && access(paths->crl, F_OK) == 0) {
+        if (!(crl = crl_read_file(paths->crl, err, err_len)))
+            rc = -EINVAL;
+        else
+            rc = crl_signed_by(crl, paths->ca, err, err_len);
+    }
+    if (rc == 0 && cert &&
+        (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1)) {
+        char ossl[256];
+        tls_error_string(ossl, sizeof ossl);
+        rc = err_set(err, err_len, -EIO, "cannot use the new identity: %s", ossl);
+    }
+    if (rc == 0 && crl && store_set_crl(SSL_CTX_get_cert_store(ctx), crl) < 0)
+        rc = err_set(err, err_len, -ENOMEM, "cannot load CRL '%s'", paths->crl);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    X509_CRL_free(crl);
+    ERR_clear_error();
+    return rc;
 }

@@ -17,6 +17,7 @@
 
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lib/authz.h"
 #include <stddef.h>
@@ -25,11 +26,29 @@ struct tls_paths {
     const char *cert; /* PEM certificate of this agent */
     const char *key;  /* PEM private key */
     const char *ca;   /* PEM CA certificate(s) that peers must chain to */
+    const char *crl;  /* PEM CRL of that CA, checked when the file exists; NULL: none */
 };
 
 /* Return a new context, or NULL with one line in 'err'. */
 SSL_CTX *tls_server_ctx(const struct tls_paths *paths, char *err, size_t err_len);
 SSL_CTX *tls_client_ctx(const struct tls_paths *paths, char *err, size_t err_len);
+
+/* Loads the certificate, key and CRL of 'paths' again into 'ctx' (one of
+ * the above, for the same CA): after a join gave this agent a new identity,
+ * or the manager a new revocation list.  All or nothing: the key must match
+ * the certificate and the CRL must be signed by the CA, else nothing
+ * changes.  A CRL replaces the one loaded before; once a CRL is loaded,
+ * every peer certificate is checked against it (X509_V_FLAG_CRL_CHECK),
+ * and a list past its next-update time is still used: a stale list is
+ * better than none, and agents never depend on the manager being up.
+ * Connections already made keep their session.  Any thread. */
+int tls_ctx_reload(SSL_CTX *ctx, const struct tls_paths *paths, char *err, size_t err_len);
+
+/* Checks PEM CRL 'pem' ('len' bytes) against CA file 'ca': signed by it.
+ * Returns 0 with its CRL number (0 when it has none) in '*number', or
+ * -EINVAL with one line in 'err'. */
+int tls_crl_check(const char *pem, size_t len, const char *ca, int64_t *number, char *err,
+                  size_t err_len);
 
 /* Makes server context 'ctx' accept clients without a certificate (the
  * manager's users, who log in with a password); a certificate that is
@@ -45,6 +64,10 @@ bool tls_peer_cn(SSL *ssl, char *buf, size_t len);
  * -ENOENT (no certificate, no usable CN, no role) or -EINVAL (an unknown
  * role, several roles) with one line in 'err'. */
 int tls_peer_identity(SSL *ssl, char *cn, size_t cn_len, unsigned *role, char *err, size_t err_len);
+
+/* The same of certificate 'cert'. */
+int tls_cert_identity(X509 *cert, char *cn, size_t cn_len, unsigned *role, char *err,
+                      size_t err_len);
 
 /* Whether the peer of 'ssl' may talk to a listener of 'policy': its identity
  * (above) matches one of the policy's peers.  Returns 0 with 'cn' and

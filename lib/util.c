@@ -263,13 +263,25 @@ fs_read_file(const char *path, size_t max_len, size_t *len)
 int
 fs_write_atomic(const char *path, const void *data, size_t len)
 {
+    return fs_write_atomic_mode(path, data, len, 0644);
+}
+
+int
+fs_write_atomic_mode(const char *path, const void *data, size_t len, unsigned mode)
+{
     char tmp[4096], dir[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
         return -ENAMETOOLONG;
     snprintf(dir, sizeof dir, "%s", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
     if (fd < 0)
         return -errno;
+    if (fchmod(fd, (mode_t)mode) < 0) { /* a stale temporary of another mode */
+        int e = -errno;
+        close(fd);
+        unlink(tmp);
+        return e;
+    }
     const char *p = data;
     size_t left = len;
     int err = 0;

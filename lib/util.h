@@ -71,6 +71,8 @@ char *fs_read_file(const char *path, size_t max_len, size_t *len);
 /* Writes 'len' bytes to 'path' atomically: temporary file, fsync, rename, fsync
  * of the directory.  Returns 0 or -errno; on failure 'path' is unchanged. */
 int fs_write_atomic(const char *path, const void *data, size_t len);
+/* The same with file mode 'mode' (a key: 0600) from the start. */
+int fs_write_atomic_mode(const char *path, const void *data, size_t len, unsigned mode);
 
 /* Waits for 'events' (poll(2)'s) on 'fd' until 'deadline' (a now_ms() time).
  * Returns 0, -ETIMEDOUT, or -errno of poll(). */

@@ -15,7 +15,9 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "lib/identity.h"
 #include "manager/inventory.h"
+#include "manager/join.h"
 #include "manager/rbac.h"
 #include "manager/task.h"
 
@@ -544,10 +546,114 @@ inv_del(struct api *a, const struct api_request *req, const struct caller *c, en
         return;
     snprintf(what, sizeof what, "%s.delete", inv_kind_name(k));
     struct store_actor actor = {.who = c->name, .from = req->peer, .what = what};
-    if ((rc = inv_delete(a->p.store, k, name, expected, &actor, &rev, err, sizeof err)) < 0)
+    /* A host or DPU leaves with its certificates: revoked in the same
+     * transaction (join.h). */
+    struct store_txn *t = store_txn_begin(a->p.store);
+    bool revoked = false;
+    if (!t)
+        return fail(rep, 500, "internal", "out of memory");
+    rc = inv_delete_txn(a->p.store, t, k, name, expected, err, sizeof err);
+    if (rc == 0 && a->p.ca && (k == INV_HOST || k == INV_DPU))
+        rc = join_revoke_txn(a->p.store, a->p.ca, t, key, a->p.now_ms(), &revoked, err, sizeof err);
+    if (rc < 0) {
+        store_txn_abort(t);
         return fail_errno(rep, rc, err);
-    ok(rep, 200, json_pack("{s:I}", "revision", (json_int_t)rev));
+    }
+    if ((rc = store_txn_commit(t, &actor, &rev, err, sizeof err)) < 0)
+        return fail_errno(rep, rc, err);
+    if (revoked && a->p.revoked)
+        a->p.revoked(a->p.aux);
+    ok(rep, 200, json_pack("{s:I,s:b}", "revision", (json_int_t)rev, "revoked", revoked));
     push_task(a, &actor, key, rev, rep);
+}
+
+/* POST /api/v1/hosts/NAME/join-token: administer on the host. */
+static void
+join_token(struct api *a, const struct api_request *req, const struct caller *c, const char *name,
+           struct api_reply *rep)
+{
+    char key[STORE_KEY_MAX], token[JOIN_TOKEN_LEN], err[ERR_LEN];
+    int64_t expires = 0;
+    int rc = inv_key(INV_HOST, name, key, sizeof key, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    if (!check_may(a, c, key, RBAC_ADMINISTER, rep))
+        return;
+    if (!a->p.ca)
+        return fail(rep, 404, "not-found", "this manager holds no CA");
+    struct store_actor actor = {.who = c->name, .from = req->peer, .what = "host.join-token"};
+    if ((rc = join_token_create(a->p.store, a->p.ca, name, a->p.now_ms(), JOIN_TOKEN_TTL_MS, &actor,
+                                token, &expires, err, sizeof err)) < 0)
+        return fail_errno(rep, rc, err);
+    ok(rep, 201,
+       json_pack("{s:s,s:s,s:I}", "host", name, "token", token, "expires_ms", (json_int_t)expires));
+}
+
+/* POST /api/v1/join: the token is the credential; failures count as failed
+ * logins of the caller's address. */
+static void
+do_join(struct api *a, const struct api_request *req, json_t *body, struct api_reply *rep)
+{
+    char la[128], err[ERR_LEN];
+    addr_key(req->peer, la, sizeof la);
+    uint64_t now = a->p.now_ms(), wait = auth_limiter_wait_ms(a->limiter, la, now);
+    if (wait)
+        return fail(rep, 429, "too-many-requests", "too many failed joins: try again in %llu s",
+                    (unsigned long long)(wait + 999) / 1000);
+    if (!a->p.ca)
+        return fail(rep, 404, "not-found", "this manager holds no CA");
+    json_t *reply = NULL;
+    int rc = join_host(a->p.store, a->p.ca, body, req->peer, now, &reply, err, sizeof err);
+    if (rc == -EACCES) {
+        auth_limiter_failed(a->limiter, la, now);
+        log_warn("join from %s refused: %s", req->peer ? req->peer : "?", err);
+        return fail(rep, 401, "unauthenticated", "%s", err);
+    }
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    auth_limiter_succeeded(a->limiter, la);
+    char id[TASK_ID_LEN], key[STORE_KEY_MAX];
+    const char *host = json_string_value(json_object_get(reply, "host"));
+    int64_t rev = json_integer_value(json_object_get(reply, "revision"));
+    inv_key(INV_HOST, host, key, sizeof key, NULL, 0);
+    struct store_actor actor = {.who = "dse-manager", .from = req->peer, .what = "task.create"};
+    json_t *results = json_pack("{s:{s:b}}", host, "ok", 1);
+    if (task_create(a->p.store, "host.join", key, rev, &actor, id, err, sizeof err) == 0 &&
+        task_update(a->p.store, id, "success", 100, results, err, sizeof err) == 0)
+        json_object_set_new(reply, "task", json_string(id));
+    json_decref(results);
+    log_info("host %s joined from %s", host, req->peer ? req->peer : "?");
+    if (a->p.revoked) /* a join again revokes what the host had */
+        a->p.revoked(a->p.aux);
+    ok(rep, 200, reply);
+    if (a->p.changed)
+        a->p.changed(a->p.aux, NULL);
+}
+
+/* GET /api/v1/ca and /api/v1/crl: public, as certificates and CRLs are. */
+static void
+trust_get(struct api *a, bool crl, struct api_reply *rep)
+{
+    char pem[CA_PEM_MAX], pin[IDENTITY_SHA256_HEX], err[ERR_LEN];
+    if (!a->p.ca)
+        return fail(rep, 404, "not-found", "this manager holds no CA");
+    if (crl) {
+        int64_t number;
+        char *text = NULL;
+        int rc = join_crl(a->p.store, &number, &text, err, sizeof err);
+        if (rc == 0)
+            ok(rep, 200, json_pack("{s:I,s:s?}", "number", (json_int_t)number, "pem", text));
+        else
+            fail_errno(rep, rc, err);
+        free(text);
+        return;
+    }
+    int rc = ca_cert_pem(a->p.ca, pem, sizeof pem, err, sizeof err);
+    if (rc == 0)
+        rc = identity_cert_sha256(pem, strlen(pem), pin, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    ok(rep, 200, json_pack("{s:s,s:s}", "pem", pem, "sha256", pin));
 }
 
 /* GET /api/v1/hosts/NAME/status */
@@ -620,15 +726,18 @@ inv_route(struct api *a, const struct api_request *req, const struct caller *c, 
             continue;
         const char *name = rest[n] ? rest + n + 1 : NULL;
         const char *m = req->method, *tail = name ? strrchr(name, '/') : NULL;
-        if (k == INV_HOST && tail && (!strcmp(tail, "/status") || !strcmp(tail, "/metrics")) &&
-            !strcmp(m, "GET")) {
+        bool get = !strcmp(m, "GET");
+        if (k == INV_HOST && tail &&
+            (((!strcmp(tail, "/status") || !strcmp(tail, "/metrics")) && get) ||
+             (!strcmp(tail, "/join-token") && !strcmp(m, "POST")))) {
             char host[INV_NAME_MAX + 1];
             if (tail - name > INV_NAME_MAX) {
                 fail(rep, 400, "bad-request", "host: a name is 1 to 64 characters");
             } else {
                 snprintf(host, sizeof host, "%.*s", (int)(tail - name), name);
-                !strcmp(tail, "/status") ? host_status(a, c, host, rep)
-                                         : host_metrics(a, c, host, req->query, rep);
+                !strcmp(tail, "/status")    ? host_status(a, c, host, rep)
+                : !strcmp(tail, "/metrics") ? host_metrics(a, c, host, req->query, rep)
+                                            : join_token(a, req, c, host, rep);
             }
         } else if (!strcmp(m, "GET"))
             name ? inv_get(a, c, k, name, rep) : inv_list(a, c, k, req->query, rep);
@@ -876,6 +985,13 @@ api_handle(struct api *a, const struct api_request *req, struct api_reply *rep)
     } else if (!strcmp(req->path + sizeof v1 - 1, "login")) {
         !strcmp(req->method, "POST") ? do_login(a, req, body, rep)
                                      : fail(rep, 405, "method-not-allowed", "POST to log in");
+    } else if (!strcmp(req->path + sizeof v1 - 1, "join")) {
+        !strcmp(req->method, "POST") ? do_join(a, req, body, rep)
+                                     : fail(rep, 405, "method-not-allowed", "POST to join");
+    } else if (!strcmp(req->path + sizeof v1 - 1, "ca") ||
+               !strcmp(req->path + sizeof v1 - 1, "crl")) {
+        !strcmp(req->method, "GET") ? trust_get(a, !strcmp(req->path + sizeof v1 - 1, "crl"), rep)
+                                    : fail(rep, 405, "method-not-allowed", "GET only");
     } else {
         struct caller c = {0};
         if (authenticate(a, req, &c, rep) == 0)

@@ -7,11 +7,20 @@
  *
  *   POST   /api/v1/login             {"user", "password"}
  *                                    -> {"token", "expires_ms"}
+ *   POST   /api/v1/hosts/NAME/join-token  (administer on the host)
+ *                                    -> 201 {"host", "token", "expires_ms"}
+ *   POST   /api/v1/join              {"token", "csr", "dpus"} (no login: the
+ *                                    token is the credential; join.h)
+ *                                    -> {"host", "cn", "cert", "serial", "ca",
+ *                                    "dpus": {NAME: CERT}, "crl"?, "task"}
+ *   GET    /api/v1/ca, /api/v1/crl   (no login) {"pem", "sha256"}, {"number", "pem"?}
  *   GET    /api/v1/KINDS             ?after=NAME&limit=N -> {"items": [OBJ], "next"?}
  *   GET    /api/v1/KINDS/NAME        -> OBJ
  *   POST   /api/v1/KINDS             {"name", "spec"} -> 201, OBJ
  *   PUT    /api/v1/KINDS/NAME        {"spec", "resource_version"} -> OBJ
- *   DELETE /api/v1/KINDS/NAME        ?resource_version=N -> {"revision"}
+ *   DELETE /api/v1/KINDS/NAME        ?resource_version=N -> {"revision", "revoked"}
+ *                                    (a host's or DPU's certificates revoked
+ *                                    in the same transaction)
  *   GET    /api/v1/tasks             ?after=ID&limit=N -> {"items": [TASK], "next"?}
  *   GET    /api/v1/tasks/ID          TASK (task.h): a change's push to the hosts
  *   GET    /api/v1/hosts/NAME/metrics ?window=hour|day: the figures of the host
@@ -53,6 +62,7 @@
 #include <stdint.h>
 
 #include "manager/auth.h"
+#include "manager/ca.h"
 #include "manager/fleet.h"
 #include "manager/store.h"
 
@@ -70,6 +80,10 @@ struct api_params {
      * that pushes it to the hosts (task.h).  Optional. */
     void (*changed)(void *aux, const char *task);
     struct fleet *fleet; /* the figures (borrowed); NULL: none */
+    struct ca *ca;       /* the cluster CA (borrowed); NULL: no joins */
+    /* Called after a change of the CRL (a host or DPU removed, a host
+     * joined again), to put it in force at once.  Optional. */
+    void (*revoked)(void *aux);
     void *aux;
 };
 

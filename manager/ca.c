@@ -324,16 +324,19 @@ crl_add(X509_CRL *crl, const char *hex, const ASN1_TIME *at)
 }
 
 int
-ca_crl_pem(struct ca *ca, const char *const *serials, size_t n, int64_t now_s, unsigned days,
-           char *out, size_t out_len, char *err, size_t err_len)
+ca_crl_pem(struct ca *ca, const char *const *serials, size_t n, int64_t number, int64_t now_s,
+           unsigned days, char *out, size_t out_len, char *err, size_t err_len)
 {
     X509_CRL *crl = X509_CRL_new();
     ASN1_TIME *now = ASN1_TIME_set(NULL, (time_t)now_s);
     ASN1_TIME *next = ASN1_TIME_set(NULL, (time_t)(now_s + (int64_t)days * 86400));
+    ASN1_INTEGER *num = ASN1_INTEGER_new();
     int rc = 0;
-    if (!crl || !now || !next || !X509_CRL_set_version(crl, 1) ||
+    if (!crl || !now || !next || !num || !ASN1_INTEGER_set_int64(num, number) ||
+        !X509_CRL_set_version(crl, 1) ||
         !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) ||
-        !X509_CRL_set1_lastUpdate(crl, now) || !X509_CRL_set1_nextUpdate(crl, next))
+        !X509_CRL_set1_lastUpdate(crl, now) || !X509_CRL_set1_nextUpdate(crl, next) ||
+        !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0))
         rc = ssl_fail(err, err_len, "CRL");
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (crl_add(crl, serials[i], now) < 0)
@@ -344,6 +347,7 @@ ca_crl_pem(struct ca *ca, const char *const *serials, size_t n, int64_t now_s, u
         rc = pem_out(NULL, crl, out, out_len, err, err_len);
     ASN1_TIME_free(now);
     ASN1_TIME_free(next);
+    ASN1_INTEGER_free(num);
     X509_CRL_free(crl);
     return rc;
 }

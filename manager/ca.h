@@ -30,7 +30,7 @@
 struct ca;
 
 #define CA_SERIAL_HEX_LEN 33 /* 128 bits as hex, NUL */
-#define CA_PEM_MAX 8192      /* enough for one certificate or a CRL of ~100 serials */
+#define CA_PEM_MAX 8192 /* enough for one certificate */
 
 /* Creates a CA named 'cn' in directory 'dir' (created 0700 if missing),
  * valid 'days'.  Refuses (-EEXIST) when DIR/ca.key exists. */
@@ -58,9 +58,11 @@ int ca_issue(struct ca *, const char *dir, const char *cn, unsigned role, const 
              unsigned days, char *err, size_t err_len);
 
 /* A CRL, PEM, into 'out': the 'n' serials (hex, as ca_sign_csr() wrote
- * them) revoked, issued at 'now_s' (seconds since the epoch), valid
- * 'days'. */
-int ca_crl_pem(struct ca *, const char *const *serials, size_t n, int64_t now_s, unsigned days,
-               char *out, size_t out_len, char *err, size_t err_len);
+ * them) revoked, with CRL number 'number' (agents keep only a higher one),
+ * issued at 'now_s' (seconds since the epoch), valid 'days'.  'out_len':
+ * CA_CRL_PEM_LEN(n). */
+#define CA_CRL_PEM_LEN(n) (2048 + (size_t)(n) * 80)
+int ca_crl_pem(struct ca *, const char *const *serials, size_t n, int64_t number, int64_t now_s,
+               unsigned days, char *out, size_t out_len, char *err, size_t err_len);
 
 #endif

@@ -422,8 +422,8 @@ find_child(struct store *st, enum inv_kind k, const char *name, char *who, size_
 }
 
 int
-inv_delete(struct store *st, enum inv_kind k, const char *name, int64_t expected,
-           const struct store_actor *actor, int64_t *revision, char *err, size_t err_len)
+inv_delete_txn(struct store *st, struct store_txn *t, enum inv_kind k, const char *name,
+               int64_t expected, char *err, size_t err_len)
 {
     char key[STORE_KEY_MAX], who[STORE_KEY_MAX + 32];
     int rc = inv_key(k, name, key, sizeof key, err, err_len);
@@ -432,10 +432,18 @@ inv_delete(struct store *st, enum inv_kind k, const char *name, int64_t expected
     if (rc == 1)
         return err_set(err, err_len, -ENOTEMPTY, "%s %s: %s still belongs to it", kinds[k].name,
                        name, who);
+    return store_txn_delete(t, key, expected, err, err_len);
+}
+
+int
+inv_delete(struct store *st, enum inv_kind k, const char *name, int64_t expected,
+           const struct store_actor *actor, int64_t *revision, char *err, size_t err_len)
+{
     struct store_txn *t = store_txn_begin(st);
     if (!t)
         return err_set(err, err_len, -ENOMEM, "out of memory");
-    if ((rc = store_txn_delete(t, key, expected, err, err_len)) < 0) {
+    int rc = inv_delete_txn(st, t, k, name, expected, err, err_len);
+    if (rc < 0) {
         store_txn_abort(t);
         return rc;
     }

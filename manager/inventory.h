@@ -95,5 +95,9 @@ int inv_put(struct store *, enum inv_kind, const char *name, json_t *obj, int64_
  * one), -ENOENT, -ESTALE, or the store's errors, with the reason. */
 int inv_delete(struct store *, enum inv_kind, const char *name, int64_t expected,
                const struct store_actor *actor, int64_t *revision, char *err, size_t err_len);
+/* The same checks, with the delete added to transaction 't' (the caller
+ * adds what goes with it, and commits or aborts). */
+int inv_delete_txn(struct store *, struct store_txn *t, enum inv_kind, const char *name,
+                   int64_t expected, char *err, size_t err_len);
 
 #endif

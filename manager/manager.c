@@ -16,6 +16,7 @@
 #include "manager/api.h"
 #include "manager/ca.h"
 #include "manager/fleet.h"
+#include "manager/join.h"
 #include "manager/reconcile.h"
 #include "manager/server.h"
 #include "manager/store.h"
@@ -28,7 +29,10 @@ LOG_MODULE(manager);
 struct manager {
     struct manager_params p;
     char dir[4096];
-    char ca_dir[4200], tls_dir[4200], pwfile[4200];
+    char ca_dir[4200], tls_dir[4200], pwfile[4200], crl_path[4200];
+    struct tls_paths tp; /* the listener's: its CRL reloaded on a revocation */
+    char cert[4300], key[4300], cap[4300];
+    struct ca *ca;
     bool wrote_password;
     struct store *store;
     struct api *api;
@@ -45,35 +49,62 @@ exists(const char *path)
     return access(path, F_OK) == 0;
 }
 
-/* STATE/ca (made if missing), and the manager's identity: --cert and --key,
- * or STATE/tls (issued if missing). */
+/* STATE/ca (made if missing, kept open: it signs joins), and the
+ * manager's identity: --cert and --key, or STATE/tls (issued if missing). */
 static int
 open_trust(struct manager *m, char *err, size_t err_len)
 {
     char path[4300];
-    struct ca *ca = NULL;
     snprintf(path, sizeof path, "%s/ca.key", m->ca_dir);
     int rc = exists(path) ? 0 : ca_create(m->ca_dir, "dse-cluster-ca", CA_DAYS, err, err_len);
-    if (rc == 0 && (rc = ca_open(m->ca_dir, &ca, err, err_len)) == 0 && !m->p.cert) {
+    if (rc == 0 && (rc = ca_open(m->ca_dir, &m->ca, err, err_len)) == 0 && !m->p.cert) {
         snprintf(path, sizeof path, "%s/cert.pem", m->tls_dir);
         if (!exists(path))
-            rc = ca_issue(ca, m->tls_dir, m->p.name, AUTHZ_MANAGER, m->p.addr, CERT_DAYS, err,
+            rc = ca_issue(m->ca, m->tls_dir, m->p.name, AUTHZ_MANAGER, m->p.addr, CERT_DAYS, err,
                           err_len);
     }
-    ca_close(ca);
     if (rc < 0)
         return rc;
-    char cert[4300], key[4300], cap[4300];
-    snprintf(cert, sizeof cert, "%s/cert.pem", m->tls_dir);
-    snprintf(key, sizeof key, "%s/key.pem", m->tls_dir);
-    snprintf(cap, sizeof cap, "%s/ca.pem", m->ca_dir);
-    struct tls_paths tp = {
-        .cert = m->p.cert ? m->p.cert : cert, .key = m->p.key ? m->p.key : key, .ca = cap};
-    if (!(m->ssl = tls_server_ctx(&tp, err, err_len)) ||
-        !(m->client = tls_client_ctx(&tp, err, err_len)))
+    snprintf(m->cert, sizeof m->cert, "%s/cert.pem", m->tls_dir);
+    snprintf(m->key, sizeof m->key, "%s/key.pem", m->tls_dir);
+    snprintf(m->cap, sizeof m->cap, "%s/ca.pem", m->ca_dir);
+    m->tp = (struct tls_paths){.cert = m->p.cert ? m->p.cert : m->cert,
+                               .key = m->p.key ? m->p.key : m->key,
+                               .ca = m->cap,
+                               .crl = m->crl_path};
+    if (!(m->ssl = tls_server_ctx(&m->tp, err, err_len)) ||
+        !(m->client = tls_client_ctx(
+              &(struct tls_paths){.cert = m->tp.cert, .key = m->tp.key, .ca = m->tp.ca}, err,
+              err_len)))
         return -EIO;
     tls_ctx_peer_cert_optional(m->ssl);
     return 0;
+}
+
+/* The CRL in force, from the store to STATE/crl.pem and into the
+ * listener: a revoked host is refused from the next handshake on. */
+static int
+crl_sync(struct manager *m, char *err, size_t err_len)
+{
+    int64_t number = 0;
+    char *pem = NULL;
+    int rc = join_crl(m->store, &number, &pem, err, err_len);
+    if (rc == 0 && pem && (rc = fs_write_atomic(m->crl_path, pem, strlen(pem))) < 0)
+        err_set(err, err_len, rc, "%s: %s", m->crl_path, strerror(-rc));
+    if (rc == 0 && pem)
+        rc = tls_ctx_reload(m->ssl, &m->tp, err, err_len);
+    free(pem);
+    return rc;
+}
+
+/* The API's hook: the CRL changed. */
+static void
+revoked(void *aux)
+{
+    struct manager *m = aux;
+    char err[ERR_LEN];
+    if (crl_sync(m, err, sizeof err) < 0)
+        log_err("revocation list: %s", err);
 }
 
 /* The API's hook: the inventory changed, reconcile soon. */
@@ -95,6 +126,7 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
     snprintf(m->ca_dir, sizeof m->ca_dir, "%s/ca", m->dir);
     snprintf(m->tls_dir, sizeof m->tls_dir, "%s/tls", m->dir);
     snprintf(m->pwfile, sizeof m->pwfile, "%s/admin-password", m->dir);
+    snprintf(m->crl_path, sizeof m->crl_path, "%s/crl.pem", m->dir);
     char db[4300];
     snprintf(db, sizeof db, "%s/store.db", m->dir);
     int rc = fs_mkdir_p(m->dir, 0700);
@@ -107,8 +139,14 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
         rc = store_open(db, &m->store, err, err_len);
     if (rc == 0 && !(m->fleet = fleet_create()))
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
-    struct api_params ap = {
-        .store = m->store, .changed = reconcile_kick_of, .aux = m, .fleet = m->fleet};
+    if (rc == 0)
+        rc = crl_sync(m, err, err_len);
+    struct api_params ap = {.store = m->store,
+                            .changed = reconcile_kick_of,
+                            .revoked = revoked,
+                            .aux = m,
+                            .fleet = m->fleet,
+                            .ca = m->ca};
     if (rc == 0 && api_create(&ap, &m->api) < 0)
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
     if (rc == 0 && (rc = api_bootstrap_admin(m->api, m->pwfile, err, err_len)) >= 0) {
@@ -146,6 +184,7 @@ manager_close(struct manager *m)
     api_destroy(m->api);
     fleet_destroy(m->fleet);
     store_close(m->store);
+    ca_close(m->ca);
     if (m->ssl)
         SSL_CTX_free(m->ssl);
     if (m->client)

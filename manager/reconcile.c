@@ -13,6 +13,7 @@
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "manager/join.h"
 
 LOG_MODULE(reconcile);
 
@@ -200,6 +201,31 @@ save_status(struct store *st, const char *name, json_t *status)
     free(text);
 }
 
+/* The revocation list to host 'name' when the number it last confirmed
+ * (its stored status's "crl") is below 'number'; the host passes it on to
+ * its DPUs.  Sets the status's "crl" to the number the host has. */
+static void
+sync_crl(struct store *st, const struct httpc *peer, const char *name, int64_t number,
+         const char *pem, json_t *status)
+{
+    char key[STORE_KEY_MAX], err[ERR_LEN];
+    struct store_kv kv = {0};
+    snprintf(key, sizeof key, "%sstatus/%s", STORE_KEY_PREFIX, name);
+    json_t *old = store_get(st, key, &kv, NULL, 0) == 0 ? json_loads(kv.value, 0, NULL) : NULL;
+    store_kv_fini(&kv);
+    json_int_t have = json_integer_value(json_object_get(old, "crl"));
+    json_decref(old);
+    json_t *args = pem && have < number ? json_pack("{s:s}", "pem", pem) : NULL, *r = NULL;
+    if (args && call(peer, "crl.set", args, &r, err, sizeof err) == 0)
+        have = json_integer_value(json_object_get(r, "number"));
+    else if (args)
+        log_warn("host %s: revocation list: %s", name, err);
+    if (have)
+        json_object_set_new(status, "crl", json_integer(have));
+    json_decref(args);
+    json_decref(r);
+}
+
 /* Each task of the round: 'state' at 'progress' with 'results'. */
 static void
 tasks_set(struct store *st, char (*tasks)[TASK_ID_LEN], size_t n, const char *state, int progress,
@@ -254,6 +280,10 @@ reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*t
            *switches = load_all(st, "switch"), *pgs = load_all(st, "portgroup");
     json_t *results = json_object();
     int reached = hosts && clusters && switches && pgs ? 0 : -EIO;
+    int64_t crl_number = 0;
+    char *crl_pem = NULL, err[ERR_LEN];
+    if (reached == 0 && join_crl(st, &crl_number, &crl_pem, err, sizeof err) < 0)
+        log_warn("revocation list: %s", err);
     size_t n = json_object_size(hosts), done = 0;
     tasks_set(st, tasks, n_tasks, "running", 0, NULL);
     const char *name;
@@ -271,6 +301,7 @@ reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*t
         json_t *want = desired_for(host, clusters, switches, pgs), *status = json_object();
         if (push_host(&peer, want, status) == 0) {
             reached++;
+            sync_crl(st, &peer, name, crl_number, crl_pem, status);
             if (fleet)
                 collect(&peer, name, fleet);
         }
@@ -285,6 +316,7 @@ reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*t
     json_object_foreach (results, name, host)
         failed |= !json_is_true(json_object_get(host, "ok"));
     tasks_set(st, tasks, n_tasks, failed ? "error" : "success", 100, results);
+    free(crl_pem);
     json_decref(results);
     json_decref(hosts);
     json_decref(clusters);

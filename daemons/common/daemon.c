@@ -40,6 +40,7 @@ daemon_common_option(struct daemon_common *c, const char *opt, const char *val)
         {"--cert", offsetof(struct daemon_common, tls.cert)},
         {"--key", offsetof(struct daemon_common, tls.key)},
         {"--ca", offsetof(struct daemon_common, tls.ca)},
+        {"--crl", offsetof(struct daemon_common, tls.crl)},
     };
     for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
         if (!strcmp(opt, strs[i].opt)) {
@@ -102,7 +103,26 @@ daemon_parse_args(int argc, char **argv, const char *prog, const char *usage,
             return 2;
         }
     }
-    return daemon_common_check(c, prog) < 0 ? 2 : -1;
+    if (daemon_common_check(c, prog) < 0)
+        return 2;
+    /* The revocation list lives beside the CA unless --crl says where. */
+    if (c->tls.ca && !c->tls.crl) {
+        const char *slash = strrchr(c->tls.ca, '/');
+        int n = slash ? (int)(slash - c->tls.ca) : 1;
+        if (snprintf(c->crl_default, sizeof c->crl_default, "%.*s/crl.pem", n,
+                     slash ? c->tls.ca : ".") >= (int)sizeof c->crl_default) {
+            fprintf(stderr, "%s: --ca path too long\n", prog);
+            return 2;
+        }
+        c->tls.crl = c->crl_default;
+    }
+    return -1;
+}
+
+SSL_CTX *
+daemon_server_ctx(const struct daemon_servers *s)
+{
+    return s ? s->ssl : NULL;
 }
 
 int

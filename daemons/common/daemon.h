@@ -22,12 +22,13 @@ struct daemon_common {
     const char *listen;    /* "ADDR:PORT" of the HTTP API, or NULL */
     const char *log_path;  /* NULL: stderr */
     const char *log_level; /* "info" by default */
-    struct tls_paths tls;
+    struct tls_paths tls;       /* --cert, --key, --ca, --crl (default: CA's dir/crl.pem) */
     struct authz_policy policy; /* --allow ROLE[:CN]...: who may call the API */
+    char crl_default[4096];
 };
 
 /* Handles one of the common options (--name, --dir, --ctl, --listen, --log,
- * --log-level, --cert, --key, --ca, --allow).  Returns 1 if 'opt' was one of
+ * --log-level, --cert, --key, --ca, --crl, --allow).  Returns 1 if 'opt' was one of
  * them, 0 if not, -1 if its value is bad (message printed). */
 int daemon_common_option(struct daemon_common *c, const char *opt, const char *val);
 
@@ -55,6 +56,9 @@ struct daemon_servers;
 struct daemon_servers *daemon_start(struct event_base *base, const struct daemon_common *c,
                                     struct cmdtab *tab);
 void daemon_stop(struct daemon_servers *);
+/* The TLS context of the HTTP API (NULL without --listen): what a new
+ * identity or revocation list is loaded into (identity.h). */
+SSL_CTX *daemon_server_ctx(const struct daemon_servers *);
 
 /* Splits "ADDR:PORT" (IPv6 in brackets) into 'addr' and '*port'. */
 int parse_hostport(const char *s, char *addr, size_t addr_len, uint16_t *port);

@@ -36,6 +36,7 @@ cmd_dpu_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
                         active >= 0 ? json_string(sw_port_at(d->sw, (unsigned)active)->name)
                                     : json_null());
     json_object_set_new(r, "ha", dpud_ha_json(d));
+    json_object_set_new(r, "crl_number", json_integer((json_int_t)d->identity.crl_number));
     *result = r;
     return 0;
 }

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "daemons/common/identity.h"
 #include "lib/authz.h"
 #include "lib/cmdtab.h"
 #include "dataplane/eswitch.h"
@@ -58,6 +59,7 @@ struct dpud_ha;
 struct tls_paths;
 
 struct dpud {
+    struct agent_identity identity; /* its certificate and CRL (daemons/common/identity.h) */
     const char *name;
     const char *dir;                /* the device directory (banks, logs), or NULL */
     struct dpud_incoming *incoming; /* an image being received (software.c) */

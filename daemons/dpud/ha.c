@@ -397,7 +397,8 @@ dpud_ha_start(struct dpud *d, const char *listen, const struct tls_paths *tls,
     int rc = rtloop_init(&ha->loop, NULL, NULL, err, err_len);
     if (rc < 0)
         return rc;
-    if (!(ha->ssl = tls_server_ctx(tls, err, err_len)))
+    if (!(ha->ssl = tls_server_ctx(tls, err, err_len)) ||
+        agent_identity_add_ctx(&d->identity, ha->ssl) < 0)
         return -EINVAL;
     struct sockaddr_storage ss;
     int sslen = sizeof ss;

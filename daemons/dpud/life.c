@@ -88,6 +88,8 @@ dpud_cmdtab(struct dpud *d)
         return NULL;
     cmdtab_set_guard(tab, guard_enter, guard_leave);
     if (cmdtab_add(tab, dpud_software_commands, dpud_n_software_commands) < 0 ||
+        cmdtab_add_aux(tab, agent_identity_commands, agent_identity_n_commands, &d->identity) <
+            0 ||
         cmdtab_add(tab, dpud_monitor_commands, dpud_n_monitor_commands) < 0) {
         cmdtab_destroy(tab);
         return NULL;
@@ -134,6 +136,7 @@ dpud_open(struct dpud *d, const struct dpud_setup *s, char *err, size_t err_len)
     if (!d->base || !d->sw)
         return err_set(err, err_len, -ENOMEM, "out of memory");
     d->platform = load_platform(s->platform_path);
+    agent_identity_init(&d->identity, s->tls, d->name, AUTHZ_DPU);
     return dpud_monitor_init(d, err, err_len);
 }
 
@@ -178,6 +181,7 @@ dpud_stop(struct dpud *d)
 void
 dpud_close(struct dpud *d)
 {
+    agent_identity_fini(&d->identity);
     sw_destroy(d->sw);
     offload_destroy(d->off);
     eswitch_destroy(d->es);

@@ -165,6 +165,7 @@ main(int argc, char **argv)
     }
     if (!(servers = daemon_start(d.base, &c, tab)))
         goto out;
+    agent_identity_add_ctx(&d.identity, daemon_server_ctx(servers));
     if (dpud_start(&d, &s, err, sizeof err) < 0) {
         log_err("%s", err);
         goto out;

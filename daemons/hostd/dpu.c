@@ -66,18 +66,24 @@ dpu_set_state(struct hostd_dpu *dpu, enum dpu_state st, const char *why)
     snprintf(dpu->last_error, sizeof dpu->last_error, "%s", why ? why : "");
 }
 
-/* The peer to call for 'dpu'. */
+/* The peer to call for 'dpu' through 'ctx'. */
 static struct httpc
-dpu_peer(const struct hostd *h, const struct hostd_dpu *dpu, int timeout_ms)
+dpu_peer_ctx(SSL_CTX *ctx, const struct hostd_dpu *dpu, int timeout_ms)
 {
     return (struct httpc){
-        .ctx = h->client_ssl,
+        .ctx = ctx,
         .host = dpu->addr,
         .port = dpu->port,
         .expect_cn = dpu->cn,
         .expect_role = AUTHZ_DPU,
         .timeout_ms = timeout_ms,
     };
+}
+
+static struct httpc
+dpu_peer(const struct hostd *h, const struct hostd_dpu *dpu, int timeout_ms)
+{
+    return dpu_peer_ctx(h->client_ssl, dpu, timeout_ms);
 }
 
 /* The result of a call that returned 'rc' with 'reply' (taken) or the
@@ -113,6 +119,18 @@ hostd_dpu_request(const struct hostd *h, const struct hostd_dpu *dpu, const char
     char cerr[ERR_LEN] = "";
     int rc = httpc_call(&peer, cmd, args, &reply, cerr, sizeof cerr);
     return unwrap(dpu, rc, reply, cerr, result, reached, err, err_len);
+}
+
+int
+hostd_dpu_call_ctx(SSL_CTX *ctx, const struct hostd_dpu *dpu, const char *cmd, json_t *args,
+                   json_t **result, char *err, size_t err_len)
+{
+    struct httpc peer = dpu_peer_ctx(ctx, dpu, HOSTD_DPU_TIMEOUT_MS);
+    json_t *reply = NULL;
+    char cerr[ERR_LEN] = "";
+    bool reached;
+    int rc = httpc_call(&peer, cmd, args, &reply, cerr, sizeof cerr);
+    return unwrap(dpu, rc, reply, cerr, result, &reached, err, err_len);
 }
 
 struct httpc_session *
@@ -224,6 +242,22 @@ hostd_dpus_push(struct hostd *h)
         dpu_push(h, &h->dpus[i]);
 }
 
+/* The host's revocation list to a DPU that has an older one (a DPU
+ * restarted, replaced, or away when the manager sent it). */
+static void
+crl_push(struct hostd *h, struct hostd_dpu *dpu)
+{
+    size_t len;
+    char *pem = fs_read_file(h->identity.tls.crl, 1 << 22, &len), err[ERR_LEN];
+    json_t *args = pem ? json_pack("{s:s}", "pem", pem) : NULL;
+    json_t *r = NULL;
+    if (args && hostd_dpu_call(h, dpu, "crl.set", args, &r, err, sizeof err) < 0)
+        log_warn("%s: revocation list: %s", dpu->name, err);
+    json_decref(r);
+    json_decref(args);
+    free(pem);
+}
+
 void
 hostd_dpus_sync(struct hostd *h)
 {
@@ -239,6 +273,8 @@ hostd_dpus_sync(struct hostd *h)
         dpu->info = info;
         if (json_integer_value(json_object_get(info, "config_generation")) != gen)
             dpu_push(h, dpu);
+        if (json_integer_value(json_object_get(info, "crl_number")) < h->identity.crl_number)
+            crl_push(h, dpu);
     }
 }
 

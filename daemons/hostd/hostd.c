@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "lib/authz.h"
 #include "lib/log.h"
 #include "lib/tls.h"
 #include "lib/util.h"
@@ -21,7 +22,8 @@ hostd_open(struct hostd *h, const struct tls_paths *tls, char *err, size_t err_l
     char why[ERR_LEN];
     if (!(h->client_ssl = tls_client_ctx(tls, why, sizeof why)))
         return err_set(err, err_len, -EINVAL, "tls: %s", why);
-    return 0;
+    agent_identity_init(&h->identity, tls, h->name, AUTHZ_HOST);
+    return agent_identity_add_ctx(&h->identity, h->client_ssl);
 }
 
 struct cmdtab *
@@ -29,7 +31,10 @@ hostd_cmdtab(struct hostd *h)
 {
     struct cmdtab *tab = cmdtab_create(hostd_commands, hostd_n_commands, h);
     if (tab && (cmdtab_add(tab, hostd_software_commands, hostd_n_software_commands) < 0 ||
-                cmdtab_add(tab, hostd_monitor_commands, hostd_n_monitor_commands) < 0)) {
+                cmdtab_add(tab, hostd_monitor_commands, hostd_n_monitor_commands) < 0 ||
+                cmdtab_add(tab, hostd_join_commands, hostd_n_join_commands) < 0 ||
+                cmdtab_add_aux(tab, agent_identity_commands, agent_identity_n_commands,
+                               &h->identity) < 0)) {
         cmdtab_destroy(tab);
         return NULL;
     }
@@ -76,6 +81,7 @@ hostd_close(struct hostd *h)
         json_decref(h->dpus[i].info);
     json_decref(h->config);
     json_decref(h->saved);
+    agent_identity_fini(&h->identity);
     if (h->client_ssl)
         SSL_CTX_free(h->client_ssl);
     if (h->base)

@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemons/common/identity.h"
 #include "lib/cmdtab.h"
 #include "platform/platform.h"
 
@@ -43,6 +44,12 @@ struct httpc_session;
 struct hostd_monitor;
 struct hostd_ha;
 struct hostd_install;
+
+/* join.c: host.join {manager, token}, from the control socket only: the
+ * host and its DPUs get certificates of the manager's CA (DESIGN.md
+ * section 11). */
+extern const struct cmd_def hostd_join_commands[];
+extern const size_t hostd_n_join_commands;
 
 #define HOSTD_MAX_DPUS 2
 #define HOSTD_DPU_TIMEOUT_MS 1000
@@ -92,6 +99,7 @@ struct hostd {
     struct platform platform; /* main.c's: VMs, vNICs, reboot (zeroed: none) */
     struct event_base *base;
     SSL_CTX *client_ssl;
+    struct agent_identity identity; /* the certificate and CRL of client_ssl and the API */
     struct hostd_dpu dpus[HOSTD_MAX_DPUS];
     unsigned n_dpus;
     json_t *config; /* desired state, see config.c */
@@ -248,13 +256,19 @@ struct httpc_session *hostd_dpu_session(const struct hostd *, const struct hostd
 int hostd_dpu_session_call(struct httpc_session *s, const struct hostd_dpu *dpu, const char *cmd,
                            json_t *args, const void *payload, size_t len, int timeout_ms,
                            json_t **result, char *err, size_t err_len);
+/* The same through TLS context 'ctx' rather than the host's own (a join:
+ * one that checks no CRL, so that a removed host can join again with its
+ * DPUs). */
+int hostd_dpu_call_ctx(SSL_CTX *ctx, const struct hostd_dpu *dpu, const char *cmd, json_t *args,
+                       json_t **result, char *err, size_t err_len);
 /* The same, from the event loop, updating the DPU's state (ready/unreachable). */
 int hostd_dpu_call(struct hostd *, struct hostd_dpu *dpu, const char *cmd, json_t *args,
                    json_t **result, char *err, size_t err_len);
 /* The same with a timeout of 'timeout_ms' instead of HOSTD_DPU_TIMEOUT_MS. */
 int hostd_dpu_call_ms(struct hostd *, struct hostd_dpu *dpu, const char *cmd, json_t *args,
                       int timeout_ms, json_t **result, char *err, size_t err_len);
-/* Heartbeat every DPU and push the config where its generation differs. */
+/* Heartbeat every DPU and push the config where its generation differs,
+ * and the revocation list where the DPU's is older than the host's. */
 void hostd_dpus_sync(struct hostd *);
 /* Pushes the config to every reachable DPU now. */
 void hostd_dpus_push(struct hostd *);

@@ -121,6 +121,7 @@ main(int argc, char **argv)
     }
     if (!(servers = daemon_start(h.base, &c, tab)))
         goto out;
+    agent_identity_add_ctx(&h.identity, daemon_server_ctx(servers));
     if (hostd_start(&h, err, sizeof err) < 0) {
         log_err("%s", err);
         goto out;

@@ -199,16 +199,16 @@ a_crl_revokes_one_and_not_the_other(void)
                           err, sizeof err),
               0);
     const char *revoked[] = {sa};
-    ASSERT_EQ(ca_crl_pem(ca, revoked, 1, (int64_t)time(NULL), 7, crl, sizeof crl, err, sizeof err),
+    ASSERT_EQ(ca_crl_pem(ca, revoked, 1, 1, (int64_t)time(NULL), 7, crl, sizeof crl, err, sizeof err),
               0);
     X509 *a = cert_of(pa), *b = cert_of(pem);
     ASSERT_EQ(verify(ca, a, crl), X509_V_ERR_CERT_REVOKED);
     ASSERT_EQ(verify(ca, b, crl), X509_V_OK);
     /* An empty list revokes nothing; a serial not ours is refused. */
-    ASSERT_EQ(ca_crl_pem(ca, NULL, 0, (int64_t)time(NULL), 7, crl, sizeof crl, err, sizeof err), 0);
+    ASSERT_EQ(ca_crl_pem(ca, NULL, 0, 2, (int64_t)time(NULL), 7, crl, sizeof crl, err, sizeof err), 0);
     ASSERT_EQ(verify(ca, a, crl), X509_V_OK);
     const char *bad[] = {"xyz"};
-    ASSERT_EQ(ca_crl_pem(ca, bad, 1, (int64_t)time(NULL), 7, crl, sizeof crl, err, sizeof err),
+    ASSERT_EQ(ca_crl_pem(ca, bad, 1, 3, (int64_t)time(NULL), 7, crl, sizeof crl, err, sizeof err),
               -EINVAL);
     X509_free(a);
     X509_free(b);
