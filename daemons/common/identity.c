@@ -136,6 +136,10 @@ const struct cmd_def agent_identity_commands[] = {
      .fn = cmd_install,
      .roles = AUTHZ_HOST,
      .flags = CMD_UNGUARDED},
+};
+const size_t agent_identity_n_commands = ARRAY_SIZE(agent_identity_commands);
+
+const struct cmd_def agent_crl_commands[] = {
     {.name = "crl.set",
      .usage = "{pem}",
      .fn = cmd_crl_set,
@@ -147,4 +151,4 @@ const struct cmd_def agent_identity_commands[] = {
      .roles = AUTHZ_HOST | AUTHZ_MANAGER,
      .flags = CMD_UNGUARDED},
 };
-const size_t agent_identity_n_commands = ARRAY_SIZE(agent_identity_commands);
+const size_t agent_crl_n_commands = ARRAY_SIZE(agent_crl_commands);

@@ -58,9 +58,13 @@ int agent_identity_install(struct agent_identity *id, const char *cert, char *er
 int agent_identity_crl_set(struct agent_identity *id, const char *pem, int64_t *number, char *err,
                            size_t err_len);
 
-/* The commands (aux: the struct agent_identity): identity.* for a host
- * (roles AUTHZ_HOST), crl.* for a host or the manager. */
+/* The commands (aux: the struct agent_identity): identity.*, a DPU's, for
+ * its host (AUTHZ_HOST); crl.*, a host's and a DPU's, for the manager or
+ * the host (AUTHZ_MANAGER | AUTHZ_HOST; each listener's policy admits one
+ * of them). */
 extern const struct cmd_def agent_identity_commands[];
 extern const size_t agent_identity_n_commands;
+extern const struct cmd_def agent_crl_commands[];
+extern const size_t agent_crl_n_commands;
 
 #endif

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-api: arbitrary requests to the manager's REST API (manager/api.h), as
- * its admin.  The input is METHOD NUL PATH NUL QUERY NUL BODY (fuzz-util.h).
- * Every reply has a status from 200 to 599 and a JSON object; a refusal (4xx)
- * says why in {"code", "message"}, one line, and writes nothing (the store's
- * revision is unchanged).  The store lives in a scratch directory (in
- * /dev/shm when there is one), removed at exit.
+ * its admin (with a cluster CA: join tokens and joins too).  The input is METHOD NUL PATH NUL QUERY
+ * NUL BODY (fuzz-util.h). Every reply has a status from 200 to 599 and a JSON object; a refusal
+ * (4xx) says why in {"code", "message"}, one line, and writes nothing (the store's revision is
+ * unchanged).  The store lives in a scratch directory (in /dev/shm when there is one), removed at
+ * exit.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -25,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const struct auth_cost cheap = {.t_cost = 1, .m_cost_kib = 64, .lanes = 1};
 static struct store *st;
 static struct api *api;
+static struct ca *ca;
 static char dir[64], token[AUTH_TOKEN_LEN];
 
 static void
@@ -32,6 +33,7 @@ remove_all(void)
 {
     api_destroy(api);
     store_close(st);
+    ca_close(ca);
     fs_remove_at(AT_FDCWD, dir);
 }
 
@@ -45,8 +47,13 @@ setup_once(void)
              access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     if (!mkdtemp(dir))
         abort();
+    /* A CA, so that joins and tokens are fuzzed too. */
+    snprintf(path, sizeof path, "%s/ca", dir);
+    if (ca_create(path, "fuzz-ca", 30, err, sizeof err) < 0 ||
+        ca_open(path, &ca, err, sizeof err) < 0)
+        abort();
     snprintf(path, sizeof path, "%s/store.db", dir);
-    struct api_params p = {.cost = &cheap};
+    struct api_params p = {.cost = &cheap, .ca = ca};
     if (store_open(path, &st, err, sizeof err) < 0 || (p.store = st, api_create(&p, &api)) < 0)
         abort();
     atexit(remove_all);

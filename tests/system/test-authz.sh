@@ -122,12 +122,17 @@ quiet lab sensor --prefix "$P" h1-dpu1 temp1 40
 ROWS="none other-ca expired no-role wrong-cn other-host other-dpu own-dpu own-dpu2 own-host manager"
 # commands CTL-SOCKET: the daemon's commands, from its local control socket.
 commands() { "$DSECTL" -s "$1" -j call help | jq -r '.[].name | select(. != "help")'; }
-HOST_CMDS=$(commands "$LD/h1/run/hostd.sock" | grep -vx host.reboot)
+# host.join is the control socket's alone (a person with a token joins the
+# host; the manager never sends it elsewhere): checked on its own below.
+HOST_CMDS=$(commands "$LD/h1/run/hostd.sock" | grep -vx -e host.reboot -e host.join)
 HOST_CMDS="$HOST_CMDS host.reboot" # last: the manager's call reboots h1
 DPU_CMDS=$(commands "$LD/h1-dpu1/run/dpud.sock")
 check "hostd and dpud list their commands" test "$(wc -w <<<"$HOST_CMDS")" -gt 30 -a "$(wc -w <<<"$DPU_CMDS")" -gt 10
 
 declare -A EXPECT_REFUSED=() # "daemon reason" -> refusals this test caused
+check_eq "host.join: refused to the manager (control socket only)" 403 \
+	"$(call "$P-mgmt" "$HOSTD" host.join '{"manager":"https://198.19.0.1:8443","token":"x"}' $(creds manager))"
+EXPECT_REFUSED[hostd command]=1
 
 # row DAEMON NS URL CALLER WRONG-CN CMDS...: calls every command as CALLER;
 # prints "allow", "refuse-403", "refuse-tls" or "mixed: CMD=CODE ...".
