@@ -9,6 +9,7 @@ all: build
 
 deps:
 	@scripts/install-deps
+	@scripts/install-npm-deps
 
 build: deps
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) >/dev/null

@@ -630,6 +630,20 @@ do_join(struct api *a, const struct api_request *req, json_t *body, struct api_r
         a->p.changed(a->p.aux, NULL);
 }
 
+/* GET /api/v1/openapi.json: manager/openapi.json, built in (public). */
+extern const char manager_openapi_json[];
+extern const size_t manager_openapi_json_len;
+
+static void
+openapi(struct api_reply *rep)
+{
+    json_error_t je;
+    json_t *doc = json_loadb(manager_openapi_json, manager_openapi_json_len, 0, &je);
+    if (!doc)
+        return fail(rep, 500, "internal", "openapi.json: %s", je.text);
+    ok(rep, 200, doc);
+}
+
 /* GET /api/v1/ca and /api/v1/crl: public, as certificates and CRLs are. */
 static void
 trust_get(struct api *a, bool crl, struct api_reply *rep)
@@ -642,7 +656,7 @@ trust_get(struct api *a, bool crl, struct api_reply *rep)
         char *text = NULL;
         int rc = join_crl(a->p.store, &number, &text, err, sizeof err);
         if (rc == 0)
-            ok(rep, 200, json_pack("{s:I,s:s?}", "number", (json_int_t)number, "pem", text));
+            ok(rep, 200, json_pack("{s:I,s:s*}", "number", (json_int_t)number, "pem", text));
         else
             fail_errno(rep, rc, err);
         free(text);
@@ -985,6 +999,9 @@ api_handle(struct api *a, const struct api_request *req, struct api_reply *rep)
     } else if (!strcmp(req->path + sizeof v1 - 1, "login")) {
         !strcmp(req->method, "POST") ? do_login(a, req, body, rep)
                                      : fail(rep, 405, "method-not-allowed", "POST to log in");
+    } else if (!strcmp(req->path + sizeof v1 - 1, "openapi.json")) {
+        !strcmp(req->method, "GET") ? openapi(rep)
+                                    : fail(rep, 405, "method-not-allowed", "GET only");
     } else if (!strcmp(req->path + sizeof v1 - 1, "join")) {
         !strcmp(req->method, "POST") ? do_join(a, req, body, rep)
                                      : fail(rep, 405, "method-not-allowed", "POST to join");

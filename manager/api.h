@@ -14,6 +14,8 @@
  *                                    -> {"host", "cn", "cert", "serial", "ca",
  *                                    "dpus": {NAME: CERT}, "crl"?, "task"}
  *   GET    /api/v1/ca, /api/v1/crl   (no login) {"pem", "sha256"}, {"number", "pem"?}
+ *   GET    /api/v1/openapi.json      (no login) this API as OpenAPI 3.1
+ *                                    (manager/openapi.json, built in)
  *   GET    /api/v1/KINDS             ?after=NAME&limit=N -> {"items": [OBJ], "next"?}
  *   GET    /api/v1/KINDS/NAME        -> OBJ
  *   POST   /api/v1/KINDS             {"name", "spec"} -> 201, OBJ

@@ -398,7 +398,7 @@ join_host(struct store *st, struct ca *ca, json_t *req, const char *peer, uint64
     int64_t number = 0;
     if (rc == 0 && (rc = ca_cert_pem(ca, capem, sizeof capem, err, err_len)) == 0 &&
         (rc = join_crl(st, &number, &crl, err, err_len)) == 0)
-        *reply = json_pack("{s:s,s:s,s:O,s:s,s:s,s:O,s:s?,s:I}", "host", j.host, "cn", hcn, "cert",
+        *reply = json_pack("{s:s,s:s,s:O,s:s,s:s,s:O,s:s*,s:I}", "host", j.host, "cn", hcn, "cert",
                            json_object_get(certs, "host"), "serial", serial, "ca", capem, "dpus",
                            dcerts, "crl", crl, "revision", (json_int_t)rev);
     free(crl);
