@@ -19,7 +19,7 @@ trap cleanup EXIT
 P=$(lab_prefix) || exit 1
 TMP=$(mktemp -d /tmp/dse-join.XXXXXX)
 TEST_TMPDIRS+=("$TMP")
-lab_up "$P" --hosts 2 --dpus 1 >/dev/null || { not_ok "lab up"; finish; exit 1; }
+lab_up "$P" --hosts 2 --dpus 2 >/dev/null || { not_ok "lab up"; finish; exit 1; }
 LD=$DSE_LAB_DIR/$P
 S=$LD/mgmt/manager
 MURL=https://198.19.0.1:8443
@@ -59,6 +59,31 @@ check "the manager reaches the hosts with theirs: a portgroup" quiet M portgroup
 pg_on() { dsectl_on "$P" "$1" -j portgroup list | jq -e 'any(.[]; .name == "pg-j")' >/dev/null; }
 for h in h1 h2; do check "... on $h" wait_until 20 pg_on "$h"; done
 
+both_dpus() { dsectl_on "$P" h1 -j dpu list | jq -e 'length == 2 and all(.[]; .state == "ready")' >/dev/null; }
+check "... both of h1's DPUs" wait_until 10 both_dpus
+check "h1-dpu2 has a certificate of the manager's CA too" quiet openssl verify -CAfile "$S/ca/ca.pem" "$LD/h1-dpu2/certs/cert.pem"
+
+# The data plane never depends on the manager: with it stopped, the VMs
+# keep talking and the DPUs of h1 (their certificates from the join) fail
+# over; on its return it reaches the hosts again.
+healthy() { dsectl_on "$P" h1 -j dpu list | jq -e 'all(.[]; .ha.healthy)' >/dev/null; }
+check "h1's DPUs active-standby" quiet dsectl_on "$P" h1 host dpu-mode active-standby --heartbeat-ms 10
+check "... both healthy" wait_until 15 healthy
+dsectl_on "$P" h1 vm add vm1 --portgroup pg-j --ip 198.18.12.11/24 >/dev/null
+dsectl_on "$P" h2 vm add vm1 --portgroup pg-j --ip 198.18.12.21/24 >/dev/null
+reaches() { ping_ok "$P-h1-vm1" 198.18.12.21; }
+check "VMs on the manager's portgroup talk across hosts" wait_until 15 reaches
+mpid=$(cat "$LD/mgmt/run/manager.pid")
+kill -TERM "$mpid"
+check "the manager stops" wait_until 10 bash -c "[[ ! -d /proc/$mpid ]]"
+was=$(dsectl_on "$P" h1 -j dpu list | jq -r '.[] | select(.ha.role == "active") | .name')
+stop_daemon "$P" "h1-$was" dpud KILL
+other=dpu1; [[ $was == dpu1 ]] && other=dpu2
+check "with the manager down, h1's active DPU ($was) killed: $other takes over" wait_until 10 bash -c "[[ \$(DSE_LAB_CMD=$DSE_LAB $DSECTL --lab $P -H h1 -j dpu list | jq -r '.[] | select(.name == \"$other\") | .ha.role') == active ]]"
+check "... and the VMs still talk" wait_until 10 reaches
+check "the manager and the DPU come back (dse-lab up)" quiet "$DSE_LAB" up --prefix "$P" --hosts 2 --dpus 2
+check "... the manager reaches h1 again" wait_until 25 bash -c "$(declare -f M); P=$P TMP=$TMP DSECTL=$DSECTL MURL=$MURL S=$S; M -j host status h1 | jq -e .reachable >/dev/null"
+
 # The token: one-time, pinned to the manager's CA.
 T=$(M host join-token h1)
 check "a token is dsejoin.SECRET.PIN" bash -c "[[ '$T' =~ ^dsejoin\.[0-9a-f]{32}\.[0-9a-f]{64}\$ ]]"
@@ -79,7 +104,7 @@ check_eq "a join with a made-up secret: 401" 401 "$(ip netns exec "$P-mgmt" curl
 # Leaving: what was signed for h2 and its DPU is revoked.
 cp -r "$LD/h2/certs" "$TMP/h2-certs"
 check_eq "the manager takes h2's certificate" 200 "$(tls_get "$P-h2" h2 "$MURL/api/v1/ca")"
-check "h2's DPU goes" quiet M dpu del h2/dpu1
+check "h2's DPUs go" quiet bash -c "$(declare -f M); P=$P TMP=$TMP DSECTL=$DSECTL MURL=$MURL S=$S; M dpu del h2/dpu1 && M dpu del h2/dpu2"
 check_eq "h2 goes, its certificates revoked" true "$(M -j host del h2 | jq .revoked)"
 check_eq "the manager refuses h2 at once" 000 "$(tls_get "$P-h2" h2 "$MURL/api/v1/ca")"
 check_eq "... and still takes h1" 200 "$(tls_get "$P-h1" h1 "$MURL/api/v1/ca")"
@@ -93,7 +118,7 @@ counted() { ip netns exec "$P-mgmt" curl -s http://198.19.0.11:9464/metrics | gr
 check "... and counts the refusal as revoked" wait_until 25 counted
 rm -f "$LD/h1-dpu1/certs/crl.pem"
 kill -KILL "$(cat "$LD/h1-dpu1/run/dpud.pid")"
-check "a DPU replaced (no CRL) and restarted" quiet "$DSE_LAB" up --prefix "$P" --hosts 2 --dpus 1
+check "a DPU replaced (no CRL) and restarted" quiet "$DSE_LAB" up --prefix "$P" --hosts 2 --dpus 2
 check "... gets the list again from its host" wait_until 15 crl_is h1-dpu1 dpud
 
 check "a removed host joins again" quiet "$DSE_LAB" join --prefix "$P" --cluster c1 h2
