@@ -618,6 +618,13 @@ do_join(struct api *a, const struct api_request *req, json_t *body, struct api_r
     inv_key(INV_HOST, host, key, sizeof key, NULL, 0);
     struct store_actor actor = {.who = "dse-manager", .from = req->peer, .what = "task.create"};
     json_t *results = json_pack("{s:{s:b}}", host, "ok", 1);
+    const char *dpu;
+    json_t *cert;
+    json_object_foreach (json_object_get(reply, "dpus"), dpu, cert) {
+        char name[2 * INV_NAME_MAX + 2];
+        snprintf(name, sizeof name, "%s/%s", host, dpu);
+        json_object_set_new(results, name, json_pack("{s:b}", "ok", 1));
+    }
     if (task_create(a->p.store, "host.join", key, rev, &actor, id, err, sizeof err) == 0 &&
         task_update(a->p.store, id, "success", 100, results, err, sizeof err) == 0)
         json_object_set_new(reply, "task", json_string(id));

@@ -2,15 +2,16 @@
 /*
  * task: a long operation's record, kept in the store at /dse/v1/task/SEQ (20
  * decimal digits: key order is creation order), where every caller reads its
- * progress.  Today the one kind is "config.push": a change of the inventory
- * pushed to every host (reconcile.h).
+ * progress.  Kinds: "config.push", a change of the inventory pushed to
+ * every host (reconcile.h); "host.join", a host and its DPUs given
+ * certificates (join.h), with a result per host and per DPU ("HOST/DPU").
  *
  *     queued --> running --> success
  *                        \-> error      (some host failed: "results" says which)
  *
  *     {"kind", "object": KEY, "state", "progress": 0..100, "started_by",
  *      "from", "created_ms", "start_ms"?, "end_ms"?,
- *      "results": {HOST: {"ok": bool, "error"?}}}
+ *      "results": {HOST or HOST/DPU: {"ok": bool, "error"?}}}
  *
  * Thread-safety: as the store's handle it is given.
  */

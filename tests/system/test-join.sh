@@ -52,7 +52,7 @@ check "... no key left pending" test ! -e "$LD/h1/certs/key.pem.pending"
 check "its DPU got one through it" test "$(serial h1-dpu1)" != "$d1_before"
 check "... for the name hostd expects, with role dpu" bash -c "openssl x509 -in '$LD/h1-dpu1/certs/cert.pem' -noout -subject -ext subjectAltName | tr -d ' ' | grep -q 'CN=$P-h1-dpu1' && openssl x509 -in '$LD/h1-dpu1/certs/cert.pem' -noout -ext subjectAltName | grep -q 'URI:urn:dse:role:dpu'"
 check "the DPU is in the inventory, with what its host reported" bash -c "$(declare -f M); P=$P TMP=$TMP DSECTL=$DSECTL MURL=$MURL S=$S; M -j dpu show h1/dpu1 | jq -e '.spec.vendor == \"dse-lab\" and (.spec.model | length > 0)' >/dev/null"
-check "the join is a task, ended in success" bash -c "$(declare -f M); P=$P TMP=$TMP DSECTL=$DSECTL MURL=$MURL S=$S; M -j task list | jq -e 'any(.[]; .kind == \"host.join\" and .object == \"/dse/v1/host/h1\" and .state == \"success\")' >/dev/null"
+check "the join is a task, ended in success for the host and each DPU" bash -c "$(declare -f M); P=$P TMP=$TMP DSECTL=$DSECTL MURL=$MURL S=$S; M -j task list | jq -e 'any(.[]; .kind == \"host.join\" and .object == \"/dse/v1/host/h1\" and .state == \"success\" and .results.h1.ok and .results[\"h1/dpu1\"].ok and .results[\"h1/dpu2\"].ok)' >/dev/null"
 dpu_ready() { dsectl_on "$P" h1 -j dpu list | jq -e '.[0].state == "ready"' >/dev/null; }
 check "hostd and its DPU talk with their new certificates" wait_until 10 dpu_ready
 check "the manager reaches the hosts with theirs: a portgroup" quiet M portgroup add s1/pg-j --vlan 12
