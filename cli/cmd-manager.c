@@ -79,8 +79,8 @@ config_save(json_t *cfg)
     *slash = '\0';
     int rc = fs_mkdir_p(path, 0700);
     *slash = '/';
-    if (rc == 0 && (rc = fs_write_atomic(path, text, strlen(text))) == 0 && chmod(path, 0600) < 0)
-        rc = -errno;
+    if (rc == 0)
+        rc = fs_write_atomic_mode(path, text, strlen(text), 0600);
     free(text);
     return rc;
 }

@@ -380,9 +380,8 @@ api_bootstrap_admin(struct api *a, const char *path, char *err, size_t err_len)
         return rc;
     char line[40];
     int len = snprintf(line, sizeof line, "%s\n", pw);
-    if ((rc = fs_write_atomic(path, line, (size_t)len)) < 0 || chmod(path, 0600) < 0)
-        return err_set(err, err_len, rc < 0 ? rc : -errno, "%s: %s", path,
-                       strerror(rc < 0 ? -rc : errno));
+    if ((rc = fs_write_atomic_mode(path, line, (size_t)len, 0600)) < 0)
+        return err_set(err, err_len, rc, "%s: %s", path, strerror(-rc));
     json_t *u = json_pack("{s:s,s:[{s:s,s:s}]}", "password", hash, "grants", "object", INV_ROOT,
                           "role", "admin");
     struct api_request req = {.peer = "dse-manager"};
