@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/tls.h"
 #include "lib/util.h"
+#include "manager/alarms.h"
 #include "manager/api.h"
 #include "manager/ca.h"
 #include "manager/fleet.h"
@@ -37,6 +38,7 @@ struct manager {
     SSL_CTX *client; /* to call hosts, as the manager */
     struct reconciler *reconcile;
     struct fleet *fleet;
+    struct alarms *alarms;
 };
 
 static bool
@@ -105,10 +107,13 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
         rc = open_trust(m, err, err_len);
     if (rc == 0)
         rc = store_open(db, &m->store, err, err_len);
-    if (rc == 0 && !(m->fleet = fleet_create()))
+    if (rc == 0 && (!(m->fleet = fleet_create()) || !(m->alarms = alarms_create())))
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
-    struct api_params ap = {
-        .store = m->store, .changed = reconcile_kick_of, .aux = m, .fleet = m->fleet};
+    struct api_params ap = {.store = m->store,
+                            .changed = reconcile_kick_of,
+                            .aux = m,
+                            .fleet = m->fleet,
+                            .alarms = m->alarms};
     if (rc == 0 && api_create(&ap, &m->api) < 0)
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
     if (rc == 0 && (rc = api_bootstrap_admin(m->api, m->pwfile, err, err_len)) >= 0) {
@@ -128,7 +133,8 @@ manager_start(struct manager *m, struct event_base *base, char *err, size_t err_
 {
     char db[4300];
     snprintf(db, sizeof db, "%s/store.db", m->dir);
-    struct reconcile_params rp = {.store_path = db, .client = m->client, .fleet = m->fleet};
+    struct reconcile_params rp = {
+        .store_path = db, .client = m->client, .fleet = m->fleet, .alarms = m->alarms};
     int rc = reconcile_start(&rp, &m->reconcile, err, err_len);
     if (rc < 0)
         return rc;
@@ -145,6 +151,7 @@ manager_close(struct manager *m)
     reconcile_stop(m->reconcile);
     api_destroy(m->api);
     fleet_destroy(m->fleet);
+    alarms_destroy(m->alarms);
     store_close(m->store);
     if (m->ssl)
         SSL_CTX_free(m->ssl);
