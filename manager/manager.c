@@ -139,6 +139,8 @@ manager_start(struct manager *m, struct event_base *base, char *err, size_t err_
     if (rc < 0)
         return rc;
     m->server = server_create(base, m->p.addr, m->p.port, m->ssl, m->api, err, err_len);
+    if (m->server && server_set_web(m->server, m->p.web_dir, m->p.js_dir) < 0)
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     return m->server ? 0 : -EADDRNOTAVAIL;
 }
 
