@@ -20,7 +20,7 @@ const state = {
   selected: null, // {kind, name}
   window: 'hour', // of the DPU's charts
   charts: {},
-  span: 0, // ms of figures in the charts
+  step: 60000, // ms between the charts' time ticks
   acking: new Set(), // "HOST ID" of acks under way
   gen: 0, // bumped when what is shown changes: a late answer is dropped
   timer: null,
@@ -282,7 +282,7 @@ function newChart(id, sets, fmt) {
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
       scales: {
         x: { type: 'linear', ticks: { maxTicksLimit: 6, maxRotation: 0,
-          callback: (v) => fmtTime(v, state.span < 300000) } },
+          callback: (v) => fmtTime(v, state.step < 60000) } },
         y: { beginAtZero: true, ticks: { callback: (v) => fmt(v) } },
       },
       plugins: { legend: { labels: { usePointStyle: true, boxWidth: 24 } }, tooltip: { callbacks: {
@@ -341,11 +341,11 @@ async function updateDpu(name) {
     net: [series(d, 'dse_dpu_network_rx_bytes_per_second'), series(d, 'dse_dpu_network_tx_bytes_per_second'),
       series(h, 'dse_host_interface_rx_bytes_per_second'), series(h, 'dse_host_interface_tx_bytes_per_second')],
   };
-  // Ticks on round times: at most six over the span shown.
+  // Ticks on round times: at most five over the span shown.
   const span = m.points.length ? m.points[m.points.length - 1].at_ms - m.points[0].at_ms : 0;
   const step = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400].map((sec) => sec * 1000)
-    .find((ms) => span / ms <= 6) || 14400000;
-  state.span = span; // under 5 min, ticks show seconds
+    .find((ms) => span / ms <= 5) || 14400000;
+  state.step = step; // under a minute, ticks show seconds
   for (const [k, data] of Object.entries(sets)) {
     const c = state.charts[k];
     if (!c) return;
