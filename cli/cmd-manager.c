@@ -15,6 +15,10 @@
  *   dsectl -M user list | add NAME --password-file F [--grant OBJECT=ROLE]...
  *   dsectl -M audit list [--prefix KEY] [--limit N]
  *   dsectl -M task list | show ID | watch ID         (a change's push to the hosts)
+ *   dsectl -M alarm list [--host H] [--severity red|yellow|gray|green] [--all]
+ *   dsectl -M alarm ack HOST ID                      (a task: dsectl -M task watch)
+ *   dsectl -M event list [--object H[/OBJECT]] [--since T] [--until T] [--type PREFIX]
+ *                        [--limit N]    (T: ms since the epoch, or ago: 30s, 10m, 2h, 1d)
  *
  * The manager's URL, CA and token: --manager URL and --ca PEM, else
  * $DSE_MANAGER and $DSE_MANAGER_CA, else the config file that login writes,
@@ -489,6 +493,190 @@ task_run(struct mgr *m, int argc, char **argv)
     return rc;
 }
 
+/* 's' percent-encoded (all but RFC 3986's unreserved) into 'buf'. */
+static const char *
+pct_encode(const char *s, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (; *s && o + 4 < len; s++)
+        if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~", *s))
+            buf[o++] = *s;
+        else
+            o += (size_t)snprintf(buf + o, len - o, "%%%02X", (unsigned char)*s);
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Appends "&NAME=VALUE" (encoded) to query 'q' when 'value' is set. */
+static void
+query_add(char *q, size_t len, const char *name, const char *value)
+{
+    char enc[1024];
+    size_t n = strlen(q);
+    if (value)
+        snprintf(q + n, len - n, "&%s=%s", name, pct_encode(value, enc, sizeof enc));
+}
+
+/* The value of option 'name' in 'argv' (--NAME VALUE pairs after the verb),
+ * or NULL; '*flag' (when not NULL) says whether --NAME stood alone. */
+static const char *
+opt(int argc, char **argv, const char *name, bool *flag)
+{
+    for (int i = 1; i < argc; i++) {
+        bool alone = flag && !strcmp(argv[i], name);
+        if (alone)
+            *flag = true;
+        else if (!strcmp(argv[i], name) && i + 1 < argc)
+            return argv[i + 1];
+    }
+    return NULL;
+}
+
+/* Whether every option of 'argv' (after the verb) is one of 'known'
+ * ("--x=" takes a value, "--x" stands alone). */
+static bool
+opts_known(int argc, char **argv, const char *const *known)
+{
+    for (int i = 1; i < argc; i++) {
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++) {
+            size_t n = strlen(*k);
+            bool value = (*k)[n - 1] == '=';
+            if (!strncmp(argv[i], *k, value ? n - 1 : n) && argv[i][value ? n - 1 : n] == '\0') {
+                ok = !value || i + 1 < argc;
+                i += value;
+            }
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static int
+alarm_ack(struct mgr *m, const char *host, const char *id)
+{
+    char target[1200], enc[600];
+    json_t *r = NULL;
+    snprintf(target, sizeof target, "/api/v1/alarms/%s/%s/ack", host,
+             pct_encode(id, enc, sizeof enc));
+    int rc = call(m, "POST", target, NULL, &r);
+    if (rc == EXIT_OK && m->json)
+        cli_print_json(r);
+    else if (rc == EXIT_OK)
+        printf("alarm %s on %s: acknowledgement queued: dsectl -M task watch %s\n", id, host,
+               json_string_value(json_object_get(r, "task")));
+    json_decref(r);
+    return rc;
+}
+
+/* alarm list [--host H] [--severity S] [--all] | ack HOST ID */
+static int
+alarm_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const head[] = {"HOST", "DPU", "STATE", "ACK", "ID", "MESSAGE"};
+    static const char *const known[] = {"--host=", "--severity=", "--all", NULL};
+    bool all = false;
+    if (!strcmp(argv[0], "ack") && argc == 3)
+        return alarm_ack(m, argv[1], argv[2]);
+    if (strcmp(argv[0], "list") || !opts_known(argc, argv, known))
+        return cli_usage_error("alarm",
+                               "list [--host H] [--severity red|yellow|gray|green] [--all] | "
+                               "ack HOST ID");
+    char target[4200] = "/api/v1/alarms?";
+    const char *host = opt(argc, argv, "--host", NULL), *sev = opt(argc, argv, "--severity", NULL);
+    opt(argc, argv, "--all", &all);
+    query_add(target, sizeof target, "host", host);
+    query_add(target, sizeof target, "severity", sev);
+    query_add(target, sizeof target, "state", all ? "all" : NULL);
+    json_t *r = NULL;
+    int rc = call(m, "GET", target, NULL, &r);
+    if (rc == EXIT_OK && m->json) {
+        cli_print_json(json_object_get(r, "items"));
+    } else if (rc == EXIT_OK) {
+        struct table *t = table_create(6, head);
+        size_t i;
+        json_t *a;
+        json_array_foreach (json_object_get(r, "items"), i, a) {
+            json_t *dpu = json_object_get(a, "dpu");
+            table_add(t, json_string_value(json_object_get(a, "host")),
+                      dpu ? json_string_value(dpu) : "-",
+                      json_string_value(json_object_get(a, "state")),
+                      json_is_true(json_object_get(a, "acknowledged")) ? "yes" : "no",
+                      json_string_value(json_object_get(a, "id")),
+                      json_string_value(json_object_get(a, "message")));
+        }
+        table_print(t);
+    }
+    json_decref(r);
+    return rc;
+}
+
+/* A time of event list: ms since the epoch, or a time ago ("30s", "10m",
+ * "2h", "1d") as ms since the epoch into 'buf'; NULL when neither. */
+static const char *
+when(const char *t, char *buf, size_t len)
+{
+    char *end;
+    long long v = t ? strtoll(t, &end, 10) : -1;
+    if (!t || v < 0 || end == t)
+        return NULL;
+    static const struct {
+        char unit;
+        long long ms;
+    } units[] = {{'s', 1000}, {'m', 60000}, {'h', 3600000}, {'d', 86400000}};
+    if (*end == '\0') {
+        snprintf(buf, len, "%lld", v);
+        return buf;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (end[0] == units[i].unit && end[1] == '\0' && v <= 3650LL * 86400000 / units[i].ms) {
+            snprintf(buf, len, "%lld", (long long)wall_ms() - v * units[i].ms);
+            return buf;
+        }
+    return NULL;
+}
+
+/* event list [--object NAME] [--since T] [--until T] [--type PREFIX] [--limit N] */
+static int
+event_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const head[] = {"TIME", "HOST", "OBJECT", "TYPE", "MESSAGE"};
+    static const char *const known[] = {
+        "--object=", "--since=", "--until=", "--type=", "--limit=", NULL};
+    char since[32], until[32], target[4200] = "/api/v1/events?";
+    const char *s = opt(argc, argv, "--since", NULL), *u = opt(argc, argv, "--until", NULL);
+    if (strcmp(argv[0], "list") || !opts_known(argc, argv, known) ||
+        (s && !when(s, since, sizeof since)) || (u && !when(u, until, sizeof until)))
+        return cli_usage_error("event", "list [--object H[/OBJECT]] [--since T] [--until T] "
+                                        "[--type PREFIX] [--limit N] (T: ms since the epoch, "
+                                        "or ago: 30s, 10m, 2h, 1d)");
+    query_add(target, sizeof target, "object", opt(argc, argv, "--object", NULL));
+    query_add(target, sizeof target, "since", s ? since : NULL);
+    query_add(target, sizeof target, "until", u ? until : NULL);
+    query_add(target, sizeof target, "type", opt(argc, argv, "--type", NULL));
+    query_add(target, sizeof target, "limit", opt(argc, argv, "--limit", NULL));
+    json_t *r = NULL;
+    int rc = call(m, "GET", target, NULL, &r);
+    if (rc == EXIT_OK && m->json) {
+        cli_print_json(json_object_get(r, "items"));
+    } else if (rc == EXIT_OK) {
+        struct table *t = table_create(5, head);
+        size_t i;
+        json_t *e;
+        json_array_foreach (json_object_get(r, "items"), i, e) {
+            table_add(t, json_string_value(json_object_get(e, "time")),
+                      json_string_value(json_object_get(e, "host")),
+                      json_string_value(json_object_get(e, "object")),
+                      json_string_value(json_object_get(e, "type")),
+                      json_string_value(json_object_get(e, "message")));
+        }
+        table_print(t);
+    }
+    json_decref(r);
+    return rc;
+}
+
 /* OBJECT VERB... with a reachable manager. */
 static int
 dispatch(struct mgr *m, const char *url, const char *ca, int argc, char **argv)
@@ -503,12 +691,17 @@ dispatch(struct mgr *m, const char *url, const char *ca, int argc, char **argv)
         return audit_run(m, argc - 1, argv + 1);
     if (!strcmp(argv[0], "task"))
         return task_run(m, argc - 1, argv + 1);
+    if (!strcmp(argv[0], "alarm"))
+        return alarm_run(m, argc - 1, argv + 1);
+    if (!strcmp(argv[0], "event"))
+        return event_run(m, argc - 1, argv + 1);
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         if (!strcmp(argv[0], kinds[k][0]))
             return obj_run(m, kinds[k][1], argc - 1, argv + 1);
     return cli_usage_error(NULL,
                            "unknown object '%s' (the manager's: datacenter, cluster, "
-                           "host, dpu, switch, portgroup, vm, vnic, task, user, audit, login)",
+                           "host, dpu, switch, portgroup, vm, vnic, task, alarm, event, user, "
+                           "audit, login)",
                            argv[0]);
 }
 

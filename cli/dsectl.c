@@ -43,7 +43,10 @@ usage(FILE *f)
                "              list | show NAME | add NAME [--FIELD VALUE]... | set NAME\n"
                "              [--FIELD VALUE]... | del NAME; host status NAME; user list |\n"
                "              add NAME --password-file F [--grant OBJECT=ROLE]...; audit list\n"
-               "              [--prefix KEY] [--limit N]\n"
+               "              [--prefix KEY] [--limit N]; task list | show ID | watch ID;\n"
+               "              alarm list [--host H] [--severity S] [--all] | ack HOST ID;\n"
+               "              event list [--object H[/OBJ]] [--since T] [--until T]\n"
+               "              [--type PREFIX] [--limit N]\n"
                "Exit status: 0 ok, 1 failed, 2 usage.\n");
 }
 

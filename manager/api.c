@@ -124,6 +124,29 @@ hexval(char c)
                                   : -1;
 }
 
+/* The 'n' bytes of 's' percent-decoded into 'buf' ('+' as a space when
+ * 'plus': a query's).  Returns 0, or -1 (malformed, too long for 'buf', or a
+ * NUL in it). */
+static int
+pct_decode(const char *s, size_t n, bool plus, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (const char *end = s + n; s < end; s++) {
+        int c = plus && *s == '+' ? ' ' : (unsigned char)*s;
+        if (*s == '%') {
+            int hi = end - s > 2 ? hexval(s[1]) : -1, lo = hi < 0 ? -1 : hexval(s[2]);
+            if (lo < 0 || (c = hi * 16 + lo) == 0)
+                return -1;
+            s += 2;
+        }
+        if (o + 1 >= len)
+            return -1;
+        buf[o++] = (char)c;
+    }
+    buf[o] = '\0';
+    return 0;
+}
+
 /* The value of 'name' in query 'q', percent-decoded into 'buf'.  Returns 1,
  * 0 (absent) or -1 (malformed, too long for 'buf', or a NUL in it). */
 static int
@@ -133,21 +156,7 @@ query_get(const char *q, const char *name, char *buf, size_t len)
     for (const char *p = q; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
         if (strncmp(p, name, n) || p[n] != '=')
             continue;
-        size_t o = 0;
-        for (const char *s = p + n + 1; *s && *s != '&'; s++) {
-            int c = *s == '+' ? ' ' : (unsigned char)*s;
-            if (*s == '%') {
-                int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
-                if (lo < 0 || (c = hi * 16 + lo) == 0)
-                    return -1;
-                s += 2;
-            }
-            if (o + 1 >= len)
-                return -1;
-            buf[o++] = (char)c;
-        }
-        buf[o] = '\0';
-        return 1;
+        return pct_decode(p + n + 1, strcspn(p + n + 1, "&"), true, buf, len) < 0 ? -1 : 1;
     }
     return 0;
 }
@@ -957,6 +966,174 @@ task_get(struct api *a, const struct caller *c, const char *id, struct api_reply
     json_decref(t);
 }
 
+/* ---- alarms and events (alarms.h) ---- */
+
+/* What alarms_may_fn needs: the caller, and the hosts already decided. */
+struct readable {
+    struct api *a;
+    const struct caller *c;
+    json_t *seen; /* {HOST: bool} */
+};
+
+/* alarms_may_fn: host 'host' exists and the caller may read it. */
+static bool
+may_read_host(const char *host, void *aux)
+{
+    struct readable *r = aux;
+    json_t *known = json_object_get(r->seen, host);
+    if (known)
+        return json_is_true(known);
+    char key[STORE_KEY_MAX];
+    struct store_kv kv = {0};
+    bool yes = inv_key(INV_HOST, host, key, sizeof key, NULL, 0) == 0 &&
+               store_get(r->a->p.store, key, &kv, NULL, 0) == 0 && may(r->a, r->c, key, RBAC_READ);
+    store_kv_fini(&kv);
+    json_object_set_new(r->seen, host, json_boolean(yes));
+    return yes;
+}
+
+/* Host 'host' exists and the caller may 'action' on it; else a reply. */
+static bool
+check_host(struct api *a, const struct caller *c, const char *host, enum rbac_action action,
+           json_t **obj, struct api_reply *rep)
+{
+    char key[STORE_KEY_MAX], err[ERR_LEN];
+    json_t *h = NULL;
+    int rc = inv_key(INV_HOST, host, key, sizeof key, err, sizeof err);
+    if (rc < 0) {
+        fail_errno(rep, rc, err);
+        return false;
+    }
+    if (!check_may(a, c, key, action, rep))
+        return false;
+    if ((rc = load(a, key, &h, NULL, err, sizeof err)) < 0) {
+        fail_errno(rep, rc, err);
+        return false;
+    }
+    if (obj)
+        *obj = h;
+    else
+        json_decref(h);
+    return true;
+}
+
+/* GET /api/v1/alarms?host=H&severity=S&state=active|all */
+static void
+alarm_list(struct api *a, const struct caller *c, const char *query, struct api_reply *rep)
+{
+    char host[INV_NAME_MAX + 1], sev[16], state[16] = "active";
+    int hh = query_get(query, "host", host, sizeof host);
+    int hs = query_get(query, "severity", sev, sizeof sev);
+    if (hh < 0 || hs < 0 || query_get(query, "state", state, sizeof state) < 0 ||
+        (strcmp(state, "active") && strcmp(state, "all")) ||
+        (hs && strcmp(sev, "red") && strcmp(sev, "yellow") && strcmp(sev, "gray") &&
+         strcmp(sev, "green")))
+        return fail(rep, 400, "bad-request",
+                    "host=NAME, severity=red|yellow|gray|green, state=active|all");
+    if (hh && !check_host(a, c, host, RBAC_READ, NULL, rep))
+        return;
+    struct readable r = {a, c, json_object()};
+    struct alarms_query q = {.host = hh ? host : NULL,
+                             .state = hs ? sev : NULL,
+                             .all = !strcmp(state, "all"),
+                             .may = may_read_host,
+                             .aux = &r};
+    json_t *items = a->p.alarms ? alarms_list(a->p.alarms, &q) : json_array();
+    json_decref(r.seen);
+    ok(rep, 200, items ? json_pack("{s:o}", "items", items) : NULL);
+}
+
+/* A task of 'kind' on 'key' by 'actor', numbered after the store's
+ * revision (the revision its own record takes, unless the reconciler wrote
+ * meanwhile: unique either way).  Returns 0 and 'id', or the store's error. */
+static int
+own_task(struct api *a, const char *kind, const char *key, const struct store_actor *actor,
+         char id[TASK_ID_LEN], char *err, size_t err_len)
+{
+    int rc = -EEXIST;
+    for (int tries = 0; rc == -EEXIST && tries < 3; tries++) {
+        int64_t rev = 0;
+        if ((rc = store_revision(a->p.store, &rev, err, err_len)) == 0)
+            rc = task_create(a->p.store, kind, key, rev + 1, actor, id, err, err_len);
+    }
+    return rc;
+}
+
+/* POST /api/v1/alarms/HOST/ID/ack (ID percent-encoded or not): a task that
+ * the reconciler runs. */
+static void
+alarm_ack(struct api *a, const struct api_request *req, const struct caller *c, const char *rest,
+          struct api_reply *rep)
+{
+    char host[INV_NAME_MAX + 1], id[ALARMS_ID_MAX + 1], key[STORE_KEY_MAX], task[TASK_ID_LEN],
+        err[ERR_LEN];
+    const char *slash = strchr(rest, '/');
+    size_t len = strlen(rest);
+    if (!slash || len < 4 || strcmp(rest + len - 4, "/ack") || slash + 1 >= rest + len - 4 ||
+        (size_t)(slash - rest) > INV_NAME_MAX)
+        return fail(rep, 404, "not-found", "POST /api/v1/alarms/HOST/ID/ack");
+    snprintf(host, sizeof host, "%.*s", (int)(slash - rest), rest);
+    if (pct_decode(slash + 1, (size_t)(rest + len - 4 - slash - 1), false, id, sizeof id) < 0)
+        return fail(rep, 400, "bad-request", "an alarm id is DEF@OBJECT, %d bytes at most",
+                    ALARMS_ID_MAX);
+    if (!check_host(a, c, host, RBAC_OPERATE, NULL, rep))
+        return;
+    if (!a->p.alarms || !alarms_has(a->p.alarms, host, id))
+        return fail(rep, 404, "not-found", "host %s had no alarm %s when last collected", host, id);
+    if (!alarms_ack_has_room(a->p.alarms)) /* before the task: a refusal writes nothing */
+        return fail(rep, 429, "too-many-requests", "too many acknowledgements waiting: try again");
+    inv_key(INV_HOST, host, key, sizeof key, NULL, 0);
+    struct store_actor actor = {.who = c->name, .from = req->peer, .what = "alarm.ack"};
+    int rc = own_task(a, "alarm.ack", key, &actor, task, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    if ((rc = alarms_ack_queue(a->p.alarms, host, id, task, a->p.now_ms())) < 0) {
+        /* Not for want of room (checked), so out of memory: the task says so. */
+        json_t *why =
+            json_pack("{s:{s:b,s:s,s:s}}", host, "ok", 0, "alarm", id, "error", strerror(-rc));
+        task_update(a->p.store, task, "error", 0, why, err, sizeof err);
+        json_decref(why);
+        return fail(rep, 500, "internal", "alarm %s: cannot queue its ack", id);
+    }
+    ok(rep, 202, json_pack("{s:s,s:s,s:s}", "task", task, "host", host, "alarm", id));
+    if (a->p.changed)
+        a->p.changed(a->p.aux, NULL); /* a round soon, which runs it */
+}
+
+/* GET /api/v1/events?object=NAME&since=MS&until=MS&type=PREFIX&limit=N */
+static void
+event_list(struct api *a, const struct caller *c, const char *query, struct api_reply *rep)
+{
+    char object[STORE_KEY_MAX], type[72], host[INV_NAME_MAX + 1];
+    int64_t since, until, limit;
+    int ho = query_get(query, "object", object, sizeof object);
+    int ht = query_get(query, "type", type, sizeof type);
+    if (ho < 0 || ht < 0 || !query_int(query, "since", 0, INT64_MAX, 0, &since) ||
+        !query_int(query, "until", 0, INT64_MAX, 0, &until) ||
+        !query_int(query, "limit", 1, API_EVENTS_LIMIT, API_LIST_LIMIT, &limit) ||
+        (ho && strcspn(object, "/") > INV_NAME_MAX))
+        return fail(rep, 400, "bad-request",
+                    "object=HOST[/OBJECT], since=MS, until=MS, type=PREFIX, limit=1..%d",
+                    API_EVENTS_LIMIT);
+    if (ho) { /* the host it names must be readable */
+        snprintf(host, sizeof host, "%.*s", (int)strcspn(object, "/"), object);
+        if (!check_host(a, c, host, RBAC_READ, NULL, rep))
+            return;
+    }
+    struct readable r = {a, c, json_object()};
+    struct alarms_event_query q = {.object = ho ? object : NULL,
+                                   .since_ms = (uint64_t)since,
+                                   .until_ms = (uint64_t)until,
+                                   .type = ht ? type : NULL,
+                                   .limit = (size_t)limit,
+                                   .may = may_read_host,
+                                   .aux = &r};
+    bool more = false;
+    json_t *items = a->p.alarms ? alarms_events(a->p.alarms, &q, &more) : json_array();
+    json_decref(r.seen);
+    ok(rep, 200, items ? json_pack("{s:o,s:b}", "items", items, "more", more) : NULL);
+}
+
 /* ---- the routes ---- */
 
 static void
@@ -973,6 +1150,12 @@ route(struct api *a, const struct api_request *req, const struct caller *c, cons
         task_list(a, c, req->query, rep);
     } else if (!strncmp(rest, "tasks/", 6) && get) {
         task_get(a, c, rest + 6, rep);
+    } else if (!strcmp(rest, "alarms") && get) {
+        alarm_list(a, c, req->query, rep);
+    } else if (!strncmp(rest, "alarms/", 7) && post) {
+        alarm_ack(a, req, c, rest + 7, rep);
+    } else if (!strcmp(rest, "events") && get) {
+        event_list(a, c, req->query, rep);
     } else if (!strcmp(rest, "audit") && get) {
         if (check_may(a, c, INV_ROOT, RBAC_ADMINISTER, rep))
             audit_list(a, req->query, rep);

@@ -31,6 +31,15 @@
  *                                    the root)
  *   GET    /api/v1/hosts/NAME/status what the manager last saw of the host
  *                                    (reconcile.h), 404 before it looked
+ *   GET    /api/v1/alarms            ?host=H&severity=red|yellow|gray|green&state=active|all
+ *                                    -> {"items": [ALARM]}, worst first (alarms.h: each
+ *                                    names its host and DPU); active (the default):
+ *                                    all but green
+ *   POST   /api/v1/alarms/HOST/ID/ack -> 202 {"task", "host", "alarm"}: a task
+ *                                    ("alarm.ack") that the reconciler runs on the host
+ *   GET    /api/v1/events            ?object=H[/OBJECT]&since=MS&until=MS&type=PREFIX&limit=N
+ *                                    -> {"items": [EVENT], "more"}: the newest N,
+ *                                    oldest first (alarms.h)
  *   GET    /api/v1/users             -> {"items": [{"name", "grants"}]}
  *   POST   /api/v1/users             {"name", "password", "grants": [{"object", "role"}]}
  *   GET    /api/v1/audit             ?prefix=KEY&since_ms=&until_ms=&after=REV&limit=N
@@ -43,7 +52,8 @@
  * Every call but login carries "Authorization: Bearer TOKEN".  What it may
  * do is its user's role on the object (rbac.h over inventory.h's tree):
  * read to GET, operate to change inventory (on the parent, to create),
- * administer on the root for users and the audit log.  A list shows only
+ * administer on the root for users and the audit log.  Alarms and events
+ * are their host's: read to see them, operate to acknowledge.  A list shows only
  * the objects the caller may read.
  *
  * Errors are {"code", "message"}: 400 bad-request, 401 unauthenticated,
@@ -63,13 +73,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manager/alarms.h"
 #include "manager/auth.h"
 #include "manager/ca.h"
 #include "manager/fleet.h"
 #include "manager/store.h"
 
 #define API_TOKEN_TTL_MS (12ull * 3600 * 1000)
-#define API_LIST_LIMIT 100 /* a page, unless 'limit' asks for fewer */
+#define API_LIST_LIMIT 100    /* a page, unless 'limit' asks for fewer */
+#define API_EVENTS_LIMIT 1000 /* events in one reply at most */
 
 struct api;
 
@@ -79,10 +91,12 @@ struct api_params {
     uint64_t token_ttl_ms;        /* 0: API_TOKEN_TTL_MS */
     uint64_t (*now_ms)(void);     /* wall clock, ms since the epoch; NULL: the real one */
     /* Called after each change of the inventory with the id of the task
-     * that pushes it to the hosts (task.h).  Optional. */
+     * that pushes it to the hosts (task.h), and with NULL after an alarm's
+     * ack was queued (a round soon runs it).  Optional. */
     void (*changed)(void *aux, const char *task);
-    struct fleet *fleet; /* the figures (borrowed); NULL: none */
-    struct ca *ca;       /* the cluster CA (borrowed); NULL: no joins */
+    struct fleet *fleet;   /* the figures (borrowed); NULL: none */
+    struct alarms *alarms; /* the alarms and events (borrowed); NULL: none */
+    struct ca *ca;         /* the cluster CA (borrowed); NULL: no joins */
     /* Called after a change of the CRL (a host or DPU removed, a host
      * joined again), to put it in force at once.  Optional. */
     void (*revoked)(void *aux);

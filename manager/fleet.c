@@ -51,6 +51,15 @@ ring_push(struct ring *r, json_t *point)
         r->n++;
 }
 
+/* Replaces the newest point with 'point' (the ring is not empty). */
+static void
+ring_replace_newest(struct ring *r, json_t *point)
+{
+    size_t i = (r->head + r->cap - 1) % r->cap;
+    json_decref(r->p[i]);
+    r->p[i] = json_incref(point);
+}
+
 /* The i-th oldest point. */
 static json_t *
 ring_at(const struct ring *r, size_t i)
@@ -116,6 +125,8 @@ fleet_record(struct fleet *f, const char *host, json_t *host_sample, json_t *dpu
         if (!h->last_day_ms || now_ms - h->last_day_ms >= FLEET_DAY_STEP_MS) {
             ring_push(&h->day, point);
             h->last_day_ms = now_ms;
+        } else { /* a step's newest point stands for it: the day ends now */
+            ring_replace_newest(&h->day, point);
         }
     }
     pthread_mutex_unlock(&f->mu);

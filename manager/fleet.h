@@ -3,7 +3,8 @@
  * fleet: the figures of every host and DPU as the manager last collected
  * them (the reconciler asks each hostd every round: host.stats, dpu.stats),
  * with their history: an hour at the collection interval and a day
- * downsampled to one point in FLEET_DAY_STEP_MS, in memory (figures are
+ * downsampled to one point in FLEET_DAY_STEP_MS (the newest of its step, so
+ * that the day ends with the latest figures), in memory (figures are
  * not desired state: they are collected again after a restart).  Served as
  * GET /api/v1/hosts/H/metrics and, for the whole fleet, as one Prometheus
  * exposition (/metrics) with the hosts' metric names and host and dpu

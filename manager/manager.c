@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/tls.h"
 #include "lib/util.h"
+#include "manager/alarms.h"
 #include "manager/api.h"
 #include "manager/ca.h"
 #include "manager/fleet.h"
@@ -41,6 +42,7 @@ struct manager {
     SSL_CTX *client; /* to call hosts, as the manager */
     struct reconciler *reconcile;
     struct fleet *fleet;
+    struct alarms *alarms;
 };
 
 static bool
@@ -137,7 +139,7 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
         rc = open_trust(m, err, err_len);
     if (rc == 0)
         rc = store_open(db, &m->store, err, err_len);
-    if (rc == 0 && !(m->fleet = fleet_create()))
+    if (rc == 0 && (!(m->fleet = fleet_create()) || !(m->alarms = alarms_create())))
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
     if (rc == 0)
         rc = crl_sync(m, err, err_len);
@@ -146,6 +148,7 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
                             .revoked = revoked,
                             .aux = m,
                             .fleet = m->fleet,
+                            .alarms = m->alarms,
                             .ca = m->ca};
     if (rc == 0 && api_create(&ap, &m->api) < 0)
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
@@ -166,11 +169,14 @@ manager_start(struct manager *m, struct event_base *base, char *err, size_t err_
 {
     char db[4300];
     snprintf(db, sizeof db, "%s/store.db", m->dir);
-    struct reconcile_params rp = {.store_path = db, .client = m->client, .fleet = m->fleet};
+    struct reconcile_params rp = {
+        .store_path = db, .client = m->client, .fleet = m->fleet, .alarms = m->alarms};
     int rc = reconcile_start(&rp, &m->reconcile, err, err_len);
     if (rc < 0)
         return rc;
     m->server = server_create(base, m->p.addr, m->p.port, m->ssl, m->api, err, err_len);
+    if (m->server && server_set_web(m->server, m->p.web_dir, m->p.js_dir) < 0)
+        return err_set(err, err_len, -ENOMEM, "out of memory");
     return m->server ? 0 : -EADDRNOTAVAIL;
 }
 
@@ -183,6 +189,7 @@ manager_close(struct manager *m)
     reconcile_stop(m->reconcile);
     api_destroy(m->api);
     fleet_destroy(m->fleet);
+    alarms_destroy(m->alarms);
     store_close(m->store);
     ca_close(m->ca);
     if (m->ssl)

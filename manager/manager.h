@@ -2,7 +2,7 @@
 /*
  * manager: dse-manager's life, as daemons/manager/main.c wires it: its state
  * directory, the cluster CA it holds, its own TLS identity, the store, the
- * API and the HTTPS listener.
+ * API and the HTTPS listener, which serves the web page too (web.h).
  *
  *     STATE/ca/            the cluster CA (ca.h); made at the first start
  *                          unless one is there (the lab puts its own)
@@ -30,6 +30,8 @@ struct manager_params {
     uint16_t port;
     const char *name;       /* the CN of a certificate it issues itself */
     const char *cert, *key; /* its identity, or NULL: STATE/tls */
+    const char *web_dir;    /* the web page's files (web.h), or NULL: no page */
+    const char *js_dir;     /* the vendor libraries' (web.h), or NULL: none */
 };
 
 struct manager;

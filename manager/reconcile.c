@@ -274,7 +274,7 @@ collect(const struct httpc *peer, const char *name, struct fleet *fleet)
 
 int
 reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*tasks)[TASK_ID_LEN],
-                size_t n_tasks, struct fleet *fleet)
+                size_t n_tasks, struct fleet *fleet, struct alarms *alarms)
 {
     json_t *hosts = load_all(st, "host"), *clusters = load_all(st, "cluster"),
            *switches = load_all(st, "switch"), *pgs = load_all(st, "portgroup");
@@ -305,6 +305,9 @@ reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*t
             if (fleet)
                 collect(&peer, name, fleet);
         }
+        if (alarms) /* its acks, alarms and events (alarms.h) */
+            alarms_collect(alarms, st, &peer, name,
+                           json_is_true(json_object_get(status, "reachable")));
         save_status(st, name, status);
         json_object_set_new(results, name, host_result(status));
         if (done < n)
@@ -400,7 +403,7 @@ run(void *arg)
         pthread_mutex_unlock(&r->mu);
         if (overflow) /* the queue's and those it had no room for */
             n = queued_tasks(st, tasks, RECONCILE_QUEUE);
-        reconcile_round(st, r->p.client, r->p.hostd_port, tasks, n, r->p.fleet);
+        reconcile_round(st, r->p.client, r->p.hostd_port, tasks, n, r->p.fleet, r->p.alarms);
         if (overflow && n == RECONCILE_QUEUE)
             reconcile_kick(r, "overflow"); /* more may wait: another round */
         pthread_mutex_lock(&r->mu);

@@ -14,6 +14,7 @@
  *     every RECONCILE_INTERVAL_MS -> a round: for each host: hostd
  *       portgroup.list -> add the missing -> status (if it changed),
  *       its figures and its DPUs' (host.stats, dpu.stats) into the fleet,
+ *       its alarms and events into alarms.h (after its queued acks),
  *       the round's tasks' progress; at the end their results
  *
  * Tasks left queued or running by a manager that stopped are ended with
@@ -35,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manager/alarms.h"
 #include "manager/fleet.h"
 #include "manager/store.h"
 #include "manager/task.h"
@@ -51,6 +53,7 @@ struct reconcile_params {
     unsigned interval_ms;   /* 0: RECONCILE_INTERVAL_MS */
     uint16_t hostd_port;    /* 0: RECONCILE_HOSTD_PORT */
     struct fleet *fleet;    /* where each host's figures go (borrowed); NULL: nowhere */
+    struct alarms *alarms;  /* where its alarms and events go, whence its acks (borrowed) */
 };
 
 /* Starts the thread.  Returns 0 and '*out', or -errno with 'err'. */
@@ -69,6 +72,7 @@ void reconcile_stop(struct reconciler *);
  * host by host, then success or error with each host's result.  Returns the
  * number of hosts it reached, or -errno of the store. */
 int reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port,
-                    char (*tasks)[TASK_ID_LEN], size_t n_tasks, struct fleet *fleet);
+                    char (*tasks)[TASK_ID_LEN], size_t n_tasks, struct fleet *fleet,
+                    struct alarms *alarms);
 
 #endif

@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/tls.h"
 #include "lib/util.h"
+#include "manager/web.h"
 
 LOG_MODULE(server);
 
@@ -21,6 +22,7 @@ struct server {
     struct evhttp *http;
     SSL_CTX *ctx;
     struct api *api;
+    char *web_dir, *js_dir; /* the page's files (web.h); NULL: none */
 };
 
 static struct bufferevent *
@@ -74,11 +76,42 @@ bearer_of(struct evhttp_request *req)
     return a && !strncasecmp(a, "Bearer ", 7) ? a + 7 : NULL;
 }
 
+/* Whether 'path' is the API's (the rest is the web page's). */
+static bool
+is_api(const char *path)
+{
+    return path &&
+           (!strncmp(path, "/api/", 5) || !strcmp(path, "/api") || !strcmp(path, "/metrics"));
+}
+
+/* A GET of the web page's 'path' (web.h); other methods: 405. */
+static void
+web_request(struct server *s, struct evhttp_request *req, const char *path)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        evhttp_add_header(h, "Allow", "GET");
+        static const char msg[] = "the web page is GET only\n";
+        return send_body(req, 405, "text/plain; charset=utf-8", msg, sizeof msg - 1);
+    }
+    struct web_dirs dirs = {.web = s->web_dir, .js = s->js_dir};
+    struct web_file f;
+    web_get(&dirs, path, &f);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "Content-Security-Policy",
+                      "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    send_body(req, f.status, f.type, f.data ? f.data : "", f.len);
+    free(f.data);
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
     struct server *s = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    if (!is_api(evhttp_uri_get_path(uri)))
+        return web_request(s, req, evhttp_uri_get_path(uri));
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     char peer[80];
     char *host = NULL;
@@ -137,6 +170,22 @@ server_create(struct event_base *base, const char *addr, uint16_t port, SSL_CTX 
     return s;
 }
 
+int
+server_set_web(struct server *s, const char *web_dir, const char *js_dir)
+{
+    char *w = web_dir ? strdup(web_dir) : NULL, *j = js_dir ? strdup(js_dir) : NULL;
+    if ((web_dir && !w) || (js_dir && !j)) {
+        free(w);
+        free(j);
+        return -ENOMEM;
+    }
+    free(s->web_dir);
+    free(s->js_dir);
+    s->web_dir = w;
+    s->js_dir = j;
+    return 0;
+}
+
 void
 server_destroy(struct server *s)
 {
@@ -145,5 +194,7 @@ server_destroy(struct server *s)
     if (s->http)
         evhttp_free(s->http);
     SSL_CTX_free(s->ctx);
+    free(s->web_dir);
+    free(s->js_dir);
     free(s);
 }

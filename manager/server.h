@@ -4,7 +4,9 @@
  * OpenSSL bufferevents) and api_handle() (api.h): the method, path, query,
  * body, "Authorization: Bearer" and the peer's address in; the status and
  * the JSON body out.  Clients need no certificate (users log in with a
- * password); one that is presented must chain to the cluster CA.
+ * password); one that is presented must chain to the cluster CA.  Paths
+ * outside /api/ and /metrics are the web page's static files (web.h), GET
+ * only, with no login.
  *
  * Limits: bodies of at most SERVER_MAX_BODY bytes (413 beyond), headers of
  * 16 KiB, SERVER_TIMEOUT_S per connection.
@@ -31,5 +33,9 @@ struct server;
 struct server *server_create(struct event_base *base, const char *addr, uint16_t port, SSL_CTX *ctx,
                              struct api *api, char *err, size_t err_len);
 void server_destroy(struct server *); /* accepts NULL */
+
+/* Serves the web page from 'web_dir' and the vendor libraries from
+ * 'js_dir' (web.h; copied; NULL: none).  Returns 0 or -ENOMEM. */
+int server_set_web(struct server *, const char *web_dir, const char *js_dir);
 
 #endif

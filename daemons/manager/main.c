@@ -15,7 +15,7 @@ LOG_MODULE(manager);
 
 static const char usage[] =
     "usage: dse-manager --state-dir DIR [--listen ADDR:PORT] [--name NAME]\n"
-    "                   [--cert PEM --key PEM] [--ctl SOCKET]\n"
+    "                   [--cert PEM --key PEM] [--ctl SOCKET] [--web-dir DIR]\n"
     "                   [--log FILE] [--log-level err|warn|info|debug]\n"
     "The datacenter's manager: inventory, users and audit, over HTTPS (/api/v1).\n"
     "  --state-dir  its state: the cluster CA (DIR/ca, made if missing), the store\n"
@@ -23,11 +23,13 @@ static const char usage[] =
     "  --listen     the HTTPS API (default 127.0.0.1:8443)\n"
     "  --name       its name (default dse-manager): the CN of the certificate it\n"
     "               issues itself (DIR/tls) when --cert and --key are not given\n"
-    "  --ctl        its control socket for dsectl (default DIR/manager.sock)\n";
+    "  --ctl        its control socket for dsectl (default DIR/manager.sock)\n"
+    "  --web-dir    the web page's files, served at / (default " DSE_WEB_DIR ");\n"
+    "               its libraries from " DSE_JS_DIR " at /vendor/\n";
 
 struct opts {
     struct daemon_common c;
-    const char *state_dir, *listen;
+    const char *state_dir, *listen, *web_dir;
     char addr[64];
     uint16_t port;
 };
@@ -40,6 +42,8 @@ option(struct opts *o, const char *opt, const char *val)
         o->state_dir = val;
     else if (!strcmp(opt, "--listen"))
         o->listen = val;
+    else if (!strcmp(opt, "--web-dir"))
+        o->web_dir = val;
     else if (!strcmp(opt, "--name") || !strcmp(opt, "--ctl") || !strcmp(opt, "--log") ||
              !strcmp(opt, "--log-level") || !strcmp(opt, "--cert") || !strcmp(opt, "--key"))
         return daemon_common_option(&o->c, opt, val);
@@ -80,7 +84,7 @@ parse(int argc, char **argv, struct opts *o)
 int
 main(int argc, char **argv)
 {
-    struct opts o = {.listen = "127.0.0.1:8443"};
+    struct opts o = {.listen = "127.0.0.1:8443", .web_dir = DSE_WEB_DIR};
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
@@ -93,7 +97,9 @@ main(int argc, char **argv)
                                .port = o.port,
                                .name = o.c.name,
                                .cert = o.c.tls.cert,
-                               .key = o.c.tls.key};
+                               .key = o.c.tls.key,
+                               .web_dir = o.web_dir,
+                               .js_dir = DSE_JS_DIR};
     struct manager *m = NULL;
     struct cmdtab *tab = NULL;
     struct daemon_servers *servers = NULL;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz-api: arbitrary requests to the manager's REST API (manager/api.h), as
- * its admin (with a cluster CA: join tokens and joins too).  The input is METHOD NUL PATH NUL QUERY
- * NUL BODY (fuzz-util.h). Every reply has a status from 200 to 599 and a JSON object; a refusal
- * (4xx) says why in {"code", "message"}, one line, and writes nothing (the store's revision is
- * unchanged).  The store lives in a scratch directory (in /dev/shm when there is one), removed at
- * exit.
+ * its admin, with a cluster CA (join tokens and joins too).  The input is
+ * METHOD NUL PATH NUL QUERY NUL BODY (fuzz-util.h).  Every reply has a
+ * status from 200 to 599 and a JSON object; a refusal (4xx) says why in
+ * {"code", "message"}, one line, and writes nothing (the store's revision
+ * is unchanged).  The store lives in a scratch directory (in /dev/shm when
+ * there is one), removed at exit.  Host h1 exists and has reported an
+ * alarm, so that an ack's path is reached.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -26,15 +28,49 @@ static const struct auth_cost cheap = {.t_cost = 1, .m_cost_kib = 64, .lanes = 1
 static struct store *st;
 static struct api *api;
 static struct ca *ca;
+static struct alarms *alarms;
 static char dir[64], token[AUTH_TOKEN_LEN];
 
 static void
 remove_all(void)
 {
     api_destroy(api);
+    alarms_destroy(alarms);
     store_close(st);
     ca_close(ca);
     fs_remove_at(AT_FDCWD, dir);
+}
+
+/* dc1 > c1 > h1, with an alarm and an event reported. */
+static void
+seed_host(void)
+{
+    static const char *const objs[][2] = {
+        {"/api/v1/datacenters", "{\"name\":\"dc1\",\"spec\":{}}"},
+        {"/api/v1/clusters", "{\"name\":\"c1\",\"spec\":{\"datacenter\":\"dc1\"}}"},
+        {"/api/v1/hosts", "{\"name\":\"h1\",\"spec\":{\"cluster\":\"c1\"}}"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
+        struct api_request req = {.method = "POST",
+                                  .path = objs[i][0],
+                                  .body = objs[i][1],
+                                  .body_len = strlen(objs[i][1]),
+                                  .bearer = token,
+                                  .peer = "fuzz:1"};
+        struct api_reply rep;
+        api_handle(api, &req, &rep);
+        if (rep.status != 201)
+            abort();
+        json_decref(rep.body);
+    }
+    json_t *l = json_pack("[{s:s,s:s,s:s}]", "id", "dpu-temperature@dpu1/temp1", "object",
+                          "dpu1/temp1", "state", "red");
+    json_t *e = json_pack("[{s:i,s:s,s:s,s:i}]", "seq", 1, "type", "alarm.red", "object",
+                          "dpu1/temp1", "time_ms", 1000);
+    alarms_set_host(alarms, "h1", l, 1000);
+    alarms_add_events(alarms, "h1", e, 1);
+    json_decref(l);
+    json_decref(e);
 }
 
 static void
@@ -53,8 +89,9 @@ setup_once(void)
         ca_open(path, &ca, err, sizeof err) < 0)
         abort();
     snprintf(path, sizeof path, "%s/store.db", dir);
-    struct api_params p = {.cost = &cheap, .ca = ca};
-    if (store_open(path, &st, err, sizeof err) < 0 || (p.store = st, api_create(&p, &api)) < 0)
+    struct api_params p = {.cost = &cheap, .ca = ca, .alarms = alarms = alarms_create()};
+    if (!alarms || store_open(path, &st, err, sizeof err) < 0 ||
+        (p.store = st, api_create(&p, &api)) < 0)
         abort();
     atexit(remove_all);
     snprintf(path, sizeof path, "%s/pw", dir);
@@ -79,6 +116,7 @@ setup_once(void)
     json_decref(rep.body);
     json_decref(body);
     free(text);
+    seed_host();
 }
 
 static int64_t

@@ -15,6 +15,9 @@
 # shown; with the manager stopped the VMs keep talking, and on its return
 # what was undone by hand is put back.  A kill -9 of the manager in the
 # middle of writes loses none that it acknowledged; down leaves no process.
+# Fleet alarms: a hot DPU sensor on h1 seen through the manager,
+# acknowledged through it (a task) and so on h1 itself, its events found
+# by object and collected again by a restarted manager.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -102,6 +105,8 @@ curl -s --cacert "$S/ca/ca.pem" -H "Authorization: Bearer $T" "https://127.0.0.1
 check "one /metrics for the fleet: h2's DPU in it" grep -q 'host="h2",dpu="dpu1"' "$TMP/metrics"
 check "... that promtool check metrics accepts" bash -c "promtool check metrics <'$TMP/metrics'"
 check_eq "... and only with a token" 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$S/ca/ca.pem" "https://127.0.0.1:$PORT/metrics")"
+# A hot DPU (dpu-temperature: critical at 95 C for 5 s), seen further down.
+quiet "$DSE_LAB" sensor --prefix "$P" h1-dpu1 temp1 97
 
 # The data plane never depends on the manager.
 dsectl_on "$P" h1 vm add vm1 --portgroup pg-m --ip 198.18.31.11/24 >/dev/null
@@ -136,6 +141,28 @@ both_have() { pg_on_host h1 "$1" "$2" && pg_on_host h2 "$1" "$2"; }
 check "... and the portgroup is on both hosts when it does" both_have pg-task 42
 check "dsectl -M task list" bash -c "${M[*]} -M -j task list | jq -e 'any(.[]; .id == \"$tid\")' >/dev/null"
 check "dsectl -M host status h1" bash -c "${M[*]} -M -j host status h1 | jq -e .reachable >/dev/null"
+
+# Fleet alarms: h1-dpu1's hot sensor (above), through the manager.
+A=dpu-temperature@dpu1/temp1
+alarm_is() { "${M[@]}" -M -j alarm list --host h1 --all | jq -e --arg id "$A" "any(.[]; .id == \$id and $1)" >/dev/null; }
+check "dsectl -M alarm list: h1-dpu1 at 97 C, red, on host h1 and DPU dpu1" \
+	wait_until 30 alarm_is '.state == "red" and .host == "h1" and .dpu == "dpu1" and (.acknowledged | not)'
+check_eq "... in the API's list of red alarms" "$A" \
+	"$(call GET "/alarms?severity=red" "" "$T" >/dev/null; body '.items[] | select(.host == "h1") | .id')"
+tid=$("${M[@]}" -M -j alarm ack h1 "$A" | jq -r .task)
+check "dsectl -M alarm ack h1 ID: a task" bash -c "[[ '$tid' =~ ^[0-9]{20}\$ ]]"
+check "... that the reconciler runs: success" quiet "${M[@]}" -M task watch "$tid"
+check "... an alarm.ack task with h1's result" bash -c "${M[*]} -M -j task show $tid | jq -e '.kind == \"alarm.ack\" and .results.h1.ok and .results.h1.alarm == \"$A\" and .started_by == \"admin\"' >/dev/null"
+acked_on_h1() { dsectl_on "$P" h1 -j alarm list | jq -e --arg id "$A" 'any(.[]; .id == $id and .acknowledged)' >/dev/null; }
+check "... acknowledged on h1 itself (dsectl -H h1 alarm list)" acked_on_h1
+check "... and in the manager's list" wait_until 15 alarm_is '.acknowledged'
+check "dsectl -M event list --object h1/dpu1 --type alarm.: red, then the ack" bash -c \
+	"${M[*]} -M -j event list --object h1/dpu1 --type alarm. --since 10m | jq -e '[.[] | select(.id == \"$A\") | .type] | index(\"alarm.red\") < index(\"alarm.ack\")' >/dev/null"
+check_eq "events of a time range: none before the lab" 0 \
+	"$(call GET "/events?object=h1&until=1000" "" "$T" >/dev/null; body '.items | length')"
+check_eq "an alarm h1 never had: 404" 404 "$(call POST "/alarms/h1/nothing%40host/ack" "" "$T")"
+check_eq "alarms of a host the manager does not know: 404" 404 "$(call GET "/alarms?host=h7" "" "$T")"
+quiet "$DSE_LAB" sensor --prefix "$P" h1-dpu1 temp1 45
 out=$("${M[@]}" -M portgroup add s1/pg-x --vlna 3 2>&1)
 check_eq "a refusal: exit 1" 1 "$?"
 check_eq "... and the manager's message in one line" "dsectl: bad-request: portgroup: vlna: no such field" "$out"
@@ -149,6 +176,8 @@ RO=$(body .token)
 check_eq "... reads" 200 "$(call GET /portgroups "" "$RO")"
 check_eq "... and may not change" 403 "$(call POST /portgroups '{"name":"s1/pg-b","spec":{"vlan":11}}' "$RO")"
 check_eq "... nor read the audit log" 403 "$(call GET /audit "" "$RO")"
+check_eq "... reads the fleet's alarms" 200 "$(call GET /alarms "" "$RO")"
+check_eq "... and may not acknowledge one" 403 "$(call POST "/alarms/h1/$(jq -rn --arg a "$A" '$a | @uri')/ack" "" "$RO")"
 
 check_eq "the audit log" 200 "$(call GET "/audit?prefix=%2Fdse%2Fv1%2Fportgroup%2F" "" "$T")"
 check "... has the update with who, from where, before and after" bash -c \
@@ -187,6 +216,8 @@ acked=$(wc -l <"$TMP/acked")
 check "the manager was killed with writes under way (some acknowledged: $acked)" test "$acked" -ge 30
 check "dse-lab up starts it again" quiet "$DSE_LAB" up --prefix "$P" --hosts 2 --dpus 1 --manager-port "$PORT"
 check_eq "the old token still works" 200 "$(call GET "/vms?limit=100" "" "$T")"
+events_again() { [[ $(call GET "/events?object=h1%2Fdpu1&type=alarm." "" "$T") == 200 ]] && jq -e '.items | length >= 2' "$TMP/body" >/dev/null; }
+check "the restarted manager collects h1's alarm events again (hosts keep their logs)" wait_until 30 events_again
 have=$(next=; while :; do
 	call GET "/vms?limit=100${next:+&after=$next}" "" "$T" >/dev/null
 	body '.items[].name'

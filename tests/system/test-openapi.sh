@@ -107,6 +107,21 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout
 check_eq "a join" 200 "$(rec POST /api/v1/join "$(jq -cn --arg t "$JT" --rawfile c "$TMP/csr.pem" '{token: $t, csr: $c}')")"
 check_eq "... once" 401 "$(rec POST /api/v1/join "$(jq -cn --arg t "$JT" --rawfile c "$TMP/csr.pem" '{token: $t, csr: $c}')")"
 rec POST /api/v1/join '{"token":1}' >/dev/null
+# Alarms and events: a hot DPU, seen and acknowledged through the manager.
+quiet dsectl_on "$P" h1 monitor set --interval 1
+quiet "$DSE_LAB" sensor --prefix "$P" h1-dpu1 temp1 96
+red() { ip netns exec "$P-mgmt" curl -s --cacert "$S/ca/ca.pem" -H "Authorization: Bearer $T" "$URL/api/v1/alarms?severity=red" | jq -e '.items | length > 0' >/dev/null; }
+check "a hot DPU's alarm reaches the manager" wait_until 40 red
+check_eq "alarms" 200 "$(rec GET "/api/v1/alarms?severity=red" "" "$T")"
+AID=$(body '.items[0].id')
+rec GET "/api/v1/alarms?state=all&host=h1" "" "$T" >/dev/null
+rec GET "/api/v1/alarms?severity=purple" "" "$T" >/dev/null
+check_eq "an ack: a task" 202 "$(rec POST "/api/v1/alarms/h1/$(jq -rn --arg i "$AID" '$i|@uri')/ack" '{}' "$T")"
+rec POST "/api/v1/alarms/h1/nosuch@x/ack" '{}' "$T" >/dev/null
+rec POST "/api/v1/alarms/h1/$(jq -rn --arg i "$AID" '$i|@uri')/ack" '{}' "$RO" >/dev/null
+check_eq "events" 200 "$(rec GET "/api/v1/events?object=h1&limit=5" "" "$T")"
+rec GET "/api/v1/events?since=x" "" "$T" >/dev/null
+quiet "$DSE_LAB" sensor --prefix "$P" h1-dpu1 temp1 40
 check_eq "the CA" 200 "$(rec GET /api/v1/ca)"
 check_eq "the CRL" 200 "$(rec GET /api/v1/crl)"
 check_eq "/metrics" 200 "$(rec GET /metrics "" "$T")"

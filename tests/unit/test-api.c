@@ -26,7 +26,9 @@ struct fx {
     char dir[64], pwfile[96];
     struct store *st;
     struct api *api;
+    struct alarms *alarms;
     char admin[AUTH_TOKEN_LEN];
+    int kicks; /* calls of the 'changed' hook */
 };
 
 static struct api_reply last;
@@ -67,6 +69,12 @@ login(struct fx *f, const char *user, const char *password, char out[AUTH_TOKEN_
     return status;
 }
 
+static void
+kicked(void *aux, const char *task)
+{
+    ((struct fx *)aux)->kicks++;
+}
+
 static bool
 fx_init(struct fx *f)
 {
@@ -77,7 +85,9 @@ fx_init(struct fx *f)
     char path[128], err[ERR_LEN] = "", pw[64] = "";
     snprintf(path, sizeof path, "%s/store.db", f->dir);
     snprintf(f->pwfile, sizeof f->pwfile, "%s/admin-password", f->dir);
-    struct api_params p = {.cost = &cheap, .now_ms = fake_now};
+    struct api_params p = {.cost = &cheap, .now_ms = fake_now, .changed = kicked, .aux = f};
+    if (!(p.alarms = f->alarms = alarms_create()))
+        return false;
     if (store_open(path, &f->st, err, sizeof err) < 0 || (p.store = f->st, 0) ||
         api_create(&p, &f->api) < 0 || api_bootstrap_admin(f->api, f->pwfile, err, sizeof err) != 1)
         return fprintf(stderr, "%s\n", err), false;
@@ -96,6 +106,7 @@ fx_fini(struct fx *f)
     free(last.text);
     last = (struct api_reply){0};
     api_destroy(f->api);
+    alarms_destroy(f->alarms);
     store_close(f->st);
     if (fs_remove_at(AT_FDCWD, f->dir) < 0)
         fprintf(stderr, "cannot remove %s\n", f->dir);
@@ -327,6 +338,88 @@ bad_input_gets_4xx_and_writes_nothing(void)
     fx_fini(&f);
 }
 
+/* What hosts h1 (cluster c1) and h2 (c2) reported: a red DPU alarm each,
+ * and an event each. */
+static void
+report(struct fx *f)
+{
+    const char *hosts[] = {"h1", "h2"};
+    for (int i = 0; i < 2; i++) {
+        json_t *l = json_pack("[{s:s,s:s,s:s,s:s}]", "id", "dpu-temperature@dpu1/temp1", "def",
+                              "dpu-temperature", "object", "dpu1/temp1", "state", "red");
+        json_t *e = json_pack("[{s:i,s:s,s:s,s:I}]", "seq", 1, "type", "alarm.red", "object",
+                              "dpu1/temp1", "time_ms", (json_int_t)(clock_ms + i));
+        alarms_set_host(f->alarms, hosts[i], l, clock_ms);
+        alarms_add_events(f->alarms, hosts[i], e, 1);
+        json_decref(l);
+        json_decref(e);
+    }
+}
+
+static void
+alarms_and_events_are_their_hosts(void)
+{
+    struct fx f;
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(build(&f));
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts", NULL,
+                   "{\"name\":\"h1\",\"spec\":{\"cluster\":\"c1\",\"address\":\"198.19.0.11\"}}",
+                   f.admin),
+              201);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts", NULL,
+                   "{\"name\":\"h2\",\"spec\":{\"cluster\":\"c2\"}}", f.admin),
+              201);
+    report(&f);
+    ASSERT_TRUE(
+        add_user(&f, "ro1", "[{\"object\":\"/dse/v1/cluster/c1\",\"role\":\"read-only\"}]"));
+    ASSERT_TRUE(add_user(&f, "op1", "[{\"object\":\"/dse/v1/cluster/c1\",\"role\":\"operator\"}]"));
+    char ro[AUTH_TOKEN_LEN], op[AUTH_TOKEN_LEN];
+    ASSERT_EQ(login(&f, "ro1", "password-of-ro1", ro), 200);
+    ASSERT_EQ(login(&f, "op1", "password-of-op1", op), 200);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/alarms", NULL, NULL, f.admin), 200);
+    json_t *items = json_object_get(last.body, "items");
+    ASSERT_EQ(json_array_size(items), 2);
+    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(items, 0), "dpu")), "dpu1");
+    ASSERT_EQ(call(&f, "GET", "/api/v1/alarms", NULL, NULL, ro), 200); /* h1's only */
+    ASSERT_EQ(json_array_size(json_object_get(last.body, "items")), 1);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/alarms", "host=h2", NULL, ro), 403);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/alarms", "host=h9", NULL, f.admin), 404);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/alarms", "severity=yellow&state=all", NULL, f.admin), 200);
+    ASSERT_EQ(json_array_size(json_object_get(last.body, "items")), 0);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/alarms", "state=gone", NULL, f.admin), 400);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/events", "object=h1%2Fdpu1", NULL, f.admin), 200);
+    ASSERT_EQ(json_array_size(json_object_get(last.body, "items")), 1);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/events", "type=alarm.&limit=1", NULL, f.admin), 200);
+    ASSERT_TRUE(json_is_true(json_object_get(last.body, "more")));
+    ASSERT_EQ(call(&f, "GET", "/api/v1/events", NULL, NULL, ro), 200);
+    ASSERT_EQ(json_array_size(json_object_get(last.body, "items")), 1);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/events", "object=h2", NULL, ro), 403);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/events", "limit=0", NULL, f.admin), 400);
+    /* An ack: operate on the host; a task for the reconciler, at once. */
+    const char *ack = "/api/v1/alarms/h1/dpu-temperature%40dpu1%2Ftemp1/ack";
+    ASSERT_EQ(call(&f, "POST", ack, NULL, NULL, ro), 403);
+    int64_t before = revision(&f);
+    int kicks = f.kicks;
+    ASSERT_EQ(call(&f, "POST", ack, NULL, NULL, op), 202);
+    ASSERT_STREQ(str("alarm"), "dpu-temperature@dpu1/temp1");
+    ASSERT_EQ(f.kicks, kicks + 1);
+    char task[64];
+    snprintf(task, sizeof task, "/api/v1/tasks/%s", str("task"));
+    ASSERT_EQ(atoll(str("task")), before + 1);
+    ASSERT_EQ(call(&f, "GET", task, NULL, NULL, ro), 200);
+    ASSERT_STREQ(str("kind"), "alarm.ack");
+    ASSERT_STREQ(str("state"), "queued");
+    ASSERT_STREQ(str("started_by"), "op1");
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarms/h1/dpu-temperature@dpu1/temp1/ack", NULL, NULL, op),
+              202); /* the id unencoded works too */
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarms/h2/dpu-temperature@dpu1/temp1/ack", NULL, NULL, op),
+              403);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarms/h1/nothing@host/ack", NULL, NULL, op), 404);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarms/h1/ack", NULL, NULL, op), 404);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarms/h1/%zz/ack", NULL, NULL, op), 400);
+    fx_fini(&f);
+}
+
 static void
 failed_logins_are_slowed_down(void)
 {
@@ -346,4 +439,4 @@ failed_logins_are_slowed_down(void)
 TEST_MAIN(TEST(the_first_admin_logs_in_with_a_token),
           TEST(objects_carry_versions_and_conflicts_are_409), TEST(who_may_do_what),
           TEST(every_change_is_in_the_audit_log), TEST(bad_input_gets_4xx_and_writes_nothing),
-          TEST(failed_logins_are_slowed_down))
+          TEST(failed_logins_are_slowed_down), TEST(alarms_and_events_are_their_hosts))

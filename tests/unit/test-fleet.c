@@ -48,6 +48,14 @@ an_hour_at_the_rounds_pace_and_a_day_downsampled(void)
     uint64_t now = t - 10000;
     ASSERT_EQ(points(f, "h1", false, now), 361); /* the last hour, both ends */
     ASSERT_EQ(points(f, "h1", true, now), 24);   /* one in 5 min over two hours */
+    json_t *d = fleet_history(f, "h1", true, now);
+    json_t *pts = json_object_get(d, "points");
+    json_t *newest = json_array_get(pts, json_array_size(pts) - 1);
+    ASSERT_EQ(json_integer_value(json_object_get(newest, "at_ms")), now); /* the day ends now */
+    ASSERT_EQ(json_integer_value(json_object_get(json_array_get(pts, 1), "at_ms")) -
+                  json_integer_value(json_object_get(json_array_get(pts, 0), "at_ms")),
+              FLEET_DAY_STEP_MS); /* each the newest of its 5 min */
+    json_decref(d);
     json_t *h = fleet_history(f, "h1", false, now);
     json_t *first = json_array_get(json_object_get(h, "points"), 0);
     ASSERT_EQ(json_integer_value(json_object_get(first, "at_ms")), now - FLEET_HOUR_MS);
