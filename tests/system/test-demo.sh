@@ -33,6 +33,11 @@ tok=$(mcurl https://198.19.0.1:8443/api/v1/login \
 	-d "{\"user\":\"admin\",\"password\":\"$(cat "$M/admin-password" 2>/dev/null)\"}" | jq -r .token)
 check_eq "the demo made portgroup dvs1/pg-web on the manager (VLAN 10)" 10 \
 	"$(mcurl -H "Authorization: Bearer $tok" https://198.19.0.1:8443/api/v1/portgroups/dvs1/pg-web | jq .spec.vlan)"
+check "the demo joined both hosts to the manager" bash -c "grep -q '^joined as host h1' <<<\"\$1\" && grep -q '^joined as host h2' <<<\"\$1\"" _ "$out"
+check "... h1's certificate is the join's (on record at the manager)" bash -c \
+	"mcurl() { ip netns exec $P-h1 curl -s --max-time 10 --cacert '$M/ca/ca.pem' \"\$@\"; }; mcurl -H 'Authorization: Bearer $tok' 'https://198.19.0.1:8443/api/v1/tasks?limit=100' | jq -e 'any(.items[]; .kind == \"host.join\" and .object == \"/dse/v1/host/h1\" and .state == \"success\")' >/dev/null"
+check "it prints the web page's URL and where the admin password is" bash -c \
+	"grep -q \"THE MANAGER'S WEB PAGE: *https://127.0.0.1:8443/\" <<<\"\$1\" && grep -q 'password in .*/mgmt/manager/admin-password' <<<\"\$1\"" _ "$out"
 check "pg-web and pg-db stay apart" bash -c "! ip netns exec $P-h1-vm1 ping -c 2 -i 0.2 -W 1 198.18.10.22 >/dev/null"
 # the lab's fault injection, which the demo and its "try it" lines use
 out=$("$DSE_LAB" fail --prefix "$P" h1 kill 2>&1)
