@@ -571,6 +571,10 @@ inv_del(struct api *a, const struct api_request *req, const struct caller *c, en
         return fail_errno(rep, rc, err);
     if (revoked && a->p.revoked)
         a->p.revoked(a->p.aux);
+    if (k == INV_HOST && a->p.fleet) /* its figures and alarms go with it */
+        fleet_forget(a->p.fleet, name);
+    if (k == INV_HOST && a->p.alarms)
+        alarms_forget(a->p.alarms, name);
     ok(rep, 200, json_pack("{s:I,s:b}", "revision", (json_int_t)rev, "revoked", revoked));
     push_task(a, &actor, key, rev, rep);
 }

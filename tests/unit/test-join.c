@@ -3,7 +3,8 @@
  * Joining and leaving (manager/join.h through the API, lib/identity.h on the
  * agent's side), over a scratch CA, store and agent directory: a one-time
  * token, certificates signed from CSRs with the names and roles the manager
- * decides, only an administrator of the host issues tokens, removal revokes,
+ * decides, only an administrator of the host issues tokens, removal revokes
+ * (and forgets the host's figures),
  * CRL numbers only go up, and a reloaded TLS context refuses what is revoked.
  */
 #include "tests/unit/check.h"
@@ -31,6 +32,7 @@ fake_now(void)
 struct fx {
     char dir[64];
     struct ca *ca;
+    struct fleet *fleet;
     struct store *st;
     struct api *api;
     char admin[AUTH_TOKEN_LEN];
@@ -93,7 +95,8 @@ fx_init(struct fx *f)
         return false;
     snprintf(path, sizeof path, "%s/store.db", f->dir);
     snprintf(pwfile, sizeof pwfile, "%s/admin-password", f->dir);
-    struct api_params p = {.cost = &cheap, .now_ms = fake_now, .ca = f->ca};
+    f->fleet = fleet_create();
+    struct api_params p = {.cost = &cheap, .now_ms = fake_now, .ca = f->ca, .fleet = f->fleet};
     if (store_open(path, &f->st, err, sizeof err) < 0 || (p.store = f->st, 0) ||
         api_create(&p, &f->api) < 0 || api_bootstrap_admin(f->api, pwfile, err, sizeof err) != 1)
         return fprintf(stderr, "%s\n", err), false;
@@ -128,6 +131,7 @@ fx_fini(struct fx *f)
     api_destroy(f->api);
     store_close(f->st);
     ca_close(f->ca);
+    fleet_destroy(f->fleet);
     if (fs_remove_at(AT_FDCWD, f->dir) < 0)
         fprintf(stderr, "cannot remove %s\n", f->dir);
 }
@@ -289,8 +293,15 @@ removal_revokes_and_agents_take_only_newer_lists(void)
     ASSERT_TRUE(json_is_true(json_object_get(last.body, "revoked")));
     ASSERT_EQ(call(&f, "GET", "/api/v1/crl", NULL, NULL), 200);
     char *first = xstrdup(str("pem"));
+    json_t *sample = json_pack("{s:{s:f}}", "metrics", "cpu", 0.5);
+    fleet_record(f.fleet, "h1", sample, NULL, clock_ms);
+    json_decref(sample);
+    json_t *h = fleet_history(f.fleet, "h1", false, clock_ms);
+    ASSERT_NOT_NULL(h);
+    json_decref(h);
     ASSERT_EQ(call(&f, "DELETE", "/api/v1/hosts/h1", NULL, f.admin), 200);
     ASSERT_TRUE(json_is_true(json_object_get(last.body, "revoked")));
+    ASSERT_TRUE(fleet_history(f.fleet, "h1", false, clock_ms) == NULL); /* its figures went too */
     ASSERT_EQ(call(&f, "GET", "/api/v1/crl", NULL, NULL), 200);
     ASSERT_EQ(json_integer_value(json_object_get(last.body, "number")), 2);
     char *second = xstrdup(str("pem"));
