@@ -86,7 +86,12 @@ sanitizer_check() {
 	done
 	if ((${#hits[@]})); then
 		not_ok "sanitizer reports in lab $1: ${hits[*]}"
-		grep -hE -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "${hits[@]}" | head -40 | sed 's/^/# /'
+		# The report whole (its direct leaks and their stacks come after
+		# the first lines), and a copy among the artifacts.
+		grep -hE -A60 'ERROR: (Address|Leak)Sanitizer|runtime error:' "${hits[@]}" | head -150 | sed 's/^/# /'
+		if [[ -n ${DSE_ARTIFACTS:-} ]] && mkdir -p "$DSE_ARTIFACTS/sanitizer"; then
+			for f in "${hits[@]}"; do cp "$f" "$DSE_ARTIFACTS/sanitizer/$1-$(basename "$(dirname "$(dirname "$f")")")-$(basename "$f")"; done
+		fi
 		return 1
 	fi
 	return 0
