@@ -363,33 +363,42 @@ inv_put(struct store *st, enum inv_kind k, const char *name, json_t *obj, int64_
     return store_txn_commit(t, actor, revision, err, err_len);
 }
 
-/* Whether a 'c' object names 'name' in its F_REF field 'f': scans them all
- * (a page at a time).  Sets 'who' to the first.  Returns 1, 0 or an error. */
+/* Whether a 'c' object names 'name' in its F_REF field 'f': scans them all.
+ * Sets 'who' to the first.  Returns 1, 0 or an error. */
+struct referrer {
+    const struct field *f;
+    const char *name, *kind;
+    size_t skip; /* the prefix's length */
+    char *who;
+    size_t who_len;
+};
+
+static int
+is_referrer(const struct store_kv *kv, void *aux)
+{
+    struct referrer *r = aux;
+    json_t *obj = json_loads(kv->value, 0, NULL);
+    const char *v = json_string_value(json_object_get(obj, r->f->name));
+    int rc = v && !strcmp(v, r->name);
+    if (rc)
+        snprintf(r->who, r->who_len, "%s %s", r->kind, kv->key + r->skip);
+    json_decref(obj);
+    return rc;
+}
+
 static int
 find_referrer(struct store *st, enum inv_kind c, const struct field *f, const char *name, char *who,
               size_t who_len, char *err, size_t err_len)
 {
-    char prefix[STORE_KEY_MAX], after[STORE_KEY_MAX] = "";
+    char prefix[STORE_KEY_MAX];
     snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, kinds[c].name);
-    for (;;) {
-        struct store_list l = {0};
-        int rc = store_list(st, prefix, after, STORE_LIST_MAX, &l, err, err_len);
-        for (size_t i = 0; rc == 0 && i < l.n_kvs; i++) {
-            json_t *obj = json_loads(l.kvs[i].value, 0, NULL);
-            const char *v = json_string_value(json_object_get(obj, f->name));
-            if (v && !strcmp(v, name)) {
-                snprintf(who, who_len, "%s %s", kinds[c].name, l.kvs[i].key + strlen(prefix));
-                rc = 1;
-            }
-            json_decref(obj);
-        }
-        bool more = rc == 0 && l.more && l.n_kvs;
-        if (more)
-            snprintf(after, sizeof after, "%s", l.kvs[l.n_kvs - 1].key);
-        store_list_fini(&l);
-        if (!more)
-            return rc;
-    }
+    struct referrer r = {.f = f,
+                         .name = name,
+                         .kind = kinds[c].name,
+                         .skip = strlen(prefix),
+                         .who = who,
+                         .who_len = who_len};
+    return store_each(st, prefix, is_referrer, &r, err, err_len);
 }
 
 /* Sets 'who' to an object below or naming object 'name' of kind 'k'.

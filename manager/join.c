@@ -30,27 +30,6 @@ token_key(const char *secret, char key[STORE_KEY_MAX])
     snprintf(key, STORE_KEY_MAX, "%s%s", TOKEN_PREFIX, hex);
 }
 
-/* Calls 'fn' on every key under 'prefix' (a page at a time) until it
- * returns non-zero.  Returns that, 0, or the store's error. */
-static int
-each_kv(struct store *st, const char *prefix, int (*fn)(const struct store_kv *, void *), void *aux,
-        char *err, size_t err_len)
-{
-    char after[STORE_KEY_MAX] = "";
-    for (;;) {
-        struct store_list l = {0};
-        int rc = store_list(st, prefix, after, STORE_LIST_MAX, &l, err, err_len);
-        for (size_t i = 0; rc == 0 && i < l.n_kvs; i++)
-            rc = fn(&l.kvs[i], aux);
-        bool more = rc == 0 && l.more && l.n_kvs;
-        if (more)
-            snprintf(after, sizeof after, "%s", l.kvs[l.n_kvs - 1].key);
-        store_list_fini(&l);
-        if (!more)
-            return rc;
-    }
-}
-
 /* The unused tokens of a host, to delete when it gets a new one. */
 struct host_tokens {
     const char *host;
@@ -93,7 +72,7 @@ join_token_create(struct store *st, struct ca *ca, const char *host, uint64_t no
     *expires_ms = (int64_t)(now_ms + ttl_ms);
 
     struct host_tokens ht = {.host = host, .keys = json_array()};
-    rc = each_kv(st, TOKEN_PREFIX, collect_token, &ht, err, err_len);
+    rc = store_each(st, TOKEN_PREFIX, collect_token, &ht, err, err_len);
     json_t *v = json_pack("{s:s,s:I}", "host", host, "expires_ms", (json_int_t)*expires_ms);
     char *text = json_dumps(v, JSON_COMPACT);
     struct store_txn *t = text ? store_txn_begin(st) : NULL;
@@ -196,7 +175,7 @@ join_revoke_txn(struct store *st, struct ca *ca, struct store_txn *t, const char
     *revoked = false;
     json_t *serials = NULL;
     int64_t number, rev;
-    int rc = each_kv(st, CERT_PREFIX, collect_cert, &oc, err, err_len);
+    int rc = store_each(st, CERT_PREFIX, collect_cert, &oc, err, err_len);
     if (rc == 0 && json_array_size(oc.found))
         rc = crl_load(st, &number, &serials, &rev, NULL, err, err_len);
     size_t i;

@@ -191,6 +191,25 @@ store_list(struct store *st, const char *prefix, const char *after, size_t limit
     return st->be_ops->list(st->be, prefix, after ? after : "", limit, out, err, err_len);
 }
 
+int
+store_each(struct store *st, const char *prefix, int (*fn)(const struct store_kv *, void *),
+           void *aux, char *err, size_t err_len)
+{
+    char after[STORE_KEY_MAX] = "";
+    for (;;) {
+        struct store_list l = {0};
+        int rc = store_list(st, prefix, after, STORE_LIST_MAX, &l, err, err_len);
+        for (size_t i = 0; rc == 0 && i < l.n_kvs; i++)
+            rc = fn(&l.kvs[i], aux);
+        bool more = rc == 0 && l.more && l.n_kvs;
+        if (more)
+            snprintf(after, sizeof after, "%s", l.kvs[l.n_kvs - 1].key);
+        store_list_fini(&l);
+        if (!more)
+            return rc;
+    }
+}
+
 void
 store_list_fini(struct store_list *l)
 {

@@ -160,6 +160,11 @@ void store_kv_fini(struct store_kv *); /* accepts a zeroed one */
 int store_list(struct store *, const char *prefix, const char *after, size_t limit,
                struct store_list *out, char *err, size_t err_len);
 void store_list_fini(struct store_list *); /* accepts a zeroed one */
+/* Calls 'fn' on every key under 'prefix', in order, a page at a time (each
+ * page one read), until it returns non-zero.  Returns that, 0, or
+ * store_list()'s error. */
+int store_each(struct store *, const char *prefix, int (*fn)(const struct store_kv *, void *),
+               void *aux, char *err, size_t err_len);
 
 /* Begins a transaction.  Returns NULL when out of memory.  It ends with
  * store_txn_commit() or store_txn_abort(), which free it. */
