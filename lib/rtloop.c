@@ -92,7 +92,15 @@ rtloop_fini(struct rtloop *l)
         event_free(l->wake_ev);
     if (l->wake_fd >= 0)
         close(l->wake_fd);
-    if (l->base)
-        event_base_free(l->base);
+    base_free_drained(l->base);
     *l = (struct rtloop){.wake_fd = -1};
+}
+
+void
+base_free_drained(struct event_base *base)
+{
+    if (!base)
+        return;
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    event_base_free(base);
 }

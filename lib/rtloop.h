@@ -43,6 +43,13 @@ int rtloop_start(struct rtloop *, const char *name, int prio, const char *compet
 void rtloop_wake(struct rtloop *);
 /* Breaks the loop and joins the thread (if started). */
 void rtloop_stop(struct rtloop *);
+/* Frees event base 'base' (NULL: nothing) after one non-blocking turn of
+ * its loop: a bufferevent freed while a deferred callback of its was queued
+ * keeps a reference until that callback runs, and event_base_free()
+ * cancels such callbacks unrun, which leaks the bufferevent and its TLS
+ * session.  For shutdown, once the base's own events are freed. */
+void base_free_drained(struct event_base *base);
+
 /* Frees the base: after stop, and after freeing what lives on it. */
 void rtloop_fini(struct rtloop *);
 

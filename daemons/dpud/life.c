@@ -12,6 +12,7 @@
 #include "daemons/dpud/dpud.h"
 #include "lib/linkwatch.h"
 #include "lib/log.h"
+#include "lib/rtloop.h"
 #include "lib/tls.h"
 #include "lib/util.h"
 
@@ -189,6 +190,5 @@ dpud_close(struct dpud *d)
     dpud_software_fini(d);
     dpud_monitor_fini(d);
     json_decref(d->platform);
-    if (d->base)
-        event_base_free(d->base);
+    base_free_drained(d->base);
 }

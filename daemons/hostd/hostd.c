@@ -8,6 +8,7 @@
 
 #include "lib/authz.h"
 #include "lib/log.h"
+#include "lib/rtloop.h"
 #include "lib/tls.h"
 #include "lib/util.h"
 
@@ -84,6 +85,5 @@ hostd_close(struct hostd *h)
     agent_identity_fini(&h->identity);
     if (h->client_ssl)
         SSL_CTX_free(h->client_ssl);
-    if (h->base)
-        event_base_free(h->base);
+    base_free_drained(h->base);
 }

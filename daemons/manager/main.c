@@ -8,6 +8,7 @@
 #include "config.h"
 #include "daemons/common/daemon.h"
 #include "lib/log.h"
+#include "lib/rtloop.h"
 #include "lib/util.h"
 #include "manager/manager.h"
 
@@ -125,7 +126,6 @@ out:
     daemon_stop(servers);
     cmdtab_destroy(tab);
     manager_close(m);
-    if (base)
-        event_base_free(base);
+    base_free_drained(base);
     return rc;
 }
