@@ -64,6 +64,14 @@ struct httpc {
  * -EACCES (TLS verification failed or CN mismatch), -EPROTO (bad HTTP/JSON). */
 int httpc_call(const struct httpc *peer, const char *cmd, json_t *args, json_t **reply, char *err,
                size_t err_len);
+/* The result of reply envelope 'env' (taken; lib/cmdtab.h): 0 and
+ * '*result' (a new reference, NULL for JSON null; 'result' may be NULL),
+ * or for {"ok": false} -EINVAL ("usage"), -ENOENT ("notfound"), -EIO (any
+ * other code) with "WHAT: its error" in 'err'. */
+int httpc_unwrap(json_t *env, const char *what, json_t **result, char *err, size_t err_len);
+/* httpc_call() and httpc_unwrap() (WHAT: 'cmd'). */
+int httpc_call_result(const struct httpc *peer, const char *cmd, json_t *args, json_t **result,
+                      char *err, size_t err_len);
 /* The same with a binary payload of 'len' bytes (at most HTTP_MAX_BODY;
  * borrowed) beside 'args'. */
 int httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args, const void *payload,

@@ -671,3 +671,31 @@ httpc_rest(const struct httpc *peer, const char *method, const char *target, con
     free(req);
     return rc;
 }
+
+int
+httpc_unwrap(json_t *env, const char *what, json_t **result, char *err, size_t err_len)
+{
+    int rc = 0;
+    if (!json_is_true(json_object_get(env, "ok"))) {
+        const char *msg = json_string_value(json_object_get(env, "error"));
+        const char *code = json_string_value(json_object_get(env, "code"));
+        rc = err_set(err, err_len,
+                     code && !strcmp(code, "usage")      ? -EINVAL
+                     : code && !strcmp(code, "notfound") ? -ENOENT
+                                                         : -EIO,
+                     "%s: %s", what, msg ? msg : "failed");
+    } else if (result) {
+        *result = json_incref(json_object_get(env, "result"));
+    }
+    json_decref(env);
+    return rc;
+}
+
+int
+httpc_call_result(const struct httpc *peer, const char *cmd, json_t *args, json_t **result,
+                  char *err, size_t err_len)
+{
+    json_t *env = NULL;
+    int rc = httpc_call(peer, cmd, args, &env, err, err_len);
+    return rc < 0 ? rc : httpc_unwrap(env, cmd, result, err, err_len);
+}

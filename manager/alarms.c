@@ -390,19 +390,12 @@ take_job(struct alarms *a, const char *host, uint64_t now_ms, struct job *j)
     return took;
 }
 
-/* Calls 'cmd' on the host: 0 and '*result' (taken), or -errno and 'err'. */
+/* Calls 'cmd' with 'args' (taken) on the host (lib/http.h). */
 static int
 call(const struct httpc *peer, const char *cmd, json_t *args, json_t **result, char *err,
      size_t err_len)
 {
-    json_t *env = NULL;
-    int rc = httpc_call(peer, cmd, args, &env, err, err_len);
-    if (rc == 0 && !json_is_true(json_object_get(env, "ok")))
-        rc = err_set(err, err_len, -EIO, "%s: %s", cmd,
-                     str(env, "message") ? str(env, "message") : "refused");
-    if (rc == 0 && result)
-        *result = json_incref(json_object_get(env, "result"));
-    json_decref(env);
+    int rc = httpc_call_result(peer, cmd, args, result, err, err_len);
     json_decref(args);
     return rc;
 }

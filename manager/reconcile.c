@@ -86,22 +86,6 @@ desired_for(json_t *host, json_t *clusters, json_t *switches, json_t *pgs)
     return want;
 }
 
-/* Calls 'cmd' on the host: 0 and '*result' (taken), or -errno and 'err'. */
-static int
-call(const struct httpc *peer, const char *cmd, json_t *args, json_t **result, char *err,
-     size_t err_len)
-{
-    json_t *env = NULL;
-    int rc = httpc_call(peer, cmd, args, &env, err, err_len);
-    if (rc == 0 && !json_is_true(json_object_get(env, "ok")))
-        rc = err_set(err, err_len, -EIO, "%s: %s", cmd,
-                     str(env, "message") ? str(env, "message") : "refused");
-    if (rc == 0 && result)
-        *result = json_incref(json_object_get(env, "result"));
-    json_decref(env);
-    return rc;
-}
-
 /* The portgroup called 'name' in hostd's list 'have', or NULL. */
 static json_t *
 find_pg(json_t *have, const char *name)
@@ -137,7 +121,7 @@ push_pgs(const struct httpc *peer, json_t *want, json_t *have, json_t *ok, json_
             json_t *args =
                 json_pack("{s:s,s:O,s:O}", "name", name, "vlan", json_object_get(pg, "vlan"), "mtu",
                           json_object_get(pg, "mtu"));
-            if (call(peer, "portgroup.add", args, NULL, why, sizeof why) == 0) {
+            if (httpc_call_result(peer, "portgroup.add", args, NULL, why, sizeof why) == 0) {
                 log_info("host %s: portgroup %s added (VLAN %lld)", peer->host, name, wv);
                 json_array_append_new(ok, json_string(name));
             } else {
@@ -156,7 +140,7 @@ push_host(const struct httpc *peer, json_t *want, json_t *status)
 {
     char err[ERR_LEN] = "";
     json_t *have = NULL, *ok = json_array(), *drift = json_array(), *pg;
-    int rc = call(peer, "portgroup.list", NULL, &have, err, sizeof err);
+    int rc = httpc_call_result(peer, "portgroup.list", NULL, &have, err, sizeof err);
     if (rc == 0) {
         push_pgs(peer, want, have, ok, drift);
         size_t i;
@@ -216,7 +200,7 @@ sync_crl(struct store *st, const struct httpc *peer, const char *name, int64_t n
     json_int_t have = json_integer_value(json_object_get(old, "crl"));
     json_decref(old);
     json_t *args = pem && have < number ? json_pack("{s:s}", "pem", pem) : NULL, *r = NULL;
-    if (args && call(peer, "crl.set", args, &r, err, sizeof err) == 0)
+    if (args && httpc_call_result(peer, "crl.set", args, &r, err, sizeof err) == 0)
         have = json_integer_value(json_object_get(r, "number"));
     else if (args)
         log_warn("host %s: revocation list: %s", name, err);
@@ -259,8 +243,8 @@ collect(const struct httpc *peer, const char *name, struct fleet *fleet)
     char err[ERR_LEN];
     json_t *hs = NULL, *ds = NULL;
     json_t *args = json_pack("{s:i}", "max_points", 0); /* the sample; the history is ours */
-    if (call(peer, "host.stats", args, &hs, err, sizeof err) == 0 &&
-        call(peer, "dpu.stats", args, &ds, err, sizeof err) == 0) {
+    if (httpc_call_result(peer, "host.stats", args, &hs, err, sizeof err) == 0 &&
+        httpc_call_result(peer, "dpu.stats", args, &ds, err, sizeof err) == 0) {
         size_t i;
         json_t *d;
         json_array_foreach (ds, i, d)

@@ -95,19 +95,7 @@ unwrap(const struct hostd_dpu *dpu, int rc, json_t *reply, const char *cerr, jso
     *reached = rc >= 0;
     if (rc < 0)
         return err_set(err, err_len, rc, "%s: %s", dpu->name, cerr[0] ? cerr : strerror(-rc));
-    if (!json_is_true(json_object_get(reply, "ok"))) {
-        const char *msg = json_string_value(json_object_get(reply, "error"));
-        const char *code = json_string_value(json_object_get(reply, "code"));
-        rc = code && !strcmp(code, "usage")      ? -EINVAL
-             : code && !strcmp(code, "notfound") ? -ENOENT
-                                                 : -EIO;
-        rc = err_set(err, err_len, rc, "%s: %s", dpu->name, msg ? msg : "failed");
-        json_decref(reply);
-        return rc;
-    }
-    *result = json_incref(json_object_get(reply, "result"));
-    json_decref(reply);
-    return 0;
+    return httpc_unwrap(reply, dpu->name, result, err, err_len);
 }
 
 int

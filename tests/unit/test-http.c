@@ -874,9 +874,33 @@ bev_write_now_sends_at_once_queues_behind_and_fails_when_backed_up(void)
     SSL_CTX_free(cctx);
 }
 
-TEST_MAIN(TEST(ok_call_echoes_args), TEST(client_without_certificate_is_refused),
-          TEST(client_from_other_ca_is_refused), TEST(client_cn_not_allowed_gets_403),
-          TEST(command_roles_decide_who_runs_it), TEST(certificate_without_one_role_is_refused),
+/* A reply envelope unwrapped: the result, or the agent's own reason. */
+static void
+envelopes_unwrap_to_the_result_or_the_reason(void)
+{
+    char err[ERR_LEN] = "";
+    json_t *r = NULL;
+    ASSERT_EQ(httpc_unwrap(json_pack("{s:b,s:{s:i}}", "ok", 1, "result", "n", 7), "h1", &r, err,
+                           sizeof err),
+              0);
+    ASSERT_EQ(json_integer_value(json_object_get(r, "n")), 7);
+    json_decref(r);
+    ASSERT_EQ(httpc_unwrap(json_pack("{s:b,s:s,s:s}", "ok", 0, "error", "no portgroup pg-x", "code",
+                                     "notfound"),
+                           "h1", &r, err, sizeof err),
+              -ENOENT);
+    ASSERT_STREQ(err, "h1: no portgroup pg-x");
+    ASSERT_EQ(
+        httpc_unwrap(json_pack("{s:b,s:s}", "ok", 0, "code", "usage"), "h1", NULL, err, sizeof err),
+        -EINVAL);
+    ASSERT_EQ(httpc_unwrap(json_pack("{s:b}", "ok", 0), "h1", NULL, err, sizeof err), -EIO);
+    ASSERT_STREQ(err, "h1: failed");
+}
+
+TEST_MAIN(TEST(envelopes_unwrap_to_the_result_or_the_reason), TEST(ok_call_echoes_args),
+          TEST(client_without_certificate_is_refused), TEST(client_from_other_ca_is_refused),
+          TEST(client_cn_not_allowed_gets_403), TEST(command_roles_decide_who_runs_it),
+          TEST(certificate_without_one_role_is_refused),
           TEST(expired_client_is_refused_and_counted), TEST(server_without_policy_does_not_start),
           TEST(client_checks_the_server_role), TEST(server_cn_mismatch_is_eacces),
           TEST(unknown_command_and_path_get_404), TEST(status_403_and_413_on_the_wire),
