@@ -128,7 +128,8 @@ manager_start(struct manager *m, struct event_base *base, char *err, size_t err_
 {
     char db[4300];
     snprintf(db, sizeof db, "%s/store.db", m->dir);
-    struct reconcile_params rp = {.store_path = db, .client = m->client, .fleet = m->fleet};
+    struct reconcile_params rp = {
+        .store_path = db, .client = m->client, .fleet = m->fleet, .interval_ms = m->p.interval_ms};
     int rc = reconcile_start(&rp, &m->reconcile, err, err_len);
     if (rc < 0)
         return rc;

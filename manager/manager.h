@@ -30,6 +30,7 @@ struct manager_params {
     uint16_t port;
     const char *name;       /* the CN of a certificate it issues itself */
     const char *cert, *key; /* its identity, or NULL: STATE/tls */
+    unsigned interval_ms;   /* of the reconciler's rounds (reconcile.h); 0: its default */
 };
 
 struct manager;

@@ -15,7 +15,7 @@ LOG_MODULE(manager);
 
 static const char usage[] =
     "usage: dse-manager --state-dir DIR [--listen ADDR:PORT] [--name NAME]\n"
-    "                   [--cert PEM --key PEM] [--ctl SOCKET]\n"
+    "                   [--cert PEM --key PEM] [--ctl SOCKET] [--interval SECONDS]\n"
     "                   [--log FILE] [--log-level err|warn|info|debug]\n"
     "The datacenter's manager: inventory, users and audit, over HTTPS (/api/v1).\n"
     "  --state-dir  its state: the cluster CA (DIR/ca, made if missing), the store\n"
@@ -23,11 +23,14 @@ static const char usage[] =
     "  --listen     the HTTPS API (default 127.0.0.1:8443)\n"
     "  --name       its name (default dse-manager): the CN of the certificate it\n"
     "               issues itself (DIR/tls) when --cert and --key are not given\n"
-    "  --ctl        its control socket for dsectl (default DIR/manager.sock)\n";
+    "  --ctl        its control socket for dsectl (default DIR/manager.sock)\n"
+    "  --interval   how often each host is reconciled and its figures collected\n"
+    "               (1..3600 s, default 10)\n";
 
 struct opts {
     struct daemon_common c;
     const char *state_dir, *listen;
+    long interval_s;
     char addr[64];
     uint16_t port;
 };
@@ -40,6 +43,8 @@ option(struct opts *o, const char *opt, const char *val)
         o->state_dir = val;
     else if (!strcmp(opt, "--listen"))
         o->listen = val;
+    else if (!strcmp(opt, "--interval"))
+        return parse_long(val, 1, 3600, &o->interval_s) ? 1 : -1;
     else if (!strcmp(opt, "--name") || !strcmp(opt, "--ctl") || !strcmp(opt, "--log") ||
              !strcmp(opt, "--log-level") || !strcmp(opt, "--cert") || !strcmp(opt, "--key"))
         return daemon_common_option(&o->c, opt, val);
@@ -63,6 +68,8 @@ parse(int argc, char **argv, struct opts *o)
         if (r <= 0) {
             if (r == 0)
                 fprintf(stderr, "dse-manager: unknown option %s (try --help)\n", argv[i]);
+            else if (!strcmp(argv[i], "--interval"))
+                fprintf(stderr, "dse-manager: --interval: 1 to 3600 seconds\n");
             return 2;
         }
         i++;
@@ -93,7 +100,8 @@ main(int argc, char **argv)
                                .port = o.port,
                                .name = o.c.name,
                                .cert = o.c.tls.cert,
-                               .key = o.c.tls.key};
+                               .key = o.c.tls.key,
+                               .interval_ms = (unsigned)o.interval_s * 1000};
     struct manager *m = NULL;
     struct cmdtab *tab = NULL;
     struct daemon_servers *servers = NULL;
