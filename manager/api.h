@@ -10,6 +10,9 @@
  *   GET    /api/v1/KINDS             ?after=NAME&limit=N -> {"items": [OBJ], "next"?}
  *   GET    /api/v1/KINDS/NAME        -> OBJ
  *   POST   /api/v1/KINDS             {"name", "spec"} -> 201, OBJ
+ *   POST   /api/v1/KINDS             {"items": [{"name", "spec"}...]} -> 201,
+ *                                    {"items": [OBJ...]}: up to API_BULK_MAX
+ *                                    at once, all or none, one task
  *   PUT    /api/v1/KINDS/NAME        {"spec", "resource_version"} -> OBJ
  *   DELETE /api/v1/KINDS/NAME        ?resource_version=N -> {"revision"}
  *   GET    /api/v1/tasks             ?after=ID&limit=N -> {"items": [TASK], "next"?}
@@ -58,6 +61,7 @@
 
 #define API_TOKEN_TTL_MS (12ull * 3600 * 1000)
 #define API_LIST_LIMIT 100 /* a page, unless 'limit' asks for fewer */
+#define API_BULK_MAX 100   /* objects created by one request */
 
 struct api;
 

@@ -39,11 +39,10 @@ enum sim_cmd {
 };
 
 static const char *const cmd_names[C__N] = {
-    [C_PG_LIST] = "portgroup.list", [C_PG_ADD] = "portgroup.add",
-    [C_PG_DEL] = "portgroup.del",   [C_HOST_STATS] = "host.stats",
-    [C_DPU_STATS] = "dpu.stats",    [C_HOST_INFO] = "host.info",
-    [C_DPU_LIST] = "dpu.list",      [C_ALARM_LIST] = "alarm.list",
-    [C_EVENT_LIST] = "event.list",  [C_OTHER] = "(unknown)",
+    [C_PG_LIST] = "portgroup.list", [C_PG_ADD] = "portgroup.add",  [C_PG_DEL] = "portgroup.del",
+    [C_HOST_STATS] = "host.stats",  [C_DPU_STATS] = "dpu.stats",   [C_HOST_INFO] = "host.info",
+    [C_DPU_LIST] = "dpu.list",      [C_ALARM_LIST] = "alarm.list", [C_EVENT_LIST] = "event.list",
+    [C_OTHER] = "(unknown)",
 };
 
 struct hostsim {
@@ -250,8 +249,7 @@ ok(json_t *result)
     return json_pack("{s:b,s:o}", "ok", 1, "result", result ? result : json_null());
 }
 
-static json_t *__attribute__((format(printf, 2, 3)))
-refuse(int rc, const char *fmt, ...)
+static json_t *__attribute__((format(printf, 2, 3))) refuse(int rc, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -297,8 +295,8 @@ pg_add(struct hostsim *s, unsigned i, json_t *args, uint64_t now_ms)
         if (json_integer_value(json_object_get(pg, "vlan")) == vlan)
             return refuse(-EEXIST, "VLAN %ld is used by portgroup %s", vlan,
                           json_string_value(json_object_get(pg, "name")));
-    json_array_append_new(pgs, json_pack("{s:s,s:i,s:i}", "name", name, "vlan", (int)vlan, "mtu",
-                                         (int)mtu));
+    json_array_append_new(
+        pgs, json_pack("{s:s,s:i,s:i}", "name", name, "vlan", (int)vlan, "mtu", (int)mtu));
     if (s->p.record)
         fprintf(s->p.record, "%llu %s %s\n", (unsigned long long)now_ms, s->names[i], name);
     return ok(NULL);
@@ -338,8 +336,8 @@ dpu_stats(struct hostsim *s, unsigned i, uint64_t now_ms)
     for (unsigned d = 0; d < s->p.n_dpus; d++) {
         char name[16];
         snprintf(name, sizeof name, "dpu%u", d + 1);
-        json_array_append_new(a, json_pack("{s:s,s:b,s:i,s:o?}", "dpu", name, "up", 1,
-                                           "interval_s", (int)s->p.interval_s, "sample",
+        json_array_append_new(a, json_pack("{s:s,s:b,s:i,s:o?}", "dpu", name, "up", 1, "interval_s",
+                                           (int)s->p.interval_s, "sample",
                                            sample_json(s, &s->hosts[i], (int)d, now_ms)));
     }
     return ok(a);

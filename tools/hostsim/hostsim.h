@@ -58,8 +58,7 @@ const char *hostsim_name(const struct hostsim *, unsigned i);
 /* Runs command 'cmd' with 'args' (borrowed; NULL: {}) on host 'i' at wall
  * clock 'now_ms'.  Returns the reply envelope (lib/cmdtab.h's: {"ok",
  * "result"} or {"ok": false, "error", "code"}); never NULL but on ENOMEM. */
-json_t *hostsim_call(struct hostsim *, unsigned i, const char *cmd, json_t *args,
-                     uint64_t now_ms);
+json_t *hostsim_call(struct hostsim *, unsigned i, const char *cmd, json_t *args, uint64_t now_ms);
 
 /* Calls answered so far, by command: {"portgroup.add": N, ...}. */
 json_t *hostsim_counts(const struct hostsim *);

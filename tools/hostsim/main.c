@@ -215,12 +215,12 @@ status_for(json_t *env)
     const char *code = json_string_value(json_object_get(env, "code"));
     if (json_is_true(json_object_get(env, "ok")))
         return 200;
-    return !code                                                     ? 500
-           : !strcmp(code, "usage") || !strcmp(code, "bad-request") ? 400
+    return !code                                                           ? 500
+           : !strcmp(code, "usage") || !strcmp(code, "bad-request")        ? 400
            : !strcmp(code, "notfound") || !strcmp(code, "unknown-command") ? 404
-           : !strcmp(code, "exists")                                        ? 409
-           : !strcmp(code, "forbidden")                                     ? 403
-                                                                            : 500;
+           : !strcmp(code, "exists")                                       ? 409
+           : !strcmp(code, "forbidden")                                    ? 403
+                                                                           : 500;
 }
 
 static void
@@ -250,8 +250,8 @@ check_peer(SSL *ssl)
     if (!ssl || tls_peer_identity(ssl, cn, sizeof cn, &role, why, sizeof why) < 0)
         return cmdtab_error("forbidden", "%s", ssl ? why : "no TLS");
     if (role != AUTHZ_MANAGER)
-        return cmdtab_error("forbidden", "%s '%s' may not call this agent",
-                            authz_role_name(role), cn);
+        return cmdtab_error("forbidden", "%s '%s' may not call this agent", authz_role_name(role),
+                            cn);
     return NULL;
 }
 
@@ -259,8 +259,7 @@ static void
 request_cb(struct evhttp_request *req, void *arg)
 {
     struct sim_server *sv = arg;
-    struct bufferevent *bev =
-        evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
     SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -272,8 +271,8 @@ request_cb(struct evhttp_request *req, void *arg)
     if (!h || !path || strncmp(path, "/api/v1/", 8) ||
         evhttp_request_get_command(req) != EVHTTP_REQ_POST)
         return reply(req, cmdtab_error("notfound", "POST /api/v1/CMD to a simulated host"));
-    if (len && !json_is_object(args = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0,
-                                                 NULL))) {
+    if (len &&
+        !json_is_object(args = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, NULL))) {
         json_decref(args);
         return reply(req, cmdtab_error("bad-request", "the arguments: a JSON object"));
     }
