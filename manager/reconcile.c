@@ -7,14 +7,67 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "lib/authz.h"
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "manager/inventory.h"
 
 LOG_MODULE(reconcile);
+
+/* Open files kept for everything but the hosts' connections (the API's
+ * clients, the store, logs). */
+#define FDS_RESERVED 512
+
+/* What the reconciler keeps of a host between rounds.  Allocated one by
+ * one: its session points at its strings. */
+struct rhost {
+    char name[INV_NAME_MAX + 1], addr[64], cn[INV_NAME_MAX + 1];
+    struct httpc peer;  /* its 'session': the kept connection, or NULL */
+    uint64_t due_ms;    /* of its next full visit (figures) */
+    uint64_t failed_ms; /* when it last did not answer; 0: it did */
+    char *status;       /* as stored (compact, sorted keys); NULL: not read yet */
+    json_t *want;       /* what it should have (borrowed from rstate.wants) */
+    bool keep;          /* its connection stays open between rounds */
+    bool taken;         /* (while the table is rebuilt) */
+};
+
+/* One host's work in a round, done by a worker. */
+struct job {
+    struct rhost *h;
+    json_t *want;        /* borrowed: shared by the hosts of a datacenter */
+    struct fleet *fleet; /* NULL: no figures this time */
+    json_t *status;      /* what the worker saw */
+    bool full;           /* a full visit: list, and figures into 'fleet' */
+    bool reached;
+};
+
+/* The workers: a round hands them its jobs and waits for them. */
+struct pool {
+    pthread_t *threads;
+    unsigned n;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    struct job *jobs;
+    size_t n_jobs, next, n_done;
+    bool stopping;
+};
+
+/* What rounds keep between them. */
+struct rstate {
+    SSL_CTX *client;
+    uint16_t port;
+    struct fleet *fleet;
+    unsigned interval_ms;
+    bool stagger;         /* a new host's first full visit: at a phase of its own */
+    struct rhost **hosts; /* sorted by name */
+    size_t n_hosts, n_kept, keep_max;
+    json_t *wants; /* what each datacenter's hosts should have */
+    struct pool pool;
+};
 
 struct reconciler {
     struct reconcile_params p;
@@ -26,6 +79,7 @@ struct reconciler {
     char queue[RECONCILE_QUEUE][TASK_ID_LEN]; /* tasks for the next round */
     size_t n_queue;
     bool overflow; /* more were kicked: the round looks for queued ones */
+    struct rstate rs;
 };
 
 /* Every object of 'kind' as {NAME: spec} (NULL on a store error). */
@@ -60,12 +114,11 @@ str(json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-/* What host 'host' should have: {P: {"vlan", "mtu"}} of every portgroup
- * S/P of a switch S in the host's datacenter. */
+/* What a host of datacenter 'dc' (NULL: none) should have: {P: {"vlan",
+ * "mtu"}} of every portgroup S/P of a switch S in that datacenter. */
 static json_t *
-desired_for(json_t *host, json_t *clusters, json_t *switches, json_t *pgs)
+desired_of(const char *dc, json_t *switches, json_t *pgs)
 {
-    const char *dc = str(json_object_get(clusters, str(host, "cluster")), "datacenter");
     json_t *want = json_object();
     const char *name;
     json_t *pg;
@@ -174,32 +227,6 @@ push_host(const struct httpc *peer, json_t *want, json_t *status)
     return rc;
 }
 
-/* Writes host 'name''s status when it differs from the stored one. */
-static void
-save_status(struct store *st, const char *name, json_t *status)
-{
-    char key[STORE_KEY_MAX], err[ERR_LEN];
-    struct store_kv kv = {0};
-    snprintf(key, sizeof key, "%sstatus/%s", STORE_KEY_PREFIX, name);
-    json_t *old = store_get(st, key, &kv, NULL, 0) == 0 ? json_loads(kv.value, 0, NULL) : NULL;
-    store_kv_fini(&kv);
-    bool same = old && json_equal(old, status);
-    json_decref(old);
-    if (same)
-        return;
-    char *text = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS);
-    struct store_txn *t = text ? store_txn_begin(st) : NULL;
-    struct store_actor actor = {.who = "dse-manager", .from = "reconcile", .what = "host.observe"};
-    int rc = t ? store_txn_put(t, key, text, STORE_ANY_VERSION, err, sizeof err) : -ENOMEM;
-    if (rc == 0)
-        rc = store_txn_commit(t, &actor, NULL, err, sizeof err);
-    else
-        store_txn_abort(t);
-    if (rc < 0)
-        log_warn("host %s: status: %s", name, rc == -ENOMEM ? "out of memory" : err);
-    free(text);
-}
-
 /* Each task of the round: 'state' at 'progress' with 'results'. */
 static void
 tasks_set(struct store *st, char (*tasks)[TASK_ID_LEN], size_t n, const char *state, int progress,
@@ -246,51 +273,461 @@ collect(const struct httpc *peer, const char *name, struct fleet *fleet)
     json_decref(ds);
 }
 
-int
-reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*tasks)[TASK_ID_LEN],
-                size_t n_tasks, struct fleet *fleet)
+/* ---- one host ---- */
+
+/* Everything a round does with host 'name' at 'peer', on a worker thread:
+ * its desired state down and its status up ('j->status'), and at a full
+ * visit ('j->fleet' set) its figures and its DPUs'.  It calls the host
+ * only: what the store must get goes into 'j', which the round writes. */
+static void
+reconcile_host(const struct httpc *peer, const char *name, struct job *j)
+{
+    if (push_host(peer, j->want, j->status) < 0)
+        return;
+    j->reached = true;
+    if (j->fleet)
+        collect(peer, name, j->fleet);
+}
+
+/* A job on a worker: over the host's kept connection (made at its first
+ * call), closed after unless the host keeps one. */
+static void
+job_run(struct job *j)
+{
+    struct rhost *h = j->h;
+    if (!h->peer.session) /* NULL on ENOMEM: a connection per call */
+        h->peer.session = httpc_session_create(&h->peer);
+    j->status = json_object();
+    reconcile_host(&h->peer, h->name, j);
+    if (!h->keep) {
+        httpc_session_destroy(h->peer.session);
+        h->peer.session = NULL;
+    }
+}
+
+/* ---- the workers ---- */
+
+static void *
+pool_worker(void *arg)
+{
+    struct pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stopping && p->next >= p->n_jobs)
+            pthread_cond_wait(&p->work, &p->mu);
+        if (p->stopping)
+            break;
+        struct job *j = &p->jobs[p->next++];
+        pthread_mutex_unlock(&p->mu);
+        job_run(j);
+        pthread_mutex_lock(&p->mu);
+        if (++p->n_done == p->n_jobs)
+            pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void
+pool_stop(struct pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->n; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+}
+
+/* Starts 'n' workers.  Returns 0 or -errno. */
+static int
+pool_start(struct pool *p, unsigned n)
+{
+    *p = (struct pool){.threads = calloc(n, sizeof *p->threads)};
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    int rc = p->threads ? 0 : ENOMEM;
+    for (; rc == 0 && p->n < n; p->n++)
+        rc = pthread_create(&p->threads[p->n], NULL, pool_worker, p);
+    if (rc)
+        pool_stop(p);
+    return -rc;
+}
+
+/* Runs 'n' jobs on the workers and waits for them, calling 'progress'
+ * with the number done about once a second meanwhile. */
+static void
+pool_run(struct pool *p, struct job *jobs, size_t n, void (*progress)(void *aux, size_t done),
+         void *aux)
+{
+    pthread_mutex_lock(&p->mu);
+    p->jobs = jobs;
+    p->n_jobs = n;
+    p->next = p->n_done = 0;
+    pthread_cond_broadcast(&p->work);
+    while (p->n_done < n) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec++;
+        if (pthread_cond_timedwait(&p->done, &p->mu, &until) && progress && p->n_done < n) {
+            size_t done = p->n_done;
+            pthread_mutex_unlock(&p->mu);
+            progress(aux, done);
+            pthread_mutex_lock(&p->mu);
+        }
+    }
+    p->jobs = NULL;
+    p->n_jobs = p->next = 0;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- the hosts between rounds ---- */
+
+static void
+rhost_free(struct rstate *rs, struct rhost *h)
+{
+    if (h->keep)
+        rs->n_kept--;
+    httpc_session_destroy(h->peer.session);
+    free(h->status);
+    free(h);
+}
+
+static int
+rhost_cmp(const void *a, const void *b)
+{
+    return strcmp((*(struct rhost *const *)a)->name, (*(struct rhost *const *)b)->name);
+}
+
+static struct rhost *
+rhost_find(struct rstate *rs, const char *name)
+{
+    struct rhost key, *k = &key, **h;
+    snprintf(key.name, sizeof key.name, "%s", name);
+    h = rs->n_hosts ? bsearch(&k, rs->hosts, rs->n_hosts, sizeof *h, rhost_cmp) : NULL;
+    return h ? *h : NULL;
+}
+
+/* Host 'name' of the inventory ('host', its address 'addr'): its entry of
+ * the table, kept from the last one or new (NULL on ENOMEM). */
+static struct rhost *
+rhost_of(struct rstate *rs, const char *name, json_t *host, const char *addr, uint64_t now)
+{
+    const char *cn = str(host, "cn") ? str(host, "cn") : name;
+    struct rhost *h = rhost_find(rs, name);
+    if (h && (strcmp(h->addr, addr) || strcmp(h->cn, cn))) {
+        httpc_session_destroy(h->peer.session); /* it moved: connect again */
+        h->peer.session = NULL;
+        h->failed_ms = 0;
+    } else if (!h) {
+        if (!(h = calloc(1, sizeof *h)))
+            return NULL;
+        snprintf(h->name, sizeof h->name, "%s", name);
+        /* A new host's first figures: at a phase of its own in the interval,
+         * so that a large fleet's visits spread out. */
+        h->due_ms = rs->stagger ? now + (uint64_t)rand() % rs->interval_ms : 0;
+    }
+    snprintf(h->addr, sizeof h->addr, "%s", addr);
+    snprintf(h->cn, sizeof h->cn, "%s", cn);
+    h->peer = (struct httpc){.ctx = rs->client,
+                             .host = h->addr,
+                             .port = rs->port,
+                             .expect_cn = h->cn,
+                             .expect_role = AUTHZ_HOST,
+                             .timeout_ms = RECONCILE_CALL_MS,
+                             .session = h->peer.session};
+    h->taken = true;
+    return h;
+}
+
+/* The table follows the inventory's 'hosts' (those with an address): the
+ * kept ones keep their connection and status, the gone ones go. */
+static int
+sync_hosts(struct rstate *rs, json_t *hosts, uint64_t now)
+{
+    struct rhost **t = calloc(json_object_size(hosts) + 1, sizeof *t);
+    size_t n = 0;
+    const char *name;
+    json_t *host;
+    if (!t)
+        return -ENOMEM;
+    json_object_foreach (hosts, name, host) {
+        const char *addr = str(host, "address");
+        if (addr && strlen(name) <= INV_NAME_MAX && (t[n] = rhost_of(rs, name, host, addr, now)))
+            n++;
+    }
+    for (size_t i = 0; i < rs->n_hosts; i++) {
+        struct rhost *h = rs->hosts[i];
+        if (h->taken) {
+            h->taken = false;
+        } else {
+            if (rs->fleet)
+                fleet_forget(rs->fleet, h->name);
+            rhost_free(rs, h);
+        }
+    }
+    free(rs->hosts);
+    qsort(t, n, sizeof *t, rhost_cmp);
+    rs->hosts = t;
+    rs->n_hosts = n;
+    return 0;
+}
+
+/* Reads the inventory: the hosts into the table, and what each datacenter's
+ * hosts should have (rs->wants, by datacenter; "" for none). */
+static int
+load_inventory(struct rstate *rs, struct store *st, uint64_t now)
 {
     json_t *hosts = load_all(st, "host"), *clusters = load_all(st, "cluster"),
            *switches = load_all(st, "switch"), *pgs = load_all(st, "portgroup");
-    json_t *results = json_object();
-    int reached = hosts && clusters && switches && pgs ? 0 : -EIO;
-    size_t n = json_object_size(hosts), done = 0;
-    tasks_set(st, tasks, n_tasks, "running", 0, NULL);
+    int rc = hosts && clusters && switches && pgs ? 0 : -EIO;
+    json_t *wants = rc == 0 ? json_object() : NULL, *host;
     const char *name;
-    json_t *host;
-    json_object_foreach (reached < 0 ? NULL : hosts, name, host) {
-        done++;
-        if (!str(host, "address"))
-            continue;
-        struct httpc peer = {.ctx = client,
-                             .host = str(host, "address"),
-                             .port = hostd_port,
-                             .expect_cn = str(host, "cn") ? str(host, "cn") : name,
-                             .expect_role = AUTHZ_HOST,
-                             .timeout_ms = RECONCILE_CALL_MS};
-        json_t *want = desired_for(host, clusters, switches, pgs), *status = json_object();
-        if (push_host(&peer, want, status) == 0) {
-            reached++;
-            if (fleet)
-                collect(&peer, name, fleet);
-        }
-        save_status(st, name, status);
-        json_object_set_new(results, name, host_result(status));
-        if (done < n)
-            tasks_set(st, tasks, n_tasks, "running", (int)(done * 100 / n), results);
-        json_decref(want);
-        json_decref(status);
+    json_object_foreach (wants ? hosts : NULL, name, host) {
+        const char *dc = str(json_object_get(clusters, str(host, "cluster")), "datacenter");
+        if (!json_object_get(wants, dc ? dc : ""))
+            json_object_set_new(wants, dc ? dc : "", desired_of(dc, switches, pgs));
+        json_object_set(host, "want", json_object_get(wants, dc ? dc : ""));
     }
-    bool failed = reached < 0;
-    json_object_foreach (results, name, host)
-        failed |= !json_is_true(json_object_get(host, "ok"));
-    tasks_set(st, tasks, n_tasks, failed ? "error" : "success", 100, results);
-    json_decref(results);
+    if (rc == 0 && (rc = sync_hosts(rs, hosts, now)) == 0) {
+        for (size_t i = 0; i < rs->n_hosts; i++)
+            rs->hosts[i]->want =
+                json_object_get(json_object_get(hosts, rs->hosts[i]->name), "want");
+        json_decref(rs->wants);
+        rs->wants = json_incref(wants);
+    }
+    json_decref(wants);
     json_decref(hosts);
     json_decref(clusters);
     json_decref(switches);
     json_decref(pgs);
+    return rc;
+}
+
+/* ---- a round ---- */
+
+/* The jobs of a round at 'now' into 'jobs' (room for every host): the
+ * hosts due for a full visit and, when 'push_all', every other one but
+ * those that did not answer lately (they rest until their visit). */
+static size_t
+plan(struct rstate *rs, uint64_t now, bool push_all, struct job *jobs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rs->n_hosts; i++) {
+        struct rhost *h = rs->hosts[i];
+        bool due = now >= h->due_ms, resting = h->failed_ms && now - h->failed_ms < rs->interval_ms;
+        if (!due && (!push_all || resting))
+            continue;
+        if (!h->keep && rs->n_kept < rs->keep_max) {
+            h->keep = true;
+            rs->n_kept++;
+        }
+        jobs[n++] =
+            (struct job){.h = h, .want = h->want, .full = due, .fleet = due ? rs->fleet : NULL};
+    }
+    return n;
+}
+
+/* What is stored as host 'name''s status (compact), "" for none; NULL
+ * when the store failed. */
+static char *
+stored_status(struct store *st, const char *name)
+{
+    char key[STORE_KEY_MAX];
+    struct store_kv kv = {0};
+    snprintf(key, sizeof key, "%sstatus/%s", STORE_KEY_PREFIX, name);
+    int rc = store_get(st, key, &kv, NULL, 0);
+    char *s = rc == 0 ? strdup(kv.value) : rc == -ENOENT ? strdup("") : NULL;
+    store_kv_fini(&kv);
+    return s;
+}
+
+/* Commits the 'n' statuses of 't' ('texts' for 'hs'): the hosts keep what
+ * was stored. */
+static void
+commit_statuses(struct store_txn *t, struct rhost **hs, char **texts, size_t n)
+{
+    char err[ERR_LEN];
+    struct store_actor actor = {.who = "dse-manager", .from = "reconcile", .what = "host.observe"};
+    int rc = store_txn_commit(t, &actor, NULL, err, sizeof err);
+    if (rc < 0)
+        log_warn("%zu hosts' status: %s", n, rc == -ENOMEM ? "out of memory" : err);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            free(hs[i]->status);
+            hs[i]->status = texts[i];
+        } else {
+            free(texts[i]);
+        }
+    }
+}
+
+/* Writes the statuses of 'jobs' that differ from the stored ones,
+ * RECONCILE_BATCH to a transaction. */
+static void
+save_statuses(struct store *st, struct job *jobs, size_t n)
+{
+    struct rhost *hs[RECONCILE_BATCH];
+    char *texts[RECONCILE_BATCH], key[STORE_KEY_MAX], err[ERR_LEN];
+    struct store_txn *t = NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct rhost *h = jobs[i].h;
+        char *text = json_dumps(jobs[i].status, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!h->status)
+            h->status = stored_status(st, h->name);
+        if (!text || (h->status && !strcmp(h->status, text)) ||
+            (!t && !(t = store_txn_begin(st)))) {
+            free(text);
+            continue;
+        }
+        snprintf(key, sizeof key, "%sstatus/%s", STORE_KEY_PREFIX, h->name);
+        store_txn_put(t, key, text, STORE_ANY_VERSION, err, sizeof err); /* commit fails then */
+        hs[k] = h;
+        texts[k++] = text;
+        if (k == RECONCILE_BATCH) {
+            commit_statuses(t, hs, texts, k);
+            t = NULL;
+            k = 0;
+        }
+    }
+    if (k)
+        commit_statuses(t, hs, texts, k);
+}
+
+/* Each host's result in the round's tasks: those visited, and the last
+ * one of those that rest. */
+static json_t *
+round_results(struct rstate *rs, struct job *jobs, size_t n)
+{
+    json_t *results = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(results, jobs[i].h->name, host_result(jobs[i].status));
+    for (size_t i = 0; i < rs->n_hosts; i++) {
+        struct rhost *h = rs->hosts[i];
+        json_t *last =
+            h->status && !json_object_get(results, h->name) ? json_loads(h->status, 0, NULL) : NULL;
+        if (last)
+            json_object_set_new(results, h->name, host_result(last));
+        json_decref(last);
+    }
+    return results;
+}
+
+struct progress {
+    struct store *st;
+    char (*tasks)[TASK_ID_LEN];
+    size_t n_tasks, n_jobs;
+};
+
+static void
+progress_cb(void *aux, size_t done)
+{
+    struct progress *p = aux;
+    tasks_set(p->st, p->tasks, p->n_tasks, "running", (int)(done * 100 / p->n_jobs), NULL);
+}
+
+/* After the round at 'now': when each host is due again, whether it
+ * answered. */
+static void
+round_account(struct rstate *rs, struct job *jobs, size_t n, uint64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct rhost *h = jobs[i].h;
+        h->failed_ms = jobs[i].reached ? 0 : now;
+        while (h->due_ms <= now) /* its phase, without the visits missed */
+            h->due_ms += rs->interval_ms;
+    }
+}
+
+/* One round: reads the inventory when 'reload', visits the hosts 'plan'
+ * says, writes what changed and runs 'tasks' along.  Returns the hosts
+ * reached or -errno. */
+static int
+round_run(struct rstate *rs, struct store *st, char (*tasks)[TASK_ID_LEN], size_t n_tasks,
+          bool push_all, bool reload)
+{
+    uint64_t now = now_ms(), t0 = now;
+    int rc = reload ? load_inventory(rs, st, now) : 0;
+    struct job *jobs = rc == 0 ? calloc(rs->n_hosts + 1, sizeof *jobs) : NULL;
+    size_t n = jobs ? plan(rs, now, push_all, jobs) : 0;
+    tasks_set(st, tasks, n_tasks, "running", 0, NULL);
+    struct progress pr = {st, tasks, n_tasks, n};
+    pool_run(&rs->pool, jobs, n, n_tasks ? progress_cb : NULL, &pr);
+    int reached = jobs ? 0 : rc < 0 ? rc : -ENOMEM;
+    size_t full = 0;
+    for (size_t i = 0; i < n; i++) {
+        reached += jobs[i].reached;
+        full += jobs[i].full;
+    }
+    save_statuses(st, jobs, n);
+    round_account(rs, jobs, n, now_ms());
+    json_t *results = !n_tasks ? NULL : reached >= 0 ? round_results(rs, jobs, n) : json_object();
+    bool failed = reached < 0;
+    const char *name;
+    json_t *r;
+    json_object_foreach (results, name, r)
+        failed |= !json_is_true(json_object_get(r, "ok"));
+    tasks_set(st, tasks, n_tasks, failed ? "error" : "success", 100, results);
+    log_debug("round: %zu of %zu hosts (%zu full, %d reached), %zu tasks, %llu ms", n, rs->n_hosts,
+              full, reached, n_tasks, (unsigned long long)(now_ms() - t0));
+    json_decref(results);
+    for (size_t i = 0; i < n; i++)
+        json_decref(jobs[i].status);
+    free(jobs);
     return reached;
+}
+
+/* The number of hosts' connections that may stay open: the open-file
+ * limit, less what the rest of the manager needs. */
+static size_t
+keep_max(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur == RLIM_INFINITY)
+        return 1u << 20;
+    return r.rlim_cur > FDS_RESERVED ? r.rlim_cur - FDS_RESERVED : 0;
+}
+
+static int
+rstate_init(struct rstate *rs, const struct reconcile_params *p, bool keep)
+{
+    *rs = (struct rstate){.client = p->client,
+                          .port = p->hostd_port ? p->hostd_port : RECONCILE_HOSTD_PORT,
+                          .fleet = p->fleet,
+                          .interval_ms = p->interval_ms ? p->interval_ms : RECONCILE_INTERVAL_MS,
+                          .stagger = keep,
+                          .keep_max = keep ? keep_max() : 0};
+    return pool_start(&rs->pool, p->workers ? p->workers : RECONCILE_WORKERS);
+}
+
+static void
+rstate_fini(struct rstate *rs)
+{
+    pool_stop(&rs->pool);
+    for (size_t i = 0; i < rs->n_hosts; i++)
+        rhost_free(rs, rs->hosts[i]);
+    free(rs->hosts);
+    json_decref(rs->wants);
+}
+
+int
+reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*tasks)[TASK_ID_LEN],
+                size_t n_tasks, struct fleet *fleet)
+{
+    struct reconcile_params p = {.client = client, .hostd_port = hostd_port, .fleet = fleet};
+    struct rstate rs;
+    int rc = rstate_init(&rs, &p, false);
+    if (rc < 0)
+        return rc;
+    rc = round_run(&rs, st, tasks, n_tasks, true, true);
+    rstate_fini(&rs);
+    return rc;
 }
 
 /* Up to 'max' ids of queued tasks into 'ids' (after a kick overflowed the
@@ -332,6 +769,26 @@ end_orphans(struct store *st)
 
 /* ---- the thread ---- */
 
+/* Waits (r->mu held) for a kick, a stop, or the next host due, but at
+ * most an interval and at least RECONCILE_TICK_MS. */
+static void
+wait_for_round(struct reconciler *r)
+{
+    uint64_t now = now_ms(), next = now + r->rs.interval_ms;
+    for (size_t i = 0; i < r->rs.n_hosts; i++)
+        next = MIN(next, r->rs.hosts[i]->due_ms);
+    uint64_t wait = next > now + RECONCILE_TICK_MS ? next - now : RECONCILE_TICK_MS;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait / 1000;
+    until.tv_nsec += (long)(wait % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&r->cv, &r->mu, &until);
+}
+
 static void *
 run(void *arg)
 {
@@ -347,28 +804,21 @@ run(void *arg)
     pthread_mutex_lock(&r->mu);
     while (!r->stopping) {
         if (!r->kicked) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += r->p.interval_ms / 1000;
-            until.tv_nsec += (long)(r->p.interval_ms % 1000) * 1000000;
-            if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&r->cv, &r->mu, &until);
+            wait_for_round(r);
             if (r->stopping)
                 break;
         }
-        r->kicked = false;
+        /* A kick (a change: the inventory is read again) pushes to every
+         * host; a round without one visits the hosts due. */
+        bool kicked = r->kicked, overflow = r->overflow;
         size_t n = r->n_queue;
-        bool overflow = r->overflow;
         memcpy(tasks, r->queue, n * sizeof tasks[0]);
+        r->kicked = r->overflow = false;
         r->n_queue = 0;
-        r->overflow = false;
         pthread_mutex_unlock(&r->mu);
         if (overflow) /* the queue's and those it had no room for */
             n = queued_tasks(st, tasks, RECONCILE_QUEUE);
-        reconcile_round(st, r->p.client, r->p.hostd_port, tasks, n, r->p.fleet);
+        round_run(&r->rs, st, tasks, n, kicked, kicked);
         if (overflow && n == RECONCILE_QUEUE)
             reconcile_kick(r, "overflow"); /* more may wait: another round */
         pthread_mutex_lock(&r->mu);
@@ -388,16 +838,18 @@ reconcile_start(const struct reconcile_params *p, struct reconciler **out, char 
     r->p = *p;
     snprintf(r->store_path, sizeof r->store_path, "%s", p->store_path);
     r->p.store_path = r->store_path;
-    if (!r->p.interval_ms)
-        r->p.interval_ms = RECONCILE_INTERVAL_MS;
-    if (!r->p.hostd_port)
-        r->p.hostd_port = RECONCILE_HOSTD_PORT;
+    int rc = rstate_init(&r->rs, &r->p, true);
+    if (rc < 0) {
+        free(r);
+        return err_set(err, err_len, rc, "reconcile: workers: %s", strerror(-rc));
+    }
     SSL_CTX_up_ref(r->p.client);
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     r->kicked = true; /* a round at once */
-    int rc = pthread_create(&r->thread, NULL, run, r);
+    rc = pthread_create(&r->thread, NULL, run, r);
     if (rc) {
+        rstate_fini(&r->rs);
         SSL_CTX_free(r->p.client);
         free(r);
         return err_set(err, err_len, -rc, "reconcile: %s", strerror(rc));
@@ -431,6 +883,7 @@ reconcile_stop(struct reconciler *r)
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
+    rstate_fini(&r->rs);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     SSL_CTX_free(r->p.client);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "daemons/common/daemon.h"
@@ -84,6 +85,19 @@ parse(int argc, char **argv, struct opts *o)
     return -1;
 }
 
+/* As many open files as the hard limit allows: the reconciler keeps a
+ * connection to each host (manager/reconcile.h). */
+static void
+raise_nofile(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &r) < 0)
+            log_warn("cannot raise the open-file limit: %s", strerror(errno));
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -102,6 +116,7 @@ main(int argc, char **argv)
                                .cert = o.c.tls.cert,
                                .key = o.c.tls.key,
                                .interval_ms = (unsigned)o.interval_s * 1000};
+    raise_nofile();
     struct manager *m = NULL;
     struct cmdtab *tab = NULL;
     struct daemon_servers *servers = NULL;

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -168,6 +169,10 @@ host_of(struct sim_server *sv, SSL *ssl)
         return 0;
     h = hostsim_host_at(sv->sim, ntohl(a.sin_addr.s_addr));
     SSL_set_app_data(ssl, (void *)h);
+    /* As hostd's server (lib/http.c): no Nagle on replies to kept-alive
+     * callers. */
+    int one = 1;
+    setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return (unsigned)h;
 }
 
