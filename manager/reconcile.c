@@ -7,6 +7,7 @@
 #include <malloc.h>
 #endif
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,9 @@ struct rhost {
     uint64_t due_ms;    /* of its next full visit (figures) */
     uint64_t failed_ms; /* when it last did not answer; 0: it did */
     char *status;       /* as stored (compact, sorted keys); NULL: not read yet */
+    char *unsaved;      /* newer, to be written; NULL: none */
     json_t *want;       /* what it should have (borrowed from rstate.wants) */
+    json_t *have;       /* its portgroups as last listed and added since, or NULL */
     bool keep;          /* its connection stays open between rounds */
     bool taken;         /* (while the table is rebuilt) */
 };
@@ -47,6 +50,9 @@ struct job {
     struct fleet *fleet; /* NULL: no figures this time */
     json_t *status;      /* what the worker saw */
     bool full;           /* a full visit: list, and figures into 'fleet' */
+    bool superseded;     /* a push to a host visited in full later in the round */
+    unsigned added;      /* portgroups it added */
+    struct job *push;    /* a visit's: its host's push that it supersedes, or NULL */
     bool reached;
 };
 
@@ -58,6 +64,8 @@ struct pool {
     pthread_cond_t work, done;
     struct job *jobs;
     size_t n_jobs, next, n_done;
+    const atomic_bool *cut; /* set: leave the jobs not started ... */
+    uint64_t cut_after_ms;  /* ... from then on */
     bool stopping;
 };
 
@@ -69,6 +77,7 @@ struct rstate {
     unsigned interval_ms;
     bool stagger;         /* a new host's first full visit: at a phase of its own */
     uint64_t trimmed_ms;  /* when the heap was last trimmed */
+    atomic_bool kicked;   /* a change came: a round of visits alone stops short */
     struct rhost **hosts; /* sorted by name */
     size_t n_hosts, n_kept, keep_max;
     json_t *wants; /* what each datacenter's hosts should have */
@@ -173,13 +182,16 @@ find_pg(json_t *have, const char *name)
     return NULL;
 }
 
-/* Adds what 'have' lacks of 'want' on 'peer'; 'ok' gets the portgroups
- * there as wanted, 'drift' the differences. */
-static void
-push_pgs(const struct httpc *peer, json_t *want, json_t *have, json_t *ok, json_t *drift)
+/* Adds what 'have' lacks of 'want' on 'peer' (and to 'have', counted in
+ * '*added'); 'ok' gets the portgroups there as wanted, 'drift' the
+ * differences.  Returns the number of adds that failed. */
+static int
+push_pgs(const struct httpc *peer, json_t *want, json_t *have, json_t *ok, json_t *drift,
+         unsigned *added)
 {
     const char *name;
     json_t *pg;
+    int failed = 0;
     json_object_foreach (want, name, pg) {
         json_t *h = find_pg(have, name);
         long long hv = json_integer_value(json_object_get(h, "vlan")),
@@ -196,41 +208,55 @@ push_pgs(const struct httpc *peer, json_t *want, json_t *have, json_t *ok, json_
                 json_pack("{s:s,s:O,s:O}", "name", name, "vlan", json_object_get(pg, "vlan"), "mtu",
                           json_object_get(pg, "mtu"));
             if (call(peer, "portgroup.add", args, NULL, why, sizeof why) == 0) {
-                log_info("host %s: portgroup %s added (VLAN %lld)", peer->host, name, wv);
+                log_debug("host %s: portgroup %s added (VLAN %lld)", peer->host, name, wv);
                 json_array_append_new(ok, json_string(name));
+                json_array_append(have, args);
+                (*added)++;
             } else {
                 json_array_append_new(drift,
                                       json_sprintf("portgroup %s: cannot add: %s", name, why));
+                failed++;
             }
             json_decref(args);
         }
     }
+    return failed;
 }
 
-/* Brings host 'peer' in line with 'want' and fills 'status'.  Returns 0
- * when the host answered. */
+/* Brings host 'peer' in line with 'want' and fills 'status'.  '*have' is
+ * its portgroups as last listed, with what was added since: NULL lists
+ * them (a full visit), else nothing is asked of a host that lacks nothing
+ * (a change elsewhere costs it no call).  A call that fails drops '*have'.
+ * Returns 0 when the host answered, or had nothing to answer. */
 static int
-push_host(const struct httpc *peer, json_t *want, json_t *status)
+push_host(const struct httpc *peer, json_t *want, json_t **have, json_t *status, unsigned *added)
 {
     char err[ERR_LEN] = "";
-    json_t *have = NULL, *ok = json_array(), *drift = json_array(), *pg;
-    int rc = call(peer, "portgroup.list", NULL, &have, err, sizeof err);
+    json_t *ok = json_array(), *drift = json_array(), *pg;
+    int rc = *have ? 0 : call(peer, "portgroup.list", NULL, have, err, sizeof err);
+    if (rc == 0 && !json_is_array(*have))
+        rc = err_set(err, sizeof err, -EPROTO, "portgroup.list: not a list");
     if (rc == 0) {
-        push_pgs(peer, want, have, ok, drift);
+        int failed = push_pgs(peer, want, *have, ok, drift, added);
         size_t i;
-        json_array_foreach (have, i, pg) {
+        json_array_foreach (*have, i, pg) {
             if (str(pg, "name") && !json_object_get(want, str(pg, "name")))
                 json_array_append_new(
                     drift, json_sprintf("portgroup %s: not in the manager", str(pg, "name")));
         }
+        if (failed) /* what it has is in doubt: ask next time */
+            rc = 1;
     }
-    json_object_set_new(status, "reachable", json_boolean(rc == 0));
+    json_object_set_new(status, "reachable", json_boolean(rc >= 0));
     json_object_set_new(status, "portgroups", ok);
     json_object_set_new(status, "drift", drift);
     if (rc < 0)
         json_object_set_new(status, "error", json_string(err));
-    json_decref(have);
-    return rc;
+    if (rc != 0) {
+        json_decref(*have);
+        *have = NULL;
+    }
+    return rc < 0 ? rc : 0;
 }
 
 /* Each task of the round: 'state' at 'progress' with 'results'. */
@@ -288,7 +314,7 @@ collect(const struct httpc *peer, const char *name, struct fleet *fleet)
 static void
 reconcile_host(const struct httpc *peer, const char *name, struct job *j)
 {
-    if (push_host(peer, j->want, j->status) < 0)
+    if (push_host(peer, j->want, &j->h->have, j->status, &j->added) < 0)
         return;
     j->reached = true;
     if (j->fleet)
@@ -303,6 +329,10 @@ job_run(struct job *j)
     struct rhost *h = j->h;
     if (!h->peer.session) /* NULL on ENOMEM: a connection per call */
         h->peer.session = httpc_session_create(&h->peer);
+    if (j->full) { /* what it has: asked again */
+        json_decref(h->have);
+        h->have = NULL;
+    }
     j->status = json_object();
     reconcile_host(&h->peer, h->name, j);
     if (!h->keep) {
@@ -323,6 +353,12 @@ pool_worker(void *arg)
             pthread_cond_wait(&p->work, &p->mu);
         if (p->stopping)
             break;
+        if (p->cut && atomic_load(p->cut) && now_ms() >= p->cut_after_ms) { /* the rest: undone */
+            p->n_jobs = p->next;
+            if (p->n_done == p->n_jobs)
+                pthread_cond_signal(&p->done);
+            continue;
+        }
         struct job *j = &p->jobs[p->next++];
         pthread_mutex_unlock(&p->mu);
         job_run(j);
@@ -366,30 +402,37 @@ pool_start(struct pool *p, unsigned n)
 }
 
 /* Runs 'n' jobs on the workers and waits for them, calling 'progress'
- * with the number done about once a second meanwhile. */
-static void
-pool_run(struct pool *p, struct job *jobs, size_t n, void (*progress)(void *aux, size_t done),
-         void *aux)
+ * with the number done about once a second meanwhile.  Once 'cut' (may be
+ * NULL) is set and 'cut_ms' have passed, the jobs not yet started are left
+ * undone.  Returns the number run: the first ones. */
+static size_t
+pool_run(struct pool *p, struct job *jobs, size_t n, const atomic_bool *cut, uint64_t cut_ms,
+         void (*progress)(void *aux, size_t done), void *aux)
 {
     pthread_mutex_lock(&p->mu);
     p->jobs = jobs;
     p->n_jobs = n;
     p->next = p->n_done = 0;
+    p->cut = cut;
+    p->cut_after_ms = now_ms() + cut_ms;
     pthread_cond_broadcast(&p->work);
-    while (p->n_done < n) {
+    while (p->n_done < p->n_jobs) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec++;
-        if (pthread_cond_timedwait(&p->done, &p->mu, &until) && progress && p->n_done < n) {
+        if (pthread_cond_timedwait(&p->done, &p->mu, &until) && progress && p->n_done < p->n_jobs) {
             size_t done = p->n_done;
             pthread_mutex_unlock(&p->mu);
             progress(aux, done);
             pthread_mutex_lock(&p->mu);
         }
     }
+    n = p->n_jobs;
     p->jobs = NULL;
     p->n_jobs = p->next = 0;
+    p->cut = NULL;
     pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 /* ---- the hosts between rounds ---- */
@@ -400,7 +443,9 @@ rhost_free(struct rstate *rs, struct rhost *h)
     if (h->keep)
         rs->n_kept--;
     httpc_session_destroy(h->peer.session);
+    json_decref(h->have);
     free(h->status);
+    free(h->unsaved);
     free(h);
 }
 
@@ -430,6 +475,8 @@ rhost_of(struct rstate *rs, const char *name, json_t *host, const char *addr, ui
         httpc_session_destroy(h->peer.session); /* it moved: connect again */
         h->peer.session = NULL;
         h->failed_ms = 0;
+        json_decref(h->have);
+        h->have = NULL;
     } else if (!h) {
         if (!(h = calloc(1, sizeof *h)))
             return NULL;
@@ -517,24 +564,46 @@ load_inventory(struct rstate *rs, struct store *st, uint64_t now)
 
 /* ---- a round ---- */
 
-/* The jobs of a round at 'now' into 'jobs' (room for every host): the
- * hosts due for a full visit and, when 'push_all', every other one but
- * those that did not answer lately (they rest until their visit). */
+/* Whether the round takes 'h' along: its connection kept if it may. */
+static struct job *
+plan_job(struct rstate *rs, struct rhost *h, struct job *j, bool full)
+{
+    if (!h->keep && rs->n_kept < rs->keep_max) {
+        h->keep = true;
+        rs->n_kept++;
+    }
+    *j = (struct job){.h = h, .want = h->want, .full = full, .fleet = full ? rs->fleet : NULL};
+    return j;
+}
+
+/* The jobs of a round at 'now' into 'jobs' (room for two a host), in two
+ * phases: when 'push_all', first a push to every host but those that did
+ * not answer lately (they rest until their visit), '*n_push' of them; then
+ * the full visits of the hosts due (a push to one of those is superseded
+ * by its visit: only the visit's status counts).  Returns the number. */
 static size_t
-plan(struct rstate *rs, uint64_t now, bool push_all, struct job *jobs)
+plan(struct rstate *rs, uint64_t now, bool push_all, struct job *jobs, size_t *n_push)
 {
     size_t n = 0;
-    for (size_t i = 0; i < rs->n_hosts; i++) {
+    for (size_t i = 0; push_all && i < rs->n_hosts; i++) {
         struct rhost *h = rs->hosts[i];
-        bool due = now >= h->due_ms, resting = h->failed_ms && now - h->failed_ms < rs->interval_ms;
-        if (!due && (!push_all || resting))
+        bool due = now >= h->due_ms;
+        /* One due whose portgroups are not known gets the change at its
+         * visit: a push would list them first too. */
+        if ((!h->failed_ms || now - h->failed_ms >= rs->interval_ms) && (!due || h->have))
+            plan_job(rs, h, &jobs[n++], false)->superseded = due;
+    }
+    *n_push = n;
+    for (size_t i = 0, k = 0; i < rs->n_hosts; i++) {
+        struct rhost *h = rs->hosts[i];
+        if (now < h->due_ms)
             continue;
-        if (!h->keep && rs->n_kept < rs->keep_max) {
-            h->keep = true;
-            rs->n_kept++;
-        }
-        jobs[n++] =
-            (struct job){.h = h, .want = h->want, .full = due, .fleet = due ? rs->fleet : NULL};
+        /* Its push, if it had one: the pushes superseded come in the
+         * hosts' order, each of a host due. */
+        while (k < *n_push && !jobs[k].superseded)
+            k++;
+        struct job *push = k < *n_push && jobs[k].h == h ? &jobs[k++] : NULL;
+        plan_job(rs, h, &jobs[n++], true)->push = push;
     }
     return n;
 }
@@ -553,57 +622,71 @@ stored_status(struct store *st, const char *name)
     return s;
 }
 
-/* Commits the 'n' statuses of 't' ('texts' for 'hs'): the hosts keep what
- * was stored. */
+/* Commits the 'n' statuses of 't' (those of 'hs'): what they stored is
+ * theirs now; on a failure they stay unsaved. */
 static void
-commit_statuses(struct store_txn *t, struct rhost **hs, char **texts, size_t n)
+commit_statuses(struct store_txn *t, struct rhost **hs, size_t n)
 {
+    static struct log_ratelimit rl = LOG_RATELIMIT_INIT(5, 60000);
     char err[ERR_LEN];
     struct store_actor actor = {.who = "dse-manager", .from = "reconcile", .what = "host.observe"};
     int rc = store_txn_commit(t, &actor, NULL, err, sizeof err);
     if (rc < 0)
-        log_warn("%zu hosts' status: %s", n, rc == -ENOMEM ? "out of memory" : err);
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0) {
-            free(hs[i]->status);
-            hs[i]->status = texts[i];
-        } else {
-            free(texts[i]);
-        }
+        log_warn_rl(&rl, "%zu hosts' status: %s", n, rc == -ENOMEM ? "out of memory" : err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        free(hs[i]->status);
+        hs[i]->status = hs[i]->unsaved;
+        hs[i]->unsaved = NULL;
     }
 }
 
-/* Writes the statuses of 'jobs' that differ from the stored ones,
- * RECONCILE_BATCH to a transaction. */
+/* Notes what each job saw of its host where it differs from what is
+ * stored: its status to write. */
 static void
-save_statuses(struct store *st, struct job *jobs, size_t n)
+note_statuses(struct store *st, struct job *jobs, size_t n)
 {
-    struct rhost *hs[RECONCILE_BATCH];
-    char *texts[RECONCILE_BATCH], key[STORE_KEY_MAX], err[ERR_LEN];
-    struct store_txn *t = NULL;
-    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         struct rhost *h = jobs[i].h;
-        char *text = json_dumps(jobs[i].status, JSON_COMPACT | JSON_SORT_KEYS);
+        char *text =
+            jobs[i].superseded ? NULL : json_dumps(jobs[i].status, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!text)
+            continue;
         if (!h->status)
             h->status = stored_status(st, h->name);
-        if (!text || (h->status && !strcmp(h->status, text)) ||
-            (!t && !(t = store_txn_begin(st)))) {
+        free(h->unsaved);
+        h->unsaved = h->status && !strcmp(h->status, text) ? NULL : text;
+        if (!h->unsaved)
             free(text);
+    }
+}
+
+/* Writes the statuses not yet stored, RECONCILE_BATCH to a transaction; a
+ * change that came meanwhile stops it after a batch (the rest is written
+ * after the next round). */
+static void
+save_statuses(struct rstate *rs, struct store *st)
+{
+    struct rhost *hs[RECONCILE_BATCH];
+    char key[STORE_KEY_MAX], err[ERR_LEN];
+    struct store_txn *t = NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < rs->n_hosts; i++) {
+        struct rhost *h = rs->hosts[i];
+        if (!h->unsaved || (!t && !(t = store_txn_begin(st))))
             continue;
-        }
         snprintf(key, sizeof key, "%sstatus/%s", STORE_KEY_PREFIX, h->name);
-        store_txn_put(t, key, text, STORE_ANY_VERSION, err, sizeof err); /* commit fails then */
-        hs[k] = h;
-        texts[k++] = text;
+        store_txn_put(t, key, h->unsaved, STORE_ANY_VERSION, err, sizeof err); /* commit fails */
+        hs[k++] = h;
         if (k == RECONCILE_BATCH) {
-            commit_statuses(t, hs, texts, k);
+            commit_statuses(t, hs, k);
             t = NULL;
             k = 0;
+            if (atomic_load(&rs->kicked))
+                return;
         }
     }
     if (k)
-        commit_statuses(t, hs, texts, k);
+        commit_statuses(t, hs, k);
 }
 
 /* Each host's result in the round's tasks: those visited, and the last
@@ -613,11 +696,13 @@ round_results(struct rstate *rs, struct job *jobs, size_t n)
 {
     json_t *results = json_object();
     for (size_t i = 0; i < n; i++)
-        json_object_set_new(results, jobs[i].h->name, host_result(jobs[i].status));
+        if (!jobs[i].superseded)
+            json_object_set_new(results, jobs[i].h->name, host_result(jobs[i].status));
     for (size_t i = 0; i < rs->n_hosts; i++) {
         struct rhost *h = rs->hosts[i];
+        const char *text = h->unsaved ? h->unsaved : h->status;
         json_t *last =
-            h->status && !json_object_get(results, h->name) ? json_loads(h->status, 0, NULL) : NULL;
+            text && !json_object_get(results, h->name) ? json_loads(text, 0, NULL) : NULL;
         if (last)
             json_object_set_new(results, h->name, host_result(last));
         json_decref(last);
@@ -628,25 +713,29 @@ round_results(struct rstate *rs, struct job *jobs, size_t n)
 struct progress {
     struct store *st;
     char (*tasks)[TASK_ID_LEN];
-    size_t n_tasks, n_jobs;
+    size_t n_tasks, n_jobs, base; /* base: done in the phases before */
 };
 
 static void
 progress_cb(void *aux, size_t done)
 {
     struct progress *p = aux;
-    tasks_set(p->st, p->tasks, p->n_tasks, "running", (int)(done * 100 / p->n_jobs), NULL);
+    tasks_set(p->st, p->tasks, p->n_tasks, "running", (int)((p->base + done) * 100 / p->n_jobs),
+              NULL);
 }
 
-/* After the round at 'now': when each host is due again, whether it
- * answered. */
+/* After the round at 'now': whether each host answered, and when those
+ * visited in full are due again (one that fell due while the round ran
+ * without its full visit is due still). */
 static void
 round_account(struct rstate *rs, struct job *jobs, size_t n, uint64_t now)
 {
     for (size_t i = 0; i < n; i++) {
         struct rhost *h = jobs[i].h;
+        if (jobs[i].superseded)
+            continue;
         h->failed_ms = jobs[i].reached ? 0 : now;
-        while (h->due_ms <= now) /* its phase, without the visits missed */
+        while (jobs[i].full && h->due_ms <= now) /* its phase, without the visits missed */
             h->due_ms += rs->interval_ms;
     }
 }
@@ -676,19 +765,38 @@ round_run(struct rstate *rs, struct store *st, char (*tasks)[TASK_ID_LEN], size_
 {
     uint64_t now = now_ms(), t0 = now;
     int rc = reload ? load_inventory(rs, st, now) : 0;
-    struct job *jobs = rc == 0 ? calloc(rs->n_hosts + 1, sizeof *jobs) : NULL;
-    size_t n = jobs ? plan(rs, now, push_all, jobs) : 0;
+    uint64_t ti = now_ms();
+    struct job *jobs = rc == 0 ? calloc(2 * rs->n_hosts + 1, sizeof *jobs) : NULL;
+    size_t n_push = 0, n = jobs ? plan(rs, now, push_all, jobs, &n_push) : 0;
     tasks_set(st, tasks, n_tasks, "running", 0, NULL);
-    struct progress pr = {st, tasks, n_tasks, n};
-    pool_run(&rs->pool, jobs, n, n_tasks ? progress_cb : NULL, &pr);
+    struct progress pr = {st, tasks, n_tasks, n, 0};
+    /* The pushes first: a change reaches every host before the figures of
+     * those due are collected.  The visits give way to a change that comes
+     * meanwhile (at once, or after RECONCILE_CUT_MS of them in a round that
+     * pushed a change, so that changes in a row do not starve them): those
+     * not started wait for the next round. */
+    atomic_store(&rs->kicked, false);
+    pool_run(&rs->pool, jobs, n_push, NULL, 0, n_tasks ? progress_cb : NULL, &pr);
+    pr.base = n_push;
+    size_t ran =
+        n_push + pool_run(&rs->pool, jobs + n_push, n - n_push, &rs->kicked,
+                          push_all ? RECONCILE_CUT_MS : 0, n_tasks ? progress_cb : NULL, &pr);
+    for (; n > ran; n--) /* a visit left undone: its host's push counts */
+        if (jobs[n - 1].push)
+            jobs[n - 1].push->superseded = false;
     int reached = jobs ? 0 : rc < 0 ? rc : -ENOMEM;
-    size_t full = 0;
+    size_t full = 0, added = 0, hosts_added = 0;
     for (size_t i = 0; i < n; i++) {
-        reached += jobs[i].reached;
+        reached += jobs[i].reached && !jobs[i].superseded;
         full += jobs[i].full;
+        added += jobs[i].added;
+        hosts_added += jobs[i].added > 0;
     }
-    save_statuses(st, jobs, n);
-    round_account(rs, jobs, n, now_ms());
+    uint64_t t1 = now_ms();
+    note_statuses(st, jobs, n);
+    save_statuses(rs, st);
+    uint64_t t2 = now_ms();
+    round_account(rs, jobs, n, t2);
     json_t *results = !n_tasks ? NULL : reached >= 0 ? round_results(rs, jobs, n) : json_object();
     bool failed = reached < 0;
     const char *name;
@@ -696,8 +804,14 @@ round_run(struct rstate *rs, struct store *st, char (*tasks)[TASK_ID_LEN], size_
     json_object_foreach (results, name, r)
         failed |= !json_is_true(json_object_get(r, "ok"));
     tasks_set(st, tasks, n_tasks, failed ? "error" : "success", 100, results);
-    log_debug("round: %zu of %zu hosts (%zu full, %d reached), %zu tasks, %llu ms", n, rs->n_hosts,
-              full, reached, n_tasks, (unsigned long long)(now_ms() - t0));
+    log_debug("round: %zu pushes and %zu full visits of %zu hosts (%d reached), %zu tasks, %llu ms "
+              "(inventory %llu, hosts %llu, statuses %llu, tasks %llu)",
+              n_push, full, rs->n_hosts, reached, n_tasks, (unsigned long long)(now_ms() - t0),
+              (unsigned long long)(ti - t0), (unsigned long long)(t1 - ti),
+              (unsigned long long)(t2 - t1), (unsigned long long)(now_ms() - t2));
+    if (added)
+        log_info("%zu portgroups added on %zu hosts in %llu ms", added, hosts_added,
+                 (unsigned long long)(t1 - t0));
     json_decref(results);
     for (size_t i = 0; i < n; i++)
         json_decref(jobs[i].status);
@@ -886,6 +1000,7 @@ reconcile_kick(struct reconciler *r, const char *task)
 {
     if (!r)
         return;
+    atomic_store(&r->rs.kicked, true); /* a round of visits under way stops short */
     pthread_mutex_lock(&r->mu);
     r->kicked = true;
     if (task && task_id_is_valid(task) && r->n_queue < RECONCILE_QUEUE)

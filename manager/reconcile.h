@@ -9,21 +9,27 @@
  * /dse/v1/status/HOST (reachable, applied, drift, error), written only when
  * it changed.
  *
- *     change through the API --kick (its task)--> a push round at once:
- *         every host: portgroup.list -> add the missing -> status
  *     every host, once an interval (its own phase) -> a full visit:
- *         the same, and its figures and its DPUs' (host.stats, dpu.stats)
- *         into the fleet
+ *         portgroup.list -> add the missing -> status; its figures and its
+ *         DPUs' (host.stats, dpu.stats) into the fleet
+ *     change through the API --kick (its task)--> a push round at once:
+ *         every host: add what it lacks of what it had at its last visit
+ *         (and was added since) -> status; a host that lacks nothing is
+ *         not called (a change costs the hosts it does not concern nothing)
  *
- *   A round takes the hosts it visits (all of them after a kick, else those
- *   whose interval is up: the rounds run at most every RECONCILE_TICK_MS,
+ *   A round hands its hosts to RECONCILE_WORKERS threads in two phases:
+ *   after a kick, a push to every host; then the full visits of the hosts
+ *   whose interval is up (the rounds run at most every RECONCILE_TICK_MS,
  *   so the visits of a large fleet spread over the interval instead of
- *   coming all at once), hands them to RECONCILE_WORKERS threads, and when
- *   they are done writes the statuses that changed, RECONCILE_BATCH to a
- *   transaction, and ends the round's tasks with each host's result; while
- *   it runs, their progress (about once a second).  A host that did not
- *   answer is tried again at its next full visit, not at every change: a
- *   task meanwhile gives its last error.
+ *   coming all at once).  A change does not wait behind them: when one
+ *   comes, a round starts no more visits (at once, or once it made
+ *   RECONCILE_CUT_MS of them if it pushed a change itself) and the next
+ *   round pushes the change first; the visits left are due still.  Then the round writes the
+ * statuses that changed, RECONCILE_BATCH to a transaction (a change stops that too, after a batch:
+ * the rest follow the next round), and ends its tasks with each host's result; while it runs, their
+ * progress (about once a second).  A host that did not answer is tried again at its next full
+ * visit, not at every change: a task meanwhile gives its last error.  What a host has is read at
+ * its full visits: a portgroup removed by hand is put back, and drift shown, within an interval.
  *
  * Tasks left queued or running by a manager that stopped are ended with
  * an error when the reconciler starts.
@@ -59,6 +65,7 @@
 #define RECONCILE_TICK_MS 1000 /* rounds without a kick come at most this often */
 #define RECONCILE_WORKERS 16   /* threads that call the hosts */
 #define RECONCILE_BATCH 128    /* statuses written in one transaction (STORE_TXN_MAX_OPS) */
+#define RECONCILE_CUT_MS 250   /* of visits after a push, before a change stops them */
 
 struct reconciler;
 
