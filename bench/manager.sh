@@ -94,6 +94,8 @@ run_size() {
 	# A collection interval and a bit: every host's figures are in the fleet.
 	sleep $((interval + 5))
 	rssn=$(rss_kib "$mpid")
+	local t_rssn
+	t_rssn=$(now_ms)
 	record "$TMPB/rss-$n" "$(awk -v a="$rssn" -v b="$rss0" -v n="$n" 'BEGIN { printf "%.2f", (a - b) / n }')"
 	# The manager's CPU with nothing but the rounds: one interval.
 	c0=$(cpu_ticks "$mpid") t0=$(now_ms)
@@ -105,21 +107,26 @@ run_size() {
 	client load "$TMPB/hosts-$n" "$window" "$rate" "$TMPB/api-$n"
 	echo "bench: $n hosts: GET p50 $(pct "$TMPB/api-$n.get" 0.5) p99 $(pct "$TMPB/api-$n.get" 0.99) ms, PUT p50 $(pct "$TMPB/api-$n.put" 0.5) p99 $(pct "$TMPB/api-$n.put" 0.99) ms" >&2
 	client propagate "$rec" "$n" "$pgs" "$TMPB/prop-$n"
-	local rss_end sim_rss
-	rss_end=$(rss_kib "$mpid") sim_rss=$(rss_kib "$spid")
+	local rss_end sim_rss t_end
+	rss_end=$(rss_kib "$mpid") sim_rss=$(rss_kib "$spid") t_end=$(now_ms)
 	kill -TERM "$spid"
 	wait "$spid" 2>/dev/null || true
 	jq -nc --argjson n "$n" --argjson create "$create_ms" --argjson rss0 "$rss0" --argjson rssn "$rssn" \
 		--argjson rss_end "$rss_end" --argjson cpu "$idle_cpu" --argjson sim_rss "$sim_rss" \
+		--argjson rounds "$(((t_end - t_rssn) / (interval * 1000)))" \
+		--argjson store "$(du -cb "$st"/store.db* | tail -n1 | cut -f1)" \
 		--arg calls "$(sed -n 's/.*calls answered: //p' "$TMPB/sim-$n.log")" \
 		--arg pg "$(cat "$TMPB/prop-$n.pg" 2>/dev/null)" \
 		'{hosts: $n, dpus: (2 * $n), create_ms: $create, manager_rss_kib: {none: $rss0, hosts: $rssn, end: $rss_end},
-		  manager_cpu_pct_between_changes: $cpu, hostsim_rss_kib: $sim_rss, hostsim_calls: ($calls | fromjson? // null),
+		  rounds_after: $rounds, growth_kib_per_host_and_round: (if $rounds > 0 then (($rss_end - $rssn) / $n / $rounds * 100 | round) / 100 else null end),
+		  manager_cpu_pct_between_changes: $cpu, store_mib: ($store / 1048576 | round), hostsim_rss_kib: $sim_rss, hostsim_calls: ($calls | fromjson? // null),
 		  propagation_per_portgroup: ($pg | split("\n") | map(select(length > 0) | split(" ") | map(tonumber? // null)
 		    | {p50_ms: .[0], p99_ms: .[1], hosts: .[2]}))}' >"$TMPB/detail-$n"
 	kill "$mpid"
 	wait "$mpid" 2>/dev/null || true
 	ip netns del "$ns"
+	# MANAGER_LOGS=DIR keeps the manager's and the simulator's logs.
+	[[ -z ${MANAGER_LOGS:-} ]] || cp "$TMPB/manager-$n.log" "$TMPB/sim-$n.log" "$MANAGER_LOGS/"
 }
 
 for n in "${sizes[@]}"; do
