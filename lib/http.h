@@ -48,6 +48,8 @@ struct http_server *http_server_create(struct event_base *base, const char *addr
                                        size_t err_len);
 void http_server_destroy(struct http_server *); /* accepts NULL */
 
+struct httpc_session;
+
 /* A peer to call. */
 struct httpc {
     SSL_CTX *ctx;     /* from tls_client_ctx() */
@@ -56,6 +58,11 @@ struct httpc {
     const char *expect_cn; /* server certificate CN must equal this; NULL: any */
     unsigned expect_role;  /* its one role (authz.h) must be this; 0: any */
     int timeout_ms;        /* for the whole call */
+    /* When not NULL, httpc_call() and httpc_call_payload() go over this
+     * session's kept connection (below), made for the same peer, instead
+     * of a connection of their own: a caller that holds one per peer keeps
+     * its calls as they are. */
+    struct httpc_session *session;
 };
 
 /* POSTs 'args' (borrowed; NULL means {}) to /api/v1/'cmd' and returns 0 with
@@ -89,13 +96,13 @@ int httpc_rest(const struct httpc *peer, const char *method, const char *target,
 /* A session keeps one TLS connection open across calls (HTTP/1.1
  * keep-alive), for a stream of calls to one peer: no handshake per call.
  * httpc_session_create() copies 'peer' (its strings and SSL_CTX must outlive
- * the session) and connects at the first call; returns NULL on ENOMEM.
+ * the session; its 'session' is not used) and connects at the first call;
+ * returns NULL on ENOMEM.
  * httpc_session_call() is httpc_call_payload() on the session's connection
  * ('payload' may be NULL), waiting at most 'timeout_ms' (0: the peer's
  * timeout_ms); a kept connection that the server closed
  * meanwhile is replaced once, when it failed before any reply came.  A
  * session is used by one thread at a time. */
-struct httpc_session;
 struct httpc_session *httpc_session_create(const struct httpc *peer);
 int httpc_session_call(struct httpc_session *, const char *cmd, json_t *args, const void *payload,
                        size_t len, int timeout_ms, json_t **reply, char *err, size_t err_len);

@@ -493,6 +493,9 @@ int
 httpc_call_payload(const struct httpc *peer, const char *cmd, json_t *args, const void *payload,
                    size_t payload_len, json_t **reply, char *err, size_t err_len)
 {
+    if (peer->session)
+        return httpc_session_call(peer->session, cmd, args, payload, payload_len, peer->timeout_ms,
+                                  reply, err, err_len);
     struct call c = {
         .fd = -1,
         .deadline = now_ms() + (peer->timeout_ms > 0 ? peer->timeout_ms : 0),
@@ -527,6 +530,7 @@ httpc_session_create(const struct httpc *peer)
     struct httpc_session *s = calloc(1, sizeof *s);
     if (s) {
         s->peer = *peer;
+        s->peer.session = NULL;
         s->c.fd = -1;
     }
     return s;

@@ -20,20 +20,13 @@ struct ahost {
     uint64_t last_seq; /* of the last event kept */
 };
 
-struct job {
-    char host[INV_NAME_MAX + 1];
-    char id[ALARMS_ID_MAX + 1];
-    char task[TASK_ID_LEN];
-    uint64_t at_ms;
-};
-
 struct alarms {
     pthread_mutex_t mu;
     struct ahost *hosts;
     size_t n_hosts;
     json_t **ring; /* ALARMS_EVENTS_MAX events; the oldest at (head - n) */
     size_t head, n;
-    struct job jobs[ALARMS_JOBS_MAX];
+    struct alarms_ack jobs[ALARMS_JOBS_MAX];
     size_t n_jobs;
 };
 
@@ -352,7 +345,7 @@ alarms_ack_queue(struct alarms *a, const char *host, const char *id, const char 
     pthread_mutex_lock(&a->mu);
     int rc = a->n_jobs < ALARMS_JOBS_MAX ? 0 : -ENOSPC;
     if (rc == 0) {
-        struct job *j = &a->jobs[a->n_jobs++];
+        struct alarms_ack *j = &a->jobs[a->n_jobs++];
         snprintf(j->host, sizeof j->host, "%s", host);
         snprintf(j->id, sizeof j->id, "%s", id);
         snprintf(j->task, sizeof j->task, "%s", task);
@@ -371,23 +364,56 @@ alarms_ack_has_room(struct alarms *a)
     return room;
 }
 
-/* Takes the first job of 'host', or one of any host that waited too long,
- * into 'j'.  Returns whether it took one. */
-static bool
-take_job(struct alarms *a, const char *host, uint64_t now_ms, struct job *j)
+static int
+by_host(const void *a, const void *b)
 {
-    bool took = false;
+    return strcmp(((const struct alarms_ack *)a)->host, ((const struct alarms_ack *)b)->host);
+}
+
+size_t
+alarms_ack_take(struct alarms *a, struct alarms_ack *out)
+{
     pthread_mutex_lock(&a->mu);
-    for (size_t i = 0; !took && i < a->n_jobs; i++) {
-        if (strcmp(a->jobs[i].host, host) && a->jobs[i].at_ms + ALARMS_JOB_TIMEOUT_MS > now_ms)
-            continue;
-        *j = a->jobs[i];
-        memmove(&a->jobs[i], &a->jobs[i + 1], (a->n_jobs - i - 1) * sizeof *j);
-        a->n_jobs--;
-        took = true;
-    }
+    size_t n = a->n_jobs;
+    memcpy(out, a->jobs, n * sizeof *out);
+    a->n_jobs = 0;
     pthread_mutex_unlock(&a->mu);
-    return took;
+    for (size_t i = 0; i < n; i++)
+        out[i].error[0] = '\0';
+    qsort(out, n, sizeof *out, by_host);
+    return n;
+}
+
+void
+alarms_ack_requeue(struct alarms *a, struct store *st, const struct alarms_ack *ack,
+                   uint64_t now_ms)
+{
+    if (ack->at_ms + ALARMS_JOB_TIMEOUT_MS <= now_ms)
+        alarms_ack_end(st, ack, "the host was not reached in time");
+    else if (alarms_ack_queue(a, ack->host, ack->id, ack->task, ack->at_ms) < 0)
+        alarms_ack_end(st, ack, "too many acknowledgements wait");
+}
+
+void
+alarms_ack_begin(struct store *st, const struct alarms_ack *ack)
+{
+    char err[ERR_LEN];
+    if (task_update(st, ack->task, "running", 0, NULL, err, sizeof err) < 0)
+        log_warn("task %s: %s", ack->task, err);
+}
+
+void
+alarms_ack_end(struct store *st, const struct alarms_ack *ack, const char *why)
+{
+    char err[ERR_LEN];
+    if (!why && ack->error[0])
+        why = ack->error;
+    json_t *res = json_pack("{s:{s:b,s:s}}", ack->host, "ok", !why, "alarm", ack->id);
+    if (why)
+        json_object_set_new(json_object_get(res, ack->host), "error", json_string(why));
+    if (task_update(st, ack->task, why ? "error" : "success", 100, res, err, sizeof err) < 0)
+        log_warn("task %s: %s", ack->task, err);
+    json_decref(res);
 }
 
 /* Calls 'cmd' with 'args' (taken) on the host (lib/http.h). */
@@ -400,47 +426,33 @@ call(const struct httpc *peer, const char *cmd, json_t *args, json_t **result, c
     return rc;
 }
 
-/* Ends job 'j''s task: success, or the error 'why'. */
-static void
-job_end(struct store *st, const struct job *j, const char *why)
+void
+alarms_ack_run(const struct httpc *peer, struct alarms_ack *ack)
 {
-    char err[ERR_LEN];
-    json_t *res = json_pack("{s:{s:b,s:s}}", j->host, "ok", !why, "alarm", j->id);
-    if (why)
-        json_object_set_new(json_object_get(res, j->host), "error", json_string(why));
-    if (task_update(st, j->task, why ? "error" : "success", 100, res, err, sizeof err) < 0)
-        log_warn("task %s: %s", j->task, err);
-    json_decref(res);
-}
-
-static void
-job_run(struct store *st, const struct httpc *peer, const struct job *j)
-{
-    char err[ERR_LEN] = "";
-    if (task_update(st, j->task, "running", 0, NULL, err, sizeof err) < 0)
-        log_warn("task %s: %s", j->task, err);
-    int rc = call(peer, "alarm.ack", json_pack("{s:s}", "id", j->id), NULL, err, sizeof err);
-    if (rc == 0)
-        log_info("host %s: alarm %s acknowledged", j->host, j->id);
-    job_end(st, j, rc < 0 ? err : NULL);
+    if (call(peer, "alarm.ack", json_pack("{s:s}", "id", ack->id), NULL, ack->error,
+             sizeof ack->error) == 0) {
+        ack->error[0] = '\0';
+        log_info("host %s: alarm %s acknowledged", ack->host, ack->id);
+    }
 }
 
 /* The host's alarms and its events since the last one kept. */
-static void
-collect(struct alarms *a, const struct httpc *peer, const char *host)
+void
+alarms_collect(struct alarms *a, const struct httpc *peer, const char *host)
 {
+    static struct log_ratelimit rl = LOG_RATELIMIT_INIT(5, 60000);
     char err[ERR_LEN];
     json_t *list = NULL, *evs = NULL;
     if (call(peer, "alarm.list", json_pack("{s:b}", "all", 1), &list, err, sizeof err) == 0)
         alarms_set_host(a, host, list, wall_ms());
     else
-        log_warn("host %s: %s", host, err);
+        log_warn_rl(&rl, "host %s: %s", host, err);
     for (int tries = 0; tries < 2; tries++) { /* again from 0 when its log started over */
         uint64_t since = alarms_last_seq(a, host);
         json_t *args =
             json_pack("{s:I,s:i}", "since", (json_int_t)since, "limit", ALARMS_EVENTS_PER_CALL);
         if (call(peer, "event.list", args, &evs, err, sizeof err) < 0) {
-            log_warn("host %s: %s", host, err);
+            log_warn_rl(&rl, "host %s: %s", host, err);
             break;
         }
         uint64_t last = (uint64_t)json_integer_value(json_object_get(evs, "last"));
@@ -451,21 +463,4 @@ collect(struct alarms *a, const struct httpc *peer, const char *host)
             break;
     }
     json_decref(list);
-}
-
-void
-alarms_collect(struct alarms *a, struct store *st, const struct httpc *peer, const char *host,
-               bool reached)
-{
-    struct job j;
-    while (take_job(a, host, wall_ms(), &j)) {
-        if (strcmp(j.host, host))
-            job_end(st, &j, "the host was not reached in time");
-        else if (!reached)
-            job_end(st, &j, "the host is not reachable");
-        else
-            job_run(st, peer, &j);
-    }
-    if (reached)
-        collect(a, peer, host);
 }

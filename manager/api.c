@@ -469,20 +469,32 @@ inv_get(struct api *a, const struct caller *c, enum inv_kind k, const char *name
     store_kv_fini(&kv);
 }
 
+/* Object 'name' of 'k' as stored now (OBJ), or NULL with the store's
+ * error in '*rc' and 'err'. */
+static json_t *
+stored_obj(struct api *a, enum inv_kind k, const char *name, int *rc, char *err, size_t err_len)
+{
+    char key[STORE_KEY_MAX], prefix[64];
+    struct store_kv kv = {0};
+    inv_key(k, name, key, sizeof key, NULL, 0);
+    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, inv_kind_name(k));
+    *rc = store_get(a->p.store, key, &kv, err, err_len);
+    json_t *o = *rc == 0 ? obj_json(k, prefix, &kv) : NULL;
+    store_kv_fini(&kv);
+    return o;
+}
+
 /* Replies with object 'name' of 'k' as stored now, with 'status'. */
 static void
 reply_obj(struct api *a, enum inv_kind k, const char *name, int status, struct api_reply *rep)
 {
-    char key[STORE_KEY_MAX], prefix[64], err[ERR_LEN];
-    struct store_kv kv = {0};
-    inv_key(k, name, key, sizeof key, NULL, 0);
-    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, inv_kind_name(k));
-    int rc = store_get(a->p.store, key, &kv, err, sizeof err);
+    char err[ERR_LEN];
+    int rc;
+    json_t *o = stored_obj(a, k, name, &rc, err, sizeof err);
     if (rc < 0)
         fail_errno(rep, rc, err);
     else
-        ok(rep, status, obj_json(k, prefix, &kv));
-    store_kv_fini(&kv);
+        ok(rep, status, o);
 }
 
 /* After a change at revision 'rev' of 'key': the task that pushes it to
@@ -505,6 +517,66 @@ push_task(struct api *a, const struct store_actor *actor, const char *key, int64
         a->p.changed(a->p.aux, id[0] ? id : NULL);
 }
 
+/* The items of a bulk create into 'names' and 'specs', each checked and
+ * allowed to 'c'.  Returns their number, or 0 with 'rep' filled. */
+static size_t
+bulk_items(struct api *a, const struct caller *c, enum inv_kind k, json_t *items,
+           const char **names, json_t **specs, struct api_reply *rep)
+{
+    char up[STORE_KEY_MAX], key[STORE_KEY_MAX], err[ERR_LEN];
+    size_t n = json_array_size(items), i;
+    json_t *it;
+    if (!json_is_array(items) || n < 1 || n > API_BULK_MAX) {
+        fail(rep, 400, "bad-request", "items: 1 to %d of {\"name\", \"spec\"}", API_BULK_MAX);
+        return 0;
+    }
+    json_array_foreach (items, i, it) {
+        names[i] = json_string_value(json_object_get(it, "name"));
+        specs[i] = json_object_get(it, "spec");
+        int rc = -EINVAL;
+        if (!names[i] || !json_is_object(specs[i]) || json_object_size(it) != 2)
+            snprintf(err, sizeof err, "items[%zu]: {\"name\", \"spec\"}", i);
+        else if ((rc = inv_key(k, names[i], key, sizeof key, err, sizeof err)) == 0)
+            rc = inv_validate(k, specs[i], err, sizeof err);
+        if (rc < 0) {
+            fail_errno(rep, rc, err);
+            return 0;
+        }
+        if (!check_may(a, c, inv_parent_of_new(k, names[i], specs[i], up, sizeof up), RBAC_OPERATE,
+                       rep))
+            return 0;
+    }
+    return n;
+}
+
+/* POST {"items": [{"name", "spec"}...]}: up to API_BULK_MAX objects of 'k'
+ * in one transaction (all or none) and one task, named by the first. */
+static void
+inv_bulk(struct api *a, const struct api_request *req, const struct caller *c, enum inv_kind k,
+         json_t *items, struct api_reply *rep)
+{
+    const char *names[API_BULK_MAX];
+    json_t *specs[API_BULK_MAX];
+    char key[STORE_KEY_MAX], err[ERR_LEN], what[64];
+    size_t n = bulk_items(a, c, k, items, names, specs, rep);
+    if (!n)
+        return;
+    snprintf(what, sizeof what, "%s.create", inv_kind_name(k));
+    struct store_actor actor = {.who = c->name, .from = req->peer, .what = what};
+    int64_t rev = 0;
+    int rc = inv_create_many(a->p.store, k, names, specs, n, &actor, &rev, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    json_t *objs = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = stored_obj(a, k, names[i], &rc, err, sizeof err);
+        json_array_append_new(objs, o ? o : json_null());
+    }
+    ok(rep, 201, json_pack("{s:o}", "items", objs));
+    inv_key(k, names[0], key, sizeof key, NULL, 0);
+    push_task(a, &actor, key, rev, rep);
+}
+
 /* POST (name NULL: in the body) or PUT. */
 static void
 inv_write(struct api *a, const struct api_request *req, const struct caller *c, enum inv_kind k,
@@ -513,6 +585,8 @@ inv_write(struct api *a, const struct api_request *req, const struct caller *c, 
     char key[STORE_KEY_MAX], up[STORE_KEY_MAX], err[ERR_LEN], what[64];
     json_t *spec = json_object_get(body, "spec"), *rv = json_object_get(body, "resource_version");
     bool create = !name;
+    if (create && json_object_get(body, "items"))
+        return inv_bulk(a, req, c, k, json_object_get(body, "items"), rep);
     if (create)
         name = json_string_value(json_object_get(body, "name"));
     if (!name || !json_is_object(spec) || (create ? rv != NULL : !json_is_integer(rv)) ||

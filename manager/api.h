@@ -19,6 +19,9 @@
  *   GET    /api/v1/KINDS             ?after=NAME&limit=N -> {"items": [OBJ], "next"?}
  *   GET    /api/v1/KINDS/NAME        -> OBJ
  *   POST   /api/v1/KINDS             {"name", "spec"} -> 201, OBJ
+ *   POST   /api/v1/KINDS             {"items": [{"name", "spec"}...]} -> 201,
+ *                                    {"items": [OBJ...]}: up to API_BULK_MAX
+ *                                    at once, all or none, one task
  *   PUT    /api/v1/KINDS/NAME        {"spec", "resource_version"} -> OBJ
  *   DELETE /api/v1/KINDS/NAME        ?resource_version=N -> {"revision", "revoked"}
  *                                    (a host's or DPU's certificates revoked
@@ -82,6 +85,7 @@
 #define API_TOKEN_TTL_MS (12ull * 3600 * 1000)
 #define API_LIST_LIMIT 100    /* a page, unless 'limit' asks for fewer */
 #define API_EVENTS_LIMIT 1000 /* events in one reply at most */
+#define API_BULK_MAX 100      /* objects created by one request */
 
 struct api;
 

@@ -13,6 +13,12 @@
  *   point: {"at_ms", "host": SAMPLE, "dpus": [{"dpu", "up", "sample"?}]}
  *   SAMPLE: monitor/metrics.h's metric_set_json()
  *
+ * Memory: a point keeps its values as doubles; the names (each metric's
+ * name and labels) are one block a device, shared by every point and host
+ * that has the same (fleet.c).  A sample against metrics.h's rules is not
+ * kept.  The rings grow to what their window holds (FLEET_HOUR_POINTS,
+ * FLEET_DAY_POINTS at most): an hour of 20 s rounds is 181 points.
+ *
  * Thread-safety: every function takes the fleet's lock; any thread.
  */
 #ifndef DSE_FLEET_H

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/util.h"
@@ -337,25 +338,69 @@ check_key_parent(struct store *st, const struct inv_kind_def *d, const char *nam
     return rc;
 }
 
-int
-inv_put(struct store *st, enum inv_kind k, const char *name, json_t *obj, int64_t expected,
-        const struct store_actor *actor, int64_t *revision, char *err, size_t err_len)
+/* The checks of inv_put() before writing 'obj' as 'name' of 'k': its key
+ * into 'key'. */
+static int
+check_put(struct store *st, enum inv_kind k, const char *name, json_t *obj, char *key,
+          size_t key_len, char *err, size_t err_len)
 {
     const struct inv_kind_def *d = &kinds[k];
-    char key[STORE_KEY_MAX];
-    int rc = inv_key(k, name, key, sizeof key, err, err_len);
+    int rc = inv_key(k, name, key, key_len, err, err_len);
     if (rc < 0 || (rc = inv_validate(k, obj, err, err_len)) < 0 ||
         (rc = check_key_parent(st, d, name, err, err_len)) < 0 ||
         (rc = check_refs(st, d, obj, err, err_len)) < 0)
         return rc;
+    return 0;
+}
+
+/* Adds the put of 'obj' at 'key' to 't'. */
+static int
+txn_put_json(struct store_txn *t, const char *key, json_t *obj, int64_t expected, char *err,
+             size_t err_len)
+{
     char *text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
-    struct store_txn *t = text ? store_txn_begin(st) : NULL;
-    if (!t) {
-        free(text);
-        return err_set(err, err_len, -ENOMEM, "out of memory");
-    }
-    rc = store_txn_put(t, key, text, expected, err, err_len);
+    int rc = text ? store_txn_put(t, key, text, expected, err, err_len)
+                  : err_set(err, err_len, -ENOMEM, "out of memory");
     free(text);
+    return rc;
+}
+
+int
+inv_put(struct store *st, enum inv_kind k, const char *name, json_t *obj, int64_t expected,
+        const struct store_actor *actor, int64_t *revision, char *err, size_t err_len)
+{
+    char key[STORE_KEY_MAX];
+    int rc = check_put(st, k, name, obj, key, sizeof key, err, err_len);
+    if (rc < 0)
+        return rc;
+    struct store_txn *t = store_txn_begin(st);
+    if (!t)
+        return err_set(err, err_len, -ENOMEM, "out of memory");
+    if ((rc = txn_put_json(t, key, obj, expected, err, err_len)) < 0) {
+        store_txn_abort(t);
+        return rc;
+    }
+    return store_txn_commit(t, actor, revision, err, err_len);
+}
+
+int
+inv_create_many(struct store *st, enum inv_kind k, const char *const *names, json_t *const *objs,
+                size_t n, const struct store_actor *actor, int64_t *revision, char *err,
+                size_t err_len)
+{
+    char key[STORE_KEY_MAX], why[ERR_LEN];
+    if (n < 1 || n > STORE_TXN_MAX_OPS)
+        return err_set(err, err_len, -EINVAL, "%s: 1 to %d at once", kinds[k].name,
+                       STORE_TXN_MAX_OPS);
+    struct store_txn *t = store_txn_begin(st);
+    int rc = t ? 0 : err_set(err, err_len, -ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = check_put(st, k, names[i], objs[i], key, sizeof key, why, sizeof why);
+        if (rc == 0)
+            rc = txn_put_json(t, key, objs[i], STORE_MUST_NOT_EXIST, why, sizeof why);
+        if (rc < 0)
+            err_set(err, err_len, rc, "item %zu (%.64s): %s", i, names[i] ? names[i] : "?", why);
+    }
     if (rc < 0) {
         store_txn_abort(t);
         return rc;

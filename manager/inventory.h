@@ -90,6 +90,14 @@ const char *inv_parent_of_new(enum inv_kind, const char *name, json_t *obj, char
 int inv_put(struct store *, enum inv_kind, const char *name, json_t *obj, int64_t expected,
             const struct store_actor *actor, int64_t *revision, char *err, size_t err_len);
 
+/* Creates the 'n' objects 'names[i]' of 'kind' with values 'objs[i]' (1 to
+ * STORE_TXN_MAX_OPS; all borrowed) in one transaction by 'actor': all or
+ * none.  Returns as inv_put() with STORE_MUST_NOT_EXIST, the reason naming
+ * the item refused ("item 3 (h4): ..."); a name twice is -EINVAL. */
+int inv_create_many(struct store *, enum inv_kind, const char *const *names, json_t *const *objs,
+                    size_t n, const struct store_actor *actor, int64_t *revision, char *err,
+                    size_t err_len);
+
 /* Deletes object 'name' of 'kind' (expected: a version, or
  * STORE_ANY_VERSION).  Returns 0, -ENOTEMPTY (it has children: it names
  * one), -ENOENT, -ESTALE, or the store's errors, with the reason. */

@@ -32,6 +32,7 @@ struct manager_params {
     const char *cert, *key; /* its identity, or NULL: STATE/tls */
     const char *web_dir;    /* the web page's files (web.h), or NULL: no page */
     const char *js_dir;     /* the vendor libraries' (web.h), or NULL: none */
+    unsigned interval_ms;   /* of the reconciler's rounds (reconcile.h); 0: its default */
 };
 
 struct manager;

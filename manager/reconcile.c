@@ -3,19 +3,99 @@
 #include "manager/reconcile.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "lib/authz.h"
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "manager/inventory.h"
 #include "manager/join.h"
 
 LOG_MODULE(reconcile);
+
+/* Open files kept for everything but the hosts' connections (the API's
+ * clients, the store, logs). */
+#define FDS_RESERVED 512
+/* How often the heap that rounds freed goes back to the system. */
+#define TRIM_MS 5000
+
+/* What the reconciler keeps of a host between rounds.  Allocated one by
+ * one: its session points at its strings. */
+struct rhost {
+    char name[INV_NAME_MAX + 1], addr[64], cn[INV_NAME_MAX + 1];
+    struct httpc peer;  /* its 'session': the kept connection, or NULL */
+    uint64_t due_ms;    /* of its next full visit (figures) */
+    uint64_t failed_ms; /* when it last did not answer; 0: it did */
+    char *status;       /* as stored (compact, sorted keys); NULL: not read yet */
+    char *unsaved;      /* newer, to be written; NULL: none */
+    json_t *want;       /* what it should have (borrowed from rstate.wants) */
+    json_t *have;       /* its portgroups as last listed and added since, or NULL */
+    int64_t crl;        /* the number of the revocation list it confirmed; 0: none yet */
+    struct job *job;    /* (while a round plans) its first job of the round */
+    bool keep;          /* its connection stays open between rounds */
+    bool taken;         /* (while the table is rebuilt) */
+};
+
+/* One host's work in a round, done by a worker. */
+struct job {
+    struct rhost *h;
+    json_t *want;        /* borrowed: shared by the hosts of a datacenter */
+    struct fleet *fleet; /* NULL: no figures this time */
+    json_t *status;      /* what the worker saw */
+    bool full;           /* a full visit: list, and figures into 'fleet' */
+    bool superseded;     /* a push to a host visited in full later in the round */
+    unsigned added;      /* portgroups it added */
+    struct job *push;    /* a visit's: its host's push that it supersedes, or NULL */
+    struct alarms *alarms;     /* NULL: no alarms collected this time */
+    struct alarms_ack *acks;   /* its host's acks to run (alarms.h), 'n_acks' */
+    size_t n_acks;
+    int64_t crl_number;        /* the cluster's revocation list ... */
+    const char *crl_pem;       /* ... (borrowed), or NULL: none */
+    bool reached;
+    bool ran;                  /* the round did not leave it undone */
+};
+
+/* The workers: a round hands them its jobs and waits for them. */
+struct pool {
+    pthread_t *threads;
+    unsigned n;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    struct job *jobs;
+    size_t n_jobs, next, n_done;
+    const atomic_bool *cut; /* set: leave the jobs not started ... */
+    uint64_t cut_after_ms;  /* ... from then on */
+    bool stopping;
+};
+
+/* What rounds keep between them. */
+struct rstate {
+    SSL_CTX *client;
+    uint16_t port;
+    struct fleet *fleet;
+    struct alarms *alarms;
+    unsigned interval_ms;
+    bool stagger;         /* a new host's first full visit: at a phase of its own */
+    uint64_t trimmed_ms;  /* when the heap was last trimmed */
+    atomic_bool kicked;   /* a change came: a round of visits alone stops short */
+    struct rhost **hosts; /* sorted by name */
+    size_t n_hosts, n_kept, keep_max;
+    json_t *wants; /* what each datacenter's hosts should have */
+    int64_t crl_number; /* the cluster's revocation list, as the inventory was read */
+    char *crl_pem;      /* NULL: none yet */
+    struct alarms_ack *acks; /* room for ALARMS_JOBS_MAX (a round's) */
+    struct pool pool;
+};
 
 struct reconciler {
     struct reconcile_params p;
@@ -27,6 +107,7 @@ struct reconciler {
     char queue[RECONCILE_QUEUE][TASK_ID_LEN]; /* tasks for the next round */
     size_t n_queue;
     bool overflow; /* more were kicked: the round looks for queued ones */
+    struct rstate rs;
 };
 
 /* Every object of 'kind' as {NAME: spec} (NULL on a store error). */
@@ -61,12 +142,11 @@ str(json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-/* What host 'host' should have: {P: {"vlan", "mtu"}} of every portgroup
- * S/P of a switch S in the host's datacenter. */
+/* What a host of datacenter 'dc' (NULL: none) should have: {P: {"vlan",
+ * "mtu"}} of every portgroup S/P of a switch S in that datacenter. */
 static json_t *
-desired_for(json_t *host, json_t *clusters, json_t *switches, json_t *pgs)
+desired_of(const char *dc, json_t *switches, json_t *pgs)
 {
-    const char *dc = str(json_object_get(clusters, str(host, "cluster")), "datacenter");
     json_t *want = json_object();
     const char *name;
     json_t *pg;
@@ -99,13 +179,16 @@ find_pg(json_t *have, const char *name)
     return NULL;
 }
 
-/* Adds what 'have' lacks of 'want' on 'peer'; 'ok' gets the portgroups
- * there as wanted, 'drift' the differences. */
-static void
-push_pgs(const struct httpc *peer, json_t *want, json_t *have, json_t *ok, json_t *drift)
+/* Adds what 'have' lacks of 'want' on 'peer' (and to 'have', counted in
+ * '*added'); 'ok' gets the portgroups there as wanted, 'drift' the
+ * differences.  Returns the number of adds that failed. */
+static int
+push_pgs(const struct httpc *peer, json_t *want, json_t *have, json_t *ok, json_t *drift,
+         unsigned *added)
 {
     const char *name;
     json_t *pg;
+    int failed = 0;
     json_object_foreach (want, name, pg) {
         json_t *h = find_pg(have, name);
         long long hv = json_integer_value(json_object_get(h, "vlan")),
@@ -122,92 +205,55 @@ push_pgs(const struct httpc *peer, json_t *want, json_t *have, json_t *ok, json_
                 json_pack("{s:s,s:O,s:O}", "name", name, "vlan", json_object_get(pg, "vlan"), "mtu",
                           json_object_get(pg, "mtu"));
             if (httpc_call_result(peer, "portgroup.add", args, NULL, why, sizeof why) == 0) {
-                log_info("host %s: portgroup %s added (VLAN %lld)", peer->host, name, wv);
+                log_debug("host %s: portgroup %s added (VLAN %lld)", peer->host, name, wv);
                 json_array_append_new(ok, json_string(name));
+                json_array_append(have, args);
+                (*added)++;
             } else {
                 json_array_append_new(drift,
                                       json_sprintf("portgroup %s: cannot add: %s", name, why));
+                failed++;
             }
             json_decref(args);
         }
     }
+    return failed;
 }
 
-/* Brings host 'peer' in line with 'want' and fills 'status'.  Returns 0
- * when the host answered. */
+/* Brings host 'peer' in line with 'want' and fills 'status'.  '*have' is
+ * its portgroups as last listed, with what was added since: NULL lists
+ * them (a full visit), else nothing is asked of a host that lacks nothing
+ * (a change elsewhere costs it no call).  A call that fails drops '*have'.
+ * Returns 0 when the host answered, or had nothing to answer. */
 static int
-push_host(const struct httpc *peer, json_t *want, json_t *status)
+push_host(const struct httpc *peer, json_t *want, json_t **have, json_t *status, unsigned *added)
 {
     char err[ERR_LEN] = "";
-    json_t *have = NULL, *ok = json_array(), *drift = json_array(), *pg;
-    int rc = httpc_call_result(peer, "portgroup.list", NULL, &have, err, sizeof err);
+    json_t *ok = json_array(), *drift = json_array(), *pg;
+    int rc = *have ? 0 : httpc_call_result(peer, "portgroup.list", NULL, have, err, sizeof err);
+    if (rc == 0 && !json_is_array(*have))
+        rc = err_set(err, sizeof err, -EPROTO, "portgroup.list: not a list");
     if (rc == 0) {
-        push_pgs(peer, want, have, ok, drift);
+        int failed = push_pgs(peer, want, *have, ok, drift, added);
         size_t i;
-        json_array_foreach (have, i, pg) {
+        json_array_foreach (*have, i, pg) {
             if (str(pg, "name") && !json_object_get(want, str(pg, "name")))
                 json_array_append_new(
                     drift, json_sprintf("portgroup %s: not in the manager", str(pg, "name")));
         }
+        if (failed) /* what it has is in doubt: ask next time */
+            rc = 1;
     }
-    json_object_set_new(status, "reachable", json_boolean(rc == 0));
+    json_object_set_new(status, "reachable", json_boolean(rc >= 0));
     json_object_set_new(status, "portgroups", ok);
     json_object_set_new(status, "drift", drift);
     if (rc < 0)
         json_object_set_new(status, "error", json_string(err));
-    json_decref(have);
-    return rc;
-}
-
-/* Writes host 'name''s status when it differs from the stored one. */
-static void
-save_status(struct store *st, const char *name, json_t *status)
-{
-    char key[STORE_KEY_MAX], err[ERR_LEN];
-    struct store_kv kv = {0};
-    snprintf(key, sizeof key, "%sstatus/%s", STORE_KEY_PREFIX, name);
-    json_t *old = store_get(st, key, &kv, NULL, 0) == 0 ? json_loads(kv.value, 0, NULL) : NULL;
-    store_kv_fini(&kv);
-    bool same = old && json_equal(old, status);
-    json_decref(old);
-    if (same)
-        return;
-    char *text = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS);
-    struct store_txn *t = text ? store_txn_begin(st) : NULL;
-    struct store_actor actor = {.who = "dse-manager", .from = "reconcile", .what = "host.observe"};
-    int rc = t ? store_txn_put(t, key, text, STORE_ANY_VERSION, err, sizeof err) : -ENOMEM;
-    if (rc == 0)
-        rc = store_txn_commit(t, &actor, NULL, err, sizeof err);
-    else
-        store_txn_abort(t);
-    if (rc < 0)
-        log_warn("host %s: status: %s", name, rc == -ENOMEM ? "out of memory" : err);
-    free(text);
-}
-
-/* The revocation list to host 'name' when the number it last confirmed
- * (its stored status's "crl") is below 'number'; the host passes it on to
- * its DPUs.  Sets the status's "crl" to the number the host has. */
-static void
-sync_crl(struct store *st, const struct httpc *peer, const char *name, int64_t number,
-         const char *pem, json_t *status)
-{
-    char key[STORE_KEY_MAX], err[ERR_LEN];
-    struct store_kv kv = {0};
-    snprintf(key, sizeof key, "%sstatus/%s", STORE_KEY_PREFIX, name);
-    json_t *old = store_get(st, key, &kv, NULL, 0) == 0 ? json_loads(kv.value, 0, NULL) : NULL;
-    store_kv_fini(&kv);
-    json_int_t have = json_integer_value(json_object_get(old, "crl"));
-    json_decref(old);
-    json_t *args = pem && have < number ? json_pack("{s:s}", "pem", pem) : NULL, *r = NULL;
-    if (args && httpc_call_result(peer, "crl.set", args, &r, err, sizeof err) == 0)
-        have = json_integer_value(json_object_get(r, "number"));
-    else if (args)
-        log_warn("host %s: revocation list: %s", name, err);
-    if (have)
-        json_object_set_new(status, "crl", json_integer(have));
-    json_decref(args);
-    json_decref(r);
+    if (rc != 0) {
+        json_decref(*have);
+        *have = NULL;
+    }
+    return rc < 0 ? rc : 0;
 }
 
 /* Each task of the round: 'state' at 'progress' with 'results'. */
@@ -256,60 +302,671 @@ collect(const struct httpc *peer, const char *name, struct fleet *fleet)
     json_decref(ds);
 }
 
-int
-reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*tasks)[TASK_ID_LEN],
-                size_t n_tasks, struct fleet *fleet, struct alarms *alarms)
+/* The cluster's revocation list to the host when the number it confirmed
+ * is below the job's; the host passes it on to its DPUs.  The number the
+ * host has goes into the status ("crl"). */
+static void
+sync_crl(const struct httpc *peer, const char *name, struct job *j)
+{
+    static struct log_ratelimit rl = LOG_RATELIMIT_INIT(5, 60000);
+    struct rhost *h = j->h;
+    char err[ERR_LEN];
+    json_t *r = NULL, *args = NULL;
+    if (j->crl_pem && h->crl < j->crl_number) {
+        args = json_pack("{s:s}", "pem", j->crl_pem);
+        if (httpc_call_result(peer, "crl.set", args, &r, err, sizeof err) == 0)
+            h->crl = json_integer_value(json_object_get(r, "number"));
+        else
+            log_warn_rl(&rl, "host %s: revocation list: %s", name, err);
+    }
+    if (h->crl)
+        json_object_set_new(j->status, "crl", json_integer(h->crl));
+    json_decref(args);
+    json_decref(r);
+}
+
+/* ---- one host ---- */
+
+/* Everything a round does with host 'name' at 'peer', on a worker thread:
+ * its desired state down and its status up ('j->status'), and at a full
+ * visit ('j->fleet' set) its figures and its DPUs'.  It calls the host
+ * only: what the store must get goes into 'j', which the round writes. */
+static void
+reconcile_host(const struct httpc *peer, const char *name, struct job *j)
+{
+    if (push_host(peer, j->want, &j->h->have, j->status, &j->added) < 0) {
+        for (size_t i = 0; i < j->n_acks; i++)
+            snprintf(j->acks[i].error, sizeof j->acks[i].error, "the host is not reachable");
+        return;
+    }
+    j->reached = true;
+    sync_crl(peer, name, j);
+    for (size_t i = 0; i < j->n_acks; i++)
+        alarms_ack_run(peer, &j->acks[i]);
+    if (j->fleet)
+        collect(peer, name, j->fleet);
+    if (j->alarms && (j->full || j->n_acks)) /* after acks: they show at once */
+        alarms_collect(j->alarms, peer, name);
+}
+
+/* A job on a worker: over the host's kept connection (made at its first
+ * call), closed after unless the host keeps one. */
+static void
+job_run(struct job *j)
+{
+    struct rhost *h = j->h;
+    if (!h->peer.session) /* NULL on ENOMEM: a connection per call */
+        h->peer.session = httpc_session_create(&h->peer);
+    if (j->full) { /* what it has: asked again */
+        json_decref(h->have);
+        h->have = NULL;
+    }
+    j->status = json_object();
+    j->ran = true;
+    reconcile_host(&h->peer, h->name, j);
+    if (!h->keep) {
+        httpc_session_destroy(h->peer.session);
+        h->peer.session = NULL;
+    }
+}
+
+/* ---- the workers ---- */
+
+static void *
+pool_worker(void *arg)
+{
+    struct pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stopping && p->next >= p->n_jobs)
+            pthread_cond_wait(&p->work, &p->mu);
+        if (p->stopping)
+            break;
+        if (p->cut && atomic_load(p->cut) && now_ms() >= p->cut_after_ms) { /* the rest: undone */
+            p->n_jobs = p->next;
+            if (p->n_done == p->n_jobs)
+                pthread_cond_signal(&p->done);
+            continue;
+        }
+        struct job *j = &p->jobs[p->next++];
+        pthread_mutex_unlock(&p->mu);
+        job_run(j);
+        pthread_mutex_lock(&p->mu);
+        if (++p->n_done == p->n_jobs)
+            pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void
+pool_stop(struct pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->n; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+}
+
+/* Starts 'n' workers.  Returns 0 or -errno. */
+static int
+pool_start(struct pool *p, unsigned n)
+{
+    *p = (struct pool){.threads = calloc(n, sizeof *p->threads)};
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    int rc = p->threads ? 0 : ENOMEM;
+    for (; rc == 0 && p->n < n; p->n++)
+        rc = pthread_create(&p->threads[p->n], NULL, pool_worker, p);
+    if (rc)
+        pool_stop(p);
+    return -rc;
+}
+
+/* Runs 'n' jobs on the workers and waits for them, calling 'progress'
+ * with the number done about once a second meanwhile.  Once 'cut' (may be
+ * NULL) is set and 'cut_ms' have passed, the jobs not yet started are left
+ * undone.  Returns the number run: the first ones. */
+static size_t
+pool_run(struct pool *p, struct job *jobs, size_t n, const atomic_bool *cut, uint64_t cut_ms,
+         void (*progress)(void *aux, size_t done), void *aux)
+{
+    pthread_mutex_lock(&p->mu);
+    p->jobs = jobs;
+    p->n_jobs = n;
+    p->next = p->n_done = 0;
+    p->cut = cut;
+    p->cut_after_ms = now_ms() + cut_ms;
+    pthread_cond_broadcast(&p->work);
+    while (p->n_done < p->n_jobs) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec++;
+        if (pthread_cond_timedwait(&p->done, &p->mu, &until) && progress && p->n_done < p->n_jobs) {
+            size_t done = p->n_done;
+            pthread_mutex_unlock(&p->mu);
+            progress(aux, done);
+            pthread_mutex_lock(&p->mu);
+        }
+    }
+    n = p->n_jobs;
+    p->jobs = NULL;
+    p->n_jobs = p->next = 0;
+    p->cut = NULL;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+/* ---- the hosts between rounds ---- */
+
+static void
+rhost_free(struct rstate *rs, struct rhost *h)
+{
+    if (h->keep)
+        rs->n_kept--;
+    httpc_session_destroy(h->peer.session);
+    json_decref(h->have);
+    free(h->status);
+    free(h->unsaved);
+    free(h);
+}
+
+static int
+rhost_cmp(const void *a, const void *b)
+{
+    return strcmp((*(struct rhost *const *)a)->name, (*(struct rhost *const *)b)->name);
+}
+
+static struct rhost *
+rhost_find(struct rstate *rs, const char *name)
+{
+    struct rhost key, *k = &key, **h;
+    snprintf(key.name, sizeof key.name, "%s", name);
+    h = rs->n_hosts ? bsearch(&k, rs->hosts, rs->n_hosts, sizeof *h, rhost_cmp) : NULL;
+    return h ? *h : NULL;
+}
+
+/* Host 'name' of the inventory ('host', its address 'addr'): its entry of
+ * the table, kept from the last one or new (NULL on ENOMEM). */
+static struct rhost *
+rhost_of(struct rstate *rs, const char *name, json_t *host, const char *addr, uint64_t now)
+{
+    const char *cn = str(host, "cn") ? str(host, "cn") : name;
+    struct rhost *h = rhost_find(rs, name);
+    if (h && (strcmp(h->addr, addr) || strcmp(h->cn, cn))) {
+        httpc_session_destroy(h->peer.session); /* it moved: connect again */
+        h->peer.session = NULL;
+        h->failed_ms = 0;
+        json_decref(h->have);
+        h->have = NULL;
+    } else if (!h) {
+        if (!(h = calloc(1, sizeof *h)))
+            return NULL;
+        snprintf(h->name, sizeof h->name, "%s", name);
+        /* A new host's first figures: at a phase of its own in the interval,
+         * so that a large fleet's visits spread out. */
+        h->due_ms = rs->stagger ? now + (uint64_t)rand() % rs->interval_ms : 0;
+    }
+    snprintf(h->addr, sizeof h->addr, "%s", addr);
+    snprintf(h->cn, sizeof h->cn, "%s", cn);
+    h->peer = (struct httpc){.ctx = rs->client,
+                             .host = h->addr,
+                             .port = rs->port,
+                             .expect_cn = h->cn,
+                             .expect_role = AUTHZ_HOST,
+                             .timeout_ms = RECONCILE_CALL_MS,
+                             .session = h->peer.session};
+    h->taken = true;
+    return h;
+}
+
+/* The table follows the inventory's 'hosts' (those with an address): the
+ * kept ones keep their connection and status, the gone ones go. */
+static int
+sync_hosts(struct rstate *rs, json_t *hosts, uint64_t now)
+{
+    struct rhost **t = calloc(json_object_size(hosts) + 1, sizeof *t);
+    size_t n = 0;
+    const char *name;
+    json_t *host;
+    if (!t)
+        return -ENOMEM;
+    json_object_foreach (hosts, name, host) {
+        const char *addr = str(host, "address");
+        if (addr && strlen(name) <= INV_NAME_MAX && (t[n] = rhost_of(rs, name, host, addr, now)))
+            n++;
+    }
+    for (size_t i = 0; i < rs->n_hosts; i++) {
+        struct rhost *h = rs->hosts[i];
+        if (h->taken) {
+            h->taken = false;
+        } else {
+            if (rs->fleet)
+                fleet_forget(rs->fleet, h->name);
+            rhost_free(rs, h);
+        }
+    }
+    free(rs->hosts);
+    qsort(t, n, sizeof *t, rhost_cmp);
+    rs->hosts = t;
+    rs->n_hosts = n;
+    return 0;
+}
+
+/* Reads the inventory: the hosts into the table, and what each datacenter's
+ * hosts should have (rs->wants, by datacenter; "" for none). */
+static int
+load_inventory(struct rstate *rs, struct store *st, uint64_t now)
 {
     json_t *hosts = load_all(st, "host"), *clusters = load_all(st, "cluster"),
            *switches = load_all(st, "switch"), *pgs = load_all(st, "portgroup");
-    json_t *results = json_object();
-    int reached = hosts && clusters && switches && pgs ? 0 : -EIO;
+    int rc = hosts && clusters && switches && pgs ? 0 : -EIO;
+    json_t *wants = rc == 0 ? json_object() : NULL, *host;
+    const char *name;
+    json_object_foreach (wants ? hosts : NULL, name, host) {
+        const char *dc = str(json_object_get(clusters, str(host, "cluster")), "datacenter");
+        if (!json_object_get(wants, dc ? dc : ""))
+            json_object_set_new(wants, dc ? dc : "", desired_of(dc, switches, pgs));
+        json_object_set(host, "want", json_object_get(wants, dc ? dc : ""));
+    }
     int64_t crl_number = 0;
     char *crl_pem = NULL, err[ERR_LEN];
-    if (reached == 0 && join_crl(st, &crl_number, &crl_pem, err, sizeof err) < 0)
-        log_warn("revocation list: %s", err);
-    size_t n = json_object_size(hosts), done = 0;
-    tasks_set(st, tasks, n_tasks, "running", 0, NULL);
-    const char *name;
-    json_t *host;
-    json_object_foreach (reached < 0 ? NULL : hosts, name, host) {
-        done++;
-        if (!str(host, "address"))
-            continue;
-        struct httpc peer = {.ctx = client,
-                             .host = str(host, "address"),
-                             .port = hostd_port,
-                             .expect_cn = str(host, "cn") ? str(host, "cn") : name,
-                             .expect_role = AUTHZ_HOST,
-                             .timeout_ms = RECONCILE_CALL_MS};
-        json_t *want = desired_for(host, clusters, switches, pgs), *status = json_object();
-        if (push_host(&peer, want, status) == 0) {
-            reached++;
-            sync_crl(st, &peer, name, crl_number, crl_pem, status);
-            if (fleet)
-                collect(&peer, name, fleet);
-        }
-        if (alarms) /* its acks, alarms and events (alarms.h) */
-            alarms_collect(alarms, st, &peer, name,
-                           json_is_true(json_object_get(status, "reachable")));
-        save_status(st, name, status);
-        json_object_set_new(results, name, host_result(status));
-        if (done < n)
-            tasks_set(st, tasks, n_tasks, "running", (int)(done * 100 / n), results);
-        json_decref(want);
-        json_decref(status);
+    if (rc == 0 && join_crl(st, &crl_number, &crl_pem, err, sizeof err) < 0)
+        log_warn("revocation list: %s", err); /* the last one read stays */
+    else if (rc == 0) {
+        free(rs->crl_pem);
+        rs->crl_pem = crl_pem;
+        rs->crl_number = crl_number;
     }
-    bool failed = reached < 0;
-    json_object_foreach (results, name, host)
-        failed |= !json_is_true(json_object_get(host, "ok"));
-    tasks_set(st, tasks, n_tasks, failed ? "error" : "success", 100, results);
-    free(crl_pem);
-    json_decref(results);
+    if (rc == 0 && (rc = sync_hosts(rs, hosts, now)) == 0) {
+        for (size_t i = 0; i < rs->n_hosts; i++)
+            rs->hosts[i]->want =
+                json_object_get(json_object_get(hosts, rs->hosts[i]->name), "want");
+        json_decref(rs->wants);
+        rs->wants = json_incref(wants);
+    }
+    json_decref(wants);
     json_decref(hosts);
     json_decref(clusters);
     json_decref(switches);
     json_decref(pgs);
+    return rc;
+}
+
+/* ---- a round ---- */
+
+/* Whether the round takes 'h' along: its connection kept if it may. */
+static struct job *
+plan_job(struct rstate *rs, struct rhost *h, struct job *j, bool full)
+{
+    if (!h->keep && rs->n_kept < rs->keep_max) {
+        h->keep = true;
+        rs->n_kept++;
+    }
+    *j = (struct job){.h = h,
+                      .want = h->want,
+                      .full = full,
+                      .fleet = full ? rs->fleet : NULL,
+                      .alarms = rs->alarms,
+                      .crl_number = rs->crl_number,
+                      .crl_pem = rs->crl_pem};
+    if (!h->job)
+        h->job = j;
+    return j;
+}
+
+/* The jobs of a round at 'now' into 'jobs' (room for two a host), in two
+ * phases: when 'push_all', first a push to every host but those that did
+ * not answer lately (they rest until their visit), '*n_push' of them; then
+ * the full visits of the hosts due (a push to one of those is superseded
+ * by its visit: only the visit's status counts).  Returns the number. */
+static size_t
+plan(struct rstate *rs, uint64_t now, bool push_all, struct job *jobs, size_t *n_push)
+{
+    size_t n = 0;
+    for (size_t i = 0; push_all && i < rs->n_hosts; i++) {
+        struct rhost *h = rs->hosts[i];
+        bool due = now >= h->due_ms;
+        /* One due whose portgroups are not known gets the change at its
+         * visit: a push would list them first too. */
+        if ((!h->failed_ms || now - h->failed_ms >= rs->interval_ms) && (!due || h->have))
+            plan_job(rs, h, &jobs[n++], false)->superseded = due;
+    }
+    *n_push = n;
+    for (size_t i = 0, k = 0; i < rs->n_hosts; i++) {
+        struct rhost *h = rs->hosts[i];
+        if (now < h->due_ms)
+            continue;
+        /* Its push, if it had one: the pushes superseded come in the
+         * hosts' order, each of a host due. */
+        while (k < *n_push && !jobs[k].superseded)
+            k++;
+        struct job *push = k < *n_push && jobs[k].h == h ? &jobs[k++] : NULL;
+        plan_job(rs, h, &jobs[n++], true)->push = push;
+    }
+    return n;
+}
+
+/* What is stored as host 'name''s status (compact), "" for none; NULL
+ * when the store failed. */
+static char *
+stored_status(struct store *st, const char *name)
+{
+    char key[STORE_KEY_MAX];
+    struct store_kv kv = {0};
+    snprintf(key, sizeof key, "%sstatus/%s", STORE_KEY_PREFIX, name);
+    int rc = store_get(st, key, &kv, NULL, 0);
+    char *s = rc == 0 ? strdup(kv.value) : rc == -ENOENT ? strdup("") : NULL;
+    store_kv_fini(&kv);
+    return s;
+}
+
+/* Commits the 'n' statuses of 't' (those of 'hs'): what they stored is
+ * theirs now; on a failure they stay unsaved. */
+static void
+commit_statuses(struct store_txn *t, struct rhost **hs, size_t n)
+{
+    static struct log_ratelimit rl = LOG_RATELIMIT_INIT(5, 60000);
+    char err[ERR_LEN];
+    struct store_actor actor = {.who = "dse-manager", .from = "reconcile", .what = "host.observe"};
+    int rc = store_txn_commit(t, &actor, NULL, err, sizeof err);
+    if (rc < 0)
+        log_warn_rl(&rl, "%zu hosts' status: %s", n, rc == -ENOMEM ? "out of memory" : err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        free(hs[i]->status);
+        hs[i]->status = hs[i]->unsaved;
+        hs[i]->unsaved = NULL;
+    }
+}
+
+/* Notes what each job saw of its host where it differs from what is
+ * stored: its status to write. */
+static void
+note_statuses(struct store *st, struct job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct rhost *h = jobs[i].h;
+        char *text =
+            jobs[i].superseded ? NULL : json_dumps(jobs[i].status, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!text)
+            continue;
+        if (!h->status)
+            h->status = stored_status(st, h->name);
+        free(h->unsaved);
+        h->unsaved = h->status && !strcmp(h->status, text) ? NULL : text;
+        if (!h->unsaved)
+            free(text);
+    }
+}
+
+/* Writes the statuses not yet stored, RECONCILE_BATCH to a transaction; a
+ * change that came meanwhile stops it after a batch (the rest is written
+ * after the next round). */
+static void
+save_statuses(struct rstate *rs, struct store *st)
+{
+    struct rhost *hs[RECONCILE_BATCH];
+    char key[STORE_KEY_MAX], err[ERR_LEN];
+    struct store_txn *t = NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < rs->n_hosts; i++) {
+        struct rhost *h = rs->hosts[i];
+        if (!h->unsaved || (!t && !(t = store_txn_begin(st))))
+            continue;
+        snprintf(key, sizeof key, "%sstatus/%s", STORE_KEY_PREFIX, h->name);
+        store_txn_put(t, key, h->unsaved, STORE_ANY_VERSION, err, sizeof err); /* commit fails */
+        hs[k++] = h;
+        if (k == RECONCILE_BATCH) {
+            commit_statuses(t, hs, k);
+            t = NULL;
+            k = 0;
+            if (atomic_load(&rs->kicked))
+                return;
+        }
+    }
+    if (k)
+        commit_statuses(t, hs, k);
+}
+
+/* Each host's result in the round's tasks: those visited, and the last
+ * one of those that rest. */
+static json_t *
+round_results(struct rstate *rs, struct job *jobs, size_t n)
+{
+    json_t *results = json_object();
+    for (size_t i = 0; i < n; i++)
+        if (!jobs[i].superseded)
+            json_object_set_new(results, jobs[i].h->name, host_result(jobs[i].status));
+    for (size_t i = 0; i < rs->n_hosts; i++) {
+        struct rhost *h = rs->hosts[i];
+        const char *text = h->unsaved ? h->unsaved : h->status;
+        json_t *last =
+            text && !json_object_get(results, h->name) ? json_loads(text, 0, NULL) : NULL;
+        if (last)
+            json_object_set_new(results, h->name, host_result(last));
+        json_decref(last);
+    }
+    return results;
+}
+
+struct progress {
+    struct store *st;
+    char (*tasks)[TASK_ID_LEN];
+    size_t n_tasks, n_jobs, base; /* base: done in the phases before */
+};
+
+static void
+progress_cb(void *aux, size_t done)
+{
+    struct progress *p = aux;
+    tasks_set(p->st, p->tasks, p->n_tasks, "running", (int)((p->base + done) * 100 / p->n_jobs),
+              NULL);
+}
+
+/* After the round at 'now': whether each host answered, and when those
+ * visited in full are due again (one that fell due while the round ran
+ * without its full visit is due still). */
+static void
+round_account(struct rstate *rs, struct job *jobs, size_t n, uint64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct rhost *h = jobs[i].h;
+        if (jobs[i].superseded)
+            continue;
+        h->failed_ms = jobs[i].reached ? 0 : now;
+        while (jobs[i].full && h->due_ms <= now) /* its phase, without the visits missed */
+            h->due_ms += rs->interval_ms;
+    }
+}
+
+/* Takes the acks queued since the last round and gives each host's to its
+ * first job: its push when it has one, which a change does not cut.  Those
+ * of a host that rests after it did not answer fail; those of a host
+ * without a turn in this round (a round of visits alone) wait for the
+ * next; those of a host unknown here fail.  Their tasks are running. */
+static void
+acks_plan(struct rstate *rs, struct store *st, uint64_t now)
+{
+    size_t n = rs->alarms && rs->acks ? alarms_ack_take(rs->alarms, rs->acks) : 0;
+    for (size_t i = 0, k; i < n; i = k) {
+        for (k = i + 1; k < n && !strcmp(rs->acks[k].host, rs->acks[i].host); k++)
+            ;
+        struct rhost *h = rhost_find(rs, rs->acks[i].host);
+        for (size_t a = i; a < k; a++) {
+            if (h && h->job)
+                alarms_ack_begin(st, &rs->acks[a]);
+            else if (h && !h->failed_ms)
+                alarms_ack_requeue(rs->alarms, st, &rs->acks[a], now);
+            else
+                alarms_ack_end(st, &rs->acks[a],
+                               h ? "the host is not reachable" : "the host has no address");
+        }
+        if (h && h->job) {
+            h->job->acks = &rs->acks[i];
+            h->job->n_acks = k - i;
+        }
+    }
+}
+
+/* After the round: the acks of the jobs that ran end their tasks, those
+ * of a job left undone wait for the next round; no host keeps its job. */
+static void
+acks_end(struct rstate *rs, struct store *st, struct job *jobs, size_t n, uint64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t a = 0; a < jobs[i].n_acks; a++) {
+            if (jobs[i].ran)
+                alarms_ack_end(st, &jobs[i].acks[a], NULL);
+            else
+                alarms_ack_requeue(rs->alarms, st, &jobs[i].acks[a], now);
+        }
+        jobs[i].h->job = NULL;
+    }
+}
+
+/* Gives the heap that rounds freed back to the system, at most every
+ * TRIM_MS: the workers' replies (a host's figures are ~10 KB of JSON a
+ * visit) come and go in glibc's per-thread arenas, which keep what was
+ * freed; at 10,000 hosts that was half the manager's RSS. */
+static void
+round_trim(struct rstate *rs)
+{
+#ifdef __GLIBC__
+    uint64_t now = now_ms();
+    if (now - rs->trimmed_ms >= TRIM_MS) {
+        malloc_trim(0);
+        rs->trimmed_ms = now;
+    }
+#endif
+}
+
+/* One round: reads the inventory when 'reload', visits the hosts 'plan'
+ * says, writes what changed and runs 'tasks' along.  Returns the hosts
+ * reached or -errno. */
+static int
+round_run(struct rstate *rs, struct store *st, char (*tasks)[TASK_ID_LEN], size_t n_tasks,
+          bool push_all, bool reload)
+{
+    uint64_t now = now_ms(), t0 = now;
+    int rc = reload ? load_inventory(rs, st, now) : 0;
+    uint64_t ti = now_ms();
+    struct job *jobs = rc == 0 ? calloc(2 * rs->n_hosts + 1, sizeof *jobs) : NULL;
+    size_t n_push = 0, n = jobs ? plan(rs, now, push_all, jobs, &n_push) : 0, planned = n;
+    tasks_set(st, tasks, n_tasks, "running", 0, NULL);
+    acks_plan(rs, st, now);
+    struct progress pr = {st, tasks, n_tasks, n, 0};
+    /* The pushes first: a change reaches every host before the figures of
+     * those due are collected.  The visits give way to a change that comes
+     * meanwhile (at once, or after RECONCILE_CUT_MS of them in a round that
+     * pushed a change, so that changes in a row do not starve them): those
+     * not started wait for the next round. */
+    atomic_store(&rs->kicked, false);
+    pool_run(&rs->pool, jobs, n_push, NULL, 0, n_tasks ? progress_cb : NULL, &pr);
+    pr.base = n_push;
+    size_t ran =
+        n_push + pool_run(&rs->pool, jobs + n_push, n - n_push, &rs->kicked,
+                          push_all ? RECONCILE_CUT_MS : 0, n_tasks ? progress_cb : NULL, &pr);
+    for (; n > ran; n--) /* a visit left undone: its host's push counts */
+        if (jobs[n - 1].push)
+            jobs[n - 1].push->superseded = false;
+    int reached = jobs ? 0 : rc < 0 ? rc : -ENOMEM;
+    size_t full = 0, added = 0, hosts_added = 0;
+    for (size_t i = 0; i < n; i++) {
+        reached += jobs[i].reached && !jobs[i].superseded;
+        full += jobs[i].full;
+        added += jobs[i].added;
+        hosts_added += jobs[i].added > 0;
+    }
+    uint64_t t1 = now_ms();
+    note_statuses(st, jobs, n);
+    save_statuses(rs, st);
+    uint64_t t2 = now_ms();
+    round_account(rs, jobs, n, t2);
+    acks_end(rs, st, jobs, planned, t2);
+    json_t *results = !n_tasks ? NULL : reached >= 0 ? round_results(rs, jobs, n) : json_object();
+    bool failed = reached < 0;
+    const char *name;
+    json_t *r;
+    json_object_foreach (results, name, r)
+        failed |= !json_is_true(json_object_get(r, "ok"));
+    tasks_set(st, tasks, n_tasks, failed ? "error" : "success", 100, results);
+    log_debug("round: %zu pushes and %zu full visits of %zu hosts (%d reached), %zu tasks, %llu ms "
+              "(inventory %llu, hosts %llu, statuses %llu, tasks %llu)",
+              n_push, full, rs->n_hosts, reached, n_tasks, (unsigned long long)(now_ms() - t0),
+              (unsigned long long)(ti - t0), (unsigned long long)(t1 - ti),
+              (unsigned long long)(t2 - t1), (unsigned long long)(now_ms() - t2));
+    if (added)
+        log_info("%zu portgroups added on %zu hosts in %llu ms", added, hosts_added,
+                 (unsigned long long)(t1 - t0));
+    json_decref(results);
+    for (size_t i = 0; i < n; i++)
+        json_decref(jobs[i].status);
+    free(jobs);
+    round_trim(rs);
     return reached;
+}
+
+/* The number of hosts' connections that may stay open: the open-file
+ * limit, less what the rest of the manager needs. */
+static size_t
+keep_max(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur == RLIM_INFINITY)
+        return 1u << 20;
+    return r.rlim_cur > FDS_RESERVED ? r.rlim_cur - FDS_RESERVED : 0;
+}
+
+static int
+rstate_init(struct rstate *rs, const struct reconcile_params *p, bool keep)
+{
+    *rs = (struct rstate){.client = p->client,
+                          .port = p->hostd_port ? p->hostd_port : RECONCILE_HOSTD_PORT,
+                          .fleet = p->fleet,
+                          .alarms = p->alarms,
+                          .interval_ms = p->interval_ms ? p->interval_ms : RECONCILE_INTERVAL_MS,
+                          .stagger = keep,
+                          .keep_max = keep ? keep_max() : 0};
+    if (p->alarms && !(rs->acks = calloc(ALARMS_JOBS_MAX, sizeof *rs->acks)))
+        return -ENOMEM;
+    int rc = pool_start(&rs->pool, p->workers ? p->workers : RECONCILE_WORKERS);
+    if (rc < 0)
+        free(rs->acks);
+    return rc;
+}
+
+static void
+rstate_fini(struct rstate *rs)
+{
+    pool_stop(&rs->pool);
+    for (size_t i = 0; i < rs->n_hosts; i++)
+        rhost_free(rs, rs->hosts[i]);
+    free(rs->hosts);
+    json_decref(rs->wants);
+    free(rs->crl_pem);
+    free(rs->acks);
+}
+
+int
+reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*tasks)[TASK_ID_LEN],
+                size_t n_tasks, struct fleet *fleet, struct alarms *alarms)
+{
+    struct reconcile_params p = {
+        .client = client, .hostd_port = hostd_port, .fleet = fleet, .alarms = alarms};
+    struct rstate rs;
+    int rc = rstate_init(&rs, &p, false);
+    if (rc < 0)
+        return rc;
+    rc = round_run(&rs, st, tasks, n_tasks, true, true);
+    rstate_fini(&rs);
+    return rc;
 }
 
 /* Up to 'max' ids of queued tasks into 'ids' (after a kick overflowed the
@@ -351,6 +1008,26 @@ end_orphans(struct store *st)
 
 /* ---- the thread ---- */
 
+/* Waits (r->mu held) for a kick, a stop, or the next host due, but at
+ * most an interval and at least RECONCILE_TICK_MS. */
+static void
+wait_for_round(struct reconciler *r)
+{
+    uint64_t now = now_ms(), next = now + r->rs.interval_ms;
+    for (size_t i = 0; i < r->rs.n_hosts; i++)
+        next = MIN(next, r->rs.hosts[i]->due_ms);
+    uint64_t wait = next > now + RECONCILE_TICK_MS ? next - now : RECONCILE_TICK_MS;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait / 1000;
+    until.tv_nsec += (long)(wait % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&r->cv, &r->mu, &until);
+}
+
 static void *
 run(void *arg)
 {
@@ -366,28 +1043,21 @@ run(void *arg)
     pthread_mutex_lock(&r->mu);
     while (!r->stopping) {
         if (!r->kicked) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += r->p.interval_ms / 1000;
-            until.tv_nsec += (long)(r->p.interval_ms % 1000) * 1000000;
-            if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&r->cv, &r->mu, &until);
+            wait_for_round(r);
             if (r->stopping)
                 break;
         }
-        r->kicked = false;
+        /* A kick (a change: the inventory is read again) pushes to every
+         * host; a round without one visits the hosts due. */
+        bool kicked = r->kicked, overflow = r->overflow;
         size_t n = r->n_queue;
-        bool overflow = r->overflow;
         memcpy(tasks, r->queue, n * sizeof tasks[0]);
+        r->kicked = r->overflow = false;
         r->n_queue = 0;
-        r->overflow = false;
         pthread_mutex_unlock(&r->mu);
         if (overflow) /* the queue's and those it had no room for */
             n = queued_tasks(st, tasks, RECONCILE_QUEUE);
-        reconcile_round(st, r->p.client, r->p.hostd_port, tasks, n, r->p.fleet, r->p.alarms);
+        round_run(&r->rs, st, tasks, n, kicked, kicked);
         if (overflow && n == RECONCILE_QUEUE)
             reconcile_kick(r, "overflow"); /* more may wait: another round */
         pthread_mutex_lock(&r->mu);
@@ -407,16 +1077,18 @@ reconcile_start(const struct reconcile_params *p, struct reconciler **out, char 
     r->p = *p;
     snprintf(r->store_path, sizeof r->store_path, "%s", p->store_path);
     r->p.store_path = r->store_path;
-    if (!r->p.interval_ms)
-        r->p.interval_ms = RECONCILE_INTERVAL_MS;
-    if (!r->p.hostd_port)
-        r->p.hostd_port = RECONCILE_HOSTD_PORT;
+    int rc = rstate_init(&r->rs, &r->p, true);
+    if (rc < 0) {
+        free(r);
+        return err_set(err, err_len, rc, "reconcile: workers: %s", strerror(-rc));
+    }
     SSL_CTX_up_ref(r->p.client);
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     r->kicked = true; /* a round at once */
-    int rc = pthread_create(&r->thread, NULL, run, r);
+    rc = pthread_create(&r->thread, NULL, run, r);
     if (rc) {
+        rstate_fini(&r->rs);
         SSL_CTX_free(r->p.client);
         free(r);
         return err_set(err, err_len, -rc, "reconcile: %s", strerror(rc));
@@ -430,6 +1102,7 @@ reconcile_kick(struct reconciler *r, const char *task)
 {
     if (!r)
         return;
+    atomic_store(&r->rs.kicked, true); /* a round of visits under way stops short */
     pthread_mutex_lock(&r->mu);
     r->kicked = true;
     if (task && task_id_is_valid(task) && r->n_queue < RECONCILE_QUEUE)
@@ -450,6 +1123,7 @@ reconcile_stop(struct reconciler *r)
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
+    rstate_fini(&r->rs);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     SSL_CTX_free(r->p.client);

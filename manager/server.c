@@ -7,6 +7,8 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +115,13 @@ request_cb(struct evhttp_request *req, void *arg)
     if (!is_api(evhttp_uri_get_path(uri)))
         return web_request(s, req, evhttp_uri_get_path(uri));
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+    /* A kept-alive client waits for this reply before it sends again: Nagle
+     * would hold the reply's last segment for the client's delayed ACK (40
+     * ms a call), as in lib/http.c. */
+    int one = 1;
+    if (bev)
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     char peer[80];
     char *host = NULL;
     ev_uint16_t port = 0;

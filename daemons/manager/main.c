@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "daemons/common/daemon.h"
@@ -17,6 +18,7 @@ LOG_MODULE(manager);
 static const char usage[] =
     "usage: dse-manager --state-dir DIR [--listen ADDR:PORT] [--name NAME]\n"
     "                   [--cert PEM --key PEM] [--ctl SOCKET] [--web-dir DIR]\n"
+    "                   [--interval SECONDS]\n"
     "                   [--log FILE] [--log-level err|warn|info|debug]\n"
     "The datacenter's manager: inventory, users and audit, over HTTPS (/api/v1).\n"
     "  --state-dir  its state: the cluster CA (DIR/ca, made if missing), the store\n"
@@ -26,11 +28,14 @@ static const char usage[] =
     "               issues itself (DIR/tls) when --cert and --key are not given\n"
     "  --ctl        its control socket for dsectl (default DIR/manager.sock)\n"
     "  --web-dir    the web page's files, served at / (default " DSE_WEB_DIR ");\n"
-    "               its libraries from " DSE_JS_DIR " at /vendor/\n";
+    "               its libraries from " DSE_JS_DIR " at /vendor/\n"
+    "  --interval   how often each host is reconciled and its figures collected\n"
+    "               (1..3600 s, default 10)\n";
 
 struct opts {
     struct daemon_common c;
     const char *state_dir, *listen, *web_dir;
+    long interval_s;
     char addr[64];
     uint16_t port;
 };
@@ -45,6 +50,8 @@ option(struct opts *o, const char *opt, const char *val)
         o->listen = val;
     else if (!strcmp(opt, "--web-dir"))
         o->web_dir = val;
+    else if (!strcmp(opt, "--interval"))
+        return parse_long(val, 1, 3600, &o->interval_s) ? 1 : -1;
     else if (!strcmp(opt, "--name") || !strcmp(opt, "--ctl") || !strcmp(opt, "--log") ||
              !strcmp(opt, "--log-level") || !strcmp(opt, "--cert") || !strcmp(opt, "--key"))
         return daemon_common_option(&o->c, opt, val);
@@ -68,6 +75,8 @@ parse(int argc, char **argv, struct opts *o)
         if (r <= 0) {
             if (r == 0)
                 fprintf(stderr, "dse-manager: unknown option %s (try --help)\n", argv[i]);
+            else if (!strcmp(argv[i], "--interval"))
+                fprintf(stderr, "dse-manager: --interval: 1 to 3600 seconds\n");
             return 2;
         }
         i++;
@@ -80,6 +89,19 @@ parse(int argc, char **argv, struct opts *o)
     if (bad)
         return fprintf(stderr, "dse-manager: %s (try --help)\n", bad), 2;
     return -1;
+}
+
+/* As many open files as the hard limit allows: the reconciler keeps a
+ * connection to each host (manager/reconcile.h). */
+static void
+raise_nofile(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &r) < 0)
+            log_warn("cannot raise the open-file limit: %s", strerror(errno));
+    }
 }
 
 int
@@ -100,7 +122,9 @@ main(int argc, char **argv)
                                .cert = o.c.tls.cert,
                                .key = o.c.tls.key,
                                .web_dir = o.web_dir,
-                               .js_dir = DSE_JS_DIR};
+                               .js_dir = DSE_JS_DIR,
+                               .interval_ms = (unsigned)o.interval_s * 1000};
+    raise_nofile();
     struct manager *m = NULL;
     struct cmdtab *tab = NULL;
     struct daemon_servers *servers = NULL;

@@ -70,6 +70,11 @@ for o in "${objs[@]}"; do
 	rec POST "/api/v1/$kinds" '{"name":' "$T" >/dev/null
 	rec GET "/api/v1/$kinds?limit=0" "" "$T" >/dev/null
 done
+check_eq "many at once" 201 "$(rec POST /api/v1/datacenters '{"items":[{"name":"bulk1","spec":{}},{"name":"bulk2","spec":{}}]}' "$T")"
+check_eq "... all or none: 409" 409 "$(rec POST /api/v1/datacenters '{"items":[{"name":"bulk3","spec":{}},{"name":"bulk1","spec":{}}]}' "$T")"
+check_eq "... none" 404 "$(rec GET /api/v1/datacenters/bulk3 "" "$T")"
+check_eq "... away" 200 "$(rec DELETE /api/v1/datacenters/bulk1 "" "$T")"
+rec DELETE /api/v1/datacenters/bulk2 "" "$T" >/dev/null
 check_eq "no token: 401" 401 "$(rec GET /api/v1/hosts)"
 # (not recorded: a method a path lacks is not in the document)
 check_eq "a method that is not there: 405" 405 "$(ip netns exec "$P-mgmt" curl -s -o /dev/null -w '%{http_code}' \

@@ -201,19 +201,42 @@ acks_wait_for_their_host_and_end_their_task(void)
     ASSERT_EQ(alarms_ack_queue(a, "h1", "dpu-temperature@dpu1/temp1", t1, wall_ms()), 0);
     ASSERT_EQ(alarms_ack_queue(a, "h2", "x@host", t2, wall_ms() - ALARMS_JOB_TIMEOUT_MS - 1), 0);
     ASSERT_EQ(alarms_ack_queue(a, "h1", "x@host", "not-a-task", wall_ms()), -EINVAL);
-    /* h1's round, and h1 did not answer: its ack fails; h2's waited too long. */
-    struct httpc peer = {.host = "198.18.255.1", .port = 1};
-    alarms_collect(a, st, &peer, "h1", false);
+    /* A round takes them, by host; h1 does not answer: its ack fails with
+     * the reason; h2's, which had no turn, waited too long. */
+    struct alarms_ack acks[ALARMS_JOBS_MAX];
+    ASSERT_EQ(alarms_ack_take(a, acks), 2);
+    ASSERT_EQ(alarms_ack_take(a, acks + 2), 0); /* taken */
+    ASSERT_STREQ(acks[0].host, "h1");
+    ASSERT_STREQ(acks[1].host, "h2");
+    struct httpc peer = {.host = "127.0.0.1", .port = 1, .timeout_ms = 1000};
+    alarms_ack_begin(st, &acks[0]);
     json_t *t = task_of(st, t1);
+    ASSERT_STREQ(json_string_value(json_object_get(t, "state")), "running");
+    json_decref(t);
+    alarms_ack_run(&peer, &acks[0]);
+    ASSERT_TRUE(acks[0].error[0] != '\0');
+    alarms_ack_end(st, &acks[0], NULL);
+    t = task_of(st, t1);
     ASSERT_STREQ(json_string_value(json_object_get(t, "state")), "error");
     json_t *r = json_object_get(json_object_get(t, "results"), "h1");
     ASSERT_FALSE(json_is_true(json_object_get(r, "ok")));
     ASSERT_STREQ(json_string_value(json_object_get(r, "alarm")), "dpu-temperature@dpu1/temp1");
-    ASSERT_STREQ(json_string_value(json_object_get(r, "error")), "the host is not reachable");
+    ASSERT_STREQ(json_string_value(json_object_get(r, "error")), acks[0].error);
     json_decref(t);
+    alarms_ack_requeue(a, st, &acks[1], wall_ms());
     t = task_of(st, t2);
     ASSERT_STREQ(json_string_value(json_object_get(t, "state")), "error");
+    ASSERT_STREQ(json_string_value(json_object_get(
+                     json_object_get(json_object_get(t, "results"), "h2"), "error")),
+                 "the host was not reached in time");
     json_decref(t);
+    ASSERT_EQ(alarms_ack_take(a, acks), 0);
+    /* One without its turn yet waits for the next round. */
+    ASSERT_EQ(alarms_ack_queue(a, "h1", "x@host", t1, wall_ms()), 0);
+    ASSERT_EQ(alarms_ack_take(a, acks), 1);
+    alarms_ack_requeue(a, st, &acks[0], wall_ms());
+    ASSERT_EQ(alarms_ack_take(a, acks), 1);
+    ASSERT_STREQ(acks[0].id, "x@host");
     /* A full queue refuses. */
     for (int i = 0; i < ALARMS_JOBS_MAX; i++)
         ASSERT_EQ(alarms_ack_queue(a, "h3", "x@host", t1, wall_ms()), 0);

@@ -420,6 +420,65 @@ alarms_and_events_are_their_hosts(void)
     fx_fini(&f);
 }
 
+/* POST {"items": [...]}: many objects in one transaction and one task; a
+ * refused item refuses them all. */
+static void
+many_objects_are_created_at_once_or_not_at_all(void)
+{
+    struct fx f;
+    char body[4096];
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(build(&f));
+    int64_t before = revision(&f);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts", NULL,
+                   "{\"items\":[{\"name\":\"h1\",\"spec\":{\"cluster\":\"c1\","
+                   "\"address\":\"198.19.0.11\"}},{\"name\":\"h2\",\"spec\":{\"cluster\":"
+                   "\"c2\"}}]}",
+                   f.admin),
+              201);
+    ASSERT_EQ(json_array_size(json_object_get(last.body, "items")), 2);
+    ASSERT_STREQ(json_string_value(json_object_get(
+                     json_array_get(json_object_get(last.body, "items"), 1), "name")),
+                 "h2");
+    ASSERT_TRUE(str("task") != NULL);
+    ASSERT_EQ(revision(&f), before + 2); /* one change, one task */
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts/h1", NULL, NULL, f.admin), 200);
+    static const char *const refused[] = {
+        "{\"items\":[{\"name\":\"h3\",\"spec\":{\"cluster\":\"c1\"}},{\"name\":\"h1\","
+        "\"spec\":{\"cluster\":\"c1\"}}]}", /* h1 exists */
+        "{\"items\":[{\"name\":\"h3\",\"spec\":{\"cluster\":\"c1\"}},{\"name\":\"h4\","
+        "\"spec\":{\"cluster\":\"c9\"}}]}", /* no cluster c9 */
+        "{\"items\":[{\"name\":\"h3\",\"spec\":{\"cluster\":\"c1\"}},{\"name\":\"h3\","
+        "\"spec\":{\"cluster\":\"c1\"}}]}", /* twice */
+        "{\"items\":[{\"name\":\"h3\",\"spec\":{\"clustre\":\"c1\"}}]}",
+        "{\"items\":[]}",
+    };
+    before = revision(&f);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        int status = call(&f, "POST", "/api/v1/hosts", NULL, refused[i], f.admin);
+        ASSERT_TRUE(status == 400 || status == 404 || status == 409);
+        ASSERT_TRUE(str("message") && !strchr(str("message"), '\n'));
+    }
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts/h3", NULL, NULL, f.admin), 404);
+    int n = snprintf(body, sizeof body, "{\"items\":[");
+    for (int i = 0; i <= API_BULK_MAX; i++)
+        n += snprintf(body + n, sizeof body - n, "%s{\"name\":\"d%d\",\"spec\":{}}", i ? "," : "",
+                      i);
+    snprintf(body + n, sizeof body - n, "]}");
+    ASSERT_EQ(call(&f, "POST", "/api/v1/datacenters", NULL, body, f.admin), 400);
+    ASSERT_EQ(revision(&f), before); /* nothing written */
+    ASSERT_TRUE(add_user(&f, "op", "[{\"object\":\"/dse/v1/cluster/c1\",\"role\":\"operator\"}]"));
+    char op[AUTH_TOKEN_LEN];
+    ASSERT_EQ(login(&f, "op", "password-of-op", op), 200);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts", NULL,
+                   "{\"items\":[{\"name\":\"h5\",\"spec\":{\"cluster\":\"c1\"}},{\"name\":"
+                   "\"h6\",\"spec\":{\"cluster\":\"c2\"}}]}",
+                   op),
+              403); /* c2 is not the operator's */
+    ASSERT_EQ(call(&f, "GET", "/api/v1/hosts/h5", NULL, NULL, f.admin), 404);
+    fx_fini(&f);
+}
+
 static void
 failed_logins_are_slowed_down(void)
 {
@@ -439,4 +498,5 @@ failed_logins_are_slowed_down(void)
 TEST_MAIN(TEST(the_first_admin_logs_in_with_a_token),
           TEST(objects_carry_versions_and_conflicts_are_409), TEST(who_may_do_what),
           TEST(every_change_is_in_the_audit_log), TEST(bad_input_gets_4xx_and_writes_nothing),
-          TEST(failed_logins_are_slowed_down), TEST(alarms_and_events_are_their_hosts))
+          TEST(many_objects_are_created_at_once_or_not_at_all), TEST(failed_logins_are_slowed_down),
+          TEST(alarms_and_events_are_their_hosts))

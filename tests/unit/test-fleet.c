@@ -105,5 +105,47 @@ one_prometheus_text_with_host_and_dpu_labels(void)
     fleet_destroy(NULL);
 }
 
+/* What is kept compact comes back as it was given: names, labels, values,
+ * a DPU that is down with its reason; a sample against metrics.h's rules
+ * is not kept. */
+static void
+history_gives_back_what_was_recorded(void)
+{
+    struct fleet *f = fleet_create();
+    json_t *hs = json_pack("{s:I,s:I,s:i,s:[[s,{},f],[s,{s:s,s:s},f]]}", "seq", (json_int_t)7,
+                           "time_ms", (json_int_t)5000, "interval_s", 20, "metrics", "dse_host_up",
+                           1.0, "dse_host_interface_rx_bytes_total", "interface", "vmk0", "kind",
+                           "mgmt \"quoted\"", 123456789012.0);
+    json_t *ds =
+        json_pack("[{s:s,s:b,s:i,s:o},{s:s,s:b,s:s},{s:s,s:b,s:{s:s}}]", "dpu", "dpu1", "up", 1,
+                  "interval_s", 20, "sample", json_deep_copy(hs), "dpu", "dpu2", "up", 0, "why",
+                  "no answer", "dpu", "dpu3", "up", 1, "sample", "bad", "sample");
+    for (int i = 0; i < 3; i++) /* the same names each time: shared */
+        fleet_record(f, i == 2 ? "h2" : "h1", hs, ds, 5000 + i);
+    json_t *h = fleet_history(f, "h1", false, 6000);
+    json_t *p = json_array_get(json_object_get(h, "points"), 1);
+    ASSERT_EQ(json_array_size(json_object_get(h, "points")), 2);
+    ASSERT_EQ(json_integer_value(json_object_get(p, "at_ms")), 5001);
+    ASSERT_TRUE(json_equal(json_object_get(p, "host"), hs));
+    json_t *d = json_object_get(p, "dpus");
+    ASSERT_EQ(json_array_size(d), 3);
+    ASSERT_TRUE(json_equal(json_object_get(json_array_get(d, 0), "sample"), hs));
+    ASSERT_EQ(json_integer_value(json_object_get(json_array_get(d, 0), "interval_s")), 20);
+    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(d, 1), "why")), "no answer");
+    ASSERT_TRUE(json_is_false(json_object_get(json_array_get(d, 1), "up")));
+    ASSERT_NULL(json_object_get(json_array_get(d, 1), "sample"));
+    ASSERT_NULL(json_object_get(json_array_get(d, 2), "sample")); /* against the rules */
+    json_decref(h);
+    fleet_forget(f, "h1");
+    h = fleet_history(f, "h2", false, 6000);
+    p = json_array_get(json_object_get(h, "points"), 0);
+    ASSERT_TRUE(json_equal(json_object_get(p, "host"), hs)); /* its names outlive h1 */
+    json_decref(h);
+    json_decref(hs);
+    json_decref(ds);
+    fleet_destroy(f);
+}
+
 TEST_MAIN(TEST(an_hour_at_the_rounds_pace_and_a_day_downsampled),
-          TEST(a_full_ring_drops_its_oldest), TEST(one_prometheus_text_with_host_and_dpu_labels))
+          TEST(history_gives_back_what_was_recorded), TEST(a_full_ring_drops_its_oldest),
+          TEST(one_prometheus_text_with_host_and_dpu_labels))

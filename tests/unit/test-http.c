@@ -733,11 +733,19 @@ session_keeps_one_connection_and_survives_a_server_restart(void)
         } else
             free(p);
     }
-    /* A plain call is a connection of its own. */
+    /* A plain call is a connection of its own ... */
     ASSERT_EQ(httpc_call(&peer, "echo", NULL, &reply, err, sizeof err), 0);
     char *other = seen_peer(reply);
     json_decref(reply);
     ASSERT_TRUE(strcmp(other, first) != 0);
+    free(other);
+    /* ... but for a peer that carries the session, which it goes over. */
+    struct httpc with = peer;
+    with.session = s;
+    ASSERT_EQ(httpc_call(&with, "echo", NULL, &reply, err, sizeof err), 0);
+    other = seen_peer(reply);
+    json_decref(reply);
+    ASSERT_STREQ(other, first);
     free(other);
 
     /* The server goes away and comes back on the same port: the session's
