@@ -13,8 +13,12 @@
  *   dsectl -M host join-token h1     (prints a one-time token; on the host:
  *                                     dsectl host join --manager URL --token T)
  *   dsectl -M user list | add NAME --password-file F [--grant OBJECT=ROLE]...
+ *   dsectl -M role list                              (what each role may do)
  *   dsectl -M audit list [--prefix KEY] [--limit N]
- *   dsectl -M task list | show ID | watch ID         (a change's push to the hosts)
+ *   dsectl -M task list | show ID | watch ID | cancel ID
+ *   dsectl -M software install HOST --bundle PATH [--update] [--dry-run] [--fresh]
+ *                                       (a task; PATH on the host; administer on it)
+ *   dsectl -M dpu failover HOST --to DPU (a task)
  *   dsectl -M alarm list [--host H] [--severity red|yellow|gray|green] [--all]
  *   dsectl -M alarm ack HOST ID                      (a task: dsectl -M task watch)
  *   dsectl -M event list [--object H[/OBJECT]] [--since T] [--until T] [--type PREFIX]
@@ -26,6 +30,7 @@
  * token: $DSE_TOKEN, else that file.
  */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +44,7 @@
 #include "lib/util.h"
 
 #define CALL_MS 30000
+#define WATCH_MS (15 * 60 * 1000) /* task watch gives up after */
 
 static const char *const kinds[][2] = {
     {"datacenter", "datacenters"},
@@ -49,6 +55,7 @@ static const char *const kinds[][2] = {
     {"portgroup", "portgroups"},
     {"vm", "vms"},
     {"vnic", "vnics"},
+    {"alarmdef", "alarmdefs"},
 };
 
 /* The config file's path into 'buf'. */
@@ -142,8 +149,19 @@ call(struct mgr *m, const char *method, const char *target, json_t *body, json_t
     return EXIT_FAILED;
 }
 
-/* "--dpu-rule VALUE" -> spec["dpu_rule"]: an integer, true/false, JSON
- * ({...}, [...]) or a string. */
+/* Whether 'v' is a finite decimal number with a fraction or an exponent
+ * ("0.8", "1e3"), into '*d'. */
+static bool
+parse_real(const char *v, double *d)
+{
+    char *end;
+    errno = 0;
+    *d = strtod(v, &end);
+    return *v && !*end && !errno && isfinite(*d) && strspn(v, "0123456789.eE+-") == strlen(v);
+}
+
+/* "--dpu-rule VALUE" -> spec["dpu_rule"]: an integer, a real (0.8),
+ * true/false, JSON ({...}, [...]) or a string. */
 static int
 spec_from_args(int argc, char **argv, json_t *spec)
 {
@@ -156,7 +174,9 @@ spec_from_args(int argc, char **argv, json_t *spec)
             *c = *c == '-' ? '_' : *c;
         const char *v = argv[i + 1];
         long n;
+        double d;
         json_t *val = parse_long(v, -(1L << 53), 1L << 53, &n) ? json_integer(n)
+                      : parse_real(v, &d)                      ? json_real(d)
                       : !strcmp(v, "true")                     ? json_true()
                       : !strcmp(v, "false")                    ? json_false()
                       : (v[0] == '{' || v[0] == '[')           ? json_loads(v, 0, NULL)
@@ -431,9 +451,13 @@ print_task(struct mgr *m, json_t *t)
     const char *host;
     json_t *r;
     json_object_foreach (json_object_get(t, "results"), host, r) {
+        static const char *const more[] = {"version", "step", "active", "alarm"};
         const char *e = json_string_value(json_object_get(r, "error"));
-        printf("  %-12s %s%s%s\n", host, json_is_true(json_object_get(r, "ok")) ? "ok" : "failed",
-               e ? ": " : "", e ? e : "");
+        printf("  %-12s %s", host, json_is_true(json_object_get(r, "ok")) ? "ok" : "failed");
+        for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+            if (json_string_value(json_object_get(r, more[i])))
+                printf(" %s %s", more[i], json_string_value(json_object_get(r, more[i])));
+        printf("%s%s\n", e ? ": " : "", e ? e : "");
     }
 }
 
@@ -441,7 +465,7 @@ static bool
 task_over(json_t *t)
 {
     const char *s = json_string_value(json_object_get(t, "state"));
-    return s && (!strcmp(s, "success") || !strcmp(s, "error"));
+    return s && (!strcmp(s, "success") || !strcmp(s, "error") || !strcmp(s, "cancelled"));
 }
 
 /* task list | show ID | watch ID: watch polls until the task ends, and
@@ -473,11 +497,19 @@ task_run(struct mgr *m, int argc, char **argv)
         json_decref(r);
         return rc;
     }
-    if (argc != 2 || (strcmp(argv[0], "show") && strcmp(argv[0], "watch")) ||
+    if (argc != 2 ||
+        (strcmp(argv[0], "show") && strcmp(argv[0], "watch") && strcmp(argv[0], "cancel")) ||
         strspn(argv[1], "0123456789") != strlen(argv[1]))
-        return cli_usage_error("task", "list | show ID | watch ID");
+        return cli_usage_error("task", "list | show ID | watch ID | cancel ID");
+    if (!strcmp(argv[0], "cancel")) {
+        snprintf(target, sizeof target, "/api/v1/tasks/%s/cancel", argv[1]);
+        if ((rc = call(m, "POST", target, NULL, &r)) == EXIT_OK)
+            print_task(m, r);
+        json_decref(r);
+        return rc;
+    }
     snprintf(target, sizeof target, "/api/v1/tasks/%s", argv[1]);
-    uint64_t deadline = now_ms() + CALL_MS * 4;
+    uint64_t deadline = now_ms() + WATCH_MS;
     while ((rc = call(m, "GET", target, NULL, &r)) == EXIT_OK && !strcmp(argv[0], "watch") &&
            !task_over(r) && now_ms() < deadline) {
         json_decref(r);
@@ -568,6 +600,87 @@ alarm_ack(struct mgr *m, const char *host, const char *id)
                json_string_value(json_object_get(r, "task")));
     json_decref(r);
     return rc;
+}
+
+/* What an operation queued on a host says (202 {"task", "host", "kind"}). */
+static int
+print_queued(struct mgr *m, json_t *r)
+{
+    if (m->json)
+        cli_print_json(r);
+    else
+        printf("%s on %s: queued: dsectl -M task watch %s\n",
+               json_string_value(json_object_get(r, "kind")),
+               json_string_value(json_object_get(r, "host")),
+               json_string_value(json_object_get(r, "task")));
+    json_decref(r);
+    return EXIT_OK;
+}
+
+/* role list: the roles a grant may give. */
+static int
+role_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const head[] = {"ROLE", "MAY", "WHAT"};
+    if (argc != 1 || strcmp(argv[0], "list"))
+        return cli_usage_error("role", "list");
+    json_t *r = NULL;
+    int rc = call(m, "GET", "/api/v1/roles", NULL, &r);
+    if (rc == EXIT_OK && m->json) {
+        cli_print_json(json_object_get(r, "items"));
+    } else if (rc == EXIT_OK) {
+        struct table *t = table_create(3, head);
+        size_t i, k;
+        json_t *o, *a;
+        json_array_foreach (json_object_get(r, "items"), i, o) {
+            char may[64] = "";
+            json_array_foreach (json_object_get(o, "may"), k, a)
+                snprintf(may + strlen(may), sizeof may - strlen(may), "%s%s", k ? "," : "",
+                         json_string_value(a));
+            table_add(t, json_string_value(json_object_get(o, "name")), may,
+                      json_string_value(json_object_get(o, "description")));
+        }
+        table_print(t);
+    }
+    json_decref(r);
+    return rc;
+}
+
+/* software install HOST --bundle PATH [--update] [--dry-run] [--fresh] */
+static int
+software_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const known[] = {"--bundle=", "--update", "--dry-run", "--fresh", NULL};
+    const char *bundle = argc >= 2 ? opt(argc - 1, argv + 1, "--bundle", NULL) : NULL;
+    if (strcmp(argv[0], "install") || argc < 2 || !strncmp(argv[1], "--", 2) ||
+        !opts_known(argc - 1, argv + 1, known) || !bundle)
+        return cli_usage_error("software", "install HOST --bundle PATH [--update] [--dry-run] "
+                                           "[--fresh] (PATH: on the host)");
+    bool update = false, dry = false, fresh = false;
+    opt(argc - 1, argv + 1, "--update", &update);
+    opt(argc - 1, argv + 1, "--dry-run", &dry);
+    opt(argc - 1, argv + 1, "--fresh", &fresh);
+    char target[256];
+    snprintf(target, sizeof target, "/api/v1/hosts/%s/software/install", argv[1]);
+    json_t *r = NULL, *body = json_pack("{s:s,s:b,s:b,s:b}", "bundle", bundle, "update", update,
+                                        "dry_run", dry, "fresh", fresh);
+    int rc = call(m, "POST", target, body, &r);
+    return rc == EXIT_OK ? print_queued(m, r) : rc;
+}
+
+/* dpu failover HOST --to DPU */
+static int
+failover_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const known[] = {"--to=", NULL};
+    const char *to = argc >= 2 ? opt(argc - 1, argv + 1, "--to", NULL) : NULL;
+    if (argc < 2 || !strncmp(argv[1], "--", 2) || !opts_known(argc - 1, argv + 1, known) || !to)
+        return cli_usage_error("dpu", "failover HOST --to DPU");
+    char target[256];
+    snprintf(target, sizeof target, "/api/v1/hosts/%s/failover", argv[1]);
+    json_t *r = NULL;
+    int rc = call(m, "POST", target, json_pack("{s:s}", "to", to), &r);
+    return rc == EXIT_OK ? print_queued(m, r) : rc;
 }
 
 /* alarm list [--host H] [--severity S] [--all] | ack HOST ID */
@@ -695,13 +808,20 @@ dispatch(struct mgr *m, const char *url, const char *ca, int argc, char **argv)
         return alarm_run(m, argc - 1, argv + 1);
     if (!strcmp(argv[0], "event"))
         return event_run(m, argc - 1, argv + 1);
+    if (!strcmp(argv[0], "role"))
+        return role_run(m, argc - 1, argv + 1);
+    if (!strcmp(argv[0], "software"))
+        return software_run(m, argc - 1, argv + 1);
+    if (!strcmp(argv[0], "dpu") && !strcmp(argv[1], "failover"))
+        return failover_run(m, argc - 1, argv + 1);
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         if (!strcmp(argv[0], kinds[k][0]))
             return obj_run(m, kinds[k][1], argc - 1, argv + 1);
     return cli_usage_error(NULL,
                            "unknown object '%s' (the manager's: datacenter, cluster, "
-                           "host, dpu, switch, portgroup, vm, vnic, task, alarm, event, user, "
-                           "audit, login)",
+                           "host, dpu, switch, portgroup, vm, vnic, alarmdef, task, alarm, "
+                           "event, "
+                           "software, role, user, audit, login)",
                            argv[0]);
 }
 

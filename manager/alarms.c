@@ -26,8 +26,6 @@ struct alarms {
     size_t n_hosts;
     json_t **ring; /* ALARMS_EVENTS_MAX events; the oldest at (head - n) */
     size_t head, n;
-    struct alarms_ack jobs[ALARMS_JOBS_MAX];
-    size_t n_jobs;
 };
 
 static const char *
@@ -334,88 +332,6 @@ alarms_events(struct alarms *a, const struct alarms_event_query *q, bool *more)
     return sorted(v, n - drop, NULL);
 }
 
-/* ---- acknowledgements ---- */
-
-int
-alarms_ack_queue(struct alarms *a, const char *host, const char *id, const char *task,
-                 uint64_t now_ms)
-{
-    if (strlen(id) > ALARMS_ID_MAX || strlen(host) > INV_NAME_MAX || !task_id_is_valid(task))
-        return -EINVAL;
-    pthread_mutex_lock(&a->mu);
-    int rc = a->n_jobs < ALARMS_JOBS_MAX ? 0 : -ENOSPC;
-    if (rc == 0) {
-        struct alarms_ack *j = &a->jobs[a->n_jobs++];
-        snprintf(j->host, sizeof j->host, "%s", host);
-        snprintf(j->id, sizeof j->id, "%s", id);
-        snprintf(j->task, sizeof j->task, "%s", task);
-        j->at_ms = now_ms;
-    }
-    pthread_mutex_unlock(&a->mu);
-    return rc;
-}
-
-bool
-alarms_ack_has_room(struct alarms *a)
-{
-    pthread_mutex_lock(&a->mu);
-    bool room = a->n_jobs < ALARMS_JOBS_MAX;
-    pthread_mutex_unlock(&a->mu);
-    return room;
-}
-
-static int
-by_host(const void *a, const void *b)
-{
-    return strcmp(((const struct alarms_ack *)a)->host, ((const struct alarms_ack *)b)->host);
-}
-
-size_t
-alarms_ack_take(struct alarms *a, struct alarms_ack *out)
-{
-    pthread_mutex_lock(&a->mu);
-    size_t n = a->n_jobs;
-    memcpy(out, a->jobs, n * sizeof *out);
-    a->n_jobs = 0;
-    pthread_mutex_unlock(&a->mu);
-    for (size_t i = 0; i < n; i++)
-        out[i].error[0] = '\0';
-    qsort(out, n, sizeof *out, by_host);
-    return n;
-}
-
-void
-alarms_ack_requeue(struct alarms *a, struct store *st, const struct alarms_ack *ack,
-                   uint64_t now_ms)
-{
-    if (ack->at_ms + ALARMS_JOB_TIMEOUT_MS <= now_ms)
-        alarms_ack_end(st, ack, "the host was not reached in time");
-    else if (alarms_ack_queue(a, ack->host, ack->id, ack->task, ack->at_ms) < 0)
-        alarms_ack_end(st, ack, "too many acknowledgements wait");
-}
-
-void
-alarms_ack_begin(struct store *st, const struct alarms_ack *ack)
-{
-    char err[ERR_LEN];
-    if (task_update(st, ack->task, "running", 0, NULL, err, sizeof err) < 0)
-        log_warn("task %s: %s", ack->task, err);
-}
-
-void
-alarms_ack_end(struct store *st, const struct alarms_ack *ack, const char *why)
-{
-    char err[ERR_LEN];
-    if (!why && ack->error[0])
-        why = ack->error;
-    json_t *res = json_pack("{s:{s:b,s:s}}", ack->host, "ok", !why, "alarm", ack->id);
-    if (why)
-        json_object_set_new(json_object_get(res, ack->host), "error", json_string(why));
-    if (task_update(st, ack->task, why ? "error" : "success", 100, res, err, sizeof err) < 0)
-        log_warn("task %s: %s", ack->task, err);
-    json_decref(res);
-}
-
 /* Calls 'cmd' with 'args' (taken) on the host (lib/http.h). */
 static int
 call(const struct httpc *peer, const char *cmd, json_t *args, json_t **result, char *err,
@@ -424,16 +340,6 @@ call(const struct httpc *peer, const char *cmd, json_t *args, json_t **result, c
     int rc = httpc_call_result(peer, cmd, args, result, err, err_len);
     json_decref(args);
     return rc;
-}
-
-void
-alarms_ack_run(const struct httpc *peer, struct alarms_ack *ack)
-{
-    if (call(peer, "alarm.ack", json_pack("{s:s}", "id", ack->id), NULL, ack->error,
-             sizeof ack->error) == 0) {
-        ack->error[0] = '\0';
-        log_info("host %s: alarm %s acknowledged", ack->host, ack->id);
-    }
 }
 
 /* The host's alarms and its events since the last one kept. */

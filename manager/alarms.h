@@ -24,18 +24,12 @@
  * An object NAME of the fleet is H (a host and everything on it), H/host
  * (the host itself), H/D (a DPU and its parts) or H/D/PART.
  *
- * Acknowledging: the API queues an ack with the id of the task that
- * records it (alarms_ack_queue(): no network on the API's event loop) and
- * kicks the reconciler; its next round takes the acks (alarms_ack_take()),
- * one of its workers runs each on its host (alarms_ack_run(), hostd's
- * alarm.ack) and collects the host's alarms again, so the ack shows at
- * once, and the round ends the tasks (alarms_ack_end()).  An ack whose host
- * has no turn within ALARMS_JOB_TIMEOUT_MS fails its task.
+ * Acknowledging is an operation on the host (hostop.h: alarm.ack), after
+ * which the reconciler collects the host's alarms again, so that the ack
+ * shows at once.
  *
- * Thread-safety: every function that takes a 'struct alarms' takes the
- * module's lock; any thread.  alarms_collect() and alarms_ack_run() call the
- * host without holding it; the functions that take a store write tasks,
- * on the store handle's thread.
+ * Thread-safety: every function takes the module's lock; any thread.
+ * alarms_collect() calls the host without holding it.
  */
 #ifndef DSE_ALARMS_H
 #define DSE_ALARMS_H
@@ -46,15 +40,10 @@
 #include <stdint.h>
 
 #include "lib/http.h"
-#include "lib/util.h"
 #include "manager/inventory.h"
-#include "manager/store.h"
-#include "manager/task.h"
 
 #define ALARMS_EVENTS_MAX 10000     /* the fleet's ring of events */
 #define ALARMS_EVENTS_PER_CALL 1000 /* events asked of a host per round */
-#define ALARMS_JOBS_MAX 256         /* acks waiting for their host's turn */
-#define ALARMS_JOB_TIMEOUT_MS 60000 /* after which a waiting ack fails */
 #define ALARMS_ID_MAX 128           /* bytes of an alarm's id, DEF@OBJECT */
 
 struct alarms;
@@ -120,51 +109,6 @@ struct alarms_event_query {
 json_t *alarms_events(struct alarms *, const struct alarms_event_query *q, bool *more);
 
 /* ---- acknowledgements ---- */
-
-/* An acknowledgement on its way: queued by the API, taken by a reconciler
- * round, run on the host by one of its workers, ended by the round. */
-struct alarms_ack {
-    char host[INV_NAME_MAX + 1];
-    char id[ALARMS_ID_MAX + 1];
-    char task[TASK_ID_LEN]; /* the task that records it (task.h) */
-    uint64_t at_ms;         /* when it was queued */
-    char error[ERR_LEN];    /* after alarms_ack_run(): why it failed; "": it did not */
-};
-
-/* Queues the ack of alarm 'id' on host 'host' for the reconciler, recorded
- * by task 'task' (task.h, created queued by the caller), at 'now_ms'.
- * Returns 0, -EINVAL (an id longer than ALARMS_ID_MAX), -ENOSPC
- * (ALARMS_JOBS_MAX wait already) or -ENOMEM. */
-int alarms_ack_queue(struct alarms *, const char *host, const char *id, const char *task,
-                     uint64_t now_ms);
-
-/* Whether alarms_ack_queue() has room now (only the reconciler takes jobs
- * meanwhile: the answer holds for the thread that queues).  Can't fail. */
-bool alarms_ack_has_room(struct alarms *);
-
-/* ---- the reconciler's part ---- */
-
-/* Takes every queued ack (at most ALARMS_JOBS_MAX) into 'out' (room for
- * ALARMS_JOBS_MAX), sorted by host.  Returns how many.  Can't fail. */
-size_t alarms_ack_take(struct alarms *, struct alarms_ack *out);
-
-/* Puts back 'ack', which a round took but could not run at its host (the
- * host had no turn), unless it waited past ALARMS_JOB_TIMEOUT_MS at
- * 'now_ms': then it ends it, failed, in store 'st'.  Can't fail. */
-void alarms_ack_requeue(struct alarms *, struct store *st, const struct alarms_ack *ack,
-                        uint64_t now_ms);
-
-/* Its task is running (store 'st', the round's thread).  Can't fail. */
-void alarms_ack_begin(struct store *st, const struct alarms_ack *ack);
-
-/* Runs 'ack' on its host at 'peer' (its hostd, as the manager: alarm.ack);
- * on a failure 'ack->error' says why.  A worker's: network only. */
-void alarms_ack_run(const struct httpc *peer, struct alarms_ack *ack);
-
-/* Ends its task in store 'st' (the round's thread): success with
- * {"HOST": {"ok", "alarm"}}, or error with "error": 'why' (NULL: ack->error,
- * when it is not empty).  Can't fail (a store error is logged). */
-void alarms_ack_end(struct store *st, const struct alarms_ack *ack, const char *why);
 
 /* Collects host 'host''s alarms and its events since the last one kept
  * from its hostd at 'peer' (alarm.list, event.list).  A worker's: network

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -411,6 +412,7 @@ static const char *const plurals[INV__N] = {
     [INV_PORTGROUP] = "portgroups",
     [INV_VM] = "vms",
     [INV_VNIC] = "vnics",
+    [INV_ALARMDEF] = "alarmdefs",
 };
 
 /* OBJ (api.h) of 'kv', an object of kind 'k' under 'prefix'. */
@@ -822,6 +824,11 @@ fleet_metrics(struct api *a, const struct caller *c, struct api_reply *rep)
     rep->text_len = a->p.fleet ? len : 0;
 }
 
+static void software_install(struct api *, const struct api_request *, const struct caller *,
+                             const char *host, json_t *body, struct api_reply *);
+static void failover(struct api *, const struct api_request *, const struct caller *,
+                     const char *host, json_t *body, struct api_reply *);
+
 /* /api/v1/KINDS[/NAME] */
 static bool
 inv_route(struct api *a, const struct api_request *req, const struct caller *c, const char *rest,
@@ -832,19 +839,23 @@ inv_route(struct api *a, const struct api_request *req, const struct caller *c, 
         if (strncmp(rest, plurals[k], n) || (rest[n] && rest[n] != '/'))
             continue;
         const char *name = rest[n] ? rest + n + 1 : NULL;
-        const char *m = req->method, *tail = name ? strrchr(name, '/') : NULL;
-        bool get = !strcmp(m, "GET");
-        if (k == INV_HOST && tail &&
-            (((!strcmp(tail, "/status") || !strcmp(tail, "/metrics")) && get) ||
-             (!strcmp(tail, "/join-token") && !strcmp(m, "POST")))) {
+        const char *m = req->method, *sub = name ? strchr(name, '/') : NULL;
+        bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST");
+        if (k == INV_HOST && sub &&
+            (((!strcmp(sub, "/status") || !strcmp(sub, "/metrics")) && get) ||
+             ((!strcmp(sub, "/join-token") || !strcmp(sub, "/software/install") ||
+               !strcmp(sub, "/failover")) &&
+              post))) {
             char host[INV_NAME_MAX + 1];
-            if (tail - name > INV_NAME_MAX) {
+            if (sub - name > INV_NAME_MAX) {
                 fail(rep, 400, "bad-request", "host: a name is 1 to 64 characters");
             } else {
-                snprintf(host, sizeof host, "%.*s", (int)(tail - name), name);
-                !strcmp(tail, "/status")    ? host_status(a, c, host, rep)
-                : !strcmp(tail, "/metrics") ? host_metrics(a, c, host, req->query, rep)
-                                            : join_token(a, req, c, host, rep);
+                snprintf(host, sizeof host, "%.*s", (int)(sub - name), name);
+                !strcmp(sub, "/status")             ? host_status(a, c, host, rep)
+                : !strcmp(sub, "/metrics")          ? host_metrics(a, c, host, req->query, rep)
+                : !strcmp(sub, "/join-token")       ? join_token(a, req, c, host, rep)
+                : !strcmp(sub, "/software/install") ? software_install(a, req, c, host, body, rep)
+                                                    : failover(a, req, c, host, body, rep);
             }
         } else if (!strcmp(m, "GET"))
             name ? inv_get(a, c, k, name, rep) : inv_list(a, c, k, req->query, rep);
@@ -1025,23 +1036,106 @@ task_list(struct api *a, const struct caller *c, const char *query, struct api_r
     ok(rep, 200, body);
 }
 
-static void
-task_get(struct api *a, const struct caller *c, const char *id, struct api_reply *rep)
+/* Task 'id' that the caller may 'action' on (its object's): the task
+ * (caller frees) and its object's key in '*object' (into the task), or NULL
+ * with the refusal in 'rep'. */
+static json_t *
+task_load(struct api *a, const struct caller *c, const char *id, enum rbac_action action,
+          const char **object, struct api_reply *rep)
 {
     char key[STORE_KEY_MAX], err[ERR_LEN];
-    if (!task_id_is_valid(id))
-        return fail(rep, 400, "bad-request", "a task id is 20 digits");
+    if (!task_id_is_valid(id)) {
+        fail(rep, 400, "bad-request", "a task id is 20 digits");
+        return NULL;
+    }
     snprintf(key, sizeof key, "%stask/%s", STORE_KEY_PREFIX, id);
     struct store_kv kv = {0};
     int rc = store_get(a->p.store, key, &kv, err, sizeof err);
     json_t *t = rc == 0 ? task_json(&kv) : NULL;
     store_kv_fini(&kv);
-    const char *object = json_string_value(json_object_get(t, "object"));
-    if (rc < 0)
-        fail_errno(rep, rc, rc == -ENOENT ? "no such task" : err);
-    else if (check_may(a, c, object ? object : INV_ROOT, RBAC_READ, rep))
-        return ok(rep, 200, t);
+    *object = json_string_value(json_object_get(t, "object"));
+    if (rc < 0 || !t)
+        fail_errno(rep, rc < 0 ? rc : -EIO,
+                   rc == -ENOENT ? "no such task"
+                   : rc < 0      ? err
+                                 : "task: not JSON");
+    else if (check_may(a, c, *object ? *object : INV_ROOT, action, rep))
+        return t;
     json_decref(t);
+    return NULL;
+}
+
+static void
+task_get(struct api *a, const struct caller *c, const char *id, struct api_reply *rep)
+{
+    const char *object;
+    json_t *t = task_load(a, c, id, RBAC_READ, &object, rep);
+    if (t)
+        ok(rep, 200, t);
+}
+
+/* POST /api/v1/tasks/ID/cancel: operate on the task's object.  Only an
+ * operation still queued for its host (hostop.h) can be cancelled: one
+ * under way runs to its end on the host, and a configuration push is its
+ * change, undone by another change. */
+static void
+task_cancel(struct api *a, const struct api_request *req, const struct caller *c, const char *id,
+            struct api_reply *rep)
+{
+    char err[ERR_LEN];
+    const char *object;
+    json_t *t = task_load(a, c, id, RBAC_OPERATE, &object, rep);
+    if (!t)
+        return;
+    const char *kind = json_string_value(json_object_get(t, "kind")),
+               *state = json_string_value(json_object_get(t, "state"));
+    if (!hostop_kind_is_valid(kind)) {
+        fail(rep, 409, "conflict",
+             "task %s (%s) cannot be cancelled: it goes with its change; change the object back",
+             id, kind ? kind : "?");
+    } else if (!state || strcmp(state, "queued") || !a->p.hostops ||
+               hostops_cancel(a->p.hostops, id) < 0) {
+        fail(rep, 409, "conflict", "task %s is %s: only a queued operation can be cancelled", id,
+             state && strcmp(state, "queued") ? state : "on its way to its host");
+    } else {
+        const char *host = object + strlen(STORE_KEY_PREFIX "host/");
+        json_t *why = json_pack("{s:{s:b,s:s}}", host, "ok", 0, "error", "cancelled");
+        int rc = task_update(a->p.store, id, "cancelled", 0, why, err, sizeof err);
+        json_decref(why);
+        if (rc < 0)
+            fail_errno(rep, rc, err);
+        else
+            log_info("task %s (%s) cancelled by %s from %s", id, kind, c->name, req->peer);
+        if (rc == 0)
+            task_get(a, c, id, rep);
+    }
+    json_decref(t);
+}
+
+/* GET /api/v1/roles: the roles a grant may give (rbac.h), fixed, with what
+ * each may do; any user may read them. */
+static void
+role_list(struct api_reply *rep)
+{
+    static const char *const actions[] = {"read", "operate", "administer"};
+    static const char *const what[] = {
+        "see the inventory, alarms, events, tasks and figures",
+        "and change the inventory and desired state, acknowledge alarms, fail DPUs "
+        "over, cancel tasks",
+        "and manage users, grants, joins, software installs and the audit log"};
+    json_t *items = json_array();
+    for (enum rbac_role r = RBAC_READ_ONLY; r <= RBAC_ADMIN; r++) {
+        json_t *may = json_array();
+        const char *desc = what[0];
+        for (enum rbac_action x = RBAC_READ; x <= RBAC_ADMINISTER; x++)
+            if (rbac_allows(r, x)) {
+                json_array_append_new(may, json_string(actions[x]));
+                desc = what[x];
+            }
+        json_array_append_new(items, json_pack("{s:s,s:o,s:s}", "name", rbac_role_name(r), "may",
+                                               may, "description", desc));
+    }
+    ok(rep, 200, json_pack("{s:o}", "items", items));
 }
 
 /* ---- alarms and events (alarms.h) ---- */
@@ -1137,14 +1231,96 @@ own_task(struct api *a, const char *kind, const char *key, const struct store_ac
     return rc;
 }
 
+/* Queues operation 'kind' with 'args' (borrowed) on 'host' (the caller
+ * checked) for the reconciler (hostop.h): 202 {"task", "host", "kind"}. */
+static void
+host_op(struct api *a, const struct api_request *req, const struct caller *c, const char *host,
+        const char *kind, json_t *args, struct api_reply *rep)
+{
+    char key[STORE_KEY_MAX], task[TASK_ID_LEN], err[ERR_LEN];
+    if (!a->p.hostops || !hostops_has_room(a->p.hostops)) /* before the task: nothing written */
+        return fail(rep, 429, "too-many-requests", "too many operations wait: try again");
+    inv_key(INV_HOST, host, key, sizeof key, NULL, 0);
+    struct store_actor actor = {.who = c->name, .from = req->peer, .what = kind};
+    int rc = own_task(a, kind, key, &actor, task, err, sizeof err);
+    if (rc < 0)
+        return fail_errno(rep, rc, err);
+    if ((rc = hostops_queue(a->p.hostops, host, kind, args, task, a->p.now_ms())) < 0) {
+        /* Not for want of room (checked), so out of memory: the task says so. */
+        json_t *why = json_pack("{s:{s:b,s:s}}", host, "ok", 0, "error", strerror(-rc));
+        task_update(a->p.store, task, "error", 0, why, err, sizeof err);
+        json_decref(why);
+        return fail(rep, 500, "internal", "%s: cannot queue it", kind);
+    }
+    ok(rep, 202, json_pack("{s:s,s:s,s:s}", "task", task, "host", host, "kind", kind));
+    if (a->p.changed)
+        a->p.changed(a->p.aux, NULL); /* a round soon, which runs it */
+}
+
+/* Whether 'body' has only the keys of 'allowed' (NULL-terminated); else
+ * a 400 naming the first other one. */
+static bool
+only_keys(json_t *body, const char *const *allowed, struct api_reply *rep)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach (body, k, v) {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], k))
+            i++;
+        if (!allowed[i]) {
+            fail(rep, 400, "bad-request", "body: unknown field '%s'", k);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* POST /api/v1/hosts/NAME/software/install {"bundle", "update"?, "dry_run"?,
+ * "fresh"?}: administer on the host; a task that installs the signed image
+ * at path 'bundle' on the host (hostd's software.install: it checks the
+ * signature against its own trust anchor) and follows it to its end. */
+static void
+software_install(struct api *a, const struct api_request *req, const struct caller *c,
+                 const char *host, json_t *body, struct api_reply *rep)
+{
+    static const char *const keys[] = {"bundle", "update", "dry_run", "fresh", NULL};
+    const char *bundle = json_string_value(json_object_get(body, "bundle"));
+    if (!body || !only_keys(body, keys, rep))
+        return body ? (void)0 : fail(rep, 400, "bad-request", "body: {\"bundle\": PATH}");
+    if (!bundle || bundle[0] != '/' || strlen(bundle) >= PATH_MAX)
+        return fail(rep, 400, "bad-request",
+                    "bundle: the absolute path of a signed image on the host (dse-bundle)");
+    for (size_t i = 1; keys[i]; i++)
+        if (json_object_get(body, keys[i]) && !json_is_boolean(json_object_get(body, keys[i])))
+            return fail(rep, 400, "bad-request", "%s: true or false", keys[i]);
+    if (check_host(a, c, host, RBAC_ADMINISTER, NULL, rep))
+        host_op(a, req, c, host, "software.install", body, rep);
+}
+
+/* POST /api/v1/hosts/NAME/failover {"to"}: operate on the host; a task that
+ * makes DPU 'to' the active one of the host's pair (hostd's dpu.failover). */
+static void
+failover(struct api *a, const struct api_request *req, const struct caller *c, const char *host,
+         json_t *body, struct api_reply *rep)
+{
+    static const char *const keys[] = {"to", NULL};
+    const char *to = json_string_value(json_object_get(body, "to"));
+    if (!body || !only_keys(body, keys, rep))
+        return body ? (void)0 : fail(rep, 400, "bad-request", "body: {\"to\": DPU}");
+    if (!to || !name_is_valid(to, INV_NAME_MAX))
+        return fail(rep, 400, "bad-request", "to: the name of one of the host's DPUs");
+    if (check_host(a, c, host, RBAC_OPERATE, NULL, rep))
+        host_op(a, req, c, host, "dpu.failover", body, rep);
+}
+
 /* POST /api/v1/alarms/HOST/ID/ack (ID percent-encoded or not): a task that
  * the reconciler runs. */
 static void
 alarm_ack(struct api *a, const struct api_request *req, const struct caller *c, const char *rest,
           struct api_reply *rep)
 {
-    char host[INV_NAME_MAX + 1], id[ALARMS_ID_MAX + 1], key[STORE_KEY_MAX], task[TASK_ID_LEN],
-        err[ERR_LEN];
+    char host[INV_NAME_MAX + 1], id[ALARMS_ID_MAX + 1];
     const char *slash = strchr(rest, '/');
     size_t len = strlen(rest);
     if (!slash || len < 4 || strcmp(rest + len - 4, "/ack") || slash + 1 >= rest + len - 4 ||
@@ -1158,24 +1334,11 @@ alarm_ack(struct api *a, const struct api_request *req, const struct caller *c, 
         return;
     if (!a->p.alarms || !alarms_has(a->p.alarms, host, id))
         return fail(rep, 404, "not-found", "host %s had no alarm %s when last collected", host, id);
-    if (!alarms_ack_has_room(a->p.alarms)) /* before the task: a refusal writes nothing */
-        return fail(rep, 429, "too-many-requests", "too many acknowledgements waiting: try again");
-    inv_key(INV_HOST, host, key, sizeof key, NULL, 0);
-    struct store_actor actor = {.who = c->name, .from = req->peer, .what = "alarm.ack"};
-    int rc = own_task(a, "alarm.ack", key, &actor, task, err, sizeof err);
-    if (rc < 0)
-        return fail_errno(rep, rc, err);
-    if ((rc = alarms_ack_queue(a->p.alarms, host, id, task, a->p.now_ms())) < 0) {
-        /* Not for want of room (checked), so out of memory: the task says so. */
-        json_t *why =
-            json_pack("{s:{s:b,s:s,s:s}}", host, "ok", 0, "alarm", id, "error", strerror(-rc));
-        task_update(a->p.store, task, "error", 0, why, err, sizeof err);
-        json_decref(why);
-        return fail(rep, 500, "internal", "alarm %s: cannot queue its ack", id);
-    }
-    ok(rep, 202, json_pack("{s:s,s:s,s:s}", "task", task, "host", host, "alarm", id));
-    if (a->p.changed)
-        a->p.changed(a->p.aux, NULL); /* a round soon, which runs it */
+    json_t *args = json_pack("{s:s}", "id", id);
+    host_op(a, req, c, host, "alarm.ack", args, rep);
+    json_decref(args);
+    if (rep->status == 202)
+        json_object_set_new(rep->body, "alarm", json_string(id));
 }
 
 /* GET /api/v1/events?object=NAME&since=MS&until=MS&type=PREFIX&limit=N */
@@ -1224,10 +1387,17 @@ route(struct api *a, const struct api_request *req, const struct caller *c, cons
     if (!strcmp(rest, "users") && (get || post)) {
         if (check_may(a, c, INV_ROOT, RBAC_ADMINISTER, rep))
             get ? user_list(a, rep) : user_create(a, req, c, body, rep);
+    } else if (!strcmp(rest, "roles") && get) {
+        role_list(rep);
     } else if (!strcmp(rest, "tasks") && get) {
         task_list(a, c, req->query, rep);
     } else if (!strncmp(rest, "tasks/", 6) && get) {
         task_get(a, c, rest + 6, rep);
+    } else if (!strncmp(rest, "tasks/", 6) && post && strlen(rest) == 6 + TASK_ID_LEN - 1 + 7 &&
+               !strcmp(rest + 6 + TASK_ID_LEN - 1, "/cancel")) {
+        char id[TASK_ID_LEN];
+        snprintf(id, sizeof id, "%.*s", TASK_ID_LEN - 1, rest + 6);
+        task_cancel(a, req, c, id, rep);
     } else if (!strcmp(rest, "alarms") && get) {
         alarm_list(a, c, req->query, rep);
     } else if (!strncmp(rest, "alarms/", 7) && post) {

@@ -28,6 +28,13 @@
  *                                    in the same transaction)
  *   GET    /api/v1/tasks             ?after=ID&limit=N -> {"items": [TASK], "next"?}
  *   GET    /api/v1/tasks/ID          TASK (task.h): a change's push to the hosts
+ *   POST   /api/v1/tasks/ID/cancel   -> TASK, "cancelled": an operation on a host
+ *                                    still queued (hostop.h); else 409
+ *   POST   /api/v1/hosts/NAME/software/install {"bundle": PATH on the host,
+ *                                    "update"?, "dry_run"?, "fresh"?} -> 202 {"task",
+ *                                    "host", "kind"}: administer on the host
+ *   POST   /api/v1/hosts/NAME/failover {"to": DPU} -> 202 {"task", "host",
+ *                                    "kind"}: operate on the host
  *   GET    /api/v1/hosts/NAME/metrics ?window=hour|day: the figures of the host
  *                                    and its DPUs (fleet.h), oldest first
  *   GET    /metrics                  Prometheus text of the whole fleet (read on
@@ -38,17 +45,19 @@
  *                                    -> {"items": [ALARM]}, worst first (alarms.h: each
  *                                    names its host and DPU); active (the default):
  *                                    all but green
- *   POST   /api/v1/alarms/HOST/ID/ack -> 202 {"task", "host", "alarm"}: a task
+ *   POST   /api/v1/alarms/HOST/ID/ack -> 202 {"task", "host", "kind", "alarm"}: a task
  *                                    ("alarm.ack") that the reconciler runs on the host
  *   GET    /api/v1/events            ?object=H[/OBJECT]&since=MS&until=MS&type=PREFIX&limit=N
  *                                    -> {"items": [EVENT], "more"}: the newest N,
  *                                    oldest first (alarms.h)
+ *   GET    /api/v1/roles             -> {"items": [{"name", "may": [ACTION], "description"}]}:
+ *                                    read-only, operator, admin (rbac.h); any user
  *   GET    /api/v1/users             -> {"items": [{"name", "grants"}]}
  *   POST   /api/v1/users             {"name", "password", "grants": [{"object", "role"}]}
  *   GET    /api/v1/audit             ?prefix=KEY&since_ms=&until_ms=&after=REV&limit=N
  *
  *   KINDS: datacenters, clusters, hosts, dpus, switches, portgroups, vms,
- *   vnics (inventory.h; NAME of a dpu, portgroup or vnic is PARENT/NAME).
+ *   vnics, alarmdefs (inventory.h; NAME of a dpu, portgroup or vnic is PARENT/NAME).
  *   OBJ: {"kind", "name", "spec": {...}, "resource_version", "create_revision"},
  *   and after a change "task": the id of the task that pushes it to the hosts
  *
@@ -77,6 +86,7 @@
 #include <stdint.h>
 
 #include "manager/alarms.h"
+#include "manager/hostop.h"
 #include "manager/auth.h"
 #include "manager/ca.h"
 #include "manager/fleet.h"
@@ -95,12 +105,14 @@ struct api_params {
     uint64_t token_ttl_ms;        /* 0: API_TOKEN_TTL_MS */
     uint64_t (*now_ms)(void);     /* wall clock, ms since the epoch; NULL: the real one */
     /* Called after each change of the inventory with the id of the task
-     * that pushes it to the hosts (task.h), and with NULL after an alarm's
-     * ack was queued (a round soon runs it).  Optional. */
+     * that pushes it to the hosts (task.h), and with NULL after an
+     * operation on a host was queued (hostop.h: a round soon runs it).
+     * Optional. */
     void (*changed)(void *aux, const char *task);
-    struct fleet *fleet;   /* the figures (borrowed); NULL: none */
-    struct alarms *alarms; /* the alarms and events (borrowed); NULL: none */
-    struct ca *ca;         /* the cluster CA (borrowed); NULL: no joins */
+    struct fleet *fleet;     /* the figures (borrowed); NULL: none */
+    struct alarms *alarms;   /* the alarms and events (borrowed); NULL: none */
+    struct hostops *hostops; /* where operations on hosts wait (borrowed); NULL: none */
+    struct ca *ca;           /* the cluster CA (borrowed); NULL: no joins */
     /* Called after a change of the CRL (a host or DPU removed, a host
      * joined again), to put it in force at once.  Optional. */
     void (*revoked)(void *aux);

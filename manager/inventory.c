@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/util.h"
+#include "monitor/alarm.h"
 
 enum field_type { F_TEXT, F_REF, F_INT, F_BOOL, F_IPV4, F_MAC, F_DPU_RULE };
 
@@ -26,6 +27,8 @@ struct inv_kind_def {
     int key_parent;             /* the kind of the first segment, or -1 */
     const char *parent_field;   /* the F_REF field naming the parent, or NULL */
     const struct field *fields; /* ends with a NULL name */
+    /* Checks the whole value instead of 'fields' (NULL: the fields do). */
+    int (*check)(json_t *obj, char *err, size_t err_len);
 };
 
 #define TEXT(n)                                                                                    \
@@ -68,6 +71,26 @@ static const struct field vnic_fields[] = {
     {.name = "portgroup", .type = F_REF, .required = true, .ref = INV_PORTGROUP},
     {0}};
 
+static const struct field no_fields[] = {{0}};
+
+/* An alarm definition (monitor/alarm.h) without its name: the object's. */
+static int
+check_alarmdef(json_t *obj, char *err, size_t err_len)
+{
+    char why[ERR_LEN];
+    json_t *def = json_deep_copy(obj);
+    if (!def)
+        return err_set(err, err_len, -ENOMEM, "out of memory");
+    int rc = json_object_get(def, "name")
+                 ? err_set(why, sizeof why, -EINVAL, "name: the object's, not a field")
+             : json_object_set_new(def, "name", json_string("x")) == 0 &&
+                     alarm_def_check(def, why, sizeof why)
+                 ? 0
+                 : -EINVAL;
+    json_decref(def);
+    return rc < 0 ? err_set(err, err_len, rc, "alarmdef: %s", why) : 0;
+}
+
 static const struct inv_kind_def kinds[INV__N] = {
     [INV_DATACENTER] = {"datacenter", 1, -1, NULL, dc_fields},
     [INV_CLUSTER] = {"cluster", 1, -1, "datacenter", cluster_fields},
@@ -77,6 +100,7 @@ static const struct inv_kind_def kinds[INV__N] = {
     [INV_PORTGROUP] = {"portgroup", 2, INV_SWITCH, NULL, pg_fields},
     [INV_VM] = {"vm", 1, -1, "host", vm_fields},
     [INV_VNIC] = {"vnic", 2, INV_VM, NULL, vnic_fields},
+    [INV_ALARMDEF] = {"alarmdef", 1, -1, NULL, no_fields, check_alarmdef},
 };
 
 int
@@ -195,6 +219,8 @@ inv_validate(enum inv_kind k, json_t *obj, char *err, size_t err_len)
     const struct inv_kind_def *d = &kinds[k];
     if (!json_is_object(obj))
         return err_set(err, err_len, -EINVAL, "%s: a JSON object", d->name);
+    if (d->check)
+        return d->check(obj, err, err_len);
     const char *name;
     json_t *v;
     json_object_foreach (obj, name, v) {

@@ -12,6 +12,9 @@
  *       |                 +-- vnic V/N  {"mac", "portgroup": "S/P"}
  *       +-- switch S           {"datacenter": DC, "mtu"}
  *             +-- portgroup S/P        {"vlan": 0..4094, "mtu", "failback"}
+ *     alarmdef A               an alarm definition for every host (monitor/alarm.h:
+ *                              "metric" and its thresholds, or "event"; its name is
+ *                              the object's), under the root
  *
  * A name is one segment ("h1"), or two for the kinds that live in their
  * parent's key (dpu, portgroup, vnic: "h1/dpu1").  Each segment follows
@@ -49,6 +52,7 @@ enum inv_kind {
     INV_PORTGROUP,
     INV_VM,
     INV_VNIC,
+    INV_ALARMDEF,
     INV__N
 };
 

@@ -43,6 +43,7 @@ struct manager {
     struct reconciler *reconcile;
     struct fleet *fleet;
     struct alarms *alarms;
+    struct hostops *hostops;
 };
 
 static bool
@@ -142,7 +143,8 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
         rc = open_trust(m, err, err_len);
     if (rc == 0)
         rc = store_open(db, &m->store, err, err_len);
-    if (rc == 0 && (!(m->fleet = fleet_create()) || !(m->alarms = alarms_create())))
+    if (rc == 0 && (!(m->fleet = fleet_create()) || !(m->alarms = alarms_create()) ||
+                    !(m->hostops = hostops_create())))
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
     if (rc == 0)
         rc = crl_sync(m, err, err_len);
@@ -152,6 +154,7 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
                             .aux = m,
                             .fleet = m->fleet,
                             .alarms = m->alarms,
+                            .hostops = m->hostops,
                             .ca = m->ca};
     if (rc == 0 && api_create(&ap, &m->api) < 0)
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
@@ -172,12 +175,12 @@ manager_start(struct manager *m, struct event_base *base, char *err, size_t err_
 {
     char db[4300];
     snprintf(db, sizeof db, "%s/store.db", m->dir);
-    struct reconcile_params rp = {
-        .store_path = db,
-        .client = m->client,
-        .fleet = m->fleet,
-        .alarms = m->alarms,
-        .interval_ms = m->p.interval_ms};
+    struct reconcile_params rp = {.store_path = db,
+                                  .client = m->client,
+                                  .fleet = m->fleet,
+                                  .alarms = m->alarms,
+                                  .hostops = m->hostops,
+                                  .interval_ms = m->p.interval_ms};
     int rc = reconcile_start(&rp, &m->reconcile, err, err_len);
     if (rc < 0)
         return rc;
@@ -197,6 +200,7 @@ manager_close(struct manager *m)
     api_destroy(m->api);
     fleet_destroy(m->fleet);
     alarms_destroy(m->alarms);
+    hostops_destroy(m->hostops);
     store_close(m->store);
     ca_close(m->ca);
     if (m->ssl)

@@ -19,7 +19,9 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "manager/inventory.h"
+#include "manager/hostop.h"
 #include "manager/join.h"
+#include "monitor/alarm.h"
 
 LOG_MODULE(reconcile);
 
@@ -33,36 +35,46 @@ LOG_MODULE(reconcile);
  * one: its session points at its strings. */
 struct rhost {
     char name[INV_NAME_MAX + 1], addr[64], cn[INV_NAME_MAX + 1];
-    struct httpc peer;  /* its 'session': the kept connection, or NULL */
-    uint64_t due_ms;    /* of its next full visit (figures) */
-    uint64_t failed_ms; /* when it last did not answer; 0: it did */
-    char *status;       /* as stored (compact, sorted keys); NULL: not read yet */
-    char *unsaved;      /* newer, to be written; NULL: none */
-    json_t *want;       /* what it should have (borrowed from rstate.wants) */
-    json_t *have;       /* its portgroups as last listed and added since, or NULL */
-    int64_t crl;        /* the number of the revocation list it confirmed; 0: none yet */
-    struct job *job;    /* (while a round plans) its first job of the round */
-    bool keep;          /* its connection stays open between rounds */
-    bool taken;         /* (while the table is rebuilt) */
+    struct httpc peer;      /* its 'session': the kept connection, or NULL */
+    uint64_t due_ms;        /* of its next full visit (figures) */
+    uint64_t failed_ms;     /* when it last did not answer; 0: it did */
+    char *status;           /* as stored (compact, sorted keys); NULL: not read yet */
+    char *unsaved;          /* newer, to be written; NULL: none */
+    json_t *want;           /* what it should have (borrowed from rstate.wants) */
+    json_t *have;           /* its portgroups as last listed and added since, or NULL */
+    int64_t crl;            /* the number of the revocation list it confirmed; 0: none yet */
+    struct job *job;        /* (while a round plans) its first job of the round */
+    struct hostop *running; /* a long operation under way on it (hostop.h), or NULL */
+    bool has_ops;           /* (while a round plans) operations wait for it */
+    uint64_t defs_gen;      /* of the fleet's alarm definitions it has as wanted; 0: not all */
+    json_t *defs_ok;        /* their names, as it last had them */
+    json_t *defs_drift;     /* what differed then */
+    bool keep;              /* its connection stays open between rounds */
+    bool taken;             /* (while the table is rebuilt) */
 };
 
 /* One host's work in a round, done by a worker. */
 struct job {
     struct rhost *h;
-    json_t *want;        /* borrowed: shared by the hosts of a datacenter */
-    struct fleet *fleet; /* NULL: no figures this time */
-    json_t *status;      /* what the worker saw */
-    bool full;           /* a full visit: list, and figures into 'fleet' */
-    bool superseded;     /* a push to a host visited in full later in the round */
-    unsigned added;      /* portgroups it added */
-    struct job *push;    /* a visit's: its host's push that it supersedes, or NULL */
-    struct alarms *alarms;     /* NULL: no alarms collected this time */
-    struct alarms_ack *acks;   /* its host's acks to run (alarms.h), 'n_acks' */
-    size_t n_acks;
-    int64_t crl_number;        /* the cluster's revocation list ... */
-    const char *crl_pem;       /* ... (borrowed), or NULL: none */
+    json_t *want;          /* borrowed: shared by the hosts of a datacenter */
+    struct fleet *fleet;   /* NULL: no figures this time */
+    json_t *status;        /* what the worker saw */
+    bool full;             /* a full visit: list, and figures into 'fleet' */
+    bool superseded;       /* a push to a host visited in full later in the round */
+    unsigned added;        /* portgroups it added */
+    struct job *push;      /* a visit's: its host's push that it supersedes, or NULL */
+    struct alarms *alarms; /* NULL: no alarms collected this time */
+    struct hostop *ops;    /* its host's operations to run (hostop.h), 'n_ops' */
+    size_t n_ops;
+    struct hostop *running; /* its host's long operation to follow, or NULL */
+    uint64_t now_ms;
+    json_t *defs;        /* the fleet's alarm definitions {NAME: DEF} (borrowed) */
+    json_t *defs_gone;   /* those deleted since the manager started {NAME: true} */
+    uint64_t defs_gen;   /* their generation */
+    int64_t crl_number;  /* the cluster's revocation list ... */
+    const char *crl_pem; /* ... (borrowed), or NULL: none */
     bool reached;
-    bool ran;                  /* the round did not leave it undone */
+    bool ran; /* the round did not leave it undone */
 };
 
 /* The workers: a round hands them its jobs and waits for them. */
@@ -90,10 +102,16 @@ struct rstate {
     atomic_bool kicked;   /* a change came: a round of visits alone stops short */
     struct rhost **hosts; /* sorted by name */
     size_t n_hosts, n_kept, keep_max;
-    json_t *wants; /* what each datacenter's hosts should have */
-    int64_t crl_number; /* the cluster's revocation list, as the inventory was read */
-    char *crl_pem;      /* NULL: none yet */
-    struct alarms_ack *acks; /* room for ALARMS_JOBS_MAX (a round's) */
+    json_t *wants;           /* what each datacenter's hosts should have */
+    json_t *defs;            /* the fleet's alarm definitions, normalized {NAME: DEF} */
+    json_t *defs_gone;       /* deleted since the manager started {NAME: true} */
+    uint64_t defs_gen;       /* bumped when 'defs' changes */
+    int64_t crl_number;      /* the cluster's revocation list, as the inventory was read */
+    char *crl_pem;           /* NULL: none yet */
+    struct hostops *hostops; /* whence operations come (borrowed), or NULL */
+    struct hostop *ops;      /* room for HOSTOPS_MAX (a round's) */
+    size_t n_running;        /* hosts with a long operation under way */
+    size_t n_ops;            /* (while a round plans) in 'ops' */
     struct pool pool;
 };
 
@@ -166,9 +184,10 @@ desired_of(const char *dc, json_t *switches, json_t *pgs)
     return want;
 }
 
-/* The portgroup called 'name' in hostd's list 'have', or NULL. */
+/* The object called 'name' in one of hostd's lists ('have': portgroups,
+ * alarm definitions), or NULL. */
 static json_t *
-find_pg(json_t *have, const char *name)
+find_named(json_t *have, const char *name)
 {
     size_t i;
     json_t *pg;
@@ -190,7 +209,7 @@ push_pgs(const struct httpc *peer, json_t *want, json_t *have, json_t *ok, json_
     json_t *pg;
     int failed = 0;
     json_object_foreach (want, name, pg) {
-        json_t *h = find_pg(have, name);
+        json_t *h = find_named(have, name);
         long long hv = json_integer_value(json_object_get(h, "vlan")),
                   wv = json_integer_value(json_object_get(pg, "vlan"));
         char why[ERR_LEN] = "";
@@ -325,6 +344,101 @@ sync_crl(const struct httpc *peer, const char *name, struct job *j)
     json_decref(r);
 }
 
+/* Calls 'cmd' with 'args' (taken) on the host; on a failure appends
+ * "alarm definition NAME: cannot WHAT: why" to 'drift'.  Returns 0 or -1. */
+static int
+def_call(const struct httpc *peer, const char *cmd, json_t *args, const char *name,
+         const char *what, json_t *drift)
+{
+    char why[ERR_LEN];
+    int rc = httpc_call_result(peer, cmd, args, NULL, why, sizeof why);
+    json_decref(args);
+    if (rc < 0)
+        json_array_append_new(drift,
+                              json_sprintf("alarm definition %s: cannot %s: %s", name, what, why));
+    return rc < 0 ? -1 : 0;
+}
+
+/* Brings the host's alarm definitions ('have', hostd's alarm.def.list) in
+ * line with the fleet's: adds what it lacks, replaces what differs,
+ * deletes what the manager deleted; names those as wanted in 'ok' and the
+ * rest in 'drift' (a built-in of the same name, one the manager does not
+ * know).  Returns the number of calls that failed. */
+static int
+defs_apply(const struct httpc *peer, struct job *j, json_t *have, json_t *ok, json_t *drift)
+{
+    const char *dn;
+    json_t *want, *d;
+    int failed = 0;
+    size_t i;
+    json_object_foreach (j->defs, dn, want) {
+        json_t *cur = find_named(have, dn), *c = cur ? json_deep_copy(cur) : NULL;
+        json_object_del(c, "builtin");
+        bool same = c && json_equal(c, want);
+        json_decref(c);
+        if (cur && json_is_true(json_object_get(cur, "builtin")))
+            json_array_append_new(drift,
+                                  json_sprintf("alarm definition %s: a built-in of the host", dn));
+        else if (same || ((!cur || def_call(peer, "alarm.def.del", json_pack("{s:s}", "name", dn),
+                                            dn, "replace", drift) == 0) &&
+                          def_call(peer, "alarm.def.add", json_pack("{s:O}", "def", want), dn,
+                                   "add", drift) == 0))
+            json_array_append_new(ok, json_string(dn));
+        else
+            failed++;
+    }
+    json_array_foreach (have, i, d) {
+        const char *n = str(d, "name");
+        if (!n || json_is_true(json_object_get(d, "builtin")) || json_object_get(j->defs, n))
+            continue;
+        if (!json_object_get(j->defs_gone, n))
+            json_array_append_new(drift,
+                                  json_sprintf("alarm definition %s: not in the manager", n));
+        else if (def_call(peer, "alarm.def.del", json_pack("{s:s}", "name", n), n, "delete",
+                          drift) < 0)
+            failed++;
+    }
+    return failed;
+}
+
+/* The fleet's alarm definitions to the host, when they changed since it
+ * last had them all, and at each full visit (a definition changed by hand
+ * is put back).  Nothing is asked when the manager has none and deleted
+ * none.  The status names those the host has as wanted ("alarm_defs") and
+ * adds what differs to its drift. */
+static void
+sync_defs(const struct httpc *peer, const char *name, struct job *j)
+{
+    static struct log_ratelimit rl = LOG_RATELIMIT_INIT(5, 60000);
+    struct rhost *h = j->h;
+    bool any = json_object_size(j->defs) || json_object_size(j->defs_gone);
+    if (any && (h->defs_gen != j->defs_gen || j->full)) {
+        json_t *have = NULL, *ok = json_array(), *drift = json_array();
+        char err[ERR_LEN] = "not a list";
+        int failed = 1;
+        if (httpc_call_result(peer, "alarm.def.list", NULL, &have, err, sizeof err) == 0 &&
+            json_is_array(have))
+            failed = defs_apply(peer, j, have, ok, drift);
+        else
+            log_warn_rl(&rl, "host %s: alarm definitions: %s", name, err);
+        json_decref(have);
+        json_decref(h->defs_ok);
+        json_decref(h->defs_drift);
+        h->defs_ok = ok;
+        h->defs_drift = drift;
+        h->defs_gen = failed ? 0 : j->defs_gen;
+    } else if (!any) {
+        json_decref(h->defs_ok);
+        json_decref(h->defs_drift);
+        h->defs_ok = h->defs_drift = NULL;
+        h->defs_gen = j->defs_gen;
+    }
+    if (h->defs_ok)
+        json_object_set(j->status, "alarm_defs", h->defs_ok);
+    if (json_array_size(h->defs_drift))
+        json_array_extend(json_object_get(j->status, "drift"), h->defs_drift);
+}
+
 /* ---- one host ---- */
 
 /* Everything a round does with host 'name' at 'peer', on a worker thread:
@@ -335,17 +449,26 @@ static void
 reconcile_host(const struct httpc *peer, const char *name, struct job *j)
 {
     if (push_host(peer, j->want, &j->h->have, j->status, &j->added) < 0) {
-        for (size_t i = 0; i < j->n_acks; i++)
-            snprintf(j->acks[i].error, sizeof j->acks[i].error, "the host is not reachable");
+        const char *why = json_string_value(json_object_get(j->status, "error"));
+        for (size_t i = 0; i < j->n_ops; i++)
+            hostop_unreached(&j->ops[i], "the host is not reachable", j->now_ms);
+        if (j->running)
+            hostop_unreached(j->running, why ? why : "not reachable", j->now_ms);
         return;
     }
     j->reached = true;
     sync_crl(peer, name, j);
-    for (size_t i = 0; i < j->n_acks; i++)
-        alarms_ack_run(peer, &j->acks[i]);
+    sync_defs(peer, name, j);
+    bool acked = false;
+    for (size_t i = 0; i < j->n_ops; i++) {
+        hostop_run(peer, &j->ops[i], j->now_ms);
+        acked |= !strcmp(j->ops[i].kind, "alarm.ack");
+    }
+    if (j->running)
+        hostop_poll(peer, j->running, j->now_ms);
     if (j->fleet)
         collect(peer, name, j->fleet);
-    if (j->alarms && (j->full || j->n_acks)) /* after acks: they show at once */
+    if (j->alarms && (j->full || acked)) /* after acks: they show at once */
         alarms_collect(j->alarms, peer, name);
 }
 
@@ -363,6 +486,7 @@ job_run(struct job *j)
     }
     j->status = json_object();
     j->ran = true;
+    j->now_ms = wall_ms();
     reconcile_host(&h->peer, h->name, j);
     if (!h->keep) {
         httpc_session_destroy(h->peer.session);
@@ -466,13 +590,25 @@ pool_run(struct pool *p, struct job *jobs, size_t n, const atomic_bool *cut, uin
 
 /* ---- the hosts between rounds ---- */
 
+/* Frees 'h'; a long operation under way on it fails (when 'st' is given:
+ * the host left the inventory) or is left running (the manager stops: its
+ * next start ends it). */
 static void
-rhost_free(struct rstate *rs, struct rhost *h)
+rhost_free(struct rstate *rs, struct store *st, struct rhost *h)
 {
     if (h->keep)
         rs->n_kept--;
+    if (h->running) {
+        if (st)
+            hostop_fail(st, h->running, "the host left the inventory");
+        hostop_fini(h->running);
+        free(h->running);
+        rs->n_running--;
+    }
     httpc_session_destroy(h->peer.session);
     json_decref(h->have);
+    json_decref(h->defs_ok);
+    json_decref(h->defs_drift);
     free(h->status);
     free(h->unsaved);
     free(h);
@@ -530,7 +666,7 @@ rhost_of(struct rstate *rs, const char *name, json_t *host, const char *addr, ui
 /* The table follows the inventory's 'hosts' (those with an address): the
  * kept ones keep their connection and status, the gone ones go. */
 static int
-sync_hosts(struct rstate *rs, json_t *hosts, uint64_t now)
+sync_hosts(struct rstate *rs, struct store *st, json_t *hosts, uint64_t now)
 {
     struct rhost **t = calloc(json_object_size(hosts) + 1, sizeof *t);
     size_t n = 0;
@@ -550,7 +686,7 @@ sync_hosts(struct rstate *rs, json_t *hosts, uint64_t now)
         } else {
             if (rs->fleet)
                 fleet_forget(rs->fleet, h->name);
-            rhost_free(rs, h);
+            rhost_free(rs, st, h);
         }
     }
     free(rs->hosts);
@@ -558,6 +694,42 @@ sync_hosts(struct rstate *rs, json_t *hosts, uint64_t now)
     rs->hosts = t;
     rs->n_hosts = n;
     return 0;
+}
+
+/* The fleet's alarm definitions, normalized as hostd shows them; when they
+ * changed, a new generation, and those deleted are remembered (to delete on
+ * the hosts).  A store error keeps the last ones read. */
+static void
+load_defs(struct rstate *rs, struct store *st)
+{
+    json_t *all = load_all(st, "alarmdef"), *defs = all ? json_object() : NULL, *spec;
+    const char *name;
+    char err[ERR_LEN] = "out of memory";
+    json_object_foreach (all, name, spec) {
+        json_t *d = json_deep_copy(spec), *n = NULL;
+        if (d && json_object_set_new(d, "name", json_string(name)) == 0 &&
+            (n = alarm_def_normalize(d, err, sizeof err)))
+            json_object_set_new(defs, name, n);
+        else /* stored after inv_validate(): not seen */
+            log_warn("alarm definition %s: %s", name, err);
+        json_decref(d);
+    }
+    if (defs && rs->defs && !json_equal(defs, rs->defs)) {
+        if (!rs->defs_gone)
+            rs->defs_gone = json_object();
+        json_object_foreach (rs->defs, name, spec)
+            if (!json_object_get(defs, name))
+                json_object_set_new(rs->defs_gone, name, json_true());
+        json_object_foreach (defs, name, spec)
+            json_object_del(rs->defs_gone, name);
+    }
+    if (defs && (!rs->defs || !json_equal(defs, rs->defs))) {
+        json_decref(rs->defs);
+        rs->defs = json_incref(defs);
+        rs->defs_gen++;
+    }
+    json_decref(defs);
+    json_decref(all);
 }
 
 /* Reads the inventory: the hosts into the table, and what each datacenter's
@@ -585,7 +757,9 @@ load_inventory(struct rstate *rs, struct store *st, uint64_t now)
         rs->crl_pem = crl_pem;
         rs->crl_number = crl_number;
     }
-    if (rc == 0 && (rc = sync_hosts(rs, hosts, now)) == 0) {
+    if (rc == 0)
+        load_defs(rs, st);
+    if (rc == 0 && (rc = sync_hosts(rs, st, hosts, now)) == 0) {
         for (size_t i = 0; i < rs->n_hosts; i++)
             rs->hosts[i]->want =
                 json_object_get(json_object_get(hosts, rs->hosts[i]->name), "want");
@@ -616,7 +790,10 @@ plan_job(struct rstate *rs, struct rhost *h, struct job *j, bool full)
                       .fleet = full ? rs->fleet : NULL,
                       .alarms = rs->alarms,
                       .crl_number = rs->crl_number,
-                      .crl_pem = rs->crl_pem};
+                      .crl_pem = rs->crl_pem,
+                      .defs = rs->defs,
+                      .defs_gone = rs->defs_gone,
+                      .defs_gen = rs->defs_gen};
     if (!h->job)
         h->job = j;
     return j;
@@ -631,12 +808,17 @@ static size_t
 plan(struct rstate *rs, uint64_t now, bool push_all, struct job *jobs, size_t *n_push)
 {
     size_t n = 0;
-    for (size_t i = 0; push_all && i < rs->n_hosts; i++) {
+    for (size_t i = 0; (push_all || rs->n_running || rs->n_ops) && i < rs->n_hosts; i++) {
         struct rhost *h = rs->hosts[i];
         bool due = now >= h->due_ms;
         /* One due whose portgroups are not known gets the change at its
-         * visit: a push would list them first too. */
-        if ((!h->failed_ms || now - h->failed_ms >= rs->interval_ms) && (!due || h->have))
+         * visit: a push would list them first too.  One with a long
+         * operation under way is followed every round, one with
+         * operations waiting has its turn. */
+        if (!push_all && !h->running && !h->has_ops)
+            continue;
+        if ((h->running || !h->failed_ms || now - h->failed_ms >= rs->interval_ms) &&
+            (!due || h->have))
             plan_job(rs, h, &jobs[n++], false)->superseded = due;
     }
     *n_push = n;
@@ -786,48 +968,108 @@ round_account(struct rstate *rs, struct job *jobs, size_t n, uint64_t now)
     }
 }
 
-/* Takes the acks queued since the last round and gives each host's to its
- * first job: its push when it has one, which a change does not cut.  Those
- * of a host that rests after it did not answer fail; those of a host
- * without a turn in this round (a round of visits alone) wait for the
- * next; those of a host unknown here fail.  Their tasks are running. */
+/* Takes the operations queued since the last round and gives each host's
+ * to its first job: its push when it has one, which a change does not
+ * cut; a host's long one under way goes with it, to be followed.  A long
+ * one waits while another runs on its host; those of a host without a turn
+ * (a round of visits alone) wait for the next round; those of a host that
+ * rests after it did not answer, or unknown here, fail.  The tasks of
+ * those given are running. */
 static void
-acks_plan(struct rstate *rs, struct store *st, uint64_t now)
+ops_plan(struct rstate *rs, struct store *st, uint64_t now)
 {
-    size_t n = rs->alarms && rs->acks ? alarms_ack_take(rs->alarms, rs->acks) : 0;
-    for (size_t i = 0, k; i < n; i = k) {
-        for (k = i + 1; k < n && !strcmp(rs->acks[k].host, rs->acks[i].host); k++)
+    size_t n = rs->n_ops;
+    rs->n_ops = 0;
+    for (size_t i = 0, k, w; i < n; i = k) {
+        for (k = i + 1; k < n && !strcmp(rs->ops[k].host, rs->ops[i].host); k++)
             ;
-        struct rhost *h = rhost_find(rs, rs->acks[i].host);
-        for (size_t a = i; a < k; a++) {
-            if (h && h->job)
-                alarms_ack_begin(st, &rs->acks[a]);
-            else if (h && !h->failed_ms)
-                alarms_ack_requeue(rs->alarms, st, &rs->acks[a], now);
-            else
-                alarms_ack_end(st, &rs->acks[a],
-                               h ? "the host is not reachable" : "the host has no address");
+        struct rhost *h = rhost_find(rs, rs->ops[i].host);
+        bool busy = h && h->running;
+        if (h)
+            h->has_ops = false;
+        for (size_t a = w = i; a < k; a++) {
+            struct hostop *op = &rs->ops[a];
+            bool is_long = hostop_kind_is_long(op->kind);
+            if (h && h->job && !(is_long && busy)) {
+                busy |= is_long;
+                hostop_begin(st, op);
+                rs->ops[w++] = *op; /* moved: the host's run in a row */
+            } else if (h && (h->job || !h->failed_ms)) {
+                hostops_requeue(rs->hostops, st, op, h->job != NULL, now);
+            } else {
+                hostop_fail(st, op, h ? "the host is not reachable" : "the host has no address");
+                hostop_fini(op);
+            }
         }
-        if (h && h->job) {
-            h->job->acks = &rs->acks[i];
-            h->job->n_acks = k - i;
+        if (w > i) {
+            h->job->ops = &rs->ops[i];
+            h->job->n_ops = w - i;
         }
+    }
+    for (size_t i = 0; i < rs->n_hosts; i++)
+        if (rs->hosts[i]->running && rs->hosts[i]->job)
+            rs->hosts[i]->job->running = rs->hosts[i]->running;
+}
+
+/* Takes the operations queued since the last round (before it plans: the
+ * hosts they are for have their turn). */
+static void
+ops_take(struct rstate *rs)
+{
+    rs->n_ops = rs->hostops && rs->ops ? hostops_take(rs->hostops, rs->ops) : 0;
+    for (size_t i = 0; i < rs->n_ops; i++) {
+        struct rhost *h = rhost_find(rs, rs->ops[i].host);
+        if (h)
+            h->has_ops = true;
     }
 }
 
-/* After the round: the acks of the jobs that ran end their tasks, those
- * of a job left undone wait for the next round; no host keeps its job. */
+/* A long operation that began on 'h' ('op', moved) is followed from now
+ * on.  Returns false when it cannot be (out of memory: 'op' fails). */
+static bool
+op_follow(struct rstate *rs, struct rhost *h, struct hostop *op)
+{
+    struct hostop *keep = h->running ? NULL : malloc(sizeof *keep);
+    if (!keep) { /* (ops_plan() gives a host one long one at a time) */
+        snprintf(op->error, sizeof op->error, "cannot follow it: out of memory");
+        op->polling = false;
+        return false;
+    }
+    *keep = *op;
+    *op = (struct hostop){0};
+    h->running = keep;
+    rs->n_running++;
+    return true;
+}
+
+/* After the round: the operations of the jobs that ran report to their
+ * tasks, a long one that began is followed, one that ended is dropped;
+ * those of a job left undone wait for the next round.  No host keeps its
+ * job. */
 static void
-acks_end(struct rstate *rs, struct store *st, struct job *jobs, size_t n, uint64_t now)
+ops_end(struct rstate *rs, struct store *st, struct job *jobs, size_t n, uint64_t now)
 {
     for (size_t i = 0; i < n; i++) {
-        for (size_t a = 0; a < jobs[i].n_acks; a++) {
-            if (jobs[i].ran)
-                alarms_ack_end(st, &jobs[i].acks[a], NULL);
-            else
-                alarms_ack_requeue(rs->alarms, st, &jobs[i].acks[a], now);
+        struct rhost *h = jobs[i].h;
+        for (size_t a = 0; a < jobs[i].n_ops; a++) {
+            struct hostop *op = &jobs[i].ops[a];
+            if (!jobs[i].ran) {
+                hostops_requeue(rs->hostops, st, op, false, now);
+                continue;
+            }
+            hostop_report(st, op->polling && op_follow(rs, h, op) ? h->running : op);
+            hostop_fini(op);
         }
-        jobs[i].h->job = NULL;
+        if (jobs[i].running && jobs[i].ran) {
+            hostop_report(st, jobs[i].running);
+            if (!jobs[i].running->polling) {
+                hostop_fini(jobs[i].running);
+                free(jobs[i].running);
+                h->running = NULL;
+                rs->n_running--;
+            }
+        }
+        h->job = NULL;
     }
 }
 
@@ -858,9 +1100,11 @@ round_run(struct rstate *rs, struct store *st, char (*tasks)[TASK_ID_LEN], size_
     int rc = reload ? load_inventory(rs, st, now) : 0;
     uint64_t ti = now_ms();
     struct job *jobs = rc == 0 ? calloc(2 * rs->n_hosts + 1, sizeof *jobs) : NULL;
+    if (jobs)
+        ops_take(rs);
     size_t n_push = 0, n = jobs ? plan(rs, now, push_all, jobs, &n_push) : 0, planned = n;
     tasks_set(st, tasks, n_tasks, "running", 0, NULL);
-    acks_plan(rs, st, now);
+    ops_plan(rs, st, wall_ms());
     struct progress pr = {st, tasks, n_tasks, n, 0};
     /* The pushes first: a change reaches every host before the figures of
      * those due are collected.  The visits give way to a change that comes
@@ -889,7 +1133,7 @@ round_run(struct rstate *rs, struct store *st, char (*tasks)[TASK_ID_LEN], size_
     save_statuses(rs, st);
     uint64_t t2 = now_ms();
     round_account(rs, jobs, n, t2);
-    acks_end(rs, st, jobs, planned, t2);
+    ops_end(rs, st, jobs, planned, wall_ms());
     json_t *results = !n_tasks ? NULL : reached >= 0 ? round_results(rs, jobs, n) : json_object();
     bool failed = reached < 0;
     const char *name;
@@ -931,14 +1175,15 @@ rstate_init(struct rstate *rs, const struct reconcile_params *p, bool keep)
                           .port = p->hostd_port ? p->hostd_port : RECONCILE_HOSTD_PORT,
                           .fleet = p->fleet,
                           .alarms = p->alarms,
+                          .hostops = p->hostops,
                           .interval_ms = p->interval_ms ? p->interval_ms : RECONCILE_INTERVAL_MS,
                           .stagger = keep,
                           .keep_max = keep ? keep_max() : 0};
-    if (p->alarms && !(rs->acks = calloc(ALARMS_JOBS_MAX, sizeof *rs->acks)))
+    if (p->hostops && !(rs->ops = calloc(HOSTOPS_MAX, sizeof *rs->ops)))
         return -ENOMEM;
     int rc = pool_start(&rs->pool, p->workers ? p->workers : RECONCILE_WORKERS);
     if (rc < 0)
-        free(rs->acks);
+        free(rs->ops);
     return rc;
 }
 
@@ -947,19 +1192,24 @@ rstate_fini(struct rstate *rs)
 {
     pool_stop(&rs->pool);
     for (size_t i = 0; i < rs->n_hosts; i++)
-        rhost_free(rs, rs->hosts[i]);
+        rhost_free(rs, NULL, rs->hosts[i]);
     free(rs->hosts);
     json_decref(rs->wants);
     free(rs->crl_pem);
-    free(rs->acks);
+    free(rs->ops);
+    json_decref(rs->defs);
+    json_decref(rs->defs_gone);
 }
 
 int
 reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*tasks)[TASK_ID_LEN],
-                size_t n_tasks, struct fleet *fleet, struct alarms *alarms)
+                size_t n_tasks, struct fleet *fleet, struct alarms *alarms, struct hostops *hostops)
 {
-    struct reconcile_params p = {
-        .client = client, .hostd_port = hostd_port, .fleet = fleet, .alarms = alarms};
+    struct reconcile_params p = {.client = client,
+                                 .hostd_port = hostd_port,
+                                 .fleet = fleet,
+                                 .alarms = alarms,
+                                 .hostops = hostops};
     struct rstate rs;
     int rc = rstate_init(&rs, &p, false);
     if (rc < 0)
@@ -1013,7 +1263,8 @@ end_orphans(struct store *st)
 static void
 wait_for_round(struct reconciler *r)
 {
-    uint64_t now = now_ms(), next = now + r->rs.interval_ms;
+    bool soon = r->rs.n_running || (r->rs.hostops && hostops_pending(r->rs.hostops));
+    uint64_t now = now_ms(), next = soon ? now : now + r->rs.interval_ms;
     for (size_t i = 0; i < r->rs.n_hosts; i++)
         next = MIN(next, r->rs.hosts[i]->due_ms);
     uint64_t wait = next > now + RECONCILE_TICK_MS ? next - now : RECONCILE_TICK_MS;

@@ -18,8 +18,11 @@
  *         (and was added since) -> status; a host that lacks nothing is
  *         not called (a change costs the hosts it does not concern nothing)
  *     both, to a host that answered: the cluster's revocation list when
- *         the host has an older one (crl.set: join.h), and the acks queued
- *         for it (alarms.h), after which its alarms are collected again
+ *         the host has an older one (crl.set: join.h), the operations
+ *         queued for it (hostop.h: an alarm's ack, after which its alarms
+ *         are collected again, a failover, an install); a host with an
+ *         install under way is asked its progress every round (rounds come
+ *         every RECONCILE_TICK_MS meanwhile) until it ends
  *
  *   A round hands its hosts to RECONCILE_WORKERS threads in two phases:
  *   after a kick, a push to every host; then the full visits of the hosts
@@ -61,6 +64,7 @@
 
 #include "manager/alarms.h"
 #include "manager/fleet.h"
+#include "manager/hostop.h"
 #include "manager/store.h"
 #include "manager/task.h"
 
@@ -75,13 +79,14 @@
 struct reconciler;
 
 struct reconcile_params {
-    const char *store_path; /* the store's file: opened again by the thread (copied) */
-    SSL_CTX *client;        /* the manager's identity for calling hostd (a reference is taken) */
-    unsigned interval_ms;   /* 0: RECONCILE_INTERVAL_MS */
-    uint16_t hostd_port;    /* 0: RECONCILE_HOSTD_PORT */
-    struct fleet *fleet;    /* where each host's figures go (borrowed); NULL: nowhere */
-    struct alarms *alarms;  /* where its alarms and events go, whence its acks (borrowed) */
-    unsigned workers;       /* 0: RECONCILE_WORKERS */
+    const char *store_path;  /* the store's file: opened again by the thread (copied) */
+    SSL_CTX *client;         /* the manager's identity for calling hostd (a reference is taken) */
+    unsigned interval_ms;    /* 0: RECONCILE_INTERVAL_MS */
+    uint16_t hostd_port;     /* 0: RECONCILE_HOSTD_PORT */
+    struct fleet *fleet;     /* where each host's figures go (borrowed); NULL: nowhere */
+    struct alarms *alarms;   /* where its alarms and events go (borrowed); NULL: nowhere */
+    struct hostops *hostops; /* whence the operators' operations come (borrowed); NULL: none */
+    unsigned workers;        /* 0: RECONCILE_WORKERS */
 };
 
 /* Starts the thread.  Returns 0 and '*out', or -errno with 'err'. */
@@ -102,6 +107,6 @@ void reconcile_stop(struct reconciler *);
  * hosts it reached, or -errno of the store. */
 int reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port,
                     char (*tasks)[TASK_ID_LEN], size_t n_tasks, struct fleet *fleet,
-                    struct alarms *alarms);
+                    struct alarms *alarms, struct hostops *hostops);
 
 #endif

@@ -4,10 +4,13 @@
  * decimal digits: key order is creation order), where every caller reads its
  * progress.  Kinds: "config.push", a change of the inventory pushed to
  * every host (reconcile.h); "host.join", a host and its DPUs given
- * certificates (join.h), with a result per host and per DPU ("HOST/DPU").
+ * certificates (join.h), with a result per host and per DPU ("HOST/DPU");
+ * "alarm.ack", "dpu.failover", "software.install", operations on one host
+ * (hostop.h).
  *
  *     queued --> running --> success
- *                        \-> error      (some host failed: "results" says which)
+ *       |                \-> error      (some host failed: "results" says which)
+ *       \-> cancelled                   (hostop.h: only while queued)
  *
  *     {"kind", "object": KEY, "state", "progress": 0..100, "started_by",
  *      "from", "created_ms", "start_ms"?, "end_ms"?,
@@ -32,7 +35,7 @@
 int task_create(struct store *, const char *kind, const char *object, int64_t seq,
                 const struct store_actor *actor, char id[TASK_ID_LEN], char *err, size_t err_len);
 
-/* Sets task 'id''s state ("running", "success", "error"), progress and, when
+/* Sets task 'id''s state ("running", "success", "error", "cancelled"), progress and, when
  * not NULL, its results (borrowed); times the start and the end.  Returns 0
  * or the store's errors. */
 int task_update(struct store *, const char *id, const char *state, int progress, json_t *results,

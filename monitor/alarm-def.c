@@ -362,6 +362,19 @@ alarm_def_check(const json_t *j, char *err, size_t err_len)
     return alarm_def_parse(j, &def, err, err_len);
 }
 
+json_t *
+alarm_def_normalize(const json_t *j, char *err, size_t err_len)
+{
+    struct alarm_def def;
+    if (!alarm_def_parse(j, &def, err, err_len))
+        return NULL;
+    json_t *n = alarm_def_to_json(&def);
+    if (!n)
+        snprintf(err, err_len, "out of memory");
+    json_object_del(n, "builtin");
+    return n;
+}
+
 static json_t *
 metric_def_json(const struct alarm_def *def)
 {

@@ -118,6 +118,12 @@ json_t *alarm_builtin_defs(void);
  * false with a one-line reason in 'err' ('err_len' bytes). */
 bool alarm_def_check(const json_t *def, char *err, size_t err_len);
 
+/* Definition 'def' (borrowed) as alarm_defs_json() would show it once
+ * added, without "builtin": the form to compare two definitions in.  A new
+ * object (caller owns), or NULL with a one-line reason in 'err' (a bad
+ * definition, or ENOMEM). */
+json_t *alarm_def_normalize(const json_t *def, char *err, size_t err_len);
+
 /* Adds a definition (checked as above; copied).  Returns 0, -EINVAL (bad,
  * reason in 'err'), -EEXIST (a definition of that name exists; built-ins
  * included), -ENOSPC (ALARM_MAX_DEFS), -ENOMEM. */

@@ -7,7 +7,8 @@
  * {"code", "message"}, one line, and writes nothing (the store's revision
  * is unchanged).  The store lives in a scratch directory (in /dev/shm when
  * there is one), removed at exit.  Host h1 exists and has reported an
- * alarm, so that an ack's path is reached.
+ * alarm, so that an ack's path is reached; operations on hosts queue (and
+ * the queue fills: 429).
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@ static struct store *st;
 static struct api *api;
 static struct ca *ca;
 static struct alarms *alarms;
+static struct hostops *hostops;
 static char dir[64], token[AUTH_TOKEN_LEN];
 
 static void
@@ -36,6 +38,7 @@ remove_all(void)
 {
     api_destroy(api);
     alarms_destroy(alarms);
+    hostops_destroy(hostops);
     store_close(st);
     ca_close(ca);
     fs_remove_at(AT_FDCWD, dir);
@@ -89,8 +92,11 @@ setup_once(void)
         ca_open(path, &ca, err, sizeof err) < 0)
         abort();
     snprintf(path, sizeof path, "%s/store.db", dir);
-    struct api_params p = {.cost = &cheap, .ca = ca, .alarms = alarms = alarms_create()};
-    if (!alarms || store_open(path, &st, err, sizeof err) < 0 ||
+    struct api_params p = {.cost = &cheap,
+                           .ca = ca,
+                           .alarms = alarms = alarms_create(),
+                           .hostops = hostops = hostops_create()};
+    if (!alarms || !hostops || store_open(path, &st, err, sizeof err) < 0 ||
         (p.store = st, api_create(&p, &api)) < 0)
         abort();
     atexit(remove_all);

@@ -83,6 +83,15 @@ check "with the manager down, h1's active DPU ($was) killed: $other takes over" 
 check "... and the VMs still talk" wait_until 10 reaches
 check "the manager and the DPU come back (dse-lab up)" quiet "$DSE_LAB" up --prefix "$P" --hosts 2 --dpus 2
 check "... the manager reaches h1 again" wait_until 25 bash -c "$(declare -f M); P=$P TMP=$TMP DSECTL=$DSECTL MURL=$MURL S=$S; M -j host status h1 | jq -e .reachable >/dev/null"
+# A failover asked of the manager: a task that the reconciler runs on h1.
+check "... both DPUs healthy again" wait_until 20 healthy
+tid=$(M -j dpu failover h1 --to "$was" | jq -r .task)
+check "dsectl -M dpu failover h1 --to $was: a task" bash -c "[[ '$tid' =~ ^[0-9]{20}\$ ]]"
+check "... that ends in success" quiet M task watch "$tid"
+check "... naming the DPU now active" bash -c "$(declare -f M); P=$P TMP=$TMP DSECTL=$DSECTL MURL=$MURL S=$S; M -j task show $tid | jq -e '.kind == \"dpu.failover\" and .results.h1.ok and .results.h1.active == \"$was\"' >/dev/null"
+check_eq "... and h1 says so" active "$(dsectl_on "$P" h1 -j dpu list | jq -r --arg d "$was" '.[] | select(.name == $d) | .ha.role')"
+tid=$(M -j dpu failover h1 --to dpu7 | jq -r .task)
+check "a failover to a DPU h1 lacks: the task fails" bash -c "$(declare -f M); P=$P TMP=$TMP DSECTL=$DSECTL MURL=$MURL S=$S; ! M task watch $tid >/dev/null && M -j task show $tid | jq -e '.state == \"error\" and (.results.h1.error | length > 0)' >/dev/null"
 
 # The token: one-time, pinned to the manager's CA.
 T=$(M host join-token h1)

@@ -141,6 +141,24 @@ both_have() { pg_on_host h1 "$1" "$2" && pg_on_host h2 "$1" "$2"; }
 check "... and the portgroup is on both hosts when it does" both_have pg-task 42
 check "dsectl -M task list" bash -c "${M[*]} -M -j task list | jq -e 'any(.[]; .id == \"$tid\")' >/dev/null"
 check "dsectl -M host status h1" bash -c "${M[*]} -M -j host status h1 | jq -e .reachable >/dev/null"
+check "dsectl -M role list: read-only, operator, admin" bash -c "${M[*]} -M -j role list | jq -e '[.[].name] == [\"read-only\", \"operator\", \"admin\"]' >/dev/null"
+
+# Alarm definitions set once for the fleet: on every host, and gone again.
+has_def() { dsectl_on "$P" "$1" -j alarm def list | jq -e --arg w "$2" 'any(.[]; .name == "hot-dpu" and (.warning | tostring) == $w)' >/dev/null; }
+no_def() { ! dsectl_on "$P" "$1" -j alarm def list | jq -e 'any(.[]; .name == "hot-dpu")' >/dev/null; }
+check "dsectl -M alarmdef add hot-dpu: a definition for every host" quiet "${M[@]}" -M alarmdef add hot-dpu \
+	--metric dse_dpu_cpu_usage_ratio --warning 0.8 --critical 0.95 --description "a DPU's CPU is busy"
+check "... on h1" wait_until 15 has_def h1 0.8
+check "... and on h2" wait_until 15 has_def h2 0.8
+check "... changed once, changed on both" quiet "${M[@]}" -M alarmdef set hot-dpu --warning 0.7
+check "... on h1" wait_until 15 has_def h1 0.7
+check "... and on h2" wait_until 15 has_def h2 0.7
+out=$("${M[@]}" -M alarmdef add cold --metric x --warning nope 2>&1)
+one_line_with() { [[ $(wc -l <<<"$2") == 1 ]] && grep -q -- "$1" <<<"$2"; }
+check "a bad definition: refused in one line that says why" one_line_with 'alarmdef: .*warning' "$out"
+check "dsectl -M alarmdef del hot-dpu" quiet "${M[@]}" -M alarmdef del hot-dpu
+check "... gone from h1" wait_until 15 no_def h1
+check "... and from h2" wait_until 15 no_def h2
 
 # Fleet alarms: h1-dpu1's hot sensor (above), through the manager.
 A=dpu-temperature@dpu1/temp1
@@ -189,6 +207,23 @@ check "... with one clear line" bash -c "jq -e '.message == \"portgroup: vlna: n
 check_eq "a body over 1 MiB: refused" 413 "$(head -c 1100000 /dev/zero | tr '\0' a |
 	curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$S/ca/ca.pem" \
 		-H "Authorization: Bearer $T" --data-binary @- "$URL/portgroups")"
+
+# Software installed through the manager: a task that follows the install
+# on the host to its end, with a result for the host and its DPU.
+"$REPO_ROOT/scripts/make-bundle" --bin-dir "$DSE_BUILD_DIR" --version 0.2.0 -o "$TMP/0.2.0.dsebundle" >/dev/null
+tid=$("${M[@]}" -M -j software install h1 --bundle "$TMP/0.2.0.dsebundle" | jq -r .task)
+check "dsectl -M software install h1 --bundle F: a task" bash -c "[[ '$tid' =~ ^[0-9]{20}\$ ]]"
+check "... that ends in success" quiet "${M[@]}" -M task watch "$tid"
+check "... with a result for h1 and for h1's DPU" bash -c "${M[*]} -M -j task show $tid | jq -e '.kind == \"software.install\" and .progress == 100 and .results.h1.ok and .results.h1.version == \"0.2.0\" and .results[\"h1/dpu1\"].ok' >/dev/null"
+staged() { dsectl_on "$P" h1 -j software list | jq -e 'length == 2 and all(.[]; .alternate_version == "0.2.0" and .pending)' >/dev/null; }
+check "... and h1 and its DPU hold 0.2.0 for their next boot" staged
+tid=$("${M[@]}" -M -j software install h1 --bundle /nonexistent.dsebundle | jq -r .task)
+"${M[@]}" -M task watch "$tid" >/dev/null
+check_eq "an install of a file h1 lacks: task watch exits 1" 1 "$?"
+check_eq "... the task failed, saying why" "error: refused" \
+	"$("${M[@]}" -M -j task show "$tid" | jq -r '.state + ": " + (.results.h1.error // "" | if contains("refused") then "refused" else . end)')"
+out=$("${M[@]}" -M software install h1 --bundle relative.dsebundle 2>&1)
+check_eq "a relative path: refused in one line" "dsectl: bad-request: bundle: the absolute path of a signed image on the host (dse-bundle)" "$out"
 
 # A host the manager cannot reach: its status and the task's result say so.
 check_eq "a host at an address where nothing answers" 201 \

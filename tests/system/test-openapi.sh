@@ -55,6 +55,7 @@ objs=(
 	"portgroups s1/pg-a {\"vlan\":10}"
 	"vms vm1 {\"host\":\"h1\"}"
 	"vnics vm1/eth0 {\"mac\":\"02:00:00:00:00:01\",\"portgroup\":\"s1/pg-a\"}"
+	"alarmdefs hot-dpu {\"metric\":\"dse_dpu_cpu_usage_ratio\",\"warning\":0.8,\"critical\":0.95}"
 )
 for o in "${objs[@]}"; do
 	read -r kinds name spec <<<"$o"
@@ -83,6 +84,8 @@ check_eq "a datacenter with things in it stays: 409" 409 "$(rec DELETE /api/v1/d
 check_eq "a user" 201 "$(rec POST /api/v1/users '{"name":"ro","password":"read-only-password","grants":[{"object":"/dse/v1/","role":"read-only"}]}' "$T")"
 rec POST /api/v1/users '{"name":"ro"}' "$T" >/dev/null
 check_eq "users" 200 "$(rec GET /api/v1/users "" "$T")"
+check_eq "roles" 200 "$(rec GET /api/v1/roles "" "$T")"
+rec GET /api/v1/roles >/dev/null
 rec POST /api/v1/login '{"user":"ro","password":"read-only-password"}' >/dev/null
 RO=$(body .token)
 check_eq "read-only may not change: 403" 403 "$(rec POST /api/v1/datacenters '{"name":"dc2","spec":{}}' "$RO")"
@@ -112,6 +115,17 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout
 check_eq "a join" 200 "$(rec POST /api/v1/join "$(jq -cn --arg t "$JT" --rawfile c "$TMP/csr.pem" '{token: $t, csr: $c}')")"
 check_eq "... once" 401 "$(rec POST /api/v1/join "$(jq -cn --arg t "$JT" --rawfile c "$TMP/csr.pem" '{token: $t, csr: $c}')")"
 rec POST /api/v1/join '{"token":1}' >/dev/null
+# Operations on a host, as tasks; cancelling.
+check_eq "an install: a task" 202 "$(rec POST /api/v1/hosts/h1/software/install '{"bundle":"/nonexistent.dsebundle","dry_run":true}' "$T")"
+itid=$(body .task)
+rec POST /api/v1/hosts/h1/software/install '{"bundle":"relative"}' "$T" >/dev/null
+rec POST /api/v1/hosts/h1/software/install '{"bundle":"/x"}' "$RO" >/dev/null
+check_eq "a failover: a task" 202 "$(rec POST /api/v1/hosts/h1/failover '{"to":"dpu1"}' "$T")"
+rec POST /api/v1/hosts/h1/failover '{}' "$T" >/dev/null
+rec POST /api/v1/hosts/nosuch/failover '{"to":"dpu1"}' "$T" >/dev/null
+check_eq "a configuration push cannot be cancelled: 409" 409 "$(rec POST "/api/v1/tasks/$tid/cancel" '' "$T")"
+rec POST /api/v1/tasks/00000000000000000001/cancel '' "$T" >/dev/null
+rec POST "/api/v1/tasks/$itid/cancel" '' "$RO" >/dev/null
 # Alarms and events: a hot DPU, seen and acknowledged through the manager.
 quiet dsectl_on "$P" h1 monitor set --interval 1
 quiet "$DSE_LAB" sensor --prefix "$P" h1-dpu1 temp1 96

@@ -29,6 +29,7 @@ struct fx {
     struct alarms *alarms;
     char admin[AUTH_TOKEN_LEN];
     int kicks; /* calls of the 'changed' hook */
+    struct hostops *hostops;
 };
 
 static struct api_reply last;
@@ -86,7 +87,7 @@ fx_init(struct fx *f)
     snprintf(path, sizeof path, "%s/store.db", f->dir);
     snprintf(f->pwfile, sizeof f->pwfile, "%s/admin-password", f->dir);
     struct api_params p = {.cost = &cheap, .now_ms = fake_now, .changed = kicked, .aux = f};
-    if (!(p.alarms = f->alarms = alarms_create()))
+    if (!(p.alarms = f->alarms = alarms_create()) || !(p.hostops = f->hostops = hostops_create()))
         return false;
     if (store_open(path, &f->st, err, sizeof err) < 0 || (p.store = f->st, 0) ||
         api_create(&p, &f->api) < 0 || api_bootstrap_admin(f->api, f->pwfile, err, sizeof err) != 1)
@@ -107,6 +108,7 @@ fx_fini(struct fx *f)
     last = (struct api_reply){0};
     api_destroy(f->api);
     alarms_destroy(f->alarms);
+    hostops_destroy(f->hostops);
     store_close(f->st);
     if (fs_remove_at(AT_FDCWD, f->dir) < 0)
         fprintf(stderr, "cannot remove %s\n", f->dir);
@@ -495,8 +497,102 @@ failed_logins_are_slowed_down(void)
     fx_fini(&f);
 }
 
+/* Installs (administer) and failovers (operate) are tasks queued for the
+ * reconciler; bad bodies are refused whole; a queued one can be cancelled,
+ * a configuration push cannot. */
+static void
+operations_on_a_host_are_tasks_and_may_be_cancelled(void)
+{
+    struct fx f;
+    char task[TASK_ID_LEN], path[96];
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(build(&f));
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts", NULL,
+                   "{\"name\":\"h1\",\"spec\":{\"cluster\":\"c1\"}}", f.admin),
+              201);
+    char push[TASK_ID_LEN];
+    snprintf(push, sizeof push, "%s", str("task"));
+    ASSERT_TRUE(add_user(&f, "op1", "[{\"object\":\"/dse/v1/cluster/c1\",\"role\":\"operator\"}]"));
+    ASSERT_TRUE(
+        add_user(&f, "ro1", "[{\"object\":\"/dse/v1/cluster/c1\",\"role\":\"read-only\"}]"));
+    char op[AUTH_TOKEN_LEN], ro[AUTH_TOKEN_LEN];
+    ASSERT_EQ(login(&f, "op1", "password-of-op1", op), 200);
+    ASSERT_EQ(login(&f, "ro1", "password-of-ro1", ro), 200);
+    /* The roles a grant gives: any user reads them. */
+    ASSERT_EQ(call(&f, "GET", "/api/v1/roles", NULL, NULL, ro), 200);
+    json_t *roles = json_object_get(last.body, "items");
+    ASSERT_EQ(json_array_size(roles), 3);
+    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(roles, 0), "name")), "read-only");
+    ASSERT_EQ(json_array_size(json_object_get(json_array_get(roles, 0), "may")), 1);
+    ASSERT_STREQ(
+        json_string_value(json_array_get(json_object_get(json_array_get(roles, 2), "may"), 2)),
+        "administer");
+    /* Alarm definitions for the fleet: checked as hostd checks them. */
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
+                   "{\"name\":\"hot\",\"spec\":{\"metric\":\"m\",\"warning\":\"x\"}}", f.admin),
+              400);
+    ASSERT_TRUE(strstr(str("message"), "alarmdef: ") && strstr(str("message"), "warning"));
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
+                   "{\"name\":\"hot\",\"spec\":{\"name\":\"x\",\"event\":\"e\"}}", f.admin),
+              400);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
+                   "{\"name\":\"hot\",\"spec\":{\"metric\":\"m\",\"warning\":0.8}}", op),
+              403); /* the root's */
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
+                   "{\"name\":\"hot\",\"spec\":{\"metric\":\"m\",\"warning\":0.8}}", f.admin),
+              201);
+    ASSERT_TRUE(str("task") != NULL);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/alarmdefs/hot", NULL, NULL, ro), 403);
+    const char *inst = "/api/v1/hosts/h1/software/install";
+    static const char *const bad[] = {
+        NULL,
+        "{}",
+        "{\"bundle\":\"relative.dsebundle\"}",
+        "{\"bundle\":\"/b\",\"update\":\"yes\"}",
+        "{\"bundle\":\"/b\",\"reboot\":true}",
+        "{\"bundle\":7}",
+    };
+    int64_t before = revision(&f);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ASSERT_EQ(call(&f, "POST", inst, NULL, bad[i], f.admin), 400);
+        ASSERT_TRUE(str("message") && !strchr(str("message"), '\n'));
+    }
+    ASSERT_EQ(call(&f, "POST", inst, NULL, "{\"bundle\":\"/b\"}", op), 403); /* administer */
+    ASSERT_EQ(
+        call(&f, "POST", "/api/v1/hosts/h9/software/install", NULL, "{\"bundle\":\"/b\"}", f.admin),
+        404);
+    ASSERT_EQ(revision(&f), before); /* nothing written */
+    ASSERT_EQ(hostops_pending(f.hostops), 0);
+    int kicks = f.kicks;
+    ASSERT_EQ(call(&f, "POST", inst, NULL, "{\"bundle\":\"/b\",\"update\":true}", f.admin), 202);
+    ASSERT_STREQ(str("kind"), "software.install");
+    ASSERT_EQ(f.kicks, kicks + 1);
+    snprintf(task, sizeof task, "%s", str("task"));
+    ASSERT_EQ(hostops_pending(f.hostops), 1);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts/h1/failover", NULL, "{\"to\":\"dpu2\"}", ro), 403);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts/h1/failover", NULL, "{\"to\":\"a b\"}", op), 400);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/hosts/h1/failover", NULL, "{\"to\":\"dpu2\"}", op), 202);
+    ASSERT_STREQ(str("kind"), "dpu.failover");
+    ASSERT_EQ(hostops_pending(f.hostops), 2);
+    /* Cancel: operate on its host; once. */
+    snprintf(path, sizeof path, "/api/v1/tasks/%s/cancel", task);
+    ASSERT_EQ(call(&f, "POST", path, NULL, NULL, ro), 403);
+    ASSERT_EQ(call(&f, "POST", path, NULL, NULL, op), 200);
+    ASSERT_STREQ(str("state"), "cancelled");
+    ASSERT_STREQ(str("kind"), "software.install");
+    ASSERT_EQ(hostops_pending(f.hostops), 1);
+    ASSERT_EQ(call(&f, "POST", path, NULL, NULL, op), 409);
+    snprintf(path, sizeof path, "/api/v1/tasks/%s/cancel", push);
+    ASSERT_EQ(call(&f, "POST", path, NULL, NULL, f.admin), 409); /* a change's push */
+    ASSERT_EQ(call(&f, "POST", "/api/v1/tasks/12/cancel", NULL, NULL, f.admin), 404);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/tasks/00000000000000999999/cancel", NULL, NULL, f.admin),
+              404);
+    fx_fini(&f);
+}
+
 TEST_MAIN(TEST(the_first_admin_logs_in_with_a_token),
           TEST(objects_carry_versions_and_conflicts_are_409), TEST(who_may_do_what),
           TEST(every_change_is_in_the_audit_log), TEST(bad_input_gets_4xx_and_writes_nothing),
           TEST(many_objects_are_created_at_once_or_not_at_all), TEST(failed_logins_are_slowed_down),
-          TEST(alarms_and_events_are_their_hosts))
+          TEST(alarms_and_events_are_their_hosts),
+          TEST(operations_on_a_host_are_tasks_and_may_be_cancelled))

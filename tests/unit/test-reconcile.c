@@ -17,6 +17,7 @@
 #include "manager/ca.h"
 #include "manager/inventory.h"
 #include "manager/reconcile.h"
+#include "monitor/alarm.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,12 +27,29 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { C_LIST, C_ADD, C_HOST_STATS, C_DPU_STATS, C_ACK, C_ALARMS, C_EVENTS, C_CRL, C__N };
+enum {
+    C_LIST,
+    C_ADD,
+    C_HOST_STATS,
+    C_DPU_STATS,
+    C_ACK,
+    C_ALARMS,
+    C_EVENTS,
+    C_CRL,
+    C_INSTALL,
+    C_PROGRESS,
+    C_FAILOVER,
+    C_DEF_LIST,
+    C_DEF_ADD,
+    C_DEF_DEL,
+    C__N
+};
 
 /* A stand-in hostd: its portgroups and how often each command came. */
 struct fake {
     pthread_mutex_t mu;
     json_t *pgs;
+    json_t *defs; /* its alarm definitions (alarm.def.*) */
     atomic_int calls[C__N];
     struct cmdtab *tab;
     SSL_CTX *ctx;
@@ -112,9 +130,8 @@ cmd_alarms(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
 {
     struct fake *f = ctx->aux;
     atomic_fetch_add(&f->calls[C_ALARMS], 1);
-    *result = json_pack("[{s:s,s:s,s:s,s:s,s:b}]", "id", "hot@dpu1", "def", "hot", "object",
-                        "dpu1", "state", "red", "acknowledged",
-                        atomic_load(&f->calls[C_ACK]) > 0);
+    *result = json_pack("[{s:s,s:s,s:s,s:s,s:b}]", "id", "hot@dpu1", "def", "hot", "object", "dpu1",
+                        "state", "red", "acknowledged", atomic_load(&f->calls[C_ACK]) > 0);
     return 0;
 }
 
@@ -137,7 +154,125 @@ cmd_crl(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t er
     return 0;
 }
 
+/* An install's progress: running with half sent until software.progress
+ * was asked twice, then ok. */
+static json_t *
+progress(struct fake *f)
+{
+    bool done = atomic_load(&f->calls[C_PROGRESS]) >= 2;
+    return json_pack("{s:s,s:s,s:[{s:s,s:s,s:s,s:i,s:i},{s:s,s:s,s:s,s:i,s:i}]}", "state",
+                     done ? "ok" : "running", "version", "0.2.0", "devices", "device", "h1",
+                     "target", "host/x86_64", "step", done ? "staged" : "sending", "sent",
+                     done ? 100 : 50, "total", 100, "device", "dpu1", "target", "dpu/lab", "step",
+                     done ? "staged" : "sending", "sent", done ? 100 : 50, "total", 100);
+}
+
+static int
+cmd_install(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct fake *f = ctx->aux;
+    atomic_fetch_add(&f->calls[C_INSTALL], 1);
+    *result = progress(f);
+    return 0;
+}
+
+static int
+cmd_progress(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct fake *f = ctx->aux;
+    atomic_fetch_add(&f->calls[C_PROGRESS], 1);
+    *result = progress(f);
+    return 0;
+}
+
+static int
+cmd_failover(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct fake *f = ctx->aux;
+    atomic_fetch_add(&f->calls[C_FAILOVER], 1);
+    const char *to = json_string_value(json_object_get(args, "to"));
+    if (!to || strcmp(to, "dpu2"))
+        return err_set(err, err_len, -ENOENT, "no DPU %s", to ? to : "");
+    *result = json_pack("{s:s,s:i}", "active", "dpu2", "epoch", 2);
+    return 0;
+}
+
+/* alarm.def.list: a built-in, then what was added. */
+static int
+cmd_def_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct fake *f = ctx->aux;
+    atomic_fetch_add(&f->calls[C_DEF_LIST], 1);
+    pthread_mutex_lock(&f->mu);
+    *result = json_pack("[{s:s,s:s,s:b}]", "name", "dpu-cpu-high", "metric", "x", "builtin", 1);
+    json_array_extend(*result, f->defs);
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+/* alarm.def.add: as hostd shows it (normalized, "builtin": false). */
+static int
+cmd_def_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct fake *f = ctx->aux;
+    atomic_fetch_add(&f->calls[C_DEF_ADD], 1);
+    json_t *d = alarm_def_normalize(json_object_get(args, "def"), err, err_len);
+    if (!d)
+        return -EINVAL;
+    json_object_set_new(d, "builtin", json_false());
+    pthread_mutex_lock(&f->mu);
+    json_array_append_new(f->defs, d);
+    pthread_mutex_unlock(&f->mu);
+    *result = json_object();
+    return 0;
+}
+
+static int
+cmd_def_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct fake *f = ctx->aux;
+    atomic_fetch_add(&f->calls[C_DEF_DEL], 1);
+    const char *name = json_string_value(json_object_get(args, "name"));
+    size_t i;
+    json_t *d;
+    int rc = -ENOENT;
+    pthread_mutex_lock(&f->mu);
+    json_array_foreach (f->defs, i, d) {
+        if (name && !strcmp(json_string_value(json_object_get(d, "name")), name)) {
+            json_array_remove(f->defs, i);
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&f->mu);
+    if (rc == 0)
+        *result = json_object();
+    return rc < 0 ? err_set(err, err_len, rc, "no definition %s", name ? name : "") : 0;
+}
+
+/* The names of the host's own alarm definitions, "a,b". */
+static const char *
+def_names(struct fake *f)
+{
+    static char buf[256];
+    size_t i;
+    json_t *d;
+    buf[0] = '\0';
+    pthread_mutex_lock(&f->mu);
+    json_array_foreach (f->defs, i, d)
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "," : "",
+                 json_string_value(json_object_get(d, "name")));
+    pthread_mutex_unlock(&f->mu);
+    return buf;
+}
+
 static const struct cmd_def defs[] = {
+    {.name = "alarm.def.list", .usage = "", .fn = cmd_def_list, .roles = AUTHZ_MANAGER},
+    {.name = "alarm.def.add", .usage = "", .fn = cmd_def_add, .roles = AUTHZ_MANAGER},
+    {.name = "alarm.def.del", .usage = "", .fn = cmd_def_del, .roles = AUTHZ_MANAGER},
+    {.name = "software.install", .usage = "", .fn = cmd_install, .roles = AUTHZ_MANAGER},
+    {.name = "software.progress", .usage = "", .fn = cmd_progress, .roles = AUTHZ_MANAGER},
+    {.name = "dpu.failover", .usage = "", .fn = cmd_failover, .roles = AUTHZ_MANAGER},
     {.name = "alarm.ack", .usage = "", .fn = cmd_ack, .roles = AUTHZ_MANAGER},
     {.name = "alarm.list", .usage = "", .fn = cmd_alarms, .roles = AUTHZ_MANAGER},
     {.name = "event.list", .usage = "", .fn = cmd_events, .roles = AUTHZ_MANAGER},
@@ -247,6 +382,7 @@ fx_init(struct fx *f)
         snprintf(ip, sizeof ip, "127.0.0.%d", i + 1);
         pthread_mutex_init(&h->mu, NULL);
         h->pgs = json_array();
+        h->defs = json_array();
         if (!(h->tab = cmdtab_create(defs, sizeof defs / sizeof defs[0], h)) ||
             !(h->ctx = ctx_of(f->dir, cn, true)) ||
             !(h->srv = http_server_create(f->lt.base, ip, f->port, h->ctx, h->tab, &policy, err,
@@ -273,6 +409,7 @@ fx_fini(struct fx *f)
         if (h->ctx)
             SSL_CTX_free(h->ctx);
         json_decref(h->pgs);
+        json_decref(h->defs);
         pthread_mutex_destroy(&h->mu);
     }
     loop_thread_fini(&f->lt);
@@ -323,7 +460,7 @@ a_round_pushes_what_each_host_lacks(void)
     char id[TASK_ID_LEN];
     ASSERT_TRUE(fx_init(&f));
     ASSERT_TRUE(new_task(&f, "/dse/v1/portgroup/s1/pg1", id));
-    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, &id, 1, f.fleet, NULL), 2); /* not h3 */
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, &id, 1, f.fleet, NULL, NULL), 2); /* not h3 */
     for (int i = 0; i < 2; i++) {
         ASSERT_TRUE(has_pg(&f.hosts[i], "pg1"));
         ASSERT_EQ(atomic_load(&f.hosts[i].calls[C_LIST]), 1);
@@ -354,7 +491,7 @@ a_round_pushes_what_each_host_lacks(void)
     pthread_mutex_lock(&f.hosts[1].mu);
     json_array_append_new(f.hosts[1].pgs, json_pack("{s:s,s:i}", "name", "by-hand", "vlan", 99));
     pthread_mutex_unlock(&f.hosts[1].mu);
-    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL), 2);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL), 2);
     s = get(&f, "/dse/v1/status/h2");
     ASSERT_STREQ(json_string_value(json_array_get(json_object_get(s, "drift"), 0)),
                  "portgroup by-hand: not in the manager");
@@ -414,6 +551,16 @@ the_thread_pushes_a_change_at_once_to_who_lacks_it(void)
     fx_fini(&f);
 }
 
+/* {"id": ID}, kept until the next call (hostops_queue() copies it). */
+static json_t *
+ack_of(const char *id)
+{
+    static json_t *args;
+    json_decref(args);
+    args = json_pack("{s:s}", "id", id);
+    return args;
+}
+
 /* A new task of kind 'kind' on host 'host', its id into 'id'. */
 static bool
 new_host_task(struct fx *f, const char *kind, const char *host, char id[TASK_ID_LEN])
@@ -436,18 +583,21 @@ acks_and_the_revocation_list_reach_their_hosts(void)
     ASSERT_TRUE(fx_init(&f));
     snprintf(path, sizeof path, "%s/store.db", f.dir);
     struct alarms *al = alarms_create();
+    struct hostops *q = hostops_create();
     ASSERT_NOT_NULL(al);
+    ASSERT_NOT_NULL(q);
     struct reconcile_params p = {.store_path = path,
                                  .client = f.client,
                                  .interval_ms = 3600 * 1000,
                                  .hostd_port = f.port,
                                  .alarms = al,
+                                 .hostops = q,
                                  .workers = 2};
     struct reconciler *r = NULL;
     ASSERT_EQ(reconcile_start(&p, &r, err, sizeof err), 0);
     ASSERT_TRUE(new_task(&f, "/dse/v1/portgroup/s1/pg1", id));
     reconcile_kick(r, id);
-    ASSERT_TRUE(wait_for(&f, id, "error")); /* h3 did not answer */
+    ASSERT_TRUE(wait_for(&f, id, "error"));              /* h3 did not answer */
     ASSERT_EQ(atomic_load(&f.hosts[0].calls[C_CRL]), 0); /* no list yet */
     json_t *l = alarms_list(al, &(struct alarms_query){0});
     ASSERT_EQ(json_array_size(l), 0);
@@ -456,16 +606,16 @@ acks_and_the_revocation_list_reach_their_hosts(void)
     ASSERT_TRUE(new_host_task(&f, "alarm.ack", "h1", id));
     ASSERT_TRUE(new_host_task(&f, "alarm.ack", "h1", bad));
     ASSERT_TRUE(new_host_task(&f, "alarm.ack", "h3", id3));
-    ASSERT_EQ(alarms_ack_queue(al, "h1", "hot@dpu1", id, wall_ms()), 0);
-    ASSERT_EQ(alarms_ack_queue(al, "h1", "cold@dpu1", bad, wall_ms()), 0);
-    ASSERT_EQ(alarms_ack_queue(al, "h3", "hot@dpu1", id3, wall_ms()), 0);
+    ASSERT_EQ(hostops_queue(q, "h1", "alarm.ack", ack_of("hot@dpu1"), id, wall_ms()), 0);
+    ASSERT_EQ(hostops_queue(q, "h1", "alarm.ack", ack_of("cold@dpu1"), bad, wall_ms()), 0);
+    ASSERT_EQ(hostops_queue(q, "h3", "alarm.ack", ack_of("hot@dpu1"), id3, wall_ms()), 0);
     /* The cluster's revocation list, as a join or a delete leaves it. */
     struct store_txn *t = store_txn_begin(f.st);
     struct store_actor actor = {.who = "test", .from = "test", .what = "test"};
     ASSERT_NOT_NULL(t);
     ASSERT_EQ(store_txn_put(t, "/dse/v1/crl/cluster",
-                            "{\"number\":3,\"serials\":[],\"pem\":\"PEM\"}", STORE_ANY_VERSION,
-                            err, sizeof err),
+                            "{\"number\":3,\"serials\":[],\"pem\":\"PEM\"}", STORE_ANY_VERSION, err,
+                            sizeof err),
               0);
     ASSERT_EQ(store_txn_commit(t, &actor, NULL, err, sizeof err), 0);
     reconcile_kick(r, NULL);
@@ -499,9 +649,149 @@ acks_and_the_revocation_list_reach_their_hosts(void)
     ASSERT_EQ(atomic_load(&f.hosts[0].calls[C_CRL]), 1);
     reconcile_stop(r);
     alarms_destroy(al);
+    hostops_destroy(q);
+    fx_fini(&f);
+}
+
+static json_t *
+task_get(struct fx *f, const char *id)
+{
+    char key[STORE_KEY_MAX];
+    snprintf(key, sizeof key, "%stask/%s", STORE_KEY_PREFIX, id);
+    return get(f, key);
+}
+
+/* An install runs on and is followed to its end, its progress and a result
+ * per device in its task; a second one waits behind it; a failover gives
+ * the DPU now active. */
+static void
+an_install_is_followed_to_its_end(void)
+{
+    struct fx f;
+    char path[128], err[ERR_LEN], inst[TASK_ID_LEN], inst2[TASK_ID_LEN], fo[TASK_ID_LEN],
+        bad[TASK_ID_LEN];
+    ASSERT_TRUE(fx_init(&f));
+    snprintf(path, sizeof path, "%s/store.db", f.dir);
+    struct hostops *q = hostops_create();
+    struct reconcile_params p = {.store_path = path,
+                                 .client = f.client,
+                                 .interval_ms = 3600 * 1000,
+                                 .hostd_port = f.port,
+                                 .hostops = q,
+                                 .workers = 2};
+    struct reconciler *r = NULL;
+    ASSERT_EQ(reconcile_start(&p, &r, err, sizeof err), 0);
+    json_t *args = json_pack("{s:s}", "bundle", "/tmp/x.dsebundle");
+    ASSERT_TRUE(new_host_task(&f, "software.install", "h1", inst));
+    ASSERT_TRUE(new_host_task(&f, "software.install", "h1", inst2));
+    ASSERT_EQ(hostops_queue(q, "h1", "software.install", args, inst, wall_ms()), 0);
+    ASSERT_EQ(hostops_queue(q, "h1", "software.install", args, inst2, wall_ms() + 1), 0);
+    json_decref(args);
+    args = json_pack("{s:s}", "to", "dpu2");
+    ASSERT_TRUE(new_host_task(&f, "dpu.failover", "h2", fo));
+    ASSERT_EQ(hostops_queue(q, "h2", "dpu.failover", args, fo, wall_ms()), 0);
+    json_decref(args);
+    args = json_pack("{s:s}", "to", "dpu9");
+    ASSERT_TRUE(new_host_task(&f, "dpu.failover", "h2", bad));
+    ASSERT_EQ(hostops_queue(q, "h2", "dpu.failover", args, bad, wall_ms()), 0);
+    json_decref(args);
+    reconcile_kick(r, NULL);
+    ASSERT_TRUE(wait_for(&f, fo, "success"));
+    ASSERT_TRUE(wait_for(&f, bad, "error"));
+    json_t *t = task_get(&f, fo);
+    ASSERT_STREQ(json_string_value(json_object_get(
+                     json_object_get(json_object_get(t, "results"), "h2"), "active")),
+                 "dpu2");
+    json_decref(t);
+    /* The install: running at half, then, asked without a kick, done. */
+    ASSERT_TRUE(wait_for(&f, inst, "success"));
+    ASSERT_GE(atomic_load(&f.hosts[0].calls[C_PROGRESS]), 2);
+    t = task_get(&f, inst);
+    json_t *res = json_object_get(t, "results");
+    ASSERT_EQ(json_integer_value(json_object_get(t, "progress")), 100);
+    ASSERT_TRUE(json_is_true(json_object_get(json_object_get(res, "h1"), "ok")));
+    ASSERT_STREQ(json_string_value(json_object_get(json_object_get(res, "h1"), "version")),
+                 "0.2.0");
+    ASSERT_TRUE(json_is_true(json_object_get(json_object_get(res, "h1/dpu1"), "ok")));
+    json_decref(t);
+    /* The second one waited its turn, then ran (the stand-in says done). */
+    ASSERT_TRUE(wait_for(&f, inst2, "success"));
+    ASSERT_EQ(atomic_load(&f.hosts[0].calls[C_INSTALL]), 2);
+    reconcile_stop(r);
+    hostops_destroy(q);
+    fx_fini(&f);
+}
+
+/* The fleet's alarm definitions reach every host; one changed is replaced,
+ * one deleted goes; a host's own is drift, left; one changed by hand is put
+ * back at the host's next full visit. */
+static void
+alarm_definitions_follow_the_fleets(void)
+{
+    struct fx f;
+    char id[TASK_ID_LEN];
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(put(&f, INV_ALARMDEF, "hot-dpu",
+                    "{\"metric\":\"dse_dpu_cpu_usage_ratio\",\"warning\":0.8}"));
+    ASSERT_TRUE(
+        put(&f, INV_ALARMDEF, "sw-event", "{\"event\":\"dpu.failover\",\"level\":\"yellow\"}"));
+    pthread_mutex_lock(&f.hosts[1].mu);
+    json_array_append_new(
+        f.hosts[1].defs, json_pack("{s:s,s:s,s:b}", "name", "by-hand", "event", "x", "builtin", 0));
+    pthread_mutex_unlock(&f.hosts[1].mu);
+    ASSERT_TRUE(new_task(&f, "/dse/v1/alarmdef/hot-dpu", id));
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, &id, 1, NULL, NULL, NULL), 2);
+    ASSERT_STREQ(def_names(&f.hosts[0]), "hot-dpu,sw-event");
+    ASSERT_STREQ(def_names(&f.hosts[1]), "by-hand,hot-dpu,sw-event");
+    json_t *s = get(&f, "/dse/v1/status/h2");
+    ASSERT_EQ(json_array_size(json_object_get(s, "alarm_defs")), 2);
+    ASSERT_STREQ(json_string_value(json_array_get(json_object_get(s, "drift"), 0)),
+                 "alarm definition by-hand: not in the manager");
+    json_decref(s);
+    ASSERT_STREQ(task_state(&f, id), "error"); /* h3 */
+    /* Nothing changed: nothing added again. */
+    int adds = atomic_load(&f.hosts[0].calls[C_DEF_ADD]);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL), 2);
+    ASSERT_EQ(atomic_load(&f.hosts[0].calls[C_DEF_ADD]), adds);
+    /* Changed in the manager: replaced; by hand on h1: put back. */
+    ASSERT_TRUE(put(&f, INV_ALARMDEF, "hot-dpu",
+                    "{\"metric\":\"dse_dpu_cpu_usage_ratio\",\"warning\":0.7}"));
+    pthread_mutex_lock(&f.hosts[0].mu);
+    json_array_remove(f.hosts[0].defs, 1); /* sw-event */
+    pthread_mutex_unlock(&f.hosts[0].mu);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL), 2);
+    ASSERT_STREQ(def_names(&f.hosts[0]), "hot-dpu,sw-event");
+    pthread_mutex_lock(&f.hosts[1].mu);
+    json_t *w = json_object_get(json_array_get(f.hosts[1].defs, 2), "warning");
+    ASSERT_TRUE(w && json_real_value(w) == 0.7);
+    pthread_mutex_unlock(&f.hosts[1].mu);
+    /* The thread remembers what the manager deleted: it goes from the hosts. */
+    char path[128], err[ERR_LEN];
+    snprintf(path, sizeof path, "%s/store.db", f.dir);
+    struct reconcile_params p = {.store_path = path,
+                                 .client = f.client,
+                                 .interval_ms = 3600 * 1000,
+                                 .hostd_port = f.port,
+                                 .workers = 2};
+    struct reconciler *r = NULL;
+    ASSERT_EQ(reconcile_start(&p, &r, err, sizeof err), 0);
+    ASSERT_TRUE(new_task(&f, "/dse/v1/alarmdef/hot-dpu", id));
+    reconcile_kick(r, id);
+    ASSERT_TRUE(wait_for(&f, id, "error")); /* h3 */
+    struct store_actor actor = {.who = "test", .from = "test", .what = "test"};
+    ASSERT_EQ(inv_delete(f.st, INV_ALARMDEF, "sw-event", STORE_ANY_VERSION, &actor, NULL, err,
+                         sizeof err),
+              0);
+    ASSERT_TRUE(new_task(&f, "/dse/v1/alarmdef/sw-event", id));
+    reconcile_kick(r, id);
+    ASSERT_TRUE(wait_for(&f, id, "error"));
+    ASSERT_STREQ(def_names(&f.hosts[0]), "hot-dpu");
+    ASSERT_STREQ(def_names(&f.hosts[1]), "by-hand,hot-dpu");
+    reconcile_stop(r);
     fx_fini(&f);
 }
 
 TEST_MAIN(TEST(a_round_pushes_what_each_host_lacks),
           TEST(the_thread_pushes_a_change_at_once_to_who_lacks_it),
-          TEST(acks_and_the_revocation_list_reach_their_hosts))
+          TEST(acks_and_the_revocation_list_reach_their_hosts),
+          TEST(an_install_is_followed_to_its_end), TEST(alarm_definitions_follow_the_fleets))
