@@ -180,7 +180,8 @@ manager_start(struct manager *m, struct event_base *base, char *err, size_t err_
                                   .fleet = m->fleet,
                                   .alarms = m->alarms,
                                   .hostops = m->hostops,
-                                  .interval_ms = m->p.interval_ms};
+                                  .interval_ms = m->p.interval_ms,
+                                  .task_keep_ms = m->p.task_keep_ms};
     int rc = reconcile_start(&rp, &m->reconcile, err, err_len);
     if (rc < 0)
         return rc;

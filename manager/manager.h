@@ -33,6 +33,7 @@ struct manager_params {
     const char *web_dir;    /* the web page's files (web.h), or NULL: no page */
     const char *js_dir;     /* the vendor libraries' (web.h), or NULL: none */
     unsigned interval_ms;   /* of the reconciler's rounds (reconcile.h); 0: its default */
+    uint64_t task_keep_ms;  /* how long ended tasks are kept (task.h); 0: TASK_KEEP_MS */
 };
 
 struct manager;

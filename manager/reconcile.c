@@ -124,7 +124,8 @@ struct reconciler {
     bool kicked, stopping;
     char queue[RECONCILE_QUEUE][TASK_ID_LEN]; /* tasks for the next round */
     size_t n_queue;
-    bool overflow; /* more were kicked: the round looks for queued ones */
+    bool overflow;      /* more were kicked: the round looks for queued ones */
+    uint64_t pruned_ms; /* when ended tasks were last pruned */
     struct rstate rs;
 };
 
@@ -1279,6 +1280,24 @@ wait_for_round(struct reconciler *r)
     pthread_cond_timedwait(&r->cv, &r->mu, &until);
 }
 
+/* Deletes the ended tasks older than the retention, at most every
+ * RECONCILE_PRUNE_MS (RECONCILE_PRUNE_MAX at a time). */
+static void
+prune_tasks(struct reconciler *r, struct store *st)
+{
+    uint64_t now = now_ms(), wall = wall_ms();
+    if (r->pruned_ms && now - r->pruned_ms < RECONCILE_PRUNE_MS)
+        return;
+    r->pruned_ms = now;
+    uint64_t keep = r->p.task_keep_ms ? r->p.task_keep_ms : TASK_KEEP_MS;
+    char err[ERR_LEN];
+    int n = task_prune(st, wall > keep ? wall - keep : 0, RECONCILE_PRUNE_MAX, err, sizeof err);
+    if (n < 0)
+        log_warn("tasks: %s", err);
+    else if (n)
+        log_info("%d ended tasks older than %llu s deleted", n, (unsigned long long)keep / 1000);
+}
+
 static void *
 run(void *arg)
 {
@@ -1309,6 +1328,7 @@ run(void *arg)
         if (overflow) /* the queue's and those it had no room for */
             n = queued_tasks(st, tasks, RECONCILE_QUEUE);
         round_run(&r->rs, st, tasks, n, kicked, kicked);
+        prune_tasks(r, st);
         if (overflow && n == RECONCILE_QUEUE)
             reconcile_kick(r, "overflow"); /* more may wait: another round */
         pthread_mutex_lock(&r->mu);

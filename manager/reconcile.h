@@ -39,7 +39,8 @@
  * its full visits: a portgroup removed by hand is put back, and drift shown, within an interval.
  *
  * Tasks left queued or running by a manager that stopped are ended with
- * an error when the reconciler starts.
+ * an error when the reconciler starts.  Ended tasks are kept for
+ * 'task_keep_ms' (a week by default), then deleted (task_prune()).
  *
  * Design: a thread of its own with its own store handle (SQLite in WAL
  * mode: it reads beside the API's writes), so that a slow or dead host never
@@ -71,10 +72,12 @@
 #define RECONCILE_INTERVAL_MS 10000
 #define RECONCILE_HOSTD_PORT 7443
 #define RECONCILE_CALL_MS 3000
-#define RECONCILE_TICK_MS 1000 /* rounds without a kick come at most this often */
-#define RECONCILE_WORKERS 16   /* threads that call the hosts */
-#define RECONCILE_BATCH 128    /* statuses written in one transaction (STORE_TXN_MAX_OPS) */
-#define RECONCILE_CUT_MS 250   /* of visits after a push, before a change stops them */
+#define RECONCILE_TICK_MS 1000   /* rounds without a kick come at most this often */
+#define RECONCILE_WORKERS 16     /* threads that call the hosts */
+#define RECONCILE_BATCH 128      /* statuses written in one transaction (STORE_TXN_MAX_OPS) */
+#define RECONCILE_CUT_MS 250     /* of visits after a push, before a change stops them */
+#define RECONCILE_PRUNE_MS 60000 /* how often ended tasks past their keep are deleted */
+#define RECONCILE_PRUNE_MAX 1024 /* ... at most, each time */
 
 struct reconciler;
 
@@ -82,6 +85,7 @@ struct reconcile_params {
     const char *store_path;  /* the store's file: opened again by the thread (copied) */
     SSL_CTX *client;         /* the manager's identity for calling hostd (a reference is taken) */
     unsigned interval_ms;    /* 0: RECONCILE_INTERVAL_MS */
+    uint64_t task_keep_ms;   /* ended tasks older than this go (task.h); 0: TASK_KEEP_MS */
     uint16_t hostd_port;     /* 0: RECONCILE_HOSTD_PORT */
     struct fleet *fleet;     /* where each host's figures go (borrowed); NULL: nowhere */
     struct alarms *alarms;   /* where its alarms and events go (borrowed); NULL: nowhere */

@@ -76,3 +76,62 @@ task_update(struct store *st, const char *id, const char *state, int progress, j
     store_kv_fini(&kv);
     return rc;
 }
+
+static bool
+ended(const char *state)
+{
+    return state &&
+           (!strcmp(state, "success") || !strcmp(state, "error") || !strcmp(state, "cancelled"));
+}
+
+/* Deletes the keys of 'l' that are ended tasks created before 'before_ms',
+ * up to 'max', in one transaction; '*past' when a task created since was
+ * met (the rest are newer still).  Returns the number deleted or -errno. */
+static int
+prune_page(struct store *st, const struct store_list *l, uint64_t before_ms, size_t max, bool *past,
+           char *err, size_t err_len)
+{
+    struct store_txn *t = store_txn_begin(st);
+    int n = 0, rc = t ? 0 : err_set(err, err_len, -ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < l->n_kvs && (size_t)n < max && !*past; i++) {
+        json_t *task = json_loads(l->kvs[i].value, 0, NULL);
+        json_int_t created = json_integer_value(json_object_get(task, "created_ms"));
+        *past = (uint64_t)created >= before_ms;
+        if (!*past && ended(json_string_value(json_object_get(task, "state"))) &&
+            (rc = store_txn_delete(t, l->kvs[i].key, l->kvs[i].mod_revision, err, err_len)) == 0)
+            n++;
+        json_decref(task);
+    }
+    struct store_actor actor = {.who = "dse-manager", .from = "task", .what = "task.prune"};
+    if (rc == 0 && n)
+        rc = store_txn_commit(t, &actor, NULL, err, err_len);
+    else
+        store_txn_abort(t);
+    return rc < 0 ? rc : n;
+}
+
+int
+task_prune(struct store *st, uint64_t before_ms, size_t max, char *err, size_t err_len)
+{
+    static const char prefix[] = STORE_KEY_PREFIX "task/";
+    /* A page holds what a transaction may delete; tasks are read oldest
+     * first (their ids are in creation order) until one is too new. */
+    char after[STORE_KEY_MAX] = "";
+    size_t deleted = 0;
+    bool past = false;
+    while (!past && deleted < max) {
+        struct store_list l = {0};
+        int rc = store_list(st, prefix, after, STORE_TXN_MAX_OPS, &l, err, err_len);
+        if (rc == 0 && l.n_kvs)
+            snprintf(after, sizeof after, "%s", l.kvs[l.n_kvs - 1].key);
+        int n = rc < 0 ? rc : prune_page(st, &l, before_ms, max - deleted, &past, err, err_len);
+        bool more = l.more && l.n_kvs;
+        store_list_fini(&l);
+        if (n < 0)
+            return n;
+        deleted += (size_t)n;
+        if (!more)
+            break;
+    }
+    return (int)deleted;
+}

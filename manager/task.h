@@ -41,6 +41,16 @@ int task_create(struct store *, const char *kind, const char *object, int64_t se
 int task_update(struct store *, const char *id, const char *state, int progress, json_t *results,
                 char *err, size_t err_len);
 
+/* How long an ended task is kept by default (dse-manager --task-keep-hours). */
+#define TASK_KEEP_MS (7ull * 24 * 3600 * 1000)
+
+/* Deletes the tasks that ended (success, error, cancelled) and were created
+ * before 'before_ms' (wall clock), oldest first, 'max' at most, each batch
+ * of STORE_TXN_MAX_OPS in one transaction (audited as the manager's
+ * "task.prune").  A task still queued or running is kept, however old.
+ * Returns the number deleted, or -errno with 'err'. */
+int task_prune(struct store *, uint64_t before_ms, size_t max, char *err, size_t err_len);
+
 /* Whether 'id' is a task id (20 digits). */
 bool task_id_is_valid(const char *id);
 

@@ -18,7 +18,7 @@ LOG_MODULE(manager);
 static const char usage[] =
     "usage: dse-manager --state-dir DIR [--listen ADDR:PORT] [--name NAME]\n"
     "                   [--cert PEM --key PEM] [--ctl SOCKET] [--web-dir DIR]\n"
-    "                   [--interval SECONDS]\n"
+    "                   [--interval SECONDS] [--task-keep-hours N]\n"
     "                   [--log FILE] [--log-level err|warn|info|debug]\n"
     "The datacenter's manager: inventory, users and audit, over HTTPS (/api/v1).\n"
     "  --state-dir  its state: the cluster CA (DIR/ca, made if missing), the store\n"
@@ -30,12 +30,13 @@ static const char usage[] =
     "  --web-dir    the web page's files, served at / (default " DSE_WEB_DIR ");\n"
     "               its libraries from " DSE_JS_DIR " at /vendor/\n"
     "  --interval   how often each host is reconciled and its figures collected\n"
-    "               (1..3600 s, default 10)\n";
+    "               (1..3600 s, default 10)\n"
+    "  --task-keep-hours  how long an ended task is kept (1..8760, default 168)\n";
 
 struct opts {
     struct daemon_common c;
     const char *state_dir, *listen, *web_dir;
-    long interval_s;
+    long interval_s, task_keep_h;
     char addr[64];
     uint16_t port;
 };
@@ -52,6 +53,8 @@ option(struct opts *o, const char *opt, const char *val)
         o->web_dir = val;
     else if (!strcmp(opt, "--interval"))
         return parse_long(val, 1, 3600, &o->interval_s) ? 1 : -1;
+    else if (!strcmp(opt, "--task-keep-hours"))
+        return parse_long(val, 1, 8760, &o->task_keep_h) ? 1 : -1;
     else if (!strcmp(opt, "--name") || !strcmp(opt, "--ctl") || !strcmp(opt, "--log") ||
              !strcmp(opt, "--log-level") || !strcmp(opt, "--cert") || !strcmp(opt, "--key"))
         return daemon_common_option(&o->c, opt, val);
@@ -123,7 +126,8 @@ main(int argc, char **argv)
                                .key = o.c.tls.key,
                                .web_dir = o.web_dir,
                                .js_dir = DSE_JS_DIR,
-                               .interval_ms = (unsigned)o.interval_s * 1000};
+                               .interval_ms = (unsigned)o.interval_s * 1000,
+                               .task_keep_ms = (uint64_t)o.task_keep_h * 3600 * 1000};
     raise_nofile();
     struct manager *m = NULL;
     struct cmdtab *tab = NULL;

@@ -497,6 +497,47 @@ failed_logins_are_slowed_down(void)
     fx_fini(&f);
 }
 
+/* The roles a grant gives, for any user to read; alarm definitions for the
+ * fleet, checked as hostd checks them, the root's. */
+static void
+roles_and_the_fleets_alarm_definitions(void)
+{
+    struct fx f;
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(build(&f));
+    ASSERT_TRUE(add_user(&f, "op1", "[{\"object\":\"/dse/v1/cluster/c1\",\"role\":\"operator\"}]"));
+    ASSERT_TRUE(
+        add_user(&f, "ro1", "[{\"object\":\"/dse/v1/cluster/c1\",\"role\":\"read-only\"}]"));
+    char op[AUTH_TOKEN_LEN], ro[AUTH_TOKEN_LEN];
+    ASSERT_EQ(login(&f, "op1", "password-of-op1", op), 200);
+    ASSERT_EQ(login(&f, "ro1", "password-of-ro1", ro), 200);
+    /* The roles a grant gives: any user reads them. */
+    ASSERT_EQ(call(&f, "GET", "/api/v1/roles", NULL, NULL, ro), 200);
+    json_t *roles = json_object_get(last.body, "items");
+    ASSERT_EQ(json_array_size(roles), 3);
+    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(roles, 0), "name")), "read-only");
+    ASSERT_EQ(json_array_size(json_object_get(json_array_get(roles, 0), "may")), 1);
+    ASSERT_STREQ(
+        json_string_value(json_array_get(json_object_get(json_array_get(roles, 2), "may"), 2)),
+        "administer");
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
+                   "{\"name\":\"hot\",\"spec\":{\"metric\":\"m\",\"warning\":\"x\"}}", f.admin),
+              400);
+    ASSERT_TRUE(strstr(str("message"), "alarmdef: ") && strstr(str("message"), "warning"));
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
+                   "{\"name\":\"hot\",\"spec\":{\"name\":\"x\",\"event\":\"e\"}}", f.admin),
+              400);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
+                   "{\"name\":\"hot\",\"spec\":{\"metric\":\"m\",\"warning\":0.8}}", op),
+              403); /* the root's */
+    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
+                   "{\"name\":\"hot\",\"spec\":{\"metric\":\"m\",\"warning\":0.8}}", f.admin),
+              201);
+    ASSERT_TRUE(str("task") != NULL);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/alarmdefs/hot", NULL, NULL, ro), 403);
+    fx_fini(&f);
+}
+
 /* Installs (administer) and failovers (operate) are tasks queued for the
  * reconciler; bad bodies are refused whole; a queued one can be cancelled,
  * a configuration push cannot. */
@@ -518,31 +559,6 @@ operations_on_a_host_are_tasks_and_may_be_cancelled(void)
     char op[AUTH_TOKEN_LEN], ro[AUTH_TOKEN_LEN];
     ASSERT_EQ(login(&f, "op1", "password-of-op1", op), 200);
     ASSERT_EQ(login(&f, "ro1", "password-of-ro1", ro), 200);
-    /* The roles a grant gives: any user reads them. */
-    ASSERT_EQ(call(&f, "GET", "/api/v1/roles", NULL, NULL, ro), 200);
-    json_t *roles = json_object_get(last.body, "items");
-    ASSERT_EQ(json_array_size(roles), 3);
-    ASSERT_STREQ(json_string_value(json_object_get(json_array_get(roles, 0), "name")), "read-only");
-    ASSERT_EQ(json_array_size(json_object_get(json_array_get(roles, 0), "may")), 1);
-    ASSERT_STREQ(
-        json_string_value(json_array_get(json_object_get(json_array_get(roles, 2), "may"), 2)),
-        "administer");
-    /* Alarm definitions for the fleet: checked as hostd checks them. */
-    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
-                   "{\"name\":\"hot\",\"spec\":{\"metric\":\"m\",\"warning\":\"x\"}}", f.admin),
-              400);
-    ASSERT_TRUE(strstr(str("message"), "alarmdef: ") && strstr(str("message"), "warning"));
-    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
-                   "{\"name\":\"hot\",\"spec\":{\"name\":\"x\",\"event\":\"e\"}}", f.admin),
-              400);
-    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
-                   "{\"name\":\"hot\",\"spec\":{\"metric\":\"m\",\"warning\":0.8}}", op),
-              403); /* the root's */
-    ASSERT_EQ(call(&f, "POST", "/api/v1/alarmdefs", NULL,
-                   "{\"name\":\"hot\",\"spec\":{\"metric\":\"m\",\"warning\":0.8}}", f.admin),
-              201);
-    ASSERT_TRUE(str("task") != NULL);
-    ASSERT_EQ(call(&f, "GET", "/api/v1/alarmdefs/hot", NULL, NULL, ro), 403);
     const char *inst = "/api/v1/hosts/h1/software/install";
     static const char *const bad[] = {
         NULL,
@@ -595,4 +611,5 @@ TEST_MAIN(TEST(the_first_admin_logs_in_with_a_token),
           TEST(every_change_is_in_the_audit_log), TEST(bad_input_gets_4xx_and_writes_nothing),
           TEST(many_objects_are_created_at_once_or_not_at_all), TEST(failed_logins_are_slowed_down),
           TEST(alarms_and_events_are_their_hosts),
-          TEST(operations_on_a_host_are_tasks_and_may_be_cancelled))
+          TEST(operations_on_a_host_are_tasks_and_may_be_cancelled),
+          TEST(roles_and_the_fleets_alarm_definitions))

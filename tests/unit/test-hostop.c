@@ -3,7 +3,8 @@
  * Operations on hosts (manager/hostop.h): the queue checks what it takes,
  * gives a round each host's in order, cancels what still waits, and fails
  * what had no turn in time; an operation that cannot reach its host ends
- * its task with the reason.  Their run against a host: test-reconcile.
+ * its task with the reason.  Ended tasks past their keep are pruned.  Their run against a host:
+ * test-reconcile.
  */
 #include "tests/unit/check.h"
 #include "lib/util.h"
@@ -29,7 +30,8 @@ state_of(struct store *st, const char *id)
 {
     static char state[32];
     json_t *t = task_of(st, id);
-    snprintf(state, sizeof state, "%s", json_string_value(json_object_get(t, "state")));
+    const char *v = json_string_value(json_object_get(t, "state"));
+    snprintf(state, sizeof state, "%s", v ? v : "");
     json_decref(t);
     return state;
 }
@@ -111,4 +113,35 @@ operations_wait_for_their_host_or_are_cancelled(void)
     ASSERT_EQ(fs_remove_at(AT_FDCWD, dir), 0);
 }
 
-TEST_MAIN(TEST(operations_wait_for_their_host_or_are_cancelled))
+/* Ended tasks past their keep go, oldest first; one under way stays. */
+static void
+ended_tasks_are_pruned(void)
+{
+    char dir[] = "/tmp/dse-test-hostop-XXXXXX", path[64], err[ERR_LEN] = "";
+    ASSERT_NOT_NULL(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/store.db", dir);
+    struct store *st = NULL;
+    ASSERT_EQ(store_open(path, &st, err, sizeof err), 0);
+    struct store_actor who = {.who = "op", .from = "test", .what = "test"};
+    static const char *const states[] = {"success", "running", "error", "cancelled", "queued"};
+    char t[5][TASK_ID_LEN];
+    for (int i = 0; i < 5; i++) {
+        ASSERT_EQ(
+            task_create(st, "alarm.ack", "/dse/v1/host/h1", i + 1, &who, t[i], err, sizeof err), 0);
+        if (strcmp(states[i], "queued"))
+            ASSERT_EQ(task_update(st, t[i], states[i], 100, NULL, err, sizeof err), 0);
+    }
+    ASSERT_EQ(task_prune(st, wall_ms() - 60000, 100, err, sizeof err), 0); /* all too new */
+    ASSERT_EQ(task_prune(st, wall_ms() + 1000, 1, err, sizeof err), 1);    /* the oldest */
+    ASSERT_STREQ(state_of(st, t[0]), "");
+    ASSERT_STREQ(state_of(st, t[2]), "error");
+    ASSERT_EQ(task_prune(st, wall_ms() + 1000, 100, err, sizeof err), 2);
+    ASSERT_STREQ(state_of(st, t[1]), "running");
+    ASSERT_STREQ(state_of(st, t[2]), "");
+    ASSERT_STREQ(state_of(st, t[3]), "");
+    ASSERT_STREQ(state_of(st, t[4]), "queued");
+    store_close(st);
+    ASSERT_EQ(fs_remove_at(AT_FDCWD, dir), 0);
+}
+
+TEST_MAIN(TEST(operations_wait_for_their_host_or_are_cancelled), TEST(ended_tasks_are_pruned))
