@@ -21,9 +21,11 @@ print_switch(json_t *r, json_t *args)
         json_t *team = json_object_get(s, "team"), *mt = json_object_get(s, "mac_table");
         printf("\n%s (%s)  applied generation %s\n", name, fmt_json(json_object_get(s, "dpu")),
                fmt_json(json_object_get(s, "config_generation")));
-        printf("  uplinks %s: active %s, failovers %s:", fmt_json(json_object_get(team, "policy")),
-               fmt_json(json_object_get(team, "active")),
-               fmt_json(json_object_get(team, "failovers")));
+        printf(
+            "  uplinks %s%s: active %s, failovers %s:", fmt_json(json_object_get(team, "policy")),
+            json_is_false(json_object_get(team, "failback")) ? " (no failback)" : "",
+            fmt_json(json_object_get(team, "active")),
+            fmt_json(json_object_get(team, "failovers")));
         size_t i;
         json_t *u;
         json_array_foreach (json_object_get(team, "uplinks"), i, u)
@@ -59,9 +61,43 @@ print_switch(json_t *r, json_t *args)
     }
 }
 
-static const struct cli_opt set_opts[] = {{"--mac-age", "mac_age_s", OPT_INT, true}, {0}};
+/* switch set: --failback yes|no and --uplink-order A,B as hostd takes them. */
+static int
+run_set(struct cli *c, const struct cli_cmd *cmd, json_t *args)
+{
+    const char *fb = json_string_value(json_object_get(args, "failback"));
+    const char *order = json_string_value(json_object_get(args, "uplink_order"));
+    if (!json_object_size(args)) {
+        json_decref(args);
+        return cli_usage_error("switch", "set: --mac-age, --failback or --uplink-order");
+    }
+    if (fb && strcmp(fb, "yes") && strcmp(fb, "no")) {
+        json_decref(args);
+        return cli_usage_error("switch", "--failback yes or no, not '%s'", fb);
+    }
+    if (fb)
+        json_object_set_new(args, "failback", json_boolean(!strcmp(fb, "yes")));
+    if (order) {
+        json_t *list = json_array();
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", order);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            json_array_append_new(list, json_string(t));
+        json_object_set_new(args, "uplink_order", list);
+    }
+    json_t *r = NULL;
+    int rc = cli_call(c, cmd->api, args, &r);
+    json_decref(r);
+    return rc;
+}
+
+static const struct cli_opt set_opts[] = {{"--mac-age", "mac_age_s", OPT_INT, false},
+                                          {"--failback", "failback", OPT_STR, false},
+                                          {"--uplink-order", "uplink_order", OPT_STR, false},
+                                          {0}};
 static const struct cli_cmd cmds[] = {
     {"show", "", "switch.show", NULL, 0, NULL, print_switch, NULL},
-    {"set", "--mac-age SECONDS", "switch.set", NULL, 0, set_opts, NULL, NULL},
+    {"set", "[--mac-age SECONDS] [--failback yes|no] [--uplink-order UPLINK,...]", "switch.set",
+     NULL, 0, set_opts, NULL, run_set},
 };
 const struct cli_object cli_switch = CLI_OBJECT("switch", cmds);

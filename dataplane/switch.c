@@ -236,17 +236,54 @@ sw_team_failovers(const struct sw *sw)
     return sw->team.n_failovers;
 }
 
-/* The team elects (team.h); a new active uplink invalidates every decision
- * (they name the old one) and announces.  Returns true on change. */
+/* The team elects (team.h), the first in order with carrier when 'prefer'
+ * (a new policy) or with failback; a new active uplink invalidates every
+ * decision (they name the old one) and announces.  Returns true on change. */
 static bool
-team_changed(struct sw *sw, uint64_t now_ms)
+team_elect_now(struct sw *sw, uint64_t now_ms, bool prefer)
 {
-    if (!team_elect(&sw->team, sw->ports, sw->params.failback))
+    if (!team_elect(&sw->team, sw->ports, prefer || sw->params.failback))
         return false;
     sw_invalidate(sw);
     if (sw->team.active >= 0)
         pipeline_announce(sw->own, now_ms);
     return true;
+}
+
+static bool
+team_changed(struct sw *sw, uint64_t now_ms)
+{
+    return team_elect_now(sw, now_ms, false);
+}
+
+int
+sw_team_set(struct sw *sw, bool failback, const char *const *order, size_t n, uint64_t now_ms)
+{
+    uint16_t ids[SW_MAX_UPLINKS];
+    if (n > SW_MAX_UPLINKS)
+        return -ENOENT;
+    for (size_t i = 0; i < n; i++) {
+        int id = sw_port_find(sw, order[i]);
+        if (id < 0 || sw->ports[id].kind != SW_PORT_UPLINK)
+            return -ENOENT;
+        ids[i] = (uint16_t)id;
+    }
+    int rc = team_reorder(&sw->team, ids, n);
+    if (rc == 0) {
+        sw->params.failback = failback;
+        team_elect_now(sw, now_ms, true); /* the policy says which is preferred now */
+    }
+    return rc;
+}
+
+size_t
+sw_team_order(const struct sw *sw, const char **names, bool *failback)
+{
+    for (unsigned i = 0; i < sw->team.n_uplinks; i++)
+        names[i] = sw->ports[sw->team.uplinks[i]].name;
+    if (failback)
+        *failback = sw->params.failback;
+    return sw->team.n_uplinks;
 }
 
 bool

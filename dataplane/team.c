@@ -47,6 +47,34 @@ team_remove(struct team *t, uint16_t id)
     return t->active == id;
 }
 
+int
+team_reorder(struct team *t, const uint16_t *ids, size_t n)
+{
+    uint16_t order[SW_MAX_UPLINKS];
+    unsigned k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool member = false, twice = false;
+        for (unsigned j = 0; j < t->n_uplinks; j++)
+            member |= t->uplinks[j] == ids[i];
+        for (unsigned j = 0; j < k; j++)
+            twice |= order[j] == ids[i];
+        if (!member)
+            return -ENOENT;
+        if (!twice)
+            order[k++] = ids[i];
+    }
+    for (unsigned j = 0; j < t->n_uplinks; j++) {
+        bool placed = false;
+        for (unsigned i = 0; i < k && !placed; i++)
+            placed = order[i] == t->uplinks[j];
+        if (!placed)
+            order[k++] = t->uplinks[j];
+    }
+    for (unsigned j = 0; j < t->n_uplinks; j++)
+        t->uplinks[j] = order[j];
+    return 0;
+}
+
 bool
 team_elect(struct team *t, const struct sw_port *ports, bool failback)
 {

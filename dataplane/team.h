@@ -64,6 +64,21 @@ bool team_remove(struct team *, uint16_t id);
  * every decision and has the new member announce (pipeline_announce()). */
 bool team_elect(struct team *, const struct sw_port *ports, bool failback);
 
+/* Puts the members named by port ids 'ids' ('n') first, in that order; the
+ * others follow in their order.  Returns 0, or -ENOENT when an id is no
+ * member (nothing changed). */
+int team_reorder(struct team *, const uint16_t *ids, size_t n);
+
+/* The teaming policy (the switch's): 'failback' and the order of preference,
+ * uplinks named in 'order' ('n') first, the others after them in the order
+ * they were added; the first of them with carrier is active at once,
+ * failback or not (a new active uplink announces, as at a failover).  Returns 0, or -ENOENT (a name that is no uplink: nothing
+ * changed).  As the switch's configuration: no frame being switched. */
+int sw_team_set(struct sw *, bool failback, const char *const *order, size_t n, uint64_t now_ms);
+/* The members' names in order of preference into 'names' (room for
+ * SW_MAX_UPLINKS); returns how many.  '*failback' (may be NULL) too. */
+size_t sw_team_order(const struct sw *, const char **names, bool *failback);
+
 /* Active uplink's port id, or -1 when no uplink has carrier. */
 int sw_team_active(const struct sw *);
 uint64_t sw_team_failovers(const struct sw *);

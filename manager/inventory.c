@@ -11,7 +11,7 @@
 #include "lib/util.h"
 #include "monitor/alarm.h"
 
-enum field_type { F_TEXT, F_REF, F_INT, F_BOOL, F_IPV4, F_MAC, F_DPU_RULE };
+enum field_type { F_TEXT, F_REF, F_INT, F_BOOL, F_IPV4, F_MAC, F_DPU_RULE, F_TEAMING };
 
 struct field {
     const char *name;
@@ -56,12 +56,12 @@ static const struct field dpu_fields[] = {
 static const struct field switch_fields[] = {
     {.name = "datacenter", .type = F_REF, .required = true, .ref = INV_DATACENTER},
     MTU,
+    {.name = "teaming", .type = F_TEAMING},
     TEXT("description"),
     {0}};
 static const struct field pg_fields[] = {
     {.name = "vlan", .type = F_INT, .required = true, .min = 0, .max = 4094},
     MTU,
-    {.name = "failback", .type = F_BOOL},
     TEXT("description"),
     {0}};
 static const struct field vm_fields[] = {
@@ -162,6 +162,33 @@ check_dpu_rule(json_t *v, char *err, size_t err_len)
     return 0;
 }
 
+/* {"failback": bool, "order": [UPLINK]}: the uplinks' teaming (4 at most,
+ * each named once). */
+static int
+check_teaming(json_t *v, char *err, size_t err_len)
+{
+    const char *k;
+    json_t *x, *order = json_object_get(v, "order");
+    size_t i, j;
+    if (!json_is_object(v))
+        return err_set(err, err_len, -EINVAL, "{\"failback\": true|false, \"order\": [UPLINK]}");
+    json_object_foreach (v, k, x)
+        if (strcmp(k, "failback") && strcmp(k, "order"))
+            return err_set(err, err_len, -EINVAL, "%s: not failback or order", k);
+    if (json_object_get(v, "failback") && !json_is_boolean(json_object_get(v, "failback")))
+        return err_set(err, err_len, -EINVAL, "failback: true or false");
+    if (order && (!json_is_array(order) || json_array_size(order) > 4))
+        return err_set(err, err_len, -EINVAL, "order: at most 4 uplinks, by name");
+    json_array_foreach (order, i, x) {
+        if (!name_is_valid(json_string_value(x), 31))
+            return err_set(err, err_len, -EINVAL, "order: an uplink's name");
+        for (j = 0; j < i; j++)
+            if (json_equal(json_array_get(order, j), x))
+                return err_set(err, err_len, -EINVAL, "order: %s twice", json_string_value(x));
+    }
+    return 0;
+}
+
 static bool
 is_mac(const char *s)
 {
@@ -200,6 +227,8 @@ check_field(const struct field *f, json_t *v, char *err, size_t err_len)
         return is_mac(s) ? 0 : err_set(err, err_len, -EINVAL, "a unicast MAC, xx:xx:xx:xx:xx:xx");
     case F_DPU_RULE:
         return check_dpu_rule(v, err, err_len);
+    case F_TEAMING:
+        return check_teaming(v, err, err_len);
     }
     return -EINVAL;
 }

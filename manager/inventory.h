@@ -10,8 +10,8 @@
  *       |           +-- dpu H/D       {"vendor", "model", "firmware", "serial"}
  *       |           +-- vm V          {"host": H}
  *       |                 +-- vnic V/N  {"mac", "portgroup": "S/P"}
- *       +-- switch S           {"datacenter": DC, "mtu"}
- *             +-- portgroup S/P        {"vlan": 0..4094, "mtu", "failback"}
+ *       +-- switch S           {"datacenter": DC, "mtu", "teaming": {"failback", "order"}}
+ *             +-- portgroup S/P        {"vlan": 0..4094, "mtu"}
  *     alarmdef A               an alarm definition for every host (monitor/alarm.h:
  *                              "metric" and its thresholds, or "event"; its name is
  *                              the object's), under the root

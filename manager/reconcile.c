@@ -49,6 +49,9 @@ struct rhost {
     uint64_t defs_gen;      /* of the fleet's alarm definitions it has as wanted; 0: not all */
     json_t *defs_ok;        /* their names, as it last had them */
     json_t *defs_drift;     /* what differed then */
+    json_t *team;           /* its datacenter's teaming {"want", "conflict"?} (borrowed), or NULL */
+    uint64_t team_gen;      /* of the teaming it has as wanted; 0: not */
+    char *team_drift;       /* why it does not, or NULL */
     bool keep;              /* its connection stays open between rounds */
     bool taken;             /* (while the table is rebuilt) */
 };
@@ -71,6 +74,8 @@ struct job {
     json_t *defs;        /* the fleet's alarm definitions {NAME: DEF} (borrowed) */
     json_t *defs_gone;   /* those deleted since the manager started {NAME: true} */
     uint64_t defs_gen;   /* their generation */
+    json_t *team;        /* its datacenter's teaming {"want", "conflict"?} (borrowed), or NULL */
+    uint64_t teams_gen;  /* the teamings' generation */
     int64_t crl_number;  /* the cluster's revocation list ... */
     const char *crl_pem; /* ... (borrowed), or NULL: none */
     bool reached;
@@ -106,6 +111,8 @@ struct rstate {
     json_t *defs;            /* the fleet's alarm definitions, normalized {NAME: DEF} */
     json_t *defs_gone;       /* deleted since the manager started {NAME: true} */
     uint64_t defs_gen;       /* bumped when 'defs' changes */
+    json_t *teams;           /* each datacenter's teaming {DC: {"want", "conflict"?}} */
+    uint64_t teams_gen;      /* bumped when 'teams' changes */
     int64_t crl_number;      /* the cluster's revocation list, as the inventory was read */
     char *crl_pem;           /* NULL: none yet */
     struct hostops *hostops; /* whence operations come (borrowed), or NULL */
@@ -440,6 +447,47 @@ sync_defs(const struct httpc *peer, const char *name, struct job *j)
         json_array_extend(json_object_get(j->status, "drift"), h->defs_drift);
 }
 
+/* The teaming of the datacenter's switches to the host's switch (hostd's
+ * switch.set: each DPU's uplinks), when it changed since the host last had
+ * it and at each full visit (a policy changed by hand is put back).  A
+ * datacenter whose switches set none leaves the hosts' own. */
+static void
+sync_team(const struct httpc *peer, const char *name, struct job *j)
+{
+    static struct log_ratelimit rl = LOG_RATELIMIT_INIT(5, 60000);
+    struct rhost *h = j->h;
+    json_t *want = json_object_get(j->team, "want"), *sw = NULL;
+    char err[ERR_LEN];
+    if (want && (h->team_gen != j->teams_gen || j->full)) {
+        free(h->team_drift);
+        h->team_drift = NULL;
+        int rc = httpc_call_result(peer, "switch.show", NULL, &sw, err, sizeof err);
+        if (rc == 0 && !json_equal(json_object_get(sw, "teaming"), want))
+            rc = httpc_call_result(peer, "switch.set",
+                                   json_pack("{s:O,s:O}", "failback",
+                                             json_object_get(want, "failback"), "uplink_order",
+                                             json_object_get(want, "order")),
+                                   NULL, err, sizeof err);
+        json_decref(sw);
+        if (rc < 0) {
+            log_warn_rl(&rl, "host %s: teaming: %s", name, err);
+            h->team_drift = strdup(err);
+        }
+        h->team_gen = rc < 0 ? 0 : j->teams_gen;
+    } else if (!want) {
+        free(h->team_drift);
+        h->team_drift = NULL;
+        h->team_gen = j->teams_gen;
+    }
+    json_t *drift = json_object_get(j->status, "drift");
+    if (want && !h->team_drift)
+        json_object_set(j->status, "teaming", want);
+    if (h->team_drift)
+        json_array_append_new(drift, json_sprintf("teaming: cannot set: %s", h->team_drift));
+    if (json_object_get(j->team, "conflict"))
+        json_array_append(drift, json_object_get(j->team, "conflict"));
+}
+
 /* ---- one host ---- */
 
 /* Everything a round does with host 'name' at 'peer', on a worker thread:
@@ -460,6 +508,7 @@ reconcile_host(const struct httpc *peer, const char *name, struct job *j)
     j->reached = true;
     sync_crl(peer, name, j);
     sync_defs(peer, name, j);
+    sync_team(peer, name, j);
     bool acked = false;
     for (size_t i = 0; i < j->n_ops; i++) {
         hostop_run(peer, &j->ops[i], j->now_ms);
@@ -610,6 +659,7 @@ rhost_free(struct rstate *rs, struct store *st, struct rhost *h)
     json_decref(h->have);
     json_decref(h->defs_ok);
     json_decref(h->defs_drift);
+    free(h->team_drift);
     free(h->status);
     free(h->unsaved);
     free(h);
@@ -733,6 +783,37 @@ load_defs(struct rstate *rs, struct store *st)
     json_decref(all);
 }
 
+/* Each datacenter's teaming {DC: {"want": {"failback", "order"}, "from",
+ * "conflict"?}}: its first switch by name that sets one; another that sets
+ * a different one is named in "conflict" (drift on its hosts). */
+static json_t *
+teams_of(json_t *switches)
+{
+    json_t *teams = json_object(), *sw;
+    const char *name;
+    json_object_foreach (switches, name, sw) {
+        json_t *t = json_object_get(sw, "teaming");
+        const char *dc = str(sw, "datacenter");
+        if (!t || !dc)
+            continue;
+        json_t *fb = json_object_get(t, "failback"), *order = json_object_get(t, "order");
+        json_t *want = json_pack("{s:b,s:o}", "failback", !fb || json_is_true(fb), "order",
+                                 order ? json_incref(order) : json_array());
+        json_t *have = json_object_get(teams, dc);
+        if (!have) {
+            json_object_set_new(teams, dc, json_pack("{s:o,s:s}", "want", want, "from", name));
+            continue;
+        }
+        if (!json_equal(json_object_get(have, "want"), want) && !json_object_get(have, "conflict"))
+            json_object_set_new(have, "conflict",
+                                json_sprintf("teaming: switches %s and %s of %s differ: %s's "
+                                             "applies",
+                                             str(have, "from"), name, dc, str(have, "from")));
+        json_decref(want);
+    }
+    return teams;
+}
+
 /* Reads the inventory: the hosts into the table, and what each datacenter's
  * hosts should have (rs->wants, by datacenter; "" for none). */
 static int
@@ -748,7 +829,15 @@ load_inventory(struct rstate *rs, struct store *st, uint64_t now)
         if (!json_object_get(wants, dc ? dc : ""))
             json_object_set_new(wants, dc ? dc : "", desired_of(dc, switches, pgs));
         json_object_set(host, "want", json_object_get(wants, dc ? dc : ""));
+        json_object_set_new(host, "dc", json_string(dc ? dc : ""));
     }
+    json_t *teams = rc == 0 ? teams_of(switches) : NULL;
+    if (teams && (!rs->teams || !json_equal(teams, rs->teams))) {
+        json_decref(rs->teams);
+        rs->teams = json_incref(teams);
+        rs->teams_gen++;
+    }
+    json_decref(teams);
     int64_t crl_number = 0;
     char *crl_pem = NULL, err[ERR_LEN];
     if (rc == 0 && join_crl(st, &crl_number, &crl_pem, err, sizeof err) < 0)
@@ -761,9 +850,11 @@ load_inventory(struct rstate *rs, struct store *st, uint64_t now)
     if (rc == 0)
         load_defs(rs, st);
     if (rc == 0 && (rc = sync_hosts(rs, st, hosts, now)) == 0) {
-        for (size_t i = 0; i < rs->n_hosts; i++)
-            rs->hosts[i]->want =
-                json_object_get(json_object_get(hosts, rs->hosts[i]->name), "want");
+        for (size_t i = 0; i < rs->n_hosts; i++) {
+            json_t *inv = json_object_get(hosts, rs->hosts[i]->name);
+            rs->hosts[i]->want = json_object_get(inv, "want");
+            rs->hosts[i]->team = json_object_get(rs->teams, str(inv, "dc"));
+        }
         json_decref(rs->wants);
         rs->wants = json_incref(wants);
     }
@@ -794,7 +885,9 @@ plan_job(struct rstate *rs, struct rhost *h, struct job *j, bool full)
                       .crl_pem = rs->crl_pem,
                       .defs = rs->defs,
                       .defs_gone = rs->defs_gone,
-                      .defs_gen = rs->defs_gen};
+                      .defs_gen = rs->defs_gen,
+                      .team = h->team,
+                      .teams_gen = rs->teams_gen};
     if (!h->job)
         h->job = j;
     return j;
@@ -1200,6 +1293,7 @@ rstate_fini(struct rstate *rs)
     free(rs->ops);
     json_decref(rs->defs);
     json_decref(rs->defs_gone);
+    json_decref(rs->teams);
 }
 
 int

@@ -41,14 +41,63 @@ cmd_dpu_info(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
     return 0;
 }
 
+/* The teaming policy of a config: {"failback"?, "order"?: [UPLINK]}.  Names
+ * into 'order' (room for SW_MAX_UPLINKS); whether each is an uplink is
+ * sw_team_set()'s to say. */
+static int
+teaming_check(json_t *tm, bool *failback, const char **order, size_t *n, char *err, size_t err_len)
+{
+    json_t *fb = json_object_get(tm, "failback"), *o = json_object_get(tm, "order"), *e;
+    const char *k;
+    size_t i;
+    *n = 0;
+    *failback = !fb || json_is_true(fb);
+    if (!json_is_object(tm) || (fb && !json_is_boolean(fb)) || (o && !json_is_array(o)) ||
+        json_array_size(o) > SW_MAX_UPLINKS)
+        return err_set(err, err_len, -EINVAL,
+                       "teaming: {failback: true|false, order: [uplink, ...]} (at most %d)",
+                       SW_MAX_UPLINKS);
+    json_object_foreach (tm, k, e)
+        if (strcmp(k, "failback") && strcmp(k, "order"))
+            return err_set(err, err_len, -EINVAL, "teaming: unknown field '%s'", k);
+    json_array_foreach (o, i, e) {
+        if (!json_is_string(e))
+            return err_set(err, err_len, -EINVAL, "teaming: order: uplink names");
+        order[(*n)++] = json_string_value(e);
+    }
+    return 0;
+}
+
+/* The config's teaming policy 'tm' (checked; NULL: none) to the switch; an
+ * uplink it names that this DPU lacks leaves the policy as it was and says
+ * so in 'errors'. */
+static void
+teaming_apply(struct dpud *d, json_t *tm, json_t *errors)
+{
+    const char *order[SW_MAX_UPLINKS];
+    size_t n = 0;
+    bool failback = true;
+    char err[ERR_LEN];
+    if (tm && (teaming_check(tm, &failback, order, &n, err, sizeof err) < 0 ||
+               sw_team_set(d->sw, failback, order, n, now_ms()) < 0))
+        json_array_append_new(errors, json_string("teaming: an uplink in its order is none of "
+                                                  "this DPU's: the policy is left as it was"));
+}
+
 /* Validates a desired config completely before anything changes. */
 static int
 config_check(json_t *cfg, char *err, size_t err_len)
 {
     json_t *pgs = json_object_get(cfg, "portgroups");
     json_t *ports = json_object_get(cfg, "ports");
+    json_t *tm = json_object_get(cfg, "teaming");
+    const char *order[SW_MAX_UPLINKS];
+    size_t n_order;
+    bool failback;
     if (!json_is_array(pgs) || !json_is_array(ports))
         return err_set(err, err_len, -EINVAL, "config needs arrays 'portgroups' and 'ports'");
+    if (tm && teaming_check(tm, &failback, order, &n_order, err, err_len) < 0)
+        return -EINVAL;
     size_t i, j;
     json_t *pg, *port, *other;
     json_array_foreach (pgs, i, pg) {
@@ -143,6 +192,7 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
     json_t *errors = json_array();
     if (json_object_get(cfg, "mac_age_s"))
         fdb_set_age(sw_fdb(d->sw), (uint64_t)age_s * 1000);
+    teaming_apply(d, json_object_get(cfg, "teaming"), errors);
 
     /* vNICs that are gone, then portgroups, then new or moved vNICs, then
      * portgroups that are gone: each step leaves a consistent switch. */
@@ -318,11 +368,13 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, s
     for (unsigned k = 0; k < SW_MAX_PORTGROUPS; k++)
         if (sw_portgroup_at(d->sw, k))
             json_array_append_new(pgs, portgroup_json(sw_portgroup_at(d->sw, k)));
-    for (unsigned id = 0; id < SW_MAX_PORTS; id++) {
-        const struct sw_port *p = sw_port_at(d->sw, id);
-        if (p && p->kind == SW_PORT_UPLINK)
-            json_array_append_new(uplinks,
-                                  json_pack("{s:s,s:b}", "name", p->name, "carrier", p->carrier));
+    const char *order[SW_MAX_UPLINKS];
+    bool failback = true;
+    size_t n_up = sw_team_order(d->sw, order, &failback);
+    for (size_t i = 0; i < n_up; i++) { /* in order of preference */
+        const struct sw_port *p = sw_port_at(d->sw, (unsigned)sw_port_find(d->sw, order[i]));
+        json_array_append_new(uplinks,
+                              json_pack("{s:s,s:b}", "name", p->name, "carrier", p->carrier));
     }
     struct fdb_stats fs;
     fdb_get_stats(sw_fdb(d->sw), &fs);
@@ -330,9 +382,9 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, s
     sw_cache_stats(d->sw, &cs);
     int active = sw_team_active(d->sw);
     *result = json_pack(
-        "{s:s,s:I,s:o,s:{s:s,s:o,s:I,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}", "dpu",
+        "{s:s,s:I,s:o,s:{s:s,s:b,s:o,s:I,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}", "dpu",
         d->name, "config_generation", (json_int_t)d->generation, "portgroups", pgs, "team",
-        "policy", "active-standby", "active",
+        "policy", "active-standby", "failback", failback, "active",
         active >= 0 ? json_string(sw_port_at(d->sw, (unsigned)active)->name) : json_null(),
         "failovers", (json_int_t)sw_team_failovers(d->sw), "uplinks", uplinks, "mac_table",
         "entries", (json_int_t)fs.n_entries, "learned", (json_int_t)fs.n_learned, "moved",
@@ -494,7 +546,7 @@ const struct cmd_def dpud_commands[] = {
      .roles = AUTHZ_HOST,
      .flags = CMD_UNGUARDED},
     {.name = "config.apply",
-     .usage = "{generation, mac_age_s, portgroups: [...], ports: [...]}",
+     .usage = "{generation, mac_age_s, [teaming], portgroups: [...], ports: [...]}",
      .fn = cmd_config_apply,
      .roles = AUTHZ_HOST},
     {.name = "switch.show", .usage = "", .fn = cmd_switch_show, .roles = AUTHZ_HOST},

@@ -176,12 +176,77 @@ static int
 cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
-    *result = json_pack("{s:s,s:O,s:O,s:O,s:o}", "host", h->name, "config_generation",
+    json_t *tm = json_object_get(h->config, "teaming");
+    *result = json_pack("{s:s,s:O,s:O,s:o,s:O,s:o}", "host", h->name, "config_generation",
                         json_object_get(h->config, "generation"), "mac_age_s",
-                        json_object_get(h->config, "mac_age_s"), "portgroups",
-                        json_object_get(h->config, "portgroups"), "dpus",
+                        json_object_get(h->config, "mac_age_s"), "teaming",
+                        tm ? json_incref(tm) : json_pack("{s:b,s:[]}", "failback", 1, "order"),
+                        "portgroups", json_object_get(h->config, "portgroups"), "dpus",
                         call_all(h, "switch.show", NULL));
     return 0;
+}
+
+/* What a DPU's switch takes (dataplane/switch.h: SW_MAX_UPLINKS, SW_NAME_MAX). */
+#define TEAM_MAX_UPLINKS 4
+#define TEAM_NAME_MAX 31
+
+/* Whether every name of 'order' is an uplink of every DPU that answers (its
+ * switch.show); else -EINVAL naming the first that is not. */
+static int
+uplinks_check(struct hostd *h, json_t *order, char *err, size_t err_len)
+{
+    size_t i, k;
+    json_t *name, *u;
+    for (unsigned d = 0; d < h->n_dpus; d++) {
+        json_t *sw = NULL;
+        char e[ERR_LEN];
+        if (hostd_dpu_call(h, &h->dpus[d], "switch.show", NULL, &sw, e, sizeof e) < 0)
+            continue; /* it gets the policy when it is back, and says so then */
+        json_array_foreach (order, i, name) {
+            bool found = false;
+            json_array_foreach (json_object_get(json_object_get(sw, "team"), "uplinks"), k, u)
+                found |= json_equal(json_object_get(u, "name"), name);
+            if (!found) {
+                json_decref(sw);
+                return err_set(err, err_len, -EINVAL, "--uplink-order: %s has no uplink %s",
+                               h->dpus[d].name, json_string_value(name));
+            }
+        }
+        json_decref(sw);
+    }
+    return 0;
+}
+
+/* switch.set's teaming: "failback" and "uplink_order" ([UPLINK]) into the
+ * config's "teaming".  Returns 1 (set), 0 (neither given) or -EINVAL. */
+static int
+teaming_set(struct hostd *h, json_t *args, char *err, size_t err_len)
+{
+    json_t *fb = json_object_get(args, "failback"), *order = json_object_get(args, "uplink_order");
+    json_t *e;
+    size_t i;
+    if (!fb && !order)
+        return 0;
+    if (fb && !json_is_boolean(fb))
+        return err_set(err, err_len, -EINVAL, "--failback: yes or no");
+    if (order && (!json_is_array(order) || json_array_size(order) > TEAM_MAX_UPLINKS))
+        return err_set(err, err_len, -EINVAL, "--uplink-order: at most %d uplinks, by name",
+                       TEAM_MAX_UPLINKS);
+    json_array_foreach (order, i, e)
+        if (!name_is_valid(json_string_value(e), TEAM_NAME_MAX))
+            return err_set(err, err_len, -EINVAL, "--uplink-order: '%s' is no uplink name",
+                           json_is_string(e) ? json_string_value(e) : "?");
+    if (order && uplinks_check(h, order, err, err_len) < 0)
+        return -EINVAL;
+    json_t *tm = json_object_get(h->config, "teaming");
+    if (!tm)
+        json_object_set_new(h->config, "teaming",
+                            tm = json_pack("{s:b,s:[]}", "failback", 1, "order"));
+    if (fb)
+        json_object_set(tm, "failback", fb);
+    if (order)
+        json_object_set(tm, "order", order);
+    return 1;
 }
 
 static int
@@ -191,9 +256,13 @@ cmd_switch_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, si
     long age = -1;
     if (cmd_arg_int_opt(args, "mac_age_s", 1, 86400, &age, err, err_len) < 0)
         return -EINVAL;
-    if (age < 0)
-        return err_set(err, err_len, -EINVAL, "nothing to set (mac_age_s)");
-    json_object_set_new(h->config, "mac_age_s", json_integer(age));
+    int teaming = teaming_set(h, args, err, err_len);
+    if (teaming < 0)
+        return teaming;
+    if (age < 0 && !teaming)
+        return err_set(err, err_len, -EINVAL, "nothing to set (mac_age_s, failback, uplink_order)");
+    if (age >= 0)
+        json_object_set_new(h->config, "mac_age_s", json_integer(age));
     return commit(h, err, err_len);
 }
 
@@ -535,7 +604,10 @@ const struct cmd_def hostd_commands[] = {
      .fn = cmd_dpu_mode,
      .roles = AUTHZ_MANAGER},
     {.name = "switch.show", .usage = "", .fn = cmd_switch_show, .roles = AUTHZ_MANAGER},
-    {.name = "switch.set", .usage = "{mac_age_s}", .fn = cmd_switch_set, .roles = AUTHZ_MANAGER},
+    {.name = "switch.set",
+     .usage = "{[mac_age_s], [failback], [uplink_order: [UPLINK]]}",
+     .fn = cmd_switch_set,
+     .roles = AUTHZ_MANAGER},
     {.name = "portgroup.add",
      .usage = "{name, vlan, [mtu]}",
      .fn = cmd_portgroup_add,

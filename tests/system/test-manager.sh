@@ -43,6 +43,7 @@ call() {
 }
 body() { jq -r "$1" "$TMP/body"; }
 gone() { [[ ! -d /proc/$1 ]] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+one_line_with() { [[ $(wc -l <<<"$2") == 1 ]] && grep -q -- "$1" <<<"$2"; }
 
 mpid=$(cat "$LD/mgmt/run/manager.pid" 2>/dev/null)
 check "dse-manager runs in the management netns" \
@@ -143,6 +144,21 @@ check "dsectl -M task list" bash -c "${M[*]} -M -j task list | jq -e 'any(.[]; .
 check "dsectl -M host status h1" bash -c "${M[*]} -M -j host status h1 | jq -e .reachable >/dev/null"
 check "dsectl -M role list: read-only, operator, admin" bash -c "${M[*]} -M -j role list | jq -e '[.[].name] == [\"read-only\", \"operator\", \"admin\"]' >/dev/null"
 
+# The uplinks' teaming, set once on the switch: every host's DPU follows it.
+active_is() { dsectl_on "$P" "$1" -j switch show | jq -e --arg u "$2" --argjson fb "$3" \
+	'.dpus.dpu1.team.active == $u and .dpus.dpu1.team.failback == $fb' >/dev/null; }
+check "dsectl -M switch set s1 --teaming: vmnic1 first, no failback" quiet "${M[@]}" -M switch set s1 \
+	--teaming '{"failback":false,"order":["vmnic1"]}'
+check "... h1's DPU makes vmnic1 active" wait_until 15 active_is h1 vmnic1 false
+check "... and so does h2's" wait_until 15 active_is h2 vmnic1 false
+check "... the manager says h1 has it" bash -c "${M[*]} -M -j host status h1 | jq -e '.teaming.order == [\"vmnic1\"]' >/dev/null"
+out=$(dsectl_on "$P" h1 switch set --uplink-order vmnic7 2>&1)
+check "an uplink the DPU lacks: refused by hostd in one line" one_line_with 'has no uplink vmnic7' "$out"
+check "back to vmnic0 first, with failback" quiet "${M[@]}" -M switch set s1 \
+	--teaming '{"failback":true,"order":["vmnic0"]}'
+check "... on h1" wait_until 15 active_is h1 vmnic0 true
+check "... and on h2" wait_until 15 active_is h2 vmnic0 true
+
 # Alarm definitions set once for the fleet: on every host, and gone again.
 has_def() { dsectl_on "$P" "$1" -j alarm def list | jq -e --arg w "$2" 'any(.[]; .name == "hot-dpu" and (.warning | tostring) == $w)' >/dev/null; }
 no_def() { ! dsectl_on "$P" "$1" -j alarm def list | jq -e 'any(.[]; .name == "hot-dpu")' >/dev/null; }
@@ -154,7 +170,6 @@ check "... changed once, changed on both" quiet "${M[@]}" -M alarmdef set hot-dp
 check "... on h1" wait_until 15 has_def h1 0.7
 check "... and on h2" wait_until 15 has_def h2 0.7
 out=$("${M[@]}" -M alarmdef add cold --metric x --warning nope 2>&1)
-one_line_with() { [[ $(wc -l <<<"$2") == 1 ]] && grep -q -- "$1" <<<"$2"; }
 check "a bad definition: refused in one line that says why" one_line_with 'alarmdef: .*warning' "$out"
 check "dsectl -M alarmdef del hot-dpu" quiet "${M[@]}" -M alarmdef del hot-dpu
 check "... gone from h1" wait_until 15 no_def h1

@@ -77,7 +77,7 @@ build(struct store *st)
         {INV_HOST, "h1", "{\"cluster\":\"c1\",\"address\":\"198.19.0.11\"}"},
         {INV_DPU, "h1/dpu1", "{\"vendor\":\"lab\",\"model\":\"emu\"}"},
         {INV_SWITCH, "s1", "{\"datacenter\":\"dc1\",\"mtu\":9000}"},
-        {INV_PORTGROUP, "s1/pg-a", "{\"vlan\":10,\"failback\":true}"},
+        {INV_PORTGROUP, "s1/pg-a", "{\"vlan\":10,\"mtu\":9000}"},
         {INV_VM, "vm1", "{\"host\":\"h1\"}"},
         {INV_VNIC, "vm1/eth0", "{\"mac\":\"02:d5:00:00:00:01\",\"portgroup\":\"s1/pg-a\"}"},
     };
@@ -131,6 +131,14 @@ values_are_checked_field_by_field(void)
          "vnic: mac: a unicast MAC, xx:xx:xx:xx:xx:xx"},
         {INV_CLUSTER, "c3", "{\"datacenter\":\"dc1\",\"dpu_rule\":{\"colour\":\"red\"}}",
          "cluster: dpu_rule: dpu_rule: colour: not vendor, model or firmware"},
+        {INV_SWITCH, "s2", "{\"datacenter\":\"dc1\",\"teaming\":{\"order\":[\"a\",\"a\"]}}",
+         "switch: teaming: order: a twice"},
+        {INV_SWITCH, "s2", "{\"datacenter\":\"dc1\",\"teaming\":{\"failback\":\"no\"}}",
+         "switch: teaming: failback: true or false"},
+        {INV_SWITCH, "s2", "{\"datacenter\":\"dc1\",\"teaming\":{\"mode\":\"lacp\"}}",
+         "switch: teaming: mode: not failback or order"},
+        {INV_PORTGROUP, "s1/pg-b", "{\"vlan\":1,\"failback\":true}",
+         "portgroup: failback: no such field"},
         {INV_DATACENTER, "dc/2", "{}",
          "datacenter: a name is 1 to 64 characters of letters, "
          "digits, '.-_'"},
@@ -250,7 +258,7 @@ each_change_is_audited_with_its_actor(void)
     ASSERT_STREQ(l.entries[0].who, "ann");
     ASSERT_STREQ(l.entries[0].key, "/dse/v1/portgroup/s1/pg-a");
     ASSERT_NULL(l.entries[0].before);
-    ASSERT_STREQ(l.entries[0].after, "{\"failback\":true,\"vlan\":10}");
+    ASSERT_STREQ(l.entries[0].after, "{\"mtu\":9000,\"vlan\":10}");
     store_audit_list_fini(&l);
     close_scratch(st);
 }

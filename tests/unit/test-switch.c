@@ -222,6 +222,48 @@ switch_fails_over_to_standby_and_announces(void)
     sw_destroy(l.sw);
 }
 
+/* The teaming policy: the order of preference and failback, set at run
+ * time; a new active uplink announces as at a failover; a name that is no
+ * uplink changes nothing. */
+static void
+switch_teaming_policy_is_set_at_run_time(void)
+{
+    struct lab l;
+    lab_init(&l);
+    const char *names[SW_MAX_UPLINKS];
+    bool failback = false;
+    const char *u0 = sw_port_at(l.sw, l.u0)->name, *u1 = sw_port_at(l.sw, l.u1)->name;
+    send_frame(&l, l.vm1, mac_bcast, M1, -1, 60);
+    drain(&l);
+    ASSERT_EQ(sw_team_active(l.sw), l.u0);
+    const char *order[] = {u1};
+    ASSERT_EQ(sw_team_set(l.sw, false, order, 1, l.now), 0);
+    ASSERT_EQ(sw_team_active(l.sw), l.u1); /* preferred now, with carrier */
+    struct pkt_meta m;
+    ASSERT_EQ(take(&l, l.u1, &m), 64); /* it announces M1 */
+    ASSERT_EQ(m.eth_type, ETH_TYPE_RARP);
+    ASSERT_EQ(sw_team_order(l.sw, names, &failback), 2);
+    ASSERT_STREQ(names[0], u1);
+    ASSERT_STREQ(names[1], u0);
+    ASSERT_FALSE(failback);
+    drain(&l);
+    /* Without failback, u1 back after a loss does not take over again. */
+    sw_port_set_carrier(l.sw, l.u1, false, l.now);
+    ASSERT_EQ(sw_team_active(l.sw), l.u0);
+    sw_port_set_carrier(l.sw, l.u1, true, l.now);
+    ASSERT_EQ(sw_team_active(l.sw), l.u0);
+    /* Failback on: the preferred one at once. */
+    ASSERT_EQ(sw_team_set(l.sw, true, order, 1, l.now), 0);
+    ASSERT_EQ(sw_team_active(l.sw), l.u1);
+    const char *bad[] = {"nosuch"}, *vnic[] = {sw_port_at(l.sw, l.vm1)->name};
+    ASSERT_EQ(sw_team_set(l.sw, false, bad, 1, l.now), -ENOENT);
+    ASSERT_EQ(sw_team_set(l.sw, false, vnic, 1, l.now), -ENOENT);
+    sw_team_order(l.sw, names, &failback);
+    ASSERT_TRUE(failback); /* unchanged */
+    ASSERT_STREQ(names[0], u1);
+    sw_destroy(l.sw);
+}
+
 static void
 switch_handles_mac_move(void)
 {
@@ -576,5 +618,5 @@ TEST_MAIN(TEST(switch_flow_cache_replays_known_unicast),
           TEST(switch_floods_unknown_unicast_once_then_learns),
           TEST(switch_pops_tag_from_fabric_and_learns_remote), TEST(switch_drops_on_standby_uplink),
           TEST(switch_fails_over_to_standby_and_announces), TEST(switch_handles_mac_move),
-          TEST(switch_ages_out_and_floods_again), TEST(switch_counts_malformed_and_keeps_going),
-          TEST(switch_config_validation))
+          TEST(switch_teaming_policy_is_set_at_run_time), TEST(switch_ages_out_and_floods_again),
+          TEST(switch_counts_malformed_and_keeps_going), TEST(switch_config_validation))
