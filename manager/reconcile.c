@@ -462,12 +462,11 @@ sync_team(const struct httpc *peer, const char *name, struct job *j)
         free(h->team_drift);
         h->team_drift = NULL;
         int rc = httpc_call_result(peer, "switch.show", NULL, &sw, err, sizeof err);
+        json_t *args = json_pack("{s:O,s:O}", "failback", json_object_get(want, "failback"),
+                                 "uplink_order", json_object_get(want, "order"));
         if (rc == 0 && !json_equal(json_object_get(sw, "teaming"), want))
-            rc = httpc_call_result(peer, "switch.set",
-                                   json_pack("{s:O,s:O}", "failback",
-                                             json_object_get(want, "failback"), "uplink_order",
-                                             json_object_get(want, "order")),
-                                   NULL, err, sizeof err);
+            rc = httpc_call_result(peer, "switch.set", args, NULL, err, sizeof err);
+        json_decref(args);
         json_decref(sw);
         if (rc < 0) {
             log_warn_rl(&rl, "host %s: teaming: %s", name, err);
