@@ -61,20 +61,17 @@ print_switch(json_t *r, json_t *args)
     }
 }
 
-/* switch set: --failback yes|no and --uplink-order A,B as hostd takes them. */
+/* switch set: --failback yes|no and --uplink-order A,B as hostd takes them
+ * ('args' stays the caller's). */
 static int
 run_set(struct cli *c, const struct cli_cmd *cmd, json_t *args)
 {
     const char *fb = json_string_value(json_object_get(args, "failback"));
     const char *order = json_string_value(json_object_get(args, "uplink_order"));
-    if (!json_object_size(args)) {
-        json_decref(args);
+    if (!json_object_size(args))
         return cli_usage_error("switch", "set: --mac-age, --failback or --uplink-order");
-    }
-    if (fb && strcmp(fb, "yes") && strcmp(fb, "no")) {
-        json_decref(args);
+    if (fb && strcmp(fb, "yes") && strcmp(fb, "no"))
         return cli_usage_error("switch", "--failback yes or no, not '%s'", fb);
-    }
     if (fb)
         json_object_set_new(args, "failback", json_boolean(!strcmp(fb, "yes")));
     if (order) {
@@ -86,7 +83,7 @@ run_set(struct cli *c, const struct cli_cmd *cmd, json_t *args)
         json_object_set_new(args, "uplink_order", list);
     }
     json_t *r = NULL;
-    int rc = cli_call(c, cmd->api, args, &r);
+    int rc = cli_call(c, cmd->api, json_incref(args), &r); /* 'args' is the caller's */
     json_decref(r);
     return rc;
 }
