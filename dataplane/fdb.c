@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
+
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
@@ -46,13 +48,9 @@ struct fdb {
 static uint32_t
 fdb_hash(uint16_t vid, const uint8_t mac[6])
 {
-    /* FNV-1a over vid and mac: cheap, and good enough for MACs. */
-    uint32_t h = 2166136261u;
-    h = (h ^ (vid & 0xff)) * 16777619u;
-    h = (h ^ (vid >> 8)) * 16777619u;
-    for (int i = 0; i < 6; i++)
-        h = (h ^ mac[i]) * 16777619u;
-    return h;
+    /* over vid (low byte first) and mac: cheap, and good enough for MACs */
+    uint8_t v[2] = {(uint8_t)(vid & 0xff), (uint8_t)(vid >> 8)};
+    return hash_fnv1a(mac, 6, hash_fnv1a(v, 2, HASH_FNV1A_SEED));
 }
 
 struct fdb *

@@ -64,6 +64,19 @@ int parse_cpu_list(const char *s, int *out, unsigned max, int n_cpus);
  * 1..max_len characters of [A-Za-z0-9_.-], starting with a letter or digit. */
 bool name_is_valid(const char *s, size_t max_len);
 
+/* FNV-1a over 'n' bytes at 'p', continuing from 'h' (HASH_FNV1A_SEED to
+ * begin): cheap and good enough for hash tables of keys we make.  Can't
+ * fail. */
+#define HASH_FNV1A_SEED 2166136261u
+static inline uint32_t
+hash_fnv1a(const void *p, size_t n, uint32_t h)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
 /* Reads a whole file (at most 'max_len' bytes) and NUL-terminates it.
  * Returns the buffer (caller frees) or NULL with errno set. */
 char *fs_read_file(const char *path, size_t max_len, size_t *len);

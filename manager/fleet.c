@@ -87,11 +87,7 @@ struct fleet {
 static uint32_t
 hash_bytes(const void *p, size_t n)
 {
-    const unsigned char *s = p;
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 16777619u;
-    return h;
+    return hash_fnv1a(p, n, HASH_FNV1A_SEED);
 }
 
 /* The first node of 'hash''s chain (then follow 'next', checking 'hash'). */

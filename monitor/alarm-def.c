@@ -64,10 +64,7 @@ alarm_builtin_defs(void)
 uint32_t
 alarm_hash_str(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    return hash_fnv1a(s, strlen(s), HASH_FNV1A_SEED);
 }
 
 /* Length of the valid UTF-8 character at 's' (1..4), or 0 when invalid

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * conntrack: the slow path's connection table for the distributed firewall
+ * (issue 14): what a packet is to the connections already seen.
+ *
+ *   ct_track(packet) -> NEW          no connection; one may begin here (a TCP
+ *                                    SYN, any UDP, an ICMP echo request): the
+ *                                    firewall's rules decide, and ct_commit()
+ *                                    records it if they allow it; also an
+ *                                    ICMP message that is neither an echo nor
+ *                                    an error (neighbour discovery): never
+ *                                    tracked, the rules alone decide
+ *                    -> ESTABLISHED  part of a connection, either direction
+ *                    -> RELATED      an ICMP error about one
+ *                    -> INVALID      no connection and cannot begin one (a
+ *                                    stray ACK), outside the TCP window, an
+ *                                    error about nothing known: dropped
+ *
+ * TCP follows each direction's sequence space (RFC 793 and the window
+ * checks of Rooij's "Real stateful TCP packet filtering in IP Filter", as
+ * Linux and OVS do): a segment must end after what the receiver may still
+ * ask again and start within what it advertised; its SYN's window scale
+ * applies when both ends sent one.  States: SYN_SENT, SYN_RECV,
+ * ESTABLISHED, FIN_WAIT (one side closed), CLOSE_WAIT... folded into
+ * CLOSING (both FINs seen), TIME_WAIT (the last ACK), CLOSED (RST).  Each
+ * state has its idle timeout; UDP and ICMP have theirs, longer once a
+ * reply was seen.
+ *
+ * Design: a table of at most 'max_conns' connections allocated at
+ * creation (no malloc per packet), two hash entries each (the original
+ * direction and the reply's), chained, on a power-of-two bucket array.
+ * Expiry is lazy on lookup and by ct_expire() in slices.  A full table
+ * refuses new connections (CT_FULL): a drop reason, a metric, an alarm.
+ *
+ * Thread-safety: one thread per table (a worker's, or the control thread
+ * with the workers paused).
+ */
+#ifndef DSE_CONNTRACK_H
+#define DSE_CONNTRACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/l4.h"
+
+enum ct_verdict { CT_NEW, CT_ESTABLISHED, CT_RELATED, CT_INVALID };
+
+enum ct_tcp_state {
+    CT_TCP_NONE, /* not TCP */
+    CT_TCP_SYN_SENT,
+    CT_TCP_SYN_RECV,
+    CT_TCP_ESTABLISHED,
+    CT_TCP_FIN_WAIT,
+    CT_TCP_CLOSING,
+    CT_TCP_TIME_WAIT,
+    CT_TCP_CLOSED,
+};
+
+struct ct_params {
+    size_t max_conns;      /* 0: CT_DEFAULT_MAX */
+    uint32_t udp_ms;       /* unreplied; 0: 30 s */
+    uint32_t udp_reply_ms; /* replied; 0: 180 s */
+    uint32_t icmp_ms;      /* 0: 30 s */
+    uint32_t tcp_est_ms;   /* established; 0: 5 days, as Linux */
+};
+#define CT_DEFAULT_MAX 65536
+
+/* One direction's view of a TCP connection. */
+struct ct_tcp_dir {
+    uint32_t end;    /* the highest seq + len sent */
+    uint32_t maxend; /* the highest ack + window the peer allows */
+    uint32_t maxwin; /* the largest window it advertised (scaled) */
+    int8_t wscale;   /* from its SYN, -1 when absent */
+    bool fin;        /* it sent a FIN */
+    bool seen;       /* it sent anything */
+};
+
+struct ct_conn {
+    struct l4_key key; /* the original direction */
+    uint64_t expires_ms;
+    uint64_t packets[2], bytes[2]; /* original, reply */
+    uint32_t rule;                 /* the rule that allowed it (the firewall's) */
+    enum ct_tcp_state tcp;
+    struct ct_tcp_dir dir[2];
+    bool replied;
+};
+
+struct ct;
+
+struct ct *ct_create(const struct ct_params *); /* NULL on ENOMEM */
+void ct_destroy(struct ct *);                   /* accepts NULL */
+
+/* What packet 'pi' of 'bytes' bytes is at 'now_ms'; the connection in
+ * '*conn' (NULL for NEW and INVALID) and '*reply' whether it goes the reply
+ * way.  A packet of a known connection updates it (state, window,
+ * counters, timeout).  Can't fail. */
+enum ct_verdict ct_track(struct ct *, const struct l4_info *pi, uint32_t bytes, uint64_t now_ms,
+                         struct ct_conn **conn, bool *reply);
+
+/* Records the connection NEW packet 'pi' begins (the firewall allowed it,
+ * by rule 'rule').  Returns 0 and '*conn', -ENOSPC (the table is full:
+ * counted), -EEXIST, or -EINVAL (a packet that begins none). */
+int ct_commit(struct ct *, const struct l4_info *pi, uint32_t bytes, uint32_t rule, uint64_t now_ms,
+              struct ct_conn **conn);
+
+/* Removes the connections idle past their timeout, 'max' at most. Returns
+ * how many. */
+size_t ct_expire(struct ct *, uint64_t now_ms, size_t max);
+
+/* Connections in the table, and refusals for want of room. */
+size_t ct_count(const struct ct *);
+uint64_t ct_full_drops(const struct ct *);
+
+/* Calls 'fn' on each connection (no change to the table meanwhile). */
+void ct_foreach(struct ct *, void (*fn)(const struct ct_conn *, void *aux), void *aux);
+
+const char *ct_tcp_state_name(enum ct_tcp_state);
+const char *ct_verdict_name(enum ct_verdict);
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fuzz-conntrack: the firewall's path for arbitrary frames: Ethernet
+ * (parse.h), IP and L4 (l4.h), the connection table (conntrack.h).  The
+ * input is records of LEN (2 bytes, big-endian), DT (1 byte: ms that pass
+ * before it, times 100), then LEN bytes of frame.  Every frame that may
+ * begin a connection is committed, as a policy that allows all would; the
+ * table is small (16), so it fills and expires.  Checks: no read past a
+ * frame (ASan), the table never holds more than it may, every verdict is
+ * one of the four, a connection returned has counted its first packet and
+ * has not expired.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/conntrack.h"
+#include "dataplane/parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 16});
+    if (!t)
+        abort();
+    uint64_t now = 1000;
+    for (size_t at = 0; at + 3 <= size;) {
+        size_t len = (size_t)data[at] << 8 | data[at + 1];
+        now += (uint64_t)data[at + 2] * 100;
+        at += 3;
+        if (len > size - at)
+            len = size - at;
+        uint8_t *frame = malloc(len ? len : 1); /* its own block: ASan sees its end */
+        if (!frame)
+            abort();
+        memcpy(frame, data + at, len);
+        at += len;
+        struct pkt_meta m;
+        struct l4_info pi;
+        if (pkt_parse(frame, (uint32_t)len, &m) == DROP_NONE &&
+            l4_parse(frame + m.l3_ofs, (uint32_t)len - m.l3_ofs, m.eth_type, m.vid, &pi) == L4_OK) {
+            struct ct_conn *c = NULL;
+            bool reply;
+            enum ct_verdict v = ct_track(t, &pi, (uint32_t)len, now, &c, &reply);
+            if (v > CT_INVALID || ((v == CT_ESTABLISHED || v == CT_RELATED) && !c))
+                abort();
+            if (v == CT_NEW)
+                ct_commit(t, &pi, (uint32_t)len, 1, now, &c);
+            if (c && (c->packets[0] == 0 || c->expires_ms <= now))
+                abort(); /* a connection seen has its first packet, and lives */
+        }
+        free(frame);
+        if (ct_count(t) > 16)
+            abort();
+        if ((at & 7) == 0)
+            ct_expire(t, now, 4);
+    }
+    ct_destroy(t);
+    return 0;
+}

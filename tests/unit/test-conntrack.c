@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The firewall's L3/L4 parser (dataplane/l4.h) and connection tracking
+ * (dataplane/conntrack.h), on frames built here byte by byte: a TCP
+ * connection through its states with the windows checked, a stray ACK,
+ * data outside the window, RST; UDP and ICMP echo with their timeouts; an
+ * ICMP error related to its connection; IPv6 with an extension header;
+ * fragments and malformed headers refused; zones; a full table.
+ */
+#include "tests/unit/check.h"
+#include "dataplane/conntrack.h"
+#include "dataplane/l4.h"
+#include "dataplane/packet.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* A frame's L3 part under construction. */
+struct frame {
+    uint8_t b[256];
+    uint32_t len;
+    uint16_t eth_type;
+};
+
+static void
+put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+    put16(p, v >> 16);
+    put16(p + 2, v & 0xffff);
+}
+
+/* IPv4 10.0.0.A -> 10.0.0.B, protocol 'proto', 'l4' bytes of payload. */
+static uint8_t *
+ip4(struct frame *f, uint8_t a, uint8_t b, uint8_t proto, uint32_t l4)
+{
+    memset(f, 0, sizeof *f);
+    f->eth_type = ETH_TYPE_IPV4;
+    f->len = 20 + l4;
+    f->b[0] = 0x45;
+    put16(f->b + 2, f->len);
+    f->b[8] = 64;
+    f->b[9] = proto;
+    uint8_t src[] = {10, 0, 0, a}, dst[] = {10, 0, 0, b};
+    memcpy(f->b + 12, src, 4);
+    memcpy(f->b + 16, dst, 4);
+    return f->b + 20;
+}
+
+/* TCP from 10.0.0.A:AP to 10.0.0.B:BP. */
+static void
+tcp(struct frame *f, uint8_t a, uint16_t ap, uint8_t b, uint16_t bp, uint8_t flags, uint32_t seq,
+    uint32_t ack, uint16_t win, uint32_t data)
+{
+    uint8_t *t = ip4(f, a, b, L4_PROTO_TCP, 20 + data);
+    put16(t, ap);
+    put16(t + 2, bp);
+    put32(t + 4, seq);
+    put32(t + 8, ack);
+    t[12] = 5 << 4;
+    t[13] = flags;
+    put16(t + 14, win);
+}
+
+static void
+udp(struct frame *f, uint8_t a, uint16_t ap, uint8_t b, uint16_t bp)
+{
+    uint8_t *u = ip4(f, a, b, L4_PROTO_UDP, 8 + 4);
+    put16(u, ap);
+    put16(u + 2, bp);
+    put16(u + 4, 12);
+}
+
+static void
+echo(struct frame *f, uint8_t a, uint8_t b, uint8_t type, uint16_t id)
+{
+    uint8_t *i = ip4(f, a, b, L4_PROTO_ICMP, 8);
+    i[0] = type;
+    put16(i + 4, id);
+}
+
+static enum l4_result
+parse(const struct frame *f, uint16_t zone, struct l4_info *pi)
+{
+    return l4_parse(f->b, f->len, f->eth_type, zone, pi);
+}
+
+/* Parses and tracks 'f' at 'now'; a NEW one is committed. */
+static enum ct_verdict
+see(struct ct *t, const struct frame *f, uint64_t now, bool *reply)
+{
+    struct l4_info pi;
+    struct ct_conn *c;
+    bool r = false;
+    if (parse(f, 0, &pi) != L4_OK)
+        return (enum ct_verdict) - 1;
+    enum ct_verdict v = ct_track(t, &pi, f->len, now, &c, &r);
+    if (v == CT_NEW && ct_commit(t, &pi, f->len, 7, now, &c) < 0)
+        return (enum ct_verdict) - 2;
+    if (reply)
+        *reply = r;
+    return v;
+}
+
+static enum ct_tcp_state
+state_of(struct ct *t, const struct frame *f, uint64_t now)
+{
+    struct l4_info pi;
+    struct ct_conn *c = NULL;
+    bool r;
+    /* A pure ACK at the current edge changes nothing but the timeout. */
+    if (parse(f, 0, &pi) == L4_OK)
+        ct_track(t, &pi, 0, now, &c, &r);
+    return c ? c->tcp : CT_TCP_NONE;
+}
+
+static void
+tcp_goes_through_its_states_inside_the_windows(void)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 64});
+    struct frame f;
+    bool reply;
+    uint32_t a = 1000, b = 5000; /* each side's initial sequence number */
+    /* A stray ACK begins nothing. */
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_ACK, a + 1, b + 1, 1000, 0);
+    ASSERT_EQ(see(t, &f, 1, NULL), CT_INVALID);
+    ASSERT_EQ(ct_count(t), 0);
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_SYN, a, 0, 1000, 0);
+    ASSERT_EQ(see(t, &f, 1, NULL), CT_NEW);
+    ASSERT_EQ(ct_count(t), 1);
+    /* A SYN+ACK that acks another SYN is not the reply. */
+    tcp(&f, 2, 80, 1, 40000, L4_TCP_SYN | L4_TCP_ACK, b, a + 7, 2000, 0);
+    ASSERT_EQ(see(t, &f, 2, NULL), CT_INVALID);
+    tcp(&f, 2, 80, 1, 40000, L4_TCP_SYN | L4_TCP_ACK, b, a + 1, 2000, 0);
+    ASSERT_EQ(see(t, &f, 2, &reply), CT_ESTABLISHED);
+    ASSERT_TRUE(reply);
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_ACK, a + 1, b + 1, 1000, 100);
+    ASSERT_EQ(see(t, &f, 3, &reply), CT_ESTABLISHED);
+    ASSERT_FALSE(reply);
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_ACK, a + 101, b + 1, 1000, 0);
+    ASSERT_EQ(state_of(t, &f, 4), CT_TCP_ESTABLISHED);
+    /* The reply's data within the window the client gave (1000). */
+    tcp(&f, 2, 80, 1, 40000, L4_TCP_ACK, b + 1, a + 101, 2000, 500);
+    ASSERT_EQ(see(t, &f, 5, NULL), CT_ESTABLISHED);
+    /* Far beyond that window: invalid, and nothing changed. */
+    tcp(&f, 2, 80, 1, 40000, L4_TCP_ACK, b + 501 + 100000, a + 101, 2000, 10);
+    ASSERT_EQ(see(t, &f, 6, NULL), CT_INVALID);
+    /* An ACK of data never sent: invalid. */
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_ACK, a + 101, b + 501 + 70000, 1000, 0);
+    ASSERT_EQ(see(t, &f, 6, NULL), CT_INVALID);
+    /* Closing: FIN, FIN, the last ACK. */
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_FIN | L4_TCP_ACK, a + 101, b + 501, 1000, 0);
+    ASSERT_EQ(see(t, &f, 7, NULL), CT_ESTABLISHED);
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_ACK, a + 102, b + 501, 1000, 0);
+    ASSERT_EQ(state_of(t, &f, 7), CT_TCP_FIN_WAIT);
+    tcp(&f, 2, 80, 1, 40000, L4_TCP_FIN | L4_TCP_ACK, b + 501, a + 102, 2000, 0);
+    ASSERT_EQ(see(t, &f, 8, NULL), CT_ESTABLISHED);
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_ACK, a + 102, b + 502, 1000, 0);
+    ASSERT_EQ(state_of(t, &f, 9), CT_TCP_TIME_WAIT);
+    /* A new SYN on the same ports begins a new connection. */
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_SYN, a + 90000, 0, 1000, 0);
+    ASSERT_EQ(see(t, &f, 10, NULL), CT_NEW);
+    ASSERT_EQ(ct_count(t), 1);
+    ct_destroy(t);
+}
+
+static void
+rst_closes_and_the_idle_expire(void)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 64});
+    struct frame f;
+    uint32_t a = 0xfffffff0u, b = 7; /* 'a' wraps around 2^32 */
+    tcp(&f, 1, 40001, 2, 22, L4_TCP_SYN, a, 0, 1000, 0);
+    ASSERT_EQ(see(t, &f, 1, NULL), CT_NEW);
+    tcp(&f, 2, 22, 1, 40001, L4_TCP_SYN | L4_TCP_ACK, b, a + 1, 2000, 0);
+    ASSERT_EQ(see(t, &f, 2, NULL), CT_ESTABLISHED);
+    tcp(&f, 1, 40001, 2, 22, L4_TCP_ACK, a + 1, b + 1, 1000, 64);
+    ASSERT_EQ(see(t, &f, 3, NULL), CT_ESTABLISHED); /* over the wrap */
+    /* An RST outside the window changes nothing; one inside closes. */
+    tcp(&f, 2, 22, 1, 40001, L4_TCP_RST, b + 1 + 500000, 0, 0, 0);
+    ASSERT_EQ(see(t, &f, 4, NULL), CT_INVALID);
+    tcp(&f, 2, 22, 1, 40001, L4_TCP_RST, b + 1, 0, 0, 0);
+    ASSERT_EQ(see(t, &f, 4, NULL), CT_ESTABLISHED);
+    ASSERT_EQ(ct_expire(t, 4 + 9999, 100), 0);
+    ASSERT_EQ(ct_expire(t, 4 + 10000, 100), 1); /* closed: 10 s */
+    ASSERT_EQ(ct_count(t), 0);
+    ct_destroy(t);
+}
+
+static void
+udp_and_echo_live_by_their_timeouts(void)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 64});
+    struct frame f;
+    bool reply;
+    udp(&f, 1, 5353, 2, 53);
+    ASSERT_EQ(see(t, &f, 0, NULL), CT_NEW);
+    udp(&f, 2, 53, 1, 5353);
+    ASSERT_EQ(see(t, &f, 1000, &reply), CT_ESTABLISHED);
+    ASSERT_TRUE(reply);
+    udp(&f, 1, 5354, 2, 53); /* never answered */
+    ASSERT_EQ(see(t, &f, 1000, NULL), CT_NEW);
+    ASSERT_EQ(ct_expire(t, 31000, 100), 1);  /* unreplied: 30 s */
+    ASSERT_EQ(ct_expire(t, 180999, 100), 0); /* replied: 180 s after its last */
+    ASSERT_EQ(ct_expire(t, 181000, 100), 1);
+    /* Echo: a request begins, its reply follows; a reply alone does not. */
+    echo(&f, 2, 1, 0, 77);
+    ASSERT_EQ(see(t, &f, 200000, NULL), CT_INVALID);
+    echo(&f, 1, 2, 8, 77);
+    ASSERT_EQ(see(t, &f, 200000, NULL), CT_NEW);
+    echo(&f, 2, 1, 0, 77);
+    ASSERT_EQ(see(t, &f, 200001, &reply), CT_ESTABLISHED);
+    ASSERT_TRUE(reply);
+    echo(&f, 2, 1, 8, 77); /* a request the reply way */
+    ASSERT_EQ(see(t, &f, 200001, NULL), CT_INVALID);
+    /* Lazily: a lookup past the timeout finds nothing. */
+    echo(&f, 2, 1, 0, 77);
+    ASSERT_EQ(see(t, &f, 200001 + 30000, NULL), CT_INVALID);
+    ASSERT_EQ(ct_count(t), 0);
+    ct_destroy(t);
+}
+
+static void
+an_icmp_error_is_related_to_its_connection(void)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 64});
+    struct frame f, q;
+    bool reply;
+    udp(&q, 1, 5353, 2, 53);
+    ASSERT_EQ(see(t, &q, 0, NULL), CT_NEW);
+    /* 10.0.0.2 says port unreachable, quoting the datagram. */
+    uint8_t *i = ip4(&f, 2, 1, L4_PROTO_ICMP, 8 + 28);
+    i[0] = 3;
+    i[1] = 3;
+    memcpy(i + 8, q.b, 28);
+    ASSERT_EQ(see(t, &f, 1, &reply), CT_RELATED);
+    ASSERT_TRUE(reply);
+    /* About a datagram never seen: invalid. */
+    put16(i + 8 + 20, 6000);
+    ASSERT_EQ(see(t, &f, 1, NULL), CT_INVALID);
+    /* Quoting too little: malformed. */
+    struct l4_info pi;
+    f.len = 20 + 8 + 20 + 4;
+    put16(f.b + 2, f.len);
+    ASSERT_EQ(parse(&f, 0, &pi), L4_MALFORMED);
+    ct_destroy(t);
+}
+
+static void
+ipv6_with_an_extension_header_and_zones(void)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 64});
+    struct frame f;
+    memset(&f, 0, sizeof f);
+    f.eth_type = ETH_TYPE_IPV6;
+    f.b[0] = 0x60;
+    put16(f.b + 4, 8 + 20); /* payload: hop-by-hop (8) + TCP (20) */
+    f.b[6] = 0;             /* next: hop-by-hop */
+    f.b[7] = 64;
+    f.b[8] = 0xfd;
+    f.b[23] = 1; /* fd00::1 */
+    f.b[24] = 0xfd;
+    f.b[39] = 2;            /* fd00::2 */
+    f.b[40] = L4_PROTO_TCP; /* the extension's next header; its length 0: 8 bytes */
+    uint8_t *tc = f.b + 48;
+    put16(tc, 40000);
+    put16(tc + 2, 443);
+    put32(tc + 4, 1);
+    tc[12] = 8 << 4; /* 32 bytes of header with options ... */
+    tc[13] = L4_TCP_SYN;
+    f.len = 40 + 8 + 20;
+    struct l4_info pi;
+    ASSERT_EQ(parse(&f, 0, &pi), L4_MALFORMED); /* ... which are not there */
+    tc[12] = 5 << 4;
+    ASSERT_EQ(parse(&f, 10, &pi), L4_OK);
+    ASSERT_EQ(pi.key.family, 6);
+    ASSERT_EQ(pi.key.dport, 443);
+    struct ct_conn *c;
+    bool r;
+    ASSERT_EQ(ct_track(t, &pi, f.len, 0, &c, &r), CT_NEW);
+    ASSERT_EQ(ct_commit(t, &pi, f.len, 1, 0, &c), 0);
+    ASSERT_EQ(ct_commit(t, &pi, f.len, 1, 0, &c), -EEXIST);
+    /* The same addresses in another zone: another connection. */
+    ASSERT_EQ(parse(&f, 20, &pi), L4_OK);
+    ASSERT_EQ(ct_track(t, &pi, f.len, 0, &c, &r), CT_NEW);
+    /* A fragment header: the caller's to reassemble or drop. */
+    f.b[6] = 44;
+    ASSERT_EQ(parse(&f, 0, &pi), L4_FRAGMENT);
+    ct_destroy(t);
+}
+
+static void
+malformed_headers_are_refused(void)
+{
+    struct frame f;
+    struct l4_info pi;
+    udp(&f, 1, 1, 2, 2);
+    f.len = 19;
+    ASSERT_EQ(parse(&f, 0, &pi), L4_MALFORMED); /* shorter than its header */
+    udp(&f, 1, 1, 2, 2);
+    f.b[0] = 0x44; /* IHL 16 bytes */
+    ASSERT_EQ(parse(&f, 0, &pi), L4_MALFORMED);
+    udp(&f, 1, 1, 2, 2);
+    put16(f.b + 2, 200); /* longer than the frame */
+    ASSERT_EQ(parse(&f, 0, &pi), L4_MALFORMED);
+    udp(&f, 1, 1, 2, 2);
+    put16(f.b + 20 + 4, 40); /* UDP longer than its packet */
+    ASSERT_EQ(parse(&f, 0, &pi), L4_MALFORMED);
+    udp(&f, 1, 1, 2, 2);
+    put16(f.b + 6, 0x2000); /* more fragments */
+    ASSERT_EQ(parse(&f, 0, &pi), L4_FRAGMENT);
+    ip4(&f, 1, 2, 47, 8); /* GRE */
+    ASSERT_EQ(parse(&f, 0, &pi), L4_UNSUPPORTED);
+    f.eth_type = 0x0806;
+    ASSERT_EQ(parse(&f, 0, &pi), L4_NOT_IP);
+    /* A SYN's window scale option is read. */
+    tcp(&f, 1, 1, 2, 2, L4_TCP_SYN, 1, 0, 100, 0);
+    f.b[20 + 12] = 6 << 4;
+    uint8_t opt[] = {1, 3, 3, 7};
+    memcpy(f.b + 40, opt, 4);
+    f.len += 4;
+    put16(f.b + 2, f.len);
+    ASSERT_EQ(parse(&f, 0, &pi), L4_OK);
+    ASSERT_EQ(pi.tcp_wscale, 7);
+}
+
+static void
+a_full_table_refuses_and_counts(void)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 2});
+    struct frame f;
+    udp(&f, 1, 1001, 2, 53);
+    ASSERT_EQ(see(t, &f, 0, NULL), CT_NEW);
+    udp(&f, 1, 1002, 2, 53);
+    ASSERT_EQ(see(t, &f, 0, NULL), CT_NEW);
+    udp(&f, 1, 1003, 2, 53);
+    ASSERT_EQ(see(t, &f, 0, NULL), (enum ct_verdict) - 2); /* -ENOSPC */
+    ASSERT_EQ(ct_full_drops(t), 1);
+    ASSERT_EQ(ct_expire(t, 30000, 1), 1);
+    ASSERT_EQ(see(t, &f, 30000, NULL), CT_NEW); /* room again */
+    ct_destroy(t);
+}
+
+TEST_MAIN(TEST(tcp_goes_through_its_states_inside_the_windows),
+          TEST(rst_closes_and_the_idle_expire), TEST(udp_and_echo_live_by_their_timeouts),
+          TEST(an_icmp_error_is_related_to_its_connection),
+          TEST(ipv6_with_an_extension_header_and_zones), TEST(malformed_headers_are_refused),
+          TEST(a_full_table_refuses_and_counts))
