@@ -36,7 +36,7 @@ put32(uint8_t *p, uint32_t v)
     put16(p + 2, v & 0xffff);
 }
 
-/* IPv4 10.0.0.A -> 10.0.0.B, protocol 'proto', 'l4' bytes of payload. */
+/* IPv4 198.18.0.A -> 198.18.0.B (a VM segment), protocol 'proto', 'l4' bytes of payload. */
 static uint8_t *
 ip4(struct frame *f, uint8_t a, uint8_t b, uint8_t proto, uint32_t l4)
 {
@@ -47,13 +47,13 @@ ip4(struct frame *f, uint8_t a, uint8_t b, uint8_t proto, uint32_t l4)
     put16(f->b + 2, f->len);
     f->b[8] = 64;
     f->b[9] = proto;
-    uint8_t src[] = {10, 0, 0, a}, dst[] = {10, 0, 0, b};
+    uint8_t src[] = {198, 18, 0, a}, dst[] = {198, 18, 0, b};
     memcpy(f->b + 12, src, 4);
     memcpy(f->b + 16, dst, 4);
     return f->b + 20;
 }
 
-/* TCP from 10.0.0.A:AP to 10.0.0.B:BP. */
+/* TCP from 198.18.0.A:AP to 198.18.0.B:BP. */
 static void
 tcp(struct frame *f, uint8_t a, uint16_t ap, uint8_t b, uint16_t bp, uint8_t flags, uint32_t seq,
     uint32_t ack, uint16_t win, uint32_t data)
@@ -234,7 +234,7 @@ an_icmp_error_is_related_to_its_connection(void)
     bool reply;
     udp(&q, 1, 5353, 2, 53);
     ASSERT_EQ(see(t, &q, 0, NULL), CT_NEW);
-    /* 10.0.0.2 says port unreachable, quoting the datagram. */
+    /* 198.18.0.2 says port unreachable, quoting the datagram. */
     uint8_t *i = ip4(&f, 2, 1, L4_PROTO_ICMP, 8 + 28);
     i[0] = 3;
     i[1] = 3;
@@ -263,10 +263,11 @@ ipv6_with_an_extension_header_and_zones(void)
     put16(f.b + 4, 8 + 20); /* payload: hop-by-hop (8) + TCP (20) */
     f.b[6] = 0;             /* next: hop-by-hop */
     f.b[7] = 64;
-    f.b[8] = 0xfd;
-    f.b[23] = 1; /* fd00::1 */
-    f.b[24] = 0xfd;
-    f.b[39] = 2;            /* fd00::2 */
+    static const uint8_t net[4] = {0x20, 0x01, 0x0d, 0xb8}; /* 2001:db8::/32 */
+    memcpy(f.b + 8, net, 4);
+    f.b[23] = 1; /* 2001:db8::1 */
+    memcpy(f.b + 24, net, 4);
+    f.b[39] = 2;            /* 2001:db8::2 */
     f.b[40] = L4_PROTO_TCP; /* the extension's next header; its length 0: 8 bytes */
     uint8_t *tc = f.b + 48;
     put16(tc, 40000);
