@@ -162,7 +162,7 @@ table_create(int n_cols, const char *const *headers)
 }
 
 void
-table_add(struct table *t, ...)
+table_add_row(struct table *t, const char *const *cells)
 {
     if (t->n_rows == t->cap) {
         t->cap *= 2;
@@ -170,14 +170,21 @@ table_add(struct table *t, ...)
         if (!t->cells)
             abort();
     }
+    for (int c = 0; c < t->n_cols; c++)
+        t->cells[t->n_rows * t->n_cols + c] = xstrdup(cells[c] ? cells[c] : "-");
+    t->n_rows++;
+}
+
+void
+table_add(struct table *t, ...)
+{
+    const char *cells[32];
     va_list ap;
     va_start(ap, t);
-    for (int c = 0; c < t->n_cols; c++) {
-        const char *s = va_arg(ap, const char *);
-        t->cells[t->n_rows * t->n_cols + c] = xstrdup(s ? s : "-");
-    }
+    for (int c = 0; c < t->n_cols && c < 32; c++)
+        cells[c] = va_arg(ap, const char *);
     va_end(ap);
-    t->n_rows++;
+    table_add_row(t, cells);
 }
 
 void

@@ -393,10 +393,60 @@ user_run(struct mgr *m, int argc, char **argv)
     return rc;
 }
 
+/* A list's cell: a string as it is, strings joined with ',', anything
+ * else as fmt_json() shows it.  Returns 'buf' or the string. */
+static const char *
+cell(json_t *v, char *buf, size_t len)
+{
+    size_t i;
+    json_t *e;
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (!json_is_array(v))
+        return fmt_json(v);
+    buf[0] = '\0';
+    json_array_foreach (v, i, e)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? "," : "",
+                 json_string_value(e) ? json_string_value(e) : fmt_json(e));
+    return buf;
+}
+
+/* GET 'target' and print its "items": with -j as JSON, else a table of the
+ * 'n' columns 'cols' ({HEADER, KEY} each). */
+#define LIST_COLS_MAX 8
+static int
+list_items(struct mgr *m, const char *target, const char *const (*cols)[2], int n)
+{
+    json_t *r = NULL, *o;
+    int rc = call(m, "GET", target, NULL, &r);
+    if (rc == EXIT_OK && m->json) {
+        cli_print_json(json_object_get(r, "items"));
+    } else if (rc == EXIT_OK) {
+        const char *head[LIST_COLS_MAX], *row[LIST_COLS_MAX];
+        char bufs[LIST_COLS_MAX][256];
+        for (int c = 0; c < n; c++)
+            head[c] = cols[c][0];
+        struct table *t = table_create(n, head);
+        size_t i;
+        json_array_foreach (json_object_get(r, "items"), i, o) {
+            for (int c = 0; c < n; c++)
+                row[c] = cell(json_object_get(o, cols[c][1]), bufs[c], sizeof bufs[c]);
+            table_add_row(t, row);
+        }
+        table_print(t);
+    }
+    json_decref(r);
+    return rc;
+}
+
 static int
 audit_run(struct mgr *m, int argc, char **argv)
 {
-    static const char *const head[] = {"REVISION", "WHO", "FROM", "WHAT", "KEY"};
+    static const char *const cols[][2] = {{"REVISION", "revision"},
+                                          {"WHO", "who"},
+                                          {"FROM", "from"},
+                                          {"WHAT", "what"},
+                                          {"KEY", "key"}};
     const char *prefix = NULL, *limit = "100";
     for (int i = 1; i + 1 < argc; i += 2)
         if (!strcmp(argv[i], "--prefix"))
@@ -409,25 +459,7 @@ audit_run(struct mgr *m, int argc, char **argv)
     char target[4200];
     snprintf(target, sizeof target, "/api/v1/audit?limit=%s%s%s", limit, prefix ? "&prefix=" : "",
              prefix ? prefix : "");
-    json_t *r = NULL;
-    int rc = call(m, "GET", target, NULL, &r);
-    if (rc == EXIT_OK && m->json) {
-        cli_print_json(json_object_get(r, "items"));
-    } else if (rc == EXIT_OK) {
-        struct table *t = table_create(5, head);
-        size_t i;
-        json_t *e;
-        json_array_foreach (json_object_get(r, "items"), i, e) {
-            table_add(t, fmt_json(json_object_get(e, "revision")),
-                      json_string_value(json_object_get(e, "who")),
-                      json_string_value(json_object_get(e, "from")),
-                      json_string_value(json_object_get(e, "what")),
-                      json_string_value(json_object_get(e, "key")));
-        }
-        table_print(t);
-    }
-    json_decref(r);
-    return rc;
+    return list_items(m, target, cols, 5);
 }
 
 /* The manager's URL and CA, from the options, the environment or the
@@ -473,30 +505,14 @@ task_over(json_t *t)
 static int
 task_run(struct mgr *m, int argc, char **argv)
 {
-    static const char *const head[] = {"ID", "KIND", "OBJECT", "STATE", "PROGRESS", "BY"};
+    static const char *const cols[][2] = {
+        {"ID", "id"},       {"KIND", "kind"},         {"OBJECT", "object"},
+        {"STATE", "state"}, {"PROGRESS", "progress"}, {"BY", "started_by"}};
     char target[256];
     json_t *r = NULL;
     int rc;
-    if (!strcmp(argv[0], "list") && argc == 1) {
-        if ((rc = call(m, "GET", "/api/v1/tasks", NULL, &r)) == EXIT_OK && m->json) {
-            cli_print_json(json_object_get(r, "items"));
-        } else if (rc == EXIT_OK) {
-            struct table *t = table_create(6, head);
-            size_t i;
-            json_t *k;
-            json_array_foreach (json_object_get(r, "items"), i, k) {
-                table_add(t, json_string_value(json_object_get(k, "id")),
-                          json_string_value(json_object_get(k, "kind")),
-                          json_string_value(json_object_get(k, "object")),
-                          json_string_value(json_object_get(k, "state")),
-                          fmt_json(json_object_get(k, "progress")),
-                          json_string_value(json_object_get(k, "started_by")));
-            }
-            table_print(t);
-        }
-        json_decref(r);
-        return rc;
-    }
+    if (!strcmp(argv[0], "list") && argc == 1)
+        return list_items(m, "/api/v1/tasks", cols, 6);
     if (argc != 2 ||
         (strcmp(argv[0], "show") && strcmp(argv[0], "watch") && strcmp(argv[0], "cancel")) ||
         strspn(argv[1], "0123456789") != strlen(argv[1]))
@@ -621,29 +637,11 @@ print_queued(struct mgr *m, json_t *r)
 static int
 role_run(struct mgr *m, int argc, char **argv)
 {
-    static const char *const head[] = {"ROLE", "MAY", "WHAT"};
+    static const char *const cols[][2] = {
+        {"ROLE", "name"}, {"MAY", "may"}, {"WHAT", "description"}};
     if (argc != 1 || strcmp(argv[0], "list"))
         return cli_usage_error("role", "list");
-    json_t *r = NULL;
-    int rc = call(m, "GET", "/api/v1/roles", NULL, &r);
-    if (rc == EXIT_OK && m->json) {
-        cli_print_json(json_object_get(r, "items"));
-    } else if (rc == EXIT_OK) {
-        struct table *t = table_create(3, head);
-        size_t i, k;
-        json_t *o, *a;
-        json_array_foreach (json_object_get(r, "items"), i, o) {
-            char may[64] = "";
-            json_array_foreach (json_object_get(o, "may"), k, a)
-                snprintf(may + strlen(may), sizeof may - strlen(may), "%s%s", k ? "," : "",
-                         json_string_value(a));
-            table_add(t, json_string_value(json_object_get(o, "name")), may,
-                      json_string_value(json_object_get(o, "description")));
-        }
-        table_print(t);
-    }
-    json_decref(r);
-    return rc;
+    return list_items(m, "/api/v1/roles", cols, 3);
 }
 
 /* software install HOST --bundle PATH [--update] [--dry-run] [--fresh] */
@@ -687,7 +685,9 @@ failover_run(struct mgr *m, int argc, char **argv)
 static int
 alarm_run(struct mgr *m, int argc, char **argv)
 {
-    static const char *const head[] = {"HOST", "DPU", "STATE", "ACK", "ID", "MESSAGE"};
+    static const char *const cols[][2] = {{"HOST", "host"},   {"DPU", "dpu"},
+                                          {"STATE", "state"}, {"ACK", "acknowledged"},
+                                          {"ID", "id"},       {"MESSAGE", "message"}};
     static const char *const known[] = {"--host=", "--severity=", "--all", NULL};
     bool all = false;
     if (!strcmp(argv[0], "ack") && argc == 3)
@@ -702,27 +702,7 @@ alarm_run(struct mgr *m, int argc, char **argv)
     query_add(target, sizeof target, "host", host);
     query_add(target, sizeof target, "severity", sev);
     query_add(target, sizeof target, "state", all ? "all" : NULL);
-    json_t *r = NULL;
-    int rc = call(m, "GET", target, NULL, &r);
-    if (rc == EXIT_OK && m->json) {
-        cli_print_json(json_object_get(r, "items"));
-    } else if (rc == EXIT_OK) {
-        struct table *t = table_create(6, head);
-        size_t i;
-        json_t *a;
-        json_array_foreach (json_object_get(r, "items"), i, a) {
-            json_t *dpu = json_object_get(a, "dpu");
-            table_add(t, json_string_value(json_object_get(a, "host")),
-                      dpu ? json_string_value(dpu) : "-",
-                      json_string_value(json_object_get(a, "state")),
-                      json_is_true(json_object_get(a, "acknowledged")) ? "yes" : "no",
-                      json_string_value(json_object_get(a, "id")),
-                      json_string_value(json_object_get(a, "message")));
-        }
-        table_print(t);
-    }
-    json_decref(r);
-    return rc;
+    return list_items(m, target, cols, 6);
 }
 
 /* A time of event list: ms since the epoch, or a time ago ("30s", "10m",
@@ -754,7 +734,11 @@ when(const char *t, char *buf, size_t len)
 static int
 event_run(struct mgr *m, int argc, char **argv)
 {
-    static const char *const head[] = {"TIME", "HOST", "OBJECT", "TYPE", "MESSAGE"};
+    static const char *const cols[][2] = {{"TIME", "time"},
+                                          {"HOST", "host"},
+                                          {"OBJECT", "object"},
+                                          {"TYPE", "type"},
+                                          {"MESSAGE", "message"}};
     static const char *const known[] = {
         "--object=", "--since=", "--until=", "--type=", "--limit=", NULL};
     char since[32], until[32], target[4200] = "/api/v1/events?";
@@ -769,25 +753,7 @@ event_run(struct mgr *m, int argc, char **argv)
     query_add(target, sizeof target, "until", u ? until : NULL);
     query_add(target, sizeof target, "type", opt(argc, argv, "--type", NULL));
     query_add(target, sizeof target, "limit", opt(argc, argv, "--limit", NULL));
-    json_t *r = NULL;
-    int rc = call(m, "GET", target, NULL, &r);
-    if (rc == EXIT_OK && m->json) {
-        cli_print_json(json_object_get(r, "items"));
-    } else if (rc == EXIT_OK) {
-        struct table *t = table_create(5, head);
-        size_t i;
-        json_t *e;
-        json_array_foreach (json_object_get(r, "items"), i, e) {
-            table_add(t, json_string_value(json_object_get(e, "time")),
-                      json_string_value(json_object_get(e, "host")),
-                      json_string_value(json_object_get(e, "object")),
-                      json_string_value(json_object_get(e, "type")),
-                      json_string_value(json_object_get(e, "message")));
-        }
-        table_print(t);
-    }
-    json_decref(r);
-    return rc;
+    return list_items(m, target, cols, 5);
 }
 
 /* OBJECT VERB... with a reachable manager. */

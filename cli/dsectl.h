@@ -67,8 +67,9 @@ int cli_usage_error(const char *object, const char *fmt, ...) __attribute__((for
 /* A text table: add a header, rows of cells, print aligned. */
 struct table;
 struct table *table_create(int n_cols, const char *const *headers);
-void table_add(struct table *, ...); /* n_cols strings (copied) */
-void table_print(struct table *);    /* prints and frees */
+void table_add(struct table *, ...); /* n_cols strings (copied; NULL: "-") */
+void table_add_row(struct table *, const char *const *cells); /* the same, from an array */
+void table_print(struct table *);                             /* prints and frees */
 
 /* Formats JSON scalars for tables into a static ring of buffers. */
 const char *fmt_json(json_t *v);

@@ -1119,10 +1119,11 @@ role_list(struct api_reply *rep)
 {
     static const char *const actions[] = {"read", "operate", "administer"};
     static const char *const what[] = {
-        "see the inventory, alarms, events, tasks and figures",
-        "and change the inventory and desired state, acknowledge alarms, fail DPUs "
-        "over, cancel tasks",
-        "and manage users, grants, joins, software installs and the audit log"};
+        "sees the inventory, alarms, events, tasks and figures",
+        "sees all that, changes the inventory and desired state, acknowledges alarms, fails "
+        "DPUs over, cancels tasks",
+        "does all an operator does, and manages users, grants, joins, software installs and "
+        "the audit log"};
     json_t *items = json_array();
     for (enum rbac_role r = RBAC_READ_ONLY; r <= RBAC_ADMIN; r++) {
         json_t *may = json_array();
