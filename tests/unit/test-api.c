@@ -6,15 +6,13 @@
  * log, bad input (4xx and nothing written), and the login limiter.
  */
 #include "tests/unit/check.h"
-#include "lib/util.h"
-#include "manager/api.h"
+#include "tests/unit/api-fx.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const struct auth_cost cheap = {.t_cost = 1, .m_cost_kib = 64, .lanes = 1};
 static uint64_t clock_ms = 1800000000000ull;
 static uint64_t
 fake_now(void)
@@ -32,30 +30,11 @@ struct fx {
     struct hostops *hostops;
 };
 
-static struct api_reply last;
-
-/* One call; its reply stays in 'last' until the next.  Returns the status. */
 static int
 call(struct fx *f, const char *method, const char *path, const char *query, const char *body,
      const char *token)
 {
-    json_decref(last.body);
-    free(last.text);
-    struct api_request req = {.method = method,
-                              .path = path,
-                              .query = query,
-                              .body = body,
-                              .body_len = body ? strlen(body) : 0,
-                              .bearer = token,
-                              .peer = "198.19.0.50:40000"};
-    api_handle(f->api, &req, &last);
-    return last.status;
-}
-
-static const char *
-str(const char *field)
-{
-    return json_string_value(json_object_get(last.body, field));
+    return api_fx_call(f->api, method, path, query, body, token);
 }
 
 /* Logs 'user' in; the token into 'out'.  Returns the status. */
@@ -83,29 +62,17 @@ fx_init(struct fx *f)
     snprintf(f->dir, sizeof f->dir, "/tmp/dse-test-api-XXXXXX");
     if (!mkdtemp(f->dir))
         return false;
-    char path[128], err[ERR_LEN] = "", pw[64] = "";
-    snprintf(path, sizeof path, "%s/store.db", f->dir);
     snprintf(f->pwfile, sizeof f->pwfile, "%s/admin-password", f->dir);
     struct api_params p = {.cost = &cheap, .now_ms = fake_now, .changed = kicked, .aux = f};
     if (!(p.alarms = f->alarms = alarms_create()) || !(p.hostops = f->hostops = hostops_create()))
         return false;
-    if (store_open(path, &f->st, err, sizeof err) < 0 || (p.store = f->st, 0) ||
-        api_create(&p, &f->api) < 0 || api_bootstrap_admin(f->api, f->pwfile, err, sizeof err) != 1)
-        return fprintf(stderr, "%s\n", err), false;
-    FILE *fp = fopen(f->pwfile, "r");
-    if (!fp || !fgets(pw, sizeof pw, fp))
-        return false;
-    fclose(fp);
-    pw[strcspn(pw, "\n")] = '\0';
-    return login(f, "admin", pw, f->admin) == 200;
+    return api_fx_start(f->dir, f->pwfile, &p, &f->st, &f->api, f->admin);
 }
 
 static void
 fx_fini(struct fx *f)
 {
-    json_decref(last.body);
-    free(last.text);
-    last = (struct api_reply){0};
+    api_fx_forget();
     api_destroy(f->api);
     alarms_destroy(f->alarms);
     hostops_destroy(f->hostops);

@@ -8,6 +8,7 @@
  * CRL numbers only go up, and a reloaded TLS context refuses what is revoked.
  */
 #include "tests/unit/check.h"
+#include "tests/unit/api-fx.h"
 #include "lib/authz.h"
 #include "lib/identity.h"
 #include "lib/util.h"
@@ -21,7 +22,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static const struct auth_cost cheap = {.t_cost = 1, .m_cost_kib = 64, .lanes = 1};
 static uint64_t clock_ms; /* now, at each fixture: CRLs and certificates are dated by it */
 static uint64_t
 fake_now(void)
@@ -41,27 +41,10 @@ struct fx {
     struct tls_paths host, dpu;
 };
 
-static struct api_reply last;
-
 static int
 call(struct fx *f, const char *method, const char *path, const char *body, const char *token)
 {
-    json_decref(last.body);
-    free(last.text);
-    struct api_request req = {.method = method,
-                              .path = path,
-                              .body = body,
-                              .body_len = body ? strlen(body) : 0,
-                              .bearer = token,
-                              .peer = "198.19.0.50:40000"};
-    api_handle(f->api, &req, &last);
-    return last.status;
-}
-
-static const char *
-str(const char *field)
-{
-    return json_string_value(json_object_get(last.body, field));
+    return api_fx_call(f->api, method, path, NULL, body, token);
 }
 
 static void
@@ -82,7 +65,7 @@ fx_init(struct fx *f)
     snprintf(f->dir, sizeof f->dir, "/tmp/dse-test-join-XXXXXX");
     if (!mkdtemp(f->dir))
         return false;
-    char path[128], pwfile[128], err[ERR_LEN] = "", pw[64] = "", pem[CA_PEM_MAX];
+    char path[128], pwfile[128], err[ERR_LEN] = "", pem[CA_PEM_MAX];
     snprintf(path, sizeof path, "%s/ca", f->dir);
     if (ca_create(path, "lt1-ca", 3650, err, sizeof err) < 0 ||
         ca_open(path, &f->ca, err, sizeof err) < 0 ||
@@ -93,23 +76,11 @@ fx_init(struct fx *f)
     if (fs_write_atomic(f->host.ca, pem, strlen(pem)) < 0 ||
         fs_write_atomic(f->dpu.ca, pem, strlen(pem)) < 0)
         return false;
-    snprintf(path, sizeof path, "%s/store.db", f->dir);
     snprintf(pwfile, sizeof pwfile, "%s/admin-password", f->dir);
     f->fleet = fleet_create();
     struct api_params p = {.cost = &cheap, .now_ms = fake_now, .ca = f->ca, .fleet = f->fleet};
-    if (store_open(path, &f->st, err, sizeof err) < 0 || (p.store = f->st, 0) ||
-        api_create(&p, &f->api) < 0 || api_bootstrap_admin(f->api, pwfile, err, sizeof err) != 1)
-        return fprintf(stderr, "%s\n", err), false;
-    FILE *fp = fopen(pwfile, "r");
-    if (!fp || !fgets(pw, sizeof pw, fp))
+    if (!api_fx_start(f->dir, pwfile, &p, &f->st, &f->api, f->admin))
         return false;
-    fclose(fp);
-    pw[strcspn(pw, "\n")] = '\0';
-    char body[256];
-    snprintf(body, sizeof body, "{\"user\":\"admin\",\"password\":\"%s\"}", pw);
-    if (call(f, "POST", "/api/v1/login", body, NULL) != 200)
-        return false;
-    snprintf(f->admin, sizeof f->admin, "%s", str("token"));
     static const char *const objs[][2] = {
         {"/api/v1/datacenters", "{\"name\":\"dc1\",\"spec\":{}}"},
         {"/api/v1/clusters", "{\"name\":\"c1\",\"spec\":{\"datacenter\":\"dc1\"}}"},
@@ -125,9 +96,7 @@ fx_init(struct fx *f)
 static void
 fx_fini(struct fx *f)
 {
-    json_decref(last.body);
-    free(last.text);
-    last = (struct api_reply){0};
+    api_fx_forget();
     api_destroy(f->api);
     store_close(f->st);
     ca_close(f->ca);
