@@ -292,6 +292,21 @@ cmd_arg_str(json_t *args, const char *key, const char **out, char *err, size_t e
     return arg_str(args, key, true, out, err, err_len);
 }
 
+const char *
+cmd_arg_unknown(json_t *obj, const char *const *known)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach (obj, k, v) {
+        size_t i = 0;
+        while (known[i] && strcmp(known[i], k))
+            i++;
+        if (!known[i])
+            return k;
+    }
+    return NULL;
+}
+
 int
 cmd_arg_str_opt(json_t *args, const char *key, const char **out, char *err, size_t err_len)
 {

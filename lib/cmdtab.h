@@ -110,6 +110,9 @@ const char *cmdtab_code_for_errno(int err);
 /* Argument helpers for handlers.  Each returns 0, or -EINVAL with one line in
  * 'err' ("missing argument 'name'", "argument 'vlan' must be an integer in
  * 1..4094").  Optional variants leave '*out' untouched when the key is absent. */
+/* The first key of object 'obj' that is not one of 'known' (NULL-terminated),
+ * or NULL when every key is known: what a refusal of an unknown field names. */
+const char *cmd_arg_unknown(json_t *obj, const char *const *known);
 int cmd_arg_str(json_t *args, const char *key, const char **out, char *err, size_t err_len);
 int cmd_arg_str_opt(json_t *args, const char *key, const char **out, char *err, size_t err_len);
 int cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, char *err,

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/cmdtab.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "lib/identity.h"
@@ -1263,18 +1264,10 @@ host_op(struct api *a, const struct api_request *req, const struct caller *c, co
 static bool
 only_keys(json_t *body, const char *const *allowed, struct api_reply *rep)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach (body, k, v) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], k))
-            i++;
-        if (!allowed[i]) {
-            fail(rep, 400, "bad-request", "body: unknown field '%s'", k);
-            return false;
-        }
-    }
-    return true;
+    const char *k = cmd_arg_unknown(body, allowed);
+    if (k)
+        fail(rep, 400, "bad-request", "body: unknown field '%s'", k);
+    return !k;
 }
 
 /* POST /api/v1/hosts/NAME/software/install {"bundle", "update"?, "dry_run"?,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cmdtab.h"
 #include "lib/util.h"
 #include "monitor/alarm.h"
 
@@ -172,9 +173,9 @@ check_teaming(json_t *v, char *err, size_t err_len)
     size_t i, j;
     if (!json_is_object(v))
         return err_set(err, err_len, -EINVAL, "{\"failback\": true|false, \"order\": [UPLINK]}");
-    json_object_foreach (v, k, x)
-        if (strcmp(k, "failback") && strcmp(k, "order"))
-            return err_set(err, err_len, -EINVAL, "%s: not failback or order", k);
+    static const char *const known[] = {"failback", "order", NULL};
+    if ((k = cmd_arg_unknown(v, known)))
+        return err_set(err, err_len, -EINVAL, "%s: not failback or order", k);
     if (json_object_get(v, "failback") && !json_is_boolean(json_object_get(v, "failback")))
         return err_set(err, err_len, -EINVAL, "failback: true or false");
     if (order && (!json_is_array(order) || json_array_size(order) > 4))

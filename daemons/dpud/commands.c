@@ -57,9 +57,9 @@ teaming_check(json_t *tm, bool *failback, const char **order, size_t *n, char *e
         return err_set(err, err_len, -EINVAL,
                        "teaming: {failback: true|false, order: [uplink, ...]} (at most %d)",
                        SW_MAX_UPLINKS);
-    json_object_foreach (tm, k, e)
-        if (strcmp(k, "failback") && strcmp(k, "order"))
-            return err_set(err, err_len, -EINVAL, "teaming: unknown field '%s'", k);
+    static const char *const known[] = {"failback", "order", NULL};
+    if ((k = cmd_arg_unknown(tm, known)))
+        return err_set(err, err_len, -EINVAL, "teaming: unknown field '%s'", k);
     json_array_foreach (o, i, e) {
         if (!json_is_string(e))
             return err_set(err, err_len, -EINVAL, "teaming: order: uplink names");

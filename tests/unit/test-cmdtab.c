@@ -368,10 +368,21 @@ roles_decide_who_may_call(void)
     cmdtab_destroy(t);
 }
 
+static void
+arg_unknown_names_the_first_key_not_known(void)
+{
+    static const char *const known[] = {"failback", "order", NULL};
+    json_t *o = json_pack("{s:b,s:[]}", "failback", 1, "order");
+    ASSERT_TRUE(cmd_arg_unknown(o, known) == NULL);
+    json_object_set_new(o, "mode", json_string("lacp"));
+    ASSERT_STREQ(cmd_arg_unknown(o, known), "mode");
+    json_decref(o);
+}
+
 TEST_MAIN(TEST(guard_surrounds_every_handler), TEST(roles_decide_who_may_call),
           TEST(dispatch_ok_envelope_carries_result), TEST(dispatch_maps_errno_to_code),
           TEST(dispatch_without_message_uses_strerror), TEST(help_lists_every_command),
           TEST(unknown_command_suggests_help), TEST(dispatch_text_refuses_malformed_requests),
           TEST(dispatch_text_runs_valid_requests),
           TEST(arg_helpers_report_missing_wrong_type_and_range),
-          TEST(error_envelope_is_one_valid_line))
+          TEST(error_envelope_is_one_valid_line), TEST(arg_unknown_names_the_first_key_not_known))
