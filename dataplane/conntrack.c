@@ -201,10 +201,8 @@ tcp_synack(struct ct_conn *c, const struct l4_info *pi)
     if ((pi->tcp_flags & (L4_TCP_SYN | L4_TCP_ACK | L4_TCP_RST)) != (L4_TCP_SYN | L4_TCP_ACK) ||
         pi->ack != o->end)
         return false;
-    *r = (struct ct_tcp_dir){.end = pi->seq + 1,
-                             .maxwin = pi->win ? pi->win : 1,
-                             .wscale = pi->tcp_wscale,
-                             .seen = true};
+    *r = (struct ct_tcp_dir){
+        .end = pi->seq + 1, .maxwin = pi->win ? pi->win : 1, .wscale = pi->tcp_wscale};
     r->maxend = r->end + o->maxwin;
     o->maxend = pi->ack + r->maxwin;
     c->tcp = CT_TCP_SYN_RECV;
@@ -383,8 +381,7 @@ ct_commit(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint32_t rule,
         c->dir[0] = (struct ct_tcp_dir){.end = pi->seq + 1,
                                         .maxend = pi->seq + 1,
                                         .maxwin = pi->win ? pi->win : 1,
-                                        .wscale = pi->tcp_wscale,
-                                        .seen = true};
+                                        .wscale = pi->tcp_wscale};
         c->dir[1].wscale = -1;
     }
     c->expires_ms = now_ms + idle_ms(t, c);
@@ -419,19 +416,4 @@ ct_foreach(struct ct *t, void (*fn)(const struct ct_conn *, void *aux), void *au
     for (size_t i = 0; i < t->p.max_conns; i++)
         if (t->slots[i].used)
             fn(&t->slots[i].c, aux);
-}
-
-const char *
-ct_tcp_state_name(enum ct_tcp_state s)
-{
-    static const char *const names[] = {"none",     "syn-sent", "syn-recv",  "established",
-                                        "fin-wait", "closing",  "time-wait", "closed"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
-}
-
-const char *
-ct_verdict_name(enum ct_verdict v)
-{
-    static const char *const names[] = {"new", "established", "related", "invalid"};
-    return (unsigned)v < sizeof names / sizeof names[0] ? names[v] : "?";
 }

@@ -73,7 +73,6 @@ struct ct_tcp_dir {
     uint32_t maxwin; /* the largest window it advertised (scaled) */
     int8_t wscale;   /* from its SYN, -1 when absent */
     bool fin;        /* it sent a FIN */
-    bool seen;       /* it sent anything */
 };
 
 struct ct_conn {
@@ -114,8 +113,5 @@ uint64_t ct_full_drops(const struct ct *);
 
 /* Calls 'fn' on each connection (no change to the table meanwhile). */
 void ct_foreach(struct ct *, void (*fn)(const struct ct_conn *, void *aux), void *aux);
-
-const char *ct_tcp_state_name(enum ct_tcp_state);
-const char *ct_verdict_name(enum ct_verdict);
 
 #endif
