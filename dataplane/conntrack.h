@@ -21,8 +21,8 @@
  * Linux and OVS do): a segment must end after what the receiver may still
  * ask again and start within what it advertised; its SYN's window scale
  * applies when both ends sent one.  States: SYN_SENT, SYN_RECV,
- * ESTABLISHED, FIN_WAIT (one side closed), CLOSE_WAIT... folded into
- * CLOSING (both FINs seen), TIME_WAIT (the last ACK), CLOSED (RST).  Each
+ * ESTABLISHED, FIN_WAIT (one side sent its FIN), CLOSING (both did),
+ * TIME_WAIT (the last FIN acked), CLOSED (an RST in window).  Each
  * state has its idle timeout; UDP and ICMP have theirs, longer once a
  * reply was seen.
  *
@@ -30,7 +30,8 @@
  * creation (no malloc per packet), two hash entries each (the original
  * direction and the reply's), chained, on a power-of-two bucket array.
  * Expiry is lazy on lookup and by ct_expire() in slices.  A full table
- * refuses new connections (CT_FULL): a drop reason, a metric, an alarm.
+ * refuses a new connection (ct_commit(): -ENOSPC) and counts it
+ * (ct_full_drops()): the drop reason, metric and alarm to come.
  *
  * Thread-safety: one thread per table (a worker's, or the control thread
  * with the workers paused).
