@@ -7,6 +7,7 @@
 #include "lib/util.h"
 
 #include <errno.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -342,4 +343,18 @@ cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out, ch
                 size_t err_len)
 {
     return arg_int(args, key, false, min, max, out, err, err_len);
+}
+
+int
+json_digest(const json_t *v, char hex[JSON_DIGEST_HEX])
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!text)
+        return -ENOMEM;
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)text, strlen(text), md);
+    free(text);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return 0;
 }

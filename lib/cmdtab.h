@@ -120,4 +120,10 @@ int cmd_arg_int(json_t *args, const char *key, long min, long max, long *out, ch
 int cmd_arg_int_opt(json_t *args, const char *key, long min, long max, long *out, char *err,
                     size_t err_len);
 
+/* The SHA-256 of 'v''s canonical text (compact, keys sorted), in lowercase
+ * hex: what two daemons compare to know they hold the same document (the
+ * firewall's policy: docs/dfw.md).  Returns 0, or -ENOMEM. */
+#define JSON_DIGEST_HEX 65
+int json_digest(const json_t *v, char hex[JSON_DIGEST_HEX]);
+
 #endif
