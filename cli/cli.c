@@ -134,6 +134,21 @@ cli_object_run(struct cli *cli, const struct cli_object *obj, int argc, char **a
     return rc;
 }
 
+int
+cli_object_run_sub(struct cli *cli, const struct cli_object *obj, json_t *args)
+{
+    json_t *argv_j = json_object_get(args, "_argv");
+    int argc = (int)json_array_size(argv_j);
+    if (!argc)
+        return cli_usage_error(obj->name, "which command? (dsectl help)");
+    char **argv = xcalloc((size_t)argc + 1, sizeof *argv);
+    for (int i = 0; i < argc; i++)
+        argv[i] = (char *)json_string_value(json_array_get(argv_j, (size_t)i));
+    int rc = cli_object_run(cli, obj, argc, argv);
+    free(argv);
+    return rc;
+}
+
 void
 cli_print_json(json_t *result)
 {

@@ -465,30 +465,15 @@ static const struct cli_cmd notify_cmds[] = {
 static const struct cli_object cli_alarm_notify = CLI_OBJECT("alarm notify", notify_cmds);
 
 static int
-run_sub(struct cli *cli, const struct cli_object *obj, json_t *args)
-{
-    json_t *argv_j = json_object_get(args, "_argv");
-    int argc = (int)json_array_size(argv_j);
-    if (!argc)
-        return cli_usage_error(obj->name, "list, add or del?");
-    char **argv = xcalloc((size_t)argc + 1, sizeof *argv);
-    for (int i = 0; i < argc; i++)
-        argv[i] = (char *)json_string_value(json_array_get(argv_j, (size_t)i));
-    int rc = cli_object_run(cli, obj, argc, argv);
-    free(argv);
-    return rc;
-}
-
-static int
 run_def(struct cli *cli, const struct cli_cmd *c, json_t *args)
 {
-    return run_sub(cli, &cli_alarm_def, args);
+    return cli_object_run_sub(cli, &cli_alarm_def, args);
 }
 
 static int
 run_notify(struct cli *cli, const struct cli_cmd *c, json_t *args)
 {
-    return run_sub(cli, &cli_alarm_notify, args);
+    return cli_object_run_sub(cli, &cli_alarm_notify, args);
 }
 
 static const struct cli_opt all_opts[] = {{"--all", "all", OPT_FLAG, false}, {0}};

@@ -15,7 +15,7 @@
 
 static const struct cli_object *const objects[] = {
     &cli_dpu, &cli_switch,   &cli_portgroup, &cli_port,  &cli_mac,   &cli_flow,
-    &cli_vm,  &cli_software, &cli_host,      &cli_alarm, &cli_event, &cli_monitor,
+    &cli_vm,  &cli_software, &cli_host,      &cli_alarm, &cli_event, &cli_monitor, &cli_dfw,
 };
 
 static void

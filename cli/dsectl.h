@@ -60,6 +60,9 @@ int cli_call(struct cli *, const char *cmd, json_t *args, json_t **result);
 
 /* Runs command argv[0] of 'obj' (parse, call, print).  Returns the exit status. */
 int cli_object_run(struct cli *, const struct cli_object *obj, int argc, char **argv);
+/* The same with the words of 'args' "_argv" (a command of n_pos -1): a
+ * command of a sub-object ("alarm def list"). */
+int cli_object_run_sub(struct cli *, const struct cli_object *obj, json_t *args);
 
 /* Prints "dsectl: OBJECT: unknown command 'x'" etc. and returns EXIT_USAGE. */
 int cli_usage_error(const char *object, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -86,7 +89,7 @@ int cli_support_bundle(struct cli *, int argc, char **argv);
 int cli_manager(const char *url, const char *ca, bool json, int argc, char **argv);
 
 extern const struct cli_object cli_dpu, cli_switch, cli_portgroup, cli_port, cli_mac, cli_vm,
-    cli_flow, cli_software, cli_host, cli_alarm, cli_event, cli_monitor;
+    cli_flow, cli_software, cli_host, cli_alarm, cli_event, cli_monitor, cli_dfw;
 
 /* cmd-monitor.c: `dpu stats` and `host stats` ([--watch]), `host metrics`. */
 int cli_dpu_stats(struct cli *, const struct cli_cmd *, json_t *args);

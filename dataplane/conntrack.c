@@ -11,34 +11,45 @@
 #define S_MS 1000ull
 #define MAXACKWIN_MIN 66000 /* Linux's: the slack an ACK may lag behind */
 
-/* A connection's slot: the connection, its two hash entries, in use. */
+/* A connection's slot. */
 struct slot {
     struct ct_conn c;
-    struct l4_key rkey; /* the reply's key */
-    uint32_t next[2];   /* the next entry in each direction's chain, or NONE */
-    uint32_t bucket[2]; /* where each of its entries hangs */
+    uint32_t next;   /* in its bucket's chain, or NONE */
+    uint32_t bucket; /* where it hangs */
     bool used;
 };
 
 #define NONE UINT32_MAX
-/* An entry: slot index * 2 + direction. */
-#define ENTRY(slot, dir) ((uint32_t)(slot)*2 + (dir))
 
 struct ct {
     struct ct_params p;
     struct slot *slots;
-    uint32_t *buckets; /* the first entry of each chain, or NONE */
+    uint32_t *buckets; /* the first slot of each chain, or NONE */
     uint32_t mask;
+    pthread_spinlock_t stripe[CT_STRIPES]; /* bucket b: stripe[b % CT_STRIPES] */
+    pthread_spinlock_t free_mu;
     uint32_t *free; /* a stack of free slots */
-    size_t n_free, n_used;
-    size_t cursor; /* where ct_expire() goes on */
-    uint64_t full_drops;
+    size_t n_free;
+    size_t n_used;       /* (atomic) */
+    size_t cursor;       /* the bucket ct_expire() goes on from */
+    uint64_t full_drops; /* (atomic) */
 };
 
+/* A hash both directions of a connection share: of the key with its ends
+ * in a fixed order. */
 static uint32_t
-key_hash(const struct l4_key *k)
+sym_hash(const struct l4_key *k)
 {
-    return hash_fnv1a(k, sizeof *k, HASH_FNV1A_SEED);
+    struct l4_key r;
+    l4_key_reverse(k, &r);
+    const struct l4_key *lo = memcmp(k, &r, sizeof *k) <= 0 ? k : &r;
+    return hash_fnv1a(lo, sizeof *lo, HASH_FNV1A_SEED);
+}
+
+static pthread_spinlock_t *
+stripe_of(struct ct *t, uint32_t bucket)
+{
+    return &t->stripe[bucket % CT_STRIPES];
 }
 
 struct ct *
@@ -47,32 +58,40 @@ ct_create(const struct ct_params *p)
     struct ct *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->p = *p;
-    if (!t->p.max_conns)
-        t->p.max_conns = CT_DEFAULT_MAX;
-    if (!t->p.udp_ms)
-        t->p.udp_ms = 30 * S_MS;
-    if (!t->p.udp_reply_ms)
-        t->p.udp_reply_ms = 180 * S_MS;
-    if (!t->p.icmp_ms)
-        t->p.icmp_ms = 30 * S_MS;
-    if (!t->p.tcp_est_ms)
-        t->p.tcp_est_ms = 5 * 24 * 3600 * S_MS;
-    size_t nb = 16;
-    while (nb < 2 * t->p.max_conns)
+    t->p.max_conns = p->max_conns ? p->max_conns : CT_DEFAULT_MAX;
+    ct_set_timeouts(t, p);
+    size_t nb = CT_STRIPES;
+    while (nb < t->p.max_conns)
         nb *= 2;
     t->mask = (uint32_t)nb - 1;
-    t->slots = calloc(t->p.max_conns, sizeof *t->slots);
-    t->buckets = malloc(nb * sizeof *t->buckets);
-    t->free = malloc(t->p.max_conns * sizeof *t->free);
-    if (!t->slots || !t->buckets || !t->free || t->p.max_conns >= NONE / 2) {
-        ct_destroy(t);
+    if (t->p.max_conns < NONE / 2) {
+        t->slots = calloc(t->p.max_conns, sizeof *t->slots);
+        t->buckets = malloc(nb * sizeof *t->buckets);
+        t->free = malloc(t->p.max_conns * sizeof *t->free);
+    }
+    if (!t->slots || !t->buckets || !t->free) {
+        free(t->slots);
+        free(t->buckets);
+        free(t->free);
+        free(t);
         return NULL;
     }
     memset(t->buckets, 0xff, nb * sizeof *t->buckets);
     for (size_t i = 0; i < t->p.max_conns; i++)
         t->free[t->n_free++] = (uint32_t)(t->p.max_conns - 1 - i);
+    for (int i = 0; i < CT_STRIPES; i++)
+        pthread_spin_init(&t->stripe[i], PTHREAD_PROCESS_PRIVATE);
+    pthread_spin_init(&t->free_mu, PTHREAD_PROCESS_PRIVATE);
     return t;
+}
+
+void
+ct_set_timeouts(struct ct *t, const struct ct_params *p)
+{
+    t->p.udp_ms = p->udp_ms ? p->udp_ms : 30 * S_MS;
+    t->p.udp_reply_ms = p->udp_reply_ms ? p->udp_reply_ms : 180 * S_MS;
+    t->p.icmp_ms = p->icmp_ms ? p->icmp_ms : 30 * S_MS;
+    t->p.tcp_est_ms = p->tcp_est_ms ? p->tcp_est_ms : 5 * 24 * 3600 * S_MS;
 }
 
 void
@@ -80,6 +99,9 @@ ct_destroy(struct ct *t)
 {
     if (!t)
         return;
+    for (int i = 0; i < CT_STRIPES; i++)
+        pthread_spin_destroy(&t->stripe[i]);
+    pthread_spin_destroy(&t->free_mu);
     free(t->slots);
     free(t->buckets);
     free(t->free);
@@ -87,60 +109,67 @@ ct_destroy(struct ct *t)
 }
 
 size_t
+ct_max(const struct ct *t)
+{
+    return t->p.max_conns;
+}
+
+size_t
 ct_count(const struct ct *t)
 {
-    return t->n_used;
+    return __atomic_load_n(&t->n_used, __ATOMIC_RELAXED);
 }
 
 uint64_t
 ct_full_drops(const struct ct *t)
 {
-    return t->full_drops;
+    return __atomic_load_n(&t->full_drops, __ATOMIC_RELAXED);
 }
 
-static const struct l4_key *
-entry_key(const struct ct *t, uint32_t e)
-{
-    const struct slot *s = &t->slots[e / 2];
-    return e % 2 ? &s->rkey : &s->c.key;
-}
-
-/* Unlinks entry 'e' from its chain. */
-static void
-unlink_entry(struct ct *t, uint32_t e)
-{
-    struct slot *s = &t->slots[e / 2];
-    uint32_t *at = &t->buckets[s->bucket[e % 2]];
-    while (*at != NONE && *at != e)
-        at = &t->slots[*at / 2].next[*at % 2];
-    if (*at == e)
-        *at = s->next[e % 2];
-}
-
+/* Unlinks slot 'i' from its chain and frees it (its stripe held). */
 static void
 slot_free(struct ct *t, uint32_t i)
 {
-    unlink_entry(t, ENTRY(i, 0));
-    unlink_entry(t, ENTRY(i, 1));
-    t->slots[i].used = false;
+    struct slot *s = &t->slots[i];
+    uint32_t *at = &t->buckets[s->bucket];
+    while (*at != NONE && *at != i)
+        at = &t->slots[*at].next;
+    if (*at == i)
+        *at = s->next;
+    s->used = false;
+    pthread_spin_lock(&t->free_mu);
     t->free[t->n_free++] = i;
-    t->n_used--;
+    pthread_spin_unlock(&t->free_mu);
+    __atomic_sub_fetch(&t->n_used, 1, __ATOMIC_RELAXED);
 }
 
-/* The live entry whose key is 'k', or NONE (an expired one met is freed). */
-static uint32_t
-lookup(struct ct *t, const struct l4_key *k, uint64_t now_ms)
+/* Whether 'k' is 'c''s key reversed: the reply way. */
+static bool
+is_reverse(const struct l4_key *c, const struct l4_key *k)
 {
-    uint32_t e = t->buckets[key_hash(k) & t->mask];
-    while (e != NONE) {
-        uint32_t next = t->slots[e / 2].next[e % 2];
-        if (!memcmp(entry_key(t, e), k, sizeof *k)) {
-            if (t->slots[e / 2].c.expires_ms > now_ms)
-                return e;
-            slot_free(t, e / 2);
-            return NONE;
-        }
-        e = next;
+    return c->sport == k->dport && c->dport == k->sport && c->zone == k->zone &&
+           c->family == k->family && c->proto == k->proto && !memcmp(c->src, k->dst, 16) &&
+           !memcmp(c->dst, k->src, 16);
+}
+
+/* The live slot whose connection 'k' belongs to in bucket 'b' (its stripe
+ * held), or NONE (an expired one met is freed); '*dir' 1 for the reply
+ * way. */
+static uint32_t
+lookup(struct ct *t, uint32_t b, const struct l4_key *k, uint64_t now_ms, int *dir)
+{
+    for (uint32_t i = t->buckets[b]; i != NONE; i = t->slots[i].next) {
+        const struct ct_conn *c = &t->slots[i].c;
+        if (!memcmp(&c->key, k, sizeof *k))
+            *dir = 0;
+        else if (is_reverse(&c->key, k))
+            *dir = 1;
+        else
+            continue;
+        if (c->expires_ms > now_ms)
+            return i;
+        slot_free(t, i);
+        return NONE;
     }
     return NONE;
 }
@@ -310,33 +339,18 @@ idle_ms(const struct ct *t, const struct ct_conn *c)
     return t->p.icmp_ms;
 }
 
-enum ct_verdict
-ct_track(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint64_t now_ms,
-         struct ct_conn **conn, bool *reply)
+/* The verdict on a packet of connection 'c' from side 'd' (its stripe
+ * held): its state, counters and timeout updated.  NEW when it begins a new
+ * connection over a closed one (which it frees). */
+static enum ct_verdict
+track_conn(struct ct *t, uint32_t i, int d, const struct l4_info *pi, uint32_t bytes,
+           uint64_t now_ms)
 {
-    *conn = NULL;
-    *reply = false;
-    bool icmp = pi->key.proto == L4_PROTO_ICMP || pi->key.proto == L4_PROTO_ICMPV6;
-    if (icmp && pi->icmp_error) { /* about a connection: one way or the other */
-        uint32_t e = lookup(t, &pi->inner, now_ms);
-        if (e == NONE)
-            return CT_INVALID;
-        *conn = &t->slots[e / 2].c;
-        *reply = e % 2 == 0; /* the quote went the other way */
-        return CT_RELATED;
-    }
-    if (icmp && !l4_icmp_is_echo_request(pi->key.proto, pi->icmp_type) &&
-        !l4_icmp_is_echo_reply(pi->key.proto, pi->icmp_type))
-        return CT_NEW; /* informational (neighbour discovery...): the rules alone say */
-    uint32_t e = lookup(t, &pi->key, now_ms);
-    if (e == NONE)
-        return may_begin(pi) ? CT_NEW : CT_INVALID;
-    struct ct_conn *c = &t->slots[e / 2].c;
-    int d = (int)(e % 2);
+    struct ct_conn *c = &t->slots[i].c;
+    bool icmp = c->key.proto == L4_PROTO_ICMP || c->key.proto == L4_PROTO_ICMPV6;
     if (c->key.proto == L4_PROTO_TCP) {
-        bool anew = d == 0 && c->tcp >= CT_TCP_TIME_WAIT && may_begin(pi);
-        if (anew) { /* a new connection on the same ports */
-            slot_free(t, e / 2);
+        if (d == 0 && c->tcp >= CT_TCP_TIME_WAIT && may_begin(pi)) {
+            slot_free(t, i); /* a new connection on the same ports */
             return CT_NEW;
         }
         if (tcp_track(t, c, d, pi, now_ms) == CT_INVALID)
@@ -350,32 +364,67 @@ ct_track(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint64_t now_ms
         c->expires_ms = now_ms + idle_ms(t, c);
     c->packets[d]++;
     c->bytes[d] += bytes;
-    *conn = c;
-    *reply = d == 1;
     return CT_ESTABLISHED;
 }
 
-int
-ct_commit(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint32_t rule, uint64_t now_ms,
-          struct ct_conn **conn)
+enum ct_verdict
+ct_track(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint64_t now_ms,
+         struct ct_result *out)
 {
-    if (!may_begin(pi))
-        return -EINVAL;
-    if (lookup(t, &pi->key, now_ms) != NONE)
-        return -EEXIST;
-    if (!t->n_free) {
-        t->full_drops++;
-        return -ENOSPC;
+    *out = (struct ct_result){.verdict = CT_INVALID};
+    bool icmp = pi->key.proto == L4_PROTO_ICMP || pi->key.proto == L4_PROTO_ICMPV6;
+    bool related = icmp && pi->icmp_error; /* about a connection: one way or the other */
+    if (icmp && !related && !l4_icmp_is_echo_request(pi->key.proto, pi->icmp_type) &&
+        !l4_icmp_is_echo_reply(pi->key.proto, pi->icmp_type))
+        return out->verdict = CT_NEW; /* informational (neighbour discovery...): the rules say */
+    const struct l4_key *k = related ? &pi->inner : &pi->key;
+    uint32_t b = sym_hash(k) & t->mask;
+    int d;
+    pthread_spin_lock(stripe_of(t, b));
+    uint32_t i = lookup(t, b, k, now_ms, &d);
+    if (i == NONE)
+        out->verdict = related ? CT_INVALID : may_begin(pi) ? CT_NEW : CT_INVALID;
+    else if (related)
+        out->verdict = CT_RELATED;
+    else
+        out->verdict = track_conn(t, i, d, pi, bytes, now_ms);
+    if (out->verdict == CT_ESTABLISHED || out->verdict == CT_RELATED) {
+        const struct ct_conn *c = &t->slots[i].c;
+        out->reply = related ? d == 0 : d == 1; /* an error's quote went the other way */
+        out->rule = c->rule;
+        out->tcp = c->tcp;
     }
-    uint32_t i = t->free[--t->n_free];
-    struct slot *s = &t->slots[i];
-    *s = (struct slot){.used = true};
-    struct ct_conn *c = &s->c;
+    pthread_spin_unlock(stripe_of(t, b));
+    return out->verdict;
+}
+
+/* A free slot, or NONE (counted). */
+static uint32_t
+slot_take(struct ct *t)
+{
+    uint32_t i = NONE;
+    pthread_spin_lock(&t->free_mu);
+    if (t->n_free)
+        i = t->free[--t->n_free];
+    pthread_spin_unlock(&t->free_mu);
+    if (i == NONE)
+        __atomic_add_fetch(&t->full_drops, 1, __ATOMIC_RELAXED);
+    else
+        __atomic_add_fetch(&t->n_used, 1, __ATOMIC_RELAXED);
+    return i;
+}
+
+/* Fills the new connection of slot 's'. */
+static void
+conn_init(struct ct *t, struct ct_conn *c, const struct ct_new *n, uint64_t now_ms)
+{
+    const struct l4_info *pi = n->pi;
     c->key = pi->key;
-    l4_key_reverse(&pi->key, &s->rkey);
-    c->rule = rule;
+    c->rule = n->rule;
+    memcpy(c->mac[0], n->smac, 6);
+    memcpy(c->mac[1], n->dmac, 6);
     c->packets[0] = 1;
-    c->bytes[0] = bytes;
+    c->bytes[0] = n->bytes;
     if (pi->key.proto == L4_PROTO_TCP) {
         c->tcp = CT_TCP_SYN_SENT;
         c->dir[0] = (struct ct_tcp_dir){.end = pi->seq + 1,
@@ -385,24 +434,40 @@ ct_commit(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint32_t rule,
         c->dir[1].wscale = -1;
     }
     c->expires_ms = now_ms + idle_ms(t, c);
-    for (int d = 0; d < 2; d++) {
-        s->bucket[d] = key_hash(d ? &s->rkey : &c->key) & t->mask;
-        s->next[d] = t->buckets[s->bucket[d]];
-        t->buckets[s->bucket[d]] = ENTRY(i, d);
-    }
-    t->n_used++;
-    *conn = c;
-    return 0;
 }
 
-size_t
-ct_expire(struct ct *t, uint64_t now_ms, size_t max)
+int
+ct_commit(struct ct *t, const struct ct_new *n, uint64_t now_ms)
+{
+    if (!may_begin(n->pi))
+        return -EINVAL;
+    uint32_t b = sym_hash(&n->pi->key) & t->mask;
+    int d, rc = 0;
+    pthread_spin_lock(stripe_of(t, b));
+    uint32_t i = lookup(t, b, &n->pi->key, now_ms, &d);
+    if (i != NONE) {
+        rc = -EEXIST;
+    } else if ((i = slot_take(t)) == NONE) {
+        rc = -ENOSPC;
+    } else {
+        struct slot *s = &t->slots[i];
+        *s = (struct slot){.used = true, .bucket = b, .next = t->buckets[b]};
+        conn_init(t, &s->c, n, now_ms);
+        t->buckets[b] = i;
+    }
+    pthread_spin_unlock(stripe_of(t, b));
+    return rc;
+}
+
+/* Calls 'fn' on each connection of bucket 'b' (its stripe held); frees
+ * those it returns false for.  Returns how many. */
+static size_t
+bucket_walk(struct ct *t, uint32_t b, bool (*fn)(struct ct_conn *, void *), void *aux)
 {
     size_t n = 0;
-    for (size_t seen = 0; seen < t->p.max_conns && n < max; seen++) {
-        uint32_t i = (uint32_t)t->cursor;
-        t->cursor = (t->cursor + 1) % t->p.max_conns;
-        if (t->slots[i].used && t->slots[i].c.expires_ms <= now_ms) {
+    for (uint32_t i = t->buckets[b], next; i != NONE; i = next) {
+        next = t->slots[i].next;
+        if (!fn(&t->slots[i].c, aux)) {
             slot_free(t, i);
             n++;
         }
@@ -410,10 +475,56 @@ ct_expire(struct ct *t, uint64_t now_ms, size_t max)
     return n;
 }
 
+static bool
+alive(struct ct_conn *c, void *aux)
+{
+    return c->expires_ms > *(const uint64_t *)aux;
+}
+
+size_t
+ct_expire(struct ct *t, uint64_t now_ms, size_t max)
+{
+    size_t n = 0;
+    for (size_t seen = 0; seen <= t->mask && seen < max; seen++) {
+        uint32_t b = (uint32_t)t->cursor;
+        t->cursor = (t->cursor + 1) & t->mask;
+        if (t->buckets[b] == NONE) /* a racy peek: a miss is caught next time */
+            continue;
+        pthread_spin_lock(stripe_of(t, b));
+        n += bucket_walk(t, b, alive, &now_ms);
+        pthread_spin_unlock(stripe_of(t, b));
+    }
+    return n;
+}
+
+size_t
+ct_retain(struct ct *t, bool (*keep)(struct ct_conn *, void *aux), void *aux)
+{
+    size_t n = 0;
+    for (uint32_t b = 0; b <= t->mask; b++) {
+        pthread_spin_lock(stripe_of(t, b));
+        n += bucket_walk(t, b, keep, aux);
+        pthread_spin_unlock(stripe_of(t, b));
+    }
+    return n;
+}
+
+struct foreach_run {
+    void (*fn)(const struct ct_conn *, void *);
+    void *aux;
+};
+
+static bool
+foreach_one(struct ct_conn *c, void *aux)
+{
+    struct foreach_run *r = aux;
+    r->fn(c, r->aux);
+    return true;
+}
+
 void
 ct_foreach(struct ct *t, void (*fn)(const struct ct_conn *, void *aux), void *aux)
 {
-    for (size_t i = 0; i < t->p.max_conns; i++)
-        if (t->slots[i].used)
-            fn(&t->slots[i].c, aux);
+    struct foreach_run r = {fn, aux};
+    ct_retain(t, foreach_one, &r);
 }

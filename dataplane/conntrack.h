@@ -27,18 +27,27 @@
  * reply was seen.
  *
  * Design: a table of at most 'max_conns' connections allocated at
- * creation (no malloc per packet), two hash entries each (the original
- * direction and the reply's), chained, on a power-of-two bucket array.
- * Expiry is lazy on lookup and by ct_expire() in slices.  A full table
- * refuses a new connection (ct_commit(): -ENOSPC) and counts it
- * (ct_full_drops()): the drop reason, metric and alarm to come.
+ * creation (no malloc per packet), each hashed once, by a hash both
+ * directions share, on a power-of-two bucket array, chained; a packet
+ * finds its connection the original way or the reply way by comparing its
+ * key with the connection's or its reverse.  Expiry is lazy on lookup and
+ * by ct_expire() in slices.  A full table refuses a new connection
+ * (ct_commit(): -ENOSPC) and counts it (ct_full_drops()).
  *
- * Thread-safety: one thread per table (a worker's, or the control thread
- * with the workers paused).
+ * Thread-safety: any number of threads track and commit at once (the
+ * workers of one switch share its table, since a connection's two
+ * directions may come in on ports that different workers serve).  Buckets
+ * are guarded by CT_STRIPES spinlocks, the one of a bucket taken for one
+ * packet's lookup and update: both directions of a connection take the
+ * same, and two packets of different connections rarely meet.  The free
+ * list has its own, taken only when a connection begins or ends.  Results
+ * are copied out (struct ct_result): no pointer into the table outlives
+ * its lock.  ct_expire() and ct_retain() from one thread at a time.
  */
 #ifndef DSE_CONNTRACK_H
 #define DSE_CONNTRACK_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,38 +90,67 @@ struct ct_conn {
     uint64_t expires_ms;
     uint64_t packets[2], bytes[2]; /* original, reply */
     uint32_t rule;                 /* the rule that allowed it (the firewall's) */
+    uint8_t mac[2][6];             /* the original direction's source and destination */
     enum ct_tcp_state tcp;
     struct ct_tcp_dir dir[2];
     bool replied;
 };
 
+/* What ct_track() found, copied out of the table. */
+struct ct_result {
+    enum ct_verdict verdict;
+    bool reply;    /* the packet goes the reply way */
+    uint32_t rule; /* ESTABLISHED, RELATED: the connection's */
+    enum ct_tcp_state tcp;
+};
+
+/* A connection to begin: the NEW packet, its size, the rule that allowed
+ * it and the MAC addresses of its ends (6 bytes each). */
+struct ct_new {
+    const struct l4_info *pi;
+    uint32_t bytes;
+    uint32_t rule;
+    const uint8_t *smac, *dmac;
+};
+
 struct ct;
+
+#define CT_STRIPES 256 /* bucket locks */
 
 struct ct *ct_create(const struct ct_params *); /* NULL on ENOMEM */
 void ct_destroy(struct ct *);                   /* accepts NULL */
+size_t ct_max(const struct ct *);               /* max_conns as created */
+/* The timeouts of 'p' (its max_conns is ignored; 0s: the defaults) for
+ * what comes next.  With no packet being tracked. */
+void ct_set_timeouts(struct ct *, const struct ct_params *p);
 
-/* What packet 'pi' of 'bytes' bytes is at 'now_ms'; the connection in
- * '*conn' (NULL for NEW and INVALID) and '*reply' whether it goes the reply
- * way.  A packet of a known connection updates it (state, window,
- * counters, timeout).  Can't fail. */
+/* What packet 'pi' of 'bytes' bytes is at 'now_ms', into '*out'.  A packet
+ * of a known connection updates it (state, window, counters, timeout).
+ * Returns out->verdict.  Can't fail. */
 enum ct_verdict ct_track(struct ct *, const struct l4_info *pi, uint32_t bytes, uint64_t now_ms,
-                         struct ct_conn **conn, bool *reply);
+                         struct ct_result *out);
 
-/* Records the connection NEW packet 'pi' begins (the firewall allowed it,
- * by rule 'rule').  Returns 0 and '*conn', -ENOSPC (the table is full:
- * counted), -EEXIST, or -EINVAL (a packet that begins none). */
-int ct_commit(struct ct *, const struct l4_info *pi, uint32_t bytes, uint32_t rule, uint64_t now_ms,
-              struct ct_conn **conn);
+/* Records the connection 'n' begins (the firewall allowed it).  Returns 0,
+ * -ENOSPC (the table is full: counted), -EEXIST (another thread was first:
+ * track the packet again), or -EINVAL (a packet that begins none). */
+int ct_commit(struct ct *, const struct ct_new *n, uint64_t now_ms);
 
-/* Removes the connections idle past their timeout, 'max' at most. Returns
- * how many. */
+/* Removes the connections idle past their timeout, looking at 'max'
+ * buckets at most (going on where the last call stopped).  Returns how
+ * many it removed. */
 size_t ct_expire(struct ct *, uint64_t now_ms, size_t max);
+
+/* Calls 'keep' on each connection; removes those it returns false for.
+ * 'keep' may change the connection's 'rule' and nothing else, and must not
+ * call into the table.  Returns how many it removed. */
+size_t ct_retain(struct ct *, bool (*keep)(struct ct_conn *, void *aux), void *aux);
 
 /* Connections in the table, and refusals for want of room. */
 size_t ct_count(const struct ct *);
 uint64_t ct_full_drops(const struct ct *);
 
-/* Calls 'fn' on each connection (no change to the table meanwhile). */
+/* Calls 'fn' on each connection, its bucket locked meanwhile ('fn' must not
+ * call into the table). */
 void ct_foreach(struct ct *, void (*fn)(const struct ct_conn *, void *aux), void *aux);
 
 #endif

@@ -25,7 +25,12 @@
     X(SAME_PORT, "same_port", "destination is the ingress port")                                   \
     X(NO_UPLINK, "no_uplink", "no uplink has carrier")                                             \
     X(TX_ERROR, "tx_error", "the port backend could not send")                                     \
-    X(FENCED, "fenced", "vNIC of a DPU that does not own it (standby or fenced)")
+    X(FENCED, "fenced", "vNIC of a DPU that does not own it (standby or fenced)")                  \
+    X(BAD_IP, "bad_ip", "IP or TCP/UDP/ICMP header that does not hold (firewall)")                 \
+    X(FRAGMENT, "fragment", "IP fragment (the firewall does not reassemble)")                      \
+    X(CT_INVALID, "ct_invalid", "no connection and cannot begin one, or outside the TCP window")   \
+    X(CT_FULL, "ct_full", "the firewall's connection table is full")                               \
+    X(POLICY, "policy", "dropped or rejected by a firewall rule or default")
 
 enum drop_reason {
     DROP_NONE = 0,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/dfw.h"
 #include "dataplane/flowcache.h"
 #include "dataplane/parse.h"
 #include "dataplane/switch-private.h"
@@ -217,7 +218,7 @@ pipeline_announce(struct sw_ctx *x, uint64_t now_ms)
     flush_ports(x);
 }
 
-/* ---- the decision: classify -> firewall -> learn -> lookup -> overlay ---- */
+/* ---- the decision: classify -> learn -> lookup -> overlay ---- */
 
 /* What the stages of one decision share. */
 struct decide_run {
@@ -260,13 +261,6 @@ stage_classify(struct decide_run *r)
             d->drop = DROP_OVERSIZE;
     }
     return d->drop == DROP_NONE ? SW_NEXT : SW_DROP;
-}
-
-/* The distributed firewall's slot: every frame passes today. */
-static inline enum sw_verdict
-stage_firewall(struct decide_run *r)
-{
-    return SW_NEXT;
 }
 
 /* A frame: (VLAN, source) was seen on the ingress logical port; a move
@@ -397,7 +391,35 @@ sw_flow_revalidate(struct sw *sw, const struct sw_flow *f, bool hit, uint64_t no
            d.flow.pop == f->pop && d.flow.max_len == f->max_len;
 }
 
-/* ---- running frames: parse -> cache | decide -> output ---- */
+/* ---- running frames: parse -> cache | decide -> firewall -> output ---- */
+
+/* The firewall on untagged frame 'pkt' of portgroup 'pg', from logical port
+ * 'lport' ('tag' as received): true when it may go on; else it was counted
+ * and recorded, and a reject answered. */
+static bool
+stage_firewall(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint16_t tag,
+               const struct sw_portgroup *pg, uint16_t lport, uint64_t now_ms)
+{
+    struct dfw *fw = x->sw->dfw;
+    if (!fw)
+        return true;
+    struct dfw_frame f = {.dmac = pkt->data,
+                          .smac = pkt->data + ETH_ADDR_LEN,
+                          .l3 = pkt->data + ETH_HDR_LEN,
+                          .l3_len = pkt->len - ETH_HDR_LEN,
+                          .eth_type = pkt->meta.eth_type,
+                          .zone = pg->vid,
+                          .bytes = pkt->len};
+    struct l4_info pi;
+    bool reject;
+    enum drop_reason r = dfw_check(fw, &f, now_ms, &pi, &reject);
+    if (r == DROP_NONE)
+        return true;
+    if (reject && dfw_reject_build(&f, &pi, x->scratch))
+        lport_output(x, lport, pg, x->scratch, in);
+    drop_frame(x, in, pkt, tag, r, now_ms);
+    return false;
+}
 
 /* Replays the cached decision for 'pkt' (parsed; 'tag' as received) if there
  * is a valid one.  Returns false when the frame must take the long way. */
@@ -419,6 +441,8 @@ stage_cache(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint16_t tag,
     }
     if (tag != SW_UNTAGGED)
         vlan_pop(pkt);
+    if (!stage_firewall(x, in, pkt, tag, &sw->pgs[e->pg], e->lport, now_ms))
+        return true;
     if (push != SW_NO_PUSH && !vlan_push(pkt, push, pkt->meta.pcp))
         count_drop(x, in, DROP_OVERSIZE);
     else
@@ -438,8 +462,10 @@ remember(struct sw_ctx *x, const struct sw_port *in, const struct sw_key *k,
     struct sw *sw = x->sw;
     enum sw_soft_reason why = d->why;
     if (why != SW_SOFT_PRIORITY_TAG) {
-        if (!sw->has_offload || !sw->offload.install ||
-            !sw->offload.install(sw->offload.aux, &d->flow))
+        if (sw->dfw)
+            why = SW_SOFT_FIREWALL;
+        else if (!sw->has_offload || !sw->offload.install ||
+                 !sw->offload.install(sw->offload.aux, &d->flow))
             why = SW_SOFT_NO_ESWITCH;
         else if (gen_now(sw) != x->gen)
             /* Another worker moved a MAC since this decision was taken: the
@@ -462,6 +488,8 @@ stage_output(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, const struct
 {
     if (d->stage > SW_STAGE_CLASSIFY && k->tag != SW_UNTAGGED)
         vlan_pop(pkt); /* from classification on, the untagged frame */
+    if (d->verdict != SW_DROP && !stage_firewall(x, in, pkt, k->tag, d->pg, d->lport, now_ms))
+        return;
     switch (d->verdict) {
     case SW_FLOOD:
         soft_record(x, in, k->tag, pkt->data, k->len, d->why, DROP_NONE, now_ms);

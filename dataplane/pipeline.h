@@ -6,9 +6,9 @@
  *   rx burst -> parse -> flow cache hit? ---------------- yes: replay it --+
  *                          | no                                           |
  *                          v                                              |
- *       decide(): classify -> firewall -> learn -> lookup -> overlay      |
+ *       decide(): classify -> learn -> lookup -> overlay                  |
  *                          |                                              v
- *                          +--> output: drop | flood | unicast -> (cache, eswitch)
+ *                          +--> firewall -> output: drop | flood | unicast -> (cache, eswitch)
  *                               -> flush each egress port once per burst
  *
  *   parse     pkt_parse() (parse.c): Ethernet and 802.1Q; the tag as received
@@ -16,15 +16,22 @@
  *   classify  ingress port -> portgroup and logical port (all uplinks are one,
  *             SW_TEAM); drops a frame on a standby uplink, a tag on an access
  *             port, an unknown VLAN, a frame over the portgroup's MTU
- *   firewall  slot for the distributed firewall: empty, every frame passes
  *   learn     (VLAN, source) -> logical port; a move bumps the generation
  *   lookup    (VLAN, destination): multicast and unknown ones flood, a known
  *             one is unicast (dropped if it is the ingress logical port)
  *   overlay   slot for the overlay (Geneve): empty
  *   output    pops the tag (from classification on, the pipeline works on
- *             the untagged frame), sends, and hands a unicast decision to the
- *             flow cache and the eswitch; per egress port: vNIC untagged,
- *             uplink team: push the portgroup's tag, active uplink only
+ *             the untagged frame), runs the firewall on it when the switch
+ *             has one (dfw.h: conntrack and the rules; a drop is counted,
+ *             a reject answered on the ingress port), sends, and hands a
+ *             unicast decision to the flow cache and the eswitch; per
+ *             egress port: vNIC untagged, uplink team: push the
+ *             portgroup's tag, active uplink only
+ *
+ * The firewall decides per connection, not per (port, MAC) pair: it runs on
+ * every frame, the flow cache's replays too, after the L2 decision.  While
+ * it is on, no flow goes to the eswitch (which has no connection table
+ * yet): IP is switched in software.
  *
  * Design: sw_decide() runs the stages from classify to overlay on a key
  * (ingress port, tag as received, addresses, length), not on a frame, and
@@ -84,6 +91,7 @@ struct sw_flow {
     X(PRIORITY_TAG, "priority-tagged frame: handled in software")                                  \
     X(NO_ESWITCH, "known unicast, but the eswitch could not take the flow")                        \
     X(FIRST_PACKET, "first packet of a flow now in the eswitch")                                   \
+    X(FIREWALL, "known unicast under the firewall: every IP packet checked in software")           \
     X(DROP, "dropped")
 enum sw_soft_reason {
 #define SW_SOFT_ENUM_(e, what) SW_SOFT_##e,
@@ -116,7 +124,6 @@ struct sw_ctx;
 /* The stages sw_decide() runs, in order: X(ENUM, function in pipeline.c). */
 #define SW_DECIDE_STAGES(X)                                                                        \
     X(CLASSIFY, classify)                                                                          \
-    X(FIREWALL, firewall)                                                                          \
     X(LEARN, learn)                                                                                \
     X(LOOKUP, lookup)                                                                              \
     X(OVERLAY, overlay)

@@ -37,6 +37,7 @@ struct sw {
     bool has_offload;
     uint32_t gen;        /* of the decisions; bumped whenever one may change (atomic) */
     bool vnics_fenced;   /* (atomic) vNIC ports neither receive nor send */
+    struct dfw *dfw;     /* the firewall, or NULL (off) */
     struct sw_ctx *own;  /* the context of sw_input(), sw_poll(), announcements */
     struct sw_ctx *ctxs; /* every context, for their statistics */
     /* One per port: whoever calls the port's backend holds it (see switch.h). */
@@ -56,6 +57,7 @@ struct sw_ctx {
     struct sw_port_stats stats[SW_MAX_PORTS]; /* this context's share */
     struct sw_soft_flow soft[SW_SOFT_FLOWS];
     struct flowcache cache;
+    struct pkt *scratch; /* a frame this context originates (a reject) */
 };
 
 static inline uint32_t

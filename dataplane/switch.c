@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/dfw.h"
 #include "dataplane/switch-private.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -69,10 +70,15 @@ sw_ctx_create(struct sw *sw)
     if (!x)
         return NULL;
     x->sw = sw;
+    if (!(x->scratch = malloc(sizeof *x->scratch))) {
+        free(x);
+        return NULL;
+    }
     for (unsigned i = 0; i < SW_BURST; i++) {
         if (!(x->burst[i] = malloc(sizeof *x->burst[i]))) {
             for (unsigned j = 0; j < i; j++)
                 free(x->burst[j]);
+            free(x->scratch);
             free(x);
             return NULL;
         }
@@ -95,6 +101,7 @@ sw_ctx_destroy(struct sw_ctx *x)
         x->sw->own = NULL;
     for (unsigned i = 0; i < SW_BURST; i++)
         free(x->burst[i]);
+    free(x->scratch);
     free(x);
 }
 
@@ -131,6 +138,7 @@ sw_destroy(struct sw *sw)
         sw_ctx_destroy(sw->ctxs);
     team_fini(&sw->team);
     fdb_destroy(sw->fdb);
+    dfw_destroy(sw->dfw);
     for (unsigned i = 0; i < SW_MAX_PORTS; i++)
         pthread_mutex_destroy(&sw->io_mu[i]);
     free(sw);
@@ -185,6 +193,8 @@ sw_portgroup_set(struct sw *sw, const char *name, uint16_t vid, uint16_t mtu)
     snprintf(pg->name, sizeof pg->name, "%s", name);
     pg->vid = vid;
     pg->mtu = mtu;
+    if (sw->dfw)
+        dfw_zone_default(sw->dfw, vid, name);
     return idx;
 }
 
@@ -197,6 +207,8 @@ sw_portgroup_del(struct sw *sw, const char *name)
     for (unsigned i = 0; i < SW_MAX_PORTS; i++)
         if (sw->ports[i].in_use && sw->ports[i].pg == idx)
             return -EBUSY;
+    if (sw->dfw)
+        dfw_zone_default(sw->dfw, sw->pgs[idx].vid, NULL);
     memset(&sw->pgs[idx], 0, sizeof sw->pgs[idx]);
     return 0;
 }
@@ -412,6 +424,37 @@ sw_tick(struct sw *sw, uint64_t now_ms)
 {
     if (fdb_age(sw->fdb, now_ms))
         gen_bump(sw);
+    if (sw->dfw) /* a sweep of the connection table every 8 ticks or so */
+        ct_expire(sw->dfw->ct, now_ms, 4096 + ct_max(sw->dfw->ct) / 8);
+}
+
+/* ---- the firewall ---- */
+
+int
+sw_dfw_set(struct sw *sw, struct dfw_policy *pol)
+{
+    if (!pol) {
+        dfw_destroy(sw->dfw);
+        sw->dfw = NULL;
+    } else if (!sw->dfw) {
+        if (!(sw->dfw = dfw_create(pol)))
+            return -ENOMEM;
+    } else if (dfw_set(sw->dfw, pol) < 0) {
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; sw->dfw && i < SW_MAX_PORTGROUPS; i++)
+        if (sw->pgs[i].in_use)
+            dfw_zone_default(sw->dfw, sw->pgs[i].vid, sw->pgs[i].name);
+    if (sw->dfw)
+        dfw_recheck(sw->dfw);
+    sw_invalidate(sw);
+    return 0;
+}
+
+struct dfw *
+sw_dfw(struct sw *sw)
+{
+    return sw->dfw;
 }
 
 void

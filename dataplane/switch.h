@@ -157,6 +157,18 @@ void sw_tick(struct sw *, uint64_t now_ms);
 
 struct fdb *sw_fdb(struct sw *);
 
+/* The distributed firewall (dfw.h, docs/dfw.md).  sw_dfw_set() puts policy
+ * 'pol' (taken) in force, or turns the firewall off (NULL): each
+ * portgroup gets its default, the connections are checked again, and the
+ * eswitch forgets its flows (with the firewall on, IP frames are switched
+ * in software, where the connection table is).  With no frame being
+ * switched.  Returns 0, or -ENOMEM (nothing changed).  sw_dfw() is NULL
+ * while it is off; read its counters and connections at any time. */
+struct dfw_policy;
+struct dfw;
+int sw_dfw_set(struct sw *, struct dfw_policy *pol);
+struct dfw *sw_dfw(struct sw *);
+
 /* Sets (or, with NULL, clears) the eswitch hooks. */
 void sw_set_offload(struct sw *, const struct sw_offload *offload);
 

@@ -10,6 +10,7 @@
 #include "daemons/dpud/dpud.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "dataplane/dfw.h"
 #include "dataplane/vhost-user.h"
 
 #include <stdio.h>
@@ -169,9 +170,40 @@ find_by_name(json_t *array, const char *name)
     return NULL;
 }
 
+/* The config's vNICs 'ports': added, moved, or opened again when their
+ * backend changed; failures to 'errors'. */
+static void
+ports_apply(struct dpud *d, json_t *ports, json_t *errors)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach (ports, i, e) {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *pg = json_string_value(json_object_get(e, "portgroup"));
+        const char *backend = json_string_value(json_object_get(e, "backend"));
+        const char *connect = json_string_value(json_object_get(e, "connect"));
+        int id = sw_port_find(d->sw, name);
+        char perr[ERR_LEN] = "";
+        /* A port whose backend or vhost-user socket changes is opened again. */
+        if (id >= 0 && !port_matches(sw_port_at(d->sw, (unsigned)id)->io, backend, connect)) {
+            dpud_port_del(d, name);
+            id = -1;
+        }
+        if (id >= 0)
+            id = sw_port_set_portgroup(d->sw, (uint16_t)id, pg) < 0 ? -1 : id;
+        else
+            id = dpud_port_add(d, name, SW_PORT_VNIC, pg, backend, connect, perr, sizeof perr);
+        if (id < 0) {
+            json_array_append_new(errors, json_string(perr[0] ? perr : name));
+        }
+    }
+}
+
 int
 dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
 {
+    struct dfw_policy *pol;
+    bool dfw_change;
     int rc = config_check(cfg, err, err_len);
     if (rc < 0)
         return rc;
@@ -188,6 +220,8 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
     if (strcmp(mode, "independent") && strcmp(mode, "active-standby"))
         return err_set(err, err_len, -EINVAL, "dpu_mode: independent or active-standby, not %s",
                        mode);
+    if ((rc = dpud_dfw_prepare(d, cfg, &pol, &dfw_change, err, err_len)) < 0)
+        return rc;
     dpud_monitor_set_interval(d, (unsigned)interval_s);
     json_t *errors = json_array();
     if (json_object_get(cfg, "mac_age_s"))
@@ -214,26 +248,7 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
         if (r < 0)
             json_array_append_new(errors, json_sprintf("portgroup %s: %s", name, strerror(-r)));
     }
-    json_array_foreach (ports, i, e) {
-        const char *name = json_string_value(json_object_get(e, "name"));
-        const char *pg = json_string_value(json_object_get(e, "portgroup"));
-        const char *backend = json_string_value(json_object_get(e, "backend"));
-        const char *connect = json_string_value(json_object_get(e, "connect"));
-        int id = sw_port_find(d->sw, name);
-        char perr[ERR_LEN] = "";
-        /* A port whose backend or vhost-user socket changes is opened again. */
-        if (id >= 0 && !port_matches(sw_port_at(d->sw, (unsigned)id)->io, backend, connect)) {
-            dpud_port_del(d, name);
-            id = -1;
-        }
-        if (id >= 0)
-            id = sw_port_set_portgroup(d->sw, (uint16_t)id, pg) < 0 ? -1 : id;
-        else
-            id = dpud_port_add(d, name, SW_PORT_VNIC, pg, backend, connect, perr, sizeof perr);
-        if (id < 0) {
-            json_array_append_new(errors, json_string(perr[0] ? perr : name));
-        }
-    }
+    ports_apply(d, ports, errors);
     for (unsigned k = 0; k < SW_MAX_PORTGROUPS; k++) {
         const struct sw_portgroup *pg = sw_portgroup_at(d->sw, k);
         if (pg && !find_by_name(pgs, pg->name)) {
@@ -242,6 +257,8 @@ dpud_config_apply(struct dpud *d, json_t *cfg, char *err, size_t err_len)
             sw_portgroup_del(d->sw, name);
         }
     }
+    if (dfw_change)
+        dpud_dfw_apply(d, cfg, pol, errors);
     dpud_ha_configure(d, !strcmp(mode, "active-standby"), ports);
     json_int_t gen = json_integer_value(json_object_get(cfg, "generation"));
     d->generation = gen;

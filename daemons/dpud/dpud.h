@@ -71,14 +71,16 @@ struct dpud {
     struct dpud_port_cb port_cb[SW_MAX_PORTS];
     const char *uplinks[DPUD_MAX_UPLINKS];
     unsigned n_uplinks;
-    const char *backend;   /* forced port backend, or NULL for automatic */
-    const char *vhost_dir; /* where vhost-user ports listen (DIR/run/vhost), or NULL */
-    char vhost_path[4096]; /* what vhost_dir points to */
-    struct eswitch *es;    /* the flow tier, or NULL (all flows in software) */
-    struct offload *off;   /* what drives it: installs, flushes, revalidation; or NULL */
-    bool no_offload;       /* --eswitch slowpath: es steers misses, holds no flows */
-    json_t *platform;      /* vendor, model, hw_version, firmware, serial */
-    int64_t generation;    /* of the config hostd last applied; -1: none */
+    const char *backend;              /* forced port backend, or NULL for automatic */
+    const char *vhost_dir;            /* where vhost-user ports listen (DIR/run/vhost), or NULL */
+    char vhost_path[4096];            /* what vhost_dir points to */
+    struct eswitch *es;               /* the flow tier, or NULL (all flows in software) */
+    struct offload *off;              /* what drives it: installs, flushes, revalidation; or NULL */
+    bool no_offload;                  /* --eswitch slowpath: es steers misses, holds no flows */
+    json_t *platform;                 /* vendor, model, hw_version, firmware, serial */
+    int64_t generation;               /* of the config hostd last applied; -1: none */
+    char dfw_digest[JSON_DIGEST_HEX]; /* of the firewall's policy in force; "": off */
+    uint64_t dfw_apply_us;            /* how long putting it in force took */
     uint64_t started_ms;
 
     /* poll-mode workers (workers.c) */
@@ -130,6 +132,19 @@ extern const size_t dpud_n_commands;
 extern const struct cmd_def dpud_software_commands[];
 extern const size_t dpud_n_software_commands;
 void dpud_software_fini(struct dpud *);
+
+/* dfw.c: the firewall (docs/dfw.md).  dpud_dfw_prepare() compiles the
+ * policy of config 'cfg' ("dfw") when it differs from the one in force
+ * ('*change'; '*pol' NULL when it turns the firewall off), before anything
+ * changes: -EINVAL names what is wrong.  dpud_dfw_apply() puts it in force
+ * once the portgroups are set (a failure goes to 'errors').  Commands:
+ * dfw.check, dfw.stats, dfw.conn.list. */
+struct dfw_policy;
+int dpud_dfw_prepare(struct dpud *, json_t *cfg, struct dfw_policy **pol, bool *change, char *err,
+                     size_t err_len);
+void dpud_dfw_apply(struct dpud *, json_t *cfg, struct dfw_policy *pol, json_t *errors);
+extern const struct cmd_def dpud_dfw_commands[];
+extern const size_t dpud_n_dfw_commands;
 
 /* monitor.c: collects the DPU's figures every interval (default
  * DPUD_MONITOR_INTERVAL_S, monitor_interval_s in the config; 0: off) and

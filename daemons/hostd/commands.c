@@ -155,10 +155,8 @@ cmd_dpu_failover(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, 
     return rc;
 }
 
-/* Calls 'cmd' on every DPU; returns {"dpu1": result, ...} with failures as
- * {"error": "..."} so that one unreachable DPU does not hide the others. */
-static json_t *
-call_all(struct hostd *h, const char *cmd, json_t *args)
+json_t *
+hostd_dpus_call_all(struct hostd *h, const char *cmd, json_t *args)
 {
     json_t *r = json_object();
     for (unsigned i = 0; i < h->n_dpus; i++) {
@@ -182,7 +180,7 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, s
                         json_object_get(h->config, "mac_age_s"), "teaming",
                         tm ? json_incref(tm) : json_pack("{s:b,s:[]}", "failback", 1, "order"),
                         "portgroups", json_object_get(h->config, "portgroups"), "dpus",
-                        call_all(h, "switch.show", NULL));
+                        hostd_dpus_call_all(h, "switch.show", NULL));
     return 0;
 }
 
@@ -343,7 +341,7 @@ cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
 static json_t *
 merge_all(struct hostd *h, const char *cmd)
 {
-    json_t *per_dpu = call_all(h, cmd, NULL), *a = json_array();
+    json_t *per_dpu = hostd_dpus_call_all(h, cmd, NULL), *a = json_array();
     const char *dpu_name;
     json_t *items;
     json_object_foreach (per_dpu, dpu_name, items) {

@@ -196,12 +196,12 @@ dpu_config(struct hostd *h, struct hostd_dpu *dpu)
             json_object_set(p, "connect", json_object_get(port, "connect"));
         json_array_append_new(ports, p);
     }
-    return json_pack("{s:O,s:O,s:O,s:s,s:O*,s:O,s:o}", "generation",
+    return json_pack("{s:O,s:O,s:O,s:s,s:O*,s:O,s:o,s:o*}", "generation",
                      json_object_get(c, "generation"), "mac_age_s", json_object_get(c, "mac_age_s"),
                      "monitor_interval_s", json_object_get(c, "monitor_interval_s"), "dpu_mode",
                      pair ? "active-standby" : "independent", "teaming",
                      json_object_get(c, "teaming"), "portgroups", json_object_get(c, "portgroups"),
-                     "ports", ports);
+                     "ports", ports, "dfw", hostd_dfw_for_dpus(h));
 }
 
 static void

@@ -51,6 +51,14 @@ struct hostd_install;
 extern const struct cmd_def hostd_join_commands[];
 extern const size_t hostd_n_join_commands;
 
+/* dfw.c: the firewall's policy (docs/dfw.md): dfw.set, dfw.show, dfw.stats,
+ * dfw.conn.list.  hostd_dfw_for_dpus(): the policy as the DPUs take it
+ * (config.apply's "dfw"), or NULL (off). */
+extern const struct cmd_def hostd_dfw_commands[];
+extern const size_t hostd_n_dfw_commands;
+struct hostd;
+json_t *hostd_dfw_for_dpus(struct hostd *);
+
 #define HOSTD_MAX_DPUS 2
 #define HOSTD_DPU_TIMEOUT_MS 1000
 
@@ -261,6 +269,10 @@ int hostd_dpu_session_call(struct httpc_session *s, const struct hostd_dpu *dpu,
  * DPUs). */
 int hostd_dpu_call_ctx(SSL_CTX *ctx, const struct hostd_dpu *dpu, const char *cmd, json_t *args,
                        json_t **result, char *err, size_t err_len);
+/* Calls 'cmd' with 'args' (borrowed) on every DPU; returns {"dpu1": result,
+ * ...} with failures as {"error": "..."} so that one unreachable DPU does
+ * not hide the others. */
+json_t *hostd_dpus_call_all(struct hostd *, const char *cmd, json_t *args);
 /* The same, from the event loop, updating the DPU's state (ready/unreachable). */
 int hostd_dpu_call(struct hostd *, struct hostd_dpu *dpu, const char *cmd, json_t *args,
                    json_t **result, char *err, size_t err_len);

@@ -41,15 +41,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct l4_info pi;
         if (pkt_parse(frame, (uint32_t)len, &m) == DROP_NONE &&
             l4_parse(frame + m.l3_ofs, (uint32_t)len - m.l3_ofs, m.eth_type, m.vid, &pi) == L4_OK) {
-            struct ct_conn *c = NULL;
-            bool reply;
-            enum ct_verdict v = ct_track(t, &pi, (uint32_t)len, now, &c, &reply);
-            if (v > CT_INVALID || ((v == CT_ESTABLISHED || v == CT_RELATED) && !c))
-                abort();
-            if (v == CT_NEW)
-                ct_commit(t, &pi, (uint32_t)len, 1, now, &c);
-            if (c && (c->packets[0] == 0 || c->expires_ms <= now))
-                abort(); /* a connection seen has its first packet, and lives */
+            struct ct_result res;
+            enum ct_verdict v = ct_track(t, &pi, (uint32_t)len, now, &res);
+            if (v > CT_INVALID || ((v == CT_ESTABLISHED || v == CT_RELATED) && res.rule != 1))
+                abort(); /* a connection found is one committed */
+            struct ct_new n = {
+                .pi = &pi, .bytes = (uint32_t)len, .rule = 1, .smac = frame, .dmac = frame};
+            if (v == CT_NEW && len >= 12 && ct_commit(t, &n, now) == 0 &&
+                ct_track(t, &pi, 0, now, &res) == CT_INVALID && pi.key.proto != L4_PROTO_TCP)
+                abort(); /* what was just committed is known */
         }
         free(frame);
         if (ct_count(t) > 16)

@@ -11,79 +11,10 @@
 #include "dataplane/conntrack.h"
 #include "dataplane/l4.h"
 #include "dataplane/packet.h"
+#include "tests/unit/l3frames.h"
 
 #include <errno.h>
 #include <string.h>
-
-/* A frame's L3 part under construction. */
-struct frame {
-    uint8_t b[256];
-    uint32_t len;
-    uint16_t eth_type;
-};
-
-static void
-put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v & 0xffff);
-}
-
-/* IPv4 198.18.0.A -> 198.18.0.B (a VM segment), protocol 'proto', 'l4' bytes of payload. */
-static uint8_t *
-ip4(struct frame *f, uint8_t a, uint8_t b, uint8_t proto, uint32_t l4)
-{
-    memset(f, 0, sizeof *f);
-    f->eth_type = ETH_TYPE_IPV4;
-    f->len = 20 + l4;
-    f->b[0] = 0x45;
-    put16(f->b + 2, f->len);
-    f->b[8] = 64;
-    f->b[9] = proto;
-    uint8_t src[] = {198, 18, 0, a}, dst[] = {198, 18, 0, b};
-    memcpy(f->b + 12, src, 4);
-    memcpy(f->b + 16, dst, 4);
-    return f->b + 20;
-}
-
-/* TCP from 198.18.0.A:AP to 198.18.0.B:BP. */
-static void
-tcp(struct frame *f, uint8_t a, uint16_t ap, uint8_t b, uint16_t bp, uint8_t flags, uint32_t seq,
-    uint32_t ack, uint16_t win, uint32_t data)
-{
-    uint8_t *t = ip4(f, a, b, L4_PROTO_TCP, 20 + data);
-    put16(t, ap);
-    put16(t + 2, bp);
-    put32(t + 4, seq);
-    put32(t + 8, ack);
-    t[12] = 5 << 4;
-    t[13] = flags;
-    put16(t + 14, win);
-}
-
-static void
-udp(struct frame *f, uint8_t a, uint16_t ap, uint8_t b, uint16_t bp)
-{
-    uint8_t *u = ip4(f, a, b, L4_PROTO_UDP, 8 + 4);
-    put16(u, ap);
-    put16(u + 2, bp);
-    put16(u + 4, 12);
-}
-
-static void
-echo(struct frame *f, uint8_t a, uint8_t b, uint8_t type, uint16_t id)
-{
-    uint8_t *i = ip4(f, a, b, L4_PROTO_ICMP, 8);
-    i[0] = type;
-    put16(i + 4, id);
-}
 
 static enum l4_result
 parse(const struct frame *f, uint16_t zone, struct l4_info *pi)
@@ -96,15 +27,15 @@ static enum ct_verdict
 see(struct ct *t, const struct frame *f, uint64_t now, bool *reply)
 {
     struct l4_info pi;
-    struct ct_conn *c;
-    bool r = false;
+    struct ct_result res;
     if (parse(f, 0, &pi) != L4_OK)
         return (enum ct_verdict) - 1;
-    enum ct_verdict v = ct_track(t, &pi, f->len, now, &c, &r);
-    if (v == CT_NEW && ct_commit(t, &pi, f->len, 7, now, &c) < 0)
+    enum ct_verdict v = ct_track(t, &pi, f->len, now, &res);
+    struct ct_new n = {.pi = &pi, .bytes = f->len, .rule = 7, .smac = f->b, .dmac = f->b};
+    if (v == CT_NEW && ct_commit(t, &n, now) < 0)
         return (enum ct_verdict) - 2;
     if (reply)
-        *reply = r;
+        *reply = res.reply;
     return v;
 }
 
@@ -112,12 +43,11 @@ static enum ct_tcp_state
 state_of(struct ct *t, const struct frame *f, uint64_t now)
 {
     struct l4_info pi;
-    struct ct_conn *c = NULL;
-    bool r;
+    struct ct_result res = {.tcp = CT_TCP_NONE};
     /* A pure ACK at the current edge changes nothing but the timeout. */
     if (parse(f, 0, &pi) == L4_OK)
-        ct_track(t, &pi, 0, now, &c, &r);
-    return c ? c->tcp : CT_TCP_NONE;
+        ct_track(t, &pi, 0, now, &res);
+    return res.tcp;
 }
 
 static void
@@ -187,8 +117,8 @@ rst_closes_and_the_idle_expire(void)
     ASSERT_EQ(see(t, &f, 4, NULL), CT_INVALID);
     tcp(&f, 2, 22, 1, 40001, L4_TCP_RST, b + 1, 0, 0, 0);
     ASSERT_EQ(see(t, &f, 4, NULL), CT_ESTABLISHED);
-    ASSERT_EQ(ct_expire(t, 4 + 9999, 100), 0);
-    ASSERT_EQ(ct_expire(t, 4 + 10000, 100), 1); /* closed: 10 s */
+    ASSERT_EQ(ct_expire(t, 4 + 9999, SIZE_MAX), 0);
+    ASSERT_EQ(ct_expire(t, 4 + 10000, SIZE_MAX), 1); /* closed: 10 s */
     ASSERT_EQ(ct_count(t), 0);
     ct_destroy(t);
 }
@@ -206,9 +136,9 @@ udp_and_echo_live_by_their_timeouts(void)
     ASSERT_TRUE(reply);
     udp(&f, 1, 5354, 2, 53); /* never answered */
     ASSERT_EQ(see(t, &f, 1000, NULL), CT_NEW);
-    ASSERT_EQ(ct_expire(t, 31000, 100), 1);  /* unreplied: 30 s */
-    ASSERT_EQ(ct_expire(t, 180999, 100), 0); /* replied: 180 s after its last */
-    ASSERT_EQ(ct_expire(t, 181000, 100), 1);
+    ASSERT_EQ(ct_expire(t, 31000, SIZE_MAX), 1);  /* unreplied: 30 s */
+    ASSERT_EQ(ct_expire(t, 180999, SIZE_MAX), 0); /* replied: 180 s after its last */
+    ASSERT_EQ(ct_expire(t, 181000, SIZE_MAX), 1);
     /* Echo: a request begins, its reply follows; a reply alone does not. */
     echo(&f, 2, 1, 0, 77);
     ASSERT_EQ(see(t, &f, 200000, NULL), CT_INVALID);
@@ -282,14 +212,14 @@ ipv6_with_an_extension_header_and_zones(void)
     ASSERT_EQ(parse(&f, 10, &pi), L4_OK);
     ASSERT_EQ(pi.key.family, 6);
     ASSERT_EQ(pi.key.dport, 443);
-    struct ct_conn *c;
-    bool r;
-    ASSERT_EQ(ct_track(t, &pi, f.len, 0, &c, &r), CT_NEW);
-    ASSERT_EQ(ct_commit(t, &pi, f.len, 1, 0, &c), 0);
-    ASSERT_EQ(ct_commit(t, &pi, f.len, 1, 0, &c), -EEXIST);
+    struct ct_result res;
+    struct ct_new n = {.pi = &pi, .bytes = f.len, .rule = 1, .smac = f.b, .dmac = f.b};
+    ASSERT_EQ(ct_track(t, &pi, f.len, 0, &res), CT_NEW);
+    ASSERT_EQ(ct_commit(t, &n, 0), 0);
+    ASSERT_EQ(ct_commit(t, &n, 0), -EEXIST);
     /* The same addresses in another zone: another connection. */
     ASSERT_EQ(parse(&f, 20, &pi), L4_OK);
-    ASSERT_EQ(ct_track(t, &pi, f.len, 0, &c, &r), CT_NEW);
+    ASSERT_EQ(ct_track(t, &pi, f.len, 0, &res), CT_NEW);
     /* A fragment header: the caller's to reassemble or drop. */
     f.b[6] = 44;
     ASSERT_EQ(parse(&f, 0, &pi), L4_FRAGMENT);
@@ -343,8 +273,8 @@ a_full_table_refuses_and_counts(void)
     udp(&f, 1, 1003, 2, 53);
     ASSERT_EQ(see(t, &f, 0, NULL), (enum ct_verdict) - 2); /* -ENOSPC */
     ASSERT_EQ(ct_full_drops(t), 1);
-    ASSERT_EQ(ct_expire(t, 30000, 1), 1);
-    ASSERT_EQ(see(t, &f, 30000, NULL), CT_NEW); /* room again */
+    ASSERT_EQ(ct_expire(t, 30000, SIZE_MAX), 2); /* both, unreplied for 30 s */
+    ASSERT_EQ(see(t, &f, 30000, NULL), CT_NEW);  /* room again */
     ct_destroy(t);
 }
 
