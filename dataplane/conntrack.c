@@ -299,7 +299,10 @@ tcp_track(struct ct *t, struct ct_conn *c, int d, const struct l4_info *pi, uint
     if (c->tcp == CT_TCP_SYN_SENT) {
         if (d == 0 && (pi->tcp_flags & L4_TCP_SYN) && !(pi->tcp_flags & L4_TCP_ACK))
             return CT_ESTABLISHED; /* the SYN again */
-        if (d == 0 || !tcp_synack(c, pi))
+        if (d == 1 && (pi->tcp_flags & (L4_TCP_RST | L4_TCP_ACK)) == (L4_TCP_RST | L4_TCP_ACK) &&
+            pi->ack == c->dir[0].end)
+            c->tcp = CT_TCP_CLOSED; /* refused: the RST that acks the SYN */
+        else if (d == 0 || !tcp_synack(c, pi))
             return CT_INVALID;
     } else if (c->tcp == CT_TCP_SYN_RECV && d == 1 && (pi->tcp_flags & L4_TCP_SYN)) {
         if (pi->ack != c->dir[0].end)

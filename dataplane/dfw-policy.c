@@ -738,16 +738,14 @@ parse_timeouts(struct dfw_policy *p, json_t *t, char *err, size_t err_len)
     uint32_t *to[] = {&p->ct.tcp_est_ms, &p->ct.udp_ms, &p->ct.udp_reply_ms, &p->ct.icmp_ms};
     const char *bad = t && json_is_object(t) ? cmd_arg_unknown(t, known) : t ? "?" : NULL;
     if (bad)
-        return err_set(err, err_len, -EINVAL, "timeouts: unknown field '%s' (%s, %s, %s, %s)",
-                       bad, known[0], known[1], known[2], known[3]);
+        return err_set(err, err_len, -EINVAL, "timeouts: unknown field '%s' (%s, %s, %s, %s)", bad,
+                       known[0], known[1], known[2], known[3]);
     for (size_t i = 0; t && known[i]; i++) {
         json_t *v = json_object_get(t, known[i]);
         if (!v)
             continue;
-        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-            json_integer_value(v) > 30 * 86400)
-            return err_set(err, err_len, -EINVAL, "timeouts: %s is 1 to 2592000 seconds",
-                           known[i]);
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 30 * 86400)
+            return err_set(err, err_len, -EINVAL, "timeouts: %s is 1 to 2592000 seconds", known[i]);
         *to[i] = (uint32_t)json_integer_value(v) * 1000;
     }
     return 0;
@@ -786,8 +784,8 @@ parse_defaults(struct dfw_policy *p, json_t *doc, char *err, size_t err_len)
 int
 dfw_policy_compile(json_t *doc, struct dfw_policy **out, char *err, size_t err_len)
 {
-    static const char *const known[] = {
-        "default", "portgroup_defaults", "conn_max", "groups", "services", "rules", NULL};
+    static const char *const known[] = {"default", "portgroup_defaults", "conn_max", "timeouts",
+                                        "groups",  "services",           "rules",    NULL};
     *out = NULL;
     if (!json_is_object(doc))
         return err_set(err, err_len, -EINVAL, "the policy is an object (docs/dfw.md)");

@@ -72,8 +72,8 @@ int team_reorder(struct team *, const uint16_t *ids, size_t n);
 /* The teaming policy (the switch's): 'failback' and the order of preference,
  * uplinks named in 'order' ('n') first, the others after them in the order
  * they were added; the first of them with carrier is active at once,
- * failback or not (a new active uplink announces, as at a failover).  Returns 0, or -ENOENT (a name that is no uplink: nothing
- * changed).  As the switch's configuration: no frame being switched. */
+ * failback or not (a new active uplink announces, as at a failover).  Returns 0, or -ENOENT (a name
+ * that is no uplink: nothing changed).  As the switch's configuration: no frame being switched. */
 int sw_team_set(struct sw *, bool failback, const char *const *order, size_t n, uint64_t now_ms);
 /* The members' names in order of preference into 'names' (room for
  * SW_MAX_UPLINKS); returns how many.  '*failback' (may be NULL) too. */

@@ -124,6 +124,23 @@ rst_closes_and_the_idle_expire(void)
 }
 
 static void
+a_refused_syn_closes(void)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 64});
+    struct frame f;
+    tcp(&f, 1, 40002, 2, 23, L4_TCP_SYN, 100, 0, 1000, 0);
+    ASSERT_EQ(see(t, &f, 1, NULL), CT_NEW);
+    tcp(&f, 2, 23, 1, 40002, L4_TCP_RST | L4_TCP_ACK, 0, 999, 0, 0);
+    ASSERT_EQ(see(t, &f, 2, NULL), CT_INVALID); /* it acks no SYN of ours */
+    tcp(&f, 2, 23, 1, 40002, L4_TCP_RST | L4_TCP_ACK, 0, 101, 0, 0);
+    ASSERT_EQ(see(t, &f, 2, NULL), CT_ESTABLISHED); /* the port is closed: it passes */
+    ASSERT_EQ(state_of(t, &f, 3), CT_TCP_CLOSED);
+    tcp(&f, 1, 40002, 2, 23, L4_TCP_SYN, 5000, 0, 1000, 0);
+    ASSERT_EQ(see(t, &f, 4, NULL), CT_NEW); /* and may be tried again */
+    ct_destroy(t);
+}
+
+static void
 udp_and_echo_live_by_their_timeouts(void)
 {
     struct ct *t = ct_create(&(struct ct_params){.max_conns = 64});
@@ -279,7 +296,8 @@ a_full_table_refuses_and_counts(void)
 }
 
 TEST_MAIN(TEST(tcp_goes_through_its_states_inside_the_windows),
-          TEST(rst_closes_and_the_idle_expire), TEST(udp_and_echo_live_by_their_timeouts),
+          TEST(rst_closes_and_the_idle_expire), TEST(a_refused_syn_closes),
+          TEST(udp_and_echo_live_by_their_timeouts),
           TEST(an_icmp_error_is_related_to_its_connection),
           TEST(ipv6_with_an_extension_header_and_zones), TEST(malformed_headers_are_refused),
           TEST(a_full_table_refuses_and_counts))

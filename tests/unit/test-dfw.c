@@ -61,6 +61,7 @@ a_bad_policy_is_refused_with_one_line(void)
             -EINVAL, "ports are for tcp and udp");
     compile("{\"default\": \"deny\"}", -EINVAL, "'default' is allow, drop or reject");
     compile("{\"conn_max\": 0}", -EINVAL, "'conn_max' is 1 to");
+    compile("{\"timeouts\": {\"udp\": 5}}", -EINVAL, "timeouts: unknown field 'udp'");
     compile("[]", -EINVAL, "the policy is an object");
 }
 
@@ -345,6 +346,7 @@ static void
 a_full_table_is_a_drop_and_defaults_are_per_portgroup(void)
 {
     struct dfw *fw = dfw_create(compile("{\"conn_max\": 1, \"default\": \"allow\", "
+                                        "\"timeouts\": {\"udp_s\": 2}, "
                                         "\"portgroup_defaults\": {\"locked\": \"drop\"}}",
                                         0, NULL));
     dfw_zone_default(fw, 20, "locked");
@@ -365,6 +367,8 @@ a_full_table_is_a_drop_and_defaults_are_per_portgroup(void)
     bool reject;
     ASSERT_EQ(dfw_check(fw, &df, 0, &pi, &reject), DROP_POLICY);
     ASSERT_FALSE(reject);
+    ASSERT_EQ(ct_expire(fw->ct, 1999, SIZE_MAX), 0);
+    ASSERT_EQ(ct_expire(fw->ct, 2000, SIZE_MAX), 1); /* the policy's UDP timeout */
     dfw_destroy(fw);
 }
 
