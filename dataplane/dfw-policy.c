@@ -686,7 +686,8 @@ static int
 index_exact(struct dfw_policy *p, struct vec *pairs)
 {
     size_t n = pairs->n / 2, cap = 16;
-    qsort(pairs->v, n, 2 * sizeof(uint32_t), cmp_pair);
+    if (n) /* none: no array at all */
+        qsort(pairs->v, n, 2 * sizeof(uint32_t), cmp_pair);
     while (cap < 2 * n)
         cap *= 2;
     p->x = malloc(cap * sizeof *p->x);
