@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* dsectl flow: every flow of the host's DPUs, where it runs and why. */
+/* dsectl flow: every flow of the host's DPUs, where it runs (the tier), why, and
+ * the firewall rule that decided its last IP frame. */
 #include "cli/dsectl.h"
 
 #include <stdio.h>
@@ -8,16 +9,16 @@
 static void
 print_flows(json_t *r, json_t *args)
 {
-    static const char *const h[] = {"DPU", "WHERE",   "IN-PORT", "VLAN",    "SRC",
-                                    "DST", "ACTIONS", "PACKETS", "IDLE-MS", "WHY"};
-    struct table *t = table_create(10, h);
+    static const char *const h[] = {"DPU",     "WHERE",   "IN-PORT", "VLAN", "SRC", "DST",
+                                    "ACTIONS", "PACKETS", "IDLE-MS", "RULE", "WHY"};
+    struct table *t = table_create(11, h);
     size_t i;
     json_t *f;
     unsigned n_es = 0, n_sw = 0;
     json_array_foreach (r, i, f) {
         if (json_object_get(f, "error")) {
             table_add(t, fmt_json(json_object_get(f, "dpu")), "-", "-", "-", "-", "-", "-", "-",
-                      "-", fmt_json(json_object_get(f, "error")));
+                      "-", "-", fmt_json(json_object_get(f, "error")));
             continue;
         }
         const char *where = json_string_value(json_object_get(f, "where"));
@@ -30,7 +31,8 @@ print_flows(json_t *r, json_t *args)
                   fmt_json(json_object_get(f, "src")), fmt_json(json_object_get(f, "dst")),
                   fmt_json(json_object_get(f, "actions")),
                   fmt_count(json_integer_value(json_object_get(f, "packets"))),
-                  fmt_json(json_object_get(f, "idle_ms")), fmt_json(json_object_get(f, "why")));
+                  fmt_json(json_object_get(f, "idle_ms")), fmt_json(json_object_get(f, "rule")),
+                  fmt_json(json_object_get(f, "why")));
     }
     table_print(t);
     printf("%u flows in the eswitch, %u recent flows in software\n", n_es, n_sw);

@@ -90,6 +90,7 @@ dfw_set(struct dfw *fw, struct dfw_policy *pol)
     dfw_counts_carry(pol, fw->pol);
     dfw_policy_free(fw->pol);
     fw->pol = pol;
+    fw->gen++;
     return 0;
 }
 
@@ -132,28 +133,32 @@ log_hit(struct dfw *fw, uint32_t ri, enum dfw_action a, const struct l4_info *pi
 /* A packet that may begin a connection (or one never tracked: 'track'
  * false): the rules decide. */
 static enum drop_reason
-decide(struct dfw *fw, const struct dfw_frame *f, const struct l4_info *pi, bool track,
-       uint64_t now_ms, bool *reject)
+decide(struct dfw *fw, const struct dfw_frame *f, struct dfw_result *res, bool track,
+       uint64_t now_ms)
 {
+    const struct l4_info *pi = &res->pi;
     struct dfw_match m = {&pi->key, pi->icmp_type, pi->icmp_code, f->smac, f->dmac};
     uint32_t ri = dfw_classify(fw->pol, &m);
     enum dfw_action a = action_of(fw, ri, pi->key.zone);
     log_hit(fw, ri, a, pi);
+    res->rule = ri;
     if (a != DFW_ALLOW) {
         dfw_rule_count(fw->pol, ri, 1, f->bytes, 0);
-        *reject = a == DFW_REJECT;
+        res->reject = a == DFW_REJECT;
         return DROP_POLICY;
     }
     if (track) {
         struct ct_new n = {
             .pi = pi, .bytes = f->bytes, .rule = ri, .smac = f->smac, .dmac = f->dmac};
         int rc = ct_commit(fw->ct, &n, now_ms);
-        if (rc == -ENOSPC)
+        if (rc == -ENOSPC) {
+            res->rule = DFW_NO_RULE;
             return DROP_CT_FULL;
+        }
         if (rc == -EEXIST) { /* another worker was first: one of its packets now */
-            struct ct_result res;
-            return ct_track(fw->ct, pi, f->bytes, now_ms, &res) == CT_INVALID ? DROP_CT_INVALID
-                                                                              : DROP_NONE;
+            struct ct_result cr;
+            return ct_track(fw->ct, pi, f->bytes, now_ms, &cr) == CT_INVALID ? DROP_CT_INVALID
+                                                                             : DROP_NONE;
         }
     }
     dfw_rule_count(fw->pol, ri, 1, f->bytes, track);
@@ -161,10 +166,11 @@ decide(struct dfw *fw, const struct dfw_frame *f, const struct l4_info *pi, bool
 }
 
 enum drop_reason
-dfw_check(struct dfw *fw, const struct dfw_frame *f, uint64_t now_ms, struct l4_info *pi,
-          bool *reject)
+dfw_check(struct dfw *fw, const struct dfw_frame *f, uint64_t now_ms, struct dfw_result *r)
 {
-    *reject = false;
+    struct l4_info *pi = &r->pi;
+    r->reject = false;
+    r->rule = DFW_NO_RULE;
     switch (l4_parse(f->l3, f->l3_len, f->eth_type, f->zone, pi)) {
     case L4_NOT_IP:
         return DROP_NONE;
@@ -173,17 +179,18 @@ dfw_check(struct dfw *fw, const struct dfw_frame *f, uint64_t now_ms, struct l4_
     case L4_FRAGMENT:
         return DROP_FRAGMENT;
     case L4_UNSUPPORTED:
-        return decide(fw, f, pi, false, now_ms, reject);
+        return decide(fw, f, r, false, now_ms);
     case L4_OK:
         break;
     }
     if (is_neighbour_discovery(pi))
         return DROP_NONE;
-    struct ct_result res;
-    switch (ct_track(fw->ct, pi, f->bytes, now_ms, &res)) {
+    struct ct_result cr;
+    switch (ct_track(fw->ct, pi, f->bytes, now_ms, &cr)) {
     case CT_ESTABLISHED:
     case CT_RELATED:
-        dfw_rule_count(fw->pol, res.rule, 1, f->bytes, 0);
+        r->rule = cr.rule;
+        dfw_rule_count(fw->pol, cr.rule, 1, f->bytes, 0);
         return DROP_NONE;
     case CT_INVALID:
         return DROP_CT_INVALID;
@@ -192,7 +199,7 @@ dfw_check(struct dfw *fw, const struct dfw_frame *f, uint64_t now_ms, struct l4_
     }
     bool icmp = pi->key.proto == L4_PROTO_ICMP || pi->key.proto == L4_PROTO_ICMPV6;
     bool track = !icmp || l4_icmp_is_echo_request(pi->key.proto, pi->icmp_type);
-    return decide(fw, f, pi, track, now_ms, reject);
+    return decide(fw, f, r, track, now_ms);
 }
 
 /* ---- rejects ---- */

@@ -106,6 +106,7 @@ struct dfw {
     uint8_t zone_default[DFW_MAX_VLANS]; /* enum dfw_action, by the portgroup's VLAN */
     struct log_ratelimit log_rl;         /* of the rules that log */
     uint64_t removed;                    /* connections a policy change ended */
+    uint32_t gen;                        /* of the policy: bumped by each dfw_set() */
 };
 
 /* A frame as the firewall sees it: its addresses, its IP packet, its
@@ -138,11 +139,21 @@ void dfw_zone_default(struct dfw *, uint16_t zone, const char *pg);
  * allows is removed.  Returns how many. */
 size_t dfw_recheck(struct dfw *);
 
+/* What dfw_check() found: the packet, whether to answer it, and the rule
+ * that decided (DFW_NO_RULE: none did: not IP, neighbour discovery, a
+ * header that does not hold, a connection the table refused). */
+#define DFW_NO_RULE UINT32_MAX
+struct dfw_result {
+    struct l4_info pi;
+    bool reject;
+    uint32_t rule;
+};
+
 /* What becomes of frame 'f' at 'now_ms': DROP_NONE (it passes) or why it
- * is dropped; '*reject' when it is to be answered (with dfw_reject_build(),
- * from the packet in '*pi').  Counts it. */
+ * is dropped, and '*r' (a reject is answered with dfw_reject_build()).
+ * Counts it. */
 enum drop_reason dfw_check(struct dfw *, const struct dfw_frame *f, uint64_t now_ms,
-                           struct l4_info *pi, bool *reject);
+                           struct dfw_result *r);
 
 /* The answer to a rejected packet 'pi' of frame 'f' into 'out': a TCP RST
  * for TCP, else an ICMP or ICMPv6 "administratively prohibited" quoting

@@ -78,6 +78,10 @@ soft_record(struct sw_ctx *x, const struct sw_port *in, uint16_t tag, const uint
         f->reason = reason;
     }
     f->drop = drop;
+    if (x->fw_rule) {
+        f->rule = x->fw_rule;
+        f->rule_gen = x->sw->dfw ? x->sw->dfw->gen : 0;
+    }
     f->packets++;
     f->bytes += len;
     f->last_ms = now_ms;
@@ -410,12 +414,12 @@ stage_firewall(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint16_t t
                           .eth_type = pkt->meta.eth_type,
                           .zone = pg->vid,
                           .bytes = pkt->len};
-    struct l4_info pi;
-    bool reject;
-    enum drop_reason r = dfw_check(fw, &f, now_ms, &pi, &reject);
+    struct dfw_result res;
+    enum drop_reason r = dfw_check(fw, &f, now_ms, &res);
+    x->fw_rule = res.rule != DFW_NO_RULE ? res.rule + 1 : 0;
     if (r == DROP_NONE)
         return true;
-    if (reject && dfw_reject_build(&f, &pi, x->scratch))
+    if (res.reject && dfw_reject_build(&f, &res.pi, x->scratch))
         lport_output(x, lport, pg, x->scratch, in);
     drop_frame(x, in, pkt, tag, r, now_ms);
     return false;
@@ -511,6 +515,7 @@ switch_one(struct sw_ctx *x, struct sw_port *in, struct pkt *pkt, uint64_t now_m
 {
     x->stats[in->id].rx_packets++;
     x->stats[in->id].rx_bytes += pkt->len;
+    x->fw_rule = 0;
     if (is_fenced(x->sw, in)) {
         count_drop(x, in, DROP_FENCED);
         return;

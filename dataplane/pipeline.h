@@ -113,6 +113,8 @@ struct sw_soft_flow {
     uint8_t src[6], dst[6];
     enum sw_soft_reason reason;
     enum drop_reason drop;
+    uint32_t rule;     /* the firewall's rule for its last IP frame, + 1; 0: none */
+    uint32_t rule_gen; /* of the policy it is a rule of (struct dfw's gen) */
     uint64_t packets, bytes;
     uint64_t last_ms;
 };

@@ -58,6 +58,7 @@ struct sw_ctx {
     struct sw_soft_flow soft[SW_SOFT_FLOWS];
     struct flowcache cache;
     struct pkt *scratch; /* a frame this context originates (a reject) */
+    uint32_t fw_rule;    /* the firewall's rule for the frame at hand, + 1; 0: none */
 };
 
 static inline uint32_t

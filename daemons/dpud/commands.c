@@ -538,6 +538,12 @@ soft_flow_json(const struct sw_soft_flow *f, void *aux)
                                                                                        : "output",
                   "packets", (json_int_t)f->packets, "bytes", (json_int_t)f->bytes, "idle_ms",
                   (json_int_t)(c->now_ms - f->last_ms), "why", why));
+    const struct dfw *fw = sw_dfw(d->sw);
+    if (f->rule) /* the firewall's rule, while it is one of the policy in force */
+        json_object_set_new(json_array_get(c->a, json_array_size(c->a) - 1), "rule",
+                            json_string(fw && f->rule_gen == fw->gen
+                                            ? dfw_rule_name(fw->pol, f->rule - 1)
+                                            : "(a rule of an earlier policy)"));
 }
 
 static int

@@ -76,9 +76,14 @@ wait_until 10 test -e "$T/sink.ready"
 lab exec --prefix "$P" h1-vm1 -- timeout 20 bash -c "head -c 3000000 /dev/zero >/dev/tcp/198.18.10.12/5201"
 wait
 check_eq "web reaches db on TCP 5201 (3 MB through conntrack)" 3000000 "$(cut -d' ' -f1 "$T/sink")"
+flows_by() { D -j flow list | jq "[.[] | select($1)] | length"; }
+check "flow list names the rule and tier that decided vm1 -> vm2" \
+	test "$(flows_by '.rule == "app/web-db" and .where == "software" and .in_port == "rep-vm1"')" -ge 1
 check "the rule's hit is logged (it asks for it)" grep -q "rule app/web-db: allow proto 6 198.18.10.11" "$DSE_LAB_DIR/$P"/h1-dpu1/log/*.log
 check "vm3 cannot reach db (default deny within one portgroup)" no_tcp "$P-h1-vm3" 198.18.10.12 5201
 check "vm3 cannot ping vm1" no_ping "$P-h1-vm3" 198.18.10.11
+check "flow list shows vm3's dropped frames under the default rule" \
+	test "$(flows_by '.rule == "default" and .actions == "drop" and .in_port == "rep-vm3"')" -ge 1
 check "... though ARP passes the firewall (vm3 knows vm1's MAC)" grep -q lladdr <<<"$(ip -n "$P-h1-vm3" neigh show 198.18.10.11)"
 
 # ---- rejects ----

@@ -210,9 +210,10 @@ send(struct dfw *fw, const struct frame *f, const uint8_t *smac, const uint8_t *
                            .eth_type = f->eth_type,
                            .zone = 0,
                            .bytes = f->len + 14};
-    struct l4_info pi;
-    bool rj;
-    enum drop_reason r = dfw_check(fw, &df, now, &pi, reject ? reject : &rj);
+    struct dfw_result res;
+    enum drop_reason r = dfw_check(fw, &df, now, &res);
+    if (reject)
+        *reject = res.reject;
     return r;
 }
 
@@ -279,7 +280,6 @@ reject_answers_with_a_rst_or_an_icmp_error(void)
     struct dfw *fw = dfw_create(compile(policy_web_db, 0, NULL));
     struct frame f;
     static struct pkt out;
-    bool reject = false;
     tcp(&f, 1, 40000, 2, 22, L4_TCP_SYN, 100, 0, 1000, 0);
     struct dfw_frame df = {.dmac = mac_b,
                            .smac = mac_a,
@@ -287,10 +287,11 @@ reject_answers_with_a_rst_or_an_icmp_error(void)
                            .l3_len = f.len,
                            .eth_type = f.eth_type,
                            .bytes = f.len + 14};
-    struct l4_info pi;
-    ASSERT_EQ(dfw_check(fw, &df, 0, &pi, &reject), DROP_POLICY);
-    ASSERT_TRUE(reject);
-    ASSERT_TRUE(dfw_reject_build(&df, &pi, &out));
+    struct dfw_result res;
+    ASSERT_EQ(dfw_check(fw, &df, 0, &res), DROP_POLICY);
+    ASSERT_TRUE(res.reject);
+    ASSERT_STREQ(dfw_rule_name(fw->pol, res.rule), "app/db-in");
+    ASSERT_TRUE(dfw_reject_build(&df, &res.pi, &out));
     const uint8_t *ip = out.data + 14, *t = ip + 20;
     ASSERT_EQ(memcmp(out.data, mac_a, 6), 0); /* back to the sender */
     ASSERT_EQ(memcmp(out.data + 6, mac_b, 6), 0);
@@ -302,8 +303,8 @@ reject_answers_with_a_rst_or_an_icmp_error(void)
     ASSERT_TRUE(csum_ok(ip, t, 20, true));
     udp(&f, 1, 5000, 2, 53); /* to db, inbound: rejected */
     df.l3_len = f.len;
-    ASSERT_EQ(dfw_check(fw, &df, 0, &pi, &reject), DROP_POLICY);
-    ASSERT_TRUE(reject && dfw_reject_build(&df, &pi, &out));
+    ASSERT_EQ(dfw_check(fw, &df, 0, &res), DROP_POLICY);
+    ASSERT_TRUE(res.reject && dfw_reject_build(&df, &res.pi, &out));
     ASSERT_EQ(out.len, 14 + 20 + 8 + 28); /* the IP header and 8 bytes quoted */
     ASSERT_EQ(t[0], 3);                   /* unreachable */
     ASSERT_EQ(t[1], 13);                  /* administratively prohibited */
@@ -363,10 +364,10 @@ a_full_table_is_a_drop_and_defaults_are_per_portgroup(void)
                            .eth_type = f.eth_type,
                            .zone = 20,
                            .bytes = f.len};
-    struct l4_info pi;
-    bool reject;
-    ASSERT_EQ(dfw_check(fw, &df, 0, &pi, &reject), DROP_POLICY);
-    ASSERT_FALSE(reject);
+    struct dfw_result res;
+    ASSERT_EQ(dfw_check(fw, &df, 0, &res), DROP_POLICY);
+    ASSERT_FALSE(res.reject);
+    ASSERT_EQ(res.rule, dfw_policy_rules(fw->pol)); /* the default */
     ASSERT_EQ(ct_expire(fw->ct, 1999, SIZE_MAX), 0);
     ASSERT_EQ(ct_expire(fw->ct, 2000, SIZE_MAX), 1); /* the policy's UDP timeout */
     dfw_destroy(fw);
