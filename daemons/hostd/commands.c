@@ -155,21 +155,6 @@ cmd_dpu_failover(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, 
     return rc;
 }
 
-json_t *
-hostd_dpus_call_all(struct hostd *h, const char *cmd, json_t *args)
-{
-    json_t *r = json_object();
-    for (unsigned i = 0; i < h->n_dpus; i++) {
-        json_t *res = NULL;
-        char err[ERR_LEN] = "";
-        if (hostd_dpu_call(h, &h->dpus[i], cmd, args, &res, err, sizeof err) < 0) {
-            res = json_pack("{s:s}", "error", err);
-        }
-        json_object_set_new(r, h->dpus[i].name, res);
-    }
-    return r;
-}
-
 static int
 cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {

@@ -152,3 +152,48 @@ hostd_config_commit(struct hostd *h, char *err, size_t err_len)
     hostd_config_changed(h); /* the HA mode, the heartbeats, the VMs' VFs */
     return 0;
 }
+
+/* ---- the firewall's policy (dfw.c) ---- */
+
+/* A copy of 'group' with the MACs of the VMs its "vms" names added to its
+ * "macs" (an unknown VM named in '*unknown', when given). */
+static json_t *
+group_expand(struct hostd *h, json_t *group, const char **unknown)
+{
+    json_t *g = json_deep_copy(group), *vms = json_object_get(group, "vms"), *v;
+    size_t i;
+    if (!vms)
+        return g;
+    json_t *macs = json_object_get(g, "macs");
+    if (!json_is_array(macs))
+        json_object_set_new(g, "macs", macs = json_array());
+    json_array_foreach (vms, i, v) {
+        json_t *vm = hostd_config_find(json_object_get(h->config, "vms"), json_string_value(v));
+        if (vm)
+            json_array_append(macs, json_object_get(vm, "mac"));
+        else if (unknown && !*unknown)
+            *unknown = json_is_string(v) ? json_string_value(v) : "?";
+    }
+    json_object_del(g, "vms");
+    return g;
+}
+
+json_t *
+hostd_dfw_expand(struct hostd *h, json_t *policy, const char **unknown)
+{
+    if (!json_is_object(policy) || !json_is_array(json_object_get(policy, "groups")))
+        return json_incref(policy);
+    json_t *p = json_copy(policy), *groups = json_array(), *g;
+    size_t i;
+    json_array_foreach (json_object_get(policy, "groups"), i, g)
+        json_array_append_new(groups, group_expand(h, g, unknown));
+    json_object_set_new(p, "groups", groups);
+    return p;
+}
+
+json_t *
+hostd_dfw_for_dpus(struct hostd *h)
+{
+    json_t *p = json_object_get(h->config, "dfw");
+    return p ? hostd_dfw_expand(h, p, NULL) : NULL;
+}

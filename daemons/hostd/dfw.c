@@ -17,50 +17,6 @@
 
 LOG_MODULE(hostd);
 
-/* A copy of 'group' with the MACs of the VMs its "vms" names added to its
- * "macs" (an unknown VM named in '*unknown', when given). */
-static json_t *
-group_expand(struct hostd *h, json_t *group, const char **unknown)
-{
-    json_t *g = json_deep_copy(group), *vms = json_object_get(group, "vms"), *v;
-    size_t i;
-    if (!vms)
-        return g;
-    json_t *macs = json_object_get(g, "macs");
-    if (!json_is_array(macs))
-        json_object_set_new(g, "macs", macs = json_array());
-    json_array_foreach (vms, i, v) {
-        json_t *vm = hostd_config_find(json_object_get(h->config, "vms"), json_string_value(v));
-        if (vm)
-            json_array_append(macs, json_object_get(vm, "mac"));
-        else if (unknown && !*unknown)
-            *unknown = json_is_string(v) ? json_string_value(v) : "?";
-    }
-    json_object_del(g, "vms");
-    return g;
-}
-
-/* 'policy' as the DPUs take it: groups without "vms". */
-static json_t *
-expand(struct hostd *h, json_t *policy, const char **unknown)
-{
-    if (!json_is_object(policy) || !json_is_array(json_object_get(policy, "groups")))
-        return json_incref(policy);
-    json_t *p = json_copy(policy), *groups = json_array(), *g;
-    size_t i;
-    json_array_foreach (json_object_get(policy, "groups"), i, g)
-        json_array_append_new(groups, group_expand(h, g, unknown));
-    json_object_set_new(p, "groups", groups);
-    return p;
-}
-
-json_t *
-hostd_dfw_for_dpus(struct hostd *h)
-{
-    json_t *p = json_object_get(h->config, "dfw");
-    return p ? expand(h, p, NULL) : NULL;
-}
-
 /* Whether every DPU that answers takes 'policy'; else -EINVAL with its
  * line.  A DPU that does not answer gets it when it is back. */
 static int
@@ -100,7 +56,7 @@ cmd_dfw_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
     if (!json_is_null(policy)) {
         if (!json_is_object(policy))
             return err_set(err, err_len, -EINVAL, "the policy is an object (docs/dfw.md)");
-        json_t *p = expand(h, policy, &unknown);
+        json_t *p = hostd_dfw_expand(h, policy, &unknown);
         int rc = unknown ? err_set(err, err_len, -EINVAL, "no VM '%s' on this host", unknown)
                          : dpus_check(h, p, err, err_len);
         json_decref(p);

@@ -165,6 +165,21 @@ hostd_dpu_call(struct hostd *h, struct hostd_dpu *dpu, const char *cmd, json_t *
     return hostd_dpu_call_ms(h, dpu, cmd, args, HOSTD_DPU_TIMEOUT_MS, result, err, err_len);
 }
 
+json_t *
+hostd_dpus_call_all(struct hostd *h, const char *cmd, json_t *args)
+{
+    json_t *r = json_object();
+    for (unsigned i = 0; i < h->n_dpus; i++) {
+        json_t *res = NULL;
+        char err[ERR_LEN] = "";
+        if (hostd_dpu_call(h, &h->dpus[i], cmd, args, &res, err, sizeof err) < 0) {
+            res = json_pack("{s:s}", "error", err);
+        }
+        json_object_set_new(r, h->dpus[i].name, res);
+    }
+    return r;
+}
+
 /* The part of the desired state that DPU 'dpu' runs. */
 static json_t *
 dpu_config(struct hostd *h, struct hostd_dpu *dpu)

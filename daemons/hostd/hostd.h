@@ -52,12 +52,15 @@ extern const struct cmd_def hostd_join_commands[];
 extern const size_t hostd_n_join_commands;
 
 /* dfw.c: the firewall's policy (docs/dfw.md): dfw.set, dfw.show, dfw.stats,
- * dfw.conn.list.  hostd_dfw_for_dpus(): the policy as the DPUs take it
- * (config.apply's "dfw"), or NULL (off). */
+ * dfw.conn.list.  In config.c: hostd_dfw_for_dpus(), the policy of the
+ * config as the DPUs take it (config.apply's "dfw"), or NULL (off);
+ * hostd_dfw_expand(), 'policy' so (a new reference): its groups' "vms"
+ * become their MACs ('*unknown', when given, names a VM this host lacks). */
 extern const struct cmd_def hostd_dfw_commands[];
 extern const size_t hostd_n_dfw_commands;
 struct hostd;
 json_t *hostd_dfw_for_dpus(struct hostd *);
+json_t *hostd_dfw_expand(struct hostd *, json_t *policy, const char **unknown);
 
 #define HOSTD_MAX_DPUS 2
 #define HOSTD_DPU_TIMEOUT_MS 1000
