@@ -414,6 +414,10 @@ static const char *const plurals[INV__N] = {
     [INV_VM] = "vms",
     [INV_VNIC] = "vnics",
     [INV_ALARMDEF] = "alarmdefs",
+    [INV_DFWGROUP] = "dfwgroups",
+    [INV_DFWSERVICE] = "dfwservices",
+    [INV_DFWSECTION] = "dfwsections",
+    [INV_DFWRULE] = "dfwrules",
 };
 
 /* OBJ (api.h) of 'kv', an object of kind 'k' under 'prefix'. */
