@@ -471,6 +471,32 @@ inv_validate(enum inv_kind k, json_t *obj, char *err, size_t err_len)
     return 0;
 }
 
+json_t *
+inv_load_all(struct store *st, const char *kind, char *err, size_t err_len)
+{
+    char prefix[64], after[STORE_KEY_MAX] = "";
+    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, kind);
+    json_t *all = json_object();
+    for (;;) {
+        struct store_list l = {0};
+        if (!all || store_list(st, prefix, after, STORE_LIST_MAX, &l, err, err_len) < 0) {
+            if (!all)
+                err_set(err, err_len, -ENOMEM, "out of memory");
+            json_decref(all);
+            return NULL;
+        }
+        for (size_t i = 0; i < l.n_kvs; i++)
+            json_object_set_new(all, l.kvs[i].key + strlen(prefix),
+                                json_loads(l.kvs[i].value, 0, NULL));
+        bool more = l.more && l.n_kvs;
+        if (more)
+            snprintf(after, sizeof after, "%s", l.kvs[l.n_kvs - 1].key);
+        store_list_fini(&l);
+        if (!more)
+            return all;
+    }
+}
+
 /* ---- the tree ---- */
 
 /* The kind of store key 'key' and where its name starts, or -1. */

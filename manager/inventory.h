@@ -87,6 +87,11 @@ int inv_key(enum inv_kind, const char *name, char *key, size_t len, char *err, s
  * -EINVAL with the reason ("portgroup: vlan: 0 to 4094"). */
 int inv_validate(enum inv_kind, json_t *obj, char *err, size_t err_len);
 
+/* Every object under /dse/v1/'kind'/ (an inventory kind, or another kind
+ * of key: "task") as {NAME: value}, read a page at a time.  Returns it (the
+ * caller's), or NULL with the store's error in 'err' (may be NULL). */
+json_t *inv_load_all(struct store *, const char *kind, char *err, size_t err_len);
+
 /* The root of the tree: above every datacenter, and above every key that
  * is no inventory object (users, tokens): a grant there holds for all. */
 #define INV_ROOT "/dse/v1/"

@@ -140,26 +140,11 @@ struct reconciler {
 static json_t *
 load_all(struct store *st, const char *kind)
 {
-    char prefix[64], after[STORE_KEY_MAX] = "", err[ERR_LEN];
-    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, kind);
-    json_t *all = json_object();
-    for (;;) {
-        struct store_list l = {0};
-        if (store_list(st, prefix, after, STORE_LIST_MAX, &l, err, sizeof err) < 0) {
-            log_warn("%s", err);
-            json_decref(all);
-            return NULL;
-        }
-        for (size_t i = 0; i < l.n_kvs; i++)
-            json_object_set_new(all, l.kvs[i].key + strlen(prefix),
-                                json_loads(l.kvs[i].value, 0, NULL));
-        bool more = l.more && l.n_kvs;
-        if (more)
-            snprintf(after, sizeof after, "%s", l.kvs[l.n_kvs - 1].key);
-        store_list_fini(&l);
-        if (!more)
-            return all;
-    }
+    char err[ERR_LEN];
+    json_t *all = inv_load_all(st, kind, err, sizeof err);
+    if (!all)
+        log_warn("%s", err);
+    return all;
 }
 
 static const char *
