@@ -191,7 +191,7 @@ uniq(json_t *l)
 {
     json_t *seen = json_object(), *out = json_array(), *x;
     size_t i;
-    json_array_foreach (seen && out ? l : NULL, i, x) {
+    json_array_foreach (seen &&out ? l : NULL, i, x) {
         const char *s = json_string_value(x);
         if (s && !json_object_get(seen, s)) {
             json_object_set(seen, s, json_true());
@@ -336,8 +336,9 @@ services_json(json_t *used, json_t *services)
     json_array_foreach (out ? names : NULL, i, x) {
         const char *s = json_string_value(x);
         json_t *entries = json_object_get(json_object_get(services, s), "entries");
-        if (json_array_append_new(out, entries ? json_pack("{s:s,s:O}", "name", s, "entries", entries)
-                                               : json_pack("{s:s,s:[]}", "name", s, "entries")) < 0) {
+        if (json_array_append_new(out, entries
+                                           ? json_pack("{s:s,s:O}", "name", s, "entries", entries)
+                                           : json_pack("{s:s,s:[]}", "name", s, "entries")) < 0) {
             json_decref(out);
             out = NULL;
             break;

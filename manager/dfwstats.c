@@ -184,10 +184,10 @@ dfw_stats_json(struct dfw_stats *s, const char *host)
         sum = json_deep_copy(h);
         json_object_set_new(sum, "host", json_string(host));
         json_object_set_new(sum, "hosts", json_integer(1));
-    } else if (!host && (sum = json_pack("{s:{},s:{},s:I,s:I,s:I,s:I}", "rules", "drops", "conns",
-                                         (json_int_t)0, "conn_max", (json_int_t)0, "dpus",
-                                         (json_int_t)0, "hosts",
-                                         (json_int_t)json_object_size(s->hosts)))) {
+    } else if (!host &&
+               (sum = json_pack("{s:{},s:{},s:I,s:I,s:I,s:I}", "rules", "drops", "conns",
+                                (json_int_t)0, "conn_max", (json_int_t)0, "dpus", (json_int_t)0,
+                                "hosts", (json_int_t)json_object_size(s->hosts)))) {
         json_object_foreach (s->hosts, name, h)
             summary_add(sum, h);
     }

@@ -29,7 +29,7 @@
 
 struct dfw_stats;
 
-struct dfw_stats *dfw_stats_create(void);     /* NULL on ENOMEM */
+struct dfw_stats *dfw_stats_create(void);   /* NULL on ENOMEM */
 void dfw_stats_destroy(struct dfw_stats *); /* accepts NULL */
 
 /* Records what host 'host' answered to dfw.stats ('reply', borrowed) at
