@@ -939,15 +939,26 @@ calls(struct fx *f, int i, int c)
     return atomic_load(&f->hosts[i].calls[c]);
 }
 
-/* Without a firewall nothing is set; a policy reaches every host once, by
- * its digest: an unchanged one costs no call, a changed one (a rule, a
- * group's member) is set again; a refusal is the host's drift; the hosts'
- * counters are summed. */
+/* vm1 (tagged web) on h1, group web (by tag), rule app/ssh from it. */
+static bool
+dfw_objects(struct fx *f)
+{
+    return put(f, INV_VM, "vm1", "{\"host\":\"h1\",\"tags\":[\"web\"]}") &&
+           put(f, INV_VNIC, "vm1/eth0",
+               "{\"mac\":\"02:00:00:00:01:01\",\"portgroup\":\"s1/pg1\"}") &&
+           put(f, INV_DFWGROUP, "web", "{\"tags\":[\"web\"]}") &&
+           put(f, INV_DFWSECTION, "app", "{}") &&
+           put(f, INV_DFWRULE, "app/ssh", "{\"src\":[\"web\"],\"action\":\"allow\"}");
+}
+
+/* Without a firewall nothing is set; a policy reaches every host, which
+ * says it has it (its digest in its status); a visit reads it and does not
+ * set it again; the hosts' counters are summed. */
 static void
-the_firewall_policy_goes_by_its_digest(void)
+a_firewall_policy_reaches_the_hosts_by_its_digest(void)
 {
     struct fx f;
-    char path[128], err[ERR_LEN], id[TASK_ID_LEN];
+    char err[ERR_LEN];
     ASSERT_TRUE(fx_init(&f));
     struct dfw_stats *stats = dfw_stats_create();
     ASSERT_NOT_NULL(stats);
@@ -955,12 +966,7 @@ the_firewall_policy_goes_by_its_digest(void)
     ASSERT_EQ(calls(&f, 0, C_DFW_SHOW), 1); /* read at the visit */
     ASSERT_EQ(calls(&f, 0, C_DFW_SET), 0);  /* none wanted, none held */
     ASSERT_EQ(calls(&f, 0, C_DFW_STATS), 0);
-    ASSERT_TRUE(put(&f, INV_VM, "vm1", "{\"host\":\"h1\",\"tags\":[\"web\"]}"));
-    ASSERT_TRUE(
-        put(&f, INV_VNIC, "vm1/eth0", "{\"mac\":\"02:00:00:00:01:01\",\"portgroup\":\"s1/pg1\"}"));
-    ASSERT_TRUE(put(&f, INV_DFWGROUP, "web", "{\"tags\":[\"web\"]}"));
-    ASSERT_TRUE(put(&f, INV_DFWSECTION, "app", "{}"));
-    ASSERT_TRUE(put(&f, INV_DFWRULE, "app/ssh", "{\"src\":[\"web\"],\"action\":\"allow\"}"));
+    ASSERT_TRUE(dfw_objects(&f));
     ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, stats), 2);
     ASSERT_TRUE(holds_policy(&f, 0) && holds_policy(&f, 1));
     ASSERT_EQ(calls(&f, 0, C_DFW_SET), 1);
@@ -982,7 +988,21 @@ the_firewall_policy_goes_by_its_digest(void)
     ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, NULL), 2);
     ASSERT_EQ(calls(&f, 0, C_DFW_SET), 1);
     ASSERT_EQ(calls(&f, 0, C_DFW_SHOW), 3);
-    /* The thread keeps what each host confirmed. */
+    dfw_stats_destroy(stats);
+    fx_fini(&f);
+}
+
+/* The thread keeps the digest each host confirmed: a change that leaves
+ * the policy as it was costs no call, one that changes it (a group's
+ * member) is set at once; a refusal is the host's drift and its task's
+ * error; a policy gone is turned off where it was held. */
+static void
+the_thread_sets_a_policy_only_when_it_changed(void)
+{
+    struct fx f;
+    char path[128], err[ERR_LEN], id[TASK_ID_LEN];
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(dfw_objects(&f));
     snprintf(path, sizeof path, "%s/store.db", f.dir);
     struct reconcile_params rp = {.store_path = path,
                                   .client = f.client,
@@ -1015,7 +1035,7 @@ the_firewall_policy_goes_by_its_digest(void)
     ASSERT_EQ(calls(&f, 0, C_DFW_SET), sets + 1);
     ASSERT_TRUE(holds_policy(&f, 0));
     ASSERT_FALSE(holds_policy(&f, 1));
-    s = get(&f, "/dse/v1/status/h2");
+    json_t *s = get(&f, "/dse/v1/status/h2");
     ASSERT_STREQ(json_string_value(json_array_get(json_object_get(s, "drift"), 0)),
                  "dfw: policy refused: rules[0]: unknown group web");
     json_decref(s);
@@ -1044,7 +1064,6 @@ the_firewall_policy_goes_by_its_digest(void)
     pthread_mutex_unlock(&f.hosts[0].mu);
     ASSERT_TRUE(holds_policy(&f, 1)); /* null: it was refused, then set again */
     reconcile_stop(r);
-    dfw_stats_destroy(stats);
     fx_fini(&f);
 }
 
@@ -1053,4 +1072,5 @@ TEST_MAIN(TEST(a_round_pushes_what_each_host_lacks),
           TEST(acks_and_the_revocation_list_reach_their_hosts),
           TEST(an_install_is_followed_to_its_end), TEST(alarm_definitions_follow_the_fleets),
           TEST(the_teaming_of_a_switch_reaches_its_hosts),
-          TEST(the_firewall_policy_goes_by_its_digest))
+          TEST(a_firewall_policy_reaches_the_hosts_by_its_digest),
+          TEST(the_thread_sets_a_policy_only_when_it_changed))
