@@ -29,7 +29,7 @@ open_scratch(void)
 {
     char path[128];
     struct store *st = NULL;
-    snprintf(dir, sizeof dir, "/tmp/dse-test-dfw-XXXXXX");
+    snprintf(dir, sizeof dir, "/tmp/dse-test-dfw-manager-XXXXXX");
     if (!mkdtemp(dir))
         return NULL;
     snprintf(path, sizeof path, "%s/store.db", dir);
