@@ -23,6 +23,18 @@
  *   dsectl -M alarm ack HOST ID                      (a task: dsectl -M task watch)
  *   dsectl -M event list [--object H[/OBJECT]] [--since T] [--until T] [--type PREFIX]
  *                        [--limit N]    (T: ms since the epoch, or ago: 30s, 10m, 2h, 1d)
+ *   dsectl -M dfw group|service|section|rule list | show NAME | del NAME
+ *   dsectl -M dfw group add|set NAME [--vm VM] [--tag T] [--portgroup S/P] [--cidr C]
+ *                        [--mac M] [--description D]
+ *   dsectl -M dfw service add|set NAME --proto tcp|udp|icmp|icmpv6|any [--port N[-M]]
+ *                        [--type N] [--code N] [--proto ...]  (each --proto an entry)
+ *   dsectl -M dfw section add|set NAME [--order N]
+ *   dsectl -M dfw rule add|set SECTION/RULE --action allow|drop|reject [--src G]
+ *                        [--dst G] [--service S] [--applied-to G]
+ *                        [--direction in|out|inout] [--log] [--order N]
+ *                        (a list flag repeats, or takes a,b; set replaces the lists given)
+ *   dsectl -M dfw stats [--host H]    (the counters per rule, over the fleet or one host)
+ *   dsectl -M dfw policy --host H     (the policy the host gets, as JSON)
  *
  * The manager's URL, CA and token: --manager URL and --ca PEM, else
  * $DSE_MANAGER and $DSE_MANAGER_CA, else the config file that login writes,
@@ -117,12 +129,17 @@ parse_url(const char *url, char *host, size_t host_len, struct httpc *peer)
     return 0;
 }
 
+struct dfw_flag;
+
 struct mgr {
     struct httpc peer;
     char host[64];
     const char *token;
     bool json;
+    const struct dfw_flag *flags; /* of a dfw write: a refusal names the flag, not the field */
 };
+
+static const char *in_flags(const struct dfw_flag *flags, const char *msg, char *buf, size_t len);
 
 /* One call; prints the refusal and returns EXIT_FAILED unless 2xx.  On
  * EXIT_OK, '*reply' is the caller's. */
@@ -142,6 +159,9 @@ call(struct mgr *m, const char *method, const char *target, json_t *body, json_t
         return EXIT_OK;
     const char *code = json_string_value(json_object_get(*reply, "code"));
     const char *msg = json_string_value(json_object_get(*reply, "message"));
+    char said[ERR_LEN + 64];
+    if (msg && m->flags)
+        msg = in_flags(m->flags, msg, said, sizeof said);
     fprintf(stderr, "dsectl: %s: %s%s\n", code ? code : "error", msg ? msg : "?",
             status == 401 ? " (dsectl --manager URL login --user NAME)" : "");
     json_decref(*reply);
@@ -204,23 +224,34 @@ print_obj(struct mgr *m, json_t *o)
         printf("  to the hosts: dsectl -M task watch %s\n", task);
 }
 
+/* Every object of 'plural', page after page, into '*all' (the caller's,
+ * even on a failure). */
 static int
-obj_list(struct mgr *m, const char *plural)
+fetch_all(struct mgr *m, const char *plural, json_t **all)
 {
-    static const char *const head[] = {"NAME", "VERSION", "SPEC"};
-    json_t *all = json_array(), *r = NULL;
+    json_t *r = NULL;
     char target[4200], next[4096] = "";
     int rc;
+    *all = json_array();
     do { /* every page */
         snprintf(target, sizeof target, "/api/v1/%s?limit=100%s%s", plural,
                  next[0] ? "&after=" : "", next);
         if ((rc = call(m, "GET", target, NULL, &r)) != EXIT_OK)
             break;
-        json_array_extend(all, json_object_get(r, "items"));
+        json_array_extend(*all, json_object_get(r, "items"));
         const char *n = json_string_value(json_object_get(r, "next"));
         snprintf(next, sizeof next, "%s", n && !strchr(n, '&') ? n : "");
         json_decref(r);
     } while (next[0]);
+    return rc;
+}
+
+static int
+obj_list(struct mgr *m, const char *plural)
+{
+    static const char *const head[] = {"NAME", "VERSION", "SPEC"};
+    json_t *all;
+    int rc = fetch_all(m, plural, &all);
     if (rc == EXIT_OK && m->json) {
         cli_print_json(all);
     } else if (rc == EXIT_OK) {
@@ -239,18 +270,19 @@ obj_list(struct mgr *m, const char *plural)
     return rc;
 }
 
+/* add (POST) or set (read, change the fields of 'spec' (taken), write back)
+ * object 'name' of 'plural'. */
 static int
-obj_write(struct mgr *m, const char *plural, const char *verb, const char *name, int argc,
-          char **argv)
+obj_put(struct mgr *m, const char *plural, const char *verb, const char *name, json_t *spec)
 {
     char target[4200];
-    json_t *spec = json_object(), *r = NULL, *body = NULL;
-    int rc = spec_from_args(argc, argv, spec);
+    json_t *r = NULL, *body = NULL;
+    int rc = EXIT_OK;
     snprintf(target, sizeof target, "/api/v1/%s/%s", plural, name);
-    if (rc == EXIT_OK && !strcmp(verb, "add")) {
+    if (!strcmp(verb, "add")) {
         snprintf(target, sizeof target, "/api/v1/%s", plural);
         body = json_pack("{s:s,s:O}", "name", name, "spec", spec);
-    } else if (rc == EXIT_OK && (rc = call(m, "GET", target, NULL, &r)) == EXIT_OK) {
+    } else if ((rc = call(m, "GET", target, NULL, &r)) == EXIT_OK) {
         json_t *have = json_deep_copy(json_object_get(r, "spec"));
         json_object_update(have, spec); /* what was read, with the fields given */
         body = json_pack("{s:o,s:O}", "spec", have, "resource_version",
@@ -264,6 +296,19 @@ obj_write(struct mgr *m, const char *plural, const char *verb, const char *name,
         print_obj(m, r);
     json_decref(r);
     return rc;
+}
+
+static int
+obj_write(struct mgr *m, const char *plural, const char *verb, const char *name, int argc,
+          char **argv)
+{
+    json_t *spec = json_object();
+    int rc = spec_from_args(argc, argv, spec);
+    if (rc != EXIT_OK) {
+        json_decref(spec);
+        return rc;
+    }
+    return obj_put(m, plural, verb, name, spec);
 }
 
 /* OBJECT VERB [NAME] [--FIELD VALUE]... */
@@ -414,27 +459,34 @@ cell(json_t *v, char *buf, size_t len)
 /* GET 'target' and print its "items": with -j as JSON, else a table of the
  * 'n' columns 'cols' ({HEADER, KEY} each). */
 #define LIST_COLS_MAX 8
+/* A table of the 'n' columns 'cols' ({HEADER, KEY} each) of 'r''s "items". */
+static void
+print_items(json_t *r, const char *const (*cols)[2], int n)
+{
+    const char *head[LIST_COLS_MAX], *row[LIST_COLS_MAX];
+    char bufs[LIST_COLS_MAX][256];
+    json_t *o;
+    for (int c = 0; c < n; c++)
+        head[c] = cols[c][0];
+    struct table *t = table_create(n, head);
+    size_t i;
+    json_array_foreach (json_object_get(r, "items"), i, o) {
+        for (int c = 0; c < n; c++)
+            row[c] = cell(json_object_get(o, cols[c][1]), bufs[c], sizeof bufs[c]);
+        table_add_row(t, row);
+    }
+    table_print(t);
+}
+
 static int
 list_items(struct mgr *m, const char *target, const char *const (*cols)[2], int n)
 {
-    json_t *r = NULL, *o;
+    json_t *r = NULL;
     int rc = call(m, "GET", target, NULL, &r);
-    if (rc == EXIT_OK && m->json) {
+    if (rc == EXIT_OK && m->json)
         cli_print_json(json_object_get(r, "items"));
-    } else if (rc == EXIT_OK) {
-        const char *head[LIST_COLS_MAX], *row[LIST_COLS_MAX];
-        char bufs[LIST_COLS_MAX][256];
-        for (int c = 0; c < n; c++)
-            head[c] = cols[c][0];
-        struct table *t = table_create(n, head);
-        size_t i;
-        json_array_foreach (json_object_get(r, "items"), i, o) {
-            for (int c = 0; c < n; c++)
-                row[c] = cell(json_object_get(o, cols[c][1]), bufs[c], sizeof bufs[c]);
-            table_add_row(t, row);
-        }
-        table_print(t);
-    }
+    else if (rc == EXIT_OK)
+        print_items(r, cols, n);
     json_decref(r);
     return rc;
 }
@@ -756,6 +808,396 @@ event_run(struct mgr *m, int argc, char **argv)
     return list_items(m, target, cols, 5);
 }
 
+/* ---- the firewall: dfw group|service|section|rule|stats|policy ---- */
+
+/* A flag of `dfw OBJECT add|set` and the field of the spec it sets. */
+struct dfw_flag {
+    const char *flag, *field;
+    enum { DF_LIST, DF_TEXT, DF_INT, DF_BOOL, DF_ENUM } type;
+    const char *const *choices; /* DF_ENUM */
+};
+
+static const char *const dfw_actions[] = {"allow", "drop", "reject", NULL};
+static const char *const dfw_protos[] = {"tcp", "udp", "icmp", "icmpv6", "any", NULL};
+static const char *const dfw_directions[] = {"in", "out", "inout", NULL};
+
+static const struct dfw_flag group_flags[] = {{"--vm", "vms", DF_LIST, NULL},
+                                              {"--tag", "tags", DF_LIST, NULL},
+                                              {"--portgroup", "portgroups", DF_LIST, NULL},
+                                              {"--cidr", "cidrs", DF_LIST, NULL},
+                                              {"--mac", "macs", DF_LIST, NULL},
+                                              {"--description", "description", DF_TEXT, NULL},
+                                              {0}};
+static const struct dfw_flag section_flags[] = {
+    {"--order", "order", DF_INT, NULL}, {"--description", "description", DF_TEXT, NULL}, {0}};
+static const struct dfw_flag rule_flags[] = {{"--src", "src", DF_LIST, NULL},
+                                             {"--dst", "dst", DF_LIST, NULL},
+                                             {"--service", "services", DF_LIST, NULL},
+                                             {"--applied-to", "applied_to", DF_LIST, NULL},
+                                             {"--action", "action", DF_ENUM, dfw_actions},
+                                             {"--direction", "direction", DF_ENUM, dfw_directions},
+                                             {"--log", "log", DF_BOOL, NULL},
+                                             {"--order", "order", DF_INT, NULL},
+                                             {"--description", "description", DF_TEXT, NULL},
+                                             {0}};
+/* A service's: each --proto begins an entry, which the others after it fill. */
+static const struct dfw_flag service_flags[] = {{"--proto", "proto", DF_ENUM, dfw_protos},
+                                                {"--port", "ports", DF_LIST, NULL},
+                                                {"--type", "type", DF_INT, NULL},
+                                                {"--code", "code", DF_INT, NULL},
+                                                {"--description", "description", DF_TEXT, NULL},
+                                                {0}};
+
+/* 'msg' ("dfwrule: src: no dfwgroup x") with its first segment that is a
+ * field of 'flags' said as the flag ("dfwrule: --src: ..."), into 'buf'. */
+static const char *
+in_flags(const struct dfw_flag *flags, const char *msg, char *buf, size_t len)
+{
+    for (const char *seg = msg; (seg = strstr(seg, ": ")); seg += 2) {
+        size_t n = strcspn(seg + 2, ":");
+        for (const struct dfw_flag *f = flags; f->flag; f++)
+            if (strlen(f->field) == n && !strncmp(seg + 2, f->field, n)) {
+                snprintf(buf, len, "%.*s: %s%s", (int)(seg - msg), msg, f->flag, seg + 2 + n);
+                return buf;
+            }
+    }
+    return msg;
+}
+
+/* Appends the items of 'v' ("a,b" or "a") to list 'o'['field']. */
+static void
+list_add(json_t *o, const char *field, const char *v)
+{
+    json_t *l = json_object_get(o, field);
+    if (!l)
+        json_object_set_new(o, field, l = json_array());
+    for (const char *p = v; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+        size_t n = strcspn(p, ",");
+        if (n)
+            json_array_append_new(l, json_stringn(p, n));
+    }
+}
+
+/* The value of flag 'f' ('v') into 'o'.  Returns EXIT_OK or a usage error
+ * naming the flag. */
+static int
+dfw_flag_set(const char *what, const struct dfw_flag *f, const char *v, json_t *o)
+{
+    long n;
+    switch (f->type) {
+    case DF_LIST:
+        list_add(o, f->field, v);
+        return EXIT_OK;
+    case DF_TEXT:
+        json_object_set_new(o, f->field, json_string(v));
+        return EXIT_OK;
+    case DF_INT:
+        if (!parse_long(v, 0, !strcmp(f->flag, "--order") ? INT32_MAX : 255, &n))
+            return cli_usage_error(what, "%s: a number from 0 to %s", f->flag,
+                                   !strcmp(f->flag, "--order") ? "2147483647" : "255");
+        json_object_set_new(o, f->field, json_integer(n));
+        return EXIT_OK;
+    case DF_BOOL:
+        json_object_set_new(o, f->field, json_true());
+        return EXIT_OK;
+    case DF_ENUM: {
+        char choices[128] = "";
+        for (const char *const *c = f->choices; *c; c++) {
+            if (!strcmp(v, *c)) {
+                json_object_set_new(o, f->field, json_string(v));
+                return EXIT_OK;
+            }
+            snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s",
+                     c == f->choices ? ""
+                     : c[1]          ? ", "
+                                     : " or ",
+                     *c);
+        }
+        return cli_usage_error(what, "%s: %s", f->flag, choices);
+    }
+    }
+    return EXIT_USAGE;
+}
+
+/* The flag of 'flags' that 'arg' is, or a usage error (NULL). */
+static const struct dfw_flag *
+dfw_flag_of(const char *what, const struct dfw_flag *flags, const char *arg)
+{
+    char known[256] = "";
+    for (const struct dfw_flag *f = flags; f->flag; f++) {
+        if (!strcmp(arg, f->flag))
+            return f;
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", f == flags ? "" : " ",
+                 f->flag);
+    }
+    cli_usage_error(what, "%s: no such flag (%s)", arg, known);
+    return NULL;
+}
+
+/* The spec that flags 'argv' ('argc') of 'flags' give, into 'spec'; a
+ * service's entries ('service') each begin with --proto. */
+static int
+dfw_spec(const char *what, const struct dfw_flag *flags, bool service, int argc, char **argv,
+         json_t *spec)
+{
+    json_t *entry = NULL;
+    for (int i = 0; i < argc; i++) {
+        const struct dfw_flag *f = dfw_flag_of(what, flags, argv[i]);
+        if (!f)
+            return EXIT_USAGE;
+        if (f->type != DF_BOOL && i + 1 >= argc)
+            return cli_usage_error(what, "%s: wants a value", f->flag);
+        const char *v = f->type == DF_BOOL ? "" : argv[++i];
+        json_t *into = spec;
+        if (service && !strcmp(f->flag, "--proto")) {
+            list_add(spec, "entries", "");
+            json_array_append_new(json_object_get(spec, "entries"), entry = json_object());
+        }
+        if (service && strcmp(f->flag, "--description")) {
+            if (!entry)
+                return cli_usage_error(what, "%s: after the --proto it belongs to", f->flag);
+            into = entry;
+        }
+        int rc = dfw_flag_set(what, f, v, into);
+        if (rc != EXIT_OK)
+            return rc;
+    }
+    return EXIT_OK;
+}
+
+/* Each of 'items' ({"name", "spec"}) with a sort key, to sort by. */
+struct keyed {
+    char key[320];
+    json_t *o;
+};
+
+static int
+keyed_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct keyed *)a)->key, ((const struct keyed *)b)->key);
+}
+
+/* 'items' sorted by "order" then name; rules ('sections' not NULL) by their
+ * section's first.  A new list. */
+static json_t *
+dfw_sorted(json_t *items, json_t *sections)
+{
+    size_t n = json_array_size(items), i;
+    struct keyed *k = calloc(n + 1, sizeof *k);
+    json_t *out = json_array(), *o, *s;
+    json_array_foreach (k ? items : NULL, i, o) {
+        const char *name = json_string_value(json_object_get(o, "name"));
+        long long order = json_integer_value(json_object_get(json_object_get(o, "spec"), "order"));
+        size_t sec = sections ? strcspn(name, "/") : 0;
+        long long so = 0;
+        json_array_foreach (sections, n, s) /* few: a scan */
+            if (!strncmp(json_string_value(json_object_get(s, "name")), name, sec) &&
+                !json_string_value(json_object_get(s, "name"))[sec])
+                so = json_integer_value(json_object_get(json_object_get(s, "spec"), "order"));
+        /* \001 sorts a name before the longer names it begins */
+        snprintf(k[i].key, sizeof k[i].key, "%010lld %.*s\001%010lld %s", so, (int)sec, name, order,
+                 name + sec);
+        k[i].o = o;
+    }
+    n = json_array_size(items);
+    if (k)
+        qsort(k, n, sizeof *k, keyed_cmp);
+    for (i = 0; k && i < n; i++)
+        json_array_append(out, k[i].o);
+    free(k);
+    return out;
+}
+
+/* A service's entries as words: "tcp 22,8000-8080; icmp type 8". */
+static const char *
+entries_cell(json_t *entries, char *buf, size_t len)
+{
+    size_t i;
+    json_t *e;
+    char ports[256];
+    buf[0] = '\0';
+    json_array_foreach (entries, i, e) {
+        json_t *t = json_object_get(e, "type"), *c = json_object_get(e, "code");
+        snprintf(
+            buf + strlen(buf), len - strlen(buf), "%s%s%s%s%s%s%s%s", i ? "; " : "",
+            json_string_value(json_object_get(e, "proto")), json_object_get(e, "ports") ? " " : "",
+            json_object_get(e, "ports") ? cell(json_object_get(e, "ports"), ports, sizeof ports)
+                                        : "",
+            t ? " type " : "", t ? fmt_json(t) : "", c ? " code " : "", c ? fmt_json(c) : "");
+    }
+    return buf;
+}
+
+/* dfw group|service|section|rule list: rules in the order they apply. */
+static int
+dfw_list(struct mgr *m, const char *obj, const char *plural)
+{
+    static const struct {
+        const char *obj;
+        int n;
+        const char *head[7], *field[7]; /* field[0]: the name */
+    } views[] = {
+        {"group",
+         6,
+         {"GROUP", "VMS", "TAGS", "PORTGROUPS", "CIDRS", "MACS"},
+         {"", "vms", "tags", "portgroups", "cidrs", "macs"}},
+        {"service", 2, {"SERVICE", "ENTRIES"}, {"", "entries"}},
+        {"section", 3, {"SECTION", "ORDER", "DESCRIPTION"}, {"", "order", "description"}},
+        {"rule",
+         7,
+         {"RULE", "ACTION", "DIRECTION", "SRC", "DST", "SERVICES", "APPLIED-TO"},
+         {"", "action", "direction", "src", "dst", "services", "applied_to"}},
+    };
+    json_t *all = NULL, *sections = NULL, *o;
+    size_t v = 0, i;
+    while (strcmp(views[v].obj, obj))
+        v++;
+    int rc = fetch_all(m, plural, &all);
+    if (rc == EXIT_OK && v == 3)
+        rc = fetch_all(m, "dfwsections", &sections);
+    json_t *sorted = v >= 2 ? dfw_sorted(all, sections) : json_incref(all);
+    if (rc == EXIT_OK && m->json) {
+        cli_print_json(sorted);
+    } else if (rc == EXIT_OK) {
+        struct table *t = table_create(views[v].n, views[v].head);
+        const char *row[7];
+        char bufs[7][1024];
+        json_array_foreach (sorted, i, o) {
+            json_t *spec = json_object_get(o, "spec");
+            row[0] = json_string_value(json_object_get(o, "name"));
+            for (int k = 1; k < views[v].n; k++) {
+                json_t *x = json_object_get(spec, views[v].field[k]);
+                row[k] = v == 1             ? entries_cell(x, bufs[k], sizeof bufs[k])
+                         : x                ? cell(x, bufs[k], sizeof bufs[k])
+                         : k == 2 && v == 3 ? "inout"
+                                            : "-";
+            }
+            table_add_row(t, row);
+        }
+        table_print(t);
+    }
+    json_decref(sorted);
+    json_decref(all);
+    json_decref(sections);
+    return rc;
+}
+
+/* dfw stats [--host H]: the counters per rule, then the totals. */
+static int
+dfw_stats_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const known[] = {"--host=", NULL};
+    static const char *const cols[][2] = {
+        {"RULE", "name"}, {"PACKETS", "packets"}, {"BYTES", "bytes"}, {"SESSIONS", "sessions"}};
+    char target[1200] = "/api/v1/dfw/stats?";
+    if (!opts_known(argc, argv, known))
+        return cli_usage_error("dfw", "stats [--host H]");
+    query_add(target, sizeof target, "host", opt(argc, argv, "--host", NULL));
+    json_t *r = NULL;
+    int rc = call(m, "GET", target, NULL, &r);
+    if (rc == EXIT_OK && m->json) {
+        cli_print_json(r);
+    } else if (rc == EXIT_OK) {
+        json_t *items = json_pack("{s:O}", "items", json_object_get(r, "rules"));
+        print_items(items, cols, 4);
+        json_decref(items);
+        printf("%lld hosts, %lld DPUs: %lld connections of %lld; drops:",
+               (long long)json_integer_value(json_object_get(r, "hosts")),
+               (long long)json_integer_value(json_object_get(r, "dpus")),
+               (long long)json_integer_value(json_object_get(r, "conns")),
+               (long long)json_integer_value(json_object_get(r, "conn_max")));
+        const char *why;
+        json_t *n;
+        json_object_foreach (json_object_get(r, "drops"), why, n)
+            printf(" %s %lld", why, (long long)json_integer_value(n));
+        printf("%s\n", json_object_size(json_object_get(r, "drops")) ? "" : " none");
+    }
+    json_decref(r);
+    return rc;
+}
+
+/* dfw policy --host H: the document the host gets, as JSON. */
+static int
+dfw_policy_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const known[] = {"--host=", NULL};
+    const char *host = opt(argc, argv, "--host", NULL);
+    char target[1200] = "/api/v1/dfw/policy?";
+    if (!opts_known(argc, argv, known) || !host)
+        return cli_usage_error("dfw", "policy --host H");
+    query_add(target, sizeof target, "host", host);
+    json_t *r = NULL;
+    int rc = call(m, "GET", target, NULL, &r);
+    if (rc == EXIT_OK)
+        cli_print_json(r);
+    json_decref(r);
+    return rc;
+}
+
+#define DFW_USAGE                                                                                  \
+    "group|service|section|rule list | show NAME | del NAME | add|set NAME [FLAGS]; stats "        \
+    "[--host H]; policy --host H"
+
+/* dfw OBJECT add|set NAME FLAGS... */
+static int
+dfw_write(struct mgr *m, const char *obj, const char *plural, const char *verb, const char *name,
+          int argc, char **argv)
+{
+    static const struct {
+        const char *obj;
+        const struct dfw_flag *flags;
+        const char *required; /* at an add */
+    } objs[] = {{"group", group_flags, NULL},
+                {"service", service_flags, "--proto"},
+                {"section", section_flags, NULL},
+                {"rule", rule_flags, "--action"}};
+    char what[64];
+    size_t o = 0;
+    while (strcmp(objs[o].obj, obj))
+        o++;
+    snprintf(what, sizeof what, "dfw %s %s", obj, verb);
+    json_t *spec = json_object();
+    int rc = dfw_spec(what, objs[o].flags, o == 1, argc, argv, spec);
+    const char *field = o == 1 ? "entries" : "action";
+    if (rc == EXIT_OK && objs[o].required && !strcmp(verb, "add") && !json_object_get(spec, field))
+        rc = cli_usage_error(what, "%s is required", objs[o].required);
+    if (rc != EXIT_OK) {
+        json_decref(spec);
+        return rc;
+    }
+    m->flags = objs[o].flags;
+    rc = obj_put(m, plural, verb, name, spec);
+    m->flags = NULL;
+    return rc;
+}
+
+/* dfw group|service|section|rule VERB ... | stats | policy */
+static int
+dfw_run(struct mgr *m, int argc, char **argv)
+{
+    static const char *const objs[][2] = {{"group", "dfwgroups"},
+                                          {"service", "dfwservices"},
+                                          {"section", "dfwsections"},
+                                          {"rule", "dfwrules"}};
+    if (!strcmp(argv[0], "stats"))
+        return dfw_stats_run(m, argc, argv);
+    if (!strcmp(argv[0], "policy"))
+        return dfw_policy_run(m, argc, argv);
+    for (size_t i = 0; argc >= 2 && i < ARRAY_SIZE(objs); i++) {
+        if (strcmp(argv[0], objs[i][0]))
+            continue;
+        const char *verb = argv[1];
+        if (!strcmp(verb, "list") && argc == 2)
+            return dfw_list(m, objs[i][0], objs[i][1]);
+        if ((!strcmp(verb, "add") || !strcmp(verb, "set")) && argc >= 3)
+            return dfw_write(m, objs[i][0], objs[i][1], verb, argv[2], argc - 3, argv + 3);
+        if ((!strcmp(verb, "show") || !strcmp(verb, "del")) && argc == 3)
+            return obj_run(m, objs[i][1], argc - 1, argv + 1);
+        break;
+    }
+    return cli_usage_error("dfw", DFW_USAGE);
+}
+
 /* OBJECT VERB... with a reachable manager. */
 static int
 dispatch(struct mgr *m, const char *url, const char *ca, int argc, char **argv)
@@ -778,6 +1220,8 @@ dispatch(struct mgr *m, const char *url, const char *ca, int argc, char **argv)
         return role_run(m, argc - 1, argv + 1);
     if (!strcmp(argv[0], "software"))
         return software_run(m, argc - 1, argv + 1);
+    if (!strcmp(argv[0], "dfw"))
+        return dfw_run(m, argc - 1, argv + 1);
     if (!strcmp(argv[0], "dpu") && !strcmp(argv[1], "failover"))
         return failover_run(m, argc - 1, argv + 1);
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
@@ -785,7 +1229,7 @@ dispatch(struct mgr *m, const char *url, const char *ca, int argc, char **argv)
             return obj_run(m, kinds[k][1], argc - 1, argv + 1);
     return cli_usage_error(NULL,
                            "unknown object '%s' (the manager's: datacenter, cluster, "
-                           "host, dpu, switch, portgroup, vm, vnic, alarmdef, task, alarm, "
+                           "host, dpu, switch, portgroup, vm, vnic, alarmdef, dfw, task, alarm, "
                            "event, "
                            "software, role, user, audit, login)",
                            argv[0]);

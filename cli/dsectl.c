@@ -46,7 +46,9 @@ usage(FILE *f)
                "              [--prefix KEY] [--limit N]; task list | show ID | watch ID;\n"
                "              alarm list [--host H] [--severity S] [--all] | ack HOST ID;\n"
                "              event list [--object H[/OBJ]] [--since T] [--until T]\n"
-               "              [--type PREFIX] [--limit N]\n"
+               "              [--type PREFIX] [--limit N]; dfw group|service|section|rule\n"
+               "              list | show NAME | del NAME | add|set NAME [FLAGS]; dfw stats\n"
+               "              [--host H]; dfw policy --host H (the flags: docs/dfw.md)\n"
                "Exit status: 0 ok, 1 failed, 2 usage.\n");
 }
 

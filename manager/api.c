@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "lib/identity.h"
+#include "manager/dfw.h"
 #include "manager/inventory.h"
 #include "manager/join.h"
 #include "manager/rbac.h"
@@ -414,6 +415,10 @@ static const char *const plurals[INV__N] = {
     [INV_VM] = "vms",
     [INV_VNIC] = "vnics",
     [INV_ALARMDEF] = "alarmdefs",
+    [INV_DFWGROUP] = "dfwgroups",
+    [INV_DFWSERVICE] = "dfwservices",
+    [INV_DFWSECTION] = "dfwsections",
+    [INV_DFWRULE] = "dfwrules",
 };
 
 /* OBJ (api.h) of 'kv', an object of kind 'k' under 'prefix'. */
@@ -652,6 +657,8 @@ inv_del(struct api *a, const struct api_request *req, const struct caller *c, en
         fleet_forget(a->p.fleet, name);
     if (k == INV_HOST && a->p.alarms)
         alarms_forget(a->p.alarms, name);
+    if (k == INV_HOST && a->p.dfw_stats)
+        dfw_stats_forget(a->p.dfw_stats, name);
     ok(rep, 200, json_pack("{s:I,s:b}", "revision", (json_int_t)rev, "revoked", revoked));
     push_task(a, &actor, key, rev, rep);
 }
@@ -1369,6 +1376,51 @@ event_list(struct api *a, const struct caller *c, const char *query, struct api_
     ok(rep, 200, items ? json_pack("{s:o,s:b}", "items", items, "more", more) : NULL);
 }
 
+/* ---- the firewall (dfw.h, dfwstats.h) ---- */
+
+/* GET /api/v1/dfw/policy?host=H: the policy host H gets, compiled now. */
+static void
+dfw_policy(struct api *a, const struct caller *c, const char *query, struct api_reply *rep)
+{
+    char host[INV_NAME_MAX + 1], err[ERR_LEN], hex[JSON_DIGEST_HEX];
+    json_t *p = NULL;
+    if (query_get(query, "host", host, sizeof host) <= 0)
+        return fail(rep, 400, "bad-request", "host=NAME: the host whose policy to show");
+    if (!check_host(a, c, host, RBAC_READ, NULL, rep))
+        return;
+    int rc = dfw_compile(a->p.store, host, &p, err, sizeof err);
+    if (rc == 0 && !json_is_null(p) && json_digest(p, hex) < 0)
+        rc = err_set(err, sizeof err, -ENOMEM, "out of memory");
+    if (rc < 0) {
+        json_decref(p);
+        return fail_errno(rep, rc, err);
+    }
+    ok(rep, 200,
+       json_pack("{s:s,s:o,s:s?}", "host", host, "policy", p, "digest",
+                 json_is_null(p) ? NULL : hex));
+}
+
+/* GET /api/v1/dfw/stats[?host=H]: the counters summed over the fleet (read
+ * on the root) or over host H's DPUs (read on the host). */
+static void
+dfw_stats_get(struct api *a, const struct caller *c, const char *query, struct api_reply *rep)
+{
+    char host[INV_NAME_MAX + 1];
+    int hh = query_get(query, "host", host, sizeof host);
+    if (hh < 0)
+        return fail(rep, 400, "bad-request", "host=NAME");
+    if (hh ? !check_host(a, c, host, RBAC_READ, NULL, rep)
+           : !check_may(a, c, INV_ROOT, RBAC_READ, rep))
+        return;
+    struct dfw_stats *none = a->p.dfw_stats ? NULL : dfw_stats_create();
+    struct dfw_stats *s = a->p.dfw_stats ? a->p.dfw_stats : none;
+    json_t *r = s ? dfw_stats_json(s, hh ? host : NULL) : NULL;
+    dfw_stats_destroy(none);
+    if (!r && hh && s)
+        return fail(rep, 404, "not-found", "no firewall counters of host %s yet", host);
+    ok(rep, 200, r);
+}
+
 /* ---- the routes ---- */
 
 static void
@@ -1398,6 +1450,10 @@ route(struct api *a, const struct api_request *req, const struct caller *c, cons
         alarm_ack(a, req, c, rest + 7, rep);
     } else if (!strcmp(rest, "events") && get) {
         event_list(a, c, req->query, rep);
+    } else if (!strcmp(rest, "dfw/policy") && get) {
+        dfw_policy(a, c, req->query, rep);
+    } else if (!strcmp(rest, "dfw/stats") && get) {
+        dfw_stats_get(a, c, req->query, rep);
     } else if (!strcmp(rest, "audit") && get) {
         if (check_may(a, c, INV_ROOT, RBAC_ADMINISTER, rep))
             audit_list(a, req->query, rep);

@@ -50,6 +50,12 @@
  *   GET    /api/v1/events            ?object=H[/OBJECT]&since=MS&until=MS&type=PREFIX&limit=N
  *                                    -> {"items": [EVENT], "more"}: the newest N,
  *                                    oldest first (alarms.h)
+ *   GET    /api/v1/dfw/policy        ?host=H -> {"host", "policy": POLICY|null, "digest":
+ *                                    hex|null}: the firewall's policy host H gets,
+ *                                    compiled now (dfw.h, docs/dfw.md); read on the host
+ *   GET    /api/v1/dfw/stats         ?host=H -> the firewall's counters summed per rule
+ *                                    over the fleet (read on the root), or over host
+ *                                    H's DPUs (read on it; 404 before any) (dfwstats.h)
  *   GET    /api/v1/roles             -> {"items": [{"name", "may": [ACTION], "description"}]}:
  *                                    read-only, operator, admin (rbac.h); any user
  *   GET    /api/v1/users             -> {"items": [{"name", "grants"}]}
@@ -57,7 +63,8 @@
  *   GET    /api/v1/audit             ?prefix=KEY&since_ms=&until_ms=&after=REV&limit=N
  *
  *   KINDS: datacenters, clusters, hosts, dpus, switches, portgroups, vms,
- *   vnics, alarmdefs (inventory.h; NAME of a dpu, portgroup or vnic is PARENT/NAME).
+ *   vnics, alarmdefs, dfwgroups, dfwservices, dfwsections, dfwrules
+ *   (inventory.h; NAME of a dpu, portgroup, vnic or dfwrule is PARENT/NAME).
  *   OBJ: {"kind", "name", "spec": {...}, "resource_version", "create_revision"},
  *   and after a change "task": the id of the task that pushes it to the hosts
  *
@@ -89,6 +96,7 @@
 #include "manager/hostop.h"
 #include "manager/auth.h"
 #include "manager/ca.h"
+#include "manager/dfwstats.h"
 #include "manager/fleet.h"
 #include "manager/store.h"
 
@@ -109,10 +117,11 @@ struct api_params {
      * operation on a host was queued (hostop.h: a round soon runs it).
      * Optional. */
     void (*changed)(void *aux, const char *task);
-    struct fleet *fleet;     /* the figures (borrowed); NULL: none */
-    struct alarms *alarms;   /* the alarms and events (borrowed); NULL: none */
-    struct hostops *hostops; /* where operations on hosts wait (borrowed); NULL: none */
-    struct ca *ca;           /* the cluster CA (borrowed); NULL: no joins */
+    struct fleet *fleet;         /* the figures (borrowed); NULL: none */
+    struct alarms *alarms;       /* the alarms and events (borrowed); NULL: none */
+    struct hostops *hostops;     /* where operations on hosts wait (borrowed); NULL: none */
+    struct ca *ca;               /* the cluster CA (borrowed); NULL: no joins */
+    struct dfw_stats *dfw_stats; /* the firewall's counters (borrowed); NULL: none */
     /* Called after a change of the CRL (a host or DPU removed, a host
      * joined again), to put it in force at once.  Optional. */
     void (*revoked)(void *aux);

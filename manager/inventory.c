@@ -12,15 +12,35 @@
 #include "lib/util.h"
 #include "monitor/alarm.h"
 
-enum field_type { F_TEXT, F_REF, F_INT, F_BOOL, F_IPV4, F_MAC, F_DPU_RULE, F_TEAMING };
+enum field_type {
+    F_TEXT,
+    F_REF,
+    F_INT,
+    F_BOOL,
+    F_IPV4,
+    F_MAC,
+    F_DPU_RULE,
+    F_TEAMING,
+    F_ENUM,  /* one of 'choices' */
+    F_REFS,  /* a list of names of existing objects of kind 'ref' */
+    F_NAMES, /* a list of names of kind 'ref', which need not exist */
+    F_TAGS,  /* a list of tags (name_is_valid()) */
+    F_CIDRS, /* a list of IPv4 or IPv6 prefixes, no host bits set */
+    F_MACS,  /* a list of unicast MACs */
+    F_SERVICE_ENTRIES,
+};
 
 struct field {
     const char *name;
     enum field_type type;
     bool required;
-    int64_t min, max;  /* F_INT */
-    enum inv_kind ref; /* F_REF: the kind it names */
+    int64_t min, max;           /* F_INT */
+    enum inv_kind ref;          /* F_REF, F_REFS, F_NAMES: the kind it names */
+    const char *const *choices; /* F_ENUM: NULL-terminated */
 };
+
+/* The longest list a field holds. */
+#define LIST_MAX 4096
 
 struct inv_kind_def {
     const char *name;
@@ -40,6 +60,12 @@ struct inv_kind_def {
     {                                                                                              \
         .name = "mtu", .type = F_INT, .min = 68, .max = 9000                                       \
     }
+static const char *const dfw_actions[] = {"allow", "drop", "reject", NULL};
+static const char *const dfw_directions[] = {"in", "out", "inout", NULL};
+#define ORDER                                                                                      \
+    {                                                                                              \
+        .name = "order", .type = F_INT, .min = 0, .max = INT32_MAX                                 \
+    }
 static const struct field dc_fields[] = {TEXT("description"), {0}};
 static const struct field cluster_fields[] = {
     {.name = "datacenter", .type = F_REF, .required = true, .ref = INV_DATACENTER},
@@ -58,6 +84,7 @@ static const struct field switch_fields[] = {
     {.name = "datacenter", .type = F_REF, .required = true, .ref = INV_DATACENTER},
     MTU,
     {.name = "teaming", .type = F_TEAMING},
+    {.name = "dfw_default", .type = F_ENUM, .choices = dfw_actions},
     TEXT("description"),
     {0}};
 static const struct field pg_fields[] = {
@@ -66,11 +93,37 @@ static const struct field pg_fields[] = {
     TEXT("description"),
     {0}};
 static const struct field vm_fields[] = {
-    {.name = "host", .type = F_REF, .required = true, .ref = INV_HOST}, TEXT("description"), {0}};
+    {.name = "host", .type = F_REF, .required = true, .ref = INV_HOST},
+    {.name = "tags", .type = F_TAGS},
+    TEXT("description"),
+    {0}};
 static const struct field vnic_fields[] = {
     {.name = "mac", .type = F_MAC, .required = true},
     {.name = "portgroup", .type = F_REF, .required = true, .ref = INV_PORTGROUP},
     {0}};
+
+static const struct field dfwgroup_fields[] = {
+    {.name = "vms", .type = F_NAMES, .ref = INV_VM},
+    {.name = "tags", .type = F_TAGS},
+    {.name = "portgroups", .type = F_NAMES, .ref = INV_PORTGROUP},
+    {.name = "cidrs", .type = F_CIDRS},
+    {.name = "macs", .type = F_MACS},
+    TEXT("description"),
+    {0}};
+static const struct field dfwsection_fields[] = {ORDER, TEXT("description"), {0}};
+static const struct field dfwrule_fields[] = {
+    ORDER,
+    {.name = "src", .type = F_REFS, .ref = INV_DFWGROUP},
+    {.name = "dst", .type = F_REFS, .ref = INV_DFWGROUP},
+    {.name = "services", .type = F_REFS, .ref = INV_DFWSERVICE},
+    {.name = "applied_to", .type = F_REFS, .ref = INV_DFWGROUP},
+    {.name = "action", .type = F_ENUM, .required = true, .choices = dfw_actions},
+    {.name = "direction", .type = F_ENUM, .choices = dfw_directions},
+    {.name = "log", .type = F_BOOL},
+    TEXT("description"),
+    {0}};
+static const struct field dfwservice_fields[] = {
+    {.name = "entries", .type = F_SERVICE_ENTRIES, .required = true}, TEXT("description"), {0}};
 
 static const struct field no_fields[] = {{0}};
 
@@ -102,6 +155,10 @@ static const struct inv_kind_def kinds[INV__N] = {
     [INV_VM] = {"vm", 1, -1, "host", vm_fields},
     [INV_VNIC] = {"vnic", 2, INV_VM, NULL, vnic_fields},
     [INV_ALARMDEF] = {"alarmdef", 1, -1, NULL, no_fields, check_alarmdef},
+    [INV_DFWGROUP] = {"dfwgroup", 1, -1, NULL, dfwgroup_fields},
+    [INV_DFWSERVICE] = {"dfwservice", 1, -1, NULL, dfwservice_fields},
+    [INV_DFWSECTION] = {"dfwsection", 1, -1, NULL, dfwsection_fields},
+    [INV_DFWRULE] = {"dfwrule", 2, INV_DFWSECTION, NULL, dfwrule_fields},
 };
 
 int
@@ -138,6 +195,10 @@ inv_key(enum inv_kind k, const char *name, char *key, size_t len, char *err, siz
     } else if (ok) {
         ok = name_is_valid(name, INV_NAME_MAX);
     }
+    if (ok && k == INV_DFWRULE && strlen(name) > INV_DFWRULE_NAME_MAX)
+        return err_set(err, err_len, -EINVAL,
+                       "dfwrule: a name is SECTION/RULE, %d characters at most",
+                       INV_DFWRULE_NAME_MAX);
     if (!ok)
         return err_set(err, err_len, -EINVAL, "%s: a name is %s of letters, digits, '.-_'", d->name,
                        d->segments == 2 ? "PARENT/NAME, each" : "1 to 64 characters");
@@ -201,6 +262,135 @@ is_mac(const char *s)
            !(b[0] & 1); /* a unicast address */
 }
 
+/* "N" or "N-M", 1 <= N <= M <= 65535, decimal without sign or spaces. */
+static bool
+is_port_range(const char *s)
+{
+    long lo, hi;
+    char a[8], b[8];
+    size_t n = s ? strspn(s, "0123456789") : 0;
+    if (!n || n > 5)
+        return false;
+    snprintf(a, sizeof a, "%.*s", (int)n, s);
+    lo = strtol(a, NULL, 10);
+    if (s[n] == '\0')
+        return lo >= 1 && lo <= 65535;
+    size_t m = strspn(s + n + 1, "0123456789");
+    if (s[n] != '-' || !m || m > 5 || s[n + 1 + m])
+        return false;
+    snprintf(b, sizeof b, "%s", s + n + 1);
+    hi = strtol(b, NULL, 10);
+    return lo >= 1 && lo <= hi && hi <= 65535;
+}
+
+/* A dfwservice entry: {"proto", "ports"? (tcp, udp), "type"?, "code"? (icmp,
+ * icmpv6)}. */
+static int
+check_service_entry(json_t *e, char *err, size_t err_len)
+{
+    static const char *const known[] = {"proto", "ports", "type", "code", NULL};
+    static const char *const protos[] = {"tcp", "udp", "icmp", "icmpv6", "any", NULL};
+    const char *proto = json_string_value(json_object_get(e, "proto")), *k;
+    json_t *ports = json_object_get(e, "ports"), *p;
+    size_t i, n = 0;
+    if (!json_is_object(e))
+        return err_set(err, err_len, -EINVAL, "{\"proto\", \"ports\"?, \"type\"?, \"code\"?}");
+    if ((k = cmd_arg_unknown(e, known)))
+        return err_set(err, err_len, -EINVAL, "%s: not proto, ports, type or code", k);
+    while (proto && protos[n] && strcmp(protos[n], proto))
+        n++;
+    if (!proto || !protos[n])
+        return err_set(err, err_len, -EINVAL, "proto: tcp, udp, icmp, icmpv6 or any");
+    bool l4 = n < 2, icmp = n == 2 || n == 3;
+    if (ports && !l4)
+        return err_set(err, err_len, -EINVAL, "ports: only for tcp and udp");
+    if (ports &&
+        (!json_is_array(ports) || !json_array_size(ports) || json_array_size(ports) > 1024))
+        return err_set(err, err_len, -EINVAL, "ports: a list of 1 to 1024 \"N\" or \"N-M\"");
+    json_array_foreach (ports, i, p) {
+        if (!is_port_range(json_string_value(p)))
+            return err_set(err, err_len, -EINVAL,
+                           "ports: %.32s: \"N\" or \"N-M\", 1 <= N <= M <= 65535",
+                           json_is_string(p) ? json_string_value(p) : "not a string");
+    }
+    static const char *const icmp_keys[] = {"type", "code"};
+    for (i = 0; i < 2; i++) {
+        json_t *v = json_object_get(e, icmp_keys[i]);
+        if (v && !icmp)
+            return err_set(err, err_len, -EINVAL, "%s: only for icmp and icmpv6", icmp_keys[i]);
+        if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255))
+            return err_set(err, err_len, -EINVAL, "%s: 0 to 255", icmp_keys[i]);
+    }
+    return 0;
+}
+
+static int
+check_service_entries(json_t *v, char *err, size_t err_len)
+{
+    size_t i;
+    json_t *e;
+    char why[ERR_LEN];
+    if (!json_is_array(v) || !json_array_size(v) || json_array_size(v) > 256)
+        return err_set(err, err_len, -EINVAL, "a list of 1 to 256 {\"proto\", ...}");
+    json_array_foreach (v, i, e) {
+        if (check_service_entry(e, why, sizeof why) < 0)
+            return err_set(err, err_len, -EINVAL, "[%zu]: %s", i, why);
+    }
+    return 0;
+}
+
+/* "ADDR/LEN", IPv4 or IPv6, without host bits (a typo in the length must not
+ * widen a group silently). */
+static int
+check_cidr(const char *s, char *err, size_t err_len)
+{
+    char addr[64];
+    unsigned char b[16];
+    const char *slash = s ? strchr(s, '/') : NULL;
+    long len;
+    if (!slash || (size_t)(slash - s) >= sizeof addr)
+        return err_set(err, err_len, -EINVAL, "%.64s: ADDR/LEN", s ? s : "not a string");
+    snprintf(addr, sizeof addr, "%.*s", (int)(slash - s), s);
+    bool v6 = strchr(addr, ':') != NULL;
+    int bits = v6 ? 128 : 32;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, b) != 1 || !parse_long(slash + 1, 0, bits, &len) ||
+        strspn(slash + 1, "0123456789") != strlen(slash + 1))
+        return err_set(err, err_len, -EINVAL, "%.64s: an IPv4 or IPv6 ADDR/LEN", s);
+    for (int i = (int)len; i < bits; i++)
+        if (b[i / 8] & (0x80 >> (i % 8)))
+            return err_set(err, err_len, -EINVAL, "%.64s: host bits set past /%ld", s, len);
+    return 0;
+}
+
+/* A list (LIST_MAX at most) whose items each pass the check of field
+ * 'f''s type. */
+static int
+check_list(const struct field *f, json_t *v, char *err, size_t err_len)
+{
+    size_t i;
+    json_t *x;
+    char key[STORE_KEY_MAX], why[ERR_LEN];
+    if (!json_is_array(v) || json_array_size(v) > LIST_MAX)
+        return err_set(err, err_len, -EINVAL, "a list of at most %d", LIST_MAX);
+    json_array_foreach (v, i, x) {
+        const char *s = json_string_value(x);
+        int rc = 0;
+        if (!s)
+            rc = err_set(why, sizeof why, -EINVAL, "not a string");
+        else if (f->type == F_REFS || f->type == F_NAMES)
+            rc = inv_key(f->ref, s, key, sizeof key, why, sizeof why);
+        else if (f->type == F_TAGS && !name_is_valid(s, INV_NAME_MAX))
+            rc = err_set(why, sizeof why, -EINVAL, "a tag is 1 to 64 of letters, digits, '.-_'");
+        else if (f->type == F_CIDRS)
+            rc = check_cidr(s, why, sizeof why);
+        else if (f->type == F_MACS && !is_mac(s))
+            rc = err_set(why, sizeof why, -EINVAL, "%.32s: a unicast MAC, xx:xx:xx:xx:xx:xx", s);
+        if (rc < 0)
+            return err_set(err, err_len, rc, "[%zu]: %s", i, why);
+    }
+    return 0;
+}
+
 /* Checks 'v', the value of field 'f'. */
 static int
 check_field(const struct field *f, json_t *v, char *err, size_t err_len)
@@ -230,6 +420,20 @@ check_field(const struct field *f, json_t *v, char *err, size_t err_len)
         return check_dpu_rule(v, err, err_len);
     case F_TEAMING:
         return check_teaming(v, err, err_len);
+    case F_ENUM:
+        for (const char *const *c = f->choices; *c; c++)
+            if (s && !strcmp(s, *c))
+                return 0;
+        return err_set(err, err_len, -EINVAL, "%s, %s or %s", f->choices[0], f->choices[1],
+                       f->choices[2]);
+    case F_REFS:
+    case F_NAMES:
+    case F_TAGS:
+    case F_CIDRS:
+    case F_MACS:
+        return check_list(f, v, err, err_len);
+    case F_SERVICE_ENTRIES:
+        return check_service_entries(v, err, err_len);
     }
     return -EINVAL;
 }
@@ -265,6 +469,32 @@ inv_validate(enum inv_kind k, json_t *obj, char *err, size_t err_len)
         if (f->required && !json_object_get(obj, f->name))
             return err_set(err, err_len, -EINVAL, "%s: %s is required", d->name, f->name);
     return 0;
+}
+
+json_t *
+inv_load_all(struct store *st, const char *kind, char *err, size_t err_len)
+{
+    char prefix[64], after[STORE_KEY_MAX] = "";
+    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, kind);
+    json_t *all = json_object();
+    for (;;) {
+        struct store_list l = {0};
+        if (!all || store_list(st, prefix, after, STORE_LIST_MAX, &l, err, err_len) < 0) {
+            if (!all)
+                err_set(err, err_len, -ENOMEM, "out of memory");
+            json_decref(all);
+            return NULL;
+        }
+        for (size_t i = 0; i < l.n_kvs; i++)
+            json_object_set_new(all, l.kvs[i].key + strlen(prefix),
+                                json_loads(l.kvs[i].value, 0, NULL));
+        bool more = l.more && l.n_kvs;
+        if (more)
+            snprintf(after, sizeof after, "%s", l.kvs[l.n_kvs - 1].key);
+        store_list_fini(&l);
+        if (!more)
+            return all;
+    }
 }
 
 /* ---- the tree ---- */
@@ -353,21 +583,41 @@ inv_parent_of_new(enum inv_kind k, const char *name, json_t *obj, char *buf, siz
     return parent && inv_key(f->ref, parent, buf, len, NULL, 0) == 0 ? buf : NULL;
 }
 
-/* -ENOENT unless every object 'obj' names (its F_REF fields) exists. */
+/* -ENOENT unless object 'name' of the kind field 'f' names exists. */
+static int
+check_ref(struct store *st, const struct inv_kind_def *d, const struct field *f, const char *name,
+          char *err, size_t err_len)
+{
+    char key[STORE_KEY_MAX];
+    struct store_kv kv = {0};
+    if (!name || inv_key(f->ref, name, key, sizeof key, NULL, 0) < 0)
+        return 0;
+    int rc = store_get(st, key, &kv, err, err_len);
+    store_kv_fini(&kv);
+    if (rc == -ENOENT && f->type == F_REFS) /* which of the lists */
+        return err_set(err, err_len, -ENOENT, "%s: %s: no %s %s", d->name, f->name,
+                       kinds[f->ref].name, name);
+    if (rc == -ENOENT)
+        return err_set(err, err_len, -ENOENT, "%s: no %s %s", d->name, kinds[f->ref].name, name);
+    return rc;
+}
+
+/* -ENOENT unless every object 'obj' names (its F_REF and F_REFS fields)
+ * exists. */
 static int
 check_refs(struct store *st, const struct inv_kind_def *d, json_t *obj, char *err, size_t err_len)
 {
     for (const struct field *f = d->fields; f->name; f++) {
-        const char *name = json_string_value(json_object_get(obj, f->name));
-        char key[STORE_KEY_MAX];
-        struct store_kv kv = {0};
-        if (f->type != F_REF || !name || inv_key(f->ref, name, key, sizeof key, NULL, 0) < 0)
-            continue;
-        int rc = store_get(st, key, &kv, err, err_len);
-        store_kv_fini(&kv);
-        if (rc == -ENOENT)
-            return err_set(err, err_len, -ENOENT, "%s: no %s %s", d->name, kinds[f->ref].name,
-                           name);
+        json_t *v = json_object_get(obj, f->name), *x;
+        size_t i;
+        int rc = 0;
+        if (f->type == F_REF)
+            rc = check_ref(st, d, f, json_string_value(v), err, err_len);
+        else if (f->type == F_REFS)
+            json_array_foreach (v, i, x) {
+                if ((rc = check_ref(st, d, f, json_string_value(x), err, err_len)) < 0)
+                    break;
+            }
         if (rc < 0)
             return rc;
     }
@@ -478,9 +728,12 @@ static int
 is_referrer(const struct store_kv *kv, void *aux)
 {
     struct referrer *r = aux;
-    json_t *obj = json_loads(kv->value, 0, NULL);
-    const char *v = json_string_value(json_object_get(obj, r->f->name));
+    json_t *obj = json_loads(kv->value, 0, NULL), *field = json_object_get(obj, r->f->name), *x;
+    const char *v = json_string_value(field);
     int rc = v && !strcmp(v, r->name);
+    size_t i;
+    json_array_foreach (r->f->type == F_REFS ? field : NULL, i, x) /* a list of them */
+        rc |= json_is_string(x) && !strcmp(json_string_value(x), r->name);
     if (rc)
         snprintf(r->who, r->who_len, "%s %s", r->kind, kv->key + r->skip);
     json_decref(obj);
@@ -523,7 +776,7 @@ find_child(struct store *st, enum inv_kind k, const char *name, char *who, size_
             store_list_fini(&l);
         }
         for (const struct field *f = kinds[c].fields; rc == 0 && f->name; f++)
-            if (f->type == F_REF && f->ref == k)
+            if ((f->type == F_REF || f->type == F_REFS) && f->ref == k)
                 rc = find_referrer(st, (enum inv_kind)c, f, name, who, who_len, err, err_len);
         if (rc)
             return rc;

@@ -15,14 +15,26 @@
  *     alarmdef A               an alarm definition for every host (monitor/alarm.h:
  *                              "metric" and its thresholds, or "event"; its name is
  *                              the object's), under the root
+ *     dfwgroup G               {"vms", "tags", "portgroups": ["S/P"], "cidrs", "macs"}
+ *     dfwservice SV            {"entries": [{"proto", "ports", "type", "code"}]}
+ *     dfwsection SEC           {"order"}
+ *       +-- dfwrule SEC/R      {"order", "src", "dst", "services", "applied_to",
+ *                               "action", "direction", "log"}
+ *                              the distributed firewall (docs/dfw.md, manager/dfw.h)
+ *
+ * A vm may carry "tags" (a dfwgroup's members by tag), a switch
+ * "dfw_default" (allow, drop or reject: its portgroups' firewall default).
  *
  * A name is one segment ("h1"), or two for the kinds that live in their
- * parent's key (dpu, portgroup, vnic: "h1/dpu1").  Each segment follows
- * name_is_valid() (lib/util.h), 64 characters at most.
+ * parent's key (dpu, portgroup, vnic, dfwrule: "h1/dpu1").  Each segment
+ * follows name_is_valid() (lib/util.h), 64 characters at most; a dfwrule's
+ * whole name, which is its name on the DPUs, 127 at most.
  *
  * The rules: a value holds only the fields of its kind, each of its type
  * and range (an unknown field is refused: a typo must not pass for an
- * intent); the parent must exist; an object with children cannot be
+ * intent); the parent must exist, and every object a value names (a
+ * reference, or a list of them: a dfwrule's groups and services), which
+ * cannot be deleted while named; an object with children cannot be
  * deleted (-ENOTEMPTY); an update names the resource version it read, and
  * fails with -ESTALE (HTTP 409) when someone changed the object meanwhile.
  * Every change is one store transaction with its audit entry (store.h).
@@ -53,10 +65,15 @@ enum inv_kind {
     INV_VM,
     INV_VNIC,
     INV_ALARMDEF,
+    INV_DFWGROUP,
+    INV_DFWSERVICE,
+    INV_DFWSECTION,
+    INV_DFWRULE,
     INV__N
 };
 
-#define INV_NAME_MAX 64 /* characters of one segment */
+#define INV_NAME_MAX 64          /* characters of one segment */
+#define INV_DFWRULE_NAME_MAX 127 /* of a dfwrule's SECTION/RULE: its name on the DPUs */
 
 /* The kind called 'name' ("portgroup").  Returns 0 or -EINVAL. */
 int inv_kind_parse(const char *name, enum inv_kind *out);
@@ -69,6 +86,11 @@ int inv_key(enum inv_kind, const char *name, char *key, size_t len, char *err, s
 /* Checks 'obj' as a value of 'kind' (fields, types, ranges).  Returns 0 or
  * -EINVAL with the reason ("portgroup: vlan: 0 to 4094"). */
 int inv_validate(enum inv_kind, json_t *obj, char *err, size_t err_len);
+
+/* Every object under /dse/v1/'kind'/ (an inventory kind, or another kind
+ * of key: "task") as {NAME: value}, read a page at a time.  Returns it (the
+ * caller's), or NULL with the store's error in 'err' (may be NULL). */
+json_t *inv_load_all(struct store *, const char *kind, char *err, size_t err_len);
 
 /* The root of the tree: above every datacenter, and above every key that
  * is no inventory object (users, tokens): a grant there holds for all. */

@@ -44,6 +44,7 @@ struct manager {
     struct fleet *fleet;
     struct alarms *alarms;
     struct hostops *hostops;
+    struct dfw_stats *dfw_stats;
 };
 
 static bool
@@ -144,7 +145,7 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
     if (rc == 0)
         rc = store_open(db, &m->store, err, err_len);
     if (rc == 0 && (!(m->fleet = fleet_create()) || !(m->alarms = alarms_create()) ||
-                    !(m->hostops = hostops_create())))
+                    !(m->hostops = hostops_create()) || !(m->dfw_stats = dfw_stats_create())))
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
     if (rc == 0)
         rc = crl_sync(m, err, err_len);
@@ -155,6 +156,7 @@ manager_open(const struct manager_params *p, struct manager **out, char *err, si
                             .fleet = m->fleet,
                             .alarms = m->alarms,
                             .hostops = m->hostops,
+                            .dfw_stats = m->dfw_stats,
                             .ca = m->ca};
     if (rc == 0 && api_create(&ap, &m->api) < 0)
         rc = err_set(err, err_len, -ENOMEM, "out of memory");
@@ -180,6 +182,7 @@ manager_start(struct manager *m, struct event_base *base, char *err, size_t err_
                                   .fleet = m->fleet,
                                   .alarms = m->alarms,
                                   .hostops = m->hostops,
+                                  .dfw_stats = m->dfw_stats,
                                   .interval_ms = m->p.interval_ms,
                                   .task_keep_ms = m->p.task_keep_ms};
     int rc = reconcile_start(&rp, &m->reconcile, err, err_len);
@@ -202,6 +205,7 @@ manager_close(struct manager *m)
     fleet_destroy(m->fleet);
     alarms_destroy(m->alarms);
     hostops_destroy(m->hostops);
+    dfw_stats_destroy(m->dfw_stats);
     store_close(m->store);
     ca_close(m->ca);
     if (m->ssl)

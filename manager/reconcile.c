@@ -18,6 +18,8 @@
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "lib/cmdtab.h"
+#include "manager/dfw.h"
 #include "manager/inventory.h"
 #include "manager/hostop.h"
 #include "manager/join.h"
@@ -52,8 +54,13 @@ struct rhost {
     json_t *team;           /* its datacenter's teaming {"want", "conflict"?} (borrowed), or NULL */
     uint64_t team_gen;      /* of the teaming it has as wanted; 0: not */
     char *team_drift;       /* why it does not, or NULL */
-    bool keep;              /* its connection stays open between rounds */
-    bool taken;             /* (while the table is rebuilt) */
+    json_t *dfw;            /* its datacenter's firewall {"args", "digest"} (borrowed), or NULL */
+    char dfw_have[JSON_DIGEST_HEX]; /* the digest of the policy it confirmed; "": none, "?":
+                                       in doubt (it refused one) */
+    bool dfw_known;                 /* 'dfw_have' is what it has */
+    char *dfw_drift;                /* why it refused the policy, or NULL */
+    bool keep;                      /* its connection stays open between rounds */
+    bool taken;                     /* (while the table is rebuilt) */
 };
 
 /* One host's work in a round, done by a worker. */
@@ -78,6 +85,8 @@ struct job {
     uint64_t teams_gen;  /* the teamings' generation */
     int64_t crl_number;  /* the cluster's revocation list ... */
     const char *crl_pem; /* ... (borrowed), or NULL: none */
+    json_t *dfw;         /* its datacenter's firewall {"args", "digest"} (borrowed), or NULL */
+    struct dfw_stats *dfw_stats; /* NULL: no firewall counters this time */
     bool reached;
     bool ran; /* the round did not leave it undone */
 };
@@ -116,9 +125,11 @@ struct rstate {
     int64_t crl_number;      /* the cluster's revocation list, as the inventory was read */
     char *crl_pem;           /* NULL: none yet */
     struct hostops *hostops; /* whence operations come (borrowed), or NULL */
-    struct hostop *ops;      /* room for HOSTOPS_MAX (a round's) */
-    size_t n_running;        /* hosts with a long operation under way */
-    size_t n_ops;            /* (while a round plans) in 'ops' */
+    json_t *dfw;             /* each datacenter's firewall {DC: {"args": {"policy"}, "digest"}} */
+    struct dfw_stats *dfw_stats; /* where the hosts' firewall counters go, or NULL */
+    struct hostop *ops;          /* room for HOSTOPS_MAX (a round's) */
+    size_t n_running;            /* hosts with a long operation under way */
+    size_t n_ops;                /* (while a round plans) in 'ops' */
     struct pool pool;
 };
 
@@ -140,26 +151,11 @@ struct reconciler {
 static json_t *
 load_all(struct store *st, const char *kind)
 {
-    char prefix[64], after[STORE_KEY_MAX] = "", err[ERR_LEN];
-    snprintf(prefix, sizeof prefix, "%s%s/", STORE_KEY_PREFIX, kind);
-    json_t *all = json_object();
-    for (;;) {
-        struct store_list l = {0};
-        if (store_list(st, prefix, after, STORE_LIST_MAX, &l, err, sizeof err) < 0) {
-            log_warn("%s", err);
-            json_decref(all);
-            return NULL;
-        }
-        for (size_t i = 0; i < l.n_kvs; i++)
-            json_object_set_new(all, l.kvs[i].key + strlen(prefix),
-                                json_loads(l.kvs[i].value, 0, NULL));
-        bool more = l.more && l.n_kvs;
-        if (more)
-            snprintf(after, sizeof after, "%s", l.kvs[l.n_kvs - 1].key);
-        store_list_fini(&l);
-        if (!more)
-            return all;
-    }
+    char err[ERR_LEN];
+    json_t *all = inv_load_all(st, kind, err, sizeof err);
+    if (!all)
+        log_warn("%s", err);
+    return all;
 }
 
 static const char *
@@ -301,7 +297,8 @@ host_result(json_t *status)
     size_t i;
     json_t *d;
     json_array_foreach (json_object_get(status, "drift"), i, d) {
-        if (strstr(json_string_value(d), ": cannot add: "))
+        if (strstr(json_string_value(d), ": cannot add: ") ||
+            !strncmp(json_string_value(d), "dfw: ", 5))
             return json_pack("{s:b,s:O}", "ok", 0, "error", d);
     }
     if (!json_is_true(json_object_get(status, "reachable")))
@@ -487,6 +484,80 @@ sync_team(const struct httpc *peer, const char *name, struct job *j)
         json_array_append(drift, json_object_get(j->team, "conflict"));
 }
 
+/* What a host that refused a policy holds: no digest is this. */
+#define DFW_IN_DOUBT "?"
+
+/* Reads the digest of the policy the host has (dfw.show) into 'h'; a
+ * host without a firewall (an older hostd) has none known. */
+static void
+dfw_show(const struct httpc *peer, struct rhost *h)
+{
+    char err[ERR_LEN];
+    json_t *r = NULL;
+    h->dfw_known =
+        httpc_call_result(peer, "dfw.show", NULL, &r, err, sizeof err) == 0 && json_is_object(r);
+    const char *d = json_string_value(json_object_get(r, "digest"));
+    snprintf(h->dfw_have, sizeof h->dfw_have, "%s", h->dfw_known && d ? d : "");
+    json_decref(r);
+}
+
+/* The firewall's policy of the host's datacenter to the host (dfw.set),
+ * when the digest it confirmed differs from the policy's: an unchanged
+ * policy costs no call.  What it has is read at each full visit (a policy
+ * changed by hand is put back).  While the datacenter has none, a host
+ * that knows no firewall is left alone.  The status names the digest the
+ * host holds ("dfw"); a refusal is drift. */
+static void
+sync_dfw(const struct httpc *peer, const char *name, struct job *j)
+{
+    static struct log_ratelimit rl = LOG_RATELIMIT_INIT(5, 60000);
+    struct rhost *h = j->h;
+    json_t *args = json_object_get(j->dfw, "args"), *r = NULL;
+    const char *want = json_string_value(json_object_get(j->dfw, "digest"));
+    char err[ERR_LEN];
+    if (!args)
+        return;
+    if (j->full)
+        dfw_show(peer, h);
+    free(h->dfw_drift);
+    h->dfw_drift = NULL;
+    if ((want || h->dfw_known) && (!h->dfw_known || strcmp(h->dfw_have, want ? want : ""))) {
+        if (httpc_call_result(peer, "dfw.set", args, &r, err, sizeof err) == 0) {
+            const char *d = json_string_value(json_object_get(r, "digest"));
+            snprintf(h->dfw_have, sizeof h->dfw_have, "%s", d ? d : want ? want : "");
+            h->dfw_known = true;
+        } else {
+            /* What it holds now is in doubt: set again at the next change
+             * (and after a refusal to turn it off, read at its next visit). */
+            log_warn_rl(&rl, "host %s: firewall policy: %s", name, err);
+            snprintf(h->dfw_have, sizeof h->dfw_have, "%s", DFW_IN_DOUBT);
+            h->dfw_known = want != NULL;
+            /* hostd's line, without the command's name httpc puts first */
+            h->dfw_drift = strdup(strncmp(err, "dfw.set: ", 9) ? err : err + 9);
+        }
+        json_decref(r);
+    }
+    if (h->dfw_known && h->dfw_have[0] && strcmp(h->dfw_have, DFW_IN_DOUBT))
+        json_object_set_new(j->status, "dfw", json_string(h->dfw_have));
+    if (h->dfw_drift)
+        json_array_append_new(json_object_get(j->status, "drift"),
+                              json_sprintf("dfw: policy refused: %s", h->dfw_drift));
+}
+
+/* The host's firewall counters (dfw.stats) into 'stats', while it holds a
+ * policy; else its counters go. */
+static void
+collect_dfw(const struct httpc *peer, const char *name, struct rhost *h, struct dfw_stats *stats)
+{
+    char err[ERR_LEN];
+    json_t *r = NULL;
+    if (!h->dfw_known || !h->dfw_have[0])
+        dfw_stats_forget(stats, name);
+    else if (httpc_call_result(peer, "dfw.stats", NULL, &r, err, sizeof err) == 0)
+        dfw_stats_record(stats, name, r, wall_ms());
+    json_decref(r);
+}
+
 /* ---- one host ---- */
 
 /* Everything a round does with host 'name' at 'peer', on a worker thread:
@@ -508,6 +579,7 @@ reconcile_host(const struct httpc *peer, const char *name, struct job *j)
     sync_crl(peer, name, j);
     sync_defs(peer, name, j);
     sync_team(peer, name, j);
+    sync_dfw(peer, name, j);
     bool acked = false;
     for (size_t i = 0; i < j->n_ops; i++) {
         hostop_run(peer, &j->ops[i], j->now_ms);
@@ -517,6 +589,8 @@ reconcile_host(const struct httpc *peer, const char *name, struct job *j)
         hostop_poll(peer, j->running, j->now_ms);
     if (j->fleet)
         collect(peer, name, j->fleet);
+    if (j->dfw_stats)
+        collect_dfw(peer, name, j->h, j->dfw_stats);
     if (j->alarms && (j->full || acked)) /* after acks: they show at once */
         alarms_collect(j->alarms, peer, name);
 }
@@ -659,6 +733,7 @@ rhost_free(struct rstate *rs, struct store *st, struct rhost *h)
     json_decref(h->defs_ok);
     json_decref(h->defs_drift);
     free(h->team_drift);
+    free(h->dfw_drift);
     free(h->status);
     free(h->unsaved);
     free(h);
@@ -736,6 +811,8 @@ sync_hosts(struct rstate *rs, struct store *st, json_t *hosts, uint64_t now)
         } else {
             if (rs->fleet)
                 fleet_forget(rs->fleet, h->name);
+            if (rs->dfw_stats)
+                dfw_stats_forget(rs->dfw_stats, h->name);
             rhost_free(rs, st, h);
         }
     }
@@ -813,6 +890,38 @@ teams_of(json_t *switches)
     return teams;
 }
 
+/* The firewall's policy of each datacenter of 'wants' ({DC: ...}, "" for
+ * none) into rs->dfw: {DC: {"args": {"policy": POLICY or null}, "digest":
+ * hex or null}}.  A store error keeps the last ones read. */
+static void
+load_dfw(struct rstate *rs, struct store *st, json_t *wants)
+{
+    char err[ERR_LEN] = "out of memory", hex[JSON_DIGEST_HEX];
+    json_t *inv = dfw_inventory_load(st, err, sizeof err), *all = json_object(), *w;
+    struct dfw_model *m = inv ? dfw_model_create(inv) : NULL;
+    const char *dc;
+    bool ok = m && all;
+    json_object_foreach (ok ? wants : NULL, dc, w) {
+        json_t *p = dfw_model_policy(m, dc[0] ? dc : NULL);
+        ok = p && (json_is_null(p) || json_digest(p, hex) == 0) &&
+             json_object_set_new(all, dc,
+                                 json_pack("{s:{s:O},s:s?}", "args", "policy", p, "digest",
+                                           json_is_null(p) ? NULL : hex)) == 0;
+        json_decref(p);
+        if (!ok)
+            break;
+    }
+    if (ok) {
+        json_decref(rs->dfw);
+        rs->dfw = json_incref(all);
+    } else {
+        log_warn("firewall policy: %s", inv && !m ? "out of memory" : err);
+    }
+    json_decref(all);
+    dfw_model_destroy(m);
+    json_decref(inv);
+}
+
 /* Reads the inventory: the hosts into the table, and what each datacenter's
  * hosts should have (rs->wants, by datacenter; "" for none). */
 static int
@@ -846,13 +955,16 @@ load_inventory(struct rstate *rs, struct store *st, uint64_t now)
         rs->crl_pem = crl_pem;
         rs->crl_number = crl_number;
     }
-    if (rc == 0)
+    if (rc == 0) {
         load_defs(rs, st);
+        load_dfw(rs, st, wants);
+    }
     if (rc == 0 && (rc = sync_hosts(rs, st, hosts, now)) == 0) {
         for (size_t i = 0; i < rs->n_hosts; i++) {
             json_t *inv = json_object_get(hosts, rs->hosts[i]->name);
             rs->hosts[i]->want = json_object_get(inv, "want");
             rs->hosts[i]->team = json_object_get(rs->teams, str(inv, "dc"));
+            rs->hosts[i]->dfw = json_object_get(rs->dfw, str(inv, "dc"));
         }
         json_decref(rs->wants);
         rs->wants = json_incref(wants);
@@ -886,7 +998,9 @@ plan_job(struct rstate *rs, struct rhost *h, struct job *j, bool full)
                       .defs_gone = rs->defs_gone,
                       .defs_gen = rs->defs_gen,
                       .team = h->team,
-                      .teams_gen = rs->teams_gen};
+                      .teams_gen = rs->teams_gen,
+                      .dfw = h->dfw,
+                      .dfw_stats = full ? rs->dfw_stats : NULL};
     if (!h->job)
         h->job = j;
     return j;
@@ -1269,6 +1383,7 @@ rstate_init(struct rstate *rs, const struct reconcile_params *p, bool keep)
                           .fleet = p->fleet,
                           .alarms = p->alarms,
                           .hostops = p->hostops,
+                          .dfw_stats = p->dfw_stats,
                           .interval_ms = p->interval_ms ? p->interval_ms : RECONCILE_INTERVAL_MS,
                           .stagger = keep,
                           .keep_max = keep ? keep_max() : 0};
@@ -1293,17 +1408,20 @@ rstate_fini(struct rstate *rs)
     json_decref(rs->defs);
     json_decref(rs->defs_gone);
     json_decref(rs->teams);
+    json_decref(rs->dfw);
 }
 
 int
 reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port, char (*tasks)[TASK_ID_LEN],
-                size_t n_tasks, struct fleet *fleet, struct alarms *alarms, struct hostops *hostops)
+                size_t n_tasks, struct fleet *fleet, struct alarms *alarms, struct hostops *hostops,
+                struct dfw_stats *dfw_stats)
 {
     struct reconcile_params p = {.client = client,
                                  .hostd_port = hostd_port,
                                  .fleet = fleet,
                                  .alarms = alarms,
-                                 .hostops = hostops};
+                                 .hostops = hostops,
+                                 .dfw_stats = dfw_stats};
     struct rstate rs;
     int rc = rstate_init(&rs, &p, false);
     if (rc < 0)

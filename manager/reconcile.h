@@ -64,6 +64,7 @@
 #include <stdint.h>
 
 #include "manager/alarms.h"
+#include "manager/dfwstats.h"
 #include "manager/fleet.h"
 #include "manager/hostop.h"
 #include "manager/store.h"
@@ -90,7 +91,9 @@ struct reconcile_params {
     struct fleet *fleet;     /* where each host's figures go (borrowed); NULL: nowhere */
     struct alarms *alarms;   /* where its alarms and events go (borrowed); NULL: nowhere */
     struct hostops *hostops; /* whence the operators' operations come (borrowed); NULL: none */
-    unsigned workers;        /* 0: RECONCILE_WORKERS */
+    struct dfw_stats
+        *dfw_stats;   /* where the hosts' firewall counters go (borrowed); NULL: nowhere */
+    unsigned workers; /* 0: RECONCILE_WORKERS */
 };
 
 /* Starts the thread.  Returns 0 and '*out', or -errno with 'err'. */
@@ -111,6 +114,6 @@ void reconcile_stop(struct reconciler *);
  * hosts it reached, or -errno of the store. */
 int reconcile_round(struct store *st, SSL_CTX *client, uint16_t hostd_port,
                     char (*tasks)[TASK_ID_LEN], size_t n_tasks, struct fleet *fleet,
-                    struct alarms *alarms, struct hostops *hostops);
+                    struct alarms *alarms, struct hostops *hostops, struct dfw_stats *dfw_stats);
 
 #endif

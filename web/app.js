@@ -521,9 +521,59 @@ function createPortgroup(ev) {
     .then(() => { $('pg-name').value = ''; $('pg-vlan').value = ''; });
 }
 
+// ---- the firewall (docs/dfw.md) ----
+
+const ACTION_CLASS = { allow: 'bg-success', drop: 'bg-danger', reject: 'bg-warning text-dark' };
+
+// The rules in the order the DPUs meet them: sections by order then name,
+// each section's rules by order then name (manager/dfw.h).
+function dfwOrder(rules, sections) {
+  const order = Object.fromEntries(sections.map((s) => [s.name, s.spec.order || 0]));
+  const key = (r) => {
+    const slash = r.name.indexOf('/');
+    const sec = r.name.slice(0, slash);
+    return [order[sec] || 0, sec, r.spec.order || 0, r.name.slice(slash + 1)];
+  };
+  return rules.slice().sort((a, b) => {
+    const x = key(a), y = key(b);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+    return 0;
+  });
+}
+
+function dfwRow(i, name, spec, c) {
+  const any = (l, none = 'any') => (l && l.length ? l.join(', ') : none);
+  const n = (v) => (v == null ? '—' : v.toLocaleString());
+  return el('tr', { 'data-rule': name }, el('td', { text: i }), el('td', {}, el('code', { text: name })),
+    el('td', {}, el('span', { class: `badge ${ACTION_CLASS[spec.action] || 'bg-secondary'}`, text: spec.action || 'default' })),
+    el('td', { text: spec.action ? spec.direction || 'inout' : '' }), el('td', { text: spec.action ? any(spec.src) : '' }),
+    el('td', { text: spec.action ? any(spec.dst) : '' }), el('td', { text: spec.action ? any(spec.services) : '' }),
+    el('td', { text: spec.action ? any(spec.applied_to, 'every endpoint') : '' }),
+    el('td', { class: 'text-end', text: n(c.packets) }), el('td', { class: 'text-end', text: n(c.bytes) }),
+    el('td', { class: 'text-end', text: n(c.sessions) }));
+}
+
+async function loadFirewall() {
+  const [sections, rules, stats] = await Promise.all([listAll('dfwsections'), listAll('dfwrules'),
+    api('GET', '/dfw/stats').catch(() => null)]); // the fleet's counters: read on the root
+  const counts = Object.fromEntries(((stats && stats.rules) || []).map((r) => [r.name, r]));
+  const rows = dfwOrder(rules, sections).map((r, i) => dfwRow(i + 1, r.name, r.spec, counts[r.name] || {}));
+  if (counts.default) rows.push(dfwRow('', 'default', {}, counts.default)); // no rule matched
+  if (!rows.length) {
+    rows.push(el('tr', {}, el('td', { colspan: 11, class: 'text-muted',
+      text: 'No rule: each portgroup passes what its switch\'s default passes.' })));
+  }
+  $('dfw-rules').tBodies[0].replaceChildren(...rows);
+  const drops = stats ? Object.entries(stats.drops).map(([k, v]) => `${k} ${v}`).join(', ') : '';
+  $('dfw-summary').textContent = stats
+    ? `Counters of ${stats.hosts} hosts and ${stats.dpus} DPUs: ${stats.conns} connections of ${stats.conn_max}; drops: ${drops || 'none'}.`
+    : 'No counters: they need read rights on the whole inventory.';
+}
+
 // ---- tabs and the refresh ----
 
-const LOADERS = { object: renderObject, alarms: loadAlarms, events: loadEvents, tasks: loadTasks, network: loadNetwork };
+const LOADERS = { object: renderObject, alarms: loadAlarms, events: loadEvents, tasks: loadTasks, network: loadNetwork,
+  firewall: loadFirewall };
 
 function showTab(tab) {
   state.tab = tab;

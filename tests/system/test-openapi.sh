@@ -56,6 +56,10 @@ objs=(
 	"vms vm1 {\"host\":\"h1\"}"
 	"vnics vm1/eth0 {\"mac\":\"02:00:00:00:00:01\",\"portgroup\":\"s1/pg-a\"}"
 	"alarmdefs hot-dpu {\"metric\":\"dse_dpu_cpu_usage_ratio\",\"warning\":0.8,\"critical\":0.95}"
+	"dfwgroups web {\"tags\":[\"web\"],\"cidrs\":[\"198.18.1.0/24\",\"2001:db8:1::/64\"]}"
+	"dfwservices ssh {\"entries\":[{\"proto\":\"tcp\",\"ports\":[\"22\",\"8000-8080\"]}]}"
+	"dfwsections app {\"order\":10}"
+	"dfwrules app/ssh {\"src\":[\"web\"],\"services\":[\"ssh\"],\"action\":\"allow\",\"log\":true}"
 )
 for o in "${objs[@]}"; do
 	read -r kinds name spec <<<"$o"
@@ -145,6 +149,14 @@ check_eq "the CA" 200 "$(rec GET /api/v1/ca)"
 check_eq "the CRL" 200 "$(rec GET /api/v1/crl)"
 check_eq "/metrics" 200 "$(rec GET /metrics "" "$T")"
 rec GET /metrics >/dev/null
+# The firewall: a host's compiled policy, the counters.
+check_eq "a host's firewall policy" 200 "$(rec GET "/api/v1/dfw/policy?host=h1" "" "$T")"
+rec GET /api/v1/dfw/policy "" "$T" >/dev/null
+rec GET "/api/v1/dfw/policy?host=nosuch" "" "$T" >/dev/null
+check_eq "the firewall's counters" 200 "$(rec GET /api/v1/dfw/stats "" "$T")"
+rec GET "/api/v1/dfw/stats?host=h1" "" "$T" >/dev/null
+rec GET "/api/v1/dfw/stats?host=nosuch" "" "$T" >/dev/null
+check_eq "a group a rule names stays: 409" 409 "$(rec DELETE /api/v1/dfwgroups/web "" "$T")"
 
 # And away again, children first.
 for ((i = ${#objs[@]} - 1; i >= 0; i--)); do

@@ -28,6 +28,7 @@ struct fx {
     char admin[AUTH_TOKEN_LEN];
     int kicks; /* calls of the 'changed' hook */
     struct hostops *hostops;
+    struct dfw_stats *dfw_stats;
 };
 
 static int
@@ -64,7 +65,8 @@ fx_init(struct fx *f)
         return false;
     snprintf(f->pwfile, sizeof f->pwfile, "%s/admin-password", f->dir);
     struct api_params p = {.cost = &cheap, .now_ms = fake_now, .changed = kicked, .aux = f};
-    if (!(p.alarms = f->alarms = alarms_create()) || !(p.hostops = f->hostops = hostops_create()))
+    if (!(p.alarms = f->alarms = alarms_create()) || !(p.hostops = f->hostops = hostops_create()) ||
+        !(p.dfw_stats = f->dfw_stats = dfw_stats_create()))
         return false;
     return api_fx_start(f->dir, f->pwfile, &p, &f->st, &f->api, f->admin);
 }
@@ -76,6 +78,7 @@ fx_fini(struct fx *f)
     api_destroy(f->api);
     alarms_destroy(f->alarms);
     hostops_destroy(f->hostops);
+    dfw_stats_destroy(f->dfw_stats);
     store_close(f->st);
     if (fs_remove_at(AT_FDCWD, f->dir) < 0)
         fprintf(stderr, "cannot remove %s\n", f->dir);
@@ -573,10 +576,86 @@ operations_on_a_host_are_tasks_and_may_be_cancelled(void)
     fx_fini(&f);
 }
 
+/* The firewall's objects through the generic CRUD (rights on the root),
+ * a host's compiled policy (rights on the host), the counters. */
+static void
+the_firewall_through_the_api(void)
+{
+    static const char *const objs[][2] = {
+        {"/api/v1/hosts", "{\"name\":\"h1\",\"spec\":{\"cluster\":\"c1\"}}"},
+        {"/api/v1/vms", "{\"name\":\"vm1\",\"spec\":{\"host\":\"h1\",\"tags\":[\"web\"]}}"},
+        {"/api/v1/vnics", "{\"name\":\"vm1/eth0\",\"spec\":{\"mac\":\"02:00:00:00:01:01\","
+                          "\"portgroup\":\"s1/pg-a\"}}"},
+        {"/api/v1/dfwgroups", "{\"name\":\"web\",\"spec\":{\"tags\":[\"web\"],"
+                              "\"cidrs\":[\"198.18.1.0/24\"]}}"},
+        {"/api/v1/dfwservices", "{\"name\":\"ssh\",\"spec\":{\"entries\":[{\"proto\":\"tcp\","
+                                "\"ports\":[\"22\"]}]}}"},
+        {"/api/v1/dfwsections", "{\"name\":\"app\",\"spec\":{\"order\":10}}"},
+        {"/api/v1/dfwrules", "{\"name\":\"app/ssh\",\"spec\":{\"src\":[\"web\"],"
+                             "\"services\":[\"ssh\"],\"action\":\"allow\",\"log\":true}}"},
+    };
+    struct fx f;
+    char op[AUTH_TOKEN_LEN], ro[AUTH_TOKEN_LEN];
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(build(&f));
+    for (size_t i = 0; i < ARRAY_SIZE(objs); i++)
+        ASSERT_EQ(call(&f, "POST", objs[i][0], NULL, objs[i][1], f.admin), 201);
+    ASSERT_TRUE(str("task") != NULL); /* pushed to the hosts */
+    int64_t rev = revision(&f);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/dfwrules", NULL,
+                   "{\"name\":\"app/x\",\"spec\":{\"dst\":[\"nope\"],\"action\":\"drop\"}}",
+                   f.admin),
+              404);
+    ASSERT_STREQ(str("message"), "dfwrule: dst: no dfwgroup nope");
+    ASSERT_EQ(
+        call(&f, "POST", "/api/v1/dfwservices", NULL,
+             "{\"name\":\"x\",\"spec\":{\"entries\":[{\"proto\":\"udp\",\"ports\":[\"9-1\"]}]}}",
+             f.admin),
+        400);
+    ASSERT_EQ(call(&f, "DELETE", "/api/v1/dfwgroups/web", NULL, NULL, f.admin), 409);
+    ASSERT_STREQ(str("code"), "not-empty");
+    ASSERT_EQ(revision(&f), rev);
+    ASSERT_TRUE(add_user(&f, "op1", "[{\"object\":\"/dse/v1/cluster/c1\",\"role\":\"operator\"}]"));
+    ASSERT_TRUE(
+        add_user(&f, "ro1", "[{\"object\":\"/dse/v1/cluster/c1\",\"role\":\"read-only\"}]"));
+    ASSERT_EQ(login(&f, "op1", "password-of-op1", op), 200);
+    ASSERT_EQ(login(&f, "ro1", "password-of-ro1", ro), 200);
+    ASSERT_EQ(call(&f, "POST", "/api/v1/dfwsections", NULL, "{\"name\":\"s\",\"spec\":{}}", op),
+              403); /* the root's */
+    ASSERT_EQ(call(&f, "GET", "/api/v1/dfwrules/app/ssh", NULL, NULL, ro), 403);
+    /* The policy of h1: read on h1 is enough. */
+    ASSERT_EQ(call(&f, "GET", "/api/v1/dfw/policy", "host=h1", NULL, ro), 200);
+    json_t *rule =
+        json_array_get(json_object_get(json_object_get(last.body, "policy"), "rules"), 0);
+    ASSERT_STREQ(json_string_value(json_object_get(rule, "name")), "app/ssh");
+    ASSERT_EQ(strlen(str("digest")), 64);
+    json_t *g = json_array_get(json_object_get(json_object_get(last.body, "policy"), "groups"), 0);
+    ASSERT_STREQ(json_string_value(json_array_get(json_object_get(g, "macs"), 0)),
+                 "02:00:00:00:01:01");
+    ASSERT_EQ(call(&f, "GET", "/api/v1/dfw/policy", NULL, NULL, ro), 400);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/dfw/policy", "host=nosuch", NULL, f.admin), 404);
+    /* Counters: the fleet's (the root's), a host's once collected. */
+    ASSERT_EQ(call(&f, "GET", "/api/v1/dfw/stats", NULL, NULL, ro), 403);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/dfw/stats", "host=h1", NULL, ro), 404);
+    json_t *reply = json_loads("{\"dpus\":{\"dpu1\":{\"rules\":[{\"name\":\"app/ssh\","
+                               "\"packets\":3,\"bytes\":300,\"sessions\":1}],\"conns\":1,"
+                               "\"conn_max\":10}}}",
+                               0, NULL);
+    dfw_stats_record(f.dfw_stats, "h1", reply, 5);
+    json_decref(reply);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/dfw/stats", "host=h1", NULL, ro), 200);
+    ASSERT_EQ(json_integer_value(json_object_get(
+                  json_array_get(json_object_get(last.body, "rules"), 0), "packets")),
+              3);
+    ASSERT_EQ(call(&f, "GET", "/api/v1/dfw/stats", NULL, NULL, f.admin), 200);
+    ASSERT_EQ(json_integer_value(json_object_get(last.body, "hosts")), 1);
+    fx_fini(&f);
+}
+
 TEST_MAIN(TEST(the_first_admin_logs_in_with_a_token),
           TEST(objects_carry_versions_and_conflicts_are_409), TEST(who_may_do_what),
           TEST(every_change_is_in_the_audit_log), TEST(bad_input_gets_4xx_and_writes_nothing),
           TEST(many_objects_are_created_at_once_or_not_at_all), TEST(failed_logins_are_slowed_down),
           TEST(alarms_and_events_are_their_hosts),
           TEST(operations_on_a_host_are_tasks_and_may_be_cancelled),
-          TEST(roles_and_the_fleets_alarm_definitions))
+          TEST(roles_and_the_fleets_alarm_definitions), TEST(the_firewall_through_the_api))

@@ -14,7 +14,9 @@
 #include "lib/http.h"
 #include "lib/tls.h"
 #include "lib/util.h"
+#include "lib/cmdtab.h"
 #include "manager/ca.h"
+#include "manager/dfw.h"
 #include "manager/inventory.h"
 #include "manager/reconcile.h"
 #include "monitor/alarm.h"
@@ -43,6 +45,9 @@ enum {
     C_DEF_ADD,
     C_DEF_DEL,
     C_SW_SET,
+    C_DFW_SET,
+    C_DFW_SHOW,
+    C_DFW_STATS,
     C__N
 };
 
@@ -50,8 +55,10 @@ enum {
 struct fake {
     pthread_mutex_t mu;
     json_t *pgs;
-    json_t *defs;    /* its alarm definitions (alarm.def.*) */
-    json_t *teaming; /* its switch's (switch.set), or NULL: the default */
+    json_t *defs;     /* its alarm definitions (alarm.def.*) */
+    json_t *teaming;  /* its switch's (switch.set), or NULL: the default */
+    json_t *dfw;      /* its firewall's policy (dfw.set), or NULL: none */
+    bool dfw_refuses; /* dfw.set answers an error */
     atomic_int calls[C__N];
     struct cmdtab *tab;
     SSL_CTX *ctx;
@@ -225,6 +232,51 @@ cmd_sw_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
     return 0;
 }
 
+/* dfw.set {"policy"}: kept as sent (null: none), unless it refuses. */
+static int
+cmd_dfw_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct fake *f = ctx->aux;
+    json_t *p = json_object_get(args, "policy");
+    atomic_fetch_add(&f->calls[C_DFW_SET], 1);
+    if (!p || f->dfw_refuses)
+        return err_set(err, err_len, -EINVAL, "rules[0]: unknown group web");
+    pthread_mutex_lock(&f->mu);
+    json_decref(f->dfw);
+    f->dfw = json_is_null(p) ? NULL : json_deep_copy(p);
+    pthread_mutex_unlock(&f->mu);
+    *result = json_object();
+    return 0;
+}
+
+/* dfw.show: {"policy", "digest"}. */
+static int
+cmd_dfw_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct fake *f = ctx->aux;
+    char hex[JSON_DIGEST_HEX];
+    atomic_fetch_add(&f->calls[C_DFW_SHOW], 1);
+    pthread_mutex_lock(&f->mu);
+    json_digest(f->dfw ? f->dfw : json_null(), hex);
+    *result = json_pack("{s:O?,s:s?}", "policy", f->dfw, "digest", f->dfw ? hex : NULL);
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+/* dfw.stats: two DPUs, each with 10 packets of rule app/ssh. */
+static int
+cmd_dfw_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct fake *f = ctx->aux;
+    atomic_fetch_add(&f->calls[C_DFW_STATS], 1);
+    *result = json_loads("{\"dpus\":{\"dpu1\":{\"rules\":[{\"name\":\"app/ssh\",\"packets\":10,"
+                         "\"bytes\":1000,\"sessions\":1}],\"conns\":1,\"conn_max\":100},"
+                         "\"dpu2\":{\"rules\":[{\"name\":\"app/ssh\",\"packets\":10,"
+                         "\"bytes\":1000,\"sessions\":1}],\"conns\":0,\"conn_max\":100}}}",
+                         0, NULL);
+    return 0;
+}
+
 /* alarm.def.list: a built-in, then what was added. */
 static int
 cmd_def_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
@@ -295,6 +347,9 @@ def_names(struct fake *f)
 }
 
 static const struct cmd_def defs[] = {
+    {.name = "dfw.set", .usage = "", .fn = cmd_dfw_set, .roles = AUTHZ_MANAGER},
+    {.name = "dfw.show", .usage = "", .fn = cmd_dfw_show, .roles = AUTHZ_MANAGER},
+    {.name = "dfw.stats", .usage = "", .fn = cmd_dfw_stats, .roles = AUTHZ_MANAGER},
     {.name = "switch.show", .usage = "", .fn = cmd_sw_show, .roles = AUTHZ_MANAGER},
     {.name = "switch.set", .usage = "", .fn = cmd_sw_set, .roles = AUTHZ_MANAGER},
     {.name = "alarm.def.list", .usage = "", .fn = cmd_def_list, .roles = AUTHZ_MANAGER},
@@ -441,6 +496,7 @@ fx_fini(struct fx *f)
         json_decref(h->pgs);
         json_decref(h->defs);
         json_decref(h->teaming);
+        json_decref(h->dfw);
         pthread_mutex_destroy(&h->mu);
     }
     loop_thread_fini(&f->lt);
@@ -491,7 +547,8 @@ a_round_pushes_what_each_host_lacks(void)
     char id[TASK_ID_LEN];
     ASSERT_TRUE(fx_init(&f));
     ASSERT_TRUE(new_task(&f, "/dse/v1/portgroup/s1/pg1", id));
-    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, &id, 1, f.fleet, NULL, NULL), 2); /* not h3 */
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, &id, 1, f.fleet, NULL, NULL, NULL),
+              2); /* not h3 */
     for (int i = 0; i < 2; i++) {
         ASSERT_TRUE(has_pg(&f.hosts[i], "pg1"));
         ASSERT_EQ(atomic_load(&f.hosts[i].calls[C_LIST]), 1);
@@ -522,7 +579,7 @@ a_round_pushes_what_each_host_lacks(void)
     pthread_mutex_lock(&f.hosts[1].mu);
     json_array_append_new(f.hosts[1].pgs, json_pack("{s:s,s:i}", "name", "by-hand", "vlan", 99));
     pthread_mutex_unlock(&f.hosts[1].mu);
-    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL), 2);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, NULL), 2);
     s = get(&f, "/dse/v1/status/h2");
     ASSERT_STREQ(json_string_value(json_array_get(json_object_get(s, "drift"), 0)),
                  "portgroup by-hand: not in the manager");
@@ -771,7 +828,7 @@ alarm_definitions_follow_the_fleets(void)
         f.hosts[1].defs, json_pack("{s:s,s:s,s:b}", "name", "by-hand", "event", "x", "builtin", 0));
     pthread_mutex_unlock(&f.hosts[1].mu);
     ASSERT_TRUE(new_task(&f, "/dse/v1/alarmdef/hot-dpu", id));
-    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, &id, 1, NULL, NULL, NULL), 2);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, &id, 1, NULL, NULL, NULL, NULL), 2);
     ASSERT_STREQ(def_names(&f.hosts[0]), "hot-dpu,sw-event");
     ASSERT_STREQ(def_names(&f.hosts[1]), "by-hand,hot-dpu,sw-event");
     json_t *s = get(&f, "/dse/v1/status/h2");
@@ -782,7 +839,7 @@ alarm_definitions_follow_the_fleets(void)
     ASSERT_STREQ(task_state(&f, id), "error"); /* h3 */
     /* Nothing changed: nothing added again. */
     int adds = atomic_load(&f.hosts[0].calls[C_DEF_ADD]);
-    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL), 2);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, NULL), 2);
     ASSERT_EQ(atomic_load(&f.hosts[0].calls[C_DEF_ADD]), adds);
     /* Changed in the manager: replaced; by hand on h1: put back. */
     ASSERT_TRUE(put(&f, INV_ALARMDEF, "hot-dpu",
@@ -790,7 +847,7 @@ alarm_definitions_follow_the_fleets(void)
     pthread_mutex_lock(&f.hosts[0].mu);
     json_array_remove(f.hosts[0].defs, 1); /* sw-event */
     pthread_mutex_unlock(&f.hosts[0].mu);
-    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL), 2);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, NULL), 2);
     ASSERT_STREQ(def_names(&f.hosts[0]), "hot-dpu,sw-event");
     pthread_mutex_lock(&f.hosts[1].mu);
     json_t *w = json_object_get(json_array_get(f.hosts[1].defs, 2), "warning");
@@ -832,7 +889,7 @@ the_teaming_of_a_switch_reaches_its_hosts(void)
     ASSERT_TRUE(
         put(&f, INV_SWITCH, "s1",
             "{\"datacenter\":\"dc1\",\"teaming\":{\"failback\":false,\"order\":[\"vmnic1\"]}}"));
-    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL), 2);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, NULL), 2);
     json_t *want = json_pack("{s:b,s:[s]}", "failback", 0, "order", "vmnic1");
     for (int i = 0; i < 2; i++) {
         pthread_mutex_lock(&f.hosts[i].mu);
@@ -842,14 +899,14 @@ the_teaming_of_a_switch_reaches_its_hosts(void)
     json_t *s = get(&f, "/dse/v1/status/h1");
     ASSERT_TRUE(json_equal(json_object_get(s, "teaming"), want));
     json_decref(s);
-    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL), 2);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, NULL), 2);
     ASSERT_EQ(atomic_load(&f.hosts[0].calls[C_SW_SET]), 1); /* as wanted: not set again */
     pthread_mutex_lock(&f.hosts[0].mu);
     json_object_set_new(f.hosts[0].teaming, "failback", json_true()); /* by hand */
     pthread_mutex_unlock(&f.hosts[0].mu);
     ASSERT_TRUE(
         put(&f, INV_SWITCH, "s2", "{\"datacenter\":\"dc1\",\"teaming\":{\"order\":[\"vmnic0\"]}}"));
-    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL), 2);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, NULL), 2);
     pthread_mutex_lock(&f.hosts[0].mu);
     ASSERT_TRUE(json_equal(f.hosts[0].teaming, want)); /* put back: s1's applies */
     pthread_mutex_unlock(&f.hosts[0].mu);
@@ -861,8 +918,159 @@ the_teaming_of_a_switch_reaches_its_hosts(void)
     fx_fini(&f);
 }
 
+/* Whether host 'i' of 'f' holds what host h1's policy is now. */
+static bool
+holds_policy(struct fx *f, int i)
+{
+    json_t *p = NULL;
+    char err[ERR_LEN];
+    if (dfw_compile(f->st, "h1", &p, err, sizeof err) < 0)
+        return false;
+    pthread_mutex_lock(&f->hosts[i].mu);
+    bool same = json_is_null(p) ? !f->hosts[i].dfw : json_equal(p, f->hosts[i].dfw);
+    pthread_mutex_unlock(&f->hosts[i].mu);
+    json_decref(p);
+    return same;
+}
+
+static int
+calls(struct fx *f, int i, int c)
+{
+    return atomic_load(&f->hosts[i].calls[c]);
+}
+
+/* vm1 (tagged web) on h1, group web (by tag), rule app/ssh from it. */
+static bool
+dfw_objects(struct fx *f)
+{
+    return put(f, INV_VM, "vm1", "{\"host\":\"h1\",\"tags\":[\"web\"]}") &&
+           put(f, INV_VNIC, "vm1/eth0",
+               "{\"mac\":\"02:00:00:00:01:01\",\"portgroup\":\"s1/pg1\"}") &&
+           put(f, INV_DFWGROUP, "web", "{\"tags\":[\"web\"]}") &&
+           put(f, INV_DFWSECTION, "app", "{}") &&
+           put(f, INV_DFWRULE, "app/ssh", "{\"src\":[\"web\"],\"action\":\"allow\"}");
+}
+
+/* Without a firewall nothing is set; a policy reaches every host, which
+ * says it has it (its digest in its status); a visit reads it and does not
+ * set it again; the hosts' counters are summed. */
+static void
+a_firewall_policy_reaches_the_hosts_by_its_digest(void)
+{
+    struct fx f;
+    char err[ERR_LEN];
+    ASSERT_TRUE(fx_init(&f));
+    struct dfw_stats *stats = dfw_stats_create();
+    ASSERT_NOT_NULL(stats);
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, stats), 2);
+    ASSERT_EQ(calls(&f, 0, C_DFW_SHOW), 1); /* read at the visit */
+    ASSERT_EQ(calls(&f, 0, C_DFW_SET), 0);  /* none wanted, none held */
+    ASSERT_EQ(calls(&f, 0, C_DFW_STATS), 0);
+    ASSERT_TRUE(dfw_objects(&f));
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, stats), 2);
+    ASSERT_TRUE(holds_policy(&f, 0) && holds_policy(&f, 1));
+    ASSERT_EQ(calls(&f, 0, C_DFW_SET), 1);
+    json_t *s = get(&f, "/dse/v1/status/h1"), *p = NULL;
+    char hex[JSON_DIGEST_HEX];
+    ASSERT_EQ(dfw_compile(f.st, "h1", &p, err, sizeof err), 0);
+    ASSERT_EQ(json_digest(p, hex), 0);
+    json_decref(p);
+    ASSERT_STREQ(json_string_value(json_object_get(s, "dfw")), hex);
+    json_decref(s);
+    /* Counters: collected at the visits of hosts that hold a policy. */
+    json_t *c = dfw_stats_json(stats, NULL);
+    ASSERT_EQ(json_integer_value(json_object_get(c, "hosts")), 2);
+    ASSERT_EQ(json_integer_value(
+                  json_object_get(json_array_get(json_object_get(c, "rules"), 0), "packets")),
+              40);
+    json_decref(c);
+    /* A visit of a host that has it: read, not set again. */
+    ASSERT_EQ(reconcile_round(f.st, f.client, f.port, NULL, 0, NULL, NULL, NULL, NULL), 2);
+    ASSERT_EQ(calls(&f, 0, C_DFW_SET), 1);
+    ASSERT_EQ(calls(&f, 0, C_DFW_SHOW), 3);
+    dfw_stats_destroy(stats);
+    fx_fini(&f);
+}
+
+/* The thread keeps the digest each host confirmed: a change that leaves
+ * the policy as it was costs no call, one that changes it (a group's
+ * member) is set at once; a refusal is the host's drift and its task's
+ * error; a policy gone is turned off where it was held. */
+static void
+the_thread_sets_a_policy_only_when_it_changed(void)
+{
+    struct fx f;
+    char path[128], err[ERR_LEN], id[TASK_ID_LEN];
+    ASSERT_TRUE(fx_init(&f));
+    ASSERT_TRUE(dfw_objects(&f));
+    snprintf(path, sizeof path, "%s/store.db", f.dir);
+    struct reconcile_params rp = {.store_path = path,
+                                  .client = f.client,
+                                  .interval_ms = 3600 * 1000,
+                                  .hostd_port = f.port,
+                                  .workers = 2};
+    struct reconciler *r = NULL;
+    ASSERT_EQ(reconcile_start(&rp, &r, err, sizeof err), 0);
+    ASSERT_TRUE(new_task(&f, "/dse/v1/dfwrule/app/ssh", id));
+    reconcile_kick(r, id);
+    ASSERT_TRUE(wait_for(&f, id, "error")); /* h3 */
+    int sets = calls(&f, 0, C_DFW_SET), shows = calls(&f, 0, C_DFW_SHOW);
+    ASSERT_LE(sets, 2);                                /* once, at most, to learn what it has */
+    ASSERT_TRUE(put(&f, INV_DATACENTER, "dc2", "{}")); /* the policy unchanged */
+    ASSERT_TRUE(new_task(&f, "/dse/v1/datacenter/dc2", id));
+    reconcile_kick(r, id);
+    ASSERT_TRUE(wait_for(&f, id, "error"));
+    ASSERT_EQ(calls(&f, 0, C_DFW_SET), sets); /* no call */
+    ASSERT_EQ(calls(&f, 0, C_DFW_SHOW), shows);
+    /* A VM tagged web joins the group: the policy changed, set at once. */
+    ASSERT_TRUE(put(&f, INV_VM, "vm2", "{\"host\":\"h1\",\"tags\":[\"web\"]}"));
+    ASSERT_TRUE(
+        put(&f, INV_VNIC, "vm2/eth0", "{\"mac\":\"02:00:00:00:02:01\",\"portgroup\":\"s1/pg1\"}"));
+    pthread_mutex_lock(&f.hosts[1].mu);
+    f.hosts[1].dfw_refuses = true;
+    pthread_mutex_unlock(&f.hosts[1].mu);
+    ASSERT_TRUE(new_task(&f, "/dse/v1/vnic/vm2/eth0", id));
+    reconcile_kick(r, id);
+    ASSERT_TRUE(wait_for(&f, id, "error"));
+    ASSERT_EQ(calls(&f, 0, C_DFW_SET), sets + 1);
+    ASSERT_TRUE(holds_policy(&f, 0));
+    ASSERT_FALSE(holds_policy(&f, 1));
+    json_t *s = get(&f, "/dse/v1/status/h2");
+    ASSERT_STREQ(json_string_value(json_array_get(json_object_get(s, "drift"), 0)),
+                 "dfw: policy refused: rules[0]: unknown group web");
+    json_decref(s);
+    json_t *t = task_get(&f, id);
+    ASSERT_TRUE(
+        json_is_false(json_object_get(json_object_get(json_object_get(t, "results"), "h2"), "ok")));
+    json_decref(t);
+    /* Everything of the firewall gone: the hosts that held it get null. */
+    pthread_mutex_lock(&f.hosts[1].mu);
+    f.hosts[1].dfw_refuses = false;
+    pthread_mutex_unlock(&f.hosts[1].mu);
+    struct store_actor actor = {.who = "test", .from = "test", .what = "test"};
+    ASSERT_EQ(
+        inv_delete(f.st, INV_DFWRULE, "app/ssh", STORE_ANY_VERSION, &actor, NULL, err, sizeof err),
+        0);
+    ASSERT_EQ(
+        inv_delete(f.st, INV_DFWSECTION, "app", STORE_ANY_VERSION, &actor, NULL, err, sizeof err),
+        0);
+    ASSERT_EQ(
+        inv_delete(f.st, INV_DFWGROUP, "web", STORE_ANY_VERSION, &actor, NULL, err, sizeof err), 0);
+    ASSERT_TRUE(new_task(&f, "/dse/v1/dfwgroup/web", id));
+    reconcile_kick(r, id);
+    ASSERT_TRUE(wait_for(&f, id, "error"));
+    pthread_mutex_lock(&f.hosts[0].mu);
+    ASSERT_NULL(f.hosts[0].dfw);
+    pthread_mutex_unlock(&f.hosts[0].mu);
+    ASSERT_TRUE(holds_policy(&f, 1)); /* null: it was refused, then set again */
+    reconcile_stop(r);
+    fx_fini(&f);
+}
+
 TEST_MAIN(TEST(a_round_pushes_what_each_host_lacks),
           TEST(the_thread_pushes_a_change_at_once_to_who_lacks_it),
           TEST(acks_and_the_revocation_list_reach_their_hosts),
           TEST(an_install_is_followed_to_its_end), TEST(alarm_definitions_follow_the_fleets),
-          TEST(the_teaming_of_a_switch_reaches_its_hosts))
+          TEST(the_teaming_of_a_switch_reaches_its_hosts),
+          TEST(a_firewall_policy_reaches_the_hosts_by_its_digest),
+          TEST(the_thread_sets_a_policy_only_when_it_changed))
