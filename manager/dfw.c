@@ -443,9 +443,16 @@ dfw_model_policy(const struct dfw_model *m, const char *dc)
         return json_null();
     if (!(pgd = json_object()))
         return NULL;
+    bool restricts = json_array_size(json_object_get(m->common, "rules")) > 0;
     json_object_foreach (d, pg, a)
-        if (json_is_string(a))
+        if (json_is_string(a)) {
             json_object_set(pgd, pg, a);
+            restricts |= strcmp(json_string_value(a), "allow") != 0;
+        }
+    if (!restricts) { /* no rule, every default allow: what the firewall off does, cheaper */
+        json_decref(pgd);
+        return json_null();
+    }
     return json_pack("{s:s,s:o,s:O,s:O,s:O}", "default", "allow", "portgroup_defaults", pgd,
                      "groups", json_object_get(m->common, "groups"), "services",
                      json_object_get(m->common, "services"), "rules",

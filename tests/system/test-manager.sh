@@ -175,6 +175,41 @@ check "dsectl -M alarmdef del hot-dpu" quiet "${M[@]}" -M alarmdef del hot-dpu
 check "... gone from h1" wait_until 15 no_def h1
 check "... and from h2" wait_until 15 no_def h2
 
+# The distributed firewall, defined once in the manager: groups resolved to
+# the VMs' MACs, pushed to every host and applied by its DPU; a VM that
+# joins a group (by its tag) is let in without touching a rule.
+mac1=$(vm_mac "$P" h1-vm1) mac2=$(vm_mac "$P" h2-vm1)
+quiet call POST /vms '{"name":"web1","spec":{"host":"h1"}}' "$T"
+quiet call POST /vnics "{\"name\":\"web1/eth0\",\"spec\":{\"mac\":\"$mac1\",\"portgroup\":\"s1/pg-m\"}}" "$T"
+quiet call POST /vms '{"name":"app2","spec":{"host":"h2"}}' "$T"
+quiet call POST /vnics "{\"name\":\"app2/eth0\",\"spec\":{\"mac\":\"$mac2\",\"portgroup\":\"s1/pg-m\"}}" "$T"
+check "dsectl -M dfw group add web --vm web1 --tag web" quiet "${M[@]}" -M dfw group add web --vm web1 --tag web
+check "dsectl -M dfw group add vms --cidr 198.18.31.0/24" quiet "${M[@]}" -M dfw group add vms --cidr 198.18.31.0/24
+check "dsectl -M dfw service add ping --proto icmp --type 8" quiet "${M[@]}" -M dfw service add ping --proto icmp --type 8
+check "dsectl -M dfw section add app" quiet "${M[@]}" -M dfw section add app --order 10
+out=$("${M[@]}" -M dfw rule add app/ping --src web --dst nosuch --service ping --action allow 2>&1)
+check "a rule naming an unknown group: refused in one line, naming the flag" one_line_with 'dst.*nosuch' "$out"
+check "dsectl -M dfw rule add app/ping --src web --dst vms --service ping --action allow" \
+	quiet "${M[@]}" -M dfw rule add app/ping --src web --dst vms --service ping --action allow
+check "dsectl -M switch set s1 --dfw-default drop" quiet "${M[@]}" -M switch set s1 --dfw-default drop
+fw_on() { [[ $(dsectl_on "$P" "$1" -j dfw stats | jq -r .dpus.dpu1.enabled) == true && $(dsectl_on "$P" "$1" -j dfw show | jq -r '.policy.rules[0].name') == app/ping ]]; }
+check "the policy reaches h1's DPU" wait_until 20 fw_on h1
+check "... and h2's" wait_until 20 fw_on h2
+check "web1 (h1-vm1) pings across hosts: allowed" wait_until 10 ping_ok "$P-h1-vm1" 198.18.31.21
+no_ping() { ! ping_ok "$@"; }
+check "app2 (h2-vm1) may not ping web1: default deny" no_ping "$P-h2-vm1" 198.18.31.11
+check "app2 tagged web: it joins the group" quiet call PUT /vms/app2 \
+	"{\"spec\":{\"host\":\"h2\",\"tags\":[\"web\"]},\"resource_version\":$(call GET /vms/app2 "" "$T" >/dev/null; body .resource_version)}" "$T"
+check "... and may ping web1 now, no rule changed" wait_until 20 ping_ok "$P-h2-vm1" 198.18.31.11
+ping_counted() { "${M[@]}" -M -j dfw stats | jq -e 'any(.rules[]; .name == "app/ping" and .packets > 0 and .sessions > 0)' >/dev/null; }
+check "dsectl -M dfw stats: the fleet's counters of app/ping" wait_until 30 ping_counted
+check "the firewall off again (the rule gone, the default back)" quiet "${M[@]}" -M dfw rule del app/ping
+quiet "${M[@]}" -M switch set s1 --dfw-default allow
+for o in "section del app" "service del ping" "group del web" "group del vms"; do quiet "${M[@]}" -M dfw $o; done
+fw_off() { [[ $(dsectl_on "$P" "$1" -j dfw stats | jq -r .dpus.dpu1.enabled) == false ]]; }
+check "... on h1" wait_until 20 fw_off h1
+check "... and on h2" wait_until 20 fw_off h2
+
 # Fleet alarms: h1-dpu1's hot sensor (above), through the manager.
 A=dpu-temperature@dpu1/temp1
 alarm_is() { "${M[@]}" -M -j alarm list --host h1 --all | jq -e --arg id "$A" "any(.[]; .id == \$id and $1)" >/dev/null; }

@@ -382,7 +382,11 @@ defaults_come_from_each_datacenters_switches(void)
     p = policy_of(st, "h2"); /* dc2: none of its switches sets one */
     ASSERT_TRUE(json_is_null(p));
     json_decref(p);
-    ASSERT_EQ(put(st, INV_DFWSECTION, "app", "{}"), 0); /* an object: on everywhere */
+    ASSERT_EQ(put(st, INV_DFWSECTION, "app", "{}"), 0); /* an object, but nothing it restricts */
+    p = policy_of(st, "h2");
+    ASSERT_TRUE(json_is_null(p)); /* no rule, every default allow: off, and cheaper */
+    json_decref(p);
+    ASSERT_EQ(put(st, INV_DFWRULE, "app/all", "{\"action\":\"allow\"}"), 0); /* a rule: on */
     p = policy_of(st, "h2");
     ASSERT_STREQ(json_string_value(json_object_get(p, "default")), "allow");
     ASSERT_EQ(json_object_size(json_object_get(p, "portgroup_defaults")), 0);
