@@ -33,6 +33,7 @@ struct ct {
     size_t n_used;       /* (atomic) */
     size_t cursor;       /* the bucket ct_expire() goes on from */
     uint64_t full_drops; /* (atomic) */
+    bool offload_on;     /* propose offloads (ct_result.offload) */
 };
 
 /* A hash both directions of a connection share: of the key with its ends
@@ -261,6 +262,22 @@ tcp_in_window(struct ct_conn *c, int d, const struct l4_info *pi)
     return true;
 }
 
+/* Segment 'pi' from side 'd' of a connection the eswitch carries (or
+ * carried): its windows are taken from it, not checked. */
+static void
+tcp_relearn(struct ct_conn *c, int d, const struct l4_info *pi)
+{
+    struct ct_tcp_dir *s = &c->dir[d], *r = &c->dir[!d];
+    uint32_t end = seg_end(pi), win = seg_win(c, s, pi);
+    s->end = end;
+    if (win > s->maxwin)
+        s->maxwin = win;
+    if (pi->tcp_flags & L4_TCP_ACK)
+        r->maxend = pi->ack + (win ? win : 1);
+    if (seq_after(s->end, s->maxend))
+        s->maxend = s->end;
+}
+
 /* The next state after segment 'pi' from side 'd' (in the windows). */
 static void
 tcp_next(struct ct_conn *c, int d, const struct l4_info *pi)
@@ -307,6 +324,11 @@ tcp_track(struct ct *t, struct ct_conn *c, int d, const struct l4_info *pi, uint
     } else if (c->tcp == CT_TCP_SYN_RECV && d == 1 && (pi->tcp_flags & L4_TCP_SYN)) {
         if (pi->ack != c->dir[0].end)
             return CT_INVALID; /* the SYN+ACK again, which must ack the same SYN */
+    } else if (c->loose[d] || c->loose[!d]) {
+        tcp_relearn(c, d, pi);
+        tcp_next(c, d, pi);
+        /* Seen in software once it is no longer in the eswitch: checked again. */
+        c->loose[d] = c->offloaded && c->tcp == CT_TCP_ESTABLISHED;
     } else if (!tcp_in_window(c, d, pi)) {
         return CT_INVALID;
     } else {
@@ -370,6 +392,34 @@ track_conn(struct ct *t, uint32_t i, int d, const struct l4_info *pi, uint32_t b
     return CT_ESTABLISHED;
 }
 
+/* Whether the eswitch may carry 'c': no state change ahead but a FIN or an
+ * RST, which it sends up. */
+static bool
+offloadable(const struct ct_conn *c)
+{
+    return c->key.proto == L4_PROTO_TCP ? c->tcp == CT_TCP_ESTABLISHED : c->replied;
+}
+
+/* Proposes to offload 'c', or to take it back, when that changed. */
+static void
+offload_turn(struct ct_conn *c, struct ct_result *out)
+{
+    bool can = offloadable(c);
+    if (can == c->offloaded)
+        return;
+    c->offloaded = can;
+    if (can) {
+        memset(c->es_packets, 0, sizeof c->es_packets);
+        memset(c->es_bytes, 0, sizeof c->es_bytes);
+        c->loose[0] = c->loose[1] = true;
+    }
+    out->offload = can;
+    out->unoffload = !can;
+    out->key = c->key;
+    memcpy(out->es_packets, c->es_packets, sizeof out->es_packets);
+    memcpy(out->es_bytes, c->es_bytes, sizeof out->es_bytes);
+}
+
 enum ct_verdict
 ct_track(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint64_t now_ms,
          struct ct_result *out)
@@ -392,10 +442,12 @@ ct_track(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint64_t now_ms
     else
         out->verdict = track_conn(t, i, d, pi, bytes, now_ms);
     if (out->verdict == CT_ESTABLISHED || out->verdict == CT_RELATED) {
-        const struct ct_conn *c = &t->slots[i].c;
+        struct ct_conn *c = &t->slots[i].c;
         out->reply = related ? d == 0 : d == 1; /* an error's quote went the other way */
         out->rule = c->rule;
         out->tcp = c->tcp;
+        if (!related && t->offload_on)
+            offload_turn(c, out);
     }
     pthread_spin_unlock(stripe_of(t, b));
     return out->verdict;
@@ -530,4 +582,85 @@ ct_foreach(struct ct *t, void (*fn)(const struct ct_conn *, void *aux), void *au
 {
     struct foreach_run r = {fn, aux};
     ct_retain(t, foreach_one, &r);
+}
+
+/* ---- the eswitch tier ---- */
+
+void
+ct_set_offload(struct ct *t, bool on)
+{
+    t->offload_on = on;
+}
+
+/* Calls 'fn' on the connection of 'key' with its direction, its stripe
+ * held.  Returns what 'fn' does, or false when there is none. */
+static bool
+with_conn(struct ct *t, const struct l4_key *key, uint64_t now_ms,
+          bool (*fn)(struct ct *, struct ct_conn *, int d, void *aux), void *aux)
+{
+    uint32_t b = sym_hash(key) & t->mask;
+    int d;
+    pthread_spin_lock(stripe_of(t, b));
+    uint32_t i = lookup(t, b, key, now_ms, &d);
+    bool r = i != NONE && fn(t, &t->slots[i].c, d, aux);
+    pthread_spin_unlock(stripe_of(t, b));
+    return r;
+}
+
+static bool
+lost(struct ct *t, struct ct_conn *c, int d, void *aux)
+{
+    c->offloaded = false;
+    return true;
+}
+
+void
+ct_offload_lost(struct ct *t, const struct l4_key *key)
+{
+    with_conn(t, key, 0, lost, NULL);
+}
+
+static bool
+reset_one(struct ct_conn *c, void *aux)
+{
+    c->offloaded = false;
+    return true;
+}
+
+void
+ct_offload_reset(struct ct *t)
+{
+    ct_retain(t, reset_one, NULL);
+}
+
+struct seen_run {
+    uint64_t packets, bytes, now_ms;
+    bool hit;
+    struct ct_seen *out;
+};
+
+static bool
+seen(struct ct *t, struct ct_conn *c, int d, void *aux)
+{
+    struct seen_run *r = aux;
+    if (!c->offloaded)
+        return false;
+    r->out->rule = c->rule;
+    r->out->packets = r->packets - c->es_packets[d];
+    r->out->bytes = r->bytes - c->es_bytes[d];
+    c->es_packets[d] = r->packets;
+    c->es_bytes[d] = r->bytes;
+    c->packets[d] += r->out->packets;
+    c->bytes[d] += r->out->bytes;
+    if (r->hit)
+        c->expires_ms = r->now_ms + idle_ms(t, c);
+    return true;
+}
+
+bool
+ct_offload_seen(struct ct *t, const struct l4_key *key, uint64_t packets, uint64_t bytes, bool hit,
+                uint64_t now_ms, struct ct_seen *out)
+{
+    struct seen_run r = {packets, bytes, now_ms, hit, out};
+    return with_conn(t, key, now_ms, seen, &r);
 }

@@ -94,6 +94,9 @@ struct ct_conn {
     enum ct_tcp_state tcp;
     struct ct_tcp_dir dir[2];
     bool replied;
+    bool offloaded; /* its directions are in the eswitch (ct_result.offload) */
+    bool loose[2];  /* the eswitch saw a side's segments: its window is re-learned */
+    uint64_t es_packets[2], es_bytes[2]; /* the eswitch's counts, as last folded in */
 };
 
 /* What ct_track() found, copied out of the table. */
@@ -102,6 +105,13 @@ struct ct_result {
     bool reply;    /* the packet goes the reply way */
     uint32_t rule; /* ESTABLISHED, RELATED: the connection's */
     enum ct_tcp_state tcp;
+    /* With offload on (ct_set_offload): the connection just became one the
+     * eswitch may carry (TCP established, UDP or an echo replied): install
+     * 'key' and its reverse; or it just stopped being one (a FIN, an RST):
+     * remove them. */
+    bool offload, unoffload;
+    struct l4_key key;
+    uint64_t es_packets[2], es_bytes[2]; /* unoffload: the eswitch's counts already folded in */
 };
 
 /* A connection to begin: the NEW packet, its size, the rule that allowed
@@ -144,6 +154,34 @@ size_t ct_expire(struct ct *, uint64_t now_ms, size_t max);
  * 'keep' may change the connection's 'rule' and nothing else, and must not
  * call into the table.  Returns how many it removed. */
 size_t ct_retain(struct ct *, bool (*keep)(struct ct_conn *, void *aux), void *aux);
+
+/* ---- the eswitch tier ----
+ *
+ * A connection the eswitch carries sees only its state changes (SYN, FIN,
+ * RST) in software: while it is offloaded, and for each side's first
+ * segment after, its TCP windows are re-learned from what comes instead of
+ * checked (as Linux does for connections in a hardware flowtable).  Its
+ * idle timeout and counters follow the eswitch's (ct_offload_seen()). */
+
+/* Whether ct_track() proposes offloads (there is an eswitch to take them). */
+void ct_set_offload(struct ct *, bool on);
+/* The eswitch lost connection 'key' (full, flushed): it is in software
+ * again. */
+void ct_offload_lost(struct ct *, const struct l4_key *key);
+/* Every connection in software again (the eswitch's table was flushed). */
+void ct_offload_reset(struct ct *);
+
+/* What the eswitch counted for direction 'key' of a connection ('packets',
+ * 'bytes' in all; 'hit': since the last call), folded in at 'now_ms': its
+ * counters grow by the difference, its idle timeout restarts when hit.
+ * Returns true with the connection's rule and the differences, or false
+ * when the connection is gone or no longer offloaded (remove the entry). */
+struct ct_seen {
+    uint32_t rule;
+    uint64_t packets, bytes;
+};
+bool ct_offload_seen(struct ct *, const struct l4_key *key, uint64_t packets, uint64_t bytes,
+                     bool hit, uint64_t now_ms, struct ct_seen *out);
 
 /* Connections in the table, and refusals for want of room. */
 size_t ct_count(const struct ct *);

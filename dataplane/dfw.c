@@ -84,6 +84,7 @@ dfw_set(struct dfw *fw, struct dfw_policy *pol)
         fw->removed += ct_count(fw->ct);
         ct_destroy(fw->ct);
         fw->ct = ct;
+        ct_set_offload(ct, fw->off.install != NULL);
     } else {
         ct_set_timeouts(fw->ct, dfw_policy_ct(pol));
     }
@@ -92,6 +93,13 @@ dfw_set(struct dfw *fw, struct dfw_policy *pol)
     fw->pol = pol;
     fw->gen++;
     return 0;
+}
+
+void
+dfw_set_offload(struct dfw *fw, const struct dfw_offload *off)
+{
+    fw->off = off ? *off : (struct dfw_offload){0};
+    ct_set_offload(fw->ct, fw->off.install != NULL);
 }
 
 size_t
@@ -165,6 +173,20 @@ decide(struct dfw *fw, const struct dfw_frame *f, struct dfw_result *res, bool t
     return DROP_NONE;
 }
 
+/* Connection 'cr' leaves the eswitch: what it counted there since the
+ * last revalidation goes to its rule. */
+static void
+take_back(struct dfw *fw, const struct ct_result *cr)
+{
+    uint64_t p[2] = {0}, b[2] = {0}, dp = 0, db = 0;
+    fw->off.remove(fw->off.aux, &cr->key, p, b);
+    for (int d = 0; d < 2; d++) {
+        dp += p[d] > cr->es_packets[d] ? p[d] - cr->es_packets[d] : 0;
+        db += b[d] > cr->es_bytes[d] ? b[d] - cr->es_bytes[d] : 0;
+    }
+    dfw_rule_count(fw->pol, cr->rule, dp, db, 0);
+}
+
 enum drop_reason
 dfw_check(struct dfw *fw, const struct dfw_frame *f, uint64_t now_ms, struct dfw_result *r)
 {
@@ -191,6 +213,10 @@ dfw_check(struct dfw *fw, const struct dfw_frame *f, uint64_t now_ms, struct dfw
     case CT_RELATED:
         r->rule = cr.rule;
         dfw_rule_count(fw->pol, cr.rule, 1, f->bytes, 0);
+        if (cr.offload && !fw->off.install(fw->off.aux, &cr.key))
+            ct_offload_lost(fw->ct, &cr.key); /* the eswitch is full: in software */
+        if (cr.unoffload)
+            take_back(fw, &cr);
         return DROP_NONE;
     case CT_INVALID:
         return DROP_CT_INVALID;

@@ -49,7 +49,7 @@ enum dfw_action { DFW_ALLOW, DFW_DROP, DFW_REJECT };
 
 #define DFW_MAX_RULES 65536
 #define DFW_MAX_GROUPS 65536
-#define DFW_MAX_CONNS (1u << 24)
+#define DFW_MAX_CONNS (1u << 22) /* about 4 M: 0.8 GB of table (bench: dfw-conn-bytes) */
 #define DFW_NARROW_PORTS 64
 #define DFW_RULE_NAME_MAX 127
 
@@ -100,7 +100,17 @@ const char *dfw_action_name(enum dfw_action); /* can't fail */
 
 #define DFW_MAX_VLANS 4096
 
+/* Where established connections go (the eswitch, through the switch's
+ * hooks): both directions of 'key'. */
+struct dfw_offload {
+    bool (*install)(void *aux, const struct l4_key *key); /* false: not taken */
+    /* Removes them, with what each direction counted (0s: nothing). */
+    void (*remove)(void *aux, const struct l4_key *key, uint64_t packets[2], uint64_t bytes[2]);
+    void *aux;
+};
+
 struct dfw {
+    struct dfw_offload off; /* install NULL: everything in software */
     struct dfw_policy *pol;
     struct ct *ct;
     uint8_t zone_default[DFW_MAX_VLANS]; /* enum dfw_action, by the portgroup's VLAN */
@@ -134,6 +144,11 @@ int dfw_set(struct dfw *, struct dfw_policy *pol);
 
 /* Zone (VLAN) 'zone' takes the default the policy gives portgroup 'pg'. */
 void dfw_zone_default(struct dfw *, uint16_t zone, const char *pg);
+
+/* Established connections go to 'off' from now on (NULL or no install:
+ * none); those there already are the caller's to flush
+ * (ct_offload_reset()). */
+void dfw_set_offload(struct dfw *, const struct dfw_offload *off);
 
 /* Checks every connection against the policy in force: one it no longer
  * allows is removed.  Returns how many. */

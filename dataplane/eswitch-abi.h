@@ -9,10 +9,19 @@
  *   port_stats PERCPU_ARRAY  switch port id -> eswitch_port_stats
  *   miss_slot  HASH  ifindex -> slot                  where a port's misses go
  *   xsks       XSKMAP  slot -> AF_XDP socket           the slow path's sockets
+ *   conns      HASH  eswitch_conn_key -> eswitch_conn  the firewall's established
+ *                                                     connections, one entry a direction
  *
  * A miss (no flow, broadcast, multicast, too long, malformed) is redirected to
  * the AF_XDP socket in its ingress port's slot when the
  * port has one, else passed to the kernel, where an AF_PACKET socket takes it.
+ *
+ * A flow marked 'fw' (the switch runs the distributed firewall) forwards an
+ * IP packet only when it belongs to a connection in 'conns' and changes no
+ * TCP state (no SYN, FIN, RST); everything else of it (a new connection, a
+ * fragment, IP options, IPv6 extension headers, ICMP but echoes) goes to the
+ * slow path, where conntrack and the rules decide.  Frames that are not IP
+ * (ARP) pass, as in the slow path.
  *
  * A flow is (ingress interface, VLAN tag as received, source MAC, destination
  * MAC).  Keying on the source too means that a hit proves the source is still
@@ -45,9 +54,29 @@ struct eswitch_action {
     __u32 max_len;  /* longer frames go to the slow path (MTU policing) */
     __u16 in_port;  /* switch port ids, for port_stats */
     __u16 out_port;
+    __u16 zone; /* fw: the portgroup's VLAN, the connections' zone */
+    __u8 fw;    /* 1: IP only for connections in 'conns' */
+    __u8 pad_[5];
     __u64 packets; /* updated by the program */
     __u64 bytes;
     __u64 last_ns; /* bpf_ktime_get_ns() of the last hit */
+};
+
+/* One direction of a connection, as dataplane/l4.h's struct l4_key (the
+ * same bytes: addresses in network order, IPv4 in the first 4; ports, zone
+ * in host order). */
+#define ESWITCH_MAX_CONNS 131072 /* directions: 65536 connections */
+struct eswitch_conn_key {
+    __u8 src[16], dst[16];
+    __u16 sport, dport; /* ICMP echo: its id, twice */
+    __u16 zone;
+    __u8 family; /* 4 or 6 */
+    __u8 proto;
+};
+
+struct eswitch_conn {
+    __u64 packets, bytes; /* updated by the program */
+    __u64 last_ns;
 };
 
 struct eswitch_port_stats {

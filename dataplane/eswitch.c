@@ -22,7 +22,7 @@ extern const size_t eswitch_bpf_obj_len;
 struct eswitch {
     struct bpf_object *obj;
     int prog_fd;
-    int flows_fd, tx_fd, stats_fd, slot_fd, xsks_fd, fence_fd;
+    int flows_fd, tx_fd, stats_fd, slot_fd, xsks_fd, fence_fd, conns_fd;
     int n_cpus;
     bool slot_used[ESWITCH_MAX_PORTS]; /* AF_XDP slots in 'xsks' */
 };
@@ -43,7 +43,7 @@ eswitch_create(char *err, size_t err_len)
         return NULL;
     }
     e->n_cpus = libbpf_num_possible_cpus();
-    e->flows_fd = -1;
+    e->flows_fd = e->conns_fd = -1;
     e->obj = bpf_object__open_mem(eswitch_bpf_obj, eswitch_bpf_obj_len, NULL);
     if (!e->obj) {
         err_set(err, err_len, 0, "cannot open the eswitch program: %s", strerror(errno));
@@ -61,8 +61,9 @@ eswitch_create(char *err, size_t err_len)
     e->slot_fd = bpf_object__find_map_fd_by_name(e->obj, "miss_slot");
     e->xsks_fd = bpf_object__find_map_fd_by_name(e->obj, "xsks");
     e->fence_fd = bpf_object__find_map_fd_by_name(e->obj, "fence");
+    e->conns_fd = bpf_object__find_map_fd_by_name(e->obj, "conns");
     if (e->prog_fd < 0 || e->flows_fd < 0 || e->tx_fd < 0 || e->stats_fd < 0 || e->slot_fd < 0 ||
-        e->xsks_fd < 0 || e->fence_fd < 0 || e->n_cpus <= 0) {
+        e->xsks_fd < 0 || e->fence_fd < 0 || e->conns_fd < 0 || e->n_cpus <= 0) {
         err_set(err, err_len, 0, "eswitch program lacks its maps");
         goto fail;
     }
@@ -81,6 +82,8 @@ eswitch_destroy(struct eswitch *e)
      * contexts); with no flows it passes everything up, to nobody. */
     if (e->flows_fd >= 0)
         eswitch_flow_sweep(e, NULL, NULL);
+    if (e->conns_fd >= 0)
+        eswitch_conn_flush(e);
     bpf_object__close(e->obj);
     free(e);
 }
@@ -309,4 +312,65 @@ eswitch_set_fenced(struct eswitch *e, bool fenced)
 {
     __u32 k = 0, v = fenced;
     return bpf_map_update_elem(e->fence_fd, &k, &v, BPF_ANY) ? -errno : 0;
+}
+
+/* ---- the firewall's connections ---- */
+
+int
+eswitch_conn_add(struct eswitch *e, const struct eswitch_conn_key *key)
+{
+    struct eswitch_conn c = {.last_ns = eswitch_now_ns()};
+    if (bpf_map_update_elem(e->conns_fd, key, &c, BPF_NOEXIST) && errno != EEXIST)
+        return errno == E2BIG ? -ENOSPC : -errno;
+    return 0;
+}
+
+void
+eswitch_conn_del(struct eswitch *e, const struct eswitch_conn_key *key)
+{
+    bpf_map_delete_elem(e->conns_fd, key);
+}
+
+bool
+eswitch_conn_take(struct eswitch *e, const struct eswitch_conn_key *key, struct eswitch_conn *out)
+{
+    bool found = bpf_map_lookup_and_delete_elem(e->conns_fd, key, out) == 0;
+    if (!found && errno == EINVAL) /* kernels without lookup-and-delete for hash maps */
+        found = bpf_map_lookup_elem(e->conns_fd, key, out) == 0 &&
+                bpf_map_delete_elem(e->conns_fd, key) == 0;
+    return found;
+}
+
+void
+eswitch_conn_foreach(struct eswitch *e,
+                     bool (*cb)(const struct eswitch_conn_key *, const struct eswitch_conn *,
+                                void *aux),
+                     void *aux)
+{
+    struct eswitch_conn_key key, next, *prev = NULL;
+    struct eswitch_conn c;
+    bool del_prev = false;
+    /* One key at a time: deleting the key just visited is safe for the walk
+     * once the next key is known. */
+    while (bpf_map_get_next_key(e->conns_fd, prev, &next) == 0) {
+        if (del_prev)
+            bpf_map_delete_elem(e->conns_fd, &key);
+        key = next;
+        prev = &key;
+        del_prev = bpf_map_lookup_elem(e->conns_fd, &key, &c) == 0 && !cb(&key, &c, aux);
+    }
+    if (del_prev)
+        bpf_map_delete_elem(e->conns_fd, &key);
+}
+
+static bool
+drop_all(const struct eswitch_conn_key *k, const struct eswitch_conn *c, void *aux)
+{
+    return false;
+}
+
+void
+eswitch_conn_flush(struct eswitch *e)
+{
+    eswitch_conn_foreach(e, drop_all, NULL);
 }

@@ -77,6 +77,23 @@ void eswitch_flow_foreach(struct eswitch *,
                                      void *aux),
                           void *aux);
 
+/* The firewall's offloaded connections (one entry per direction, counted
+ * by the program).  eswitch_conn_add() installs a direction (one already
+ * there keeps its counters): 0, -ENOSPC (ESWITCH_MAX_CONNS), -errno.
+ * eswitch_conn_foreach() calls 'cb' on each with its counters and removes
+ * those it returns false for; eswitch_conn_flush() removes all.  Any
+ * thread, beside the program. */
+int eswitch_conn_add(struct eswitch *, const struct eswitch_conn_key *key);
+void eswitch_conn_del(struct eswitch *, const struct eswitch_conn_key *key);
+/* Removes direction 'key', with its counters into '*out'.  False if absent. */
+bool eswitch_conn_take(struct eswitch *, const struct eswitch_conn_key *key,
+                       struct eswitch_conn *out);
+void eswitch_conn_foreach(struct eswitch *,
+                          bool (*cb)(const struct eswitch_conn_key *, const struct eswitch_conn *,
+                                     void *aux),
+                          void *aux);
+void eswitch_conn_flush(struct eswitch *);
+
 /* Fences (or unfences) the vNIC ports: flows marked 'vnic' go to the slow
  * path (which drops them while the switch is fenced too, sw_set_vnics_fenced).
  * Any thread.  Returns 0 or -errno. */

@@ -3,10 +3,12 @@
 #include "dataplane/offload.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/dfw.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -23,7 +25,7 @@ struct offload {
     struct eswitch_action *actions;
     uint64_t last_reval_ns;
     uint64_t reval_us, reval_pause_us;
-    unsigned reval_removed, reval_flows;
+    unsigned reval_removed, reval_flows, reval_conns;
 };
 
 void
@@ -42,6 +44,8 @@ offload_flow_to_eswitch(const struct sw *sw, const struct sw_flow *f, uint64_t n
         .in_port = f->in_port,
         .out_port = f->out_port,
         .vnic = in->kind == SW_PORT_VNIC || out->kind == SW_PORT_VNIC,
+        .fw = f->fw,
+        .zone = f->zone,
         .last_ns = now_ns,
     };
 }
@@ -57,6 +61,8 @@ offload_flow_from_eswitch(const struct eswitch_key *k, const struct eswitch_acti
         .push_vid = a->push_vid,
         .pop = a->pop,
         .max_len = a->max_len,
+        .fw = a->fw,
+        .zone = a->zone,
     };
     memcpy(f->src, k->src, 6);
     memcpy(f->dst, k->dst, 6);
@@ -88,6 +94,76 @@ install(void *aux, const struct sw_flow *f)
         log_warn_rl(&rl, "eswitch: cannot install a flow: %s", strerror(-rc));
         return false;
     }
+    return true;
+}
+
+/* ---- the firewall's connections ---- */
+
+_Static_assert(sizeof(struct eswitch_conn_key) == sizeof(struct l4_key) &&
+                   offsetof(struct eswitch_conn_key, sport) == offsetof(struct l4_key, sport) &&
+                   offsetof(struct eswitch_conn_key, zone) == offsetof(struct l4_key, zone) &&
+                   offsetof(struct eswitch_conn_key, family) == offsetof(struct l4_key, family),
+               "a connection's key is the same bytes on both tiers");
+
+static bool
+conn_install(void *aux, const struct l4_key *key)
+{
+    struct offload *o = aux;
+    struct eswitch_conn_key k[2];
+    memcpy(&k[0], key, sizeof k[0]);
+    l4_key_reverse(key, (struct l4_key *)&k[1]);
+    int rc = eswitch_conn_add(o->p.es, &k[0]);
+    if (!rc && (rc = eswitch_conn_add(o->p.es, &k[1])) < 0)
+        eswitch_conn_del(o->p.es, &k[0]);
+    if (rc < 0) {
+        static struct log_ratelimit rl = LOG_RATELIMIT_INIT(1, 60000);
+        log_warn_rl(&rl, "eswitch: cannot take a connection (%s); it stays in software",
+                    rc == -ENOSPC ? "table full" : strerror(-rc));
+    }
+    return rc == 0;
+}
+
+static void
+conn_remove(void *aux, const struct l4_key *key, uint64_t packets[2], uint64_t bytes[2])
+{
+    struct offload *o = aux;
+    struct eswitch_conn_key k[2];
+    memcpy(&k[0], key, sizeof k[0]);
+    l4_key_reverse(key, (struct l4_key *)&k[1]);
+    for (int d = 0; d < 2; d++) {
+        struct eswitch_conn c = {0};
+        eswitch_conn_take(o->p.es, &k[d], &c);
+        packets[d] = c.packets;
+        bytes[d] = c.bytes;
+    }
+}
+
+static void
+conn_flush(void *aux)
+{
+    struct offload *o = aux;
+    eswitch_conn_flush(o->p.es);
+}
+
+struct conn_reval {
+    struct dfw *fw;
+    const struct offload_clock *c;
+    unsigned kept;
+};
+
+/* One direction of an offloaded connection: its counters and last hit
+ * folded into the connection table and the rule's counters; gone (false)
+ * when the connection is. */
+static bool
+conn_revalidate(const struct eswitch_conn_key *k, const struct eswitch_conn *e, void *aux)
+{
+    struct conn_reval *r = aux;
+    struct ct_seen seen;
+    if (!r->fw || !ct_offload_seen(r->fw->ct, (const struct l4_key *)k, e->packets, e->bytes,
+                                   e->last_ns > r->c->last_reval_ns, r->c->now_ms, &seen))
+        return false;
+    dfw_rule_count(r->fw->pol, seen.rule, seen.packets, seen.bytes, 0);
+    r->kept++;
     return true;
 }
 
@@ -129,6 +205,9 @@ offload_create(const struct offload_params *p)
         .install = p->no_install ? NULL : install, /* no_install: every frame is a miss */
         .flush_mac = flush_mac,
         .flush_all = flush_all,
+        .conn_install = p->no_install ? NULL : conn_install,
+        .conn_remove = conn_remove,
+        .conn_flush = conn_flush,
         .aux = o,
     };
     sw_set_offload(p->sw, &hooks);
@@ -223,6 +302,11 @@ offload_revalidate(struct offload *o)
     o->reval_pause_us = (now_ns() - t1) / 1000;
     o->reval_removed = eswitch_flow_del(o->p.es, o->keys, m);
     o->reval_flows = n - MIN(n, o->reval_removed);
+    /* The firewall's connections: beside the workers (the table has its
+     * locks, the policy changes on this thread only). */
+    struct conn_reval cr = {.fw = sw_dfw(o->p.sw), .c = &c};
+    eswitch_conn_foreach(o->p.es, conn_revalidate, &cr);
+    o->reval_conns = cr.kept;
     o->reval_us = (now_ns() - t0) / 1000;
 }
 
@@ -237,4 +321,5 @@ offload_get_stats(const struct offload *o, struct offload_stats *out)
     out->reval_pause_us = o->reval_pause_us;
     out->reval_removed = o->reval_removed;
     out->reval_flows = o->reval_flows;
+    out->reval_conns = o->reval_conns;
 }

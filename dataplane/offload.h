@@ -88,6 +88,7 @@ struct offload_stats {
                                           kept the packet path paused */
     unsigned reval_removed;            /* flows it removed */
     unsigned reval_flows;              /* flows it left in the table */
+    unsigned reval_conns;              /* firewall connection directions in the eswitch */
 };
 /* Zeros with NULL 'o'.  This function can't fail. */
 void offload_get_stats(const struct offload *o, struct offload_stats *out);

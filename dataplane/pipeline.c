@@ -349,6 +349,8 @@ stage_lookup(struct decide_run *r)
     d->flow.tag = k->tag;
     d->flow.push_vid = to_team && d->pg->vid ? d->pg->vid : SW_NO_PUSH;
     d->flow.pop = k->tag != SW_UNTAGGED;
+    d->flow.fw = sw->dfw != NULL;
+    d->flow.zone = sw->dfw ? d->pg->vid : 0;
     memcpy(d->flow.dst, k->dst, 6);
     memcpy(d->flow.src, k->src, 6);
     return SW_NEXT;
@@ -392,7 +394,8 @@ sw_flow_revalidate(struct sw *sw, const struct sw_flow *f, bool hit, uint64_t no
         (d.out == SW_TEAM && sw->team.active < 0))
         return false;
     return d.flow.out_port == f->out_port && d.flow.push_vid == f->push_vid &&
-           d.flow.pop == f->pop && d.flow.max_len == f->max_len;
+           d.flow.pop == f->pop && d.flow.max_len == f->max_len && d.flow.fw == f->fw &&
+           d.flow.zone == f->zone;
 }
 
 /* ---- running frames: parse -> cache | decide -> firewall -> output ---- */
@@ -466,11 +469,11 @@ remember(struct sw_ctx *x, const struct sw_port *in, const struct sw_key *k,
     struct sw *sw = x->sw;
     enum sw_soft_reason why = d->why;
     if (why != SW_SOFT_PRIORITY_TAG) {
-        if (sw->dfw)
-            why = SW_SOFT_FIREWALL;
-        else if (!sw->has_offload || !sw->offload.install ||
-                 !sw->offload.install(sw->offload.aux, &d->flow))
+        if (!sw->has_offload || !sw->offload.install ||
+            !sw->offload.install(sw->offload.aux, &d->flow))
             why = SW_SOFT_NO_ESWITCH;
+        if (sw->dfw)
+            why = SW_SOFT_FIREWALL; /* dsectl flow list says whether the eswitch took it */
         else if (gen_now(sw) != x->gen)
             /* Another worker moved a MAC since this decision was taken: the
              * flow may already be stale, and its flush may have come first. */

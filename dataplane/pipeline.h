@@ -81,6 +81,8 @@ struct sw_flow {
     bool pop;
     uint32_t max_len; /* longest frame (as received) the portgroup's MTU allows */
     uint8_t src[6], dst[6];
+    bool fw;       /* under the firewall: IP only for the connections it offloads */
+    uint16_t zone; /* fw: the portgroup's VLAN */
 };
 
 /* Why a frame was handled in software; with SW_SOFT_DROP the drop reason says
@@ -91,7 +93,8 @@ struct sw_flow {
     X(PRIORITY_TAG, "priority-tagged frame: handled in software")                                  \
     X(NO_ESWITCH, "known unicast, but the eswitch could not take the flow")                        \
     X(FIRST_PACKET, "first packet of a flow now in the eswitch")                                   \
-    X(FIREWALL, "known unicast under the firewall: every IP packet checked in software")           \
+    X(FIREWALL, "under the firewall: connections begin and end in software, established ones "     \
+                "run in the eswitch")                                                              \
     X(DROP, "dropped")
 enum sw_soft_reason {
 #define SW_SOFT_ENUM_(e, what) SW_SOFT_##e,

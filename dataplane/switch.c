@@ -13,12 +13,18 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+static void dfw_offload_wire(struct sw *sw);
+
 void
 sw_set_offload(struct sw *sw, const struct sw_offload *offload)
 {
     sw->has_offload = offload != NULL;
     if (offload)
         sw->offload = *offload;
+    if (sw->dfw) {
+        dfw_offload_wire(sw);
+        ct_offload_reset(sw->dfw->ct);
+    }
 }
 
 void
@@ -430,6 +436,17 @@ sw_tick(struct sw *sw, uint64_t now_ms)
 
 /* ---- the firewall ---- */
 
+/* The firewall's connections go to the eswitch through the hooks, if any. */
+static void
+dfw_offload_wire(struct sw *sw)
+{
+    struct dfw_offload off = {0};
+    if (sw->has_offload && sw->offload.conn_install && sw->offload.conn_remove)
+        off = (struct dfw_offload){sw->offload.conn_install, sw->offload.conn_remove,
+                                   sw->offload.aux};
+    dfw_set_offload(sw->dfw, &off);
+}
+
 int
 sw_dfw_set(struct sw *sw, struct dfw_policy *pol)
 {
@@ -445,8 +462,15 @@ sw_dfw_set(struct sw *sw, struct dfw_policy *pol)
     for (unsigned i = 0; sw->dfw && i < SW_MAX_PORTGROUPS; i++)
         if (sw->pgs[i].in_use)
             dfw_zone_default(sw->dfw, sw->pgs[i].vid, sw->pgs[i].name);
-    if (sw->dfw)
+    /* The eswitch forgets every connection: the policy may no longer allow
+     * one, and those it still allows go back as their next packet comes. */
+    if (sw->has_offload && sw->offload.conn_flush)
+        sw->offload.conn_flush(sw->offload.aux);
+    if (sw->dfw) {
+        dfw_offload_wire(sw);
+        ct_offload_reset(sw->dfw->ct);
         dfw_recheck(sw->dfw);
+    }
     sw_invalidate(sw);
     return 0;
 }

@@ -89,10 +89,17 @@ struct sw_port {
  * decision it can replay ('flow', pipeline.h) and tells it which flows a
  * change may have made stale. */
 struct sw_flow;
+struct l4_key;
 struct sw_offload {
     bool (*install)(void *aux, const struct sw_flow *flow); /* false: not taken */
     void (*flush_mac)(void *aux, const uint8_t mac[6]);     /* flows from or to 'mac' */
     void (*flush_all)(void *aux);
+    /* The firewall's connections (both directions of 'key'): false when not
+     * taken; 'conn_flush' forgets them all.  NULL: none go to the eswitch. */
+    bool (*conn_install)(void *aux, const struct l4_key *key);
+    void (*conn_remove)(void *aux, const struct l4_key *key, uint64_t packets[2],
+                        uint64_t bytes[2]); /* what each direction counted */
+    void (*conn_flush)(void *aux);
     void *aux;
 };
 

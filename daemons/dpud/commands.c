@@ -422,10 +422,11 @@ cmd_switch_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, s
     offload_get_stats(d->off, &os);
     if (d->es)
         json_object_set_new(*result, "eswitch",
-                            json_pack("{s:b,s:I,s:I,s:i}", "offload", !d->no_offload,
+                            json_pack("{s:b,s:I,s:I,s:i,s:i}", "offload", !d->no_offload,
                                       "last_revalidation_us", (json_int_t)os.reval_us,
                                       "last_revalidation_paused_us", (json_int_t)os.reval_pause_us,
-                                      "last_revalidation_removed", os.reval_removed));
+                                      "last_revalidation_removed", os.reval_removed,
+                                      "firewall_connections", os.reval_conns / 2));
     json_object_set_new(*result, "poll_us", json_integer(d->poll_us));
     return 0;
 }
@@ -521,6 +522,10 @@ soft_flow_json(const struct sw_soft_flow *f, void *aux)
         snprintf(why, sizeof why, "dropped: %s", drop_reason_what(f->drop));
     else if (f->reason == SW_SOFT_NO_ESWITCH && !d->es)
         snprintf(why, sizeof why, "known unicast, but this DPU runs no eswitch");
+    else if (f->reason == SW_SOFT_FIREWALL && (!d->es || !d->off))
+        snprintf(why, sizeof why,
+                 "under the firewall, without an eswitch: every IP packet "
+                 "checked in software");
     else if (f->reason == SW_SOFT_NO_ESWITCH && (off = off_eswitch(d, f)))
         snprintf(why, sizeof why, "known unicast, but %s is %s: the eswitch cannot reach it",
                  off->name,

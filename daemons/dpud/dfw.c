@@ -156,7 +156,7 @@ conn_json(const struct ct_conn *c, void *aux)
                         (json_int_t)c->packets[1], "bytes", (json_int_t)c->bytes[0],
                         (json_int_t)c->bytes[1], "expires_ms",
                         (json_int_t)(c->expires_ms > l->now_ms ? c->expires_ms - l->now_ms : 0),
-                        "tier", "software"));
+                        "tier", c->offloaded ? "eswitch" : "software"));
 }
 
 static int

@@ -89,8 +89,7 @@ dpud_cmdtab(struct dpud *d)
         return NULL;
     cmdtab_set_guard(tab, guard_enter, guard_leave);
     if (cmdtab_add(tab, dpud_software_commands, dpud_n_software_commands) < 0 ||
-        cmdtab_add_aux(tab, agent_identity_commands, agent_identity_n_commands, &d->identity) <
-            0 ||
+        cmdtab_add_aux(tab, agent_identity_commands, agent_identity_n_commands, &d->identity) < 0 ||
         cmdtab_add_aux(tab, agent_crl_commands, agent_crl_n_commands, &d->identity) < 0 ||
         cmdtab_add(tab, dpud_monitor_commands, dpud_n_monitor_commands) < 0 ||
         cmdtab_add(tab, dpud_dfw_commands, dpud_n_dfw_commands) < 0) {

@@ -12,10 +12,20 @@
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "dataplane/eswitch-abi.h"
+
+/* IP protocol numbers (linux/in.h would bring in the C library's headers). */
+#define PROTO_ICMP 1
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+#define PROTO_ICMPV6 58
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -23,6 +33,13 @@ struct {
     __type(key, struct eswitch_key);
     __type(value, struct eswitch_action);
 } flows SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, ESWITCH_MAX_CONNS);
+    __type(key, struct eswitch_conn_key);
+    __type(value, struct eswitch_conn);
+} conns SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
@@ -93,6 +110,80 @@ copy_macs(__u8 *to, const __u8 *from)
     }
 }
 
+/* The L4 part of a connection's key at 'l4': ports, or an echo's id.
+ * Returns 0, or -1 for what the slow path must see. */
+static __always_inline int
+l4_ports(void *l4, void *end, struct eswitch_conn_key *k)
+{
+    if (k->proto == PROTO_TCP) {
+        struct tcphdr *t = l4;
+        if ((void *)(t + 1) > end || t->syn || t->fin || t->rst)
+            return -1; /* state changes are the slow path's */
+        k->sport = bpf_ntohs(t->source);
+        k->dport = bpf_ntohs(t->dest);
+        return 0;
+    }
+    if (k->proto == PROTO_UDP) {
+        struct udphdr *u = l4;
+        if ((void *)(u + 1) > end)
+            return -1;
+        k->sport = bpf_ntohs(u->source);
+        k->dport = bpf_ntohs(u->dest);
+        return 0;
+    }
+    __u8 *ic = l4;
+    if ((void *)(ic + 8) > end)
+        return -1;
+    int echo = k->proto == PROTO_ICMP ? ic[0] == 0 || ic[0] == 8
+                                         : k->proto == PROTO_ICMPV6 && (ic[0] == 128 || ic[0] == 129);
+    if (!echo)
+        return -1;
+    k->sport = k->dport = (__u16)(ic[4] << 8 | ic[5]);
+    return 0;
+}
+
+/* Whether IP packet 'l3' (ethertype 'proto') of a 'fw' flow belongs to a
+ * connection the firewall offloaded; counts it.  Frames that are not IP
+ * pass. */
+static __always_inline int
+fw_pass(void *l3, void *end, __be16 proto, const struct eswitch_action *a, __u32 len)
+{
+    struct eswitch_conn_key k = {.zone = a->zone};
+    void *l4;
+    if (proto == bpf_htons(ETH_P_IP)) {
+        struct iphdr *ip = l3;
+        if ((void *)(ip + 1) > end || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
+            return 0; /* options, fragments: the slow path */
+        k.family = 4;
+        k.proto = ip->protocol;
+        __builtin_memcpy(k.src, &ip->saddr, 4);
+        __builtin_memcpy(k.dst, &ip->daddr, 4);
+        l4 = ip + 1;
+    } else if (proto == bpf_htons(ETH_P_IPV6)) {
+        struct ipv6hdr *ip6 = l3;
+        if ((void *)(ip6 + 1) > end)
+            return 0;
+        k.family = 6;
+        k.proto = ip6->nexthdr; /* an extension header: no key, the slow path */
+        __builtin_memcpy(k.src, &ip6->saddr, 16);
+        __builtin_memcpy(k.dst, &ip6->daddr, 16);
+        l4 = ip6 + 1;
+    } else {
+        return 1;
+    }
+    if ((k.proto != PROTO_TCP && k.proto != PROTO_UDP && k.proto != PROTO_ICMP &&
+         k.proto != PROTO_ICMPV6) ||
+        l4_ports(l4, end, &k) < 0)
+        return 0;
+    struct eswitch_conn *c = bpf_map_lookup_elem(&conns, &k);
+    if (!c)
+        return 0;
+    c->packets++;
+    c->bytes += len;
+    c->last_ns = bpf_ktime_get_coarse_ns();
+    return 1;
+}
+
 SEC("xdp.frags")
 int
 eswitch(struct xdp_md *ctx)
@@ -108,11 +199,15 @@ eswitch(struct xdp_md *ctx)
     struct eswitch_key k = {.in_ifindex = ctx->ingress_ifindex, .tag = ESWITCH_UNTAGGED};
     __builtin_memcpy(k.src, eth->h_source, 6);
     __builtin_memcpy(k.dst, eth->h_dest, 6);
+    void *l3 = eth + 1;
+    __be16 proto = eth->h_proto;
     if (eth->h_proto == bpf_htons(ETH_P_8021Q)) {
         struct vlan_hdr_ *v = (void *)(eth + 1);
         if ((void *)(v + 1) > end)
             return slow_path(ctx);
         k.tag = bpf_ntohs(v->tci) & 0x0fff;
+        l3 = v + 1;
+        proto = v->proto;
     }
     struct eswitch_action *a = bpf_map_lookup_elem(&flows, &k);
     if (!a)
@@ -124,6 +219,8 @@ eswitch(struct xdp_md *ctx)
     }
     __u32 len = bpf_xdp_get_buff_len(ctx), rx_len = len;
     if (len > a->max_len)
+        return slow_path(ctx);
+    if (a->fw && !fw_pass(l3, end, proto, a, len))
         return slow_path(ctx);
     /* The redirect itself happens after we return: ask for it first, so that
      * an egress that is not (yet) ours leaves the frame untouched for the

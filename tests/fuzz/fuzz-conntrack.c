@@ -25,6 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ct *t = ct_create(&(struct ct_params){.max_conns = 16});
     if (!t)
         abort();
+    ct_set_offload(t, true); /* connections go to a make-believe eswitch, and come back */
     uint64_t now = 1000;
     for (size_t at = 0; at + 3 <= size;) {
         size_t len = (size_t)data[at] << 8 | data[at + 1];
@@ -42,7 +43,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (pkt_parse(frame, (uint32_t)len, &m) == DROP_NONE &&
             l4_parse(frame + m.l3_ofs, (uint32_t)len - m.l3_ofs, m.eth_type, m.vid, &pi) == L4_OK) {
             struct ct_result res;
+            struct ct_seen seen;
             enum ct_verdict v = ct_track(t, &pi, (uint32_t)len, now, &res);
+            if (res.offload && !ct_offload_seen(t, &res.key, len, len * 64, true, now, &seen))
+                abort(); /* just offloaded: the eswitch's counts fold in */
+            if (res.unoffload && ct_offload_seen(t, &res.key, 0, 0, true, now, &seen))
+                abort(); /* taken back: no more */
             if (v > CT_INVALID || ((v == CT_ESTABLISHED || v == CT_RELATED) && res.rule != 1))
                 abort(); /* a connection found is one committed */
             struct ct_new n = {

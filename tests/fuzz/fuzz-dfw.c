@@ -92,6 +92,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(doc);
     if (rc < 0)
         return 0;
+    if (dfw_policy_ct(p)->max_conns > 65536) { /* a table of up to 0.8 GB: compiled, not made */
+        dfw_policy_free(p);
+        dfw_policy_free(again);
+        return 0;
+    }
     struct dfw *fw = dfw_create(p);
     if (!fw) {
         dfw_policy_free(again);

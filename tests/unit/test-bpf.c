@@ -527,9 +527,71 @@ vfmux_no_leg_drops_both_ways(void)
     expect_mux(cases, sizeof cases / sizeof cases[0], want);
 }
 
+/* An IPv4 TCP segment 198.18.0.1:40000 -> 198.18.0.2:80 with 'flags', in
+ * a frame from a to b tagged 'tci' unless NO_TAG.  Returns its length. */
+static size_t
+tcp_frame(uint8_t *buf, int tci, uint8_t flags)
+{
+    frame(buf, 78, mac_b, mac_a, tci, 0);
+    size_t l3 = tci == NO_TAG ? 14 : 18;
+    uint8_t *ip = buf + l3, *t = ip + 20;
+    memset(ip, 0, 40);
+    ip[0] = 0x45, ip[3] = 40, ip[8] = 64, ip[9] = 6;
+    ip[12] = 198, ip[13] = 18, ip[15] = 1, ip[16] = 198, ip[17] = 18, ip[19] = 2;
+    t[0] = 40000 >> 8, t[1] = 40000 & 0xff, t[3] = 80;
+    t[12] = 5 << 4, t[13] = flags;
+    return l3 + 40;
+}
+
+/* The firewall's tier: a flow marked 'fw' forwards the IP packets of the
+ * connections in 'conns' (and counts them), sends up a new connection's,
+ * a state change's (SYN, FIN, RST) and a fragment's, and passes ARP. */
+static void
+eswitch_firewall_forwards_only_offloaded_connections(void)
+{
+    uint8_t in[128];
+    struct run r;
+    ASSERT_TRUE(reset());
+    eswitch_conn_flush(esw);
+    struct eswitch_key k = key(ESWITCH_UNTAGGED, mac_a, mac_b);
+    struct eswitch_action a = action(lo, ESWITCH_NO_PUSH, false, false);
+    a.fw = 1, a.zone = 10;
+    ASSERT_EQ(eswitch_flow_add(esw, &k, &a), 0);
+    size_t len = tcp_frame(in, NO_TAG, 0x10 /* ACK */);
+    run_xdp(in, len, &r);
+    ASSERT_EQ(r.retval, XDP_PASS); /* no connection: the slow path */
+    struct eswitch_conn_key ck = {.sport = 40000, .dport = 80, .zone = 10, .family = 4, .proto = 6};
+    ck.src[0] = 198, ck.src[1] = 18, ck.src[3] = 1, ck.dst[0] = 198, ck.dst[1] = 18, ck.dst[3] = 2;
+    ASSERT_EQ(eswitch_conn_add(esw, &ck), 0);
+    run_xdp(in, len, &r);
+    ASSERT_EQ(r.retval, XDP_REDIRECT); /* offloaded: forwarded */
+    run_xdp(in, tcp_frame(in, NO_TAG, 0x11 /* FIN|ACK */), &r);
+    ASSERT_EQ(r.retval, XDP_PASS); /* a state change: the slow path */
+    tcp_frame(in, NO_TAG, 0x10);
+    in[14 + 6] = 0x20; /* more fragments */
+    run_xdp(in, len, &r);
+    ASSERT_EQ(r.retval, XDP_PASS);
+    in[14 + 6] = 0;
+    ck.zone = 11; /* the same addresses in another portgroup: another connection */
+    struct eswitch_conn c = {0};
+    ASSERT_FALSE(eswitch_conn_take(esw, &ck, &c));
+    ck.zone = 10;
+    ASSERT_TRUE(eswitch_conn_take(esw, &ck, &c));
+    ASSERT_EQ(c.packets, 1);
+    ASSERT_EQ(c.bytes, len);
+    run_xdp(in, len, &r);
+    ASSERT_EQ(r.retval, XDP_PASS); /* taken back */
+    frame(in, 64, mac_b, mac_a, NO_TAG, 1);
+    in[12] = 0x08, in[13] = 0x06; /* ARP */
+    run_xdp(in, 64, &r);
+    ASSERT_EQ(r.retval, XDP_REDIRECT);
+}
+
 TEST_MAIN(TEST(eswitch_hit_pushes_vlan), TEST(eswitch_hit_pops_vlan), TEST(eswitch_hit_keeps_frame),
           TEST(eswitch_miss_goes_to_kernel), TEST(eswitch_miss_goes_to_afxdp_socket),
           TEST(eswitch_broadcast_goes_to_slow_path), TEST(eswitch_fenced_vnic_goes_to_slow_path),
           TEST(eswitch_too_long_goes_to_slow_path), TEST(eswitch_unknown_egress_goes_to_slow_path),
-          TEST(eswitch_short_frames_go_to_slow_path), TEST(vfmux_leg1_passes_eth0_and_cuts_eth1),
-          TEST(vfmux_leg2_moves_frames_marked), TEST(vfmux_no_leg_drops_both_ways))
+          TEST(eswitch_short_frames_go_to_slow_path),
+          TEST(eswitch_firewall_forwards_only_offloaded_connections),
+          TEST(vfmux_leg1_passes_eth0_and_cuts_eth1), TEST(vfmux_leg2_moves_frames_marked),
+          TEST(vfmux_no_leg_drops_both_ways))

@@ -140,6 +140,59 @@ a_refused_syn_closes(void)
     ct_destroy(t);
 }
 
+/* Tracks 'f' at 'now' into '*res' (no commit). */
+static enum ct_verdict
+track(struct ct *t, const struct frame *f, uint64_t now, struct ct_result *res)
+{
+    struct l4_info pi;
+    if (parse(f, 0, &pi) != L4_OK)
+        return (enum ct_verdict) - 1;
+    return ct_track(t, &pi, f->len, now, res);
+}
+
+/* The eswitch tier: established, a connection is proposed for offload once;
+ * while there, its windows are re-learned (the eswitch saw the segments
+ * between); its counts fold in; a FIN takes it back. */
+static void
+an_established_connection_goes_to_the_eswitch_and_back(void)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 64});
+    ct_set_offload(t, true);
+    struct frame f;
+    struct ct_result res;
+    tcp(&f, 1, 40003, 2, 80, L4_TCP_SYN, 100, 0, 1000, 0);
+    ASSERT_EQ(see(t, &f, 1, NULL), CT_NEW);
+    tcp(&f, 2, 80, 1, 40003, L4_TCP_SYN | L4_TCP_ACK, 500, 101, 1000, 0);
+    ASSERT_EQ(track(t, &f, 2, &res), CT_ESTABLISHED);
+    ASSERT_FALSE(res.offload); /* not established yet */
+    tcp(&f, 1, 40003, 2, 80, L4_TCP_ACK, 101, 501, 1000, 0);
+    ASSERT_EQ(track(t, &f, 3, &res), CT_ESTABLISHED);
+    ASSERT_TRUE(res.offload);
+    ASSERT_EQ(res.key.sport, 40003); /* the original direction's key */
+    struct l4_key k = res.key;
+    tcp(&f, 1, 40003, 2, 80, L4_TCP_ACK, 101, 501, 1000, 10);
+    ASSERT_EQ(track(t, &f, 4, &res), CT_ESTABLISHED);
+    ASSERT_FALSE(res.offload); /* once */
+    struct ct_seen seen;
+    ASSERT_TRUE(ct_offload_seen(t, &k, 1000, 1500000, true, 5, &seen));
+    ASSERT_EQ(seen.rule, 7);
+    ASSERT_EQ(seen.packets, 1000);
+    ASSERT_TRUE(ct_offload_seen(t, &k, 1010, 1515000, true, 6, &seen));
+    ASSERT_EQ(seen.packets, 10); /* the difference */
+    ASSERT_EQ(seen.bytes, 15000);
+    /* 1.5 MB later the FIN comes up: far past the windows last seen. */
+    tcp(&f, 1, 40003, 2, 80, L4_TCP_FIN | L4_TCP_ACK, 101 + 1500000, 501, 1000, 0);
+    ASSERT_EQ(track(t, &f, 7, &res), CT_ESTABLISHED);
+    ASSERT_TRUE(res.unoffload);
+    ASSERT_EQ(res.es_packets[0], 1010);
+    ASSERT_FALSE(ct_offload_seen(t, &k, 1020, 0, true, 8, &seen)); /* taken back */
+    tcp(&f, 2, 80, 1, 40003, L4_TCP_ACK, 501, 101 + 1500001, 1000, 0);
+    ASSERT_EQ(track(t, &f, 8, &res), CT_ESTABLISHED); /* the other side re-learned too */
+    tcp(&f, 2, 80, 1, 40003, L4_TCP_ACK, 501 + 900000, 101 + 1500001, 1000, 0);
+    ASSERT_EQ(track(t, &f, 9, &res), CT_INVALID); /* then checked again */
+    ct_destroy(t);
+}
+
 static void
 udp_and_echo_live_by_their_timeouts(void)
 {
@@ -298,6 +351,7 @@ a_full_table_refuses_and_counts(void)
 TEST_MAIN(TEST(tcp_goes_through_its_states_inside_the_windows),
           TEST(rst_closes_and_the_idle_expire), TEST(a_refused_syn_closes),
           TEST(udp_and_echo_live_by_their_timeouts),
+          TEST(an_established_connection_goes_to_the_eswitch_and_back),
           TEST(an_icmp_error_is_related_to_its_connection),
           TEST(ipv6_with_an_extension_header_and_zones), TEST(malformed_headers_are_refused),
           TEST(a_full_table_refuses_and_counts))

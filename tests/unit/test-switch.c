@@ -389,7 +389,10 @@ static void
 lab_offload(struct lab *l, struct fake_eswitch *e)
 {
     memset(e, 0, sizeof *e);
-    struct sw_offload o = {fake_install, fake_flush_mac, fake_flush_all, e};
+    struct sw_offload o = {.install = fake_install,
+                           .flush_mac = fake_flush_mac,
+                           .flush_all = fake_flush_all,
+                           .aux = e};
     sw_set_offload(l->sw, &o);
 }
 
