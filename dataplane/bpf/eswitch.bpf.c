@@ -135,7 +135,7 @@ l4_ports(void *l4, void *end, struct eswitch_conn_key *k)
     if ((void *)(ic + 8) > end)
         return -1;
     int echo = k->proto == PROTO_ICMP ? ic[0] == 0 || ic[0] == 8
-                                         : k->proto == PROTO_ICMPV6 && (ic[0] == 128 || ic[0] == 129);
+                                      : k->proto == PROTO_ICMPV6 && (ic[0] == 128 || ic[0] == 129);
     if (!echo)
         return -1;
     k->sport = k->dport = (__u16)(ic[4] << 8 | ic[5]);
