@@ -397,6 +397,8 @@ track_conn(struct ct *t, uint32_t i, int d, const struct l4_info *pi, uint32_t b
 static bool
 offloadable(const struct ct_conn *c)
 {
+    if (!c->offloaded && c->packets[0] + c->packets[1] < CT_OFFLOAD_AFTER)
+        return false; /* a short one stays in software */
     return c->key.proto == L4_PROTO_TCP ? c->tcp == CT_TCP_ESTABLISHED : c->replied;
 }
 

@@ -163,6 +163,11 @@ size_t ct_retain(struct ct *, bool (*keep)(struct ct_conn *, void *aux), void *a
  * checked (as Linux does for connections in a hardware flowtable).  Its
  * idle timeout and counters follow the eswitch's (ct_offload_seen()). */
 
+/* Connections are proposed once they carried this many packets (both ways):
+ * a short one (a request and its answer, a connection opened and closed at
+ * once) would cost the eswitch two installs and two removals for nothing. */
+#define CT_OFFLOAD_AFTER 16
+
 /* Whether ct_track() proposes offloads (there is an eswitch to take them). */
 void ct_set_offload(struct ct *, bool on);
 /* The eswitch lost connection 'key' (full, flushed): it is in software

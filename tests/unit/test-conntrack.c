@@ -165,6 +165,11 @@ an_established_connection_goes_to_the_eswitch_and_back(void)
     tcp(&f, 2, 80, 1, 40003, L4_TCP_SYN | L4_TCP_ACK, 500, 101, 1000, 0);
     ASSERT_EQ(track(t, &f, 2, &res), CT_ESTABLISHED);
     ASSERT_FALSE(res.offload); /* not established yet */
+    for (int i = 0; i < CT_OFFLOAD_AFTER - 3; i++) { /* established, but short yet */
+        tcp(&f, 1, 40003, 2, 80, L4_TCP_ACK, 101, 501, 1000, 0);
+        ASSERT_EQ(track(t, &f, 3, &res), CT_ESTABLISHED);
+        ASSERT_FALSE(res.offload);
+    }
     tcp(&f, 1, 40003, 2, 80, L4_TCP_ACK, 101, 501, 1000, 0);
     ASSERT_EQ(track(t, &f, 3, &res), CT_ESTABLISHED);
     ASSERT_TRUE(res.offload);
