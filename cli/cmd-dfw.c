@@ -22,7 +22,9 @@ run_set(struct cli *c, const struct cli_cmd *cmd, json_t *args)
     }
     json_t *r = NULL;
     int rc = cli_call(c, "dfw.set", json_pack("{s:o}", "policy", policy), &r);
-    if (rc == EXIT_OK)
+    if (rc == EXIT_OK && c->json)
+        cli_print_json(r);
+    else if (rc == EXIT_OK)
         printf("policy %.12s set: %zu rules\n", fmt_json(json_object_get(r, "digest")),
                json_array_size(json_object_get(json_object_get(r, "policy"), "rules")));
     json_decref(r);

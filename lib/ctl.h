@@ -21,7 +21,7 @@
 
 #include "lib/cmdtab.h"
 
-#define CTL_MAX_REQUEST (1024 * 1024)
+#define CTL_MAX_REQUEST (16 * 1024 * 1024) /* as lib/http.h's HTTP_MAX_BODY: a policy */
 
 struct ctl_server;
 

@@ -35,7 +35,10 @@
 
 struct http_server;
 
-#define HTTP_MAX_BODY (1024 * 1024) /* a JSON body or a binary payload */
+/* A JSON body or a binary payload: a firewall policy of 10,000 rules, each
+ * with a group and a service, is about 2 MiB of JSON.  Only peers that
+ * passed mTLS get to send one. */
+#define HTTP_MAX_BODY (16 * 1024 * 1024)
 #define HTTP_PAYLOAD_TYPE "application/octet-stream"
 
 /* Listens on 'addr':'port' (an IPv4/IPv6 literal).  'policy' (copied) says

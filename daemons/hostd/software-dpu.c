@@ -15,7 +15,7 @@
 #include "lib/http.h"
 #include "lib/util.h"
 
-#define CHUNK HTTP_MAX_BODY     /* raw bytes, the API's largest payload */
+#define CHUNK (1024 * 1024)     /* raw bytes a call (HTTP_MAX_BODY allows more) */
 #define STAGE_TIMEOUT_MS 120000 /* a DPU verifies and unpacks the whole image */
 #define STEP_TIMEOUT_MS 30000
 

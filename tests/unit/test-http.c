@@ -598,7 +598,7 @@ status_403_and_413_on_the_wire(void)
     struct fixture f;
     ASSERT_TRUE(fixture_start(&f));
     char head[256];
-    size_t big = 1024 * 1024 + 1;
+    size_t big = HTTP_MAX_BODY + 1;
     snprintf(head, sizeof head,
              "POST /api/v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
              "Connection: close\r\n\r\n",
