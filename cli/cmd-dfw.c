@@ -25,8 +25,8 @@ run_set(struct cli *c, const struct cli_cmd *cmd, json_t *args)
     if (rc == EXIT_OK && c->json)
         cli_print_json(r);
     else if (rc == EXIT_OK)
-        printf("policy %.12s set: %zu rules\n", fmt_json(json_object_get(r, "digest")),
-               json_array_size(json_object_get(json_object_get(r, "policy"), "rules")));
+        printf("policy %.12s set: %s rules\n", fmt_json(json_object_get(r, "digest")),
+               fmt_json(json_object_get(r, "rules")));
     json_decref(r);
     return rc;
 }

@@ -493,9 +493,10 @@ static void
 dfw_show(const struct httpc *peer, struct rhost *h)
 {
     char err[ERR_LEN];
-    json_t *r = NULL;
+    json_t *r = NULL, *brief = json_pack("{s:b}", "brief", 1); /* the digest, not the policy */
     h->dfw_known =
-        httpc_call_result(peer, "dfw.show", NULL, &r, err, sizeof err) == 0 && json_is_object(r);
+        httpc_call_result(peer, "dfw.show", brief, &r, err, sizeof err) == 0 && json_is_object(r);
+    json_decref(brief);
     const char *d = json_string_value(json_object_get(r, "digest"));
     snprintf(h->dfw_have, sizeof h->dfw_have, "%s", h->dfw_known && d ? d : "");
     json_decref(r);
