@@ -82,7 +82,8 @@ def main():
         cmd = COMMANDS.get(x["id"], "build/tests/bench/bench-dataplane"
                            if x["id"].startswith("mpps-pipeline-") else "bench/failover.sh"
                            if x["id"].startswith("failover-") else "bench/manager.sh"
-                           if x["id"].startswith("manager-") else "bench/run")
+                           if x["id"].startswith("manager-") else "bench/dfw.sh"
+                           if x["id"].startswith("dfw-") else "bench/run")
         what = x["what"] + (f" (measured {x['measured']})" if x.get("measured") else "")
         if x.get("statistic"):
             what += f" [the {x['statistic']} of the runs]"
@@ -104,7 +105,7 @@ def main():
 As root on a Debian 12 machine: `make bench` (or `make bench QUICK=1` for the short
 version). Each benchmark builds its own lab under a private prefix and removes it.
 `bench/run install` (or `l2veth`, `vhost`, `vm2vm`, `offload`, `monitor`, `failover`, `capacity`,
-`hacost`, `manager`, `micro`) runs only
+`hacost`, `manager`, `dfw`, `micro`) runs only
 those and replaces their figures in place; such a figure says when it was measured.
 
 ## Notes
@@ -150,6 +151,31 @@ How each figure is taken. The numbers are in the table above (and in
   divides the CPU time charged to the DPU's cgroup during a full-rate run
   (dpud or OVS, and the NAPI threads of the DPU-side ports) by the frames
   delivered. `bench/l2veth.sh` prints every round on stderr.
+- `dfw-*`: the distributed firewall (`bench/dfw.sh`), VM to VM on one host
+  through one DPU core, every variant with the same policy translated: 1,000
+  rules, default deny, 999 that never match (TCP to another port from another
+  address each) before the one that allows h1-vm1 to h1-vm2 (the generator's
+  UDP port, TCP 5201 and 5202) and ping. `dse` is the firewall on (its
+  established connections in the eswitch, once they carried 16 packets);
+  `dse-no-firewall` the same switch with it off (the goal's base);
+  `nftables-bridge` a Linux bridge with bridge netfilter into nftables'
+  inet forward chain (`ct state established,related accept` first: this
+  kernel lacks the NF_CONNTRACK_BRIDGE the bridge family would need);
+  `ovs-netdev-ct` Open vSwitch's userspace datapath with its conntrack
+  (`ct(table=1)`, `+est` forwarded, `+new` by the rules and committed).
+  `dfw-established-64b`: one UDP flow of 66 B frames from dse-pktgen, answered
+  once from the sink first so that every firewall holds it as established.
+  `dfw-established-tcp`: one iperf3 stream. `dfw-cps`: `bench/cps.py`, one
+  process each side with epoll, 64 connections at a time, each a three-way
+  handshake then a reset (no TIME_WAIT): the generator is Python and may
+  bound the figure; it is the same for every variant. `dfw-rules-10k-apply`:
+  dse's `dsectl dfw set` of a 10,000-rule policy (10,000 groups and
+  services, 2 MiB of JSON), which returns once the DPU runs it (the DPU checks
+  it, hostd writes its config, pushes it, the DPU compiles it);
+  `dfw-rules-10k-compile` the DPU's own share. `dfw-conn-bytes`: the growth of
+  dpud's (and ovs-vswitchd's) resident memory over 20,000 UDP flows of one
+  packet each; for nftables, the size of the kernel's nf_conntrack slab
+  object (its hash table not counted).
 - `vhost-64b`: dse-pktgen's virtio front-end (`tx|rx --vhost-user`, busy-polling,
   in the host's cgroup, on the host core) sends 66 B frames into one vhost-user
   port of dpud and counts them out of another in the same portgroup: dpud's
