@@ -118,14 +118,16 @@ tcp_across() {
 	check "$name: one failover more" test "$(failovers)" -eq $((n0 + 1))
 	"$restore" "$was"
 	check "$name: the failed DPU back, a healthy standby" wait_until 20 both_healthy
-	check "$name: ... synced again: it holds what the active holds" wait_until 10 standby_follows 2
+	check "$name: ... synced again: it holds what the active holds" wait_until 15 synced_again
 }
+synced_again() { sync_is syncing && standby_follows 2; }
 tcp_across "dpud killed" kill_dpud restart_dpud
 tcp_across "dpud hung (SIGSTOP)" hang_dpud resume_dpud
 tcp_across "both cables cut" cut_cables mend_cables
 out=$(stats | jq -c .sync)
 echo "# sync: $out"
-check "full syncs after each failover" test "$(jq .full_syncs <<<"$out")" -ge 4
+grep -h "dfwsync" "$D"/h1/log/*.log | tail -n 8 | sed 's/^/# /'
+check "a full sync when the pair formed and after each failover" test "$(jq .full_syncs <<<"$out")" -ge 4
 
 # --- without the sync, the same failover kills the stream ------------------
 check "the sync turned off (--dfw-sync-ms 0)" quiet ds host dpu-mode active-standby --dfw-sync-ms 0
