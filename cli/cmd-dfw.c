@@ -86,6 +86,30 @@ print_show(json_t *r, json_t *args)
     table_print(t);
 }
 
+/* The pair's sync (hostd's dfw.stats "sync"; null without two DPUs). */
+static void
+print_sync(json_t *s)
+{
+    const char *state = json_string_value(json_object_get(s, "state"));
+    json_t *why = json_object_get(s, "why");
+    if (!state)
+        return;
+    if (strcmp(state, "syncing")) {
+        printf("sync: %s%s%s%s\n", state, why ? " (" : "", why ? json_string_value(why) : "",
+               why ? ")" : "");
+        if (!json_object_get(s, "last_sync_age_ms"))
+            return;
+    }
+    printf("sync %s -> %s every %s ms: last %s ms ago, %s connections in %s us; %s synced in %s "
+           "rounds, %s full\n",
+           fmt_json(json_object_get(s, "from")), fmt_json(json_object_get(s, "to")),
+           fmt_json(json_object_get(s, "interval_ms")),
+           fmt_json(json_object_get(s, "last_sync_age_ms")),
+           fmt_json(json_object_get(s, "last_conns")), fmt_json(json_object_get(s, "last_took_us")),
+           fmt_json(json_object_get(s, "conns_synced")), fmt_json(json_object_get(s, "rounds")),
+           fmt_json(json_object_get(s, "full_syncs")));
+}
+
 static void
 print_stats(json_t *r, json_t *args)
 {
@@ -119,6 +143,7 @@ print_stats(json_t *r, json_t *args)
                 fmt_json(json_object_get(e, "sessions")));
         table_print(t);
     }
+    print_sync(json_object_get(r, "sync"));
 }
 
 static const char *

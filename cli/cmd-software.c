@@ -218,6 +218,7 @@ static const struct cli_opt watch_opts[] = {{"--watch", "watch", OPT_FLAG, false
 static const char *const mode_pos[] = {"mode"};
 static const struct cli_opt mode_opts[] = {{"--heartbeat-ms", "heartbeat_ms", OPT_INT, false},
                                            {"--auto-failback-s", "auto_failback_s", OPT_INT, false},
+                                           {"--dfw-sync-ms", "dfw_sync_ms", OPT_INT, false},
                                            {0}};
 /* ---- host join ---- */
 
@@ -242,7 +243,8 @@ static const struct cli_cmd host_cmds[] = {
     {"reboot", "", "host.reboot", no_pos, 0, NULL, NULL, run_reboot},
     {"stats", "[--watch]", "host.stats", no_pos, 0, watch_opts, NULL, cli_host_stats},
     {"metrics", "", "host.metrics", no_pos, 0, NULL, cli_print_metrics, NULL},
-    {"dpu-mode", "active-standby|independent [--heartbeat-ms N] [--auto-failback-s N]",
+    {"dpu-mode",
+     "active-standby|independent [--heartbeat-ms N] [--auto-failback-s N] [--dfw-sync-ms N]",
      "host.dpu_mode", mode_pos, 1, mode_opts, cli_print_ha, NULL},
     {"ha", "", "host.info", no_pos, 0, NULL, cli_print_host_ha, NULL},
 };

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "lib/util.h"
 
@@ -34,6 +35,8 @@ struct ct {
     size_t cursor;       /* the bucket ct_expire() goes on from */
     uint64_t full_drops; /* (atomic) */
     bool offload_on;     /* propose offloads (ct_result.offload) */
+    uint64_t seq;        /* changes so far (atomic): ct_export()'s cursor */
+    uint64_t id;         /* random: whose cursor it is */
 };
 
 /* A hash both directions of a connection share: of the key with its ends
@@ -52,6 +55,8 @@ stripe_of(struct ct *t, uint32_t bucket)
 {
     return &t->stripe[bucket % CT_STRIPES];
 }
+
+static uint64_t table_id(const struct ct *t);
 
 struct ct *
 ct_create(const struct ct_params *p)
@@ -83,6 +88,7 @@ ct_create(const struct ct_params *p)
     for (int i = 0; i < CT_STRIPES; i++)
         pthread_spin_init(&t->stripe[i], PTHREAD_PROCESS_PRIVATE);
     pthread_spin_init(&t->free_mu, PTHREAD_PROCESS_PRIVATE);
+    t->id = table_id(t);
     return t;
 }
 
@@ -309,6 +315,8 @@ tcp_next(struct ct_conn *c, int d, const struct l4_info *pi)
     }
 }
 
+static bool tcp_pickup(struct ct_conn *c, int d, const struct l4_info *pi);
+
 /* A segment of TCP connection 'c' from side 'd'.  Returns its verdict. */
 static enum ct_verdict
 tcp_track(struct ct *t, struct ct_conn *c, int d, const struct l4_info *pi, uint64_t now_ms)
@@ -329,7 +337,7 @@ tcp_track(struct ct *t, struct ct_conn *c, int d, const struct l4_info *pi, uint
         tcp_next(c, d, pi);
         /* Seen in software once it is no longer in the eswitch: checked again. */
         c->loose[d] = c->offloaded && c->tcp == CT_TCP_ESTABLISHED;
-    } else if (!tcp_in_window(c, d, pi)) {
+    } else if (!tcp_pickup(c, d, pi) && !tcp_in_window(c, d, pi)) {
         return CT_INVALID;
     } else {
         tcp_next(c, d, pi);
@@ -421,6 +429,8 @@ offload_turn(struct ct_conn *c, struct ct_result *out)
     memcpy(out->es_packets, c->es_packets, sizeof out->es_packets);
     memcpy(out->es_bytes, c->es_bytes, sizeof out->es_bytes);
 }
+static enum ct_verdict track_noted(struct ct *t, uint32_t i, int d, const struct l4_info *pi,
+                                   uint32_t bytes, uint64_t now_ms);
 
 enum ct_verdict
 ct_track(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint64_t now_ms,
@@ -442,7 +452,7 @@ ct_track(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint64_t now_ms
     else if (related)
         out->verdict = CT_RELATED;
     else
-        out->verdict = track_conn(t, i, d, pi, bytes, now_ms);
+        out->verdict = track_noted(t, i, d, pi, bytes, now_ms);
     if (out->verdict == CT_ESTABLISHED || out->verdict == CT_RELATED) {
         struct ct_conn *c = &t->slots[i].c;
         out->reply = related ? d == 0 : d == 1; /* an error's quote went the other way */
@@ -454,6 +464,8 @@ ct_track(struct ct *t, const struct l4_info *pi, uint32_t bytes, uint64_t now_ms
     pthread_spin_unlock(stripe_of(t, b));
     return out->verdict;
 }
+
+static void note_change(struct ct *t, struct ct_conn *c);
 
 /* A free slot, or NONE (counted). */
 static uint32_t
@@ -510,6 +522,7 @@ ct_commit(struct ct *t, const struct ct_new *n, uint64_t now_ms)
         struct slot *s = &t->slots[i];
         *s = (struct slot){.used = true, .bucket = b, .next = t->buckets[b]};
         conn_init(t, &s->c, n, now_ms);
+        note_change(t, &s->c);
         t->buckets[b] = i;
     }
     pthread_spin_unlock(stripe_of(t, b));
@@ -656,6 +669,8 @@ seen(struct ct *t, struct ct_conn *c, int d, void *aux)
     c->bytes[d] += r->out->bytes;
     if (r->hit)
         c->expires_ms = r->now_ms + idle_ms(t, c);
+    if (c->expires_ms > c->seq_exp_ms + idle_ms(t, c) / 4)
+        note_change(t, c); /* the standby learns it lives on (HA) */
     return true;
 }
 
@@ -665,4 +680,174 @@ ct_offload_seen(struct ct *t, const struct l4_key *key, uint64_t packets, uint64
 {
     struct seen_run r = {packets, bytes, now_ms, hit, out};
     return with_conn(t, key, now_ms, seen, &r);
+}
+
+/* ---- carried to another table: HA (ct_export, ct_import) ---- */
+
+static uint64_t
+table_id(const struct ct *t)
+{
+    uint64_t id;
+    if (getrandom(&id, sizeof id, GRND_NONBLOCK) != sizeof id) /* a clock and an address will do */
+        id = hash_fnv1a(&t, sizeof t, (uint32_t)now_ns()) ^ now_ns() << 20;
+    return id ? id : 1;
+}
+
+/* Connection 'c' changed (its stripe held): it gets the next sequence
+ * number, and its expiry is noted. */
+static void
+note_change(struct ct *t, struct ct_conn *c)
+{
+    c->seq = __atomic_add_fetch(&t->seq, 1, __ATOMIC_RELAXED);
+    c->seq_exp_ms = c->expires_ms;
+}
+
+/* track_conn(), and a change noted when the packet changed the state or
+ * pushed the expiry more than a quarter of the timeout past the one last
+ * noted: a copy elsewhere then outlives the connection's quiet spells of up
+ * to three quarters of its timeout, for a note per quarter, not per
+ * packet. */
+static enum ct_verdict
+track_noted(struct ct *t, uint32_t i, int d, const struct l4_info *pi, uint32_t bytes,
+            uint64_t now_ms)
+{
+    struct ct_conn *c = &t->slots[i].c;
+    enum ct_tcp_state was = c->tcp;
+    bool replied = c->replied;
+    enum ct_verdict v = track_conn(t, i, d, pi, bytes, now_ms);
+    if (v == CT_ESTABLISHED && (c->tcp != was || c->replied != replied ||
+                                c->expires_ms > c->seq_exp_ms + idle_ms(t, c) / 4))
+        note_change(t, c);
+    return v;
+}
+
+/* Mid-stream pickup (an imported connection, as Linux's be_liberal):
+ * side 'd''s first segment since the import is taken as it is and its
+ * edges learnt from it (the imported ones may be a second old); until
+ * the other side speaks, what this one acks is taken as that side's edge.
+ * Returns true when the segment was so taken (the windows were not
+ * checked).  A SYN or an RST is never: those are checked as always. */
+static bool
+tcp_pickup(struct ct_conn *c, int d, const struct l4_info *pi)
+{
+    struct ct_tcp_dir *s = &c->dir[d], *r = &c->dir[!d];
+    bool ack = pi->tcp_flags & L4_TCP_ACK;
+    if (!c->pickup || (pi->tcp_flags & (L4_TCP_SYN | L4_TCP_RST)))
+        return false;
+    if (ack && (c->pickup & (1u << !d)) && seq_after(pi->ack, r->end)) {
+        r->end = pi->ack;
+        if (seq_after(r->end, r->maxend))
+            r->maxend = r->end;
+    }
+    if (!(c->pickup & (1u << d)))
+        return false;
+    c->pickup &= (uint8_t) ~(1u << d);
+    uint32_t win = seg_win(c, s, pi);
+    s->end = seg_end(pi);
+    s->maxwin = MAX(s->maxwin, win ? win : 1);
+    s->maxend = s->end + MAX(r->maxwin, 1);
+    if (ack && seq_after(pi->ack + (win ? win : 1), r->maxend))
+        r->maxend = pi->ack + (win ? win : 1);
+    return true;
+}
+
+uint64_t
+ct_id(const struct ct *t)
+{
+    return t->id;
+}
+
+uint64_t
+ct_seq(const struct ct *t)
+{
+    return __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
+}
+
+uint32_t
+ct_buckets(const struct ct *t)
+{
+    return t->mask + 1;
+}
+
+bool
+ct_export(struct ct *t, uint64_t since, uint64_t now_ms, uint32_t *pos, size_t max,
+          void (*fn)(const struct ct_conn *, void *aux), void *aux)
+{
+    size_t n = 0;
+    uint32_t b = *pos;
+    for (; b <= t->mask && n < max; b++) {
+        pthread_spin_lock(stripe_of(t, b));
+        for (uint32_t i = t->buckets[b]; i != NONE; i = t->slots[i].next) {
+            const struct ct_conn *c = &t->slots[i].c;
+            if (c->seq > since && c->expires_ms > now_ms) {
+                fn(c, aux);
+                n++;
+            }
+        }
+        pthread_spin_unlock(stripe_of(t, b));
+    }
+    *pos = b;
+    return b > t->mask;
+}
+
+/* Whether 'c' is a connection this table could hold at 'now_ms'. */
+static bool
+importable(const struct ct_conn *c, uint64_t now_ms)
+{
+    bool tcp = c->key.proto == L4_PROTO_TCP;
+    if ((c->key.family != 4 && c->key.family != 6) || c->expires_ms <= now_ms)
+        return false;
+    if (!tcp && c->key.proto != L4_PROTO_UDP && c->key.proto != L4_PROTO_ICMP &&
+        c->key.proto != L4_PROTO_ICMPV6)
+        return false;
+    if (tcp != (c->tcp != CT_TCP_NONE) || c->tcp > CT_TCP_CLOSED)
+        return false;
+    for (int d = 0; d < 2; d++)
+        if (c->dir[d].wscale < -1 || c->dir[d].wscale > 14)
+            return false;
+    return true;
+}
+
+/* What 'c' becomes in the table: its fields, no counters of this table's. */
+static void
+import_into(struct ct *t, struct ct_conn *to, const struct ct_conn *c)
+{
+    *to = *c;
+    to->pickup = c->tcp > CT_TCP_SYN_SENT ? 3 : 0;
+    note_change(t, to);
+}
+
+int
+ct_import(struct ct *t, const struct ct_conn *c, uint64_t now_ms)
+{
+    if (!importable(c, now_ms))
+        return -EINVAL;
+    uint32_t b = sym_hash(&c->key) & t->mask;
+    int d, rc = 0;
+    pthread_spin_lock(stripe_of(t, b));
+    uint32_t i = lookup(t, b, &c->key, now_ms, &d);
+    if (i != NONE) {
+        import_into(t, &t->slots[i].c, c);
+    } else if ((i = slot_take(t)) == NONE) {
+        rc = -ENOSPC;
+    } else {
+        struct slot *s = &t->slots[i];
+        *s = (struct slot){.used = true, .bucket = b, .next = t->buckets[b]};
+        import_into(t, &s->c, c);
+        t->buckets[b] = i;
+    }
+    pthread_spin_unlock(stripe_of(t, b));
+    return rc;
+}
+
+static bool
+drop_all(struct ct_conn *c, void *aux)
+{
+    return false;
+}
+
+size_t
+ct_flush(struct ct *t)
+{
+    return ct_retain(t, drop_all, NULL);
 }

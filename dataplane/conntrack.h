@@ -97,6 +97,10 @@ struct ct_conn {
     bool offloaded; /* its directions are in the eswitch (ct_result.offload) */
     bool loose[2];  /* the eswitch saw a side's segments: its window is re-learned */
     uint64_t es_packets[2], es_bytes[2]; /* the eswitch's counts, as last folded in */
+    /* HA (ct_export, ct_import): */
+    uint64_t seq;        /* the table's change count at its last change */
+    uint64_t seq_exp_ms; /* its expiry then */
+    uint8_t pickup;      /* 1 << side: that side's next segment re-learns its edges */
 };
 
 /* What ct_track() found, copied out of the table. */
@@ -195,5 +199,48 @@ uint64_t ct_full_drops(const struct ct *);
 /* Calls 'fn' on each connection, its bucket locked meanwhile ('fn' must not
  * call into the table). */
 void ct_foreach(struct ct *, void (*fn)(const struct ct_conn *, void *aux), void *aux);
+
+/* ---- HA: a table carried to another (a standby DPU's) ----
+ *
+ * Each connection carries the table's change count ('seq') at its last
+ * change: its commit, a change of state (TCP state, UDP replied), or a
+ * packet that pushed its expiry more than a quarter of its timeout past
+ * the one last noted (so a copy lives as long, less that quarter); not
+ * every packet.  A reader keeps the count it last read (a cursor) and asks
+ * for what changed since.  A connection removed here (expired, closed, a
+ * policy change) is not reported: a copy expires by itself, no later than
+ * the original, and a policy change reaches every DPU alike.
+ *
+ *   active:   ct_export(since = cursor) --records--> standby: ct_import()
+ *
+ * An imported TCP connection (past SYN_SENT) is picked up mid-stream: the
+ * first segment each way after the import is taken as it is and its window
+ * edges learnt from it (the copy may be a second old), then the checks are
+ * the usual ones. */
+
+/* The table's identity (random, nonzero: a cursor of another table is no
+ * cursor here), its change count, its buckets (what ct_export() walks). */
+uint64_t ct_id(const struct ct *);
+uint64_t ct_seq(const struct ct *);
+uint32_t ct_buckets(const struct ct *);
+
+/* Calls 'fn' on each live connection whose 'seq' is over 'since' (0: all)
+ * in buckets '*pos' onwards, bucket by bucket, each locked meanwhile ('fn'
+ * must not call into the table), until 'max' were given (a page; the last
+ * bucket is given whole).  Sets '*pos' to the next bucket; returns true when
+ * the walk reached the end.  Read ct_seq() before the first page: what
+ * changes meanwhile gets a later seq. */
+bool ct_export(struct ct *, uint64_t since, uint64_t now_ms, uint32_t *pos, size_t max,
+               void (*fn)(const struct ct_conn *, void *aux), void *aux);
+
+/* Inserts connection 'c' as given (its 'expires_ms' on this table's clock),
+ * or replaces the one of its key (either way round); TCP past SYN_SENT is
+ * picked up mid-stream.  Returns 0, -ENOSPC (full: counted), or -EINVAL (a
+ * connection no table holds: family, protocol, TCP state, window scale, or
+ * already expired at 'now_ms'). */
+int ct_import(struct ct *, const struct ct_conn *c, uint64_t now_ms);
+
+/* Removes every connection.  Returns how many. */
+size_t ct_flush(struct ct *);
 
 #endif

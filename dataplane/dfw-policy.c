@@ -1033,3 +1033,12 @@ dfw_counts_carry(struct dfw_policy *to, const struct dfw_policy *from)
         dfw_rule_counts(from, i, &to->counts[k]);
     }
 }
+
+uint32_t
+dfw_rule_find(const struct dfw_policy *p, const char *name)
+{
+    uint32_t i;
+    if (!strcmp(name, "default"))
+        return p->n_rules;
+    return names_get(&p->rnames, name, &i) ? i : UINT32_MAX;
+}

@@ -176,4 +176,8 @@ enum drop_reason dfw_check(struct dfw *, const struct dfw_frame *f, uint64_t now
  * there is nothing to answer (an ICMP error, a multicast source). */
 bool dfw_reject_build(const struct dfw_frame *f, const struct l4_info *pi, struct pkt *out);
 
+/* The index of rule 'name' in 'p' ("default": dfw_policy_rules()), or
+ * DFW_NO_RULE. */
+uint32_t dfw_rule_find(const struct dfw_policy *p, const char *name);
+
 #endif

@@ -2,7 +2,9 @@
 /*
  * dpud's firewall: the policy config.apply carries ("dfw": docs/dfw.md),
  * compiled before anything of the config changes and put in force after
- * the portgroups; and what it shows (dfw.check, dfw.stats, dfw.conn.list).
+ * the portgroups; and what it shows (dfw.check, dfw.stats, dfw.conn.list);
+ * its connection table carried to the standby DPU (dfw.conn.export and
+ * dfw.conn.import: dataplane/dfw-sync.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "daemons/dpud/dpud.h"
+#include "dataplane/dfw-sync.h"
 #include "dataplane/dfw.h"
 #include "lib/authz.h"
 #include "lib/log.h"
@@ -87,6 +90,8 @@ dfw_drops(struct dpud *d)
     return o;
 }
 
+static json_t *sync_json(void);
+
 static int
 cmd_dfw_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
@@ -110,6 +115,7 @@ cmd_dfw_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, siz
                         (json_int_t)(fw ? fw->removed : 0), "table_full",
                         (json_int_t)(fw ? ct_full_drops(fw->ct) : 0), "apply_us",
                         (json_int_t)d->dfw_apply_us, "drops", dfw_drops(d), "rules", rules);
+    json_object_set_new(*result, "sync", sync_json());
     return 0;
 }
 
@@ -180,6 +186,53 @@ cmd_dfw_conn_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
     return 0;
 }
 
+/* ---- the table carried to the standby (HA) ---- */
+
+/* What dfw.conn.import did since dpud started, and records exported. */
+static struct dfw_sync_counts sync_counts;
+static uint64_t sync_exported;
+
+static json_t *
+sync_json(void)
+{
+    const struct dfw_sync_counts *n = &sync_counts;
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "exported", (json_int_t)sync_exported, "imported",
+                     (json_int_t)n->imported, "malformed", (json_int_t)n->malformed, "no_rule",
+                     (json_int_t)n->no_rule, "not_allowed", (json_int_t)n->not_allowed,
+                     "table_full", (json_int_t)n->table_full);
+}
+
+static int
+cmd_dfw_conn_export(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct dpud *d = ctx->aux;
+    struct dfw *fw = sw_dfw(d->sw);
+    const char *since = NULL;
+    long max = DFW_SYNC_PAGE;
+    if (cmd_arg_str_opt(args, "since", &since, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "max", 1, 65536, &max, err, err_len) < 0)
+        return -EINVAL;
+    if (!fw) { /* nothing to carry */
+        *result = json_pack("{s:s,s:b,s:b,s:b,s:[],s:[]}", "cursor", "", "full", 1, "more", 0,
+                            "enabled", 0, "rules", "conns");
+        return 0;
+    }
+    int rc = dfw_sync_export(fw, since, (size_t)max, now_ms(), result, err, err_len);
+    if (rc == 0)
+        sync_exported += json_array_size(json_object_get(*result, "conns"));
+    return rc;
+}
+
+static int
+cmd_dfw_conn_import(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct dpud *d = ctx->aux;
+    struct dfw *fw = sw_dfw(d->sw);
+    if (!fw)
+        return err_set(err, err_len, -ENOENT, "the firewall is off on this DPU: nothing to import");
+    return dfw_sync_import(fw, args, now_ms(), &sync_counts, result, err, err_len);
+}
+
 const struct cmd_def dpud_dfw_commands[] = {
     /* A pure function of its argument. */
     {.name = "dfw.check",
@@ -192,6 +245,18 @@ const struct cmd_def dpud_dfw_commands[] = {
     {.name = "dfw.conn.list",
      .usage = "[mac]",
      .fn = cmd_dfw_conn_list,
+     .roles = AUTHZ_HOST,
+     .flags = CMD_UNGUARDED},
+    /* The same, and what they take of the policy (rule names, actions)
+     * changes on this thread only: the workers keep forwarding. */
+    {.name = "dfw.conn.export",
+     .usage = "[since] [max]",
+     .fn = cmd_dfw_conn_export,
+     .roles = AUTHZ_HOST,
+     .flags = CMD_UNGUARDED},
+    {.name = "dfw.conn.import",
+     .usage = "{rules, conns, [flush], [table]}",
+     .fn = cmd_dfw_conn_import,
      .roles = AUTHZ_HOST,
      .flags = CMD_UNGUARDED},
 };

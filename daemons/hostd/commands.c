@@ -99,17 +99,18 @@ cmd_dpu_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
     return 0;
 }
 
-/* host.dpu_mode {mode, [heartbeat_ms], [auto_failback_s]}: an active-standby
- * pair of identical DPUs, or independent DPUs. */
+/* host.dpu_mode {mode, [heartbeat_ms], [auto_failback_s], [dfw_sync_ms]}: an
+ * active-standby pair of identical DPUs, or independent DPUs. */
 static int
 cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
     const char *mode;
-    long hb = -1, fb = -1;
+    long hb = -1, fb = -1, ds = -1;
     if (cmd_arg_str(args, "mode", &mode, err, err_len) < 0 ||
         cmd_arg_int_opt(args, "heartbeat_ms", 1, 1000, &hb, err, err_len) < 0 ||
-        cmd_arg_int_opt(args, "auto_failback_s", 0, 3600, &fb, err, err_len) < 0)
+        cmd_arg_int_opt(args, "auto_failback_s", 0, 3600, &fb, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "dfw_sync_ms", 0, 60000, &ds, err, err_len) < 0)
         return -EINVAL;
     bool pair = !strcmp(mode, "active-standby");
     if (!pair && strcmp(mode, "independent"))
@@ -130,6 +131,8 @@ cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
         json_object_set_new(h->config, "heartbeat_ms", json_integer(hb));
     if (fb >= 0)
         json_object_set_new(h->config, "auto_failback_s", json_integer(fb));
+    if (ds >= 0)
+        json_object_set_new(h->config, "dfw_sync_ms", json_integer(ds));
     int rc = commit(h, err, err_len);
     if (rc == 0 && strcmp(json_string_value(old_mode), mode)) {
         hostd_event(h, "dpu.mode", "host", "DPUs %s", mode);
@@ -583,7 +586,8 @@ const struct cmd_def hostd_commands[] = {
     {.name = "dpu.list", .usage = "", .fn = cmd_dpu_list, .roles = AUTHZ_MANAGER},
     {.name = "dpu.failover", .usage = "{to}", .fn = cmd_dpu_failover, .roles = AUTHZ_MANAGER},
     {.name = "host.dpu_mode",
-     .usage = "{mode: active-standby|independent, [heartbeat_ms], [auto_failback_s]}",
+     .usage = "{mode: active-standby|independent, [heartbeat_ms], [auto_failback_s], "
+              "[dfw_sync_ms]}",
      .fn = cmd_dpu_mode,
      .roles = AUTHZ_MANAGER},
     {.name = "switch.show", .usage = "", .fn = cmd_switch_show, .roles = AUTHZ_MANAGER},

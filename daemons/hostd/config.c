@@ -69,6 +69,9 @@ config_defaults(json_t *c, char *err, size_t err_len)
     json_t *fb = json_object_get(c, "auto_failback_s");
     if (!json_is_integer(fb) || json_integer_value(fb) < 0 || json_integer_value(fb) > 3600)
         json_object_set_new(c, "auto_failback_s", json_integer(0));
+    json_t *ds = json_object_get(c, "dfw_sync_ms");
+    if (!json_is_integer(ds) || json_integer_value(ds) < 0 || json_integer_value(ds) > 60000)
+        json_object_set_new(c, "dfw_sync_ms", json_integer(HOSTD_DFW_SYNC_MS));
     if (!json_is_integer(json_object_get(c, "next_vm")))
         json_object_set_new(c, "next_vm", json_integer(1));
     return 0;

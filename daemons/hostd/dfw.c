@@ -4,7 +4,7 @@
  * ("dfw"), as the manager or an operator sets it, checked by the DPUs
  * before it is kept, and pushed to them with the rest of the config; its
  * groups' "vms" become the VMs' MACs on the way.  dfw.stats and
- * dfw.conn.list ask every DPU.
+ * dfw.conn.list ask every DPU; dfw.stats adds the pair's sync (dfwsync.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -92,7 +92,8 @@ cmd_dfw_show(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
 static int
 cmd_dfw_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
-    *result = json_pack("{s:o}", "dpus", hostd_dpus_call_all(ctx->aux, "dfw.stats", NULL));
+    *result = json_pack("{s:o,s:o}", "dpus", hostd_dpus_call_all(ctx->aux, "dfw.stats", NULL),
+                        "sync", hostd_dfwsync_json(ctx->aux));
     return 0;
 }
 

@@ -80,6 +80,7 @@ struct hostd_ha {
     /* Configuration (under mu): from hostd.json. */
     struct ha_detector_cfg cfg; /* heartbeat interval, misses that fail */
     unsigned fence_ms;
+    unsigned dfw_sync_ms;     /* the firewall's sync (dfwsync.c); 0: off */
     char vms[HA_VMS_MAX][32]; /* every VM, for moving their VFs */
     unsigned n_vms;
 
@@ -549,6 +550,7 @@ hostd_ha_reconfigure(struct hostd *h)
     if (!ha->pair.active_standby) /* a core's worth of heartbeats for nothing */
         ha->cfg.interval_ms = MAX(ha->cfg.interval_ms, HOSTD_HA_IDLE_MS);
     ha->fence_ms = MAX(HOSTD_HA_FENCE_MS, 10 * ha->cfg.interval_ms);
+    ha->dfw_sync_ms = (unsigned)json_integer_value(json_object_get(c, "dfw_sync_ms"));
     ha->n_vms = 0;
     size_t i;
     json_t *vm;
@@ -740,4 +742,28 @@ hostd_ha_stop(struct hostd *h)
     pthread_cond_destroy(&ha->cv);
     free(ha);
     h->ha = NULL;
+}
+
+/* ---- what the firewall's sync reads (dfwsync.c) ---- */
+
+void
+hostd_ha_view(struct hostd *h, struct hostd_ha_view *out)
+{
+    struct hostd_ha *ha = h->ha;
+    *out = (struct hostd_ha_view){.active = -1, .standby = -1};
+    if (!ha)
+        return;
+    char why[200];
+    uint64_t now = now_ms();
+    pthread_mutex_lock(&ha->mu);
+    out->pair = ha->pair.active_standby;
+    out->epoch = ha->epoch;
+    out->sync_ms = ha->dfw_sync_ms;
+    if (out->pair) {
+        out->active = ha->pair.active;
+        out->standby = 1 - ha->pair.active;
+        out->active_ok = healthy(ha, out->active, now, why, sizeof why);
+        out->standby_ok = healthy(ha, out->standby, now, why, sizeof why);
+    }
+    pthread_mutex_unlock(&ha->mu);
 }

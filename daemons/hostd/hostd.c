@@ -57,6 +57,8 @@ hostd_start(struct hostd *h, char *err, size_t err_len)
         return err_set(err, err_len, -EIO, "monitor: %s", why);
     if (hostd_ha_start(h, why, sizeof why) < 0)
         return err_set(err, err_len, -EIO, "ha: %s", why);
+    if (hostd_dfwsync_start(h, why, sizeof why) < 0)
+        return err_set(err, err_len, -EIO, "dfw sync: %s", why);
     hostd_dpus_sync(h);
     if (!(h->tick = event_new(h->base, -1, EV_PERSIST, on_tick, h)) ||
         event_add(h->tick, &(struct timeval){.tv_sec = 1}) < 0)
@@ -70,6 +72,7 @@ hostd_stop(struct hostd *h)
     if (h->tick)
         event_free(h->tick);
     h->tick = NULL;
+    hostd_dfwsync_stop(h);
     hostd_ha_stop(h);
     hostd_monitor_stop(h);
     hostd_software_stop(h);

@@ -43,6 +43,7 @@
 struct httpc_session;
 struct hostd_monitor;
 struct hostd_ha;
+struct hostd_dfwsync;
 struct hostd_install;
 
 /* join.c: host.join {manager, token}, from the control socket only: the
@@ -118,9 +119,10 @@ struct hostd {
     char config_path[4096];
     struct hostd_oob oob[HOSTD_MAX_DPUS];
     unsigned n_oob;
-    struct hostd_monitor *mon;  /* monitor.c */
-    struct hostd_ha *ha;        /* ha.c, with DPUs */
-    const char *metrics_listen; /* --metrics-listen ADDR:PORT, or NULL */
+    struct hostd_monitor *mon;     /* monitor.c */
+    struct hostd_ha *ha;           /* ha.c, with DPUs */
+    struct hostd_dfwsync *dfwsync; /* dfwsync.c, with two DPUs */
+    const char *metrics_listen;    /* --metrics-listen ADDR:PORT, or NULL */
     struct hostd_hooks hooks;
     struct event *tick; /* hostd_start()'s, every second */
 
@@ -187,6 +189,17 @@ int hostd_ha_failover(struct hostd *, const char *to, char *err, size_t err_len)
 /* A pair just formed (dpu-mode active-standby): its active DPU is the
  * preferred one, where automatic failback returns. */
 void hostd_ha_prefer_active(struct hostd *);
+/* The pair as the firewall's sync sees it: whether the DPUs are one, the
+ * active and the standby (indices), whether each is healthy now, the epoch
+ * (a failover changes it) and the sync interval ("dfw_sync_ms", 0: off).
+ * Any thread: a moment under the HA mutex. */
+struct hostd_ha_view {
+    bool pair, active_ok, standby_ok;
+    int active, standby;
+    uint64_t epoch;
+    unsigned sync_ms;
+};
+void hostd_ha_view(struct hostd *, struct hostd_ha_view *out);
 /* DPU 'i''s role and health: {role, healthy, why, fenced, uplinks, ...}. */
 json_t *hostd_ha_json(struct hostd *, unsigned i);
 /* {mode, active, epoch, heartbeat_ms, failovers, last_failover, ...}. */
@@ -197,6 +210,20 @@ void hostd_ha_metrics(const struct hostd *, struct metric_set *s);
 /* The DPU that owns VM 'vm''s vNIC: the active one in active-standby mode,
  * else the VM's own ("dpu"). */
 const char *hostd_vm_owner(struct hostd *, json_t *vm);
+
+/* dfwsync.c: the firewall's connections carried from the active DPU to
+ * the standby (docs/dfw.md "High availability"), on a thread of its own so
+ * that a slow DPU delays neither heartbeats nor commands: every
+ * "dfw_sync_ms" (HOSTD_DFW_SYNC_MS; 0: off) what changed since the last
+ * round (dfw.conn.export since its cursor) goes to the standby
+ * (dfw.conn.import); everything, the standby's table emptied first, when
+ * the pair forms, after a failover, when either DPU's table is new (a
+ * restart, a resize) or a round failed.  hostd_dfwsync_json(): its state
+ * for dfw.stats; event loop or any thread. */
+#define HOSTD_DFW_SYNC_MS 500
+int hostd_dfwsync_start(struct hostd *, char *err, size_t err_len);
+void hostd_dfwsync_stop(struct hostd *);
+json_t *hostd_dfwsync_json(struct hostd *);
 
 /* monitor.c: the host's and its DPUs' figures, alarms, events and
  * notifications.  A thread of its own polls every DPU's last sample

@@ -353,10 +353,173 @@ a_full_table_refuses_and_counts(void)
     ct_destroy(t);
 }
 
+/* ---- HA: export, import ---- */
+
+struct copied {
+    struct ct_conn c[16];
+    size_t n;
+};
+
+static void
+copy_one(const struct ct_conn *c, void *aux)
+{
+    struct copied *k = aux;
+    if (k->n < 16)
+        k->c[k->n++] = *c;
+}
+
+/* What changed since 'since', in pages of 'max'. */
+static struct copied
+export_since(struct ct *t, uint64_t since, uint64_t now, size_t max)
+{
+    struct copied k = {.n = 0};
+    uint32_t pos = 0;
+    while (!ct_export(t, since, now, &pos, max, copy_one, &k))
+        ;
+    return k;
+}
+
+static void
+export_gives_what_changed_since_a_cursor(void)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 64});
+    struct frame f;
+    ASSERT_NE(ct_id(t), 0);
+    for (uint16_t p = 1; p <= 3; p++) {
+        udp(&f, 1, (uint16_t)(1000 + p), 2, 53);
+        ASSERT_EQ(see(t, &f, 10, NULL), CT_NEW);
+    }
+    ASSERT_EQ(export_since(t, 0, 10, 1).n, 3); /* pages of one */
+    uint64_t cursor = ct_seq(t);
+    ASSERT_EQ(export_since(t, cursor, 10, 100).n, 0);
+    /* More of the same (the expiry barely moves): no change. */
+    udp(&f, 1, 1001, 2, 53);
+    ASSERT_EQ(see(t, &f, 20, NULL), CT_ESTABLISHED);
+    ASSERT_EQ(export_since(t, cursor, 20, 100).n, 0);
+    /* A reply (UDP replied: a state) is one; so is a quarter of the
+     * timeout's refresh. */
+    udp(&f, 2, 53, 1, 1002);
+    ASSERT_EQ(see(t, &f, 30, NULL), CT_ESTABLISHED);
+    udp(&f, 1, 1003, 2, 53);
+    ASSERT_EQ(see(t, &f, 10 + 30000 / 4 + 1, NULL), CT_ESTABLISHED);
+    struct copied k = export_since(t, cursor, 10 + 30000 / 4 + 1, 100);
+    ASSERT_EQ(k.n, 2);
+    ASSERT_GT(k.c[0].seq, cursor);
+    /* An expired one is not given. */
+    ASSERT_EQ(export_since(t, 0, 20 + 30000, 100).n, 2); /* 1001: quiet since 20 */
+    ct_destroy(t);
+}
+
+/* A TCP connection a -> b at 'now', established, 1000 bytes sent. */
+static void
+tcp_connect(struct ct *t, uint32_t a, uint32_t b, uint64_t now)
+{
+    struct frame f;
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_SYN, a, 0, 65535, 0);
+    ASSERT_EQ(see(t, &f, now, NULL), CT_NEW);
+    tcp(&f, 2, 80, 1, 40000, L4_TCP_SYN | L4_TCP_ACK, b, a + 1, 65535, 0);
+    ASSERT_EQ(see(t, &f, now, NULL), CT_ESTABLISHED);
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_ACK, a + 1, b + 1, 65535, 1000);
+    ASSERT_EQ(see(t, &f, now, NULL), CT_ESTABLISHED);
+}
+
+static void
+import_inserts_and_replaces(void)
+{
+    struct ct *a = ct_create(&(struct ct_params){.max_conns = 64});
+    struct ct *b = ct_create(&(struct ct_params){.max_conns = 64});
+    struct frame f;
+    ASSERT_NE(ct_id(a), ct_id(b));
+    tcp_connect(a, 1000, 5000, 10);
+    udp(&f, 1, 1001, 2, 53);
+    ASSERT_EQ(see(a, &f, 10, NULL), CT_NEW);
+    struct copied k = export_since(a, 0, 10, 100);
+    ASSERT_EQ(k.n, 2);
+    for (size_t i = 0; i < k.n; i++)
+        ASSERT_EQ(ct_import(b, &k.c[i], 10), 0);
+    ASSERT_EQ(ct_count(b), 2);
+    /* Again: replaced, not added; the UDP reply belongs to it. */
+    for (size_t i = 0; i < k.n; i++)
+        ASSERT_EQ(ct_import(b, &k.c[i], 10), 0);
+    ASSERT_EQ(ct_count(b), 2);
+    bool reply;
+    udp(&f, 2, 53, 1, 1001);
+    ASSERT_EQ(see(b, &f, 11, &reply), CT_ESTABLISHED);
+    ASSERT_TRUE(reply);
+    ASSERT_EQ(state_of(b, &f, 11), CT_TCP_NONE);
+    /* What no table holds is refused; a full table says so. */
+    struct ct_conn bad = k.c[0];
+    bad.key.family = 5;
+    ASSERT_EQ(ct_import(b, &bad, 10), -EINVAL);
+    bad = k.c[0];
+    bad.expires_ms = 10;
+    ASSERT_EQ(ct_import(b, &bad, 10), -EINVAL);
+    struct ct *tiny = ct_create(&(struct ct_params){.max_conns = 1});
+    ASSERT_EQ(ct_import(tiny, &k.c[0], 10), 0);
+    ASSERT_EQ(ct_import(tiny, &k.c[1], 10), -ENOSPC);
+    ASSERT_EQ(ct_flush(tiny), 1);
+    ASSERT_EQ(ct_count(tiny), 0);
+    ct_destroy(tiny);
+    ct_destroy(a);
+    ct_destroy(b);
+}
+
+static void
+a_stale_window_is_picked_up_mid_stream(void)
+{
+    struct ct *a = ct_create(&(struct ct_params){.max_conns = 64});
+    struct ct *b = ct_create(&(struct ct_params){.max_conns = 64});
+    struct frame f;
+    uint32_t ca = 1000, sb = 5000;
+    tcp_connect(a, ca, sb, 10);
+    struct copied k = export_since(a, 0, 10, 100); /* the copy, then 5 MB more on 'a' */
+    ASSERT_EQ(k.n, 1);
+    ASSERT_EQ(k.c[0].tcp, CT_TCP_ESTABLISHED);
+    ASSERT_EQ(ct_import(b, &k.c[0], 10), 0);
+    uint32_t far = ca + 1001 + 5000000;
+    /* The table that saw no such data refuses it: far beyond its window. */
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_ACK, far, sb + 1, 65535, 1000);
+    ASSERT_EQ(see(a, &f, 20, NULL), CT_INVALID);
+    /* The copy takes the first segment each way as it is... */
+    ASSERT_EQ(see(b, &f, 20, NULL), CT_ESTABLISHED);
+    tcp(&f, 2, 80, 1, 40000, L4_TCP_ACK, sb + 1, far + 1000, 65535, 0);
+    ASSERT_EQ(see(b, &f, 20, NULL), CT_ESTABLISHED);
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_ACK, far + 1000, sb + 1, 65535, 1000);
+    ASSERT_EQ(see(b, &f, 21, NULL), CT_ESTABLISHED);
+    /* ...then checks the windows again. */
+    tcp(&f, 1, 40000, 2, 80, L4_TCP_ACK, far + 9000000, sb + 1, 65535, 1000);
+    ASSERT_EQ(see(b, &f, 22, NULL), CT_INVALID);
+    tcp(&f, 2, 80, 1, 40000, L4_TCP_ACK, sb + 1, far + 9000000, 65535, 0);
+    ASSERT_EQ(see(b, &f, 22, NULL), CT_INVALID);
+    ct_destroy(a);
+    ct_destroy(b);
+}
+
+static void
+imported_connections_expire(void)
+{
+    struct ct *a = ct_create(&(struct ct_params){.max_conns = 64});
+    struct ct *b = ct_create(&(struct ct_params){.max_conns = 64});
+    struct frame f;
+    udp(&f, 1, 1001, 2, 53);
+    ASSERT_EQ(see(a, &f, 0, NULL), CT_NEW);
+    struct copied k = export_since(a, 0, 0, 100);
+    ASSERT_EQ(k.n, 1);
+    k.c[0].expires_ms = 5000 + 1000; /* imported at 5000 with 1 s left */
+    ASSERT_EQ(ct_import(b, &k.c[0], 5000), 0);
+    ASSERT_EQ(ct_expire(b, 5999, SIZE_MAX), 0);
+    ASSERT_EQ(ct_expire(b, 6000, SIZE_MAX), 1);
+    ASSERT_EQ(ct_count(b), 0);
+    ct_destroy(a);
+    ct_destroy(b);
+}
+
 TEST_MAIN(TEST(tcp_goes_through_its_states_inside_the_windows),
           TEST(rst_closes_and_the_idle_expire), TEST(a_refused_syn_closes),
           TEST(udp_and_echo_live_by_their_timeouts),
           TEST(an_established_connection_goes_to_the_eswitch_and_back),
           TEST(an_icmp_error_is_related_to_its_connection),
           TEST(ipv6_with_an_extension_header_and_zones), TEST(malformed_headers_are_refused),
-          TEST(a_full_table_refuses_and_counts))
+          TEST(a_full_table_refuses_and_counts), TEST(export_gives_what_changed_since_a_cursor),
+          TEST(import_inserts_and_replaces), TEST(a_stale_window_is_picked_up_mid_stream),
+          TEST(imported_connections_expire))
