@@ -18,6 +18,7 @@
 #include "lib/authz.h"
 #include "monitor/device.h"
 #include "daemons/dpud/dpud.h"
+#include "dataplane/dfw.h"
 #include "monitor/history.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -228,6 +229,14 @@ dpud_monitor_switch(struct dpud *d)
         struct offload_stats os;
         offload_get_stats(d->off, &os);
         add(m, "dse_dpu_eswitch_flows", os.reval_flows, NULL, NULL, NULL, NULL, NULL, NULL);
+    }
+    const struct dfw *fw = sw_dfw(d->sw);
+    if (fw) { /* the firewall's table: its use, and the connections it refused */
+        double n = (double)ct_count(fw->ct), max = (double)ct_max(fw->ct);
+        add(m, "dse_dpu_dfw_connections", n, NULL, NULL, NULL, NULL, NULL, NULL);
+        add(m, "dse_dpu_dfw_connection_table_ratio", n / max, NULL, NULL, NULL, NULL, NULL, NULL);
+        add(m, "dse_dpu_dfw_table_full_total", (double)ct_full_drops(fw->ct), NULL, NULL, NULL,
+            NULL, NULL, NULL);
     }
     for (unsigned i = 0; i < d->n_workers; i++) {
         char w[16];

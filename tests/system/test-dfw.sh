@@ -23,6 +23,7 @@ TEST_TMPDIRS+=("$T")
 lab_vms "$P" --hosts 1 -- h1-vm1=198.18.10.11 h1-vm2=198.18.10.12 h1-vm3=198.18.10.13 ||
 	not_ok "three VMs in one portgroup reach each other"
 D() { dsectl_on "$P" h1 "$@"; }
+quiet D monitor set --interval 1 # the table's figures and alarm sooner
 probe() { local vm=$1; shift; ip netns exec "$P-h1-$vm" /usr/bin/python3 "$SYSTEST_DIR/dfw-probe.py" "$@"; }
 stat_of() { D -j dfw stats | jq -r ".dpus.dpu1$1"; }
 rule_stat() { stat_of ".rules[] | select(.name == \"$1\") | .$2"; }
@@ -176,6 +177,11 @@ for port in 1 2 3 4; do probe vm3 udp 198.18.10.12 $((8000 + port)) >/dev/null; 
 check_eq "the table holds 3" 3 "$(stat_of .conns)"
 check "the 4th was refused: table full, counted" test "$(stat_of .table_full)" -ge 1
 check "... and a ct_full drop" test "$(drops ct_full)" -ge 1
+metric() { D -j dpu stats --dpu dpu1 | jq -r --arg n "$1" '[.[0].sample.metrics[] | select(.[0] == $n) | .[2]] | first // empty'; }
+table_ratio_is_1() { [[ $(metric dse_dpu_dfw_connection_table_ratio) == 1 ]]; }
+check "the DPU's figures: the table's use at 1" wait_until 10 table_ratio_is_1
+alarm_red() { [[ $(D -j alarm list --all | jq -r '[.[] | select(.id == "dfw-table-full@dpu1") | .state] | first // "none"') == red ]]; }
+check "... and the dfw-table-full alarm red" wait_until 15 alarm_red
 
 check "dsectl dfw off turns it off" quiet D dfw off
 check "vm3 reaches db again" wait_until 10 ping_ok "$P-h1-vm3" 198.18.10.12
