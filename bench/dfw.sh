@@ -188,40 +188,8 @@ dse_apply() { # FILE: dsectl dfw set, which returns once hostd pushed it to the
 	in_force "$dg" && echo $((t1 - t0)) || echo fail
 }
 
-setnf() { ip netns exec "$DNS" sysctl -qw net.bridge.bridge-nf-call-iptables=$1 \
-	net.bridge.bridge-nf-call-ip6tables=$1 net.bridge.bridge-nf-call-arptables=$1 2>/dev/null || true; }
-plain_ports() {
-	local d
-	for d in rep-vm1 rep-vm2; do
-		ip -n "$DNS" link set dev "$d" xdpdrv off 2>/dev/null || true
-		ip -n "$DNS" link set dev "$d" xdpdrv obj "$DSE_BUILD_DIR/dataplane/bpf/xdp-pass.o" sec xdp.frags
-	done
-	"$DSE_LAB" napi --prefix "$P" h1-dpu1 rep-vm1 rep-vm2 >/dev/null 2>&1 || true
-}
-OVS=$TMPB/ovs
-ovs_env=(env OVS_RUNDIR="$OVS" OVS_DBDIR="$OVS" OVS_LOGDIR="$OVS" OVS_SYSCONFDIR="$OVS")
-vsctl() { ovs-vsctl --db="unix:$OVS/db.sock" "$@"; }
 ofctl() { ovs-ofctl "$@"; }
-ovs_start() {
-	rm -rf "$OVS"
-	mkdir -p "$OVS"
-	ovsdb-tool create "$OVS/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovsdb-server "$OVS/conf.db" \
-		--remote="punix:$OVS/db.sock" --pidfile="$OVS/ovsdb.pid" --detach \
-		--log-file="$OVS/ovsdb.log" --unixctl="$OVS/ovsdb.ctl" 2>/dev/null
-	vsctl --no-wait init
-	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovs-vswitchd "unix:$OVS/db.sock" \
-		--pidfile="$OVS/vswitchd.pid" --detach --log-file="$OVS/vswitchd.log" \
-		--unixctl="$OVS/vswitchd.ctl" 2>/dev/null
-	vsctl add-br br-ovs -- set bridge br-ovs datapath_type=netdev
-}
-ovs_stop() {
-	ovs-appctl -t "$OVS/vswitchd.ctl" exit 2>/dev/null || true
-	ovs-appctl -t "$OVS/ovsdb.ctl" exit 2>/dev/null || true
-}
-have_ovs=0
-command -v ovs-vswitchd >/dev/null && have_ovs=1
-((have_ovs)) || echo "bench: Open vSwitch not installed (scripts/install-deps --bench): no OVS anchor" >&2
+ovs_begin
 have_nft=0
 command -v nft >/dev/null && have_nft=1
 ((have_nft)) || echo "bench: nftables not installed (scripts/install-deps --bench): no nftables anchor" >&2

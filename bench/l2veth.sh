@@ -69,20 +69,6 @@ handed_off() { ip -n "$DNS" -j -s link show rep-vm2 | jq '.[0].stats64.tx | .pac
 # placed: the DPU-side ports' receive threads (threaded NAPI) in the DPU's
 # cgroup and on its core, as the lab puts them; say why not on stderr.
 placed() { "$DSE_LAB" napi --prefix "$P" h1-dpu1 rep-vm1 rep-vm2 --check >&2; }
-# place: put them there again, after a variant loaded its own XDP programs
-# (OVS's afxdp ports and dse-pktgen fwd replace what is on the ports).
-place() { "$DSE_LAB" napi --prefix "$P" h1-dpu1 rep-vm1 rep-vm2 >/dev/null 2>&1 || true; }
-# plain_ports: the lab's pass-through XDP program on the DPU-side ports
-# instead of whatever is there (dse's eswitch stays attached when dpud
-# stops): what an anchor switch gets, the NAPI context and nothing more.
-plain_ports() {
-	local d
-	for d in rep-vm1 rep-vm2; do
-		ip -n "$DNS" link set dev "$d" xdpdrv off 2>/dev/null || true
-		ip -n "$DNS" link set dev "$d" xdpdrv obj "$DSE_BUILD_DIR/dataplane/bpf/xdp-pass.o" sec xdp.frags
-	done
-	place
-}
 prog_on() { ip -n "$DNS" -d link show dev "$1" | sed -n 's/.*prog\/xdp id [0-9]* name \([a-z_0-9]*\).*/\1/p' | head -n1; }
 
 # measure NAME: one round of the current variant, recorded in $TMPB/NAME*.
@@ -152,34 +138,7 @@ lab_again() { # [DPUD-ARGS]: dpud (re)started with these options; NAPI placement
 	wait_until 15 ping_ok "$P-h1-vm1" 198.18.10.12
 }
 
-setnf() { ip netns exec "$DNS" sysctl -qw net.bridge.bridge-nf-call-iptables=$1 \
-	net.bridge.bridge-nf-call-ip6tables=$1 net.bridge.bridge-nf-call-arptables=$1 2>/dev/null || true; }
-
-# Open vSwitch, private to this run: its database, sockets and logs in $TMPB/ovs,
-# its daemons in the DPU's netns and cgroup (so on the DPU core).
-OVS=$TMPB/ovs
-ovs_env=(env OVS_RUNDIR="$OVS" OVS_DBDIR="$OVS" OVS_LOGDIR="$OVS" OVS_SYSCONFDIR="$OVS")
-vsctl() { ovs-vsctl --db="unix:$OVS/db.sock" "$@"; }
-ovs_start() {
-	rm -rf "$OVS"
-	mkdir -p "$OVS"
-	ovsdb-tool create "$OVS/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovsdb-server "$OVS/conf.db" \
-		--remote="punix:$OVS/db.sock" --pidfile="$OVS/ovsdb.pid" --detach \
-		--log-file="$OVS/ovsdb.log" --unixctl="$OVS/ovsdb.ctl" 2>/dev/null
-	vsctl --no-wait init
-	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovs-vswitchd "unix:$OVS/db.sock" \
-		--pidfile="$OVS/vswitchd.pid" --detach --log-file="$OVS/vswitchd.log" \
-		--unixctl="$OVS/vswitchd.ctl" 2>/dev/null
-	vsctl add-br br-ovs -- set bridge br-ovs datapath_type=netdev
-}
-ovs_stop() {
-	ovs-appctl -t "$OVS/vswitchd.ctl" exit 2>/dev/null || true
-	ovs-appctl -t "$OVS/ovsdb.ctl" exit 2>/dev/null || true
-}
-have_ovs=0
-command -v ovs-vswitchd >/dev/null && have_ovs=1
-((have_ovs)) || echo "bench: Open vSwitch not installed (scripts/install-deps --bench): no OVS anchors" >&2
+ovs_begin
 
 # Rounds: every variant once per round, so that a change in the machine's
 # state (the other core's load, frequency) hits all of them alike.

@@ -88,3 +88,56 @@ figure() {
 
 # figure_max ...: figure's arguments; the figure is the maximum of the runs.
 figure_max() { FIGURE_KEY=max figure "$@"; }
+
+# ---- anchors on the DPU of a lab: $P the lab's prefix, $DNS its DPU's netns
+# (P-h1-dpu1), the VMs' ports rep-vm1 and rep-vm2 (bench/l2veth.sh, bench/dfw.sh)
+
+# setnf 0|1: bridge netfilter in the DPU's netns.
+setnf() { ip netns exec "$DNS" sysctl -qw net.bridge.bridge-nf-call-iptables=$1 \
+	net.bridge.bridge-nf-call-ip6tables=$1 net.bridge.bridge-nf-call-arptables=$1 2>/dev/null || true; }
+
+# place: the DPU-side ports' receive threads (threaded NAPI) into the DPU's
+# cgroup and onto its core again, after a variant loaded its own XDP programs.
+place() { "$DSE_LAB" napi --prefix "$P" h1-dpu1 rep-vm1 rep-vm2 >/dev/null 2>&1 || true; }
+
+# plain_ports: the lab's pass-through XDP program on the DPU-side ports
+# instead of whatever is there (dse's eswitch stays attached when dpud
+# stops): what an anchor switch gets, the NAPI context and nothing more.
+plain_ports() {
+	local d
+	for d in rep-vm1 rep-vm2; do
+		ip -n "$DNS" link set dev "$d" xdpdrv off 2>/dev/null || true
+		ip -n "$DNS" link set dev "$d" xdpdrv obj "$DSE_BUILD_DIR/dataplane/bpf/xdp-pass.o" sec xdp.frags
+	done
+	place
+}
+
+# Open vSwitch, private to this run: its database, sockets and logs in
+# $TMPB/ovs, its daemons in the DPU's netns and cgroup (so on the DPU core).
+# ovs_begin sets it up (call it after bench_begin); have_ovs says whether
+# OVS is installed.
+ovs_begin() {
+	OVS=$TMPB/ovs
+	ovs_env=(env OVS_RUNDIR="$OVS" OVS_DBDIR="$OVS" OVS_LOGDIR="$OVS" OVS_SYSCONFDIR="$OVS")
+	have_ovs=0
+	command -v ovs-vswitchd >/dev/null && have_ovs=1
+	((have_ovs)) || echo "bench: Open vSwitch not installed (scripts/install-deps --bench): no OVS anchor" >&2
+}
+vsctl() { ovs-vsctl --db="unix:$OVS/db.sock" "$@"; }
+ovs_start() {
+	rm -rf "$OVS"
+	mkdir -p "$OVS"
+	ovsdb-tool create "$OVS/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovsdb-server "$OVS/conf.db" \
+		--remote="punix:$OVS/db.sock" --pidfile="$OVS/ovsdb.pid" --detach \
+		--log-file="$OVS/ovsdb.log" --unixctl="$OVS/ovsdb.ctl" 2>/dev/null
+	vsctl --no-wait init
+	"$DSE_LAB" exec --prefix "$P" h1-dpu1 -- "${ovs_env[@]}" ovs-vswitchd "unix:$OVS/db.sock" \
+		--pidfile="$OVS/vswitchd.pid" --detach --log-file="$OVS/vswitchd.log" \
+		--unixctl="$OVS/vswitchd.ctl" 2>/dev/null
+	vsctl add-br br-ovs -- set bridge br-ovs datapath_type=netdev
+}
+ovs_stop() {
+	ovs-appctl -t "$OVS/vswitchd.ctl" exit 2>/dev/null || true
+	ovs-appctl -t "$OVS/ovsdb.ctl" exit 2>/dev/null || true
+}

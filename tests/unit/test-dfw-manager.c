@@ -10,6 +10,7 @@
  * rule over DPUs and hosts.
  */
 #include "tests/unit/check.h"
+#include "tests/unit/store-fx.h"
 #include "lib/cmdtab.h"
 #include "lib/util.h"
 #include "manager/dfw.h"
@@ -21,29 +22,20 @@
 #include <unistd.h>
 
 static const struct store_actor actor = {.who = "ann", .from = "test", .what = "test"};
-static char dir[64];
 static char err[ERR_LEN];
+
+static struct store_fx fx;
 
 static struct store *
 open_scratch(void)
 {
-    char path[128];
-    struct store *st = NULL;
-    snprintf(dir, sizeof dir, "/tmp/dse-test-dfw-manager-XXXXXX");
-    if (!mkdtemp(dir))
-        return NULL;
-    snprintf(path, sizeof path, "%s/store.db", dir);
-    if (store_open(path, &st, err, sizeof err) < 0)
-        fprintf(stderr, "%s\n", err);
-    return st;
+    return store_fx_open(&fx, "dfw-manager");
 }
 
 static void
 close_scratch(struct store *st)
 {
-    store_close(st);
-    if (fs_remove_at(AT_FDCWD, dir) < 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
+    store_fx_close(&fx);
 }
 
 /* inv_put() of JSON text 'json' (any version); the reason into 'err'. */

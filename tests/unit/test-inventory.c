@@ -6,6 +6,7 @@
  * for rbac (a host that moves to another cluster changes who may touch it).
  */
 #include "tests/unit/check.h"
+#include "tests/unit/store-fx.h"
 #include "lib/util.h"
 #include "manager/inventory.h"
 #include "manager/rbac.h"
@@ -16,28 +17,18 @@
 
 static const struct store_actor actor = {.who = "ann", .from = "test", .what = "inventory.put"};
 
-static char dir[64];
+static struct store_fx fx;
 
 static struct store *
 open_scratch(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/dse-test-inventory-XXXXXX");
-    if (!mkdtemp(dir))
-        return NULL;
-    char path[128], err[ERR_LEN] = "";
-    snprintf(path, sizeof path, "%s/store.db", dir);
-    struct store *st = NULL;
-    if (store_open(path, &st, err, sizeof err) < 0)
-        fprintf(stderr, "%s\n", err);
-    return st;
+    return store_fx_open(&fx, "inventory");
 }
 
 static void
 close_scratch(struct store *st)
 {
-    store_close(st);
-    if (fs_remove_at(AT_FDCWD, dir) < 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
+    store_fx_close(&fx);
 }
 
 /* inv_put() of JSON text 'json'; the error into 'err' (ERR_LEN). */
