@@ -22,7 +22,7 @@
 # Figures:
 #   dfw-established-64b   Mpps of one established UDP flow, 66 B (dse-pktgen)
 #   dfw-established-tcp   Gbit/s of one established TCP stream (iperf3)
-#   dfw-cps               new TCP connections a second (bench/cps.py, 64 at once)
+#   dfw-cps               new TCP connections a second (dse-cps, 64 at once)
 #   dfw-rules-10k-apply   ms to put 10,000 rules in force (dse: dsectl dfw set,
 #                         which returns once the DPU runs them: the CLI, hostd,
 #                         the DPU's check, hostd's config on disk, the push;
@@ -41,7 +41,8 @@ bench_begin
 runs=5 secs=3
 if [[ ${1:-} == --quick ]]; then runs=1 secs=1; fi
 PKTGEN=$DSE_BUILD_DIR/tools/pktgen/dse-pktgen
-[[ -x $PKTGEN ]] || { echo "bench: $PKTGEN not built" >&2; exit 1; }
+CPS=$DSE_BUILD_DIR/tools/cps/dse-cps
+[[ -x $PKTGEN && -x $CPS ]] || { echo "bench: $PKTGEN or $CPS not built" >&2; exit 1; }
 DPORT=$(sed -n 's/^#define PKTGEN_DPORT \([0-9]*\).*/\1/p' "$top/tools/pktgen/pktgen.h")
 SPORT=$(sed -n 's/^#define PKTGEN_SPORT_BASE \([0-9]*\).*/\1/p' "$top/tools/pktgen/pktgen.h")
 A1=198.18.10.11 A2=198.18.10.12 FLOWS=20000
@@ -144,11 +145,11 @@ tcp_gbps() { # one iperf3 stream web -> db:5201
 	kill "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
 }
-cps() { # bench/cps.py web -> db:5202
-	ip netns exec "$P-h1-vm2" /usr/bin/python3 "$top/bench/cps.py" server 5202 &
+cps() { # dse-cps web -> db:5202
+	ip netns exec "$P-h1-vm2" "$CPS" server 5202 &
 	local spid=$!
 	wait_until 5 bash -c "ip netns exec $P-h1-vm2 ss -ltn | grep -q :5202"
-	ip netns exec "$P-h1-vm1" /usr/bin/python3 "$top/bench/cps.py" client $A2 5202 "$secs" 64 | jq .cps 2>/dev/null || true
+	ip netns exec "$P-h1-vm1" "$CPS" client $A2 5202 --duration "$secs" --concurrency 64 | jq .cps 2>/dev/null || true
 	kill "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
 }
@@ -247,7 +248,7 @@ ANCHORS="dse-no-firewall nftables-bridge ovs-netdev-ct"
 base="one DPU core, VM to VM on one host, 1,000 rules, default deny, ${secs} s runs"
 figure dfw-established-64b "established UDP through the firewall, 66 B, one flow (dse-pktgen), $base" Mpps true ""
 figure dfw-established-tcp "established TCP through the firewall, one iperf3 stream, $base" Gbit/s true .tcp
-figure dfw-cps "new TCP connections a second through the firewall (bench/cps.py: handshake, then reset; 64 at once), $base" cps true .cps
+figure dfw-cps "new TCP connections a second through the firewall (dse-cps: handshake, then reset; 64 at once), $base" cps true .cps
 ANCHORS="nftables-bridge ovs-netdev-ct"
 figure dfw-rules-10k-apply "ms to put 10,000 rules in force (dse: dsectl dfw set, which returns once the DPU runs them; nftables: nft -f; OVS: ovs-ofctl add-flows)" ms false .apply
 ANCHORS=""

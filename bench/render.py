@@ -165,10 +165,11 @@ How each figure is taken. The numbers are in the table above (and in
   (`ct(table=1)`, `+est` forwarded, `+new` by the rules and committed).
   `dfw-established-64b`: one UDP flow of 66 B frames from dse-pktgen, answered
   once from the sink first so that every firewall holds it as established.
-  `dfw-established-tcp`: one iperf3 stream. `dfw-cps`: `bench/cps.py`, one
-  process each side with epoll, 64 connections at a time, each a three-way
-  handshake then a reset (no TIME_WAIT): the generator is Python and may
-  bound the figure; it is the same for every variant. `dfw-rules-10k-apply`:
+  `dfw-established-tcp`: one iperf3 stream. `dfw-cps`: `tools/cps/dse-cps`,
+  one thread and epoll each side, 64 connections at a time, each a three-way
+  handshake then a reset (no TIME_WAIT). Both VMs' TCP stacks run on the
+  host core, so they may bound the TCP figures as much as the switch does:
+  compare each with `dse-no-firewall`, the same path without the firewall. `dfw-rules-10k-apply`:
   dse's `dsectl dfw set` of a 10,000-rule policy (10,000 groups and
   services, 2 MiB of JSON), which returns once the DPU runs it (the DPU checks
   it, hostd writes its config, pushes it, the DPU compiles it);

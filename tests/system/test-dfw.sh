@@ -93,6 +93,19 @@ check "... though ARP passes the firewall (vm3 knows vm1's MAC)" grep -q lladdr 
 check_eq "a rejected SYN gets a RST at once" "RA" "$(probe vm1 tcp 198.18.10.13 22 S)"
 check_eq "a rejected UDP datagram gets ICMP administratively prohibited" "icmp 3 13" "$(probe vm1 udp 198.18.10.13 9999)"
 
+# ---- many new connections (dse-cps): each one a session of its rule ----
+CPS=$DSE_BUILD_DIR/tools/cps/dse-cps
+s0=$(rule_stat app/web-db sessions)
+ip netns exec "$P-h1-vm2" "$CPS" server 5201 --duration 5 &
+cps_srv=$!
+wait_until 5 bash -c "ip netns exec $P-h1-vm2 ss -ltn | grep -q :5201"
+r=$(ip netns exec "$P-h1-vm1" "$CPS" client 198.18.10.12 5201 --duration 1 --concurrency 16)
+wait "$cps_srv"
+check "dse-cps opens connections through the firewall, none refused ($(jq -c . <<<"$r"))" \
+	test "$(jq '.connections > 100 and .failed == 0' <<<"$r")" = true
+check "... each one a session of app/web-db" \
+	test $(($(rule_stat app/web-db sessions) - s0)) -ge "$(jq .connections <<<"$r")"
+
 # ---- counters match what was sent ----
 p0=$(rule_stat app/ping packets) b0=$(rule_stat app/ping bytes) s0=$(rule_stat app/ping sessions)
 ip netns exec "$P-h1-vm1" ping -c 5 -i 0.2 -W 1 198.18.10.12 >/dev/null

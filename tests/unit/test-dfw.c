@@ -131,7 +131,7 @@ ref_matches(const struct ref_rule *r, uint8_t proto, uint8_t src3, uint16_t dpor
         return false;
     if (r->lo >= 0 && (dport < r->lo || dport > r->hi))
         return false;
-    return !r->len || (src3 & (uint8_t)(0xff << (24 - r->len))) == r->net;
+    return !r->len || (src3 & (uint8_t)(0xffu << (24 - r->len))) == r->net;
 }
 
 /* A policy of 'n' random rules: narrow and wide port ranges, any port, any
@@ -148,7 +148,7 @@ random_policy(struct ref_rule *rr, unsigned n, unsigned seed)
         r->lo = kind < 4 ? -1 : rand() % 2000;
         r->hi = r->lo < 0 ? -1 : r->lo + (kind < 20 ? 100 + rand() % 500 : rand() % 3);
         r->len = kind < 20 || rand() % 3 == 0 ? 16 + (uint8_t)(rand() % 9) : 0;
-        r->net = (uint8_t)(rand() % 256) & (uint8_t)(0xff << (24 - r->len));
+        r->net = (uint8_t)(rand() % 256) & (uint8_t)(0xffu << (24 - r->len));
         json_t *rule = json_pack("{s:s%,s:s}", "name", "r", (size_t)1, "action",
                                  rand() % 2 ? "allow" : "drop");
         json_object_set_new(rule, "name", json_sprintf("r%u", i));
