@@ -165,6 +165,13 @@ How each figure is taken. The numbers are in the table above (and in
   (`ct(table=1)`, `+est` forwarded, `+new` by the rules and committed).
   `dfw-established-64b`: one UDP flow of 66 B frames from dse-pktgen, answered
   once from the sink first so that every firewall holds it as established.
+  `dfw-established-64b-tcp`: the ACK segments of one TCP connection (78 B,
+  `dse-pktgen --tcp`), the connection opened first by the VMs' kernels (a
+  listener in h1-vm2, a socket bound to the generator's source port in
+  h1-vm1) so that every firewall tracks it as established; the generator's
+  sequence numbers are not the connection's, so every firewall runs in its
+  liberal TCP mode (dse's `tcp_liberal`, Linux's
+  `nf_conntrack_tcp_be_liberal`, OVS's `ct-disable-tcp-seq-chk`).
   `dfw-established-tcp`: one iperf3 stream. `dfw-cps`: `tools/cps/dse-cps`,
   one thread and epoll each side, 64 connections at a time, each a three-way
   handshake then a reset (no TIME_WAIT). Both VMs' TCP stacks run on the

@@ -99,6 +99,7 @@ ct_set_timeouts(struct ct *t, const struct ct_params *p)
     t->p.udp_reply_ms = p->udp_reply_ms ? p->udp_reply_ms : 180 * S_MS;
     t->p.icmp_ms = p->icmp_ms ? p->icmp_ms : 30 * S_MS;
     t->p.tcp_est_ms = p->tcp_est_ms ? p->tcp_est_ms : 5 * 24 * 3600 * S_MS;
+    t->p.tcp_liberal = p->tcp_liberal;
 }
 
 void
@@ -332,7 +333,7 @@ tcp_track(struct ct *t, struct ct_conn *c, int d, const struct l4_info *pi, uint
     } else if (c->tcp == CT_TCP_SYN_RECV && d == 1 && (pi->tcp_flags & L4_TCP_SYN)) {
         if (pi->ack != c->dir[0].end)
             return CT_INVALID; /* the SYN+ACK again, which must ack the same SYN */
-    } else if (c->loose[d] || c->loose[!d]) {
+    } else if (c->loose[d] || c->loose[!d] || t->p.tcp_liberal) {
         tcp_relearn(c, d, pi);
         tcp_next(c, d, pi);
         /* Seen in software once it is no longer in the eswitch: checked again. */

@@ -73,6 +73,8 @@ struct ct_params {
     uint32_t udp_reply_ms; /* replied; 0: 180 s */
     uint32_t icmp_ms;      /* 0: 30 s */
     uint32_t tcp_est_ms;   /* established; 0: 5 days, as Linux */
+    bool tcp_liberal;      /* segments outside the windows pass (and move them), as
+                              Linux's nf_conntrack_tcp_be_liberal; state is still kept */
 };
 #define CT_DEFAULT_MAX 65536
 

@@ -779,14 +779,19 @@ parse_defaults(struct dfw_policy *p, json_t *doc, char *err, size_t err_len)
         return err_set(err, err_len, -EINVAL, "'conn_max' is 1 to %u", DFW_MAX_CONNS);
     if (cm)
         p->ct.max_conns = (size_t)json_integer_value(cm);
+    json_t *lib = json_object_get(doc, "tcp_liberal");
+    if (lib && !json_is_boolean(lib))
+        return err_set(err, err_len, -EINVAL, "'tcp_liberal' is true or false");
+    p->ct.tcp_liberal = json_is_true(lib);
     return parse_timeouts(p, json_object_get(doc, "timeouts"), err, err_len);
 }
 
 int
 dfw_policy_compile(json_t *doc, struct dfw_policy **out, char *err, size_t err_len)
 {
-    static const char *const known[] = {"default", "portgroup_defaults", "conn_max", "timeouts",
-                                        "groups",  "services",           "rules",    NULL};
+    static const char *const known[] = {
+        "default", "portgroup_defaults", "conn_max", "timeouts", "tcp_liberal",
+        "groups",  "services",           "rules",    NULL};
     *out = NULL;
     if (!json_is_object(doc))
         return err_set(err, err_len, -EINVAL, "the policy is an object (docs/dfw.md)");

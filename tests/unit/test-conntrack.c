@@ -198,6 +198,26 @@ an_established_connection_goes_to_the_eswitch_and_back(void)
     ct_destroy(t);
 }
 
+/* tcp_liberal: a segment outside the windows passes, and the state is kept. */
+static void
+a_liberal_table_lets_segments_outside_the_windows_pass(void)
+{
+    struct ct *t = ct_create(&(struct ct_params){.max_conns = 64, .tcp_liberal = true});
+    struct frame f;
+    tcp(&f, 1, 40004, 2, 80, L4_TCP_SYN, 100, 0, 1000, 0);
+    ASSERT_EQ(see(t, &f, 1, NULL), CT_NEW);
+    tcp(&f, 2, 80, 1, 40004, L4_TCP_SYN | L4_TCP_ACK, 500, 101, 1000, 0);
+    ASSERT_EQ(see(t, &f, 2, NULL), CT_ESTABLISHED);
+    tcp(&f, 1, 40004, 2, 80, L4_TCP_ACK, 101, 501, 1000, 0);
+    ASSERT_EQ(see(t, &f, 3, NULL), CT_ESTABLISHED);
+    tcp(&f, 1, 40004, 2, 80, L4_TCP_ACK, 1, 1, 1000, 24); /* far outside: passes */
+    ASSERT_EQ(see(t, &f, 4, NULL), CT_ESTABLISHED);
+    ASSERT_EQ(state_of(t, &f, 5), CT_TCP_ESTABLISHED);
+    tcp(&f, 1, 40005, 2, 80, L4_TCP_ACK, 1, 1, 1000, 24); /* no connection: still invalid */
+    ASSERT_EQ(see(t, &f, 6, NULL), CT_INVALID);
+    ct_destroy(t);
+}
+
 static void
 udp_and_echo_live_by_their_timeouts(void)
 {
@@ -517,6 +537,7 @@ imported_connections_expire(void)
 TEST_MAIN(TEST(tcp_goes_through_its_states_inside_the_windows),
           TEST(rst_closes_and_the_idle_expire), TEST(a_refused_syn_closes),
           TEST(udp_and_echo_live_by_their_timeouts),
+          TEST(a_liberal_table_lets_segments_outside_the_windows_pass),
           TEST(an_established_connection_goes_to_the_eswitch_and_back),
           TEST(an_icmp_error_is_related_to_its_connection),
           TEST(ipv6_with_an_extension_header_and_zones), TEST(malformed_headers_are_refused),

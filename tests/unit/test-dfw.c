@@ -62,6 +62,7 @@ a_bad_policy_is_refused_with_one_line(void)
     compile("{\"default\": \"deny\"}", -EINVAL, "'default' is allow, drop or reject");
     compile("{\"conn_max\": 0}", -EINVAL, "'conn_max' is 1 to");
     compile("{\"timeouts\": {\"udp\": 5}}", -EINVAL, "timeouts: unknown field 'udp'");
+    compile("{\"tcp_liberal\": 1}", -EINVAL, "'tcp_liberal' is true or false");
     compile("[]", -EINVAL, "the policy is an object");
 }
 

@@ -166,6 +166,47 @@ frame_has_valid_checksums(void)
     ASSERT_EQ(f[98], 0);
 }
 
+/* --tcp: an ACK segment of one connection, its checksum valid as built and
+ * after every stamp (TCP has no "none"), counted by the sink. */
+static void
+frame_carries_a_tcp_segment(void)
+{
+    struct pktgen_opts o;
+    char err[256];
+    ASSERT_TRUE(
+        parse(&o, err, "tx", "--dev", "v0", "--dst-mac", "02:00:00:00:00:02", "--tcp", NULL));
+    ASSERT_EQ(o.size, 78); /* 12 bytes more than UDP's */
+    uint8_t f[PKTGEN_MAX_SIZE];
+    ASSERT_EQ(pktgen_frame_build(&o, f, sizeof f), 78);
+    const uint8_t *ip = f + 14, *t = ip + 20;
+    ASSERT_EQ(ip[9], 6);
+    ASSERT_EQ(pktgen_csum(ip, 20, 0), 0);
+    ASSERT_EQ(be16_at(t + 2), PKTGEN_DPORT);
+    ASSERT_EQ(t[12] >> 4, 5);
+    ASSERT_EQ(t[13], 0x10); /* ACK, nothing else */
+    uint32_t sum = 0;
+    for (int i = 12; i < 20; i += 2)
+        sum += be16_at(ip + i);
+    sum += 6 + (78 - 34);
+    ASSERT_EQ(pktgen_csum(t, 78 - 34, sum), 0);
+    struct pktgen_tx_cfg cfg;
+    pktgen_tx_cfg_init(&o, &cfg);
+    pktgen_frame_stamp(&cfg, f, 12345, 777);
+    ASSERT_EQ(pktgen_csum(t, 78 - 34, sum), 0); /* still valid */
+    struct pktgen_hdr h;
+    memcpy(&h, t + 20, sizeof h);
+    ASSERT_EQ(ntohl(h.magic), PKTGEN_MAGIC);
+    ASSERT_EQ(be64toh(h.seq), 12345);
+    struct pktgen_rx_table rx = {.stats = calloc(PKTGEN_MAX_STREAMS, sizeof *rx.stats)};
+    ASSERT_NOT_NULL(rx.stats);
+    bool counted = pktgen_rx_count(&rx, f, 78, 78, 1000);
+    free(rx.stats);
+    ASSERT_TRUE(counted); /* the sink finds the header after the TCP header */
+    ASSERT_FALSE(parse(&o, err, "tx", "--vhost-user", "/x", "--dst-mac", "02:00:00:00:00:02",
+                       "--tcp", NULL));
+    ASSERT_STREQ(err, "tx: --tcp: with --dev only");
+}
+
 static void
 frame_carries_vlan_tag(void)
 {
@@ -902,11 +943,11 @@ afxdp_rings_stamp_each_frame_and_reuse_completed(void)
 }
 
 TEST_MAIN(TEST(tx_args_get_defaults), TEST(tx_args_parse_everything),
-          TEST(tx_args_refuse_bad_input), TEST(rx_args_parse), TEST(frame_has_valid_checksums),
-          TEST(frame_carries_vlan_tag), TEST(csum_matches_rfc1071_example),
-          TEST(lat_buckets_are_monotonic_and_fine), TEST(percentiles_from_histogram),
-          TEST(summary_counts_loss_per_stream), TEST(vhost_user_args),
-          TEST(stamped_frames_are_counted_like_xdp), TEST(udp_args_parse),
+          TEST(frame_carries_a_tcp_segment), TEST(tx_args_refuse_bad_input), TEST(rx_args_parse),
+          TEST(frame_has_valid_checksums), TEST(frame_carries_vlan_tag),
+          TEST(csum_matches_rfc1071_example), TEST(lat_buckets_are_monotonic_and_fine),
+          TEST(percentiles_from_histogram), TEST(summary_counts_loss_per_stream),
+          TEST(vhost_user_args), TEST(stamped_frames_are_counted_like_xdp), TEST(udp_args_parse),
           TEST(udp_args_refuse_bad_input), TEST(udp_excludes_dev_vhost_and_header_options),
           TEST(rx_counter_tracks_longest_gap_and_lost_run),
           TEST(udp_loopback_delivers_every_datagram_in_order), TEST(generator_option_parses),

@@ -57,7 +57,7 @@ usage(FILE *f)
             "                     [--size BYTES] [--rate PPS|max] [--duration S | --count "
             "N]\n"
             "                     [--flows N] [--src-macs N] [--src-ip A] [--dst-ip B]\n"
-            "                     [--stream ID] [--generator G] [-j]\n"
+            "                     [--stream ID] [--generator G] [--tcp] [-j]\n"
             "       dse-pktgen rx --dev IF [--duration S] [--idle-ms MS] [--stream ID] [-j]\n"
             "       dse-pktgen tx|rx --vhost-user SOCK [the same options] [rx: --announce "
             "MAC]\n"
@@ -72,6 +72,9 @@ usage(FILE *f)
             "header;\n"
             "the UDP source port varies over --flows values (from %d), the UDP checksum is "
             "0.\n"
+            "  --tcp      TCP segments instead (ACKs of one connection, seq 1, ack 1, their\n"
+            "             checksum computed; afxdp and afpacket generators): through a\n"
+            "             stateful firewall that already tracks that connection\n"
             "  --src-macs the source MAC cycles through N addresses from --src-mac up\n"
             "             (its last 3 bytes count up): N distinct L2 flows\n"
             "  --size     frame bytes with Ethernet header, without FCS (60..1514); the\n"
@@ -197,6 +200,10 @@ tx_open_forced(const struct pktgen_opts *o, int ifindex, void **ctx)
 {
     const struct pktgen_gen_ops *g = generators[o->generator];
     char err[256];
+    if (g == &pktgen_xdp_ops && o->tcp) {
+        fail_runtime("tx: --generator xdp-live: it makes UDP only, not --tcp");
+        return NULL;
+    }
     int rc = g == &pktgen_xdp_ops ? pktgen_xdp_probe() : 0;
     if (rc < 0) {
         fail_runtime("tx: --generator xdp-live: this kernel refuses XDP live frames "
@@ -221,8 +228,8 @@ tx_open_auto(const struct pktgen_opts *o, int ifindex, void **ctx)
     char err[256];
     for (size_t i = PKTGEN_GEN_XDP_LIVE; i < ARRAY_SIZE(generators); i++) {
         const struct pktgen_gen_ops *g = generators[i];
-        if (g == &pktgen_xdp_ops && pktgen_xdp_probe() < 0)
-            continue;
+        if (g == &pktgen_xdp_ops && (o->tcp || pktgen_xdp_probe() < 0))
+            continue; /* it makes UDP only */
         if (!g->open(o, ifindex, ctx, err, sizeof err))
             return g;
         fprintf(stderr, "dse-pktgen: tx: dev=%s: %s: %s; trying the next generator\n", o->dev,

@@ -57,9 +57,10 @@ struct pktgen_tx_cfg {
     __u32 stream;
     __u32 n_flows; /* UDP source port = sport_base + seq % n_flows */
     __u16 sport_base;
-    __u16 l4_off;  /* offset of the UDP header in the frame */
+    __u16 l4_off;  /* offset of the UDP (or TCP) header in the frame */
     __u32 n_macs;  /* source MAC's low 24 bits = mac_low + seq % n_macs */
     __u32 mac_low; /* (when n_macs > 1) */
+    __u32 tcp;     /* 1: a TCP header at l4_off (the userspace generators only) */
 };
 
 struct pktgen_stream_stats {

@@ -160,6 +160,7 @@ static const struct {
     {"-j", IN_TX | IN_RX | IN_UDP, false},
     {"--json", IN_TX | IN_RX | IN_UDP, false},
     {"--generator", IN_TX, true},
+    {"--tcp", IN_TX, false},
 };
 
 static const char *const generator_names[] = {
@@ -321,7 +322,9 @@ parse_one(struct pktgen_opts *o, const char *name, const char *v, bool *has_dst,
         r = parse_frames(o, name, v, has_size, err, err_len);
     if (r < 0)
         r = parse_pacing(o, name, v, err, err_len);
-    if (r < 0)
+    if (r < 0 && !strcmp(name, "--tcp"))
+        o->tcp = true;
+    else if (r < 0)
         o->json = true; /* -j, --json: the caller knows every other name */
     return r != 0;
 }
@@ -421,7 +424,9 @@ pktgen_parse_args(int argc, char **argv, struct pktgen_opts *o, char *err, size_
         return fail(err, err_len, "tx: --dst-mac is required");
     if (!tx_duration_default(o, err, err_len))
         return false;
-    unsigned min = pktgen_min_size(o->vlan >= 0);
+    unsigned min = pktgen_min_size(o->vlan >= 0) + (o->tcp ? PKTGEN_TCP_LEN - PKTGEN_UDP_LEN : 0);
+    if (o->tcp && !o->dev)
+        return fail(err, err_len, "tx: --tcp: with --dev only");
     if (!has_size)
         o->size = min;
     else if (o->size < min)
@@ -478,11 +483,56 @@ pktgen_csum(const void *data, size_t len, uint32_t sum)
     return (uint16_t)~s;
 }
 
+static uint16_t
+get_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The checksum of the 'len' bytes of L4 at 'l4' of protocol 'proto' under
+ * IPv4 header 'ip' (RFC 768, RFC 793: with the pseudo-header), its own
+ * field counted as it is (zero it first). */
+static uint16_t
+l4_csum(const uint8_t *ip, const uint8_t *l4, uint16_t len, uint8_t proto)
+{
+    uint32_t sum = 0;
+    for (int i = 12; i < 20; i += 2)
+        sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+    sum += proto + len;
+    return pktgen_csum(l4, len, sum);
+}
+
+/* The L4 header at 'l4' ('len' bytes of segment or datagram): UDP, or with
+ * --tcp an ACK of one connection (sequence 1, acknowledging 1, window
+ * 65535); the pktgen header after it; the checksum. */
+static void
+l4_build(const struct pktgen_opts *o, const uint8_t *ip, uint8_t *l4, uint16_t len)
+{
+    struct pktgen_hdr h = {.magic = htonl(PKTGEN_MAGIC), .stream = htonl(o->stream)};
+    put_be16(l4, PKTGEN_SPORT_BASE);
+    put_be16(l4 + 2, PKTGEN_DPORT);
+    if (o->tcp) {
+        l4[7] = 1;  /* seq */
+        l4[11] = 1; /* ack */
+        l4[12] = (PKTGEN_TCP_LEN / 4) << 4;
+        l4[13] = 0x10; /* ACK */
+        put_be16(l4 + 14, 65535);
+        memcpy(l4 + PKTGEN_TCP_LEN, &h, sizeof h);
+        put_be16(l4 + 16, l4_csum(ip, l4, len, 6));
+        return;
+    }
+    put_be16(l4 + 4, len);
+    memcpy(l4 + PKTGEN_UDP_LEN, &h, sizeof h);
+    uint16_t c = l4_csum(ip, l4, len, 17);
+    put_be16(l4 + 6, c ? c : 0xffff);
+}
+
 size_t
 pktgen_frame_build(const struct pktgen_opts *o, uint8_t *buf, size_t buf_len)
 {
     bool has_vlan = o->vlan >= 0;
-    if (o->size < pktgen_min_size(has_vlan) || o->size > buf_len)
+    unsigned min = pktgen_min_size(has_vlan) + (o->tcp ? PKTGEN_TCP_LEN - PKTGEN_UDP_LEN : 0);
+    if (o->size < min || o->size > buf_len)
         return 0;
     memset(buf, 0, o->size);
 
@@ -504,30 +554,11 @@ pktgen_frame_build(const struct pktgen_opts *o, uint8_t *buf, size_t buf_len)
     put_be16(ip + 2, ip_len);
     put_be16(ip + 6, 0x4000); /* DF */
     ip[8] = 64;
-    ip[9] = 17; /* UDP */
+    ip[9] = o->tcp ? 6 : 17;
     memcpy(ip + 12, &o->src_ip_be, 4);
     memcpy(ip + 16, &o->dst_ip_be, 4);
     put_be16(ip + 10, pktgen_csum(ip, PKTGEN_IP_LEN, 0));
-
-    uint8_t *udp = ip + PKTGEN_IP_LEN;
-    uint16_t udp_len = ip_len - PKTGEN_IP_LEN;
-    put_be16(udp, PKTGEN_SPORT_BASE);
-    put_be16(udp + 2, PKTGEN_DPORT);
-    put_be16(udp + 4, udp_len);
-
-    struct pktgen_hdr h = {
-        .magic = htonl(PKTGEN_MAGIC),
-        .stream = htonl(o->stream),
-    };
-    memcpy(udp + PKTGEN_UDP_LEN, &h, sizeof h);
-
-    /* Pseudo header (RFC 768): addresses, protocol, UDP length. */
-    uint32_t sum = 0;
-    for (int i = 12; i < 20; i += 2)
-        sum += (uint32_t)ip[i] << 8 | ip[i + 1];
-    sum += 17 + udp_len;
-    uint16_t c = pktgen_csum(udp, udp_len, sum);
-    put_be16(udp + 6, c ? c : 0xffff);
+    l4_build(o, ip, ip + PKTGEN_IP_LEN, ip_len - PKTGEN_IP_LEN);
     return o->size;
 }
 
@@ -541,6 +572,7 @@ pktgen_tx_cfg_init(const struct pktgen_opts *o, struct pktgen_tx_cfg *cfg)
         .l4_off = (uint16_t)pktgen_l4_off(o),
         .n_macs = o->n_macs,
         .mac_low = (uint32_t)o->src_mac[3] << 16 | (uint32_t)o->src_mac[4] << 8 | o->src_mac[5],
+        .tcp = o->tcp,
     };
 }
 
@@ -561,17 +593,26 @@ put_be64(uint8_t *p, uint64_t v)
 void
 pktgen_frame_stamp(const struct pktgen_tx_cfg *cfg, uint8_t *frame, uint64_t seq, uint64_t now_ns)
 {
-    uint8_t *udp = frame + cfg->l4_off;
+    uint8_t *l4 = frame + cfg->l4_off;
     uint32_t n_flows = cfg->n_flows ? cfg->n_flows : 1;
-    put_be16(udp, (uint16_t)(cfg->sport_base + seq % n_flows));
-    put_be16(udp + 6, 0);
+    put_be16(l4, (uint16_t)(cfg->sport_base + seq % n_flows));
     if (cfg->n_macs > 1) {
         uint32_t low = cfg->mac_low + (uint32_t)(seq % cfg->n_macs);
         frame[9] = (uint8_t)(low >> 16);
         frame[10] = (uint8_t)(low >> 8);
         frame[11] = (uint8_t)low;
     }
-    pktgen_hdr_stamp((struct pktgen_hdr *)(udp + PKTGEN_UDP_LEN), cfg->stream, seq, now_ns);
+    if (!cfg->tcp) {
+        put_be16(l4 + 6, 0); /* UDP: no checksum */
+        pktgen_hdr_stamp((struct pktgen_hdr *)(l4 + PKTGEN_UDP_LEN), cfg->stream, seq, now_ns);
+        return;
+    }
+    /* TCP has no "none": the checksum again, over the IPv4 header's segment. */
+    const uint8_t *ip = l4 - PKTGEN_IP_LEN;
+    uint16_t len = (uint16_t)(get_be16(ip + 2) - PKTGEN_IP_LEN);
+    pktgen_hdr_stamp((struct pktgen_hdr *)(l4 + PKTGEN_TCP_LEN), cfg->stream, seq, now_ns);
+    put_be16(l4 + 16, 0);
+    put_be16(l4 + 16, l4_csum(ip, l4, len, 6));
 }
 
 void
@@ -669,12 +710,6 @@ pktgen_rx_summarize(const struct pktgen_stream_stats *streams, size_t n, uint64_
     s->lat_p999_us = pktgen_percentile_us(hist, 0.999, s->lat_max_us);
 }
 
-static uint16_t
-get_be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static uint64_t
 get_be64(const uint8_t *p)
 {
@@ -720,9 +755,14 @@ pktgen_rx_count(struct pktgen_rx_table *t, const uint8_t *frame, size_t len, siz
         return false;
     const uint8_t *ip = frame + l3;
     unsigned ihl = ip[0] & 0xf;
-    if (ip[0] >> 4 != 4 || ihl < 5 || ip[9] != 17 || (get_be16(ip + 6) & 0x3fff))
+    if (ip[0] >> 4 != 4 || ihl < 5 || (ip[9] != 17 && ip[9] != 6) || (get_be16(ip + 6) & 0x3fff))
         return false;
     size_t h_off = l3 + ihl * 4 + PKTGEN_UDP_LEN;
+    if (ip[9] == 6) { /* --tcp: after its header, whose length it says */
+        if (len < l3 + ihl * 4 + PKTGEN_TCP_LEN)
+            return false;
+        h_off = l3 + ihl * 4 + (size_t)(ip[ihl * 4 + 12] >> 4) * 4;
+    }
     if (len < h_off + PKTGEN_HDR_LEN)
         return false;
     return pktgen_rx_count_hdr(t, (const struct pktgen_hdr *)(frame + h_off), frame_len, now_ns);

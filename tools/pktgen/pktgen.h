@@ -30,6 +30,7 @@
 #define PKTGEN_IP_LEN 20
 #define PKTGEN_IP6_LEN 40
 #define PKTGEN_UDP_LEN 8
+#define PKTGEN_TCP_LEN 20 /* --tcp: no options */
 #define PKTGEN_MAX_SIZE 1514
 #define PKTGEN_SPORT_BASE 10000
 #define PKTGEN_DPORT 9 /* discard */
@@ -82,6 +83,7 @@ struct pktgen_opts {
     bool has_stream;
     unsigned idle_ms; /* rx: stop after this long without frames; 0 = never */
     bool json;
+    bool tcp; /* tx --dev --tcp: ACK segments of one TCP connection instead of UDP */
     enum pktgen_generator generator; /* tx --dev */
 };
 

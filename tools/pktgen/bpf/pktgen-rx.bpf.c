@@ -13,6 +13,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/tcp.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -82,11 +83,18 @@ pktgen_rx(struct xdp_md *ctx)
     struct iphdr *ip = l3;
     if ((void *)(ip + 1) > data_end)
         return XDP_PASS;
-    if (ip->version != 4 || ip->ihl < 5 || ip->protocol != IPPROTO_UDP ||
+    if (ip->version != 4 || ip->ihl < 5 ||
+        (ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_TCP) ||
         (ip->frag_off & bpf_htons(0x3fff)))
         return XDP_PASS;
-    struct udphdr *udp = l3 + ip->ihl * 4;
-    struct pktgen_hdr *h = (void *)(udp + 1);
+    void *l4 = l3 + ip->ihl * 4;
+    struct pktgen_hdr *h = l4 + sizeof(struct udphdr);
+    if (ip->protocol == IPPROTO_TCP) { /* tx --tcp: after the TCP header */
+        struct tcphdr *t = l4;
+        if ((void *)(t + 1) > data_end || t->doff != 5)
+            return XDP_PASS;
+        h = (void *)(t + 1);
+    }
     if ((void *)(h + 1) > data_end)
         return XDP_PASS;
     if (h->magic != bpf_htonl(PKTGEN_MAGIC))
