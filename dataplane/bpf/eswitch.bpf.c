@@ -184,6 +184,28 @@ fw_pass(void *l3, void *end, __be16 proto, const struct eswitch_action *a, __u32
     return 1;
 }
 
+/* A hit of flow 'a': 'rx_len' bytes received, 'len' sent.  One receive
+ * queue per port, so one CPU at a time runs a given flow: plain increments,
+ * and the coarse clock (the slow path needs seconds). */
+static __always_inline void
+count_hit(struct eswitch_action *a, __u32 rx_len, __u32 len)
+{
+    a->packets++;
+    a->bytes += len;
+    a->last_ns = bpf_ktime_get_coarse_ns();
+    __u32 in = a->in_port, out = a->out_port;
+    struct eswitch_port_stats *s = bpf_map_lookup_elem(&port_stats, &in);
+    if (s) {
+        s->rx_packets++;
+        s->rx_bytes += rx_len;
+    }
+    s = bpf_map_lookup_elem(&port_stats, &out);
+    if (s) {
+        s->tx_packets++;
+        s->tx_bytes += len;
+    }
+}
+
 SEC("xdp.frags")
 int
 eswitch(struct xdp_md *ctx)
@@ -252,22 +274,7 @@ eswitch(struct xdp_md *ctx)
         len += 4;
     }
 
-    /* One receive queue per port, so one CPU at a time runs a given flow:
-     * plain increments, and the coarse clock (the slow path needs seconds). */
-    a->packets++;
-    a->bytes += len;
-    a->last_ns = bpf_ktime_get_coarse_ns();
-    __u32 in = a->in_port, out = a->out_port;
-    struct eswitch_port_stats *s = bpf_map_lookup_elem(&port_stats, &in);
-    if (s) {
-        s->rx_packets++;
-        s->rx_bytes += rx_len;
-    }
-    s = bpf_map_lookup_elem(&port_stats, &out);
-    if (s) {
-        s->tx_packets++;
-        s->tx_bytes += len;
-    }
+    count_hit(a, rx_len, len);
     return act;
 }
 
