@@ -269,22 +269,6 @@ tcp_in_window(struct ct_conn *c, int d, const struct l4_info *pi)
     return true;
 }
 
-/* Segment 'pi' from side 'd' of a connection the eswitch carries (or
- * carried): its windows are taken from it, not checked. */
-static void
-tcp_relearn(struct ct_conn *c, int d, const struct l4_info *pi)
-{
-    struct ct_tcp_dir *s = &c->dir[d], *r = &c->dir[!d];
-    uint32_t end = seg_end(pi), win = seg_win(c, s, pi);
-    s->end = end;
-    if (win > s->maxwin)
-        s->maxwin = win;
-    if (pi->tcp_flags & L4_TCP_ACK)
-        r->maxend = pi->ack + (win ? win : 1);
-    if (seq_after(s->end, s->maxend))
-        s->maxend = s->end;
-}
-
 /* The next state after segment 'pi' from side 'd' (in the windows). */
 static void
 tcp_next(struct ct_conn *c, int d, const struct l4_info *pi)
@@ -333,15 +317,12 @@ tcp_track(struct ct *t, struct ct_conn *c, int d, const struct l4_info *pi, uint
     } else if (c->tcp == CT_TCP_SYN_RECV && d == 1 && (pi->tcp_flags & L4_TCP_SYN)) {
         if (pi->ack != c->dir[0].end)
             return CT_INVALID; /* the SYN+ACK again, which must ack the same SYN */
-    } else if (c->loose[d] || c->loose[!d] || t->p.tcp_liberal) {
-        tcp_relearn(c, d, pi);
-        tcp_next(c, d, pi);
-        /* Seen in software once it is no longer in the eswitch: checked again. */
-        c->loose[d] = c->offloaded && c->tcp == CT_TCP_ESTABLISHED;
-    } else if (!tcp_pickup(c, d, pi) && !tcp_in_window(c, d, pi)) {
+    } else if (!tcp_pickup(c, d, pi) && !t->p.tcp_liberal && !tcp_in_window(c, d, pi)) {
         return CT_INVALID;
     } else {
         tcp_next(c, d, pi);
+        if (c->offloaded && c->tcp == CT_TCP_ESTABLISHED)
+            c->pickup = 3; /* the eswitch goes on carrying it: its windows unseen */
     }
     c->expires_ms = now_ms + tcp_timeout(t, c->tcp);
     return CT_ESTABLISHED;
@@ -422,7 +403,7 @@ offload_turn(struct ct_conn *c, struct ct_result *out)
     if (can) {
         memset(c->es_packets, 0, sizeof c->es_packets);
         memset(c->es_bytes, 0, sizeof c->es_bytes);
-        c->loose[0] = c->loose[1] = true;
+        c->pickup = 3; /* what the eswitch carries, software does not see */
     }
     out->offload = can;
     out->unoffload = !can;
@@ -722,18 +703,21 @@ track_noted(struct ct *t, uint32_t i, int d, const struct l4_info *pi, uint32_t 
     return v;
 }
 
-/* Mid-stream pickup (an imported connection, as Linux's be_liberal):
- * side 'd''s first segment since the import is taken as it is and its
- * edges learnt from it (the imported ones may be a second old); until
- * the other side speaks, what this one acks is taken as that side's edge.
- * Returns true when the segment was so taken (the windows were not
- * checked).  A SYN or an RST is never: those are checked as always. */
+/* Mid-stream pickup, for a connection whose segments software did not see:
+ * imported (its windows may be a second old) or carried by the eswitch
+ * (which checks no window).  Side 'd''s first segment since is taken as it
+ * is and its edges learnt from it; until the other side speaks, what this
+ * one acks is taken as that side's edge.  Returns true when the segment was
+ * so taken (the windows were not checked).  A SYN never is, nor an RST
+ * but of a connection in the eswitch: its windows are stale for sure, and
+ * the RST must close it. */
 static bool
 tcp_pickup(struct ct_conn *c, int d, const struct l4_info *pi)
 {
     struct ct_tcp_dir *s = &c->dir[d], *r = &c->dir[!d];
     bool ack = pi->tcp_flags & L4_TCP_ACK;
-    if (!c->pickup || (pi->tcp_flags & (L4_TCP_SYN | L4_TCP_RST)))
+    if (!c->pickup || (pi->tcp_flags & L4_TCP_SYN) ||
+        ((pi->tcp_flags & L4_TCP_RST) && !c->offloaded))
         return false;
     if (ack && (c->pickup & (1u << !d)) && seq_after(pi->ack, r->end)) {
         r->end = pi->ack;

@@ -96,13 +96,13 @@ struct ct_conn {
     enum ct_tcp_state tcp;
     struct ct_tcp_dir dir[2];
     bool replied;
-    bool offloaded; /* its directions are in the eswitch (ct_result.offload) */
-    bool loose[2];  /* the eswitch saw a side's segments: its window is re-learned */
+    bool offloaded;                      /* its directions are in the eswitch (ct_result.offload) */
     uint64_t es_packets[2], es_bytes[2]; /* the eswitch's counts, as last folded in */
     /* HA (ct_export, ct_import): */
     uint64_t seq;        /* the table's change count at its last change */
     uint64_t seq_exp_ms; /* its expiry then */
-    uint8_t pickup;      /* 1 << side: that side's next segment re-learns its edges */
+    uint8_t pickup;      /* 1 << side: that side's next segment re-learns its edges (imported,
+                            or in the eswitch) */
 };
 
 /* What ct_track() found, copied out of the table. */

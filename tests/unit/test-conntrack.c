@@ -195,6 +195,21 @@ an_established_connection_goes_to_the_eswitch_and_back(void)
     ASSERT_EQ(track(t, &f, 8, &res), CT_ESTABLISHED); /* the other side re-learned too */
     tcp(&f, 2, 80, 1, 40003, L4_TCP_ACK, 501 + 900000, 101 + 1500001, 1000, 0);
     ASSERT_EQ(track(t, &f, 9, &res), CT_INVALID); /* then checked again */
+    /* Another one in the eswitch ends with an RST far past what software
+     * saw: it passes and closes (the eswitch checks no window). */
+    tcp(&f, 1, 40006, 2, 80, L4_TCP_SYN, 100, 0, 1000, 0);
+    ASSERT_EQ(see(t, &f, 10, NULL), CT_NEW);
+    tcp(&f, 2, 80, 1, 40006, L4_TCP_SYN | L4_TCP_ACK, 500, 101, 1000, 0);
+    ASSERT_EQ(track(t, &f, 10, &res), CT_ESTABLISHED);
+    for (int i = 0; i < CT_OFFLOAD_AFTER && !res.offload; i++) {
+        tcp(&f, 1, 40006, 2, 80, L4_TCP_ACK, 101, 501, 1000, 0);
+        ASSERT_EQ(track(t, &f, 11, &res), CT_ESTABLISHED);
+    }
+    ASSERT_TRUE(res.offload);
+    tcp(&f, 2, 80, 1, 40006, L4_TCP_RST, 501 + 2000000, 0, 0, 0);
+    ASSERT_EQ(track(t, &f, 12, &res), CT_ESTABLISHED);
+    ASSERT_TRUE(res.unoffload);
+    ASSERT_EQ(res.tcp, CT_TCP_CLOSED);
     ct_destroy(t);
 }
 
