@@ -90,7 +90,7 @@ dfw_drops(struct dpud *d)
     return o;
 }
 
-static json_t *sync_json(void);
+static json_t *sync_json(const struct dpud *d);
 
 static int
 cmd_dfw_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
@@ -115,7 +115,7 @@ cmd_dfw_stats(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, siz
                         (json_int_t)(fw ? fw->removed : 0), "table_full",
                         (json_int_t)(fw ? ct_full_drops(fw->ct) : 0), "apply_us",
                         (json_int_t)d->dfw_apply_us, "drops", dfw_drops(d), "rules", rules);
-    json_object_set_new(*result, "sync", sync_json());
+    json_object_set_new(*result, "sync", sync_json(d));
     return 0;
 }
 
@@ -188,17 +188,13 @@ cmd_dfw_conn_list(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
 
 /* ---- the table carried to the standby (HA) ---- */
 
-/* What dfw.conn.import did since dpud started, and records exported. */
-static struct dfw_sync_counts sync_counts;
-static uint64_t sync_exported;
-
 static json_t *
-sync_json(void)
+sync_json(const struct dpud *d)
 {
-    const struct dfw_sync_counts *n = &sync_counts;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "exported", (json_int_t)sync_exported, "imported",
-                     (json_int_t)n->imported, "malformed", (json_int_t)n->malformed, "no_rule",
-                     (json_int_t)n->no_rule, "not_allowed", (json_int_t)n->not_allowed,
+    const struct dfw_sync_counts *n = &d->dfw_sync;
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "exported", (json_int_t)d->dfw_exported,
+                     "imported", (json_int_t)n->imported, "malformed", (json_int_t)n->malformed,
+                     "no_rule", (json_int_t)n->no_rule, "not_allowed", (json_int_t)n->not_allowed,
                      "table_full", (json_int_t)n->table_full);
 }
 
@@ -219,7 +215,7 @@ cmd_dfw_conn_export(struct cmd_ctx *ctx, json_t *args, json_t **result, char *er
     }
     int rc = dfw_sync_export(fw, since, (size_t)max, now_ms(), result, err, err_len);
     if (rc == 0)
-        sync_exported += json_array_size(json_object_get(*result, "conns"));
+        d->dfw_exported += json_array_size(json_object_get(*result, "conns"));
     return rc;
 }
 
@@ -230,7 +226,7 @@ cmd_dfw_conn_import(struct cmd_ctx *ctx, json_t *args, json_t **result, char *er
     struct dfw *fw = sw_dfw(d->sw);
     if (!fw)
         return err_set(err, err_len, -ENOENT, "the firewall is off on this DPU: nothing to import");
-    return dfw_sync_import(fw, args, now_ms(), &sync_counts, result, err, err_len);
+    return dfw_sync_import(fw, args, now_ms(), &d->dfw_sync, result, err, err_len);
 }
 
 const struct cmd_def dpud_dfw_commands[] = {

@@ -23,6 +23,7 @@
 #include "daemons/common/identity.h"
 #include "lib/authz.h"
 #include "lib/cmdtab.h"
+#include "dataplane/dfw-sync.h"
 #include "dataplane/eswitch.h"
 #include "dataplane/flowcache.h"
 #include "dataplane/offload.h"
@@ -81,6 +82,8 @@ struct dpud {
     int64_t generation;               /* of the config hostd last applied; -1: none */
     char dfw_digest[JSON_DIGEST_HEX]; /* of the firewall's policy in force; "": off */
     uint64_t dfw_apply_us;            /* how long putting it in force took */
+    struct dfw_sync_counts dfw_sync;  /* what dfw.conn.import did (HA) */
+    uint64_t dfw_exported;            /* connections dfw.conn.export gave */
     uint64_t started_ms;
 
     /* poll-mode workers (workers.c) */
