@@ -13,19 +13,16 @@
 
 typedef unsigned __int128 u128;
 
-struct range4 {
-    uint32_t lo, hi;
-};
-struct range6 {
+/* An address range: IPv4 addresses are the values below 2^32. */
+struct range {
     u128 lo, hi;
 };
 
 struct group {
     char *name;
     uint64_t *macs;
-    struct range4 *v4;
-    struct range6 *v6;
-    uint32_t n_macs, n_v4, n_v6;
+    struct range *ranges[2]; /* IPv4, IPv6: sorted, merged */
+    uint32_t n_macs, n_ranges[2];
 };
 
 struct port_range {
@@ -172,11 +169,12 @@ dfw_action_name(enum dfw_action a)
     return a == DFW_DROP ? "drop" : a == DFW_REJECT ? "reject" : "allow";
 }
 
+/* The address at 'b' as a number: 4 bytes (IPv4) or 16 ('v6'). */
 static u128
-be128(const uint8_t *b)
+addr_value(const uint8_t *b, int v6)
 {
     u128 v = 0;
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < (v6 ? 16 : 4); i++)
         v = v << 8 | b[i];
     return v;
 }
@@ -200,14 +198,9 @@ add_cidr(struct group *g, const char *s)
         return -EINVAL;
     if (slash && (!slash[1] || (len = strtol(slash + 1, &end, 10)) < 0 || len > bits || *end))
         return -EINVAL;
-    if (family == AF_INET) {
-        uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
-        uint32_t host = len == 32 ? 0 : 0xffffffffu >> len;
-        g->v4[g->n_v4++] = (struct range4){v & ~host, v | host};
-    } else {
-        u128 v = be128(a), host = len == 128 ? 0 : ~(u128)0 >> len;
-        g->v6[g->n_v6++] = (struct range6){v & ~host, v | host};
-    }
+    int f = family == AF_INET6;
+    u128 v = addr_value(a, f), host = len == bits ? 0 : (~(u128)0 >> (128 - bits)) >> len;
+    g->ranges[f][g->n_ranges[f]++] = (struct range){v & ~host, v | host};
     return 0;
 }
 
@@ -219,16 +212,9 @@ cmp_u64(const void *a, const void *b)
 }
 
 static int
-cmp_r4(const void *a, const void *b)
+cmp_range(const void *a, const void *b)
 {
-    const struct range4 *x = a, *y = b;
-    return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-static int
-cmp_r6(const void *a, const void *b)
-{
-    const struct range6 *x = a, *y = b;
+    const struct range *x = a, *y = b;
     return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
@@ -238,26 +224,17 @@ static void
 group_sort(struct group *g)
 {
     qsort(g->macs, g->n_macs, sizeof *g->macs, cmp_u64);
-    qsort(g->v4, g->n_v4, sizeof *g->v4, cmp_r4);
-    qsort(g->v6, g->n_v6, sizeof *g->v6, cmp_r6);
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < g->n_v4; i++)
-        if (n && g->v4[i].lo <= g->v4[n - 1].hi) {
-            if (g->v4[i].hi > g->v4[n - 1].hi)
-                g->v4[n - 1].hi = g->v4[i].hi;
-        } else {
-            g->v4[n++] = g->v4[i];
-        }
-    g->n_v4 = n;
-    n = 0;
-    for (uint32_t i = 0; i < g->n_v6; i++)
-        if (n && g->v6[i].lo <= g->v6[n - 1].hi) {
-            if (g->v6[i].hi > g->v6[n - 1].hi)
-                g->v6[n - 1].hi = g->v6[i].hi;
-        } else {
-            g->v6[n++] = g->v6[i];
-        }
-    g->n_v6 = n;
+    for (int f = 0; f < 2; f++) {
+        struct range *r = g->ranges[f];
+        uint32_t n = 0;
+        qsort(r, g->n_ranges[f], sizeof *r, cmp_range);
+        for (uint32_t i = 0; i < g->n_ranges[f]; i++)
+            if (n && r[i].lo <= r[n - 1].hi)
+                r[n - 1].hi = r[i].hi > r[n - 1].hi ? r[i].hi : r[n - 1].hi;
+            else
+                r[n++] = r[i];
+        g->n_ranges[f] = n;
+    }
 }
 
 static uint64_t
@@ -284,9 +261,9 @@ parse_group(struct group *g, json_t *o, char *err, size_t err_len)
         return err_set(err, err_len, -EINVAL, "group %s: 'macs' and 'cidrs' are lists", g->name);
     size_t nm = json_array_size(macs), nc = json_array_size(cidrs);
     g->macs = malloc((nm + 1) * sizeof *g->macs);
-    g->v4 = malloc((nc + 1) * sizeof *g->v4);
-    g->v6 = malloc((nc + 1) * sizeof *g->v6);
-    if (!g->macs || !g->v4 || !g->v6)
+    g->ranges[0] = malloc((nc + 1) * sizeof *g->ranges[0]);
+    g->ranges[1] = malloc((nc + 1) * sizeof *g->ranges[1]);
+    if (!g->macs || !g->ranges[0] || !g->ranges[1])
         return -ENOMEM;
     json_array_foreach (macs, i, e) {
         uint8_t m[6];
@@ -829,8 +806,8 @@ dfw_policy_free(struct dfw_policy *p)
     for (uint32_t i = 0; i < p->n_groups; i++) {
         free(p->groups[i].name);
         free(p->groups[i].macs);
-        free(p->groups[i].v4);
-        free(p->groups[i].v6);
+        free(p->groups[i].ranges[0]);
+        free(p->groups[i].ranges[1]);
     }
     for (uint32_t i = 0; i < p->n_svcs; i++) {
         for (uint32_t k = 0; k < p->svcs[i].n; k++)
@@ -897,29 +874,18 @@ in_group(const struct group *g, const uint8_t *mac, const struct l4_key *k, int 
         else
             hi = mid;
     }
-    const uint8_t *a = end ? k->dst : k->src;
-    if (k->family == 4) {
-        uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
-        uint32_t lo = 0, hi = g->n_v4;
-        while (lo < hi) { /* the first range that ends at or after v */
-            uint32_t mid = (lo + hi) / 2;
-            if (g->v4[mid].hi < v)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        return lo < g->n_v4 && g->v4[lo].lo <= v;
-    }
-    u128 v = be128(a);
-    uint32_t lo = 0, hi = g->n_v6;
-    while (lo < hi) {
+    int f = k->family == 6;
+    u128 v = addr_value(end ? k->dst : k->src, f);
+    const struct range *r = g->ranges[f];
+    uint32_t lo = 0, hi = g->n_ranges[f];
+    while (lo < hi) { /* the first range that ends at or after v */
         uint32_t mid = (lo + hi) / 2;
-        if (g->v6[mid].hi < v)
+        if (r[mid].hi < v)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < g->n_v6 && g->v6[lo].lo <= v;
+    return lo < g->n_ranges[f] && r[lo].lo <= v;
 }
 
 /* Whether end 'end' (0 source, 1 destination) of 'm' is in one of 'r'. */

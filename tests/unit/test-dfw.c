@@ -111,6 +111,15 @@ the_first_rule_that_matches_decides(void)
     ASSERT_EQ(classify(p, &f, mac_a, mac_b), 1);
     echo(&f, 3, 4, 0, 7); /* a reply is no echo request */
     ASSERT_EQ(classify(p, &f, mac_a, mac_b), 3);
+    /* IPv6: db's 2001:db8::/64 takes 2001:db8::5, not 2001:db8:0:1::5. */
+    struct l4_key k6 = {.family = 6, .proto = L4_PROTO_UDP, .sport = 1, .dport = 53};
+    const uint8_t in64[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 5};
+    const uint8_t out64[16] = {0x20, 0x01, 0x0d, 0xb8, [7] = 1, [15] = 5};
+    memcpy(k6.dst, in64, 16);
+    struct dfw_match m6 = {&k6, 0, 0, mac_a, mac_b};
+    ASSERT_EQ(dfw_classify(p, &m6), 2); /* inbound to db: rejected */
+    memcpy(k6.dst, out64, 16);
+    ASSERT_EQ(dfw_classify(p, &m6), 3);
     ASSERT_STREQ(dfw_rule_name(p, 3), "default");
     ASSERT_EQ(dfw_rule_action(p, 3), DFW_DROP);
     ASSERT_EQ(dfw_rule_action(p, 2), DFW_REJECT);
