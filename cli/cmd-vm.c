@@ -8,12 +8,18 @@
 static void
 print_vms(json_t *r, json_t *args)
 {
-    static const char *const h[] = {"VM", "PORTGROUP", "MAC", "IP", "DPU", "PORT"};
-    struct table *t = table_create(6, h);
+    static const char *const h[] = {"VM", "KIND", "PORTGROUP", "MAC", "IP", "DPU", "PORT"};
+    struct table *t = table_create(7, h);
     size_t i;
     json_t *v;
     json_array_foreach (r, i, v) {
-        table_add(t, fmt_json(json_object_get(v, "name")),
+        const char *kind = json_string_value(json_object_get(v, "kind"));
+        const char *accel = json_string_value(json_object_get(v, "accel"));
+        char k[32];
+        /* "qemu/tcg": how the guest runs, without the probe's reason. */
+        snprintf(k, sizeof k, "%s%s%.*s", kind ? kind : "netns", accel ? "/" : "",
+                 accel ? (int)strcspn(accel, ":") : 0, accel ? accel : "");
+        table_add(t, fmt_json(json_object_get(v, "name")), k,
                   fmt_json(json_object_get(v, "portgroup")), fmt_json(json_object_get(v, "mac")),
                   fmt_json(json_object_get(v, "ip")), fmt_json(json_object_get(v, "dpu")),
                   fmt_json(json_object_get(v, "port")));
@@ -27,6 +33,10 @@ print_added(json_t *v, json_t *args)
     printf("vm %s: mac %s, portgroup %s, on %s\n", fmt_json(json_object_get(v, "name")),
            fmt_json(json_object_get(v, "mac")), fmt_json(json_object_get(v, "portgroup")),
            fmt_json(json_object_get(v, "dpu")));
+    if (json_object_get(v, "accel"))
+        printf("vm %s: QEMU guest, %u MiB, %s\n", fmt_json(json_object_get(v, "name")),
+               (unsigned)json_integer_value(json_object_get(v, "mem_mib")),
+               json_string_value(json_object_get(v, "accel")));
 }
 
 static const char *const name[] = {"name"};
@@ -34,10 +44,13 @@ static const struct cli_opt add_opts[] = {{"--portgroup", "portgroup", OPT_STR, 
                                           {"--ip", "ip", OPT_STR, false},
                                           {"--mac", "mac", OPT_STR, false},
                                           {"--dpu", "dpu", OPT_STR, false},
+                                          {"--kind", "kind", OPT_STR, false},
+                                          {"--mem", "mem_mib", OPT_INT, false},
                                           {0}};
 static const struct cli_cmd cmds[] = {
-    {"add", "NAME --portgroup PG [--ip ADDR/LEN] [--mac MAC] [--dpu DPU]", "vm.add", name, 1,
-     add_opts, print_added, NULL},
+    {"add",
+     "NAME --portgroup PG [--ip ADDR/LEN] [--mac MAC] [--dpu DPU] [--kind netns|qemu] [--mem MIB]",
+     "vm.add", name, 1, add_opts, print_added, NULL},
     {"list", "", "vm.list", NULL, 0, NULL, print_vms, NULL},
     {"del", "NAME", "vm.del", name, 1, NULL, NULL, NULL},
 };

@@ -19,12 +19,19 @@
 #include <stddef.h>
 
 /* A VM as the platform sees it: its name, its vNIC's MAC, an address to set
- * inside it (or NULL), and the DPU (0 or 1) whose VF it gets. */
+ * inside it (or NULL), the DPU (0 or 1) whose VF it gets, its kind ("netns",
+ * the default when NULL, or "qemu": a guest whose virtio-net NIC the DPU
+ * serves over vhost-user) and a QEMU guest's memory.  vm_create writes into
+ * 'accel' (when not NULL) how a QEMU guest runs: "tcg: why" or "kvm: why". */
 struct platform_vm {
     const char *name;
     const char *mac;
     const char *ip;
     unsigned dpu;
+    const char *kind;
+    unsigned mem_mib;
+    char *accel;
+    size_t accel_len;
 };
 
 /* A reboot under way: the server's name on the platform ("h1") and the file

@@ -492,13 +492,20 @@ static int
 cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
-    const char *name, *pg, *ip = NULL, *mac = NULL, *dpu = NULL;
+    const char *name, *pg, *ip = NULL, *mac = NULL, *dpu = NULL, *kind = "netns";
+    long mem = 256;
     if (cmd_arg_str(args, "name", &name, err, err_len) < 0 ||
         cmd_arg_str(args, "portgroup", &pg, err, err_len) < 0 ||
         cmd_arg_str_opt(args, "ip", &ip, err, err_len) < 0 ||
         cmd_arg_str_opt(args, "mac", &mac, err, err_len) < 0 ||
-        cmd_arg_str_opt(args, "dpu", &dpu, err, err_len) < 0)
+        cmd_arg_str_opt(args, "dpu", &dpu, err, err_len) < 0 ||
+        cmd_arg_str_opt(args, "kind", &kind, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "mem_mib", 64, 16384, &mem, err, err_len) < 0)
         return -EINVAL;
+    if (strcmp(kind, "netns") && strcmp(kind, "qemu"))
+        return err_set(err, err_len, -EINVAL, "--kind '%s': want netns or qemu", kind);
+    if (json_object_get(args, "mem_mib") && strcmp(kind, "qemu"))
+        return err_set(err, err_len, -EINVAL, "--mem is for --kind qemu");
     if (!name_is_valid(name, VM_NAME_MAX))
         return err_set(err, err_len, -EINVAL, "bad VM name '%s' (1-%d of A-Z a-z 0-9 . _ -)", name,
                        VM_NAME_MAX);
@@ -527,8 +534,10 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
         memcpy(m, gen, 6);
     }
     mac_format(m, macbuf);
-    json_t *vm = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "name", name, "portgroup", pg, "mac", macbuf,
-                           "dpu", dpu, "ip", ip);
+    json_t *vm = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s}", "name", name, "portgroup", pg, "mac",
+                           macbuf, "dpu", dpu, "ip", ip, "kind", kind);
+    if (!strcmp(kind, "qemu"))
+        json_object_set_new(vm, "mem_mib", json_integer(mem));
     int rc = hostd_platform_vm_create(h, vm, hostd_vm_owner(h, vm), err, err_len);
     if (rc < 0) {
         json_decref(vm);
@@ -542,7 +551,7 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
         json_decref(vm);
         return rc;
     }
-    log_info("vm=%s: added (portgroup %s, mac %s, %s)", name, pg, macbuf, dpu);
+    log_info("vm=%s: added (%s, portgroup %s, mac %s, %s)", name, kind, pg, macbuf, dpu);
     *result = vm;
     return 0;
 }
@@ -575,8 +584,17 @@ cmd_vm_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
     if (!vm)
         return err_set(err, err_len, -ENOENT, "no VM %s", name);
     int rc = commit(h, err, err_len); /* the DPU lets go of the port first */
-    if (rc == 0 && (rc = hostd_platform_vm_destroy(h, vm, err, err_len)) == 0)
+    if (rc == 0 && (rc = hostd_platform_vm_destroy(h, vm, err, err_len)) < 0) {
+        /* Nothing half-done: the VM still runs, so it stays configured. */
+        char err2[256];
+        json_array_append(vms, vm);
+        if (commit(h, err2, sizeof err2) < 0)
+            log_warn("vm=%s: cannot restore its port: %s", name, err2);
+    } else if (rc == 0) {
         log_info("vm=%s: deleted", name);
+    } else {
+        json_array_append(vms, vm); /* not committed: as it was */
+    }
     json_decref(vm);
     return rc;
 }
@@ -610,7 +628,7 @@ const struct cmd_def hostd_commands[] = {
     {.name = "mac.list", .usage = "", .fn = cmd_mac_list, .roles = AUTHZ_MANAGER},
     {.name = "flow.list", .usage = "", .fn = cmd_flow_list, .roles = AUTHZ_MANAGER},
     {.name = "vm.add",
-     .usage = "{name, portgroup, [ip], [mac], [dpu]}",
+     .usage = "{name, portgroup, [ip], [mac], [dpu], [kind: netns|qemu], [mem_mib]}",
      .fn = cmd_vm_add,
      .roles = AUTHZ_MANAGER},
     {.name = "vm.list", .usage = "", .fn = cmd_vm_list, .roles = AUTHZ_MANAGER},

@@ -196,9 +196,12 @@ dpu_config(struct hostd *h, struct hostd_dpu *dpu)
             continue;
         char rep[32];
         hostd_vm_rep_name(json_string_value(json_object_get(vm, "name")), rep, sizeof rep);
-        json_array_append_new(ports, json_pack("{s:s,s:O,s:O}", "name", rep, "portgroup",
-                                               json_object_get(vm, "portgroup"), "mac",
-                                               json_object_get(vm, "mac")));
+        json_t *p = json_pack("{s:s,s:O,s:O}", "name", rep, "portgroup",
+                              json_object_get(vm, "portgroup"), "mac", json_object_get(vm, "mac"));
+        /* A QEMU guest's virtio-net NIC: dpud serves its vhost-user socket. */
+        if (!strcmp(json_string_value(json_object_get(vm, "kind")) ?: "", "qemu"))
+            json_object_set_new(p, "backend", json_string("vhost-user"));
+        json_array_append_new(ports, p);
     }
     json_t *port;
     json_array_foreach (json_object_get(c, "ports"), i, port) {

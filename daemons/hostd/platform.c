@@ -40,13 +40,21 @@ hostd_platform_vm_create(struct hostd *h, json_t *vm, const char *dpu, char *err
     int i = dpu_index(h, dpu);
     if (i < 0)
         return err_set(err, err_len, -EINVAL, "vm: no DPU %s on this host", dpu ? dpu : "(none)");
+    char accel[128] = "";
     struct platform_vm v = {
         .name = json_string_value(json_object_get(vm, "name")),
         .mac = json_string_value(json_object_get(vm, "mac")),
         .ip = json_string_value(json_object_get(vm, "ip")),
         .dpu = (unsigned)i,
+        .kind = json_string_value(json_object_get(vm, "kind")),
+        .mem_mib = (unsigned)json_integer_value(json_object_get(vm, "mem_mib")),
+        .accel = accel,
+        .accel_len = sizeof accel,
     };
-    return platform_vm_create(&h->platform, &v, err, err_len);
+    int rc = platform_vm_create(&h->platform, &v, err, err_len);
+    if (rc == 0 && accel[0])
+        json_object_set_new(vm, "accel", json_string(accel));
+    return rc;
 }
 
 int

@@ -50,10 +50,24 @@ reap(pid_t pid)
     return status;
 }
 
+/* Copies the rest of the line of 'out' that starts with 'key' into 'buf'. */
+static void
+find_line(const char *out, const char *key, char *buf, size_t len)
+{
+    size_t k = strlen(key);
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (!strncmp(l, key, k)) {
+            snprintf(buf, len, "%.*s", (int)strcspn(l + k, "\n"), l + k);
+            return;
+        }
+    }
+}
+
 /* Runs dse-lab with 'argv' (argv[0] is its path); on failure the last line
- * of its stderr is the reason. */
+ * of its stderr is the reason.  With 'key', its stdout is read too, and the
+ * rest of its line that starts with 'key' goes to 'val'. */
 static int
-run_lab(char *const argv[], char *err, size_t err_len)
+run_lab(char *const argv[], const char *key, char *val, size_t val_len, char *err, size_t err_len)
 {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -61,7 +75,10 @@ run_lab(char *const argv[], char *err, size_t err_len)
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (key)
+        posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+    else
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -78,8 +95,11 @@ run_lab(char *const argv[], char *err, size_t err_len)
     out[n] = '\0';
     close(pipefd[0]);
     int status = reap(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        if (key && val_len)
+            find_line(out, key, val, val_len);
         return 0;
+    }
     while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
         out[--n] = '\0';
     char *last = strrchr(out, '\n');
@@ -90,8 +110,9 @@ static int
 vm_create(void *aux, const struct platform_vm *vm, char *err, size_t err_len)
 {
     struct lab_platform *lab = aux;
-    char dpu[12];
+    char dpu[12], mem[12];
     snprintf(dpu, sizeof dpu, "%u", vm->dpu + 1); /* dse-lab counts DPUs from 1 */
+    snprintf(mem, sizeof mem, "%u", vm->mem_mib ? vm->mem_mib : 256);
     char *argv[] = {lab->cmd,
                     "vm-create",
                     "--prefix",
@@ -102,10 +123,14 @@ vm_create(void *aux, const struct platform_vm *vm, char *err, size_t err_len)
                     (char *)vm->mac,
                     "--dpu",
                     dpu,
+                    "--kind",
+                    vm->kind ? (char *)vm->kind : "netns",
+                    "--mem",
+                    mem,
                     vm->ip ? "--ip" : NULL,
                     (char *)vm->ip,
                     NULL};
-    return run_lab(argv, err, err_len);
+    return run_lab(argv, "accel ", vm->accel, vm->accel_len, err, err_len);
 }
 
 static int
@@ -113,7 +138,7 @@ vm_destroy(void *aux, const char *vm, char *err, size_t err_len)
 {
     struct lab_platform *lab = aux;
     char *argv[] = {lab->cmd, "vm-destroy", "--prefix", lab->prefix, lab->host, (char *)vm, NULL};
-    return run_lab(argv, err, err_len);
+    return run_lab(argv, NULL, NULL, 0, err, err_len);
 }
 
 static int

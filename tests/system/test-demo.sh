@@ -21,7 +21,10 @@ ha() { dsectl_on "$P" h1 -j host ha | jq -r ".ha.$1"; }
 check_eq "... and fails back by hand: dpu1 active again" active-standby/dpu1 "$(ha mode)/$(ha active)"
 check_eq "h2's DPUs are independent, vm2 on dpu2" independent/dpu2 \
 	"$(dsectl_on "$P" h2 -j host ha | jq -r .ha.mode)/$(dsectl_on "$P" h2 -j vm list | jq -r '.[] | select(.name == "vm2") | .dpu')"
-check_eq "running it again adds nothing (4 VMs)" 4 \
+check "the demo's QEMU guest web1 on h2 answers h1-vm1's ping and HTTP" bash -c \
+	"grep -A1 'ping -c 3 198.18.10.23' <<<\"\$1\" | grep -q ' 0% packet loss' && grep -q 'dse guest web1' <<<\"\$1\"" _ "$out"
+check_eq "web1 is a QEMU VM" qemu "$(dsectl_on "$P" h2 -j vm list | jq -r '.[] | select(.name == "web1") | .kind')"
+check_eq "running it again adds nothing (5 VMs)" 5 \
 	"$(( $(dsectl_on "$P" h1 -j vm list | jq length) + $(dsectl_on "$P" h2 -j vm list | jq length) ))"
 check_eq "one background ping per portgroup, not more" 2 "$(lab_procs "$P" | xargs -r ps -o comm= -p | grep -c '^ping$')"
 rx() { dsectl_on "$P" h1 -j port list | jq '[.[] | select(.name == "rep-vm1") | .tx_packets] | add'; }
