@@ -46,12 +46,30 @@ static const struct cli_opt add_opts[] = {{"--portgroup", "portgroup", OPT_STR, 
                                           {"--dpu", "dpu", OPT_STR, false},
                                           {"--kind", "kind", OPT_STR, false},
                                           {"--mem", "mem_mib", OPT_INT, false},
+                                          {"--incoming", "incoming", OPT_INT, false},
                                           {0}};
+static const struct cli_opt migrate_opts[] = {{"--to", "to", OPT_STR, true},
+                                              {"--port", "port", OPT_INT, true},
+                                              {"--bandwidth", "bandwidth_mib", OPT_INT, false},
+                                              {0}};
+
+static void
+print_migrated(json_t *v, json_t *args)
+{
+    json_t *m = json_object_get(v, "migration");
+    printf("vm %s: migrated to %s in %lld ms (downtime %lld ms, %.1f MiB of memory sent)\n",
+           fmt_json(json_object_get(v, "name")), fmt_json(json_object_get(v, "to")),
+           (long long)json_integer_value(json_object_get(m, "total_time_ms")),
+           (long long)json_integer_value(json_object_get(m, "downtime_ms")),
+           (double)json_integer_value(json_object_get(m, "ram_transferred_bytes")) / (1 << 20));
+}
 static const struct cli_cmd cmds[] = {
     {"add",
      "NAME --portgroup PG [--ip ADDR/LEN] [--mac MAC] [--dpu DPU] [--kind netns|qemu] [--mem MIB]",
      "vm.add", name, 1, add_opts, print_added, NULL},
     {"list", "", "vm.list", NULL, 0, NULL, print_vms, NULL},
     {"del", "NAME", "vm.del", name, 1, NULL, NULL, NULL},
+    {"migrate", "NAME --to HOST --port PORT [--bandwidth MIB]", "vm.migrate", name, 1, migrate_opts,
+     print_migrated, NULL},
 };
 const struct cli_object cli_vm = CLI_OBJECT("vm", cmds);

@@ -36,6 +36,9 @@ struct vhost_dev {
     int rfds[VHOST_USER_MAX_FDS];
     unsigned n_rfds;
     struct vhost_user_msg msg, reply;
+    /* SEND_RARP: an announcement of this MAC waits for the next dequeue */
+    uint8_t rarp_mac[6];
+    bool rarp_pending;
 };
 
 static const char *const drop_names[] = {
@@ -116,6 +119,58 @@ bad:
     return -EINVAL;
 }
 
+/* ---- the dirty log ---- */
+
+static void
+log_update(struct vhost_dev *d)
+{
+    bool on = d->q.log && (d->q.features & (1ULL << VHOST_F_LOG_ALL));
+    if (on == d->q.logging)
+        return;
+    d->q.logging = on;
+    if (on)
+        log_info("port=%s: dirty logging on (a migration starts; log of %llu bytes)", d->q.name,
+                 (unsigned long long)d->q.log_len);
+    else
+        log_info("port=%s: dirty logging off (%llu writes logged so far)", d->q.name,
+                 (unsigned long long)d->q.stats.log_marks);
+}
+
+static void
+log_unmap(struct vhost_dev *d)
+{
+    if (d->q.log_map)
+        munmap(d->q.log_map, d->q.log_map_len);
+    d->q.log_map = NULL;
+    d->q.log = NULL;
+    d->q.log_len = 0;
+    log_update(d);
+}
+
+/* Maps the log the front-end shares (SET_LOG_BASE): 'size' bytes at
+ * 'offset' in 'fd'; the old log stays until the new one is mapped. */
+static int
+log_set(struct vhost_dev *d, const struct vhost_user_log *l, int fd)
+{
+    struct stat st;
+    uint64_t end;
+    if (!l->mmap_size || l->mmap_size > VHOST_LOG_MAX ||
+        __builtin_add_overflow(l->mmap_size, l->mmap_offset, &end) || end > SIZE_MAX / 2 ||
+        fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < end)
+        return -EINVAL;
+    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK); /* as the guest's memory (mem_set) */
+    void *m = mmap(NULL, (size_t)end, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED)
+        return -EINVAL;
+    log_unmap(d);
+    d->q.log_map = m;
+    d->q.log_map_len = (size_t)end;
+    d->q.log = (uint8_t *)m + l->mmap_offset;
+    d->q.log_len = l->mmap_size;
+    log_update(d);
+    return 0;
+}
+
 /* ---- rings ---- */
 
 static void
@@ -149,6 +204,8 @@ dev_reset(struct vhost_dev *d)
     d->q.mem.n_regions = 0;
     d->q.features = 0;
     d->protocol_features = 0;
+    d->rarp_pending = false;
+    log_unmap(d);
     d->q.hdr_len = virtio_net_hdr_len(0);
 }
 
@@ -157,13 +214,20 @@ dev_reset(struct vhost_dev *d)
 unsigned
 vhost_dev_dequeue(struct vhost_dev *d, struct pkt **pkts, unsigned n)
 {
-    return virtq_dequeue(&d->q, &d->vq[VHOST_TXQ], pkts, n);
+    unsigned got = 0;
+    if (d->rarp_pending && n) {
+        /* The guest's announcement, first: as if it had sent it. */
+        pkt_rarp_build(pkts[got++], d->rarp_mac);
+        d->rarp_pending = false;
+        d->q.stats.n_rarps++;
+    }
+    return got + virtq_dequeue(&d->q, &d->vq[VHOST_TXQ], pkts + got, n - got);
 }
 
 bool
 vhost_dev_tx_pending(const struct vhost_dev *d)
 {
-    return virtq_pending(&d->vq[VHOST_TXQ]);
+    return d->rarp_pending || virtq_pending(&d->vq[VHOST_TXQ]);
 }
 
 bool
@@ -311,6 +375,7 @@ set_features(struct vhost_call *c)
     if (rc < 0)
         return rc;
     d->q.hdr_len = virtio_net_hdr_len(d->q.features);
+    log_update(d);
     for (unsigned i = 0; i < VHOST_N_VRINGS; i++)
         if (!(d->q.features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)))
             d->vq[i].enabled = true;
@@ -389,9 +454,42 @@ static int
 set_vring_addr(struct vhost_call *c)
 {
     const struct vhost_user_vring_addr *a = &c->m->payload.addr;
-    if (c->m->hdr.size < sizeof *a || c->n_fds || a->index >= VHOST_N_VRINGS)
+    if (c->m->hdr.size < sizeof *a || c->n_fds || a->index >= VHOST_N_VRINGS ||
+        (a->flags & ~VHOST_VRING_F_LOG))
         return -EINVAL;
-    return virtq_set_addr(&c->d->q, &c->d->vq[a->index], a->desc, a->avail, a->used);
+    struct virtq *vq = &c->d->vq[a->index];
+    vq->log_used = a->flags & VHOST_VRING_F_LOG;
+    vq->used_gpa = a->log;
+    return virtq_set_addr(&c->d->q, vq, a->desc, a->avail, a->used);
+}
+
+/* The dirty log, in a memfd (LOG_SHMFD).  The front-end waits for an
+ * answer without a payload, whatever the outcome (QEMU, DPDK). */
+static int
+set_log_base(struct vhost_call *c)
+{
+    c->r->hdr.size = 0;
+    if (c->m->hdr.size < sizeof c->m->payload.log || c->n_fds != 1 ||
+        log_set(c->d, &c->m->payload.log, c->fds[0]) < 0) {
+        c->d->q.stats.n_bad_msgs++;
+        if (log_ratelimit_ok(&c->d->q.rl))
+            log_warn("port=%s: refused SET_LOG_BASE (%u bytes, %u fds): bad arguments",
+                     c->d->q.name, c->m->hdr.size, c->n_fds);
+    }
+    return 1;
+}
+
+/* The guest moved here: announce it (its MAC in the payload's first bytes). */
+static int
+send_rarp(struct vhost_call *c)
+{
+    const uint8_t *mac = c->m->payload.raw;
+    if (c->m->hdr.size < 6 || c->n_fds || (mac[0] & 1) ||
+        !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+        return -EINVAL;
+    memcpy(c->d->rarp_mac, mac, 6);
+    c->d->rarp_pending = true;
+    return 0;
 }
 
 /* Starts the ring. */
@@ -438,7 +536,7 @@ static const struct vhost_request requests[] = {
     REQUEST_(SET_OWNER, .fn = set_owner),
     REQUEST_(RESET_OWNER, .fn = reset_owner),
     REQUEST_(SET_MEM_TABLE, .fn = set_mem_table),
-    REQUEST_(SET_LOG_BASE), /* no dirty logging */
+    REQUEST_(SET_LOG_BASE, .fn = set_log_base),
     REQUEST_(SET_LOG_FD),
     REQUEST_(SET_VRING_NUM, .fn = set_vring_num, .ring_state = true),
     REQUEST_(SET_VRING_ADDR, .fn = set_vring_addr),
@@ -451,6 +549,7 @@ static const struct vhost_request requests[] = {
     REQUEST_(SET_PROTOCOL_FEATURES, .fn = set_protocol_features),
     REQUEST_(GET_QUEUE_NUM, .fn = get_constant, .u64 = 1),
     REQUEST_(SET_VRING_ENABLE, .fn = set_vring_enable, .ring_state = true),
+    REQUEST_(SEND_RARP, .fn = send_rarp),
 };
 #undef REQUEST_
 
@@ -719,6 +818,8 @@ vhost_dev_get_info(const struct vhost_dev *d, struct vhost_dev_info *info)
     info->features = d->q.features;
     info->protocol_features = d->protocol_features;
     info->hdr_len = d->q.hdr_len;
+    info->logging = d->q.logging;
+    info->log_bytes = d->q.log_len;
     info->n_regions = d->q.mem.n_regions;
     info->mem_bytes = 0;
     for (unsigned i = 0; i < d->q.mem.n_regions; i++)

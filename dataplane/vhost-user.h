@@ -31,9 +31,19 @@
  * each descriptor and ring index is read once into a local copy (virtq.h).
  * Each request has one handler, in a table indexed by request (vhost-user.c).
  *
- * Features offered: VERSION_1, MRG_RXBUF, PROTOCOL_FEATURES; protocol features
- * REPLY_ACK.  Not offered (and so never used): EVENT_IDX, INDIRECT_DESC, MQ,
- * packed rings, dirty logging.
+ * Features offered: VERSION_1, MRG_RXBUF, PROTOCOL_FEATURES, LOG_ALL; protocol
+ * features REPLY_ACK, LOG_SHMFD, RARP.  Not offered (and so never used):
+ * EVENT_IDX, INDIRECT_DESC, MQ, packed rings.
+ *
+ * Live migration (spec "Migration"): the front-end hands us a dirty log in
+ * shared memory (SET_LOG_BASE with a memfd: a bitmap, one bit per 4 KiB page
+ * of guest physical memory) and turns LOG_ALL on; from then on every byte we
+ * write into guest memory (received frames, used rings) sets its pages' bits,
+ * so that the front-end sends them again.  It stops the rings with
+ * GET_VRING_BASE before the last pass; the destination's front-end starts
+ * them at the migrated index (SET_VRING_BASE), and asks us to announce the
+ * guest (SEND_RARP): a RARP from its MAC enters the switch as if the guest
+ * had sent it.
  *
  * Thread-safety: none; one thread calls everything for a device.  The packet
  * path (enqueue/dequeue) does not allocate.
@@ -68,11 +78,14 @@ enum vhost_user_request {
     VHOST_USER_SET_PROTOCOL_FEATURES = 16,
     VHOST_USER_GET_QUEUE_NUM = 17,
     VHOST_USER_SET_VRING_ENABLE = 18,
+    VHOST_USER_SEND_RARP = 19,
 };
 
 /* Protocol feature bits. */
 enum {
     VHOST_USER_PROTOCOL_F_MQ = 0,
+    VHOST_USER_PROTOCOL_F_LOG_SHMFD = 1,
+    VHOST_USER_PROTOCOL_F_RARP = 2,
     VHOST_USER_PROTOCOL_F_REPLY_ACK = 3,
     VHOST_USER_PROTOCOL_F_CONFIG = 9,
 };
@@ -88,6 +101,9 @@ enum {
 #define VHOST_USER_MAX_FDS 8
 #define VHOST_USER_VRING_IDX_MASK 0xffU
 #define VHOST_USER_VRING_NOFD (1U << 8)
+#define VHOST_VRING_F_LOG (1U << 0) /* vring address flag: log writes to the used ring */
+#define VHOST_LOG_PAGE 4096         /* guest memory per bit of the dirty log */
+#define VHOST_LOG_MAX (64U << 20)   /* the largest log we map: 2 TiB of guest memory */
 
 #define VHOST_RXQ 0 /* the guest's receiveq: we write */
 #define VHOST_TXQ 1 /* the guest's transmitq: we read */
@@ -115,6 +131,11 @@ struct vhost_user_vring_addr {
 };
 _Static_assert(sizeof(struct vhost_user_vring_addr) == 40, "vring address is 40 bytes");
 
+struct vhost_user_log {
+    uint64_t mmap_size;
+    uint64_t mmap_offset;
+};
+
 struct vhost_user_region {
     uint64_t guest_addr; /* guest physical: what descriptors carry */
     uint64_t size;
@@ -138,6 +159,7 @@ struct vhost_user_msg {
         struct vhost_user_vring_state state;
         struct vhost_user_vring_addr addr;
         struct vhost_user_mem mem;
+        struct vhost_user_log log;
         uint8_t raw[VHOST_USER_MAX_PAYLOAD];
     } payload;
 };
@@ -190,6 +212,10 @@ struct vhost_dev_info {
     uint64_t drops[VHOST_DROP__N];
     uint64_t n_calls;    /* call eventfd signals */
     uint64_t n_bad_msgs; /* refused messages */
+    bool logging;        /* LOG_ALL on, with a dirty log: a migration runs */
+    uint64_t log_bytes;  /* the dirty log's size */
+    uint64_t log_marks;  /* writes into guest memory logged */
+    uint64_t n_rarps;    /* announcements sent for the guest (SEND_RARP) */
 };
 
 /* Told when the kick eventfd of ring 'idx' changes, before 'old_fd' (or -1) is
@@ -261,7 +287,9 @@ void vhost_dev_get_info(const struct vhost_dev *, struct vhost_dev_info *info);
 /* What we offer. */
 #define VHOST_DEV_FEATURES                                                                         \
     ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) |                             \
-     (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))
-#define VHOST_DEV_PROTOCOL_FEATURES (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK)
+     (1ULL << VHOST_USER_F_PROTOCOL_FEATURES) | (1ULL << VHOST_F_LOG_ALL))
+#define VHOST_DEV_PROTOCOL_FEATURES                                                                \
+    ((1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ULL << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |       \
+     (1ULL << VHOST_USER_PROTOCOL_F_RARP))
 
 #endif

@@ -29,6 +29,7 @@ enum {
     VIRTIO_NET_F_MRG_RXBUF = 15,
     VIRTIO_RING_F_INDIRECT_DESC = 28,
     VIRTIO_RING_F_EVENT_IDX = 29,
+    VHOST_F_LOG_ALL = 26, /* vhost: log every write to guest memory (migration) */
     VHOST_USER_F_PROTOCOL_FEATURES = 30,
     VIRTIO_F_VERSION_1 = 32,
 };

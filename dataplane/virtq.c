@@ -31,6 +31,25 @@ translate(const struct virtq_mem *mem, uint64_t addr, uint64_t len, bool user)
     return NULL;
 }
 
+void
+virtq_log(struct virtq_dev *qd, uint64_t gpa, uint64_t len)
+{
+    if (!qd->logging || !len)
+        return;
+    uint64_t first = gpa / VHOST_LOG_PAGE, last = (gpa + len - 1) / VHOST_LOG_PAGE;
+    for (uint64_t page = first; page <= last && page / 8 < qd->log_len; page++)
+        __atomic_fetch_or(&qd->log[page / 8], (uint8_t)(1U << (page % 8)), __ATOMIC_RELAXED);
+    qd->stats.log_marks++;
+}
+
+/* Logs a write of 'len' bytes at 'ofs' into the used ring of 'vq'. */
+static void
+used_log(struct virtq_dev *qd, const struct virtq *vq, uint64_t ofs, uint64_t len)
+{
+    if (vq->log_used)
+        virtq_log(qd, vq->used_gpa + ofs, len);
+}
+
 static uint16_t
 load_u16(const uint16_t *p)
 {
@@ -76,8 +95,10 @@ virtq_set_addr(struct virtq_dev *qd, struct virtq *vq, uint64_t desc_ua, uint64_
     uint16_t used_idx = load_u16(&vq->used->idx);
     if (used_idx != vq->last_used)
         vq->last_avail = vq->last_used = used_idx;
-    if (vq->idx == VHOST_RXQ)
+    if (vq->idx == VHOST_RXQ) {
         __atomic_store_n(&vq->used->flags, htole16(VIRTQ_USED_F_NO_NOTIFY), __ATOMIC_RELAXED);
+        used_log(qd, vq, 0, 2);
+    }
     return 0;
 }
 
@@ -173,11 +194,13 @@ avail_head(struct virtq_dev *qd, struct virtq *vq, uint16_t slot, bool *bad)
 }
 
 static void
-used_put(struct virtq *vq, uint16_t slot, uint16_t head, uint32_t len)
+used_put(struct virtq_dev *qd, struct virtq *vq, uint16_t slot, uint16_t head, uint32_t len)
 {
-    struct virtq_used_elem *e = &vq->used->ring[slot & (vq->num - 1)];
+    unsigned i = slot & (vq->num - 1);
+    struct virtq_used_elem *e = &vq->used->ring[i];
     e->id = htole32(head);
     e->len = htole32(len);
+    used_log(qd, vq, offsetof(struct virtq_used, ring) + i * sizeof *e, sizeof *e);
 }
 
 /* Publishes the used entries up to last_used and calls the guest unless it
@@ -186,6 +209,7 @@ static void
 used_publish(struct virtq_dev *qd, struct virtq *vq)
 {
     __atomic_store_n(&vq->used->idx, htole16(vq->last_used), __ATOMIC_RELEASE);
+    used_log(qd, vq, offsetof(struct virtq_used, idx), sizeof vq->used->idx);
     __atomic_thread_fence(__ATOMIC_SEQ_CST); /* store idx before reading flags */
     if (vq->call_fd >= 0 && !(load_u16(&vq->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT)) {
         uint64_t one = 1;
@@ -250,7 +274,7 @@ virtq_dequeue(struct virtq_dev *qd, struct virtq *vq, struct pkt **pkts, unsigne
         if (r == CHAIN_BAD)
             break;
         vq->last_avail++;
-        used_put(vq, vq->last_used++, head, 0);
+        used_put(qd, vq, vq->last_used++, head, 0);
         if (r == CHAIN_OK)
             got++;
         else
@@ -278,21 +302,26 @@ struct rx_stream {
     unsigned len;
     unsigned ofs;            /* bytes written so far */
     uint8_t *num_buffers[2]; /* where header bytes 10 and 11 landed */
+    uint64_t num_buffers_gpa[2];
 };
 
+/* Copies the next 'k' bytes of 's' to 'dst', guest physical 'gpa'. */
 static void
-stream_copy(struct rx_stream *s, uint8_t *dst, unsigned k)
+stream_copy(struct rx_stream *s, uint8_t *dst, uint64_t gpa, unsigned k)
 {
     while (k) {
         if (s->ofs < s->hdr_len) {
             unsigned c = s->hdr_len - s->ofs < k ? s->hdr_len - s->ofs : k;
             for (unsigned i = 0; i < c; i++) {
                 unsigned o = s->ofs + i;
-                if (o == 10 || o == 11)
+                if (o == 10 || o == 11) {
                     s->num_buffers[o - 10] = dst + i;
+                    s->num_buffers_gpa[o - 10] = gpa + i;
+                }
             }
             memcpy(dst, s->hdr + s->ofs, c);
             dst += c;
+            gpa += c;
             s->ofs += c;
             k -= c;
         } else {
@@ -318,7 +347,8 @@ chain_write(struct virtq_dev *qd, struct virtq *vq, uint16_t head, struct rx_str
         if (!dst)
             return -1;
         unsigned k = total - s->ofs < desc.len ? total - s->ofs : desc.len;
-        stream_copy(s, dst, k);
+        stream_copy(s, dst, desc.addr, k);
+        virtq_log(qd, desc.addr, k);
         written += k;
         if (s->ofs == total || !desc_next(qd, vq, &desc, &idx, &n_seen, &bad))
             break;
@@ -343,15 +373,19 @@ stage_one(struct virtq_dev *qd, struct virtq *vq, uint16_t avail_idx, struct rx_
             return false;
         }
         /* Staged past used->idx: the guest reads nothing there yet. */
-        used_put(vq, (uint16_t)(vq->last_used + n_bufs), head, (uint32_t)w);
+        used_put(qd, vq, (uint16_t)(vq->last_used + n_bufs), head, (uint32_t)w);
         n_bufs++;
         cursor++;
     }
     if (s->ofs < s->hdr_len + s->len)
         return false;
     if (s->num_buffers[0]) {
+        /* Written after its chain was logged: logged again, so that a log
+         * pass in between cannot have sent the page without it. */
         *s->num_buffers[0] = (uint8_t)n_bufs;
         *s->num_buffers[1] = (uint8_t)(n_bufs >> 8);
+        virtq_log(qd, s->num_buffers_gpa[0], 1);
+        virtq_log(qd, s->num_buffers_gpa[1], 1);
     }
     vq->last_avail = cursor;
     vq->last_used = (uint16_t)(vq->last_used + n_bufs);

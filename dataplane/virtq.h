@@ -53,6 +53,13 @@ struct virtq_dev {
     char name[32]; /* for logs */
     struct log_ratelimit rl;
     struct virtq_mem mem;
+    /* The dirty log (migration): one bit per VHOST_LOG_PAGE of guest
+     * physical memory, set for every write while 'logging'. */
+    uint8_t *log;
+    uint64_t log_len;
+    void *log_map;
+    size_t log_map_len;
+    bool logging;
     uint64_t features;           /* acked by the front-end */
     unsigned hdr_len;            /* virtio-net header in use */
     struct vhost_dev_info stats; /* counters only; the rest is filled on demand */
@@ -64,6 +71,8 @@ struct virtq {
     unsigned num; /* 0: not set */
     bool addr_set;
     uint64_t desc_ua, avail_ua, used_ua;
+    uint64_t used_gpa;       /* the used ring's guest physical address, for the log */
+    bool log_used;           /* VHOST_VRING_F_LOG: log what we write to the used ring */
     struct virtq_desc *desc; /* translated; NULL while the addresses are not valid */
     struct virtq_avail *avail;
     struct virtq_used *used;
@@ -87,6 +96,10 @@ void virtq_map(const struct virtq_dev *, struct virtq *vq);
  * used ring says, as DPDK's vhost library does. */
 int virtq_set_addr(struct virtq_dev *, struct virtq *vq, uint64_t desc_ua, uint64_t avail_ua,
                    uint64_t used_ua);
+
+/* Marks 'len' bytes at guest physical 'gpa' dirty in the log, while logging
+ * (pages past the log's end are not marked). */
+void virtq_log(struct virtq_dev *, uint64_t gpa, uint64_t len);
 
 /* Copies up to 'n' frames the guest transmitted on 'vq' into 'pkts'
  * (caller-owned), without the virtio-net header, returns them to the guest

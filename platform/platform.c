@@ -24,6 +24,15 @@ platform_vm_destroy(const struct platform *p, const char *vm, char *err, size_t 
 }
 
 int
+platform_vm_migrate(const struct platform *p, const char *vm, const char *to, unsigned port,
+                    unsigned mib_s, char *out, size_t out_len, char *err, size_t err_len)
+{
+    if (!p->ops || !p->ops->vm_migrate)
+        return err_set(err, err_len, -EOPNOTSUPP, "VMs migrate on the lab platform only");
+    return p->ops->vm_migrate(p->aux, vm, to, port, mib_s, out, out_len, err, err_len);
+}
+
+int
 platform_vnic_move(const struct platform *p, const char *vm, unsigned dpu, char *err,
                    size_t err_len)
 {

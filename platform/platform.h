@@ -30,6 +30,7 @@ struct platform_vm {
     unsigned dpu;
     const char *kind;
     unsigned mem_mib;
+    unsigned incoming; /* qemu: not booted, it comes from a live migration to this TCP port */
     char *accel;
     size_t accel_len;
 };
@@ -45,6 +46,13 @@ struct platform_ops {
     const char *name; /* "lab" */
     int (*vm_create)(void *aux, const struct platform_vm *vm, char *err, size_t err_len);
     int (*vm_destroy)(void *aux, const char *vm, char *err, size_t err_len);
+    /* Live-migrates QEMU VM 'vm' to the one that waits for it on server 'to'
+     * (vm_create with 'incoming' = 'port'), the stream capped at 'mib_s'
+     * MiB/s (0: QEMU's default); returns once it completed, with
+     * the migration's figures as a JSON object in 'out'.  The VM stays here
+     * (stopped) for vm_destroy; on failure it runs on here. */
+    int (*vm_migrate)(void *aux, const char *vm, const char *to, unsigned port, unsigned mib_s,
+                      char *out, size_t out_len, char *err, size_t err_len);
     /* Any thread (hostd's HA moves vNICs from its own). */
     int (*vnic_move)(void *aux, const char *vm, unsigned dpu, char *err, size_t err_len);
     /* Starts rebooting the server, which stops the caller; returns once the
@@ -64,6 +72,8 @@ struct platform {
 int platform_vm_create(const struct platform *, const struct platform_vm *vm, char *err,
                        size_t err_len);
 int platform_vm_destroy(const struct platform *, const char *vm, char *err, size_t err_len);
+int platform_vm_migrate(const struct platform *, const char *vm, const char *to, unsigned port,
+                        unsigned mib_s, char *out, size_t out_len, char *err, size_t err_len);
 int platform_vnic_move(const struct platform *, const char *vm, unsigned dpu, char *err,
                        size_t err_len);
 int platform_reboot(const struct platform *, struct platform_reboot *r, char *err, size_t err_len);

@@ -304,14 +304,16 @@ vhost_json(const struct vhost_dev_info *vi, const char *sock)
                              "enabled", r->enabled, "running", r->usable, "broken", r->broken,
                              "last_avail", r->last_avail, "last_used", r->last_used));
     }
-    return json_pack("{s:s,s:b,s:s,s:s,s:b,s:i,s:i,s:I,s:o,s:I,s:I,s:I,s:I,s:I}", "socket", sock,
-                     "attached", vi->attached, "features", feat, "protocol_features", pfeat,
-                     "mrg_rxbuf", (vi->features >> VIRTIO_NET_F_MRG_RXBUF) & 1, "hdr_len",
-                     vi->hdr_len, "mem_regions", vi->n_regions, "mem_bytes",
-                     (json_int_t)vi->mem_bytes, "rings", rings, "attaches",
-                     (json_int_t)vi->n_attach, "from_guest", (json_int_t)vi->rx_packets, "to_guest",
-                     (json_int_t)vi->tx_packets, "calls", (json_int_t)vi->n_calls, "bad_messages",
-                     (json_int_t)vi->n_bad_msgs);
+    json_t *log = json_pack("{s:b,s:I,s:I}", "logging", vi->logging, "bytes",
+                            (json_int_t)vi->log_bytes, "marks", (json_int_t)vi->log_marks);
+    return json_pack(
+        "{s:s,s:b,s:s,s:s,s:b,s:i,s:i,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:o,s:I}", "socket", sock,
+        "attached", vi->attached, "features", feat, "protocol_features", pfeat, "mrg_rxbuf",
+        (vi->features >> VIRTIO_NET_F_MRG_RXBUF) & 1, "hdr_len", vi->hdr_len, "mem_regions",
+        vi->n_regions, "mem_bytes", (json_int_t)vi->mem_bytes, "rings", rings, "attaches",
+        (json_int_t)vi->n_attach, "from_guest", (json_int_t)vi->rx_packets, "to_guest",
+        (json_int_t)vi->tx_packets, "calls", (json_int_t)vi->n_calls, "bad_messages",
+        (json_int_t)vi->n_bad_msgs, "dirty_log", log, "rarps", (json_int_t)vi->n_rarps);
 }
 
 static json_t *

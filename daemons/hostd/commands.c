@@ -488,10 +488,30 @@ host_number(const struct hostd *h)
     return p && parse_long(p + 1, 0, 255, &n) ? (int)n : 0;
 }
 
+/* The MAC of a new VM: 'mac', checked, or one made up, locally
+ * administered and unique per host and VM (02:d5:00:HOST:SEQ). */
 static int
-cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+vm_mac(struct hostd *h, const char *mac, json_int_t seq, char *out, char *err, size_t err_len)
 {
-    struct hostd *h = ctx->aux;
+    uint8_t m[6];
+    if (mac) {
+        if (!mac_parse(mac, m) || (m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+            return err_set(err, err_len, -EINVAL, "bad MAC '%s' (want a unicast xx:xx:xx:xx:xx:xx)",
+                           mac);
+    } else {
+        uint8_t gen[6] = {0x02,        0xd5, 0x00, (uint8_t)host_number(h), (uint8_t)(seq >> 8),
+                          (uint8_t)seq};
+        memcpy(m, gen, 6);
+    }
+    mac_format(m, out);
+    return 0;
+}
+
+/* The VM that vm.add's 'args' describe, checked, into '*out'; '*incoming' the
+ * TCP port a QEMU VM comes to by live migration (0: it boots). */
+static int
+vm_spec(struct hostd *h, json_t *args, json_t **out, long *incoming, char *err, size_t err_len)
+{
     const char *name, *pg, *ip = NULL, *mac = NULL, *dpu = NULL, *kind = "netns";
     long mem = 256;
     if (cmd_arg_str(args, "name", &name, err, err_len) < 0 ||
@@ -500,17 +520,18 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
         cmd_arg_str_opt(args, "mac", &mac, err, err_len) < 0 ||
         cmd_arg_str_opt(args, "dpu", &dpu, err, err_len) < 0 ||
         cmd_arg_str_opt(args, "kind", &kind, err, err_len) < 0 ||
-        cmd_arg_int_opt(args, "mem_mib", 64, 16384, &mem, err, err_len) < 0)
+        cmd_arg_int_opt(args, "mem_mib", 64, 16384, &mem, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "incoming", 1, 65535, incoming, err, err_len) < 0)
         return -EINVAL;
     if (strcmp(kind, "netns") && strcmp(kind, "qemu"))
         return err_set(err, err_len, -EINVAL, "--kind '%s': want netns or qemu", kind);
-    if (json_object_get(args, "mem_mib") && strcmp(kind, "qemu"))
-        return err_set(err, err_len, -EINVAL, "--mem is for --kind qemu");
+    if ((json_object_get(args, "mem_mib") || *incoming) && strcmp(kind, "qemu"))
+        return err_set(err, err_len, -EINVAL, "--%s is for --kind qemu",
+                       *incoming ? "incoming" : "mem");
     if (!name_is_valid(name, VM_NAME_MAX))
         return err_set(err, err_len, -EINVAL, "bad VM name '%s' (1-%d of A-Z a-z 0-9 . _ -)", name,
                        VM_NAME_MAX);
-    json_t *vms = json_object_get(h->config, "vms");
-    if (hostd_config_find(vms, name))
+    if (hostd_config_find(json_object_get(h->config, "vms"), name))
         return err_set(err, err_len, -EEXIST, "VM %s exists", name);
     if (!hostd_config_find(json_object_get(h->config, "portgroups"), pg))
         return err_set(err, err_len, -ENOENT, "no portgroup %s", pg);
@@ -520,30 +541,34 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
         dpu = h->n_dpus ? h->dpus[0].name : "dpu1";
     if (!hostd_dpu_find(h, dpu))
         return err_set(err, err_len, -ENOENT, "no DPU %s on this host", dpu);
-    uint8_t m[6];
     char macbuf[MAC_STRLEN];
-    json_int_t seq = json_integer_value(json_object_get(h->config, "next_vm"));
-    if (mac) {
-        if (!mac_parse(mac, m) || (m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
-            return err_set(err, err_len, -EINVAL, "bad MAC '%s' (want a unicast xx:xx:xx:xx:xx:xx)",
-                           mac);
-    } else {
-        /* Locally administered, unique per host and VM: 02:d5:00:HOST:SEQ. */
-        uint8_t gen[6] = {0x02,        0xd5, 0x00, (uint8_t)host_number(h), (uint8_t)(seq >> 8),
-                          (uint8_t)seq};
-        memcpy(m, gen, 6);
-    }
-    mac_format(m, macbuf);
-    json_t *vm = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s}", "name", name, "portgroup", pg, "mac",
-                           macbuf, "dpu", dpu, "ip", ip, "kind", kind);
+    int rc = vm_mac(h, mac, json_integer_value(json_object_get(h->config, "next_vm")), macbuf, err,
+                    err_len);
+    if (rc < 0)
+        return rc;
+    *out = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s}", "name", name, "portgroup", pg, "mac", macbuf,
+                     "dpu", dpu, "ip", ip, "kind", kind);
     if (!strcmp(kind, "qemu"))
-        json_object_set_new(vm, "mem_mib", json_integer(mem));
-    int rc = hostd_platform_vm_create(h, vm, hostd_vm_owner(h, vm), err, err_len);
+        json_object_set_new(*out, "mem_mib", json_integer(mem));
+    return 0;
+}
+
+static int
+cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct hostd *h = ctx->aux;
+    json_t *vm = NULL;
+    long incoming = 0;
+    int rc = vm_spec(h, args, &vm, &incoming, err, err_len);
+    if (rc < 0)
+        return rc;
+    rc = hostd_platform_vm_create(h, vm, hostd_vm_owner(h, vm), (unsigned)incoming, err, err_len);
     if (rc < 0) {
         json_decref(vm);
         return rc;
     }
-    json_array_append(vms, vm);
+    json_array_append(json_object_get(h->config, "vms"), vm);
+    json_int_t seq = json_integer_value(json_object_get(h->config, "next_vm"));
     json_object_set_new(h->config, "next_vm", json_integer(seq + 1));
     rc = commit(h, err, err_len);
     if (rc < 0) {
@@ -551,8 +576,52 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
         json_decref(vm);
         return rc;
     }
-    log_info("vm=%s: added (%s, portgroup %s, mac %s, %s)", name, kind, pg, macbuf, dpu);
+    const char *s = json_string_value(json_object_get(vm, "name"));
+    log_info("vm=%s: added (%s%s, portgroup %s, mac %s, %s)", s,
+             json_string_value(json_object_get(vm, "kind")),
+             incoming ? ", waiting for its migration" : "",
+             json_string_value(json_object_get(vm, "portgroup")),
+             json_string_value(json_object_get(vm, "mac")),
+             json_string_value(json_object_get(vm, "dpu")));
     *result = vm;
+    return 0;
+}
+
+/* Live-migrates a QEMU VM to server 'to', where vm.add {incoming: port} made
+ * a QEMU that waits for it; once it runs there, this host lets it go.  On
+ * failure it runs on here, as it was. */
+static int
+cmd_vm_migrate(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
+{
+    struct hostd *h = ctx->aux;
+    const char *name, *to;
+    long port, bw = 0;
+    if (cmd_arg_str(args, "name", &name, err, err_len) < 0 ||
+        cmd_arg_str(args, "to", &to, err, err_len) < 0 ||
+        cmd_arg_int(args, "port", 1, 65535, &port, err, err_len) < 0 ||
+        cmd_arg_int_opt(args, "bandwidth_mib", 1, 100000, &bw, err, err_len) < 0)
+        return -EINVAL;
+    json_t *vms = json_object_get(h->config, "vms"), *vm = hostd_config_find(vms, name);
+    if (!vm)
+        return err_set(err, err_len, -ENOENT, "no VM %s", name);
+    if (strcmp(json_string_value(json_object_get(vm, "kind")) ?: "netns", "qemu"))
+        return err_set(err, err_len, -EOPNOTSUPP, "VM %s is a netns VM: only QEMU VMs migrate live",
+                       name);
+    char out[2048];
+    int rc = platform_vm_migrate(&h->platform, name, to, (unsigned)port, (unsigned)bw, out,
+                                 sizeof out, err, err_len);
+    if (rc < 0)
+        return rc;
+    json_t *figures = json_loads(out, 0, NULL);
+    /* It runs on 'to': its port here goes, then its stopped QEMU. */
+    vm = hostd_config_take(vms, name);
+    char err2[256];
+    if (commit(h, err2, sizeof err2) < 0 || hostd_platform_vm_destroy(h, vm, err2, sizeof err2) < 0)
+        log_warn("vm=%s: migrated, but cleaning up here failed: %s", name, err2);
+    json_decref(vm);
+    log_info("vm=%s: migrated to %s", name, to);
+    *result = json_pack("{s:s,s:s,s:o}", "name", name, "to", to, "migration",
+                        figures ? figures : json_object());
     return 0;
 }
 
@@ -628,11 +697,15 @@ const struct cmd_def hostd_commands[] = {
     {.name = "mac.list", .usage = "", .fn = cmd_mac_list, .roles = AUTHZ_MANAGER},
     {.name = "flow.list", .usage = "", .fn = cmd_flow_list, .roles = AUTHZ_MANAGER},
     {.name = "vm.add",
-     .usage = "{name, portgroup, [ip], [mac], [dpu], [kind: netns|qemu], [mem_mib]}",
+     .usage = "{name, portgroup, [ip], [mac], [dpu], [kind: netns|qemu], [mem_mib], [incoming]}",
      .fn = cmd_vm_add,
      .roles = AUTHZ_MANAGER},
     {.name = "vm.list", .usage = "", .fn = cmd_vm_list, .roles = AUTHZ_MANAGER},
     {.name = "vm.del", .usage = "{name}", .fn = cmd_vm_del, .roles = AUTHZ_MANAGER},
+    {.name = "vm.migrate",
+     .usage = "{name, to, port, [bandwidth_mib]}",
+     .fn = cmd_vm_migrate,
+     .roles = AUTHZ_MANAGER},
     {.name = "support.bundle", .usage = "", .fn = hostd_cmd_support_bundle, .roles = AUTHZ_MANAGER},
 };
 const size_t hostd_n_commands = sizeof hostd_commands / sizeof hostd_commands[0];

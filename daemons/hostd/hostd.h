@@ -319,8 +319,8 @@ void hostd_dpus_push(struct hostd *);
  * the reboot and a vNIC's move are platform_reboot() and platform_vnic_move()
  * of it).  Creates VM 'vm' with its vNIC on DPU 'dpu' ("dpu1":
  * hostd_vm_owner()). */
-int hostd_platform_vm_create(struct hostd *, json_t *vm, const char *dpu, char *err,
-                             size_t err_len);
+int hostd_platform_vm_create(struct hostd *, json_t *vm, const char *dpu, unsigned incoming,
+                             char *err, size_t err_len);
 int hostd_platform_vm_destroy(struct hostd *, json_t *vm, char *err, size_t err_len);
 /* DIR/platform.json of the host: {"hwmon": DIR} (its sensors, "" for none). */
 struct hostd_platform {

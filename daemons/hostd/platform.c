@@ -35,7 +35,8 @@ dpu_index(const struct hostd *h, const char *name)
 }
 
 int
-hostd_platform_vm_create(struct hostd *h, json_t *vm, const char *dpu, char *err, size_t err_len)
+hostd_platform_vm_create(struct hostd *h, json_t *vm, const char *dpu, unsigned incoming, char *err,
+                         size_t err_len)
 {
     int i = dpu_index(h, dpu);
     if (i < 0)
@@ -48,6 +49,7 @@ hostd_platform_vm_create(struct hostd *h, json_t *vm, const char *dpu, char *err
         .dpu = (unsigned)i,
         .kind = json_string_value(json_object_get(vm, "kind")),
         .mem_mib = (unsigned)json_integer_value(json_object_get(vm, "mem_mib")),
+        .incoming = incoming,
         .accel = accel,
         .accel_len = sizeof accel,
     };

@@ -110,26 +110,26 @@ static int
 vm_create(void *aux, const struct platform_vm *vm, char *err, size_t err_len)
 {
     struct lab_platform *lab = aux;
-    char dpu[12], mem[12];
+    char dpu[12], mem[12], port[12];
     snprintf(dpu, sizeof dpu, "%u", vm->dpu + 1); /* dse-lab counts DPUs from 1 */
     snprintf(mem, sizeof mem, "%u", vm->mem_mib ? vm->mem_mib : 256);
-    char *argv[] = {lab->cmd,
-                    "vm-create",
-                    "--prefix",
-                    lab->prefix,
-                    lab->host,
-                    (char *)vm->name,
-                    "--mac",
-                    (char *)vm->mac,
-                    "--dpu",
-                    dpu,
-                    "--kind",
-                    vm->kind ? (char *)vm->kind : "netns",
-                    "--mem",
-                    mem,
-                    vm->ip ? "--ip" : NULL,
-                    (char *)vm->ip,
-                    NULL};
+    snprintf(port, sizeof port, "%u", vm->incoming);
+    char *argv[24] = {lab->cmd,   "vm-create",
+                      "--prefix", lab->prefix,
+                      lab->host,  (char *)vm->name,
+                      "--mac",    (char *)vm->mac,
+                      "--dpu",    dpu,
+                      "--kind",   vm->kind ? (char *)vm->kind : "netns",
+                      "--mem",    mem};
+    unsigned n = 14;
+    if (vm->ip) {
+        argv[n++] = "--ip";
+        argv[n++] = (char *)vm->ip;
+    }
+    if (vm->incoming) {
+        argv[n++] = "--incoming";
+        argv[n++] = port;
+    }
     return run_lab(argv, "accel ", vm->accel, vm->accel_len, err, err_len);
 }
 
@@ -139,6 +139,22 @@ vm_destroy(void *aux, const char *vm, char *err, size_t err_len)
     struct lab_platform *lab = aux;
     char *argv[] = {lab->cmd, "vm-destroy", "--prefix", lab->prefix, lab->host, (char *)vm, NULL};
     return run_lab(argv, NULL, NULL, 0, err, err_len);
+}
+
+static int
+vm_migrate(void *aux, const char *vm, const char *to, unsigned port, unsigned mib_s, char *out,
+           size_t out_len, char *err, size_t err_len)
+{
+    struct lab_platform *lab = aux;
+    char p[12], bw[12];
+    snprintf(p, sizeof p, "%u", port);
+    snprintf(bw, sizeof bw, "%u", mib_s);
+    char *argv[] = {lab->cmd,      "vm-migrate", "--prefix", lab->prefix, lab->host,
+                    (char *)vm,    "--to",       (char *)to, "--port",    p,
+                    "--bandwidth", bw,           NULL};
+    if (out_len)
+        out[0] = '\0';
+    return run_lab(argv, "migration ", out, out_len, err, err_len);
 }
 
 static int
@@ -193,6 +209,7 @@ const struct platform_ops lab_platform_ops = {
     .name = "lab",
     .vm_create = vm_create,
     .vm_destroy = vm_destroy,
+    .vm_migrate = vm_migrate,
     .vnic_move = vnic_move,
     .reboot = reboot,
 };

@@ -59,11 +59,18 @@ qemu_accel() {
 
 qemu_up() { [[ -S $1/run/qmp.sock ]] || ! pid_alive "$2"; }
 
-# qemu_start HOST VM MAC IP DPU MEM: starts the guest, returns once QEMU
-# listens on its QMP socket (it then waits for dpud's vhost-user socket and
-# boots).  Prints "accel KIND: why".
+# mgmt_addr HOST: the host's address on the management network.
+mgmt_addr() { echo "198.19.0.$((10 + ${1#h}))"; }
+
+# qemu_start HOST VM MAC IP DPU MEM [PORT]: starts the guest, returns once
+# QEMU listens on its QMP socket (it then waits for dpud's vhost-user socket
+# and boots).  With PORT, the guest comes from a live migration instead: QEMU
+# waits for it on the host's management address, TCP PORT.  Prints "accel
+# KIND: why".
 qemu_start() {
-	local host=$1 vm=$2 mac=$3 ip=$4 dpu=$5 mem=$6 g d sock accel cpu nic ns=$PREFIX-$1-$2 pid
+	local host=$1 vm=$2 mac=$3 ip=$4 dpu=$5 mem=$6 incoming=${7:-} g d sock accel cpu nic ns=$PREFIX-$1-$2 pid
+	local in=()
+	[[ -n $incoming ]] && in=(-incoming "tcp:$(mgmt_addr "$host"):$incoming")
 	command -v "$QEMU" >/dev/null || die "$QEMU is not installed (scripts/install-deps)"
 	# Built beforehand (scripts/install-deps): hosts cannot reach the archive.
 	g=$("$GUEST" path 2>/dev/null) ||
@@ -93,7 +100,7 @@ qemu_start() {
 		-chardev "socket,id=con,path=$d/run/console.sock,server=on,wait=off,logfile=$d/log/console.log" \
 		-serial chardev:con -qmp "unix:$d/run/qmp.sock,server=on,wait=off" \
 		-chardev "socket,id=vnic,path=$sock,reconnect=1" -netdev vhost-user,id=net0,chardev=vnic \
-		-device "virtio-net-pci,netdev=net0,mac=$mac$nic" -pidfile "$d/run/qemu.pid" \
+		-device "virtio-net-pci,netdev=net0,mac=$mac$nic" -pidfile "$d/run/qemu.pid" "${in[@]}" \
 		</dev/null >>"$d/log/qemu.log" 2>&1 9>&- &
 	pid=$!
 	if ! wait_for 10000 qemu_up "$d" "$pid" || ! pid_alive "$pid"; then
@@ -101,6 +108,50 @@ qemu_start() {
 		die "QEMU did not start: $(grep -v '^$' "$d/log/qemu.log" | tail -n1)"
 	fi
 	echo "accel $accel"
+}
+
+# dse-lab vm-migrate [--prefix P] HOST VM --to HOST2 --port N [--bandwidth
+# MIB]: live-migrates
+# QEMU guest VM to the QEMU that waits for it on HOST2 (vm-create --incoming
+# N), over the management network; prints "migration JSON" (QEMU's figures)
+# once done.
+# The source QEMU stays, paused, for the caller to destroy; on failure the
+# guest runs on here.
+cmd_vm_migrate() {
+	local host='' vm='' to='' port='' bw=0 d
+	while (($#)); do
+		case $1 in
+		--prefix) need_arg "$@"; PREFIX=$2; shift 2 ;;
+		--to) need_arg "$@"; to=$2; shift 2 ;;
+		--bandwidth) need_arg "$@"; bw=$2; shift 2 ;;
+		--port) need_arg "$@"; port=$2; shift 2 ;;
+		-*) usage_err "vm-migrate: unknown option '$1'" ;;
+		*)
+			if [[ -z $host ]]; then host=$1; elif [[ -z $vm ]]; then vm=$1; else usage_err "vm-migrate: extra argument '$1'"; fi
+			shift
+			;;
+		esac
+	done
+	check_prefix
+	[[ $host =~ ^h[0-9]+$ && $to =~ ^h[0-9]+$ ]] || usage_err "vm-migrate: HOST and --to HOST2 must look like h1"
+	[[ $host != "$to" ]] || usage_err "vm-migrate: --to $to is where $vm runs"
+	[[ $port =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || usage_err "vm-migrate: --port must be a TCP port"
+	[[ $bw =~ ^[0-9]+$ ]] || usage_err "vm-migrate: --bandwidth wants MiB/s"
+	require_root
+	[[ -e /run/netns/$PREFIX-$to ]] || die "no host $to in lab $PREFIX"
+	d=$(devdir "$host-$vm")
+	[[ -S $d/run/qmp.sock ]] || die "no QEMU VM $host-$vm in lab $PREFIX"
+	# The waiting QEMU listens once its own start is done (its vhost-user
+	# back-end answered): look, without connecting (a connection would be
+	# taken for the migration stream).
+	listening() { [[ -n $(ip netns exec "$PREFIX-$to" ss -Hltn "sport = :$port" 2>/dev/null) ]]; }
+	wait_for 15000 listening || die "nothing waits for $vm on $to, TCP port $port (vm-create --incoming $port)"
+	local out
+	local bwopt=()
+	((bw)) && bwopt=(--bandwidth "$bw")
+	out=$("$LIBDIR/dse-qmp" "$d/run/qmp.sock" migrate "tcp:$(mgmt_addr "$to"):$port" "${bwopt[@]}" 2>&1) ||
+		die "migration of $host-$vm to $to failed, it runs on $host: ${out#dse-qmp: migrate: }"
+	echo "migration $out"
 }
 
 cmd_console() {

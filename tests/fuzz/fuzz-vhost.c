@@ -8,7 +8,9 @@
  * memfd), then messages as on the wire: a 12-byte header and its payload.  The
  * harness attaches descriptors as a real front-end would: n_regions copies of
  * the memfd to SET_MEM_TABLE, an eventfd to SET_VRING_KICK/CALL/ERR unless
- * the NOFD bit is set; header flag bit 31 withholds them, to exercise
+ * the NOFD bit is set, the memfd to SET_LOG_BASE (its dirty log: the guest's
+ * own memory, so that the marks land where the harness looks); header flag
+ * bit 31 withholds them, to exercise
  * mismatches.  Seeds: tests/fuzz/gen-vhost-corpus.py.
  */
 #include <stdint.h>
@@ -43,6 +45,8 @@ send_msg(int sock, const uint8_t *msg, size_t len, int memfd)
             unsigned n = (unsigned)(arg & 0xffffffffu);
             for (; n_fds < n && n_fds < VHOST_USER_MAX_FDS; n_fds++)
                 fds[n_fds] = dup(memfd);
+        } else if (h.request == VHOST_USER_SET_LOG_BASE) {
+            fds[n_fds++] = dup(memfd);
         } else if (h.request >= VHOST_USER_SET_VRING_KICK &&
                    h.request <= VHOST_USER_SET_VRING_ERR && !(arg & VHOST_USER_VRING_NOFD)) {
             fds[n_fds++] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -11,7 +11,7 @@ NUM = 8
 TXQ_DESC, TXQ_AVAIL, TXQ_USED = 0x0, 0x100, 0x200
 RXQ_DESC, RXQ_AVAIL, RXQ_USED = 0x400, 0x500, 0x600
 BUF = 0x1000
-F_VERSION_1, F_MRG, F_PROTO = 1 << 32, 1 << 15, 1 << 30
+F_VERSION_1, F_MRG, F_PROTO, F_LOG_ALL = 1 << 32, 1 << 15, 1 << 30, 1 << 26
 NEXT, WRITE, INDIRECT = 1, 2, 4
 
 
@@ -112,6 +112,17 @@ def main(out):
     img.desc(RXQ_DESC, 0, GPA + BUF, 100, 0)  # read-only on rx
     img.avail(RXQ_AVAIL, [0])
     seeds["bad-descriptors"] = seed(img, setup())
+    # a migration: the dirty log, LOG_ALL, the used rings logged, the rings
+    # stopped, and the announcement
+    img = Image()
+    tx_frames(img, [frame(300, 5)])
+    rx_bufs(img, 4, 1024)
+    logged = b"".join(msg(9, struct.pack("<IIQQQQ", q, 1, UA + d, UA + u, UA + a, GPA + u))
+                      for q, d, a, u in ((0, RXQ_DESC, RXQ_AVAIL, RXQ_USED), (1, TXQ_DESC, TXQ_AVAIL, TXQ_USED)))
+    seeds["migration"] = seed(img, setup() + msg(6, struct.pack("<QQ", 4096, 0)) +
+                              u64(2, F_VERSION_1 | F_MRG | F_PROTO | F_LOG_ALL) + logged +
+                              state(11, 0, 0) + state(11, 1, 0) +
+                              msg(19, bytes([2, 0xd5, 0, 1, 0, 7, 0, 0])) + msg(6, struct.pack("<QQ", 1 << 40, 0)))
     img = Image()
     seeds["bad-messages"] = seed(img, msg(3) + msg(99, b"xyz", 1 | 8) + state(8, 0, 3, 1 | 8) +
                                  state(8, 5, 8) + u64(2, 1 << 29) + mem_table(9) +

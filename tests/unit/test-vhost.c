@@ -744,8 +744,134 @@ port_connects_and_reconnects(void)
     rmdir(dir);
 }
 
+/* ---- live migration: the dirty log and the announcement ---- */
+
+#define LOG_LEN ((GPA_BASE + MEM_LEN) / VHOST_LOG_PAGE / 8 + 1)
+
+static bool
+dirty(const uint8_t *log, uint64_t gpa)
+{
+    uint64_t page = gpa / VHOST_LOG_PAGE;
+    return log[page / 8] & (1U << (page % 8));
+}
+
+/* Sends SET_LOG_BASE with 'fd' and returns whether the device answered it
+ * (an empty reply, as QEMU waits for). */
+static bool
+g_log_base(struct guest *g, struct vhost_dev *d, uint64_t size, int fd)
+{
+    struct vhost_user_log l = {.mmap_size = size, .mmap_offset = 0};
+    g_send(g, VHOST_USER_SET_LOG_BASE, 0, &l, sizeof l, &fd, 1);
+    vhost_dev_service(d);
+    struct vhost_user_hdr h;
+    return recv(g->f.sock, &h, sizeof h, MSG_DONTWAIT) == sizeof h &&
+           h.request == VHOST_USER_SET_LOG_BASE && (h.flags & VHOST_USER_FLAG_REPLY) && h.size == 0;
+}
+
+/* The ring's address again, with the used ring logged (as QEMU sends when a
+ * migration starts). */
+static void
+g_log_ring(struct guest *g, struct vhost_dev *d, unsigned q)
+{
+    const struct vfront_ring *r = &g->f.ring[q];
+    struct vhost_user_vring_addr a = {.index = q,
+                                      .flags = VHOST_VRING_F_LOG,
+                                      .desc = g->f.ua_base + r->desc_ofs,
+                                      .avail = g->f.ua_base + r->avail_ofs,
+                                      .used = g->f.ua_base + r->used_ofs,
+                                      .log = gpa(g, r->used)};
+    g_send(g, VHOST_USER_SET_VRING_ADDR, 0, &a, sizeof a, NULL, 0);
+    vhost_dev_service(d);
+}
+
+static void
+dirty_log_marks_every_write(void)
+{
+    struct fixture f;
+    fx_init(&f, ALL_FEATURES & ~(1ULL << VHOST_F_LOG_ALL));
+    int fd = memfd_create("log", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    ASSERT_EQ(ftruncate(fd, LOG_LEN), 0);
+    uint8_t *log = mmap(NULL, LOG_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ASSERT_TRUE(log != MAP_FAILED);
+    ASSERT_TRUE(g_log_base(&f.g, f.dev, LOG_LEN, fd));
+    g_log_ring(&f.g, f.dev, VHOST_RXQ);
+    g_log_ring(&f.g, f.dev, VHOST_TXQ);
+    ASSERT_EQ(info(f.dev).log_bytes, LOG_LEN);
+    /* a log, but LOG_ALL off: nothing is marked */
+    ASSERT_FALSE(info(f.dev).logging);
+    g_rx_post(&f.g, 4, BUF_LEN);
+    frame_fill(f.pkts[0]->data, 100, 1);
+    f.pkts[0]->len = 100;
+    ASSERT_EQ(vhost_dev_enqueue(f.dev, f.pkts, 1), 1);
+    for (uint64_t i = 0; i < LOG_LEN; i++)
+        ASSERT_EQ(log[i], 0);
+    /* LOG_ALL on: every page we write is marked, no other */
+    g_u64(&f.g, VHOST_USER_SET_FEATURES, ALL_FEATURES);
+    vhost_dev_service(f.dev);
+    ASSERT_TRUE(info(f.dev).logging);
+    frame_fill(f.pkts[0]->data, 2 * BUF_LEN, 2); /* spans buffers 1, 2 and 3 */
+    f.pkts[0]->len = 2 * BUF_LEN;
+    ASSERT_EQ(vhost_dev_enqueue(f.dev, f.pkts, 1), 1);
+    ASSERT_FALSE(dirty(log, gpa(&f.g, g_buf(&f.g, VHOST_RXQ, 0)))); /* written before */
+    for (unsigned b = 1; b <= 3; b++)
+        ASSERT_TRUE(dirty(log, gpa(&f.g, g_buf(&f.g, VHOST_RXQ, b))));
+    ASSERT_FALSE(dirty(log, gpa(&f.g, g_buf(&f.g, VHOST_RXQ, 4)))); /* not written */
+    ASSERT_TRUE(dirty(log, gpa(&f.g, g_used(&f.g, VHOST_RXQ))));
+    ASSERT_FALSE(dirty(log, gpa(&f.g, g_used(&f.g, VHOST_TXQ))));
+    ASSERT_FALSE(dirty(log, gpa(&f.g, g_desc(&f.g, VHOST_RXQ)))); /* only read */
+    /* what the guest sent: its used ring, not its buffers (we only read them) */
+    frame_fill(f.pkts[1]->data, 60, 3);
+    g_tx(&f.g, f.pkts[1]->data, 60, 1);
+    ASSERT_EQ(vhost_dev_dequeue(f.dev, f.pkts, 4), 1);
+    ASSERT_TRUE(dirty(log, gpa(&f.g, g_used(&f.g, VHOST_TXQ))));
+    ASSERT_FALSE(dirty(log, gpa(&f.g, g_buf(&f.g, VHOST_TXQ, 0))));
+    ASSERT_GE(info(f.dev).log_marks, 5);
+    /* a bad log is refused, answered all the same, and the old one stays */
+    uint64_t bad = info(f.dev).n_bad_msgs;
+    ASSERT_TRUE(g_log_base(&f.g, f.dev, 0, fd));
+    ASSERT_TRUE(g_log_base(&f.g, f.dev, LOG_LEN * 2, fd)); /* beyond the file */
+    ASSERT_EQ(info(f.dev).n_bad_msgs, bad + 2);
+    ASSERT_TRUE(info(f.dev).logging);
+    /* LOG_ALL off again: logging stops */
+    g_u64(&f.g, VHOST_USER_SET_FEATURES, ALL_FEATURES & ~(1ULL << VHOST_F_LOG_ALL));
+    vhost_dev_service(f.dev);
+    ASSERT_FALSE(info(f.dev).logging);
+    munmap(log, LOG_LEN);
+    close(fd);
+    fx_fini(&f);
+}
+
+static void
+send_rarp_announces_the_guest(void)
+{
+    struct fixture f;
+    fx_init(&f, ALL_FEATURES);
+    const uint8_t mac[8] = {0x02, 0xd5, 0x00, 0x01, 0x00, 0x07};
+    g_send(&f.g, VHOST_USER_SEND_RARP, 0, mac, 8, NULL, 0);
+    const uint8_t group[8] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}; /* not a guest's */
+    g_send(&f.g, VHOST_USER_SEND_RARP, 0, group, 8, NULL, 0);
+    vhost_dev_service(f.dev);
+    ASSERT_TRUE(vhost_dev_tx_pending(f.dev));
+    /* the announcement comes first, then what the guest sent */
+    frame_fill(f.pkts[3]->data, 60, 4);
+    g_tx(&f.g, f.pkts[3]->data, 60, 1);
+    ASSERT_EQ(vhost_dev_dequeue(f.dev, f.pkts, 2), 2);
+    const uint8_t *p = f.pkts[0]->data;
+    ASSERT_EQ(f.pkts[0]->len, 60);
+    ASSERT_EQ(memcmp(p, "\xff\xff\xff\xff\xff\xff", 6), 0);
+    ASSERT_EQ(memcmp(p + 6, mac, 6), 0);
+    ASSERT_EQ(p[12] << 8 | p[13], 0x8035);
+    ASSERT_EQ(p[20] << 8 | p[21], 3); /* reverse request */
+    ASSERT_EQ(f.pkts[1]->len, 60);
+    ASSERT_EQ(info(f.dev).n_rarps, 1);
+    ASSERT_EQ(vhost_dev_dequeue(f.dev, f.pkts, 2), 0); /* once only */
+    ASSERT_EQ(info(f.dev).n_bad_msgs, 1);              /* the group address */
+    fx_fini(&f);
+}
+
 TEST_MAIN(TEST(negotiation_and_replies), TEST(mem_table_is_checked), TEST(guest_tx_is_received),
           TEST(guest_rx_uses_mergeable_buffers), TEST(rx_without_mergeable_buffers),
           TEST(eventfds_never_block), TEST(rings_wrap), TEST(bad_descriptors_are_counted),
           TEST(disconnect_and_reconnect), TEST(port_listens_and_reattaches),
-          TEST(port_connects_and_reconnects))
+          TEST(port_connects_and_reconnects), TEST(dirty_log_marks_every_write),
+          TEST(send_rarp_announces_the_guest))
