@@ -158,6 +158,7 @@ struct page {
     struct ct_conn *c;
     size_t n, cap;
     bool oom;
+    const uint8_t *mac; /* only the connections to or from it (NULL: all) */
 };
 
 /* ct_export(): a copy, packed once the bucket is unlocked. */
@@ -165,6 +166,8 @@ static void
 page_add(const struct ct_conn *c, void *aux)
 {
     struct page *pg = aux;
+    if (pg->mac && memcmp(c->mac[0], pg->mac, 6) && memcmp(c->mac[1], pg->mac, 6))
+        return;
     if (pg->n == pg->cap) { /* a chain longer than the slack: rare */
         struct ct_conn *more = realloc(pg->c, 2 * pg->cap * sizeof *more);
         if (!more) {
@@ -209,11 +212,18 @@ int
 dfw_sync_export(struct dfw *fw, const char *cursor, size_t max, uint64_t now_ms, json_t **out,
                 char *err, size_t err_len)
 {
+    return dfw_sync_export_mac(fw, cursor, max, NULL, now_ms, out, err, err_len);
+}
+
+int
+dfw_sync_export_mac(struct dfw *fw, const char *cursor, size_t max, const uint8_t *mac,
+                    uint64_t now_ms, json_t **out, char *err, size_t err_len)
+{
     struct walk w;
     int rc = walk_of(fw, cursor, &w, err, err_len);
     if (rc < 0)
         return rc;
-    struct page pg = {.cap = max + 64};
+    struct page pg = {.cap = max + 64, .mac = mac};
     if (!(pg.c = malloc(pg.cap * sizeof *pg.c)))
         return -ENOMEM;
     bool done = ct_export(fw->ct, w.since, now_ms, &w.pos, max, page_add, &pg);

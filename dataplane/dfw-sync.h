@@ -57,6 +57,11 @@ struct dfw;
  * cursor that is no cursor: one line in 'err'), -ENOMEM. */
 int dfw_sync_export(struct dfw *fw, const char *cursor, size_t max, uint64_t now_ms, json_t **out,
                     char *err, size_t err_len);
+/* The same, of the connections whose original source or destination is
+ * 'mac' only (NULL: all): a VM's, which move with it when it migrates.  A
+ * page then holds the matches among 'max' connections walked. */
+int dfw_sync_export_mac(struct dfw *fw, const char *cursor, size_t max, const uint8_t *mac,
+                        uint64_t now_ms, json_t **out, char *err, size_t err_len);
 
 /* Skipped records, and those imported: running totals a caller keeps. */
 struct dfw_sync_counts {

@@ -203,17 +203,22 @@ cmd_dfw_conn_export(struct cmd_ctx *ctx, json_t *args, json_t **result, char *er
 {
     struct dpud *d = ctx->aux;
     struct dfw *fw = sw_dfw(d->sw);
-    const char *since = NULL;
+    const char *since = NULL, *mac = NULL;
     long max = DFW_SYNC_PAGE;
+    uint8_t m[6];
     if (cmd_arg_str_opt(args, "since", &since, err, err_len) < 0 ||
-        cmd_arg_int_opt(args, "max", 1, 65536, &max, err, err_len) < 0)
+        cmd_arg_int_opt(args, "max", 1, 65536, &max, err, err_len) < 0 ||
+        cmd_arg_str_opt(args, "mac", &mac, err, err_len) < 0)
         return -EINVAL;
+    if (mac && !mac_parse(mac, m))
+        return err_set(err, err_len, -EINVAL, "bad MAC '%s'", mac);
     if (!fw) { /* nothing to carry */
         *result = json_pack("{s:s,s:b,s:b,s:b,s:[],s:[]}", "cursor", "", "full", 1, "more", 0,
                             "enabled", 0, "rules", "conns");
         return 0;
     }
-    int rc = dfw_sync_export(fw, since, (size_t)max, now_ms(), result, err, err_len);
+    int rc =
+        dfw_sync_export_mac(fw, since, (size_t)max, mac ? m : NULL, now_ms(), result, err, err_len);
     if (rc == 0)
         d->dfw_exported += json_array_size(json_object_get(*result, "conns"));
     return rc;
@@ -246,7 +251,7 @@ const struct cmd_def dpud_dfw_commands[] = {
     /* The same, and what they take of the policy (rule names, actions)
      * changes on this thread only: the workers keep forwarding. */
     {.name = "dfw.conn.export",
-     .usage = "[since] [max]",
+     .usage = "[since] [max] [mac]",
      .fn = cmd_dfw_conn_export,
      .roles = AUTHZ_HOST,
      .flags = CMD_UNGUARDED},

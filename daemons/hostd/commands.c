@@ -25,8 +25,8 @@ static const char *const dpu_state_names[] = {
  * would catch up within a second anyway).  A change that cannot be saved is
  * undone whole (hostd_config_commit): what the caller held of the
  * configuration is stale then. */
-static int
-commit(struct hostd *h, char *err, size_t err_len)
+int
+hostd_commit(struct hostd *h, char *err, size_t err_len)
 {
     int rc = hostd_config_commit(h, err, err_len);
     if (rc == 0)
@@ -133,7 +133,7 @@ cmd_dpu_mode(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
         json_object_set_new(h->config, "auto_failback_s", json_integer(fb));
     if (ds >= 0)
         json_object_set_new(h->config, "dfw_sync_ms", json_integer(ds));
-    int rc = commit(h, err, err_len);
+    int rc = hostd_commit(h, err, err_len);
     if (rc == 0 && strcmp(json_string_value(old_mode), mode)) {
         hostd_event(h, "dpu.mode", "host", "DPUs %s", mode);
         if (pair)
@@ -249,7 +249,7 @@ cmd_switch_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, si
         return err_set(err, err_len, -EINVAL, "nothing to set (mac_age_s, failback, uplink_order)");
     if (age >= 0)
         json_object_set_new(h->config, "mac_age_s", json_integer(age));
-    return commit(h, err, err_len);
+    return hostd_commit(h, err, err_len);
 }
 
 static int
@@ -276,7 +276,7 @@ cmd_portgroup_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
                            json_string_value(json_object_get(pg, "name")));
     json_array_append_new(
         pgs, json_pack("{s:s,s:i,s:i}", "name", name, "vlan", (int)vlan, "mtu", (int)mtu));
-    return commit(h, err, err_len);
+    return hostd_commit(h, err, err_len);
 }
 
 static int
@@ -321,7 +321,7 @@ cmd_portgroup_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err,
     if (!pg)
         return err_set(err, err_len, -ENOENT, "no portgroup %s", name);
     json_decref(pg);
-    return commit(h, err, err_len);
+    return hostd_commit(h, err, err_len);
 }
 
 /* Runs 'cmd' on every DPU and merges the arrays, each element tagged with its
@@ -419,7 +419,7 @@ cmd_port_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
     if (connect)
         json_object_set_new(port, "connect", json_string(connect));
     json_array_append(ports, port);
-    int rc = commit(h, err, err_len);
+    int rc = hostd_commit(h, err, err_len);
     if (rc < 0) {
         json_decref(port);
         return rc;
@@ -441,7 +441,7 @@ cmd_port_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size
     if (!port)
         return err_set(err, err_len, -ENOENT, "no port %s (VMs' ports go with 'vm del')", name);
     json_decref(port);
-    int rc = commit(h, err, err_len);
+    int rc = hostd_commit(h, err, err_len);
     if (rc == 0)
         log_info("port=%s: deleted", name);
     return rc;
@@ -570,7 +570,7 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
     json_array_append(json_object_get(h->config, "vms"), vm);
     json_int_t seq = json_integer_value(json_object_get(h->config, "next_vm"));
     json_object_set_new(h->config, "next_vm", json_integer(seq + 1));
-    rc = commit(h, err, err_len);
+    rc = hostd_commit(h, err, err_len);
     if (rc < 0) {
         hostd_platform_vm_destroy(h, vm, NULL, 0);
         json_decref(vm);
@@ -584,44 +584,6 @@ cmd_vm_add(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
              json_string_value(json_object_get(vm, "mac")),
              json_string_value(json_object_get(vm, "dpu")));
     *result = vm;
-    return 0;
-}
-
-/* Live-migrates a QEMU VM to server 'to', where vm.add {incoming: port} made
- * a QEMU that waits for it; once it runs there, this host lets it go.  On
- * failure it runs on here, as it was. */
-static int
-cmd_vm_migrate(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
-{
-    struct hostd *h = ctx->aux;
-    const char *name, *to;
-    long port, bw = 0;
-    if (cmd_arg_str(args, "name", &name, err, err_len) < 0 ||
-        cmd_arg_str(args, "to", &to, err, err_len) < 0 ||
-        cmd_arg_int(args, "port", 1, 65535, &port, err, err_len) < 0 ||
-        cmd_arg_int_opt(args, "bandwidth_mib", 1, 100000, &bw, err, err_len) < 0)
-        return -EINVAL;
-    json_t *vms = json_object_get(h->config, "vms"), *vm = hostd_config_find(vms, name);
-    if (!vm)
-        return err_set(err, err_len, -ENOENT, "no VM %s", name);
-    if (strcmp(json_string_value(json_object_get(vm, "kind")) ?: "netns", "qemu"))
-        return err_set(err, err_len, -EOPNOTSUPP, "VM %s is a netns VM: only QEMU VMs migrate live",
-                       name);
-    char out[2048];
-    int rc = platform_vm_migrate(&h->platform, name, to, (unsigned)port, (unsigned)bw, out,
-                                 sizeof out, err, err_len);
-    if (rc < 0)
-        return rc;
-    json_t *figures = json_loads(out, 0, NULL);
-    /* It runs on 'to': its port here goes, then its stopped QEMU. */
-    vm = hostd_config_take(vms, name);
-    char err2[256];
-    if (commit(h, err2, sizeof err2) < 0 || hostd_platform_vm_destroy(h, vm, err2, sizeof err2) < 0)
-        log_warn("vm=%s: migrated, but cleaning up here failed: %s", name, err2);
-    json_decref(vm);
-    log_info("vm=%s: migrated to %s", name, to);
-    *result = json_pack("{s:s,s:s,s:o}", "name", name, "to", to, "migration",
-                        figures ? figures : json_object());
     return 0;
 }
 
@@ -652,18 +614,16 @@ cmd_vm_del(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t
     json_t *vm = hostd_config_take(vms, name);
     if (!vm)
         return err_set(err, err_len, -ENOENT, "no VM %s", name);
-    int rc = commit(h, err, err_len); /* the DPU lets go of the port first */
+    int rc = hostd_commit(h, err, err_len); /* the DPU lets go of the port first */
     if (rc == 0 && (rc = hostd_platform_vm_destroy(h, vm, err, err_len)) < 0) {
         /* Nothing half-done: the VM still runs, so it stays configured. */
         char err2[256];
         json_array_append(vms, vm);
-        if (commit(h, err2, sizeof err2) < 0)
+        if (hostd_commit(h, err2, sizeof err2) < 0)
             log_warn("vm=%s: cannot restore its port: %s", name, err2);
     } else if (rc == 0) {
         log_info("vm=%s: deleted", name);
-    } else {
-        json_array_append(vms, vm); /* not committed: as it was */
-    }
+    } /* else not committed: the config is again what is on disk, the VM in it */
     json_decref(vm);
     return rc;
 }
@@ -702,10 +662,6 @@ const struct cmd_def hostd_commands[] = {
      .roles = AUTHZ_MANAGER},
     {.name = "vm.list", .usage = "", .fn = cmd_vm_list, .roles = AUTHZ_MANAGER},
     {.name = "vm.del", .usage = "{name}", .fn = cmd_vm_del, .roles = AUTHZ_MANAGER},
-    {.name = "vm.migrate",
-     .usage = "{name, to, port, [bandwidth_mib]}",
-     .fn = cmd_vm_migrate,
-     .roles = AUTHZ_MANAGER},
     {.name = "support.bundle", .usage = "", .fn = hostd_cmd_support_bundle, .roles = AUTHZ_MANAGER},
 };
 const size_t hostd_n_commands = sizeof hostd_commands / sizeof hostd_commands[0];

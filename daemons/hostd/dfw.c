@@ -71,10 +71,9 @@ cmd_dfw_set(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_
     } else {
         json_object_del(h->config, "dfw");
     }
-    int rc = hostd_config_commit(h, err, err_len); /* on failure, the config as it was */
+    int rc = hostd_commit(h, err, err_len); /* on failure, the config as it was */
     if (rc < 0)
         return rc;
-    hostd_dpus_push(h);
     *result = show_json(h, true);
     return 0;
 }

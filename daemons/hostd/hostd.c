@@ -35,6 +35,7 @@ hostd_cmdtab(struct hostd *h)
                 cmdtab_add(tab, hostd_monitor_commands, hostd_n_monitor_commands) < 0 ||
                 cmdtab_add(tab, hostd_join_commands, hostd_n_join_commands) < 0 ||
                 cmdtab_add(tab, hostd_dfw_commands, hostd_n_dfw_commands) < 0 ||
+                cmdtab_add(tab, hostd_migrate_commands, hostd_n_migrate_commands) < 0 ||
                 cmdtab_add_aux(tab, agent_crl_commands, agent_crl_n_commands, &h->identity) < 0)) {
         cmdtab_destroy(tab);
         return NULL;

@@ -59,6 +59,8 @@ extern const size_t hostd_n_join_commands;
  * become their MACs ('*unknown', when given, names a VM this host lacks). */
 extern const struct cmd_def hostd_dfw_commands[];
 extern const size_t hostd_n_dfw_commands;
+extern const struct cmd_def hostd_migrate_commands[]; /* migrate.c */
+extern const size_t hostd_n_migrate_commands;
 struct hostd;
 json_t *hostd_dfw_for_dpus(struct hostd *);
 json_t *hostd_dfw_expand(struct hostd *, json_t *policy, const char **unknown);
@@ -263,6 +265,9 @@ int hostd_config_parse(const char *text, size_t len, json_t **out, char *err, si
  * change that cannot be saved is undone whole, so no command half-applies.
  * Whatever the caller held of 'config' is stale after a failure. */
 int hostd_config_commit(struct hostd *, char *err, size_t err_len);
+/* hostd_config_commit(), then the config pushed to the DPUs at once (the
+ * heartbeat would catch up within a second anyway). */
+int hostd_commit(struct hostd *, char *err, size_t err_len);
 json_t *hostd_config_find(json_t *array, const char *name);
 /* Removes the element named 'name' from 'array' and returns it (a new
  * reference; put it back with json_array_append_new() to undo), or NULL. */

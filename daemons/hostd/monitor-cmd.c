@@ -26,11 +26,9 @@ LOG_MODULE(monitor);
 static int
 save(struct hostd *h, char *err, size_t err_len)
 {
-    int rc = hostd_config_commit(h, err, err_len);
-    if (rc == 0) {
+    int rc = hostd_commit(h, err, err_len);
+    if (rc == 0)
         hostd_monitor_reconfigure(h);
-        hostd_dpus_push(h);
-    }
     return rc;
 }
 
