@@ -41,18 +41,26 @@ firewall(const char *rules)
 #define ALLOW(n) "{\"name\": \"" n "\", \"services\": [\"app\"], \"action\": \"allow\"}"
 #define DROP(n) "{\"name\": \"" n "\", \"services\": [\"app\"], \"action\": \"drop\"}"
 
-/* Begins connection 'f' in 'fw' under rule 'rule' at 'now'. */
+/* Begins connection 'f' from 'smac' to 'dmac' in 'fw' under rule 'rule' at
+ * 'now'. */
 static void
-begin(struct dfw *fw, const struct frame *f, const char *rule, uint64_t now)
+begin_macs(struct dfw *fw, const struct frame *f, const char *rule, uint64_t now,
+           const uint8_t *smac, const uint8_t *dmac)
 {
     struct l4_info pi;
     ASSERT_EQ(l4_parse(f->b, f->len, f->eth_type, 0, &pi), L4_OK);
     struct ct_new n = {.pi = &pi,
                        .bytes = f->len,
                        .rule = dfw_rule_find(fw->pol, rule),
-                       .smac = mac_a,
-                       .dmac = mac_b};
+                       .smac = smac,
+                       .dmac = dmac};
     ASSERT_EQ(ct_commit(fw->ct, &n, now), 0);
+}
+
+static void
+begin(struct dfw *fw, const struct frame *f, const char *rule, uint64_t now)
+{
+    begin_macs(fw, f, rule, now, mac_a, mac_b);
 }
 
 /* Exports all of 'from' since 'cursor' in pages of 'max' into 'to' (the
@@ -194,5 +202,37 @@ an_import_skips_and_counts_what_it_cannot_take(void)
     dfw_destroy(b);
 }
 
+/* A VM's connections, by its MAC on either side, move with it. */
+static void
+an_export_by_mac_takes_that_vms_connections_only(void)
+{
+    static const uint8_t vm[6] = {2, 0xd5, 0, 1, 0, 9}, other[6] = {2, 0xd5, 0, 1, 0, 10};
+    struct dfw *a = firewall("[" ALLOW("r/one") "]");
+    struct frame f;
+    for (uint16_t p = 1; p <= 30; p++) {
+        udp(&f, 1, (uint16_t)(1000 + p), 2, 53);
+        /* the VM as client (10), as server (10), not at all (10) */
+        begin_macs(a, &f, "r/one", 500, p <= 10 ? vm : other, p > 10 && p <= 20 ? vm : mac_b);
+    }
+    size_t n = 0;
+    char cursor[DFW_SYNC_CURSOR_LEN] = "", err[256];
+    bool more = true;
+    while (more) { /* pages of 4 walked: fewer found */
+        json_t *page = NULL;
+        ASSERT_EQ(dfw_sync_export_mac(a, cursor, 4, vm, 1000, &page, err, sizeof err), 0);
+        n += json_array_size(json_object_get(page, "conns"));
+        more = json_is_true(json_object_get(page, "more"));
+        snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(page, "cursor")));
+        json_decref(page);
+    }
+    ASSERT_EQ(n, 20);
+    json_t *all = NULL;
+    ASSERT_EQ(dfw_sync_export_mac(a, NULL, 100, NULL, 1000, &all, err, sizeof err), 0);
+    ASSERT_EQ(json_array_size(json_object_get(all, "conns")), 30);
+    json_decref(all);
+    dfw_destroy(a);
+}
+
 TEST_MAIN(TEST(pages_carry_the_table_rules_by_name),
-          TEST(an_import_skips_and_counts_what_it_cannot_take))
+          TEST(an_import_skips_and_counts_what_it_cannot_take),
+          TEST(an_export_by_mac_takes_that_vms_connections_only))
