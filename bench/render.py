@@ -83,7 +83,8 @@ def main():
                            if x["id"].startswith("mpps-pipeline-") else "bench/failover.sh"
                            if x["id"].startswith("failover-") else "bench/manager.sh"
                            if x["id"].startswith("manager-") else "bench/dfw.sh"
-                           if x["id"].startswith("dfw-") else "bench/run")
+                           if x["id"].startswith("dfw-") else "bench/migrate.sh"
+                           if x["id"].startswith("migrate-") else "bench/run")
         what = x["what"] + (f" (measured {x['measured']})" if x.get("measured") else "")
         if x.get("statistic"):
             what += f" [the {x['statistic']} of the runs]"

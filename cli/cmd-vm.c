@@ -57,10 +57,13 @@ static void
 print_migrated(json_t *v, json_t *args)
 {
     json_t *m = json_object_get(v, "migration");
-    printf("vm %s: migrated to %s in %lld ms (downtime %lld ms, %.1f MiB of memory sent)\n",
+    json_t *down = json_object_get(m, "downtime_ms");
+    char dt[48] = "downtime not measured by QEMU";
+    if (json_is_integer(down))
+        snprintf(dt, sizeof dt, "downtime %lld ms", (long long)json_integer_value(down));
+    printf("vm %s: migrated to %s in %lld ms (%s, %.1f MiB of memory sent)\n",
            fmt_json(json_object_get(v, "name")), fmt_json(json_object_get(v, "to")),
-           (long long)json_integer_value(json_object_get(m, "total_time_ms")),
-           (long long)json_integer_value(json_object_get(m, "downtime_ms")),
+           (long long)json_integer_value(json_object_get(m, "total_time_ms")), dt,
            (double)json_integer_value(json_object_get(m, "ram_transferred_bytes")) / (1 << 20));
 }
 static const struct cli_cmd cmds[] = {
