@@ -110,7 +110,7 @@ ping, windows, gap_out, lost_out = sys.argv[1:]
 replies = []  # (time, seq unwrapped)
 last, base = None, 0
 for line in open(ping):
-    m = re.match(r"\[(\d+\.\d+)\].*icmp_seq=(\d+)", line)
+    m = re.match(r"\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)", line)  # replies only
     if not m:
         continue
     t, s = float(m.group(1)), int(m.group(2))
