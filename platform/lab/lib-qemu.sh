@@ -76,6 +76,10 @@ qemu_start() {
 	g=$("$GUEST" path 2>/dev/null) ||
 		die "no QEMU guest image: run scripts/install-deps (or $GUEST build) as root"
 	accel=$(qemu_accel "$g")
+	# The guest's timer is the local APIC's own, not its TSC deadline mode
+	# (lapic=notscdeadline): across migrations under load, a TCG guest's
+	# deadline timer could stop firing, and the guest hung (a soft lockup,
+	# then silence) in 3 of 5 runs of bench/migrate.sh; none since.
 	# Under TCG, QEMU 7.2 (Debian 12) dereferences NULL in
 	# msix_set_vector_notifiers when a vhost-user virtio-net starts with
 	# MSI-X (no KVM irqfds): the NIC gets no MSI-X vectors there, INTx.
@@ -96,7 +100,7 @@ qemu_start() {
 		-machine "pc,accel=${accel%%:*},memory-backend=mem" -cpu "$cpu" -smp 1 -m "$mem" \
 		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" \
 		-kernel "$g/vmlinuz" -initrd "$g/initrd.img" \
-		-append "console=ttyS0 quiet panic=-1 dse.name=$vm${ip:+ dse.ip=$ip}" \
+		-append "console=ttyS0 quiet panic=-1 lapic=notscdeadline dse.name=$vm${ip:+ dse.ip=$ip}" \
 		-chardev "socket,id=con,path=$d/run/console.sock,server=on,wait=off,logfile=$d/log/console.log" \
 		-serial chardev:con -qmp "unix:$d/run/qmp.sock,server=on,wait=off" \
 		-chardev "socket,id=vnic,path=$sock,reconnect=1" -netdev vhost-user,id=net0,chardev=vnic \
