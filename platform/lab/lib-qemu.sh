@@ -114,12 +114,11 @@ qemu_start() {
 	echo "accel $accel"
 }
 
-# dse-lab vm-migrate [--prefix P] HOST VM --to HOST2 --port N [--bandwidth
-# MIB]: live-migrates
-# QEMU guest VM to the QEMU that waits for it on HOST2 (vm-create --incoming
-# N), over the management network; prints "migration JSON" (QEMU's figures)
-# once done.
-# The source QEMU stays, paused, for the caller to destroy; on failure the
+# dse-lab vm-migrate [--prefix P] HOST VM --to HOST2 --port N [--bandwidth MIB]:
+# live-migrates QEMU guest VM to the QEMU that waits for it on HOST2
+# (vm-create --incoming N), over the management network, the stream capped
+# at MIB MiB/s if asked; prints "migration JSON" (the figures) once done.
+# The source QEMU stays, stopped, for the caller to destroy; on failure the
 # guest runs on here.
 cmd_vm_migrate() {
 	local host='' vm='' to='' port='' bw=0 d
