@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +241,14 @@ fmt_json(json_t *v)
     else if (json_is_integer(v))
         snprintf(b, 128, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
-        snprintf(b, 128, "%.0f", json_real_value(v));
+        /* Large or whole: no decimals; else as many as it has (0.75, not
+         * 1).  The size first: a cast of a huge value would be undefined. */
+        snprintf(b, 128,
+                 fabs(json_real_value(v)) >= 1e6 ||
+                         json_real_value(v) == (double)(long long)json_real_value(v)
+                     ? "%.0f"
+                     : "%.6g",
+                 json_real_value(v));
     else if (json_is_boolean(v))
         snprintf(b, 128, "%s", json_is_true(v) ? "yes" : "no");
     else

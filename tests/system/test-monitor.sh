@@ -209,6 +209,9 @@ refused "ack of an unknown alarm" "no alarm" alarm ack nope@dpu1
 refused "an interval too long" "interval" monitor set --interval 99999
 defs=$(ds alarm def list)
 check "alarm def list: built-ins and ours" bash -c 'grep -q "^lab-temp " <<<"$1" && grep -q "^dpu-failover .*yes" <<<"$1"' _ "$defs"
+# Thresholds as set, not rounded (issue 16: dpu-cpu-high showed 1, 1 and 0).
+check "alarm def list: dpu-cpu-high's thresholds 0.75, 0.9, hysteresis 0.05" \
+	grep -qE "^dpu-cpu-high +[a-z_]+ above +0\.75 +0\.9 +60s +0\.05 +yes" <<<"$defs"
 check "alarm def del" quiet ds alarm def del lab-temp
 quiet ds alarm def add --name lab-cpu --metric dse_dpu_cpu_usage_ratio --critical 0.99
 stop_daemon "$P" h1 hostd
