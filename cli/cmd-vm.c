@@ -68,7 +68,8 @@ print_migrated(json_t *v, json_t *args)
 }
 static const struct cli_cmd cmds[] = {
     {"add",
-     "NAME --portgroup PG [--ip ADDR/LEN] [--mac MAC] [--dpu DPU] [--kind netns|qemu] [--mem MIB]",
+     "NAME --portgroup PG [--ip ADDR/LEN] [--mac MAC] [--dpu DPU] [--kind netns|qemu] [--mem MIB] "
+     "[--incoming PORT]",
      "vm.add", name, 1, add_opts, print_added, NULL},
     {"list", "", "vm.list", NULL, 0, NULL, print_vms, NULL},
     {"del", "NAME", "vm.del", name, 1, NULL, NULL, NULL},

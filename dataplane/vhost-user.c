@@ -71,6 +71,31 @@ mem_unmap(struct virtq_region *regions, unsigned n)
             munmap(regions[i].map, regions[i].map_len);
 }
 
+/* Maps 'size' bytes at 'offset' of file 'fd' that a front-end handed us
+ * (guest memory, the dirty log), all of it checked: a regular file at least
+ * that long.  A client that shrank the file under our mapping would crash us
+ * (SIGBUS): it is sealed against that where the file allows (a memfd made
+ * with MFD_ALLOW_SEALING, as QEMU's are); others stay a risk.  The mapping,
+ * whole pages of the file's block size (hugetlbfs wants whole huge pages),
+ * goes to '*map' and '*map_len'.  Returns 0 or -EINVAL. */
+static int
+fd_map(int fd, uint64_t offset, uint64_t size, void **map, size_t *map_len)
+{
+    struct stat st;
+    uint64_t end;
+    if (!size || __builtin_add_overflow(offset, size, &end) || end > SIZE_MAX / 2 ||
+        fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < end)
+        return -EINVAL;
+    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+    uint64_t align = st.st_blksize >= 4096 && st.st_blksize <= (1 << 30) &&
+                             !(st.st_blksize & (st.st_blksize - 1))
+                         ? (uint64_t)st.st_blksize
+                         : 4096;
+    *map_len = (size_t)((end + align - 1) & ~(align - 1));
+    *map = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    return *map == MAP_FAILED ? -EINVAL : 0;
+}
+
 /* Maps a new memory table; the old one stays until the new one is complete. */
 static int
 mem_set(struct vhost_dev *d, const struct vhost_user_mem *mem, int *fds, unsigned n_fds)
@@ -81,25 +106,10 @@ mem_set(struct vhost_dev *d, const struct vhost_user_mem *mem, int *fds, unsigne
         return -EINVAL;
     for (unsigned i = 0; i < n; i++) {
         const struct vhost_user_region *r = &mem->regions[i];
-        struct stat st;
-        uint64_t end;
-        if (!r->size || __builtin_add_overflow(r->mmap_offset, r->size, &end) ||
-            r->guest_addr + r->size < r->guest_addr || r->user_addr + r->size < r->user_addr ||
-            end > SIZE_MAX / 2 || fstat(fds[i], &st) < 0 || !S_ISREG(st.st_mode) ||
-            (uint64_t)st.st_size < end)
-            goto bad;
-        /* A client that shrank the file under our mapping would crash us
-         * (SIGBUS): seal it against that where the file allows (a memfd made
-         * with MFD_ALLOW_SEALING, as QEMU's are); others stay a risk. */
-        fcntl(fds[i], F_ADD_SEALS, F_SEAL_SHRINK);
-        /* hugetlbfs wants whole huge pages */
-        uint64_t align = st.st_blksize >= 4096 && st.st_blksize <= (1 << 30) &&
-                                 !(st.st_blksize & (st.st_blksize - 1))
-                             ? (uint64_t)st.st_blksize
-                             : 4096;
-        size_t len = (size_t)((end + align - 1) & ~(align - 1));
-        void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fds[i], 0);
-        if (m == MAP_FAILED)
+        void *m;
+        size_t len;
+        if (r->guest_addr + r->size < r->guest_addr || r->user_addr + r->size < r->user_addr ||
+            fd_map(fds[i], r->mmap_offset, r->size, &m, &len) < 0)
             goto bad;
         nr[i] = (struct virtq_region){.guest_addr = r->guest_addr,
                                       .user_addr = r->user_addr,
@@ -147,24 +157,18 @@ log_unmap(struct vhost_dev *d)
     log_update(d);
 }
 
-/* Maps the log the front-end shares (SET_LOG_BASE): 'size' bytes at
- * 'offset' in 'fd'; the old log stays until the new one is mapped. */
+/* Maps the log the front-end shares (SET_LOG_BASE); the old log stays
+ * until the new one is mapped. */
 static int
 log_set(struct vhost_dev *d, const struct vhost_user_log *l, int fd)
 {
-    struct stat st;
-    uint64_t end;
-    if (!l->mmap_size || l->mmap_size > VHOST_LOG_MAX ||
-        __builtin_add_overflow(l->mmap_size, l->mmap_offset, &end) || end > SIZE_MAX / 2 ||
-        fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < end)
-        return -EINVAL;
-    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK); /* as the guest's memory (mem_set) */
-    void *m = mmap(NULL, (size_t)end, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED)
+    void *m;
+    size_t len;
+    if (l->mmap_size > VHOST_LOG_MAX || fd_map(fd, l->mmap_offset, l->mmap_size, &m, &len) < 0)
         return -EINVAL;
     log_unmap(d);
     d->q.log_map = m;
-    d->q.log_map_len = (size_t)end;
+    d->q.log_map_len = len;
     d->q.log = (uint8_t *)m + l->mmap_offset;
     d->q.log_len = l->mmap_size;
     log_update(d);
@@ -484,8 +488,7 @@ static int
 send_rarp(struct vhost_call *c)
 {
     const uint8_t *mac = c->m->payload.raw;
-    if (c->m->hdr.size < 6 || c->n_fds || (mac[0] & 1) ||
-        !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+    if (c->m->hdr.size < 6 || c->n_fds || eth_addr_is_multicast(mac) || eth_addr_is_zero(mac))
         return -EINVAL;
     memcpy(c->d->rarp_mac, mac, 6);
     c->d->rarp_pending = true;

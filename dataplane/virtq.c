@@ -32,9 +32,9 @@ translate(const struct virtq_mem *mem, uint64_t addr, uint64_t len, bool user)
 }
 
 void
-virtq_log(struct virtq_dev *qd, uint64_t gpa, uint64_t len)
+virtq_log_mark(struct virtq_dev *qd, uint64_t gpa, uint64_t len)
 {
-    if (!qd->logging || !len)
+    if (!len)
         return;
     uint64_t first = gpa / VHOST_LOG_PAGE, last = (gpa + len - 1) / VHOST_LOG_PAGE;
     for (uint64_t page = first; page <= last && page / 8 < qd->log_len; page++)
@@ -43,7 +43,7 @@ virtq_log(struct virtq_dev *qd, uint64_t gpa, uint64_t len)
 }
 
 /* Logs a write of 'len' bytes at 'ofs' into the used ring of 'vq'. */
-static void
+static inline void
 used_log(struct virtq_dev *qd, const struct virtq *vq, uint64_t ofs, uint64_t len)
 {
     if (vq->log_used)

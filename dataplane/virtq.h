@@ -97,9 +97,16 @@ void virtq_map(const struct virtq_dev *, struct virtq *vq);
 int virtq_set_addr(struct virtq_dev *, struct virtq *vq, uint64_t desc_ua, uint64_t avail_ua,
                    uint64_t used_ua);
 
-/* Marks 'len' bytes at guest physical 'gpa' dirty in the log, while logging
- * (pages past the log's end are not marked). */
-void virtq_log(struct virtq_dev *, uint64_t gpa, uint64_t len);
+/* Marks 'len' bytes at guest physical 'gpa' dirty in the log (pages past
+ * the log's end are not marked); virtq_log() only while logging, so that the
+ * packet path pays one test when no migration runs. */
+void virtq_log_mark(struct virtq_dev *, uint64_t gpa, uint64_t len);
+static inline void
+virtq_log(struct virtq_dev *qd, uint64_t gpa, uint64_t len)
+{
+    if (__builtin_expect(qd->logging, 0))
+        virtq_log_mark(qd, gpa, len);
+}
 
 /* Copies up to 'n' frames the guest transmitted on 'vq' into 'pkts'
  * (caller-owned), without the virtio-net header, returns them to the guest

@@ -8,7 +8,9 @@
  *           arrives
  *   source: vm.state.export {name}   what moves with the VM besides its
  *           memory: its firewall connections (on its DPU, by its MAC)
- *   target: vm.state.import {name, state}   into every DPU of the host
+ *   target: vm.state.import {name, state}   into the DPU that owns its vNIC
+ *           (an active-standby pair's standby gets them by the pair's sync,
+ *           dfwsync.c, as it gets every connection)
  *   source: vm.migrate {name, to, port}   QEMU's live migration over the
  *           management network, while the DPU logs the guest memory it
  *           writes (vhost-user); once the guest runs on the target, whose
@@ -18,6 +20,7 @@
  * waiting VM is the manager's to delete (vm.del).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "daemons/hostd/hostd.h"
@@ -27,17 +30,21 @@
 
 LOG_MODULE(hostd);
 
-/* The VM called 'args'.name in the config, or NULL with a reason. */
-static json_t *
-vm_arg(struct hostd *h, json_t *args, char *err, size_t err_len)
+/* The VM called 'args'.name in the config, into '*vm', and the DPU that
+ * owns its vNIC into '*dpu'.  Returns 0, or -EINVAL (no name), -ENOENT with a
+ * reason. */
+static int
+vm_arg(struct hostd *h, json_t *args, json_t **vm, struct hostd_dpu **dpu, char *err,
+       size_t err_len)
 {
     const char *name;
     if (cmd_arg_str(args, "name", &name, err, err_len) < 0)
-        return NULL;
-    json_t *vm = hostd_config_find(json_object_get(h->config, "vms"), name);
-    if (!vm)
-        err_set(err, err_len, -ENOENT, "no VM %s", name);
-    return vm;
+        return -EINVAL;
+    if (!(*vm = hostd_config_find(json_object_get(h->config, "vms"), name)))
+        return err_set(err, err_len, -ENOENT, "no VM %s", name);
+    if (!(*dpu = hostd_dpu_find(h, hostd_vm_owner(h, *vm))))
+        return err_set(err, err_len, -ENOENT, "VM %s: its DPU is not this host's", name);
+    return 0;
 }
 
 /* Its firewall connections, from the DPU that owns its vNIC: every page of
@@ -46,12 +53,11 @@ static int
 cmd_vm_state_export(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
-    json_t *vm = vm_arg(h, args, err, err_len);
-    if (!vm)
-        return -EINVAL;
-    struct hostd_dpu *dpu = hostd_dpu_find(h, hostd_vm_owner(h, vm));
-    if (!dpu)
-        return err_set(err, err_len, -ENOENT, "the VM's DPU is not this host's");
+    json_t *vm;
+    struct hostd_dpu *dpu;
+    int rc = vm_arg(h, args, &vm, &dpu, err, err_len);
+    if (rc < 0)
+        return rc;
     json_t *pages = json_array();
     const char *cursor = NULL;
     json_t *page = NULL;
@@ -60,7 +66,7 @@ cmd_vm_state_export(struct cmd_ctx *ctx, json_t *args, json_t **result, char *er
         json_t *q = json_pack("{s:O,s:i,s:s*}", "mac", json_object_get(vm, "mac"), "max", 65536,
                               "since", cursor);
         json_t *res = NULL;
-        int rc = hostd_dpu_call(h, dpu, "dfw.conn.export", q, &res, err, err_len);
+        rc = hostd_dpu_call(h, dpu, "dfw.conn.export", q, &res, err, err_len);
         json_decref(q);
         if (rc < 0) {
             json_decref(pages);
@@ -86,7 +92,7 @@ cmd_vm_state_export(struct cmd_ctx *ctx, json_t *args, json_t **result, char *er
     return 0;
 }
 
-/* Adds one DPU's outcome of an import page to the totals in 'sum'. */
+/* Adds an import page's outcome to the totals in 'sum'. */
 static void
 sum_import(json_t *sum, json_t *res)
 {
@@ -100,40 +106,42 @@ sum_import(json_t *sum, json_t *res)
     }
 }
 
-/* What vm.state.export gave, into every DPU of this host (both of a pair
- * hold the vNIC). */
+/* What vm.state.export gave, into the DPU that owns the VM's vNIC.  A page
+ * that fails stops the import: what came before it stays (each connection
+ * stands alone), the reply says how far it got. */
 static int
 cmd_vm_state_import(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
-    json_t *vm = vm_arg(h, args, err, err_len);
-    if (!vm)
-        return -EINVAL;
+    json_t *vm;
+    struct hostd_dpu *dpu;
+    int rc = vm_arg(h, args, &vm, &dpu, err, err_len);
+    if (rc < 0)
+        return rc;
     json_t *pages = json_object_get(json_object_get(args, "state"), "dfw");
     if (!json_is_array(pages))
         return err_set(err, err_len, -EINVAL, "'state' is what vm.state.export gave: {dfw: [...]}");
-    json_t *sum = json_object(), *errors = json_object();
+    json_t *sum = json_object();
     size_t i;
     json_t *pg;
     json_array_foreach (pages, i, pg) {
-        for (unsigned d = 0; d < h->n_dpus; d++) {
-            json_t *q = json_pack("{s:O,s:O}", "rules", json_object_get(pg, "rules"), "conns",
-                                  json_object_get(pg, "conns")),
-                   *res = NULL;
-            char e[256];
-            if (hostd_dpu_call(h, &h->dpus[d], "dfw.conn.import", q, &res, e, sizeof e) < 0)
-                json_object_set_new(errors, h->dpus[d].name, json_string(e));
-            else if (!strcmp(h->dpus[d].name, hostd_vm_owner(h, vm)))
-                sum_import(sum, res);
-            json_decref(q);
-            json_decref(res);
+        json_t *q = json_pack("{s:O,s:O}", "rules", json_object_get(pg, "rules"), "conns",
+                              json_object_get(pg, "conns")),
+               *res = NULL;
+        rc = hostd_dpu_call(h, dpu, "dfw.conn.import", q, &res, err, err_len);
+        json_decref(q);
+        if (rc < 0) {
+            json_decref(sum);
+            return rc;
         }
+        sum_import(sum, res);
+        json_decref(res);
     }
     log_info("vm=%s: imported its state: %lld firewall connections",
              json_string_value(json_object_get(vm, "name")),
              (long long)json_integer_value(json_object_get(sum, "imported")));
-    *result = json_pack("{s:O,s:o,s:o}", "name", json_object_get(vm, "name"), "dfw", sum, "errors",
-                        errors);
+    *result = json_pack("{s:O,s:s,s:o}", "name", json_object_get(vm, "name"), "dpu", dpu->name,
+                        "dfw", sum);
     return 0;
 }
 
@@ -144,27 +152,30 @@ static int
 cmd_vm_migrate(struct cmd_ctx *ctx, json_t *args, json_t **result, char *err, size_t err_len)
 {
     struct hostd *h = ctx->aux;
-    const char *name, *to;
+    const char *to;
     long port, bw = 0;
-    if (cmd_arg_str(args, "name", &name, err, err_len) < 0 ||
-        cmd_arg_str(args, "to", &to, err, err_len) < 0 ||
+    json_t *vm;
+    struct hostd_dpu *dpu;
+    int rc = vm_arg(h, args, &vm, &dpu, err, err_len);
+    if (rc < 0)
+        return rc;
+    if (cmd_arg_str(args, "to", &to, err, err_len) < 0 ||
         cmd_arg_int(args, "port", 1, 65535, &port, err, err_len) < 0 ||
         cmd_arg_int_opt(args, "bandwidth_mib", 1, 100000, &bw, err, err_len) < 0)
         return -EINVAL;
-    json_t *vms = json_object_get(h->config, "vms"), *vm = hostd_config_find(vms, name);
-    if (!vm)
-        return err_set(err, err_len, -ENOENT, "no VM %s", name);
+    char name[64]; /* the VM's, kept past its removal below */
+    snprintf(name, sizeof name, "%s", json_string_value(json_object_get(vm, "name")));
     if (strcmp(json_string_value(json_object_get(vm, "kind")) ?: "netns", "qemu"))
         return err_set(err, err_len, -EOPNOTSUPP, "VM %s is a netns VM: only QEMU VMs migrate live",
                        name);
     char out[2048];
-    int rc = platform_vm_migrate(&h->platform, name, to, (unsigned)port, (unsigned)bw, out,
-                                 sizeof out, err, err_len);
+    rc = platform_vm_migrate(&h->platform, name, to, (unsigned)port, (unsigned)bw, out, sizeof out,
+                             err, err_len);
     if (rc < 0)
         return rc;
     json_t *figures = json_loads(out, 0, NULL);
     /* It runs on 'to': its port here goes, then its stopped QEMU. */
-    vm = hostd_config_take(vms, name);
+    vm = hostd_config_take(json_object_get(h->config, "vms"), name);
     char err2[256];
     if (hostd_commit(h, err2, sizeof err2) < 0 ||
         hostd_platform_vm_destroy(h, vm, err2, sizeof err2) < 0)

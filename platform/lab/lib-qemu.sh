@@ -108,8 +108,16 @@ qemu_start() {
 		</dev/null >>"$d/log/qemu.log" 2>&1 9>&- &
 	pid=$!
 	if ! wait_for 10000 qemu_up "$d" "$pid" || ! pid_alive "$pid"; then
+		# Nothing left behind: its process, cgroup and directory.
+		local why c
+		why=$(grep -v '^$' "$d/log/qemu.log" | tail -n1 || true)
 		kill -KILL "$pid" 2>/dev/null || true
-		die "QEMU did not start: $(grep -v '^$' "$d/log/qemu.log" | tail -n1)"
+		wait "$pid" 2>/dev/null || true
+		while read -r c; do
+			if [[ -n $c ]]; then rmdir "$c" 2>/dev/null || warn "cannot remove cgroup $c"; fi
+		done < <(cg_dirs "$ns")
+		rm -rf --one-file-system "$d"
+		die "QEMU did not start: ${why:-it exited at once}"
 	fi
 	echo "accel $accel"
 }

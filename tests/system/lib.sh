@@ -54,6 +54,12 @@ skip() { echo "skip - $(basename "$0" .sh): $*"; exit 77; }
 
 require_root() { [[ $(id -u) == 0 ]] || skip "needs root"; }
 
+# require_qemu: QEMU VMs can run here (scripts/install-deps), or a skip.
+require_qemu() {
+	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (scripts/install-deps)"
+	command -v socat >/dev/null || skip "socat not installed (scripts/install-deps)"
+}
+
 # lab_prefix [STEM]: a fresh prefix, STEM (default "lt") + 3 hex digits,
 # whose netns do not exist yet.
 lab_prefix() {

@@ -16,7 +16,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (scripts/install-deps)"
+require_qemu
 trap cleanup EXIT
 
 P=$(lab_prefix lf) || exit 1
@@ -53,7 +53,6 @@ probe() {
 	wait_until 30 test -e "$T/$1" && jq -r .alive "$T/$1"
 }
 check_eq "all $N echo before the migration" "$N" "$(probe p0)"
-conns() { ds "$1" -j dfw conn list --vm web | jq --arg m "$MAC" '[.dpus[].conns[]? | select(.src_mac == $m or .dst_mac == $m)] | length'; }
 
 # ---- h1 -> h2, its connections with it ----
 check "h2: a QEMU that waits for web" quiet ds h2 vm add web --portgroup pg-a --kind qemu --mac "$MAC" --incoming 4801

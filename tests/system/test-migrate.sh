@@ -18,7 +18,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (scripts/install-deps)"
+require_qemu
 trap cleanup EXIT
 
 P=$(lab_prefix lm) || exit 1

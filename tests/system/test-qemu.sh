@@ -15,8 +15,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (scripts/install-deps)"
-command -v socat >/dev/null || skip "socat not installed (scripts/install-deps)"
+require_qemu
 trap cleanup EXIT
 
 P=$(lab_prefix lq) || exit 1
@@ -30,6 +29,9 @@ check "vm add --kind vmware is refused, saying what is wanted" grep -q "want net
 out=$(ds vm add bad --portgroup pg-a --kind qemu --mem 8 2>&1)
 check "vm add --mem 8 is refused" grep -q "mem_mib" <<<"$out"
 check_eq "neither was added" 0 "$(ds -j vm list | jq '[.[] | select(.name == "bad")] | length')"
+out=$(DSE_QEMU=false "$DSE_LAB" vm-create --prefix "$P" h1 bad --kind qemu --mac 02:d5:00:01:00:99 2>&1)
+check "a QEMU that does not start: vm-create fails, saying so" grep -q "QEMU did not start" <<<"$out"
+check "... and leaves no directory or cgroup" bash -c "! test -e '$DSE_LAB_DIR/$P/h1-bad' && [[ -z \$(find /sys/fs/cgroup -maxdepth 4 -type d -name '$P-h1-bad' 2>/dev/null) ]]"
 
 # ---- a QEMU guest ----
 out=$(ds vm add web --portgroup pg-a --ip 198.18.10.12/24 --kind qemu --mem 192 2>&1)

@@ -26,6 +26,16 @@ struct fixture {
     struct cmdtab *tab;
 };
 
+/* Makes the stand-in platform command record each call, one line, then run
+ * 'body' (shell, "$1" the operation; nothing: succeed). */
+static bool
+platform_script(struct fixture *f, const char *body)
+{
+    char script[1024];
+    int n = snprintf(script, sizeof script, "#!/bin/sh\necho \"$*\" >>%s\n%s\n", f->calls, body);
+    return fs_write_atomic(f->lab, script, (size_t)n) == 0 && chmod(f->lab, 0755) == 0;
+}
+
 static bool
 fixture_start(struct fixture *f)
 {
@@ -35,10 +45,7 @@ fixture_start(struct fixture *f)
         return false;
     snprintf(f->lab, sizeof f->lab, "%s/lab", f->dir);
     snprintf(f->calls, sizeof f->calls, "%s/calls", f->dir);
-    /* The platform: records each call, one line, and succeeds. */
-    char script[512];
-    int n = snprintf(script, sizeof script, "#!/bin/sh\necho \"$*\" >>%s\n", f->calls);
-    if (fs_write_atomic(f->lab, script, (size_t)n) < 0 || chmod(f->lab, 0755) < 0)
+    if (!platform_script(f, "")) /* the platform: records each call and succeeds */
         return false;
     struct hostd *h = &f->h;
     h->name = "lt1-h1";
@@ -168,6 +175,94 @@ a_vm_is_placed_on_the_dpu_asked_for_else_the_first(void)
     fixture_stop(&f);
 }
 
+/* The VMs in the config, by name, in one string ("vm1 web"). */
+static const char *
+vm_names(struct fixture *f)
+{
+    static char names[256];
+    size_t i, n = 0;
+    json_t *vm;
+    names[0] = '\0';
+    json_array_foreach (json_object_get(f->h.config, "vms"), i, vm)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", n ? " " : "",
+                              json_string_value(json_object_get(vm, "name")));
+    return names;
+}
+
+static void
+a_vm_the_platform_cannot_destroy_stays_configured(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    ASSERT_STREQ(run(&f, "portgroup.add", "{\"name\": \"pg-a\", \"vlan\": 10}"), "ok");
+    ASSERT_STREQ(run(&f, "vm.add", "{\"name\": \"web-1\", \"portgroup\": \"pg-a\"}"), "ok");
+    ASSERT_TRUE(platform_script(
+        &f, "[ \"$1\" = vm-destroy ] && { echo 'dse-lab: cannot destroy' >&2; exit 1; }; exit 0"));
+    ASSERT_TRUE(strcmp(run(&f, "vm.del", "{\"name\": \"web-1\"}"), "ok") != 0);
+    ASSERT_STREQ(vm_names(&f), "web-1"); /* it still runs: it stays */
+    char *disk = on_disk(&f);
+    ASSERT_NOT_NULL(strstr(disk, "web-1"));
+    free(disk);
+    ASSERT_TRUE(platform_script(&f, ""));
+    ASSERT_STREQ(run(&f, "vm.del", "{\"name\": \"web-1\"}"), "ok");
+    ASSERT_STREQ(vm_names(&f), "");
+    fixture_stop(&f);
+}
+
+static void
+a_migration_lets_the_vm_go_only_once_it_runs_there(void)
+{
+    struct fixture f;
+    ASSERT_TRUE(fixture_start(&f));
+    ASSERT_STREQ(run(&f, "portgroup.add", "{\"name\": \"pg-a\", \"vlan\": 10}"), "ok");
+    ASSERT_STREQ(run(&f, "vm.add", "{\"name\": \"vm1\", \"portgroup\": \"pg-a\"}"), "ok");
+    ASSERT_STREQ(run(&f, "vm.add",
+                     "{\"name\": \"web\", \"portgroup\": \"pg-a\", \"kind\": \"qemu\", "
+                     "\"incoming\": 4444}"),
+                 "ok");
+    ASSERT_TRUE(strcmp(run(&f, "vm.add",
+                           "{\"name\": \"vm2\", \"portgroup\": \"pg-a\", \"incoming\": 4444}"),
+                       "ok") != 0); /* --incoming is for QEMU VMs */
+    /* a netns VM, an unknown one: refused, nothing asked of the platform */
+    ASSERT_TRUE(strcmp(run(&f, "vm.migrate", "{\"name\": \"vm1\", \"to\": \"h2\", \"port\": 1}"),
+                       "ok") != 0);
+    ASSERT_STREQ(run(&f, "vm.migrate", "{\"name\": \"nosuch\", \"to\": \"h2\", \"port\": 1}"),
+                 "notfound");
+    /* the platform's migration fails: the VM stays, nothing destroyed */
+    ASSERT_TRUE(platform_script(&f, "[ \"$1\" = vm-migrate ] && { echo 'dse-lab: migration "
+                                    "failed, it runs on h1' >&2; exit 1; }; exit 0"));
+    ASSERT_TRUE(strcmp(run(&f, "vm.migrate", "{\"name\": \"web\", \"to\": \"h2\", \"port\": 4445}"),
+                       "ok") != 0);
+    ASSERT_STREQ(vm_names(&f), "vm1 web");
+    /* it succeeds: the VM leaves the config, its QEMU here is destroyed */
+    ASSERT_TRUE(platform_script(&f, "[ \"$1\" = vm-migrate ] && echo 'migration "
+                                    "{\"total_time_ms\": 900, \"downtime_ms\": 7}'; exit 0"));
+    json_t *a = json_loads("{\"name\": \"web\", \"to\": \"h2\", \"port\": 4445, "
+                           "\"bandwidth_mib\": 8}",
+                           0, NULL);
+    json_t *env = cmdtab_dispatch(f.tab, "vm.migrate", a, "unix");
+    ASSERT_TRUE(json_is_true(json_object_get(env, "ok")));
+    json_t *m = json_object_get(json_object_get(env, "result"), "migration");
+    ASSERT_EQ(json_integer_value(json_object_get(m, "total_time_ms")), 900);
+    json_decref(env);
+    json_decref(a);
+    ASSERT_STREQ(vm_names(&f), "vm1");
+    char *calls = fs_read_file(f.calls, 8192, NULL);
+    ASSERT_NOT_NULL(calls);
+    ASSERT_NOT_NULL(strstr(calls, "vm-create --prefix lt1 h1 web --mac 02:d5:00:01:00:02 --dpu 1 "
+                                  "--kind qemu --mem 256 --incoming 4444"));
+    ASSERT_NOT_NULL(
+        strstr(calls, "vm-migrate --prefix lt1 h1 web --to h2 --port 4445 --bandwidth 8"));
+    ASSERT_NOT_NULL(strstr(calls, "vm-destroy --prefix lt1 h1 web"));
+    ASSERT_NULL(strstr(calls, "vm-migrate --prefix lt1 h1 vm1"));
+    /* the failed attempt destroyed nothing: one vm-destroy of web, after the success */
+    ASSERT_EQ(strstr(calls, "vm-destroy --prefix lt1 h1 web") > strstr(calls, "--bandwidth 8"), 1);
+    free(calls);
+    fixture_stop(&f);
+}
+
 TEST_MAIN(TEST(a_change_is_saved_with_a_new_generation),
           TEST(a_change_that_cannot_be_saved_changes_nothing),
-          TEST(a_vm_is_placed_on_the_dpu_asked_for_else_the_first))
+          TEST(a_vm_is_placed_on_the_dpu_asked_for_else_the_first),
+          TEST(a_vm_the_platform_cannot_destroy_stays_configured),
+          TEST(a_migration_lets_the_vm_go_only_once_it_runs_there))
